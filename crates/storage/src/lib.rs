@@ -1,1 +1,16 @@
-pub fn placeholder(){}
+//! The keyspace: databases, values, expiry and WATCH bookkeeping.
+//!
+//! Architecture invariant: storage knows nothing of RESP or connections;
+//! it answers questions about keys and records what changed.
+
+pub mod glob;
+mod keyspace;
+pub mod lfu;
+mod shard;
+pub mod value;
+mod watch;
+
+pub use keyspace::{idle_seconds, lru_clock, now_ms, shard_of, Db, Keyspace, Stats, Store, View, SHARDS};
+pub use shard::{Entry, Key, Shard};
+pub use value::{Str, Value};
+pub use watch::{WatchFlag, Watches};

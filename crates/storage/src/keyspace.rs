@@ -1,0 +1,540 @@
+//! Databases, the gate that orders whole-keyspace work, and the [`View`]
+//! through which a command reads and writes keys.
+//!
+//! Concurrency: each database is split into [`SHARDS`] shards, each behind
+//! its own mutex, and the whole keyspace sits behind a reader-writer gate.
+//! A command whose keys all live in one shard holds the gate shared and that
+//! one shard's mutex, so commands on different shards run in parallel on
+//! different cores. Commands that span shards or databases (MSET, RENAME,
+//! EXEC, FLUSHALL, KEYS…) hold the gate exclusively, which gives them
+//! Redis's atomicity without a lock order to get wrong.
+
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use bytes::Bytes;
+use parking_lot::{Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use rand::Rng;
+
+use crate::shard::{Entry, Key, Shard};
+use crate::value::Value;
+use crate::watch::{WatchFlag, Watches};
+
+/// Shards per database. A power of two; enough to spread a few cores'
+/// worth of connections without contention.
+pub const SHARDS: usize = 16;
+
+/// Keys sampled per round of active expiry (ACTIVE_EXPIRE_CYCLE_KEYS_PER_LOOP).
+const EXPIRE_SAMPLE: usize = 20;
+/// Another round runs while more than this percentage of a sample was expired.
+const EXPIRE_STALE_PERCENT: usize = 10;
+
+pub fn now_ms() -> i64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
+}
+
+/// Redis's LRU clock: seconds, 24 bits.
+pub fn lru_clock() -> u32 {
+    ((now_ms() / 1000) as u32) & 0x00ff_ffff
+}
+
+/// Seconds since `lru` on Redis's wrapping 24-bit clock.
+pub fn idle_seconds(lru: u32) -> u64 {
+    let now = lru_clock();
+    if now >= lru {
+        (now - lru) as u64
+    } else {
+        (now + 0x0100_0000 - lru) as u64
+    }
+}
+
+pub fn shard_of(key: &[u8]) -> usize {
+    use std::hash::BuildHasher;
+    static SEED: foldhash::fast::FixedState = foldhash::fast::FixedState::with_seed(0x5eed_f00d);
+    (SEED.hash_one(key) as usize) & (SHARDS - 1)
+}
+
+/// Counters INFO reports; shared by every connection.
+#[derive(Default, Debug)]
+pub struct Stats {
+    pub keyspace_hits: AtomicU64,
+    pub keyspace_misses: AtomicU64,
+    pub expired_keys: AtomicU64,
+    /// Writes since the last save, for `save` points and INFO persistence.
+    pub dirty: AtomicU64,
+}
+
+#[derive(Default)]
+pub struct DbData {
+    shards: Box<[Mutex<Shard>]>,
+}
+
+impl DbData {
+    fn new() -> Self {
+        DbData { shards: (0..SHARDS).map(|_| Mutex::new(Shard::default())).collect() }
+    }
+}
+
+pub struct Db {
+    /// The keys; swapped whole by SWAPDB, while watchers stay with the index.
+    data: DbData,
+    pub watches: Watches,
+}
+
+impl Db {
+    pub fn len(&mut self) -> usize {
+        self.data.shards.iter_mut().map(|s| s.get_mut().len()).sum()
+    }
+
+    pub fn volatile_len(&mut self) -> usize {
+        self.data.shards.iter_mut().map(|s| s.get_mut().volatile_len()).sum()
+    }
+
+    pub fn is_empty(&mut self) -> bool {
+        self.len() == 0
+    }
+
+    fn shard_mut(&mut self, key: &[u8]) -> &mut Shard {
+        self.data.shards[shard_of(key)].get_mut()
+    }
+}
+
+pub struct Keyspace {
+    dbs: Vec<Db>,
+}
+
+impl Keyspace {
+    pub fn db_count(&self) -> usize {
+        self.dbs.len()
+    }
+
+    pub fn db_mut(&mut self, index: usize) -> &mut Db {
+        &mut self.dbs[index]
+    }
+
+    /// Sizes of every database: (keys, keys with an expiry).
+    pub fn sizes(&mut self) -> Vec<(usize, usize)> {
+        self.dbs.iter_mut().map(|db| (db.len(), db.volatile_len())).collect()
+    }
+
+    pub fn swap_dbs(&mut self, a: usize, b: usize, now: i64) {
+        if a == b {
+            return;
+        }
+        // Watchers of a key that exists on either side see the swap.
+        for (x, y) in [(a, b), (b, a)] {
+            let (dx, dy) = two_mut(&mut self.dbs, x, y);
+            dx.watches.touch_where(|k| live(dx.data.shards[shard_of(k)].get_mut(), k, now) || live(dy.data.shards[shard_of(k)].get_mut(), k, now));
+        }
+        let (da, db) = two_mut(&mut self.dbs, a, b);
+        std::mem::swap(&mut da.data, &mut db.data);
+    }
+
+    /// Empties one database; returns how many keys it held.
+    pub fn flush_db(&mut self, index: usize, now: i64) -> usize {
+        let db = &mut self.dbs[index];
+        let Db { data, watches } = db;
+        watches.touch_where(|k| live(data.shards[shard_of(k)].get_mut(), k, now));
+        let removed = db.len();
+        db.data = DbData::new();
+        removed
+    }
+}
+
+fn live(shard: &mut Shard, key: &[u8], now: i64) -> bool {
+    shard.map.contains_key(key) && !shard.is_expired(key, now)
+}
+
+fn two_mut<T>(v: &mut [T], a: usize, b: usize) -> (&mut T, &mut T) {
+    assert_ne!(a, b);
+    if a < b {
+        let (l, r) = v.split_at_mut(b);
+        (&mut l[a], &mut r[0])
+    } else {
+        let (l, r) = v.split_at_mut(a);
+        (&mut r[0], &mut l[b])
+    }
+}
+
+/// The keyspace and what everyone shares about it.
+pub struct Store {
+    keyspace: RwLock<Keyspace>,
+    pub stats: Stats,
+    /// Where the active expiry cycle resumes: (db * SHARDS + shard).
+    expire_cursor: AtomicUsize,
+}
+
+impl Store {
+    pub fn new(databases: usize) -> Self {
+        let dbs = (0..databases.max(1)).map(|_| Db { data: DbData::new(), watches: Watches::default() }).collect();
+        Store { keyspace: RwLock::new(Keyspace { dbs }), stats: Stats::default(), expire_cursor: AtomicUsize::new(0) }
+    }
+
+    pub fn shared(&self) -> RwLockReadGuard<'_, Keyspace> {
+        self.keyspace.read()
+    }
+
+    pub fn exclusive(&self) -> RwLockWriteGuard<'_, Keyspace> {
+        self.keyspace.write()
+    }
+
+    /// One run of active expiry, as Redis's slow cycle: sample volatile keys
+    /// shard by shard, delete the expired ones, and keep sampling a shard
+    /// while many of its samples were expired, until `budget` is spent.
+    /// `on_expired` sees each deleted key (for propagation and WATCH).
+    pub fn active_expire_cycle(&self, budget: std::time::Duration, mut on_expired: impl FnMut(usize, &Key)) -> usize {
+        let started = Instant::now();
+        let ks = self.shared();
+        let total = ks.dbs.len() * SHARDS;
+        let mut deleted = 0;
+        let mut rng = rand::rng();
+        for _ in 0..total {
+            let slot = self.expire_cursor.fetch_add(1, Ordering::Relaxed) % total;
+            let (dbi, si) = (slot / SHARDS, slot % SHARDS);
+            let db = &ks.dbs[dbi];
+            let mut shard = db.data.shards[si].lock();
+            loop {
+                let n = shard.expires.len();
+                if n == 0 {
+                    break;
+                }
+                let now = now_ms();
+                let mut expired_now = 0;
+                let sample = EXPIRE_SAMPLE.min(n);
+                for _ in 0..sample {
+                    let len = shard.expires.len();
+                    if len == 0 {
+                        break;
+                    }
+                    let i = rng.random_range(0..len);
+                    let (key, &at) = shard.expires.get_index(i).expect("index below len");
+                    if at <= now {
+                        let key = key.clone();
+                        shard.remove(&key);
+                        db.watches.touch(&key);
+                        on_expired(dbi, &key);
+                        expired_now += 1;
+                    }
+                }
+                deleted += expired_now;
+                if expired_now * 100 <= sample * EXPIRE_STALE_PERCENT || started.elapsed() > budget {
+                    break;
+                }
+            }
+            drop(shard);
+            if started.elapsed() > budget {
+                break;
+            }
+        }
+        self.stats.expired_keys.fetch_add(deleted as u64, Ordering::Relaxed);
+        deleted
+    }
+}
+
+enum Target<'a> {
+    Shared { ks: &'a Keyspace, locked: Option<(usize, usize, MutexGuard<'a, Shard>)> },
+    All(&'a mut Keyspace),
+}
+
+/// A command's window on the keyspace: the selected database, the current
+/// time, and either one shard (shared gate) or everything (exclusive gate).
+///
+/// Every lookup applies lazy expiry first, as Redis's `lookupKey` does, and
+/// records what it deleted in `expired` so the server can propagate DELs.
+pub struct View<'a> {
+    target: Target<'a>,
+    pub db: usize,
+    pub now_ms: i64,
+    stats: &'a Stats,
+    pub expired: Vec<(usize, Key)>,
+    /// Under an LFU policy `lru` holds LFU data instead (see `touch_entry`).
+    pub lfu: bool,
+}
+
+impl<'a> View<'a> {
+    pub fn shared(store: &'a Store, ks: &'a Keyspace, db: usize) -> Self {
+        View { target: Target::Shared { ks, locked: None }, db, now_ms: now_ms(), stats: &store.stats, expired: Vec::new(), lfu: false }
+    }
+
+    pub fn exclusive(store: &'a Store, ks: &'a mut Keyspace, db: usize) -> Self {
+        View { target: Target::All(ks), db, now_ms: now_ms(), stats: &store.stats, expired: Vec::new(), lfu: false }
+    }
+
+    pub fn is_exclusive(&self) -> bool {
+        matches!(self.target, Target::All(_))
+    }
+
+    /// The whole keyspace, for commands that hold the gate exclusively.
+    pub fn keyspace(&mut self) -> Option<&mut Keyspace> {
+        match &mut self.target {
+            Target::All(ks) => Some(ks),
+            Target::Shared { .. } => None,
+        }
+    }
+
+    pub fn db_count(&self) -> usize {
+        match &self.target {
+            Target::All(ks) => ks.dbs.len(),
+            Target::Shared { ks, .. } => ks.dbs.len(),
+        }
+    }
+
+    fn db_watches(&self, db: usize) -> &Watches {
+        match &self.target {
+            Target::All(ks) => &ks.dbs[db].watches,
+            Target::Shared { ks, .. } => &ks.dbs[db].watches,
+        }
+    }
+
+    /// The shard holding `key` in the selected database.
+    fn shard(&mut self, key: &[u8]) -> &mut Shard {
+        let db = self.db;
+        match &mut self.target {
+            Target::All(ks) => ks.dbs[db].shard_mut(key),
+            Target::Shared { ks, locked } => {
+                let want = shard_of(key);
+                let held = matches!(locked, Some((d, s, _)) if *d == db && *s == want);
+                if !held {
+                    // The command table routes commands with keys in several
+                    // shards through the exclusive gate; holding one shard at
+                    // a time keeps even a routing mistake free of deadlock.
+                    debug_assert!(locked.is_none(), "a shared command touched a second shard");
+                    *locked = None;
+                    *locked = Some((db, want, ks.dbs[db].data.shards[want].lock()));
+                }
+                &mut locked.as_mut().expect("locked above").2
+            }
+        }
+    }
+
+    /// Deletes `key` if its time has passed; true if it did.
+    fn expire_if_needed(&mut self, key: &[u8]) -> bool {
+        let now = self.now_ms;
+        let shard = self.shard(key);
+        if !shard.is_expired(key, now) {
+            return false;
+        }
+        shard.remove(key);
+        let db = self.db;
+        self.db_watches(db).touch(key);
+        self.stats.expired_keys.fetch_add(1, Ordering::Relaxed);
+        self.expired.push((db, Bytes::copy_from_slice(key)));
+        true
+    }
+
+    fn touch_entry(entry: &mut Entry, lfu: bool) {
+        entry.lru = if lfu { crate::lfu::accessed(entry.lru) } else { lru_clock() };
+    }
+
+    /// `lookupKeyRead`: counts a hit or a miss and refreshes the access time.
+    pub fn get(&mut self, key: &[u8]) -> Option<&mut Entry> {
+        self.expire_if_needed(key);
+        let lfu = self.lfu;
+        let stats = self.stats;
+        match self.shard(key).map.get_mut(key) {
+            Some(entry) => {
+                stats.keyspace_hits.fetch_add(1, Ordering::Relaxed);
+                Self::touch_entry(entry, lfu);
+                Some(entry)
+            }
+            None => {
+                stats.keyspace_misses.fetch_add(1, Ordering::Relaxed);
+                None
+            }
+        }
+    }
+
+    /// `lookupKeyWrite`: no hit/miss accounting.
+    pub fn get_mut(&mut self, key: &[u8]) -> Option<&mut Entry> {
+        self.expire_if_needed(key);
+        let lfu = self.lfu;
+        let entry = self.shard(key).map.get_mut(key)?;
+        Self::touch_entry(entry, lfu);
+        Some(entry)
+    }
+
+    /// Looks without touching the access time or the stats (OBJECT, TYPE…).
+    pub fn peek(&mut self, key: &[u8]) -> Option<&Entry> {
+        self.expire_if_needed(key);
+        self.shard(key).map.get(key)
+    }
+
+    pub fn exists(&mut self, key: &[u8]) -> bool {
+        self.peek(key).is_some()
+    }
+
+    /// `setKey`: stores `value`, dropping any expiry unless `keep_ttl`.
+    pub fn set(&mut self, key: &[u8], value: Value, keep_ttl: bool) {
+        self.expire_if_needed(key);
+        let lru = if self.lfu { crate::lfu::initial() } else { lru_clock() };
+        let shard = self.shard(key);
+        match shard.map.get_mut(key) {
+            Some(entry) => {
+                entry.value = value;
+                if !keep_ttl {
+                    shard.expires.swap_remove(key);
+                }
+            }
+            None => {
+                shard.map.insert(Bytes::copy_from_slice(key), Entry { value, lru });
+            }
+        }
+        self.modified(key);
+    }
+
+    /// Replaces the value of an existing key in place, keeping its expiry.
+    pub fn replace(&mut self, key: &[u8], value: Value) {
+        self.set(key, value, true)
+    }
+
+    /// Removes `key`; true if it existed.
+    pub fn delete(&mut self, key: &[u8]) -> bool {
+        self.take(key).is_some()
+    }
+
+    /// Removes `key` and returns its value.
+    pub fn take(&mut self, key: &[u8]) -> Option<Value> {
+        self.expire_if_needed(key);
+        let entry = self.shard(key).remove(key)?;
+        self.modified(key);
+        Some(entry.value)
+    }
+
+    /// Absolute expiry of a live key, in Unix ms.
+    pub fn expire_at(&mut self, key: &[u8]) -> Option<i64> {
+        self.expire_if_needed(key);
+        self.shard(key).expires.get(key).copied()
+    }
+
+    /// Sets the expiry of an existing key. Does not signal: callers decide
+    /// (an expiry in the past deletes instead).
+    pub fn set_expire(&mut self, key: &[u8], at_ms: i64) {
+        let shard = self.shard(key);
+        if let Some((_, k, _)) = shard.map.get_full(key) {
+            let k = k.clone();
+            shard.expires.insert(k, at_ms);
+        }
+    }
+
+    pub fn persist(&mut self, key: &[u8]) -> bool {
+        self.expire_if_needed(key);
+        self.shard(key).expires.swap_remove(key).is_some()
+    }
+
+    /// `signalModifiedKey`: watchers of the key see the change.
+    pub fn modified(&mut self, key: &[u8]) {
+        let db = self.db;
+        self.db_watches(db).touch(key);
+    }
+
+    /// Registers a WATCH on `key` in the selected database; returns whether
+    /// the key was logically expired at that moment (Redis 7.0 remembers it).
+    pub fn watch(&mut self, key: &[u8], flag: &WatchFlag) -> bool {
+        let now = self.now_ms;
+        let expired = self.shard(key).is_expired(key, now);
+        let db = self.db;
+        self.db_watches(db).add(Bytes::copy_from_slice(key), flag);
+        expired
+    }
+
+    pub fn unwatch(&self, db: usize, key: &[u8], flag: &WatchFlag) {
+        self.db_watches(db).remove(key, flag);
+    }
+
+    /// Whether `key` in database `db` exists but its time has passed.
+    pub fn is_expired_in(&mut self, db: usize, key: &[u8]) -> bool {
+        let saved = std::mem::replace(&mut self.db, db);
+        let now = self.now_ms;
+        let expired = self.shard(key).is_expired(key, now);
+        self.db = saved;
+        expired
+    }
+
+    /// The keyspace under the exclusive gate, or `None` (the command table
+    /// guarantees it for commands that call the whole-database helpers).
+    fn all(&mut self) -> Option<&mut Keyspace> {
+        self.keyspace()
+    }
+
+    /// Keys of the selected database matching `pattern` (KEYS), skipping
+    /// logically expired ones.
+    pub fn keys_matching(&mut self, pattern: &[u8]) -> Vec<Key> {
+        let (db, now) = (self.db, self.now_ms);
+        let all_keys = pattern == b"*";
+        let mut out = Vec::new();
+        if let Some(ks) = self.all() {
+            for shard in ks.dbs[db].data.shards.iter_mut() {
+                let shard = shard.get_mut();
+                for k in shard.map.keys() {
+                    if (all_keys || crate::glob::glob_match(pattern, k, false)) && !shard.is_expired(k, now) {
+                        out.push(k.clone());
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// One SCAN step over the selected database. The cursor packs the shard
+    /// (high 32 bits) and the position within it (see `Shard::scan_step`);
+    /// 0 starts and ends a scan.
+    pub fn scan(&mut self, cursor: u64, count: usize, mut visit: impl FnMut(&Key, &Entry)) -> u64 {
+        let (db, now) = (self.db, self.now_ms);
+        let Some(ks) = self.all() else { return 0 };
+        let mut shard_idx = (cursor >> 32) as usize;
+        let mut pos = (cursor & 0xffff_ffff) as usize;
+        let mut budget = count.max(1);
+        while shard_idx < SHARDS && budget > 0 {
+            let shard = ks.dbs[db].data.shards[shard_idx].get_mut();
+            // Position 0 in a cursor means "from the top of this shard".
+            let next = if pos == 0 { shard.len() } else { pos };
+            let expires = &shard.expires;
+            let mut seen = 0;
+            let rest = shard.scan_step(next, budget, |k, e| {
+                seen += 1;
+                if !expires.get(k).is_some_and(|&at| at <= now) {
+                    visit(k, e);
+                }
+            });
+            budget -= seen;
+            if rest > 0 {
+                return ((shard_idx as u64) << 32) | rest as u64;
+            }
+            shard_idx += 1;
+            pos = 0;
+        }
+        if shard_idx >= SHARDS {
+            0
+        } else {
+            (shard_idx as u64) << 32
+        }
+    }
+
+    /// A random live key of the selected database (RANDOMKEY).
+    pub fn random_key(&mut self) -> Option<Key> {
+        let (db, now) = (self.db, self.now_ms);
+        let mut rng = rand::rng();
+        let ks = self.all()?;
+        let dbr = &mut ks.dbs[db];
+        // Bounded retries, as Redis gives up on a keyspace full of expired keys.
+        for _ in 0..100 {
+            let total = dbr.len();
+            if total == 0 {
+                return None;
+            }
+            let mut pick = rng.random_range(0..total);
+            for shard in dbr.data.shards.iter_mut() {
+                let shard = shard.get_mut();
+                if pick < shard.len() {
+                    let key = shard.map.get_index(pick).expect("index below len").0.clone();
+                    if shard.is_expired(&key, now) {
+                        break;
+                    }
+                    return Some(key);
+                }
+                pick -= shard.len();
+            }
+        }
+        None
+    }
+}

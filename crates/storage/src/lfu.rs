@@ -1,0 +1,44 @@
+//! Redis's LFU counter in the 24 bits of `Entry::lru`: 16 bits of minutes
+//! (last decrement time) and an 8-bit logarithmic counter.
+
+use rand::Rng;
+
+use crate::keyspace::now_ms;
+
+/// Counter of a new key (LFU_INIT_VAL), so it is not evicted at once.
+const INIT_VAL: u32 = 5;
+/// Redis's defaults for `lfu-log-factor` and `lfu-decay-time`.
+const LOG_FACTOR: f64 = 10.0;
+const DECAY_MINUTES: u32 = 1;
+
+fn minutes() -> u32 {
+    ((now_ms() / 60_000) as u32) & 0xffff
+}
+
+
+pub fn initial() -> u32 {
+    (minutes() << 8) | INIT_VAL
+}
+
+/// The counter after decay (what `OBJECT FREQ` reports).
+pub fn frequency(data: u32) -> u32 {
+    let ldt = data >> 8;
+    let counter = data & 0xff;
+    let now = minutes();
+    let elapsed = if now >= ldt { now - ldt } else { 0xffff - ldt + now };
+    let periods = elapsed / DECAY_MINUTES;
+    counter.saturating_sub(periods)
+}
+
+/// Data after one access: decay, then a probabilistic increment.
+pub fn accessed(data: u32) -> u32 {
+    let mut counter = frequency(data);
+    if counter < 255 {
+        let base = counter.saturating_sub(INIT_VAL) as f64;
+        let p = 1.0 / (base * LOG_FACTOR + 1.0);
+        if rand::rng().random::<f64>() < p {
+            counter += 1;
+        }
+    }
+    (minutes() << 8) | counter
+}

@@ -1,0 +1,70 @@
+//! One shard of a database: its slice of the keys and of their expiry times.
+//!
+//! Both tables are `IndexMap`s because Redis samples keys at random
+//! (active expiry, RANDOMKEY) and SCAN needs a cursor that survives
+//! deletions; a dense index gives both (see `scan_step`).
+
+use bytes::Bytes;
+use indexmap::IndexMap;
+
+use crate::value::Value;
+
+pub type Key = Bytes;
+pub(crate) type Map<V> = IndexMap<Key, V, foldhash::fast::RandomState>;
+
+#[derive(Debug, Clone)]
+pub struct Entry {
+    pub value: Value,
+    /// Redis's 24-bit LRU clock (seconds), or LFU data under an LFU policy.
+    pub lru: u32,
+}
+
+#[derive(Debug, Default)]
+pub struct Shard {
+    pub(crate) map: Map<Entry>,
+    /// Absolute expiry in Unix milliseconds, only for keys that have one.
+    pub(crate) expires: Map<i64>,
+}
+
+impl Shard {
+    pub fn len(&self) -> usize {
+        self.map.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.map.is_empty()
+    }
+
+    pub fn volatile_len(&self) -> usize {
+        self.expires.len()
+    }
+
+    pub(crate) fn is_expired(&self, key: &[u8], now_ms: i64) -> bool {
+        self.expires.get(key).is_some_and(|&at| at <= now_ms)
+    }
+
+    pub(crate) fn remove(&mut self, key: &[u8]) -> Option<Entry> {
+        let entry = self.map.swap_remove(key)?;
+        self.expires.swap_remove(key);
+        Some(entry)
+    }
+
+    /// Visits up to `count` keys walking down from `next` (exclusive), and
+    /// returns where to continue (0 when this shard is done).
+    ///
+    /// Walking down makes the cursor safe under `swap_remove`: a removal only
+    /// moves the last key, which is either already visited (it may then be
+    /// seen twice, which SCAN allows) or still below the cursor. So a key
+    /// present for the whole scan is always returned.
+    pub(crate) fn scan_step(&self, next: usize, count: usize, mut visit: impl FnMut(&Key, &Entry)) -> usize {
+        let mut next = next.min(self.map.len());
+        let mut seen = 0;
+        while next > 0 && seen < count {
+            next -= 1;
+            let (k, e) = self.map.get_index(next).expect("index below len");
+            visit(k, e);
+            seen += 1;
+        }
+        next
+    }
+}

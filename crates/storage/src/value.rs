@@ -1,0 +1,157 @@
+//! Values as Redis types them. Strings keep Redis's three encodings because
+//! `OBJECT ENCODING` reports them and clients (and tests) look.
+
+use bytes::Bytes;
+
+/// Longest string Redis stores as `embstr` (OBJ_ENCODING_EMBSTR_SIZE_LIMIT).
+pub const EMBSTR_LIMIT: usize = 44;
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    Str(Str),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Str {
+    /// A value that reads as a 64-bit integer in canonical form.
+    Int(i64),
+    /// Created whole and never modified in place (SET, MSET…).
+    Emb(Bytes),
+    /// Built or modified in place (APPEND, SETRANGE, SETBIT…), or long.
+    Raw(Bytes),
+}
+
+impl Str {
+    /// What `tryObjectEncoding` makes of a value written whole.
+    pub fn from_arg(data: &[u8]) -> Str {
+        if data.len() <= 20 {
+            if let Some(n) = parse_canonical_i64(data) {
+                return Str::Int(n);
+            }
+        }
+        Str::unencoded(data)
+    }
+
+    /// A new string object without the integer attempt (`createStringObject`).
+    pub fn unencoded(data: &[u8]) -> Str {
+        if data.len() <= EMBSTR_LIMIT {
+            Str::Emb(Bytes::copy_from_slice(data))
+        } else {
+            Str::Raw(Bytes::copy_from_slice(data))
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        match self {
+            Str::Int(n) => itoa::Buffer::new().format(*n).len(),
+            Str::Emb(b) | Str::Raw(b) => b.len(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The bytes of the value; integers are formatted on the fly.
+    pub fn to_bytes(&self) -> Bytes {
+        match self {
+            Str::Int(n) => Bytes::copy_from_slice(itoa::Buffer::new().format(*n).as_bytes()),
+            Str::Emb(b) | Str::Raw(b) => b.clone(),
+        }
+    }
+
+    /// Calls `f` with the bytes without allocating for stored bytes.
+    pub fn with_bytes<R>(&self, f: impl FnOnce(&[u8]) -> R) -> R {
+        match self {
+            Str::Int(n) => f(itoa::Buffer::new().format(*n).as_bytes()),
+            Str::Emb(b) | Str::Raw(b) => f(b),
+        }
+    }
+
+    /// A mutable copy for in-place edits (APPEND, SETRANGE…), which makes the
+    /// value `raw` as Redis's `dbUnshareStringValue` does.
+    pub fn to_vec(&self) -> Vec<u8> {
+        self.with_bytes(|b| b.to_vec())
+    }
+
+    pub fn encoding(&self) -> &'static str {
+        match self {
+            Str::Int(_) => "int",
+            Str::Emb(_) => "embstr",
+            Str::Raw(_) => "raw",
+        }
+    }
+}
+
+impl Value {
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            Value::Str(_) => "string",
+        }
+    }
+
+    pub fn encoding(&self) -> &'static str {
+        match self {
+            Value::Str(s) => s.encoding(),
+        }
+    }
+
+    pub fn as_str(&self) -> Option<&Str> {
+        match self {
+            Value::Str(s) => Some(s),
+        }
+    }
+
+    /// Bytes this value holds, for INFO memory and MEMORY USAGE estimates.
+    pub fn heap_size(&self) -> usize {
+        match self {
+            Value::Str(Str::Int(_)) => 0,
+            Value::Str(Str::Emb(b) | Str::Raw(b)) => b.len(),
+        }
+    }
+}
+
+/// `string2l` on a value: only the canonical decimal form counts as an integer.
+fn parse_canonical_i64(s: &[u8]) -> Option<i64> {
+    if s.is_empty() {
+        return None;
+    }
+    if s == b"0" {
+        return Some(0);
+    }
+    let (neg, digits) = match s[0] {
+        b'-' => (true, &s[1..]),
+        _ => (false, s),
+    };
+    if digits.is_empty() || !(b'1'..=b'9').contains(&digits[0]) {
+        return None;
+    }
+    let mut v: u64 = 0;
+    for &d in digits {
+        if !d.is_ascii_digit() {
+            return None;
+        }
+        v = v.checked_mul(10)?.checked_add((d - b'0') as u64)?;
+    }
+    if neg {
+        (v <= i64::MAX as u64 + 1).then(|| (v as i64).wrapping_neg())
+    } else {
+        i64::try_from(v).ok()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn encodings_follow_redis() {
+        assert_eq!(Str::from_arg(b"123").encoding(), "int");
+        assert_eq!(Str::from_arg(b"0123").encoding(), "embstr");
+        assert_eq!(Str::from_arg(&[b'a'; 44]).encoding(), "embstr");
+        assert_eq!(Str::from_arg(&[b'a'; 45]).encoding(), "raw");
+        assert_eq!(Str::from_arg(b"-9223372036854775808"), Str::Int(i64::MIN));
+        assert_eq!(Str::from_arg(b"9223372036854775808").encoding(), "embstr");
+        assert_eq!(Str::Int(-42).to_bytes(), Bytes::from_static(b"-42"));
+    }
+}
