@@ -11,6 +11,6 @@ mod frame;
 mod request;
 
 pub use encode::Protocol;
-pub use frame::{Frame, FrameError};
 pub use frame::parse_i64;
+pub use frame::{Frame, FrameError};
 pub use request::{split_args, ProtocolError, RequestLimits, RequestParser};

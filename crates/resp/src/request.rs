@@ -49,7 +49,10 @@ pub struct RequestLimits {
 
 impl Default for RequestLimits {
     fn default() -> Self {
-        RequestLimits { max_bulk_len: 512 * 1024 * 1024, auth_required: false }
+        RequestLimits {
+            max_bulk_len: 512 * 1024 * 1024,
+            auth_required: false,
+        }
     }
 }
 
@@ -187,7 +190,11 @@ fn parse_inline(buf: &mut BytesMut) -> Result<Progress, ProtocolError> {
         }
         return Ok(Progress::Incomplete);
     };
-    let line_end = if nl > 0 && buf[nl - 1] == b'\r' { nl - 1 } else { nl };
+    let line_end = if nl > 0 && buf[nl - 1] == b'\r' {
+        nl - 1
+    } else {
+        nl
+    };
     let args = split_args(&buf[..line_end]).ok_or(ProtocolError::UnbalancedQuotes)?;
     buf.advance(nl + 1);
     if args.is_empty() {
@@ -303,7 +310,10 @@ mod tests {
 
     #[test]
     fn multibulk_and_inline_mix() {
-        let reqs = parse_all(b"*2\r\n$4\r\nECHO\r\n$3\r\nabc\r\nPING\r\n\r\n*0\r\n*-1\r\nset a \"x\\x41\\n\" \r\n").unwrap();
+        let reqs = parse_all(
+            b"*2\r\n$4\r\nECHO\r\n$3\r\nabc\r\nPING\r\n\r\n*0\r\n*-1\r\nset a \"x\\x41\\n\" \r\n",
+        )
+        .unwrap();
         assert_eq!(reqs.len(), 3);
         assert_eq!(reqs[0], vec![Bytes::from("ECHO"), Bytes::from("abc")]);
         assert_eq!(reqs[1], vec![Bytes::from("PING")]);
@@ -316,24 +326,42 @@ mod tests {
             (b"*x\r\n", "Protocol error: invalid multibulk length"),
             (b"*2\r\n+foo\r\n", "Protocol error: expected '$', got '+'"),
             (b"*1\r\n$-5\r\n", "Protocol error: invalid bulk length"),
-            (b"*1\r\n$600000000\r\n", "Protocol error: invalid bulk length"),
-            (b"ECHO \"abc\r\n", "Protocol error: unbalanced quotes in request"),
+            (
+                b"*1\r\n$600000000\r\n",
+                "Protocol error: invalid bulk length",
+            ),
+            (
+                b"ECHO \"abc\r\n",
+                "Protocol error: unbalanced quotes in request",
+            ),
             (b"*1\n$4\r\n", "Protocol error: invalid multibulk length"),
             (b"*\r\n", "Protocol error: invalid multibulk length"),
         ];
         for (input, want) in cases {
-            assert_eq!(parse_all(input).unwrap_err().to_string(), *want, "{input:?}");
+            assert_eq!(
+                parse_all(input).unwrap_err().to_string(),
+                *want,
+                "{input:?}"
+            );
         }
     }
 
     #[test]
     fn unauthenticated_limits() {
-        let limits = RequestLimits { auth_required: true, ..Default::default() };
+        let limits = RequestLimits {
+            auth_required: true,
+            ..Default::default()
+        };
         let mut p = RequestParser::new();
-        let err = p.parse(&mut BytesMut::from(&b"*11\r\n"[..]), &limits).unwrap_err();
+        let err = p
+            .parse(&mut BytesMut::from(&b"*11\r\n"[..]), &limits)
+            .unwrap_err();
         assert_eq!(err, ProtocolError::UnauthenticatedMultibulkLength);
         let mut p = RequestParser::new();
-        let err = p.parse(&mut BytesMut::from(&b"*2\r\n$4\r\nAUTH\r\n$16385\r\n"[..]), &limits);
+        let err = p.parse(
+            &mut BytesMut::from(&b"*2\r\n$4\r\nAUTH\r\n$16385\r\n"[..]),
+            &limits,
+        );
         assert_eq!(err.unwrap_err(), ProtocolError::UnauthenticatedBulkLength);
     }
 
@@ -349,13 +377,24 @@ mod tests {
         assert_eq!(parse_all(&long).unwrap_err(), ProtocolError::InlineTooBig);
         let mut mb = b"*1".to_vec();
         mb.extend(std::iter::repeat_n(b'1', INLINE_MAX_SIZE));
-        assert_eq!(parse_all(&mb).unwrap_err(), ProtocolError::MultibulkCountTooBig);
+        assert_eq!(
+            parse_all(&mb).unwrap_err(),
+            ProtocolError::MultibulkCountTooBig
+        );
     }
 
     #[test]
     fn split_args_quoting() {
         let a = split_args(b"a 'b c' \"d\\te\" 'it\\'s'").unwrap();
-        assert_eq!(a, vec![b"a".to_vec(), b"b c".to_vec(), b"d\te".to_vec(), b"it's".to_vec()]);
+        assert_eq!(
+            a,
+            vec![
+                b"a".to_vec(),
+                b"b c".to_vec(),
+                b"d\te".to_vec(),
+                b"it's".to_vec()
+            ]
+        );
         assert!(split_args(b"\"abc\"def").is_none());
         assert!(split_args(b"'abc").is_none());
         assert_eq!(split_args(b"   ").unwrap().len(), 0);

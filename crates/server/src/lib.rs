@@ -1,1 +1,50 @@
-pub fn placeholder(){}
+//! One ferrokv node: connections, the command table, the command families,
+//! configuration and INFO. The binary (`ferrokv-server`) only parses its
+//! arguments and calls [`run`]; tests can [`server::start`] a node in-process.
+
+pub mod args;
+pub mod client;
+pub mod cmd;
+pub mod command;
+pub mod config;
+pub mod conn;
+mod cron;
+pub mod ctx;
+pub mod dispatch;
+pub mod errors;
+pub mod info;
+pub mod latency;
+mod listener;
+pub mod logging;
+mod longdouble;
+pub mod pubsub;
+pub mod server;
+pub mod slowlog;
+
+pub use server::{start, Handle, Server, StartError};
+
+/// The Redis version whose behaviour this node reproduces; reported where
+/// Redis reports its own version (INFO, HELLO) so clients pick the right
+/// features. `ferrokv_version` in INFO carries ours.
+pub const REDIS_VERSION: &str = "7.0.15";
+
+/// Runs a node until SIGTERM, SIGINT or SHUTDOWN.
+pub async fn run(loaded: config::Loaded) -> Result<(), StartError> {
+    let handle = start(loaded).await?;
+    let server = handle.server.clone();
+    tokio::spawn(async move {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(_) => return,
+            };
+        tokio::select! {
+            _ = term.recv() => tracing::warn!("Received SIGTERM scheduling shutdown..."),
+            _ = tokio::signal::ctrl_c() => tracing::warn!("Received SIGINT scheduling shutdown..."),
+        }
+        server.shutdown();
+    });
+    handle.wait().await;
+    tracing::warn!("ferrokv is now ready to exit, bye bye...");
+    Ok(())
+}

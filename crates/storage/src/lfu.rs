@@ -15,7 +15,6 @@ fn minutes() -> u32 {
     ((now_ms() / 60_000) as u32) & 0xffff
 }
 
-
 pub fn initial() -> u32 {
     (minutes() << 8) | INIT_VAL
 }
@@ -25,7 +24,11 @@ pub fn frequency(data: u32) -> u32 {
     let ldt = data >> 8;
     let counter = data & 0xff;
     let now = minutes();
-    let elapsed = if now >= ldt { now - ldt } else { 0xffff - ldt + now };
+    let elapsed = if now >= ldt {
+        now - ldt
+    } else {
+        0xffff - ldt + now
+    };
     let periods = elapsed / DECAY_MINUTES;
     counter.saturating_sub(periods)
 }

@@ -48,7 +48,9 @@ impl Watches {
             return;
         }
         if let Some(watchers) = self.keys.lock().get(key) {
-            watchers.iter().for_each(|f| f.store(true, Ordering::Release));
+            watchers
+                .iter()
+                .for_each(|f| f.store(true, Ordering::Release));
         }
     }
 
@@ -60,7 +62,9 @@ impl Watches {
         }
         for (key, watchers) in self.keys.lock().iter() {
             if exists(key) {
-                watchers.iter().for_each(|f| f.store(true, Ordering::Release));
+                watchers
+                    .iter()
+                    .for_each(|f| f.store(true, Ordering::Release));
             }
         }
     }

@@ -1,0 +1,121 @@
+//! Reading command arguments: numbers with Redis's exact rules, and a cursor
+//! for optional flags.
+
+use bytes::Bytes;
+
+use crate::errors::{RedisError, NOT_FLOAT, NOT_INTEGER, SYNTAX};
+
+/// `getLongLongFromObject`: strict decimal, else "not an integer".
+pub fn int(arg: &[u8]) -> Result<i64, RedisError> {
+    ferrokv_resp::parse_i64(arg).ok_or_else(|| NOT_INTEGER.into())
+}
+
+/// An integer with a custom error (e.g. "timeout is not an integer…").
+pub fn int_or(arg: &[u8], err: &'static str) -> Result<i64, RedisError> {
+    ferrokv_resp::parse_i64(arg).ok_or_else(|| err.into())
+}
+
+/// `getDoubleFromObject`: what C's strtod takes, but no leading space, no
+/// trailing bytes, no NaN and no overflow to infinity from a finite text.
+pub fn float(arg: &[u8]) -> Result<f64, RedisError> {
+    parse_float(arg).ok_or_else(|| NOT_FLOAT.into())
+}
+
+pub fn parse_float(arg: &[u8]) -> Option<f64> {
+    let s = std::str::from_utf8(arg).ok()?;
+    if s.is_empty() || s.starts_with(|c: char| c.is_ascii_whitespace()) {
+        return None;
+    }
+    let lower = s.to_ascii_lowercase();
+    let body = lower.trim_start_matches(['+', '-']);
+    if body.starts_with("nan") {
+        return None;
+    }
+    let v: f64 = if body == "inf" || body == "infinity" {
+        if lower.starts_with('-') {
+            f64::NEG_INFINITY
+        } else {
+            f64::INFINITY
+        }
+    } else {
+        if !body.starts_with(|c: char| c.is_ascii_digit() || c == '.') {
+            return None;
+        }
+        let v: f64 = s.parse().ok()?;
+        // strtod reports ERANGE for overflow and for underflow to zero.
+        if v.is_infinite()
+            || (v == 0.0
+                && body.chars().any(|c| ('1'..='9').contains(&c))
+                && !has_zero_mantissa(body))
+        {
+            return None;
+        }
+        v
+    };
+    Some(v)
+}
+
+/// True when the digits before any exponent are all zero ("0.000e5").
+fn has_zero_mantissa(body: &str) -> bool {
+    body.split('e')
+        .next()
+        .unwrap_or("")
+        .chars()
+        .all(|c| c == '0' || c == '.')
+}
+
+/// Walks optional arguments after the fixed ones.
+pub struct Cursor<'a> {
+    args: &'a [Bytes],
+    pos: usize,
+}
+
+impl<'a> Cursor<'a> {
+    pub fn new(args: &'a [Bytes], start: usize) -> Self {
+        Cursor { args, pos: start }
+    }
+
+    pub fn next(&mut self) -> Option<&'a Bytes> {
+        let a = self.args.get(self.pos)?;
+        self.pos += 1;
+        Some(a)
+    }
+
+    /// The value after a flag; a flag without one is a syntax error.
+    pub fn value(&mut self) -> Result<&'a Bytes, RedisError> {
+        self.next().ok_or_else(|| SYNTAX.into())
+    }
+
+    pub fn remaining(&self) -> usize {
+        self.args.len().saturating_sub(self.pos)
+    }
+}
+
+/// Compares an argument with an option name, ignoring ASCII case.
+pub fn is(arg: &[u8], name: &str) -> bool {
+    arg.eq_ignore_ascii_case(name.as_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn floats_like_strtod() {
+        for (s, v) in [
+            ("1.5", 1.5),
+            ("-2", -2.0),
+            ("+3", 3.0),
+            (".5", 0.5),
+            ("1e3", 1000.0),
+            ("inf", f64::INFINITY),
+            ("-Infinity", f64::NEG_INFINITY),
+            ("0.0e5", 0.0),
+        ] {
+            assert_eq!(parse_float(s.as_bytes()), Some(v), "{s}");
+        }
+        for s in ["", " 1", "1 ", "nan", "abc", "1e400", "1e-400", "1x"] {
+            assert_eq!(parse_float(s.as_bytes()), None, "{s}");
+        }
+    }
+}

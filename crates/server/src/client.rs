@@ -1,0 +1,233 @@
+//! A connected client: what only its connection touches ([`Client`]) and
+//! what other connections may read or signal ([`ClientShared`]: CLIENT LIST,
+//! CLIENT KILL, pub/sub delivery).
+
+use std::collections::HashMap;
+use std::sync::atomic::{
+    AtomicBool, AtomicI64, AtomicU32, AtomicU64, AtomicU8, AtomicUsize, Ordering,
+};
+use std::sync::Arc;
+use std::time::Instant;
+
+use bytes::Bytes;
+use ferrokv_resp::Protocol;
+use ferrokv_storage::{Key, WatchFlag};
+use parking_lot::Mutex;
+use tokio::sync::{mpsc, Notify};
+
+/// Something delivered to a client outside a reply to its own request.
+#[derive(Debug, Clone)]
+pub enum Push {
+    Message {
+        channel: Bytes,
+        payload: Bytes,
+    },
+    PMessage {
+        pattern: Bytes,
+        channel: Bytes,
+        payload: Bytes,
+    },
+    Monitor(Bytes),
+}
+
+impl Push {
+    pub fn size(&self) -> usize {
+        match self {
+            Push::Message { channel, payload } => channel.len() + payload.len() + 32,
+            Push::PMessage {
+                pattern,
+                channel,
+                payload,
+            } => pattern.len() + channel.len() + payload.len() + 48,
+            Push::Monitor(line) => line.len() + 8,
+        }
+    }
+}
+
+/// Kinds CLIENT LIST prints in `flags=` and CLIENT KILL TYPE selects.
+pub mod kind {
+    pub const MULTI: u32 = 1 << 0;
+    pub const PUBSUB: u32 = 1 << 1;
+    pub const MONITOR: u32 = 1 << 2;
+    pub const REPLICA: u32 = 1 << 3;
+    pub const MASTER: u32 = 1 << 4;
+    pub const DIRTY_CAS: u32 = 1 << 5;
+    pub const CLOSE_ASAP: u32 = 1 << 6;
+    pub const UNIX: u32 = 1 << 7;
+}
+
+pub struct ClientShared {
+    pub id: u64,
+    pub addr: String,
+    pub laddr: String,
+    pub fd: i32,
+    pub created: Instant,
+    /// Milliseconds since `created` of the last request.
+    pub last_interaction_ms: AtomicU64,
+    pub db: AtomicUsize,
+    pub name: Mutex<Option<Bytes>>,
+    /// CLIENT SETINFO lib-name / lib-ver.
+    pub lib: Mutex<(Option<Bytes>, Option<Bytes>)>,
+    pub last_cmd: Mutex<&'static str>,
+    pub flags: AtomicU32,
+    pub sub_count: AtomicUsize,
+    pub psub_count: AtomicUsize,
+    /// Queued MULTI commands, -1 outside MULTI.
+    pub multi_count: AtomicI64,
+    pub resp: AtomicU8,
+    /// Bytes of pushes queued but not yet written (pub/sub output limit).
+    pub pending_push: AtomicUsize,
+    pub killed: AtomicBool,
+    pub kill: Notify,
+    pub push: mpsc::UnboundedSender<Push>,
+}
+
+impl ClientShared {
+    pub fn new(
+        id: u64,
+        addr: String,
+        laddr: String,
+        fd: i32,
+        unix: bool,
+        push: mpsc::UnboundedSender<Push>,
+    ) -> Self {
+        ClientShared {
+            id,
+            addr,
+            laddr,
+            fd,
+            created: Instant::now(),
+            last_interaction_ms: AtomicU64::new(0),
+            db: AtomicUsize::new(0),
+            name: Mutex::new(None),
+            lib: Mutex::new((None, None)),
+            last_cmd: Mutex::new("NULL"),
+            flags: AtomicU32::new(if unix { kind::UNIX } else { 0 }),
+            sub_count: AtomicUsize::new(0),
+            psub_count: AtomicUsize::new(0),
+            multi_count: AtomicI64::new(-1),
+            resp: AtomicU8::new(2),
+            pending_push: AtomicUsize::new(0),
+            killed: AtomicBool::new(false),
+            kill: Notify::new(),
+            push,
+        }
+    }
+
+    pub fn has(&self, flag: u32) -> bool {
+        self.flags.load(Ordering::Relaxed) & flag != 0
+    }
+
+    pub fn set_flag(&self, flag: u32, on: bool) {
+        if on {
+            self.flags.fetch_or(flag, Ordering::Relaxed);
+        } else {
+            self.flags.fetch_and(!flag, Ordering::Relaxed);
+        }
+    }
+
+    /// Asks the connection to close after what it is doing.
+    pub fn kill(&self) {
+        self.killed.store(true, Ordering::Release);
+        self.kill.notify_one();
+    }
+
+    pub fn idle_secs(&self) -> u64 {
+        let now = self.created.elapsed().as_millis() as u64;
+        now.saturating_sub(self.last_interaction_ms.load(Ordering::Relaxed)) / 1000
+    }
+
+    /// Delivers a push; false if the client is gone. A client that lets
+    /// more than the pub/sub hard limit pile up is disconnected, as Redis's
+    /// `client-output-buffer-limit pubsub` does, instead of growing memory.
+    pub fn deliver(&self, push: Push) -> bool {
+        let pending = self.pending_push.fetch_add(push.size(), Ordering::Relaxed) + push.size();
+        if pending > crate::conn::PUBSUB_HARD_LIMIT {
+            self.kill();
+            return false;
+        }
+        self.push.send(push).is_ok()
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReplyMode {
+    On,
+    Off,
+    /// CLIENT REPLY SKIP was just called: the next command is silent.
+    SkipNext,
+    /// The command being run now is silent.
+    Skip,
+}
+
+/// What WATCH remembers per key: Redis 7.0 aborts EXEC if a key that was
+/// alive at WATCH time has expired since, even if nobody touched it.
+pub struct Watched {
+    pub db: usize,
+    pub key: Key,
+    pub expired_at_watch: bool,
+}
+
+pub struct Client {
+    pub shared: Arc<ClientShared>,
+    pub db: usize,
+    pub proto: Protocol,
+    pub authenticated: bool,
+    /// Commands queued by MULTI; `None` outside a transaction.
+    pub multi: Option<Vec<Vec<Bytes>>>,
+    /// A queueing error happened: EXEC will answer EXECABORT.
+    pub multi_abort: bool,
+    pub watch_flag: WatchFlag,
+    pub watched: Vec<Watched>,
+    pub channels: HashMap<Bytes, ()>,
+    pub patterns: HashMap<Bytes, ()>,
+    pub reply: ReplyMode,
+    pub close_after_reply: bool,
+    pub is_unix: bool,
+    /// The peer address is a loopback one (protected mode, DEBUG local).
+    pub is_local: bool,
+}
+
+impl Client {
+    pub fn new(
+        shared: Arc<ClientShared>,
+        authenticated: bool,
+        is_unix: bool,
+        is_local: bool,
+    ) -> Self {
+        Client {
+            shared,
+            db: 0,
+            proto: Protocol::Resp2,
+            authenticated,
+            multi: None,
+            multi_abort: false,
+            watch_flag: Arc::new(AtomicBool::new(false)),
+            watched: Vec::new(),
+            channels: HashMap::new(),
+            patterns: HashMap::new(),
+            reply: ReplyMode::On,
+            close_after_reply: false,
+            is_unix,
+            is_local,
+        }
+    }
+
+    pub fn id(&self) -> u64 {
+        self.shared.id
+    }
+
+    pub fn subscriptions(&self) -> usize {
+        self.channels.len() + self.patterns.len()
+    }
+
+    /// In RESP2 a subscribed connection may only (un)subscribe, ping, quit.
+    pub fn in_pubsub_context(&self) -> bool {
+        self.proto == Protocol::Resp2 && self.subscriptions() > 0
+    }
+
+    pub fn select(&mut self, db: usize) {
+        self.db = db;
+        self.shared.db.store(db, Ordering::Relaxed);
+    }
+}

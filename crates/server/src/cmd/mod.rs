@@ -1,0 +1,28 @@
+//! Command families, one file each (as Redis's t_string.c, t_list.c…).
+//! Each exports its slice of the command table.
+
+pub mod bitops;
+pub mod client;
+pub mod connection;
+pub mod expire;
+pub mod keys;
+pub mod lcs;
+pub mod multi;
+pub mod pubsub;
+pub mod server;
+pub mod string;
+
+use crate::command::Command;
+
+/// Every family's table slice; the server's table is built from these.
+pub static FAMILIES: &[&[Command]] = &[
+    connection::COMMANDS,
+    client::COMMANDS,
+    keys::COMMANDS,
+    expire::COMMANDS,
+    string::COMMANDS,
+    bitops::COMMANDS,
+    multi::COMMANDS,
+    pubsub::COMMANDS,
+    server::COMMANDS,
+];

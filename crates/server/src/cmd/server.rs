@@ -1,0 +1,989 @@
+//! Server administration: INFO, CONFIG, COMMAND, TIME, SLOWLOG, MONITOR,
+//! DEBUG, LATENCY, SHUTDOWN.
+
+use std::collections::HashSet;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use bytes::Bytes;
+use ferrokv_storage::idle_seconds;
+
+use crate::args;
+use crate::client::kind;
+use crate::command::flags::*;
+use crate::command::{Command, Entry};
+use crate::config::{self, DebugCommand};
+use crate::ctx::Ctx;
+use crate::errors::{self, CmdResult, RedisError};
+use crate::{cmd, container};
+
+const ADMIN_BASE: u32 = ADMIN | NOSCRIPT | LOADING | STALE;
+
+pub static COMMANDS: &[Command] = &[
+    cmd!(
+        "info",
+        -1,
+        LOADING | STALE | WHOLE,
+        &["dangerous"],
+        (0, 0, 0),
+        info,
+        "server",
+        "Get information and statistics about the server"
+    ),
+    container!(
+        "config",
+        -2,
+        CONFIG,
+        "server",
+        "A container for server configuration commands"
+    ),
+    Command {
+        handler: command_all,
+        ..container!(
+            "command",
+            -1,
+            COMMAND,
+            "server",
+            "Get array of Redis command details"
+        )
+    },
+    cmd!(
+        "time",
+        1,
+        LOADING | STALE | FAST,
+        &[],
+        (0, 0, 0),
+        time,
+        "server",
+        "Return the current server time"
+    ),
+    container!(
+        "slowlog",
+        -2,
+        SLOWLOG,
+        "server",
+        "A container for slow log commands"
+    ),
+    cmd!(
+        "monitor",
+        1,
+        ADMIN_BASE,
+        &[],
+        (0, 0, 0),
+        monitor,
+        "server",
+        "Listen for all requests received by the server in real time"
+    ),
+    cmd!(
+        "debug",
+        -2,
+        ADMIN_BASE | WHOLE,
+        &[],
+        (0, 0, 0),
+        debug,
+        "server",
+        "A container for debugging commands"
+    ),
+    container!(
+        "latency",
+        -2,
+        LATENCY,
+        "server",
+        "A container for latency diagnostics commands"
+    ),
+    cmd!(
+        "shutdown",
+        -1,
+        ADMIN_BASE | NO_MULTI | ALLOW_BUSY,
+        &[],
+        (0, 0, 0),
+        shutdown,
+        "server",
+        "Synchronously save the dataset to disk and then shut down the server"
+    ),
+];
+
+static CONFIG: &[Command] = &[
+    cmd!(
+        "get",
+        -3,
+        ADMIN_BASE,
+        &[],
+        (0, 0, 0),
+        config_get,
+        "server",
+        "Get the values of configuration parameters"
+    ),
+    cmd!(
+        "set",
+        -4,
+        ADMIN_BASE,
+        &[],
+        (0, 0, 0),
+        config_set,
+        "server",
+        "Set configuration parameters to the given values"
+    ),
+    cmd!(
+        "resetstat",
+        2,
+        ADMIN_BASE,
+        &[],
+        (0, 0, 0),
+        config_resetstat,
+        "server",
+        "Reset the stats returned by INFO"
+    ),
+    cmd!(
+        "rewrite",
+        2,
+        ADMIN_BASE,
+        &[],
+        (0, 0, 0),
+        config_rewrite,
+        "server",
+        "Rewrite the configuration file with the in memory configuration"
+    ),
+    cmd!(
+        "help",
+        2,
+        LOADING | STALE,
+        &[],
+        (0, 0, 0),
+        config_help,
+        "server",
+        "Show helpful text about the different subcommands"
+    ),
+];
+
+const CONN: &[&str] = &["connection"];
+static COMMAND: &[Command] = &[
+    cmd!(
+        "count",
+        2,
+        LOADING | STALE,
+        CONN,
+        (0, 0, 0),
+        command_count,
+        "server",
+        "Get total number of Redis commands"
+    ),
+    cmd!(
+        "info",
+        -2,
+        LOADING | STALE,
+        CONN,
+        (0, 0, 0),
+        command_info,
+        "server",
+        "Get array of specific Redis command details, or all when no argument is given."
+    ),
+    cmd!(
+        "docs",
+        -2,
+        LOADING | STALE,
+        CONN,
+        (0, 0, 0),
+        command_docs,
+        "server",
+        "Get array of specific Redis command documentation"
+    ),
+    cmd!(
+        "list",
+        -2,
+        LOADING | STALE,
+        CONN,
+        (0, 0, 0),
+        command_list,
+        "server",
+        "Get an array of Redis command names"
+    ),
+    cmd!(
+        "getkeys",
+        -4,
+        LOADING | STALE,
+        CONN,
+        (0, 0, 0),
+        command_getkeys,
+        "server",
+        "Extract keys given a full Redis command"
+    ),
+    cmd!(
+        "getkeysandflags",
+        -4,
+        LOADING | STALE,
+        CONN,
+        (0, 0, 0),
+        command_getkeysandflags,
+        "server",
+        "Extract keys and access flags given a full Redis command"
+    ),
+    cmd!(
+        "help",
+        2,
+        LOADING | STALE,
+        CONN,
+        (0, 0, 0),
+        command_help,
+        "server",
+        "Show helpful text about the different subcommands"
+    ),
+];
+
+static SLOWLOG: &[Command] = &[
+    cmd!(
+        "get",
+        -2,
+        ADMIN | LOADING | STALE,
+        &[],
+        (0, 0, 0),
+        slowlog_get,
+        "server",
+        "Get the slow log's entries"
+    ),
+    cmd!(
+        "len",
+        2,
+        ADMIN | LOADING | STALE,
+        &[],
+        (0, 0, 0),
+        slowlog_len,
+        "server",
+        "Get the slow log's length"
+    ),
+    cmd!(
+        "reset",
+        2,
+        ADMIN | LOADING | STALE,
+        &[],
+        (0, 0, 0),
+        slowlog_reset,
+        "server",
+        "Clear all entries from the slow log"
+    ),
+    cmd!(
+        "help",
+        2,
+        LOADING | STALE,
+        &[],
+        (0, 0, 0),
+        slowlog_help,
+        "server",
+        "Show helpful text about the different subcommands"
+    ),
+];
+
+static LATENCY: &[Command] = &[
+    cmd!(
+        "latest",
+        2,
+        ADMIN_BASE,
+        &[],
+        (0, 0, 0),
+        latency_latest,
+        "server",
+        "Return the latest latency samples for all events."
+    ),
+    cmd!(
+        "history",
+        3,
+        ADMIN_BASE,
+        &[],
+        (0, 0, 0),
+        latency_history,
+        "server",
+        "Return timestamp-latency samples for the event."
+    ),
+    cmd!(
+        "reset",
+        -2,
+        ADMIN_BASE,
+        &[],
+        (0, 0, 0),
+        latency_reset,
+        "server",
+        "Reset latency data for one or more events."
+    ),
+    cmd!(
+        "doctor",
+        2,
+        ADMIN_BASE,
+        &[],
+        (0, 0, 0),
+        latency_doctor,
+        "server",
+        "Return a human readable latency analysis report."
+    ),
+    cmd!(
+        "help",
+        2,
+        LOADING | STALE,
+        &[],
+        (0, 0, 0),
+        latency_help,
+        "server",
+        "Show helpful text about the different subcommands"
+    ),
+];
+
+/* INFO [section [section ...]] */
+fn info(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+    let requested: Vec<String> = args[1..]
+        .iter()
+        .map(|a| String::from_utf8_lossy(a).to_ascii_lowercase())
+        .collect();
+    let sizes = ctx.view.keyspace().map(|ks| ks.sizes()).unwrap_or_default();
+    let text = crate::info::render(ctx.server, &requested, &sizes);
+    ctx.verbatim(text.as_bytes());
+    Ok(())
+}
+
+/* CONFIG GET parameter [parameter ...] */
+fn config_get(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+    let c = ctx.server.config.read().clone();
+    let mut pairs: Vec<(&str, String)> = Vec::new();
+    for d in config::table::DIRECTIVES {
+        let names = std::iter::once(&d.name).chain(d.aliases.iter());
+        for name in names {
+            let hit = args[2..]
+                .iter()
+                .any(|p| ferrokv_storage::glob::glob_match(p, name.as_bytes(), true));
+            if hit && !pairs.iter().any(|(n, _)| n == name) {
+                pairs.push((name, (d.get)(&c)));
+            }
+        }
+    }
+    ctx.map(pairs.len());
+    for (name, value) in pairs {
+        ctx.bulk(name.as_bytes());
+        ctx.bulk(value.as_bytes());
+    }
+    Ok(())
+}
+
+/* CONFIG SET parameter value [parameter value ...]: all or nothing. */
+fn config_set(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+    if args.len() % 2 != 0 {
+        return Err(errors::wrong_arity("config|set"));
+    }
+    let mut next = ctx.server.config.read().clone();
+    let mut seen = HashSet::new();
+    let fail = |name: &str, why: &str| {
+        RedisError::from(format!(
+            "ERR CONFIG SET failed (possibly related to argument '{name}') - {why}"
+        ))
+    };
+    for pair in args[2..].chunks(2) {
+        let name = String::from_utf8_lossy(&pair[0]).to_ascii_lowercase();
+        let Some(d) = config::table::find(&name) else {
+            return Err(format!(
+                "ERR Unknown option or number of arguments for CONFIG SET - '{name}'"
+            )
+            .into());
+        };
+        if !seen.insert(d.name) {
+            return Err(fail(&name, "duplicate parameter"));
+        }
+        if d.immutable {
+            return Err(fail(&name, "can't set immutable config"));
+        }
+        let value = String::from_utf8_lossy(&pair[1]).into_owned();
+        (d.set)(&mut next, &[value]).map_err(|why| fail(&name, &why))?;
+    }
+    *ctx.server.config.write() = next;
+    ctx.ok()
+}
+
+/* CONFIG RESETSTAT */
+fn config_resetstat(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult {
+    let s = ctx.server;
+    s.stats.reset();
+    for c in [
+        &s.store.stats.keyspace_hits,
+        &s.store.stats.keyspace_misses,
+        &s.store.stats.expired_keys,
+    ] {
+        c.store(0, Ordering::Relaxed);
+    }
+    s.commands.all_entries().for_each(|e| e.stats.reset());
+    ctx.ok()
+}
+
+/* CONFIG REWRITE */
+fn config_rewrite(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult {
+    let Some(path) = ctx.server.config_file.clone() else {
+        return Err("ERR The server is running without a config file".into());
+    };
+    let c = ctx.server.config.read().clone();
+    config::rewrite(&path, &c)
+        .map_err(|e| RedisError::from(format!("ERR Rewriting config file: {e}")))?;
+    ctx.ok()
+}
+
+fn config_help(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult {
+    ctx.help(&[
+        "CONFIG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+        "GET <pattern>",
+        "    Return parameters matching the glob-like <pattern> and their values.",
+        "SET <directive> <value>",
+        "    Set the configuration <directive> to <value>.",
+        "RESETSTAT",
+        "    Reset statistics reported by the INFO command.",
+        "REWRITE",
+        "    Rewrite the configuration file.",
+        "HELP",
+        "    Prints this help.",
+    ])
+}
+
+/// One COMMAND INFO entry: name, arity, flags, key positions, ACL
+/// categories, tips, key specs, subcommands.
+fn reply_command_info(ctx: &mut Ctx<'_>, e: &Entry) {
+    let spec = e.spec;
+    ctx.array(10);
+    ctx.bulk(e.fullname.as_bytes());
+    ctx.int(spec.arity as i64);
+    let flag_names: Vec<&str> = crate::command::flags::NAMES
+        .iter()
+        .filter(|(f, _)| spec.has(*f))
+        .map(|(_, n)| *n)
+        .collect();
+    ctx.set_len(flag_names.len());
+    for f in flag_names {
+        ctx.simple(f.as_bytes());
+    }
+    let (first, last, step) = spec.keys;
+    ctx.int(first as i64);
+    ctx.int(last as i64);
+    ctx.int(step as i64);
+    let cats = spec.acl_categories();
+    ctx.set_len(cats.len());
+    for c in cats {
+        ctx.simple(format!("@{c}").as_bytes());
+    }
+    ctx.array(0);
+    if first > 0 {
+        ctx.array(1);
+        key_spec(ctx, spec);
+    } else {
+        ctx.array(0);
+    }
+    let mut subs: Vec<&Entry> = e.subcommands.values().collect();
+    subs.sort_by_key(|s| s.fullname);
+    ctx.array(subs.len());
+    for s in subs {
+        reply_command_info(ctx, s);
+    }
+}
+
+/// A key spec derived from the (first, last, step) positions.
+fn key_spec(ctx: &mut Ctx<'_>, spec: &Command) {
+    let (first, last, step) = spec.keys;
+    let flags: &[&str] = if spec.has(WRITE) {
+        &["RW", "update"]
+    } else {
+        &["RO", "access"]
+    };
+    ctx.map(3);
+    ctx.bulk(b"flags");
+    ctx.set_len(flags.len());
+    for f in flags {
+        ctx.simple(f.as_bytes());
+    }
+    ctx.bulk(b"begin_search");
+    ctx.map(2);
+    ctx.bulk(b"type");
+    ctx.bulk(b"index");
+    ctx.bulk(b"spec");
+    ctx.map(1);
+    ctx.bulk(b"index");
+    ctx.int(first as i64);
+    ctx.bulk(b"find_keys");
+    ctx.map(2);
+    ctx.bulk(b"type");
+    ctx.bulk(b"range");
+    ctx.bulk(b"spec");
+    ctx.map(3);
+    ctx.bulk(b"lastkey");
+    ctx.int(if last < 0 {
+        last as i64
+    } else {
+        (last - first) as i64
+    });
+    ctx.bulk(b"keystep");
+    ctx.int(step as i64);
+    ctx.bulk(b"limit");
+    ctx.int(0);
+}
+
+fn sorted_entries<'a>(ctx: &Ctx<'a>) -> Vec<&'a Entry> {
+    let server: &'a crate::server::Server = ctx.server;
+    let mut v: Vec<&Entry> = server.commands.iter().collect();
+    v.sort_by_key(|e| e.fullname);
+    v
+}
+
+/* COMMAND */
+fn command_all(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult {
+    let all = sorted_entries(ctx);
+    ctx.array(all.len());
+    for e in all {
+        reply_command_info(ctx, e);
+    }
+    Ok(())
+}
+
+/// Looks up `name` or `container|sub`.
+fn lookup<'a>(ctx: &Ctx<'a>, name: &[u8]) -> Option<&'a Entry> {
+    let server: &'a crate::server::Server = ctx.server;
+    let mut parts = name.splitn(2, |&b| b == b'|');
+    let top = server.commands.get(parts.next()?)?;
+    match parts.next() {
+        Some(sub) => top.subcommand(sub),
+        None => Some(top),
+    }
+}
+
+/* COMMAND COUNT */
+fn command_count(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult {
+    let n = ctx.server.commands.len();
+    ctx.int(n as i64);
+    Ok(())
+}
+
+/* COMMAND INFO [command-name ...] */
+fn command_info(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+    if args.len() == 2 {
+        return command_all(ctx, args);
+    }
+    ctx.array(args.len() - 2);
+    for name in &args[2..] {
+        match lookup(ctx, name) {
+            Some(e) => reply_command_info(ctx, e),
+            None => ctx.null_array(),
+        }
+    }
+    Ok(())
+}
+
+fn reply_docs(ctx: &mut Ctx<'_>, e: &Entry) {
+    let spec = e.spec;
+    let subs: Vec<&Entry> = {
+        let mut v: Vec<&Entry> = e.subcommands.values().collect();
+        v.sort_by_key(|s| s.fullname);
+        v
+    };
+    ctx.bulk(e.fullname.as_bytes());
+    ctx.map(3 + !subs.is_empty() as usize);
+    ctx.bulk(b"summary");
+    ctx.bulk(spec.summary.as_bytes());
+    ctx.bulk(b"since");
+    ctx.bulk(spec.since.as_bytes());
+    ctx.bulk(b"group");
+    ctx.bulk(spec.group.as_bytes());
+    if !subs.is_empty() {
+        ctx.bulk(b"subcommands");
+        ctx.map(subs.len());
+        for s in subs {
+            reply_docs(ctx, s);
+        }
+    }
+}
+
+/* COMMAND DOCS [command-name ...] */
+fn command_docs(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+    let entries: Vec<&Entry> = if args.len() == 2 {
+        sorted_entries(ctx)
+    } else {
+        args[2..].iter().filter_map(|n| lookup(ctx, n)).collect()
+    };
+    ctx.map(entries.len());
+    for e in entries {
+        reply_docs(ctx, e);
+    }
+    Ok(())
+}
+
+/* COMMAND LIST [FILTERBY MODULE module-name | ACLCAT category | PATTERN pattern] */
+fn command_list(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+    let filter = match args.len() {
+        2 => None,
+        5 if args::is(&args[2], "filterby") => {
+            Some((args[3].to_ascii_lowercase(), args[4].clone()))
+        }
+        _ => return Err(errors::SYNTAX.into()),
+    };
+    let mut names = Vec::new();
+    for e in ctx.server.commands.all_entries() {
+        let keep = match &filter {
+            None => true,
+            Some((kind, value)) => match kind.as_slice() {
+                b"module" => false,
+                b"aclcat" => e
+                    .spec
+                    .acl_categories()
+                    .iter()
+                    .any(|c| c.as_bytes().eq_ignore_ascii_case(value)),
+                b"pattern" => ferrokv_storage::glob::glob_match(value, e.fullname.as_bytes(), true),
+                _ => return Err(errors::SYNTAX.into()),
+            },
+        };
+        if keep {
+            names.push(e.fullname);
+        }
+    }
+    names.sort();
+    ctx.bulks(names.iter().map(|n| n.as_bytes()));
+    Ok(())
+}
+
+/// The keys of a full command line, by the table's key positions.
+fn keys_of(ctx: &Ctx<'_>, args: &[Bytes]) -> Result<(Vec<usize>, &'static Command), RedisError> {
+    let line = &args[2..];
+    let entry = crate::dispatch::resolve(ctx.server, line).map_err(|(e, _)| {
+        RedisError::from(if e.is_some() {
+            "ERR Invalid number of arguments specified for command"
+        } else {
+            "ERR Invalid command specified"
+        })
+    })?;
+    let positions: Vec<usize> = entry.spec.key_positions(line.len()).collect();
+    if positions.is_empty() {
+        return Err("ERR The command has no key arguments".into());
+    }
+    Ok((positions, entry.spec))
+}
+
+/* COMMAND GETKEYS command [arg ...] */
+fn command_getkeys(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+    let (positions, _) = keys_of(ctx, args)?;
+    ctx.array(positions.len());
+    for p in positions {
+        ctx.bulk(&args[2 + p]);
+    }
+    Ok(())
+}
+
+/* COMMAND GETKEYSANDFLAGS command [arg ...] */
+fn command_getkeysandflags(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+    let (positions, spec) = keys_of(ctx, args)?;
+    let flags: &[&str] = if spec.has(WRITE) {
+        &["RW", "update"]
+    } else {
+        &["RO", "access"]
+    };
+    ctx.array(positions.len());
+    for p in positions {
+        ctx.array(2);
+        ctx.bulk(&args[2 + p]);
+        ctx.set_len(flags.len());
+        for f in flags {
+            ctx.simple(f.as_bytes());
+        }
+    }
+    Ok(())
+}
+
+fn command_help(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult {
+    ctx.help(&[
+        "COMMAND <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+        "(no subcommand)",
+        "    Return details about all Redis commands.",
+        "COUNT",
+        "    Return the total number of commands in this Redis server.",
+        "LIST",
+        "    Return a list of all commands in this Redis server.",
+        "INFO [<command-name> ...]",
+        "    Return details about multiple Redis commands.",
+        "    If no command names are given, documentation details for all",
+        "    commands are returned.",
+        "DOCS [<command-name> ...]",
+        "    Return documentation details about multiple Redis commands.",
+        "    If no command names are given, documentation details for all",
+        "    commands are returned.",
+        "GETKEYS <full-command>",
+        "    Return the keys from a full Redis command.",
+        "GETKEYSANDFLAGS <full-command>",
+        "    Return the keys and the access flags from a full Redis command.",
+        "HELP",
+        "    Prints this help.",
+    ])
+}
+
+/* TIME */
+fn time(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    ctx.array(2);
+    ctx.bulk(now.as_secs().to_string().as_bytes());
+    ctx.bulk(now.subsec_micros().to_string().as_bytes());
+    Ok(())
+}
+
+/* SLOWLOG GET [count] */
+fn slowlog_get(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+    let count = match args.get(2) {
+        None => 10,
+        Some(a) => {
+            let n = args::int_or(a, "ERR count should be greater than or equal to -1")?;
+            if n < -1 {
+                return Err("ERR count should be greater than or equal to -1".into());
+            }
+            if n == -1 {
+                usize::MAX
+            } else {
+                n as usize
+            }
+        }
+    };
+    let mut out = bytes::BytesMut::new();
+    let shown = ctx.server.slowlog.with(|entries| {
+        let shown = entries.len().min(count);
+        for e in entries.iter().take(shown) {
+            ferrokv_resp::encode::array_len(&mut out, 6);
+            ferrokv_resp::encode::integer(&mut out, e.id as i64);
+            ferrokv_resp::encode::integer(&mut out, e.time as i64);
+            ferrokv_resp::encode::integer(&mut out, e.duration_us as i64);
+            ferrokv_resp::encode::array_len(&mut out, e.args.len());
+            for a in &e.args {
+                ferrokv_resp::encode::bulk(&mut out, a);
+            }
+            ferrokv_resp::encode::bulk(&mut out, e.addr.as_bytes());
+            ferrokv_resp::encode::bulk(&mut out, &e.name);
+        }
+        shown
+    });
+    ctx.array(shown);
+    ctx.out.extend_from_slice(&out);
+    Ok(())
+}
+
+fn slowlog_len(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult {
+    let n = ctx.server.slowlog.len();
+    ctx.int(n as i64);
+    Ok(())
+}
+
+fn slowlog_reset(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult {
+    ctx.server.slowlog.reset();
+    ctx.ok()
+}
+
+fn slowlog_help(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult {
+    ctx.help(&[
+        "SLOWLOG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+        "GET [<count>]",
+        "    Return top <count> entries from the slowlog (default: 10, -1 mean all).",
+        "    Entries are made of:",
+        "    id, timestamp, time in microseconds, arguments array, client IP and port,",
+        "    client name",
+        "LEN",
+        "    Return the length of the slowlog.",
+        "RESET",
+        "    Reset the slowlog.",
+        "HELP",
+        "    Prints this help.",
+    ])
+}
+
+/* MONITOR */
+fn monitor(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult {
+    if ctx.client.shared.has(kind::MONITOR) {
+        return Ok(());
+    }
+    ctx.client.shared.set_flag(kind::MONITOR, true);
+    ctx.server
+        .monitors
+        .lock()
+        .insert(ctx.client.id(), ctx.client.shared.clone());
+    ctx.server.monitor_count.fetch_add(1, Ordering::Relaxed);
+    ctx.ok()
+}
+
+/* DEBUG <subcommand> ... */
+fn debug(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+    let allowed = match ctx.server.config.read().enable_debug_command {
+        DebugCommand::Yes => true,
+        DebugCommand::Local => ctx.client.is_local,
+        DebugCommand::No => false,
+    };
+    if !allowed {
+        return Err(errors::DEBUG_DISABLED.into());
+    }
+    let sub = &args[1];
+    let syntax = || {
+        RedisError::from(format!(
+            "ERR unknown subcommand or wrong number of arguments for '{}'. Try DEBUG HELP.",
+            errors::clip(sub)
+        ))
+    };
+    if args::is(sub, "sleep") && args.len() == 3 {
+        let secs = args::float(&args[2])?;
+        // Like Redis, the whole server stalls: DEBUG holds the exclusive gate.
+        let d = Duration::from_secs_f64(secs.max(0.0));
+        if tokio::runtime::Handle::try_current()
+            .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread)
+        {
+            tokio::task::block_in_place(|| std::thread::sleep(d));
+        } else {
+            std::thread::sleep(d);
+        }
+        ctx.ok()
+    } else if args::is(sub, "object") && args.len() == 3 {
+        let Some(entry) = ctx.view.peek(&args[2]).cloned() else {
+            return Err(errors::NO_SUCH_KEY.into());
+        };
+        let len = entry.value.as_str().map_or(0, |s| s.len());
+        let line = format!(
+            "Value at:{:p} refcount:1 encoding:{} serializedlength:{} lru:{} lru_seconds_idle:{}",
+            &entry as *const _,
+            entry.value.encoding(),
+            len,
+            entry.lru,
+            idle_seconds(entry.lru)
+        );
+        ctx.simple(line.as_bytes());
+        Ok(())
+    } else if args::is(sub, "set-active-expire") && args.len() == 3 {
+        let on = args::int(&args[2])? != 0;
+        ctx.server.active_expire.store(on, Ordering::Relaxed);
+        ctx.ok()
+    } else if args::is(sub, "change-repl-id") && args.len() == 2 {
+        *ctx.server.replid.lock() = crate::server::random_hex_id();
+        ctx.ok()
+    } else if args::is(sub, "help") {
+        ctx.help(&[
+            "DEBUG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+            "CHANGE-REPL-ID",
+            "    Change the replication IDs of the instance.",
+            "    Dangerous: should be used only for testing the replication subsystem.",
+            "OBJECT <key>",
+            "    Show low level info about the `key` and associated value.",
+            "SET-ACTIVE-EXPIRE <0|1>",
+            "    Setting it to 0 disables expiring keys in background when they are not",
+            "    accessed (otherwise the Redis behavior). Setting it to 1 reenables back the",
+            "    default.",
+            "SLEEP <seconds>",
+            "    Stop the server for <seconds>. Decimals allowed.",
+            "HELP",
+            "    Prints this help.",
+        ])
+    } else {
+        Err(syntax())
+    }
+}
+
+/* LATENCY LATEST */
+fn latency_latest(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult {
+    let events = ctx.server.latency.snapshot();
+    ctx.array(events.len());
+    for (name, series) in events {
+        let (ts, latest) = series.samples.back().copied().unwrap_or((0, 0));
+        ctx.array(4);
+        ctx.bulk(name.as_bytes());
+        ctx.int(ts as i64);
+        ctx.int(latest as i64);
+        ctx.int(series.max as i64);
+    }
+    Ok(())
+}
+
+/* LATENCY HISTORY event */
+fn latency_history(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+    let events = ctx.server.latency.snapshot();
+    let name = String::from_utf8_lossy(&args[2]).to_string();
+    let samples = events
+        .get(name.as_str())
+        .map(|s| s.samples.clone())
+        .unwrap_or_default();
+    ctx.array(samples.len());
+    for (ts, ms) in samples {
+        ctx.array(2);
+        ctx.int(ts as i64);
+        ctx.int(ms as i64);
+    }
+    Ok(())
+}
+
+/* LATENCY RESET [event ...] */
+fn latency_reset(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+    let names: Vec<String> = args[2..]
+        .iter()
+        .map(|a| String::from_utf8_lossy(a).into_owned())
+        .collect();
+    let n = ctx.server.latency.reset(&names);
+    ctx.int(n as i64);
+    Ok(())
+}
+
+/* LATENCY DOCTOR */
+fn latency_doctor(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult {
+    let events = ctx.server.latency.snapshot();
+    let threshold = ctx.server.config.read().latency_monitor_threshold;
+    let text = if threshold == 0 {
+        "I'm sorry, Dave, I can't do that. Latency monitoring is disabled in this Redis instance. You may use \"CONFIG SET latency-monitor-threshold <milliseconds>.\" in order to enable it. If we weren't in a deep space mission I'd suggest to take a look at https://redis.io/topics/latency-monitor.\n".to_string()
+    } else if events.is_empty() {
+        "Dave, no latency spike was observed during the lifetime of this Redis instance, not in the slightest bit. I honestly think you ought to sleep tonight.\n".to_string()
+    } else {
+        let mut t = String::from("Dave, I have observed latency spikes in this Redis instance. You don't mind talking about it, do you Dave?\n\n");
+        for (i, (name, s)) in events.iter().enumerate() {
+            let avg = s.samples.iter().map(|(_, v)| v).sum::<u64>() / s.samples.len().max(1) as u64;
+            t.push_str(&format!(
+                "{}. {}: {} latency spikes (average {}ms, worst {}ms).\n",
+                i + 1,
+                name,
+                s.samples.len(),
+                avg,
+                s.max
+            ));
+        }
+        t
+    };
+    ctx.verbatim(text.as_bytes());
+    Ok(())
+}
+
+fn latency_help(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult {
+    ctx.help(&[
+        "LATENCY <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+        "DOCTOR",
+        "    Return a human readable latency analysis report.",
+        "HISTORY <event>",
+        "    Return time-latency samples for the <event> class.",
+        "LATEST",
+        "    Return the latest latency samples for all events.",
+        "RESET [<event> ...]",
+        "    Reset latency data of one or more <event> classes.",
+        "    (default: reset all data for all event classes)",
+        "HELP",
+        "    Prints this help.",
+    ])
+}
+
+/* SHUTDOWN [NOSAVE|SAVE] [NOW] [FORCE] [ABORT] */
+fn shutdown(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+    let (mut save, mut nosave, mut abort) = (false, false, false);
+    for a in &args[1..] {
+        if args::is(a, "nosave") {
+            nosave = true;
+        } else if args::is(a, "save") {
+            save = true;
+        } else if args::is(a, "now") || args::is(a, "force") {
+        } else if args::is(a, "abort") {
+            abort = true;
+        } else {
+            return Err(errors::SYNTAX.into());
+        }
+    }
+    if (save && nosave) || (abort && args.len() > 2) {
+        return Err(errors::SYNTAX.into());
+    }
+    if abort {
+        return Err("ERR No shutdown in progress.".into());
+    }
+    tracing::warn!("User requested shutdown...");
+    ctx.client.close_after_reply = true;
+    ctx.server.shutdown();
+    Ok(())
+}

@@ -1,0 +1,123 @@
+//! Configuration as Redis users know it: redis.conf syntax, `--directive`
+//! arguments, units, `include`, and CONFIG GET/SET/REWRITE.
+//!
+//! Every directive lives in one table ([`table::DIRECTIVES`]); parsing,
+//! CONFIG GET globbing, CONFIG SET validation and REWRITE all read it.
+
+mod load;
+mod rewrite;
+pub mod table;
+
+use std::path::PathBuf;
+
+pub use load::{load, ConfigError};
+pub use rewrite::rewrite;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DebugCommand {
+    No,
+    Yes,
+    Local,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogLevel {
+    Debug,
+    Verbose,
+    Notice,
+    Warning,
+}
+
+/// `maxmemory-policy`. Only the LRU/LFU distinction matters until eviction
+/// exists: it decides what `OBJECT FREQ` / `OBJECT IDLETIME` can answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MaxmemoryPolicy {
+    VolatileLru,
+    VolatileLfu,
+    VolatileRandom,
+    VolatileTtl,
+    AllkeysLru,
+    AllkeysLfu,
+    AllkeysRandom,
+    NoEviction,
+}
+
+impl MaxmemoryPolicy {
+    pub fn is_lfu(self) -> bool {
+        matches!(
+            self,
+            MaxmemoryPolicy::VolatileLfu | MaxmemoryPolicy::AllkeysLfu
+        )
+    }
+    pub fn is_lru(self) -> bool {
+        matches!(
+            self,
+            MaxmemoryPolicy::VolatileLru | MaxmemoryPolicy::AllkeysLru
+        )
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub bind: Vec<String>,
+    pub port: u16,
+    pub unixsocket: String,
+    pub unixsocketperm: u32,
+    pub maxclients: u64,
+    pub timeout: u64,
+    pub tcp_keepalive: u64,
+    pub tcp_backlog: u64,
+    pub requirepass: String,
+    pub databases: usize,
+    pub dir: PathBuf,
+    pub logfile: String,
+    pub loglevel: LogLevel,
+    pub protected_mode: bool,
+    pub hz: u64,
+    pub enable_debug_command: DebugCommand,
+    pub proto_max_bulk_len: i64,
+    pub client_query_buffer_limit: i64,
+    pub slowlog_log_slower_than: i64,
+    pub slowlog_max_len: u64,
+    pub latency_monitor_threshold: u64,
+    pub maxmemory_policy: MaxmemoryPolicy,
+    pub pidfile: String,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            bind: vec!["*".into(), "-::*".into()],
+            port: 6379,
+            unixsocket: String::new(),
+            unixsocketperm: 0,
+            maxclients: 10000,
+            timeout: 0,
+            tcp_keepalive: 300,
+            tcp_backlog: 511,
+            requirepass: String::new(),
+            databases: 16,
+            dir: PathBuf::from("."),
+            logfile: String::new(),
+            loglevel: LogLevel::Notice,
+            protected_mode: true,
+            hz: 10,
+            enable_debug_command: DebugCommand::No,
+            proto_max_bulk_len: 512 * 1024 * 1024,
+            client_query_buffer_limit: 1024 * 1024 * 1024,
+            slowlog_log_slower_than: 10_000,
+            slowlog_max_len: 128,
+            latency_monitor_threshold: 0,
+            maxmemory_policy: MaxmemoryPolicy::NoEviction,
+            pidfile: String::new(),
+        }
+    }
+}
+
+/// The result of loading: the config plus where it came from, for REWRITE.
+#[derive(Debug, Clone, Default)]
+pub struct Loaded {
+    pub config: Config,
+    /// Absolute path of the main config file, if one was given.
+    pub file: Option<PathBuf>,
+}

@@ -1,0 +1,452 @@
+//! The directive table. Each entry knows how to parse, validate, print and
+//! (for REWRITE) compare its value with the default.
+
+use super::{Config, DebugCommand, LogLevel, MaxmemoryPolicy};
+
+type Get = fn(&Config) -> String;
+type Set = fn(&mut Config, &[String]) -> Result<(), String>;
+
+pub struct Directive {
+    pub name: &'static str,
+    /// Old names Redis still accepts (e.g. `slaveof` for `replicaof`).
+    pub aliases: &'static [&'static str],
+    /// Cannot change while running (CONFIG SET refuses it).
+    pub immutable: bool,
+    /// Takes several arguments on one line (`bind a b`); others take one.
+    pub multi_arg: bool,
+    pub get: Get,
+    pub set: Set,
+    /// The value as a config file line would write it (memory units…).
+    pub rewrite: Option<Get>,
+}
+
+fn one(args: &[String]) -> Result<&str, String> {
+    match args {
+        [v] => Ok(v),
+        _ => Err("wrong number of arguments".into()),
+    }
+}
+
+pub fn parse_bool(v: &str) -> Result<bool, String> {
+    match v.to_ascii_lowercase().as_str() {
+        "yes" => Ok(true),
+        "no" => Ok(false),
+        _ => Err("argument must be 'yes' or 'no'".into()),
+    }
+}
+
+/// Redis's `memtoll`: an integer with an optional unit (k, kb, m, mb, g, gb).
+pub fn parse_memory(v: &str) -> Option<i64> {
+    let lower = v.to_ascii_lowercase();
+    let digits_end = lower
+        .find(|c: char| !(c.is_ascii_digit() || c == '-'))
+        .unwrap_or(lower.len());
+    let (num, unit) = lower.split_at(digits_end);
+    let mul: i64 = match unit {
+        "" | "b" => 1,
+        "k" => 1000,
+        "kb" => 1024,
+        "m" => 1000 * 1000,
+        "mb" => 1024 * 1024,
+        "g" => 1000 * 1000 * 1000,
+        "gb" => 1024 * 1024 * 1024,
+        _ => return None,
+    };
+    ferrokv_resp::parse_i64(num.as_bytes())?.checked_mul(mul)
+}
+
+fn int_in(v: &str, min: i64, max: i64, memory: bool) -> Result<i64, String> {
+    let n = if memory {
+        parse_memory(v).ok_or("argument must be a memory value")?
+    } else {
+        ferrokv_resp::parse_i64(v.as_bytes())
+            .ok_or("argument couldn't be parsed into an integer")?
+    };
+    if n < min || n > max {
+        return Err(format!(
+            "argument must be between {min} and {max} inclusive"
+        ));
+    }
+    Ok(n)
+}
+
+fn enum_of<T: Copy>(v: &str, names: &[(&str, T)]) -> Result<T, String> {
+    names
+        .iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case(v))
+        .map(|(_, t)| *t)
+        .ok_or_else(|| {
+            format!(
+                "argument(s) must be one of the following: {}",
+                names.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(", ")
+            )
+        })
+}
+
+fn name_of<T: PartialEq>(v: T, names: &[(&'static str, T)]) -> String {
+    names
+        .iter()
+        .find(|(_, t)| *t == v)
+        .map(|(n, _)| n.to_string())
+        .unwrap_or_default()
+}
+
+/// Redis's `sdscatrepr`: a double-quoted string with C escapes, as config
+/// files and MONITOR lines show values.
+pub fn repr(s: &[u8]) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for &b in s {
+        match b {
+            b'\\' => out.push_str("\\\\"),
+            b'"' => out.push_str("\\\""),
+            b'\n' => out.push_str("\\n"),
+            b'\r' => out.push_str("\\r"),
+            b'\t' => out.push_str("\\t"),
+            0x07 => out.push_str("\\a"),
+            0x08 => out.push_str("\\b"),
+            b if b.is_ascii_graphic() || b == b' ' => out.push(b as char),
+            b => out.push_str(&format!("\\x{b:02x}")),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// Memory values are written back with the largest exact unit, as Redis does.
+pub fn memory_to_string(n: i64) -> String {
+    const GB: i64 = 1024 * 1024 * 1024;
+    const MB: i64 = 1024 * 1024;
+    if n != 0 && n % GB == 0 {
+        format!("{}gb", n / GB)
+    } else if n != 0 && n % MB == 0 {
+        format!("{}mb", n / MB)
+    } else if n != 0 && n % 1024 == 0 {
+        format!("{}kb", n / 1024)
+    } else {
+        n.to_string()
+    }
+}
+
+const LOGLEVELS: &[(&str, LogLevel)] = &[
+    ("debug", LogLevel::Debug),
+    ("verbose", LogLevel::Verbose),
+    ("notice", LogLevel::Notice),
+    ("warning", LogLevel::Warning),
+];
+const DEBUG_CMD: &[(&str, DebugCommand)] = &[
+    ("no", DebugCommand::No),
+    ("yes", DebugCommand::Yes),
+    ("local", DebugCommand::Local),
+];
+const POLICIES: &[(&str, MaxmemoryPolicy)] = &[
+    ("volatile-lru", MaxmemoryPolicy::VolatileLru),
+    ("volatile-lfu", MaxmemoryPolicy::VolatileLfu),
+    ("volatile-random", MaxmemoryPolicy::VolatileRandom),
+    ("volatile-ttl", MaxmemoryPolicy::VolatileTtl),
+    ("allkeys-lru", MaxmemoryPolicy::AllkeysLru),
+    ("allkeys-lfu", MaxmemoryPolicy::AllkeysLfu),
+    ("allkeys-random", MaxmemoryPolicy::AllkeysRandom),
+    ("noeviction", MaxmemoryPolicy::NoEviction),
+];
+
+macro_rules! int_directive {
+    ($name:expr, $field:ident, $ty:ty, $min:expr, $max:expr, $memory:expr, $immutable:expr) => {
+        Directive {
+            name: $name,
+            aliases: &[],
+            immutable: $immutable,
+            multi_arg: false,
+            get: |c| c.$field.to_string(),
+            set: |c, a| {
+                c.$field = int_in(one(a)?, $min, $max, $memory)? as $ty;
+                Ok(())
+            },
+            rewrite: if $memory {
+                Some(|c| memory_to_string(c.$field as i64))
+            } else {
+                None
+            },
+        }
+    };
+}
+
+macro_rules! bool_directive {
+    ($name:expr, $field:ident) => {
+        Directive {
+            name: $name,
+            aliases: &[],
+            immutable: false,
+            multi_arg: false,
+            get: |c| if c.$field { "yes".into() } else { "no".into() },
+            set: |c, a| {
+                c.$field = parse_bool(one(a)?)?;
+                Ok(())
+            },
+            rewrite: None,
+        }
+    };
+}
+
+macro_rules! string_directive {
+    ($name:expr, $field:ident, $immutable:expr) => {
+        Directive {
+            name: $name,
+            aliases: &[],
+            immutable: $immutable,
+            multi_arg: false,
+            get: |c| c.$field.to_string(),
+            set: |c, a| {
+                c.$field = one(a)?.to_string();
+                Ok(())
+            },
+            rewrite: Some(|c| repr(c.$field.as_bytes())),
+        }
+    };
+}
+
+pub static DIRECTIVES: &[Directive] = &[
+    Directive {
+        name: "bind",
+        aliases: &[],
+        immutable: true,
+        multi_arg: true,
+        get: |c| c.bind.join(" "),
+        set: |c, a| {
+            if a.is_empty() {
+                return Err("wrong number of arguments".into());
+            }
+            // CONFIG SET passes one space-separated string; a file line many.
+            c.bind = a
+                .iter()
+                .flat_map(|s| s.split_whitespace())
+                .map(String::from)
+                .collect();
+            Ok(())
+        },
+        rewrite: None,
+    },
+    int_directive!("port", port, u16, 0, 65535, false, true),
+    string_directive!("unixsocket", unixsocket, true),
+    Directive {
+        name: "unixsocketperm",
+        aliases: &[],
+        immutable: true,
+        multi_arg: false,
+        get: |c| format!("{:o}", c.unixsocketperm),
+        set: |c, a| {
+            let v = one(a)?;
+            c.unixsocketperm = u32::from_str_radix(v, 8)
+                .ok()
+                .filter(|p| *p <= 0o777)
+                .ok_or("argument couldn't be parsed into an integer")?;
+            Ok(())
+        },
+        rewrite: None,
+    },
+    int_directive!(
+        "maxclients",
+        maxclients,
+        u64,
+        1,
+        u32::MAX as i64,
+        false,
+        false
+    ),
+    int_directive!("timeout", timeout, u64, 0, i32::MAX as i64, false, false),
+    int_directive!(
+        "tcp-keepalive",
+        tcp_keepalive,
+        u64,
+        0,
+        i32::MAX as i64,
+        false,
+        false
+    ),
+    int_directive!(
+        "tcp-backlog",
+        tcp_backlog,
+        u64,
+        0,
+        i32::MAX as i64,
+        false,
+        true
+    ),
+    string_directive!("requirepass", requirepass, false),
+    int_directive!(
+        "databases",
+        databases,
+        usize,
+        1,
+        i32::MAX as i64,
+        false,
+        true
+    ),
+    Directive {
+        name: "dir",
+        aliases: &[],
+        immutable: false,
+        multi_arg: false,
+        get: |c| c.dir.display().to_string(),
+        set: |c, a| {
+            let dir = std::path::PathBuf::from(one(a)?);
+            // Redis refuses a missing directory; we create it, so a fresh
+            // checkout can run with `--dir ./data`.
+            std::fs::create_dir_all(&dir)
+                .map_err(|e| format!("Can't chdir to '{}': {e}", dir.display()))?;
+            c.dir = std::fs::canonicalize(&dir)
+                .map_err(|e| format!("Can't chdir to '{}': {e}", dir.display()))?;
+            Ok(())
+        },
+        rewrite: Some(|c| repr(c.dir.display().to_string().as_bytes())),
+    },
+    string_directive!("logfile", logfile, true),
+    string_directive!("pidfile", pidfile, true),
+    Directive {
+        name: "loglevel",
+        aliases: &[],
+        immutable: false,
+        multi_arg: false,
+        get: |c| name_of(c.loglevel, LOGLEVELS),
+        set: |c, a| {
+            c.loglevel = enum_of(one(a)?, LOGLEVELS)?;
+            Ok(())
+        },
+        rewrite: None,
+    },
+    bool_directive!("protected-mode", protected_mode),
+    Directive {
+        name: "hz",
+        aliases: &[],
+        immutable: false,
+        multi_arg: false,
+        get: |c| c.hz.to_string(),
+        set: |c, a| {
+            // Redis clamps rather than refuses: 1..=500.
+            c.hz = int_in(one(a)?, 0, i32::MAX as i64, false)?.clamp(1, 500) as u64;
+            Ok(())
+        },
+        rewrite: None,
+    },
+    Directive {
+        name: "enable-debug-command",
+        aliases: &[],
+        immutable: true,
+        multi_arg: false,
+        get: |c| name_of(c.enable_debug_command, DEBUG_CMD),
+        set: |c, a| {
+            c.enable_debug_command = enum_of(one(a)?, DEBUG_CMD)?;
+            Ok(())
+        },
+        rewrite: None,
+    },
+    int_directive!(
+        "proto-max-bulk-len",
+        proto_max_bulk_len,
+        i64,
+        1024 * 1024,
+        i64::MAX,
+        true,
+        false
+    ),
+    int_directive!(
+        "client-query-buffer-limit",
+        client_query_buffer_limit,
+        i64,
+        1024 * 1024,
+        i64::MAX,
+        true,
+        false
+    ),
+    int_directive!(
+        "slowlog-log-slower-than",
+        slowlog_log_slower_than,
+        i64,
+        -1,
+        i64::MAX,
+        false,
+        false
+    ),
+    int_directive!(
+        "slowlog-max-len",
+        slowlog_max_len,
+        u64,
+        0,
+        i64::MAX,
+        false,
+        false
+    ),
+    int_directive!(
+        "latency-monitor-threshold",
+        latency_monitor_threshold,
+        u64,
+        0,
+        i64::MAX,
+        false,
+        false
+    ),
+    Directive {
+        name: "maxmemory-policy",
+        aliases: &[],
+        immutable: false,
+        multi_arg: false,
+        get: |c| name_of(c.maxmemory_policy, POLICIES),
+        set: |c, a| {
+            c.maxmemory_policy = enum_of(one(a)?, POLICIES)?;
+            Ok(())
+        },
+        rewrite: None,
+    },
+];
+
+pub fn find(name: &str) -> Option<&'static Directive> {
+    DIRECTIVES.iter().find(|d| {
+        d.name.eq_ignore_ascii_case(name) || d.aliases.iter().any(|a| a.eq_ignore_ascii_case(name))
+    })
+}
+
+impl Directive {
+    /// The value as a config-file line writes it.
+    pub fn rewrite_value(&self, c: &Config) -> String {
+        match self.rewrite {
+            Some(f) => f(c),
+            None => (self.get)(c),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn memory_units() {
+        assert_eq!(parse_memory("1gb"), Some(1 << 30));
+        assert_eq!(parse_memory("1GB"), Some(1 << 30));
+        assert_eq!(parse_memory("1g"), Some(1_000_000_000));
+        assert_eq!(parse_memory("512mb"), Some(512 << 20));
+        assert_eq!(parse_memory("100"), Some(100));
+        assert_eq!(parse_memory("1.5gb"), None);
+        assert_eq!(memory_to_string(512 << 20), "512mb");
+    }
+
+    #[test]
+    fn errors_word_like_redis() {
+        let mut c = Config::default();
+        assert_eq!(
+            (find("maxclients").unwrap().set)(&mut c, &["0".into()]).unwrap_err(),
+            "argument must be between 1 and 4294967295 inclusive"
+        );
+        assert_eq!(
+            (find("port").unwrap().set)(&mut c, &["abc".into()]).unwrap_err(),
+            "argument couldn't be parsed into an integer"
+        );
+        assert_eq!(
+            (find("protected-mode").unwrap().set)(&mut c, &["maybe".into()]).unwrap_err(),
+            "argument must be 'yes' or 'no'"
+        );
+        assert!((find("loglevel").unwrap().set)(&mut c, &["foo".into()])
+            .unwrap_err()
+            .starts_with("argument(s) must be one of the following: debug, verbose"));
+    }
+}

@@ -1,0 +1,352 @@
+//! One connection: accept checks (maxclients, protected mode), then a loop
+//! that reads, parses every complete request in the buffer, runs them in
+//! order and sends all their replies with one write.
+//!
+//! Pushes from other connections (pub/sub messages, MONITOR lines) arrive
+//! through the client's queue and go out between batches; a kill from
+//! CLIENT KILL or the idle timeout ends the loop.
+
+use std::net::SocketAddr;
+use std::os::fd::AsRawFd;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::BytesMut;
+use ferrokv_resp::{encode, Protocol, RequestLimits, RequestParser};
+use ferrokv_storage::View;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::net::{TcpStream, UnixStream};
+use tokio::sync::mpsc;
+use tracing::debug;
+
+use crate::client::{kind, Client, ClientShared, Push};
+use crate::command::flags;
+use crate::server::Server;
+
+/// Above this many bytes of replies, a batch is flushed before it ends, so a
+/// huge pipeline cannot grow the output buffer without bound.
+const FLUSH_AT: usize = 1024 * 1024;
+/// `client-output-buffer-limit pubsub` hard limit (Redis's default 32mb).
+pub const PUBSUB_HARD_LIMIT: usize = 32 * 1024 * 1024;
+
+const MAX_CLIENTS_REPLY: &str = "-ERR max number of clients reached\r\n";
+const PROTECTED_MODE: &str = "-DENIED Redis is running in protected mode because protected mode is enabled and no password is set for the default user. In this mode connections are only accepted from the loopback interface. If you want to connect from external computers to Redis you may adopt one of the following solutions: 1) Just disable protected mode sending the command 'CONFIG SET protected-mode no' from the loopback interface by connecting to Redis from the same host the server is running, however MAKE SURE Redis is not publicly accessible from internet if you do so. Use CONFIG REWRITE to make this change permanent. 2) Alternatively you can just disable the protected mode by editing the Redis configuration file, and setting the protected mode option to 'no', and then restarting the server. 3) If you started the server manually just for testing, restart it with the '--protected-mode no' option. 4) Set up an authentication password for the default user. NOTE: You only need to do one of the above things in order for the server to start accepting connections from the outside.\r\n";
+
+pub fn accept_tcp(server: &Arc<Server>, stream: TcpStream, peer: SocketAddr) {
+    server
+        .stats
+        .connections_received
+        .fetch_add(1, Ordering::Relaxed);
+    let (protected, keepalive) = {
+        let c = server.config.read();
+        (
+            c.protected_mode && c.requirepass.is_empty(),
+            c.tcp_keepalive,
+        )
+    };
+    let local = peer.ip().is_loopback();
+    if protected && !local {
+        refuse(stream, PROTECTED_MODE);
+        return;
+    }
+    if at_capacity(server) {
+        refuse(stream, MAX_CLIENTS_REPLY);
+        return;
+    }
+    let _ = stream.set_nodelay(true);
+    if keepalive > 0 {
+        let ka = socket2::TcpKeepalive::new()
+            .with_time(Duration::from_secs(keepalive))
+            .with_interval(Duration::from_secs((keepalive / 3).max(1)));
+        let _ = socket2::SockRef::from(&stream).set_tcp_keepalive(&ka);
+    }
+    let laddr = stream
+        .local_addr()
+        .map(|a| a.to_string())
+        .unwrap_or_default();
+    let fd = stream.as_raw_fd();
+    spawn(server, stream, peer.to_string(), laddr, fd, false, local);
+}
+
+pub fn accept_unix(server: &Arc<Server>, stream: UnixStream, path: &str) {
+    server
+        .stats
+        .connections_received
+        .fetch_add(1, Ordering::Relaxed);
+    if at_capacity(server) {
+        refuse(stream, MAX_CLIENTS_REPLY);
+        return;
+    }
+    let fd = stream.as_raw_fd();
+    let addr = format!("{path}:0");
+    spawn(server, stream, addr.clone(), addr, fd, true, true);
+}
+
+fn at_capacity(server: &Server) -> bool {
+    let max = server.config.read().maxclients as usize;
+    if server.connected.load(Ordering::Relaxed) >= max {
+        server
+            .stats
+            .rejected_connections
+            .fetch_add(1, Ordering::Relaxed);
+        return true;
+    }
+    false
+}
+
+fn refuse<S: AsyncWrite + Unpin + Send + 'static>(mut stream: S, msg: &'static str) {
+    tokio::spawn(async move {
+        let _ =
+            tokio::time::timeout(Duration::from_secs(1), stream.write_all(msg.as_bytes())).await;
+    });
+}
+
+fn spawn<S>(
+    server: &Arc<Server>,
+    stream: S,
+    addr: String,
+    laddr: String,
+    fd: i32,
+    unix: bool,
+    local: bool,
+) where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let (push_tx, push_rx) = mpsc::unbounded_channel();
+    let shared = Arc::new(ClientShared::new(
+        server.next_client_id(),
+        addr,
+        laddr,
+        fd,
+        unix,
+        push_tx,
+    ));
+    server.connected.fetch_add(1, Ordering::Relaxed);
+    server.clients.lock().insert(shared.id, shared.clone());
+    let authenticated = !server.requires_auth();
+    let client = Client::new(shared, authenticated, unix, local);
+    let server = server.clone();
+    tokio::spawn(async move {
+        let id = client.id();
+        let mut client = client;
+        serve(&server, &mut client, stream, push_rx).await;
+        cleanup(&server, &mut client);
+        debug!(id, "client closed");
+    });
+}
+
+async fn serve<S>(
+    server: &Server,
+    client: &mut Client,
+    mut stream: S,
+    mut pushes: mpsc::UnboundedReceiver<Push>,
+) where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    let mut input = BytesMut::with_capacity(16 * 1024);
+    let mut out = BytesMut::with_capacity(16 * 1024);
+    let mut parser = RequestParser::new();
+    let mut stop = server.shutdown_signal();
+    loop {
+        if client.shared.killed.load(Ordering::Acquire) {
+            return;
+        }
+        let idle_limit = idle_limit(server, client);
+        tokio::select! {
+            biased;
+            _ = client.shared.kill.notified() => return,
+            _ = stop.changed() => return,
+            Some(push) = pushes.recv() => {
+                encode_push(client, &push, &mut out);
+                while let Ok(more) = pushes.try_recv() {
+                    encode_push(client, &more, &mut out);
+                }
+            }
+            read = stream.read_buf(&mut input) => {
+                match read {
+                    Ok(0) | Err(_) => return,
+                    Ok(n) => {
+                        server.stats.net_input_bytes.fetch_add(n as u64, Ordering::Relaxed);
+                        server.stats.reads_processed.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+                if !run_batch(server, client, &mut parser, &mut input, &mut out, &mut stream).await {
+                    let _ = flush(server, &mut stream, &mut out).await;
+                    return;
+                }
+            }
+            _ = sleep_or_forever(idle_limit) => {
+                if idle_limit.is_some() && client.shared.idle_secs() >= server.config.read().timeout {
+                    return;
+                }
+            }
+        }
+        if flush(server, &mut stream, &mut out).await.is_err() {
+            return;
+        }
+        if client.close_after_reply {
+            return;
+        }
+    }
+}
+
+/// Subscribers and monitors are exempt from `timeout`, as in Redis.
+fn idle_limit(server: &Server, client: &Client) -> Option<Duration> {
+    let timeout = server.config.read().timeout;
+    if timeout == 0 || client.subscriptions() > 0 || client.shared.has(kind::MONITOR) {
+        return None;
+    }
+    let idle = client.shared.idle_secs();
+    Some(Duration::from_secs(timeout.saturating_sub(idle).max(1)))
+}
+
+async fn sleep_or_forever(d: Option<Duration>) {
+    match d {
+        Some(d) => tokio::time::sleep(d).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Runs every complete request in `input`. Returns false when the
+/// connection must close (protocol error, QUIT, kill).
+async fn run_batch<S>(
+    server: &Server,
+    client: &mut Client,
+    parser: &mut RequestParser,
+    input: &mut BytesMut,
+    out: &mut BytesMut,
+    stream: &mut S,
+) -> bool
+where
+    S: AsyncWrite + Unpin,
+{
+    loop {
+        let limits = RequestLimits {
+            max_bulk_len: server.config.read().proto_max_bulk_len,
+            auth_required: !client.authenticated,
+        };
+        let args = match parser.parse(input, &limits) {
+            Ok(Some(args)) => args,
+            Ok(None) => return true,
+            Err(e) => {
+                debug!(id = client.id(), "Protocol error ({e}) from client");
+                server.stats.count_error("ERR");
+                encode::error(out, format!("ERR {e}").as_bytes());
+                return false;
+            }
+        };
+        wait_while_paused(server, client, &args, out, stream).await;
+        crate::dispatch::process(server, client, args, out);
+        if client.close_after_reply || client.shared.killed.load(Ordering::Acquire) {
+            return false;
+        }
+        if out.len() >= FLUSH_AT && flush(server, stream, out).await.is_err() {
+            return false;
+        }
+    }
+}
+
+/// CLIENT PAUSE: hold the command (after sending what is already answered)
+/// until the pause ends.
+async fn wait_while_paused<S: AsyncWrite + Unpin>(
+    server: &Server,
+    client: &Client,
+    args: &[bytes::Bytes],
+    out: &mut BytesMut,
+    stream: &mut S,
+) {
+    let Ok(entry) = crate::dispatch::resolve(server, args) else {
+        return;
+    };
+    // Redis treats EXEC of a transaction with writes as a write; any EXEC is
+    // held here, which is the conservative reading.
+    let is_write = entry.spec.has(flags::WRITE)
+        || entry.spec.has(flags::MAY_REPLICATE)
+        || entry.spec.name == "exec";
+    if client.shared.has(kind::REPLICA) {
+        return;
+    }
+    while let Some(left) = server.pause.remaining(is_write) {
+        let _ = flush(server, stream, out).await;
+        tokio::select! {
+            _ = server.pause.lifted.notified() => {}
+            _ = tokio::time::sleep(left) => {}
+        }
+    }
+}
+
+async fn flush<S: AsyncWrite + Unpin>(
+    server: &Server,
+    stream: &mut S,
+    out: &mut BytesMut,
+) -> std::io::Result<()> {
+    if out.is_empty() {
+        return Ok(());
+    }
+    stream.write_all(out).await?;
+    server
+        .stats
+        .net_output_bytes
+        .fetch_add(out.len() as u64, Ordering::Relaxed);
+    server
+        .stats
+        .writes_processed
+        .fetch_add(1, Ordering::Relaxed);
+    out.clear();
+    Ok(())
+}
+
+pub fn encode_push(client: &Client, push: &Push, out: &mut BytesMut) {
+    client.shared.pending_push.fetch_sub(
+        push.size()
+            .min(client.shared.pending_push.load(Ordering::Relaxed)),
+        Ordering::Relaxed,
+    );
+    write_push(client.proto, push, out);
+}
+
+pub fn write_push(proto: Protocol, push: &Push, out: &mut BytesMut) {
+    match push {
+        Push::Message { channel, payload } => {
+            encode::push_len(out, 3, proto);
+            encode::bulk(out, b"message");
+            encode::bulk(out, channel);
+            encode::bulk(out, payload);
+        }
+        Push::PMessage {
+            pattern,
+            channel,
+            payload,
+        } => {
+            encode::push_len(out, 4, proto);
+            encode::bulk(out, b"pmessage");
+            encode::bulk(out, pattern);
+            encode::bulk(out, channel);
+            encode::bulk(out, payload);
+        }
+        Push::Monitor(line) => encode::simple(out, line),
+    }
+}
+
+/// Undoes everything a client registered elsewhere.
+fn cleanup(server: &Server, client: &mut Client) {
+    for channel in client.channels.keys() {
+        server.pubsub.unsubscribe(channel, client.id());
+    }
+    for pattern in client.patterns.keys() {
+        server.pubsub.punsubscribe(pattern, client.id());
+    }
+    if !client.watched.is_empty() {
+        let ks = server.store.shared();
+        let view = View::shared(&server.store, &ks, 0);
+        for w in client.watched.drain(..) {
+            view.unwatch(w.db, &w.key, &client.watch_flag);
+        }
+    }
+    if server.monitors.lock().remove(&client.id()).is_some() {
+        server.monitor_count.fetch_sub(1, Ordering::Relaxed);
+    }
+    server.clients.lock().remove(&client.id());
+    server.connected.fetch_sub(1, Ordering::Relaxed);
+}

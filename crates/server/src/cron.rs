@@ -1,0 +1,52 @@
+//! The periodic work Redis does in `serverCron`, at `hz` times a second:
+//! active expiry (with a quarter of each period as its budget, like Redis's
+//! slow cycle) and lifting an expired CLIENT PAUSE.
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crate::server::Server;
+
+pub async fn run(server: Arc<Server>) {
+    let mut stop = server.shutdown_signal();
+    let mut sample = (Instant::now(), 0u64);
+    loop {
+        let hz = server.config.read().hz.max(1);
+        let period = Duration::from_millis(1000 / hz);
+        tokio::select! {
+            _ = stop.changed() => return,
+            _ = tokio::time::sleep(period) => {}
+        }
+        if server.active_expire.load(Ordering::Relaxed) {
+            let server2 = server.clone();
+            // Expiry takes shard locks; keep it off the async workers' hot loop.
+            let _ = tokio::task::spawn_blocking(move || {
+                server2.store.active_expire_cycle(period / 4, |_, _| {})
+            })
+            .await;
+        }
+        lift_expired_pause(&server);
+        sample = sample_ops(&server, sample);
+    }
+}
+
+fn lift_expired_pause(server: &Server) {
+    let mut state = server.pause.state.lock();
+    if matches!(*state, Some((until, _)) if Instant::now() >= until) {
+        *state = None;
+        server.pause.lifted.notify_waiters();
+    }
+}
+
+/// Refreshes INFO's instantaneous_ops_per_sec about once a second.
+fn sample_ops(server: &Server, (at, count): (Instant, u64)) -> (Instant, u64) {
+    let elapsed = at.elapsed();
+    if elapsed < Duration::from_secs(1) {
+        return (at, count);
+    }
+    let now = server.stats.commands_processed.load(Ordering::Relaxed);
+    let rate = (now.saturating_sub(count) as f64 / elapsed.as_secs_f64()) as u64;
+    server.ops_per_sec.store(rate, Ordering::Relaxed);
+    (Instant::now(), now)
+}

@@ -1,0 +1,104 @@
+//! What a handler works with: the server, its client, the keyspace view and
+//! the reply buffer, with reply helpers that know the client's protocol.
+
+use bytes::{Bytes, BytesMut};
+use ferrokv_resp::{encode, Protocol};
+use ferrokv_storage::View;
+
+use crate::client::Client;
+use crate::command::Entry;
+use crate::errors::{unknown_subcommand, CmdResult};
+use crate::server::Server;
+
+pub struct Ctx<'a> {
+    pub server: &'a Server,
+    pub client: &'a mut Client,
+    pub out: &'a mut BytesMut,
+    pub view: View<'a>,
+    pub entry: &'a Entry,
+}
+
+impl Ctx<'_> {
+    pub fn proto(&self) -> Protocol {
+        self.client.proto
+    }
+
+    pub fn ok(&mut self) -> CmdResult {
+        encode::ok(self.out);
+        Ok(())
+    }
+
+    pub fn simple(&mut self, s: &[u8]) {
+        encode::simple(self.out, s);
+    }
+
+    pub fn bulk(&mut self, b: &[u8]) {
+        encode::bulk(self.out, b);
+    }
+
+    pub fn int(&mut self, n: i64) {
+        encode::integer(self.out, n);
+    }
+
+    pub fn null(&mut self) {
+        encode::null(self.out, self.client.proto);
+    }
+
+    pub fn null_array(&mut self) {
+        encode::null_array(self.out, self.client.proto);
+    }
+
+    pub fn array(&mut self, n: usize) {
+        encode::array_len(self.out, n);
+    }
+
+    pub fn map(&mut self, n: usize) {
+        encode::map_len(self.out, n, self.client.proto);
+    }
+
+    pub fn set_len(&mut self, n: usize) {
+        encode::set_len(self.out, n, self.client.proto);
+    }
+
+    pub fn double(&mut self, d: f64) {
+        encode::double(self.out, d, self.client.proto);
+    }
+
+    pub fn boolean(&mut self, b: bool) {
+        encode::boolean(self.out, b, self.client.proto);
+    }
+
+    pub fn verbatim(&mut self, text: &[u8]) {
+        encode::verbatim(self.out, text, self.client.proto);
+    }
+
+    /// An error inside an aggregate reply (EXEC), not the command's result.
+    pub fn error_item(&mut self, msg: &str) {
+        encode::error(self.out, msg.as_bytes());
+    }
+
+    pub fn bulks<'b>(&mut self, items: impl ExactSizeIterator<Item = &'b [u8]>) {
+        self.array(items.len());
+        for i in items {
+            self.bulk(i);
+        }
+    }
+
+    /// A help reply: each line a status string, as Redis's `addReplyHelp`.
+    pub fn help(&mut self, lines: &[&str]) -> CmdResult {
+        self.array(lines.len());
+        for l in lines {
+            self.simple(l.as_bytes());
+        }
+        Ok(())
+    }
+}
+
+/// The handler of a container called with a subcommand it lacks; dispatch
+/// answers those itself, so reaching this means a table entry is wrong.
+pub fn container_without_subcommand(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+    Err(unknown_subcommand(
+        args.get(1).map(|a| &a[..]).unwrap_or(b""),
+        ctx.entry.spec.name,
+    ))
+}

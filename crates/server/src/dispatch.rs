@@ -1,0 +1,305 @@
+//! Admission and execution of one request: Redis's `processCommand` (every
+//! check a command must pass, in Redis's order) and `call` (run it, then
+//! account for it: stats, slow log, latency, MONITOR).
+
+use std::sync::atomic::Ordering;
+use std::time::Instant;
+
+use bytes::{Bytes, BytesMut};
+use ferrokv_resp::encode;
+use ferrokv_storage::{shard_of, View};
+
+use crate::client::{kind, Client, ReplyMode};
+use crate::command::{flags, Entry};
+use crate::ctx::Ctx;
+use crate::errors::{self, RedisError};
+use crate::server::Server;
+
+/// Commands that run rather than queue inside MULTI.
+fn runs_inside_multi(name: &str) -> bool {
+    matches!(
+        name,
+        "exec" | "discard" | "multi" | "watch" | "quit" | "reset"
+    )
+}
+
+/// Commands a RESP2 connection may send while subscribed.
+fn allowed_in_pubsub(name: &str) -> bool {
+    matches!(
+        name,
+        "ping"
+            | "subscribe"
+            | "unsubscribe"
+            | "psubscribe"
+            | "punsubscribe"
+            | "ssubscribe"
+            | "sunsubscribe"
+            | "quit"
+            | "reset"
+    )
+}
+
+/// Finds the table entry for a request (the subcommand for containers) or
+/// the error Redis gives for it.
+pub fn resolve<'s>(
+    server: &'s Server,
+    args: &[Bytes],
+) -> Result<&'s Entry, (Option<&'s Entry>, RedisError)> {
+    let Some(entry) = server.commands.get(&args[0]) else {
+        return Err((None, errors::unknown_command(args)));
+    };
+    if entry.subcommands.is_empty() {
+        if !entry.spec.arity_ok(args.len()) {
+            return Err((Some(entry), errors::wrong_arity(entry.fullname)));
+        }
+        return Ok(entry);
+    }
+    let Some(sub_name) = args.get(1) else {
+        return Err((Some(entry), errors::wrong_arity(entry.fullname)));
+    };
+    let Some(sub) = entry.subcommand(sub_name) else {
+        return Err((None, errors::unknown_subcommand(sub_name, entry.spec.name)));
+    };
+    if !sub.spec.arity_ok(args.len()) {
+        return Err((Some(sub), errors::wrong_arity(sub.fullname)));
+    }
+    Ok(sub)
+}
+
+/// Answers one request into `out`.
+pub fn process(server: &Server, client: &mut Client, args: Vec<Bytes>, out: &mut BytesMut) {
+    client.shared.last_interaction_ms.store(
+        client.shared.created.elapsed().as_millis() as u64,
+        Ordering::Relaxed,
+    );
+    let mark = out.len();
+    let silent = match client.reply {
+        ReplyMode::SkipNext => {
+            client.reply = ReplyMode::Skip;
+            true
+        }
+        ReplyMode::Skip | ReplyMode::Off => true,
+        ReplyMode::On => false,
+    };
+    admit_and_run(server, client, args, out);
+    if silent {
+        match client.reply {
+            ReplyMode::On => {}
+            ReplyMode::Skip => {
+                client.reply = ReplyMode::On;
+                out.truncate(mark);
+            }
+            _ => out.truncate(mark),
+        }
+    }
+}
+
+fn admit_and_run(server: &Server, client: &mut Client, args: Vec<Bytes>, out: &mut BytesMut) {
+    let entry = match resolve(server, &args) {
+        Ok(e) => e,
+        Err((entry, err)) => return reject(server, client, entry, err, out),
+    };
+    let spec = entry.spec;
+    if !client.authenticated && !spec.has(flags::NO_AUTH) {
+        return reject(server, client, Some(entry), errors::NOAUTH.into(), out);
+    }
+    if client.multi.is_some() && spec.has(flags::NO_MULTI) {
+        return reject(
+            server,
+            client,
+            Some(entry),
+            "ERR Command not allowed inside a transaction".into(),
+            out,
+        );
+    }
+    if client.in_pubsub_context() && !allowed_in_pubsub(spec.name) {
+        let msg = format!(
+            "ERR Can't execute '{}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context",
+            entry.fullname
+        );
+        return reject(server, client, Some(entry), msg.into(), out);
+    }
+    if let Some(queue) = client.multi.as_mut() {
+        if !runs_inside_multi(spec.name) {
+            queue.push(args);
+            client
+                .shared
+                .multi_count
+                .store(queue.len() as i64, Ordering::Relaxed);
+            encode::simple(out, b"QUEUED");
+            return;
+        }
+    }
+    call(server, client, entry, &args, out);
+}
+
+/// A command refused before running: reply, count, and poison an open
+/// transaction as Redis's `rejectCommand` does.
+fn reject(
+    server: &Server,
+    client: &mut Client,
+    entry: Option<&Entry>,
+    err: RedisError,
+    out: &mut BytesMut,
+) {
+    if let Some(e) = entry {
+        e.stats.rejected.fetch_add(1, Ordering::Relaxed);
+    }
+    if client.multi.is_some() {
+        client.multi_abort = true;
+    }
+    server.stats.count_error(err.code());
+    encode::error(out, err.0.as_bytes());
+}
+
+/// Whether a command must hold the keyspace gate exclusively: it asks to, or
+/// its keys fall in more than one shard.
+fn needs_exclusive(entry: &Entry, args: &[Bytes]) -> bool {
+    if entry.spec.has(flags::WHOLE) {
+        return true;
+    }
+    let mut first = None;
+    for i in entry.spec.key_positions(args.len()) {
+        let s = shard_of(&args[i]);
+        match first {
+            None => first = Some(s),
+            Some(f) if f != s => return true,
+            _ => {}
+        }
+    }
+    false
+}
+
+/// Runs an admitted command under the right gate.
+pub fn call<'s>(
+    server: &'s Server,
+    client: &mut Client,
+    entry: &'s Entry,
+    args: &[Bytes],
+    out: &mut BytesMut,
+) {
+    let db = client.db;
+    let lfu = server.config.read().maxmemory_policy.is_lfu();
+    if needs_exclusive(entry, args) {
+        let mut ks = server.store.exclusive();
+        let mut view = View::exclusive(&server.store, &mut ks, db);
+        view.lfu = lfu;
+        let mut ctx = Ctx {
+            server,
+            client,
+            out,
+            view,
+            entry,
+        };
+        run(&mut ctx, entry, args);
+    } else {
+        let ks = server.store.shared();
+        let mut view = View::shared(&server.store, &ks, db);
+        view.lfu = lfu;
+        let mut ctx = Ctx {
+            server,
+            client,
+            out,
+            view,
+            entry,
+        };
+        run(&mut ctx, entry, args);
+    }
+}
+
+/// Calls the handler with `ctx` already holding the right view, then does
+/// Redis's bookkeeping. EXEC calls this for each queued command.
+pub fn run<'a>(ctx: &mut Ctx<'a>, entry: &'a Entry, args: &[Bytes]) {
+    let saved = std::mem::replace(&mut ctx.entry, entry);
+    ctx.view.db = ctx.client.db;
+    let started = Instant::now();
+    let result = (entry.spec.handler)(ctx, args);
+    let elapsed = started.elapsed();
+    ctx.entry = saved;
+    let server = ctx.server;
+    let usec = elapsed.as_micros() as u64;
+    entry.stats.calls.fetch_add(1, Ordering::Relaxed);
+    entry.stats.usec.fetch_add(usec, Ordering::Relaxed);
+    server
+        .stats
+        .commands_processed
+        .fetch_add(1, Ordering::Relaxed);
+    *ctx.client.shared.last_cmd.lock() = entry.fullname;
+    if let Err(err) = result {
+        entry.stats.failed.fetch_add(1, Ordering::Relaxed);
+        server.stats.count_error(err.code());
+        encode::error(ctx.out, err.0.as_bytes());
+    }
+    account(ctx, entry, args, usec);
+}
+
+fn account(ctx: &mut Ctx<'_>, entry: &Entry, args: &[Bytes], usec: u64) {
+    let server = ctx.server;
+    let spec = entry.spec;
+    let (slower_than, max_len, latency_threshold) = {
+        let c = server.config.read();
+        (
+            c.slowlog_log_slower_than,
+            c.slowlog_max_len as usize,
+            c.latency_monitor_threshold,
+        )
+    };
+    if !spec.has(flags::SKIP_SLOWLOG) && slower_than >= 0 && usec >= slower_than as u64 {
+        let name = ctx.client.shared.name.lock().clone().unwrap_or_default();
+        server
+            .slowlog
+            .push(args, usec, ctx.client.shared.addr.clone(), name, max_len);
+    }
+    if latency_threshold > 0 && usec / 1000 >= latency_threshold {
+        let event = if spec.has(flags::FAST) {
+            "fast-command"
+        } else {
+            "command"
+        };
+        server.latency.record(event, usec / 1000);
+    }
+    if server.monitor_count.load(Ordering::Relaxed) > 0
+        && !spec.has(flags::SKIP_MONITOR)
+        && !spec.has(flags::ADMIN)
+    {
+        feed_monitors(ctx, args);
+    }
+}
+
+/// One MONITOR line: `+<unix>.<usec> [<db> <addr>] "arg" ...`, with
+/// passwords redacted as Redis does.
+fn feed_monitors(ctx: &mut Ctx<'_>, args: &[Bytes]) {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    let addr = if ctx.client.shared.has(kind::UNIX) {
+        format!("unix:{}", ctx.server.config.read().unixsocket)
+    } else {
+        ctx.client.shared.addr.clone()
+    };
+    let mut line = format!(
+        "{}.{:06} [{} {}]",
+        now.as_secs(),
+        now.subsec_micros(),
+        ctx.client.db,
+        addr
+    );
+    let name = args[0].to_ascii_lowercase();
+    for (i, a) in args.iter().enumerate() {
+        let redacted = (name == b"auth" && i > 0)
+            || (name == b"hello" && i > 1 && args[i - 1].eq_ignore_ascii_case(b"auth"))
+            || (name == b"hello" && i > 2 && args[i - 2].eq_ignore_ascii_case(b"auth"));
+        line.push(' ');
+        if redacted {
+            line.push_str("\"(redacted)\"");
+        } else {
+            line.push_str(&crate::config::table::repr(a));
+        }
+    }
+    let line = Bytes::from(line);
+    for m in ctx.server.monitors.lock().values() {
+        if m.id != ctx.client.id() {
+            m.deliver(crate::client::Push::Monitor(line.clone()));
+        }
+    }
+}

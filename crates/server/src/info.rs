@@ -1,0 +1,214 @@
+//! INFO: Redis 7.0's sections and field names, with the values this node
+//! actually has. Fields for subsystems not built yet report their idle
+//! state (no persistence, no replicas) rather than being left out, so tools
+//! that parse INFO keep working.
+
+use std::fmt::Write;
+use std::sync::atomic::Ordering;
+
+use ferrokv_storage::lru_clock;
+
+use crate::command::Table;
+use crate::server::Server;
+
+/// Sections in Redis's order, and whether plain `INFO` includes them.
+const SECTIONS: &[(&str, bool)] = &[
+    ("server", true),
+    ("clients", true),
+    ("memory", true),
+    ("persistence", true),
+    ("stats", true),
+    ("replication", true),
+    ("cpu", true),
+    ("modules", true),
+    ("commandstats", false),
+    ("errorstats", true),
+    ("cluster", true),
+    ("keyspace", true),
+];
+
+/// Builds the reply for `INFO [section ...]`; `sizes` are (keys, expires)
+/// per database.
+pub fn render(server: &Server, requested: &[String], sizes: &[(usize, usize)]) -> String {
+    let wanted: Vec<&str> = SECTIONS
+        .iter()
+        .filter(|(name, default)| {
+            if requested.is_empty() || requested.iter().any(|r| r == "default") {
+                *default || requested.iter().any(|r| r == name)
+            } else {
+                requested
+                    .iter()
+                    .any(|r| r == "all" || r == "everything" || r == name)
+            }
+        })
+        .map(|(n, _)| *n)
+        .collect();
+    let mut out = String::new();
+    for (i, name) in wanted.iter().enumerate() {
+        if i > 0 {
+            out.push_str("\r\n");
+        }
+        section(server, name, sizes, &mut out);
+    }
+    out
+}
+
+fn human(bytes: u64) -> String {
+    let b = bytes as f64;
+    if b < 1024.0 {
+        format!("{bytes}B")
+    } else if b < 1024.0 * 1024.0 {
+        format!("{:.2}K", b / 1024.0)
+    } else if b < 1024.0 * 1024.0 * 1024.0 {
+        format!("{:.2}M", b / 1024.0 / 1024.0)
+    } else {
+        format!("{:.2}G", b / 1024.0 / 1024.0 / 1024.0)
+    }
+}
+
+/// Bytes handed out by the allocator (glibc's own accounting).
+pub fn used_memory() -> u64 {
+    // SAFETY: mallinfo2 only reads allocator statistics.
+    let mi = unsafe { libc::mallinfo2() };
+    (mi.uordblks + mi.hblkhd) as u64
+}
+
+fn rss() -> u64 {
+    let statm = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
+    let pages: u64 = statm
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    // SAFETY: sysconf has no preconditions.
+    pages * unsafe { libc::sysconf(libc::_SC_PAGESIZE) } as u64
+}
+
+fn total_memory() -> u64 {
+    // SAFETY: sysconf has no preconditions.
+    unsafe { libc::sysconf(libc::_SC_PHYS_PAGES) as u64 * libc::sysconf(libc::_SC_PAGESIZE) as u64 }
+}
+
+fn cpu(who: i32) -> (f64, f64) {
+    // SAFETY: getrusage writes into the struct we own.
+    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+    unsafe { libc::getrusage(who, &mut ru) };
+    let t = |tv: libc::timeval| tv.tv_sec as f64 + tv.tv_usec as f64 / 1e6;
+    (t(ru.ru_stime), t(ru.ru_utime))
+}
+
+fn uname() -> String {
+    // SAFETY: uname writes into the struct we own.
+    let mut u: libc::utsname = unsafe { std::mem::zeroed() };
+    if unsafe { libc::uname(&mut u) } != 0 {
+        return String::new();
+    }
+    let f = |s: &[libc::c_char]| {
+        unsafe { std::ffi::CStr::from_ptr(s.as_ptr()) }
+            .to_string_lossy()
+            .into_owned()
+    };
+    format!("{} {} {}", f(&u.sysname), f(&u.release), f(&u.machine))
+}
+
+fn section(server: &Server, name: &str, sizes: &[(usize, usize)], out: &mut String) {
+    let c = server.config.read().clone();
+    let s = &server.stats;
+    let ks = &server.store.stats;
+    let l = |v: &std::sync::atomic::AtomicU64| v.load(Ordering::Relaxed);
+    macro_rules! w {
+        ($($arg:tt)*) => { let _ = write!(out, $($arg)*); };
+    }
+    match name {
+        "server" => {
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap_or_default();
+            w!("# Server\r\nredis_version:{}\r\nferrokv_version:{}\r\nredis_git_sha1:00000000\r\nredis_git_dirty:0\r\nredis_build_id:0\r\nredis_mode:standalone\r\nos:{}\r\narch_bits:64\r\nmonotonic_clock:POSIX clock_gettime\r\nmultiplexing_api:epoll\r\natomicvar_api:c11-builtin\r\ngcc_version:0.0.0\r\nprocess_id:{}\r\nprocess_supervised:no\r\nrun_id:{}\r\ntcp_port:{}\r\nserver_time_usec:{}\r\nuptime_in_seconds:{}\r\nuptime_in_days:{}\r\nhz:{}\r\nconfigured_hz:{}\r\nlru_clock:{}\r\nexecutable:{}\r\nconfig_file:{}\r\nio_threads_active:0\r\n",
+                crate::REDIS_VERSION, env!("CARGO_PKG_VERSION"), uname(), std::process::id(), server.run_id, server.tcp_port.load(Ordering::Relaxed),
+                now.as_micros(), server.uptime().as_secs(), server.uptime().as_secs() / 86400, c.hz, c.hz, lru_clock(),
+                std::env::current_exe().map(|p| p.display().to_string()).unwrap_or_default(),
+                server.config_file.as_ref().map(|p| p.display().to_string()).unwrap_or_default());
+        }
+        "clients" => {
+            w!("# Clients\r\nconnected_clients:{}\r\ncluster_connections:0\r\nmaxclients:{}\r\nclient_recent_max_input_buffer:0\r\nclient_recent_max_output_buffer:0\r\nblocked_clients:0\r\ntracking_clients:0\r\nclients_in_timeout_table:0\r\n",
+                server.connected.load(Ordering::Relaxed), c.maxclients);
+        }
+        "memory" => {
+            let used = used_memory();
+            let rss = rss();
+            let peak = server
+                .memory_peak
+                .fetch_max(used, Ordering::Relaxed)
+                .max(used);
+            let total = total_memory();
+            w!("# Memory\r\nused_memory:{used}\r\nused_memory_human:{}\r\nused_memory_rss:{rss}\r\nused_memory_rss_human:{}\r\nused_memory_peak:{peak}\r\nused_memory_peak_human:{}\r\nused_memory_peak_perc:{:.2}%\r\ntotal_system_memory:{total}\r\ntotal_system_memory_human:{}\r\nmaxmemory:0\r\nmaxmemory_human:0B\r\nmaxmemory_policy:{}\r\nmem_fragmentation_ratio:{:.2}\r\nmem_allocator:libc\r\nlazyfree_pending_objects:0\r\nlazyfreed_objects:0\r\n",
+                human(used), human(rss), human(peak), used as f64 * 100.0 / peak.max(1) as f64, human(total),
+                crate::config::table::find("maxmemory-policy").map(|d| (d.get)(&c)).unwrap_or_default(),
+                rss as f64 / used.max(1) as f64);
+        }
+        "persistence" => {
+            w!("# Persistence\r\nloading:0\r\nasync_loading:0\r\ncurrent_cow_peak:0\r\ncurrent_cow_size:0\r\ncurrent_cow_size_age:0\r\ncurrent_fork_perc:0.00\r\ncurrent_save_keys_processed:0\r\ncurrent_save_keys_total:0\r\nrdb_changes_since_last_save:{}\r\nrdb_bgsave_in_progress:0\r\nrdb_last_save_time:{}\r\nrdb_last_bgsave_status:ok\r\nrdb_last_bgsave_time_sec:-1\r\nrdb_current_bgsave_time_sec:-1\r\nrdb_saves:0\r\nrdb_last_cow_size:0\r\nrdb_last_load_keys_expired:0\r\nrdb_last_load_keys_loaded:0\r\naof_enabled:0\r\naof_rewrite_in_progress:0\r\naof_rewrite_scheduled:0\r\naof_last_rewrite_time_sec:-1\r\naof_current_rewrite_time_sec:-1\r\naof_last_bgrewrite_status:ok\r\naof_rewrites:0\r\naof_rewrites_consecutive_failures:0\r\naof_last_write_status:ok\r\naof_last_cow_size:0\r\nmodule_fork_in_progress:0\r\nmodule_fork_last_cow_size:0\r\n",
+                l(&ks.dirty), server.started_unix);
+        }
+        "stats" => {
+            w!("# Stats\r\ntotal_connections_received:{}\r\ntotal_commands_processed:{}\r\ninstantaneous_ops_per_sec:{}\r\ntotal_net_input_bytes:{}\r\ntotal_net_output_bytes:{}\r\ntotal_net_repl_input_bytes:0\r\ntotal_net_repl_output_bytes:0\r\ninstantaneous_input_kbps:0.00\r\ninstantaneous_output_kbps:0.00\r\ninstantaneous_input_repl_kbps:0.00\r\ninstantaneous_output_repl_kbps:0.00\r\nrejected_connections:{}\r\nsync_full:0\r\nsync_partial_ok:0\r\nsync_partial_err:0\r\nexpired_keys:{}\r\nexpired_stale_perc:0.00\r\nexpired_time_cap_reached_count:0\r\nexpire_cycle_cpu_milliseconds:0\r\nevicted_keys:0\r\nevicted_clients:0\r\ntotal_eviction_exceeded_time:0\r\ncurrent_eviction_exceeded_time:0\r\nkeyspace_hits:{}\r\nkeyspace_misses:{}\r\npubsub_channels:{}\r\npubsub_patterns:{}\r\npubsubshard_channels:0\r\nlatest_fork_usec:0\r\ntotal_forks:0\r\nmigrate_cached_sockets:0\r\nslave_expires_tracked_keys:0\r\nactive_defrag_hits:0\r\nactive_defrag_misses:0\r\nactive_defrag_key_hits:0\r\nactive_defrag_key_misses:0\r\ntotal_active_defrag_time:0\r\ncurrent_active_defrag_time:0\r\ntracking_total_keys:0\r\ntracking_total_items:0\r\ntracking_total_prefixes:0\r\nunexpected_error_replies:0\r\ntotal_error_replies:{}\r\ndump_payload_sanitizations:0\r\ntotal_reads_processed:{}\r\ntotal_writes_processed:{}\r\nio_threaded_reads_processed:0\r\nio_threaded_writes_processed:0\r\nreply_buffer_shrinks:0\r\nreply_buffer_expands:0\r\n",
+                l(&s.connections_received), l(&s.commands_processed), server.ops_per_sec.load(Ordering::Relaxed), l(&s.net_input_bytes), l(&s.net_output_bytes),
+                l(&s.rejected_connections), l(&ks.expired_keys), l(&ks.keyspace_hits), l(&ks.keyspace_misses),
+                server.pubsub.channel_count(), server.pubsub.numpat(), l(&s.error_replies), l(&s.reads_processed), l(&s.writes_processed));
+        }
+        "replication" => {
+            w!("# Replication\r\nrole:master\r\nconnected_slaves:0\r\nmaster_failover_state:no-failover\r\nmaster_replid:{}\r\nmaster_replid2:0000000000000000000000000000000000000000\r\nmaster_repl_offset:0\r\nsecond_repl_offset:-1\r\nrepl_backlog_active:0\r\nrepl_backlog_size:1048576\r\nrepl_backlog_first_byte_offset:0\r\nrepl_backlog_histlen:0\r\n",
+                server.replid.lock());
+        }
+        "cpu" => {
+            let (sys, user) = cpu(libc::RUSAGE_SELF);
+            let (csys, cuser) = cpu(libc::RUSAGE_CHILDREN);
+            w!("# CPU\r\nused_cpu_sys:{sys:.6}\r\nused_cpu_user:{user:.6}\r\nused_cpu_sys_children:{csys:.6}\r\nused_cpu_user_children:{cuser:.6}\r\nused_cpu_sys_main_thread:{sys:.6}\r\nused_cpu_user_main_thread:{user:.6}\r\n");
+        }
+        "modules" => out.push_str("# Modules\r\n"),
+        "commandstats" => {
+            out.push_str("# Commandstats\r\n");
+            commandstats(&server.commands, out);
+        }
+        "errorstats" => {
+            out.push_str("# Errorstats\r\n");
+            let errors = s.errors.lock();
+            let mut codes: Vec<_> = errors.iter().collect();
+            codes.sort();
+            for (code, n) in codes {
+                w!("errorstat_{code}:count={n}\r\n");
+            }
+        }
+        "cluster" => out.push_str("# Cluster\r\ncluster_enabled:0\r\n"),
+        "keyspace" => {
+            out.push_str("# Keyspace\r\n");
+            for (i, (keys, expires)) in sizes.iter().enumerate() {
+                if *keys > 0 {
+                    w!("db{i}:keys={keys},expires={expires},avg_ttl=0\r\n");
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+fn commandstats(table: &Table, out: &mut String) {
+    let mut entries: Vec<_> = table.all_entries().collect();
+    entries.sort_by_key(|e| e.fullname);
+    for e in entries {
+        let calls = e.stats.calls.load(Ordering::Relaxed);
+        let usec = e.stats.usec.load(Ordering::Relaxed);
+        let rejected = e.stats.rejected.load(Ordering::Relaxed);
+        let failed = e.stats.failed.load(Ordering::Relaxed);
+        if calls == 0 && rejected == 0 && failed == 0 {
+            continue;
+        }
+        let per = if calls > 0 {
+            usec as f64 / calls as f64
+        } else {
+            0.0
+        };
+        let _ = write!(out, "cmdstat_{}:calls={calls},usec={usec},usec_per_call={per:.2},rejected_calls={rejected},failed_calls={failed}\r\n", e.fullname);
+    }
+}

@@ -1,0 +1,324 @@
+//! The node: shared state, listeners, the periodic cron, and shutdown.
+//!
+//! Entry point for the binary and for in-process tests: [`start`] binds the
+//! configured listeners and returns a [`Handle`]; [`Handle::wait`] resolves
+//! when the server has shut down (SIGTERM, SHUTDOWN, or [`Handle::shutdown`]).
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use ferrokv_storage::Store;
+use parking_lot::{Mutex, RwLock};
+use tokio::net::{TcpListener, UnixListener};
+use tokio::sync::{watch, Notify};
+use tracing::{info, warn, Instrument};
+
+use crate::client::ClientShared;
+use crate::command::Table;
+use crate::config::{Config, Loaded};
+use crate::pubsub::PubSub;
+use crate::slowlog::SlowLog;
+
+/// Counters INFO stats reports (beyond the keyspace's own).
+#[derive(Default)]
+pub struct ServerStats {
+    pub connections_received: AtomicU64,
+    pub commands_processed: AtomicU64,
+    pub net_input_bytes: AtomicU64,
+    pub net_output_bytes: AtomicU64,
+    pub rejected_connections: AtomicU64,
+    pub error_replies: AtomicU64,
+    pub reads_processed: AtomicU64,
+    pub writes_processed: AtomicU64,
+    pub errors: Mutex<HashMap<String, u64>>,
+}
+
+impl ServerStats {
+    /// Redis keeps at most 128 distinct error codes in errorstats.
+    pub fn count_error(&self, code: &str) {
+        self.error_replies.fetch_add(1, Ordering::Relaxed);
+        let mut errors = self.errors.lock();
+        if let Some(n) = errors.get_mut(code) {
+            *n += 1;
+        } else if errors.len() < 128 {
+            errors.insert(code.to_string(), 1);
+        }
+    }
+
+    pub fn reset(&self) {
+        for c in [
+            &self.connections_received,
+            &self.commands_processed,
+            &self.net_input_bytes,
+            &self.net_output_bytes,
+            &self.rejected_connections,
+            &self.error_replies,
+            &self.reads_processed,
+            &self.writes_processed,
+        ] {
+            c.store(0, Ordering::Relaxed);
+        }
+        self.errors.lock().clear();
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PauseMode {
+    All,
+    Write,
+}
+
+/// CLIENT PAUSE state: until when, and what it holds back.
+#[derive(Default)]
+pub struct Pause {
+    pub state: Mutex<Option<(Instant, PauseMode)>>,
+    pub lifted: Notify,
+}
+
+impl Pause {
+    /// How long a command with these traits must still wait, if at all.
+    pub fn remaining(&self, is_write: bool) -> Option<Duration> {
+        let state = *self.state.lock();
+        let (until, mode) = state?;
+        let now = Instant::now();
+        if now >= until {
+            return None;
+        }
+        (mode == PauseMode::All || is_write).then(|| until - now)
+    }
+}
+
+pub struct Server {
+    pub store: Store,
+    pub config: RwLock<Config>,
+    pub config_file: Option<std::path::PathBuf>,
+    pub commands: Table,
+    pub clients: Mutex<HashMap<u64, Arc<ClientShared>>>,
+    pub connected: AtomicUsize,
+    next_client_id: AtomicU64,
+    pub pubsub: PubSub,
+    pub monitors: Mutex<HashMap<u64, Arc<ClientShared>>>,
+    pub monitor_count: AtomicUsize,
+    pub stats: ServerStats,
+    pub slowlog: SlowLog,
+    pub latency: crate::latency::Monitor,
+    pub pause: Pause,
+    pub started: Instant,
+    pub started_unix: u64,
+    pub run_id: String,
+    pub replid: Mutex<String>,
+    pub active_expire: AtomicBool,
+    pub tcp_port: AtomicUsize,
+    /// Highest `used_memory` seen (INFO memory).
+    pub memory_peak: AtomicU64,
+    /// Commands per second over the last cron second (INFO stats).
+    pub ops_per_sec: AtomicU64,
+    shutdown_tx: watch::Sender<bool>,
+}
+
+/// 40 hex characters, as Redis's run ids and replication ids.
+pub fn random_hex_id() -> String {
+    use rand::Rng;
+    let mut rng = rand::rng();
+    (0..40)
+        .map(|_| char::from_digit(rng.random_range(0..16), 16).expect("digit below 16"))
+        .collect()
+}
+
+impl Server {
+    pub fn new(loaded: Loaded) -> Arc<Server> {
+        let config = loaded.config;
+        let (shutdown_tx, _) = watch::channel(false);
+        Arc::new(Server {
+            store: Store::new(config.databases),
+            commands: Table::new(crate::cmd::FAMILIES),
+            clients: Mutex::new(HashMap::new()),
+            connected: AtomicUsize::new(0),
+            next_client_id: AtomicU64::new(1),
+            pubsub: PubSub::default(),
+            monitors: Mutex::new(HashMap::new()),
+            monitor_count: AtomicUsize::new(0),
+            stats: ServerStats::default(),
+            slowlog: SlowLog::default(),
+            latency: crate::latency::Monitor::default(),
+            pause: Pause::default(),
+            started: Instant::now(),
+            started_unix: SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map(|d| d.as_secs())
+                .unwrap_or(0),
+            run_id: random_hex_id(),
+            replid: Mutex::new(random_hex_id()),
+            active_expire: AtomicBool::new(true),
+            tcp_port: AtomicUsize::new(config.port as usize),
+            memory_peak: AtomicU64::new(0),
+            ops_per_sec: AtomicU64::new(0),
+            config: RwLock::new(config),
+            config_file: loaded.file,
+            shutdown_tx,
+        })
+    }
+
+    pub fn next_client_id(&self) -> u64 {
+        self.next_client_id.fetch_add(1, Ordering::Relaxed)
+    }
+
+    pub fn requires_auth(&self) -> bool {
+        !self.config.read().requirepass.is_empty()
+    }
+
+    /// Starts an orderly shutdown of every listener and connection.
+    pub fn shutdown(&self) {
+        let _ = self.shutdown_tx.send(true);
+    }
+
+    pub fn shutdown_signal(&self) -> watch::Receiver<bool> {
+        self.shutdown_tx.subscribe()
+    }
+
+    pub fn uptime(&self) -> Duration {
+        self.started.elapsed()
+    }
+}
+
+/// A running server.
+pub struct Handle {
+    pub server: Arc<Server>,
+    pub tcp_addrs: Vec<SocketAddr>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl Handle {
+    pub fn shutdown(&self) {
+        self.server.shutdown();
+    }
+
+    /// Resolves when every listener has stopped.
+    pub async fn wait(self) {
+        for t in self.tasks {
+            let _ = t.await;
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("Could not create server TCP listening socket {addr}: {source}")]
+    Bind {
+        addr: String,
+        source: std::io::Error,
+    },
+    #[error("Failed opening Unix socket {path}: {source}")]
+    Unix {
+        path: String,
+        source: std::io::Error,
+    },
+}
+
+/// Binds the listeners and starts serving.
+pub async fn start(loaded: Loaded) -> Result<Handle, StartError> {
+    let server = Server::new(loaded);
+    let config = server.config.read().clone();
+    let mut tasks = Vec::new();
+    let mut tcp_addrs = Vec::new();
+    if config.port != 0 {
+        for addr in &config.bind {
+            let (optional, host) = match addr.strip_prefix('-') {
+                Some(h) => (true, h),
+                None => (false, addr.as_str()),
+            };
+            match crate::listener::bind_tcp(host, config.port, config.tcp_backlog as u32) {
+                Ok(listener) => {
+                    let local = listener.local_addr().map_err(|source| StartError::Bind {
+                        addr: addr.clone(),
+                        source,
+                    })?;
+                    tcp_addrs.push(local);
+                    tasks.push(spawn_tcp(server.clone(), listener));
+                }
+                Err(e) if optional => warn!("optional bind {addr} skipped: {e}"),
+                Err(source) => {
+                    return Err(StartError::Bind {
+                        addr: format!("{host}:{}", config.port),
+                        source,
+                    })
+                }
+            }
+        }
+    }
+    if let Some(port) = tcp_addrs.first().map(|a| a.port()) {
+        server.tcp_port.store(port as usize, Ordering::Relaxed);
+    }
+    if !config.unixsocket.is_empty() {
+        let listener = crate::listener::bind_unix(&config.unixsocket, config.unixsocketperm)
+            .map_err(|source| StartError::Unix {
+                path: config.unixsocket.clone(),
+                source,
+            })?;
+        tasks.push(spawn_unix(
+            server.clone(),
+            listener,
+            config.unixsocket.clone(),
+        ));
+    }
+    tasks.push(tokio::spawn(crate::cron::run(server.clone())));
+    info!(
+        port = config.port,
+        pid = std::process::id(),
+        "Ready to accept connections"
+    );
+    Ok(Handle {
+        server,
+        tcp_addrs,
+        tasks,
+    })
+}
+
+fn spawn_tcp(server: Arc<Server>, listener: TcpListener) -> tokio::task::JoinHandle<()> {
+    let span = tracing::info_span!("node", role = "master", addr = %listener.local_addr().map(|a| a.to_string()).unwrap_or_default());
+    tokio::spawn(
+        async move {
+            let mut stop = server.shutdown_signal();
+            loop {
+                tokio::select! {
+                    _ = stop.changed() => break,
+                    accepted = listener.accept() => match accepted {
+                        Ok((stream, peer)) => crate::conn::accept_tcp(&server, stream, peer),
+                        Err(e) => {
+                            // Out of file descriptors and the like: back off, keep serving.
+                            warn!("Accepting client connection: {e}");
+                            tokio::time::sleep(Duration::from_millis(50)).await;
+                        }
+                    },
+                }
+            }
+        }
+        .instrument(span),
+    )
+}
+
+fn spawn_unix(
+    server: Arc<Server>,
+    listener: UnixListener,
+    path: String,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut stop = server.shutdown_signal();
+        loop {
+            tokio::select! {
+                _ = stop.changed() => break,
+                accepted = listener.accept() => match accepted {
+                    Ok((stream, _)) => crate::conn::accept_unix(&server, stream, &path),
+                    Err(e) => {
+                        warn!("Accepting client connection: {e}");
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                    }
+                },
+            }
+        }
+        let _ = std::fs::remove_file(&path);
+    })
+}
