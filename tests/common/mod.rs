@@ -1,0 +1,292 @@
+//! Process-level test support: start `ferrokv-server` (and a real
+//! `redis-server` as the oracle) on free 127.0.0.1 ports, and talk RESP to
+//! them over plain sockets. Every wait is bounded.
+#![allow(dead_code)]
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use ferrokv_resp::Frame;
+
+pub const WAIT: Duration = Duration::from_secs(10);
+
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").expect("bind an ephemeral port").local_addr().expect("local addr").port()
+}
+
+pub struct Node {
+    child: Child,
+    pub port: u16,
+    pub dir: tempfile::TempDir,
+    pub kind: &'static str,
+}
+
+impl Node {
+    /// Starts `ferrokv-server --port <free> --dir <tmp> <args>`.
+    pub fn ferrokv(args: &[&str]) -> Node {
+        Self::spawn("ferrokv", env!("CARGO_BIN_EXE_ferrokv-server").into(), args)
+    }
+
+    /// Starts Debian's `redis-server` 7.0 with the same kind of arguments.
+    pub fn redis(args: &[&str]) -> Node {
+        let bin = which("redis-server").expect("redis-server is not installed: run .ci/run or apt-get install redis-server");
+        let mut all = vec!["--save", "", "--appendonly", "no"];
+        all.extend_from_slice(args);
+        Self::spawn("redis", bin, &all)
+    }
+
+    fn spawn(kind: &'static str, bin: PathBuf, args: &[&str]) -> Node {
+        for _attempt in 0..5 {
+            let dir = tempfile::tempdir().expect("temp dir");
+            let port = free_port();
+            let mut cmd = Command::new(&bin);
+            cmd.arg("--port").arg(port.to_string()).arg("--dir").arg(dir.path()).arg("--bind").arg("127.0.0.1");
+            cmd.args(args).stdout(Stdio::null()).stderr(Stdio::null()).stdin(Stdio::null());
+            if kind == "ferrokv" {
+                cmd.env("RUST_LOG", "warn");
+            }
+            let mut child = cmd.spawn().unwrap_or_else(|e| panic!("spawn {}: {e}", bin.display()));
+            let deadline = Instant::now() + WAIT;
+            while Instant::now() < deadline {
+                if let Ok(Some(_)) = child.try_wait() {
+                    break; // Exited: most likely the port was taken; retry.
+                }
+                if TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                    return Node { child, port, dir, kind };
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        panic!("{kind} did not start");
+    }
+
+    pub fn conn(&self) -> Conn {
+        Conn::connect(self.port)
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Waits (bounded) for the process to exit; returns whether it did.
+    pub fn wait_exit(&mut self, within: Duration) -> bool {
+        let deadline = Instant::now() + within;
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        false
+    }
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub fn which(name: &str) -> Option<PathBuf> {
+    std::env::var_os("PATH")?.to_str()?.split(':').map(|d| PathBuf::from(d).join(name)).find(|p| p.is_file())
+}
+
+/// A blocking RESP connection with bounded reads.
+pub struct Conn {
+    pub stream: TcpStream,
+    buf: Vec<u8>,
+}
+
+pub fn encode(args: &[&[u8]]) -> Vec<u8> {
+    Frame::command(args.iter().copied()).to_bytes()
+}
+
+impl Conn {
+    pub fn connect(port: u16) -> Conn {
+        let stream = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+        stream.set_read_timeout(Some(WAIT)).expect("timeout");
+        stream.set_nodelay(true).expect("nodelay");
+        Conn { stream, buf: Vec::new() }
+    }
+
+    pub fn send_raw(&mut self, bytes: &[u8]) {
+        self.stream.write_all(bytes).expect("write");
+    }
+
+    pub fn send(&mut self, args: &[&[u8]]) {
+        self.send_raw(&encode(args));
+    }
+
+    fn fill(&mut self) -> bool {
+        let mut chunk = [0u8; 65536];
+        match self.stream.read(&mut chunk) {
+            Ok(0) => false,
+            Ok(n) => {
+                self.buf.extend_from_slice(&chunk[..n]);
+                true
+            }
+            Err(e) => panic!("read timed out or failed: {e}"),
+        }
+    }
+
+    /// The raw bytes of the next reply frame.
+    pub fn read_raw(&mut self) -> Vec<u8> {
+        loop {
+            if let Some((_, used)) = Frame::parse(&self.buf).expect("valid RESP from server") {
+                return self.buf.drain(..used).collect();
+            }
+            assert!(self.fill(), "connection closed before a full reply; have {:?}", String::from_utf8_lossy(&self.buf));
+        }
+    }
+
+    pub fn read(&mut self) -> Frame {
+        let raw = self.read_raw();
+        Frame::parse(&raw).expect("valid").expect("complete").0
+    }
+
+    pub fn cmd(&mut self, args: &[&str]) -> Frame {
+        let a: Vec<&[u8]> = args.iter().map(|s| s.as_bytes()).collect();
+        self.send(&a);
+        self.read()
+    }
+
+    pub fn cmd_raw(&mut self, args: &[&[u8]]) -> Vec<u8> {
+        self.send(args);
+        self.read_raw()
+    }
+
+    /// Reads until the peer closes; returns everything received.
+    pub fn read_to_close(&mut self) -> Vec<u8> {
+        while self.fill() {}
+        std::mem::take(&mut self.buf)
+    }
+
+    /// True if the server closed the connection (within the read timeout).
+    pub fn is_closed(&mut self) -> bool {
+        let mut b = [0u8; 1];
+        matches!(self.stream.read(&mut b), Ok(0))
+    }
+}
+
+pub fn bulk(s: &str) -> Frame {
+    Frame::Bulk(bytes::Bytes::copy_from_slice(s.as_bytes()))
+}
+
+pub fn simple(s: &str) -> Frame {
+    Frame::Simple(bytes::Bytes::copy_from_slice(s.as_bytes()))
+}
+
+pub fn err(s: &str) -> Frame {
+    Frame::Error(bytes::Bytes::copy_from_slice(s.as_bytes()))
+}
+
+pub fn int(n: i64) -> Frame {
+    Frame::Integer(n)
+}
+
+/// Polls `f` until it returns true, for at most `within`.
+pub fn eventually(within: Duration, mut f: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + within;
+    while Instant::now() < deadline {
+        if f() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    false
+}
+
+/// A ferrokv node and a real Redis started with the same arguments.
+pub struct Pair {
+    pub ours: Node,
+    pub redis: Node,
+}
+
+impl Pair {
+    pub fn new(args: &[&str]) -> Pair {
+        Pair { ours: Node::ferrokv(args), redis: Node::redis(args) }
+    }
+}
+
+/// Sorts the elements of an array reply whose order Redis leaves
+/// unspecified (KEYS, SMEMBERS…), so both sides compare equal.
+pub fn sorted_reply(raw: &[u8]) -> Vec<u8> {
+    let (frame, _) = Frame::parse(raw).expect("valid").expect("complete");
+    fn sort(f: Frame) -> Frame {
+        match f {
+            Frame::Array(mut items) => {
+                items.sort_by_key(|i| i.to_bytes());
+                Frame::Array(items)
+            }
+            other => other,
+        }
+    }
+    let frame = match frame {
+        // SCAN: [cursor, [keys]] - sort the keys only.
+        Frame::Array(mut items) if items.len() == 2 && matches!(items[1], Frame::Array(_)) => {
+            let keys = items.pop().expect("two items");
+            items.push(sort(keys));
+            Frame::Array(items)
+        }
+        other => sort(other),
+    };
+    frame.to_bytes()
+}
+
+/// Runs a script on both servers and requires byte-identical replies.
+///
+/// One command per line, quoted as redis-cli would. A line starting with
+/// `~` compares the reply with array elements sorted; `!sleep <ms>` waits;
+/// `#` starts a comment. Several connections: a line `@N cmd` runs on
+/// connection N (0 by default).
+pub fn run_script(pair: &Pair, script: &str) {
+    let mut ours: Vec<Conn> = (0..3).map(|_| pair.ours.conn()).collect();
+    let mut theirs: Vec<Conn> = (0..3).map(|_| pair.redis.conn()).collect();
+    for (lineno, line) in script.lines().enumerate() {
+        let mut line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        if let Some(ms) = line.strip_prefix("!sleep ") {
+            std::thread::sleep(Duration::from_millis(ms.trim().parse().expect("sleep ms")));
+            continue;
+        }
+        let unordered = line.starts_with('~');
+        if unordered {
+            line = line[1..].trim_start();
+        }
+        let mut conn = 0;
+        if let Some(rest) = line.strip_prefix('@') {
+            let (n, cmd) = rest.split_once(' ').expect("@N command");
+            conn = n.parse().expect("connection number");
+            line = cmd;
+        }
+        if let Some(expect_push) = line.strip_prefix("!read") {
+            // Read one pending frame (a push) on this connection from both.
+            let _ = expect_push;
+            let (a, b) = (ours[conn].read_raw(), theirs[conn].read_raw());
+            assert_eq!(String::from_utf8_lossy(&a), String::from_utf8_lossy(&b), "line {}: pending frame differs", lineno + 1);
+            continue;
+        }
+        let args = ferrokv_resp::split_args(line.as_bytes()).unwrap_or_else(|| panic!("line {}: bad quoting", lineno + 1));
+        let args: Vec<&[u8]> = args.iter().map(|a| &a[..]).collect();
+        let mut a = ours[conn].cmd_raw(&args);
+        let mut b = theirs[conn].cmd_raw(&args);
+        if unordered {
+            a = sorted_reply(&a);
+            b = sorted_reply(&b);
+        }
+        assert_eq!(
+            String::from_utf8_lossy(&a),
+            String::from_utf8_lossy(&b),
+            "line {}: `{line}` replied differently (left: ferrokv, right: redis 7.0)",
+            lineno + 1
+        );
+    }
+}
