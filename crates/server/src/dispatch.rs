@@ -212,6 +212,8 @@ pub fn call<'s>(
 pub fn run<'a>(ctx: &mut Ctx<'a>, entry: &'a Entry, args: &[Bytes]) {
     let saved = std::mem::replace(&mut ctx.entry, entry);
     ctx.view.db = ctx.client.db;
+    // Redis records the command before running it (CLIENT INFO shows itself).
+    *ctx.client.shared.last_cmd.lock() = entry.fullname;
     let started = Instant::now();
     let result = (entry.spec.handler)(ctx, args);
     let elapsed = started.elapsed();
