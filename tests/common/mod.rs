@@ -33,8 +33,9 @@ impl Node {
     /// Starts Debian's `redis-server` 7.0 with the same kind of arguments.
     pub fn redis(args: &[&str]) -> Node {
         let bin = which("redis-server").expect("redis-server is not installed: run .ci/run or apt-get install redis-server");
-        let mut all = vec!["--save", "", "--appendonly", "no"];
-        all.extend_from_slice(args);
+        let mut all: Vec<&str> = args.first().filter(|f| !f.starts_with("--")).into_iter().copied().collect();
+        all.extend(["--save", "", "--appendonly", "no"]);
+        all.extend(args.iter().skip(all.len() - 4));
         Self::spawn("redis", bin, &all)
     }
 
@@ -43,8 +44,14 @@ impl Node {
             let dir = tempfile::tempdir().expect("temp dir");
             let port = free_port();
             let mut cmd = Command::new(&bin);
+            // A config file must come first, as for redis-server.
+            let (file, rest) = match args.first() {
+                Some(f) if !f.starts_with("--") => (Some(*f), &args[1..]),
+                _ => (None, args),
+            };
+            cmd.args(file);
             cmd.arg("--port").arg(port.to_string()).arg("--dir").arg(dir.path()).arg("--bind").arg("127.0.0.1");
-            cmd.args(args).stdout(Stdio::null()).stderr(Stdio::null()).stdin(Stdio::null());
+            cmd.args(rest).stdout(Stdio::null()).stderr(Stdio::null()).stdin(Stdio::null());
             if kind == "ferrokv" {
                 cmd.env("RUST_LOG", "warn");
             }

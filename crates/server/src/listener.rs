@@ -7,18 +7,24 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use socket2::{Domain, Protocol, Socket, Type};
 use tokio::net::{TcpListener, UnixListener};
 
-pub fn bind_tcp(host: &str, port: u16, backlog: u32) -> std::io::Result<TcpListener> {
+/// A `bind` entry as an address: `*` is every IPv4 address, `::*` every
+/// IPv6 one; names are resolved (Docker service names, `localhost`).
+pub fn resolve(host: &str, port: u16) -> std::io::Result<SocketAddr> {
     let ip: IpAddr = match host {
         "*" => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
         "::*" => IpAddr::V6(Ipv6Addr::UNSPECIFIED),
-        h => h.parse().map_err(|_| {
-            std::io::Error::new(
-                std::io::ErrorKind::InvalidInput,
-                format!("bad bind address {h}"),
-            )
-        })?,
+        h => match h.parse() {
+            Ok(ip) => ip,
+            Err(_) => std::net::ToSocketAddrs::to_socket_addrs(&(h, port))?
+                .next()
+                .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::InvalidInput, format!("bad bind address {h}")))?
+                .ip(),
+        },
     };
-    let addr = SocketAddr::new(ip, port);
+    Ok(SocketAddr::new(ip, port))
+}
+
+pub fn bind_tcp(addr: SocketAddr, backlog: u32) -> std::io::Result<TcpListener> {
     let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
     if addr.is_ipv6() {
         socket.set_only_v6(true)?;

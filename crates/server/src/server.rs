@@ -13,7 +13,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use ferrokv_storage::Store;
 use parking_lot::{Mutex, RwLock};
 use tokio::net::{TcpListener, UnixListener};
-use tokio::sync::{watch, Notify};
+use tokio::sync::{oneshot, watch, Notify};
 use tracing::{info, warn, Instrument};
 
 use crate::client::ClientShared;
@@ -117,6 +117,9 @@ pub struct Server {
     /// Commands per second over the last cron second (INFO stats).
     pub ops_per_sec: AtomicU64,
     shutdown_tx: watch::Sender<bool>,
+    /// Running TCP listeners by local address; CONFIG SET port/bind swaps them.
+    tcp_listeners: Mutex<Vec<(SocketAddr, oneshot::Sender<()>)>>,
+    me: std::sync::OnceLock<std::sync::Weak<Server>>,
 }
 
 /// 40 hex characters, as Redis's run ids and replication ids.
@@ -132,7 +135,7 @@ impl Server {
     pub fn new(loaded: Loaded) -> Arc<Server> {
         let config = loaded.config;
         let (shutdown_tx, _) = watch::channel(false);
-        Arc::new(Server {
+        let server = Arc::new(Server {
             store: Store::new(config.databases),
             commands: Table::new(crate::cmd::FAMILIES),
             clients: Mutex::new(HashMap::new()),
@@ -159,7 +162,65 @@ impl Server {
             config: RwLock::new(config),
             config_file: loaded.file,
             shutdown_tx,
-        })
+            tcp_listeners: Mutex::new(Vec::new()),
+            me: std::sync::OnceLock::new(),
+        });
+        let _ = server.me.set(Arc::downgrade(&server));
+        server
+    }
+
+    /// The owning `Arc`, for handlers that start tasks.
+    pub fn arc(&self) -> Arc<Server> {
+        self.me.get().and_then(|w| w.upgrade()).expect("a server is always owned by an Arc while it runs")
+    }
+
+    /// Listens on every `bind` address at `port`, keeping listeners whose
+    /// address is unchanged, binding new ones first and stopping the rest
+    /// only when all succeeded. Must run inside the runtime.
+    pub fn listen_tcp(self: &Arc<Self>, bind: &[String], port: u16) -> Result<Vec<SocketAddr>, StartError> {
+        let backlog = self.config.read().tcp_backlog as u32;
+        let mut wanted: Vec<(SocketAddr, Option<TcpListener>)> = Vec::new();
+        let current: Vec<SocketAddr> = self.tcp_listeners.lock().iter().map(|(a, _)| *a).collect();
+        if port != 0 {
+            for addr in bind {
+                let (optional, host) = match addr.strip_prefix('-') {
+                    Some(h) => (true, h),
+                    None => (false, addr.as_str()),
+                };
+                let resolved = crate::listener::resolve(host, port).map_err(|source| StartError::Bind { addr: addr.clone(), source })?;
+                if current.contains(&resolved) {
+                    wanted.push((resolved, None));
+                    continue;
+                }
+                match crate::listener::bind_tcp(resolved, backlog) {
+                    Ok(l) => wanted.push((resolved, Some(l))),
+                    Err(e) if optional => warn!("optional bind {addr} skipped: {e}"),
+                    Err(source) => return Err(StartError::Bind { addr: format!("{host}:{port}"), source }),
+                }
+            }
+        }
+        let mut running = self.tcp_listeners.lock();
+        let keep: Vec<SocketAddr> = wanted.iter().map(|(a, _)| *a).collect();
+        for (addr, stop) in std::mem::take(&mut *running) {
+            if keep.contains(&addr) {
+                running.push((addr, stop));
+            } else {
+                let _ = stop.send(());
+            }
+        }
+        for (addr, listener) in wanted {
+            if let Some(l) = listener {
+                let local = l.local_addr().unwrap_or(addr);
+                let (tx, rx) = oneshot::channel();
+                spawn_tcp(self.clone(), l, rx);
+                running.push((local, tx));
+            }
+        }
+        let addrs: Vec<SocketAddr> = running.iter().map(|(a, _)| *a).collect();
+        if let Some(p) = addrs.first().map(|a| a.port()) {
+            self.tcp_port.store(p as usize, Ordering::Relaxed);
+        }
+        Ok(addrs)
     }
 
     pub fn next_client_id(&self) -> u64 {
@@ -223,35 +284,7 @@ pub async fn start(loaded: Loaded) -> Result<Handle, StartError> {
     let server = Server::new(loaded);
     let config = server.config.read().clone();
     let mut tasks = Vec::new();
-    let mut tcp_addrs = Vec::new();
-    if config.port != 0 {
-        for addr in &config.bind {
-            let (optional, host) = match addr.strip_prefix('-') {
-                Some(h) => (true, h),
-                None => (false, addr.as_str()),
-            };
-            match crate::listener::bind_tcp(host, config.port, config.tcp_backlog as u32) {
-                Ok(listener) => {
-                    let local = listener.local_addr().map_err(|source| StartError::Bind {
-                        addr: addr.clone(),
-                        source,
-                    })?;
-                    tcp_addrs.push(local);
-                    tasks.push(spawn_tcp(server.clone(), listener));
-                }
-                Err(e) if optional => warn!("optional bind {addr} skipped: {e}"),
-                Err(source) => {
-                    return Err(StartError::Bind {
-                        addr: format!("{host}:{}", config.port),
-                        source,
-                    })
-                }
-            }
-        }
-    }
-    if let Some(port) = tcp_addrs.first().map(|a| a.port()) {
-        server.tcp_port.store(port as usize, Ordering::Relaxed);
-    }
+    let tcp_addrs = server.listen_tcp(&config.bind, config.port)?;
     if !config.unixsocket.is_empty() {
         let listener = crate::listener::bind_unix(&config.unixsocket, config.unixsocketperm)
             .map_err(|source| StartError::Unix {
@@ -277,7 +310,7 @@ pub async fn start(loaded: Loaded) -> Result<Handle, StartError> {
     })
 }
 
-fn spawn_tcp(server: Arc<Server>, listener: TcpListener) -> tokio::task::JoinHandle<()> {
+fn spawn_tcp(server: Arc<Server>, listener: TcpListener, mut stop_listener: oneshot::Receiver<()>) -> tokio::task::JoinHandle<()> {
     let span = tracing::info_span!("node", role = "master", addr = %listener.local_addr().map(|a| a.to_string()).unwrap_or_default());
     tokio::spawn(
         async move {
@@ -285,6 +318,7 @@ fn spawn_tcp(server: Arc<Server>, listener: TcpListener) -> tokio::task::JoinHan
             loop {
                 tokio::select! {
                     _ = stop.changed() => break,
+                    _ = &mut stop_listener => break,
                     accepted = listener.accept() => match accepted {
                         Ok((stream, peer)) => crate::conn::accept_tcp(&server, stream, peer),
                         Err(e) => {

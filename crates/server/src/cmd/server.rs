@@ -390,7 +390,18 @@ fn config_set(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         let value = String::from_utf8_lossy(&pair[1]).into_owned();
         (d.set)(&mut next, &[value]).map_err(|why| fail(&name, &why))?;
     }
-    *ctx.server.config.write() = next;
+    let old = std::mem::replace(&mut *ctx.server.config.write(), next.clone());
+    if next.port != old.port || next.bind != old.bind {
+        if let Err(e) = ctx.server.arc().listen_tcp(&next.bind, next.port) {
+            tracing::warn!("CONFIG SET could not listen: {e}");
+            *ctx.server.config.write() = old.clone();
+            return Err(if next.port != old.port {
+                fail("port", "Unable to listen on this port")
+            } else {
+                fail("bind", "Failed to bind to specified addresses.")
+            });
+        }
+    }
     ctx.ok()
 }
 

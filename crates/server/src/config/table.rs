@@ -209,7 +209,7 @@ pub static DIRECTIVES: &[Directive] = &[
     Directive {
         name: "bind",
         aliases: &[],
-        immutable: true,
+        immutable: false,
         multi_arg: true,
         get: |c| c.bind.join(" "),
         set: |c, a| {
@@ -226,7 +226,7 @@ pub static DIRECTIVES: &[Directive] = &[
         },
         rewrite: None,
     },
-    int_directive!("port", port, u16, 0, 65535, false, true),
+    int_directive!("port", port, u16, 0, 65535, false, false),
     string_directive!("unixsocket", unixsocket, true),
     Directive {
         name: "unixsocketperm",
