@@ -55,6 +55,10 @@ pub fn resolve<'s>(
         return Ok(entry);
     }
     let Some(sub_name) = args.get(1) else {
+        // A container may run bare when its arity allows (COMMAND).
+        if entry.spec.arity_ok(args.len()) {
+            return Ok(entry);
+        }
         return Err((Some(entry), errors::wrong_arity(entry.fullname)));
     };
     let Some(sub) = entry.subcommand(sub_name) else {

@@ -571,7 +571,7 @@ fn command_info(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     for name in &args[2..] {
         match lookup(ctx, name) {
             Some(e) => reply_command_info(ctx, e),
-            None => ctx.null_array(),
+            None => ctx.null(),
         }
     }
     Ok(())

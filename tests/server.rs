@@ -1,0 +1,236 @@
+//! Server commands: our command table checked against Redis 7.0's own,
+//! INFO's sections and field names, SLOWLOG, MONITOR, DEBUG, LATENCY,
+//! and shutdown by command and by signal.
+
+mod common;
+use common::*;
+use ferrokv_resp::Frame;
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::{Duration, Instant};
+
+fn text(f: &Frame) -> String {
+    String::from_utf8(f.as_bytes().expect("string reply").to_vec()).unwrap()
+}
+
+fn names(f: &Frame) -> Vec<String> {
+    match f {
+        Frame::Array(items) | Frame::Set(items) => items.iter().map(|i| String::from_utf8_lossy(i.as_bytes().unwrap()).into_owned()).collect(),
+        other => panic!("not a list: {other:?}"),
+    }
+}
+
+/// name, arity, flags, first, last, step, ACL categories of every command
+/// and subcommand in a COMMAND reply.
+fn table(reply: &Frame) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    let Frame::Array(cmds) = reply else { panic!("COMMAND reply") };
+    fn walk(c: &Frame, out: &mut BTreeMap<String, String>) {
+        let Frame::Array(f) = c else { return };
+        let name = String::from_utf8_lossy(f[0].as_bytes().unwrap()).into_owned();
+        let mut flags = names(&f[2]);
+        flags.sort();
+        let mut acl = names(&f[6]);
+        acl.sort();
+        out.insert(name, format!("{:?} {:?} {:?} {:?} {:?} {:?}", f[1], flags, f[3], f[4], f[5], acl));
+        if let Some(Frame::Array(subs)) = f.get(9) {
+            for s in subs {
+                walk(s, out);
+            }
+        }
+    }
+    for c in cmds {
+        walk(c, &mut out);
+    }
+    out
+}
+
+#[test]
+fn command_table_matches_redis() {
+    let pair = Pair::new(&[]);
+    let ours = table(&pair.ours.conn().cmd(&["command"]));
+    let redis = table(&pair.redis.conn().cmd(&["command"]));
+    let mut mismatches = Vec::new();
+    for (name, spec) in &ours {
+        match redis.get(name) {
+            None if name == "client|setinfo" => {} // Redis 7.2's; clients send it.
+            None => mismatches.push(format!("{name}: not a Redis 7.0 command")),
+            Some(r) if r != spec => mismatches.push(format!("{name}:\n  ours  {spec}\n  redis {r}")),
+            _ => {}
+        }
+    }
+    assert!(mismatches.is_empty(), "command table differs from Redis 7.0:\n{}", mismatches.join("\n"));
+    assert!(ours.len() > 150, "only {} commands", ours.len());
+}
+
+#[test]
+fn command_subcommands_match_redis() {
+    let pair = Pair::new(&[]);
+    run_script(
+        &pair,
+        r#"
+command info get nosuch
+command getkeys set a b
+command getkeys mset a 1 b 2
+command getkeys ping
+command getkeys nosuch a
+command getkeys get
+~command list filterby pattern get*
+~command list filterby aclcat bitmap
+command help
+command foo
+"#,
+    );
+    let mut c = pair.ours.conn();
+    assert!(matches!(c.cmd(&["command", "count"]), Frame::Integer(n) if n > 80));
+    let docs = c.cmd(&["command", "docs", "get"]);
+    assert!(format!("{docs:?}").contains("Get the value of a key"), "{docs:?}");
+}
+
+fn fields(section: &str) -> BTreeSet<String> {
+    section.lines().filter(|l| !l.starts_with('#') && l.contains(':')).map(|l| l.split(':').next().unwrap().to_string()).collect()
+}
+
+#[test]
+fn info_sections_and_field_names() {
+    let pair = Pair::new(&[]);
+    let mut ours = pair.ours.conn();
+    let mut redis = pair.redis.conn();
+    ours.cmd(&["set", "k", "v", "ex", "100"]);
+    ours.cmd(&["set", "k2", "v"]);
+    let default = text(&ours.cmd(&["info"]));
+    let headers: Vec<&str> = default.lines().filter(|l| l.starts_with('#')).collect();
+    assert_eq!(headers, ["# Server", "# Clients", "# Memory", "# Persistence", "# Stats", "# Replication", "# CPU", "# Modules", "# Errorstats", "# Cluster", "# Keyspace"]);
+    assert!(default.contains("db0:keys=2,expires=1,avg_ttl="), "{default}");
+    for section in ["server", "clients", "memory", "persistence", "stats", "replication", "cpu", "cluster"] {
+        let o = fields(&text(&ours.cmd(&["info", section])));
+        let r = fields(&text(&redis.cmd(&["info", section])));
+        let extra: Vec<_> = o.difference(&r).filter(|f| *f != "ferrokv_version").collect();
+        assert!(extra.is_empty(), "INFO {section} has fields Redis does not: {extra:?}");
+    }
+    for must in ["run_id", "tcp_port", "uptime_in_seconds", "connected_clients", "used_memory", "total_commands_processed", "keyspace_hits", "role", "master_replid"] {
+        assert!(text(&ours.cmd(&["info", "everything"])).contains(&format!("\r\n{must}:")), "{must}");
+    }
+    ours.cmd(&["get", "k"]);
+    ours.cmd(&["foo"]);
+    let all = text(&ours.cmd(&["info", "commandstats", "errorstats"]));
+    assert!(all.contains("cmdstat_get:calls=1,usec="), "{all}");
+    assert!(all.contains("cmdstat_set:calls=2,"), "{all}");
+    assert!(all.contains("errorstat_ERR:count=1"), "{all}");
+    assert_eq!(text(&ours.cmd(&["info", "nosuchsection"])), "");
+    assert_eq!(ours.cmd(&["config", "resetstat"]), simple("OK"));
+    assert!(!text(&ours.cmd(&["info", "commandstats"])).contains("cmdstat_get"));
+}
+
+#[test]
+fn slowlog_records_slow_commands() {
+    let pair = Pair::new(&["--slowlog-log-slower-than", "0"]);
+    for node in [&pair.ours, &pair.redis] {
+        let mut c = node.conn();
+        c.cmd(&["slowlog", "reset"]);
+        c.cmd(&["client", "setname", "slowpoke"]);
+        let long = "x".repeat(200);
+        c.cmd(&["set", "k", &long]);
+        let many: Vec<String> = (0..40).map(|i| i.to_string()).collect();
+        let mut args = vec!["del"];
+        args.extend(many.iter().map(|s| s.as_str()));
+        c.cmd(&args);
+        let Frame::Array(entries) = c.cmd(&["slowlog", "get", "2"]) else { panic!() };
+        assert_eq!(entries.len(), 2, "{}", node.kind);
+        let Frame::Array(del) = &entries[0] else { panic!() };
+        let Frame::Array(del_args) = &del[3] else { panic!() };
+        assert_eq!(del_args.len(), 32, "{}", node.kind);
+        assert_eq!(del_args[31], bulk("... (10 more arguments)"), "{}", node.kind);
+        assert_eq!(del[5], bulk("slowpoke"), "{}", node.kind);
+        let Frame::Array(set) = &entries[1] else { panic!() };
+        let Frame::Array(set_args) = &set[3] else { panic!() };
+        assert_eq!(set_args[2], bulk(&format!("{}... (72 more bytes)", "x".repeat(128))), "{}", node.kind);
+        assert_eq!(c.cmd(&["slowlog", "get", "-2"]), err("ERR count should be greater than or equal to -1"), "{}", node.kind);
+    }
+}
+
+#[test]
+fn monitor_streams_commands() {
+    let node = Node::ferrokv(&[]);
+    let mut m = node.conn();
+    assert_eq!(m.cmd(&["monitor"]), simple("OK"));
+    let mut c = node.conn();
+    c.cmd(&["select", "2"]);
+    c.cmd(&["set", "k", "a \"q\"\n"]);
+    c.cmd(&["auth", "secret"]);
+    c.cmd(&["config", "get", "port"]);
+    let lines: Vec<String> = (0..3).map(|_| text(&m.read())).collect();
+    assert!(lines[0].ends_with(" [0 127.0.0.1:") || lines[0].contains("] \"select\" \"2\""), "{}", lines[0]);
+    assert!(lines[1].contains(" [2 127.0.0.1:") && lines[1].ends_with("] \"set\" \"k\" \"a \\\"q\\\"\\n\""), "{}", lines[1]);
+    assert!(lines[2].ends_with("\"auth\" \"(redacted)\""), "{}", lines[2]);
+    let ts: f64 = lines[0].split(' ').next().unwrap().parse().unwrap();
+    assert!(ts > 1.6e9);
+}
+
+#[test]
+fn debug_commands_follow_enable_debug_command() {
+    let node = Node::ferrokv(&["--enable-debug-command", "local"]);
+    let mut c = node.conn();
+    c.cmd(&["set", "k", "12"]);
+    let obj = text(&c.cmd(&["debug", "object", "k"]));
+    assert!(obj.starts_with("Value at:0x") && obj.contains(" refcount:1 encoding:int serializedlength:"), "{obj}");
+    assert_eq!(c.cmd(&["debug", "object", "nokey"]), err("ERR no such key"));
+    assert_eq!(c.cmd(&["debug", "nosuch"]), err("ERR unknown subcommand or wrong number of arguments for 'nosuch'. Try DEBUG HELP."));
+    let before = text(&c.cmd(&["info", "replication"]));
+    assert_eq!(c.cmd(&["debug", "change-repl-id"]), simple("OK"));
+    assert_ne!(before, text(&c.cmd(&["info", "replication"])));
+    // DEBUG SLEEP stalls everyone, as in Redis.
+    let mut other = node.conn();
+    c.send(&[b"debug", b"sleep", b"0.5"]);
+    std::thread::sleep(Duration::from_millis(50));
+    let started = Instant::now();
+    assert_eq!(other.cmd(&["get", "k"]), bulk("12"));
+    assert!(started.elapsed() >= Duration::from_millis(300), "GET was not held by DEBUG SLEEP");
+    assert_eq!(c.read(), simple("OK"));
+}
+
+#[test]
+fn latency_monitor_records_spikes() {
+    let node = Node::ferrokv(&["--enable-debug-command", "yes", "--latency-monitor-threshold", "50"]);
+    let mut c = node.conn();
+    assert_eq!(c.cmd(&["latency", "latest"]), Frame::Array(vec![]));
+    c.cmd(&["debug", "sleep", "0.1"]);
+    let Frame::Array(latest) = c.cmd(&["latency", "latest"]) else { panic!() };
+    let Frame::Array(event) = &latest[0] else { panic!() };
+    assert_eq!(event[0], bulk("command"));
+    assert!(matches!(event[2], Frame::Integer(ms) if ms >= 100));
+    let Frame::Array(history) = c.cmd(&["latency", "history", "command"]) else { panic!() };
+    assert_eq!(history.len(), 1);
+    assert!(text(&c.cmd(&["latency", "doctor"])).contains("command: 1 latency spikes"));
+    assert_eq!(c.cmd(&["latency", "reset"]), int(1));
+    assert_eq!(c.cmd(&["latency", "latest"]), Frame::Array(vec![]));
+}
+
+#[test]
+fn shutdown_command_and_sigterm_stop_the_server() {
+    let mut node = Node::ferrokv(&[]);
+    let mut c = node.conn();
+    c.send(&[b"shutdown", b"nosave"]);
+    assert_eq!(c.read_to_close(), b"");
+    assert!(node.wait_exit(WAIT), "SHUTDOWN did not stop the process");
+
+    let mut node = Node::ferrokv(&[]);
+    let mut c = node.conn();
+    assert_eq!(c.cmd(&["shutdown", "abort"]), err("ERR No shutdown in progress."));
+    assert_eq!(c.cmd(&["shutdown", "foo"]), err("ERR syntax error"));
+    unsafe { libc_kill(node.pid() as i32, 15) };
+    assert!(node.wait_exit(WAIT), "SIGTERM did not stop the process");
+}
+
+extern "C" {
+    #[link_name = "kill"]
+    fn libc_kill(pid: i32, sig: i32) -> i32;
+}
+
+#[test]
+fn time_reply() {
+    let node = Node::ferrokv(&[]);
+    let Frame::Array(t) = node.conn().cmd(&["time"]) else { panic!() };
+    let secs: u64 = text(&t[0]).parse().unwrap();
+    let micros: u64 = text(&t[1]).parse().unwrap();
+    assert!(secs > 1_600_000_000 && micros < 1_000_000);
+}
