@@ -130,7 +130,9 @@ fn client_list_kill_and_reply_modes() {
     let text = String::from_utf8(list.as_bytes().unwrap().to_vec()).unwrap();
     let line = text.lines().find(|l| l.contains("name=victim")).expect("victim listed");
     assert!(line.starts_with(&format!("id={b_id} addr=127.0.0.1:")), "{line}");
-    for field in [" laddr=", " fd=", " age=", " idle=", " flags=N ", " db=0 ", " sub=0 psub=0 ssub=0 multi=-1 ", " cmd=client|id ", " user=default redir=-1 resp=2"] {
+    for field in
+        [" laddr=", " fd=", " age=", " idle=", " flags=N ", " db=0 ", " sub=0 psub=0 ssub=0 multi=-1 ", " cmd=client|id ", " user=default redir=-1 resp=2"]
+    {
         assert!(line.contains(field), "missing {field} in {line}");
     }
     let info = a.cmd(&["client", "info"]);

@@ -62,12 +62,7 @@ fn raw_requests_match_redis_byte_for_byte() {
     for input in cases {
         let ours = exchange(pair.ours.port, input);
         let theirs = exchange(pair.redis.port, input);
-        assert_eq!(
-            String::from_utf8_lossy(&ours),
-            String::from_utf8_lossy(&theirs),
-            "input {:?}",
-            String::from_utf8_lossy(&input[..input.len().min(80)])
-        );
+        assert_eq!(String::from_utf8_lossy(&ours), String::from_utf8_lossy(&theirs), "input {:?}", String::from_utf8_lossy(&input[..input.len().min(80)]));
     }
 }
 

@@ -99,7 +99,10 @@ fn info_sections_and_field_names() {
     ours.cmd(&["set", "k2", "v"]);
     let default = text(&ours.cmd(&["info"]));
     let headers: Vec<&str> = default.lines().filter(|l| l.starts_with('#')).collect();
-    assert_eq!(headers, ["# Server", "# Clients", "# Memory", "# Persistence", "# Stats", "# Replication", "# CPU", "# Modules", "# Errorstats", "# Cluster", "# Keyspace"]);
+    assert_eq!(
+        headers,
+        ["# Server", "# Clients", "# Memory", "# Persistence", "# Stats", "# Replication", "# CPU", "# Modules", "# Errorstats", "# Cluster", "# Keyspace"]
+    );
     assert!(default.contains("db0:keys=2,expires=1,avg_ttl="), "{default}");
     for section in ["server", "clients", "memory", "persistence", "stats", "replication", "cpu", "cluster"] {
         let o = fields(&text(&ours.cmd(&["info", section])));
@@ -107,7 +110,9 @@ fn info_sections_and_field_names() {
         let extra: Vec<_> = o.difference(&r).filter(|f| *f != "ferrokv_version").collect();
         assert!(extra.is_empty(), "INFO {section} has fields Redis does not: {extra:?}");
     }
-    for must in ["run_id", "tcp_port", "uptime_in_seconds", "connected_clients", "used_memory", "total_commands_processed", "keyspace_hits", "role", "master_replid"] {
+    for must in
+        ["run_id", "tcp_port", "uptime_in_seconds", "connected_clients", "used_memory", "total_commands_processed", "keyspace_hits", "role", "master_replid"]
+    {
         assert!(text(&ours.cmd(&["info", "everything"])).contains(&format!("\r\n{must}:")), "{must}");
     }
     ours.cmd(&["get", "k"]);

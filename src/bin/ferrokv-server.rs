@@ -5,11 +5,7 @@ use anyhow::Context;
 fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     if args.iter().any(|a| a == "-v" || a == "--version") {
-        println!(
-            "ferrokv server v={} (redis compatibility {})",
-            env!("CARGO_PKG_VERSION"),
-            ferrokv_server::REDIS_VERSION
-        );
+        println!("ferrokv server v={} (redis compatibility {})", env!("CARGO_PKG_VERSION"), ferrokv_server::REDIS_VERSION);
         return Ok(());
     }
     if args.iter().any(|a| a == "-h" || a == "--help") {
@@ -24,12 +20,7 @@ fn main() -> anyhow::Result<()> {
         }
     };
     ferrokv_server::logging::init(&loaded.config);
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("starting the runtime")?;
-    runtime
-        .block_on(ferrokv_server::run(loaded))
-        .context("starting the server")?;
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the runtime")?;
+    runtime.block_on(ferrokv_server::run(loaded)).context("starting the server")?;
     Ok(())
 }

@@ -34,10 +34,7 @@ pub fn ok(out: &mut BytesMut) {
 /// LF inside it become spaces, as Redis does, so the protocol stays valid.
 pub fn error(out: &mut BytesMut, msg: &[u8]) {
     out.put_u8(b'-');
-    out.extend(
-        msg.iter()
-            .map(|&b| if b == b'\r' || b == b'\n' { b' ' } else { b }),
-    );
+    out.extend(msg.iter().map(|&b| if b == b'\r' || b == b'\n' { b' ' } else { b }));
     out.put_slice(b"\r\n");
 }
 
@@ -134,11 +131,7 @@ pub fn verbatim(out: &mut BytesMut, text: &[u8], proto: Protocol) {
 /// Formats a double as Redis 7.0 replies it: C's `%.17g`, with `inf`/`-inf`.
 pub fn format_double(d: f64) -> String {
     if d.is_nan() {
-        return if d.is_sign_negative() {
-            "-nan".into()
-        } else {
-            "nan".into()
-        };
+        return if d.is_sign_negative() { "-nan".into() } else { "nan".into() };
     }
     if d.is_infinite() {
         return if d > 0.0 { "inf".into() } else { "-inf".into() };
@@ -149,11 +142,7 @@ pub fn format_double(d: f64) -> String {
 /// C's `%.<precision>g` for finite values.
 pub fn format_g(d: f64, precision: usize) -> String {
     if d == 0.0 {
-        return if d.is_sign_negative() {
-            "-0".into()
-        } else {
-            "0".into()
-        };
+        return if d.is_sign_negative() { "-0".into() } else { "0".into() };
     }
     let sci = format!("{:.*e}", precision - 1, d);
     let (mantissa, exp) = sci.split_once('e').expect("{:e} always has an exponent");

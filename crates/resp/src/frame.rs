@@ -90,11 +90,7 @@ impl Frame {
         I: IntoIterator<Item = A>,
         A: AsRef<[u8]>,
     {
-        Frame::Array(
-            args.into_iter()
-                .map(|a| Frame::Bulk(Bytes::copy_from_slice(a.as_ref())))
-                .collect(),
-        )
+        Frame::Array(args.into_iter().map(|a| Frame::Bulk(Bytes::copy_from_slice(a.as_ref()))).collect())
     }
 
     /// Parses one frame from the front of `buf`; returns it and the bytes used.
@@ -286,10 +282,7 @@ impl Cursor<'_> {
                 if data.len() < 4 || data[3] != b':' {
                     return Err(FrameError::BadNumber);
                 }
-                Frame::Verbatim {
-                    format: [data[0], data[1], data[2]],
-                    text: data.slice(4..),
-                }
+                Frame::Verbatim { format: [data[0], data[1], data[2]], text: data.slice(4..) }
             }
             b'*' => match need!(self.number()) {
                 -1 => Frame::NullArray,
@@ -305,8 +298,7 @@ impl Cursor<'_> {
             }
             b'%' => {
                 let n = need!(self.number());
-                let flat =
-                    need!(self.frames(n.checked_mul(2).ok_or(FrameError::BadNumber)?, depth));
+                let flat = need!(self.frames(n.checked_mul(2).ok_or(FrameError::BadNumber)?, depth));
                 let mut pairs = Vec::with_capacity(flat.len() / 2);
                 let mut it = flat.into_iter();
                 while let (Some(k), Some(v)) = (it.next(), it.next()) {
@@ -345,16 +337,7 @@ mod tests {
         assert_eq!(parse_i64(b"0"), Some(0));
         assert_eq!(parse_i64(b"-9223372036854775808"), Some(i64::MIN));
         assert_eq!(parse_i64(b"9223372036854775807"), Some(i64::MAX));
-        for bad in [
-            &b""[..],
-            b"-0",
-            b"01",
-            b"+1",
-            b" 1",
-            b"9223372036854775808",
-            b"1a",
-            b"-",
-        ] {
+        for bad in [&b""[..], b"-0", b"01", b"+1", b" 1", b"9223372036854775808", b"1a", b"-"] {
             assert_eq!(parse_i64(bad), None, "{bad:?}");
         }
     }
@@ -380,10 +363,7 @@ mod tests {
             any::<bool>().prop_map(Frame::Boolean),
             (-1e300f64..1e300).prop_map(Frame::Double),
             "[0-9]{1,30}".prop_map(|s| Frame::BigNumber(Bytes::from(s))),
-            "[a-z]{0,10}".prop_map(|s| Frame::Verbatim {
-                format: *b"txt",
-                text: Bytes::from(s)
-            }),
+            "[a-z]{0,10}".prop_map(|s| Frame::Verbatim { format: *b"txt", text: Bytes::from(s) }),
         ];
         leaf.prop_recursive(4, 64, 8, |inner| {
             prop_oneof![

@@ -49,10 +49,7 @@ pub struct RequestLimits {
 
 impl Default for RequestLimits {
     fn default() -> Self {
-        RequestLimits {
-            max_bulk_len: 512 * 1024 * 1024,
-            auth_required: false,
-        }
+        RequestLimits { max_bulk_len: 512 * 1024 * 1024, auth_required: false }
     }
 }
 
@@ -80,20 +77,12 @@ impl RequestParser {
     ///
     /// `Ok(None)` means more bytes are needed. Empty requests (blank inline
     /// lines, `*0`, `*-1`) are skipped, as Redis does.
-    pub fn parse(
-        &mut self,
-        buf: &mut BytesMut,
-        limits: &RequestLimits,
-    ) -> Result<Option<Vec<Bytes>>, ProtocolError> {
+    pub fn parse(&mut self, buf: &mut BytesMut, limits: &RequestLimits) -> Result<Option<Vec<Bytes>>, ProtocolError> {
         loop {
             if buf.is_empty() {
                 return Ok(None);
             }
-            let progress = if self.multibulk_remaining > 0 || buf[0] == b'*' {
-                self.parse_multibulk(buf, limits)?
-            } else {
-                parse_inline(buf)?
-            };
+            let progress = if self.multibulk_remaining > 0 || buf[0] == b'*' { self.parse_multibulk(buf, limits)? } else { parse_inline(buf)? };
             match progress {
                 Progress::Incomplete => return Ok(None),
                 Progress::Empty => continue,
@@ -103,18 +92,12 @@ impl RequestParser {
         }
     }
 
-    fn parse_multibulk(
-        &mut self,
-        buf: &mut BytesMut,
-        limits: &RequestLimits,
-    ) -> Result<Progress, ProtocolError> {
+    fn parse_multibulk(&mut self, buf: &mut BytesMut, limits: &RequestLimits) -> Result<Progress, ProtocolError> {
         if self.multibulk_remaining == 0 {
             let Some(line_end) = find_cr_line(buf, ProtocolError::MultibulkCountTooBig)? else {
                 return Ok(Progress::Incomplete);
             };
-            let count = parse_i64(&buf[1..line_end])
-                .filter(|&n| n <= i32::MAX as i64)
-                .ok_or(ProtocolError::InvalidMultibulkLength)?;
+            let count = parse_i64(&buf[1..line_end]).filter(|&n| n <= i32::MAX as i64).ok_or(ProtocolError::InvalidMultibulkLength)?;
             if count > UNAUTH_MULTIBULK_MAX && limits.auth_required {
                 return Err(ProtocolError::UnauthenticatedMultibulkLength);
             }
@@ -137,9 +120,7 @@ impl RequestParser {
                     if buf[0] != b'$' {
                         return Err(ProtocolError::ExpectedDollar(buf[0]));
                     }
-                    let len = parse_i64(&buf[1..line_end])
-                        .filter(|&n| n >= 0 && n <= limits.max_bulk_len)
-                        .ok_or(ProtocolError::InvalidBulkLength)?;
+                    let len = parse_i64(&buf[1..line_end]).filter(|&n| n >= 0 && n <= limits.max_bulk_len).ok_or(ProtocolError::InvalidBulkLength)?;
                     if len > UNAUTH_BULK_MAX && limits.auth_required {
                         return Err(ProtocolError::UnauthenticatedBulkLength);
                     }
@@ -190,11 +171,7 @@ fn parse_inline(buf: &mut BytesMut) -> Result<Progress, ProtocolError> {
         }
         return Ok(Progress::Incomplete);
     };
-    let line_end = if nl > 0 && buf[nl - 1] == b'\r' {
-        nl - 1
-    } else {
-        nl
-    };
+    let line_end = if nl > 0 && buf[nl - 1] == b'\r' { nl - 1 } else { nl };
     let args = split_args(&buf[..line_end]).ok_or(ProtocolError::UnbalancedQuotes)?;
     buf.advance(nl + 1);
     if args.is_empty() {
@@ -310,10 +287,7 @@ mod tests {
 
     #[test]
     fn multibulk_and_inline_mix() {
-        let reqs = parse_all(
-            b"*2\r\n$4\r\nECHO\r\n$3\r\nabc\r\nPING\r\n\r\n*0\r\n*-1\r\nset a \"x\\x41\\n\" \r\n",
-        )
-        .unwrap();
+        let reqs = parse_all(b"*2\r\n$4\r\nECHO\r\n$3\r\nabc\r\nPING\r\n\r\n*0\r\n*-1\r\nset a \"x\\x41\\n\" \r\n").unwrap();
         assert_eq!(reqs.len(), 3);
         assert_eq!(reqs[0], vec![Bytes::from("ECHO"), Bytes::from("abc")]);
         assert_eq!(reqs[1], vec![Bytes::from("PING")]);
@@ -326,42 +300,24 @@ mod tests {
             (b"*x\r\n", "Protocol error: invalid multibulk length"),
             (b"*2\r\n+foo\r\n", "Protocol error: expected '$', got '+'"),
             (b"*1\r\n$-5\r\n", "Protocol error: invalid bulk length"),
-            (
-                b"*1\r\n$600000000\r\n",
-                "Protocol error: invalid bulk length",
-            ),
-            (
-                b"ECHO \"abc\r\n",
-                "Protocol error: unbalanced quotes in request",
-            ),
+            (b"*1\r\n$600000000\r\n", "Protocol error: invalid bulk length"),
+            (b"ECHO \"abc\r\n", "Protocol error: unbalanced quotes in request"),
             (b"*1\n$4\r\n", "Protocol error: invalid multibulk length"),
             (b"*\r\n", "Protocol error: invalid multibulk length"),
         ];
         for (input, want) in cases {
-            assert_eq!(
-                parse_all(input).unwrap_err().to_string(),
-                *want,
-                "{input:?}"
-            );
+            assert_eq!(parse_all(input).unwrap_err().to_string(), *want, "{input:?}");
         }
     }
 
     #[test]
     fn unauthenticated_limits() {
-        let limits = RequestLimits {
-            auth_required: true,
-            ..Default::default()
-        };
+        let limits = RequestLimits { auth_required: true, ..Default::default() };
         let mut p = RequestParser::new();
-        let err = p
-            .parse(&mut BytesMut::from(&b"*11\r\n"[..]), &limits)
-            .unwrap_err();
+        let err = p.parse(&mut BytesMut::from(&b"*11\r\n"[..]), &limits).unwrap_err();
         assert_eq!(err, ProtocolError::UnauthenticatedMultibulkLength);
         let mut p = RequestParser::new();
-        let err = p.parse(
-            &mut BytesMut::from(&b"*2\r\n$4\r\nAUTH\r\n$16385\r\n"[..]),
-            &limits,
-        );
+        let err = p.parse(&mut BytesMut::from(&b"*2\r\n$4\r\nAUTH\r\n$16385\r\n"[..]), &limits);
         assert_eq!(err.unwrap_err(), ProtocolError::UnauthenticatedBulkLength);
     }
 
@@ -377,24 +333,13 @@ mod tests {
         assert_eq!(parse_all(&long).unwrap_err(), ProtocolError::InlineTooBig);
         let mut mb = b"*1".to_vec();
         mb.extend(std::iter::repeat_n(b'1', INLINE_MAX_SIZE));
-        assert_eq!(
-            parse_all(&mb).unwrap_err(),
-            ProtocolError::MultibulkCountTooBig
-        );
+        assert_eq!(parse_all(&mb).unwrap_err(), ProtocolError::MultibulkCountTooBig);
     }
 
     #[test]
     fn split_args_quoting() {
         let a = split_args(b"a 'b c' \"d\\te\" 'it\\'s'").unwrap();
-        assert_eq!(
-            a,
-            vec![
-                b"a".to_vec(),
-                b"b c".to_vec(),
-                b"d\te".to_vec(),
-                b"it's".to_vec()
-            ]
-        );
+        assert_eq!(a, vec![b"a".to_vec(), b"b c".to_vec(), b"d\te".to_vec(), b"it's".to_vec()]);
         assert!(split_args(b"\"abc\"def").is_none());
         assert!(split_args(b"'abc").is_none());
         assert_eq!(split_args(b"   ").unwrap().len(), 0);

@@ -43,11 +43,7 @@ pub fn parse_float(arg: &[u8]) -> Option<f64> {
         }
         let v: f64 = s.parse().ok()?;
         // strtod reports ERANGE for overflow and for underflow to zero.
-        if v.is_infinite()
-            || (v == 0.0
-                && body.chars().any(|c| ('1'..='9').contains(&c))
-                && !has_zero_mantissa(body))
-        {
+        if v.is_infinite() || (v == 0.0 && body.chars().any(|c| ('1'..='9').contains(&c)) && !has_zero_mantissa(body)) {
             return None;
         }
         v
@@ -57,11 +53,7 @@ pub fn parse_float(arg: &[u8]) -> Option<f64> {
 
 /// True when the digits before any exponent are all zero ("0.000e5").
 fn has_zero_mantissa(body: &str) -> bool {
-    body.split('e')
-        .next()
-        .unwrap_or("")
-        .chars()
-        .all(|c| c == '0' || c == '.')
+    body.split('e').next().unwrap_or("").chars().all(|c| c == '0' || c == '.')
 }
 
 /// Walks optional arguments after the fixed ones.
@@ -102,16 +94,9 @@ mod tests {
 
     #[test]
     fn floats_like_strtod() {
-        for (s, v) in [
-            ("1.5", 1.5),
-            ("-2", -2.0),
-            ("+3", 3.0),
-            (".5", 0.5),
-            ("1e3", 1000.0),
-            ("inf", f64::INFINITY),
-            ("-Infinity", f64::NEG_INFINITY),
-            ("0.0e5", 0.0),
-        ] {
+        for (s, v) in
+            [("1.5", 1.5), ("-2", -2.0), ("+3", 3.0), (".5", 0.5), ("1e3", 1000.0), ("inf", f64::INFINITY), ("-Infinity", f64::NEG_INFINITY), ("0.0e5", 0.0)]
+        {
             assert_eq!(parse_float(s.as_bytes()), Some(v), "{s}");
         }
         for s in ["", " 1", "1 ", "nan", "abc", "1e400", "1e-400", "1x"] {

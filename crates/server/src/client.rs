@@ -3,9 +3,7 @@
 //! CLIENT KILL, pub/sub delivery).
 
 use std::collections::HashMap;
-use std::sync::atomic::{
-    AtomicBool, AtomicI64, AtomicU32, AtomicU64, AtomicU8, AtomicUsize, Ordering,
-};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU32, AtomicU64, AtomicU8, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -18,15 +16,8 @@ use tokio::sync::{mpsc, Notify};
 /// Something delivered to a client outside a reply to its own request.
 #[derive(Debug, Clone)]
 pub enum Push {
-    Message {
-        channel: Bytes,
-        payload: Bytes,
-    },
-    PMessage {
-        pattern: Bytes,
-        channel: Bytes,
-        payload: Bytes,
-    },
+    Message { channel: Bytes, payload: Bytes },
+    PMessage { pattern: Bytes, channel: Bytes, payload: Bytes },
     Monitor(Bytes),
 }
 
@@ -34,11 +25,7 @@ impl Push {
     pub fn size(&self) -> usize {
         match self {
             Push::Message { channel, payload } => channel.len() + payload.len() + 32,
-            Push::PMessage {
-                pattern,
-                channel,
-                payload,
-            } => pattern.len() + channel.len() + payload.len() + 48,
+            Push::PMessage { pattern, channel, payload } => pattern.len() + channel.len() + payload.len() + 48,
             Push::Monitor(line) => line.len() + 8,
         }
     }
@@ -83,14 +70,7 @@ pub struct ClientShared {
 }
 
 impl ClientShared {
-    pub fn new(
-        id: u64,
-        addr: String,
-        laddr: String,
-        fd: i32,
-        unix: bool,
-        push: mpsc::UnboundedSender<Push>,
-    ) -> Self {
+    pub fn new(id: u64, addr: String, laddr: String, fd: i32, unix: bool, push: mpsc::UnboundedSender<Push>) -> Self {
         ClientShared {
             id,
             addr,
@@ -189,12 +169,7 @@ pub struct Client {
 }
 
 impl Client {
-    pub fn new(
-        shared: Arc<ClientShared>,
-        authenticated: bool,
-        is_unix: bool,
-        is_local: bool,
-    ) -> Self {
+    pub fn new(shared: Arc<ClientShared>, authenticated: bool, is_unix: bool, is_local: bool) -> Self {
         Client {
             shared,
             db: 0,

@@ -138,17 +138,9 @@ impl Command {
     pub fn key_positions(&self, argc: usize) -> impl Iterator<Item = usize> {
         let (first, last, step) = self.keys;
         let argc = argc as i32;
-        let last = if last < 0 {
-            argc + last
-        } else {
-            last.min(argc - 1)
-        };
+        let last = if last < 0 { argc + last } else { last.min(argc - 1) };
         let step = step.max(1) as usize;
-        let range = if first > 0 && last >= first {
-            first as usize..=last as usize
-        } else {
-            1..=0
-        };
+        let range = if first > 0 && last >= first { first as usize..=last as usize } else { 1..=0 };
         range.step_by(step)
     }
 
@@ -216,23 +208,10 @@ impl Table {
                 Some(p) => Box::leak(format!("{p}|{}", spec.name).into_boxed_str()),
                 None => spec.name,
             };
-            let subcommands = spec
-                .subcommands
-                .iter()
-                .map(|s| (s.name.to_string(), entry(s, Some(spec.name))))
-                .collect();
-            Entry {
-                spec,
-                fullname,
-                stats: CommandStats::default(),
-                subcommands,
-            }
+            let subcommands = spec.subcommands.iter().map(|s| (s.name.to_string(), entry(s, Some(spec.name)))).collect();
+            Entry { spec, fullname, stats: CommandStats::default(), subcommands }
         }
-        let commands = families
-            .iter()
-            .flat_map(|f| f.iter())
-            .map(|c| (c.name.to_string(), entry(c, None)))
-            .collect();
+        let commands = families.iter().flat_map(|f| f.iter()).map(|c| (c.name.to_string(), entry(c, None))).collect();
         Table { commands }
     }
 
@@ -262,9 +241,7 @@ impl Table {
 
     /// Every entry including subcommands, for INFO commandstats.
     pub fn all_entries(&self) -> impl Iterator<Item = &Entry> {
-        self.commands
-            .values()
-            .flat_map(|e| std::iter::once(e).chain(e.subcommands.values()))
+        self.commands.values().flat_map(|e| std::iter::once(e).chain(e.subcommands.values()))
     }
 }
 

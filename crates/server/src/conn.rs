@@ -34,16 +34,10 @@ const MAX_CLIENTS_REPLY: &str = "-ERR max number of clients reached\r\n";
 const PROTECTED_MODE: &str = "-DENIED Redis is running in protected mode because protected mode is enabled and no password is set for the default user. In this mode connections are only accepted from the loopback interface. If you want to connect from external computers to Redis you may adopt one of the following solutions: 1) Just disable protected mode sending the command 'CONFIG SET protected-mode no' from the loopback interface by connecting to Redis from the same host the server is running, however MAKE SURE Redis is not publicly accessible from internet if you do so. Use CONFIG REWRITE to make this change permanent. 2) Alternatively you can just disable the protected mode by editing the Redis configuration file, and setting the protected mode option to 'no', and then restarting the server. 3) If you started the server manually just for testing, restart it with the '--protected-mode no' option. 4) Set up an authentication password for the default user. NOTE: You only need to do one of the above things in order for the server to start accepting connections from the outside.\r\n";
 
 pub fn accept_tcp(server: &Arc<Server>, stream: TcpStream, peer: SocketAddr) {
-    server
-        .stats
-        .connections_received
-        .fetch_add(1, Ordering::Relaxed);
+    server.stats.connections_received.fetch_add(1, Ordering::Relaxed);
     let (protected, keepalive) = {
         let c = server.config.read();
-        (
-            c.protected_mode && c.requirepass.is_empty(),
-            c.tcp_keepalive,
-        )
+        (c.protected_mode && c.requirepass.is_empty(), c.tcp_keepalive)
     };
     let local = peer.ip().is_loopback();
     if protected && !local {
@@ -56,24 +50,16 @@ pub fn accept_tcp(server: &Arc<Server>, stream: TcpStream, peer: SocketAddr) {
     }
     let _ = stream.set_nodelay(true);
     if keepalive > 0 {
-        let ka = socket2::TcpKeepalive::new()
-            .with_time(Duration::from_secs(keepalive))
-            .with_interval(Duration::from_secs((keepalive / 3).max(1)));
+        let ka = socket2::TcpKeepalive::new().with_time(Duration::from_secs(keepalive)).with_interval(Duration::from_secs((keepalive / 3).max(1)));
         let _ = socket2::SockRef::from(&stream).set_tcp_keepalive(&ka);
     }
-    let laddr = stream
-        .local_addr()
-        .map(|a| a.to_string())
-        .unwrap_or_default();
+    let laddr = stream.local_addr().map(|a| a.to_string()).unwrap_or_default();
     let fd = stream.as_raw_fd();
     spawn(server, stream, peer.to_string(), laddr, fd, false, local);
 }
 
 pub fn accept_unix(server: &Arc<Server>, stream: UnixStream, path: &str) {
-    server
-        .stats
-        .connections_received
-        .fetch_add(1, Ordering::Relaxed);
+    server.stats.connections_received.fetch_add(1, Ordering::Relaxed);
     if at_capacity(server) {
         refuse(stream, MAX_CLIENTS_REPLY);
         return;
@@ -86,10 +72,7 @@ pub fn accept_unix(server: &Arc<Server>, stream: UnixStream, path: &str) {
 fn at_capacity(server: &Server) -> bool {
     let max = server.config.read().maxclients as usize;
     if server.connected.load(Ordering::Relaxed) >= max {
-        server
-            .stats
-            .rejected_connections
-            .fetch_add(1, Ordering::Relaxed);
+        server.stats.rejected_connections.fetch_add(1, Ordering::Relaxed);
         return true;
     }
     false
@@ -97,31 +80,16 @@ fn at_capacity(server: &Server) -> bool {
 
 fn refuse<S: AsyncWrite + Unpin + Send + 'static>(mut stream: S, msg: &'static str) {
     tokio::spawn(async move {
-        let _ =
-            tokio::time::timeout(Duration::from_secs(1), stream.write_all(msg.as_bytes())).await;
+        let _ = tokio::time::timeout(Duration::from_secs(1), stream.write_all(msg.as_bytes())).await;
     });
 }
 
-fn spawn<S>(
-    server: &Arc<Server>,
-    stream: S,
-    addr: String,
-    laddr: String,
-    fd: i32,
-    unix: bool,
-    local: bool,
-) where
+fn spawn<S>(server: &Arc<Server>, stream: S, addr: String, laddr: String, fd: i32, unix: bool, local: bool)
+where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     let (push_tx, push_rx) = mpsc::unbounded_channel();
-    let shared = Arc::new(ClientShared::new(
-        server.next_client_id(),
-        addr,
-        laddr,
-        fd,
-        unix,
-        push_tx,
-    ));
+    let shared = Arc::new(ClientShared::new(server.next_client_id(), addr, laddr, fd, unix, push_tx));
     server.connected.fetch_add(1, Ordering::Relaxed);
     server.clients.lock().insert(shared.id, shared.clone());
     let authenticated = !server.requires_auth();
@@ -136,12 +104,8 @@ fn spawn<S>(
     });
 }
 
-async fn serve<S>(
-    server: &Server,
-    client: &mut Client,
-    mut stream: S,
-    mut pushes: mpsc::UnboundedReceiver<Push>,
-) where
+async fn serve<S>(server: &Server, client: &mut Client, mut stream: S, mut pushes: mpsc::UnboundedReceiver<Push>)
+where
     S: AsyncRead + AsyncWrite + Unpin,
 {
     let mut input = BytesMut::with_capacity(16 * 1024);
@@ -210,22 +174,12 @@ async fn sleep_or_forever(d: Option<Duration>) {
 
 /// Runs every complete request in `input`. Returns false when the
 /// connection must close (protocol error, QUIT, kill).
-async fn run_batch<S>(
-    server: &Server,
-    client: &mut Client,
-    parser: &mut RequestParser,
-    input: &mut BytesMut,
-    out: &mut BytesMut,
-    stream: &mut S,
-) -> bool
+async fn run_batch<S>(server: &Server, client: &mut Client, parser: &mut RequestParser, input: &mut BytesMut, out: &mut BytesMut, stream: &mut S) -> bool
 where
     S: AsyncWrite + Unpin,
 {
     loop {
-        let limits = RequestLimits {
-            max_bulk_len: server.config.read().proto_max_bulk_len,
-            auth_required: !client.authenticated,
-        };
+        let limits = RequestLimits { max_bulk_len: server.config.read().proto_max_bulk_len, auth_required: !client.authenticated };
         let args = match parser.parse(input, &limits) {
             Ok(Some(args)) => args,
             Ok(None) => return true,
@@ -249,21 +203,13 @@ where
 
 /// CLIENT PAUSE: hold the command (after sending what is already answered)
 /// until the pause ends.
-async fn wait_while_paused<S: AsyncWrite + Unpin>(
-    server: &Server,
-    client: &Client,
-    args: &[bytes::Bytes],
-    out: &mut BytesMut,
-    stream: &mut S,
-) {
+async fn wait_while_paused<S: AsyncWrite + Unpin>(server: &Server, client: &Client, args: &[bytes::Bytes], out: &mut BytesMut, stream: &mut S) {
     let Ok(entry) = crate::dispatch::resolve(server, args) else {
         return;
     };
     // Redis treats EXEC of a transaction with writes as a write; any EXEC is
     // held here, which is the conservative reading.
-    let is_write = entry.spec.has(flags::WRITE)
-        || entry.spec.has(flags::MAY_REPLICATE)
-        || entry.spec.name == "exec";
+    let is_write = entry.spec.has(flags::WRITE) || entry.spec.has(flags::MAY_REPLICATE) || entry.spec.name == "exec";
     if client.shared.has(kind::REPLICA) {
         return;
     }
@@ -276,33 +222,19 @@ async fn wait_while_paused<S: AsyncWrite + Unpin>(
     }
 }
 
-async fn flush<S: AsyncWrite + Unpin>(
-    server: &Server,
-    stream: &mut S,
-    out: &mut BytesMut,
-) -> std::io::Result<()> {
+async fn flush<S: AsyncWrite + Unpin>(server: &Server, stream: &mut S, out: &mut BytesMut) -> std::io::Result<()> {
     if out.is_empty() {
         return Ok(());
     }
     stream.write_all(out).await?;
-    server
-        .stats
-        .net_output_bytes
-        .fetch_add(out.len() as u64, Ordering::Relaxed);
-    server
-        .stats
-        .writes_processed
-        .fetch_add(1, Ordering::Relaxed);
+    server.stats.net_output_bytes.fetch_add(out.len() as u64, Ordering::Relaxed);
+    server.stats.writes_processed.fetch_add(1, Ordering::Relaxed);
     out.clear();
     Ok(())
 }
 
 pub fn encode_push(client: &Client, push: &Push, out: &mut BytesMut) {
-    client.shared.pending_push.fetch_sub(
-        push.size()
-            .min(client.shared.pending_push.load(Ordering::Relaxed)),
-        Ordering::Relaxed,
-    );
+    client.shared.pending_push.fetch_sub(push.size().min(client.shared.pending_push.load(Ordering::Relaxed)), Ordering::Relaxed);
     write_push(client.proto, push, out);
 }
 
@@ -314,11 +246,7 @@ pub fn write_push(proto: Protocol, push: &Push, out: &mut BytesMut) {
             encode::bulk(out, channel);
             encode::bulk(out, payload);
         }
-        Push::PMessage {
-            pattern,
-            channel,
-            payload,
-        } => {
+        Push::PMessage { pattern, channel, payload } => {
             encode::push_len(out, 4, proto);
             encode::bulk(out, b"pmessage");
             encode::bulk(out, pattern);

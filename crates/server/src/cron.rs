@@ -21,10 +21,7 @@ pub async fn run(server: Arc<Server>) {
         if server.active_expire.load(Ordering::Relaxed) {
             let server2 = server.clone();
             // Expiry takes shard locks; keep it off the async workers' hot loop.
-            let _ = tokio::task::spawn_blocking(move || {
-                server2.store.active_expire_cycle(period / 4, |_, _| {})
-            })
-            .await;
+            let _ = tokio::task::spawn_blocking(move || server2.store.active_expire_cycle(period / 4, |_, _| {})).await;
         }
         lift_expired_pause(&server);
         sample = sample_ops(&server, sample);

@@ -97,8 +97,5 @@ impl Ctx<'_> {
 /// The handler of a container called with a subcommand it lacks; dispatch
 /// answers those itself, so reaching this means a table entry is wrong.
 pub fn container_without_subcommand(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
-    Err(unknown_subcommand(
-        args.get(1).map(|a| &a[..]).unwrap_or(b""),
-        ctx.entry.spec.name,
-    ))
+    Err(unknown_subcommand(args.get(1).map(|a| &a[..]).unwrap_or(b""), ctx.entry.spec.name))
 }

@@ -17,34 +17,17 @@ use crate::server::Server;
 
 /// Commands that run rather than queue inside MULTI.
 fn runs_inside_multi(name: &str) -> bool {
-    matches!(
-        name,
-        "exec" | "discard" | "multi" | "watch" | "quit" | "reset"
-    )
+    matches!(name, "exec" | "discard" | "multi" | "watch" | "quit" | "reset")
 }
 
 /// Commands a RESP2 connection may send while subscribed.
 fn allowed_in_pubsub(name: &str) -> bool {
-    matches!(
-        name,
-        "ping"
-            | "subscribe"
-            | "unsubscribe"
-            | "psubscribe"
-            | "punsubscribe"
-            | "ssubscribe"
-            | "sunsubscribe"
-            | "quit"
-            | "reset"
-    )
+    matches!(name, "ping" | "subscribe" | "unsubscribe" | "psubscribe" | "punsubscribe" | "ssubscribe" | "sunsubscribe" | "quit" | "reset")
 }
 
 /// Finds the table entry for a request (the subcommand for containers) or
 /// the error Redis gives for it.
-pub fn resolve<'s>(
-    server: &'s Server,
-    args: &[Bytes],
-) -> Result<&'s Entry, (Option<&'s Entry>, RedisError)> {
+pub fn resolve<'s>(server: &'s Server, args: &[Bytes]) -> Result<&'s Entry, (Option<&'s Entry>, RedisError)> {
     let Some(entry) = server.commands.get(&args[0]) else {
         return Err((None, errors::unknown_command(args)));
     };
@@ -72,10 +55,7 @@ pub fn resolve<'s>(
 
 /// Answers one request into `out`.
 pub fn process(server: &Server, client: &mut Client, args: Vec<Bytes>, out: &mut BytesMut) {
-    client.shared.last_interaction_ms.store(
-        client.shared.created.elapsed().as_millis() as u64,
-        Ordering::Relaxed,
-    );
+    client.shared.last_interaction_ms.store(client.shared.created.elapsed().as_millis() as u64, Ordering::Relaxed);
     let mark = out.len();
     let silent = match client.reply {
         ReplyMode::SkipNext => {
@@ -108,28 +88,16 @@ fn admit_and_run(server: &Server, client: &mut Client, args: Vec<Bytes>, out: &m
         return reject(server, client, Some(entry), errors::NOAUTH.into(), out);
     }
     if client.multi.is_some() && spec.has(flags::NO_MULTI) {
-        return reject(
-            server,
-            client,
-            Some(entry),
-            "ERR Command not allowed inside a transaction".into(),
-            out,
-        );
+        return reject(server, client, Some(entry), "ERR Command not allowed inside a transaction".into(), out);
     }
     if client.in_pubsub_context() && !allowed_in_pubsub(spec.name) {
-        let msg = format!(
-            "ERR Can't execute '{}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context",
-            entry.fullname
-        );
+        let msg = format!("ERR Can't execute '{}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context", entry.fullname);
         return reject(server, client, Some(entry), msg.into(), out);
     }
     if let Some(queue) = client.multi.as_mut() {
         if !runs_inside_multi(spec.name) {
             queue.push(args);
-            client
-                .shared
-                .multi_count
-                .store(queue.len() as i64, Ordering::Relaxed);
+            client.shared.multi_count.store(queue.len() as i64, Ordering::Relaxed);
             encode::simple(out, b"QUEUED");
             return;
         }
@@ -139,13 +107,7 @@ fn admit_and_run(server: &Server, client: &mut Client, args: Vec<Bytes>, out: &m
 
 /// A command refused before running: reply, count, and poison an open
 /// transaction as Redis's `rejectCommand` does.
-fn reject(
-    server: &Server,
-    client: &mut Client,
-    entry: Option<&Entry>,
-    err: RedisError,
-    out: &mut BytesMut,
-) {
+fn reject(server: &Server, client: &mut Client, entry: Option<&Entry>, err: RedisError, out: &mut BytesMut) {
     if let Some(e) = entry {
         e.stats.rejected.fetch_add(1, Ordering::Relaxed);
     }
@@ -175,38 +137,20 @@ fn needs_exclusive(entry: &Entry, args: &[Bytes]) -> bool {
 }
 
 /// Runs an admitted command under the right gate.
-pub fn call<'s>(
-    server: &'s Server,
-    client: &mut Client,
-    entry: &'s Entry,
-    args: &[Bytes],
-    out: &mut BytesMut,
-) {
+pub fn call<'s>(server: &'s Server, client: &mut Client, entry: &'s Entry, args: &[Bytes], out: &mut BytesMut) {
     let db = client.db;
     let lfu = server.config.read().maxmemory_policy.is_lfu();
     if needs_exclusive(entry, args) {
         let mut ks = server.store.exclusive();
         let mut view = View::exclusive(&server.store, &mut ks, db);
         view.lfu = lfu;
-        let mut ctx = Ctx {
-            server,
-            client,
-            out,
-            view,
-            entry,
-        };
+        let mut ctx = Ctx { server, client, out, view, entry };
         run(&mut ctx, entry, args);
     } else {
         let ks = server.store.shared();
         let mut view = View::shared(&server.store, &ks, db);
         view.lfu = lfu;
-        let mut ctx = Ctx {
-            server,
-            client,
-            out,
-            view,
-            entry,
-        };
+        let mut ctx = Ctx { server, client, out, view, entry };
         run(&mut ctx, entry, args);
     }
 }
@@ -226,10 +170,7 @@ pub fn run<'a>(ctx: &mut Ctx<'a>, entry: &'a Entry, args: &[Bytes]) {
     let usec = elapsed.as_micros() as u64;
     entry.stats.calls.fetch_add(1, Ordering::Relaxed);
     entry.stats.usec.fetch_add(usec, Ordering::Relaxed);
-    server
-        .stats
-        .commands_processed
-        .fetch_add(1, Ordering::Relaxed);
+    server.stats.commands_processed.fetch_add(1, Ordering::Relaxed);
     *ctx.client.shared.last_cmd.lock() = entry.fullname;
     if let Err(err) = result {
         entry.stats.failed.fetch_add(1, Ordering::Relaxed);
@@ -244,30 +185,17 @@ fn account(ctx: &mut Ctx<'_>, entry: &Entry, args: &[Bytes], usec: u64) {
     let spec = entry.spec;
     let (slower_than, max_len, latency_threshold) = {
         let c = server.config.read();
-        (
-            c.slowlog_log_slower_than,
-            c.slowlog_max_len as usize,
-            c.latency_monitor_threshold,
-        )
+        (c.slowlog_log_slower_than, c.slowlog_max_len as usize, c.latency_monitor_threshold)
     };
     if !spec.has(flags::SKIP_SLOWLOG) && slower_than >= 0 && usec >= slower_than as u64 {
         let name = ctx.client.shared.name.lock().clone().unwrap_or_default();
-        server
-            .slowlog
-            .push(args, usec, ctx.client.shared.addr.clone(), name, max_len);
+        server.slowlog.push(args, usec, ctx.client.shared.addr.clone(), name, max_len);
     }
     if latency_threshold > 0 && usec / 1000 >= latency_threshold {
-        let event = if spec.has(flags::FAST) {
-            "fast-command"
-        } else {
-            "command"
-        };
+        let event = if spec.has(flags::FAST) { "fast-command" } else { "command" };
         server.latency.record(event, usec / 1000);
     }
-    if server.monitor_count.load(Ordering::Relaxed) > 0
-        && !spec.has(flags::SKIP_MONITOR)
-        && !spec.has(flags::ADMIN)
-    {
+    if server.monitor_count.load(Ordering::Relaxed) > 0 && !spec.has(flags::SKIP_MONITOR) && !spec.has(flags::ADMIN) {
         feed_monitors(ctx, args);
     }
 }
@@ -275,21 +203,9 @@ fn account(ctx: &mut Ctx<'_>, entry: &Entry, args: &[Bytes], usec: u64) {
 /// One MONITOR line: `+<unix>.<usec> [<db> <addr>] "arg" ...`, with
 /// passwords redacted as Redis does.
 fn feed_monitors(ctx: &mut Ctx<'_>, args: &[Bytes]) {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or_default();
-    let addr = if ctx.client.shared.has(kind::UNIX) {
-        format!("unix:{}", ctx.server.config.read().unixsocket)
-    } else {
-        ctx.client.shared.addr.clone()
-    };
-    let mut line = format!(
-        "{}.{:06} [{} {}]",
-        now.as_secs(),
-        now.subsec_micros(),
-        ctx.client.db,
-        addr
-    );
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    let addr = if ctx.client.shared.has(kind::UNIX) { format!("unix:{}", ctx.server.config.read().unixsocket) } else { ctx.client.shared.addr.clone() };
+    let mut line = format!("{}.{:06} [{} {}]", now.as_secs(), now.subsec_micros(), ctx.client.db, addr);
     let name = args[0].to_ascii_lowercase();
     for (i, a) in args.iter().enumerate() {
         let redacted = (name == b"auth" && i > 0)

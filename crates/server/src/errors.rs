@@ -40,7 +40,8 @@ pub const DB_RANGE: &str = "ERR DB index is out of range";
 pub const SAME_OBJECT: &str = "ERR source and destination objects are the same";
 pub const NOAUTH: &str = "NOAUTH Authentication required.";
 pub const WRONGPASS: &str = "WRONGPASS invalid username-password pair or user is disabled.";
-pub const NO_PASSWORD_SET: &str = "ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?";
+pub const NO_PASSWORD_SET: &str =
+    "ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?";
 pub const HELLO_NOAUTH: &str = "NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time";
 pub const STRING_TOO_LONG: &str = "ERR string exceeds maximum allowed size (proto-max-bulk-len)";
 pub const BIT_OFFSET: &str = "ERR bit offset is not an integer or out of range";
@@ -65,12 +66,7 @@ pub fn clip(b: &[u8]) -> String {
 }
 
 pub fn unknown_subcommand(sub: &[u8], container: &str) -> RedisError {
-    format!(
-        "ERR unknown subcommand '{}'. Try {} HELP.",
-        clip(sub),
-        container.to_ascii_uppercase()
-    )
-    .into()
+    format!("ERR unknown subcommand '{}'. Try {} HELP.", clip(sub), container.to_ascii_uppercase()).into()
 }
 
 pub fn unknown_command(args: &[bytes::Bytes]) -> RedisError {
@@ -84,10 +80,5 @@ pub fn unknown_command(args: &[bytes::Bytes]) -> RedisError {
         listed.push_str(&String::from_utf8_lossy(&a[..a.len().min(room)]));
         listed.push_str("' ");
     }
-    format!(
-        "ERR unknown command '{}', with args beginning with: {}",
-        clip(&args[0]),
-        listed
-    )
-    .into()
+    format!("ERR unknown command '{}', with args beginning with: {}", clip(&args[0]), listed).into()
 }

@@ -36,9 +36,7 @@ pub fn render(server: &Server, requested: &[String], sizes: &[(usize, usize)]) -
             if requested.is_empty() || requested.iter().any(|r| r == "default") {
                 *default || requested.iter().any(|r| r == name)
             } else {
-                requested
-                    .iter()
-                    .any(|r| r == "all" || r == "everything" || r == name)
+                requested.iter().any(|r| r == "all" || r == "everything" || r == name)
             }
         })
         .map(|(n, _)| *n)
@@ -75,11 +73,7 @@ pub fn used_memory() -> u64 {
 
 fn rss() -> u64 {
     let statm = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
-    let pages: u64 = statm
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
+    let pages: u64 = statm.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
     // SAFETY: sysconf has no preconditions.
     pages * unsafe { libc::sysconf(libc::_SC_PAGESIZE) } as u64
 }
@@ -103,11 +97,7 @@ fn uname() -> String {
     if unsafe { libc::uname(&mut u) } != 0 {
         return String::new();
     }
-    let f = |s: &[libc::c_char]| {
-        unsafe { std::ffi::CStr::from_ptr(s.as_ptr()) }
-            .to_string_lossy()
-            .into_owned()
-    };
+    let f = |s: &[libc::c_char]| unsafe { std::ffi::CStr::from_ptr(s.as_ptr()) }.to_string_lossy().into_owned();
     format!("{} {} {}", f(&u.sysname), f(&u.release), f(&u.machine))
 }
 
@@ -121,9 +111,7 @@ fn section(server: &Server, name: &str, sizes: &[(usize, usize)], out: &mut Stri
     }
     match name {
         "server" => {
-            let now = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .unwrap_or_default();
+            let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
             w!("# Server\r\nredis_version:{}\r\nferrokv_version:{}\r\nredis_git_sha1:00000000\r\nredis_git_dirty:0\r\nredis_build_id:0\r\nredis_mode:standalone\r\nos:{}\r\narch_bits:64\r\nmonotonic_clock:POSIX clock_gettime\r\nmultiplexing_api:epoll\r\natomicvar_api:c11-builtin\r\ngcc_version:0.0.0\r\nprocess_id:{}\r\nprocess_supervised:no\r\nrun_id:{}\r\ntcp_port:{}\r\nserver_time_usec:{}\r\nuptime_in_seconds:{}\r\nuptime_in_days:{}\r\nhz:{}\r\nconfigured_hz:{}\r\nlru_clock:{}\r\nexecutable:{}\r\nconfig_file:{}\r\nio_threads_active:0\r\n",
                 crate::REDIS_VERSION, env!("CARGO_PKG_VERSION"), uname(), std::process::id(), server.run_id, server.tcp_port.load(Ordering::Relaxed),
                 now.as_micros(), server.uptime().as_secs(), server.uptime().as_secs() / 86400, c.hz, c.hz, lru_clock(),
@@ -137,10 +125,7 @@ fn section(server: &Server, name: &str, sizes: &[(usize, usize)], out: &mut Stri
         "memory" => {
             let used = used_memory();
             let rss = rss();
-            let peak = server
-                .memory_peak
-                .fetch_max(used, Ordering::Relaxed)
-                .max(used);
+            let peak = server.memory_peak.fetch_max(used, Ordering::Relaxed).max(used);
             let total = total_memory();
             w!("# Memory\r\nused_memory:{used}\r\nused_memory_human:{}\r\nused_memory_rss:{rss}\r\nused_memory_rss_human:{}\r\nused_memory_peak:{peak}\r\nused_memory_peak_human:{}\r\nused_memory_peak_perc:{:.2}%\r\ntotal_system_memory:{total}\r\ntotal_system_memory_human:{}\r\nmaxmemory:0\r\nmaxmemory_human:0B\r\nmaxmemory_policy:{}\r\nmem_fragmentation_ratio:{:.2}\r\nmem_allocator:libc\r\nlazyfree_pending_objects:0\r\nlazyfreed_objects:0\r\n",
                 human(used), human(rss), human(peak), used as f64 * 100.0 / peak.max(1) as f64, human(total),
@@ -204,11 +189,7 @@ fn commandstats(table: &Table, out: &mut String) {
         if calls == 0 && rejected == 0 && failed == 0 {
             continue;
         }
-        let per = if calls > 0 {
-            usec as f64 / calls as f64
-        } else {
-            0.0
-        };
+        let per = if calls > 0 { usec as f64 / calls as f64 } else { 0.0 };
         let _ = write!(out, "cmdstat_{}:calls={calls},usec={usec},usec_per_call={per:.2},rejected_calls={rejected},failed_calls={failed}\r\n", e.fullname);
     }
 }

@@ -22,10 +22,7 @@ pub struct Monitor {
 
 impl Monitor {
     pub fn record(&self, event: &'static str, ms: u64) {
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_secs())
-            .unwrap_or(0);
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
         let mut events = self.events.lock();
         let series = events.entry(event).or_default();
         // Samples in the same second merge, keeping the worst.
@@ -51,9 +48,6 @@ impl Monitor {
             events.clear();
             return n;
         }
-        names
-            .iter()
-            .filter(|n| events.remove(n.as_str()).is_some())
-            .count()
+        names.iter().filter(|n| events.remove(n.as_str()).is_some()).count()
     }
 }

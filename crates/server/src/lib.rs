@@ -33,11 +33,10 @@ pub async fn run(loaded: config::Loaded) -> Result<(), StartError> {
     let handle = start(loaded).await?;
     let server = handle.server.clone();
     tokio::spawn(async move {
-        let mut term =
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(s) => s,
-                Err(_) => return,
-            };
+        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(s) => s,
+            Err(_) => return,
+        };
         tokio::select! {
             _ = term.recv() => tracing::warn!("Received SIGTERM scheduling shutdown..."),
             _ = tokio::signal::ctrl_c() => tracing::warn!("Received SIGINT scheduling shutdown..."),

@@ -3,15 +3,7 @@
 use crate::errors::{RedisError, NOT_FLOAT};
 
 extern "C" {
-    fn fk_ld_incr(
-        cur: *const u8,
-        cur_len: usize,
-        incr: *const u8,
-        incr_len: usize,
-        out: *mut u8,
-        out_cap: usize,
-        bad: *mut i32,
-    ) -> i32;
+    fn fk_ld_incr(cur: *const u8, cur_len: usize, incr: *const u8, incr_len: usize, out: *mut u8, out_cap: usize, bad: *mut i32) -> i32;
 }
 
 /// Why an increment failed, so callers can word the error as Redis does.
@@ -30,17 +22,7 @@ pub fn incr(current: Option<&[u8]>, incr: &[u8]) -> Result<Vec<u8>, IncrError> {
     let mut bad = 0i32;
     let (cp, cl) = current.map_or((std::ptr::null(), 0), |c| (c.as_ptr(), c.len()));
     // SAFETY: pointers and lengths come from live slices; `out` has the capacity given.
-    let n = unsafe {
-        fk_ld_incr(
-            cp,
-            cl,
-            incr.as_ptr(),
-            incr.len(),
-            out.as_mut_ptr(),
-            out.len(),
-            &mut bad,
-        )
-    };
+    let n = unsafe { fk_ld_incr(cp, cl, incr.as_ptr(), incr.len(), out.as_mut_ptr(), out.len(), &mut bad) };
     match n {
         -1 if bad == 0 => Err(IncrError::Current),
         -1 => Err(IncrError::Increment),
@@ -56,9 +38,7 @@ impl From<IncrError> for RedisError {
     fn from(e: IncrError) -> Self {
         match e {
             IncrError::Current | IncrError::Increment => RedisError::from(NOT_FLOAT),
-            IncrError::NanOrInfinity => {
-                RedisError::from("ERR increment would produce NaN or Infinity")
-            }
+            IncrError::NanOrInfinity => RedisError::from("ERR increment would produce NaN or Infinity"),
         }
     }
 }
@@ -69,9 +49,7 @@ mod tests {
 
     #[test]
     fn long_double_rounding_like_redis() {
-        let step = |cur: Option<&str>, by: &str| {
-            String::from_utf8(incr(cur.map(str::as_bytes), by.as_bytes()).ok().unwrap()).unwrap()
-        };
+        let step = |cur: Option<&str>, by: &str| String::from_utf8(incr(cur.map(str::as_bytes), by.as_bytes()).ok().unwrap()).unwrap();
         assert_eq!(step(Some("0.1"), "0.2"), "0.3");
         assert_eq!(step(Some("10.50"), "0.1"), "10.6");
         assert_eq!(step(None, "3"), "3");
@@ -79,9 +57,6 @@ mod tests {
         assert_eq!(step(Some("-1"), "1"), "0");
         assert!(matches!(incr(Some(b"abc"), b"1"), Err(IncrError::Current)));
         assert!(matches!(incr(Some(b"1"), b" 1"), Err(IncrError::Increment)));
-        assert!(matches!(
-            incr(Some(b"1e4931"), b"1e4931"),
-            Err(IncrError::NanOrInfinity)
-        ));
+        assert!(matches!(incr(Some(b"1e4931"), b"1e4931"), Err(IncrError::NanOrInfinity)));
     }
 }

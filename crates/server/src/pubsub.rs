@@ -29,12 +29,7 @@ pub struct PubSub {
 
 impl PubSub {
     pub fn subscribe(&self, channel: &Bytes, client: &Arc<ClientShared>) {
-        self.inner
-            .lock()
-            .channels
-            .entry(channel.clone())
-            .or_default()
-            .insert(client.id, client.clone());
+        self.inner.lock().channels.entry(channel.clone()).or_default().insert(client.id, client.clone());
     }
 
     pub fn unsubscribe(&self, channel: &[u8], id: u64) {
@@ -48,12 +43,7 @@ impl PubSub {
     }
 
     pub fn psubscribe(&self, pattern: &Bytes, client: &Arc<ClientShared>) {
-        self.inner
-            .lock()
-            .patterns
-            .entry(pattern.clone())
-            .or_default()
-            .insert(client.id, client.clone());
+        self.inner.lock().patterns.entry(pattern.clone()).or_default().insert(client.id, client.clone());
     }
 
     pub fn punsubscribe(&self, pattern: &[u8], id: u64) {
@@ -69,13 +59,7 @@ impl PubSub {
     /// Sends `payload` to every subscriber of `channel` and of a matching
     /// pattern; returns how many received it. `to_self` gets the messages
     /// meant for the publishing client `self_id`.
-    pub fn publish(
-        &self,
-        channel: &Bytes,
-        payload: &Bytes,
-        self_id: u64,
-        mut to_self: impl FnMut(Push),
-    ) -> usize {
+    pub fn publish(&self, channel: &Bytes, payload: &Bytes, self_id: u64, mut to_self: impl FnMut(Push)) -> usize {
         let inner = self.inner.lock();
         let mut receivers = 0;
         let mut send = |client: &Arc<ClientShared>, push: Push| {
@@ -87,27 +71,14 @@ impl PubSub {
         };
         if let Some(subs) = inner.channels.get(channel) {
             for client in subs.values() {
-                send(
-                    client,
-                    Push::Message {
-                        channel: channel.clone(),
-                        payload: payload.clone(),
-                    },
-                );
+                send(client, Push::Message { channel: channel.clone(), payload: payload.clone() });
                 receivers += 1;
             }
         }
         for (pattern, subs) in &inner.patterns {
             if glob_match(pattern, channel, false) {
                 for client in subs.values() {
-                    send(
-                        client,
-                        Push::PMessage {
-                            pattern: pattern.clone(),
-                            channel: channel.clone(),
-                            payload: payload.clone(),
-                        },
-                    );
+                    send(client, Push::PMessage { pattern: pattern.clone(), channel: channel.clone(), payload: payload.clone() });
                     receivers += 1;
                 }
             }
@@ -118,20 +89,11 @@ impl PubSub {
     /// Active channels, optionally filtered by a glob (PUBSUB CHANNELS).
     pub fn channels(&self, pattern: Option<&[u8]>) -> Vec<Bytes> {
         let inner = self.inner.lock();
-        inner
-            .channels
-            .keys()
-            .filter(|c| pattern.is_none_or(|p| glob_match(p, c, false)))
-            .cloned()
-            .collect()
+        inner.channels.keys().filter(|c| pattern.is_none_or(|p| glob_match(p, c, false))).cloned().collect()
     }
 
     pub fn numsub(&self, channel: &[u8]) -> usize {
-        self.inner
-            .lock()
-            .channels
-            .get(channel)
-            .map_or(0, |s| s.len())
+        self.inner.lock().channels.get(channel).map_or(0, |s| s.len())
     }
 
     pub fn numpat(&self) -> usize {

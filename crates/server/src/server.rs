@@ -126,9 +126,7 @@ pub struct Server {
 pub fn random_hex_id() -> String {
     use rand::Rng;
     let mut rng = rand::rng();
-    (0..40)
-        .map(|_| char::from_digit(rng.random_range(0..16), 16).expect("digit below 16"))
-        .collect()
+    (0..40).map(|_| char::from_digit(rng.random_range(0..16), 16).expect("digit below 16")).collect()
 }
 
 impl Server {
@@ -149,10 +147,7 @@ impl Server {
             latency: crate::latency::Monitor::default(),
             pause: Pause::default(),
             started: Instant::now(),
-            started_unix: SystemTime::now()
-                .duration_since(UNIX_EPOCH)
-                .map(|d| d.as_secs())
-                .unwrap_or(0),
+            started_unix: SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0),
             run_id: random_hex_id(),
             replid: Mutex::new(random_hex_id()),
             active_expire: AtomicBool::new(true),
@@ -268,15 +263,9 @@ impl Handle {
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
     #[error("Could not create server TCP listening socket {addr}: {source}")]
-    Bind {
-        addr: String,
-        source: std::io::Error,
-    },
+    Bind { addr: String, source: std::io::Error },
     #[error("Failed opening Unix socket {path}: {source}")]
-    Unix {
-        path: String,
-        source: std::io::Error,
-    },
+    Unix { path: String, source: std::io::Error },
 }
 
 /// Binds the listeners and starts serving.
@@ -287,27 +276,12 @@ pub async fn start(loaded: Loaded) -> Result<Handle, StartError> {
     let tcp_addrs = server.listen_tcp(&config.bind, config.port)?;
     if !config.unixsocket.is_empty() {
         let listener = crate::listener::bind_unix(&config.unixsocket, config.unixsocketperm)
-            .map_err(|source| StartError::Unix {
-                path: config.unixsocket.clone(),
-                source,
-            })?;
-        tasks.push(spawn_unix(
-            server.clone(),
-            listener,
-            config.unixsocket.clone(),
-        ));
+            .map_err(|source| StartError::Unix { path: config.unixsocket.clone(), source })?;
+        tasks.push(spawn_unix(server.clone(), listener, config.unixsocket.clone()));
     }
     tasks.push(tokio::spawn(crate::cron::run(server.clone())));
-    info!(
-        port = config.port,
-        pid = std::process::id(),
-        "Ready to accept connections"
-    );
-    Ok(Handle {
-        server,
-        tcp_addrs,
-        tasks,
-    })
+    info!(port = config.port, pid = std::process::id(), "Ready to accept connections");
+    Ok(Handle { server, tcp_addrs, tasks })
 }
 
 fn spawn_tcp(server: Arc<Server>, listener: TcpListener, mut stop_listener: oneshot::Receiver<()>) -> tokio::task::JoinHandle<()> {
@@ -334,11 +308,7 @@ fn spawn_tcp(server: Arc<Server>, listener: TcpListener, mut stop_listener: ones
     )
 }
 
-fn spawn_unix(
-    server: Arc<Server>,
-    listener: UnixListener,
-    path: String,
-) -> tokio::task::JoinHandle<()> {
+fn spawn_unix(server: Arc<Server>, listener: UnixListener, path: String) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let mut stop = server.shutdown_signal();
         loop {

@@ -24,47 +24,25 @@ pub struct SlowLog {
 }
 
 impl SlowLog {
-    pub fn push(
-        &self,
-        args: &[Bytes],
-        duration_us: u64,
-        addr: String,
-        name: Bytes,
-        max_len: usize,
-    ) {
+    pub fn push(&self, args: &[Bytes], duration_us: u64, addr: String, name: Bytes, max_len: usize) {
         let shown = args.len().min(MAX_ARGC);
         let mut kept: Vec<Bytes> = Vec::with_capacity(shown);
         for (i, a) in args.iter().take(shown).enumerate() {
             if i == MAX_ARGC - 1 && args.len() > MAX_ARGC {
-                kept.push(Bytes::from(format!(
-                    "... ({} more arguments)",
-                    args.len() - MAX_ARGC + 1
-                )));
+                kept.push(Bytes::from(format!("... ({} more arguments)", args.len() - MAX_ARGC + 1)));
             } else if a.len() > MAX_STRING {
                 let mut s = a[..MAX_STRING].to_vec();
-                s.extend_from_slice(
-                    format!("... ({} more bytes)", a.len() - MAX_STRING).as_bytes(),
-                );
+                s.extend_from_slice(format!("... ({} more bytes)", a.len() - MAX_STRING).as_bytes());
                 kept.push(Bytes::from(s));
             } else {
                 kept.push(a.clone());
             }
         }
-        let time = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_secs())
-            .unwrap_or(0);
+        let time = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
         let mut inner = self.inner.lock();
         let id = inner.1;
         inner.1 += 1;
-        inner.0.push_front(Entry {
-            id,
-            time,
-            duration_us,
-            args: kept,
-            addr,
-            name,
-        });
+        inner.0.push_front(Entry { id, time, duration_us, args: kept, addr, name });
         inner.0.truncate(max_len);
     }
 

@@ -88,8 +88,7 @@ fn matches(pat: &[u8], st: &[u8], nocase: bool, skip_longer: &mut bool, depth: u
                         plen += 1;
                         break;
                     } else if plen >= 3 && p(pi + 1) == b'-' {
-                        let (mut start, mut end, mut c) =
-                            (signed(p(pi)), signed(p(pi + 2)), signed(st[si]));
+                        let (mut start, mut end, mut c) = (signed(p(pi)), signed(p(pi + 2)), signed(st[si]));
                         if start > end {
                             std::mem::swap(&mut start, &mut end);
                         }
@@ -164,15 +163,7 @@ mod tests {
         for (p, s) in yes {
             assert!(glob_match(p.as_bytes(), s.as_bytes(), false), "{p} ~ {s}");
         }
-        let no: &[(&str, &str)] = &[
-            ("[", "["),
-            ("*", ""),
-            ("h[^e]llo", "hello"),
-            ("h?llo", "hllo"),
-            ("a", ""),
-            ("", "a"),
-            ("a*b", "acd"),
-        ];
+        let no: &[(&str, &str)] = &[("[", "["), ("*", ""), ("h[^e]llo", "hello"), ("h?llo", "hllo"), ("a", ""), ("", "a"), ("a*b", "acd")];
         for (p, s) in no {
             assert!(!glob_match(p.as_bytes(), s.as_bytes(), false), "{p} !~ {s}");
         }

@@ -30,10 +30,7 @@ const EXPIRE_SAMPLE: usize = 20;
 const EXPIRE_STALE_PERCENT: usize = 10;
 
 pub fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
 }
 
 /// Redis's LRU clock: seconds, 24 bits.
@@ -74,9 +71,7 @@ pub struct DbData {
 
 impl DbData {
     fn new() -> Self {
-        DbData {
-            shards: (0..SHARDS).map(|_| Mutex::new(Shard::default())).collect(),
-        }
+        DbData { shards: (0..SHARDS).map(|_| Mutex::new(Shard::default())).collect() }
     }
 }
 
@@ -92,11 +87,7 @@ impl Db {
     }
 
     pub fn volatile_len(&mut self) -> usize {
-        self.data
-            .shards
-            .iter_mut()
-            .map(|s| s.get_mut().volatile_len())
-            .sum()
+        self.data.shards.iter_mut().map(|s| s.get_mut().volatile_len()).sum()
     }
 
     pub fn is_empty(&mut self) -> bool {
@@ -123,10 +114,7 @@ impl Keyspace {
 
     /// Sizes of every database: (keys, keys with an expiry).
     pub fn sizes(&mut self) -> Vec<(usize, usize)> {
-        self.dbs
-            .iter_mut()
-            .map(|db| (db.len(), db.volatile_len()))
-            .collect()
+        self.dbs.iter_mut().map(|db| (db.len(), db.volatile_len())).collect()
     }
 
     pub fn swap_dbs(&mut self, a: usize, b: usize, now: i64) {
@@ -136,10 +124,7 @@ impl Keyspace {
         // Watchers of a key that exists on either side see the swap.
         for (x, y) in [(a, b), (b, a)] {
             let (dx, dy) = two_mut(&mut self.dbs, x, y);
-            dx.watches.touch_where(|k| {
-                live(dx.data.shards[shard_of(k)].get_mut(), k, now)
-                    || live(dy.data.shards[shard_of(k)].get_mut(), k, now)
-            });
+            dx.watches.touch_where(|k| live(dx.data.shards[shard_of(k)].get_mut(), k, now) || live(dy.data.shards[shard_of(k)].get_mut(), k, now));
         }
         let (da, db) = two_mut(&mut self.dbs, a, b);
         std::mem::swap(&mut da.data, &mut db.data);
@@ -181,17 +166,8 @@ pub struct Store {
 
 impl Store {
     pub fn new(databases: usize) -> Self {
-        let dbs = (0..databases.max(1))
-            .map(|_| Db {
-                data: DbData::new(),
-                watches: Watches::default(),
-            })
-            .collect();
-        Store {
-            keyspace: RwLock::new(Keyspace { dbs }),
-            stats: Stats::default(),
-            expire_cursor: AtomicUsize::new(0),
-        }
+        let dbs = (0..databases.max(1)).map(|_| Db { data: DbData::new(), watches: Watches::default() }).collect();
+        Store { keyspace: RwLock::new(Keyspace { dbs }), stats: Stats::default(), expire_cursor: AtomicUsize::new(0) }
     }
 
     pub fn shared(&self) -> RwLockReadGuard<'_, Keyspace> {
@@ -206,11 +182,7 @@ impl Store {
     /// shard by shard, delete the expired ones, and keep sampling a shard
     /// while many of its samples were expired, until `budget` is spent.
     /// `on_expired` sees each deleted key (for propagation and WATCH).
-    pub fn active_expire_cycle(
-        &self,
-        budget: std::time::Duration,
-        mut on_expired: impl FnMut(usize, &Key),
-    ) -> usize {
+    pub fn active_expire_cycle(&self, budget: std::time::Duration, mut on_expired: impl FnMut(usize, &Key)) -> usize {
         let started = Instant::now();
         let ks = self.shared();
         let total = ks.dbs.len() * SHARDS;
@@ -245,8 +217,7 @@ impl Store {
                     }
                 }
                 deleted += expired_now;
-                if expired_now * 100 <= sample * EXPIRE_STALE_PERCENT || started.elapsed() > budget
-                {
+                if expired_now * 100 <= sample * EXPIRE_STALE_PERCENT || started.elapsed() > budget {
                     break;
                 }
             }
@@ -255,18 +226,13 @@ impl Store {
                 break;
             }
         }
-        self.stats
-            .expired_keys
-            .fetch_add(deleted as u64, Ordering::Relaxed);
+        self.stats.expired_keys.fetch_add(deleted as u64, Ordering::Relaxed);
         deleted
     }
 }
 
 enum Target<'a> {
-    Shared {
-        ks: &'a Keyspace,
-        locked: Option<(usize, usize, MutexGuard<'a, Shard>)>,
-    },
+    Shared { ks: &'a Keyspace, locked: Option<(usize, usize, MutexGuard<'a, Shard>)> },
     All(&'a mut Keyspace),
 }
 
@@ -287,25 +253,11 @@ pub struct View<'a> {
 
 impl<'a> View<'a> {
     pub fn shared(store: &'a Store, ks: &'a Keyspace, db: usize) -> Self {
-        View {
-            target: Target::Shared { ks, locked: None },
-            db,
-            now_ms: now_ms(),
-            stats: &store.stats,
-            expired: Vec::new(),
-            lfu: false,
-        }
+        View { target: Target::Shared { ks, locked: None }, db, now_ms: now_ms(), stats: &store.stats, expired: Vec::new(), lfu: false }
     }
 
     pub fn exclusive(store: &'a Store, ks: &'a mut Keyspace, db: usize) -> Self {
-        View {
-            target: Target::All(ks),
-            db,
-            now_ms: now_ms(),
-            stats: &store.stats,
-            expired: Vec::new(),
-            lfu: false,
-        }
+        View { target: Target::All(ks), db, now_ms: now_ms(), stats: &store.stats, expired: Vec::new(), lfu: false }
     }
 
     pub fn is_exclusive(&self) -> bool {
@@ -371,11 +323,7 @@ impl<'a> View<'a> {
     }
 
     fn touch_entry(entry: &mut Entry, lfu: bool) {
-        entry.lru = if lfu {
-            crate::lfu::accessed(entry.lru)
-        } else {
-            lru_clock()
-        };
+        entry.lru = if lfu { crate::lfu::accessed(entry.lru) } else { lru_clock() };
     }
 
     /// `lookupKeyRead`: counts a hit or a miss and refreshes the access time.
@@ -418,11 +366,7 @@ impl<'a> View<'a> {
     /// `setKey`: stores `value`, dropping any expiry unless `keep_ttl`.
     pub fn set(&mut self, key: &[u8], value: Value, keep_ttl: bool) {
         self.expire_if_needed(key);
-        let lru = if self.lfu {
-            crate::lfu::initial()
-        } else {
-            lru_clock()
-        };
+        let lru = if self.lfu { crate::lfu::initial() } else { lru_clock() };
         let shard = self.shard(key);
         match shard.map.get_mut(key) {
             Some(entry) => {
@@ -432,9 +376,7 @@ impl<'a> View<'a> {
                 }
             }
             None => {
-                shard
-                    .map
-                    .insert(Bytes::copy_from_slice(key), Entry { value, lru });
+                shard.map.insert(Bytes::copy_from_slice(key), Entry { value, lru });
             }
         }
         self.modified(key);
@@ -524,9 +466,7 @@ impl<'a> View<'a> {
             for shard in ks.dbs[db].data.shards.iter_mut() {
                 let shard = shard.get_mut();
                 for k in shard.map.keys() {
-                    if (all_keys || crate::glob::glob_match(pattern, k, false))
-                        && !shard.is_expired(k, now)
-                    {
+                    if (all_keys || crate::glob::glob_match(pattern, k, false)) && !shard.is_expired(k, now) {
                         out.push(k.clone());
                     }
                 }
@@ -586,12 +526,7 @@ impl<'a> View<'a> {
             for shard in dbr.data.shards.iter_mut() {
                 let shard = shard.get_mut();
                 if pick < shard.len() {
-                    let key = shard
-                        .map
-                        .get_index(pick)
-                        .expect("index below len")
-                        .0
-                        .clone();
+                    let key = shard.map.get_index(pick).expect("index below len").0.clone();
                     if shard.is_expired(&key, now) {
                         break;
                     }

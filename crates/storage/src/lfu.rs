@@ -24,11 +24,7 @@ pub fn frequency(data: u32) -> u32 {
     let ldt = data >> 8;
     let counter = data & 0xff;
     let now = minutes();
-    let elapsed = if now >= ldt {
-        now - ldt
-    } else {
-        0xffff - ldt + now
-    };
+    let elapsed = if now >= ldt { now - ldt } else { 0xffff - ldt + now };
     let periods = elapsed / DECAY_MINUTES;
     counter.saturating_sub(periods)
 }

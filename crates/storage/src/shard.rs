@@ -56,12 +56,7 @@ impl Shard {
     /// moves the last key, which is either already visited (it may then be
     /// seen twice, which SCAN allows) or still below the cursor. So a key
     /// present for the whole scan is always returned.
-    pub(crate) fn scan_step(
-        &self,
-        next: usize,
-        count: usize,
-        mut visit: impl FnMut(&Key, &Entry),
-    ) -> usize {
+    pub(crate) fn scan_step(&self, next: usize, count: usize, mut visit: impl FnMut(&Key, &Entry)) -> usize {
         let mut next = next.min(self.map.len());
         let mut seen = 0;
         while next > 0 && seen < count {

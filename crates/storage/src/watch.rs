@@ -48,9 +48,7 @@ impl Watches {
             return;
         }
         if let Some(watchers) = self.keys.lock().get(key) {
-            watchers
-                .iter()
-                .for_each(|f| f.store(true, Ordering::Release));
+            watchers.iter().for_each(|f| f.store(true, Ordering::Release));
         }
     }
 
@@ -62,9 +60,7 @@ impl Watches {
         }
         for (key, watchers) in self.keys.lock().iter() {
             if exists(key) {
-                watchers
-                    .iter()
-                    .for_each(|f| f.store(true, Ordering::Release));
+                watchers.iter().for_each(|f| f.store(true, Ordering::Release));
             }
         }
     }

@@ -14,66 +14,12 @@ use crate::errors::{self, CmdResult, RedisError};
 const BM: &[&str] = &["bitmap"];
 
 pub static COMMANDS: &[Command] = &[
-    cmd!(
-        "setbit",
-        4,
-        WRITE | DENYOOM,
-        BM,
-        (1, 1, 1),
-        setbit,
-        "bitmap",
-        "Sets or clears the bit at offset in the string value stored at key"
-    ),
-    cmd!(
-        "getbit",
-        3,
-        READONLY | FAST,
-        BM,
-        (1, 1, 1),
-        getbit,
-        "bitmap",
-        "Returns the bit value at offset in the string value stored at key"
-    ),
-    cmd!(
-        "bitcount",
-        -2,
-        READONLY,
-        BM,
-        (1, 1, 1),
-        bitcount,
-        "bitmap",
-        "Count set bits in a string"
-    ),
-    cmd!(
-        "bitpos",
-        -3,
-        READONLY,
-        BM,
-        (1, 1, 1),
-        bitpos,
-        "bitmap",
-        "Find first bit set or clear in a string"
-    ),
-    cmd!(
-        "bitop",
-        -4,
-        WRITE | DENYOOM,
-        BM,
-        (2, -1, 1),
-        bitop,
-        "bitmap",
-        "Perform bitwise operations between strings"
-    ),
-    cmd!(
-        "bitfield",
-        -2,
-        WRITE | DENYOOM,
-        BM,
-        (1, 1, 1),
-        bitfield,
-        "bitmap",
-        "Perform arbitrary bitfield integer operations on strings"
-    ),
+    cmd!("setbit", 4, WRITE | DENYOOM, BM, (1, 1, 1), setbit, "bitmap", "Sets or clears the bit at offset in the string value stored at key"),
+    cmd!("getbit", 3, READONLY | FAST, BM, (1, 1, 1), getbit, "bitmap", "Returns the bit value at offset in the string value stored at key"),
+    cmd!("bitcount", -2, READONLY, BM, (1, 1, 1), bitcount, "bitmap", "Count set bits in a string"),
+    cmd!("bitpos", -3, READONLY, BM, (1, 1, 1), bitpos, "bitmap", "Find first bit set or clear in a string"),
+    cmd!("bitop", -4, WRITE | DENYOOM, BM, (2, -1, 1), bitop, "bitmap", "Perform bitwise operations between strings"),
+    cmd!("bitfield", -2, WRITE | DENYOOM, BM, (1, 1, 1), bitfield, "bitmap", "Perform arbitrary bitfield integer operations on strings"),
     cmd!(
         "bitfield_ro",
         -2,
@@ -109,11 +55,7 @@ fn bit_offset(ctx: &Ctx<'_>, arg: &[u8], hash_bits: Option<u32>) -> Result<u64, 
 
 /// `lookupStringForBitCommand`: the string grown to hold bit `max_bit`, and
 /// whether it was created or grown.
-fn string_for_bits(
-    ctx: &mut Ctx<'_>,
-    key: &[u8],
-    max_bit: u64,
-) -> Result<(Vec<u8>, bool), RedisError> {
+fn string_for_bits(ctx: &mut Ctx<'_>, key: &[u8], max_bit: u64) -> Result<(Vec<u8>, bool), RedisError> {
     let need = (max_bit >> 3) as usize + 1;
     match write_str(ctx, key)? {
         None => Ok((vec![0; need], true)),
@@ -177,12 +119,7 @@ fn normalize(mut start: i64, mut end: i64, len: i64, isbit: bool) -> Range {
         start >>= 3;
         end >>= 3;
     }
-    Range {
-        start,
-        end,
-        first_mask,
-        last_mask,
-    }
+    Range { start, end, first_mask, last_mask }
 }
 
 fn unit_is_bit(arg: &[u8]) -> Result<bool, RedisError> {
@@ -214,8 +151,7 @@ fn setbit(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         data[byte] = (data[byte] & !(1 << bit)) | ((on as u8) << bit);
     }
     // Redis unshares (makes raw) the value even when no bit changes.
-    ctx.view
-        .replace(&args[1], Value::Str(Str::Raw(Bytes::from(data))));
+    ctx.view.replace(&args[1], Value::Str(Str::Raw(Bytes::from(data))));
     ctx.int(old as i64);
     Ok(())
 }
@@ -250,19 +186,10 @@ fn bitcount(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
                 ctx.int(0);
                 return Ok(());
             }
-            let isbit = if args.len() == 5 {
-                unit_is_bit(&args[4])?
-            } else {
-                false
-            };
+            let isbit = if args.len() == 5 { unit_is_bit(&args[4])? } else { false };
             normalize(start, end, len, isbit)
         }
-        2 => Range {
-            start: 0,
-            end: len - 1,
-            first_mask: 0,
-            last_mask: 0,
-        },
+        2 => Range { start: 0, end: len - 1, first_mask: 0, last_mask: 0 },
         _ => return Err(errors::SYNTAX.into()),
     };
     if range.start > range.end {
@@ -298,11 +225,7 @@ fn bitpos(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     let range = match args.len() {
         4..=6 => {
             let start = args::int(&args[3])?;
-            let isbit = if args.len() == 6 {
-                unit_is_bit(&args[5])?
-            } else {
-                false
-            };
+            let isbit = if args.len() == 6 { unit_is_bit(&args[5])? } else { false };
             let end = if args.len() >= 5 {
                 end_given = true;
                 args::int(&args[4])?
@@ -313,12 +236,7 @@ fn bitpos(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
             };
             normalize(start, end, len, isbit)
         }
-        3 => Range {
-            start: 0,
-            end: len - 1,
-            first_mask: 0,
-            last_mask: 0,
-        },
+        3 => Range { start: 0, end: len - 1, first_mask: 0, last_mask: 0 },
         _ => return Err(errors::SYNTAX.into()),
     };
     if range.start > range.end {
@@ -392,20 +310,13 @@ fn bitop(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
             let first = byte_at(&sources[0], i);
             match &op[..] {
                 b"not" => !first,
-                b"and" => sources[1..]
-                    .iter()
-                    .fold(first, |acc, s| acc & byte_at(s, i)),
-                b"or" => sources[1..]
-                    .iter()
-                    .fold(first, |acc, s| acc | byte_at(s, i)),
-                _ => sources[1..]
-                    .iter()
-                    .fold(first, |acc, s| acc ^ byte_at(s, i)),
+                b"and" => sources[1..].iter().fold(first, |acc, s| acc & byte_at(s, i)),
+                b"or" => sources[1..].iter().fold(first, |acc, s| acc | byte_at(s, i)),
+                _ => sources[1..].iter().fold(first, |acc, s| acc ^ byte_at(s, i)),
             }
         })
         .collect();
-    ctx.view
-        .set(dest, Value::Str(Str::Raw(Bytes::from(result))), false);
+    ctx.view.set(dest, Value::Str(Str::Raw(Bytes::from(result))), false);
     ctx.int(maxlen as i64);
     Ok(())
 }
@@ -482,13 +393,7 @@ fn parse_fields(ctx: &Ctx<'_>, args: &[Bytes]) -> Result<Vec<Field>, RedisError>
             1 => FieldOp::Set(args::int(&args[j + 3])?),
             _ => FieldOp::Incr(args::int(&args[j + 3])?),
         };
-        ops.push(Field {
-            op,
-            signed,
-            bits,
-            offset,
-            overflow,
-        });
+        ops.push(Field { op, signed, bits, offset, overflow });
         j += if op_kind == 0 { 3 } else { 4 };
     }
     Ok(ops)
@@ -526,11 +431,7 @@ fn set_unsigned(p: &mut [u8], mut offset: u64, bits: u32, value: u64) {
 /// `checkUnsignedBitfieldOverflow`: Some(limit) when overflowing (the value
 /// to store for WRAP/SAT).
 fn unsigned_overflow(value: u64, incr: i64, bits: u32, ow: Overflow) -> Option<u64> {
-    let max = if bits == 64 {
-        u64::MAX
-    } else {
-        (1u64 << bits) - 1
-    };
+    let max = if bits == 64 { u64::MAX } else { (1u64 << bits) - 1 };
     let maxincr = max.wrapping_sub(value) as i64;
     let minincr = (value as i64).wrapping_neg();
     let wrap = || value.wrapping_add(incr as u64) & !(u64::MAX.checked_shl(bits).unwrap_or(0));
@@ -545,11 +446,7 @@ fn unsigned_overflow(value: u64, incr: i64, bits: u32, ow: Overflow) -> Option<u
 
 /// `checkSignedBitfieldOverflow`.
 fn signed_overflow(value: i64, incr: i64, bits: u32, ow: Overflow) -> Option<i64> {
-    let max = if bits == 64 {
-        i64::MAX
-    } else {
-        (1i64 << (bits - 1)) - 1
-    };
+    let max = if bits == 64 { i64::MAX } else { (1i64 << (bits - 1)) - 1 };
     let min = -max - 1;
     let maxincr = (max as u64).wrapping_sub(value as u64) as i64;
     let minincr = min.wrapping_sub(value);
@@ -567,10 +464,7 @@ fn signed_overflow(value: i64, incr: i64, bits: u32, ow: Overflow) -> Option<i64
     };
     if value > max || (bits != 64 && incr > maxincr) || (value >= 0 && incr > 0 && incr > maxincr) {
         Some(if ow == Overflow::Sat { max } else { wrap() })
-    } else if value < min
-        || (bits != 64 && incr < minincr)
-        || (value < 0 && incr < 0 && incr < minincr)
-    {
+    } else if value < min || (bits != 64 && incr < minincr) || (value < 0 && incr < 0 && incr < minincr) {
         Some(if ow == Overflow::Sat { min } else { wrap() })
     } else {
         None
@@ -587,12 +481,7 @@ fn bitfield_generic(ctx: &mut Ctx<'_>, args: &[Bytes], readonly_cmd: bool) -> Cm
         if readonly_cmd {
             return Err("ERR BITFIELD_RO only supports the GET subcommand".into());
         }
-        let highest = ops
-            .iter()
-            .filter(|o| !matches!(o.op, FieldOp::Get))
-            .map(|o| o.offset + o.bits as u64 - 1)
-            .max()
-            .unwrap_or(0);
+        let highest = ops.iter().filter(|o| !matches!(o.op, FieldOp::Get)).map(|o| o.offset + o.bits as u64 - 1).max().unwrap_or(0);
         Some(string_for_bits(ctx, key, highest)?.0)
     };
     ctx.array(ops.len());
@@ -641,8 +530,7 @@ fn bitfield_generic(ctx: &mut Ctx<'_>, args: &[Bytes], readonly_cmd: bool) -> Cm
     }
     if writes {
         let data = data.expect("created for writes");
-        ctx.view
-            .replace(key, Value::Str(Str::Raw(Bytes::from(data))));
+        ctx.view.replace(key, Value::Str(Str::Raw(Bytes::from(data))));
     }
     Ok(())
 }

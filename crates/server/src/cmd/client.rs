@@ -20,155 +20,23 @@ use crate::{cmd, container};
 const CONN: &[&str] = &["connection"];
 const BASE: u32 = NOSCRIPT | LOADING | STALE;
 
-pub static COMMANDS: &[Command] = &[container!(
-    "client",
-    -2,
-    SUBCOMMANDS,
-    "connection",
-    "A container for client connection commands"
-)];
+pub static COMMANDS: &[Command] = &[container!("client", -2, SUBCOMMANDS, "connection", "A container for client connection commands")];
 
 static SUBCOMMANDS: &[Command] = &[
-    cmd!(
-        "id",
-        2,
-        BASE,
-        CONN,
-        (0, 0, 0),
-        id,
-        "connection",
-        "Returns the client ID for the current connection"
-    ),
-    cmd!(
-        "setname",
-        3,
-        BASE,
-        CONN,
-        (0, 0, 0),
-        setname,
-        "connection",
-        "Set the current connection name"
-    ),
-    cmd!(
-        "getname",
-        2,
-        BASE,
-        CONN,
-        (0, 0, 0),
-        getname,
-        "connection",
-        "Get the current connection name"
-    ),
-    cmd!(
-        "list",
-        -2,
-        ADMIN | BASE,
-        CONN,
-        (0, 0, 0),
-        list,
-        "connection",
-        "Get the list of client connections"
-    ),
-    cmd!(
-        "info",
-        2,
-        BASE,
-        CONN,
-        (0, 0, 0),
-        info,
-        "connection",
-        "Returns information about the current client connection."
-    ),
-    cmd!(
-        "kill",
-        -3,
-        ADMIN | BASE,
-        CONN,
-        (0, 0, 0),
-        kill,
-        "connection",
-        "Kill the connection of a client"
-    ),
-    cmd!(
-        "setinfo",
-        4,
-        BASE,
-        CONN,
-        (0, 0, 0),
-        setinfo,
-        "connection",
-        "Set client or connection specific info"
-    ),
-    cmd!(
-        "pause",
-        -3,
-        ADMIN | BASE,
-        CONN,
-        (0, 0, 0),
-        pause,
-        "connection",
-        "Stop processing commands from clients for some time"
-    ),
-    cmd!(
-        "unpause",
-        2,
-        ADMIN | BASE,
-        CONN,
-        (0, 0, 0),
-        unpause,
-        "connection",
-        "Resume processing of clients that were paused"
-    ),
-    cmd!(
-        "reply",
-        3,
-        BASE,
-        CONN,
-        (0, 0, 0),
-        reply,
-        "connection",
-        "Instruct the server whether to reply to commands"
-    ),
-    cmd!(
-        "no-evict",
-        3,
-        ADMIN | BASE,
-        CONN,
-        (0, 0, 0),
-        no_evict,
-        "connection",
-        "Set client eviction mode for the current connection"
-    ),
-    cmd!(
-        "unblock",
-        -3,
-        ADMIN | BASE,
-        CONN,
-        (0, 0, 0),
-        unblock,
-        "connection",
-        "Unblock a client blocked in a blocking command from a different connection"
-    ),
-    cmd!(
-        "getredir",
-        2,
-        BASE,
-        CONN,
-        (0, 0, 0),
-        getredir,
-        "connection",
-        "Get tracking notifications redirection client ID if any"
-    ),
-    cmd!(
-        "help",
-        2,
-        LOADING | STALE,
-        CONN,
-        (0, 0, 0),
-        help,
-        "connection",
-        "Show helpful text about the different subcommands"
-    ),
+    cmd!("id", 2, BASE, CONN, (0, 0, 0), id, "connection", "Returns the client ID for the current connection"),
+    cmd!("setname", 3, BASE, CONN, (0, 0, 0), setname, "connection", "Set the current connection name"),
+    cmd!("getname", 2, BASE, CONN, (0, 0, 0), getname, "connection", "Get the current connection name"),
+    cmd!("list", -2, ADMIN | BASE, CONN, (0, 0, 0), list, "connection", "Get the list of client connections"),
+    cmd!("info", 2, BASE, CONN, (0, 0, 0), info, "connection", "Returns information about the current client connection."),
+    cmd!("kill", -3, ADMIN | BASE, CONN, (0, 0, 0), kill, "connection", "Kill the connection of a client"),
+    cmd!("setinfo", 4, BASE, CONN, (0, 0, 0), setinfo, "connection", "Set client or connection specific info"),
+    cmd!("pause", -3, ADMIN | BASE, CONN, (0, 0, 0), pause, "connection", "Stop processing commands from clients for some time"),
+    cmd!("unpause", 2, ADMIN | BASE, CONN, (0, 0, 0), unpause, "connection", "Resume processing of clients that were paused"),
+    cmd!("reply", 3, BASE, CONN, (0, 0, 0), reply, "connection", "Instruct the server whether to reply to commands"),
+    cmd!("no-evict", 3, ADMIN | BASE, CONN, (0, 0, 0), no_evict, "connection", "Set client eviction mode for the current connection"),
+    cmd!("unblock", -3, ADMIN | BASE, CONN, (0, 0, 0), unblock, "connection", "Unblock a client blocked in a blocking command from a different connection"),
+    cmd!("getredir", 2, BASE, CONN, (0, 0, 0), getredir, "connection", "Get tracking notifications redirection client ID if any"),
+    cmd!("help", 2, LOADING | STALE, CONN, (0, 0, 0), help, "connection", "Show helpful text about the different subcommands"),
 ];
 
 fn id(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult {
@@ -275,12 +143,7 @@ fn list(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     let mut only_type = None;
     let mut ids: Option<Vec<u64>> = None;
     if args.len() == 4 && args::is(&args[2], "type") {
-        only_type = Some(type_by_name(&args[3]).ok_or_else(|| {
-            RedisError::from(format!(
-                "ERR Unknown client type '{}'",
-                String::from_utf8_lossy(&args[3])
-            ))
-        })?);
+        only_type = Some(type_by_name(&args[3]).ok_or_else(|| RedisError::from(format!("ERR Unknown client type '{}'", String::from_utf8_lossy(&args[3]))))?);
     } else if args.len() >= 4 && args::is(&args[2], "id") {
         let mut v = Vec::new();
         for a in &args[3..] {
@@ -295,9 +158,7 @@ fn list(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     }
     let mut text = String::new();
     for c in sorted_clients(ctx.server) {
-        if only_type.is_some_and(|t| type_of(&c) != t)
-            || ids.as_ref().is_some_and(|v| !v.contains(&c.id))
-        {
+        if only_type.is_some_and(|t| type_of(&c) != t) || ids.as_ref().is_some_and(|v| !v.contains(&c.id)) {
             continue;
         }
         text.push_str(&describe(&c));
@@ -327,10 +188,7 @@ struct KillFilter {
 /* CLIENT KILL ip:port | CLIENT KILL <filter> <value> ... */
 fn kill(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     let old_form = args.len() == 3;
-    let mut f = KillFilter {
-        skipme: !old_form,
-        ..Default::default()
-    };
+    let mut f = KillFilter { skipme: !old_form, ..Default::default() };
     if old_form {
         f.addr = Some(String::from_utf8_lossy(&args[2]).into_owned());
     } else {
@@ -345,21 +203,14 @@ fn kill(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
                     _ => return Err("ERR client-id should be greater than 0".into()),
                 }
             } else if args::is(opt, "type") {
-                f.kind = Some(type_by_name(val).ok_or_else(|| {
-                    RedisError::from(format!(
-                        "ERR Unknown client type '{}'",
-                        String::from_utf8_lossy(val)
-                    ))
-                })?);
+                f.kind = Some(type_by_name(val).ok_or_else(|| RedisError::from(format!("ERR Unknown client type '{}'", String::from_utf8_lossy(val))))?);
             } else if args::is(opt, "addr") {
                 f.addr = Some(String::from_utf8_lossy(val).into_owned());
             } else if args::is(opt, "laddr") {
                 f.laddr = Some(String::from_utf8_lossy(val).into_owned());
             } else if args::is(opt, "user") {
                 if &val[..] != b"default" {
-                    return Err(
-                        format!("ERR No such user '{}'", String::from_utf8_lossy(val)).into(),
-                    );
+                    return Err(format!("ERR No such user '{}'", String::from_utf8_lossy(val)).into());
                 }
             } else if args::is(opt, "skipme") {
                 f.skipme = if args::is(val, "yes") {
@@ -405,11 +256,7 @@ fn kill(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
 fn setinfo(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     let value = &args[3];
     if value.iter().any(|&b| !(b'!'..=b'~').contains(&b)) {
-        return Err(format!(
-            "ERR {} cannot contain spaces, newlines or special characters.",
-            String::from_utf8_lossy(&args[2]).to_ascii_lowercase()
-        )
-        .into());
+        return Err(format!("ERR {} cannot contain spaces, newlines or special characters.", String::from_utf8_lossy(&args[2]).to_ascii_lowercase()).into());
     }
     let mut lib = ctx.client.shared.lib.lock();
     if args::is(&args[2], "lib-name") {
@@ -417,11 +264,7 @@ fn setinfo(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     } else if args::is(&args[2], "lib-ver") {
         lib.1 = Some(value.clone());
     } else {
-        return Err(format!(
-            "ERR Unrecognized option '{}'",
-            String::from_utf8_lossy(&args[2])
-        )
-        .into());
+        return Err(format!("ERR Unrecognized option '{}'", String::from_utf8_lossy(&args[2])).into());
     }
     drop(lib);
     ctx.ok()
@@ -446,14 +289,9 @@ fn pause(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     let mut state = ctx.server.pause.state.lock();
     // A later end, or a stricter mode, wins over the current pause.
     *state = Some(match *state {
-        Some((cur_until, cur_mode)) => (
-            cur_until.max(until),
-            if cur_mode == PauseMode::All || mode == PauseMode::All {
-                PauseMode::All
-            } else {
-                PauseMode::Write
-            },
-        ),
+        Some((cur_until, cur_mode)) => {
+            (cur_until.max(until), if cur_mode == PauseMode::All || mode == PauseMode::All { PauseMode::All } else { PauseMode::Write })
+        }
         None => (until, mode),
     });
     drop(state);

@@ -18,76 +18,13 @@ const CONN: &[&str] = &["connection"];
 const STATE: u32 = NOSCRIPT | LOADING | STALE | FAST | NO_AUTH | ALLOW_BUSY;
 
 pub static COMMANDS: &[Command] = &[
-    cmd!(
-        "ping",
-        -1,
-        FAST,
-        CONN,
-        (0, 0, 0),
-        ping,
-        "connection",
-        "Ping the server"
-    ),
-    cmd!(
-        "echo",
-        2,
-        LOADING | STALE | FAST,
-        CONN,
-        (0, 0, 0),
-        echo,
-        "connection",
-        "Echo the given string"
-    ),
-    cmd!(
-        "hello",
-        -1,
-        STATE,
-        CONN,
-        (0, 0, 0),
-        hello,
-        "connection",
-        "Handshake with Redis"
-    ),
-    cmd!(
-        "auth",
-        -2,
-        STATE,
-        CONN,
-        (0, 0, 0),
-        auth,
-        "connection",
-        "Authenticate to the server"
-    ),
-    cmd!(
-        "select",
-        2,
-        LOADING | STALE | FAST,
-        CONN,
-        (0, 0, 0),
-        select,
-        "connection",
-        "Change the selected database for the current connection"
-    ),
-    cmd!(
-        "quit",
-        -1,
-        STATE,
-        CONN,
-        (0, 0, 0),
-        quit,
-        "connection",
-        "Close the connection"
-    ),
-    cmd!(
-        "reset",
-        1,
-        STATE,
-        CONN,
-        (0, 0, 0),
-        reset,
-        "connection",
-        "Reset the connection"
-    ),
+    cmd!("ping", -1, FAST, CONN, (0, 0, 0), ping, "connection", "Ping the server"),
+    cmd!("echo", 2, LOADING | STALE | FAST, CONN, (0, 0, 0), echo, "connection", "Echo the given string"),
+    cmd!("hello", -1, STATE, CONN, (0, 0, 0), hello, "connection", "Handshake with Redis"),
+    cmd!("auth", -2, STATE, CONN, (0, 0, 0), auth, "connection", "Authenticate to the server"),
+    cmd!("select", 2, LOADING | STALE | FAST, CONN, (0, 0, 0), select, "connection", "Change the selected database for the current connection"),
+    cmd!("quit", -1, STATE, CONN, (0, 0, 0), quit, "connection", "Close the connection"),
+    cmd!("reset", 1, STATE, CONN, (0, 0, 0), reset, "connection", "Reset the connection"),
 ];
 
 /* PING [message] */
@@ -151,11 +88,7 @@ fn hello(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
             name = Some(&args[i + 1]);
             i += 2;
         } else {
-            return Err(format!(
-                "ERR Syntax error in HELLO option '{}'",
-                String::from_utf8_lossy(&args[i])
-            )
-            .into());
+            return Err(format!("ERR Syntax error in HELLO option '{}'", String::from_utf8_lossy(&args[i])).into());
         }
     }
     if let Some((user, pass)) = credentials {
@@ -171,18 +104,10 @@ fn hello(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         *ctx.client.shared.name.lock() = (!n.is_empty()).then(|| n.clone());
     }
     if let Some(v) = version {
-        ctx.client.proto = if v == 3 {
-            Protocol::Resp3
-        } else {
-            Protocol::Resp2
-        };
+        ctx.client.proto = if v == 3 { Protocol::Resp3 } else { Protocol::Resp2 };
         ctx.client.shared.resp.store(v as u8, Ordering::Relaxed);
     }
-    let proto = if ctx.client.proto == Protocol::Resp3 {
-        3
-    } else {
-        2
-    };
+    let proto = if ctx.client.proto == Protocol::Resp3 { 3 } else { 2 };
     let id = ctx.client.id() as i64;
     ctx.map(7);
     ctx.bulk(b"server");

@@ -13,96 +13,15 @@ use crate::errors::{self, CmdResult};
 const KS: &[&str] = &["keyspace"];
 
 pub static COMMANDS: &[Command] = &[
-    cmd!(
-        "expire",
-        -3,
-        WRITE | FAST,
-        KS,
-        (1, 1, 1),
-        expire,
-        "generic",
-        "Set a key's time to live in seconds"
-    ),
-    cmd!(
-        "pexpire",
-        -3,
-        WRITE | FAST,
-        KS,
-        (1, 1, 1),
-        pexpire,
-        "generic",
-        "Set a key's time to live in milliseconds"
-    ),
-    cmd!(
-        "expireat",
-        -3,
-        WRITE | FAST,
-        KS,
-        (1, 1, 1),
-        expireat,
-        "generic",
-        "Set the expiration for a key as a UNIX timestamp"
-    ),
-    cmd!(
-        "pexpireat",
-        -3,
-        WRITE | FAST,
-        KS,
-        (1, 1, 1),
-        pexpireat,
-        "generic",
-        "Set the expiration for a key as a UNIX timestamp specified in milliseconds"
-    ),
-    cmd!(
-        "ttl",
-        2,
-        READONLY | FAST,
-        KS,
-        (1, 1, 1),
-        ttl,
-        "generic",
-        "Get the time to live for a key in seconds"
-    ),
-    cmd!(
-        "pttl",
-        2,
-        READONLY | FAST,
-        KS,
-        (1, 1, 1),
-        pttl,
-        "generic",
-        "Get the time to live for a key in milliseconds"
-    ),
-    cmd!(
-        "expiretime",
-        2,
-        READONLY | FAST,
-        KS,
-        (1, 1, 1),
-        expiretime,
-        "generic",
-        "Get the expiration Unix timestamp for a key"
-    ),
-    cmd!(
-        "pexpiretime",
-        2,
-        READONLY | FAST,
-        KS,
-        (1, 1, 1),
-        pexpiretime,
-        "generic",
-        "Get the expiration Unix timestamp for a key in milliseconds"
-    ),
-    cmd!(
-        "persist",
-        2,
-        WRITE | FAST,
-        KS,
-        (1, 1, 1),
-        persist,
-        "generic",
-        "Remove the expiration from a key"
-    ),
+    cmd!("expire", -3, WRITE | FAST, KS, (1, 1, 1), expire, "generic", "Set a key's time to live in seconds"),
+    cmd!("pexpire", -3, WRITE | FAST, KS, (1, 1, 1), pexpire, "generic", "Set a key's time to live in milliseconds"),
+    cmd!("expireat", -3, WRITE | FAST, KS, (1, 1, 1), expireat, "generic", "Set the expiration for a key as a UNIX timestamp"),
+    cmd!("pexpireat", -3, WRITE | FAST, KS, (1, 1, 1), pexpireat, "generic", "Set the expiration for a key as a UNIX timestamp specified in milliseconds"),
+    cmd!("ttl", 2, READONLY | FAST, KS, (1, 1, 1), ttl, "generic", "Get the time to live for a key in seconds"),
+    cmd!("pttl", 2, READONLY | FAST, KS, (1, 1, 1), pttl, "generic", "Get the time to live for a key in milliseconds"),
+    cmd!("expiretime", 2, READONLY | FAST, KS, (1, 1, 1), expiretime, "generic", "Get the expiration Unix timestamp for a key"),
+    cmd!("pexpiretime", 2, READONLY | FAST, KS, (1, 1, 1), pexpiretime, "generic", "Get the expiration Unix timestamp for a key in milliseconds"),
+    cmd!("persist", 2, WRITE | FAST, KS, (1, 1, 1), persist, "generic", "Remove the expiration from a key"),
 ];
 
 #[derive(Default)]
@@ -221,11 +140,7 @@ fn ttl_generic(ctx: &mut Ctx<'_>, args: &[Bytes], ms: bool, absolute: bool) -> C
     let reply = match ctx.view.expire_at(&args[1]) {
         None => -1,
         Some(at) => {
-            let t = if absolute {
-                at
-            } else {
-                (at - ctx.view.now_ms).max(0)
-            };
+            let t = if absolute { at } else { (at - ctx.view.now_ms).max(0) };
             if ms {
                 t
             } else {

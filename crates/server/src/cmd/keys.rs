@@ -18,7 +18,16 @@ const KS_DANGER: &[&str] = &["keyspace", "dangerous"];
 
 pub static COMMANDS: &[Command] = &[
     cmd!("del", -2, WRITE, KS, (1, -1, 1), del, "generic", "Delete a key"),
-    cmd!("unlink", -2, WRITE | FAST, KS, (1, -1, 1), del, "generic", "Delete a key asynchronously in another thread. Otherwise it is just as DEL, but non blocking."),
+    cmd!(
+        "unlink",
+        -2,
+        WRITE | FAST,
+        KS,
+        (1, -1, 1),
+        del,
+        "generic",
+        "Delete a key asynchronously in another thread. Otherwise it is just as DEL, but non blocking."
+    ),
     cmd!("exists", -2, READONLY | FAST, KS, (1, -1, 1), exists, "generic", "Determine if a key exists"),
     cmd!("type", 2, READONLY | FAST, KS, (1, 1, 1), type_, "generic", "Determine the type stored at key"),
     cmd!("keys", 2, READONLY | WHOLE, KS_DANGER, (0, 0, 0), keys, "generic", "Find all keys matching the given pattern"),
@@ -28,7 +37,16 @@ pub static COMMANDS: &[Command] = &[
     cmd!("renamenx", 3, WRITE | FAST, KS, (1, 2, 1), renamenx, "generic", "Rename a key, only if the new key does not exist"),
     cmd!("move", 3, WRITE | FAST | WHOLE, KS, (1, 1, 1), move_, "generic", "Move a key to another database"),
     cmd!("copy", -3, WRITE | DENYOOM | WHOLE, KS, (1, 2, 1), copy, "generic", "Copy a key"),
-    cmd!("touch", -2, READONLY | FAST, KS, (1, -1, 1), touch, "generic", "Alters the last access time of a key(s). Returns the number of existing keys specified."),
+    cmd!(
+        "touch",
+        -2,
+        READONLY | FAST,
+        KS,
+        (1, -1, 1),
+        touch,
+        "generic",
+        "Alters the last access time of a key(s). Returns the number of existing keys specified."
+    ),
     container!("object", -2, OBJECT_SUBCOMMANDS, "generic", "A container for object introspection commands"),
     cmd!("dbsize", 1, READONLY | FAST | WHOLE, KS, (0, 0, 0), dbsize, "server", "Return the number of keys in the selected database"),
     cmd!("flushdb", -1, WRITE | WHOLE, KS_DANGER, (0, 0, 0), flushdb, "server", "Remove all keys from the current database"),
@@ -37,56 +55,11 @@ pub static COMMANDS: &[Command] = &[
 ];
 
 static OBJECT_SUBCOMMANDS: &[Command] = &[
-    cmd!(
-        "encoding",
-        3,
-        READONLY,
-        KS,
-        (2, 2, 1),
-        object_encoding,
-        "generic",
-        "Inspect the internal encoding of a Redis object"
-    ),
-    cmd!(
-        "freq",
-        3,
-        READONLY,
-        KS,
-        (2, 2, 1),
-        object_freq,
-        "generic",
-        "Get the logarithmic access frequency counter of a Redis object"
-    ),
-    cmd!(
-        "idletime",
-        3,
-        READONLY,
-        KS,
-        (2, 2, 1),
-        object_idletime,
-        "generic",
-        "Get the time since a Redis object was last accessed"
-    ),
-    cmd!(
-        "refcount",
-        3,
-        READONLY,
-        KS,
-        (2, 2, 1),
-        object_refcount,
-        "generic",
-        "Get the number of references to the value of the key"
-    ),
-    cmd!(
-        "help",
-        2,
-        LOADING | STALE,
-        KS,
-        (0, 0, 0),
-        object_help,
-        "generic",
-        "Show helpful text about the different subcommands"
-    ),
+    cmd!("encoding", 3, READONLY, KS, (2, 2, 1), object_encoding, "generic", "Inspect the internal encoding of a Redis object"),
+    cmd!("freq", 3, READONLY, KS, (2, 2, 1), object_freq, "generic", "Get the logarithmic access frequency counter of a Redis object"),
+    cmd!("idletime", 3, READONLY, KS, (2, 2, 1), object_idletime, "generic", "Get the time since a Redis object was last accessed"),
+    cmd!("refcount", 3, READONLY, KS, (2, 2, 1), object_refcount, "generic", "Get the number of references to the value of the key"),
+    cmd!("help", 2, LOADING | STALE, KS, (0, 0, 0), object_help, "generic", "Show helpful text about the different subcommands"),
 ];
 
 /* DEL key [key ...] and UNLINK key [key ...] */
@@ -98,20 +71,14 @@ fn del(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
 
 /* EXISTS key [key ...]: a key named twice counts twice. */
 fn exists(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
-    let n = args[1..]
-        .iter()
-        .filter(|k| ctx.view.get(k).is_some())
-        .count();
+    let n = args[1..].iter().filter(|k| ctx.view.get(k).is_some()).count();
     ctx.int(n as i64);
     Ok(())
 }
 
 /* TYPE key */
 fn type_(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
-    let name = ctx
-        .view
-        .peek(&args[1])
-        .map_or("none", |e| e.value.type_name());
+    let name = ctx.view.peek(&args[1]).map_or("none", |e| e.value.type_name());
     ctx.simple(name.as_bytes());
     Ok(())
 }
@@ -134,17 +101,14 @@ fn parse_cursor(arg: &[u8]) -> Result<u64, RedisError> {
     if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
         return Err(errors::INVALID_CURSOR.into());
     }
-    let v: u64 = digits
-        .parse()
-        .map_err(|_| RedisError::from(errors::INVALID_CURSOR))?;
+    let v: u64 = digits.parse().map_err(|_| RedisError::from(errors::INVALID_CURSOR))?;
     Ok(if neg { v.wrapping_neg() } else { v })
 }
 
 /* SCAN cursor [MATCH pattern] [COUNT count] [TYPE type] */
 fn scan(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     let cursor = parse_cursor(&args[1])?;
-    let (mut count, mut pattern, mut type_name): (i64, Option<&Bytes>, Option<&Bytes>) =
-        (10, None, None);
+    let (mut count, mut pattern, mut type_name): (i64, Option<&Bytes>, Option<&Bytes>) = (10, None, None);
     let mut i = 2;
     while i < args.len() {
         let more = args.len() - i >= 2;
@@ -165,8 +129,7 @@ fn scan(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     let mut found = Vec::new();
     let next = ctx.view.scan(cursor, count as usize, |key, entry| {
         let pattern_ok = pattern.is_none_or(|p| ferrokv_storage::glob::glob_match(p, key, false));
-        let type_ok =
-            type_name.is_none_or(|t| t.eq_ignore_ascii_case(entry.value.type_name().as_bytes()));
+        let type_ok = type_name.is_none_or(|t| t.eq_ignore_ascii_case(entry.value.type_name().as_bytes()));
         if pattern_ok && type_ok {
             found.push(key.clone());
         }
@@ -314,10 +277,7 @@ fn copy(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
 
 /* TOUCH key [key ...] */
 fn touch(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
-    let n = args[1..]
-        .iter()
-        .filter(|k| ctx.view.get(k).is_some())
-        .count();
+    let n = args[1..].iter().filter(|k| ctx.view.get(k).is_some()).count();
     ctx.int(n as i64);
     Ok(())
 }

@@ -23,11 +23,8 @@ impl Table {
         let mut cells = vec![0u32; (a.len() + 1) * width];
         for i in 1..=a.len() {
             for j in 1..=b.len() {
-                cells[i * width + j] = if a[i - 1] == b[j - 1] {
-                    cells[(i - 1) * width + j - 1] + 1
-                } else {
-                    cells[(i - 1) * width + j].max(cells[i * width + j - 1])
-                };
+                cells[i * width + j] =
+                    if a[i - 1] == b[j - 1] { cells[(i - 1) * width + j - 1] + 1 } else { cells[(i - 1) * width + j].max(cells[i * width + j - 1]) };
             }
         }
         Table { cells, width }
@@ -89,11 +86,7 @@ impl Table {
             let match_len = a_end.wrapping_sub(a_start).wrapping_add(1);
             if emit {
                 if minmatchlen == 0 || match_len >= minmatchlen {
-                    ranges.push(Range {
-                        a: (a_start, a_end),
-                        b: (b_start, b_end),
-                        len: match_len,
-                    });
+                    ranges.push(Range { a: (a_start, a_end), b: (b_start, b_end), len: match_len });
                 }
                 a_start = alen;
             }

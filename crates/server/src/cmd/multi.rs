@@ -19,36 +19,9 @@ use crate::{cmd, dispatch};
 const TX: &[&str] = &["transaction"];
 
 pub static COMMANDS: &[Command] = &[
-    cmd!(
-        "multi",
-        1,
-        NOSCRIPT | LOADING | STALE | FAST | ALLOW_BUSY,
-        TX,
-        (0, 0, 0),
-        multi,
-        "transactions",
-        "Start a transaction block"
-    ),
-    cmd!(
-        "exec",
-        1,
-        NOSCRIPT | LOADING | STALE | SKIP_SLOWLOG | WHOLE,
-        TX,
-        (0, 0, 0),
-        exec,
-        "transactions",
-        "Execute all commands issued after MULTI"
-    ),
-    cmd!(
-        "discard",
-        1,
-        NOSCRIPT | LOADING | STALE | FAST | ALLOW_BUSY,
-        TX,
-        (0, 0, 0),
-        discard,
-        "transactions",
-        "Discard all commands issued after MULTI"
-    ),
+    cmd!("multi", 1, NOSCRIPT | LOADING | STALE | FAST | ALLOW_BUSY, TX, (0, 0, 0), multi, "transactions", "Start a transaction block"),
+    cmd!("exec", 1, NOSCRIPT | LOADING | STALE | SKIP_SLOWLOG | WHOLE, TX, (0, 0, 0), exec, "transactions", "Execute all commands issued after MULTI"),
+    cmd!("discard", 1, NOSCRIPT | LOADING | STALE | FAST | ALLOW_BUSY, TX, (0, 0, 0), discard, "transactions", "Discard all commands issued after MULTI"),
     cmd!(
         "watch",
         -2,
@@ -59,16 +32,7 @@ pub static COMMANDS: &[Command] = &[
         "transactions",
         "Watch the given keys to determine execution of the MULTI/EXEC block"
     ),
-    cmd!(
-        "unwatch",
-        1,
-        NOSCRIPT | LOADING | STALE | FAST | ALLOW_BUSY,
-        TX,
-        (0, 0, 0),
-        unwatch,
-        "transactions",
-        "Forget about all watched keys"
-    ),
+    cmd!("unwatch", 1, NOSCRIPT | LOADING | STALE | FAST | ALLOW_BUSY, TX, (0, 0, 0), unwatch, "transactions", "Forget about all watched keys"),
 ];
 
 /* MULTI */
@@ -111,16 +75,8 @@ fn discard(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult {
 
 /// Redis 7.0 aborts EXEC when a key alive at WATCH time has expired since.
 fn watched_key_expired(ctx: &mut Ctx<'_>) -> bool {
-    let watched: Vec<(usize, Bytes)> = ctx
-        .client
-        .watched
-        .iter()
-        .filter(|w| !w.expired_at_watch)
-        .map(|w| (w.db, w.key.clone()))
-        .collect();
-    watched
-        .iter()
-        .any(|(db, key)| ctx.view.is_expired_in(*db, key))
+    let watched: Vec<(usize, Bytes)> = ctx.client.watched.iter().filter(|w| !w.expired_at_watch).map(|w| (w.db, w.key.clone())).collect();
+    watched.iter().any(|(db, key)| ctx.view.is_expired_in(*db, key))
 }
 
 /* EXEC */
@@ -163,20 +119,11 @@ fn watch(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     let db = ctx.client.db;
     let flag = ctx.client.watch_flag.clone();
     for key in &args[1..] {
-        if ctx
-            .client
-            .watched
-            .iter()
-            .any(|w| w.db == db && w.key == key)
-        {
+        if ctx.client.watched.iter().any(|w| w.db == db && w.key == key) {
             continue;
         }
         let expired_at_watch = ctx.view.watch(key, &flag);
-        ctx.client.watched.push(Watched {
-            db,
-            key: key.clone(),
-            expired_at_watch,
-        });
+        ctx.client.watched.push(Watched { db, key: key.clone(), expired_at_watch });
     }
     ctx.ok()
 }

@@ -16,126 +16,21 @@ const PS: &[&str] = &["pubsub"];
 const SUB: u32 = PUBSUB | NOSCRIPT | LOADING | STALE;
 
 pub static COMMANDS: &[Command] = &[
-    cmd!(
-        "subscribe",
-        -2,
-        SUB,
-        PS,
-        (0, 0, 0),
-        subscribe,
-        "pubsub",
-        "Listen for messages published to the given channels"
-    ),
-    cmd!(
-        "unsubscribe",
-        -1,
-        SUB,
-        PS,
-        (0, 0, 0),
-        unsubscribe,
-        "pubsub",
-        "Stop listening for messages posted to the given channels"
-    ),
-    cmd!(
-        "psubscribe",
-        -2,
-        SUB,
-        PS,
-        (0, 0, 0),
-        psubscribe,
-        "pubsub",
-        "Listen for messages published to channels matching the given patterns"
-    ),
-    cmd!(
-        "punsubscribe",
-        -1,
-        SUB,
-        PS,
-        (0, 0, 0),
-        punsubscribe,
-        "pubsub",
-        "Stop listening for messages posted to channels matching the given patterns"
-    ),
-    cmd!(
-        "publish",
-        3,
-        PUBSUB | LOADING | STALE | FAST | MAY_REPLICATE,
-        PS,
-        (0, 0, 0),
-        publish,
-        "pubsub",
-        "Post a message to a channel"
-    ),
-    container!(
-        "pubsub",
-        -2,
-        PUBSUB_SUBCOMMANDS,
-        "pubsub",
-        "A container for Pub/Sub commands"
-    ),
+    cmd!("subscribe", -2, SUB, PS, (0, 0, 0), subscribe, "pubsub", "Listen for messages published to the given channels"),
+    cmd!("unsubscribe", -1, SUB, PS, (0, 0, 0), unsubscribe, "pubsub", "Stop listening for messages posted to the given channels"),
+    cmd!("psubscribe", -2, SUB, PS, (0, 0, 0), psubscribe, "pubsub", "Listen for messages published to channels matching the given patterns"),
+    cmd!("punsubscribe", -1, SUB, PS, (0, 0, 0), punsubscribe, "pubsub", "Stop listening for messages posted to channels matching the given patterns"),
+    cmd!("publish", 3, PUBSUB | LOADING | STALE | FAST, PS, (0, 0, 0), publish, "pubsub", "Post a message to a channel"),
+    container!("pubsub", -2, PUBSUB_SUBCOMMANDS, "pubsub", "A container for Pub/Sub commands"),
 ];
 
 static PUBSUB_SUBCOMMANDS: &[Command] = &[
-    cmd!(
-        "channels",
-        -2,
-        PUBSUB | LOADING | STALE,
-        PS,
-        (0, 0, 0),
-        channels,
-        "pubsub",
-        "List active channels"
-    ),
-    cmd!(
-        "numsub",
-        -2,
-        PUBSUB | LOADING | STALE,
-        PS,
-        (0, 0, 0),
-        numsub,
-        "pubsub",
-        "Get the count of subscribers for channels"
-    ),
-    cmd!(
-        "numpat",
-        2,
-        PUBSUB | LOADING | STALE,
-        PS,
-        (0, 0, 0),
-        numpat,
-        "pubsub",
-        "Get the count of unique patterns pattern subscriptions"
-    ),
-    cmd!(
-        "shardchannels",
-        -2,
-        PUBSUB | LOADING | STALE,
-        PS,
-        (0, 0, 0),
-        shardchannels,
-        "pubsub",
-        "List active shard channels"
-    ),
-    cmd!(
-        "shardnumsub",
-        -2,
-        PUBSUB | LOADING | STALE,
-        PS,
-        (0, 0, 0),
-        numsub_shard,
-        "pubsub",
-        "Get the count of subscribers for shard channels"
-    ),
-    cmd!(
-        "help",
-        2,
-        LOADING | STALE,
-        &[],
-        (0, 0, 0),
-        help,
-        "pubsub",
-        "Show helpful text about the different subcommands"
-    ),
+    cmd!("channels", -2, PUBSUB | LOADING | STALE, PS, (0, 0, 0), channels, "pubsub", "List active channels"),
+    cmd!("numsub", -2, PUBSUB | LOADING | STALE, PS, (0, 0, 0), numsub, "pubsub", "Get the count of subscribers for channels"),
+    cmd!("numpat", 2, PUBSUB | LOADING | STALE, PS, (0, 0, 0), numpat, "pubsub", "Get the count of unique patterns pattern subscriptions"),
+    cmd!("shardchannels", -2, PUBSUB | LOADING | STALE, PS, (0, 0, 0), shardchannels, "pubsub", "List active shard channels"),
+    cmd!("shardnumsub", -2, PUBSUB | LOADING | STALE, PS, (0, 0, 0), numsub_shard, "pubsub", "Get the count of subscribers for shard channels"),
+    cmd!("help", 2, LOADING | STALE, &[], (0, 0, 0), help, "pubsub", "Show helpful text about the different subcommands"),
 ];
 
 /// The confirmation Redis sends per (un)subscribed channel: a push in RESP3.
@@ -151,12 +46,8 @@ fn confirm(ctx: &mut Ctx<'_>, what: &[u8], name: Option<&[u8]>, count: usize) {
 
 fn sync_flags(ctx: &mut Ctx<'_>) {
     let c = &ctx.client;
-    c.shared
-        .sub_count
-        .store(c.channels.len(), Ordering::Relaxed);
-    c.shared
-        .psub_count
-        .store(c.patterns.len(), Ordering::Relaxed);
+    c.shared.sub_count.store(c.channels.len(), Ordering::Relaxed);
+    c.shared.psub_count.store(c.patterns.len(), Ordering::Relaxed);
     c.shared.set_flag(kind::PUBSUB, c.subscriptions() > 0);
 }
 
@@ -221,11 +112,7 @@ pub fn unsubscribe_all(ctx: &mut Ctx<'_>, notify: bool) {
 
 /* UNSUBSCRIBE [channel [channel ...]] */
 fn unsubscribe(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
-    let names: Vec<Bytes> = if args.len() > 1 {
-        args[1..].to_vec()
-    } else {
-        ctx.client.channels.keys().cloned().collect()
-    };
+    let names: Vec<Bytes> = if args.len() > 1 { args[1..].to_vec() } else { ctx.client.channels.keys().cloned().collect() };
     if names.is_empty() {
         let n = ctx.client.subscriptions();
         confirm(ctx, b"unsubscribe", None, n);
@@ -237,11 +124,7 @@ fn unsubscribe(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
 
 /* PUNSUBSCRIBE [pattern [pattern ...]] */
 fn punsubscribe(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
-    let names: Vec<Bytes> = if args.len() > 1 {
-        args[1..].to_vec()
-    } else {
-        ctx.client.patterns.keys().cloned().collect()
-    };
+    let names: Vec<Bytes> = if args.len() > 1 { args[1..].to_vec() } else { ctx.client.patterns.keys().cloned().collect() };
     if names.is_empty() {
         let n = ctx.client.subscriptions();
         confirm(ctx, b"punsubscribe", None, n);
@@ -256,9 +139,7 @@ fn publish(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     let proto = ctx.client.proto;
     let id = ctx.client.id();
     let out = &mut *ctx.out;
-    let n = ctx.server.pubsub.publish(&args[1], &args[2], id, |push| {
-        crate::conn::write_push(proto, &push, out)
-    });
+    let n = ctx.server.pubsub.publish(&args[1], &args[2], id, |push| crate::conn::write_push(proto, &push, out));
     ctx.int(n as i64);
     Ok(())
 }

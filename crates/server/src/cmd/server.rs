@@ -20,77 +20,14 @@ use crate::{cmd, container};
 const ADMIN_BASE: u32 = ADMIN | NOSCRIPT | LOADING | STALE;
 
 pub static COMMANDS: &[Command] = &[
-    cmd!(
-        "info",
-        -1,
-        LOADING | STALE | WHOLE,
-        &["dangerous"],
-        (0, 0, 0),
-        info,
-        "server",
-        "Get information and statistics about the server"
-    ),
-    container!(
-        "config",
-        -2,
-        CONFIG,
-        "server",
-        "A container for server configuration commands"
-    ),
-    Command {
-        handler: command_all,
-        ..container!(
-            "command",
-            -1,
-            COMMAND,
-            "server",
-            "Get array of Redis command details"
-        )
-    },
-    cmd!(
-        "time",
-        1,
-        LOADING | STALE | FAST,
-        &[],
-        (0, 0, 0),
-        time,
-        "server",
-        "Return the current server time"
-    ),
-    container!(
-        "slowlog",
-        -2,
-        SLOWLOG,
-        "server",
-        "A container for slow log commands"
-    ),
-    cmd!(
-        "monitor",
-        1,
-        ADMIN_BASE,
-        &[],
-        (0, 0, 0),
-        monitor,
-        "server",
-        "Listen for all requests received by the server in real time"
-    ),
-    cmd!(
-        "debug",
-        -2,
-        ADMIN_BASE | WHOLE,
-        &[],
-        (0, 0, 0),
-        debug,
-        "server",
-        "A container for debugging commands"
-    ),
-    container!(
-        "latency",
-        -2,
-        LATENCY,
-        "server",
-        "A container for latency diagnostics commands"
-    ),
+    cmd!("info", -1, LOADING | STALE | WHOLE, &["dangerous"], (0, 0, 0), info, "server", "Get information and statistics about the server"),
+    container!("config", -2, CONFIG, "server", "A container for server configuration commands"),
+    Command { handler: command_all, flags: LOADING | STALE, acl: CONN, ..container!("command", -1, COMMAND, "server", "Get array of Redis command details") },
+    cmd!("time", 1, LOADING | STALE | FAST, &[], (0, 0, 0), time, "server", "Return the current server time"),
+    container!("slowlog", -2, SLOWLOG, "server", "A container for slow log commands"),
+    cmd!("monitor", 1, ADMIN_BASE, &[], (0, 0, 0), monitor, "server", "Listen for all requests received by the server in real time"),
+    cmd!("debug", -2, ADMIN_BASE | WHOLE, &[], (0, 0, 0), debug, "server", "A container for debugging commands"),
+    container!("latency", -2, LATENCY, "server", "A container for latency diagnostics commands"),
     cmd!(
         "shutdown",
         -1,
@@ -104,70 +41,16 @@ pub static COMMANDS: &[Command] = &[
 ];
 
 static CONFIG: &[Command] = &[
-    cmd!(
-        "get",
-        -3,
-        ADMIN_BASE,
-        &[],
-        (0, 0, 0),
-        config_get,
-        "server",
-        "Get the values of configuration parameters"
-    ),
-    cmd!(
-        "set",
-        -4,
-        ADMIN_BASE,
-        &[],
-        (0, 0, 0),
-        config_set,
-        "server",
-        "Set configuration parameters to the given values"
-    ),
-    cmd!(
-        "resetstat",
-        2,
-        ADMIN_BASE,
-        &[],
-        (0, 0, 0),
-        config_resetstat,
-        "server",
-        "Reset the stats returned by INFO"
-    ),
-    cmd!(
-        "rewrite",
-        2,
-        ADMIN_BASE,
-        &[],
-        (0, 0, 0),
-        config_rewrite,
-        "server",
-        "Rewrite the configuration file with the in memory configuration"
-    ),
-    cmd!(
-        "help",
-        2,
-        LOADING | STALE,
-        &[],
-        (0, 0, 0),
-        config_help,
-        "server",
-        "Show helpful text about the different subcommands"
-    ),
+    cmd!("get", -3, ADMIN_BASE, &[], (0, 0, 0), config_get, "server", "Get the values of configuration parameters"),
+    cmd!("set", -4, ADMIN_BASE, &[], (0, 0, 0), config_set, "server", "Set configuration parameters to the given values"),
+    cmd!("resetstat", 2, ADMIN_BASE, &[], (0, 0, 0), config_resetstat, "server", "Reset the stats returned by INFO"),
+    cmd!("rewrite", 2, ADMIN_BASE, &[], (0, 0, 0), config_rewrite, "server", "Rewrite the configuration file with the in memory configuration"),
+    cmd!("help", 2, LOADING | STALE, &[], (0, 0, 0), config_help, "server", "Show helpful text about the different subcommands"),
 ];
 
 const CONN: &[&str] = &["connection"];
 static COMMAND: &[Command] = &[
-    cmd!(
-        "count",
-        2,
-        LOADING | STALE,
-        CONN,
-        (0, 0, 0),
-        command_count,
-        "server",
-        "Get total number of Redis commands"
-    ),
+    cmd!("count", 2, LOADING | STALE, CONN, (0, 0, 0), command_count, "server", "Get total number of Redis commands"),
     cmd!(
         "info",
         -2,
@@ -178,36 +61,9 @@ static COMMAND: &[Command] = &[
         "server",
         "Get array of specific Redis command details, or all when no argument is given."
     ),
-    cmd!(
-        "docs",
-        -2,
-        LOADING | STALE,
-        CONN,
-        (0, 0, 0),
-        command_docs,
-        "server",
-        "Get array of specific Redis command documentation"
-    ),
-    cmd!(
-        "list",
-        -2,
-        LOADING | STALE,
-        CONN,
-        (0, 0, 0),
-        command_list,
-        "server",
-        "Get an array of Redis command names"
-    ),
-    cmd!(
-        "getkeys",
-        -4,
-        LOADING | STALE,
-        CONN,
-        (0, 0, 0),
-        command_getkeys,
-        "server",
-        "Extract keys given a full Redis command"
-    ),
+    cmd!("docs", -2, LOADING | STALE, CONN, (0, 0, 0), command_docs, "server", "Get array of specific Redis command documentation"),
+    cmd!("list", -2, LOADING | STALE, CONN, (0, 0, 0), command_list, "server", "Get an array of Redis command names"),
+    cmd!("getkeys", -4, LOADING | STALE, CONN, (0, 0, 0), command_getkeys, "server", "Extract keys given a full Redis command"),
     cmd!(
         "getkeysandflags",
         -4,
@@ -218,120 +74,27 @@ static COMMAND: &[Command] = &[
         "server",
         "Extract keys and access flags given a full Redis command"
     ),
-    cmd!(
-        "help",
-        2,
-        LOADING | STALE,
-        CONN,
-        (0, 0, 0),
-        command_help,
-        "server",
-        "Show helpful text about the different subcommands"
-    ),
+    cmd!("help", 2, LOADING | STALE, CONN, (0, 0, 0), command_help, "server", "Show helpful text about the different subcommands"),
 ];
 
 static SLOWLOG: &[Command] = &[
-    cmd!(
-        "get",
-        -2,
-        ADMIN | LOADING | STALE,
-        &[],
-        (0, 0, 0),
-        slowlog_get,
-        "server",
-        "Get the slow log's entries"
-    ),
-    cmd!(
-        "len",
-        2,
-        ADMIN | LOADING | STALE,
-        &[],
-        (0, 0, 0),
-        slowlog_len,
-        "server",
-        "Get the slow log's length"
-    ),
-    cmd!(
-        "reset",
-        2,
-        ADMIN | LOADING | STALE,
-        &[],
-        (0, 0, 0),
-        slowlog_reset,
-        "server",
-        "Clear all entries from the slow log"
-    ),
-    cmd!(
-        "help",
-        2,
-        LOADING | STALE,
-        &[],
-        (0, 0, 0),
-        slowlog_help,
-        "server",
-        "Show helpful text about the different subcommands"
-    ),
+    cmd!("get", -2, ADMIN | LOADING | STALE, &[], (0, 0, 0), slowlog_get, "server", "Get the slow log's entries"),
+    cmd!("len", 2, ADMIN | LOADING | STALE, &[], (0, 0, 0), slowlog_len, "server", "Get the slow log's length"),
+    cmd!("reset", 2, ADMIN | LOADING | STALE, &[], (0, 0, 0), slowlog_reset, "server", "Clear all entries from the slow log"),
+    cmd!("help", 2, LOADING | STALE, &[], (0, 0, 0), slowlog_help, "server", "Show helpful text about the different subcommands"),
 ];
 
 static LATENCY: &[Command] = &[
-    cmd!(
-        "latest",
-        2,
-        ADMIN_BASE,
-        &[],
-        (0, 0, 0),
-        latency_latest,
-        "server",
-        "Return the latest latency samples for all events."
-    ),
-    cmd!(
-        "history",
-        3,
-        ADMIN_BASE,
-        &[],
-        (0, 0, 0),
-        latency_history,
-        "server",
-        "Return timestamp-latency samples for the event."
-    ),
-    cmd!(
-        "reset",
-        -2,
-        ADMIN_BASE,
-        &[],
-        (0, 0, 0),
-        latency_reset,
-        "server",
-        "Reset latency data for one or more events."
-    ),
-    cmd!(
-        "doctor",
-        2,
-        ADMIN_BASE,
-        &[],
-        (0, 0, 0),
-        latency_doctor,
-        "server",
-        "Return a human readable latency analysis report."
-    ),
-    cmd!(
-        "help",
-        2,
-        LOADING | STALE,
-        &[],
-        (0, 0, 0),
-        latency_help,
-        "server",
-        "Show helpful text about the different subcommands"
-    ),
+    cmd!("latest", 2, ADMIN_BASE, &[], (0, 0, 0), latency_latest, "server", "Return the latest latency samples for all events."),
+    cmd!("history", 3, ADMIN_BASE, &[], (0, 0, 0), latency_history, "server", "Return timestamp-latency samples for the event."),
+    cmd!("reset", -2, ADMIN_BASE, &[], (0, 0, 0), latency_reset, "server", "Reset latency data for one or more events."),
+    cmd!("doctor", 2, ADMIN_BASE, &[], (0, 0, 0), latency_doctor, "server", "Return a human readable latency analysis report."),
+    cmd!("help", 2, LOADING | STALE, &[], (0, 0, 0), latency_help, "server", "Show helpful text about the different subcommands"),
 ];
 
 /* INFO [section [section ...]] */
 fn info(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
-    let requested: Vec<String> = args[1..]
-        .iter()
-        .map(|a| String::from_utf8_lossy(a).to_ascii_lowercase())
-        .collect();
+    let requested: Vec<String> = args[1..].iter().map(|a| String::from_utf8_lossy(a).to_ascii_lowercase()).collect();
     let sizes = ctx.view.keyspace().map(|ks| ks.sizes()).unwrap_or_default();
     let text = crate::info::render(ctx.server, &requested, &sizes);
     ctx.verbatim(text.as_bytes());
@@ -345,9 +108,7 @@ fn config_get(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     for d in config::table::DIRECTIVES {
         let names = std::iter::once(&d.name).chain(d.aliases.iter());
         for name in names {
-            let hit = args[2..]
-                .iter()
-                .any(|p| ferrokv_storage::glob::glob_match(p, name.as_bytes(), true));
+            let hit = args[2..].iter().any(|p| ferrokv_storage::glob::glob_match(p, name.as_bytes(), true));
             if hit && !pairs.iter().any(|(n, _)| n == name) {
                 pairs.push((name, (d.get)(&c)));
             }
@@ -368,18 +129,11 @@ fn config_set(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     }
     let mut next = ctx.server.config.read().clone();
     let mut seen = HashSet::new();
-    let fail = |name: &str, why: &str| {
-        RedisError::from(format!(
-            "ERR CONFIG SET failed (possibly related to argument '{name}') - {why}"
-        ))
-    };
+    let fail = |name: &str, why: &str| RedisError::from(format!("ERR CONFIG SET failed (possibly related to argument '{name}') - {why}"));
     for pair in args[2..].chunks(2) {
         let name = String::from_utf8_lossy(&pair[0]).to_ascii_lowercase();
         let Some(d) = config::table::find(&name) else {
-            return Err(format!(
-                "ERR Unknown option or number of arguments for CONFIG SET - '{name}'"
-            )
-            .into());
+            return Err(format!("ERR Unknown option or number of arguments for CONFIG SET - '{name}'").into());
         };
         if !seen.insert(d.name) {
             return Err(fail(&name, "duplicate parameter"));
@@ -409,11 +163,7 @@ fn config_set(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
 fn config_resetstat(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult {
     let s = ctx.server;
     s.stats.reset();
-    for c in [
-        &s.store.stats.keyspace_hits,
-        &s.store.stats.keyspace_misses,
-        &s.store.stats.expired_keys,
-    ] {
+    for c in [&s.store.stats.keyspace_hits, &s.store.stats.keyspace_misses, &s.store.stats.expired_keys] {
         c.store(0, Ordering::Relaxed);
     }
     s.commands.all_entries().for_each(|e| e.stats.reset());
@@ -426,8 +176,7 @@ fn config_rewrite(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult {
         return Err("ERR The server is running without a config file".into());
     };
     let c = ctx.server.config.read().clone();
-    config::rewrite(&path, &c)
-        .map_err(|e| RedisError::from(format!("ERR Rewriting config file: {e}")))?;
+    config::rewrite(&path, &c).map_err(|e| RedisError::from(format!("ERR Rewriting config file: {e}")))?;
     ctx.ok()
 }
 
@@ -454,11 +203,7 @@ fn reply_command_info(ctx: &mut Ctx<'_>, e: &Entry) {
     ctx.array(10);
     ctx.bulk(e.fullname.as_bytes());
     ctx.int(spec.arity as i64);
-    let flag_names: Vec<&str> = crate::command::flags::NAMES
-        .iter()
-        .filter(|(f, _)| spec.has(*f))
-        .map(|(_, n)| *n)
-        .collect();
+    let flag_names: Vec<&str> = crate::command::flags::NAMES.iter().filter(|(f, _)| spec.has(*f)).map(|(_, n)| *n).collect();
     ctx.set_len(flag_names.len());
     for f in flag_names {
         ctx.simple(f.as_bytes());
@@ -490,11 +235,7 @@ fn reply_command_info(ctx: &mut Ctx<'_>, e: &Entry) {
 /// A key spec derived from the (first, last, step) positions.
 fn key_spec(ctx: &mut Ctx<'_>, spec: &Command) {
     let (first, last, step) = spec.keys;
-    let flags: &[&str] = if spec.has(WRITE) {
-        &["RW", "update"]
-    } else {
-        &["RO", "access"]
-    };
+    let flags: &[&str] = if spec.has(WRITE) { &["RW", "update"] } else { &["RO", "access"] };
     ctx.map(3);
     ctx.bulk(b"flags");
     ctx.set_len(flags.len());
@@ -516,11 +257,7 @@ fn key_spec(ctx: &mut Ctx<'_>, spec: &Command) {
     ctx.bulk(b"spec");
     ctx.map(3);
     ctx.bulk(b"lastkey");
-    ctx.int(if last < 0 {
-        last as i64
-    } else {
-        (last - first) as i64
-    });
+    ctx.int(if last < 0 { last as i64 } else { (last - first) as i64 });
     ctx.bulk(b"keystep");
     ctx.int(step as i64);
     ctx.bulk(b"limit");
@@ -603,11 +340,7 @@ fn reply_docs(ctx: &mut Ctx<'_>, e: &Entry) {
 
 /* COMMAND DOCS [command-name ...] */
 fn command_docs(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
-    let entries: Vec<&Entry> = if args.len() == 2 {
-        sorted_entries(ctx)
-    } else {
-        args[2..].iter().filter_map(|n| lookup(ctx, n)).collect()
-    };
+    let entries: Vec<&Entry> = if args.len() == 2 { sorted_entries(ctx) } else { args[2..].iter().filter_map(|n| lookup(ctx, n)).collect() };
     ctx.map(entries.len());
     for e in entries {
         reply_docs(ctx, e);
@@ -619,9 +352,7 @@ fn command_docs(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
 fn command_list(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     let filter = match args.len() {
         2 => None,
-        5 if args::is(&args[2], "filterby") => {
-            Some((args[3].to_ascii_lowercase(), args[4].clone()))
-        }
+        5 if args::is(&args[2], "filterby") => Some((args[3].to_ascii_lowercase(), args[4].clone())),
         _ => return Err(errors::SYNTAX.into()),
     };
     let mut names = Vec::new();
@@ -630,11 +361,7 @@ fn command_list(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
             None => true,
             Some((kind, value)) => match kind.as_slice() {
                 b"module" => false,
-                b"aclcat" => e
-                    .spec
-                    .acl_categories()
-                    .iter()
-                    .any(|c| c.as_bytes().eq_ignore_ascii_case(value)),
+                b"aclcat" => e.spec.acl_categories().iter().any(|c| c.as_bytes().eq_ignore_ascii_case(value)),
                 b"pattern" => ferrokv_storage::glob::glob_match(value, e.fullname.as_bytes(), true),
                 _ => return Err(errors::SYNTAX.into()),
             },
@@ -652,11 +379,7 @@ fn command_list(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
 fn keys_of(ctx: &Ctx<'_>, args: &[Bytes]) -> Result<(Vec<usize>, &'static Command), RedisError> {
     let line = &args[2..];
     let entry = crate::dispatch::resolve(ctx.server, line).map_err(|(e, _)| {
-        RedisError::from(if e.is_some() {
-            "ERR Invalid number of arguments specified for command"
-        } else {
-            "ERR Invalid command specified"
-        })
+        RedisError::from(if e.is_some() { "ERR Invalid number of arguments specified for command" } else { "ERR Invalid command specified" })
     })?;
     let positions: Vec<usize> = entry.spec.key_positions(line.len()).collect();
     if positions.is_empty() {
@@ -678,11 +401,7 @@ fn command_getkeys(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
 /* COMMAND GETKEYSANDFLAGS command [arg ...] */
 fn command_getkeysandflags(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     let (positions, spec) = keys_of(ctx, args)?;
-    let flags: &[&str] = if spec.has(WRITE) {
-        &["RW", "update"]
-    } else {
-        &["RO", "access"]
-    };
+    let flags: &[&str] = if spec.has(WRITE) { &["RW", "update"] } else { &["RO", "access"] };
     ctx.array(positions.len());
     for p in positions {
         ctx.array(2);
@@ -723,9 +442,7 @@ fn command_help(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult {
 
 /* TIME */
 fn time(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or_default();
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
     ctx.array(2);
     ctx.bulk(now.as_secs().to_string().as_bytes());
     ctx.bulk(now.subsec_micros().to_string().as_bytes());
@@ -804,10 +521,7 @@ fn monitor(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult {
         return Ok(());
     }
     ctx.client.shared.set_flag(kind::MONITOR, true);
-    ctx.server
-        .monitors
-        .lock()
-        .insert(ctx.client.id(), ctx.client.shared.clone());
+    ctx.server.monitors.lock().insert(ctx.client.id(), ctx.client.shared.clone());
     ctx.server.monitor_count.fetch_add(1, Ordering::Relaxed);
     ctx.ok()
 }
@@ -823,19 +537,12 @@ fn debug(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         return Err(errors::DEBUG_DISABLED.into());
     }
     let sub = &args[1];
-    let syntax = || {
-        RedisError::from(format!(
-            "ERR unknown subcommand or wrong number of arguments for '{}'. Try DEBUG HELP.",
-            errors::clip(sub)
-        ))
-    };
+    let syntax = || RedisError::from(format!("ERR unknown subcommand or wrong number of arguments for '{}'. Try DEBUG HELP.", errors::clip(sub)));
     if args::is(sub, "sleep") && args.len() == 3 {
         let secs = args::float(&args[2])?;
         // Like Redis, the whole server stalls: DEBUG holds the exclusive gate.
         let d = Duration::from_secs_f64(secs.max(0.0));
-        if tokio::runtime::Handle::try_current()
-            .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread)
-        {
+        if tokio::runtime::Handle::try_current().is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread) {
             tokio::task::block_in_place(|| std::thread::sleep(d));
         } else {
             std::thread::sleep(d);
@@ -904,10 +611,7 @@ fn latency_latest(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult {
 fn latency_history(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     let events = ctx.server.latency.snapshot();
     let name = String::from_utf8_lossy(&args[2]).to_string();
-    let samples = events
-        .get(name.as_str())
-        .map(|s| s.samples.clone())
-        .unwrap_or_default();
+    let samples = events.get(name.as_str()).map(|s| s.samples.clone()).unwrap_or_default();
     ctx.array(samples.len());
     for (ts, ms) in samples {
         ctx.array(2);
@@ -919,10 +623,7 @@ fn latency_history(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
 
 /* LATENCY RESET [event ...] */
 fn latency_reset(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
-    let names: Vec<String> = args[2..]
-        .iter()
-        .map(|a| String::from_utf8_lossy(a).into_owned())
-        .collect();
+    let names: Vec<String> = args[2..].iter().map(|a| String::from_utf8_lossy(a).into_owned()).collect();
     let n = ctx.server.latency.reset(&names);
     ctx.int(n as i64);
     Ok(())
@@ -940,14 +641,7 @@ fn latency_doctor(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult {
         let mut t = String::from("Dave, I have observed latency spikes in this Redis instance. You don't mind talking about it, do you Dave?\n\n");
         for (i, (name, s)) in events.iter().enumerate() {
             let avg = s.samples.iter().map(|(_, v)| v).sum::<u64>() / s.samples.len().max(1) as u64;
-            t.push_str(&format!(
-                "{}. {}: {} latency spikes (average {}ms, worst {}ms).\n",
-                i + 1,
-                name,
-                s.samples.len(),
-                avg,
-                s.max
-            ));
+            t.push_str(&format!("{}. {}: {} latency spikes (average {}ms, worst {}ms).\n", i + 1, name, s.samples.len(), avg, s.max));
         }
         t
     };

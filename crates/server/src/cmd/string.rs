@@ -17,226 +17,28 @@ use crate::{cmd, longdouble};
 const S: &[&str] = &["string"];
 
 pub static COMMANDS: &[Command] = &[
-    cmd!(
-        "get",
-        2,
-        READONLY | FAST,
-        S,
-        (1, 1, 1),
-        get,
-        "string",
-        "Get the value of a key"
-    ),
-    cmd!(
-        "set",
-        -3,
-        WRITE | DENYOOM,
-        S,
-        (1, 1, 1),
-        set,
-        "string",
-        "Set the string value of a key"
-    ),
-    cmd!(
-        "setnx",
-        3,
-        WRITE | DENYOOM | FAST,
-        S,
-        (1, 1, 1),
-        setnx,
-        "string",
-        "Set the value of a key, only if the key does not exist"
-    ),
-    cmd!(
-        "setex",
-        4,
-        WRITE | DENYOOM,
-        S,
-        (1, 1, 1),
-        setex,
-        "string",
-        "Set the value and expiration of a key"
-    ),
-    cmd!(
-        "psetex",
-        4,
-        WRITE | DENYOOM,
-        S,
-        (1, 1, 1),
-        psetex,
-        "string",
-        "Set the value and expiration in milliseconds of a key"
-    ),
-    cmd!(
-        "getset",
-        3,
-        WRITE | DENYOOM | FAST,
-        S,
-        (1, 1, 1),
-        getset,
-        "string",
-        "Set the string value of a key and return its old value"
-    ),
-    cmd!(
-        "getdel",
-        2,
-        WRITE | FAST,
-        S,
-        (1, 1, 1),
-        getdel,
-        "string",
-        "Get the value of a key and delete the key"
-    ),
-    cmd!(
-        "getex",
-        -2,
-        WRITE | FAST,
-        S,
-        (1, 1, 1),
-        getex,
-        "string",
-        "Get the value of a key and optionally set its expiration"
-    ),
-    cmd!(
-        "mget",
-        -2,
-        READONLY | FAST,
-        S,
-        (1, -1, 1),
-        mget,
-        "string",
-        "Get the values of all the given keys"
-    ),
-    cmd!(
-        "mset",
-        -3,
-        WRITE | DENYOOM,
-        S,
-        (1, -1, 2),
-        mset,
-        "string",
-        "Set multiple keys to multiple values"
-    ),
-    cmd!(
-        "msetnx",
-        -3,
-        WRITE | DENYOOM,
-        S,
-        (1, -1, 2),
-        msetnx,
-        "string",
-        "Set multiple keys to multiple values, only if none of the keys exist"
-    ),
-    cmd!(
-        "append",
-        3,
-        WRITE | DENYOOM | FAST,
-        S,
-        (1, 1, 1),
-        append,
-        "string",
-        "Append a value to a key"
-    ),
-    cmd!(
-        "strlen",
-        2,
-        READONLY | FAST,
-        S,
-        (1, 1, 1),
-        strlen,
-        "string",
-        "Get the length of the value stored in a key"
-    ),
-    cmd!(
-        "getrange",
-        4,
-        READONLY,
-        S,
-        (1, 1, 1),
-        getrange,
-        "string",
-        "Get a substring of the string stored at a key"
-    ),
-    cmd!(
-        "substr",
-        4,
-        READONLY,
-        S,
-        (1, 1, 1),
-        getrange,
-        "string",
-        "Get a substring of the string stored at a key"
-    ),
-    cmd!(
-        "setrange",
-        4,
-        WRITE | DENYOOM,
-        S,
-        (1, 1, 1),
-        setrange,
-        "string",
-        "Overwrite part of a string at key starting at the specified offset"
-    ),
-    cmd!(
-        "incr",
-        2,
-        WRITE | DENYOOM | FAST,
-        S,
-        (1, 1, 1),
-        incr,
-        "string",
-        "Increment the integer value of a key by one"
-    ),
-    cmd!(
-        "decr",
-        2,
-        WRITE | DENYOOM | FAST,
-        S,
-        (1, 1, 1),
-        decr,
-        "string",
-        "Decrement the integer value of a key by one"
-    ),
-    cmd!(
-        "incrby",
-        3,
-        WRITE | DENYOOM | FAST,
-        S,
-        (1, 1, 1),
-        incrby,
-        "string",
-        "Increment the integer value of a key by the given amount"
-    ),
-    cmd!(
-        "decrby",
-        3,
-        WRITE | DENYOOM | FAST,
-        S,
-        (1, 1, 1),
-        decrby,
-        "string",
-        "Decrement the integer value of a key by the given number"
-    ),
-    cmd!(
-        "incrbyfloat",
-        3,
-        WRITE | DENYOOM | FAST,
-        S,
-        (1, 1, 1),
-        incrbyfloat,
-        "string",
-        "Increment the float value of a key by the given amount"
-    ),
-    cmd!(
-        "lcs",
-        -3,
-        READONLY,
-        S,
-        (1, 2, 1),
-        lcs,
-        "string",
-        "Find longest common substring"
-    ),
+    cmd!("get", 2, READONLY | FAST, S, (1, 1, 1), get, "string", "Get the value of a key"),
+    cmd!("set", -3, WRITE | DENYOOM, S, (1, 1, 1), set, "string", "Set the string value of a key"),
+    cmd!("setnx", 3, WRITE | DENYOOM | FAST, S, (1, 1, 1), setnx, "string", "Set the value of a key, only if the key does not exist"),
+    cmd!("setex", 4, WRITE | DENYOOM, S, (1, 1, 1), setex, "string", "Set the value and expiration of a key"),
+    cmd!("psetex", 4, WRITE | DENYOOM, S, (1, 1, 1), psetex, "string", "Set the value and expiration in milliseconds of a key"),
+    cmd!("getset", 3, WRITE | DENYOOM | FAST, S, (1, 1, 1), getset, "string", "Set the string value of a key and return its old value"),
+    cmd!("getdel", 2, WRITE | FAST, S, (1, 1, 1), getdel, "string", "Get the value of a key and delete the key"),
+    cmd!("getex", -2, WRITE | FAST, S, (1, 1, 1), getex, "string", "Get the value of a key and optionally set its expiration"),
+    cmd!("mget", -2, READONLY | FAST, S, (1, -1, 1), mget, "string", "Get the values of all the given keys"),
+    cmd!("mset", -3, WRITE | DENYOOM, S, (1, -1, 2), mset, "string", "Set multiple keys to multiple values"),
+    cmd!("msetnx", -3, WRITE | DENYOOM, S, (1, -1, 2), msetnx, "string", "Set multiple keys to multiple values, only if none of the keys exist"),
+    cmd!("append", 3, WRITE | DENYOOM | FAST, S, (1, 1, 1), append, "string", "Append a value to a key"),
+    cmd!("strlen", 2, READONLY | FAST, S, (1, 1, 1), strlen, "string", "Get the length of the value stored in a key"),
+    cmd!("getrange", 4, READONLY, S, (1, 1, 1), getrange, "string", "Get a substring of the string stored at a key"),
+    cmd!("substr", 4, READONLY, S, (1, 1, 1), getrange, "string", "Get a substring of the string stored at a key"),
+    cmd!("setrange", 4, WRITE | DENYOOM, S, (1, 1, 1), setrange, "string", "Overwrite part of a string at key starting at the specified offset"),
+    cmd!("incr", 2, WRITE | DENYOOM | FAST, S, (1, 1, 1), incr, "string", "Increment the integer value of a key by one"),
+    cmd!("decr", 2, WRITE | DENYOOM | FAST, S, (1, 1, 1), decr, "string", "Decrement the integer value of a key by one"),
+    cmd!("incrby", 3, WRITE | DENYOOM | FAST, S, (1, 1, 1), incrby, "string", "Increment the integer value of a key by the given amount"),
+    cmd!("decrby", 3, WRITE | DENYOOM | FAST, S, (1, 1, 1), decrby, "string", "Decrement the integer value of a key by the given number"),
+    cmd!("incrbyfloat", 3, WRITE | DENYOOM | FAST, S, (1, 1, 1), incrbyfloat, "string", "Increment the float value of a key by the given amount"),
+    cmd!("lcs", -3, READONLY, S, (1, 2, 1), lcs, "string", "Find longest common substring"),
 ];
 
 /* ---------------------------------------------------------------------
@@ -248,12 +50,7 @@ pub static COMMANDS: &[Command] = &[
 pub fn read_str(ctx: &mut Ctx<'_>, key: &[u8]) -> Result<Option<Str>, RedisError> {
     match ctx.view.get(key) {
         None => Ok(None),
-        Some(e) => e
-            .value
-            .as_str()
-            .cloned()
-            .map(Some)
-            .ok_or_else(|| errors::WRONGTYPE.into()),
+        Some(e) => e.value.as_str().cloned().map(Some).ok_or_else(|| errors::WRONGTYPE.into()),
     }
 }
 
@@ -261,12 +58,7 @@ pub fn read_str(ctx: &mut Ctx<'_>, key: &[u8]) -> Result<Option<Str>, RedisError
 pub fn write_str(ctx: &mut Ctx<'_>, key: &[u8]) -> Result<Option<Str>, RedisError> {
     match ctx.view.get_mut(key) {
         None => Ok(None),
-        Some(e) => e
-            .value
-            .as_str()
-            .cloned()
-            .map(Some)
-            .ok_or_else(|| errors::WRONGTYPE.into()),
+        Some(e) => e.value.as_str().cloned().map(Some).ok_or_else(|| errors::WRONGTYPE.into()),
     }
 }
 
@@ -385,13 +177,7 @@ enum Replies {
     OneOrZero,
 }
 
-fn set_generic(
-    ctx: &mut Ctx<'_>,
-    flags: SetFlags,
-    key: &[u8],
-    value: &[u8],
-    replies: Replies,
-) -> CmdResult {
+fn set_generic(ctx: &mut Ctx<'_>, flags: SetFlags, key: &[u8], value: &[u8], replies: Replies) -> CmdResult {
     let expire = match &flags.expire {
         Some((unit, relative, arg)) => Some(expire_ms(ctx, *unit, *relative, arg)?),
         None => None,
@@ -409,8 +195,7 @@ fn set_generic(
         }
         return Ok(());
     }
-    ctx.view
-        .set(key, Value::Str(Str::from_arg(value)), flags.keepttl);
+    ctx.view.set(key, Value::Str(Str::from_arg(value)), flags.keepttl);
     if let Some(at) = expire {
         ctx.view.set_expire(key, at);
     }
@@ -444,41 +229,25 @@ fn set(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
 
 /* SETNX key value */
 fn setnx(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
-    set_generic(
-        ctx,
-        SetFlags {
-            nx: true,
-            ..Default::default()
-        },
-        &args[1],
-        &args[2],
-        Replies::OneOrZero,
-    )
+    set_generic(ctx, SetFlags { nx: true, ..Default::default() }, &args[1], &args[2], Replies::OneOrZero)
 }
 
 /* SETEX key seconds value */
 fn setex(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
-    let flags = SetFlags {
-        expire: Some((Unit::Seconds, true, args[2].clone())),
-        ..Default::default()
-    };
+    let flags = SetFlags { expire: Some((Unit::Seconds, true, args[2].clone())), ..Default::default() };
     set_generic(ctx, flags, &args[1], &args[3], Replies::OkOrNull)
 }
 
 /* PSETEX key milliseconds value */
 fn psetex(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
-    let flags = SetFlags {
-        expire: Some((Unit::Millis, true, args[2].clone())),
-        ..Default::default()
-    };
+    let flags = SetFlags { expire: Some((Unit::Millis, true, args[2].clone())), ..Default::default() };
     set_generic(ctx, flags, &args[1], &args[3], Replies::OkOrNull)
 }
 
 /* GETSET key value */
 fn getset(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     get_generic(ctx, &args[1])?;
-    ctx.view
-        .set(&args[1], Value::Str(Str::from_arg(&args[2])), false);
+    ctx.view.set(&args[1], Value::Str(Str::from_arg(&args[2])), false);
     Ok(())
 }
 
@@ -541,17 +310,12 @@ fn mset_generic(ctx: &mut Ctx<'_>, args: &[Bytes], nx: bool) -> CmdResult {
     if args.len() % 2 == 0 {
         return Err(errors::wrong_arity(ctx.entry.fullname));
     }
-    if nx
-        && args[1..]
-            .chunks(2)
-            .any(|kv| ctx.view.get_mut(&kv[0]).is_some())
-    {
+    if nx && args[1..].chunks(2).any(|kv| ctx.view.get_mut(&kv[0]).is_some()) {
         ctx.int(0);
         return Ok(());
     }
     for kv in args[1..].chunks(2) {
-        ctx.view
-            .set(&kv[0], Value::Str(Str::from_arg(&kv[1])), false);
+        ctx.view.set(&kv[0], Value::Str(Str::from_arg(&kv[1])), false);
     }
     if nx {
         ctx.int(1);
@@ -668,8 +432,7 @@ fn setrange(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     }
     data[offset as usize..end].copy_from_slice(value);
     let n = data.len();
-    ctx.view
-        .replace(key, Value::Str(Str::Raw(Bytes::from(data))));
+    ctx.view.replace(key, Value::Str(Str::Raw(Bytes::from(data))));
     ctx.int(n as i64);
     Ok(())
 }
@@ -681,9 +444,7 @@ fn incr_by(ctx: &mut Ctx<'_>, key: &[u8], by: i64) -> CmdResult {
         Some(Str::Int(n)) => n,
         Some(s) => s.with_bytes(|b| args::int(b))?,
     };
-    let next = current
-        .checked_add(by)
-        .ok_or_else(|| RedisError::from(errors::OVERFLOW))?;
+    let next = current.checked_add(by).ok_or_else(|| RedisError::from(errors::OVERFLOW))?;
     ctx.view.replace(key, Value::Str(Str::Int(next)));
     ctx.int(next);
     Ok(())
@@ -756,9 +517,7 @@ fn lcs(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     }
     let table_bytes = (a.len() as u64 + 1) * (b.len() as u64 + 1) * 4;
     if table_bytes > ctx.server.config.read().proto_max_bulk_len as u64 {
-        return Err(
-            "ERR Insufficient memory, transient memory for LCS exceeds proto-max-bulk-len".into(),
-        );
+        return Err("ERR Insufficient memory, transient memory for LCS exceeds proto-max-bulk-len".into());
     }
     let table = crate::cmd::lcs::Table::build(&a, &b);
     if getlen {

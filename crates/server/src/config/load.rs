@@ -10,16 +10,9 @@ use super::{Config, Loaded};
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("\n*** FATAL CONFIG FILE ERROR (ferrokv {version}) ***\nReading the configuration file, at line {line}\n>>> '{text}'\n{message}", version = env!("CARGO_PKG_VERSION"))]
-    Line {
-        line: usize,
-        text: String,
-        message: String,
-    },
+    Line { line: usize, text: String, message: String },
     #[error("Fatal error, can't open config file '{path}': {source}")]
-    Open {
-        path: String,
-        source: std::io::Error,
-    },
+    Open { path: String, source: std::io::Error },
 }
 
 /// Parses `[config-file] [--directive value ...]` (the process arguments
@@ -28,19 +21,11 @@ pub fn load(args: &[String]) -> Result<Loaded, ConfigError> {
     let mut rest = args;
     let mut file = None;
     let mut text = String::new();
-    if let Some(first) = args
-        .first()
-        .filter(|a| !a.starts_with('-') || a.as_str() == "-")
-    {
+    if let Some(first) = args.first().filter(|a| !a.starts_with('-') || a.as_str() == "-") {
         rest = &args[1..];
         if first == "-" {
             let mut stdin = String::new();
-            std::io::Read::read_to_string(&mut std::io::stdin(), &mut stdin).map_err(|source| {
-                ConfigError::Open {
-                    path: "-".into(),
-                    source,
-                }
-            })?;
+            std::io::Read::read_to_string(&mut std::io::stdin(), &mut stdin).map_err(|source| ConfigError::Open { path: "-".into(), source })?;
             text.push_str(&stdin);
         } else {
             let path = absolute(Path::new(first));
@@ -62,17 +47,12 @@ fn absolute(p: &Path) -> PathBuf {
     if p.is_absolute() {
         p.to_path_buf()
     } else {
-        std::env::current_dir()
-            .map(|d| d.join(p))
-            .unwrap_or_else(|_| p.to_path_buf())
+        std::env::current_dir().map(|d| d.join(p)).unwrap_or_else(|_| p.to_path_buf())
     }
 }
 
 fn read(path: &Path) -> Result<String, ConfigError> {
-    std::fs::read_to_string(path).map_err(|source| ConfigError::Open {
-        path: path.display().to_string(),
-        source,
-    })
+    std::fs::read_to_string(path).map_err(|source| ConfigError::Open { path: path.display().to_string(), source })
 }
 
 /// `--port 7000 --save ""` becomes "port \"7000\"\nsave \"\"".
@@ -99,18 +79,11 @@ fn apply_text(config: &mut Config, text: &str, depth: usize) -> Result<(), Confi
         if line.is_empty() || line.starts_with('#') {
             continue;
         }
-        let fail = |message: &str| ConfigError::Line {
-            line: i + 1,
-            text: line.to_string(),
-            message: message.to_string(),
-        };
+        let fail = |message: &str| ConfigError::Line { line: i + 1, text: line.to_string(), message: message.to_string() };
         let Some(words) = ferrokv_resp::split_args(line.as_bytes()) else {
             return Err(fail("Unbalanced quotes in configuration line"));
         };
-        let words: Vec<String> = words
-            .into_iter()
-            .map(|w| String::from_utf8_lossy(&w).into_owned())
-            .collect();
+        let words: Vec<String> = words.into_iter().map(|w| String::from_utf8_lossy(&w).into_owned()).collect();
         let Some((name, values)) = words.split_first() else {
             continue;
         };
@@ -130,11 +103,7 @@ fn apply_text(config: &mut Config, text: &str, depth: usize) -> Result<(), Confi
             return Err(fail("Bad directive or wrong number of arguments"));
         };
         if values.is_empty() || (!directive.multi_arg && values.len() != 1) {
-            return Err(fail(if values.is_empty() {
-                "wrong number of arguments"
-            } else {
-                "Bad directive or wrong number of arguments"
-            }));
+            return Err(fail(if values.is_empty() { "wrong number of arguments" } else { "Bad directive or wrong number of arguments" }));
         }
         (directive.set)(config, values).map_err(|m| fail(&m))?;
     }
@@ -155,14 +124,7 @@ mod tests {
         let inc = dir.path().join("inc.conf");
         std::fs::write(&inc, "timeout 7\n").unwrap();
         let main = dir.path().join("main.conf");
-        std::fs::write(
-            &main,
-            format!(
-                "# comment\nport 7000\ninclude {}\nrequirepass \"a b\"\nmaxclients 5\n",
-                inc.display()
-            ),
-        )
-        .unwrap();
+        std::fs::write(&main, format!("# comment\nport 7000\ninclude {}\nrequirepass \"a b\"\nmaxclients 5\n", inc.display())).unwrap();
         let loaded = load(&args(&[main.to_str().unwrap(), "--maxclients", "9"])).unwrap();
         assert_eq!(loaded.config.port, 7000);
         assert_eq!(loaded.config.timeout, 7);
@@ -173,24 +135,11 @@ mod tests {
 
     #[test]
     fn errors_name_the_line() {
-        let err = load(&args(&["--port", "6391", "--bogus", "1"]))
-            .unwrap_err()
-            .to_string();
-        assert!(
-            err.contains(
-                "at line 3\n>>> 'bogus \"1\"'\nBad directive or wrong number of arguments"
-            ),
-            "{err}"
-        );
+        let err = load(&args(&["--port", "6391", "--bogus", "1"])).unwrap_err().to_string();
+        assert!(err.contains("at line 3\n>>> 'bogus \"1\"'\nBad directive or wrong number of arguments"), "{err}");
         let err = load(&args(&["--port"])).unwrap_err().to_string();
-        assert!(
-            err.contains(">>> 'port'\nwrong number of arguments"),
-            "{err}"
-        );
+        assert!(err.contains(">>> 'port'\nwrong number of arguments"), "{err}");
         let err = load(&args(&["--port", "abc"])).unwrap_err().to_string();
-        assert!(
-            err.contains("argument couldn't be parsed into an integer"),
-            "{err}"
-        );
+        assert!(err.contains("argument couldn't be parsed into an integer"), "{err}");
     }
 }

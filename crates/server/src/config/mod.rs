@@ -44,16 +44,10 @@ pub enum MaxmemoryPolicy {
 
 impl MaxmemoryPolicy {
     pub fn is_lfu(self) -> bool {
-        matches!(
-            self,
-            MaxmemoryPolicy::VolatileLfu | MaxmemoryPolicy::AllkeysLfu
-        )
+        matches!(self, MaxmemoryPolicy::VolatileLfu | MaxmemoryPolicy::AllkeysLfu)
     }
     pub fn is_lru(self) -> bool {
-        matches!(
-            self,
-            MaxmemoryPolicy::VolatileLru | MaxmemoryPolicy::AllkeysLru
-        )
+        matches!(self, MaxmemoryPolicy::VolatileLru | MaxmemoryPolicy::AllkeysLru)
     }
 }
 

@@ -23,14 +23,8 @@ pub fn rewrite(path: &Path, config: &Config) -> std::io::Result<()> {
     let mut out: Vec<String> = Vec::new();
     for raw in old.lines() {
         let trimmed = raw.trim();
-        let first = ferrokv_resp::split_args(trimmed.as_bytes())
-            .and_then(|w| w.into_iter().next())
-            .map(|w| String::from_utf8_lossy(&w).to_ascii_lowercase());
-        match first
-            .as_deref()
-            .filter(|_| !trimmed.starts_with('#'))
-            .and_then(table::find)
-        {
+        let first = ferrokv_resp::split_args(trimmed.as_bytes()).and_then(|w| w.into_iter().next()).map(|w| String::from_utf8_lossy(&w).to_ascii_lowercase());
+        match first.as_deref().filter(|_| !trimmed.starts_with('#')).and_then(table::find) {
             Some(d) => {
                 if seen.insert(d.name) {
                     out.push(line_for(d, config));
@@ -67,11 +61,7 @@ fn write_atomically(path: &Path, data: &[u8]) -> std::io::Result<()> {
     })();
     if attempt.is_err() {
         let _ = std::fs::remove_file(&tmp);
-        let mut f = std::fs::OpenOptions::new()
-            .write(true)
-            .truncate(true)
-            .create(true)
-            .open(path)?;
+        let mut f = std::fs::OpenOptions::new().write(true).truncate(true).create(true).open(path)?;
         f.write_all(data)?;
         f.sync_all()?;
     }
@@ -86,17 +76,8 @@ mod tests {
     fn keeps_comments_and_rewrites_in_place() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("r.conf");
-        std::fs::write(
-            &path,
-            "# top\nport 7000\ntimeout 1\ntimeout 2\nunknown-thing x\n",
-        )
-        .unwrap();
-        let mut c = Config {
-            port: 7000,
-            timeout: 30,
-            maxclients: 50,
-            ..Config::default()
-        };
+        std::fs::write(&path, "# top\nport 7000\ntimeout 1\ntimeout 2\nunknown-thing x\n").unwrap();
+        let mut c = Config { port: 7000, timeout: 30, maxclients: 50, ..Config::default() };
         c.requirepass = "p w".into();
         rewrite(&path, &c).unwrap();
         let text = std::fs::read_to_string(&path).unwrap();

@@ -38,9 +38,7 @@ pub fn parse_bool(v: &str) -> Result<bool, String> {
 /// Redis's `memtoll`: an integer with an optional unit (k, kb, m, mb, g, gb).
 pub fn parse_memory(v: &str) -> Option<i64> {
     let lower = v.to_ascii_lowercase();
-    let digits_end = lower
-        .find(|c: char| !(c.is_ascii_digit() || c == '-'))
-        .unwrap_or(lower.len());
+    let digits_end = lower.find(|c: char| !(c.is_ascii_digit() || c == '-')).unwrap_or(lower.len());
     let (num, unit) = lower.split_at(digits_end);
     let mul: i64 = match unit {
         "" | "b" => 1,
@@ -59,13 +57,10 @@ fn int_in(v: &str, min: i64, max: i64, memory: bool) -> Result<i64, String> {
     let n = if memory {
         parse_memory(v).ok_or("argument must be a memory value")?
     } else {
-        ferrokv_resp::parse_i64(v.as_bytes())
-            .ok_or("argument couldn't be parsed into an integer")?
+        ferrokv_resp::parse_i64(v.as_bytes()).ok_or("argument couldn't be parsed into an integer")?
     };
     if n < min || n > max {
-        return Err(format!(
-            "argument must be between {min} and {max} inclusive"
-        ));
+        return Err(format!("argument must be between {min} and {max} inclusive"));
     }
     Ok(n)
 }
@@ -75,20 +70,11 @@ fn enum_of<T: Copy>(v: &str, names: &[(&str, T)]) -> Result<T, String> {
         .iter()
         .find(|(n, _)| n.eq_ignore_ascii_case(v))
         .map(|(_, t)| *t)
-        .ok_or_else(|| {
-            format!(
-                "argument(s) must be one of the following: {}",
-                names.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(", ")
-            )
-        })
+        .ok_or_else(|| format!("argument(s) must be one of the following: {}", names.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(", ")))
 }
 
 fn name_of<T: PartialEq>(v: T, names: &[(&'static str, T)]) -> String {
-    names
-        .iter()
-        .find(|(_, t)| *t == v)
-        .map(|(n, _)| n.to_string())
-        .unwrap_or_default()
+    names.iter().find(|(_, t)| *t == v).map(|(n, _)| n.to_string()).unwrap_or_default()
 }
 
 /// Redis's `sdscatrepr`: a double-quoted string with C escapes, as config
@@ -128,17 +114,9 @@ pub fn memory_to_string(n: i64) -> String {
     }
 }
 
-const LOGLEVELS: &[(&str, LogLevel)] = &[
-    ("debug", LogLevel::Debug),
-    ("verbose", LogLevel::Verbose),
-    ("notice", LogLevel::Notice),
-    ("warning", LogLevel::Warning),
-];
-const DEBUG_CMD: &[(&str, DebugCommand)] = &[
-    ("no", DebugCommand::No),
-    ("yes", DebugCommand::Yes),
-    ("local", DebugCommand::Local),
-];
+const LOGLEVELS: &[(&str, LogLevel)] =
+    &[("debug", LogLevel::Debug), ("verbose", LogLevel::Verbose), ("notice", LogLevel::Notice), ("warning", LogLevel::Warning)];
+const DEBUG_CMD: &[(&str, DebugCommand)] = &[("no", DebugCommand::No), ("yes", DebugCommand::Yes), ("local", DebugCommand::Local)];
 const POLICIES: &[(&str, MaxmemoryPolicy)] = &[
     ("volatile-lru", MaxmemoryPolicy::VolatileLru),
     ("volatile-lfu", MaxmemoryPolicy::VolatileLfu),
@@ -162,11 +140,7 @@ macro_rules! int_directive {
                 c.$field = int_in(one(a)?, $min, $max, $memory)? as $ty;
                 Ok(())
             },
-            rewrite: if $memory {
-                Some(|c| memory_to_string(c.$field as i64))
-            } else {
-                None
-            },
+            rewrite: if $memory { Some(|c| memory_to_string(c.$field as i64)) } else { None },
         }
     };
 }
@@ -217,11 +191,7 @@ pub static DIRECTIVES: &[Directive] = &[
                 return Err("wrong number of arguments".into());
             }
             // CONFIG SET passes one space-separated string; a file line many.
-            c.bind = a
-                .iter()
-                .flat_map(|s| s.split_whitespace())
-                .map(String::from)
-                .collect();
+            c.bind = a.iter().flat_map(|s| s.split_whitespace()).map(String::from).collect();
             Ok(())
         },
         rewrite: None,
@@ -236,52 +206,17 @@ pub static DIRECTIVES: &[Directive] = &[
         get: |c| format!("{:o}", c.unixsocketperm),
         set: |c, a| {
             let v = one(a)?;
-            c.unixsocketperm = u32::from_str_radix(v, 8)
-                .ok()
-                .filter(|p| *p <= 0o777)
-                .ok_or("argument couldn't be parsed into an integer")?;
+            c.unixsocketperm = u32::from_str_radix(v, 8).ok().filter(|p| *p <= 0o777).ok_or("argument couldn't be parsed into an integer")?;
             Ok(())
         },
         rewrite: None,
     },
-    int_directive!(
-        "maxclients",
-        maxclients,
-        u64,
-        1,
-        u32::MAX as i64,
-        false,
-        false
-    ),
+    int_directive!("maxclients", maxclients, u64, 1, u32::MAX as i64, false, false),
     int_directive!("timeout", timeout, u64, 0, i32::MAX as i64, false, false),
-    int_directive!(
-        "tcp-keepalive",
-        tcp_keepalive,
-        u64,
-        0,
-        i32::MAX as i64,
-        false,
-        false
-    ),
-    int_directive!(
-        "tcp-backlog",
-        tcp_backlog,
-        u64,
-        0,
-        i32::MAX as i64,
-        false,
-        true
-    ),
+    int_directive!("tcp-keepalive", tcp_keepalive, u64, 0, i32::MAX as i64, false, false),
+    int_directive!("tcp-backlog", tcp_backlog, u64, 0, i32::MAX as i64, false, true),
     string_directive!("requirepass", requirepass, false),
-    int_directive!(
-        "databases",
-        databases,
-        usize,
-        1,
-        i32::MAX as i64,
-        false,
-        true
-    ),
+    int_directive!("databases", databases, usize, 1, i32::MAX as i64, false, true),
     Directive {
         name: "dir",
         aliases: &[],
@@ -292,10 +227,8 @@ pub static DIRECTIVES: &[Directive] = &[
             let dir = std::path::PathBuf::from(one(a)?);
             // Redis refuses a missing directory; we create it, so a fresh
             // checkout can run with `--dir ./data`.
-            std::fs::create_dir_all(&dir)
-                .map_err(|e| format!("Can't chdir to '{}': {e}", dir.display()))?;
-            c.dir = std::fs::canonicalize(&dir)
-                .map_err(|e| format!("Can't chdir to '{}': {e}", dir.display()))?;
+            std::fs::create_dir_all(&dir).map_err(|e| format!("Can't chdir to '{}': {e}", dir.display()))?;
+            c.dir = std::fs::canonicalize(&dir).map_err(|e| format!("Can't chdir to '{}': {e}", dir.display()))?;
             Ok(())
         },
         rewrite: Some(|c| repr(c.dir.display().to_string().as_bytes())),
@@ -340,51 +273,11 @@ pub static DIRECTIVES: &[Directive] = &[
         },
         rewrite: None,
     },
-    int_directive!(
-        "proto-max-bulk-len",
-        proto_max_bulk_len,
-        i64,
-        1024 * 1024,
-        i64::MAX,
-        true,
-        false
-    ),
-    int_directive!(
-        "client-query-buffer-limit",
-        client_query_buffer_limit,
-        i64,
-        1024 * 1024,
-        i64::MAX,
-        true,
-        false
-    ),
-    int_directive!(
-        "slowlog-log-slower-than",
-        slowlog_log_slower_than,
-        i64,
-        -1,
-        i64::MAX,
-        false,
-        false
-    ),
-    int_directive!(
-        "slowlog-max-len",
-        slowlog_max_len,
-        u64,
-        0,
-        i64::MAX,
-        false,
-        false
-    ),
-    int_directive!(
-        "latency-monitor-threshold",
-        latency_monitor_threshold,
-        u64,
-        0,
-        i64::MAX,
-        false,
-        false
-    ),
+    int_directive!("proto-max-bulk-len", proto_max_bulk_len, i64, 1024 * 1024, i64::MAX, true, false),
+    int_directive!("client-query-buffer-limit", client_query_buffer_limit, i64, 1024 * 1024, i64::MAX, true, false),
+    int_directive!("slowlog-log-slower-than", slowlog_log_slower_than, i64, -1, i64::MAX, false, false),
+    int_directive!("slowlog-max-len", slowlog_max_len, u64, 0, i64::MAX, false, false),
+    int_directive!("latency-monitor-threshold", latency_monitor_threshold, u64, 0, i64::MAX, false, false),
     Directive {
         name: "maxmemory-policy",
         aliases: &[],
@@ -400,9 +293,7 @@ pub static DIRECTIVES: &[Directive] = &[
 ];
 
 pub fn find(name: &str) -> Option<&'static Directive> {
-    DIRECTIVES.iter().find(|d| {
-        d.name.eq_ignore_ascii_case(name) || d.aliases.iter().any(|a| a.eq_ignore_ascii_case(name))
-    })
+    DIRECTIVES.iter().find(|d| d.name.eq_ignore_ascii_case(name) || d.aliases.iter().any(|a| a.eq_ignore_ascii_case(name)))
 }
 
 impl Directive {
@@ -433,20 +324,9 @@ mod tests {
     #[test]
     fn errors_word_like_redis() {
         let mut c = Config::default();
-        assert_eq!(
-            (find("maxclients").unwrap().set)(&mut c, &["0".into()]).unwrap_err(),
-            "argument must be between 1 and 4294967295 inclusive"
-        );
-        assert_eq!(
-            (find("port").unwrap().set)(&mut c, &["abc".into()]).unwrap_err(),
-            "argument couldn't be parsed into an integer"
-        );
-        assert_eq!(
-            (find("protected-mode").unwrap().set)(&mut c, &["maybe".into()]).unwrap_err(),
-            "argument must be 'yes' or 'no'"
-        );
-        assert!((find("loglevel").unwrap().set)(&mut c, &["foo".into()])
-            .unwrap_err()
-            .starts_with("argument(s) must be one of the following: debug, verbose"));
+        assert_eq!((find("maxclients").unwrap().set)(&mut c, &["0".into()]).unwrap_err(), "argument must be between 1 and 4294967295 inclusive");
+        assert_eq!((find("port").unwrap().set)(&mut c, &["abc".into()]).unwrap_err(), "argument couldn't be parsed into an integer");
+        assert_eq!((find("protected-mode").unwrap().set)(&mut c, &["maybe".into()]).unwrap_err(), "argument must be 'yes' or 'no'");
+        assert!((find("loglevel").unwrap().set)(&mut c, &["foo".into()]).unwrap_err().starts_with("argument(s) must be one of the following: debug, verbose"));
     }
 }
