@@ -45,13 +45,20 @@ fn command() -> impl Strategy<Value = Vec<String>> {
     let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
     prop_oneof![
         (key(), value()).prop_map(move |(k, v)| s(&["set", &k, &v])),
-        (key(), value(), prop_oneof!["nx", "xx", "get", "keepttl", "ex 1000", "px 1000000", "nx get", "xx get"])
-            .prop_map(|(k, v, o)| { let mut c = vec!["set".to_string(), k, v]; c.extend(o.split(' ').map(String::from)); c }),
+        (key(), value(), prop_oneof!["nx", "xx", "get", "keepttl", "ex 1000", "px 1000000", "nx get", "xx get"]).prop_map(|(k, v, o)| {
+            let mut c = vec!["set".to_string(), k, v];
+            c.extend(o.split(' ').map(String::from));
+            c
+        }),
         key().prop_map(move |k| s(&["get", &k])),
         (key(), value()).prop_map(move |(k, v)| s(&["setnx", &k, &v])),
         (key(), value()).prop_map(move |(k, v)| s(&["getset", &k, &v])),
         key().prop_map(move |k| s(&["getdel", &k])),
-        (key(), prop_oneof!["persist", "ex 1000", "pxat 99999999999999", "ex 0"]).prop_map(|(k, o)| { let mut c = vec!["getex".to_string(), k]; c.extend(o.split(' ').map(String::from)); c }),
+        (key(), prop_oneof!["persist", "ex 1000", "pxat 99999999999999", "ex 0"]).prop_map(|(k, o)| {
+            let mut c = vec!["getex".to_string(), k];
+            c.extend(o.split(' ').map(String::from));
+            c
+        }),
         (key(), value(), key(), value()).prop_map(move |(a, x, b, y)| s(&["mset", &a, &x, &b, &y])),
         (key(), value(), key(), value()).prop_map(move |(a, x, b, y)| s(&["msetnx", &a, &x, &b, &y])),
         (key(), key(), key()).prop_map(move |(a, b, c)| s(&["mget", &a, &b, &c])),
@@ -66,11 +73,28 @@ fn command() -> impl Strategy<Value = Vec<String>> {
         (key(), float()).prop_map(move |(k, f)| s(&["incrbyfloat", &k, &f])),
         (key(), 0u32..64, 0u32..2).prop_map(move |(k, o, b)| s(&["setbit", &k, &o.to_string(), &b.to_string()])),
         (key(), 0u32..64).prop_map(move |(k, o)| s(&["getbit", &k, &o.to_string()])),
-        (key(), int(), int(), prop_oneof!["", "byte", "bit"]).prop_map(|(k, a, b, u)| { let mut c = vec!["bitcount".to_string(), k, a, b]; if !u.is_empty() { c.push(u.to_string()) } c }),
+        (key(), int(), int(), prop_oneof!["", "byte", "bit"]).prop_map(|(k, a, b, u)| {
+            let mut c = vec!["bitcount".to_string(), k, a, b];
+            if !u.is_empty() {
+                c.push(u.to_string())
+            }
+            c
+        }),
         (key(), 0u32..2, int()).prop_map(move |(k, b, st)| s(&["bitpos", &k, &b.to_string(), &st])),
         (prop_oneof!["and", "or", "xor"], key(), key(), key()).prop_map(move |(op, d, a, b)| s(&["bitop", &op, &d, &a, &b])),
-        (key(), prop_oneof!["i8", "u4", "i16", "u7"], 0u32..40, int(), prop_oneof!["wrap", "sat", "fail"])
-            .prop_map(move |(k, t, o, v, ow)| s(&["bitfield", &k, "overflow", &ow, "incrby", &t, &o.to_string(), &v, "get", &t, &o.to_string()])),
+        (key(), prop_oneof!["i8", "u4", "i16", "u7"], 0u32..40, int(), prop_oneof!["wrap", "sat", "fail"]).prop_map(move |(k, t, o, v, ow)| s(&[
+            "bitfield",
+            &k,
+            "overflow",
+            &ow,
+            "incrby",
+            &t,
+            &o.to_string(),
+            &v,
+            "get",
+            &t,
+            &o.to_string()
+        ])),
         (key(), key()).prop_map(move |(a, b)| s(&["lcs", &a, &b])),
         (key(), key()).prop_map(move |(a, b)| s(&["lcs", &a, &b, "idx", "withmatchlen"])),
         (key(), key()).prop_map(move |(a, b)| s(&["del", &a, &b])),
@@ -82,8 +106,13 @@ fn command() -> impl Strategy<Value = Vec<String>> {
         (key(), key()).prop_map(move |(a, b)| s(&["copy", &a, &b, "replace"])),
         key().prop_map(move |k| s(&["move", &k, "1"])),
         key().prop_map(move |k| s(&["object", "encoding", &k])),
-        (key(), prop_oneof!["1000", "2000", "-1", "abc"], prop_oneof!["", "nx", "xx", "gt", "lt"])
-            .prop_map(|(k, t, o)| { let mut c = vec!["expire".to_string(), k, t.to_string()]; if !o.is_empty() { c.push(o.to_string()) } c }),
+        (key(), prop_oneof!["1000", "2000", "-1", "abc"], prop_oneof!["", "nx", "xx", "gt", "lt"]).prop_map(|(k, t, o)| {
+            let mut c = vec!["expire".to_string(), k, t.to_string()];
+            if !o.is_empty() {
+                c.push(o.to_string())
+            }
+            c
+        }),
         key().prop_map(move |k| s(&["ttl", &k])),
         key().prop_map(move |k| s(&["persist", &k])),
         Just(s(&["select", "0"])),

@@ -56,6 +56,8 @@ fn resp3_push_and_self_publish() {
 @1 publish ch both
 @0 !read
 @0 !read
+@0 pubsub numsub ch nosuch
+@0 pubsub shardnumsub ch
 @0 unsubscribe
 @0 punsubscribe
 @0 ping

@@ -57,6 +57,8 @@ mod tests {
         assert_eq!(step(Some("-1"), "1"), "0");
         assert!(matches!(incr(Some(b"abc"), b"1"), Err(IncrError::Current)));
         assert!(matches!(incr(Some(b"1"), b" 1"), Err(IncrError::Increment)));
-        assert!(matches!(incr(Some(b"1e4931"), b"1e4931"), Err(IncrError::NanOrInfinity)));
+        assert!(matches!(incr(Some(b"1e4932"), b"1e4932"), Err(IncrError::NanOrInfinity)));
+        // Beyond long double's range is not a number at all (ERANGE).
+        assert!(matches!(incr(Some(b"1e4933"), b"1"), Err(IncrError::Current)));
     }
 }

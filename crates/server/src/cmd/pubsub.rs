@@ -154,9 +154,9 @@ fn channels(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     Ok(())
 }
 
-/* PUBSUB NUMSUB [channel ...] */
+/* PUBSUB NUMSUB [channel ...]: a flat array even in RESP3, as Redis 7.0. */
 fn numsub(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
-    ctx.map(args.len() - 2);
+    ctx.array(2 * (args.len() - 2));
     for ch in &args[2..] {
         ctx.bulk(ch);
         let n = ctx.server.pubsub.numsub(ch);
@@ -179,7 +179,7 @@ fn shardchannels(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult {
 }
 
 fn numsub_shard(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
-    ctx.map(args.len() - 2);
+    ctx.array(2 * (args.len() - 2));
     for ch in &args[2..] {
         ctx.bulk(ch);
         ctx.int(0);

@@ -1,0 +1,51 @@
+//! Real clients and tools against ferrokv: redis-rs and redis-benchmark.
+//! (The redis-py suite lives in tests/py and runs from scripts/test.)
+
+mod common;
+use common::*;
+use std::process::Command;
+
+#[test]
+fn redis_rs_client_works_unchanged() {
+    let node = Node::ferrokv(&[]);
+    let client = redis::Client::open(format!("redis://127.0.0.1:{}/", node.port)).unwrap();
+    let mut con = client.get_connection_with_timeout(WAIT).unwrap();
+    let _: () = redis::cmd("SET").arg("k").arg(42).query(&mut con).unwrap();
+    let v: i64 = redis::cmd("INCRBY").arg("k").arg(8).query(&mut con).unwrap();
+    assert_eq!(v, 50);
+    let (a, b): (String, Option<String>) = redis::pipe().cmd("GET").arg("k").cmd("GET").arg("missing").query(&mut con).unwrap();
+    assert_eq!((a.as_str(), b), ("50", None));
+    let (x, y): (i64, i64) = redis::pipe().atomic().cmd("INCR").arg("t").cmd("INCR").arg("t").query(&mut con).unwrap();
+    assert_eq!((x, y), (1, 2));
+    let err = redis::cmd("INCR").arg("k").arg("extra").query::<i64>(&mut con).unwrap_err();
+    assert!(err.to_string().contains("wrong number of arguments"), "{err}");
+    // Pub/sub through the client's own machinery.
+    let mut sub_con = client.get_connection_with_timeout(WAIT).unwrap();
+    sub_con.set_read_timeout(Some(WAIT)).unwrap();
+    let mut pubsub = sub_con.as_pubsub();
+    pubsub.subscribe("news").unwrap();
+    let n: i64 = redis::cmd("PUBLISH").arg("news").arg("hello").query(&mut con).unwrap();
+    assert_eq!(n, 1);
+    let msg = pubsub.get_message().unwrap();
+    assert_eq!(msg.get_channel_name(), "news");
+    assert_eq!(msg.get_payload::<String>().unwrap(), "hello");
+}
+
+#[test]
+fn redis_benchmark_runs_without_errors() {
+    let Some(bench) = which("redis-benchmark") else { panic!("redis-benchmark is not installed: run .ci/run or apt-get install redis-tools") };
+    let node = Node::ferrokv(&[]);
+    let out =
+        Command::new(bench).args(["-p", &node.port.to_string(), "-t", "ping,set,get,incr,mset", "-P", "16", "-n", "20000", "-c", "20", "-q"]).output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "redis-benchmark failed: {stdout}{stderr}");
+    for test in ["PING_INLINE", "PING_MBULK", "SET", "GET", "INCR", "MSET (10 keys)"] {
+        assert!(stdout.contains(&format!("{test}: ")), "no result for {test}: {stdout}");
+    }
+    assert!(!stdout.to_lowercase().contains("error") && !stderr.to_lowercase().contains("error"), "{stdout}{stderr}");
+    let mut c = node.conn();
+    let info = c.cmd(&["info", "stats"]);
+    let text = String::from_utf8(info.as_bytes().unwrap().to_vec()).unwrap();
+    assert!(text.contains("total_error_replies:0\r\n"), "errors during the benchmark: {text}");
+}

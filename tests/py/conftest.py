@@ -1,0 +1,46 @@
+"""Starts a real ferrokv-server on a free 127.0.0.1 port for each test module."""
+import os
+import socket
+import subprocess
+import tempfile
+import time
+
+import pytest
+import redis
+
+SERVER = os.environ.get("FERROKV_SERVER", os.path.join(os.path.dirname(__file__), "..", "..", "target", "debug", "ferrokv-server"))
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server():
+    with tempfile.TemporaryDirectory() as data:
+        port = free_port()
+        proc = subprocess.Popen([SERVER, "--port", str(port), "--bind", "127.0.0.1", "--dir", data],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                time.sleep(0.02)
+        else:
+            proc.kill()
+            pytest.fail("ferrokv-server did not start")
+        yield port
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+@pytest.fixture(params=[2, 3], ids=["resp2", "resp3"])
+def r(server, request):
+    client = redis.Redis(port=server, protocol=request.param, socket_timeout=10, decode_responses=True)
+    client.flushall()
+    yield client
+    client.close()
