@@ -538,3 +538,126 @@ impl<'a> View<'a> {
         None
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::value::Str;
+    use std::sync::atomic::AtomicBool;
+    use std::sync::Arc;
+
+    fn s(v: &str) -> Value {
+        Value::Str(Str::from_arg(v.as_bytes()))
+    }
+
+    #[test]
+    fn lazy_expiry_on_lookup_records_the_deletion() {
+        let store = Store::new(2);
+        let ks = store.shared();
+        let mut view = View::shared(&store, &ks, 0);
+        view.set(b"k", s("v"), false);
+        view.set_expire(b"k", view.now_ms - 1);
+        assert!(view.get(b"k").is_none());
+        assert_eq!(view.expired, vec![(0, Bytes::from_static(b"k"))]);
+        assert_eq!(store.stats.expired_keys.load(Ordering::Relaxed), 1);
+        assert_eq!(store.stats.keyspace_misses.load(Ordering::Relaxed), 1);
+    }
+
+    #[test]
+    fn set_drops_ttl_unless_kept() {
+        let store = Store::new(1);
+        let ks = store.shared();
+        let mut view = View::shared(&store, &ks, 0);
+        view.set(b"k", s("v"), false);
+        view.set_expire(b"k", view.now_ms + 100_000);
+        view.set(b"k", s("w"), true);
+        assert!(view.expire_at(b"k").is_some());
+        view.set(b"k", s("x"), false);
+        assert!(view.expire_at(b"k").is_none());
+    }
+
+    #[test]
+    fn writes_flag_watchers_and_unwatch_stops_it() {
+        let store = Store::new(1);
+        let mut ks = store.exclusive();
+        let flag = Arc::new(AtomicBool::new(false));
+        let mut view = View::exclusive(&store, &mut ks, 0);
+        view.watch(b"w", &flag);
+        view.set(b"other", s("1"), false);
+        assert!(!flag.load(Ordering::Acquire));
+        view.set(b"w", s("1"), false);
+        assert!(flag.load(Ordering::Acquire));
+        flag.store(false, Ordering::Release);
+        view.unwatch(0, b"w", &flag);
+        view.delete(b"w");
+        assert!(!flag.load(Ordering::Acquire));
+    }
+
+    #[test]
+    fn flush_and_swap_flag_only_watchers_of_existing_keys() {
+        let store = Store::new(2);
+        let (present, absent) = (Arc::new(AtomicBool::new(false)), Arc::new(AtomicBool::new(false)));
+        {
+            let mut ks = store.exclusive();
+            let mut view = View::exclusive(&store, &mut ks, 0);
+            view.set(b"p", s("1"), false);
+            view.watch(b"p", &present);
+            view.watch(b"a", &absent);
+        }
+        let mut ks = store.exclusive();
+        ks.flush_db(0, now_ms());
+        assert!(present.load(Ordering::Acquire) && !absent.load(Ordering::Acquire));
+        ks.swap_dbs(0, 1, now_ms());
+        assert!(!absent.load(Ordering::Acquire));
+    }
+
+    #[test]
+    fn scan_returns_every_stable_key_despite_deletions() {
+        let store = Store::new(1);
+        let mut ks = store.exclusive();
+        let mut view = View::exclusive(&store, &mut ks, 0);
+        for i in 0..300 {
+            view.set(format!("stable{i}").as_bytes(), s("v"), false);
+            view.set(format!("churn{i}").as_bytes(), s("v"), false);
+        }
+        let mut seen = std::collections::HashSet::new();
+        let (mut cursor, mut round) = (0u64, 0);
+        loop {
+            cursor = view.scan(cursor, 5, |k, _| {
+                seen.insert(k.clone());
+            });
+            // Deleting churn keys moves stable keys around inside shards.
+            if round < 300 {
+                view.delete(format!("churn{round}").as_bytes());
+            }
+            round += 1;
+            if cursor == 0 {
+                break;
+            }
+        }
+        for i in 0..300 {
+            assert!(seen.contains(format!("stable{i}").as_bytes()), "stable{i} missed");
+        }
+    }
+
+    #[test]
+    fn active_expiry_reclaims_untouched_keys() {
+        let store = Store::new(1);
+        {
+            let mut ks = store.exclusive();
+            let mut view = View::exclusive(&store, &mut ks, 0);
+            for i in 0..100 {
+                let k = format!("k{i}");
+                view.set(k.as_bytes(), s("v"), false);
+                view.set_expire(k.as_bytes(), view.now_ms - 1);
+            }
+            view.set(b"keep", s("v"), false);
+        }
+        let mut reclaimed = 0;
+        for _ in 0..50 {
+            reclaimed += store.active_expire_cycle(std::time::Duration::from_millis(50), |_, _| {});
+        }
+        assert_eq!(reclaimed, 100);
+        assert_eq!(store.exclusive().sizes()[0], (1, 0));
+    }
+}

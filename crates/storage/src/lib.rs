@@ -1,7 +1,9 @@
 //! The keyspace: databases, values, expiry and WATCH bookkeeping.
 //!
-//! Architecture invariant: storage knows nothing of RESP or connections;
-//! it answers questions about keys and records what changed.
+//! Architecture invariant: storage knows nothing of connections or
+//! commands; it answers questions about keys and records what changed. It
+//! uses `ferrokv-resp` only for Redis's integer format (`string2ll`), which
+//! decides when a string value is stored as an integer.
 
 pub mod glob;
 mod keyspace;

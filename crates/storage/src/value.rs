@@ -25,7 +25,7 @@ impl Str {
     /// What `tryObjectEncoding` makes of a value written whole.
     pub fn from_arg(data: &[u8]) -> Str {
         if data.len() <= 20 {
-            if let Some(n) = parse_canonical_i64(data) {
+            if let Some(n) = ferrokv_resp::parse_i64(data) {
                 return Str::Int(n);
             }
         }
@@ -108,35 +108,6 @@ impl Value {
             Value::Str(Str::Int(_)) => 0,
             Value::Str(Str::Emb(b) | Str::Raw(b)) => b.len(),
         }
-    }
-}
-
-/// `string2l` on a value: only the canonical decimal form counts as an integer.
-fn parse_canonical_i64(s: &[u8]) -> Option<i64> {
-    if s.is_empty() {
-        return None;
-    }
-    if s == b"0" {
-        return Some(0);
-    }
-    let (neg, digits) = match s[0] {
-        b'-' => (true, &s[1..]),
-        _ => (false, s),
-    };
-    if digits.is_empty() || !(b'1'..=b'9').contains(&digits[0]) {
-        return None;
-    }
-    let mut v: u64 = 0;
-    for &d in digits {
-        if !d.is_ascii_digit() {
-            return None;
-        }
-        v = v.checked_mul(10)?.checked_add((d - b'0') as u64)?;
-    }
-    if neg {
-        (v <= i64::MAX as u64 + 1).then(|| (v as i64).wrapping_neg())
-    } else {
-        i64::try_from(v).ok()
     }
 }
 

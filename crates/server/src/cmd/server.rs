@@ -232,10 +232,19 @@ fn reply_command_info(ctx: &mut Ctx<'_>, e: &Entry) {
     }
 }
 
+/// Key-spec flags, derived from the command's own flags.
+fn key_flags(spec: &Command) -> &'static [&'static str] {
+    if spec.has(WRITE) {
+        &["RW", "update"]
+    } else {
+        &["RO", "access"]
+    }
+}
+
 /// A key spec derived from the (first, last, step) positions.
 fn key_spec(ctx: &mut Ctx<'_>, spec: &Command) {
     let (first, last, step) = spec.keys;
-    let flags: &[&str] = if spec.has(WRITE) { &["RW", "update"] } else { &["RO", "access"] };
+    let flags = key_flags(spec);
     ctx.map(3);
     ctx.bulk(b"flags");
     ctx.set_len(flags.len());
@@ -401,7 +410,7 @@ fn command_getkeys(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
 /* COMMAND GETKEYSANDFLAGS command [arg ...] */
 fn command_getkeysandflags(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     let (positions, spec) = keys_of(ctx, args)?;
-    let flags: &[&str] = if spec.has(WRITE) { &["RW", "update"] } else { &["RO", "access"] };
+    let flags = key_flags(spec);
     ctx.array(positions.len());
     for p in positions {
         ctx.array(2);

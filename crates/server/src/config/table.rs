@@ -162,6 +162,23 @@ macro_rules! bool_directive {
     };
 }
 
+macro_rules! enum_directive {
+    ($name:expr, $field:ident, $names:expr, $immutable:expr) => {
+        Directive {
+            name: $name,
+            aliases: &[],
+            immutable: $immutable,
+            multi_arg: false,
+            get: |c| name_of(c.$field, $names),
+            set: |c, a| {
+                c.$field = enum_of(one(a)?, $names)?;
+                Ok(())
+            },
+            rewrite: None,
+        }
+    };
+}
+
 macro_rules! string_directive {
     ($name:expr, $field:ident, $immutable:expr) => {
         Directive {
@@ -235,18 +252,7 @@ pub static DIRECTIVES: &[Directive] = &[
     },
     string_directive!("logfile", logfile, true),
     string_directive!("pidfile", pidfile, true),
-    Directive {
-        name: "loglevel",
-        aliases: &[],
-        immutable: false,
-        multi_arg: false,
-        get: |c| name_of(c.loglevel, LOGLEVELS),
-        set: |c, a| {
-            c.loglevel = enum_of(one(a)?, LOGLEVELS)?;
-            Ok(())
-        },
-        rewrite: None,
-    },
+    enum_directive!("loglevel", loglevel, LOGLEVELS, false),
     bool_directive!("protected-mode", protected_mode),
     Directive {
         name: "hz",
@@ -261,35 +267,13 @@ pub static DIRECTIVES: &[Directive] = &[
         },
         rewrite: None,
     },
-    Directive {
-        name: "enable-debug-command",
-        aliases: &[],
-        immutable: true,
-        multi_arg: false,
-        get: |c| name_of(c.enable_debug_command, DEBUG_CMD),
-        set: |c, a| {
-            c.enable_debug_command = enum_of(one(a)?, DEBUG_CMD)?;
-            Ok(())
-        },
-        rewrite: None,
-    },
+    enum_directive!("enable-debug-command", enable_debug_command, DEBUG_CMD, true),
     int_directive!("proto-max-bulk-len", proto_max_bulk_len, i64, 1024 * 1024, i64::MAX, true, false),
     int_directive!("client-query-buffer-limit", client_query_buffer_limit, i64, 1024 * 1024, i64::MAX, true, false),
     int_directive!("slowlog-log-slower-than", slowlog_log_slower_than, i64, -1, i64::MAX, false, false),
     int_directive!("slowlog-max-len", slowlog_max_len, u64, 0, i64::MAX, false, false),
     int_directive!("latency-monitor-threshold", latency_monitor_threshold, u64, 0, i64::MAX, false, false),
-    Directive {
-        name: "maxmemory-policy",
-        aliases: &[],
-        immutable: false,
-        multi_arg: false,
-        get: |c| name_of(c.maxmemory_policy, POLICIES),
-        set: |c, a| {
-            c.maxmemory_policy = enum_of(one(a)?, POLICIES)?;
-            Ok(())
-        },
-        rewrite: None,
-    },
+    enum_directive!("maxmemory-policy", maxmemory_policy, POLICIES, false),
 ];
 
 pub fn find(name: &str) -> Option<&'static Directive> {
