@@ -162,3 +162,23 @@ fn big_values_arrive_intact() {
     let raw = c.cmd_raw(&[b"get", b"big"]);
     assert_eq!(raw.len(), value.len() + format!("${}\r\n\r\n", value.len()).len());
 }
+
+#[test]
+fn query_buffer_limit_closes_the_client() {
+    let pair = Pair::new(&["--client-query-buffer-limit", "1mb"]);
+    for node in [&pair.ours, &pair.redis] {
+        let mut c = node.conn();
+        c.send_raw(b"*2\r\n$3\r\nSET\r\n$3000000\r\n");
+        let chunk = vec![b'x'; 64 * 1024];
+        let mut closed = false;
+        for _ in 0..40 {
+            if std::io::Write::write_all(&mut c.stream, &chunk).is_err() {
+                closed = true;
+                break;
+            }
+        }
+        assert!(closed || c.is_closed(), "{} kept a client past client-query-buffer-limit", node.kind);
+        let mut other = node.conn();
+        assert_eq!(other.cmd(&["ping"]), simple("PONG"), "{}", node.kind);
+    }
+}

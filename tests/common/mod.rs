@@ -174,10 +174,15 @@ impl Conn {
         std::mem::take(&mut self.buf)
     }
 
-    /// True if the server closed the connection (within the read timeout).
+    /// True if the server closed the connection (within the read timeout);
+    /// a reset (closed with our data unread) counts as closed.
     pub fn is_closed(&mut self) -> bool {
         let mut b = [0u8; 1];
-        matches!(self.stream.read(&mut b), Ok(0))
+        match self.stream.read(&mut b) {
+            Ok(0) => true,
+            Err(e) => matches!(e.kind(), std::io::ErrorKind::ConnectionReset | std::io::ErrorKind::BrokenPipe),
+            Ok(_) => false,
+        }
     }
 }
 

@@ -135,13 +135,18 @@ where
                         server.stats.reads_processed.fetch_add(1, Ordering::Relaxed);
                     }
                 }
+                if input.len() as i64 > server.hot.query_buffer_limit.load(Ordering::Relaxed) {
+                    // Redis closes such a client without a reply, and logs it.
+                    tracing::warn!(id = client.id(), addr = %client.shared.addr, qbuf = input.len(), "closing client that reached max query buffer length");
+                    return;
+                }
                 if !run_batch(server, client, &mut parser, &mut input, &mut out, &mut stream).await {
                     let _ = flush(server, &mut stream, &mut out).await;
                     return;
                 }
             }
             _ = sleep_or_forever(idle_limit) => {
-                if idle_limit.is_some() && client.shared.idle_secs() >= server.config.read().timeout {
+                if idle_limit.is_some() && client.shared.idle_secs() >= server.hot.timeout.load(Ordering::Relaxed) {
                     return;
                 }
             }
@@ -157,7 +162,7 @@ where
 
 /// Subscribers and monitors are exempt from `timeout`, as in Redis.
 fn idle_limit(server: &Server, client: &Client) -> Option<Duration> {
-    let timeout = server.config.read().timeout;
+    let timeout = server.hot.timeout.load(Ordering::Relaxed);
     if timeout == 0 || client.subscriptions() > 0 || client.shared.has(kind::MONITOR) {
         return None;
     }
@@ -179,7 +184,7 @@ where
     S: AsyncWrite + Unpin,
 {
     loop {
-        let limits = RequestLimits { max_bulk_len: server.config.read().proto_max_bulk_len, auth_required: !client.authenticated };
+        let limits = RequestLimits { max_bulk_len: server.hot.proto_max_bulk_len.load(Ordering::Relaxed), auth_required: !client.authenticated };
         let args = match parser.parse(input, &limits) {
             Ok(Some(args)) => args,
             Ok(None) => return true,

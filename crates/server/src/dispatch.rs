@@ -139,7 +139,7 @@ fn needs_exclusive(entry: &Entry, args: &[Bytes]) -> bool {
 /// Runs an admitted command under the right gate.
 pub fn call<'s>(server: &'s Server, client: &mut Client, entry: &'s Entry, args: &[Bytes], out: &mut BytesMut) {
     let db = client.db;
-    let lfu = server.config.read().maxmemory_policy.is_lfu();
+    let lfu = server.hot.lfu.load(Ordering::Relaxed);
     if needs_exclusive(entry, args) {
         let mut ks = server.store.exclusive();
         let mut view = View::exclusive(&server.store, &mut ks, db);
@@ -183,10 +183,9 @@ pub fn run<'a>(ctx: &mut Ctx<'a>, entry: &'a Entry, args: &[Bytes]) {
 fn account(ctx: &mut Ctx<'_>, entry: &Entry, args: &[Bytes], usec: u64) {
     let server = ctx.server;
     let spec = entry.spec;
-    let (slower_than, max_len, latency_threshold) = {
-        let c = server.config.read();
-        (c.slowlog_log_slower_than, c.slowlog_max_len as usize, c.latency_monitor_threshold)
-    };
+    let slower_than = server.hot.slowlog_slower_than.load(Ordering::Relaxed);
+    let max_len = server.hot.slowlog_max_len.load(Ordering::Relaxed);
+    let latency_threshold = server.hot.latency_threshold.load(Ordering::Relaxed);
     if !spec.has(flags::SKIP_SLOWLOG) && slower_than >= 0 && usec >= slower_than as u64 {
         let name = ctx.client.shared.name.lock().clone().unwrap_or_default();
         server.slowlog.push(args, usec, ctx.client.shared.addr.clone(), name, max_len);

@@ -71,6 +71,31 @@ pub enum PauseMode {
     Write,
 }
 
+/// Config values read on every request, copied out of the config lock so
+/// the hot path touches no shared lock. Refreshed on every CONFIG SET.
+#[derive(Default)]
+pub struct HotConfig {
+    pub lfu: AtomicBool,
+    pub proto_max_bulk_len: std::sync::atomic::AtomicI64,
+    pub query_buffer_limit: std::sync::atomic::AtomicI64,
+    pub slowlog_slower_than: std::sync::atomic::AtomicI64,
+    pub slowlog_max_len: AtomicUsize,
+    pub latency_threshold: AtomicU64,
+    pub timeout: AtomicU64,
+}
+
+impl HotConfig {
+    pub fn load(&self, c: &Config) {
+        self.lfu.store(c.maxmemory_policy.is_lfu(), Ordering::Relaxed);
+        self.proto_max_bulk_len.store(c.proto_max_bulk_len, Ordering::Relaxed);
+        self.query_buffer_limit.store(c.client_query_buffer_limit, Ordering::Relaxed);
+        self.slowlog_slower_than.store(c.slowlog_log_slower_than, Ordering::Relaxed);
+        self.slowlog_max_len.store(c.slowlog_max_len as usize, Ordering::Relaxed);
+        self.latency_threshold.store(c.latency_monitor_threshold, Ordering::Relaxed);
+        self.timeout.store(c.timeout, Ordering::Relaxed);
+    }
+}
+
 /// CLIENT PAUSE state: until when, and what it holds back.
 #[derive(Default)]
 pub struct Pause {
@@ -94,6 +119,7 @@ impl Pause {
 pub struct Server {
     pub store: Store,
     pub config: RwLock<Config>,
+    pub hot: HotConfig,
     pub config_file: Option<std::path::PathBuf>,
     pub commands: Table,
     pub clients: Mutex<HashMap<u64, Arc<ClientShared>>>,
@@ -154,6 +180,11 @@ impl Server {
             tcp_port: AtomicUsize::new(config.port as usize),
             memory_peak: AtomicU64::new(0),
             ops_per_sec: AtomicU64::new(0),
+            hot: {
+                let hot = HotConfig::default();
+                hot.load(&config);
+                hot
+            },
             config: RwLock::new(config),
             config_file: loaded.file,
             shutdown_tx,

@@ -46,7 +46,7 @@ fn bit_offset(ctx: &Ctx<'_>, arg: &[u8], hash_bits: Option<u32>) -> Result<u64, 
     if let Some(bits) = hashed {
         n = n.wrapping_mul(bits as i64);
     }
-    let max = ctx.server.config.read().proto_max_bulk_len;
+    let max = ctx.server.hot.proto_max_bulk_len.load(std::sync::atomic::Ordering::Relaxed);
     if n < 0 || (n >> 3) >= max {
         return Err(err());
     }

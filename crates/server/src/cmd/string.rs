@@ -64,7 +64,7 @@ pub fn write_str(ctx: &mut Ctx<'_>, key: &[u8]) -> Result<Option<Str>, RedisErro
 
 /// `checkStringLength`: a result may not exceed `proto-max-bulk-len`.
 pub fn check_length(ctx: &Ctx<'_>, size: u64, append: u64) -> CmdResult {
-    let max = ctx.server.config.read().proto_max_bulk_len as u64;
+    let max = ctx.server.hot.proto_max_bulk_len.load(std::sync::atomic::Ordering::Relaxed) as u64;
     match size.checked_add(append) {
         Some(total) if total <= max => Ok(()),
         _ => Err(errors::STRING_TOO_LONG.into()),
