@@ -166,6 +166,9 @@ pub struct Client {
     pub is_unix: bool,
     /// The peer address is a loopback one (protected mode, DEBUG local).
     pub is_local: bool,
+    /// Unix ms when the current batch of requests was read: the time its
+    /// commands see (one clock read per batch, not per command).
+    pub now_ms: i64,
 }
 
 impl Client {
@@ -185,6 +188,7 @@ impl Client {
             close_after_reply: false,
             is_unix,
             is_local,
+            now_ms: ferrokv_storage::now_ms(),
         }
     }
 

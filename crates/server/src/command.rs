@@ -194,11 +194,13 @@ pub struct Entry {
     /// clients can point at it (CLIENT LIST `cmd=`) without copying.
     pub fullname: &'static str,
     pub stats: CommandStats,
-    pub subcommands: HashMap<String, Entry>,
+    pub subcommands: FastMap<Entry>,
 }
 
+type FastMap<V> = HashMap<String, V, foldhash::fast::RandomState>;
+
 pub struct Table {
-    commands: HashMap<String, Entry>,
+    commands: FastMap<Entry>,
 }
 
 impl Table {

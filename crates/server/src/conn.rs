@@ -140,6 +140,8 @@ where
                     tracing::warn!(id = client.id(), addr = %client.shared.addr, qbuf = input.len(), "closing client that reached max query buffer length");
                     return;
                 }
+                client.now_ms = ferrokv_storage::now_ms();
+                client.shared.last_interaction_ms.store(client.shared.created.elapsed().as_millis() as u64, Ordering::Relaxed);
                 if !run_batch(server, client, &mut parser, &mut input, &mut out, &mut stream).await {
                     let _ = flush(server, &mut stream, &mut out).await;
                     return;
@@ -272,7 +274,7 @@ fn cleanup(server: &Server, client: &mut Client) {
     }
     if !client.watched.is_empty() {
         let ks = server.store.shared();
-        let view = View::shared(&server.store, &ks, 0);
+        let view = View::shared(&server.store, &ks, 0, client.now_ms);
         for w in client.watched.drain(..) {
             view.unwatch(w.db, &w.key, &client.watch_flag);
         }

@@ -23,16 +23,16 @@ pub async fn run(server: Arc<Server>) {
             // Expiry takes shard locks; keep it off the async workers' hot loop.
             let _ = tokio::task::spawn_blocking(move || server2.store.active_expire_cycle(period / 4, |_, _| {})).await;
         }
+        ferrokv_storage::refresh_lru_clock();
         lift_expired_pause(&server);
         sample = sample_ops(&server, sample);
     }
 }
 
 fn lift_expired_pause(server: &Server) {
-    let mut state = server.pause.state.lock();
-    if matches!(*state, Some((until, _)) if Instant::now() >= until) {
-        *state = None;
-        server.pause.lifted.notify_waiters();
+    let expired = matches!(*server.pause.state.lock(), Some((until, _)) if Instant::now() >= until);
+    if expired {
+        server.pause.set(None);
     }
 }
 

@@ -55,7 +55,6 @@ pub fn resolve<'s>(server: &'s Server, args: &[Bytes]) -> Result<&'s Entry, (Opt
 
 /// Answers one request into `out`.
 pub fn process(server: &Server, client: &mut Client, args: Vec<Bytes>, out: &mut BytesMut) {
-    client.shared.last_interaction_ms.store(client.shared.created.elapsed().as_millis() as u64, Ordering::Relaxed);
     let mark = out.len();
     let silent = match client.reply {
         ReplyMode::SkipNext => {
@@ -142,13 +141,13 @@ pub fn call<'s>(server: &'s Server, client: &mut Client, entry: &'s Entry, args:
     let lfu = server.hot.lfu.load(Ordering::Relaxed);
     if needs_exclusive(entry, args) {
         let mut ks = server.store.exclusive();
-        let mut view = View::exclusive(&server.store, &mut ks, db);
+        let mut view = View::exclusive(&server.store, &mut ks, db, client.now_ms);
         view.lfu = lfu;
         let mut ctx = Ctx { server, client, out, view, entry };
         run(&mut ctx, entry, args);
     } else {
         let ks = server.store.shared();
-        let mut view = View::shared(&server.store, &ks, db);
+        let mut view = View::shared(&server.store, &ks, db, client.now_ms);
         view.lfu = lfu;
         let mut ctx = Ctx { server, client, out, view, entry };
         run(&mut ctx, entry, args);

@@ -100,10 +100,21 @@ impl HotConfig {
 #[derive(Default)]
 pub struct Pause {
     pub state: Mutex<Option<(Instant, PauseMode)>>,
+    /// Set while `state` holds a pause: the per-command check is one load.
+    pub active: AtomicBool,
     pub lifted: Notify,
 }
 
 impl Pause {
+    pub fn set(&self, state: Option<(Instant, PauseMode)>) {
+        let mut s = self.state.lock();
+        *s = state;
+        self.active.store(s.is_some(), Ordering::Release);
+        if s.is_none() {
+            self.lifted.notify_waiters();
+        }
+    }
+
     /// How long a command with these traits must still wait, if at all.
     pub fn remaining(&self, is_write: bool) -> Option<Duration> {
         let state = *self.state.lock();

@@ -33,9 +33,22 @@ pub fn now_ms() -> i64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
 }
 
-/// Redis's LRU clock: seconds, 24 bits.
+/// Redis's LRU clock (seconds, 24 bits), as the cron last set it: like
+/// Redis, reading it costs no clock call; its resolution is one second.
+static LRU_CLOCK: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(u32::MAX);
+
 pub fn lru_clock() -> u32 {
-    ((now_ms() / 1000) as u32) & 0x00ff_ffff
+    match LRU_CLOCK.load(Ordering::Relaxed) {
+        u32::MAX => refresh_lru_clock(),
+        c => c,
+    }
+}
+
+/// Called by the server's cron; returns the new value.
+pub fn refresh_lru_clock() -> u32 {
+    let c = ((now_ms() / 1000) as u32) & 0x00ff_ffff;
+    LRU_CLOCK.store(c, Ordering::Relaxed);
+    c
 }
 
 /// Seconds since `lru` on Redis's wrapping 24-bit clock.
@@ -252,12 +265,14 @@ pub struct View<'a> {
 }
 
 impl<'a> View<'a> {
-    pub fn shared(store: &'a Store, ks: &'a Keyspace, db: usize) -> Self {
-        View { target: Target::Shared { ks, locked: None }, db, now_ms: now_ms(), stats: &store.stats, expired: Vec::new(), lfu: false }
+    /// A view holding the gate shared; `now_ms` is the time commands in it
+    /// see (the server reads the clock once per batch of requests).
+    pub fn shared(store: &'a Store, ks: &'a Keyspace, db: usize, now_ms: i64) -> Self {
+        View { target: Target::Shared { ks, locked: None }, db, now_ms, stats: &store.stats, expired: Vec::new(), lfu: false }
     }
 
-    pub fn exclusive(store: &'a Store, ks: &'a mut Keyspace, db: usize) -> Self {
-        View { target: Target::All(ks), db, now_ms: now_ms(), stats: &store.stats, expired: Vec::new(), lfu: false }
+    pub fn exclusive(store: &'a Store, ks: &'a mut Keyspace, db: usize, now_ms: i64) -> Self {
+        View { target: Target::All(ks), db, now_ms, stats: &store.stats, expired: Vec::new(), lfu: false }
     }
 
     pub fn is_exclusive(&self) -> bool {
@@ -554,7 +569,7 @@ mod tests {
     fn lazy_expiry_on_lookup_records_the_deletion() {
         let store = Store::new(2);
         let ks = store.shared();
-        let mut view = View::shared(&store, &ks, 0);
+        let mut view = View::shared(&store, &ks, 0, now_ms());
         view.set(b"k", s("v"), false);
         view.set_expire(b"k", view.now_ms - 1);
         assert!(view.get(b"k").is_none());
@@ -567,7 +582,7 @@ mod tests {
     fn set_drops_ttl_unless_kept() {
         let store = Store::new(1);
         let ks = store.shared();
-        let mut view = View::shared(&store, &ks, 0);
+        let mut view = View::shared(&store, &ks, 0, now_ms());
         view.set(b"k", s("v"), false);
         view.set_expire(b"k", view.now_ms + 100_000);
         view.set(b"k", s("w"), true);
@@ -581,7 +596,7 @@ mod tests {
         let store = Store::new(1);
         let mut ks = store.exclusive();
         let flag = Arc::new(AtomicBool::new(false));
-        let mut view = View::exclusive(&store, &mut ks, 0);
+        let mut view = View::exclusive(&store, &mut ks, 0, now_ms());
         view.watch(b"w", &flag);
         view.set(b"other", s("1"), false);
         assert!(!flag.load(Ordering::Acquire));
@@ -599,7 +614,7 @@ mod tests {
         let (present, absent) = (Arc::new(AtomicBool::new(false)), Arc::new(AtomicBool::new(false)));
         {
             let mut ks = store.exclusive();
-            let mut view = View::exclusive(&store, &mut ks, 0);
+            let mut view = View::exclusive(&store, &mut ks, 0, now_ms());
             view.set(b"p", s("1"), false);
             view.watch(b"p", &present);
             view.watch(b"a", &absent);
@@ -615,7 +630,7 @@ mod tests {
     fn scan_returns_every_stable_key_despite_deletions() {
         let store = Store::new(1);
         let mut ks = store.exclusive();
-        let mut view = View::exclusive(&store, &mut ks, 0);
+        let mut view = View::exclusive(&store, &mut ks, 0, now_ms());
         for i in 0..300 {
             view.set(format!("stable{i}").as_bytes(), s("v"), false);
             view.set(format!("churn{i}").as_bytes(), s("v"), false);
@@ -645,7 +660,7 @@ mod tests {
         let store = Store::new(1);
         {
             let mut ks = store.exclusive();
-            let mut view = View::exclusive(&store, &mut ks, 0);
+            let mut view = View::exclusive(&store, &mut ks, 0, now_ms());
             for i in 0..100 {
                 let k = format!("k{i}");
                 view.set(k.as_bytes(), s("v"), false);

@@ -3,7 +3,7 @@
 
 use rand::Rng;
 
-use crate::keyspace::now_ms;
+use crate::keyspace::lru_clock;
 
 /// Counter of a new key (LFU_INIT_VAL), so it is not evicted at once.
 const INIT_VAL: u32 = 5;
@@ -12,7 +12,7 @@ const LOG_FACTOR: f64 = 10.0;
 const DECAY_MINUTES: u32 = 1;
 
 fn minutes() -> u32 {
-    ((now_ms() / 60_000) as u32) & 0xffff
+    (lru_clock() / 60) & 0xffff
 }
 
 pub fn initial() -> u32 {

@@ -12,7 +12,7 @@ mod shard;
 pub mod value;
 mod watch;
 
-pub use keyspace::{idle_seconds, lru_clock, now_ms, shard_of, Db, Keyspace, Stats, Store, View, SHARDS};
+pub use keyspace::{idle_seconds, lru_clock, now_ms, refresh_lru_clock, shard_of, Db, Keyspace, Stats, Store, View, SHARDS};
 pub use shard::{Entry, Key, Shard};
 pub use value::{Str, Value};
 pub use watch::{WatchFlag, Watches};

@@ -300,8 +300,7 @@ fn pause(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
 
 /* CLIENT UNPAUSE */
 fn unpause(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult {
-    *ctx.server.pause.state.lock() = None;
-    ctx.server.pause.lifted.notify_waiters();
+    ctx.server.pause.set(None);
     ctx.ok()
 }
 
