@@ -64,11 +64,37 @@ fn human(bytes: u64) -> String {
     }
 }
 
-/// Bytes handed out by the allocator (glibc's own accounting).
+/// Bytes handed out by the allocator, from its own accounting.
+#[cfg(feature = "jemalloc")]
+pub fn used_memory() -> u64 {
+    // Statistics are cached per epoch; advance it to read current values.
+    let _ = tikv_jemalloc_ctl::epoch::advance();
+    tikv_jemalloc_ctl::stats::allocated::read().unwrap_or(0) as u64
+}
+
+#[cfg(not(feature = "jemalloc"))]
 pub fn used_memory() -> u64 {
     // SAFETY: mallinfo2 only reads allocator statistics.
     let mi = unsafe { libc::mallinfo2() };
     (mi.uordblks + mi.hblkhd) as u64
+}
+
+/// Returns freed pages to the OS now, as Redis does after a synchronous
+/// FLUSHALL/FLUSHDB (jemalloc would otherwise keep them until decay).
+pub fn purge_allocator() {
+    #[cfg(feature = "jemalloc")]
+    // SAFETY: "arena.<MALLCTL_ARENAS_ALL>.purge" takes no input or output.
+    unsafe {
+        tikv_jemalloc_sys::mallctl(c"arena.4096.purge".as_ptr(), std::ptr::null_mut(), std::ptr::null_mut(), std::ptr::null_mut(), 0);
+    }
+}
+
+fn allocator_name() -> &'static str {
+    if cfg!(feature = "jemalloc") {
+        "jemalloc"
+    } else {
+        "libc"
+    }
 }
 
 fn rss() -> u64 {
@@ -127,10 +153,10 @@ fn section(server: &Server, name: &str, sizes: &[(usize, usize)], out: &mut Stri
             let rss = rss();
             let peak = server.memory_peak.fetch_max(used, Ordering::Relaxed).max(used);
             let total = total_memory();
-            w!("# Memory\r\nused_memory:{used}\r\nused_memory_human:{}\r\nused_memory_rss:{rss}\r\nused_memory_rss_human:{}\r\nused_memory_peak:{peak}\r\nused_memory_peak_human:{}\r\nused_memory_peak_perc:{:.2}%\r\ntotal_system_memory:{total}\r\ntotal_system_memory_human:{}\r\nmaxmemory:0\r\nmaxmemory_human:0B\r\nmaxmemory_policy:{}\r\nmem_fragmentation_ratio:{:.2}\r\nmem_allocator:libc\r\nlazyfree_pending_objects:0\r\nlazyfreed_objects:0\r\n",
+            w!("# Memory\r\nused_memory:{used}\r\nused_memory_human:{}\r\nused_memory_rss:{rss}\r\nused_memory_rss_human:{}\r\nused_memory_peak:{peak}\r\nused_memory_peak_human:{}\r\nused_memory_peak_perc:{:.2}%\r\ntotal_system_memory:{total}\r\ntotal_system_memory_human:{}\r\nmaxmemory:0\r\nmaxmemory_human:0B\r\nmaxmemory_policy:{}\r\nmem_fragmentation_ratio:{:.2}\r\nmem_allocator:{}\r\nlazyfree_pending_objects:0\r\nlazyfreed_objects:0\r\n",
                 human(used), human(rss), human(peak), used as f64 * 100.0 / peak.max(1) as f64, human(total),
                 crate::config::table::find("maxmemory-policy").map(|d| (d.get)(&c)).unwrap_or_default(),
-                rss as f64 / used.max(1) as f64);
+                rss as f64 / used.max(1) as f64, allocator_name());
         }
         "persistence" => {
             w!("# Persistence\r\nloading:0\r\nasync_loading:0\r\ncurrent_cow_peak:0\r\ncurrent_cow_size:0\r\ncurrent_cow_size_age:0\r\ncurrent_fork_perc:0.00\r\ncurrent_save_keys_processed:0\r\ncurrent_save_keys_total:0\r\nrdb_changes_since_last_save:{}\r\nrdb_bgsave_in_progress:0\r\nrdb_last_save_time:{}\r\nrdb_last_bgsave_status:ok\r\nrdb_last_bgsave_time_sec:-1\r\nrdb_current_bgsave_time_sec:-1\r\nrdb_saves:0\r\nrdb_last_cow_size:0\r\nrdb_last_load_keys_expired:0\r\nrdb_last_load_keys_loaded:0\r\naof_enabled:0\r\naof_rewrite_in_progress:0\r\naof_rewrite_scheduled:0\r\naof_last_rewrite_time_sec:-1\r\naof_current_rewrite_time_sec:-1\r\naof_last_bgrewrite_status:ok\r\naof_rewrites:0\r\naof_rewrites_consecutive_failures:0\r\naof_last_write_status:ok\r\naof_last_cow_size:0\r\nmodule_fork_in_progress:0\r\nmodule_fork_last_cow_size:0\r\n",

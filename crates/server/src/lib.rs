@@ -23,6 +23,10 @@ pub mod slowlog;
 
 pub use server::{start, Handle, Server, StartError};
 
+#[cfg(feature = "jemalloc")]
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 /// The Redis version whose behaviour this node reproduces; reported where
 /// Redis reports its own version (INFO, HELLO) so clients pick the right
 /// features. `ferrokv_version` in INFO carries ours.

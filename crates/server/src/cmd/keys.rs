@@ -356,34 +356,41 @@ fn dbsize(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult {
     Ok(())
 }
 
-/// `[ASYNC|SYNC]`: both empty at once here, since dropping the old tables
-/// happens off the gate.
-fn flush_mode(args: &[Bytes]) -> CmdResult {
+/// `[ASYNC|SYNC]`; returns true for SYNC (the default), after which freed
+/// memory goes back to the OS at once, as in Redis.
+fn flush_mode(args: &[Bytes]) -> Result<bool, RedisError> {
     match args.len() {
-        1 => Ok(()),
-        2 if args::is(&args[1], "async") || args::is(&args[1], "sync") => Ok(()),
+        1 => Ok(true),
+        2 if args::is(&args[1], "async") => Ok(false),
+        2 if args::is(&args[1], "sync") => Ok(true),
         _ => Err(errors::SYNTAX.into()),
     }
 }
 
 /* FLUSHDB [ASYNC|SYNC] */
 fn flushdb(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
-    flush_mode(args)?;
+    let sync = flush_mode(args)?;
     let (db, now) = (ctx.client.db, ctx.view.now_ms);
     if let Some(ks) = ctx.view.keyspace() {
         ks.flush_db(db, now);
+    }
+    if sync {
+        crate::info::purge_allocator();
     }
     ctx.ok()
 }
 
 /* FLUSHALL [ASYNC|SYNC] */
 fn flushall(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
-    flush_mode(args)?;
+    let sync = flush_mode(args)?;
     let now = ctx.view.now_ms;
     if let Some(ks) = ctx.view.keyspace() {
         for db in 0..ks.db_count() {
             ks.flush_db(db, now);
         }
+    }
+    if sync {
+        crate::info::purge_allocator();
     }
     ctx.ok()
 }

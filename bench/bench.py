@@ -1,0 +1,273 @@
+"""ferrokv vs Redis 7.0, side by side in one run.
+
+Both servers run on 127.0.0.1 with equivalent settings (no persistence,
+default everything else). For each test the two are measured alternately
+(A B A B ...) for several rounds and the median of each figure is kept, so
+drift on a shared machine hits both alike. Every figure is reported as the
+ferrokv/redis ratio next to both absolute numbers.
+
+Figures:
+- throughput and p50/p99 latency from redis-benchmark (50 clients),
+  pipeline 1 and 16, values of 3 B and 1 KB;
+- server CPU time per request: user+sys of the server process over the run
+  (from /proc/<pid>/stat) divided by the requests made;
+- memory for 1M small string keys (used_memory and RSS).
+"""
+import argparse
+import datetime
+import os
+import platform
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+FERROKV = os.path.join(ROOT, "target", "release", "ferrokv-server")
+
+# (redis-benchmark test name, label, does the value size matter)
+TESTS = [
+    ("ping_mbulk", "PING", False),
+    ("set", "SET", True),
+    ("get", "GET", True),
+    ("incr", "INCR", False),
+    ("lpush", "LPUSH", True),
+    ("lpop", "LPOP", True),
+    ("sadd", "SADD", False),
+    ("hset", "HSET", True),
+    ("zadd", "ZADD", False),
+    ("mset", "MSET (10 keys)", True),
+]
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    def __init__(self, name, argv):
+        self.name = name
+        self.dir = tempfile.TemporaryDirectory()
+        self.port = free_port()
+        self.proc = subprocess.Popen(argv + ["--port", str(self.port), "--bind", "127.0.0.1", "--dir", self.dir.name],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                return
+            except OSError:
+                time.sleep(0.05)
+        raise SystemExit(f"{name} did not start")
+
+    def cpu_seconds(self):
+        """On-CPU time of every thread of the server, in ns precision
+        (/proc/<pid>/task/*/schedstat), rather than stat's 10 ms ticks."""
+        total = 0
+        task_dir = f"/proc/{self.proc.pid}/task"
+        for tid in os.listdir(task_dir):
+            try:
+                with open(f"{task_dir}/{tid}/schedstat") as f:
+                    total += int(f.read().split()[0])
+            except (FileNotFoundError, ProcessLookupError):
+                pass  # a thread that ended between listing and reading
+        return total / 1e9
+
+    def rss(self):
+        with open(f"/proc/{self.proc.pid}/status") as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) * 1024
+        return 0
+
+    def command(self, *args):
+        out = subprocess.run(["redis-cli", "-p", str(self.port), *args], capture_output=True, text=True, timeout=60)
+        return out.stdout.strip()
+
+    def info_field(self, section, field):
+        for line in self.command("info", section).splitlines():
+            if line.startswith(field + ":"):
+                return line.split(":", 1)[1].strip()
+        return None
+
+    def supports(self, test):
+        probe = {"lpush": ["lpush", "__probe", "x"], "lpop": ["lpop", "__probe"], "sadd": ["sadd", "__probe", "x"],
+                 "hset": ["hset", "__probe", "f", "v"], "zadd": ["zadd", "__probe", "1", "x"]}.get(test)
+        if not probe:
+            return True
+        reply = self.command(*probe)
+        self.command("del", "__probe")
+        return not reply.startswith("ERR unknown command")
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(timeout=10)
+            self.dir.cleanup()
+
+
+def bench_once(server, test, pipeline, size, requests, clients):
+    server.command("flushall")
+    cpu0 = server.cpu_seconds()
+    out = subprocess.run(["redis-benchmark", "-p", str(server.port), "-t", test, "-P", str(pipeline), "-d", str(size),
+                          "-c", str(clients), "-n", str(requests), "-r", "100000", "--csv"],
+                         capture_output=True, text=True, timeout=600)
+    cpu = server.cpu_seconds() - cpu0
+    lines = [l for l in out.stdout.splitlines() if l.startswith('"') and not l.startswith('"test"')]
+    if out.returncode != 0 or not lines:
+        raise SystemExit(f"redis-benchmark failed on {server.name} {test}: {out.stdout}{out.stderr}")
+    cols = [c.strip('"') for c in lines[-1].split('","')]
+    rps, p50, p99 = float(cols[1]), float(cols[4]), float(cols[6])
+    return {"rps": rps, "p50": p50, "p99": p99, "cpu_us": cpu * 1e6 / requests}
+
+
+def load_keys(server, count):
+    """SET key:N to a 3-byte value for N < count, pipelined, then report memory."""
+    server.command("flushall")
+    with socket.create_connection(("127.0.0.1", server.port)) as s:
+        batch = 10000
+        for start in range(0, count, batch):
+            payload = b"".join(b"*3\r\n$3\r\nSET\r\n$%d\r\n%s\r\n$3\r\nval\r\n" % (len(k), k)
+                               for k in (b"key:%d" % i for i in range(start, min(count, start + batch))))
+            s.sendall(payload)
+            need, got = 5 * min(batch, count - start), b""
+            while len(got) < need:
+                got += s.recv(1 << 20)
+    time.sleep(1)
+    return int(server.info_field("memory", "used_memory")), server.rss()
+
+
+def median(values):
+    return statistics.median(values) if values else float("nan")
+
+
+def fmt_ratio(a, b):
+    return f"{a / b:.2f}" if b else "n/a"
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--requests", type=int, default=200000)
+    ap.add_argument("--clients", type=int, default=50)
+    ap.add_argument("--keys", type=int, default=1000000)
+    ap.add_argument("--quick", action="store_true", help="fewer tests and requests, for a smoke run")
+    ap.add_argument("--out", default=os.path.join(ROOT, "docs"))
+    args = ap.parse_args()
+    if args.quick:
+        args.rounds, args.requests, args.keys = 1, 20000, 20000
+
+    ferrokv = Server("ferrokv", [FERROKV])
+    redis = Server("redis", ["redis-server", "--save", "", "--appendonly", "no"])
+    version = redis.info_field("server", "redis_version")
+    rows = []
+    try:
+        for test, label, sized in TESTS:
+            if not ferrokv.supports(test):
+                rows.append({"label": label, "skip": "not implemented in ferrokv yet"})
+                continue
+            for pipeline in (1, 16):
+                for size in ((3, 1024) if sized else (3,)):
+                    samples = {"ferrokv": [], "redis": []}
+                    for _ in range(args.rounds):
+                        for server in (ferrokv, redis):
+                            samples[server.name].append(bench_once(server, test, pipeline, size, args.requests, args.clients))
+                    row = {"label": label, "pipeline": pipeline, "size": size if sized else None}
+                    for name, runs in samples.items():
+                        for key in ("rps", "p50", "p99", "cpu_us"):
+                            row[f"{name}_{key}"] = median([r[key] for r in runs])
+                    rows.append(row)
+                    print(f"{label:16} P{pipeline:<3} {str(size) + 'B' if sized else '':6} "
+                          f"ferrokv {row['ferrokv_rps']:>11,.0f} rps  redis {row['redis_rps']:>11,.0f} rps  "
+                          f"ratio {row['ferrokv_rps'] / row['redis_rps']:.2f}  cpu/req {row['ferrokv_cpu_us']:.2f}/{row['redis_cpu_us']:.2f} us",
+                          flush=True)
+        # Memory on fresh processes: what the benchmarks allocated and freed
+        # must not count.
+        ferrokv.stop()
+        redis.stop()
+        ferrokv = Server("ferrokv", [FERROKV])
+        redis = Server("redis", ["redis-server", "--save", "", "--appendonly", "no"])
+        memory = {}
+        for server in (ferrokv, redis):
+            memory[server.name] = load_keys(server, args.keys)
+        print(f"memory for {args.keys} keys: ferrokv {memory['ferrokv']}, redis {memory['redis']}")
+    finally:
+        ferrokv.stop()
+        redis.stop()
+    write_report(args, rows, memory, version)
+
+
+def write_report(args, rows, memory, version):
+    os.makedirs(args.out, exist_ok=True)
+    chart = os.path.join(args.out, "benchmarks.png")
+    measured = [r for r in rows if "skip" not in r]
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+        labels = [f"{r['label']} P{r['pipeline']}" + (f" {r['size']}B" if r['size'] else "") for r in measured]
+        ratios = [r["ferrokv_rps"] / r["redis_rps"] for r in measured]
+        fig, ax = plt.subplots(figsize=(10, 0.35 * len(labels) + 1.5))
+        ax.barh(labels, ratios, color=["#2a7" if x >= 1 else "#c54" for x in ratios])
+        ax.axvline(1.0, color="black", linewidth=1)
+        ax.set_xlabel(f"throughput, ferrokv / redis {version} (higher is better)")
+        ax.invert_yaxis()
+        fig.tight_layout()
+        fig.savefig(chart, dpi=110)
+    except ImportError:
+        chart = None
+
+    cpu = f"{os.cpu_count()} cores"
+    lines = [
+        "# Benchmarks",
+        "",
+        f"Latest run: {datetime.date.today().isoformat()}, on {platform.node() or 'this machine'} ({platform.machine()}, {cpu}), "
+        f"ferrokv (release build) vs Debian's redis-server {version}, both on 127.0.0.1 with no persistence. "
+        "redis-benchmark runs on the same machine, so client and servers share the cores.",
+        "",
+        f"Command: `bench/run --rounds {args.rounds} --requests {args.requests} --clients {args.clients} --keys {args.keys}`",
+        "",
+        f"Each figure is the median of {args.rounds} alternating rounds (ferrokv, redis, ferrokv, redis, ...). "
+        "Ratio = ferrokv / redis: above 1 is better for throughput, below 1 is better for latency, CPU and memory.",
+        "",
+        "## Throughput, latency, CPU per request",
+        "",
+        "| test | pipeline | value | ferrokv rps | redis rps | ratio | p50 ms (f / r) | p99 ms (f / r) | CPU µs/req (f / r) | CPU ratio |",
+        "| --- | --- | --- | ---: | ---: | ---: | --- | --- | --- | ---: |",
+    ]
+    for r in rows:
+        if "skip" in r:
+            lines.append(f"| {r['label']} | | | | | | {r['skip']} | | | |")
+            continue
+        lines.append(
+            f"| {r['label']} | {r['pipeline']} | {str(r['size']) + ' B' if r['size'] else '-'} | {r['ferrokv_rps']:,.0f} | {r['redis_rps']:,.0f} | "
+            f"{fmt_ratio(r['ferrokv_rps'], r['redis_rps'])} | {r['ferrokv_p50']:.3f} / {r['redis_p50']:.3f} | {r['ferrokv_p99']:.3f} / {r['redis_p99']:.3f} | "
+            f"{r['ferrokv_cpu_us']:.2f} / {r['redis_cpu_us']:.2f} | {fmt_ratio(r['ferrokv_cpu_us'], r['redis_cpu_us'])} |")
+    fu, fr = memory["ferrokv"]
+    ru, rr = memory["redis"]
+    lines += [
+        "",
+        "## Memory",
+        "",
+        "| dataset | ferrokv used_memory | redis used_memory | ratio | ferrokv RSS | redis RSS | ratio |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+        f"| {args.keys:,} keys `key:N` = `val` | {fu:,} | {ru:,} | {fmt_ratio(fu, ru)} | {fr:,} | {rr:,} | {fmt_ratio(fr, rr)} |",
+        "| 100k small hashes | | | | | | needs HSET (collections issue) |",
+        "",
+    ]
+    if chart:
+        lines += ["## Throughput ratio per test", "", "![throughput ratio](benchmarks.png)", ""]
+    notes = os.path.join(ROOT, "bench", "NOTES.md")
+    if os.path.exists(notes):
+        lines += [open(notes).read().rstrip(), ""]
+    with open(os.path.join(args.out, "benchmarks.md"), "w") as f:
+        f.write("\n".join(lines))
+    print(f"wrote {os.path.join(args.out, 'benchmarks.md')}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
