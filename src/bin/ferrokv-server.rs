@@ -20,7 +20,8 @@ fn main() -> anyhow::Result<()> {
         }
     };
     ferrokv_server::logging::init(&loaded.config);
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the runtime")?;
+    let runtime =
+        tokio::runtime::Builder::new_multi_thread().worker_threads(loaded.config.io_threads as usize).enable_all().build().context("starting the runtime")?;
     runtime.block_on(ferrokv_server::run(loaded)).context("starting the server")?;
     Ok(())
 }

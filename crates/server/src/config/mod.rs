@@ -76,6 +76,9 @@ pub struct Config {
     pub latency_monitor_threshold: u64,
     pub maxmemory_policy: MaxmemoryPolicy,
     pub pidfile: String,
+    /// Worker threads serving connections (Redis's `io-threads`); by
+    /// default one per core.
+    pub io_threads: u64,
 }
 
 impl Default for Config {
@@ -104,6 +107,7 @@ impl Default for Config {
             latency_monitor_threshold: 0,
             maxmemory_policy: MaxmemoryPolicy::NoEviction,
             pidfile: String::new(),
+            io_threads: std::thread::available_parallelism().map(|n| n.get() as u64).unwrap_or(1),
         }
     }
 }

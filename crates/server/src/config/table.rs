@@ -274,6 +274,7 @@ pub static DIRECTIVES: &[Directive] = &[
     int_directive!("slowlog-max-len", slowlog_max_len, u64, 0, i64::MAX, false, false),
     int_directive!("latency-monitor-threshold", latency_monitor_threshold, u64, 0, i64::MAX, false, false),
     enum_directive!("maxmemory-policy", maxmemory_policy, POLICIES, false),
+    int_directive!("io-threads", io_threads, u64, 1, 128, false, true),
 ];
 
 pub fn find(name: &str) -> Option<&'static Directive> {
