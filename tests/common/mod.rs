@@ -226,6 +226,26 @@ impl Pair {
     }
 }
 
+/// Sorts a flat field/value array by pairs (HGETALL in RESP2, HSCAN items).
+pub fn sorted_pairs(raw: &[u8]) -> Vec<u8> {
+    let (frame, _) = Frame::parse(raw).expect("valid").expect("complete");
+    let sort_flat = |items: Vec<Frame>| {
+        let mut pairs: Vec<Vec<Frame>> = items.chunks(2).map(|c| c.to_vec()).collect();
+        pairs.sort_by_key(|p| p[0].to_bytes());
+        Frame::Array(pairs.into_iter().flatten().collect())
+    };
+    let frame = match frame {
+        Frame::Array(mut items) if items.len() == 2 && matches!(items[1], Frame::Array(_)) && matches!(items[0], Frame::Bulk(_)) => {
+            let Frame::Array(inner) = items.pop().expect("two items") else { unreachable!() };
+            items.push(sort_flat(inner));
+            Frame::Array(items)
+        }
+        Frame::Array(items) => sort_flat(items),
+        other => other,
+    };
+    frame.to_bytes()
+}
+
 /// Sorts the elements of an array reply whose order Redis leaves
 /// unspecified (KEYS, SMEMBERS…), so both sides compare equal.
 pub fn sorted_reply(raw: &[u8]) -> Vec<u8> {
@@ -233,8 +253,18 @@ pub fn sorted_reply(raw: &[u8]) -> Vec<u8> {
     fn sort(f: Frame) -> Frame {
         match f {
             Frame::Array(mut items) => {
+                // A flat field/value array (HGETALL in RESP2) sorts by pairs
+                // when asked with `~~`; plain arrays sort by element.
                 items.sort_by_key(|i| i.to_bytes());
                 Frame::Array(items)
+            }
+            Frame::Set(mut items) => {
+                items.sort_by_key(|i| i.to_bytes());
+                Frame::Set(items)
+            }
+            Frame::Map(mut pairs) => {
+                pairs.sort_by_key(|(k, _)| k.to_bytes());
+                Frame::Map(pairs)
             }
             other => other,
         }
@@ -254,7 +284,7 @@ pub fn sorted_reply(raw: &[u8]) -> Vec<u8> {
 /// Runs a script on both servers and requires byte-identical replies.
 ///
 /// One command per line, quoted as redis-cli would. A line starting with
-/// `~` compares the reply with array elements sorted, `?` only its type
+/// `~~` compares a field/value reply sorted by field, `~` compares the reply with array elements sorted, `?` only its type
 /// (replies holding client ids or times); `!sleep <ms>` waits;
 /// `#` starts a comment. Several connections: a line `@N cmd` runs on
 /// connection N (0 by default).
@@ -269,6 +299,10 @@ pub fn run_script(pair: &Pair, script: &str) {
         if let Some(ms) = line.strip_prefix("!sleep ") {
             std::thread::sleep(Duration::from_millis(ms.trim().parse().expect("sleep ms")));
             continue;
+        }
+        let pairs = line.starts_with("~~");
+        if pairs {
+            line = line[2..].trim_start();
         }
         let unordered = line.starts_with('~');
         if unordered {
@@ -298,6 +332,10 @@ pub fn run_script(pair: &Pair, script: &str) {
         if unordered {
             a = sorted_reply(&a);
             b = sorted_reply(&b);
+        }
+        if pairs {
+            a = sorted_pairs(&a);
+            b = sorted_pairs(&b);
         }
         if type_only {
             a.truncate(1);

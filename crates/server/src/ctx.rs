@@ -10,6 +10,43 @@ use crate::command::Entry;
 use crate::errors::{unknown_subcommand, CmdResult};
 use crate::server::Server;
 
+/// Reply helpers over just the output buffer, so a handler can hold a value
+/// borrowed from the view while it replies (see [`Ctx::parts`]).
+pub struct Reply<'o> {
+    pub out: &'o mut BytesMut,
+    pub proto: Protocol,
+}
+
+impl Reply<'_> {
+    pub fn bulk(&mut self, b: &[u8]) {
+        encode::bulk(self.out, b);
+    }
+    pub fn int(&mut self, n: i64) {
+        encode::integer(self.out, n);
+    }
+    pub fn null(&mut self) {
+        encode::null(self.out, self.proto);
+    }
+    pub fn null_array(&mut self) {
+        encode::null_array(self.out, self.proto);
+    }
+    pub fn array(&mut self, n: usize) {
+        encode::array_len(self.out, n);
+    }
+    pub fn map(&mut self, n: usize) {
+        encode::map_len(self.out, n, self.proto);
+    }
+    pub fn set_len(&mut self, n: usize) {
+        encode::set_len(self.out, n, self.proto);
+    }
+    pub fn double(&mut self, d: f64) {
+        encode::double(self.out, d, self.proto);
+    }
+    pub fn ok(&mut self) {
+        encode::ok(self.out);
+    }
+}
+
 pub struct Ctx<'a> {
     pub server: &'a Server,
     pub client: &'a mut Client,
@@ -18,7 +55,13 @@ pub struct Ctx<'a> {
     pub entry: &'a Entry,
 }
 
-impl Ctx<'_> {
+impl<'a> Ctx<'a> {
+    /// The view and a reply writer, borrowed separately.
+    pub fn parts(&mut self) -> (&mut View<'a>, Reply<'_>) {
+        let proto = self.client.proto;
+        (&mut self.view, Reply { out: self.out, proto })
+    }
+
     pub fn proto(&self) -> Protocol {
         self.client.proto
     }

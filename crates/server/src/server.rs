@@ -85,6 +85,14 @@ pub struct HotConfig {
 }
 
 impl HotConfig {
+    /// Copies the hot values, and the encoding thresholds into the store.
+    pub fn load_all(&self, c: &Config, store: &Store) {
+        self.load(c);
+        store.limits.hash_max_listpack_entries.store(c.hash_max_listpack_entries as usize, Ordering::Relaxed);
+        store.limits.hash_max_listpack_value.store(c.hash_max_listpack_value as usize, Ordering::Relaxed);
+        store.limits.set_max_intset_entries.store(c.set_max_intset_entries as usize, Ordering::Relaxed);
+    }
+
     pub fn load(&self, c: &Config) {
         self.lfu.store(c.maxmemory_policy.is_lfu(), Ordering::Relaxed);
         self.proto_max_bulk_len.store(c.proto_max_bulk_len, Ordering::Relaxed);
@@ -203,6 +211,7 @@ impl Server {
             me: std::sync::OnceLock::new(),
         });
         let _ = server.me.set(Arc::downgrade(&server));
+        server.hot.load_all(&server.config.read(), &server.store);
         server
     }
 

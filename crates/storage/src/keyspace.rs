@@ -173,6 +173,8 @@ fn two_mut<T>(v: &mut [T], a: usize, b: usize) -> (&mut T, &mut T) {
 pub struct Store {
     keyspace: RwLock<Keyspace>,
     pub stats: Stats,
+    /// Encoding thresholds, from the server's configuration.
+    pub limits: crate::types::Limits,
     /// Where the active expiry cycle resumes: (db * SHARDS + shard).
     expire_cursor: AtomicUsize,
 }
@@ -180,7 +182,7 @@ pub struct Store {
 impl Store {
     pub fn new(databases: usize) -> Self {
         let dbs = (0..databases.max(1)).map(|_| Db { data: DbData::new(), watches: Watches::default() }).collect();
-        Store { keyspace: RwLock::new(Keyspace { dbs }), stats: Stats::default(), expire_cursor: AtomicUsize::new(0) }
+        Store { keyspace: RwLock::new(Keyspace { dbs }), stats: Stats::default(), limits: Default::default(), expire_cursor: AtomicUsize::new(0) }
     }
 
     pub fn shared(&self) -> RwLockReadGuard<'_, Keyspace> {
@@ -259,6 +261,7 @@ pub struct View<'a> {
     pub db: usize,
     pub now_ms: i64,
     stats: &'a Stats,
+    limits: &'a crate::types::Limits,
     pub expired: Vec<(usize, Key)>,
     /// Under an LFU policy `lru` holds LFU data instead (see `touch_entry`).
     pub lfu: bool,
@@ -268,11 +271,16 @@ impl<'a> View<'a> {
     /// A view holding the gate shared; `now_ms` is the time commands in it
     /// see (the server reads the clock once per batch of requests).
     pub fn shared(store: &'a Store, ks: &'a Keyspace, db: usize, now_ms: i64) -> Self {
-        View { target: Target::Shared { ks, locked: None }, db, now_ms, stats: &store.stats, expired: Vec::new(), lfu: false }
+        View { target: Target::Shared { ks, locked: None }, db, now_ms, stats: &store.stats, limits: &store.limits, expired: Vec::new(), lfu: false }
     }
 
     pub fn exclusive(store: &'a Store, ks: &'a mut Keyspace, db: usize, now_ms: i64) -> Self {
-        View { target: Target::All(ks), db, now_ms, stats: &store.stats, expired: Vec::new(), lfu: false }
+        View { target: Target::All(ks), db, now_ms, stats: &store.stats, limits: &store.limits, expired: Vec::new(), lfu: false }
+    }
+
+    /// The encoding thresholds in force for this command.
+    pub fn thresholds(&self) -> crate::types::Thresholds {
+        self.limits.snapshot()
     }
 
     pub fn is_exclusive(&self) -> bool {

@@ -9,10 +9,15 @@ pub mod glob;
 mod keyspace;
 pub mod lfu;
 mod shard;
+pub mod types;
 pub mod value;
 mod watch;
 
 pub use keyspace::{idle_seconds, lru_clock, now_ms, refresh_lru_clock, shard_of, Db, Keyspace, Stats, Store, View, SHARDS};
 pub use shard::{Entry, Key, Shard};
+pub use types::hash::Hash;
+pub use types::list::List;
+pub use types::set::Set;
+pub use types::{Limits, Thresholds};
 pub use value::{Str, Value};
 pub use watch::{WatchFlag, Watches};

@@ -3,12 +3,19 @@
 
 use bytes::Bytes;
 
+use crate::types::hash::Hash;
+use crate::types::list::List;
+use crate::types::set::Set;
+
 /// Longest string Redis stores as `embstr` (OBJ_ENCODING_EMBSTR_SIZE_LIMIT).
 pub const EMBSTR_LIMIT: usize = 44;
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Value {
     Str(Str),
+    List(Box<List>),
+    Hash(Box<Hash>),
+    Set(Box<Set>),
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -87,26 +94,25 @@ impl Value {
     pub fn type_name(&self) -> &'static str {
         match self {
             Value::Str(_) => "string",
+            Value::List(_) => "list",
+            Value::Hash(_) => "hash",
+            Value::Set(_) => "set",
         }
     }
 
     pub fn encoding(&self) -> &'static str {
         match self {
             Value::Str(s) => s.encoding(),
+            Value::List(l) => l.encoding(),
+            Value::Hash(h) => h.encoding(),
+            Value::Set(s) => s.encoding(),
         }
     }
 
     pub fn as_str(&self) -> Option<&Str> {
         match self {
             Value::Str(s) => Some(s),
-        }
-    }
-
-    /// Bytes this value holds, for INFO memory and MEMORY USAGE estimates.
-    pub fn heap_size(&self) -> usize {
-        match self {
-            Value::Str(Str::Int(_)) => 0,
-            Value::Str(Str::Emb(b) | Str::Raw(b)) => b.len(),
+            _ => None,
         }
     }
 }

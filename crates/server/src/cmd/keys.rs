@@ -91,7 +91,7 @@ fn keys(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
 }
 
 /// SCAN's cursor: what C's `strtoul` accepts, minus leading spaces.
-fn parse_cursor(arg: &[u8]) -> Result<u64, RedisError> {
+pub fn parse_cursor(arg: &[u8]) -> Result<u64, RedisError> {
     let s = std::str::from_utf8(arg).map_err(|_| RedisError::from(errors::INVALID_CURSOR))?;
     let (neg, digits) = match s.as_bytes().first() {
         Some(b'-') => (true, &s[1..]),
@@ -105,38 +105,62 @@ fn parse_cursor(arg: &[u8]) -> Result<u64, RedisError> {
     Ok(if neg { v.wrapping_neg() } else { v })
 }
 
-/* SCAN cursor [MATCH pattern] [COUNT count] [TYPE type] */
-fn scan(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
-    let cursor = parse_cursor(&args[1])?;
-    let (mut count, mut pattern, mut type_name): (i64, Option<&Bytes>, Option<&Bytes>) = (10, None, None);
-    let mut i = 2;
+/// SCAN-family options: `[MATCH pattern] [COUNT count]` and, for SCAN
+/// itself, `[TYPE type]`.
+pub struct ScanOptions<'a> {
+    pub count: usize,
+    pub pattern: Option<&'a Bytes>,
+    pub type_name: Option<&'a Bytes>,
+}
+
+impl ScanOptions<'_> {
+    pub fn matches(&self, item: &[u8]) -> bool {
+        self.pattern.is_none_or(|p| ferrokv_storage::glob::glob_match(p, item, false))
+    }
+}
+
+pub fn scan_options(args: &[Bytes], start: usize, allow_type: bool) -> Result<ScanOptions<'_>, RedisError> {
+    let mut o = ScanOptions { count: 10, pattern: None, type_name: None };
+    let mut i = start;
     while i < args.len() {
         let more = args.len() - i >= 2;
         if args::is(&args[i], "count") && more {
-            count = args::int(&args[i + 1])?;
-            if count < 1 {
+            let n = args::int(&args[i + 1])?;
+            if n < 1 {
                 return Err(errors::SYNTAX.into());
             }
+            o.count = n as usize;
         } else if args::is(&args[i], "match") && more {
-            pattern = Some(&args[i + 1]).filter(|p| &p[..] != b"*");
-        } else if args::is(&args[i], "type") && more {
-            type_name = Some(&args[i + 1]);
+            o.pattern = Some(&args[i + 1]).filter(|p| &p[..] != b"*");
+        } else if allow_type && args::is(&args[i], "type") && more {
+            o.type_name = Some(&args[i + 1]);
         } else {
             return Err(errors::SYNTAX.into());
         }
         i += 2;
     }
+    Ok(o)
+}
+
+/// Replies `[cursor, [items...]]`.
+pub fn reply_scan(ctx: &mut Ctx<'_>, cursor: u64, items: &[Bytes]) {
+    ctx.array(2);
+    ctx.bulk(itoa::Buffer::new().format(cursor).as_bytes());
+    ctx.bulks(items.iter().map(|k| &k[..]));
+}
+
+/* SCAN cursor [MATCH pattern] [COUNT count] [TYPE type] */
+fn scan(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+    let cursor = parse_cursor(&args[1])?;
+    let opts = scan_options(args, 2, true)?;
     let mut found = Vec::new();
-    let next = ctx.view.scan(cursor, count as usize, |key, entry| {
-        let pattern_ok = pattern.is_none_or(|p| ferrokv_storage::glob::glob_match(p, key, false));
-        let type_ok = type_name.is_none_or(|t| t.eq_ignore_ascii_case(entry.value.type_name().as_bytes()));
-        if pattern_ok && type_ok {
+    let next = ctx.view.scan(cursor, opts.count, |key, entry| {
+        let type_ok = opts.type_name.is_none_or(|t| t.eq_ignore_ascii_case(entry.value.type_name().as_bytes()));
+        if opts.matches(key) && type_ok {
             found.push(key.clone());
         }
     });
-    ctx.array(2);
-    ctx.bulk(itoa::Buffer::new().format(next).as_bytes());
-    ctx.bulks(found.iter().map(|k| &k[..]));
+    reply_scan(ctx, next, &found);
     Ok(())
 }
 

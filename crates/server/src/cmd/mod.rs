@@ -5,12 +5,14 @@ pub mod bitops;
 pub mod client;
 pub mod connection;
 pub mod expire;
+pub mod hash;
 pub mod keys;
 pub mod lcs;
 pub mod multi;
 pub mod pubsub;
 pub mod server;
 pub mod string;
+pub mod typed;
 
 use crate::command::Command;
 
@@ -22,6 +24,7 @@ pub static FAMILIES: &[&[Command]] = &[
     expire::COMMANDS,
     string::COMMANDS,
     bitops::COMMANDS,
+    hash::COMMANDS,
     multi::COMMANDS,
     pubsub::COMMANDS,
     server::COMMANDS,

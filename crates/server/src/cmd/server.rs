@@ -145,12 +145,12 @@ fn config_set(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         (d.set)(&mut next, &[value]).map_err(|why| fail(&name, &why))?;
     }
     let old = std::mem::replace(&mut *ctx.server.config.write(), next.clone());
-    ctx.server.hot.load(&next);
+    ctx.server.hot.load_all(&next, &ctx.server.store);
     if next.port != old.port || next.bind != old.bind {
         if let Err(e) = ctx.server.arc().listen_tcp(&next.bind, next.port) {
             tracing::warn!("CONFIG SET could not listen: {e}");
             *ctx.server.config.write() = old.clone();
-            ctx.server.hot.load(&old);
+            ctx.server.hot.load_all(&old, &ctx.server.store);
             return Err(if next.port != old.port {
                 fail("port", "Unable to listen on this port")
             } else {

@@ -79,6 +79,9 @@ pub struct Config {
     /// Worker threads serving connections (Redis's `io-threads`); by
     /// default one per core.
     pub io_threads: u64,
+    pub hash_max_listpack_entries: u64,
+    pub hash_max_listpack_value: u64,
+    pub set_max_intset_entries: u64,
 }
 
 impl Default for Config {
@@ -108,6 +111,9 @@ impl Default for Config {
             maxmemory_policy: MaxmemoryPolicy::NoEviction,
             pidfile: String::new(),
             io_threads: std::thread::available_parallelism().map(|n| n.get() as u64).unwrap_or(1),
+            hash_max_listpack_entries: 512,
+            hash_max_listpack_value: 64,
+            set_max_intset_entries: 512,
         }
     }
 }

@@ -275,6 +275,12 @@ pub static DIRECTIVES: &[Directive] = &[
     int_directive!("latency-monitor-threshold", latency_monitor_threshold, u64, 0, i64::MAX, false, false),
     enum_directive!("maxmemory-policy", maxmemory_policy, POLICIES, false),
     int_directive!("io-threads", io_threads, u64, 1, 128, false, true),
+    Directive {
+        aliases: &["hash-max-ziplist-entries"],
+        ..int_directive!("hash-max-listpack-entries", hash_max_listpack_entries, u64, 0, i64::MAX, true, false)
+    },
+    Directive { aliases: &["hash-max-ziplist-value"], ..int_directive!("hash-max-listpack-value", hash_max_listpack_value, u64, 0, i64::MAX, true, false) },
+    int_directive!("set-max-intset-entries", set_max_intset_entries, u64, 0, i64::MAX, true, false),
 ];
 
 pub fn find(name: &str) -> Option<&'static Directive> {

@@ -1,0 +1,61 @@
+//! Typed access to collection values: read (counts hits/misses), write
+//! (no stats), and write-or-create. A key of another type is WRONGTYPE.
+//! After an in-place change, handlers call `done` so watchers see it and an
+//! emptied collection disappears, as in Redis.
+
+use ferrokv_storage::{Hash, List, Set, Value, View};
+
+use crate::errors::{RedisError, WRONGTYPE};
+
+macro_rules! typed {
+    ($read:ident, $write:ident, $create:ident, $variant:ident, $ty:ty) => {
+        pub fn $read<'v>(view: &'v mut View<'_>, key: &[u8]) -> Result<Option<&'v mut $ty>, RedisError> {
+            match view.get(key) {
+                None => Ok(None),
+                Some(e) => match &mut e.value {
+                    Value::$variant(v) => Ok(Some(v)),
+                    _ => Err(WRONGTYPE.into()),
+                },
+            }
+        }
+
+        pub fn $write<'v>(view: &'v mut View<'_>, key: &[u8]) -> Result<Option<&'v mut $ty>, RedisError> {
+            match view.get_mut(key) {
+                None => Ok(None),
+                Some(e) => match &mut e.value {
+                    Value::$variant(v) => Ok(Some(v)),
+                    _ => Err(WRONGTYPE.into()),
+                },
+            }
+        }
+
+        /// The value at `key`, created empty (with `make`) if missing.
+        pub fn $create<'v>(view: &'v mut View<'_>, key: &[u8], make: impl FnOnce() -> $ty) -> Result<&'v mut $ty, RedisError> {
+            let exists = match view.get_mut(key).map(|e| matches!(e.value, Value::$variant(_))) {
+                Some(true) => true,
+                Some(false) => return Err(WRONGTYPE.into()),
+                None => false,
+            };
+            if !exists {
+                view.set(key, Value::$variant(Box::new(make())), false);
+            }
+            match view.get_mut(key).map(|e| &mut e.value) {
+                Some(Value::$variant(v)) => Ok(v),
+                _ => unreachable!("created above"),
+            }
+        }
+    };
+}
+
+typed!(hash_read, hash_write, hash_create, Hash, Hash);
+typed!(set_read, set_write, set_create, Set, Set);
+typed!(list_read, list_write, list_create, List, List);
+
+/// Signals the change and deletes the key if the collection is now empty.
+pub fn done(view: &mut View<'_>, key: &[u8], now_empty: bool) {
+    if now_empty {
+        view.delete(key);
+    } else {
+        view.modified(key);
+    }
+}
