@@ -51,6 +51,9 @@ pub mod flags {
     /// Allowed while a script is busy.
     pub const ALLOW_BUSY: u32 = 1 << 15;
     pub const NO_ASYNC_LOADING: u32 = 1 << 16;
+    /// Key positions depend on the arguments (numkeys, STORE…); COMMAND
+    /// shows it, and dispatch treats such commands as `WHOLE`.
+    pub const MOVABLEKEYS: u32 = 1 << 17;
     /// Ours: needs the whole keyspace (several shards or databases, or
     /// every key), so it runs under the exclusive gate.
     pub const WHOLE: u32 = 1 << 24;
@@ -74,6 +77,7 @@ pub mod flags {
         (NO_MULTI, "no_multi"),
         (NO_ASYNC_LOADING, "no_async_loading"),
         (ALLOW_BUSY, "allow_busy"),
+        (MOVABLEKEYS, "movablekeys"),
     ];
 }
 

@@ -120,7 +120,7 @@ fn reject(server: &Server, client: &mut Client, entry: Option<&Entry>, err: Redi
 /// Whether a command must hold the keyspace gate exclusively: it asks to, or
 /// its keys fall in more than one shard.
 fn needs_exclusive(entry: &Entry, args: &[Bytes]) -> bool {
-    if entry.spec.has(flags::WHOLE) {
+    if entry.spec.has(flags::WHOLE) || entry.spec.has(flags::MOVABLEKEYS) {
         return true;
     }
     let mut first = None;

@@ -11,6 +11,7 @@ pub mod lcs;
 pub mod multi;
 pub mod pubsub;
 pub mod server;
+pub mod set;
 pub mod string;
 pub mod typed;
 
@@ -25,6 +26,7 @@ pub static FAMILIES: &[&[Command]] = &[
     string::COMMANDS,
     bitops::COMMANDS,
     hash::COMMANDS,
+    set::COMMANDS,
     multi::COMMANDS,
     pubsub::COMMANDS,
     server::COMMANDS,
