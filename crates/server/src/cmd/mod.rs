@@ -8,6 +8,7 @@ pub mod expire;
 pub mod hash;
 pub mod keys;
 pub mod lcs;
+pub mod list;
 pub mod multi;
 pub mod pubsub;
 pub mod server;
@@ -27,6 +28,7 @@ pub static FAMILIES: &[&[Command]] = &[
     bitops::COMMANDS,
     hash::COMMANDS,
     set::COMMANDS,
+    list::COMMANDS,
     multi::COMMANDS,
     pubsub::COMMANDS,
     server::COMMANDS,

@@ -1,0 +1,462 @@
+//! List commands (Redis's t_list.c), the non-blocking ones.
+
+use bytes::Bytes;
+use ferrokv_storage::List;
+
+use crate::args;
+use crate::cmd;
+use crate::cmd::typed::{done, list_create, list_read, list_write};
+use crate::command::flags::*;
+use crate::command::Command;
+use crate::ctx::{Ctx, Reply};
+use crate::errors::{self, CmdResult, RedisError};
+
+const L: &[&str] = &["list"];
+
+pub static COMMANDS: &[Command] = &[
+    cmd!("lpush", -3, WRITE | DENYOOM | FAST, L, (1, 1, 1), lpush, "list", "Prepend one or multiple elements to a list"),
+    cmd!("rpush", -3, WRITE | DENYOOM | FAST, L, (1, 1, 1), rpush, "list", "Append one or multiple elements to a list"),
+    cmd!("lpushx", -3, WRITE | DENYOOM | FAST, L, (1, 1, 1), lpushx, "list", "Prepend an element to a list, only if the list exists"),
+    cmd!("rpushx", -3, WRITE | DENYOOM | FAST, L, (1, 1, 1), rpushx, "list", "Append an element to a list, only if the list exists"),
+    cmd!("lpop", -2, WRITE | FAST, L, (1, 1, 1), lpop, "list", "Remove and get the first elements in a list"),
+    cmd!("rpop", -2, WRITE | FAST, L, (1, 1, 1), rpop, "list", "Remove and get the last elements in a list"),
+    cmd!("llen", 2, READONLY | FAST, L, (1, 1, 1), llen, "list", "Get the length of a list"),
+    cmd!("lrange", 4, READONLY, L, (1, 1, 1), lrange, "list", "Get a range of elements from a list"),
+    cmd!("lindex", 3, READONLY, L, (1, 1, 1), lindex, "list", "Get an element from a list by its index"),
+    cmd!("lset", 4, WRITE | DENYOOM, L, (1, 1, 1), lset, "list", "Set the value of an element in a list by its index"),
+    cmd!("linsert", 5, WRITE | DENYOOM, L, (1, 1, 1), linsert, "list", "Insert an element before or after another element in a list"),
+    cmd!("lrem", 4, WRITE, L, (1, 1, 1), lrem, "list", "Remove elements from a list"),
+    cmd!("ltrim", 4, WRITE, L, (1, 1, 1), ltrim, "list", "Trim a list to the specified range"),
+    cmd!("lpos", -3, READONLY, L, (1, 1, 1), lpos, "list", "Return the index of matching elements on a list"),
+    cmd!("lmove", 5, WRITE | DENYOOM, L, (1, 2, 1), lmove, "list", "Pop an element from a list, push it to another list and return it"),
+    cmd!("rpoplpush", 3, WRITE | DENYOOM, L, (1, 2, 1), rpoplpush, "list", "Remove the last element in a list, prepend it to another list and return it"),
+    cmd!("lmpop", -4, WRITE | MOVABLEKEYS, L, (0, 0, 0), lmpop, "list", "Pop elements from a list"),
+];
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum End {
+    Left,
+    Right,
+}
+
+fn end_arg(arg: &[u8]) -> Result<End, RedisError> {
+    if args::is(arg, "left") {
+        Ok(End::Left)
+    } else if args::is(arg, "right") {
+        Ok(End::Right)
+    } else {
+        Err(errors::SYNTAX.into())
+    }
+}
+
+fn push_to(l: &mut List, end: End, v: Bytes) {
+    match end {
+        End::Left => l.items.push_front(v),
+        End::Right => l.items.push_back(v),
+    }
+}
+
+fn pop_from(l: &mut List, end: End) -> Option<Bytes> {
+    match end {
+        End::Left => l.items.pop_front(),
+        End::Right => l.items.pop_back(),
+    }
+}
+
+/// `pushGenericCommand`: `only_existing` is the X variant.
+fn push(ctx: &mut Ctx<'_>, args: &[Bytes], end: End, only_existing: bool) -> CmdResult {
+    let key = &args[1];
+    let l = if only_existing {
+        match list_write(&mut ctx.view, key)? {
+            Some(l) => l,
+            None => {
+                ctx.int(0);
+                return Ok(());
+            }
+        }
+    } else {
+        list_create(&mut ctx.view, key, List::default)?
+    };
+    for v in &args[2..] {
+        push_to(l, end, Bytes::copy_from_slice(v));
+    }
+    let n = l.len();
+    done(&mut ctx.view, key, false);
+    ctx.int(n as i64);
+    Ok(())
+}
+
+fn lpush(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+    push(ctx, args, End::Left, false)
+}
+
+fn rpush(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+    push(ctx, args, End::Right, false)
+}
+
+fn lpushx(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+    push(ctx, args, End::Left, true)
+}
+
+fn rpushx(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+    push(ctx, args, End::Right, true)
+}
+
+/// `popGenericCommand`: LPOP/RPOP key [count].
+fn pop(ctx: &mut Ctx<'_>, args: &[Bytes], end: End) -> CmdResult {
+    if args.len() > 3 {
+        return Err(errors::wrong_arity(ctx.entry.fullname));
+    }
+    let count = match args.get(2) {
+        Some(c) => {
+            let n = args::int(c)?;
+            if n < 0 {
+                return Err("ERR value is out of range, must be positive".into());
+            }
+            Some(n as usize)
+        }
+        None => None,
+    };
+    let key = &args[1];
+    let (view, mut r) = ctx.parts();
+    let Some(l) = list_write(view, key)? else {
+        match count {
+            Some(_) => r.null_array(),
+            None => r.null(),
+        }
+        return Ok(());
+    };
+    match count {
+        None => {
+            let v = pop_from(l, end).expect("lists are never empty");
+            r.bulk(&v);
+        }
+        Some(n) => {
+            let n = n.min(l.len());
+            r.array(n);
+            for _ in 0..n {
+                let v = pop_from(l, end).expect("counted");
+                r.bulk(&v);
+            }
+            if n == 0 {
+                return Ok(());
+            }
+        }
+    }
+    let empty = l.is_empty();
+    done(view, key, empty);
+    Ok(())
+}
+
+fn lpop(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+    pop(ctx, args, End::Left)
+}
+
+fn rpop(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+    pop(ctx, args, End::Right)
+}
+
+/* LLEN key */
+fn llen(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+    let n = list_read(&mut ctx.view, &args[1])?.map_or(0, |l| l.len());
+    ctx.int(n as i64);
+    Ok(())
+}
+
+/// Redis's range normalization for LRANGE and LTRIM: `None` when empty.
+fn normalize(start: i64, end: i64, len: usize) -> Option<(usize, usize)> {
+    let len = len as i64;
+    let mut start = if start < 0 { len + start } else { start };
+    let mut end = if end < 0 { len + end } else { end };
+    start = start.max(0);
+    if start > end || start >= len {
+        return None;
+    }
+    if end >= len {
+        end = len - 1;
+    }
+    Some((start as usize, end as usize))
+}
+
+fn reply_range(r: &mut Reply<'_>, l: &List, range: Option<(usize, usize)>) {
+    match range {
+        None => r.array(0),
+        Some((s, e)) => {
+            r.array(e - s + 1);
+            for v in l.items.range(s..=e) {
+                r.bulk(v);
+            }
+        }
+    }
+}
+
+/* LRANGE key start stop */
+fn lrange(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+    let start = args::int(&args[2])?;
+    let end = args::int(&args[3])?;
+    let (view, mut r) = ctx.parts();
+    match list_read(view, &args[1])? {
+        Some(l) => {
+            let range = normalize(start, end, l.len());
+            reply_range(&mut r, l, range);
+        }
+        None => r.array(0),
+    }
+    Ok(())
+}
+
+/* LINDEX key index */
+fn lindex(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+    let i = args::int(&args[2])?;
+    let (view, mut r) = ctx.parts();
+    match list_read(view, &args[1])?.and_then(|l| l.index(i).map(|i| l.items[i].clone())) {
+        Some(v) => r.bulk(&v),
+        None => r.null(),
+    }
+    Ok(())
+}
+
+/* LSET key index element */
+fn lset(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+    let i = args::int(&args[2])?;
+    let Some(l) = list_write(&mut ctx.view, &args[1])? else {
+        return Err(errors::NO_SUCH_KEY.into());
+    };
+    let Some(i) = l.index(i) else {
+        return Err("ERR index out of range".into());
+    };
+    l.items[i] = Bytes::copy_from_slice(&args[3]);
+    done(&mut ctx.view, &args[1], false);
+    ctx.ok()
+}
+
+/* LINSERT key BEFORE|AFTER pivot element */
+fn linsert(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+    let after = if args::is(&args[2], "after") {
+        true
+    } else if args::is(&args[2], "before") {
+        false
+    } else {
+        return Err(errors::SYNTAX.into());
+    };
+    let Some(l) = list_write(&mut ctx.view, &args[1])? else {
+        ctx.int(0);
+        return Ok(());
+    };
+    let Some(at) = l.items.iter().position(|v| v == &args[3]) else {
+        ctx.int(-1);
+        return Ok(());
+    };
+    l.items.insert(if after { at + 1 } else { at }, Bytes::copy_from_slice(&args[4]));
+    let n = l.len();
+    done(&mut ctx.view, &args[1], false);
+    ctx.int(n as i64);
+    Ok(())
+}
+
+/* LREM key count element */
+fn lrem(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+    let count = args::int(&args[2])?;
+    let Some(l) = list_write(&mut ctx.view, &args[1])? else {
+        ctx.int(0);
+        return Ok(());
+    };
+    let limit = if count == 0 { usize::MAX } else { count.unsigned_abs() as usize };
+    let mut removed = 0;
+    if count >= 0 {
+        let mut i = 0;
+        while i < l.items.len() && removed < limit {
+            if l.items[i] == args[3] {
+                l.items.remove(i);
+                removed += 1;
+            } else {
+                i += 1;
+            }
+        }
+    } else {
+        let mut i = l.items.len();
+        while i > 0 && removed < limit {
+            i -= 1;
+            if l.items[i] == args[3] {
+                l.items.remove(i);
+                removed += 1;
+            }
+        }
+    }
+    let empty = l.is_empty();
+    if removed > 0 {
+        done(&mut ctx.view, &args[1], empty);
+    }
+    ctx.int(removed as i64);
+    Ok(())
+}
+
+/* LTRIM key start stop */
+fn ltrim(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+    let start = args::int(&args[2])?;
+    let end = args::int(&args[3])?;
+    let Some(l) = list_write(&mut ctx.view, &args[1])? else {
+        return ctx.ok();
+    };
+    match normalize(start, end, l.len()) {
+        None => l.items.clear(),
+        Some((s, e)) => {
+            l.items.truncate(e + 1);
+            l.items.drain(..s);
+        }
+    }
+    let empty = l.is_empty();
+    done(&mut ctx.view, &args[1], empty);
+    ctx.ok()
+}
+
+/* LPOS key element [RANK rank] [COUNT num-matches] [MAXLEN len] */
+fn lpos(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+    let (mut rank, mut count, mut maxlen) = (1i64, None, 0i64);
+    let mut i = 3;
+    while i < args.len() {
+        let more = i + 1 < args.len();
+        if args::is(&args[i], "rank") && more {
+            rank = args::int(&args[i + 1])?;
+            if rank == 0 {
+                return Err(
+                    "ERR RANK can't be zero: use 1 to start from the first match, 2 from the second ... or use negative to start from the end of the list"
+                        .into(),
+                );
+            }
+            if rank == i64::MIN {
+                return Err(errors::NOT_INTEGER.into());
+            }
+        } else if args::is(&args[i], "count") && more {
+            let c = args::int(&args[i + 1])?;
+            if c < 0 {
+                return Err("ERR COUNT can't be negative".into());
+            }
+            count = Some(c);
+        } else if args::is(&args[i], "maxlen") && more {
+            maxlen = args::int(&args[i + 1])?;
+            if maxlen < 0 {
+                return Err("ERR MAXLEN can't be negative".into());
+            }
+        } else {
+            return Err(errors::SYNTAX.into());
+        }
+        i += 2;
+    }
+    let (view, mut r) = ctx.parts();
+    let Some(l) = list_read(view, &args[1])? else {
+        match count {
+            Some(_) => r.array(0),
+            None => r.null(),
+        }
+        return Ok(());
+    };
+    let len = l.len();
+    let want = match count {
+        Some(0) => usize::MAX,
+        Some(c) => c as usize,
+        None => 1,
+    };
+    let mut skip = rank.unsigned_abs() as usize - 1;
+    let mut found = Vec::new();
+    let checks = if maxlen == 0 { len } else { (maxlen as usize).min(len) };
+    for step in 0..checks {
+        let idx = if rank > 0 { step } else { len - 1 - step };
+        if l.items[idx] == args[2] {
+            if skip > 0 {
+                skip -= 1;
+                continue;
+            }
+            found.push(idx);
+            if found.len() >= want {
+                break;
+            }
+        }
+    }
+    match count {
+        Some(_) => {
+            r.array(found.len());
+            found.iter().for_each(|i| r.int(*i as i64));
+        }
+        None => match found.first() {
+            Some(i) => r.int(*i as i64),
+            None => r.null(),
+        },
+    }
+    Ok(())
+}
+
+/// `lmoveGenericCommand`: pops from `src` and pushes onto `dst`.
+fn lmove_generic(ctx: &mut Ctx<'_>, src: &Bytes, dst: &Bytes, from: End, to: End) -> CmdResult {
+    if list_write(&mut ctx.view, src)?.is_none() {
+        ctx.null();
+        return Ok(());
+    }
+    // The destination must be a list (or missing) before anything moves.
+    list_write(&mut ctx.view, dst)?;
+    let l = list_write(&mut ctx.view, src)?.expect("checked above");
+    let v = pop_from(l, from).expect("lists are never empty");
+    let empty = l.is_empty();
+    done(&mut ctx.view, src, empty);
+    let d = list_create(&mut ctx.view, dst, List::default)?;
+    push_to(d, to, v.clone());
+    done(&mut ctx.view, dst, false);
+    ctx.bulk(&v);
+    Ok(())
+}
+
+/* LMOVE source destination LEFT|RIGHT LEFT|RIGHT */
+fn lmove(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+    let from = end_arg(&args[3])?;
+    let to = end_arg(&args[4])?;
+    lmove_generic(ctx, &args[1], &args[2], from, to)
+}
+
+/* RPOPLPUSH source destination */
+fn rpoplpush(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+    lmove_generic(ctx, &args[1], &args[2], End::Right, End::Left)
+}
+
+/* LMPOP numkeys key [key ...] LEFT|RIGHT [COUNT count] */
+fn lmpop(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+    let numkeys = args::int_or(&args[1], "ERR numkeys should be greater than 0")?;
+    if numkeys <= 0 {
+        return Err("ERR numkeys should be greater than 0".into());
+    }
+    let numkeys = numkeys as usize;
+    if numkeys > args.len() - 3 {
+        return Err(errors::SYNTAX.into());
+    }
+    let keys = &args[2..2 + numkeys];
+    let end = end_arg(&args[2 + numkeys])?;
+    let mut count = 1usize;
+    let rest = &args[3 + numkeys..];
+    match rest {
+        [] => {}
+        [opt, n] if args::is(opt, "count") => {
+            let n = args::int_or(n, "ERR count should be greater than 0")?;
+            if n <= 0 {
+                return Err("ERR count should be greater than 0".into());
+            }
+            count = n as usize;
+        }
+        _ => return Err(errors::SYNTAX.into()),
+    }
+    for key in keys {
+        let (view, mut r) = ctx.parts();
+        let Some(l) = list_write(view, key)? else { continue };
+        let n = count.min(l.len());
+        r.array(2);
+        r.bulk(key);
+        r.array(n);
+        for _ in 0..n {
+            let v = pop_from(l, end).expect("counted");
+            r.bulk(&v);
+        }
+        let empty = l.is_empty();
+        done(view, key, empty);
+        return Ok(());
+    }
+    ctx.null_array();
+    Ok(())
+}
