@@ -62,6 +62,9 @@ hrandfield nokey
 hrandfield nokey 5
 hrandfield h 5 withvalues foo
 hrandfield h 0
+hset small3 a 1 b 2 c 3
+hrandfield small3 10
+hrandfield small3 10 withvalues
 hrandfield h abc
 hscan h 0
 hscan nokey 0

@@ -78,6 +78,9 @@ spop i 0
 srandmember nokey
 srandmember nokey 3
 srandmember i 100
+sadd whole 3 1 2
+spop whole 10
+exists whole
 srandmember i 0
 sscan i 0
 sscan nokey 0

@@ -91,6 +91,8 @@ impl HotConfig {
         store.limits.hash_max_listpack_entries.store(c.hash_max_listpack_entries as usize, Ordering::Relaxed);
         store.limits.hash_max_listpack_value.store(c.hash_max_listpack_value as usize, Ordering::Relaxed);
         store.limits.set_max_intset_entries.store(c.set_max_intset_entries as usize, Ordering::Relaxed);
+        store.limits.zset_max_listpack_entries.store(c.zset_max_listpack_entries as usize, Ordering::Relaxed);
+        store.limits.zset_max_listpack_value.store(c.zset_max_listpack_value as usize, Ordering::Relaxed);
     }
 
     pub fn load(&self, c: &Config) {

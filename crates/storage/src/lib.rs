@@ -18,6 +18,7 @@ pub use shard::{Entry, Key, Shard};
 pub use types::hash::Hash;
 pub use types::list::List;
 pub use types::set::Set;
+pub use types::zset::ZSet;
 pub use types::{Limits, Thresholds};
 pub use value::{Str, Value};
 pub use watch::{WatchFlag, Watches};

@@ -15,6 +15,7 @@ pub mod server;
 pub mod set;
 pub mod string;
 pub mod typed;
+pub mod zset;
 
 use crate::command::Command;
 
@@ -29,6 +30,7 @@ pub static FAMILIES: &[&[Command]] = &[
     hash::COMMANDS,
     set::COMMANDS,
     list::COMMANDS,
+    zset::COMMANDS,
     multi::COMMANDS,
     pubsub::COMMANDS,
     server::COMMANDS,

@@ -130,7 +130,12 @@ fn spop(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     };
     let n = count.map_or(1, |c| (c as usize).min(s.len()));
     let mut popped = Vec::with_capacity(n);
-    for _ in 0..n {
+    if count.is_some() && n == s.len() {
+        // The whole set goes, in the set's own order (as Redis replies).
+        popped = s.members();
+        while s.take_at(0).is_some() {}
+    }
+    while popped.len() < n {
         let i = rng.random_range(0..s.len());
         popped.extend(s.take_at(i));
     }

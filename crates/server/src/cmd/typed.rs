@@ -3,7 +3,7 @@
 //! After an in-place change, handlers call `done` so watchers see it and an
 //! emptied collection disappears, as in Redis.
 
-use ferrokv_storage::{Hash, List, Set, Value, View};
+use ferrokv_storage::{Hash, List, Set, Value, View, ZSet};
 
 use crate::errors::{RedisError, WRONGTYPE};
 
@@ -50,6 +50,7 @@ macro_rules! typed {
 typed!(hash_read, hash_write, hash_create, Hash, Hash);
 typed!(set_read, set_write, set_create, Set, Set);
 typed!(list_read, list_write, list_create, List, List);
+typed!(zset_read, zset_write, zset_create, ZSet, ZSet);
 
 /// Signals the change and deletes the key if the collection is now empty.
 pub fn done(view: &mut View<'_>, key: &[u8], now_empty: bool) {

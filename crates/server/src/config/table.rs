@@ -281,6 +281,11 @@ pub static DIRECTIVES: &[Directive] = &[
     },
     Directive { aliases: &["hash-max-ziplist-value"], ..int_directive!("hash-max-listpack-value", hash_max_listpack_value, u64, 0, i64::MAX, true, false) },
     int_directive!("set-max-intset-entries", set_max_intset_entries, u64, 0, i64::MAX, true, false),
+    Directive {
+        aliases: &["zset-max-ziplist-entries"],
+        ..int_directive!("zset-max-listpack-entries", zset_max_listpack_entries, u64, 0, i64::MAX, true, false)
+    },
+    Directive { aliases: &["zset-max-ziplist-value"], ..int_directive!("zset-max-listpack-value", zset_max_listpack_value, u64, 0, i64::MAX, true, false) },
 ];
 
 pub fn find(name: &str) -> Option<&'static Directive> {

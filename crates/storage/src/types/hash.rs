@@ -163,7 +163,7 @@ mod tests {
         /// encoding, and a listpack keeps insertion order.
         #[test]
         fn agrees_with_a_model(ops in prop::collection::vec((any::<bool>(), 0u8..20, prop::collection::vec(any::<u8>(), 0..80)), 0..200), entries in 1usize..16) {
-            let limits = Thresholds { hash_entries: entries, hash_value: 40, intset_entries: 512 };
+            let limits = Thresholds { hash_entries: entries, hash_value: 40, ..Thresholds::default() };
             let mut h = Hash::default();
             let mut model: Vec<(Vec<u8>, Vec<u8>)> = Vec::new();
             for (set, f, v) in ops {

@@ -6,6 +6,8 @@ pub mod hash;
 pub mod list;
 pub mod listpack;
 pub mod set;
+pub mod tree;
+pub mod zset;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -15,6 +17,8 @@ pub struct Limits {
     pub hash_max_listpack_entries: AtomicUsize,
     pub hash_max_listpack_value: AtomicUsize,
     pub set_max_intset_entries: AtomicUsize,
+    pub zset_max_listpack_entries: AtomicUsize,
+    pub zset_max_listpack_value: AtomicUsize,
 }
 
 impl Default for Limits {
@@ -24,6 +28,8 @@ impl Default for Limits {
             hash_max_listpack_entries: AtomicUsize::new(512),
             hash_max_listpack_value: AtomicUsize::new(64),
             set_max_intset_entries: AtomicUsize::new(512),
+            zset_max_listpack_entries: AtomicUsize::new(128),
+            zset_max_listpack_value: AtomicUsize::new(64),
         }
     }
 }
@@ -34,6 +40,8 @@ pub struct Thresholds {
     pub hash_entries: usize,
     pub hash_value: usize,
     pub intset_entries: usize,
+    pub zset_entries: usize,
+    pub zset_value: usize,
 }
 
 impl Limits {
@@ -42,6 +50,8 @@ impl Limits {
             hash_entries: self.hash_max_listpack_entries.load(Ordering::Relaxed),
             hash_value: self.hash_max_listpack_value.load(Ordering::Relaxed),
             intset_entries: self.set_max_intset_entries.load(Ordering::Relaxed),
+            zset_entries: self.zset_max_listpack_entries.load(Ordering::Relaxed),
+            zset_value: self.zset_max_listpack_value.load(Ordering::Relaxed),
         }
     }
 }

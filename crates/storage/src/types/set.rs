@@ -137,7 +137,7 @@ mod tests {
         /// intset stays sorted and converts at the threshold.
         #[test]
         fn agrees_with_a_model(ops in prop::collection::vec((any::<bool>(), prop_oneof!["-?[0-9]{1,3}", "[a-c]"]), 0..200), limit in 1usize..20) {
-            let limits = Thresholds { hash_entries: 512, hash_value: 64, intset_entries: limit };
+            let limits = Thresholds { intset_entries: limit, ..Thresholds::default() };
             let mut s: Option<Set> = None;
             let mut model = std::collections::BTreeSet::new();
             for (add, m) in ops {

@@ -1,0 +1,1091 @@
+//! Sorted-set commands (Redis's t_zset.c), the non-blocking ones.
+//!
+//! Sorted-set API first (ranges, option parsing, replies), then the
+//! commands. The ZRANGE family shares `zrange_generic` and the algebra
+//! commands `algebra`, as Redis's generic functions do.
+
+use bytes::Bytes;
+use ferrokv_storage::types::tree::cmp;
+use ferrokv_storage::{Set, Thresholds, Value, ZSet};
+use rand::Rng;
+
+use crate::args;
+use crate::cmd;
+use crate::cmd::keys::{parse_cursor, scan_options};
+use crate::cmd::typed::{done, zset_read, zset_write};
+use crate::command::flags::*;
+use crate::command::Command;
+use crate::ctx::{Ctx, Reply};
+use crate::errors::{self, CmdResult, RedisError};
+
+const Z: &[&str] = &["sortedset"];
+
+pub static COMMANDS: &[Command] = &[
+    cmd!(
+        "zadd",
+        -4,
+        WRITE | DENYOOM | FAST,
+        Z,
+        (1, 1, 1),
+        zadd,
+        "sorted_set",
+        "Add one or more members to a sorted set, or update its score if it already exists"
+    ),
+    cmd!("zincrby", 4, WRITE | DENYOOM | FAST, Z, (1, 1, 1), zincrby, "sorted_set", "Increment the score of a member in a sorted set"),
+    cmd!("zrem", -3, WRITE | FAST, Z, (1, 1, 1), zrem, "sorted_set", "Remove one or more members from a sorted set"),
+    cmd!("zscore", 3, READONLY | FAST, Z, (1, 1, 1), zscore, "sorted_set", "Get the score associated with the given member in a sorted set"),
+    cmd!("zmscore", -3, READONLY | FAST, Z, (1, 1, 1), zmscore, "sorted_set", "Get the score associated with the given members in a sorted set"),
+    cmd!("zcard", 2, READONLY | FAST, Z, (1, 1, 1), zcard, "sorted_set", "Get the number of members in a sorted set"),
+    cmd!("zcount", 4, READONLY | FAST, Z, (1, 1, 1), zcount, "sorted_set", "Count the members in a sorted set with scores within the given values"),
+    cmd!(
+        "zlexcount",
+        4,
+        READONLY | FAST,
+        Z,
+        (1, 1, 1),
+        zlexcount,
+        "sorted_set",
+        "Count the number of members in a sorted set between a given lexicographical range"
+    ),
+    cmd!("zrange", -4, READONLY, Z, (1, 1, 1), zrange, "sorted_set", "Return a range of members in a sorted set"),
+    cmd!("zrangestore", -5, WRITE | DENYOOM, Z, (1, 2, 1), zrangestore, "sorted_set", "Store a range of members from sorted set into another key"),
+    cmd!(
+        "zrevrange",
+        -4,
+        READONLY,
+        Z,
+        (1, 1, 1),
+        zrevrange,
+        "sorted_set",
+        "Return a range of members in a sorted set, by index, with scores ordered from high to low"
+    ),
+    cmd!("zrangebyscore", -4, READONLY, Z, (1, 1, 1), zrangebyscore, "sorted_set", "Return a range of members in a sorted set, by score"),
+    cmd!(
+        "zrevrangebyscore",
+        -4,
+        READONLY,
+        Z,
+        (1, 1, 1),
+        zrevrangebyscore,
+        "sorted_set",
+        "Return a range of members in a sorted set, by score, with scores ordered from high to low"
+    ),
+    cmd!("zrangebylex", -4, READONLY, Z, (1, 1, 1), zrangebylex, "sorted_set", "Return a range of members in a sorted set, by lexicographical range"),
+    cmd!(
+        "zrevrangebylex",
+        -4,
+        READONLY,
+        Z,
+        (1, 1, 1),
+        zrevrangebylex,
+        "sorted_set",
+        "Return a range of members in a sorted set, by lexicographical range, ordered from higher to lower strings."
+    ),
+    cmd!("zrank", 3, READONLY | FAST, Z, (1, 1, 1), zrank, "sorted_set", "Determine the index of a member in a sorted set"),
+    cmd!(
+        "zrevrank",
+        3,
+        READONLY | FAST,
+        Z,
+        (1, 1, 1),
+        zrevrank,
+        "sorted_set",
+        "Determine the index of a member in a sorted set, with scores ordered from high to low"
+    ),
+    cmd!("zremrangebyrank", 4, WRITE, Z, (1, 1, 1), zremrangebyrank, "sorted_set", "Remove all members in a sorted set within the given indexes"),
+    cmd!("zremrangebyscore", 4, WRITE, Z, (1, 1, 1), zremrangebyscore, "sorted_set", "Remove all members in a sorted set within the given scores"),
+    cmd!("zremrangebylex", 4, WRITE, Z, (1, 1, 1), zremrangebylex, "sorted_set", "Remove all members in a sorted set between the given lexicographical range"),
+    cmd!("zpopmin", -2, WRITE | FAST, Z, (1, 1, 1), zpopmin, "sorted_set", "Remove and return members with the lowest scores in a sorted set"),
+    cmd!("zpopmax", -2, WRITE | FAST, Z, (1, 1, 1), zpopmax, "sorted_set", "Remove and return members with the highest scores in a sorted set"),
+    cmd!("zmpop", -4, WRITE | MOVABLEKEYS, Z, (0, 0, 0), zmpop, "sorted_set", "Remove and return members with scores in a sorted set"),
+    cmd!("zunion", -3, READONLY | MOVABLEKEYS, Z, (0, 0, 0), zunion, "sorted_set", "Add multiple sorted sets"),
+    cmd!("zinter", -3, READONLY | MOVABLEKEYS, Z, (0, 0, 0), zinter, "sorted_set", "Intersect multiple sorted sets"),
+    cmd!("zdiff", -3, READONLY | MOVABLEKEYS, Z, (0, 0, 0), zdiff, "sorted_set", "Subtract multiple sorted sets"),
+    cmd!(
+        "zunionstore",
+        -4,
+        WRITE | DENYOOM | MOVABLEKEYS,
+        Z,
+        (1, 1, 1),
+        zunionstore,
+        "sorted_set",
+        "Add multiple sorted sets and store the resulting sorted set in a new key"
+    ),
+    cmd!(
+        "zinterstore",
+        -4,
+        WRITE | DENYOOM | MOVABLEKEYS,
+        Z,
+        (1, 1, 1),
+        zinterstore,
+        "sorted_set",
+        "Intersect multiple sorted sets and store the resulting sorted set in a new key"
+    ),
+    cmd!(
+        "zdiffstore",
+        -4,
+        WRITE | DENYOOM | MOVABLEKEYS,
+        Z,
+        (1, 1, 1),
+        zdiffstore,
+        "sorted_set",
+        "Subtract multiple sorted sets and store the resulting sorted set in a new key"
+    ),
+    cmd!(
+        "zintercard",
+        -3,
+        READONLY | MOVABLEKEYS,
+        Z,
+        (0, 0, 0),
+        zintercard,
+        "sorted_set",
+        "Intersect multiple sorted sets and return the cardinality of the result"
+    ),
+    cmd!("zrandmember", -2, READONLY, Z, (1, 1, 1), zrandmember, "sorted_set", "Get one or multiple random elements from a sorted set"),
+    cmd!("zscan", -3, READONLY, Z, (1, 1, 1), zscan, "sorted_set", "Incrementally iterate sorted sets elements and associated scores"),
+];
+
+/* ---------------------------------------------------------------------
+ * Sorted set API
+ * ------------------------------------------------------------------- */
+
+const NOT_FLOAT_RANGE: &str = "ERR min or max is not a float";
+const NOT_LEX_RANGE: &str = "ERR min or max not valid string range item";
+
+#[derive(Clone, Copy)]
+struct ScoreRange {
+    min: f64,
+    max: f64,
+    minex: bool,
+    maxex: bool,
+}
+
+impl ScoreRange {
+    fn gte_min(&self, s: f64) -> bool {
+        if self.minex {
+            s > self.min
+        } else {
+            s >= self.min
+        }
+    }
+    fn lte_max(&self, s: f64) -> bool {
+        if self.maxex {
+            s < self.max
+        } else {
+            s <= self.max
+        }
+    }
+}
+
+/// `zslParseRange`: `(` makes a bound exclusive; the number is read with
+/// bare `strtod`, so leading spaces pass and an empty string is 0. NaN is
+/// refused.
+fn score_bound(arg: &[u8]) -> Option<(f64, bool)> {
+    let (ex, num) = match arg.first() {
+        Some(b'(') => (true, &arg[1..]),
+        _ => (false, arg),
+    };
+    let text = std::str::from_utf8(num).ok()?.trim_start_matches([' ', '\t', '\n', '\r', '\x0b', '\x0c']);
+    if text.is_empty() {
+        return Some((0.0, ex));
+    }
+    let lower = text.to_ascii_lowercase();
+    let unsigned = lower.trim_start_matches(['+', '-']);
+    let v = if unsigned == "inf" || unsigned == "infinity" {
+        if lower.starts_with('-') {
+            f64::NEG_INFINITY
+        } else {
+            f64::INFINITY
+        }
+    } else if unsigned.starts_with("nan") {
+        return None;
+    } else {
+        text.parse::<f64>().ok()?
+    };
+    Some((v, ex))
+}
+
+fn score_range(min: &[u8], max: &[u8]) -> Result<ScoreRange, RedisError> {
+    let (min, minex) = score_bound(min).ok_or(NOT_FLOAT_RANGE)?;
+    let (max, maxex) = score_bound(max).ok_or(NOT_FLOAT_RANGE)?;
+    Ok(ScoreRange { min, max, minex, maxex })
+}
+
+#[derive(Clone)]
+enum Lex {
+    NegInf,
+    PosInf,
+    Incl(Bytes),
+    Excl(Bytes),
+}
+
+fn lex_bound(arg: &Bytes) -> Result<Lex, RedisError> {
+    match arg.first() {
+        Some(b'-') if arg.len() == 1 => Ok(Lex::NegInf),
+        Some(b'+') if arg.len() == 1 => Ok(Lex::PosInf),
+        Some(b'[') => Ok(Lex::Incl(arg.slice(1..))),
+        Some(b'(') => Ok(Lex::Excl(arg.slice(1..))),
+        _ => Err(NOT_LEX_RANGE.into()),
+    }
+}
+
+struct LexRange {
+    min: Lex,
+    max: Lex,
+}
+
+impl LexRange {
+    fn gte_min(&self, m: &[u8]) -> bool {
+        match &self.min {
+            Lex::NegInf => true,
+            Lex::PosInf => false,
+            Lex::Incl(x) => m >= &x[..],
+            Lex::Excl(x) => m > &x[..],
+        }
+    }
+    fn lte_max(&self, m: &[u8]) -> bool {
+        match &self.max {
+            Lex::NegInf => false,
+            Lex::PosInf => true,
+            Lex::Incl(x) => m <= &x[..],
+            Lex::Excl(x) => m < &x[..],
+        }
+    }
+}
+
+/// Ranks [start, end) of the elements within a score range.
+fn score_span(z: &ZSet, r: &ScoreRange) -> (usize, usize) {
+    let start = z.rank_where(|s, _| r.gte_min(s));
+    let end = z.rank_where(|s, _| !r.lte_max(s)).max(start);
+    (start, end)
+}
+
+fn lex_span(z: &ZSet, r: &LexRange) -> (usize, usize) {
+    let start = z.rank_where(|_, m| r.gte_min(m));
+    let end = z.rank_where(|_, m| !r.lte_max(m)).max(start);
+    (start, end)
+}
+
+/// Rank normalization of ZRANGE and ZREMRANGEBYRANK: inclusive ranks.
+fn rank_span(start: i64, end: i64, len: usize) -> Option<(usize, usize)> {
+    let len = len as i64;
+    let mut start = if start < 0 { len + start } else { start };
+    let mut end = if end < 0 { len + end } else { end };
+    start = start.max(0);
+    if start > end || start >= len {
+        return None;
+    }
+    end = end.min(len - 1);
+    Some((start as usize, end as usize))
+}
+
+/// Members (with scores when asked): flat in RESP2, pairs in RESP3.
+fn reply_elements(r: &mut Reply<'_>, items: &[(Bytes, f64)], withscores: bool) {
+    let resp3 = r.proto == ferrokv_resp::Protocol::Resp3;
+    r.array(if withscores && !resp3 { items.len() * 2 } else { items.len() });
+    for (m, s) in items {
+        if withscores && resp3 {
+            r.array(2);
+        }
+        r.bulk(m);
+        if withscores {
+            r.double(*s);
+        }
+    }
+}
+
+fn reversed(z: &ZSet, start: usize, count: usize) -> Vec<(Bytes, f64)> {
+    // Descending order from rank `start` counted from the top.
+    let len = z.len();
+    if start >= len {
+        return Vec::new();
+    }
+    let last = len - 1 - start;
+    let first = (last + 1).saturating_sub(count);
+    let mut v = z.range(first, last + 1 - first);
+    v.reverse();
+    v
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum RangeKind {
+    Auto,
+    Rank,
+    Score,
+    Lex,
+}
+
+/// The elements a ZRANGE-family request selects, in reply order.
+fn select(z: &ZSet, kind: RangeKind, rev: bool, min: &Bytes, max: &Bytes, offset: i64, limit: i64) -> Result<Vec<(Bytes, f64)>, RedisError> {
+    let take = |span: (usize, usize)| -> Vec<(Bytes, f64)> {
+        let (s, e) = span;
+        if offset < 0 {
+            return Vec::new();
+        }
+        let total = e - s;
+        let skip = (offset as usize).min(total);
+        let n = if limit < 0 { total - skip } else { (limit as usize).min(total - skip) };
+        if rev {
+            let len = z.len();
+            reversed(z, len - e + skip, n)
+        } else {
+            z.range(s + skip, n)
+        }
+    };
+    Ok(match kind {
+        RangeKind::Rank | RangeKind::Auto => {
+            let start = args::int(min)?;
+            let end = args::int(max)?;
+            match rank_span(start, end, z.len()) {
+                None => Vec::new(),
+                Some((s, e)) if rev => reversed(z, s, e - s + 1),
+                Some((s, e)) => z.range(s, e - s + 1),
+            }
+        }
+        RangeKind::Score => take(score_span(z, &score_range(min, max)?)),
+        RangeKind::Lex => take(lex_span(z, &LexRange { min: lex_bound(min)?, max: lex_bound(max)? })),
+    })
+}
+
+struct RangeRequest {
+    kind: RangeKind,
+    rev: bool,
+    withscores: bool,
+    offset: i64,
+    limit: i64,
+}
+
+/// `zrangeGenericCommand`'s option parsing. `fixed` presets the kind and
+/// direction for the legacy commands (which then refuse BYSCORE/REV…).
+fn parse_range(args: &[Bytes], opts_from: usize, kind: RangeKind, rev: Option<bool>, store: bool) -> Result<RangeRequest, RedisError> {
+    let mut req = RangeRequest { kind, rev: rev.unwrap_or(false), withscores: false, offset: 0, limit: -1 };
+    let (mut dir_set, mut limit_given) = (rev.is_some(), false);
+    let mut j = opts_from;
+    while j < args.len() {
+        let left = args.len() - j - 1;
+        let a = &args[j];
+        if !store && args::is(a, "withscores") {
+            req.withscores = true;
+        } else if args::is(a, "limit") && left >= 2 {
+            req.offset = args::int(&args[j + 1])?;
+            req.limit = args::int(&args[j + 2])?;
+            limit_given = true;
+            j += 2;
+        } else if !dir_set && args::is(a, "rev") {
+            req.rev = true;
+            dir_set = true;
+        } else if req.kind == RangeKind::Auto && args::is(a, "bylex") {
+            req.kind = RangeKind::Lex;
+        } else if req.kind == RangeKind::Auto && args::is(a, "byscore") {
+            req.kind = RangeKind::Score;
+        } else {
+            return Err(errors::SYNTAX.into());
+        }
+        j += 1;
+    }
+    if req.kind == RangeKind::Auto {
+        req.kind = RangeKind::Rank;
+    }
+    if limit_given && req.kind == RangeKind::Rank {
+        return Err("ERR syntax error, LIMIT is only supported in combination with either BYSCORE or BYLEX".into());
+    }
+    if req.withscores && req.kind == RangeKind::Lex {
+        return Err("ERR syntax error, WITHSCORES not supported in combination with BYLEX".into());
+    }
+    Ok(req)
+}
+
+fn zrange_generic(ctx: &mut Ctx<'_>, args: &[Bytes], src: usize, kind: RangeKind, rev: Option<bool>, store: bool) -> CmdResult {
+    let req = parse_range(args, src + 3, kind, rev, store)?;
+    // REV with BYSCORE/BYLEX gives the range as max then min.
+    let (mut min, mut max) = (&args[src + 1], &args[src + 2]);
+    if req.rev && req.kind != RangeKind::Rank {
+        std::mem::swap(&mut min, &mut max);
+    }
+    // Ranges are validated before the key is looked at, as in Redis.
+    match req.kind {
+        RangeKind::Score => drop(score_range(min, max)?),
+        RangeKind::Lex => drop((lex_bound(min)?, lex_bound(max)?)),
+        _ => drop((args::int(min)?, args::int(max)?)),
+    }
+    let items = match zset_read(&mut ctx.view, &args[src])? {
+        Some(z) => select(z, req.kind, req.rev, min, max, req.offset, req.limit)?,
+        None => Vec::new(),
+    };
+    if store {
+        let limits = ctx.view.thresholds();
+        let n = store_result(ctx, &args[1], &items, &limits);
+        ctx.int(n as i64);
+    } else {
+        let (_, mut r) = ctx.parts();
+        reply_elements(&mut r, &items, req.withscores);
+    }
+    Ok(())
+}
+
+/// Writes a computed sorted set to `dst` (deleting it when empty); returns
+/// its size.
+fn store_result(ctx: &mut Ctx<'_>, dst: &[u8], items: &[(Bytes, f64)], limits: &Thresholds) -> usize {
+    if items.is_empty() {
+        ctx.view.delete(dst);
+        return 0;
+    }
+    let mut z = ZSet::new_for(0, limits);
+    for (m, s) in items {
+        z.set(m, *s, limits);
+    }
+    ctx.view.set(dst, Value::ZSet(Box::new(z)), false);
+    items.len()
+}
+
+/* ---------------------------------------------------------------------
+ * Sorted set commands
+ * ------------------------------------------------------------------- */
+
+#[derive(Default)]
+struct AddFlags {
+    nx: bool,
+    xx: bool,
+    gt: bool,
+    lt: bool,
+    ch: bool,
+    incr: bool,
+}
+
+/// `zaddGenericCommand`.
+fn zadd_generic(ctx: &mut Ctx<'_>, args: &[Bytes], mut f: AddFlags) -> CmdResult {
+    let mut idx = 2;
+    while idx < args.len() {
+        let o = &args[idx];
+        if args::is(o, "nx") {
+            f.nx = true;
+        } else if args::is(o, "xx") {
+            f.xx = true;
+        } else if args::is(o, "ch") {
+            f.ch = true;
+        } else if args::is(o, "incr") {
+            f.incr = true;
+        } else if args::is(o, "gt") {
+            f.gt = true;
+        } else if args::is(o, "lt") {
+            f.lt = true;
+        } else {
+            break;
+        }
+        idx += 1;
+    }
+    let pairs = &args[idx..];
+    if pairs.is_empty() || pairs.len() % 2 != 0 {
+        return Err(errors::SYNTAX.into());
+    }
+    if f.nx && f.xx {
+        return Err("ERR XX and NX options at the same time are not compatible".into());
+    }
+    if (f.gt && f.nx) || (f.lt && f.nx) || (f.gt && f.lt) {
+        return Err("ERR GT, LT, and/or NX options at the same time are not compatible".into());
+    }
+    if f.incr && pairs.len() > 2 {
+        return Err("ERR INCR option supports a single increment-element pair".into());
+    }
+    let scores: Vec<f64> = pairs.chunks(2).map(|p| args::float(&p[0])).collect::<Result<_, _>>()?;
+    let key = &args[1];
+    let limits = ctx.view.thresholds();
+    let exists = match zset_write(&mut ctx.view, key)? {
+        Some(_) => true,
+        None if f.xx => false,
+        None => {
+            let z = ZSet::new_for(pairs[1].len(), &limits);
+            ctx.view.set(key, Value::ZSet(Box::new(z)), false);
+            true
+        }
+    };
+    let (mut added, mut updated, mut processed, mut last) = (0, 0, 0, 0.0);
+    if exists {
+        let z = zset_write(&mut ctx.view, key)?.expect("exists");
+        for (pair, &score) in pairs.chunks(2).zip(&scores) {
+            let member = &pair[1];
+            match z.score(member) {
+                Some(cur) => {
+                    if f.nx {
+                        continue;
+                    }
+                    let mut new = score;
+                    if f.incr {
+                        new += cur;
+                        if new.is_nan() {
+                            return Err("ERR resulting score is not a number (NaN)".into());
+                        }
+                    }
+                    if (f.lt && new >= cur) || (f.gt && new <= cur) {
+                        continue;
+                    }
+                    last = new;
+                    processed += 1;
+                    if new != cur {
+                        z.set(member, new, &limits);
+                        updated += 1;
+                    }
+                }
+                None if !f.xx => {
+                    z.set(member, score, &limits);
+                    last = score;
+                    added += 1;
+                    processed += 1;
+                }
+                None => {}
+            }
+        }
+        let empty = z.is_empty();
+        if added + updated > 0 || empty {
+            done(&mut ctx.view, key, empty);
+        }
+    }
+    if f.incr {
+        if processed > 0 {
+            ctx.double(last);
+        } else {
+            ctx.null();
+        }
+    } else {
+        ctx.int(if f.ch { added + updated } else { added });
+    }
+    Ok(())
+}
+
+/* ZADD key [NX|XX] [GT|LT] [CH] [INCR] score member [score member ...] */
+fn zadd(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+    zadd_generic(ctx, args, AddFlags::default())
+}
+
+/* ZINCRBY key increment member */
+fn zincrby(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+    zadd_generic(ctx, args, AddFlags { incr: true, ..Default::default() })
+}
+
+/* ZREM key member [member ...] */
+fn zrem(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+    let Some(z) = zset_write(&mut ctx.view, &args[1])? else {
+        ctx.int(0);
+        return Ok(());
+    };
+    let n = args[2..].iter().filter(|m| z.remove(m)).count();
+    let empty = z.is_empty();
+    if n > 0 {
+        done(&mut ctx.view, &args[1], empty);
+    }
+    ctx.int(n as i64);
+    Ok(())
+}
+
+/* ZSCORE key member */
+fn zscore(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+    let (view, mut r) = ctx.parts();
+    match zset_read(view, &args[1])?.and_then(|z| z.score(&args[2])) {
+        Some(s) => r.double(s),
+        None => r.null(),
+    }
+    Ok(())
+}
+
+/* ZMSCORE key member [member ...] */
+fn zmscore(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+    let (view, mut r) = ctx.parts();
+    let z = zset_read(view, &args[1])?;
+    r.array(args.len() - 2);
+    for m in &args[2..] {
+        match z.as_ref().and_then(|z| z.score(m)) {
+            Some(s) => r.double(s),
+            None => r.null(),
+        }
+    }
+    Ok(())
+}
+
+/* ZCARD key */
+fn zcard(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+    let n = zset_read(&mut ctx.view, &args[1])?.map_or(0, |z| z.len());
+    ctx.int(n as i64);
+    Ok(())
+}
+
+/* ZCOUNT key min max */
+fn zcount(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+    let range = score_range(&args[2], &args[3])?;
+    let n = zset_read(&mut ctx.view, &args[1])?.map_or(0, |z| {
+        let (s, e) = score_span(z, &range);
+        e - s
+    });
+    ctx.int(n as i64);
+    Ok(())
+}
+
+/* ZLEXCOUNT key min max */
+fn zlexcount(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+    let range = LexRange { min: lex_bound(&args[2])?, max: lex_bound(&args[3])? };
+    let n = zset_read(&mut ctx.view, &args[1])?.map_or(0, |z| {
+        let (s, e) = lex_span(z, &range);
+        e - s
+    });
+    ctx.int(n as i64);
+    Ok(())
+}
+
+fn zrange(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+    zrange_generic(ctx, args, 1, RangeKind::Auto, None, false)
+}
+
+fn zrangestore(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+    zrange_generic(ctx, args, 2, RangeKind::Auto, None, true)
+}
+
+fn zrevrange(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+    zrange_generic(ctx, args, 1, RangeKind::Rank, Some(true), false)
+}
+
+fn zrangebyscore(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+    zrange_generic(ctx, args, 1, RangeKind::Score, Some(false), false)
+}
+
+fn zrevrangebyscore(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+    zrange_generic(ctx, args, 1, RangeKind::Score, Some(true), false)
+}
+
+fn zrangebylex(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+    zrange_generic(ctx, args, 1, RangeKind::Lex, Some(false), false)
+}
+
+fn zrevrangebylex(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+    zrange_generic(ctx, args, 1, RangeKind::Lex, Some(true), false)
+}
+
+fn rank_generic(ctx: &mut Ctx<'_>, args: &[Bytes], rev: bool) -> CmdResult {
+    let (view, mut r) = ctx.parts();
+    match zset_read(view, &args[1])?.and_then(|z| z.rank(&args[2]).map(|k| if rev { z.len() - 1 - k } else { k })) {
+        Some(k) => r.int(k as i64),
+        None => r.null(),
+    }
+    Ok(())
+}
+
+fn zrank(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+    rank_generic(ctx, args, false)
+}
+
+fn zrevrank(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+    rank_generic(ctx, args, true)
+}
+
+/// ZREMRANGEBY*: removes ranks [start, end) computed by `span`.
+fn zremrange(ctx: &mut Ctx<'_>, key: &[u8], span: impl FnOnce(&ZSet) -> Option<(usize, usize)>) -> CmdResult {
+    let Some(z) = zset_write(&mut ctx.view, key)? else {
+        ctx.int(0);
+        return Ok(());
+    };
+    let Some((s, e)) = span(z).filter(|(s, e)| e > s) else {
+        ctx.int(0);
+        return Ok(());
+    };
+    for (m, _) in z.range(s, e - s) {
+        z.remove(&m);
+    }
+    let empty = z.is_empty();
+    done(&mut ctx.view, key, empty);
+    ctx.int((e - s) as i64);
+    Ok(())
+}
+
+fn zremrangebyrank(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+    let (start, end) = (args::int(&args[2])?, args::int(&args[3])?);
+    zremrange(ctx, &args[1], |z| rank_span(start, end, z.len()).map(|(s, e)| (s, e + 1)))
+}
+
+fn zremrangebyscore(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+    let range = score_range(&args[2], &args[3])?;
+    zremrange(ctx, &args[1], |z| Some(score_span(z, &range)))
+}
+
+fn zremrangebylex(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+    let range = LexRange { min: lex_bound(&args[2])?, max: lex_bound(&args[3])? };
+    zremrange(ctx, &args[1], |z| Some(lex_span(z, &range)))
+}
+
+/// Pops `count` elements from the low (`max == false`) or high end.
+fn pop_elements(z: &mut ZSet, max: bool, count: usize) -> Vec<(Bytes, f64)> {
+    let n = count.min(z.len());
+    let items = if max { reversed(z, 0, n) } else { z.range(0, n) };
+    for (m, _) in &items {
+        z.remove(m);
+    }
+    items
+}
+
+/// ZPOPMIN/ZPOPMAX key [count].
+fn zpop(ctx: &mut Ctx<'_>, args: &[Bytes], max: bool) -> CmdResult {
+    if args.len() > 3 {
+        return Err(errors::SYNTAX.into());
+    }
+    let count = match args.get(2) {
+        Some(c) => {
+            let n = args::int(c)?;
+            if n < 0 {
+                return Err("ERR value is out of range, must be positive".into());
+            }
+            Some(n as usize)
+        }
+        None => None,
+    };
+    let key = &args[1];
+    let (view, mut r) = ctx.parts();
+    let Some(z) = zset_write(view, key)? else {
+        r.array(0);
+        return Ok(());
+    };
+    let items = pop_elements(z, max, count.unwrap_or(1));
+    let empty = z.is_empty();
+    match count {
+        // A single pop is a flat [member, score] in both protocols.
+        None => {
+            r.array(items.len() * 2);
+            for (m, s) in &items {
+                r.bulk(m);
+                r.double(*s);
+            }
+        }
+        Some(_) => reply_elements(&mut r, &items, true),
+    }
+    if !items.is_empty() {
+        done(view, key, empty);
+    }
+    Ok(())
+}
+
+fn zpopmin(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+    zpop(ctx, args, false)
+}
+
+fn zpopmax(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+    zpop(ctx, args, true)
+}
+
+/* ZMPOP numkeys key [key ...] MIN|MAX [COUNT count] */
+fn zmpop(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+    let numkeys = args::int_or(&args[1], "ERR numkeys should be greater than 0")?;
+    if numkeys <= 0 {
+        return Err("ERR numkeys should be greater than 0".into());
+    }
+    let numkeys = numkeys as usize;
+    if numkeys > args.len() - 3 {
+        return Err(errors::SYNTAX.into());
+    }
+    let keys = &args[2..2 + numkeys];
+    let end = &args[2 + numkeys];
+    let max = if args::is(end, "max") {
+        true
+    } else if args::is(end, "min") {
+        false
+    } else {
+        return Err(errors::SYNTAX.into());
+    };
+    let mut count = 1usize;
+    match &args[3 + numkeys..] {
+        [] => {}
+        [opt, n] if args::is(opt, "count") => {
+            let n = args::int_or(n, "ERR count should be greater than 0")?;
+            if n <= 0 {
+                return Err("ERR count should be greater than 0".into());
+            }
+            count = n as usize;
+        }
+        _ => return Err(errors::SYNTAX.into()),
+    }
+    for key in keys {
+        let (view, mut r) = ctx.parts();
+        let Some(z) = zset_write(view, key)? else { continue };
+        let items = pop_elements(z, max, count);
+        let empty = z.is_empty();
+        r.array(2);
+        r.bulk(key);
+        r.array(items.len());
+        for (m, s) in &items {
+            r.array(2);
+            r.bulk(m);
+            r.double(*s);
+        }
+        done(view, key, empty);
+        return Ok(());
+    }
+    ctx.null_array();
+    Ok(())
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Op {
+    Union,
+    Inter,
+    Diff,
+}
+
+#[derive(Clone, Copy)]
+enum Aggregate {
+    Sum,
+    Min,
+    Max,
+}
+
+/// A source of ZUNION & co.: a sorted set, or a set whose members score 1.
+fn source_elements(ctx: &mut Ctx<'_>, key: &[u8]) -> Result<Option<Vec<(Bytes, f64)>>, RedisError> {
+    Ok(match ctx.view.get(key).map(|e| &e.value) {
+        None => None,
+        Some(Value::ZSet(z)) => Some(z.range(0, usize::MAX)),
+        Some(Value::Set(s)) => Some(Set::members(s).into_iter().map(|m| (m, 1.0)).collect()),
+        Some(_) => return Err(errors::WRONGTYPE.into()),
+    })
+}
+
+fn aggregate(a: Aggregate, acc: f64, v: f64) -> f64 {
+    match a {
+        Aggregate::Sum => {
+            let s = acc + v;
+            if s.is_nan() {
+                0.0
+            } else {
+                s
+            }
+        }
+        Aggregate::Min => acc.min(v),
+        Aggregate::Max => acc.max(v),
+    }
+}
+
+/// `zunionInterDiffGenericCommand`. `numkeys_at` is the index of numkeys;
+/// `dst` is set for the STORE variants.
+fn algebra(ctx: &mut Ctx<'_>, args: &[Bytes], numkeys_at: usize, op: Op, dst: Option<&Bytes>) -> CmdResult {
+    let n = args::int(&args[numkeys_at])?;
+    if n < 1 {
+        return Err(format!("ERR at least 1 input key is needed for '{}' command", ctx.entry.fullname).into());
+    }
+    let n = n as usize;
+    if n > args.len() - numkeys_at - 1 {
+        return Err(errors::SYNTAX.into());
+    }
+    let keys = &args[numkeys_at + 1..numkeys_at + 1 + n];
+    let mut sources = Vec::with_capacity(n);
+    for k in keys {
+        sources.push(source_elements(ctx, k)?);
+    }
+    let mut weights = vec![1.0f64; n];
+    let mut agg = Aggregate::Sum;
+    let mut withscores = false;
+    let mut j = numkeys_at + 1 + n;
+    while j < args.len() {
+        let remaining = args.len() - j;
+        if op != Op::Diff && remaining > n && args::is(&args[j], "weights") {
+            for (i, w) in weights.iter_mut().enumerate() {
+                *w = args::float(&args[j + 1 + i]).map_err(|_| RedisError::from("ERR weight value is not a float"))?;
+            }
+            j += 1 + n;
+        } else if op != Op::Diff && remaining >= 2 && args::is(&args[j], "aggregate") {
+            let a = &args[j + 1];
+            agg = if args::is(a, "sum") {
+                Aggregate::Sum
+            } else if args::is(a, "min") {
+                Aggregate::Min
+            } else if args::is(a, "max") {
+                Aggregate::Max
+            } else {
+                return Err(errors::SYNTAX.into());
+            };
+            j += 2;
+        } else if dst.is_none() && args::is(&args[j], "withscores") {
+            withscores = true;
+            j += 1;
+        } else {
+            return Err(errors::SYNTAX.into());
+        }
+    }
+    let weigh = |s: f64, w: f64| {
+        let v = s * w;
+        if v.is_nan() {
+            0.0
+        } else {
+            v
+        }
+    };
+    let mut result: indexmap::IndexMap<Bytes, f64> = indexmap::IndexMap::new();
+    match op {
+        Op::Union => {
+            for (src, w) in sources.iter().zip(&weights) {
+                for (m, s) in src.iter().flatten() {
+                    let v = weigh(*s, *w);
+                    result.entry(m.clone()).and_modify(|acc| *acc = aggregate(agg, *acc, v)).or_insert(v);
+                }
+            }
+        }
+        Op::Inter => {
+            if sources.iter().all(|s| s.as_ref().is_some_and(|v| !v.is_empty())) {
+                let maps: Vec<std::collections::HashMap<&Bytes, f64>> =
+                    sources.iter().map(|s| s.as_ref().expect("checked").iter().map(|(m, s)| (m, *s)).collect()).collect();
+                for (m, s) in sources[0].as_ref().expect("checked") {
+                    let mut acc = weigh(*s, weights[0]);
+                    let mut all = true;
+                    for (i, map) in maps.iter().enumerate().skip(1) {
+                        match map.get(m) {
+                            Some(v) => acc = aggregate(agg, acc, weigh(*v, weights[i])),
+                            None => {
+                                all = false;
+                                break;
+                            }
+                        }
+                    }
+                    if all {
+                        result.insert(m.clone(), acc);
+                    }
+                }
+            }
+        }
+        Op::Diff => {
+            if let Some(Some(first)) = sources.first() {
+                for (m, s) in first {
+                    if !sources[1..].iter().flatten().any(|o| o.iter().any(|(x, _)| x == m)) {
+                        result.insert(m.clone(), *s);
+                    }
+                }
+            }
+        }
+    }
+    let mut items: Vec<(Bytes, f64)> = result.into_iter().collect();
+    items.sort_by(|a, b| cmp((a.1, &a.0), (b.1, &b.0)));
+    match dst {
+        Some(dst) => {
+            let limits = ctx.view.thresholds();
+            let n = store_result(ctx, dst, &items, &limits);
+            ctx.int(n as i64);
+        }
+        None => {
+            let (_, mut r) = ctx.parts();
+            reply_elements(&mut r, &items, withscores);
+        }
+    }
+    Ok(())
+}
+
+fn zunion(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+    algebra(ctx, args, 1, Op::Union, None)
+}
+
+fn zinter(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+    algebra(ctx, args, 1, Op::Inter, None)
+}
+
+fn zdiff(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+    algebra(ctx, args, 1, Op::Diff, None)
+}
+
+fn zunionstore(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+    algebra(ctx, args, 2, Op::Union, Some(&args[1]))
+}
+
+fn zinterstore(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+    algebra(ctx, args, 2, Op::Inter, Some(&args[1]))
+}
+
+fn zdiffstore(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+    algebra(ctx, args, 2, Op::Diff, Some(&args[1]))
+}
+
+/* ZINTERCARD numkeys key [key ...] [LIMIT limit] */
+fn zintercard(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+    let numkeys = args::int(&args[1])?;
+    if numkeys <= 0 {
+        return Err("ERR at least 1 input key is needed for 'zintercard' command".into());
+    }
+    if numkeys as usize > args.len() - 2 {
+        return Err(errors::SYNTAX.into());
+    }
+    let n = numkeys as usize;
+    let mut limit = 0i64;
+    let mut i = 2 + n;
+    while i < args.len() {
+        if args::is(&args[i], "limit") && i + 1 < args.len() {
+            limit = args::int_or(&args[i + 1], "ERR LIMIT can't be negative")?;
+            if limit < 0 {
+                return Err("ERR LIMIT can't be negative".into());
+            }
+            i += 2;
+        } else {
+            return Err(errors::SYNTAX.into());
+        }
+    }
+    let mut sources = Vec::with_capacity(n);
+    for k in &args[2..2 + n] {
+        sources.push(source_elements(ctx, k)?);
+    }
+    let count = if sources.iter().all(|s| s.is_some()) {
+        let first = sources[0].as_ref().expect("checked");
+        let sets: Vec<std::collections::HashSet<&Bytes>> = sources.iter().map(|s| s.as_ref().expect("checked").iter().map(|(m, _)| m).collect()).collect();
+        first.iter().filter(|(m, _)| sets.iter().all(|s| s.contains(m))).count()
+    } else {
+        0
+    };
+    let count = if limit > 0 { count.min(limit as usize) } else { count };
+    ctx.int(count as i64);
+    Ok(())
+}
+
+/* ZRANDMEMBER key [count [WITHSCORES]] */
+fn zrandmember(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+    if args.len() > 4 || (args.len() == 4 && !args::is(&args[3], "withscores")) {
+        return Err(errors::SYNTAX.into());
+    }
+    let count = match args.get(2) {
+        Some(c) => Some(args::int(c)?),
+        None => None,
+    };
+    let withscores = args.len() == 4;
+    let mut rng = rand::rng();
+    let (view, mut r) = ctx.parts();
+    let z = zset_read(view, &args[1])?;
+    let Some(count) = count else {
+        match z {
+            Some(z) => r.bulk(&z.element_at(rng.random_range(0..z.len())).expect("index below len").0),
+            None => r.null(),
+        }
+        return Ok(());
+    };
+    let Some(z) = z else {
+        r.array(0);
+        return Ok(());
+    };
+    let len = z.len();
+    let items: Vec<(Bytes, f64)> = if count >= 0 && count as usize >= len {
+        // The whole set, walked from the top as Redis does.
+        reversed(z, 0, len)
+    } else {
+        let picks: Vec<usize> = if count < 0 {
+            (0..count.unsigned_abs()).map(|_| rng.random_range(0..len)).collect()
+        } else {
+            rand::seq::index::sample(&mut rng, len, count as usize).into_vec()
+        };
+        picks.into_iter().map(|i| z.element_at(i).expect("index below len")).collect()
+    };
+    reply_elements(&mut r, &items, withscores);
+    Ok(())
+}
+
+/* ZSCAN key cursor [MATCH pattern] [COUNT count] */
+fn zscan(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+    let cursor = parse_cursor(&args[2])?;
+    let opts = scan_options(args, 3, false)?;
+    let mut items = Vec::new();
+    let next = match zset_read(&mut ctx.view, &args[1])? {
+        Some(z) => z.scan(cursor, opts.count, |m, s| {
+            if opts.matches(m) {
+                items.push(Bytes::copy_from_slice(m));
+                items.push(Bytes::from(ferrokv_resp::encode::format_double(s)));
+            }
+        }),
+        None => 0,
+    };
+    crate::cmd::keys::reply_scan(ctx, next, &items);
+    Ok(())
+}
