@@ -199,6 +199,12 @@ fn hincrby(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
 
 /* HINCRBYFLOAT key field increment: long double arithmetic, as Redis. */
 fn hincrbyfloat(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+    // The increment is checked before the key is touched, as in Redis.
+    match longdouble::incr(None, &args[3]) {
+        Err(longdouble::IncrError::NanOrInfinity) => return Err("ERR value is NaN or Infinity".into()),
+        Err(_) => return Err(errors::NOT_FLOAT.into()),
+        Ok(_) => {}
+    }
     let limits = ctx.view.thresholds();
     let h = hash_create(&mut ctx.view, &args[1], Hash::default)?;
     let current = h.get(&args[2]).map(|v| v.to_vec());

@@ -207,9 +207,14 @@ fn lrange(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
 
 /* LINDEX key index */
 fn lindex(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
-    let i = args::int(&args[2])?;
+    // Redis looks the key up before it reads the index.
     let (view, mut r) = ctx.parts();
-    match list_read(view, &args[1])?.and_then(|l| l.index(i).map(|i| l.items[i].clone())) {
+    let Some(l) = list_read(view, &args[1])? else {
+        r.null();
+        return Ok(());
+    };
+    let i = args::int(&args[2])?;
+    match l.index(i).map(|i| l.items[i].clone()) {
         Some(v) => r.bulk(&v),
         None => r.null(),
     }
@@ -218,10 +223,10 @@ fn lindex(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
 
 /* LSET key index element */
 fn lset(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
-    let i = args::int(&args[2])?;
     let Some(l) = list_write(&mut ctx.view, &args[1])? else {
         return Err(errors::NO_SUCH_KEY.into());
     };
+    let i = args::int(&args[2])?;
     let Some(i) = l.index(i) else {
         return Err("ERR index out of range".into());
     };
