@@ -284,7 +284,8 @@ pub fn sorted_reply(raw: &[u8]) -> Vec<u8> {
 /// Runs a script on both servers and requires byte-identical replies.
 ///
 /// One command per line, quoted as redis-cli would. A line starting with
-/// `~~` compares a field/value reply sorted by field, `~` compares the reply with array elements sorted, `?` only its type
+/// `>` sends without reading (a blocking command; `@N !read` reads its
+/// reply later), `~~` compares a field/value reply sorted by field, `~` compares the reply with array elements sorted, `?` only its type
 /// (replies holding client ids or times); `!sleep <ms>` waits;
 /// `#` starts a comment. Several connections: a line `@N cmd` runs on
 /// connection N (0 by default).
@@ -299,6 +300,10 @@ pub fn run_script(pair: &Pair, script: &str) {
         if let Some(ms) = line.strip_prefix("!sleep ") {
             std::thread::sleep(Duration::from_millis(ms.trim().parse().expect("sleep ms")));
             continue;
+        }
+        let send_only = line.starts_with('>');
+        if send_only {
+            line = line[1..].trim_start();
         }
         let pairs = line.starts_with("~~");
         if pairs {
@@ -327,6 +332,12 @@ pub fn run_script(pair: &Pair, script: &str) {
         }
         let args = ferrokv_resp::split_args(line.as_bytes()).unwrap_or_else(|| panic!("line {}: bad quoting", lineno + 1));
         let args: Vec<&[u8]> = args.iter().map(|a| &a[..]).collect();
+        if send_only {
+            // A command that blocks: its reply is read later with `!read`.
+            ours[conn].send(&args);
+            theirs[conn].send(&args);
+            continue;
+        }
         let mut a = ours[conn].cmd_raw(&args);
         let mut b = theirs[conn].cmd_raw(&args);
         if unordered {

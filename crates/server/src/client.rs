@@ -41,6 +41,7 @@ pub mod kind {
     pub const DIRTY_CAS: u32 = 1 << 5;
     pub const CLOSE_ASAP: u32 = 1 << 6;
     pub const UNIX: u32 = 1 << 7;
+    pub const BLOCKED: u32 = 1 << 8;
 }
 
 pub struct ClientShared {
@@ -169,6 +170,10 @@ pub struct Client {
     /// Unix ms when the current batch of requests was read: the time its
     /// commands see (one clock read per batch, not per command).
     pub now_ms: i64,
+    /// Set by a blocking command that found nothing: the connection waits.
+    pub blocked: Option<crate::blocking::Blocked>,
+    /// Running queued commands in EXEC: blocking commands do not block.
+    pub in_exec: bool,
 }
 
 impl Client {
@@ -189,6 +194,8 @@ impl Client {
             is_unix,
             is_local,
             now_ms: ferrokv_storage::now_ms(),
+            blocked: None,
+            in_exec: false,
         }
     }
 

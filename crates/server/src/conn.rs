@@ -183,7 +183,7 @@ async fn sleep_or_forever(d: Option<Duration>) {
 /// connection must close (protocol error, QUIT, kill).
 async fn run_batch<S>(server: &Server, client: &mut Client, parser: &mut RequestParser, input: &mut BytesMut, out: &mut BytesMut, stream: &mut S) -> bool
 where
-    S: AsyncWrite + Unpin,
+    S: AsyncRead + AsyncWrite + Unpin,
 {
     loop {
         let limits = RequestLimits { max_bulk_len: server.hot.proto_max_bulk_len.load(Ordering::Relaxed), auth_required: !client.authenticated };
@@ -199,6 +199,11 @@ where
         };
         wait_while_paused(server, client, &args, out, stream).await;
         crate::dispatch::process(server, client, args, out);
+        if let Some(blocked) = client.blocked.take() {
+            if !wait_blocked(server, client, blocked, input, out, stream).await {
+                return false;
+            }
+        }
         if client.close_after_reply || client.shared.killed.load(Ordering::Acquire) {
             return false;
         }
@@ -206,6 +211,78 @@ where
             return false;
         }
     }
+}
+
+/// A blocked client: send what is answered, then wait for a server-side
+/// serve, the timeout, or the end of the connection. Later pipelined
+/// requests wait in the input buffer, as in Redis.
+async fn wait_blocked<S: AsyncRead + AsyncWrite + Unpin>(
+    server: &Server,
+    client: &mut Client,
+    blocked: crate::blocking::Blocked,
+    input: &mut BytesMut,
+    out: &mut BytesMut,
+    stream: &mut S,
+) -> bool {
+    let crate::blocking::Blocked { waiter, mut rx, deadline } = blocked;
+    client.shared.set_flag(kind::BLOCKED, true);
+    let _ = flush(server, stream, out).await;
+    let mut stop = server.shutdown_signal();
+    let deadline_wait = async {
+        match deadline {
+            Some(d) => tokio::time::sleep_until(d.into()).await,
+            None => std::future::pending().await,
+        }
+    };
+    tokio::pin!(deadline_wait);
+    let null = |proto| {
+        let mut b = BytesMut::new();
+        encode::null_array(&mut b, proto);
+        b
+    };
+    let give_up = |client: &Client| {
+        // Leaving: give the slot up so nothing is popped for us.
+        if waiter.claim().is_some() {
+            server.blocking.remove(&waiter);
+        }
+        client.shared.set_flag(kind::BLOCKED, false);
+    };
+    let served = loop {
+        tokio::select! {
+            served = &mut rx => break Some(served),
+            _ = &mut deadline_wait => break None,
+            _ = stop.changed() => break None,
+            _ = client.shared.kill.notified() => {
+                give_up(client);
+                return false;
+            }
+            // The peer may close while blocked (then it must not be served),
+            // or pipeline more requests, which wait in the input buffer.
+            read = stream.read_buf(input) => match read {
+                Ok(0) | Err(_) => {
+                    give_up(client);
+                    return false;
+                }
+                Ok(_) => continue,
+            },
+        }
+    };
+    client.shared.set_flag(kind::BLOCKED, false);
+    let reply = match served {
+        Some(Ok(bytes)) => bytes,
+        // The slot was dropped unanswered: answer as a timeout.
+        Some(Err(_)) => null(client.proto),
+        None => match waiter.claim() {
+            Some(_) => {
+                server.blocking.remove(&waiter);
+                null(client.proto)
+            }
+            // Served or unblocked while timing out: that reply is coming.
+            None => rx.await.unwrap_or_else(|_| null(client.proto)),
+        },
+    };
+    out.extend_from_slice(&reply);
+    true
 }
 
 /// CLIENT PAUSE: hold the command (after sending what is already answered)
@@ -278,6 +355,10 @@ fn cleanup(server: &Server, client: &mut Client) {
         for w in client.watched.drain(..) {
             view.unwatch(w.db, &w.key, &client.watch_flag);
         }
+    }
+    if let Some(w) = server.blocking.waiter_of(client.id()) {
+        w.claim();
+        server.blocking.remove(&w);
     }
     if server.monitors.lock().remove(&client.id()).is_some() {
         server.monitor_count.fetch_sub(1, Ordering::Relaxed);

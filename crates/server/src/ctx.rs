@@ -62,6 +62,18 @@ impl<'a> Ctx<'a> {
         (&mut self.view, Reply { out: self.out, proto })
     }
 
+    /// Blocks the client on `keys` (after the handler found nothing), or
+    /// returns false when it may not block (inside EXEC), in which case the
+    /// caller answers as on timeout.
+    pub fn block(&mut self, args: &[Bytes], keys: &[Bytes], timeout_ms: i64, serve: crate::blocking::ServeFn) -> bool {
+        if self.client.in_exec {
+            return false;
+        }
+        let b = self.server.blocking.block(self.client.shared.clone(), self.client.db, self.client.proto, args, keys, serve, timeout_ms);
+        self.client.blocked = Some(b);
+        true
+    }
+
     pub fn proto(&self) -> Protocol {
         self.client.proto
     }

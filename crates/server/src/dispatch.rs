@@ -119,8 +119,13 @@ fn reject(server: &Server, client: &mut Client, entry: Option<&Entry>, err: Redi
 
 /// Whether a command must hold the keyspace gate exclusively: it asks to, or
 /// its keys fall in more than one shard.
-fn needs_exclusive(entry: &Entry, args: &[Bytes]) -> bool {
+fn needs_exclusive(server: &Server, entry: &Entry, args: &[Bytes]) -> bool {
     if entry.spec.has(flags::WHOLE) || entry.spec.has(flags::MOVABLEKEYS) {
+        return true;
+    }
+    // While clients are blocked, a write may have to serve them at once,
+    // with nobody else running in between (see blocking.rs).
+    if entry.spec.has(flags::WRITE) && server.blocking.active() {
         return true;
     }
     let mut first = None;
@@ -139,7 +144,7 @@ fn needs_exclusive(entry: &Entry, args: &[Bytes]) -> bool {
 pub fn call<'s>(server: &'s Server, client: &mut Client, entry: &'s Entry, args: &[Bytes], out: &mut BytesMut) {
     let db = client.db;
     let lfu = server.hot.lfu.load(Ordering::Relaxed);
-    if needs_exclusive(entry, args) {
+    if needs_exclusive(server, entry, args) {
         let mut ks = server.store.exclusive();
         let mut view = View::exclusive(&server.store, &mut ks, db, client.now_ms);
         view.lfu = lfu;
@@ -164,6 +169,14 @@ pub fn run<'a>(ctx: &mut Ctx<'a>, entry: &'a Entry, args: &[Bytes]) {
     let started = Instant::now();
     let result = (entry.spec.handler)(ctx, args);
     let elapsed = started.elapsed();
+    // Serve clients blocked on keys this command filled; inside EXEC that
+    // waits for the end of the transaction, as in Redis.
+    if !ctx.client.in_exec && !ctx.view.ready.is_empty() {
+        if ctx.view.is_exclusive() && ctx.server.blocking.active() {
+            ctx.server.blocking.serve_ready(&mut ctx.view);
+        }
+        ctx.view.ready.clear();
+    }
     ctx.entry = saved;
     let server = ctx.server;
     let usec = elapsed.as_micros() as u64;

@@ -145,8 +145,8 @@ fn section(server: &Server, name: &str, sizes: &[(usize, usize)], out: &mut Stri
                 server.config_file.as_ref().map(|p| p.display().to_string()).unwrap_or_default());
         }
         "clients" => {
-            w!("# Clients\r\nconnected_clients:{}\r\ncluster_connections:0\r\nmaxclients:{}\r\nclient_recent_max_input_buffer:0\r\nclient_recent_max_output_buffer:0\r\nblocked_clients:0\r\ntracking_clients:0\r\nclients_in_timeout_table:0\r\n",
-                server.connected.load(Ordering::Relaxed), c.maxclients);
+            w!("# Clients\r\nconnected_clients:{}\r\ncluster_connections:0\r\nmaxclients:{}\r\nclient_recent_max_input_buffer:0\r\nclient_recent_max_output_buffer:0\r\nblocked_clients:{}\r\ntracking_clients:0\r\nclients_in_timeout_table:0\r\n",
+                server.connected.load(Ordering::Relaxed), c.maxclients, server.blocking.count());
         }
         "memory" => {
             let used = used_memory();

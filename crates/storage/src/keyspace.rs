@@ -263,6 +263,9 @@ pub struct View<'a> {
     stats: &'a Stats,
     limits: &'a crate::types::Limits,
     pub expired: Vec<(usize, Key)>,
+    /// Keys that now hold a list or sorted set: clients blocked on them
+    /// may be served (Redis's `signalKeyAsReady` on dbAdd).
+    pub ready: Vec<(usize, Key)>,
     /// Under an LFU policy `lru` holds LFU data instead (see `touch_entry`).
     pub lfu: bool,
 }
@@ -271,11 +274,20 @@ impl<'a> View<'a> {
     /// A view holding the gate shared; `now_ms` is the time commands in it
     /// see (the server reads the clock once per batch of requests).
     pub fn shared(store: &'a Store, ks: &'a Keyspace, db: usize, now_ms: i64) -> Self {
-        View { target: Target::Shared { ks, locked: None }, db, now_ms, stats: &store.stats, limits: &store.limits, expired: Vec::new(), lfu: false }
+        View {
+            target: Target::Shared { ks, locked: None },
+            db,
+            now_ms,
+            stats: &store.stats,
+            limits: &store.limits,
+            expired: Vec::new(),
+            ready: Vec::new(),
+            lfu: false,
+        }
     }
 
     pub fn exclusive(store: &'a Store, ks: &'a mut Keyspace, db: usize, now_ms: i64) -> Self {
-        View { target: Target::All(ks), db, now_ms, stats: &store.stats, limits: &store.limits, expired: Vec::new(), lfu: false }
+        View { target: Target::All(ks), db, now_ms, stats: &store.stats, limits: &store.limits, expired: Vec::new(), ready: Vec::new(), lfu: false }
     }
 
     /// The encoding thresholds in force for this command.
@@ -389,6 +401,9 @@ impl<'a> View<'a> {
     /// `setKey`: stores `value`, dropping any expiry unless `keep_ttl`.
     pub fn set(&mut self, key: &[u8], value: Value, keep_ttl: bool) {
         self.expire_if_needed(key);
+        if matches!(value, Value::List(_) | Value::ZSet(_)) {
+            self.ready.push((self.db, Bytes::copy_from_slice(key)));
+        }
         let lru = if self.lfu { crate::lfu::initial() } else { lru_clock() };
         let shard = self.shard(key);
         match shard.map.get_mut(key) {

@@ -100,6 +100,7 @@ pub fn describe(c: &ClientShared) -> String {
         (kind::MASTER, 'M'),
         (kind::PUBSUB, 'P'),
         (kind::MULTI, 'x'),
+        (kind::BLOCKED, 'b'),
         (kind::DIRTY_CAS, 'd'),
         (kind::CLOSE_ASAP, 'A'),
         (kind::UNIX, 'U'),
@@ -331,15 +332,31 @@ fn no_evict(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     }
 }
 
-/* CLIENT UNBLOCK client-id [TIMEOUT|ERROR]: no command blocks yet, so no client is ever blocked. */
+/* CLIENT UNBLOCK client-id [TIMEOUT|ERROR] */
 fn unblock(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
-    args::int(&args[2])?;
+    let id = args::int(&args[2])?;
+    let mut error = false;
     if let Some(mode) = args.get(3) {
-        if !(args::is(mode, "timeout") || args::is(mode, "error")) || args.len() > 4 {
+        if args::is(mode, "error") {
+            error = true;
+        } else if !args::is(mode, "timeout") || args.len() > 4 {
             return Err("ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR".into());
         }
     }
-    ctx.int(0);
+    let waiter = ctx.server.blocking.waiter_of(id as u64);
+    let Some((waiter, tx)) = waiter.and_then(|w| w.claim().map(|tx| (w, tx))) else {
+        ctx.int(0);
+        return Ok(());
+    };
+    ctx.server.blocking.remove(&waiter);
+    let mut reply = bytes::BytesMut::new();
+    if error {
+        ferrokv_resp::encode::error(&mut reply, b"UNBLOCKED client unblocked via CLIENT UNBLOCK");
+    } else {
+        ferrokv_resp::encode::null_array(&mut reply, waiter.proto);
+    }
+    let _ = tx.send(reply);
+    ctx.int(1);
     Ok(())
 }
 

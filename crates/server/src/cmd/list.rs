@@ -31,6 +31,29 @@ pub static COMMANDS: &[Command] = &[
     cmd!("lmove", 5, WRITE | DENYOOM, L, (1, 2, 1), lmove, "list", "Pop an element from a list, push it to another list and return it"),
     cmd!("rpoplpush", 3, WRITE | DENYOOM, L, (1, 2, 1), rpoplpush, "list", "Remove the last element in a list, prepend it to another list and return it"),
     cmd!("lmpop", -4, WRITE | MOVABLEKEYS, L, (0, 0, 0), lmpop, "list", "Pop elements from a list"),
+    cmd!("blpop", -3, WRITE | NOSCRIPT | BLOCKING, L, (1, -2, 1), blpop, "list", "Remove and get the first element in a list, or block until one is available"),
+    cmd!("brpop", -3, WRITE | NOSCRIPT | BLOCKING, L, (1, -2, 1), brpop, "list", "Remove and get the last element in a list, or block until one is available"),
+    cmd!(
+        "blmove",
+        6,
+        WRITE | DENYOOM | NOSCRIPT | BLOCKING,
+        L,
+        (1, 2, 1),
+        blmove,
+        "list",
+        "Pop an element from a list, push it to another list and return it; or block until one is available"
+    ),
+    cmd!(
+        "brpoplpush",
+        4,
+        WRITE | DENYOOM | NOSCRIPT | BLOCKING,
+        L,
+        (1, 2, 1),
+        brpoplpush,
+        "list",
+        "Pop an element from a list, push it to another list and return it; or block until one is available"
+    ),
+    cmd!("blmpop", -5, WRITE | BLOCKING | MOVABLEKEYS, L, (0, 0, 0), blmpop, "list", "Pop elements from a list, or block until one is available"),
 ];
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -422,21 +445,20 @@ fn rpoplpush(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     lmove_generic(ctx, &args[1], &args[2], End::Right, End::Left)
 }
 
-/* LMPOP numkeys key [key ...] LEFT|RIGHT [COUNT count] */
-fn lmpop(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
-    let numkeys = args::int_or(&args[1], "ERR numkeys should be greater than 0")?;
+/// `numkeys key [key ...] LEFT|RIGHT [COUNT count]` starting at `at`.
+fn parse_mpop(args: &[Bytes], at: usize) -> Result<(&[Bytes], End, usize), RedisError> {
+    let numkeys = args::int_or(&args[at], "ERR numkeys should be greater than 0")?;
     if numkeys <= 0 {
         return Err("ERR numkeys should be greater than 0".into());
     }
     let numkeys = numkeys as usize;
-    if numkeys > args.len() - 3 {
+    if numkeys > args.len() - at - 2 {
         return Err(errors::SYNTAX.into());
     }
-    let keys = &args[2..2 + numkeys];
-    let end = end_arg(&args[2 + numkeys])?;
+    let keys = &args[at + 1..at + 1 + numkeys];
+    let end = end_arg(&args[at + 1 + numkeys])?;
     let mut count = 1usize;
-    let rest = &args[3 + numkeys..];
-    match rest {
+    match &args[at + 2 + numkeys..] {
         [] => {}
         [opt, n] if args::is(opt, "count") => {
             let n = args::int_or(n, "ERR count should be greater than 0")?;
@@ -447,21 +469,148 @@ fn lmpop(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         }
         _ => return Err(errors::SYNTAX.into()),
     }
+    Ok((keys, end, count))
+}
+
+/// Pops up to `count` from `key` and replies `[key, [elements]]`; false if
+/// the key holds no list.
+fn mpop_from(view: &mut ferrokv_storage::View<'_>, r: &mut Reply<'_>, key: &Bytes, end: End, count: usize) -> Result<bool, RedisError> {
+    let Some(l) = list_write(view, key)? else { return Ok(false) };
+    let n = count.min(l.len());
+    r.array(2);
+    r.bulk(key);
+    r.array(n);
+    for _ in 0..n {
+        let v = pop_from(l, end).expect("counted");
+        r.bulk(&v);
+    }
+    let empty = l.is_empty();
+    done(view, key, empty);
+    Ok(true)
+}
+
+/* LMPOP numkeys key [key ...] LEFT|RIGHT [COUNT count] */
+fn lmpop(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+    let (keys, end, count) = parse_mpop(args, 1)?;
     for key in keys {
         let (view, mut r) = ctx.parts();
-        let Some(l) = list_write(view, key)? else { continue };
-        let n = count.min(l.len());
-        r.array(2);
-        r.bulk(key);
-        r.array(n);
-        for _ in 0..n {
-            let v = pop_from(l, end).expect("counted");
-            r.bulk(&v);
+        if mpop_from(view, &mut r, key, end, count)? {
+            return Ok(());
         }
-        let empty = l.is_empty();
-        done(view, key, empty);
-        return Ok(());
     }
     ctx.null_array();
+    Ok(())
+}
+
+/* BLPOP key [key ...] timeout and BRPOP */
+fn bpop(ctx: &mut Ctx<'_>, args: &[Bytes], end: End, serve: crate::blocking::ServeFn) -> CmdResult {
+    let timeout = crate::blocking::timeout_ms(&args[args.len() - 1])?;
+    let keys = &args[1..args.len() - 1];
+    for key in keys {
+        let (view, mut r) = ctx.parts();
+        if serve_pop(view, &mut r, key, end)? {
+            return Ok(());
+        }
+    }
+    if !ctx.block(args, keys, timeout, serve) {
+        ctx.null_array();
+    }
+    Ok(())
+}
+
+fn serve_pop(view: &mut ferrokv_storage::View<'_>, r: &mut Reply<'_>, key: &Bytes, end: End) -> Result<bool, RedisError> {
+    let Some(l) = list_write(view, key)? else { return Ok(false) };
+    let v = pop_from(l, end).expect("lists are never empty");
+    let empty = l.is_empty();
+    r.array(2);
+    r.bulk(key);
+    r.bulk(&v);
+    done(view, key, empty);
+    Ok(true)
+}
+
+fn blpop(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+    bpop(ctx, args, End::Left, |v, r, _, k| serve_pop(v, r, k, End::Left))
+}
+
+fn brpop(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+    bpop(ctx, args, End::Right, |v, r, _, k| serve_pop(v, r, k, End::Right))
+}
+
+/// BLMOVE's and BRPOPLPUSH's directions, from the waiter's own arguments.
+fn blmove_ends(args: &[Bytes]) -> (End, End) {
+    if args.len() == 6 {
+        (end_arg(&args[3]).unwrap_or(End::Left), end_arg(&args[4]).unwrap_or(End::Left))
+    } else {
+        (End::Right, End::Left)
+    }
+}
+
+fn serve_move(view: &mut ferrokv_storage::View<'_>, r: &mut Reply<'_>, args: &[Bytes], _key: &Bytes) -> Result<bool, RedisError> {
+    let (src, dst) = (&args[1], &args[2]);
+    let (from, to) = blmove_ends(args);
+    if list_write(view, src)?.is_none() {
+        return Ok(false);
+    }
+    // A destination of the wrong type keeps the client waiting.
+    if list_write(view, dst).is_err() {
+        return Ok(false);
+    }
+    let l = list_write(view, src)?.expect("checked above");
+    let v = pop_from(l, from).expect("lists are never empty");
+    let empty = l.is_empty();
+    done(view, src, empty);
+    let d = list_create(view, dst, List::default)?;
+    push_to(d, to, v.clone());
+    done(view, dst, false);
+    r.bulk(&v);
+    Ok(true)
+}
+
+fn blmove_generic(ctx: &mut Ctx<'_>, args: &[Bytes], timeout: i64) -> CmdResult {
+    let (src, dst) = (&args[1], &args[2]);
+    let (from, to) = blmove_ends(args);
+    if list_write(&mut ctx.view, src)?.is_some() {
+        return lmove_generic(ctx, src, dst, from, to);
+    }
+    if !ctx.block(args, std::slice::from_ref(src), timeout, serve_move) {
+        // Inside MULTI Redis answers a plain null here, not a null array.
+        ctx.null();
+    }
+    Ok(())
+}
+
+/* BLMOVE source destination LEFT|RIGHT LEFT|RIGHT timeout */
+fn blmove(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+    end_arg(&args[3])?;
+    end_arg(&args[4])?;
+    let timeout = crate::blocking::timeout_ms(&args[5])?;
+    blmove_generic(ctx, args, timeout)
+}
+
+/* BRPOPLPUSH source destination timeout */
+fn brpoplpush(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+    let timeout = crate::blocking::timeout_ms(&args[3])?;
+    blmove_generic(ctx, args, timeout)
+}
+
+fn serve_mpop(view: &mut ferrokv_storage::View<'_>, r: &mut Reply<'_>, args: &[Bytes], key: &Bytes) -> Result<bool, RedisError> {
+    let (_, end, count) = parse_mpop(args, 2)?;
+    mpop_from(view, r, key, end, count)
+}
+
+/* BLMPOP timeout numkeys key [key ...] LEFT|RIGHT [COUNT count] */
+fn blmpop(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+    let timeout = crate::blocking::timeout_ms(&args[1])?;
+    let (keys, end, count) = parse_mpop(args, 2)?;
+    for key in keys {
+        let (view, mut r) = ctx.parts();
+        if mpop_from(view, &mut r, key, end, count)? {
+            return Ok(());
+        }
+    }
+    if !ctx.block(args, keys, timeout, serve_mpop) {
+        ctx.null_array();
+    }
     Ok(())
 }

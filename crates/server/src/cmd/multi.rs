@@ -97,6 +97,7 @@ fn exec(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult {
     unwatch_all(ctx);
     ctx.array(queue.len());
     let server = ctx.server;
+    ctx.client.in_exec = true;
     for args in &queue {
         match dispatch::resolve(server, args) {
             Ok(entry) => dispatch::run(ctx, entry, args),
@@ -104,6 +105,7 @@ fn exec(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult {
             Err((_, err)) => ctx.error_item(&err.0),
         }
     }
+    ctx.client.in_exec = false;
     discard_transaction(ctx);
     Ok(())
 }

@@ -143,6 +143,36 @@ pub static COMMANDS: &[Command] = &[
     ),
     cmd!("zrandmember", -2, READONLY, Z, (1, 1, 1), zrandmember, "sorted_set", "Get one or multiple random elements from a sorted set"),
     cmd!("zscan", -3, READONLY, Z, (1, 1, 1), zscan, "sorted_set", "Incrementally iterate sorted sets elements and associated scores"),
+    cmd!(
+        "bzpopmin",
+        -3,
+        WRITE | NOSCRIPT | FAST | BLOCKING,
+        Z,
+        (1, -2, 1),
+        bzpopmin,
+        "sorted_set",
+        "Remove and return the member with the lowest score from one or more sorted sets, or block until one is available"
+    ),
+    cmd!(
+        "bzpopmax",
+        -3,
+        WRITE | NOSCRIPT | FAST | BLOCKING,
+        Z,
+        (1, -2, 1),
+        bzpopmax,
+        "sorted_set",
+        "Remove and return the member with the highest score from one or more sorted sets, or block until one is available"
+    ),
+    cmd!(
+        "bzmpop",
+        -5,
+        WRITE | BLOCKING | MOVABLEKEYS,
+        Z,
+        (0, 0, 0),
+        bzmpop,
+        "sorted_set",
+        "Remove and return members with scores in a sorted set or block until one is available"
+    ),
 ];
 
 /* ---------------------------------------------------------------------
@@ -767,18 +797,18 @@ fn zpopmax(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     zpop(ctx, args, true)
 }
 
-/* ZMPOP numkeys key [key ...] MIN|MAX [COUNT count] */
-fn zmpop(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
-    let numkeys = args::int_or(&args[1], "ERR numkeys should be greater than 0")?;
+/// `numkeys key [key ...] MIN|MAX [COUNT count]` starting at `at`.
+fn parse_mpop(args: &[Bytes], at: usize) -> Result<(&[Bytes], bool, usize), RedisError> {
+    let numkeys = args::int_or(&args[at], "ERR numkeys should be greater than 0")?;
     if numkeys <= 0 {
         return Err("ERR numkeys should be greater than 0".into());
     }
     let numkeys = numkeys as usize;
-    if numkeys > args.len() - 3 {
+    if numkeys > args.len() - at - 2 {
         return Err(errors::SYNTAX.into());
     }
-    let keys = &args[2..2 + numkeys];
-    let end = &args[2 + numkeys];
+    let keys = &args[at + 1..at + 1 + numkeys];
+    let end = &args[at + 1 + numkeys];
     let max = if args::is(end, "max") {
         true
     } else if args::is(end, "min") {
@@ -787,7 +817,7 @@ fn zmpop(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         return Err(errors::SYNTAX.into());
     };
     let mut count = 1usize;
-    match &args[3 + numkeys..] {
+    match &args[at + 2 + numkeys..] {
         [] => {}
         [opt, n] if args::is(opt, "count") => {
             let n = args::int_or(n, "ERR count should be greater than 0")?;
@@ -798,23 +828,93 @@ fn zmpop(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         }
         _ => return Err(errors::SYNTAX.into()),
     }
+    Ok((keys, max, count))
+}
+
+/// Pops and replies `[key, [[member, score] ...]]`; false if no zset there.
+fn mpop_from(view: &mut ferrokv_storage::View<'_>, r: &mut Reply<'_>, key: &Bytes, max: bool, count: usize) -> Result<bool, RedisError> {
+    let Some(z) = zset_write(view, key)? else { return Ok(false) };
+    let items = pop_elements(z, max, count);
+    let empty = z.is_empty();
+    r.array(2);
+    r.bulk(key);
+    r.array(items.len());
+    for (m, s) in &items {
+        r.array(2);
+        r.bulk(m);
+        r.double(*s);
+    }
+    done(view, key, empty);
+    Ok(true)
+}
+
+/* ZMPOP numkeys key [key ...] MIN|MAX [COUNT count] */
+fn zmpop(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+    let (keys, max, count) = parse_mpop(args, 1)?;
     for key in keys {
         let (view, mut r) = ctx.parts();
-        let Some(z) = zset_write(view, key)? else { continue };
-        let items = pop_elements(z, max, count);
-        let empty = z.is_empty();
-        r.array(2);
-        r.bulk(key);
-        r.array(items.len());
-        for (m, s) in &items {
-            r.array(2);
-            r.bulk(m);
-            r.double(*s);
+        if mpop_from(view, &mut r, key, max, count)? {
+            return Ok(());
         }
-        done(view, key, empty);
-        return Ok(());
     }
     ctx.null_array();
+    Ok(())
+}
+
+/// BZPOPMIN/BZPOPMAX: `[key, member, score]`.
+fn serve_bzpop(view: &mut ferrokv_storage::View<'_>, r: &mut Reply<'_>, key: &Bytes, max: bool) -> Result<bool, RedisError> {
+    let Some(z) = zset_write(view, key)? else { return Ok(false) };
+    let (m, s) = pop_elements(z, max, 1).pop().expect("sorted sets are never empty");
+    let empty = z.is_empty();
+    r.array(3);
+    r.bulk(key);
+    r.bulk(&m);
+    r.double(s);
+    done(view, key, empty);
+    Ok(true)
+}
+
+fn bzpop(ctx: &mut Ctx<'_>, args: &[Bytes], max: bool, serve: crate::blocking::ServeFn) -> CmdResult {
+    let timeout = crate::blocking::timeout_ms(&args[args.len() - 1])?;
+    let keys = &args[1..args.len() - 1];
+    for key in keys {
+        let (view, mut r) = ctx.parts();
+        if serve_bzpop(view, &mut r, key, max)? {
+            return Ok(());
+        }
+    }
+    if !ctx.block(args, keys, timeout, serve) {
+        ctx.null_array();
+    }
+    Ok(())
+}
+
+fn bzpopmin(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+    bzpop(ctx, args, false, |v, r, _, k| serve_bzpop(v, r, k, false))
+}
+
+fn bzpopmax(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+    bzpop(ctx, args, true, |v, r, _, k| serve_bzpop(v, r, k, true))
+}
+
+fn serve_bzmpop(view: &mut ferrokv_storage::View<'_>, r: &mut Reply<'_>, args: &[Bytes], key: &Bytes) -> Result<bool, RedisError> {
+    let (_, max, count) = parse_mpop(args, 2)?;
+    mpop_from(view, r, key, max, count)
+}
+
+/* BZMPOP timeout numkeys key [key ...] MIN|MAX [COUNT count] */
+fn bzmpop(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+    let timeout = crate::blocking::timeout_ms(&args[1])?;
+    let (keys, max, count) = parse_mpop(args, 2)?;
+    for key in keys {
+        let (view, mut r) = ctx.parts();
+        if mpop_from(view, &mut r, key, max, count)? {
+            return Ok(());
+        }
+    }
+    if !ctx.block(args, keys, timeout, serve_bzmpop) {
+        ctx.null_array();
+    }
     Ok(())
 }
 
