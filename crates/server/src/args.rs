@@ -56,6 +56,25 @@ fn has_zero_mantissa(body: &str) -> bool {
     body.split('e').next().unwrap_or("").chars().all(|c| c == '0' || c == '.')
 }
 
+/// C's bare `strtod` over a whole argument, as Redis uses it for sorted-set
+/// ranges and SORT weights: leading spaces pass, an empty string is 0,
+/// trailing bytes and NaN do not.
+pub fn strtod(arg: &[u8]) -> Option<f64> {
+    let text = std::str::from_utf8(arg).ok()?.trim_start_matches([' ', '\t', '\n', '\r', '\x0b', '\x0c']);
+    if text.is_empty() {
+        return Some(0.0);
+    }
+    let lower = text.to_ascii_lowercase();
+    let unsigned = lower.trim_start_matches(['+', '-']);
+    if unsigned == "inf" || unsigned == "infinity" {
+        return Some(if lower.starts_with('-') { f64::NEG_INFINITY } else { f64::INFINITY });
+    }
+    if unsigned.starts_with("nan") {
+        return None;
+    }
+    text.parse::<f64>().ok()
+}
+
 /// Walks optional arguments after the fixed ones.
 pub struct Cursor<'a> {
     args: &'a [Bytes],

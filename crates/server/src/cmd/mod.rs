@@ -13,6 +13,7 @@ pub mod multi;
 pub mod pubsub;
 pub mod server;
 pub mod set;
+pub mod sort;
 pub mod string;
 pub mod typed;
 pub mod zset;
@@ -31,6 +32,7 @@ pub static FAMILIES: &[&[Command]] = &[
     set::COMMANDS,
     list::COMMANDS,
     zset::COMMANDS,
+    sort::COMMANDS,
     multi::COMMANDS,
     pubsub::COMMANDS,
     server::COMMANDS,

@@ -208,31 +208,12 @@ impl ScoreRange {
 }
 
 /// `zslParseRange`: `(` makes a bound exclusive; the number is read with
-/// bare `strtod`, so leading spaces pass and an empty string is 0. NaN is
-/// refused.
+/// bare `strtod`. NaN is refused.
 fn score_bound(arg: &[u8]) -> Option<(f64, bool)> {
-    let (ex, num) = match arg.first() {
-        Some(b'(') => (true, &arg[1..]),
-        _ => (false, arg),
-    };
-    let text = std::str::from_utf8(num).ok()?.trim_start_matches([' ', '\t', '\n', '\r', '\x0b', '\x0c']);
-    if text.is_empty() {
-        return Some((0.0, ex));
+    match arg.first() {
+        Some(b'(') => args::strtod(&arg[1..]).map(|v| (v, true)),
+        _ => args::strtod(arg).map(|v| (v, false)),
     }
-    let lower = text.to_ascii_lowercase();
-    let unsigned = lower.trim_start_matches(['+', '-']);
-    let v = if unsigned == "inf" || unsigned == "infinity" {
-        if lower.starts_with('-') {
-            f64::NEG_INFINITY
-        } else {
-            f64::INFINITY
-        }
-    } else if unsigned.starts_with("nan") {
-        return None;
-    } else {
-        text.parse::<f64>().ok()?
-    };
-    Some((v, ex))
 }
 
 fn score_range(min: &[u8], max: &[u8]) -> Result<ScoreRange, RedisError> {

@@ -1,0 +1,235 @@
+//! SORT and SORT_RO (Redis's sort.c).
+
+use std::cmp::Ordering;
+
+use bytes::Bytes;
+use ferrokv_storage::{List, Value, View};
+
+use crate::args;
+use crate::cmd;
+use crate::command::flags::*;
+use crate::command::Command;
+use crate::ctx::Ctx;
+use crate::errors::{self, CmdResult, RedisError};
+
+pub static COMMANDS: &[Command] = &[
+    cmd!(
+        "sort",
+        -2,
+        WRITE | DENYOOM | MOVABLEKEYS,
+        &["set", "sortedset", "list", "dangerous"],
+        (1, 1, 1),
+        sort,
+        "generic",
+        "Sort the elements in a list, set or sorted set"
+    ),
+    cmd!(
+        "sort_ro",
+        -2,
+        READONLY | MOVABLEKEYS,
+        &["set", "sortedset", "list", "dangerous"],
+        (1, 1, 1),
+        sort_ro,
+        "generic",
+        "Sort the elements in a list, set or sorted set. Read-only variant of SORT."
+    ),
+];
+
+struct Options<'a> {
+    desc: bool,
+    alpha: bool,
+    limit: Option<(i64, i64)>,
+    by: Option<&'a Bytes>,
+    /// BY a pattern without `*`: keep the natural order.
+    nosort: bool,
+    gets: Vec<&'a Bytes>,
+    store: Option<&'a Bytes>,
+}
+
+fn parse(args: &[Bytes], readonly: bool) -> Result<Options<'_>, RedisError> {
+    let mut o = Options { desc: false, alpha: false, limit: None, by: None, nosort: false, gets: Vec::new(), store: None };
+    let mut j = 2;
+    while j < args.len() {
+        let left = args.len() - j - 1;
+        let a = &args[j];
+        if args::is(a, "asc") {
+            o.desc = false;
+        } else if args::is(a, "desc") {
+            o.desc = true;
+        } else if args::is(a, "alpha") {
+            o.alpha = true;
+        } else if args::is(a, "limit") && left >= 2 {
+            o.limit = Some((args::int(&args[j + 1])?, args::int(&args[j + 2])?));
+            j += 2;
+        } else if !readonly && args::is(a, "store") && left >= 1 {
+            o.store = Some(&args[j + 1]);
+            j += 1;
+        } else if args::is(a, "by") && left >= 1 {
+            o.by = Some(&args[j + 1]);
+            // A pattern without '*' cannot name a key per element.
+            o.nosort = !args[j + 1].contains(&b'*');
+            j += 1;
+        } else if args::is(a, "get") && left >= 1 {
+            o.gets.push(&args[j + 1]);
+            j += 1;
+        } else {
+            return Err(errors::SYNTAX.into());
+        }
+        j += 1;
+    }
+    Ok(o)
+}
+
+/// `lookupKeyByPattern`: `#` is the element itself; the first `*` is
+/// replaced by the element; `->field` reads a hash field.
+fn lookup(view: &mut View<'_>, pattern: &[u8], elem: &[u8]) -> Option<Bytes> {
+    if pattern == b"#" {
+        return Some(Bytes::copy_from_slice(elem));
+    }
+    let star = pattern.iter().position(|&b| b == b'*')?;
+    let arrow = pattern[star + 1..].windows(2).position(|w| w == b"->").map(|p| p + star + 1);
+    let (key_part, field) = match arrow {
+        Some(a) if a + 2 < pattern.len() => (&pattern[..a], Some(&pattern[a + 2..])),
+        _ => (pattern, None),
+    };
+    let mut key = Vec::with_capacity(key_part.len() + elem.len());
+    key.extend_from_slice(&key_part[..star]);
+    key.extend_from_slice(elem);
+    key.extend_from_slice(&key_part[star + 1..]);
+    let entry = view.get(&key)?;
+    match (field, &entry.value) {
+        (Some(f), Value::Hash(h)) => h.get(f).map(Bytes::copy_from_slice),
+        (None, Value::Str(s)) => Some(s.to_bytes()),
+        _ => None,
+    }
+}
+
+struct Item {
+    elem: Bytes,
+    score: f64,
+    cmp: Option<Bytes>,
+}
+
+fn sort_generic(ctx: &mut Ctx<'_>, args: &[Bytes], readonly: bool) -> CmdResult {
+    let mut o = parse(args, readonly)?;
+    // The elements, in the container's natural order.
+    let (elems, is_set, is_zset): (Vec<Bytes>, bool, bool) = match ctx.view.get(&args[1]).map(|e| &e.value) {
+        None => (Vec::new(), false, false),
+        Some(Value::List(l)) => (l.items.iter().cloned().collect(), false, false),
+        Some(Value::Set(s)) => (s.members(), true, false),
+        Some(Value::ZSet(z)) => (z.range(0, usize::MAX).into_iter().map(|(m, _)| m).collect(), false, true),
+        Some(_) => return Err(errors::WRONGTYPE.into()),
+    };
+    let mut nosort = o.nosort;
+    // A set sorted "by nothing" is sorted anyway (ALPHA, by the elements)
+    // when stored, so the result does not depend on hash-table order.
+    if nosort && is_set && o.store.is_some() {
+        nosort = false;
+        o.alpha = true;
+        o.by = None;
+    }
+    let mut items: Vec<Item> = elems.into_iter().map(|elem| Item { elem, score: 0.0, cmp: None }).collect();
+    if !nosort {
+        let mut bad = false;
+        for it in items.iter_mut() {
+            let weight = match o.by {
+                Some(p) => lookup(&mut ctx.view, p, &it.elem),
+                None => Some(it.elem.clone()),
+            };
+            if o.alpha {
+                if o.by.is_some() {
+                    it.cmp = weight;
+                }
+            } else if let Some(w) = weight {
+                match args::strtod(&w)
+                    .filter(|v| v.is_finite() || w.eq_ignore_ascii_case(b"inf") || w.eq_ignore_ascii_case(b"-inf") || w.eq_ignore_ascii_case(b"+inf"))
+                {
+                    Some(v) => it.score = v,
+                    None => bad = true,
+                }
+            }
+        }
+        if bad {
+            return Err("ERR One or more scores can't be converted into double".into());
+        }
+        let by_pattern = o.by.is_some();
+        items.sort_by(|a, b| {
+            let ord = if !o.alpha {
+                a.score.partial_cmp(&b.score).unwrap_or(Ordering::Equal).then_with(|| a.elem.cmp(&b.elem))
+            } else if by_pattern {
+                match (&a.cmp, &b.cmp) {
+                    (None, None) => Ordering::Equal,
+                    (None, Some(_)) => Ordering::Less,
+                    (Some(_), None) => Ordering::Greater,
+                    (Some(x), Some(y)) => x.cmp(y),
+                }
+            } else {
+                a.elem.cmp(&b.elem)
+            };
+            if o.desc {
+                ord.reverse()
+            } else {
+                ord
+            }
+        });
+    } else if is_zset && o.desc {
+        // A sorted set "by nothing" keeps its order, reversed by DESC.
+        items.reverse();
+    }
+    // LIMIT, with Redis's clamping.
+    let len = items.len() as i64;
+    let (mut start, mut end) = match o.limit {
+        Some((off, count)) => (off.max(0), if count < 0 { len - 1 } else { off.max(0) + count - 1 }),
+        None => (0, len - 1),
+    };
+    if start >= len {
+        start = len - 1;
+        end = len - 2;
+    }
+    if end >= len {
+        end = len - 1;
+    }
+    let chosen: &[Item] = if start <= end && len > 0 { &items[start as usize..=end as usize] } else { &[] };
+    // Output: the elements, or what the GET patterns find for each.
+    let mut out: Vec<Option<Bytes>> = Vec::new();
+    for it in chosen {
+        if o.gets.is_empty() {
+            out.push(Some(it.elem.clone()));
+        }
+        for g in &o.gets {
+            out.push(lookup(&mut ctx.view, g, &it.elem));
+        }
+    }
+    match o.store {
+        Some(dst) => {
+            let n = out.len();
+            if n == 0 {
+                ctx.view.delete(dst);
+            } else {
+                let items = out.into_iter().map(|v| v.unwrap_or_default()).collect();
+                ctx.view.set(dst, Value::List(Box::new(List { items })), false);
+            }
+            ctx.int(n as i64);
+        }
+        None => {
+            ctx.array(out.len());
+            for v in out {
+                match v {
+                    Some(v) => ctx.bulk(&v),
+                    None => ctx.null(),
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/* SORT key [BY pattern] [LIMIT offset count] [GET pattern ...] [ASC|DESC] [ALPHA] [STORE destination] */
+fn sort(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+    sort_generic(ctx, args, false)
+}
+
+/* SORT_RO key [BY pattern] [LIMIT offset count] [GET pattern ...] [ASC|DESC] [ALPHA] */
+fn sort_ro(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+    sort_generic(ctx, args, true)
+}
