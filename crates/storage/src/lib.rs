@@ -6,6 +6,7 @@
 //! decides when a string value is stored as an integer.
 
 pub mod glob;
+pub mod hll;
 mod keyspace;
 pub mod lfu;
 mod shard;

@@ -6,6 +6,7 @@ pub mod client;
 pub mod connection;
 pub mod expire;
 pub mod hash;
+pub mod hyperloglog;
 pub mod keys;
 pub mod lcs;
 pub mod list;
@@ -33,6 +34,7 @@ pub static FAMILIES: &[&[Command]] = &[
     list::COMMANDS,
     zset::COMMANDS,
     sort::COMMANDS,
+    hyperloglog::COMMANDS,
     multi::COMMANDS,
     pubsub::COMMANDS,
     server::COMMANDS,

@@ -84,6 +84,7 @@ pub struct Config {
     pub set_max_intset_entries: u64,
     pub zset_max_listpack_entries: u64,
     pub zset_max_listpack_value: u64,
+    pub hll_sparse_max_bytes: u64,
 }
 
 impl Default for Config {
@@ -118,6 +119,7 @@ impl Default for Config {
             set_max_intset_entries: 512,
             zset_max_listpack_entries: 128,
             zset_max_listpack_value: 64,
+            hll_sparse_max_bytes: 3000,
         }
     }
 }

@@ -1,0 +1,129 @@
+//! HyperLogLog commands: PFADD, PFCOUNT, PFMERGE (format in storage's hll).
+
+use bytes::Bytes;
+use ferrokv_storage::{hll, Str, Value, View};
+
+use crate::cmd;
+use crate::command::flags::*;
+use crate::command::Command;
+use crate::ctx::Ctx;
+use crate::errors::{self, CmdResult, RedisError};
+
+const HLL: &[&str] = &["hyperloglog"];
+const NOT_HLL: &str = "WRONGTYPE Key is not a valid HyperLogLog string value.";
+const CORRUPT: &str = "INVALIDOBJ Corrupted HLL object detected";
+
+pub static COMMANDS: &[Command] = &[
+    cmd!("pfadd", -2, WRITE | DENYOOM | FAST, HLL, (1, 1, 1), pfadd, "hyperloglog", "Adds the specified elements to the specified HyperLogLog."),
+    cmd!(
+        "pfcount",
+        -2,
+        READONLY | MAY_REPLICATE,
+        HLL,
+        (1, -1, 1),
+        pfcount,
+        "hyperloglog",
+        "Return the approximated cardinality of the set(s) observed by the HyperLogLog at key(s)."
+    ),
+    cmd!("pfmerge", -2, WRITE | DENYOOM, HLL, (1, -1, 1), pfmerge, "hyperloglog", "Merge N different HyperLogLogs into a single one."),
+];
+
+/// The HLL bytes at `key`: `Ok(None)` if missing; WRONGTYPE for other
+/// types, and Redis's HLL error for strings that are not HLLs.
+fn load(view: &mut View<'_>, key: &[u8]) -> Result<Option<Vec<u8>>, RedisError> {
+    match view.get(key).map(|e| &e.value) {
+        None => Ok(None),
+        Some(Value::Str(s)) => {
+            let bytes = s.to_vec();
+            if hll::is_valid(&bytes) {
+                Ok(Some(bytes))
+            } else {
+                Err(NOT_HLL.into())
+            }
+        }
+        Some(_) => Err(errors::WRONGTYPE.into()),
+    }
+}
+
+fn store(view: &mut View<'_>, key: &[u8], bytes: Vec<u8>) {
+    view.replace(key, Value::Str(Str::Raw(Bytes::from(bytes))));
+}
+
+fn sparse_max(ctx: &Ctx<'_>) -> usize {
+    ctx.server.config.read().hll_sparse_max_bytes as usize
+}
+
+/* PFADD key [element ...] */
+fn pfadd(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+    let max = sparse_max(ctx);
+    let (mut h, mut updated) = match load(&mut ctx.view, &args[1])? {
+        Some(h) => (h, false),
+        None => (hll::new_sparse(), true),
+    };
+    for e in &args[2..] {
+        if hll::add(&mut h, e, max).map_err(|_| RedisError::from(CORRUPT))? {
+            updated = true;
+        }
+    }
+    if updated {
+        hll::invalidate_cache(&mut h);
+        store(&mut ctx.view, &args[1], h);
+    }
+    ctx.int(updated as i64);
+    Ok(())
+}
+
+/* PFCOUNT key [key ...] */
+fn pfcount(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+    if args.len() > 2 {
+        let mut regs = vec![0u8; hll::REGISTERS];
+        for key in &args[1..] {
+            if let Some(h) = load(&mut ctx.view, key)? {
+                hll::merge_into(&mut regs, &h).map_err(|_| RedisError::from(CORRUPT))?;
+            }
+        }
+        ctx.int(hll::count_registers(&regs) as i64);
+        return Ok(());
+    }
+    let Some(mut h) = load(&mut ctx.view, &args[1])? else {
+        ctx.int(0);
+        return Ok(());
+    };
+    let card = match hll::cached(&h) {
+        Some(c) => c,
+        None => {
+            let c = hll::count(&h).map_err(|_| RedisError::from(CORRUPT))?;
+            // The cache lives in the value: PFCOUNT writes it back, as Redis.
+            hll::set_cache(&mut h, c);
+            store(&mut ctx.view, &args[1], h);
+            c
+        }
+    };
+    ctx.int(card as i64);
+    Ok(())
+}
+
+/* PFMERGE destkey [sourcekey ...] */
+fn pfmerge(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+    let mut regs = vec![0u8; hll::REGISTERS];
+    let mut any_dense = false;
+    for key in &args[1..] {
+        if let Some(h) = load(&mut ctx.view, key)? {
+            any_dense |= h[4] == 0;
+            hll::merge_into(&mut regs, &h).map_err(|_| RedisError::from(CORRUPT))?;
+        }
+    }
+    let max = sparse_max(ctx);
+    let mut dst = load(&mut ctx.view, &args[1])?.unwrap_or_else(hll::new_sparse);
+    if any_dense {
+        hll::sparse_to_dense(&mut dst).map_err(|_| RedisError::from(CORRUPT))?;
+    }
+    for (i, &r) in regs.iter().enumerate() {
+        if r > 0 {
+            hll::set_register(&mut dst, i, r, max).map_err(|_| RedisError::from(CORRUPT))?;
+        }
+    }
+    hll::invalidate_cache(&mut dst);
+    store(&mut ctx.view, &args[1], dst);
+    ctx.ok()
+}
