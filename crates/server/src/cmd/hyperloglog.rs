@@ -18,7 +18,7 @@ pub static COMMANDS: &[Command] = &[
     cmd!(
         "pfcount",
         -2,
-        READONLY | MAY_REPLICATE,
+        READONLY,
         HLL,
         (1, -1, 1),
         pfcount,
