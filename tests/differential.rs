@@ -192,9 +192,47 @@ fn collection_command() -> impl Strategy<Value = Vec<String>> {
     ]
 }
 
+/// The rest of the collection, HyperLogLog and SORT commands, and blocking
+/// ones with a short timeout (each returns at once or after it).
+fn more_command() -> impl Strategy<Value = Vec<String>> {
+    let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+    prop_oneof![
+        (key(), member()).prop_map(move |(k, f)| s(&["hexists", &k, &f])),
+        (key(), member()).prop_map(move |(k, f)| s(&["hstrlen", &k, &f])),
+        key().prop_map(move |k| s(&["hkeys", &k])),
+        key().prop_map(move |k| s(&["hvals", &k])),
+        (key(), member(), member()).prop_map(move |(k, a, b)| s(&["smismember", &k, &a, &b])),
+        (key(), key(), key()).prop_map(move |(d, a, b)| s(&["sinterstore", &d, &a, &b])),
+        (key(), key(), key()).prop_map(move |(d, a, b)| s(&["sdiffstore", &d, &a, &b])),
+        (key(), key()).prop_map(move |(a, b)| s(&["sintercard", "2", &a, &b])),
+        (key(), value(), value()).prop_map(move |(k, a, b)| s(&["lpushx", &k, &a, &b])),
+        (key(), value(), value()).prop_map(move |(k, p, v)| s(&["linsert", &k, "before", &p, &v])),
+        (key(), key()).prop_map(move |(a, b)| s(&["lmpop", "2", &a, &b, "right", "count", "2"])),
+        (key(), key()).prop_map(move |(a, b)| s(&["rpoplpush", &a, &b])),
+        (key(), int(), int()).prop_map(move |(k, a, b)| s(&["zrevrange", &k, &a, &b, "withscores"])),
+        (key(), member(), member()).prop_map(move |(k, a, b)| s(&["zmscore", &k, &a, &b])),
+        key().prop_map(move |k| s(&["zlexcount", &k, "-", "+"])),
+        (key(), pick(&["-inf", "(0", "1"]), pick(&["+inf", "2", "(5"])).prop_map(move |(k, a, b)| s(&["zremrangebyscore", &k, a, b])),
+        (key(), key()).prop_map(move |(d, k)| s(&["zrangestore", &d, &k, "0", "-1"])),
+        (key(), key()).prop_map(move |(a, b)| s(&["zunion", "2", &a, &b, "withscores"])),
+        (key(), key()).prop_map(move |(a, b)| s(&["zdiff", "2", &a, &b])),
+        (key(), key()).prop_map(move |(a, b)| s(&["zmpop", "2", &a, &b, "max"])),
+        (key(), key()).prop_map(move |(a, b)| s(&["zintercard", "2", &a, &b])),
+        (key(), value(), value()).prop_map(move |(k, a, b)| s(&["pfadd", &k, &a, &b])),
+        key().prop_map(move |k| s(&["pfcount", &k])),
+        (key(), key(), key()).prop_map(move |(d, a, b)| s(&["pfmerge", &d, &a, &b])),
+        key().prop_map(move |k| s(&["sort", &k])),
+        key().prop_map(move |k| s(&["sort", &k, "alpha", "desc", "limit", "0", "3"])),
+        (key(), key()).prop_map(move |(k, d)| s(&["sort", &k, "alpha", "store", &d])),
+        (key(), key()).prop_map(move |(a, b)| s(&["blpop", &a, &b, "0.01"])),
+        (key(), key()).prop_map(move |(a, b)| s(&["blmove", &a, &b, "right", "left", "0.01"])),
+        (key(), key()).prop_map(move |(a, b)| s(&["bzpopmax", &a, &b, "0.01"])),
+    ]
+}
+
 /// Replies whose element order Redis leaves to its hash tables.
 fn hashtable_order(cmd: &[String]) -> bool {
-    matches!(cmd[0].as_str(), "hgetall" | "smembers" | "sinter" | "sunion" | "sdiff")
+    matches!(cmd[0].as_str(), "hgetall" | "hkeys" | "hvals" | "smembers" | "sinter" | "sunion" | "sdiff")
 }
 
 fn unordered(cmd: &[String]) -> bool {
@@ -255,7 +293,7 @@ fn run_random_sequences(resp3: bool) {
     }
     let cases = std::env::var("FERROKV_DIFF_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(300);
     let mut runner = TestRunner::new(Config { cases, failure_persistence: None, ..Config::default() });
-    let any = prop_oneof![3 => command(), 2 => collection_command()];
+    let any = prop_oneof![3 => command(), 2 => collection_command(), 1 => more_command()];
     let result = runner.run(&prop::collection::vec(any, 1..40), |cmds| {
         let mut conns = conns.borrow_mut();
         let (ours, theirs) = &mut *conns;

@@ -208,3 +208,43 @@ lcs x y idx withmatchlen
 "#,
     );
 }
+
+#[test]
+fn wrongtype_on_every_string_command() {
+    let pair = Pair::new(&[]);
+    run_script(
+        &pair,
+        r#"
+rpush l a
+get l
+set l x get
+getset l x
+getdel l
+getex l
+mget l
+append l x
+strlen l
+getrange l 0 1
+setrange l 0 x
+incr l
+decrby l 1
+incrbyfloat l 1
+lcs l l
+setbit l 0 1
+getbit l 0
+bitcount l
+bitpos l 1
+bitop and d l
+bitfield l get u8 0
+bitfield_ro l get u8 0
+set l x
+type l
+hset h f v
+rename h l
+type l
+copy l l2
+type l2
+object encoding l2
+"#,
+    );
+}
