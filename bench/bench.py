@@ -141,6 +141,24 @@ def load_keys(server, count):
     return int(server.info_field("memory", "used_memory")), server.rss()
 
 
+def load_hashes(server, count):
+    """HSET hash:N with three small fields each, pipelined; then memory."""
+    server.command("flushall")
+    with socket.create_connection(("127.0.0.1", server.port)) as s:
+        batch = 5000
+        for start in range(0, count, batch):
+            cmds = []
+            for i in range(start, min(count, start + batch)):
+                k = b"hash:%d" % i
+                cmds.append(b"*8\r\n$4\r\nHSET\r\n$%d\r\n%s\r\n$4\r\nname\r\n$5\r\nalice\r\n$3\r\nage\r\n$2\r\n42\r\n$4\r\ncity\r\n$5\r\nparis\r\n" % (len(k), k))
+            s.sendall(b"".join(cmds))
+            need, got = 4 * min(batch, count - start), b""
+            while len(got) < need:
+                got += s.recv(1 << 20)
+    time.sleep(1)
+    return int(server.info_field("memory", "used_memory")), server.rss()
+
+
 def median(values):
     return statistics.median(values) if values else float("nan")
 
@@ -155,11 +173,12 @@ def main():
     ap.add_argument("--requests", type=int, default=200000)
     ap.add_argument("--clients", type=int, default=50)
     ap.add_argument("--keys", type=int, default=1000000)
+    ap.add_argument("--hashes", type=int, default=100000)
     ap.add_argument("--quick", action="store_true", help="fewer tests and requests, for a smoke run")
     ap.add_argument("--out", default=os.path.join(ROOT, "docs"))
     args = ap.parse_args()
     if args.quick:
-        args.rounds, args.requests, args.keys = 1, 20000, 20000
+        args.rounds, args.requests, args.keys, args.hashes = 1, 20000, 20000, 5000
 
     ferrokv = Server("ferrokv", [FERROKV])
     redis = Server("redis", ["redis-server", "--save", "", "--appendonly", "no"])
@@ -191,17 +210,19 @@ def main():
         redis.stop()
         ferrokv = Server("ferrokv", [FERROKV])
         redis = Server("redis", ["redis-server", "--save", "", "--appendonly", "no"])
-        memory = {}
+        memory, hashes = {}, {}
         for server in (ferrokv, redis):
             memory[server.name] = load_keys(server, args.keys)
+        for server in (ferrokv, redis):
+            hashes[server.name] = load_hashes(server, args.hashes)
         print(f"memory for {args.keys} keys: ferrokv {memory['ferrokv']}, redis {memory['redis']}")
     finally:
         ferrokv.stop()
         redis.stop()
-    write_report(args, rows, memory, version)
+    write_report(args, rows, memory, hashes, version)
 
 
-def write_report(args, rows, memory, version):
+def write_report(args, rows, memory, hashes, version):
     os.makedirs(args.out, exist_ok=True)
     chart = os.path.join(args.out, "benchmarks.png")
     measured = [r for r in rows if "skip" not in r]
@@ -229,7 +250,7 @@ def write_report(args, rows, memory, version):
         f"ferrokv (release build) vs Debian's redis-server {version}, both on 127.0.0.1 with no persistence. "
         "redis-benchmark runs on the same machine, so client and servers share the cores.",
         "",
-        f"Command: `bench/run --rounds {args.rounds} --requests {args.requests} --clients {args.clients} --keys {args.keys}`",
+        f"Command: `bench/run --rounds {args.rounds} --requests {args.requests} --clients {args.clients} --keys {args.keys} --hashes {args.hashes}`",
         "",
         f"Each figure is the median of {args.rounds} alternating rounds (ferrokv, redis, ferrokv, redis, ...). "
         "Ratio = ferrokv / redis: above 1 is better for throughput, below 1 is better for latency, CPU and memory.",
@@ -256,7 +277,8 @@ def write_report(args, rows, memory, version):
         "| dataset | ferrokv used_memory | redis used_memory | ratio | ferrokv RSS | redis RSS | ratio |",
         "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
         f"| {args.keys:,} keys `key:N` = `val` | {fu:,} | {ru:,} | {fmt_ratio(fu, ru)} | {fr:,} | {rr:,} | {fmt_ratio(fr, rr)} |",
-        "| 100k small hashes | | | | | | needs HSET (collections issue) |",
+        f"| {args.hashes:,} hashes of 3 small fields | {hashes['ferrokv'][0]:,} | {hashes['redis'][0]:,} | {fmt_ratio(hashes['ferrokv'][0], hashes['redis'][0])} | "
+        f"{hashes['ferrokv'][1]:,} | {hashes['redis'][1]:,} | {fmt_ratio(hashes['ferrokv'][1], hashes['redis'][1])} |",
         "",
     ]
     if chart:
