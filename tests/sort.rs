@@ -51,7 +51,9 @@ sort ss alpha
 sort ss by nosort store dst2 alpha
 lrange dst2 0 -1
 zadd z 3 x 1 y 2 w
+object encoding z
 sort z alpha
+object encoding z
 sort z by nosort
 sort z by nosort desc
 sort z by nosort limit 1 1

@@ -93,6 +93,7 @@ impl HotConfig {
         store.limits.set_max_intset_entries.store(c.set_max_intset_entries as usize, Ordering::Relaxed);
         store.limits.zset_max_listpack_entries.store(c.zset_max_listpack_entries as usize, Ordering::Relaxed);
         store.limits.zset_max_listpack_value.store(c.zset_max_listpack_value as usize, Ordering::Relaxed);
+        store.limits.list_max_listpack_size.store(c.list_max_listpack_size, Ordering::Relaxed);
     }
 
     pub fn load(&self, c: &Config) {

@@ -72,18 +72,18 @@ fn end_arg(arg: &[u8]) -> Result<End, RedisError> {
     }
 }
 
-fn push_to(l: &mut List, end: End, v: Bytes) {
-    match end {
-        End::Left => l.items.push_front(v),
-        End::Right => l.items.push_back(v),
-    }
+fn push_to(l: &mut List, end: End, v: &[u8]) {
+    l.push(end == End::Left, v);
 }
 
 fn pop_from(l: &mut List, end: End) -> Option<Bytes> {
-    match end {
-        End::Left => l.items.pop_front(),
-        End::Right => l.items.pop_back(),
-    }
+    l.pop(end == End::Left)
+}
+
+/// A new, empty list with the configured node size.
+fn new_list(view: &ferrokv_storage::View<'_>) -> impl FnOnce() -> List {
+    let fill = view.thresholds().list_fill;
+    move || List::new(fill)
 }
 
 /// `pushGenericCommand`: `only_existing` is the X variant.
@@ -98,10 +98,11 @@ fn push(ctx: &mut Ctx<'_>, args: &[Bytes], end: End, only_existing: bool) -> Cmd
             }
         }
     } else {
-        list_create(&mut ctx.view, key, List::default)?
+        let make = new_list(&ctx.view);
+        list_create(&mut ctx.view, key, make)?
     };
     for v in &args[2..] {
-        push_to(l, end, Bytes::copy_from_slice(v));
+        push_to(l, end, v);
     }
     let n = l.len();
     done(&mut ctx.view, key, false);
@@ -206,7 +207,7 @@ fn reply_range(r: &mut Reply<'_>, l: &List, range: Option<(usize, usize)>) {
         None => r.array(0),
         Some((s, e)) => {
             r.array(e - s + 1);
-            for v in l.items.range(s..=e) {
+            for v in l.iter().skip(s).take(e - s + 1) {
                 r.bulk(v);
             }
         }
@@ -237,7 +238,7 @@ fn lindex(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         return Ok(());
     };
     let i = args::int(&args[2])?;
-    match l.index(i).map(|i| l.items[i].clone()) {
+    match l.index(i).and_then(|i| l.get(i)) {
         Some(v) => r.bulk(&v),
         None => r.null(),
     }
@@ -253,7 +254,7 @@ fn lset(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     let Some(i) = l.index(i) else {
         return Err("ERR index out of range".into());
     };
-    l.items[i] = Bytes::copy_from_slice(&args[3]);
+    l.set(i, &args[3]);
     done(&mut ctx.view, &args[1], false);
     ctx.ok()
 }
@@ -271,11 +272,13 @@ fn linsert(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         ctx.int(0);
         return Ok(());
     };
-    let Some(at) = l.items.iter().position(|v| v == &args[3]) else {
+    let mut items = l.to_vec();
+    let Some(at) = items.iter().position(|v| v == &args[3]) else {
         ctx.int(-1);
         return Ok(());
     };
-    l.items.insert(if after { at + 1 } else { at }, Bytes::copy_from_slice(&args[4]));
+    items.insert(if after { at + 1 } else { at }, args[4].clone());
+    l.replace_all(items);
     let n = l.len();
     done(&mut ctx.view, &args[1], false);
     ctx.int(n as i64);
@@ -290,26 +293,30 @@ fn lrem(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         return Ok(());
     };
     let limit = if count == 0 { usize::MAX } else { count.unsigned_abs() as usize };
+    let mut items = l.to_vec();
     let mut removed = 0;
     if count >= 0 {
         let mut i = 0;
-        while i < l.items.len() && removed < limit {
-            if l.items[i] == args[3] {
-                l.items.remove(i);
+        while i < items.len() && removed < limit {
+            if items[i] == args[3] {
+                items.remove(i);
                 removed += 1;
             } else {
                 i += 1;
             }
         }
     } else {
-        let mut i = l.items.len();
+        let mut i = items.len();
         while i > 0 && removed < limit {
             i -= 1;
-            if l.items[i] == args[3] {
-                l.items.remove(i);
+            if items[i] == args[3] {
+                items.remove(i);
                 removed += 1;
             }
         }
+    }
+    if removed > 0 {
+        l.replace_all(items);
     }
     let empty = l.is_empty();
     if removed > 0 {
@@ -327,10 +334,12 @@ fn ltrim(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         return ctx.ok();
     };
     match normalize(start, end, l.len()) {
-        None => l.items.clear(),
+        None => l.replace_all(Vec::new()),
         Some((s, e)) => {
-            l.items.truncate(e + 1);
-            l.items.drain(..s);
+            if s > 0 || e + 1 < l.len() {
+                let kept = l.range(s, e);
+                l.replace_all(kept);
+            }
         }
     }
     let empty = l.is_empty();
@@ -387,10 +396,11 @@ fn lpos(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     };
     let mut skip = rank.unsigned_abs() as usize - 1;
     let mut found = Vec::new();
+    let items = l.to_vec();
     let checks = if maxlen == 0 { len } else { (maxlen as usize).min(len) };
     for step in 0..checks {
         let idx = if rank > 0 { step } else { len - 1 - step };
-        if l.items[idx] == args[2] {
+        if items[idx] == args[2] {
             if skip > 0 {
                 skip -= 1;
                 continue;
@@ -426,8 +436,9 @@ fn lmove_generic(ctx: &mut Ctx<'_>, src: &Bytes, dst: &Bytes, from: End, to: End
     let v = pop_from(l, from).expect("lists are never empty");
     let empty = l.is_empty();
     done(&mut ctx.view, src, empty);
-    let d = list_create(&mut ctx.view, dst, List::default)?;
-    push_to(d, to, v.clone());
+    let make = new_list(&ctx.view);
+    let d = list_create(&mut ctx.view, dst, make)?;
+    push_to(d, to, &v);
     done(&mut ctx.view, dst, false);
     ctx.bulk(&v);
     Ok(())
@@ -560,8 +571,9 @@ fn serve_move(view: &mut ferrokv_storage::View<'_>, r: &mut Reply<'_>, args: &[B
     let v = pop_from(l, from).expect("lists are never empty");
     let empty = l.is_empty();
     done(view, src, empty);
-    let d = list_create(view, dst, List::default)?;
-    push_to(d, to, v.clone());
+    let make = new_list(view);
+    let d = list_create(view, dst, make)?;
+    push_to(d, to, &v);
     done(view, dst, false);
     r.bulk(&v);
     Ok(true)

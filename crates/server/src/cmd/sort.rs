@@ -112,10 +112,15 @@ struct Item {
 
 fn sort_generic(ctx: &mut Ctx<'_>, args: &[Bytes], readonly: bool) -> CmdResult {
     let mut o = parse(args, readonly)?;
+    // Redis's SORT converts a compact sorted set to skiplist first, and the
+    // conversion is visible in OBJECT ENCODING afterwards.
+    if let Some(Value::ZSet(z)) = ctx.view.get_mut(&args[1]).map(|e| &mut e.value) {
+        z.convert_to_skiplist();
+    }
     // The elements, in the container's natural order.
     let (elems, is_set, is_zset): (Vec<Bytes>, bool, bool) = match ctx.view.get(&args[1]).map(|e| &e.value) {
         None => (Vec::new(), false, false),
-        Some(Value::List(l)) => (l.items.iter().cloned().collect(), false, false),
+        Some(Value::List(l)) => (l.to_vec(), false, false),
         Some(Value::Set(s)) => (s.members(), true, false),
         Some(Value::ZSet(z)) => (z.range(0, usize::MAX).into_iter().map(|(m, _)| m).collect(), false, true),
         Some(_) => return Err(errors::WRONGTYPE.into()),
@@ -206,8 +211,9 @@ fn sort_generic(ctx: &mut Ctx<'_>, args: &[Bytes], readonly: bool) -> CmdResult 
             if n == 0 {
                 ctx.view.delete(dst);
             } else {
-                let items = out.into_iter().map(|v| v.unwrap_or_default()).collect();
-                ctx.view.set(dst, Value::List(Box::new(List { items })), false);
+                let fill = ctx.view.thresholds().list_fill;
+                let list = List::from_items(fill, out.into_iter().map(|v| v.unwrap_or_default()));
+                ctx.view.set(dst, Value::List(Box::new(list)), false);
             }
             ctx.int(n as i64);
         }

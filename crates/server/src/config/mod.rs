@@ -85,6 +85,7 @@ pub struct Config {
     pub zset_max_listpack_entries: u64,
     pub zset_max_listpack_value: u64,
     pub hll_sparse_max_bytes: u64,
+    pub list_max_listpack_size: i64,
 }
 
 impl Default for Config {
@@ -120,6 +121,7 @@ impl Default for Config {
             zset_max_listpack_entries: 128,
             zset_max_listpack_value: 64,
             hll_sparse_max_bytes: 3000,
+            list_max_listpack_size: -2,
         }
     }
 }

@@ -280,6 +280,10 @@ pub static DIRECTIVES: &[Directive] = &[
         ..int_directive!("hash-max-listpack-entries", hash_max_listpack_entries, u64, 0, i64::MAX, true, false)
     },
     Directive { aliases: &["hash-max-ziplist-value"], ..int_directive!("hash-max-listpack-value", hash_max_listpack_value, u64, 0, i64::MAX, true, false) },
+    Directive {
+        aliases: &["list-max-ziplist-size"],
+        ..int_directive!("list-max-listpack-size", list_max_listpack_size, i64, i32::MIN as i64, i32::MAX as i64, false, false)
+    },
     int_directive!("hll-sparse-max-bytes", hll_sparse_max_bytes, u64, 0, i64::MAX, true, false),
     int_directive!("set-max-intset-entries", set_max_intset_entries, u64, 0, i64::MAX, true, false),
     Directive {

@@ -19,6 +19,7 @@ pub struct Limits {
     pub set_max_intset_entries: AtomicUsize,
     pub zset_max_listpack_entries: AtomicUsize,
     pub zset_max_listpack_value: AtomicUsize,
+    pub list_max_listpack_size: std::sync::atomic::AtomicI64,
 }
 
 impl Default for Limits {
@@ -30,6 +31,7 @@ impl Default for Limits {
             set_max_intset_entries: AtomicUsize::new(512),
             zset_max_listpack_entries: AtomicUsize::new(128),
             zset_max_listpack_value: AtomicUsize::new(64),
+            list_max_listpack_size: std::sync::atomic::AtomicI64::new(-2),
         }
     }
 }
@@ -42,6 +44,7 @@ pub struct Thresholds {
     pub intset_entries: usize,
     pub zset_entries: usize,
     pub zset_value: usize,
+    pub list_fill: i64,
 }
 
 impl Limits {
@@ -52,6 +55,7 @@ impl Limits {
             intset_entries: self.set_max_intset_entries.load(Ordering::Relaxed),
             zset_entries: self.zset_max_listpack_entries.load(Ordering::Relaxed),
             zset_value: self.zset_max_listpack_value.load(Ordering::Relaxed),
+            list_fill: self.list_max_listpack_size.load(Ordering::Relaxed),
         }
     }
 }

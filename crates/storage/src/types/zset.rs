@@ -77,6 +77,11 @@ impl ZSet {
         }
     }
 
+    /// Forces the large encoding (Redis's SORT does this to sorted sets).
+    pub fn convert_to_skiplist(&mut self) {
+        self.convert();
+    }
+
     fn convert(&mut self) {
         if let ZSet::Listpack(_) = self {
             let all = self.range(0, usize::MAX);
