@@ -230,6 +230,32 @@ fn more_command() -> impl Strategy<Value = Vec<String>> {
     ]
 }
 
+/// A blocking command on a second connection, then a command on the main
+/// one that may wake it; written as `["__pair", blocking..., "|", other...]`.
+fn blocking_pair() -> impl Strategy<Value = Vec<String>> {
+    let blocking = prop_oneof![
+        (key(), key()).prop_map(|(a, b)| vec!["blpop".to_string(), a, b, "0.1".into()]),
+        key().prop_map(|a| vec!["brpop".to_string(), a, "0.1".into()]),
+        (key(), key()).prop_map(|(a, b)| vec!["blmove".to_string(), a, b, "left".into(), "right".into(), "0.1".into()]),
+        key().prop_map(|a| vec!["bzpopmin".to_string(), a, "0.1".into()]),
+        key().prop_map(|a| vec!["blmpop".to_string(), "0.1".into(), "1".into(), a, "left".into(), "count".into(), "2".into()]),
+        key().prop_map(|a| vec!["bzmpop".to_string(), "0.1".into(), "1".into(), a, "max".into()]),
+    ];
+    let waker = prop_oneof![
+        (key(), value(), value()).prop_map(|(k, a, b)| vec!["rpush".to_string(), k, a, b]),
+        (key(), -3i32..3, member()).prop_map(|(k, sc, m)| vec!["zadd".to_string(), k, sc.to_string(), m]),
+        (key(), value()).prop_map(|(k, v)| vec!["set".to_string(), k, v]),
+        key().prop_map(|k| vec!["del".to_string(), k]),
+    ];
+    (blocking, waker).prop_map(|(b, w)| {
+        let mut v = vec!["__pair".to_string()];
+        v.extend(b);
+        v.push("|".to_string());
+        v.extend(w);
+        v
+    })
+}
+
 /// Replies whose element order Redis leaves to its hash tables.
 fn hashtable_order(cmd: &[String]) -> bool {
     matches!(cmd[0].as_str(), "hgetall" | "hkeys" | "hvals" | "smembers" | "sinter" | "sunion" | "sdiff")
@@ -286,14 +312,19 @@ fn random_command_sequences_match_redis_resp3() {
 fn run_random_sequences(resp3: bool) {
     let pair = Pair::new(&[]);
     let conns = std::cell::RefCell::new((pair.ours.conn(), pair.redis.conn()));
+    // The second connection of each server, for blocking pairs.
+    let side = std::cell::RefCell::new((pair.ours.conn(), pair.redis.conn()));
     if resp3 {
         let mut c = conns.borrow_mut();
         c.0.cmd(&["hello", "3"]);
         c.1.cmd(&["hello", "3"]);
+        let mut d = side.borrow_mut();
+        d.0.cmd(&["hello", "3"]);
+        d.1.cmd(&["hello", "3"]);
     }
     let cases = std::env::var("FERROKV_DIFF_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(300);
     let mut runner = TestRunner::new(Config { cases, failure_persistence: None, ..Config::default() });
-    let any = prop_oneof![3 => command(), 2 => collection_command(), 1 => more_command()];
+    let any = prop_oneof![12 => command(), 8 => collection_command(), 4 => more_command(), 1 => blocking_pair()];
     let result = runner.run(&prop::collection::vec(any, 1..40), |cmds| {
         let mut conns = conns.borrow_mut();
         let (ours, theirs) = &mut *conns;
@@ -304,7 +335,29 @@ fn run_random_sequences(resp3: bool) {
             }
         }
         let (mut in_multi, mut queued_unordered) = (false, false);
+        let mut side = side.borrow_mut();
+        let (ours_b, theirs_b) = &mut *side;
+        for c in [&mut *ours_b, &mut *theirs_b] {
+            c.cmd(&["select", "0"]);
+        }
         for (i, cmd) in cmds.iter().enumerate() {
+            if cmd[0] == "__pair" {
+                if in_multi {
+                    continue;
+                }
+                let split = cmd.iter().position(|a| a == "|").expect("pair separator");
+                let blocking: Vec<&[u8]> = cmd[1..split].iter().map(|a| a.as_bytes()).collect();
+                let waker: Vec<&[u8]> = cmd[split + 1..].iter().map(|a| a.as_bytes()).collect();
+                // Same interleaving on both servers: B blocks, A acts, B answers.
+                ours_b.send(&blocking);
+                theirs_b.send(&blocking);
+                std::thread::sleep(std::time::Duration::from_millis(20));
+                let (a, b) = (ours.cmd_raw(&waker), theirs.cmd_raw(&waker));
+                prop_assert_eq!(String::from_utf8_lossy(&a), String::from_utf8_lossy(&b), "command #{} waker {:?}", i, cmd);
+                let (a, b) = (ours_b.read_raw(), theirs_b.read_raw());
+                prop_assert_eq!(String::from_utf8_lossy(&a), String::from_utf8_lossy(&b), "command #{} blocked {:?}", i, cmd);
+                continue;
+            }
             let args: Vec<&[u8]> = cmd.iter().map(|a| a.as_bytes()).collect();
             let (mut a, mut b) = (ours.cmd_raw(&args), theirs.cmd_raw(&args));
             match cmd[0].as_str() {

@@ -45,6 +45,9 @@ impl Reply<'_> {
     pub fn ok(&mut self) {
         encode::ok(self.out);
     }
+    pub fn error(&mut self, msg: &str) {
+        encode::error(self.out, msg.as_bytes());
+    }
 }
 
 pub struct Ctx<'a> {

@@ -563,9 +563,11 @@ fn serve_move(view: &mut ferrokv_storage::View<'_>, r: &mut Reply<'_>, args: &[B
     if list_write(view, src)?.is_none() {
         return Ok(false);
     }
-    // A destination of the wrong type keeps the client waiting.
+    // A destination of the wrong type ends the wait with WRONGTYPE (Redis
+    // pops, fails, and pushes the element back: nothing moves).
     if list_write(view, dst).is_err() {
-        return Ok(false);
+        r.error(errors::WRONGTYPE);
+        return Ok(true);
     }
     let l = list_write(view, src)?.expect("checked above");
     let v = pop_from(l, from).expect("lists are never empty");
