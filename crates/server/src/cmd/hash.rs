@@ -249,14 +249,7 @@ fn hrandfield(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         return Ok(());
     };
     let len = h.len();
-    let picks: Vec<usize> = if count < 0 {
-        // Repetitions allowed.
-        (0..count.unsigned_abs()).map(|_| rng.random_range(0..len)).collect()
-    } else if count as usize >= len {
-        (0..len).collect()
-    } else {
-        rand::seq::index::sample(&mut rng, len, count as usize).into_vec()
-    };
+    let picks = crate::cmd::shared::random_picks(len, count);
     let resp3 = r.proto == ferrokv_resp::Protocol::Resp3;
     r.array(if withvalues && !resp3 { picks.len() * 2 } else { picks.len() });
     for i in picks {

@@ -458,29 +458,8 @@ fn rpoplpush(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
 
 /// `numkeys key [key ...] LEFT|RIGHT [COUNT count]` starting at `at`.
 fn parse_mpop(args: &[Bytes], at: usize) -> Result<(&[Bytes], End, usize), RedisError> {
-    let numkeys = args::int_or(&args[at], "ERR numkeys should be greater than 0")?;
-    if numkeys <= 0 {
-        return Err("ERR numkeys should be greater than 0".into());
-    }
-    let numkeys = numkeys as usize;
-    if numkeys > args.len() - at - 2 {
-        return Err(errors::SYNTAX.into());
-    }
-    let keys = &args[at + 1..at + 1 + numkeys];
-    let end = end_arg(&args[at + 1 + numkeys])?;
-    let mut count = 1usize;
-    match &args[at + 2 + numkeys..] {
-        [] => {}
-        [opt, n] if args::is(opt, "count") => {
-            let n = args::int_or(n, "ERR count should be greater than 0")?;
-            if n <= 0 {
-                return Err("ERR count should be greater than 0".into());
-            }
-            count = n as usize;
-        }
-        _ => return Err(errors::SYNTAX.into()),
-    }
-    Ok((keys, end, count))
+    let (keys, left, count) = crate::cmd::shared::mpop_args(args, at, "left", "right")?;
+    Ok((keys, if left { End::Left } else { End::Right }, count))
 }
 
 /// Pops up to `count` from `key` and replies `[key, [elements]]`; false if

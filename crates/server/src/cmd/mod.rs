@@ -14,6 +14,7 @@ pub mod multi;
 pub mod pubsub;
 pub mod server;
 pub mod set;
+pub mod shared;
 pub mod sort;
 pub mod string;
 pub mod typed;

@@ -168,13 +168,7 @@ fn srandmember(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         return Ok(());
     };
     let len = s.len();
-    let picks: Vec<usize> = if count < 0 {
-        (0..count.unsigned_abs()).map(|_| rng.random_range(0..len)).collect()
-    } else if count as usize >= len {
-        (0..len).collect()
-    } else {
-        rand::seq::index::sample(&mut rng, len, count as usize).into_vec()
-    };
+    let picks = crate::cmd::shared::random_picks(len, count);
     r.array(picks.len());
     for i in picks {
         r.bulk(&s.member_at(i).expect("index below len"));

@@ -778,38 +778,10 @@ fn zpopmax(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     zpop(ctx, args, true)
 }
 
-/// `numkeys key [key ...] MIN|MAX [COUNT count]` starting at `at`.
+/// `numkeys key [key ...] MIN|MAX [COUNT count]` starting at `at`;
+/// returns whether MAX was asked.
 fn parse_mpop(args: &[Bytes], at: usize) -> Result<(&[Bytes], bool, usize), RedisError> {
-    let numkeys = args::int_or(&args[at], "ERR numkeys should be greater than 0")?;
-    if numkeys <= 0 {
-        return Err("ERR numkeys should be greater than 0".into());
-    }
-    let numkeys = numkeys as usize;
-    if numkeys > args.len() - at - 2 {
-        return Err(errors::SYNTAX.into());
-    }
-    let keys = &args[at + 1..at + 1 + numkeys];
-    let end = &args[at + 1 + numkeys];
-    let max = if args::is(end, "max") {
-        true
-    } else if args::is(end, "min") {
-        false
-    } else {
-        return Err(errors::SYNTAX.into());
-    };
-    let mut count = 1usize;
-    match &args[at + 2 + numkeys..] {
-        [] => {}
-        [opt, n] if args::is(opt, "count") => {
-            let n = args::int_or(n, "ERR count should be greater than 0")?;
-            if n <= 0 {
-                return Err("ERR count should be greater than 0".into());
-            }
-            count = n as usize;
-        }
-        _ => return Err(errors::SYNTAX.into()),
-    }
-    Ok((keys, max, count))
+    crate::cmd::shared::mpop_args(args, at, "max", "min")
 }
 
 /// Pops and replies `[key, [[member, score] ...]]`; false if no zset there.
@@ -1142,12 +1114,7 @@ fn zrandmember(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         // The whole set, walked from the top as Redis does.
         reversed(z, 0, len)
     } else {
-        let picks: Vec<usize> = if count < 0 {
-            (0..count.unsigned_abs()).map(|_| rng.random_range(0..len)).collect()
-        } else {
-            rand::seq::index::sample(&mut rng, len, count as usize).into_vec()
-        };
-        picks.into_iter().map(|i| z.element_at(i).expect("index below len")).collect()
+        crate::cmd::shared::random_picks(len, count).into_iter().map(|i| z.element_at(i).expect("index below len")).collect()
     };
     reply_elements(&mut r, &items, withscores);
     Ok(())
