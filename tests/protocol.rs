@@ -88,7 +88,8 @@ fn stat(c: &mut Conn, name: &str) -> u64 {
 fn a_pipeline_in_one_read_is_answered_in_one_write() {
     let node = Node::ferrokv(&[]);
     let mut c = node.conn();
-    let before = stat(&mut c, "total_writes_processed");
+    let writes_before = stat(&mut c, "total_writes_processed");
+    let reads_before = stat(&mut c, "total_reads_processed");
     let mut batch = Vec::new();
     for i in 0..200 {
         batch.extend(encode(&[b"set", format!("k{i}").as_bytes(), b"v"]));
@@ -97,10 +98,12 @@ fn a_pipeline_in_one_read_is_answered_in_one_write() {
     for _ in 0..200 {
         assert_eq!(c.read(), simple("OK"));
     }
-    let after = stat(&mut c, "total_writes_processed");
-    // The INFO reply itself is one more write; a read may split the batch,
-    // but 200 requests must not become anywhere near 200 writes.
-    assert!(after - before <= 4, "{} writes for one pipelined batch", after - before);
+    let writes = stat(&mut c, "total_writes_processed") - writes_before;
+    let reads = stat(&mut c, "total_reads_processed") - reads_before;
+    // However the kernel splits the batch into reads, each read's requests
+    // are answered with one write (the INFO calls add one read and write).
+    assert!(writes <= reads, "{writes} writes for {reads} reads of one pipelined batch");
+    assert!(reads < 100, "{reads} reads for 200 requests sent in one write");
 }
 
 #[test]

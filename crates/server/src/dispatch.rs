@@ -117,45 +117,55 @@ fn reject(server: &Server, client: &mut Client, entry: Option<&Entry>, err: Redi
     encode::error(out, err.0.as_bytes());
 }
 
-/// Whether a command must hold the keyspace gate exclusively: it asks to, or
-/// its keys fall in more than one shard.
-fn needs_exclusive(server: &Server, entry: &Entry, args: &[Bytes]) -> bool {
-    if entry.spec.has(flags::WHOLE) || entry.spec.has(flags::MOVABLEKEYS) {
-        return true;
+/// How a command holds the keyspace.
+enum Gate {
+    /// Shared gate; the shard of the (single-shard) keys is locked lazily.
+    One,
+    /// Shared gate and these shards, locked in order before it runs.
+    Shards(Vec<usize>),
+    /// The gate exclusively: whole-keyspace commands, commands whose keys
+    /// depend on their arguments, and writes while clients are blocked
+    /// (which may have to serve them with nobody in between).
+    Exclusive,
+}
+
+fn gate_for(server: &Server, entry: &Entry, args: &[Bytes]) -> Gate {
+    if entry.spec.has(flags::WHOLE) || entry.spec.has(flags::MOVABLEKEYS) || (entry.spec.has(flags::WRITE) && server.blocking.active()) {
+        return Gate::Exclusive;
     }
-    // While clients are blocked, a write may have to serve them at once,
-    // with nobody else running in between (see blocking.rs).
-    if entry.spec.has(flags::WRITE) && server.blocking.active() {
-        return true;
+    let mut shards: Vec<usize> = entry.spec.key_positions(args.len()).map(|i| shard_of(&args[i])).collect();
+    shards.sort_unstable();
+    shards.dedup();
+    if shards.len() > 1 {
+        Gate::Shards(shards)
+    } else {
+        Gate::One
     }
-    let mut first = None;
-    for i in entry.spec.key_positions(args.len()) {
-        let s = shard_of(&args[i]);
-        match first {
-            None => first = Some(s),
-            Some(f) if f != s => return true,
-            _ => {}
-        }
-    }
-    false
 }
 
 /// Runs an admitted command under the right gate.
 pub fn call<'s>(server: &'s Server, client: &mut Client, entry: &'s Entry, args: &[Bytes], out: &mut BytesMut) {
     let db = client.db;
     let lfu = server.hot.lfu.load(Ordering::Relaxed);
-    if needs_exclusive(server, entry, args) {
-        let mut ks = server.store.exclusive();
-        let mut view = View::exclusive(&server.store, &mut ks, db, client.now_ms);
-        view.lfu = lfu;
-        let mut ctx = Ctx { server, client, out, view, entry };
-        run(&mut ctx, entry, args);
-    } else {
-        let ks = server.store.shared();
-        let mut view = View::shared(&server.store, &ks, db, client.now_ms);
-        view.lfu = lfu;
-        let mut ctx = Ctx { server, client, out, view, entry };
-        run(&mut ctx, entry, args);
+    let now = client.now_ms;
+    match gate_for(server, entry, args) {
+        Gate::Exclusive => {
+            let mut ks = server.store.exclusive();
+            let mut view = View::exclusive(&server.store, &mut ks, db, now);
+            view.lfu = lfu;
+            let mut ctx = Ctx { server, client, out, view, entry };
+            run(&mut ctx, entry, args);
+        }
+        gate => {
+            let ks = server.store.shared();
+            let mut view = match &gate {
+                Gate::Shards(shards) => View::shards(&server.store, &ks, db, now, shards),
+                _ => View::shared(&server.store, &ks, db, now),
+            };
+            view.lfu = lfu;
+            let mut ctx = Ctx { server, client, out, view, entry };
+            run(&mut ctx, entry, args);
+        }
     }
 }
 

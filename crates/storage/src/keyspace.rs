@@ -247,7 +247,11 @@ impl Store {
 }
 
 enum Target<'a> {
-    Shared { ks: &'a Keyspace, locked: Option<(usize, usize, MutexGuard<'a, Shard>)> },
+    /// The shards held, as (db, shard, guard), in ascending shard order.
+    Shared {
+        ks: &'a Keyspace,
+        locked: Vec<(usize, usize, MutexGuard<'a, Shard>)>,
+    },
     All(&'a mut Keyspace),
 }
 
@@ -275,7 +279,7 @@ impl<'a> View<'a> {
     /// see (the server reads the clock once per batch of requests).
     pub fn shared(store: &'a Store, ks: &'a Keyspace, db: usize, now_ms: i64) -> Self {
         View {
-            target: Target::Shared { ks, locked: None },
+            target: Target::Shared { ks, locked: Vec::new() },
             db,
             now_ms,
             stats: &store.stats,
@@ -284,6 +288,17 @@ impl<'a> View<'a> {
             ready: Vec::new(),
             lfu: false,
         }
+    }
+
+    /// A shared view holding `shards` of `db` from the start, locked in
+    /// ascending order (so two such views can never deadlock): a command
+    /// whose keys span shards stays atomic without the exclusive gate.
+    pub fn shards(store: &'a Store, ks: &'a Keyspace, db: usize, now_ms: i64, shards: &[usize]) -> Self {
+        let mut order = shards.to_vec();
+        order.sort_unstable();
+        order.dedup();
+        let locked = order.into_iter().map(|s| (db, s, ks.dbs[db].data.shards[s].lock())).collect();
+        View { target: Target::Shared { ks, locked }, ..View::shared(store, ks, db, now_ms) }
     }
 
     pub fn exclusive(store: &'a Store, ks: &'a mut Keyspace, db: usize, now_ms: i64) -> Self {
@@ -328,16 +343,20 @@ impl<'a> View<'a> {
             Target::All(ks) => ks.dbs[db].shard_mut(key),
             Target::Shared { ks, locked } => {
                 let want = shard_of(key);
-                let held = matches!(locked, Some((d, s, _)) if *d == db && *s == want);
-                if !held {
-                    // The command table routes commands with keys in several
-                    // shards through the exclusive gate; holding one shard at
-                    // a time keeps even a routing mistake free of deadlock.
-                    debug_assert!(locked.is_none(), "a shared command touched a second shard");
-                    *locked = None;
-                    *locked = Some((db, want, ks.dbs[db].data.shards[want].lock()));
-                }
-                &mut locked.as_mut().expect("locked above").2
+                let i = match locked.iter().position(|(d, s, _)| *d == db && *s == want) {
+                    Some(i) => i,
+                    None => {
+                        // Dispatch locks every shard a command's keys name
+                        // before it runs; a key outside them is a routing
+                        // mistake. Taking it after releasing the others keeps
+                        // even that free of deadlock.
+                        debug_assert!(locked.is_empty(), "a shared command touched a shard it did not lock");
+                        locked.clear();
+                        locked.push((db, want, ks.dbs[db].data.shards[want].lock()));
+                        0
+                    }
+                };
+                &mut locked[i].2
             }
         }
     }
