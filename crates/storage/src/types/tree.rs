@@ -1,34 +1,33 @@
-//! An order-statistic treap over (score, member), for large sorted sets:
-//! insert, remove, rank and select in O(log n) expected, and in-order walks
-//! from any rank. Nodes live in an arena (indices, no pointers).
+//! An order-statistic B+tree over (score, member), for large sorted sets:
+//! sorted leaf blocks of up to [`FANOUT`] elements, internal nodes that keep
+//! each child's element count and largest key. Insert, remove, rank and
+//! select are O(log n) with few cache misses (a leaf is one array), and
+//! in-order walks from any rank read leaves in sequence.
 
 use std::cmp::Ordering;
 
 use bytes::Bytes;
-use rand::Rng;
 
-const NIL: u32 = u32::MAX;
+/// Most elements in a leaf, and most children in an internal node.
+const FANOUT: usize = 64;
+
+type Item = (f64, Bytes);
 
 #[derive(Debug, Clone)]
-struct Node {
-    score: f64,
-    member: Bytes,
-    left: u32,
-    right: u32,
-    priority: u32,
-    size: u32,
+enum Node {
+    Leaf(Vec<Item>),
+    Internal { children: Vec<Node>, counts: Vec<usize>, maxes: Vec<Item> },
 }
 
 #[derive(Debug, Clone)]
 pub struct Tree {
-    nodes: Vec<Node>,
-    free: Vec<u32>,
-    root: u32,
+    root: Node,
+    len: usize,
 }
 
 impl Default for Tree {
     fn default() -> Self {
-        Tree { nodes: Vec::new(), free: Vec::new(), root: NIL }
+        Tree { root: Node::Leaf(Vec::new()), len: 0 }
     }
 }
 
@@ -37,152 +36,180 @@ pub fn cmp(a: (f64, &[u8]), b: (f64, &[u8])) -> Ordering {
     a.0.partial_cmp(&b.0).unwrap_or(Ordering::Equal).then_with(|| a.1.cmp(b.1))
 }
 
+fn key(i: &Item) -> (f64, &[u8]) {
+    (i.0, &i.1)
+}
+
+impl Node {
+    fn last(&self) -> Option<&Item> {
+        match self {
+            Node::Leaf(v) => v.last(),
+            Node::Internal { maxes, .. } => maxes.last(),
+        }
+    }
+
+    /// Inserts; returns a new right sibling when the node split.
+    fn insert(&mut self, item: Item) -> Option<Node> {
+        match self {
+            Node::Leaf(v) => {
+                let at = v.partition_point(|x| cmp(key(x), key(&item)).is_lt());
+                v.insert(at, item);
+                (v.len() > FANOUT).then(|| Node::Leaf(v.split_off(v.len() / 2)))
+            }
+            Node::Internal { children, counts, maxes } => {
+                // The first child whose largest key is not below the item.
+                let i = maxes.partition_point(|m| cmp(key(m), key(&item)).is_lt()).min(children.len() - 1);
+                if cmp(key(&item), key(&maxes[i])).is_gt() {
+                    maxes[i] = item.clone();
+                }
+                counts[i] += 1;
+                let sibling = children[i].insert(item)?;
+                // The child split: fix its summary and add the sibling.
+                let (c, m) = (children[i].count(), children[i].last().cloned().expect("non-empty after split"));
+                counts[i] = c;
+                maxes[i] = m;
+                let (sc, sm) = (sibling.count(), sibling.last().cloned().expect("non-empty sibling"));
+                children.insert(i + 1, sibling);
+                counts.insert(i + 1, sc);
+                maxes.insert(i + 1, sm);
+                if children.len() > FANOUT {
+                    let half = children.len() / 2;
+                    return Some(Node::Internal { children: children.split_off(half), counts: counts.split_off(half), maxes: maxes.split_off(half) });
+                }
+                None
+            }
+        }
+    }
+
+    fn count(&self) -> usize {
+        match self {
+            Node::Leaf(v) => v.len(),
+            Node::Internal { counts, .. } => counts.iter().sum(),
+        }
+    }
+
+    /// Removes the exact item; true if found. Empty children are dropped.
+    fn remove(&mut self, k: (f64, &[u8])) -> bool {
+        match self {
+            Node::Leaf(v) => match v.binary_search_by(|x| cmp(key(x), k)) {
+                Ok(i) => {
+                    v.remove(i);
+                    true
+                }
+                Err(_) => false,
+            },
+            Node::Internal { children, counts, maxes } => {
+                let i = maxes.partition_point(|m| cmp(key(m), k).is_lt());
+                if i == children.len() || !children[i].remove(k) {
+                    return false;
+                }
+                counts[i] -= 1;
+                if counts[i] == 0 {
+                    children.remove(i);
+                    counts.remove(i);
+                    maxes.remove(i);
+                } else if cmp(key(&maxes[i]), k).is_eq() {
+                    maxes[i] = children[i].last().cloned().expect("non-empty child");
+                }
+                true
+            }
+        }
+    }
+
+    fn rank_where(&self, at_or_after: &impl Fn(f64, &[u8]) -> bool) -> usize {
+        match self {
+            Node::Leaf(v) => v.partition_point(|x| !at_or_after(x.0, &x.1)),
+            Node::Internal { children, counts, maxes } => {
+                let mut rank = 0;
+                for (i, m) in maxes.iter().enumerate() {
+                    if at_or_after(m.0, &m.1) {
+                        return rank + children[i].rank_where(at_or_after);
+                    }
+                    rank += counts[i];
+                }
+                rank
+            }
+        }
+    }
+
+    /// Appends up to `count - out.len()` items from rank `skip` on.
+    fn walk(&self, mut skip: usize, count: usize, out: &mut Vec<(Bytes, f64)>) {
+        match self {
+            Node::Leaf(v) => {
+                for (s, m) in v.iter().skip(skip) {
+                    if out.len() >= count {
+                        return;
+                    }
+                    out.push((m.clone(), *s));
+                }
+            }
+            Node::Internal { children, counts, .. } => {
+                for (child, &c) in children.iter().zip(counts) {
+                    if out.len() >= count {
+                        return;
+                    }
+                    if skip >= c {
+                        skip -= c;
+                        continue;
+                    }
+                    child.walk(skip, count, out);
+                    skip = 0;
+                }
+            }
+        }
+    }
+}
+
 impl Tree {
     pub fn len(&self) -> usize {
-        self.size(self.root) as usize
+        self.len
     }
 
     pub fn is_empty(&self) -> bool {
-        self.root == NIL
-    }
-
-    fn size(&self, n: u32) -> u32 {
-        if n == NIL {
-            0
-        } else {
-            self.nodes[n as usize].size
-        }
-    }
-
-    fn fix(&mut self, n: u32) {
-        let (l, r) = (self.nodes[n as usize].left, self.nodes[n as usize].right);
-        self.nodes[n as usize].size = 1 + self.size(l) + self.size(r);
-    }
-
-    fn key(&self, n: u32) -> (f64, &[u8]) {
-        let node = &self.nodes[n as usize];
-        (node.score, &node.member)
-    }
-
-    /// Splits `n` into (< key, >= key), or (<= key, > key) when `inclusive_left`.
-    fn split(&mut self, n: u32, key: (f64, &[u8]), inclusive_left: bool) -> (u32, u32) {
-        if n == NIL {
-            return (NIL, NIL);
-        }
-        let ord = cmp(self.key(n), key);
-        let goes_left = ord == Ordering::Less || (inclusive_left && ord == Ordering::Equal);
-        if goes_left {
-            let right = self.nodes[n as usize].right;
-            let (a, b) = self.split(right, key, inclusive_left);
-            self.nodes[n as usize].right = a;
-            self.fix(n);
-            (n, b)
-        } else {
-            let left = self.nodes[n as usize].left;
-            let (a, b) = self.split(left, key, inclusive_left);
-            self.nodes[n as usize].left = b;
-            self.fix(n);
-            (a, n)
-        }
-    }
-
-    fn merge(&mut self, a: u32, b: u32) -> u32 {
-        if a == NIL {
-            return b;
-        }
-        if b == NIL {
-            return a;
-        }
-        if self.nodes[a as usize].priority > self.nodes[b as usize].priority {
-            let right = self.nodes[a as usize].right;
-            self.nodes[a as usize].right = self.merge(right, b);
-            self.fix(a);
-            a
-        } else {
-            let left = self.nodes[b as usize].left;
-            self.nodes[b as usize].left = self.merge(a, left);
-            self.fix(b);
-            b
-        }
+        self.len == 0
     }
 
     /// Inserts a (score, member) that is not present.
     pub fn insert(&mut self, score: f64, member: Bytes) {
-        let node = Node { score, member, left: NIL, right: NIL, priority: rand::rng().random(), size: 1 };
-        let id = match self.free.pop() {
-            Some(id) => {
-                self.nodes[id as usize] = node;
-                id
-            }
-            None => {
-                self.nodes.push(node);
-                (self.nodes.len() - 1) as u32
-            }
-        };
-        let key_member = self.nodes[id as usize].member.clone();
-        let (l, r) = self.split(self.root, (score, &key_member), false);
-        let l = self.merge(l, id);
-        self.root = self.merge(l, r);
+        if let Some(sibling) = self.root.insert((score, member)) {
+            let left = std::mem::replace(&mut self.root, Node::Leaf(Vec::new()));
+            let (lc, lm) = (left.count(), left.last().cloned().expect("non-empty"));
+            let (rc, rm) = (sibling.count(), sibling.last().cloned().expect("non-empty"));
+            self.root = Node::Internal { children: vec![left, sibling], counts: vec![lc, rc], maxes: vec![lm, rm] };
+        }
+        self.len += 1;
     }
 
     /// Removes the exact (score, member); true if it was there.
     pub fn remove(&mut self, score: f64, member: &[u8]) -> bool {
-        let (l, rest) = self.split(self.root, (score, member), false);
-        let (mid, r) = self.split(rest, (score, member), true);
-        let found = mid != NIL;
+        let found = self.root.remove((score, member));
         if found {
-            self.nodes[mid as usize].member = Bytes::new();
-            self.free.push(mid);
+            self.len -= 1;
+            // Collapse a root left with one child.
+            while let Node::Internal { children, .. } = &mut self.root {
+                if children.len() != 1 {
+                    break;
+                }
+                let only = children.pop().expect("one child");
+                self.root = only;
+            }
+            if self.len == 0 {
+                self.root = Node::Leaf(Vec::new());
+            }
         }
-        self.root = self.merge(l, r);
         found
     }
 
     /// How many elements sort before the first one for which `at_or_after`
     /// holds (a monotone predicate over the order).
     pub fn rank_where(&self, at_or_after: impl Fn(f64, &[u8]) -> bool) -> usize {
-        let (mut n, mut rank) = (self.root, 0usize);
-        while n != NIL {
-            let node = &self.nodes[n as usize];
-            if at_or_after(node.score, &node.member) {
-                n = node.left;
-            } else {
-                rank += self.size(node.left) as usize + 1;
-                n = node.right;
-            }
-        }
-        rank
+        self.root.rank_where(&at_or_after)
     }
 
     /// Elements from rank `start` in order (at most `count`).
     pub fn walk(&self, start: usize, count: usize) -> Vec<(Bytes, f64)> {
-        let mut out = Vec::with_capacity(count.min(self.len().saturating_sub(start)));
-        let mut stack = Vec::new();
-        // Descend to the start rank, keeping the path of pending ancestors.
-        let (mut n, mut k) = (self.root, start);
-        while n != NIL {
-            let left = self.size(self.nodes[n as usize].left) as usize;
-            if k < left {
-                stack.push(n);
-                n = self.nodes[n as usize].left;
-            } else if k == left {
-                stack.push(n);
-                break;
-            } else {
-                k -= left + 1;
-                n = self.nodes[n as usize].right;
-            }
-        }
-        while out.len() < count {
-            let Some(n) = stack.pop() else { break };
-            let node = &self.nodes[n as usize];
-            out.push((node.member.clone(), node.score));
-            let mut m = node.right;
-            while m != NIL {
-                stack.push(m);
-                m = self.nodes[m as usize].left;
-            }
-        }
+        let mut out = Vec::with_capacity(count.min(self.len.saturating_sub(start)));
+        self.root.walk(start, count, &mut out);
         out
     }
 }
@@ -191,6 +218,44 @@ impl Tree {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    /// Thousands of elements force internal splits and emptied children;
+    /// ranks, walks and removals agree with a BTreeSet throughout.
+    #[test]
+    fn deep_trees_agree_with_a_btreeset() {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand::rngs::StdRng::seed_from_u64(7);
+        let mut t = Tree::default();
+        let mut model = std::collections::BTreeSet::new();
+        for step in 0..60_000 {
+            let score = rng.random_range(0..500) as i64;
+            let member = format!("m{}", rng.random_range(0..200));
+            let k = (score, member.clone());
+            if rng.random_range(0..3) > 0 {
+                if model.insert(k) {
+                    t.insert(score as f64, Bytes::from(member));
+                }
+            } else {
+                assert_eq!(t.remove(score as f64, member.as_bytes()), model.remove(&k));
+            }
+            assert_eq!(t.len(), model.len());
+            if step % 5000 == 0 {
+                let all: Vec<(i64, String)> = t.walk(0, usize::MAX).into_iter().map(|(m, s)| (s as i64, String::from_utf8(m.to_vec()).unwrap())).collect();
+                assert_eq!(all, model.iter().cloned().collect::<Vec<_>>());
+                let start = rng.random_range(0..model.len().max(1));
+                let got: Vec<i64> = t.walk(start, 50).into_iter().map(|(_, s)| s as i64).collect();
+                let want: Vec<i64> = model.iter().skip(start).take(50).map(|(s, _)| *s).collect();
+                assert_eq!(got, want);
+                let pivot = rng.random_range(0..500) as f64;
+                assert_eq!(t.rank_where(|s, _| s >= pivot), model.iter().filter(|(s, _)| (*s as f64) < pivot).count());
+            }
+        }
+        assert!(model.len() > 4096 * 2, "the test must reach internal splits");
+        for (s, m) in model.iter() {
+            assert!(t.remove(*s as f64, m.as_bytes()));
+        }
+        assert!(t.is_empty());
+    }
 
     proptest! {
         #[test]
