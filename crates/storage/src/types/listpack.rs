@@ -108,10 +108,22 @@ impl Listpack {
         self.len += 1;
     }
 
-    /// Inserts before the entry at `pos` (or at the end when `pos == end()`).
+    /// Inserts before the entry at `pos` (or at the end when `pos == end()`):
+    /// one shift of the tail, as Redis's `lpInsert` memmoves.
     pub fn insert(&mut self, pos: Pos, data: &[u8]) {
-        let e = encoded(data);
-        self.buf.splice(pos..pos, e);
+        let mut head = [0u8; 10];
+        let hlen = {
+            let mut tmp = Vec::with_capacity(10);
+            put_varint(&mut tmp, data.len());
+            head[..tmp.len()].copy_from_slice(&tmp);
+            tmp.len()
+        };
+        let add = hlen + data.len();
+        let old = self.buf.len();
+        self.buf.resize(old + add, 0);
+        self.buf.copy_within(pos..old, pos + add);
+        self.buf[pos..pos + hlen].copy_from_slice(&head[..hlen]);
+        self.buf[pos + hlen..pos + add].copy_from_slice(data);
         self.len += 1;
     }
 
