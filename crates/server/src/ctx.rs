@@ -77,6 +77,21 @@ impl<'a> Ctx<'a> {
         true
     }
 
+    /// The shape of every blocking pop: serve from the first key that can,
+    /// else block on all of them (inside EXEC, answer a null array).
+    pub fn pop_or_block(&mut self, args: &[Bytes], keys: &[Bytes], timeout_ms: i64, serve: crate::blocking::ServeFn) -> CmdResult {
+        for key in keys {
+            let (view, mut r) = self.parts();
+            if serve(view, &mut r, args, key)? {
+                return Ok(());
+            }
+        }
+        if !self.block(args, keys, timeout_ms, serve) {
+            self.null_array();
+        }
+        Ok(())
+    }
+
     pub fn proto(&self) -> Protocol {
         self.client.proto
     }

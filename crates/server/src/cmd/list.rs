@@ -493,19 +493,9 @@ fn lmpop(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
 }
 
 /* BLPOP key [key ...] timeout and BRPOP */
-fn bpop(ctx: &mut Ctx<'_>, args: &[Bytes], end: End, serve: crate::blocking::ServeFn) -> CmdResult {
+fn bpop(ctx: &mut Ctx<'_>, args: &[Bytes], serve: crate::blocking::ServeFn) -> CmdResult {
     let timeout = crate::blocking::timeout_ms(&args[args.len() - 1])?;
-    let keys = &args[1..args.len() - 1];
-    for key in keys {
-        let (view, mut r) = ctx.parts();
-        if serve_pop(view, &mut r, key, end)? {
-            return Ok(());
-        }
-    }
-    if !ctx.block(args, keys, timeout, serve) {
-        ctx.null_array();
-    }
-    Ok(())
+    ctx.pop_or_block(args, &args[1..args.len() - 1], timeout, serve)
 }
 
 fn serve_pop(view: &mut ferrokv_storage::View<'_>, r: &mut Reply<'_>, key: &Bytes, end: End) -> Result<bool, RedisError> {
@@ -520,11 +510,11 @@ fn serve_pop(view: &mut ferrokv_storage::View<'_>, r: &mut Reply<'_>, key: &Byte
 }
 
 fn blpop(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
-    bpop(ctx, args, End::Left, |v, r, _, k| serve_pop(v, r, k, End::Left))
+    bpop(ctx, args, |v, r, _, k| serve_pop(v, r, k, End::Left))
 }
 
 fn brpop(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
-    bpop(ctx, args, End::Right, |v, r, _, k| serve_pop(v, r, k, End::Right))
+    bpop(ctx, args, |v, r, _, k| serve_pop(v, r, k, End::Right))
 }
 
 /// BLMOVE's and BRPOPLPUSH's directions, from the waiter's own arguments.
@@ -595,15 +585,6 @@ fn serve_mpop(view: &mut ferrokv_storage::View<'_>, r: &mut Reply<'_>, args: &[B
 /* BLMPOP timeout numkeys key [key ...] LEFT|RIGHT [COUNT count] */
 fn blmpop(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     let timeout = crate::blocking::timeout_ms(&args[1])?;
-    let (keys, end, count) = parse_mpop(args, 2)?;
-    for key in keys {
-        let (view, mut r) = ctx.parts();
-        if mpop_from(view, &mut r, key, end, count)? {
-            return Ok(());
-        }
-    }
-    if !ctx.block(args, keys, timeout, serve_mpop) {
-        ctx.null_array();
-    }
-    Ok(())
+    let (keys, _, _) = parse_mpop(args, 2)?;
+    ctx.pop_or_block(args, keys, timeout, serve_mpop)
 }

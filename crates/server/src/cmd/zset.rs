@@ -827,27 +827,17 @@ fn serve_bzpop(view: &mut ferrokv_storage::View<'_>, r: &mut Reply<'_>, key: &By
     Ok(true)
 }
 
-fn bzpop(ctx: &mut Ctx<'_>, args: &[Bytes], max: bool, serve: crate::blocking::ServeFn) -> CmdResult {
+fn bzpop(ctx: &mut Ctx<'_>, args: &[Bytes], serve: crate::blocking::ServeFn) -> CmdResult {
     let timeout = crate::blocking::timeout_ms(&args[args.len() - 1])?;
-    let keys = &args[1..args.len() - 1];
-    for key in keys {
-        let (view, mut r) = ctx.parts();
-        if serve_bzpop(view, &mut r, key, max)? {
-            return Ok(());
-        }
-    }
-    if !ctx.block(args, keys, timeout, serve) {
-        ctx.null_array();
-    }
-    Ok(())
+    ctx.pop_or_block(args, &args[1..args.len() - 1], timeout, serve)
 }
 
 fn bzpopmin(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
-    bzpop(ctx, args, false, |v, r, _, k| serve_bzpop(v, r, k, false))
+    bzpop(ctx, args, |v, r, _, k| serve_bzpop(v, r, k, false))
 }
 
 fn bzpopmax(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
-    bzpop(ctx, args, true, |v, r, _, k| serve_bzpop(v, r, k, true))
+    bzpop(ctx, args, |v, r, _, k| serve_bzpop(v, r, k, true))
 }
 
 fn serve_bzmpop(view: &mut ferrokv_storage::View<'_>, r: &mut Reply<'_>, args: &[Bytes], key: &Bytes) -> Result<bool, RedisError> {
@@ -858,17 +848,8 @@ fn serve_bzmpop(view: &mut ferrokv_storage::View<'_>, r: &mut Reply<'_>, args: &
 /* BZMPOP timeout numkeys key [key ...] MIN|MAX [COUNT count] */
 fn bzmpop(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     let timeout = crate::blocking::timeout_ms(&args[1])?;
-    let (keys, max, count) = parse_mpop(args, 2)?;
-    for key in keys {
-        let (view, mut r) = ctx.parts();
-        if mpop_from(view, &mut r, key, max, count)? {
-            return Ok(());
-        }
-    }
-    if !ctx.block(args, keys, timeout, serve_bzmpop) {
-        ctx.null_array();
-    }
-    Ok(())
+    let (keys, _, _) = parse_mpop(args, 2)?;
+    ctx.pop_or_block(args, keys, timeout, serve_bzmpop)
 }
 
 #[derive(Clone, Copy, PartialEq)]
