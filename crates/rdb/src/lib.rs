@@ -1,0 +1,11 @@
+//! Redis's RDB format, the pieces shared by every user of it: snapshots,
+//! DUMP/RESTORE payloads and replication full sync.
+//!
+//! Architecture invariant: this crate knows bytes and the RDB format only,
+//! nothing of the keyspace or the server.
+
+pub mod crc64;
+pub mod encoding;
+pub mod lzf;
+
+pub use encoding::{read_length, read_string, write_length, write_string, Length, RdbError};
