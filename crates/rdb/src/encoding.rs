@@ -26,7 +26,8 @@ pub enum Length {
 }
 
 fn take<'a>(data: &'a [u8], pos: &mut usize, n: usize) -> Result<&'a [u8], RdbError> {
-    let s = data.get(*pos..*pos + n).ok_or(RdbError::Truncated(*pos))?;
+    let end = pos.checked_add(n).ok_or(RdbError::Truncated(*pos))?;
+    let s = data.get(*pos..end).ok_or(RdbError::Truncated(*pos))?;
     *pos += n;
     Ok(s)
 }
@@ -152,6 +153,12 @@ mod tests {
         let lzf = b"\xc3\t@T\x01aa\xe0G\x00\x01aa";
         let mut pos = 0;
         assert_eq!(read_string(lzf, &mut pos).unwrap(), vec![b'a'; 84]);
+    }
+
+    #[test]
+    fn absurd_lengths_are_errors() {
+        let mut pos = 0;
+        assert_eq!(read_string(b"\x81\xff\xff\xff\xff\xff\xff\xff\xffabc", &mut pos), Err(RdbError::Truncated(9)));
     }
 
     #[test]

@@ -5,6 +5,11 @@
 /// Decompresses into exactly `expected_len` bytes, or `None` if the input
 /// is not valid LZF for that length (never panics, never over-allocates).
 pub fn decompress(input: &[u8], expected_len: usize) -> Option<Vec<u8>> {
+    // A back-reference of 3 input bytes yields at most 264 output bytes, so
+    // a longer claim is invalid on its face (and must not be allocated).
+    if expected_len > input.len().saturating_mul(MAX_EXPANSION) {
+        return None;
+    }
     let mut out = Vec::with_capacity(expected_len);
     let mut i = 0;
     while i < input.len() {
@@ -39,6 +44,9 @@ pub fn decompress(input: &[u8], expected_len: usize) -> Option<Vec<u8>> {
     }
     (out.len() == expected_len).then_some(out)
 }
+
+/// Most output bytes per input byte that valid LZF can produce (264 / 3).
+const MAX_EXPANSION: usize = 88;
 
 const HASH_BITS: usize = 14;
 const MAX_OFFSET: usize = 1 << 13;
@@ -121,6 +129,11 @@ mod tests {
                 prop_assert!(c.len() < data.len());
                 prop_assert_eq!(decompress(&c, data.len()).unwrap(), data);
             }
+        }
+
+        #[test]
+        fn absurd_lengths_are_refused_not_allocated(data in prop::collection::vec(any::<u8>(), 0..50)) {
+            prop_assert_eq!(decompress(&data, usize::MAX / 2), None);
         }
 
         #[test]

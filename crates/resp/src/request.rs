@@ -129,10 +129,10 @@ impl RequestParser {
                     len as usize
                 }
             };
-            if buf.len() < len + 2 {
+            if buf.len() < len.saturating_add(2) {
                 // Let a large argument arrive into one allocation, but never
                 // reserve far ahead of what the peer has actually sent.
-                let want = (len + 2 - buf.len()).min(1024 * 1024);
+                let want = (len.saturating_add(2) - buf.len()).min(1024 * 1024);
                 buf.reserve(want);
                 return Ok(Progress::Incomplete);
             }
@@ -319,6 +319,14 @@ mod tests {
         let mut p = RequestParser::new();
         let err = p.parse(&mut BytesMut::from(&b"*2\r\n$4\r\nAUTH\r\n$16385\r\n"[..]), &limits);
         assert_eq!(err.unwrap_err(), ProtocolError::UnauthenticatedBulkLength);
+    }
+
+    #[test]
+    fn a_huge_allowed_bulk_length_waits_instead_of_overflowing() {
+        let limits = RequestLimits { max_bulk_len: i64::MAX, auth_required: false };
+        let mut p = RequestParser::new();
+        let mut buf = BytesMut::from(&b"*1\r\n$9223372036854775807\r\nabc"[..]);
+        assert_eq!(p.parse(&mut buf, &limits), Ok(None));
     }
 
     #[test]
