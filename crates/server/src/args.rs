@@ -1,9 +1,6 @@
-//! Reading command arguments: numbers with Redis's exact rules, and a cursor
-//! for optional flags.
+//! Reading command arguments: numbers with Redis's exact rules.
 
-use bytes::Bytes;
-
-use crate::errors::{RedisError, NOT_FLOAT, NOT_INTEGER, SYNTAX};
+use crate::errors::{RedisError, NOT_FLOAT, NOT_INTEGER};
 
 /// `getLongLongFromObject`: strict decimal, else "not an integer".
 pub fn int(arg: &[u8]) -> Result<i64, RedisError> {
@@ -73,33 +70,6 @@ pub fn strtod(arg: &[u8]) -> Option<f64> {
         return None;
     }
     text.parse::<f64>().ok()
-}
-
-/// Walks optional arguments after the fixed ones.
-pub struct Cursor<'a> {
-    args: &'a [Bytes],
-    pos: usize,
-}
-
-impl<'a> Cursor<'a> {
-    pub fn new(args: &'a [Bytes], start: usize) -> Self {
-        Cursor { args, pos: start }
-    }
-
-    pub fn next(&mut self) -> Option<&'a Bytes> {
-        let a = self.args.get(self.pos)?;
-        self.pos += 1;
-        Some(a)
-    }
-
-    /// The value after a flag; a flag without one is a syntax error.
-    pub fn value(&mut self) -> Result<&'a Bytes, RedisError> {
-        self.next().ok_or_else(|| SYNTAX.into())
-    }
-
-    pub fn remaining(&self) -> usize {
-        self.args.len().saturating_sub(self.pos)
-    }
 }
 
 /// Compares an argument with an option name, ignoring ASCII case.

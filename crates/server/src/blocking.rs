@@ -42,6 +42,13 @@ pub struct Waiter {
 }
 
 impl Waiter {
+    /// A waiter for `client` running `args`, blocked on `keys`, and the
+    /// receiver its connection awaits.
+    pub fn new(client: Arc<ClientShared>, db: usize, proto: Protocol, args: &[Bytes], keys: &[Bytes], serve: ServeFn) -> (Waiter, oneshot::Receiver<BytesMut>) {
+        let (tx, rx) = oneshot::channel();
+        (Waiter { client, db, proto, args: args.to_vec(), keys: keys.to_vec(), serve, slot: Mutex::new(Some(tx)) }, rx)
+    }
+
     /// Takes the reply slot; `None` if someone else already did.
     pub fn claim(&self) -> Option<oneshot::Sender<BytesMut>> {
         self.slot.lock().take()
@@ -60,9 +67,12 @@ pub struct Blocked {
     pub deadline: Option<std::time::Instant>,
 }
 
+/// Waiters per (db, key), oldest first.
+type Queues = HashMap<(usize, Bytes), VecDeque<Arc<Waiter>>>;
+
 #[derive(Default)]
 pub struct Blocking {
-    queues: Mutex<HashMap<(usize, Bytes), VecDeque<Arc<Waiter>>>>,
+    queues: Mutex<Queues>,
     by_client: Mutex<HashMap<u64, Arc<Waiter>>>,
     waiting: AtomicUsize,
 }
@@ -78,12 +88,11 @@ impl Blocking {
     }
 
     /// Registers a waiter on its keys; returns what its connection awaits.
-    pub fn block(&self, client: Arc<ClientShared>, db: usize, proto: Protocol, args: &[Bytes], keys: &[Bytes], serve: ServeFn, timeout_ms: i64) -> Blocked {
-        let (tx, rx) = oneshot::channel();
-        let waiter = Arc::new(Waiter { client, db, proto, args: args.to_vec(), keys: keys.to_vec(), serve, slot: Mutex::new(Some(tx)) });
+    pub fn block(&self, waiter: Waiter, rx: oneshot::Receiver<BytesMut>, timeout_ms: i64) -> Blocked {
+        let waiter = Arc::new(waiter);
         let mut queues = self.queues.lock();
-        for k in keys {
-            let q = queues.entry((db, k.clone())).or_default();
+        for k in &waiter.keys {
+            let q = queues.entry((waiter.db, k.clone())).or_default();
             if !q.iter().any(|w| Arc::ptr_eq(w, &waiter)) {
                 q.push_back(waiter.clone());
             }

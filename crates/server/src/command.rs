@@ -144,8 +144,9 @@ impl Command {
         let argc = argc as i32;
         let last = if last < 0 { argc + last } else { last.min(argc - 1) };
         let step = step.max(1) as usize;
-        let range = if first > 0 && last >= first { first as usize..=last as usize } else { 1..=0 };
-        range.step_by(step)
+        // No keys: an empty range.
+        let (start, end) = if first > 0 && last >= first { (first as usize, last as usize + 1) } else { (0, 0) };
+        (start..end).step_by(step)
     }
 
     /// ACL categories: implied by flags first, then explicit ones, printed

@@ -72,8 +72,8 @@ impl<'a> Ctx<'a> {
         if self.client.in_exec {
             return false;
         }
-        let b = self.server.blocking.block(self.client.shared.clone(), self.client.db, self.client.proto, args, keys, serve, timeout_ms);
-        self.client.blocked = Some(b);
+        let (waiter, rx) = crate::blocking::Waiter::new(self.client.shared.clone(), self.client.db, self.client.proto, args, keys, serve);
+        self.client.blocked = Some(self.server.blocking.block(waiter, rx, timeout_ms));
         true
     }
 

@@ -549,7 +549,7 @@ impl<'a> View<'a> {
             let mut seen = 0;
             let rest = shard.scan_step(next, budget, |k, e| {
                 seen += 1;
-                if !expires.get(k).is_some_and(|&at| at <= now) {
+                if expires.get(k).is_none_or(|&at| at > now) {
                     visit(k, e);
                 }
             });

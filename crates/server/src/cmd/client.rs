@@ -193,7 +193,7 @@ fn kill(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     if old_form {
         f.addr = Some(String::from_utf8_lossy(&args[2]).into_owned());
     } else {
-        if args.len() % 2 != 0 {
+        if !args.len().is_multiple_of(2) {
             return Err(errors::SYNTAX.into());
         }
         for pair in args[2..].chunks(2) {

@@ -80,7 +80,7 @@ fn expire_generic(ctx: &mut Ctx<'_>, args: &[Bytes], relative: bool, seconds: bo
     let mut when = args::int(&args[2])?;
     let name = ctx.entry.fullname;
     if seconds {
-        if when > i64::MAX / 1000 || when < i64::MIN / 1000 {
+        if !(i64::MIN / 1000..=i64::MAX / 1000).contains(&when) {
             return Err(errors::invalid_expire(name));
         }
         when *= 1000;

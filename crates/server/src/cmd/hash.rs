@@ -37,7 +37,7 @@ pub static COMMANDS: &[Command] = &[
 /// HSET and HMSET: set pairs, converting the encoding first if any
 /// argument is too long for a listpack. Returns how many fields were new.
 fn set_pairs(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Result<i64, RedisError> {
-    if args.len() % 2 != 0 {
+    if !args.len().is_multiple_of(2) {
         return Err(errors::wrong_arity(ctx.entry.fullname));
     }
     let limits = ctx.view.thresholds();

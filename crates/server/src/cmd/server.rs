@@ -124,7 +124,7 @@ fn config_get(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
 
 /* CONFIG SET parameter value [parameter value ...]: all or nothing. */
 fn config_set(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
-    if args.len() % 2 != 0 {
+    if !args.len().is_multiple_of(2) {
         return Err(errors::wrong_arity("config|set"));
     }
     let mut next = ctx.server.config.read().clone();

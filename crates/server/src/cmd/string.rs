@@ -284,10 +284,8 @@ fn getex(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
             ctx.view.set_expire(key, at);
             ctx.view.modified(key);
         }
-        None if flags.persist => {
-            if ctx.view.persist(key) {
-                ctx.view.modified(key);
-            }
+        None if flags.persist && ctx.view.persist(key) => {
+            ctx.view.modified(key);
         }
         None => {}
     }
@@ -307,7 +305,7 @@ fn mget(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
 }
 
 fn mset_generic(ctx: &mut Ctx<'_>, args: &[Bytes], nx: bool) -> CmdResult {
-    if args.len() % 2 == 0 {
+    if args.len().is_multiple_of(2) {
         return Err(errors::wrong_arity(ctx.entry.fullname));
     }
     if nx && args[1..].chunks(2).any(|kv| ctx.view.get_mut(&kv[0]).is_some()) {
@@ -442,7 +440,7 @@ fn incr_by(ctx: &mut Ctx<'_>, key: &[u8], by: i64) -> CmdResult {
     let current = match write_str(ctx, key)? {
         None => 0,
         Some(Str::Int(n)) => n,
-        Some(s) => s.with_bytes(|b| args::int(b))?,
+        Some(s) => s.with_bytes(args::int)?,
     };
     let next = current.checked_add(by).ok_or_else(|| RedisError::from(errors::OVERFLOW))?;
     ctx.view.replace(key, Value::Str(Str::Int(next)));

@@ -486,7 +486,7 @@ fn zadd_generic(ctx: &mut Ctx<'_>, args: &[Bytes], mut f: AddFlags) -> CmdResult
         idx += 1;
     }
     let pairs = &args[idx..];
-    if pairs.is_empty() || pairs.len() % 2 != 0 {
+    if pairs.is_empty() || !pairs.len().is_multiple_of(2) {
         return Err(errors::SYNTAX.into());
     }
     if f.nx && f.xx {
