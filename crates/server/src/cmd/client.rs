@@ -239,7 +239,10 @@ fn kill(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         if c.id == me {
             ctx.client.close_after_reply = true;
         } else {
+            // Redis frees another client synchronously, so it must vanish from
+            // CLIENT LIST and INFO now, not when its task notices the flag.
             c.kill();
+            ctx.server.clients.lock().remove(&c.id);
         }
         killed += 1;
     }
