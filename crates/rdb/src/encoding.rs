@@ -16,6 +16,10 @@ pub enum RdbError {
     BadStringEncoding(usize, u8),
     #[error("invalid LZF data at offset {0}")]
     BadLzf(usize),
+    #[error("{1} at offset {0}")]
+    Corrupt(usize, String),
+    #[error("{1} at offset {0} is not supported")]
+    Unsupported(usize, String),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

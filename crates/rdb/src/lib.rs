@@ -6,6 +6,9 @@
 
 pub mod crc64;
 pub mod encoding;
+pub mod listpack;
 pub mod lzf;
+pub mod value;
 
 pub use encoding::{read_length, read_string, write_length, write_string, Length, RdbError};
+pub use value::{dump_payload, restore_payload, PayloadError, RdbValue};

@@ -19,6 +19,11 @@ pub fn initial() -> u32 {
     (minutes() << 8) | INIT_VAL
 }
 
+/// Data for a key restored with an explicit counter (RESTORE … FREQ).
+pub fn with_counter(counter: u32) -> u32 {
+    (minutes() << 8) | (counter & 0xff)
+}
+
 /// The counter after decay (what `OBJECT FREQ` reports).
 pub fn frequency(data: u32) -> u32 {
     let ldt = data >> 8;

@@ -4,6 +4,7 @@
 pub mod bitops;
 pub mod client;
 pub mod connection;
+pub mod dump;
 pub mod expire;
 pub mod hash;
 pub mod hyperloglog;
@@ -27,6 +28,7 @@ pub static FAMILIES: &[&[Command]] = &[
     connection::COMMANDS,
     client::COMMANDS,
     keys::COMMANDS,
+    dump::COMMANDS,
     expire::COMMANDS,
     string::COMMANDS,
     bitops::COMMANDS,

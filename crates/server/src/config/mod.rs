@@ -67,6 +67,10 @@ pub struct Config {
     pub logfile: String,
     pub loglevel: LogLevel,
     pub protected_mode: bool,
+    /// LZF-compress strings in RDB objects (snapshots and DUMP).
+    pub rdbcompression: bool,
+    /// Write and verify the CRC-64 footer of RDB files and DUMP payloads.
+    pub rdbchecksum: bool,
     pub hz: u64,
     pub enable_debug_command: DebugCommand,
     pub proto_max_bulk_len: i64,
@@ -105,6 +109,8 @@ impl Default for Config {
             logfile: String::new(),
             loglevel: LogLevel::Notice,
             protected_mode: true,
+            rdbcompression: true,
+            rdbchecksum: true,
             hz: 10,
             enable_debug_command: DebugCommand::No,
             proto_max_bulk_len: 512 * 1024 * 1024,

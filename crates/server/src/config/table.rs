@@ -147,10 +147,13 @@ macro_rules! int_directive {
 
 macro_rules! bool_directive {
     ($name:expr, $field:ident) => {
+        bool_directive!($name, $field, false)
+    };
+    ($name:expr, $field:ident, $immutable:expr) => {
         Directive {
             name: $name,
             aliases: &[],
-            immutable: false,
+            immutable: $immutable,
             multi_arg: false,
             get: |c| if c.$field { "yes".into() } else { "no".into() },
             set: |c, a| {
@@ -254,6 +257,8 @@ pub static DIRECTIVES: &[Directive] = &[
     string_directive!("pidfile", pidfile, true),
     enum_directive!("loglevel", loglevel, LOGLEVELS, false),
     bool_directive!("protected-mode", protected_mode),
+    bool_directive!("rdbcompression", rdbcompression),
+    bool_directive!("rdbchecksum", rdbchecksum, true),
     Directive {
         name: "hz",
         aliases: &[],

@@ -1,0 +1,324 @@
+//! RDB value objects: the type byte and body that follow a key in a
+//! snapshot, and that form a DUMP payload. Independent of the keyspace: the
+//! server converts its own collections to and from [`RdbValue`].
+
+use crate::encoding::{read_length, read_string, write_length, write_string, Length, RdbError};
+use crate::{crc64::crc64, listpack};
+
+/// Object type bytes, as numbered in Redis's rdb.h.
+pub mod kind {
+    pub const STRING: u8 = 0;
+    pub const LIST: u8 = 1;
+    pub const SET: u8 = 2;
+    pub const ZSET: u8 = 3;
+    pub const HASH: u8 = 4;
+    pub const ZSET_2: u8 = 5;
+    pub const SET_INTSET: u8 = 11;
+    pub const HASH_LISTPACK: u8 = 16;
+    pub const ZSET_LISTPACK: u8 = 17;
+    pub const LIST_QUICKLIST_2: u8 = 18;
+}
+
+/// The RDB version Redis 7.0 writes and the newest it loads.
+pub const RDB_VERSION: u16 = 10;
+
+/// A value in the shape every encoding decodes to.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RdbValue {
+    String(Vec<u8>),
+    List(Vec<Vec<u8>>),
+    Set(Vec<Vec<u8>>),
+    Hash(Vec<(Vec<u8>, Vec<u8>)>),
+    ZSet(Vec<(Vec<u8>, f64)>),
+}
+
+fn bad(at: usize, what: &str) -> RdbError {
+    RdbError::Corrupt(at, what.to_string())
+}
+
+fn read_u8(data: &[u8], pos: &mut usize) -> Result<u8, RdbError> {
+    let b = *data.get(*pos).ok_or(RdbError::Truncated(*pos))?;
+    *pos += 1;
+    Ok(b)
+}
+
+fn read_count(data: &[u8], pos: &mut usize) -> Result<usize, RdbError> {
+    match read_length(data, pos)? {
+        // Each element takes at least one byte, so a count beyond the input is corrupt
+        // (and must not drive a huge allocation).
+        Length::Plain(n) if n <= (data.len() - *pos) as u64 => Ok(n as usize),
+        Length::Plain(_) => Err(RdbError::Truncated(*pos)),
+        Length::Encoded(_) => Err(bad(*pos, "encoded length where a count was expected")),
+    }
+}
+
+/// RDB_TYPE_ZSET stores scores as short strings with three special lengths.
+fn read_old_score(data: &[u8], pos: &mut usize) -> Result<f64, RdbError> {
+    let len = read_u8(data, pos)?;
+    match len {
+        253 => Ok(f64::NAN),
+        254 => Ok(f64::INFINITY),
+        255 => Ok(f64::NEG_INFINITY),
+        n => {
+            let end = *pos + n as usize;
+            let text = data.get(*pos..end).ok_or(RdbError::Truncated(*pos))?;
+            *pos = end;
+            std::str::from_utf8(text).ok().and_then(|s| s.parse().ok()).ok_or_else(|| bad(*pos, "unparsable zset score"))
+        }
+    }
+}
+
+fn read_binary_score(data: &[u8], pos: &mut usize) -> Result<f64, RdbError> {
+    let raw = data.get(*pos..*pos + 8).ok_or(RdbError::Truncated(*pos))?;
+    *pos += 8;
+    Ok(f64::from_le_bytes(raw.try_into().unwrap()))
+}
+
+fn parse_score(text: &[u8], at: usize) -> Result<f64, RdbError> {
+    std::str::from_utf8(text)
+        .ok()
+        .and_then(|s| match s {
+            "inf" | "+inf" => Some(f64::INFINITY),
+            "-inf" => Some(f64::NEG_INFINITY),
+            _ => s.parse().ok(),
+        })
+        .filter(|f: &f64| !f.is_nan())
+        .ok_or_else(|| bad(at, "unparsable zset score"))
+}
+
+fn pairs(items: Vec<Vec<u8>>, what: &str, at: usize) -> Result<Vec<(Vec<u8>, Vec<u8>)>, RdbError> {
+    if items.len() % 2 != 0 {
+        return Err(bad(at, &format!("odd number of {what} listpack entries")));
+    }
+    let mut it = items.into_iter();
+    let mut out = Vec::new();
+    while let (Some(a), Some(b)) = (it.next(), it.next()) {
+        out.push((a, b));
+    }
+    Ok(out)
+}
+
+fn read_intset(blob: &[u8], at: usize) -> Result<Vec<Vec<u8>>, RdbError> {
+    if blob.len() < 8 {
+        return Err(bad(at, "intset header"));
+    }
+    let width = u32::from_le_bytes(blob[0..4].try_into().unwrap()) as usize;
+    let count = u32::from_le_bytes(blob[4..8].try_into().unwrap()) as usize;
+    if !matches!(width, 2 | 4 | 8) || blob.len() != 8 + width * count {
+        return Err(bad(at, "intset encoding or size"));
+    }
+    Ok(blob[8..]
+        .chunks(width)
+        .map(|c| {
+            let n = match width {
+                2 => i16::from_le_bytes(c.try_into().unwrap()) as i64,
+                4 => i32::from_le_bytes(c.try_into().unwrap()) as i64,
+                _ => i64::from_le_bytes(c.try_into().unwrap()),
+            };
+            n.to_string().into_bytes()
+        })
+        .collect())
+}
+
+fn read_listpack(data: &[u8], pos: &mut usize) -> Result<Vec<Vec<u8>>, RdbError> {
+    let blob = read_string(data, pos)?;
+    listpack::decode(&blob).map_err(|e| bad(*pos, e))
+}
+
+fn read_quicklist2(data: &[u8], pos: &mut usize) -> Result<Vec<Vec<u8>>, RdbError> {
+    let nodes = read_count(data, pos)?;
+    let mut items = Vec::new();
+    for _ in 0..nodes {
+        let container = read_count(data, pos)?;
+        let blob = read_string(data, pos)?;
+        match container {
+            1 => items.push(blob),
+            2 => {
+                let node = listpack::decode(&blob).map_err(|e| bad(*pos, e))?;
+                if node.is_empty() {
+                    return Err(bad(*pos, "empty quicklist node"));
+                }
+                items.extend(node);
+            }
+            _ => return Err(bad(*pos, "quicklist container")),
+        }
+    }
+    Ok(items)
+}
+
+/// Reads one object of type `kind` at `pos`. Empty collections are refused, as
+/// Redis refuses them: a key never holds an empty collection.
+pub fn read_object(kind: u8, data: &[u8], pos: &mut usize) -> Result<RdbValue, RdbError> {
+    let value = match kind {
+        kind::STRING => RdbValue::String(read_string(data, pos)?),
+        kind::LIST | kind::SET => {
+            let n = read_count(data, pos)?;
+            let items = (0..n).map(|_| read_string(data, pos)).collect::<Result<Vec<_>, _>>()?;
+            if kind == kind::LIST {
+                RdbValue::List(items)
+            } else {
+                RdbValue::Set(items)
+            }
+        }
+        kind::ZSET | kind::ZSET_2 => {
+            let n = read_count(data, pos)?;
+            let mut items = Vec::with_capacity(n);
+            for _ in 0..n {
+                let member = read_string(data, pos)?;
+                let score = if kind == kind::ZSET { read_old_score(data, pos)? } else { read_binary_score(data, pos)? };
+                if score.is_nan() {
+                    return Err(bad(*pos, "NaN zset score"));
+                }
+                items.push((member, score));
+            }
+            RdbValue::ZSet(items)
+        }
+        kind::HASH => {
+            let n = read_count(data, pos)?;
+            let mut items = Vec::with_capacity(n);
+            for _ in 0..n {
+                items.push((read_string(data, pos)?, read_string(data, pos)?));
+            }
+            RdbValue::Hash(items)
+        }
+        kind::SET_INTSET => RdbValue::Set(read_intset(&read_string(data, pos)?, *pos)?),
+        kind::HASH_LISTPACK => RdbValue::Hash(pairs(read_listpack(data, pos)?, "hash", *pos)?),
+        kind::ZSET_LISTPACK => {
+            let flat = pairs(read_listpack(data, pos)?, "zset", *pos)?;
+            RdbValue::ZSet(flat.into_iter().map(|(m, s)| Ok((m, parse_score(&s, *pos)?))).collect::<Result<_, RdbError>>()?)
+        }
+        kind::LIST_QUICKLIST_2 => RdbValue::List(read_quicklist2(data, pos)?),
+        other => return Err(RdbError::Unsupported(*pos, format!("object type {other}"))),
+    };
+    let empty = match &value {
+        RdbValue::String(_) => false,
+        RdbValue::List(v) | RdbValue::Set(v) => v.is_empty(),
+        RdbValue::Hash(v) => v.is_empty(),
+        RdbValue::ZSet(v) => v.is_empty(),
+    };
+    if empty {
+        return Err(bad(*pos, "empty collection"));
+    }
+    Ok(value)
+}
+
+/// Writes the type byte and body. Collections use Redis's plain encodings
+/// (which every Redis since 2.x loads and converts to its own compact
+/// encodings on load), so one writer serves every size.
+pub fn write_object(out: &mut Vec<u8>, value: &RdbValue, compress: bool) {
+    match value {
+        RdbValue::String(s) => {
+            out.push(kind::STRING);
+            write_string(out, s, compress);
+        }
+        RdbValue::List(items) | RdbValue::Set(items) => {
+            out.push(if matches!(value, RdbValue::List(_)) { kind::LIST } else { kind::SET });
+            write_length(out, items.len() as u64);
+            for item in items {
+                write_string(out, item, compress);
+            }
+        }
+        RdbValue::Hash(pairs) => {
+            out.push(kind::HASH);
+            write_length(out, pairs.len() as u64);
+            for (field, value) in pairs {
+                write_string(out, field, compress);
+                write_string(out, value, compress);
+            }
+        }
+        RdbValue::ZSet(items) => {
+            out.push(kind::ZSET_2);
+            write_length(out, items.len() as u64);
+            for (member, score) in items {
+                write_string(out, member, compress);
+                out.extend_from_slice(&score.to_le_bytes());
+            }
+        }
+    }
+}
+
+/// A DUMP payload: the object, the RDB version, and a CRC-64 of both.
+pub fn dump_payload(value: &RdbValue, compress: bool) -> Vec<u8> {
+    let mut out = Vec::new();
+    write_object(&mut out, value, compress);
+    out.extend_from_slice(&RDB_VERSION.to_le_bytes());
+    let crc = crc64(0, &out);
+    out.extend_from_slice(&crc.to_le_bytes());
+    out
+}
+
+/// Why a RESTORE payload was refused; the two cases get different Redis errors.
+#[derive(Debug, PartialEq)]
+pub enum PayloadError {
+    /// Footer missing, version newer than ours, or checksum mismatch.
+    VersionOrChecksum,
+    /// The footer checks out but the object does not decode.
+    BadFormat(RdbError),
+}
+
+/// Checks the footer as Redis's verifyDumpPayload does, then decodes the object.
+pub fn restore_payload(payload: &[u8], check_crc: bool) -> Result<RdbValue, PayloadError> {
+    if payload.len() < 10 {
+        return Err(PayloadError::VersionOrChecksum);
+    }
+    let body_end = payload.len() - 10;
+    let version = u16::from_le_bytes([payload[body_end], payload[body_end + 1]]);
+    if version > RDB_VERSION {
+        return Err(PayloadError::VersionOrChecksum);
+    }
+    let crc = u64::from_le_bytes(payload[body_end + 2..].try_into().unwrap());
+    if check_crc && crc64(0, &payload[..body_end + 2]) != crc {
+        return Err(PayloadError::VersionOrChecksum);
+    }
+    let body = &payload[..body_end];
+    let mut pos = 0;
+    let kind = read_u8(body, &mut pos).map_err(PayloadError::BadFormat)?;
+    let value = read_object(kind, body, &mut pos).map_err(PayloadError::BadFormat)?;
+    if pos != body.len() {
+        return Err(PayloadError::BadFormat(bad(pos, "trailing bytes after the object")));
+    }
+    Ok(value)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn value_strategy() -> impl Strategy<Value = RdbValue> {
+        let bytes = || proptest::collection::vec(any::<u8>(), 0..40);
+        prop_oneof![
+            bytes().prop_map(RdbValue::String),
+            proptest::collection::vec(bytes(), 1..20).prop_map(RdbValue::List),
+            proptest::collection::vec(bytes(), 1..20).prop_map(RdbValue::Set),
+            proptest::collection::vec((bytes(), bytes()), 1..20).prop_map(RdbValue::Hash),
+            proptest::collection::vec((bytes(), -1e300f64..1e300), 1..20).prop_map(RdbValue::ZSet),
+        ]
+    }
+
+    proptest! {
+        #[test]
+        fn dump_payload_roundtrips(v in value_strategy(), compress in any::<bool>()) {
+            let payload = dump_payload(&v, compress);
+            prop_assert_eq!(restore_payload(&payload, true), Ok(v));
+        }
+
+        #[test]
+        fn any_corruption_is_refused_not_panicking(v in value_strategy(), flip in any::<usize>()) {
+            let mut payload = dump_payload(&v, false);
+            let i = flip % payload.len();
+            payload[i] ^= 0x5a;
+            prop_assert!(restore_payload(&payload, true).is_err());
+            let _ = restore_payload(&payload, false);
+        }
+    }
+
+    #[test]
+    fn intset_widths() {
+        let mut blob = vec![2, 0, 0, 0, 2, 0, 0, 0];
+        blob.extend_from_slice(&(-5i16).to_le_bytes());
+        blob.extend_from_slice(&7i16.to_le_bytes());
+        assert_eq!(read_intset(&blob, 0).unwrap(), vec![b"-5".to_vec(), b"7".to_vec()]);
+        assert!(read_intset(&blob[..10], 0).is_err());
+    }
+}

@@ -1,0 +1,174 @@
+//! DUMP and RESTORE (Redis's cluster.c): a key's value as an RDB object with
+//! a version and CRC-64 footer, so values move between ferrokv and Redis.
+//! The conversions here are also what snapshots will use.
+
+use bytes::Bytes;
+use ferrokv_rdb::{dump_payload, restore_payload, PayloadError, RdbValue};
+use ferrokv_storage::{lfu, lru_clock, now_ms, types::set, Hash, List, Str, Thresholds, Value, ZSet};
+
+use crate::args;
+use crate::cmd;
+use crate::command::flags::*;
+use crate::command::Command;
+use crate::ctx::Ctx;
+use crate::errors::{self, CmdResult, RedisError};
+
+const KS: &[&str] = &["keyspace"];
+const KS_DANGER: &[&str] = &["keyspace", "dangerous"];
+
+pub static COMMANDS: &[Command] = &[
+    cmd!("dump", 2, READONLY, KS, (1, 1, 1), dump, "generic", "Return a serialized version of the value stored at the specified key."),
+    cmd!(
+        "restore",
+        -4,
+        WRITE | DENYOOM,
+        KS_DANGER,
+        (1, 1, 1),
+        restore,
+        "generic",
+        "Create a key using the provided serialized value, previously obtained using DUMP."
+    ),
+];
+
+/// The RDB shape of a stored value.
+pub fn to_rdb(value: &Value) -> RdbValue {
+    let owned = |items: Vec<Bytes>| items.into_iter().map(|b| b.to_vec()).collect();
+    match value {
+        Value::Str(s) => RdbValue::String(s.to_vec()),
+        Value::List(l) => RdbValue::List(l.iter().map(<[u8]>::to_vec).collect()),
+        Value::Set(s) => RdbValue::Set(owned(s.members())),
+        Value::Hash(h) => RdbValue::Hash(h.pairs().into_iter().map(|(f, v)| (f.to_vec(), v.to_vec())).collect()),
+        Value::ZSet(z) => RdbValue::ZSet(z.range(0, z.len()).into_iter().map(|(m, s)| (m.to_vec(), s)).collect()),
+    }
+}
+
+/// A stored value from its RDB shape, in the encoding the thresholds pick
+/// (as Redis converts on load). Duplicate members are corrupt input.
+pub fn from_rdb(value: RdbValue, limits: &Thresholds) -> Option<Value> {
+    Some(match value {
+        RdbValue::String(s) => Value::Str(Str::from_arg(&s)),
+        RdbValue::List(items) => Value::List(Box::new(List::from_items(limits.list_fill, items))),
+        RdbValue::Set(members) => {
+            let mut s = set::new_for(&members[0]);
+            for m in &members {
+                if !s.add(m, limits) {
+                    return None;
+                }
+            }
+            Value::Set(Box::new(s))
+        }
+        RdbValue::Hash(pairs) => {
+            let mut h = Hash::default();
+            let flat: Vec<&[u8]> = pairs.iter().flat_map(|(f, v)| [&f[..], &v[..]]).collect();
+            h.prepare_for(&flat, limits);
+            for (f, v) in &pairs {
+                if !h.set(f, v, limits) {
+                    return None;
+                }
+            }
+            Value::Hash(Box::new(h))
+        }
+        RdbValue::ZSet(items) => {
+            let mut z = ZSet::new_for(items[0].0.len(), limits);
+            for (m, score) in &items {
+                if !z.set(m, *score, limits) {
+                    return None;
+                }
+            }
+            Value::ZSet(Box::new(z))
+        }
+    })
+}
+
+/* DUMP key */
+fn dump(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+    let Some(value) = ctx.view.get(&args[1]).map(|e| to_rdb(&e.value)) else {
+        ctx.null();
+        return Ok(());
+    };
+    let compress = ctx.server.config.read().rdbcompression;
+    ctx.bulk(&dump_payload(&value, compress));
+    Ok(())
+}
+
+#[derive(Default)]
+struct RestoreOptions {
+    replace: bool,
+    absttl: bool,
+    idle: Option<i64>,
+    freq: Option<i64>,
+}
+
+fn restore_options(args: &[Bytes]) -> Result<RestoreOptions, RedisError> {
+    let mut o = RestoreOptions::default();
+    let mut i = 4;
+    while i < args.len() {
+        let has_value = i + 1 < args.len();
+        if args::is(&args[i], "replace") {
+            o.replace = true;
+        } else if args::is(&args[i], "absttl") {
+            o.absttl = true;
+        } else if args::is(&args[i], "idletime") && has_value && o.freq.is_none() {
+            i += 1;
+            match ferrokv_resp::parse_i64(&args[i]) {
+                Some(n) if n >= 0 => o.idle = Some(n),
+                Some(_) => return Err("ERR Invalid IDLETIME value, must be >= 0".into()),
+                None => return Err(errors::NOT_INTEGER.into()),
+            }
+        } else if args::is(&args[i], "freq") && has_value && o.idle.is_none() {
+            i += 1;
+            match ferrokv_resp::parse_i64(&args[i]) {
+                Some(n) if (0..=255).contains(&n) => o.freq = Some(n),
+                Some(_) => return Err("ERR Invalid FREQ value, must be >= 0 and <= 255".into()),
+                None => return Err(errors::NOT_INTEGER.into()),
+            }
+        } else {
+            return Err(errors::SYNTAX.into());
+        }
+        i += 1;
+    }
+    Ok(o)
+}
+
+/* RESTORE key ttl serialized-value [REPLACE] [ABSTTL] [IDLETIME seconds] [FREQ frequency] */
+fn restore(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+    let opts = restore_options(args)?;
+    let key = &args[1];
+    if !opts.replace && ctx.view.get(key).is_some() {
+        return Err("BUSYKEY Target key name already exists.".into());
+    }
+    let mut ttl = ferrokv_resp::parse_i64(&args[2]).ok_or(errors::NOT_INTEGER)?;
+    if ttl < 0 {
+        return Err("ERR Invalid TTL value, must be >= 0".into());
+    }
+    let value = match restore_payload(&args[3], ctx.server.config.read().rdbchecksum) {
+        Ok(v) => v,
+        Err(PayloadError::VersionOrChecksum) => return Err("ERR DUMP payload version or checksum are wrong".into()),
+        Err(PayloadError::BadFormat(_)) => return Err("ERR Bad data format".into()),
+    };
+    let limits = ctx.view.thresholds();
+    let value = from_rdb(value, &limits).ok_or("ERR Bad data format")?;
+    if opts.replace {
+        ctx.view.delete(key);
+    }
+    if ttl > 0 && !opts.absttl {
+        ttl = ttl.saturating_add(now_ms());
+    }
+    // An already-expired TTL restores nothing (Redis only deletes the old key).
+    if ttl > 0 && ttl <= now_ms() {
+        return ctx.ok();
+    }
+    ctx.view.set(key, value, false);
+    if ttl > 0 {
+        ctx.view.set_expire(key, ttl);
+    }
+    let lfu_policy = ctx.server.config.read().maxmemory_policy.is_lfu();
+    if let Some(entry) = ctx.view.get_mut(key) {
+        match (lfu_policy, opts.freq, opts.idle) {
+            (true, Some(freq), _) => entry.lru = lfu::with_counter(freq as u32),
+            (false, _, Some(idle)) => entry.lru = (lru_clock() as i64 - idle).rem_euclid(1 << 24) as u32,
+            _ => {}
+        }
+    }
+    ctx.ok()
+}
