@@ -5,65 +5,13 @@ mod common;
 
 use common::*;
 
-/// Builds keys of every type in every encoding Redis 7.0 writes.
-fn populate(c: &mut Conn) {
-    c.cmd(&["set", "s:int", "12345"]);
-    c.cmd(&["set", "s:emb", "hello"]);
-    let big = "abc".repeat(4000);
-    c.cmd(&["set", "s:raw", &big]);
-    c.cmd(&["set", "s:neg", "-70000"]);
-    for i in 0..5 {
-        c.cmd(&["rpush", "l:small", &i.to_string(), &format!("v{i}")]);
-    }
-    for i in 0..3000 {
-        c.cmd(&["rpush", "l:big", &format!("element-{i}"), &(i * 1000 - 5).to_string()]);
-    }
-    c.cmd(&["sadd", "set:int", "1", "-2", "70000", "5000000000"]);
-    for i in 0..600 {
-        c.cmd(&["sadd", "set:ht", &format!("m{i}")]);
-    }
-    c.cmd(&["hset", "h:lp", "a", "1", "b", "-300", "c", "70000", "d", "x".repeat(60).as_str()]);
-    for i in 0..600 {
-        c.cmd(&["hset", "h:ht", &format!("f{i}"), &format!("v{i}")]);
-    }
-    c.cmd(&["zadd", "z:lp", "1", "a", "-2.5", "b", "inf", "c", "-inf", "d", "3e100", "e"]);
-    for i in 0..300 {
-        c.cmd(&["zadd", "z:sl", &format!("{}.25", i - 150), &format!("m{i}")]);
-    }
-}
-
-const KEYS: &[&str] = &["s:int", "s:emb", "s:raw", "s:neg", "l:small", "l:big", "set:int", "set:ht", "h:lp", "h:ht", "z:lp", "z:sl"];
-
-/// Everything a client can observe about a key's value.
-fn contents(c: &mut Conn, key: &str) -> String {
-    let kind = c.cmd(&["type", key]);
-    let kind = String::from_utf8_lossy(kind.as_bytes().unwrap()).into_owned();
-    let body = match kind.as_str() {
-        "string" => c.cmd_raw(&[b"get", key.as_bytes()]),
-        "list" => c.cmd_raw(&[b"lrange", key.as_bytes(), b"0", b"-1"]),
-        "set" => sorted_reply(&c.cmd_raw(&[b"smembers", key.as_bytes()])),
-        "hash" => sorted_pairs(&c.cmd_raw(&[b"hgetall", key.as_bytes()])),
-        "zset" => c.cmd_raw(&[b"zrange", key.as_bytes(), b"0", b"-1", b"withscores"]),
-        other => panic!("{key}: unexpected type {other}"),
-    };
-    let encoding = c.cmd(&["object", "encoding", key]);
-    format!("{kind} {:?} {}", encoding, String::from_utf8_lossy(&body))
-}
-
-fn dump(c: &mut Conn, key: &str) -> Vec<u8> {
-    match c.cmd(&["dump", key]) {
-        ferrokv_resp::Frame::Bulk(b) => b.to_vec(),
-        other => panic!("DUMP {key}: {other:?}"),
-    }
-}
-
 #[test]
 fn payloads_move_both_ways_with_identical_contents() {
     let pair = Pair::new(&[]);
     let (mut ours, mut redis) = (pair.ours.conn(), pair.redis.conn());
-    populate(&mut redis);
-    populate(&mut ours);
-    for key in KEYS {
+    populate_every_encoding(&mut redis);
+    populate_every_encoding(&mut ours);
+    for key in ENCODING_KEYS {
         let expected = contents(&mut redis, key);
         assert_eq!(contents(&mut ours, key), expected, "{key} built by commands");
 

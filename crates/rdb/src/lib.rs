@@ -6,6 +6,7 @@
 
 pub mod crc64;
 pub mod encoding;
+pub mod file;
 pub mod listpack;
 pub mod lzf;
 pub mod value;

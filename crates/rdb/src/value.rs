@@ -202,24 +202,30 @@ pub fn read_object(kind: u8, data: &[u8], pos: &mut usize) -> Result<RdbValue, R
     Ok(value)
 }
 
-/// Writes the type byte and body. Collections use Redis's plain encodings
-/// (which every Redis since 2.x loads and converts to its own compact
-/// encodings on load), so one writer serves every size.
-pub fn write_object(out: &mut Vec<u8>, value: &RdbValue, compress: bool) {
+/// The type byte `write_body` pairs with. Collections use Redis's plain
+/// encodings (which every Redis since 2.x loads and converts to its own
+/// compact encodings on load), so one writer serves every size.
+pub fn object_kind(value: &RdbValue) -> u8 {
     match value {
-        RdbValue::String(s) => {
-            out.push(kind::STRING);
-            write_string(out, s, compress);
-        }
+        RdbValue::String(_) => kind::STRING,
+        RdbValue::List(_) => kind::LIST,
+        RdbValue::Set(_) => kind::SET,
+        RdbValue::Hash(_) => kind::HASH,
+        RdbValue::ZSet(_) => kind::ZSET_2,
+    }
+}
+
+/// Writes an object's body (in a file, the key sits between type and body).
+pub fn write_body(out: &mut Vec<u8>, value: &RdbValue, compress: bool) {
+    match value {
+        RdbValue::String(s) => write_string(out, s, compress),
         RdbValue::List(items) | RdbValue::Set(items) => {
-            out.push(if matches!(value, RdbValue::List(_)) { kind::LIST } else { kind::SET });
             write_length(out, items.len() as u64);
             for item in items {
                 write_string(out, item, compress);
             }
         }
         RdbValue::Hash(pairs) => {
-            out.push(kind::HASH);
             write_length(out, pairs.len() as u64);
             for (field, value) in pairs {
                 write_string(out, field, compress);
@@ -227,7 +233,6 @@ pub fn write_object(out: &mut Vec<u8>, value: &RdbValue, compress: bool) {
             }
         }
         RdbValue::ZSet(items) => {
-            out.push(kind::ZSET_2);
             write_length(out, items.len() as u64);
             for (member, score) in items {
                 write_string(out, member, compress);
@@ -239,8 +244,8 @@ pub fn write_object(out: &mut Vec<u8>, value: &RdbValue, compress: bool) {
 
 /// A DUMP payload: the object, the RDB version, and a CRC-64 of both.
 pub fn dump_payload(value: &RdbValue, compress: bool) -> Vec<u8> {
-    let mut out = Vec::new();
-    write_object(&mut out, value, compress);
+    let mut out = vec![object_kind(value)];
+    write_body(&mut out, value, compress);
     out.extend_from_slice(&RDB_VERSION.to_le_bytes());
     let crc = crc64(0, &out);
     out.extend_from_slice(&crc.to_le_bytes());
