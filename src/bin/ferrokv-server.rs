@@ -22,6 +22,10 @@ fn main() -> anyhow::Result<()> {
     ferrokv_server::logging::init(&loaded.config);
     let runtime =
         tokio::runtime::Builder::new_multi_thread().worker_threads(loaded.config.io_threads as usize).enable_all().build().context("starting the runtime")?;
-    runtime.block_on(ferrokv_server::run(loaded)).context("starting the server")?;
+    if let Err(e) = runtime.block_on(ferrokv_server::run(loaded)) {
+        // One line naming what is wrong: a port, a socket, or a file and offset.
+        eprintln!("{e}");
+        std::process::exit(1);
+    }
     Ok(())
 }

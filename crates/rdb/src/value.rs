@@ -22,13 +22,16 @@ pub mod kind {
 /// The RDB version Redis 7.0 writes and the newest it loads.
 pub const RDB_VERSION: u16 = 10;
 
+/// Field/value pairs of a hash.
+pub type Pairs = Vec<(Vec<u8>, Vec<u8>)>;
+
 /// A value in the shape every encoding decodes to.
 #[derive(Debug, Clone, PartialEq)]
 pub enum RdbValue {
     String(Vec<u8>),
     List(Vec<Vec<u8>>),
     Set(Vec<Vec<u8>>),
-    Hash(Vec<(Vec<u8>, Vec<u8>)>),
+    Hash(Pairs),
     ZSet(Vec<(Vec<u8>, f64)>),
 }
 
@@ -86,8 +89,8 @@ fn parse_score(text: &[u8], at: usize) -> Result<f64, RdbError> {
         .ok_or_else(|| bad(at, "unparsable zset score"))
 }
 
-fn pairs(items: Vec<Vec<u8>>, what: &str, at: usize) -> Result<Vec<(Vec<u8>, Vec<u8>)>, RdbError> {
-    if items.len() % 2 != 0 {
+fn pairs(items: Vec<Vec<u8>>, what: &str, at: usize) -> Result<Pairs, RdbError> {
+    if !items.len().is_multiple_of(2) {
         return Err(bad(at, &format!("odd number of {what} listpack entries")));
     }
     let mut it = items.into_iter();

@@ -21,6 +21,7 @@ mod longdouble;
 pub mod pubsub;
 pub mod server;
 pub mod slowlog;
+pub mod snapshot;
 
 pub use server::{start, Handle, Server, StartError};
 

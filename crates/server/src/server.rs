@@ -138,6 +138,16 @@ impl Pause {
     }
 }
 
+/// Snapshot bookkeeping, for LASTSAVE and INFO persistence.
+#[derive(Default, Debug)]
+pub struct Persistence {
+    /// Unix seconds of the last successful save (start-up time until then).
+    pub last_save: AtomicU64,
+    pub saves: AtomicU64,
+    pub last_load_keys_loaded: AtomicU64,
+    pub last_load_keys_expired: AtomicU64,
+}
+
 pub struct Server {
     pub store: Store,
     pub config: RwLock<Config>,
@@ -157,6 +167,7 @@ pub struct Server {
     pub pause: Pause,
     pub started: Instant,
     pub started_unix: u64,
+    pub persistence: Persistence,
     pub run_id: String,
     pub replid: Mutex<String>,
     pub active_expire: AtomicBool,
@@ -198,6 +209,7 @@ impl Server {
             pause: Pause::default(),
             started: Instant::now(),
             started_unix: SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0),
+            persistence: Persistence::default(),
             run_id: random_hex_id(),
             replid: Mutex::new(random_hex_id()),
             active_expire: AtomicBool::new(true),
@@ -322,12 +334,34 @@ pub enum StartError {
     Bind { addr: String, source: std::io::Error },
     #[error("Failed opening Unix socket {path}: {source}")]
     Unix { path: String, source: std::io::Error },
+    #[error(transparent)]
+    Load(#[from] crate::snapshot::LoadError),
+}
+
+/// Loads the dump before any client can connect; a bad file stops start-up.
+fn load_snapshot(server: &Server) -> Result<(), StartError> {
+    let path = crate::snapshot::dump_path(server);
+    let (lfu, check) = {
+        let c = server.config.read();
+        (c.maxmemory_policy.is_lfu(), c.rdbchecksum)
+    };
+    let limits = server.store.limits.snapshot();
+    let started = Instant::now();
+    let (loaded, expired) = crate::snapshot::load(&mut server.store.exclusive(), &path, &limits, lfu, check)?;
+    server.persistence.last_load_keys_loaded.store(loaded, Ordering::Relaxed);
+    server.persistence.last_load_keys_expired.store(expired, Ordering::Relaxed);
+    if loaded + expired > 0 {
+        info!(keys = loaded, expired, path = %path.display(), "DB loaded from disk: {:.3} seconds", started.elapsed().as_secs_f64());
+    }
+    Ok(())
 }
 
 /// Binds the listeners and starts serving.
 pub async fn start(loaded: Loaded) -> Result<Handle, StartError> {
     let server = Server::new(loaded);
     let config = server.config.read().clone();
+    server.persistence.last_save.store(server.started_unix, Ordering::Relaxed);
+    load_snapshot(&server)?;
     let mut tasks = Vec::new();
     let tcp_addrs = server.listen_tcp(&config.bind, config.port)?;
     if !config.unixsocket.is_empty() {

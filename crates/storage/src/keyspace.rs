@@ -107,6 +107,36 @@ impl Db {
         self.len() == 0
     }
 
+    /// Visits every key that has not expired, with its absolute expiry (a
+    /// snapshot's view of the database). Stops at the visitor's first error.
+    pub fn for_each_live<E>(&mut self, now: i64, mut visit: impl FnMut(&Key, &Entry, Option<i64>) -> Result<(), E>) -> Result<(), E> {
+        for shard in self.data.shards.iter_mut() {
+            let shard = shard.get_mut();
+            for (key, entry) in shard.map.iter() {
+                let expire = shard.expires.get(key).copied();
+                if expire.is_some_and(|at| at <= now) {
+                    continue;
+                }
+                visit(key, entry, expire)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Adds a key read from a snapshot; false if the key was already present
+    /// (a duplicate in the file, which the loader treats as corruption).
+    pub fn insert_loaded(&mut self, key: Key, entry: Entry, expire: Option<i64>) -> bool {
+        let shard = self.shard_mut(&key);
+        if shard.map.contains_key(&key) {
+            return false;
+        }
+        if let Some(at) = expire {
+            shard.expires.insert(key.clone(), at);
+        }
+        shard.map.insert(key, entry);
+        true
+    }
+
     fn shard_mut(&mut self, key: &[u8]) -> &mut Shard {
         self.data.shards[shard_of(key)].get_mut()
     }
@@ -480,6 +510,8 @@ impl<'a> View<'a> {
 
     /// `signalModifiedKey`: watchers of the key see the change.
     pub fn modified(&mut self, key: &[u8]) {
+        // One change for `save` points and rdb_changes_since_last_save.
+        self.stats.dirty.fetch_add(1, Ordering::Relaxed);
         let db = self.db;
         self.db_watches(db).touch(key);
     }

@@ -12,6 +12,7 @@ pub mod keys;
 pub mod lcs;
 pub mod list;
 pub mod multi;
+pub mod persistence;
 pub mod pubsub;
 pub mod server;
 pub mod set;
@@ -41,4 +42,5 @@ pub static FAMILIES: &[&[Command]] = &[
     multi::COMMANDS,
     pubsub::COMMANDS,
     server::COMMANDS,
+    persistence::COMMANDS,
 ];

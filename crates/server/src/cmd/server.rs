@@ -141,6 +141,9 @@ fn config_set(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         if d.immutable {
             return Err(fail(&name, "can't set immutable config"));
         }
+        if d.protected && !allowed_by(next.enable_protected_configs, ctx.client.is_local) {
+            return Err(fail(&name, "can't set protected config"));
+        }
         let value = String::from_utf8_lossy(&pair[1]).into_owned();
         (d.set)(&mut next, &[value]).map_err(|why| fail(&name, &why))?;
     }
@@ -537,14 +540,18 @@ fn monitor(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult {
     ctx.ok()
 }
 
+/// `enable-debug-command` / `enable-protected-configs`: yes, no, or local clients only.
+fn allowed_by(setting: DebugCommand, is_local: bool) -> bool {
+    match setting {
+        DebugCommand::Yes => true,
+        DebugCommand::Local => is_local,
+        DebugCommand::No => false,
+    }
+}
+
 /* DEBUG <subcommand> ... */
 fn debug(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
-    let allowed = match ctx.server.config.read().enable_debug_command {
-        DebugCommand::Yes => true,
-        DebugCommand::Local => ctx.client.is_local,
-        DebugCommand::No => false,
-    };
-    if !allowed {
+    if !allowed_by(ctx.server.config.read().enable_debug_command, ctx.client.is_local) {
         return Err(errors::DEBUG_DISABLED.into());
     }
     let sub = &args[1];

@@ -69,10 +69,14 @@ pub struct Config {
     pub protected_mode: bool,
     /// LZF-compress strings in RDB objects (snapshots and DUMP).
     pub rdbcompression: bool,
+    /// The snapshot's file name inside `dir`.
+    pub dbfilename: String,
     /// Write and verify the CRC-64 footer of RDB files and DUMP payloads.
     pub rdbchecksum: bool,
     pub hz: u64,
     pub enable_debug_command: DebugCommand,
+    /// Who may CONFIG SET `dir` and `dbfilename` (same yes/no/local shape).
+    pub enable_protected_configs: DebugCommand,
     pub proto_max_bulk_len: i64,
     pub client_query_buffer_limit: i64,
     pub slowlog_log_slower_than: i64,
@@ -110,9 +114,11 @@ impl Default for Config {
             loglevel: LogLevel::Notice,
             protected_mode: true,
             rdbcompression: true,
+            dbfilename: "dump.rdb".into(),
             rdbchecksum: true,
             hz: 10,
             enable_debug_command: DebugCommand::No,
+            enable_protected_configs: DebugCommand::No,
             proto_max_bulk_len: 512 * 1024 * 1024,
             client_query_buffer_limit: 1024 * 1024 * 1024,
             slowlog_log_slower_than: 10_000,

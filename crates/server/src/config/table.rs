@@ -12,6 +12,8 @@ pub struct Directive {
     pub aliases: &'static [&'static str],
     /// Cannot change while running (CONFIG SET refuses it).
     pub immutable: bool,
+    /// Settable by CONFIG SET only as `enable-protected-configs` allows.
+    pub protected: bool,
     /// Takes several arguments on one line (`bind a b`); others take one.
     pub multi_arg: bool,
     pub get: Get,
@@ -134,6 +136,7 @@ macro_rules! int_directive {
             name: $name,
             aliases: &[],
             immutable: $immutable,
+            protected: false,
             multi_arg: false,
             get: |c| c.$field.to_string(),
             set: |c, a| {
@@ -154,6 +157,7 @@ macro_rules! bool_directive {
             name: $name,
             aliases: &[],
             immutable: $immutable,
+            protected: false,
             multi_arg: false,
             get: |c| if c.$field { "yes".into() } else { "no".into() },
             set: |c, a| {
@@ -171,6 +175,7 @@ macro_rules! enum_directive {
             name: $name,
             aliases: &[],
             immutable: $immutable,
+            protected: false,
             multi_arg: false,
             get: |c| name_of(c.$field, $names),
             set: |c, a| {
@@ -188,6 +193,7 @@ macro_rules! string_directive {
             name: $name,
             aliases: &[],
             immutable: $immutable,
+            protected: false,
             multi_arg: false,
             get: |c| c.$field.to_string(),
             set: |c, a| {
@@ -204,6 +210,7 @@ pub static DIRECTIVES: &[Directive] = &[
         name: "bind",
         aliases: &[],
         immutable: false,
+        protected: false,
         multi_arg: true,
         get: |c| c.bind.join(" "),
         set: |c, a| {
@@ -222,6 +229,7 @@ pub static DIRECTIVES: &[Directive] = &[
         name: "unixsocketperm",
         aliases: &[],
         immutable: true,
+        protected: false,
         multi_arg: false,
         get: |c| format!("{:o}", c.unixsocketperm),
         set: |c, a| {
@@ -241,6 +249,7 @@ pub static DIRECTIVES: &[Directive] = &[
         name: "dir",
         aliases: &[],
         immutable: false,
+        protected: true,
         multi_arg: false,
         get: |c| c.dir.display().to_string(),
         set: |c, a| {
@@ -258,11 +267,29 @@ pub static DIRECTIVES: &[Directive] = &[
     enum_directive!("loglevel", loglevel, LOGLEVELS, false),
     bool_directive!("protected-mode", protected_mode),
     bool_directive!("rdbcompression", rdbcompression),
+    Directive {
+        name: "dbfilename",
+        aliases: &[],
+        immutable: false,
+        protected: true,
+        multi_arg: false,
+        get: |c| c.dbfilename.clone(),
+        set: |c, a| {
+            let name = one(a)?;
+            if name.contains('/') || name.is_empty() || name == "." || name == ".." {
+                return Err("dbfilename can't be a path, just a filename".into());
+            }
+            c.dbfilename = name.to_string();
+            Ok(())
+        },
+        rewrite: Some(|c| repr(c.dbfilename.as_bytes())),
+    },
     bool_directive!("rdbchecksum", rdbchecksum, true),
     Directive {
         name: "hz",
         aliases: &[],
         immutable: false,
+        protected: false,
         multi_arg: false,
         get: |c| c.hz.to_string(),
         set: |c, a| {
@@ -273,6 +300,7 @@ pub static DIRECTIVES: &[Directive] = &[
         rewrite: None,
     },
     enum_directive!("enable-debug-command", enable_debug_command, DEBUG_CMD, true),
+    enum_directive!("enable-protected-configs", enable_protected_configs, DEBUG_CMD, true),
     int_directive!("proto-max-bulk-len", proto_max_bulk_len, i64, 1024 * 1024, i64::MAX, true, false),
     int_directive!("client-query-buffer-limit", client_query_buffer_limit, i64, 1024 * 1024, i64::MAX, true, false),
     int_directive!("slowlog-log-slower-than", slowlog_log_slower_than, i64, -1, i64::MAX, false, false),

@@ -1,0 +1,119 @@
+//! RDB snapshots on disk: SAVE and loading at start-up.
+//!
+//! A snapshot is written to `temp-<pid>.rdb` in `dir`, fsynced, renamed over
+//! `dbfilename` and the directory fsynced, so a crash mid-save never damages
+//! the previous dump. Loading is all or nothing: the file is decoded into a
+//! fresh keyspace, and any error stops start-up naming the file and offset.
+
+use std::fs::File;
+use std::io::BufWriter;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::Ordering;
+
+use bytes::Bytes;
+use ferrokv_rdb::file::Writer;
+use ferrokv_storage::{lfu, lru_clock, now_ms, Entry, Keyspace, Thresholds};
+
+use crate::cmd::dump::{from_rdb, to_rdb};
+use crate::server::Server;
+
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    #[error("Failed reading {path}: {source}")]
+    Io { path: PathBuf, source: std::io::Error },
+    #[error("Bad RDB file {path}: {source}")]
+    Format { path: PathBuf, source: ferrokv_rdb::RdbError },
+}
+
+pub fn dump_path(server: &Server) -> PathBuf {
+    let c = server.config.read();
+    c.dir.join(&c.dbfilename)
+}
+
+/// Writes every database to `path` (via a temp file); returns the key count.
+pub fn save(ks: &mut Keyspace, path: &Path, compress: bool, checksum: bool) -> std::io::Result<u64> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let temp = dir.join(format!("temp-{}.rdb", std::process::id()));
+    let result = write_file(ks, &temp, compress, checksum).and_then(|n| {
+        std::fs::rename(&temp, path)?;
+        File::open(dir)?.sync_all()?;
+        Ok(n)
+    });
+    if result.is_err() {
+        let _ = std::fs::remove_file(&temp);
+    }
+    result
+}
+
+fn write_file(ks: &mut Keyspace, temp: &Path, compress: bool, checksum: bool) -> std::io::Result<u64> {
+    let ctime = (now_ms() / 1000).to_string();
+    let aux: [(&str, &[u8]); 4] = [("redis-ver", crate::REDIS_VERSION.as_bytes()), ("redis-bits", b"64"), ("ctime", ctime.as_bytes()), ("aof-base", b"0")];
+    let mut w = Writer::new(BufWriter::with_capacity(1 << 20, File::create(temp)?), &aux, compress, checksum)?;
+    let now = now_ms();
+    let mut total = 0;
+    for (index, (keys, expires)) in ks.sizes().into_iter().enumerate() {
+        if keys == 0 {
+            continue;
+        }
+        w.select_db(index as u32, keys as u64, expires as u64)?;
+        ks.db_mut(index).for_each_live(now, |key, entry, expire| {
+            total += 1;
+            w.key(key, &to_rdb(&entry.value), expire)
+        })?;
+    }
+    let file = w.finish()?.into_inner().map_err(|e| e.into_error())?;
+    file.sync_all()?;
+    Ok(total)
+}
+
+/// Loads `path` into the (empty) keyspace; a missing file is an empty dataset.
+/// Keys already expired are skipped, as a primary skips them.
+pub fn load(ks: &mut Keyspace, path: &Path, limits: &Thresholds, lfu_policy: bool, check_crc: bool) -> Result<(u64, u64), LoadError> {
+    let data = match std::fs::read(path) {
+        Ok(d) => d,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok((0, 0)),
+        Err(source) => return Err(LoadError::Io { path: path.into(), source }),
+    };
+    let now = now_ms();
+    let (mut loaded, mut expired) = (0, 0);
+    let format = |source| LoadError::Format { path: path.into(), source };
+    ferrokv_rdb::file::read(&data, check_crc, |r| {
+        if r.db as usize >= ks.db_count() {
+            return Err(ferrokv_rdb::RdbError::Corrupt(0, format!("database {} is out of range (databases {})", r.db, ks.db_count())));
+        }
+        if r.expire_ms.is_some_and(|at| at <= now) {
+            expired += 1;
+            return Ok(());
+        }
+        let key = String::from_utf8_lossy(&r.key).into_owned();
+        let value = from_rdb(r.value, limits).ok_or_else(|| ferrokv_rdb::RdbError::Corrupt(0, format!("duplicate elements in key '{key}'")))?;
+        let lru = match (lfu_policy, r.lfu_freq, r.idle_seconds) {
+            (true, Some(f), _) => lfu::with_counter(f as u32),
+            (true, None, _) => lfu::initial(),
+            (false, _, Some(idle)) => (lru_clock() as i64 - idle as i64).rem_euclid(1 << 24) as u32,
+            (false, _, None) => lru_clock(),
+        };
+        if !ks.db_mut(r.db as usize).insert_loaded(Bytes::from(r.key), Entry { value, lru }, r.expire_ms) {
+            return Err(ferrokv_rdb::RdbError::Corrupt(0, format!("duplicate key '{key}'")));
+        }
+        loaded += 1;
+        Ok(())
+    })
+    .map_err(format)?;
+    Ok((loaded, expired))
+}
+
+/// SAVE's work, with the bookkeeping INFO and LASTSAVE report.
+pub fn save_now(server: &Server, ks: &mut Keyspace) -> std::io::Result<u64> {
+    let (path, compress, checksum) = {
+        let c = server.config.read();
+        (c.dir.join(&c.dbfilename), c.rdbcompression, c.rdbchecksum)
+    };
+    let dirty_before = server.store.stats.dirty.load(Ordering::Relaxed);
+    let n = save(ks, &path, compress, checksum)?;
+    server.store.stats.dirty.fetch_sub(dirty_before, Ordering::Relaxed);
+    server.persistence.last_save.store(now_ms() as u64 / 1000, Ordering::Relaxed);
+    server.persistence.saves.fetch_add(1, Ordering::Relaxed);
+    tracing::info!(keys = n, path = %path.display(), "DB saved on disk");
+    Ok(n)
+}

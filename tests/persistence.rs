@@ -1,0 +1,180 @@
+//! Snapshots on disk: SAVE writes a dump that Redis's checker accepts and
+//! that a restarted node loads whole; Redis's own dump loads into ferrokv;
+//! a corrupt dump stops start-up with a message naming file and offset.
+
+mod common;
+
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::*;
+
+fn all_contents(c: &mut Conn) -> Vec<String> {
+    let mut out: Vec<String> = ENCODING_KEYS.iter().map(|k| contents(c, k)).collect();
+    c.cmd(&["select", "5"]);
+    out.push(format!("{:?}", c.cmd(&["get", "db5key"])));
+    out.push(format!("{:?}", c.cmd(&["pexpiretime", "db5key"])));
+    c.cmd(&["select", "0"]);
+    out.push(format!("{:?}", c.cmd(&["pexpiretime", "l:small"])));
+    // Redis saves keys that expired but were not reclaimed yet; loading skips them.
+    out.push(format!("{:?}", c.cmd(&["exists", "gone"])));
+    out
+}
+
+fn fill(c: &mut Conn) {
+    populate_every_encoding(c);
+    c.cmd(&["pexpireat", "l:small", "4102444800000"]);
+    c.cmd(&["set", "gone", "x", "px", "1"]);
+    c.cmd(&["select", "5"]);
+    c.cmd(&["set", "db5key", "in five"]);
+    c.cmd(&["pexpireat", "db5key", "4102444800123"]);
+    c.cmd(&["select", "0"]);
+    std::thread::sleep(Duration::from_millis(5));
+}
+
+/// Compares key by key, so a failure names the key instead of printing everything.
+fn assert_same(got: &[String], want: &[String], what: &str) {
+    assert_eq!(got.len(), want.len(), "{what}");
+    for (i, (g, w)) in got.iter().zip(want).enumerate() {
+        if g != w {
+            let cut = |s: &str| s.chars().take(300).collect::<String>();
+            panic!("{what}: item {i} differs\n ours: {}\n want: {}", cut(g), cut(w));
+        }
+    }
+}
+
+fn info_field(c: &mut Conn, field: &str) -> String {
+    let info = c.cmd(&["info", "persistence"]);
+    let text = String::from_utf8_lossy(info.as_bytes().unwrap()).into_owned();
+    text.lines().find_map(|l| l.strip_prefix(&format!("{field}:"))).unwrap_or_else(|| panic!("{field} missing")).to_string()
+}
+
+#[test]
+fn save_then_restart_keeps_everything_and_redis_accepts_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let dir_arg = dir.path().to_str().unwrap();
+    let before = {
+        let node = Node::ferrokv(&["--dir", dir_arg]);
+        let mut c = node.conn();
+        fill(&mut c);
+        assert_ne!(info_field(&mut c, "rdb_changes_since_last_save"), "0");
+        assert_eq!(c.cmd(&["save"]), simple("OK"));
+        assert_eq!(info_field(&mut c, "rdb_changes_since_last_save"), "0");
+        assert_eq!(info_field(&mut c, "rdb_saves"), "1");
+        let lastsave = match c.cmd(&["lastsave"]) {
+            ferrokv_resp::Frame::Integer(n) => n,
+            other => panic!("{other:?}"),
+        };
+        assert!(lastsave > 1_700_000_000);
+        all_contents(&mut c)
+    };
+    let path = dir.path().join("dump.rdb");
+    let check = Command::new(which("redis-check-rdb").unwrap()).arg(&path).output().unwrap();
+    assert!(check.status.success(), "redis-check-rdb: {}", String::from_utf8_lossy(&check.stdout));
+    let leftovers: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).filter(|n| n != "dump.rdb").collect();
+    assert!(leftovers.is_empty(), "temp files left behind: {leftovers:?}");
+
+    let restarted = Node::ferrokv(&["--dir", dir_arg]);
+    let mut c = restarted.conn();
+    assert_same(&all_contents(&mut c), &before, "contents after restart");
+    assert_eq!(info_field(&mut c, "rdb_last_load_keys_loaded"), (ENCODING_KEYS.len() + 1).to_string());
+
+    let redis = Node::redis(&["--dir", dir_arg]);
+    assert_same(&all_contents(&mut redis.conn()), &before, "Redis loading our dump");
+}
+
+#[test]
+fn redis_dump_loads_into_ferrokv() {
+    let dir = tempfile::tempdir().unwrap();
+    let dir_arg = dir.path().to_str().unwrap();
+    let expected = {
+        let redis = Node::redis(&["--dir", dir_arg]);
+        let mut c = redis.conn();
+        fill(&mut c);
+        assert_eq!(c.cmd(&["save"]), simple("OK"));
+        all_contents(&mut c)
+    };
+    let ours = Node::ferrokv(&["--dir", dir_arg]);
+    assert_same(&all_contents(&mut ours.conn()), &expected, "ferrokv loading Redis's dump");
+}
+
+/// Runs the server on `dir` expecting it to refuse to start; returns its log.
+fn refused_start(dir: &str) -> String {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_ferrokv-server"))
+        .args(["--port", &free_port().to_string(), "--bind", "127.0.0.1", "--dir", dir])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .stdin(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + WAIT;
+    while Instant::now() < deadline {
+        if let Some(status) = child.try_wait().unwrap() {
+            assert!(!status.success(), "must exit with an error");
+            let out = child.wait_with_output().unwrap();
+            return format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    panic!("server started on a corrupt dump");
+}
+
+#[test]
+fn corrupt_or_truncated_dump_stops_startup() {
+    let dir = tempfile::tempdir().unwrap();
+    let dir_arg = dir.path().to_str().unwrap();
+    {
+        let node = Node::ferrokv(&["--dir", dir_arg]);
+        let mut c = node.conn();
+        fill(&mut c);
+        assert_eq!(c.cmd(&["save"]), simple("OK"));
+    }
+    let path = dir.path().join("dump.rdb");
+    let good = std::fs::read(&path).unwrap();
+
+    let mut flipped = good.clone();
+    let n = flipped.len();
+    flipped[n / 2] ^= 0x40;
+    std::fs::write(&path, &flipped).unwrap();
+    let log = refused_start(dir_arg);
+    assert!(log.contains("dump.rdb") && log.contains("offset"), "log must name file and offset: {log}");
+
+    std::fs::write(&path, &good[..n - 100]).unwrap();
+    let log = refused_start(dir_arg);
+    assert!(log.contains("dump.rdb") && log.contains("offset"), "log must name file and offset: {log}");
+}
+
+#[test]
+fn persistence_directives_match_redis() {
+    let pair = Pair::new(&[]);
+    run_script(
+        &pair,
+        r#"
+        config get dbfilename
+        config set dbfilename sub/dump.rdb
+        config set dbfilename other.rdb
+        config get dbfilename
+        config set rdbcompression no
+        config get rdbcompression
+        config get rdbchecksum
+        config set rdbchecksum no
+        config set dir /tmp
+        ? lastsave
+        multi
+        save
+        discard
+        "#,
+    );
+    let open = Pair::new(&["--enable-protected-configs", "yes"]);
+    run_script(
+        &open,
+        r#"
+        config set dbfilename sub/dump.rdb
+        config set dbfilename other.rdb
+        config get dbfilename
+        config get enable-protected-configs
+        "#,
+    );
+}
