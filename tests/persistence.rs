@@ -178,3 +178,64 @@ fn persistence_directives_match_redis() {
         "#,
     );
 }
+
+fn dbsize(c: &mut Conn) -> ferrokv_resp::Frame {
+    c.cmd(&["dbsize"])
+}
+
+#[test]
+fn shutdown_and_sigterm_save_when_save_points_are_set() {
+    let dir = tempfile::tempdir().unwrap();
+    let dir_arg = dir.path().to_str().unwrap();
+    // SHUTDOWN NOSAVE writes nothing; SHUTDOWN with save points saves.
+    let mut node = Node::ferrokv(&["--dir", dir_arg]);
+    node.conn().cmd(&["set", "a", "1"]);
+    node.conn().send(&[b"shutdown", b"nosave"]);
+    assert!(node.wait_exit(WAIT));
+    assert!(!dir.path().join("dump.rdb").exists());
+
+    let mut node = Node::ferrokv(&["--dir", dir_arg]);
+    let mut c = node.conn();
+    c.cmd(&["set", "a", "1"]);
+    c.send(&[b"shutdown"]);
+    assert!(c.read_to_close().is_empty(), "a successful SHUTDOWN does not reply");
+    assert!(node.wait_exit(WAIT));
+    let mut node = Node::ferrokv(&["--dir", dir_arg]);
+    assert_eq!(node.conn().cmd(&["get", "a"]), bulk("1"));
+
+    // SIGTERM saves too.
+    node.conn().cmd(&["set", "b", "2"]);
+    Command::new("kill").args(["-TERM", &node.pid().to_string()]).status().unwrap();
+    assert!(node.wait_exit(WAIT));
+    let node = Node::ferrokv(&["--dir", dir_arg]);
+    assert_eq!(dbsize(&mut node.conn()), int(2));
+}
+
+#[test]
+fn save_points_snapshot_after_enough_changes() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = Node::ferrokv(&["--dir", dir.path().to_str().unwrap(), "--save", "1 3"]);
+    let mut c = node.conn();
+    c.cmd(&["set", "a", "1"]);
+    std::thread::sleep(Duration::from_millis(1500));
+    assert_eq!(info_field(&mut c, "rdb_saves"), "0", "one change is below the save point");
+    c.cmd(&["set", "b", "1"]);
+    c.cmd(&["set", "c", "1"]);
+    assert!(eventually(WAIT, || info_field(&mut c, "rdb_saves") == "1"), "save point never fired");
+    assert!(dir.path().join("dump.rdb").exists());
+}
+
+#[test]
+fn failed_save_is_an_error_and_shutdown_refuses_to_lose_data() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = Node::ferrokv(&["--dir", dir.path().to_str().unwrap()]);
+    // A directory where the dump should go makes every save fail, even as root.
+    std::fs::create_dir(dir.path().join("dump.rdb")).unwrap();
+    let mut c = node.conn();
+    c.cmd(&["set", "a", "1"]);
+    assert_eq!(c.cmd(&["save"]), err("ERR"));
+    assert_eq!(c.cmd(&["shutdown"]), err("ERR Errors trying to SHUTDOWN. Check logs."));
+    assert_eq!(c.cmd(&["get", "a"]), bulk("1"), "still serving");
+    let leftovers = std::fs::read_dir(dir.path()).unwrap().count();
+    assert_eq!(leftovers, 1, "the failed save's temp file is removed");
+}

@@ -1,6 +1,6 @@
 //! The periodic work Redis does in `serverCron`, at `hz` times a second:
 //! active expiry (with a quarter of each period as its budget, like Redis's
-//! slow cycle) and lifting an expired CLIENT PAUSE.
+//! slow cycle), `save` points, and lifting an expired CLIENT PAUSE.
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -22,6 +22,12 @@ pub async fn run(server: Arc<Server>) {
             let server2 = server.clone();
             // Expiry takes shard locks; keep it off the async workers' hot loop.
             let _ = tokio::task::spawn_blocking(move || server2.store.active_expire_cycle(period / 4, |_, _| {})).await;
+        }
+        if crate::snapshot::save_point_due(&server) {
+            let server2 = server.clone();
+            // Until BGSAVE exists this is a foreground save: it holds the
+            // keyspace (as SAVE does) for the time it takes.
+            let _ = tokio::task::spawn_blocking(move || crate::snapshot::save_now(&server2, &mut server2.store.exclusive())).await;
         }
         ferrokv_storage::refresh_lru_clock();
         lift_expired_pause(&server);

@@ -143,6 +143,16 @@ fn gate_for(server: &Server, entry: &Entry, args: &[Bytes]) -> Gate {
     }
 }
 
+/// Checked while holding the gate: a command that gets the keyspace after
+/// the final snapshot is dropped unacknowledged (the connection closes).
+fn refuse_after_shutdown(server: &Server, client: &mut Client) -> bool {
+    let stopping = server.stopping.load(Ordering::Acquire);
+    if stopping {
+        client.close_after_reply = true;
+    }
+    stopping
+}
+
 /// Runs an admitted command under the right gate.
 pub fn call<'s>(server: &'s Server, client: &mut Client, entry: &'s Entry, args: &[Bytes], out: &mut BytesMut) {
     let db = client.db;
@@ -151,6 +161,9 @@ pub fn call<'s>(server: &'s Server, client: &mut Client, entry: &'s Entry, args:
     match gate_for(server, entry, args) {
         Gate::Exclusive => {
             let mut ks = server.store.exclusive();
+            if refuse_after_shutdown(server, client) {
+                return;
+            }
             let mut view = View::exclusive(&server.store, &mut ks, db, now);
             view.lfu = lfu;
             let mut ctx = Ctx { server, client, out, view, entry };
@@ -158,6 +171,9 @@ pub fn call<'s>(server: &'s Server, client: &mut Client, entry: &'s Entry, args:
         }
         gate => {
             let ks = server.store.shared();
+            if refuse_after_shutdown(server, client) {
+                return;
+            }
             let mut view = match &gate {
                 Gate::Shards(shards) => View::shards(&server.store, &ks, db, now, shards),
                 _ => View::shared(&server.store, &ks, db, now),

@@ -43,9 +43,21 @@ pub async fn run(loaded: config::Loaded) -> Result<(), StartError> {
             Ok(s) => s,
             Err(_) => return,
         };
-        tokio::select! {
-            _ = term.recv() => tracing::warn!("Received SIGTERM scheduling shutdown..."),
-            _ = tokio::signal::ctrl_c() => tracing::warn!("Received SIGINT scheduling shutdown..."),
+        loop {
+            tokio::select! {
+                _ = term.recv() => tracing::warn!("Received SIGTERM scheduling shutdown..."),
+                _ = tokio::signal::ctrl_c() => tracing::warn!("Received SIGINT scheduling shutdown..."),
+            }
+            let s = server.clone();
+            let stopped = tokio::task::spawn_blocking(move || {
+                let save = !s.config.read().save.is_empty();
+                crate::snapshot::final_save(&s, &mut s.store.exclusive(), save, false)
+            })
+            .await
+            .unwrap_or(true);
+            if stopped {
+                break;
+            }
         }
         server.shutdown();
     });

@@ -146,6 +146,10 @@ pub struct Persistence {
     pub saves: AtomicU64,
     pub last_load_keys_loaded: AtomicU64,
     pub last_load_keys_expired: AtomicU64,
+    /// Unix seconds of the last attempt and whether it failed, so a failing
+    /// save point retries every few seconds instead of every cron tick.
+    pub last_try: AtomicU64,
+    pub last_failed: AtomicBool,
 }
 
 pub struct Server {
@@ -168,6 +172,9 @@ pub struct Server {
     pub started: Instant,
     pub started_unix: u64,
     pub persistence: Persistence,
+    /// Set (under the exclusive gate) once the final snapshot is taken: no
+    /// command runs after it, so nothing acknowledged misses the dump.
+    pub stopping: AtomicBool,
     pub run_id: String,
     pub replid: Mutex<String>,
     pub active_expire: AtomicBool,
@@ -210,6 +217,7 @@ impl Server {
             started: Instant::now(),
             started_unix: SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0),
             persistence: Persistence::default(),
+            stopping: AtomicBool::new(false),
             run_id: random_hex_id(),
             replid: Mutex::new(random_hex_id()),
             active_expire: AtomicBool::new(true),

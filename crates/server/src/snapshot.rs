@@ -105,6 +105,16 @@ pub fn load(ks: &mut Keyspace, path: &Path, limits: &Thresholds, lfu_policy: boo
 
 /// SAVE's work, with the bookkeeping INFO and LASTSAVE report.
 pub fn save_now(server: &Server, ks: &mut Keyspace) -> std::io::Result<u64> {
+    server.persistence.last_try.store(now_ms() as u64 / 1000, Ordering::Relaxed);
+    let result = save_and_count(server, ks);
+    server.persistence.last_failed.store(result.is_err(), Ordering::Relaxed);
+    if let Err(e) = &result {
+        tracing::warn!("Failed saving the DB: {e}");
+    }
+    result
+}
+
+fn save_and_count(server: &Server, ks: &mut Keyspace) -> std::io::Result<u64> {
     let (path, compress, checksum) = {
         let c = server.config.read();
         (c.dir.join(&c.dbfilename), c.rdbcompression, c.rdbchecksum)
@@ -116,4 +126,29 @@ pub fn save_now(server: &Server, ks: &mut Keyspace) -> std::io::Result<u64> {
     server.persistence.saves.fetch_add(1, Ordering::Relaxed);
     tracing::info!(keys = n, path = %path.display(), "DB saved on disk");
     Ok(n)
+}
+
+/// Whether a `save <seconds> <changes>` point is due (Redis retries a failed
+/// save only after 5 seconds).
+pub fn save_point_due(server: &Server) -> bool {
+    let p = &server.persistence;
+    let now = now_ms() as u64 / 1000;
+    if p.last_failed.load(Ordering::Relaxed) && now < p.last_try.load(Ordering::Relaxed) + 5 {
+        return false;
+    }
+    let dirty = server.store.stats.dirty.load(Ordering::Relaxed);
+    let since = now.saturating_sub(p.last_save.load(Ordering::Relaxed));
+    server.config.read().save.iter().any(|&(secs, changes)| dirty >= changes && since >= secs)
+}
+
+/// The last act before exit (SHUTDOWN, SIGTERM): snapshot if asked, then
+/// stop every later command, all under the exclusive gate. On a failed save
+/// the server keeps running (unless `force`), as Redis does.
+pub fn final_save(server: &Server, ks: &mut Keyspace, save: bool, force: bool) -> bool {
+    if save && save_now(server, ks).is_err() && !force {
+        tracing::warn!("Error trying to save the DB, can't exit.");
+        return false;
+    }
+    server.stopping.store(true, Ordering::Release);
+    true
 }

@@ -25,10 +25,7 @@ fn save(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult {
     };
     match crate::snapshot::save_now(server, ks) {
         Ok(_) => ctx.ok(),
-        Err(e) => {
-            tracing::warn!("Failed saving the DB: {e}");
-            Err("ERR".into())
-        }
+        Err(_) => Err("ERR".into()),
     }
 }
 

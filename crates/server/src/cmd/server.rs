@@ -31,7 +31,7 @@ pub static COMMANDS: &[Command] = &[
     cmd!(
         "shutdown",
         -1,
-        ADMIN_BASE | NO_MULTI | ALLOW_BUSY,
+        ADMIN_BASE | NO_MULTI | ALLOW_BUSY | WHOLE,
         &[],
         (0, 0, 0),
         shutdown,
@@ -686,13 +686,15 @@ fn latency_help(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult {
 
 /* SHUTDOWN [NOSAVE|SAVE] [NOW] [FORCE] [ABORT] */
 fn shutdown(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
-    let (mut save, mut nosave, mut abort) = (false, false, false);
+    let (mut save, mut nosave, mut abort, mut force) = (false, false, false, false);
     for a in &args[1..] {
         if args::is(a, "nosave") {
             nosave = true;
         } else if args::is(a, "save") {
             save = true;
-        } else if args::is(a, "now") || args::is(a, "force") {
+        } else if args::is(a, "now") {
+        } else if args::is(a, "force") {
+            force = true;
         } else if args::is(a, "abort") {
             abort = true;
         } else {
@@ -706,7 +708,15 @@ fn shutdown(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         return Err("ERR No shutdown in progress.".into());
     }
     tracing::warn!("User requested shutdown...");
+    let server = ctx.server;
+    let save = save || (!nosave && !server.config.read().save.is_empty());
+    let Some(ks) = ctx.view.keyspace() else {
+        return Err("ERR SHUTDOWN needs exclusive access to the keyspace".into());
+    };
+    if !crate::snapshot::final_save(server, ks, save, force) {
+        return Err("ERR Errors trying to SHUTDOWN. Check logs.".into());
+    }
     ctx.client.close_after_reply = true;
-    ctx.server.shutdown();
+    server.shutdown();
     Ok(())
 }

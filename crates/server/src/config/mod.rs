@@ -68,6 +68,8 @@ pub struct Config {
     pub loglevel: LogLevel,
     pub protected_mode: bool,
     /// LZF-compress strings in RDB objects (snapshots and DUMP).
+    /// Save points: snapshot after `seconds` if at least `changes` writes.
+    pub save: Vec<(u64, u64)>,
     pub rdbcompression: bool,
     /// The snapshot's file name inside `dir`.
     pub dbfilename: String,
@@ -113,6 +115,7 @@ impl Default for Config {
             logfile: String::new(),
             loglevel: LogLevel::Notice,
             protected_mode: true,
+            save: vec![(3600, 1), (300, 100), (60, 10000)],
             rdbcompression: true,
             dbfilename: "dump.rdb".into(),
             rdbchecksum: true,

@@ -223,6 +223,31 @@ pub static DIRECTIVES: &[Directive] = &[
         },
         rewrite: None,
     },
+    Directive {
+        name: "save",
+        aliases: &[],
+        immutable: false,
+        protected: false,
+        multi_arg: true,
+        get: |c| c.save.iter().map(|(secs, changes)| format!("{secs} {changes}")).collect::<Vec<_>>().join(" "),
+        set: |c, a| {
+            // CONFIG SET passes "3600 1 300 100"; a file or argv may split it; "" disables.
+            let words: Vec<&str> = a.iter().flat_map(|s| s.split_whitespace()).collect();
+            if !words.len().is_multiple_of(2) {
+                return Err("Invalid save parameters".into());
+            }
+            let mut points = Vec::new();
+            for pair in words.chunks(2) {
+                match (pair[0].parse::<u64>(), pair[1].parse::<u64>()) {
+                    (Ok(secs), Ok(changes)) if secs <= i32::MAX as u64 && changes <= i32::MAX as u64 => points.push((secs, changes)),
+                    _ => return Err("Invalid save parameters".into()),
+                }
+            }
+            c.save = points;
+            Ok(())
+        },
+        rewrite: None,
+    },
     int_directive!("port", port, u16, 0, 65535, false, false),
     string_directive!("unixsocket", unixsocket, true),
     Directive {
