@@ -14,7 +14,7 @@ use bytes::Bytes;
 use ferrokv_rdb::file::Writer;
 use ferrokv_storage::{lfu, lru_clock, now_ms, Entry, Keyspace, Thresholds};
 
-use crate::cmd::dump::{from_rdb, to_rdb};
+use crate::cmd::dump::{access_hint, from_rdb, to_rdb};
 use crate::server::Server;
 
 #[derive(Debug, thiserror::Error)]
@@ -87,12 +87,8 @@ pub fn load(ks: &mut Keyspace, path: &Path, limits: &Thresholds, lfu_policy: boo
         }
         let key = String::from_utf8_lossy(&r.key).into_owned();
         let value = from_rdb(r.value, limits).ok_or_else(|| ferrokv_rdb::RdbError::Corrupt(0, format!("duplicate elements in key '{key}'")))?;
-        let lru = match (lfu_policy, r.lfu_freq, r.idle_seconds) {
-            (true, Some(f), _) => lfu::with_counter(f as u32),
-            (true, None, _) => lfu::initial(),
-            (false, _, Some(idle)) => (lru_clock() as i64 - idle as i64).rem_euclid(1 << 24) as u32,
-            (false, _, None) => lru_clock(),
-        };
+        let fresh = if lfu_policy { lfu::initial() } else { lru_clock() };
+        let lru = access_hint(lfu_policy, r.lfu_freq, r.idle_seconds).unwrap_or(fresh);
         if !ks.db_mut(r.db as usize).insert_loaded(Bytes::from(r.key), Entry { value, lru }, r.expire_ms) {
             return Err(ferrokv_rdb::RdbError::Corrupt(0, format!("duplicate key '{key}'")));
         }

@@ -80,6 +80,16 @@ pub fn from_rdb(value: RdbValue, limits: &Thresholds) -> Option<Value> {
     })
 }
 
+/// The LRU/LFU field from a FREQ or IDLETIME hint (RESTORE options, RDB
+/// opcodes), as Redis's objectSetLRUOrLFU: each applies only under its policy.
+pub fn access_hint(lfu_policy: bool, freq: Option<u8>, idle_seconds: Option<u64>) -> Option<u32> {
+    match (lfu_policy, freq, idle_seconds) {
+        (true, Some(freq), _) => Some(lfu::with_counter(freq as u32)),
+        (false, _, Some(idle)) => Some((lru_clock() as i64 - idle.min(1 << 24) as i64).rem_euclid(1 << 24) as u32),
+        _ => None,
+    }
+}
+
 /* DUMP key */
 fn dump(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     let Some(value) = ctx.view.get(&args[1]).map(|e| to_rdb(&e.value)) else {
@@ -163,12 +173,8 @@ fn restore(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         ctx.view.set_expire(key, ttl);
     }
     let lfu_policy = ctx.server.config.read().maxmemory_policy.is_lfu();
-    if let Some(entry) = ctx.view.get_mut(key) {
-        match (lfu_policy, opts.freq, opts.idle) {
-            (true, Some(freq), _) => entry.lru = lfu::with_counter(freq as u32),
-            (false, _, Some(idle)) => entry.lru = (lru_clock() as i64 - idle).rem_euclid(1 << 24) as u32,
-            _ => {}
-        }
+    if let (Some(entry), Some(lru)) = (ctx.view.get_mut(key), access_hint(lfu_policy, opts.freq.map(|f| f as u8), opts.idle.map(|i| i as u64))) {
+        entry.lru = lru;
     }
     ctx.ok()
 }
