@@ -239,3 +239,38 @@ fn failed_save_is_an_error_and_shutdown_refuses_to_lose_data() {
     let leftovers = std::fs::read_dir(dir.path()).unwrap().count();
     assert_eq!(leftovers, 1, "the failed save's temp file is removed");
 }
+
+#[test]
+fn debug_reload_round_trips_every_encoding() {
+    let node = Node::ferrokv(&["--enable-debug-command", "yes"]);
+    let mut c = node.conn();
+    fill(&mut c);
+    let before = all_contents(&mut c);
+    assert_eq!(c.cmd(&["debug", "reload"]), simple("OK"));
+    assert_same(&all_contents(&mut c), &before, "after DEBUG RELOAD");
+}
+
+#[test]
+fn debug_reload_options_match_redis() {
+    let pair = Pair::new(&["--enable-debug-command", "yes"]);
+    run_script(
+        &pair,
+        r#"
+        set a 1
+        hset h f v
+        pexpireat a 4102444800000
+        debug reload
+        pexpiretime a
+        ~~ hgetall h
+        debug reload bogus
+        set later x
+        debug reload nosave
+        exists later
+        set later y
+        set a 2
+        debug reload nosave noflush merge
+        get later
+        get a
+        "#,
+    );
+}

@@ -62,7 +62,14 @@ impl Node {
                     break; // Exited: most likely the port was taken; retry.
                 }
                 if TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                    return Node { child, port, dir, kind };
+                    // Another test's server may hold the port we picked: only
+                    // a server reporting our child's pid is ours.
+                    match serves_pid(port, child.id()) {
+                        Some(false) => break,
+                        // Behind requirepass: ours if our child is still running.
+                        None if !matches!(child.try_wait(), Ok(None)) => break,
+                        _ => return Node { child, port, dir, kind },
+                    }
                 }
                 std::thread::sleep(Duration::from_millis(20));
             }
@@ -98,6 +105,16 @@ impl Drop for Node {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// Whether the server on `port` reports `pid`; None if it will not say (auth).
+fn serves_pid(port: u16, pid: u32) -> Option<bool> {
+    let mut c = Conn::connect(port);
+    let info = c.cmd_raw(&[b"info", b"server"]);
+    if info.starts_with(b"-") {
+        return None;
+    }
+    Some(String::from_utf8_lossy(&info).lines().any(|l| l.trim() == format!("process_id:{pid}")))
 }
 
 pub fn which(name: &str) -> Option<PathBuf> {

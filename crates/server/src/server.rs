@@ -349,13 +349,13 @@ pub enum StartError {
 /// Loads the dump before any client can connect; a bad file stops start-up.
 fn load_snapshot(server: &Server) -> Result<(), StartError> {
     let path = crate::snapshot::dump_path(server);
-    let (lfu, check) = {
+    let opts = {
         let c = server.config.read();
-        (c.maxmemory_policy.is_lfu(), c.rdbchecksum)
+        crate::snapshot::LoadOptions { lfu_policy: c.maxmemory_policy.is_lfu(), check_crc: c.rdbchecksum, merge: false }
     };
     let limits = server.store.limits.snapshot();
     let started = Instant::now();
-    let (loaded, expired) = crate::snapshot::load(&mut server.store.exclusive(), &path, &limits, lfu, check)?;
+    let (loaded, expired) = crate::snapshot::load(&mut server.store.exclusive(), &path, &limits, opts)?;
     server.persistence.last_load_keys_loaded.store(loaded, Ordering::Relaxed);
     server.persistence.last_load_keys_expired.store(expired, Ordering::Relaxed);
     if loaded + expired > 0 {

@@ -66,9 +66,19 @@ fn write_file(ks: &mut Keyspace, temp: &Path, compress: bool, checksum: bool) ->
     Ok(total)
 }
 
-/// Loads `path` into the (empty) keyspace; a missing file is an empty dataset.
+/// How keys from the file meet the keyspace.
+#[derive(Debug, Clone, Copy)]
+pub struct LoadOptions {
+    pub lfu_policy: bool,
+    pub check_crc: bool,
+    /// Replace keys that already exist instead of calling the file corrupt.
+    pub merge: bool,
+}
+
+/// Loads `path` into the keyspace; a missing file is an empty dataset.
 /// Keys already expired are skipped, as a primary skips them.
-pub fn load(ks: &mut Keyspace, path: &Path, limits: &Thresholds, lfu_policy: bool, check_crc: bool) -> Result<(u64, u64), LoadError> {
+pub fn load(ks: &mut Keyspace, path: &Path, limits: &Thresholds, opts: LoadOptions) -> Result<(u64, u64), LoadError> {
+    let LoadOptions { lfu_policy, check_crc, merge } = opts;
     let data = match std::fs::read(path) {
         Ok(d) => d,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok((0, 0)),
@@ -89,7 +99,7 @@ pub fn load(ks: &mut Keyspace, path: &Path, limits: &Thresholds, lfu_policy: boo
         let value = from_rdb(r.value, limits).ok_or_else(|| ferrokv_rdb::RdbError::Corrupt(0, format!("duplicate elements in key '{key}'")))?;
         let fresh = if lfu_policy { lfu::initial() } else { lru_clock() };
         let lru = access_hint(lfu_policy, r.lfu_freq, r.idle_seconds).unwrap_or(fresh);
-        if !ks.db_mut(r.db as usize).insert_loaded(Bytes::from(r.key), Entry { value, lru }, r.expire_ms) {
+        if !ks.db_mut(r.db as usize).insert_loaded(Bytes::from(r.key), Entry { value, lru }, r.expire_ms, merge) {
             return Err(ferrokv_rdb::RdbError::Corrupt(0, format!("duplicate key '{key}'")));
         }
         loaded += 1;
@@ -147,4 +157,30 @@ pub fn final_save(server: &Server, ks: &mut Keyspace, save: bool, force: bool) -
     }
     server.stopping.store(true, Ordering::Release);
     true
+}
+
+/// DEBUG RELOAD: save (unless `nosave`), empty the keyspace (unless
+/// `noflush`), and load the dump back. Tests use it to prove a dataset
+/// survives the round trip.
+pub fn reload(server: &Server, ks: &mut Keyspace, save: bool, flush: bool, merge: bool) -> Result<(), &'static str> {
+    if save && save_now(server, ks).is_err() {
+        return Err("ERR");
+    }
+    if flush {
+        let now = now_ms();
+        for db in 0..ks.db_count() {
+            ks.flush_db(db, now);
+        }
+    }
+    let opts = {
+        let c = server.config.read();
+        LoadOptions { lfu_policy: c.maxmemory_policy.is_lfu(), check_crc: c.rdbchecksum, merge }
+    };
+    match load(ks, &dump_path(server), &server.store.limits.snapshot(), opts) {
+        Ok(_) => Ok(()),
+        Err(e) => {
+            tracing::warn!("{e}");
+            Err("ERR Error trying to load the RDB dump, check server logs.")
+        }
+    }
 }

@@ -123,12 +123,16 @@ impl Db {
         Ok(())
     }
 
-    /// Adds a key read from a snapshot; false if the key was already present
-    /// (a duplicate in the file, which the loader treats as corruption).
-    pub fn insert_loaded(&mut self, key: Key, entry: Entry, expire: Option<i64>) -> bool {
+    /// Adds a key read from a snapshot. A key already present is replaced
+    /// when `merge` (DEBUG RELOAD MERGE), else refused with false (a
+    /// duplicate in the file, which the loader treats as corruption).
+    pub fn insert_loaded(&mut self, key: Key, entry: Entry, expire: Option<i64>, merge: bool) -> bool {
         let shard = self.shard_mut(&key);
         if shard.map.contains_key(&key) {
-            return false;
+            if !merge {
+                return false;
+            }
+            shard.expires.swap_remove(&key);
         }
         if let Some(at) = expire {
             shard.expires.insert(key.clone(), at);

@@ -581,6 +581,25 @@ fn debug(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         );
         ctx.simple(line.as_bytes());
         Ok(())
+    } else if args::is(sub, "reload") {
+        let (mut save, mut flush, mut merge) = (true, true, false);
+        for opt in &args[2..] {
+            if args::is(opt, "merge") {
+                merge = true;
+            } else if args::is(opt, "noflush") {
+                flush = false;
+            } else if args::is(opt, "nosave") {
+                save = false;
+            } else {
+                return Err("ERR DEBUG RELOAD only supports the MERGE, NOFLUSH and NOSAVE options.".into());
+            }
+        }
+        let server = ctx.server;
+        let Some(ks) = ctx.view.keyspace() else {
+            return Err("ERR DEBUG RELOAD needs exclusive access to the keyspace".into());
+        };
+        crate::snapshot::reload(server, ks, save, flush, merge).map_err(RedisError::from)?;
+        ctx.ok()
     } else if args::is(sub, "set-active-expire") && args.len() == 3 {
         let on = args::int(&args[2])? != 0;
         ctx.server.active_expire.store(on, Ordering::Relaxed);
@@ -596,6 +615,19 @@ fn debug(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
             "    Dangerous: should be used only for testing the replication subsystem.",
             "OBJECT <key>",
             "    Show low level info about the `key` and associated value.",
+            "RELOAD [option ...]",
+            "    Save the RDB on disk and reload it back to memory. Valid <option> values:",
+            "    * MERGE: conflicting keys will be loaded from RDB.",
+            "    * NOFLUSH: the existing database will not be removed before load, but",
+            "      conflicting keys will generate an exception and kill the server.",
+            "    * NOSAVE: the database will be loaded from an existing RDB file.",
+            "    Examples:",
+            "    * DEBUG RELOAD: verify that the server is able to persist, flush and reload",
+            "      the database.",
+            "    * DEBUG RELOAD NOSAVE: replace the current database with the contents of an",
+            "      existing RDB file.",
+            "    * DEBUG RELOAD NOSAVE NOFLUSH MERGE: add the contents of an existing RDB",
+            "      file to the database.",
             "SET-ACTIVE-EXPIRE <0|1>",
             "    Setting it to 0 disables expiring keys in background when they are not",
             "    accessed (otherwise the Redis behavior). Setting it to 1 reenables back the",
