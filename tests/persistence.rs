@@ -144,6 +144,16 @@ fn corrupt_or_truncated_dump_stops_startup() {
     std::fs::write(&path, &good[..n - 100]).unwrap();
     let log = refused_start(dir_arg);
     assert!(log.contains("dump.rdb") && log.contains("offset"), "log must name file and offset: {log}");
+
+    // Well-formed bytes with a duplicate key: refused at the second copy (magic 9 + SELECTDB 2 + RESIZEDB 3 + first key 5).
+    let mut w = ferrokv_rdb::file::Writer::new(std::fs::File::create(&path).unwrap(), &[], false, true).unwrap();
+    w.select_db(0, 2, 0).unwrap();
+    let v = ferrokv_rdb::RdbValue::String(b"v".to_vec());
+    w.key(b"k", &v, None).unwrap();
+    w.key(b"k", &v, None).unwrap();
+    w.finish().unwrap();
+    let log = refused_start(dir_arg);
+    assert!(log.contains("duplicate key 'k' at offset 19"), "{log}");
 }
 
 #[test]

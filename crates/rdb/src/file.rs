@@ -174,7 +174,9 @@ fn verify_footer(data: &[u8], eof_at: usize, version: u16, check: bool) -> Resul
 
 /// Walks a whole file, calling `visit` for every key. Expired keys are
 /// passed on too: whether to keep them (a replica does) is the caller's call.
-pub fn read(data: &[u8], check_crc: bool, mut visit: impl FnMut(Record) -> Result<(), RdbError>) -> Result<Loaded, RdbError> {
+/// A visitor's refusal (a duplicate key, say) becomes an error at the
+/// key's offset.
+pub fn read(data: &[u8], check_crc: bool, mut visit: impl FnMut(Record) -> Result<(), String>) -> Result<Loaded, RdbError> {
     let mut loaded = Loaded { version: header(data)?, ..Default::default() };
     let mut pos = 9;
     let mut db = 0;
@@ -207,7 +209,8 @@ pub fn read(data: &[u8], check_crc: bool, mut visit: impl FnMut(Record) -> Resul
                 let key = read_string(data, &mut pos)?;
                 let value = read_object(kind, data, &mut pos)?;
                 loaded.keys += 1;
-                visit(Record { db, key, value, expire_ms: expire_ms.take(), idle_seconds: idle.take(), lfu_freq: freq.take() })?;
+                visit(Record { db, key, value, expire_ms: expire_ms.take(), idle_seconds: idle.take(), lfu_freq: freq.take() })
+                    .map_err(|why| corrupt(at, why))?;
             }
         }
     }

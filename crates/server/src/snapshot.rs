@@ -89,18 +89,19 @@ pub fn load(ks: &mut Keyspace, path: &Path, limits: &Thresholds, opts: LoadOptio
     let format = |source| LoadError::Format { path: path.into(), source };
     ferrokv_rdb::file::read(&data, check_crc, |r| {
         if r.db as usize >= ks.db_count() {
-            return Err(ferrokv_rdb::RdbError::Corrupt(0, format!("database {} is out of range (databases {})", r.db, ks.db_count())));
+            return Err(format!("database {} is out of range (databases {})", r.db, ks.db_count()));
         }
         if r.expire_ms.is_some_and(|at| at <= now) {
             expired += 1;
             return Ok(());
         }
-        let key = String::from_utf8_lossy(&r.key).into_owned();
-        let value = from_rdb(r.value, limits).ok_or_else(|| ferrokv_rdb::RdbError::Corrupt(0, format!("duplicate elements in key '{key}'")))?;
+        let key = Bytes::from(r.key);
+        let name = || String::from_utf8_lossy(&key).into_owned();
+        let value = from_rdb(r.value, limits).ok_or_else(|| format!("duplicate elements in key '{}'", name()))?;
         let fresh = if lfu_policy { lfu::initial() } else { lru_clock() };
         let lru = access_hint(lfu_policy, r.lfu_freq, r.idle_seconds).unwrap_or(fresh);
-        if !ks.db_mut(r.db as usize).insert_loaded(Bytes::from(r.key), Entry { value, lru }, r.expire_ms, merge) {
-            return Err(ferrokv_rdb::RdbError::Corrupt(0, format!("duplicate key '{key}'")));
+        if !ks.db_mut(r.db as usize).insert_loaded(key.clone(), Entry { value, lru }, r.expire_ms, merge) {
+            return Err(format!("duplicate key '{}'", name()));
         }
         loaded += 1;
         Ok(())

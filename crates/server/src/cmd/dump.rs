@@ -43,13 +43,16 @@ pub fn to_rdb(value: &Value) -> RdbValue {
 }
 
 /// A stored value from its RDB shape, in the encoding the thresholds pick
-/// (as Redis converts on load). Duplicate members are corrupt input.
+/// (as Redis converts on load). Duplicate members and empty collections
+/// are corrupt input (None).
 pub fn from_rdb(value: RdbValue, limits: &Thresholds) -> Option<Value> {
     Some(match value {
         RdbValue::String(s) => Value::Str(Str::from_arg(&s)),
+        RdbValue::List(items) if items.is_empty() => return None,
         RdbValue::List(items) => Value::List(Box::new(List::from_items(limits.list_fill, items))),
+        RdbValue::Hash(pairs) if pairs.is_empty() => return None,
         RdbValue::Set(members) => {
-            let mut s = set::new_for(&members[0]);
+            let mut s = set::new_for(members.first()?);
             for m in &members {
                 if !s.add(m, limits) {
                     return None;
@@ -69,7 +72,7 @@ pub fn from_rdb(value: RdbValue, limits: &Thresholds) -> Option<Value> {
             Value::Hash(Box::new(h))
         }
         RdbValue::ZSet(items) => {
-            let mut z = ZSet::new_for(items[0].0.len(), limits);
+            let mut z = ZSet::new_for(items.first()?.0.len(), limits);
             for (m, score) in &items {
                 if !z.set(m, *score, limits) {
                     return None;
