@@ -180,7 +180,7 @@ def main():
     if args.quick:
         args.rounds, args.requests, args.keys, args.hashes = 1, 20000, 20000, 5000
 
-    ferrokv = Server("ferrokv", [FERROKV])
+    ferrokv = Server("ferrokv", [FERROKV, "--save", ""])
     redis = Server("redis", ["redis-server", "--save", "", "--appendonly", "no"])
     version = redis.info_field("server", "redis_version")
     rows = []
@@ -208,7 +208,7 @@ def main():
         # must not count.
         ferrokv.stop()
         redis.stop()
-        ferrokv = Server("ferrokv", [FERROKV])
+        ferrokv = Server("ferrokv", [FERROKV, "--save", ""])
         redis = Server("redis", ["redis-server", "--save", "", "--appendonly", "no"])
         memory, hashes = {}, {}
         for server in (ferrokv, redis):
