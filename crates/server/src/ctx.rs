@@ -7,7 +7,7 @@ use ferrokv_storage::View;
 
 use crate::client::Client;
 use crate::command::Entry;
-use crate::errors::{unknown_subcommand, CmdResult};
+use crate::errors::{unknown_subcommand, CmdResult, RedisError};
 use crate::server::Server;
 
 /// Reply helpers over just the output buffer, so a handler can hold a value
@@ -79,12 +79,25 @@ impl<'a> Ctx<'a> {
 
     /// The shape of every blocking pop: serve from the first key that can,
     /// else block on all of them (inside EXEC, answer a null array).
-    pub fn pop_or_block(&mut self, args: &[Bytes], keys: &[Bytes], timeout_ms: i64, serve: crate::blocking::ServeFn) -> CmdResult {
+    /// Serves from the first key `serve` accepts (the *MPOP / B*POP shape);
+    /// false if none did and nothing was replied.
+    pub fn serve_first(
+        &mut self,
+        keys: &[Bytes],
+        mut serve: impl FnMut(&mut View<'a>, &mut Reply<'_>, &Bytes) -> Result<bool, RedisError>,
+    ) -> Result<bool, RedisError> {
         for key in keys {
             let (view, mut r) = self.parts();
-            if serve(view, &mut r, args, key)? {
-                return Ok(());
+            if serve(view, &mut r, key)? {
+                return Ok(true);
             }
+        }
+        Ok(false)
+    }
+
+    pub fn pop_or_block(&mut self, args: &[Bytes], keys: &[Bytes], timeout_ms: i64, serve: crate::blocking::ServeFn) -> CmdResult {
+        if self.serve_first(keys, |view, r, key| serve(view, r, args, key))? {
+            return Ok(());
         }
         if !self.block(args, keys, timeout_ms, serve) {
             self.null_array();
