@@ -1,0 +1,208 @@
+//! Replication: a primary streams a point-in-time snapshot and then its
+//! command log to replicas, which apply it and serve reads.
+//!
+//! The core is transport-independent: [`log`] (history, offsets, backlog),
+//! [`primary`] (one replica's session on the primary: PSYNC decision,
+//! snapshot, log), [`replica`] (the link to the primary: sync, apply, acks).
+//! Both sides exchange [`Event`]s and acks; [`grpc`] carries them over the
+//! protocol in `proto/`, and only it touches generated types. A RESP
+//! PSYNC/REPLCONF transport would map the same events onto Redis's wire.
+//!
+//! The node plugs in through [`Host`]: take a snapshot, load one, run a
+//! command as the primary's client.
+
+pub mod backlog;
+pub mod grpc;
+pub mod log;
+pub mod primary;
+pub mod replica;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+
+use bytes::Bytes;
+use parking_lot::Mutex;
+use tokio::sync::{watch, Notify};
+
+pub use log::{OutputLimit, ReplLog};
+pub use primary::{ReplicaInfo, ReplicaState};
+pub use replica::{LinkInfo, LinkState};
+
+/// What flows from the primary to a replica, whatever the transport.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    FullSync { replid: String, offset: u64, size: u64 },
+    SnapshotChunk(Bytes),
+    SnapshotEnd,
+    Continue { replid: String },
+    Log { offset: u64, data: Bytes },
+    GetAck,
+}
+
+/// The replica's opening message (PSYNC replid offset, REPLCONF, AUTH).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Hello {
+    pub replid: String,
+    pub offset: u64,
+    pub username: String,
+    pub password: String,
+    pub announce_ip: String,
+    pub listening_port: u16,
+}
+
+/// The node, as replication needs it. Snapshot and load are blocking calls
+/// (run on a blocking thread).
+pub trait Host: Send + Sync + 'static {
+    /// Writes an RDB of the whole dataset to `path`, consistent with the log
+    /// at the returned offset (taken with [`Replication::apply_lock`] and the
+    /// keyspace held still).
+    fn snapshot(&self, path: &Path) -> Result<u64, String>;
+    /// Replaces the dataset with the RDB at `path`, which holds the
+    /// primary's history `replid` up to `offset`.
+    fn load(&self, path: &Path, replid: &str, offset: u64) -> Result<(), String>;
+    /// Runs one command of the primary's log as the primary's client.
+    fn apply(&self, session: &mut ApplySession, args: Vec<Bytes>);
+    /// Whether a replica presenting these credentials may sync.
+    fn authorized(&self, username: &str, password: &str) -> bool;
+    /// Where snapshots in transit are written.
+    fn dir(&self) -> PathBuf;
+    /// The credentials and announced address a replica link presents.
+    fn hello(&self) -> Hello;
+    /// Seconds without traffic after which a link is considered dead
+    /// (`repl-timeout`).
+    fn repl_timeout(&self) -> u64;
+}
+
+/// Per-link state the host keeps for the primary's client (selected
+/// database, open MULTI…), opaque to replication.
+pub struct ApplySession {
+    pub state: Box<dyn std::any::Any + Send>,
+}
+
+/// Replication state shared by the node, its links and its commands.
+pub struct Replication {
+    pub log: Mutex<ReplLog>,
+    /// Set once a backlog exists: from then on writes are logged (one
+    /// relaxed load on the write path when nobody replicates).
+    logging: AtomicBool,
+    /// Serializes applying the primary's log with taking a snapshot, so a
+    /// replica's snapshot offset matches what it has applied. Taken before
+    /// the keyspace gate.
+    pub apply_lock: Mutex<()>,
+    /// New log bytes (senders wait on it).
+    pub appended: Notify,
+    /// An ack arrived (WAIT waits on it).
+    pub acked: Notify,
+    /// Bumped to ask every replica for an ack now (REPLCONF GETACK).
+    getack: watch::Sender<u64>,
+    pub replicas: Mutex<BTreeMap<u64, Arc<ReplicaInfo>>>,
+    next_session: AtomicU64,
+    /// Some while this node is a replica.
+    pub link: Mutex<Option<LinkInfo>>,
+    is_replica: AtomicBool,
+    /// Full and partial syncs served, and partial ones refused (INFO stats).
+    pub sync_full: AtomicU64,
+    pub sync_partial_ok: AtomicU64,
+    pub sync_partial_err: AtomicU64,
+}
+
+impl Replication {
+    pub fn new(backlog_size: usize) -> Arc<Self> {
+        Arc::new(Replication {
+            log: Mutex::new(ReplLog::new(backlog_size)),
+            logging: AtomicBool::new(false),
+            apply_lock: Mutex::new(()),
+            appended: Notify::new(),
+            acked: Notify::new(),
+            getack: watch::channel(0).0,
+            replicas: Mutex::new(BTreeMap::new()),
+            next_session: AtomicU64::new(1),
+            link: Mutex::new(None),
+            is_replica: AtomicBool::new(false),
+            sync_full: AtomicU64::new(0),
+            sync_partial_ok: AtomicU64::new(0),
+            sync_partial_err: AtomicU64::new(0),
+        })
+    }
+
+    /// Whether writes must be propagated (a backlog exists) — checked before
+    /// building anything to propagate.
+    pub fn logging(&self) -> bool {
+        self.logging.load(Ordering::Relaxed)
+    }
+
+    pub fn is_replica(&self) -> bool {
+        self.is_replica.load(Ordering::Acquire)
+    }
+
+    pub fn set_replica(&self, yes: bool) {
+        self.is_replica.store(yes, Ordering::Release);
+    }
+
+    /// Logs one unit of propagation (see [`ReplLog::feed`]). Called by the
+    /// writer while it still holds the keys it changed.
+    pub fn feed<'a>(&self, cmds: impl ExactSizeIterator<Item = (usize, &'a [Bytes])>) -> u64 {
+        let offset = {
+            let mut log = self.log.lock();
+            log.feed(cmds);
+            log.offset()
+        };
+        self.appended.notify_waiters();
+        offset
+    }
+
+    pub fn append_raw(&self, data: &[u8]) {
+        self.with_log(|log| log.append_raw(data));
+        self.appended.notify_waiters();
+    }
+
+    /// Runs `f` on the log and keeps [`Replication::logging`] in step with
+    /// whether a backlog exists.
+    pub fn with_log<R>(&self, f: impl FnOnce(&mut ReplLog) -> R) -> R {
+        let mut log = self.log.lock();
+        let r = f(&mut log);
+        self.logging.store(log.backlog.is_some(), Ordering::Relaxed);
+        r
+    }
+
+    pub fn offset(&self) -> u64 {
+        self.log.lock().offset()
+    }
+
+    /// Asks every replica for an ack (WAIT).
+    pub fn request_acks(&self) {
+        self.getack.send_modify(|n| *n += 1);
+    }
+
+    /// Online replicas that have acknowledged at least `offset`.
+    pub fn acked_at_least(&self, offset: u64) -> usize {
+        self.replicas.lock().values().filter(|r| r.state() == ReplicaState::Online && r.ack_offset() >= offset).count()
+    }
+
+    /// Online replicas whose last ack is at most `max_lag` seconds old
+    /// (`min-replicas-max-lag`).
+    pub fn good_replicas(&self, max_lag: u64) -> usize {
+        self.replicas.lock().values().filter(|r| r.state() == ReplicaState::Online && r.lag_secs() <= max_lag).count()
+    }
+
+    fn new_session_id(&self) -> u64 {
+        self.next_session.fetch_add(1, Ordering::Relaxed)
+    }
+}
+
+/// A temp file for a snapshot in transit, removed when dropped.
+pub(crate) struct TempFile(pub PathBuf);
+
+impl TempFile {
+    pub fn new(dir: &Path, what: &str, id: u64) -> Self {
+        TempFile(dir.join(format!("temp-{what}-{}-{id}.rdb", std::process::id())))
+    }
+}
+
+impl Drop for TempFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}

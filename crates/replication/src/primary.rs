@@ -1,0 +1,217 @@
+//! The primary's side of one replica link.
+//!
+//! ```text
+//! Hello ─┬─ history continues (PSYNC ok) ──────────────────────────┐
+//!        └─ otherwise: WaitBgsave (snapshot taken at offset X)       │
+//!              → SendBulk (RDB streamed) → log from X ──────────────┴→ Online
+//! ```
+//! A session ends when the replica goes away, when it falls behind by more
+//! than the output limit, or when this node's history changes (promotion,
+//! becoming a replica): the replica reconnects and continues if it can.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use parking_lot::Mutex;
+use tokio::io::AsyncReadExt;
+use tokio::sync::mpsc;
+
+use crate::log::Cut;
+use crate::{Event, Hello, Host, Replication, TempFile};
+
+/// Bytes of log per message.
+const LOG_CHUNK: usize = 64 * 1024;
+/// Bytes of snapshot per message.
+const SNAPSHOT_CHUNK: usize = 256 * 1024;
+/// Idle links get a GETACK this often, which doubles as the primary's ping.
+const HEARTBEAT: Duration = Duration::from_secs(1);
+
+/// As INFO's `slaveN:...,state=`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReplicaState {
+    WaitBgsave,
+    SendBulk,
+    Online,
+}
+
+impl ReplicaState {
+    pub fn name(self) -> &'static str {
+        match self {
+            ReplicaState::WaitBgsave => "wait_bgsave",
+            ReplicaState::SendBulk => "send_bulk",
+            ReplicaState::Online => "online",
+        }
+    }
+}
+
+/// An attached replica, as INFO, ROLE, WAIT and min-replicas see it.
+pub struct ReplicaInfo {
+    pub id: u64,
+    pub ip: String,
+    pub port: u16,
+    state: Mutex<ReplicaState>,
+    ack_offset: AtomicU64,
+    last_ack: Mutex<Instant>,
+}
+
+impl ReplicaInfo {
+    pub fn state(&self) -> ReplicaState {
+        *self.state.lock()
+    }
+
+    pub fn ack_offset(&self) -> u64 {
+        self.ack_offset.load(Ordering::Acquire)
+    }
+
+    /// Seconds since the last ack (INFO's `lag`).
+    pub fn lag_secs(&self) -> u64 {
+        self.last_ack.lock().elapsed().as_secs()
+    }
+
+    /// REPLCONF ACK: records the replica's applied offset.
+    pub fn ack(&self, repl: &Replication, offset: u64) {
+        self.ack_offset.fetch_max(offset, Ordering::AcqRel);
+        *self.last_ack.lock() = Instant::now();
+        repl.acked.notify_waiters();
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SessionError {
+    #[error("replica is not authorized (masterauth/masteruser do not match)")]
+    Unauthorized,
+    #[error("snapshot for full sync failed: {0}")]
+    Snapshot(String),
+    #[error("{0}")]
+    Cut(#[from] Cut),
+    #[error("replica link closed")]
+    Closed,
+}
+
+/// One replica's session, registered while it lives.
+pub struct Session {
+    repl: Arc<Replication>,
+    pub info: Arc<ReplicaInfo>,
+    hello: Hello,
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        self.repl.with_log(|log| log.detach(self.info.id));
+        self.repl.replicas.lock().remove(&self.info.id);
+        tracing::info!(replica = %format!("{}:{}", self.info.ip, self.info.port), "Connection with replica lost.");
+    }
+}
+
+impl Session {
+    /// Checks the replica's credentials and registers it. `peer_ip` is used
+    /// unless it announces an address of its own.
+    pub fn open(repl: &Arc<Replication>, host: &dyn Host, hello: Hello, peer_ip: String) -> Result<Session, SessionError> {
+        if !host.authorized(&hello.username, &hello.password) {
+            return Err(SessionError::Unauthorized);
+        }
+        let ip = if hello.announce_ip.is_empty() { peer_ip } else { hello.announce_ip.clone() };
+        let info = Arc::new(ReplicaInfo {
+            id: repl.new_session_id(),
+            ip,
+            port: hello.listening_port,
+            state: Mutex::new(ReplicaState::WaitBgsave),
+            ack_offset: AtomicU64::new(0),
+            last_ack: Mutex::new(Instant::now()),
+        });
+        repl.replicas.lock().insert(info.id, info.clone());
+        Ok(Session { repl: repl.clone(), info, hello })
+    }
+
+    /// Serves the session: sync, then the log, until it ends.
+    pub async fn run(self, host: Arc<dyn Host>, tx: mpsc::Sender<Event>) -> Result<(), SessionError> {
+        let repl = self.repl.clone();
+        let id = self.info.id;
+        let who = format!("{}:{}", self.info.ip, self.info.port);
+        let partial = repl.with_log(|log| log.try_continue(id, &self.hello.replid, self.hello.offset));
+        if partial {
+            repl.sync_partial_ok.fetch_add(1, Ordering::Relaxed);
+            let replid = repl.log.lock().replid.clone();
+            tracing::info!(replica = %who, offset = self.hello.offset, "Partial resynchronization request accepted.");
+            send(&tx, Event::Continue { replid }).await?;
+        } else {
+            if self.hello.replid != crate::log::NO_REPLID && !self.hello.replid.is_empty() {
+                repl.sync_partial_err.fetch_add(1, Ordering::Relaxed);
+            }
+            repl.sync_full.fetch_add(1, Ordering::Relaxed);
+            tracing::info!(replica = %who, "Full resync requested; starting snapshot");
+            self.full_sync(&host, &tx).await?;
+        }
+        *self.info.state.lock() = ReplicaState::Online;
+        *self.info.last_ack.lock() = Instant::now();
+        tracing::info!(replica = %who, "Synchronization with replica succeeded");
+        self.stream_log(&tx).await
+    }
+
+    async fn full_sync(&self, host: &Arc<dyn Host>, tx: &mpsc::Sender<Event>) -> Result<(), SessionError> {
+        let repl = &self.repl;
+        let id = self.info.id;
+        // Attach before the snapshot so nothing after it is trimmed away;
+        // the position moves to the snapshot's offset once it is known.
+        repl.with_log(|log| {
+            let at = log.offset();
+            log.attach(id, at);
+        });
+        let temp = TempFile::new(&host.dir(), "sync", id);
+        let path = temp.0.clone();
+        let h = host.clone();
+        let offset = tokio::task::spawn_blocking(move || h.snapshot(&path))
+            .await
+            .map_err(|e| SessionError::Snapshot(e.to_string()))?
+            .map_err(SessionError::Snapshot)?;
+        let replid = repl.with_log(|log| {
+            log.attach(id, offset);
+            log.replid.clone()
+        });
+        *self.info.state.lock() = ReplicaState::SendBulk;
+        let mut file = tokio::fs::File::open(&temp.0).await.map_err(|e| SessionError::Snapshot(e.to_string()))?;
+        let size = file.metadata().await.map_err(|e| SessionError::Snapshot(e.to_string()))?.len();
+        send(tx, Event::FullSync { replid, offset, size }).await?;
+        loop {
+            let mut buf = bytes::BytesMut::with_capacity(SNAPSHOT_CHUNK);
+            let n = file.read_buf(&mut buf).await.map_err(|e| SessionError::Snapshot(e.to_string()))?;
+            if n == 0 {
+                break;
+            }
+            send(tx, Event::SnapshotChunk(buf.freeze())).await?;
+        }
+        send(tx, Event::SnapshotEnd).await
+    }
+
+    /// Sends the log as it grows; GETACKs when WAIT asks and when idle.
+    async fn stream_log(&self, tx: &mpsc::Sender<Event>) -> Result<(), SessionError> {
+        let repl = &self.repl;
+        let mut getack = repl.getack.subscribe();
+        loop {
+            let appended = repl.appended.notified();
+            tokio::pin!(appended);
+            appended.as_mut().enable();
+            let (offset, data) = repl.with_log(|log| log.next_for(self.info.id, LOG_CHUNK))?;
+            if !data.is_empty() {
+                send(tx, Event::Log { offset, data }).await?;
+                continue;
+            }
+            tokio::select! {
+                _ = appended => {}
+                changed = getack.changed() => {
+                    if changed.is_err() {
+                        return Err(SessionError::Closed);
+                    }
+                    send(tx, Event::GetAck).await?;
+                }
+                _ = tokio::time::sleep(HEARTBEAT) => send(tx, Event::GetAck).await?,
+                _ = tx.closed() => return Err(SessionError::Closed),
+            }
+        }
+    }
+}
+
+async fn send(tx: &mpsc::Sender<Event>, e: Event) -> Result<(), SessionError> {
+    tx.send(e).await.map_err(|_| SessionError::Closed)
+}

@@ -1,0 +1,280 @@
+//! The replica's side: the link to the primary.
+//!
+//! ```text
+//! Connect → Connecting ─┬─ Continue → Connected
+//!    ↑                  └─ FullSync → Transfer (RDB to a temp file, then
+//!    │                                load) → Connected
+//!    └──── link error, timeout, protocol error (retry every second) ─┘
+//! ```
+//! In `Connected` the replica applies the log command by command, appends
+//! each applied command's bytes to its own log (so its offsets are the
+//! primary's, its replicas see the same stream, and a promotion can continue
+//! it), and acks its offset every second and on GETACK.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::BytesMut;
+use ferrokv_resp::{RequestLimits, RequestParser};
+use tokio::io::AsyncWriteExt;
+use tokio::sync::mpsc;
+
+use crate::{ApplySession, Event, Hello, Host, Replication, TempFile};
+
+/// INFO's `master_link_status` and `master_sync_in_progress` derive from it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LinkState {
+    Connect,
+    Connecting,
+    Transfer,
+    Connected,
+}
+
+impl LinkState {
+    /// ROLE's state names.
+    pub fn role_name(self) -> &'static str {
+        match self {
+            LinkState::Connect => "connect",
+            LinkState::Connecting => "connecting",
+            LinkState::Transfer => "sync",
+            LinkState::Connected => "connected",
+        }
+    }
+}
+
+/// The replica's view of its link, for INFO and ROLE.
+#[derive(Debug, Clone)]
+pub struct LinkInfo {
+    pub host: String,
+    pub port: u16,
+    pub state: LinkState,
+    pub last_io: Instant,
+    pub down_since: Option<Instant>,
+    /// Bytes of log received (`slave_read_repl_offset`).
+    pub read_offset: u64,
+    pub sync_size: u64,
+    pub sync_read: u64,
+    pub sync_started: Option<Instant>,
+}
+
+impl LinkInfo {
+    pub fn new(host: String, port: u16) -> Self {
+        LinkInfo {
+            host,
+            port,
+            state: LinkState::Connect,
+            last_io: Instant::now(),
+            down_since: Some(Instant::now()),
+            read_offset: 0,
+            sync_size: 0,
+            sync_read: 0,
+            sync_started: None,
+        }
+    }
+}
+
+/// An open stream to a primary: events in, acks out.
+pub struct Stream {
+    pub events: mpsc::Receiver<Result<Event, String>>,
+    pub acks: mpsc::Sender<u64>,
+}
+
+/// How a transport opens a link.
+pub type Connect = Arc<dyn Fn(String, u16, Hello) -> Pin<Box<dyn Future<Output = Result<Stream, String>> + Send>> + Send + Sync>;
+
+const RETRY: Duration = Duration::from_secs(1);
+const ACK_EVERY: Duration = Duration::from_secs(1);
+
+/// Follows the primary at `host:port` until the task is aborted.
+pub async fn run_link(repl: Arc<Replication>, host: Arc<dyn Host>, target: (String, u16), connect: Connect) {
+    let (h, p) = target;
+    let mut attempt = 0u64;
+    loop {
+        attempt += 1;
+        set_state(&repl, LinkState::Connecting);
+        let mut hello = host.hello();
+        let (replid, offset) = {
+            let log = repl.log.lock();
+            (log.replid.clone(), log.offset())
+        };
+        hello.replid = replid;
+        hello.offset = offset;
+        tracing::info!(primary = %format!("{h}:{p}"), "Connecting to MASTER");
+        let result = match connect(h.clone(), p, hello).await {
+            Ok(stream) => follow(&repl, &host, stream, attempt).await,
+            Err(e) => Err(e),
+        };
+        if let Err(e) = result {
+            tracing::warn!(primary = %format!("{h}:{p}"), "Replication link: {e}");
+        }
+        link_down(&repl);
+        tokio::time::sleep(RETRY).await;
+    }
+}
+
+fn set_state(repl: &Replication, state: LinkState) {
+    if let Some(l) = repl.link.lock().as_mut() {
+        l.state = state;
+        l.last_io = Instant::now();
+        if state == LinkState::Connected {
+            l.down_since = None;
+        }
+    }
+}
+
+fn link_down(repl: &Replication) {
+    if let Some(l) = repl.link.lock().as_mut() {
+        l.state = LinkState::Connect;
+        l.down_since.get_or_insert_with(Instant::now);
+        l.sync_started = None;
+    }
+}
+
+fn touch(repl: &Replication, f: impl FnOnce(&mut LinkInfo)) {
+    if let Some(l) = repl.link.lock().as_mut() {
+        l.last_io = Instant::now();
+        f(l);
+    }
+}
+
+/// Runs one connected stream until it fails.
+async fn follow(repl: &Arc<Replication>, host: &Arc<dyn Host>, mut stream: Stream, attempt: u64) -> Result<(), String> {
+    let timeout = Duration::from_secs(host.repl_timeout().max(1));
+    let mut applier = Applier::new(repl.offset());
+    let mut transfer: Option<Transfer> = None;
+    let mut ack_timer = tokio::time::interval(ACK_EVERY);
+    let mut online = false;
+    loop {
+        let event = tokio::select! {
+            e = tokio::time::timeout(timeout, stream.events.recv()) => match e {
+                Err(_) => return Err("MASTER timeout: no data nor PING received".into()),
+                Ok(None) => return Err("connection closed by the primary".into()),
+                Ok(Some(Err(e))) => return Err(e),
+                Ok(Some(Ok(e))) => e,
+            },
+            _ = ack_timer.tick() => {
+                if online {
+                    let _ = stream.acks.send(repl.offset()).await;
+                }
+                continue;
+            }
+        };
+        match event {
+            Event::FullSync { replid, offset, size } => {
+                tracing::info!(size, offset, "Full resync from primary: receiving snapshot");
+                touch(repl, |l| {
+                    l.state = LinkState::Transfer;
+                    l.sync_size = size;
+                    l.sync_read = 0;
+                    l.sync_started = Some(Instant::now());
+                });
+                transfer = Some(Transfer::open(host, attempt, replid, offset).await?);
+            }
+            Event::SnapshotChunk(data) => {
+                let t = transfer.as_mut().ok_or("snapshot data outside a full sync")?;
+                t.file.write_all(&data).await.map_err(|e| format!("writing the snapshot: {e}"))?;
+                touch(repl, |l| l.sync_read += data.len() as u64);
+            }
+            Event::SnapshotEnd => {
+                let t = transfer.take().ok_or("snapshot end outside a full sync")?;
+                let offset = t.load(host).await?;
+                applier = Applier::new(offset);
+                touch(repl, |l| l.read_offset = offset);
+                online = true;
+                set_state(repl, LinkState::Connected);
+                tracing::info!("MASTER <-> REPLICA sync: Finished with success");
+            }
+            Event::Continue { replid } => {
+                repl.with_log(|log| log.adopt_replid(&replid));
+                online = true;
+                set_state(repl, LinkState::Connected);
+                tracing::info!("Successful partial resynchronization with master.");
+            }
+            Event::Log { offset, data } => {
+                if !online {
+                    return Err("log data before the sync".into());
+                }
+                if offset != applier.received {
+                    return Err(format!("log out of order: got offset {offset}, expected {}", applier.received));
+                }
+                applier.received += data.len() as u64;
+                let received = applier.received;
+                touch(repl, |l| l.read_offset = received);
+                applier.apply(repl, host, &data)?;
+            }
+            Event::GetAck => {
+                touch(repl, |_| {});
+                if online {
+                    let _ = stream.acks.send(repl.offset()).await;
+                }
+            }
+        }
+    }
+}
+
+/// A snapshot being received.
+struct Transfer {
+    temp: TempFile,
+    file: tokio::fs::File,
+    replid: String,
+    offset: u64,
+}
+
+impl Transfer {
+    async fn open(host: &Arc<dyn Host>, attempt: u64, replid: String, offset: u64) -> Result<Transfer, String> {
+        let temp = TempFile::new(&host.dir(), "replica", attempt);
+        let file = tokio::fs::File::create(&temp.0).await.map_err(|e| format!("creating {}: {e}", temp.0.display()))?;
+        Ok(Transfer { temp, file, replid, offset })
+    }
+
+    async fn load(mut self, host: &Arc<dyn Host>) -> Result<u64, String> {
+        self.file.flush().await.map_err(|e| e.to_string())?;
+        let h = host.clone();
+        let path = self.temp.0.clone();
+        let (replid, offset) = (self.replid.clone(), self.offset);
+        tokio::task::spawn_blocking(move || h.load(&path, &replid, offset)).await.map_err(|e| e.to_string())??;
+        Ok(offset)
+    }
+}
+
+/// Parses the log into commands and applies them one at a time.
+struct Applier {
+    parser: RequestParser,
+    pending: BytesMut,
+    /// The same bytes as `pending`: what each parsed command was, verbatim.
+    raw: BytesMut,
+    /// Bytes the parser has taken since the last complete command (it
+    /// consumes a partial command's arguments as they arrive).
+    taken: usize,
+    received: u64,
+    session: Option<ApplySession>,
+}
+
+impl Applier {
+    fn new(offset: u64) -> Self {
+        Applier { parser: RequestParser::new(), pending: BytesMut::new(), raw: BytesMut::new(), taken: 0, received: offset, session: None }
+    }
+
+    fn apply(&mut self, repl: &Replication, host: &Arc<dyn Host>, data: &[u8]) -> Result<(), String> {
+        self.pending.extend_from_slice(data);
+        self.raw.extend_from_slice(data);
+        let limits = RequestLimits { max_bulk_len: i64::MAX, auth_required: false };
+        let session = self.session.get_or_insert_with(|| ApplySession { state: Box::new(()) });
+        loop {
+            let before = self.pending.len();
+            let parsed = self.parser.parse(&mut self.pending, &limits);
+            self.taken += before - self.pending.len();
+            let args = match parsed {
+                Ok(Some(args)) => args,
+                Ok(None) => return Ok(()),
+                Err(e) => return Err(format!("bad command in the primary's log: {e}")),
+            };
+            let bytes = self.raw.split_to(std::mem::take(&mut self.taken));
+            let _guard = repl.apply_lock.lock();
+            host.apply(session, args);
+            repl.append_raw(&bytes);
+        }
+    }
+}
