@@ -56,14 +56,18 @@ pub struct Hello {
 /// (run on a blocking thread).
 pub trait Host: Send + Sync + 'static {
     /// Writes an RDB of the whole dataset to `path`, consistent with the log
-    /// at the returned offset (taken with [`Replication::apply_lock`] and the
+    /// at the returned offset ([`ReplLog::snapshot_point`], read with the
     /// keyspace held still).
     fn snapshot(&self, path: &Path) -> Result<u64, String>;
     /// Replaces the dataset with the RDB at `path`, which holds the
     /// primary's history `replid` up to `offset`.
     fn load(&self, path: &Path, replid: &str, offset: u64) -> Result<(), String>;
-    /// Runs one command of the primary's log as the primary's client.
-    fn apply(&self, session: &mut ApplySession, args: Vec<Bytes>);
+    /// Runs one command of the primary's log (`raw`, parsed into `args`) as
+    /// the primary's client; `end` is the log offset just after it. Once it
+    /// has taken effect (not merely queued in a MULTI) the host calls
+    /// [`Replication::log_applied`] while still holding the keys, so this
+    /// node's log, its dataset and [`ReplLog::applied`] move together.
+    fn apply(&self, session: &mut ApplySession, args: Vec<Bytes>, raw: &[u8], end: u64);
     /// Whether a replica presenting these credentials may sync.
     fn authorized(&self, username: &str, password: &str) -> bool;
     /// Where snapshots in transit are written.
@@ -87,10 +91,6 @@ pub struct Replication {
     /// Set once a backlog exists: from then on writes are logged (one
     /// relaxed load on the write path when nobody replicates).
     logging: AtomicBool,
-    /// Serializes applying the primary's log with taking a snapshot, so a
-    /// replica's snapshot offset matches what it has applied. Taken before
-    /// the keyspace gate.
-    pub apply_lock: Mutex<()>,
     /// New log bytes (senders wait on it).
     pub appended: Notify,
     /// An ack arrived (WAIT waits on it).
@@ -113,7 +113,6 @@ impl Replication {
         Arc::new(Replication {
             log: Mutex::new(ReplLog::new(backlog_size)),
             logging: AtomicBool::new(false),
-            apply_lock: Mutex::new(()),
             appended: Notify::new(),
             acked: Notify::new(),
             getack: watch::channel(0).0,
@@ -153,8 +152,14 @@ impl Replication {
         offset
     }
 
-    pub fn append_raw(&self, data: &[u8]) {
-        self.with_log(|log| log.append_raw(data));
+    /// A replica logs the primary's commands verbatim once they took
+    /// effect, up to `end`, with the primary's client in database `db`.
+    pub fn log_applied(&self, data: &[u8], end: u64, db: usize) {
+        self.with_log(|log| {
+            log.append_raw(data);
+            debug_assert_eq!(log.offset(), end, "the log and the applied point move together");
+            log.applied = Some((end, db));
+        });
         self.appended.notify_waiters();
     }
 

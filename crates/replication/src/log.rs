@@ -62,6 +62,11 @@ pub struct ReplLog {
     positions: HashMap<u64, Position>,
     cut: HashMap<u64, Cut>,
     pub limit: OutputLimit,
+    /// On a replica: the offset (and selected database) of the last of the
+    /// primary's commands that has taken effect. The log itself may run
+    /// ahead by a transaction still being queued, so snapshots record
+    /// this point, which matches the dataset.
+    pub applied: Option<(u64, usize)>,
 }
 
 /// A new replication ID: 40 hex characters, as Redis's.
@@ -86,6 +91,7 @@ impl ReplLog {
             positions: HashMap::new(),
             cut: HashMap::new(),
             limit: OutputLimit::default(),
+            applied: None,
         }
     }
 
@@ -232,10 +238,19 @@ impl ReplLog {
     /// replicas of the old primary can continue partially with us.
     pub fn shift_replid(&mut self) {
         self.ensure_backlog();
+        self.applied = None;
         self.replid2 = std::mem::replace(&mut self.replid, random_replid());
         self.replid2_end = Some(self.offset());
         self.stream_db = None;
         self.cut_all();
+    }
+
+    /// DEBUG CHANGE-REPL-ID: a new ID and no previous one (no replica can
+    /// continue partially).
+    pub fn change_replid(&mut self) {
+        self.replid = random_replid();
+        self.replid2 = NO_REPLID.into();
+        self.replid2_end = None;
     }
 
     /// A partial resync told us the primary's history goes on under a new
@@ -248,8 +263,10 @@ impl ReplLog {
         }
     }
 
-    /// After loading a full sync: the primary's history from `offset`.
-    pub fn reset_to(&mut self, replid: &str, offset: u64) {
+    /// After loading a full sync: the primary's history from `offset`, with
+    /// the primary's commands running in database `db`.
+    pub fn reset_to(&mut self, replid: &str, offset: u64, db: usize) {
+        self.applied = Some((offset, db));
         self.replid = replid.to_string();
         self.replid2 = NO_REPLID.into();
         self.replid2_end = None;
@@ -259,11 +276,24 @@ impl ReplLog {
         self.cut_all();
     }
 
-    /// A fresh history (a primary starting without one to continue).
-    pub fn restore(&mut self, replid: &str, offset: u64) {
+    /// Takes up a history saved in a snapshot (a restarted replica), or a
+    /// fresh one. `applied` as in [`ReplLog::applied`].
+    pub fn restore(&mut self, replid: &str, offset: u64, applied: Option<usize>) {
         self.replid = replid.to_string();
         self.offset = offset;
         self.backlog = None;
+        self.applied = applied.map(|db| (offset, db));
+    }
+
+    /// The offset and stream database a snapshot taken now stands for
+    /// (called with the keyspace held still). On a primary the log after it
+    /// starts with a SELECT, since a loader starts in the database given.
+    pub fn snapshot_point(&mut self) -> (u64, usize) {
+        if let Some(point) = self.applied {
+            return point;
+        }
+        self.stream_db = None;
+        (self.offset(), 0)
     }
 
     /// Redis's `second_repl_offset` (-1 when there is no previous history).

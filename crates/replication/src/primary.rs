@@ -161,10 +161,8 @@ impl Session {
         let temp = TempFile::new(&host.dir(), "sync", id);
         let path = temp.0.clone();
         let h = host.clone();
-        let offset = tokio::task::spawn_blocking(move || h.snapshot(&path))
-            .await
-            .map_err(|e| SessionError::Snapshot(e.to_string()))?
-            .map_err(SessionError::Snapshot)?;
+        let offset =
+            tokio::task::spawn_blocking(move || h.snapshot(&path)).await.map_err(|e| SessionError::Snapshot(e.to_string()))?.map_err(SessionError::Snapshot)?;
         let replid = repl.with_log(|log| {
             log.attach(id, offset);
             log.replid.clone()

@@ -6,10 +6,11 @@
 //!    │                                load) → Connected
 //!    └──── link error, timeout, protocol error (retry every second) ─┘
 //! ```
-//! In `Connected` the replica applies the log command by command, appends
-//! each applied command's bytes to its own log (so its offsets are the
-//! primary's, its replicas see the same stream, and a promotion can continue
-//! it), and acks its offset every second and on GETACK.
+//! In `Connected` the replica applies the log command by command; the node
+//! appends each command's bytes to its own log once it took effect (so its
+//! offsets are the primary's, its replicas see the same stream, and a
+//! promotion can continue it). It acks its offset every second and on
+//! GETACK.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -202,7 +203,7 @@ async fn follow(repl: &Arc<Replication>, host: &Arc<dyn Host>, mut stream: Strea
                 applier.received += data.len() as u64;
                 let received = applier.received;
                 touch(repl, |l| l.read_offset = received);
-                applier.apply(repl, host, &data)?;
+                applier.apply(host, &data)?;
             }
             Event::GetAck => {
                 touch(repl, |_| {});
@@ -249,15 +250,17 @@ struct Applier {
     /// consumes a partial command's arguments as they arrive).
     taken: usize,
     received: u64,
+    /// Offset just past the last complete command parsed.
+    parsed: u64,
     session: Option<ApplySession>,
 }
 
 impl Applier {
     fn new(offset: u64) -> Self {
-        Applier { parser: RequestParser::new(), pending: BytesMut::new(), raw: BytesMut::new(), taken: 0, received: offset, session: None }
+        Applier { parser: RequestParser::new(), pending: BytesMut::new(), raw: BytesMut::new(), taken: 0, received: offset, parsed: offset, session: None }
     }
 
-    fn apply(&mut self, repl: &Replication, host: &Arc<dyn Host>, data: &[u8]) -> Result<(), String> {
+    fn apply(&mut self, host: &Arc<dyn Host>, data: &[u8]) -> Result<(), String> {
         self.pending.extend_from_slice(data);
         self.raw.extend_from_slice(data);
         let limits = RequestLimits { max_bulk_len: i64::MAX, auth_required: false };
@@ -272,9 +275,8 @@ impl Applier {
                 Err(e) => return Err(format!("bad command in the primary's log: {e}")),
             };
             let bytes = self.raw.split_to(std::mem::take(&mut self.taken));
-            let _guard = repl.apply_lock.lock();
-            host.apply(session, args);
-            repl.append_raw(&bytes);
+            self.parsed += bytes.len() as u64;
+            host.apply(session, args, &bytes, self.parsed);
         }
     }
 }

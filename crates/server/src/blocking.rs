@@ -131,7 +131,7 @@ impl Blocking {
     /// Serves the waiters of every ready key, in FIFO order per key. Serving
     /// one may make other keys ready (BLMOVE's destination), which are
     /// served in turn.
-    pub fn serve_ready(&self, view: &mut View<'_>) {
+    pub fn serve_ready(&self, view: &mut View<'_>, effects: &mut crate::propagate::Effects) {
         let saved_db = view.db;
         while !view.ready.is_empty() {
             let ready = std::mem::take(&mut view.ready);
@@ -153,11 +153,42 @@ impl Blocking {
                         break;
                     }
                     self.remove(&w);
+                    if effects.on {
+                        effects.push(w.db, unblocked_form(&w.args, &key));
+                    }
                     let _ = tx.send(out);
                 }
             }
         }
         view.db = saved_db;
+    }
+}
+
+/// The non-blocking command with the same effect as `args` served from
+/// `key`: what replicas get for a served BLPOP, BLMOVE, BZMPOP… (and for
+/// LMPOP/ZMPOP, naming the key that served), as Redis propagates them.
+pub fn unblocked_form(args: &[Bytes], key: &Bytes) -> Vec<Bytes> {
+    let name = args[0].to_ascii_lowercase();
+    let word = |s: &'static str| Bytes::from_static(s.as_bytes());
+    match &name[..] {
+        b"blpop" => vec![word("LPOP"), key.clone()],
+        b"brpop" => vec![word("RPOP"), key.clone()],
+        b"bzpopmin" => vec![word("ZPOPMIN"), key.clone()],
+        b"bzpopmax" => vec![word("ZPOPMAX"), key.clone()],
+        b"brpoplpush" => vec![word("RPOPLPUSH"), args[1].clone(), args[2].clone()],
+        b"blmove" => [word("LMOVE")].into_iter().chain(args[1..5].iter().cloned()).collect(),
+        b"lmpop" | b"zmpop" | b"blmpop" | b"bzmpop" => {
+            let (cmd, at) = match &name[..] {
+                b"lmpop" => ("LMPOP", 1),
+                b"zmpop" => ("ZMPOP", 1),
+                b"blmpop" => ("LMPOP", 2),
+                _ => ("ZMPOP", 2),
+            };
+            let numkeys = crate::args::int(&args[at]).unwrap_or(0).max(0) as usize;
+            let tail = args.get(at + 1 + numkeys..).unwrap_or(&[]);
+            [word(cmd), word("1"), key.clone()].into_iter().chain(tail.iter().cloned()).collect()
+        }
+        _ => args.to_vec(),
     }
 }
 

@@ -174,6 +174,17 @@ pub struct Client {
     pub blocked: Option<crate::blocking::Blocked>,
     /// Running queued commands in EXEC: blocking commands do not block.
     pub in_exec: bool,
+    /// Replication offset after this client's last propagated write: what
+    /// WAIT waits for replicas to acknowledge.
+    pub woff: u64,
+    /// Set by WAIT: the connection waits for acks.
+    pub wait: Option<crate::replication::WaitAcks>,
+    /// The primary's link on a replica: its commands bypass read-only and
+    /// see keys as the primary did.
+    pub is_master: bool,
+    /// The primary's commands run but not yet logged (a transaction being
+    /// queued): logged when they take effect.
+    pub repl_pending: bytes::BytesMut,
 }
 
 impl Client {
@@ -196,6 +207,10 @@ impl Client {
             now_ms: ferrokv_storage::now_ms(),
             blocked: None,
             in_exec: false,
+            woff: 0,
+            wait: None,
+            is_master: false,
+            repl_pending: bytes::BytesMut::new(),
         }
     }
 

@@ -53,9 +53,34 @@ pub fn accept_tcp(server: &Arc<Server>, stream: TcpStream, peer: SocketAddr) {
         let ka = socket2::TcpKeepalive::new().with_time(Duration::from_secs(keepalive)).with_interval(Duration::from_secs((keepalive / 3).max(1)));
         let _ = socket2::SockRef::from(&stream).set_tcp_keepalive(&ka);
     }
-    let laddr = stream.local_addr().map(|a| a.to_string()).unwrap_or_default();
-    let fd = stream.as_raw_fd();
-    spawn(server, stream, peer.to_string(), laddr, fd, false, local);
+    let server = server.clone();
+    tokio::spawn(async move {
+        if opens_with_http2(&stream).await {
+            if let Some(grpc) = server.grpc.get() {
+                let _ = grpc.send(stream);
+            }
+            return;
+        }
+        let laddr = stream.local_addr().map(|a| a.to_string()).unwrap_or_default();
+        let fd = stream.as_raw_fd();
+        spawn(&server, stream, peer.to_string(), laddr, fd, false, local);
+    });
+}
+
+/// Replica links (gRPC) share the client port: they open with the HTTP/2
+/// preface, which no RESP request starts with. Only a first byte `P` (an
+/// inline PING, say) needs more bytes to decide.
+async fn opens_with_http2(stream: &TcpStream) -> bool {
+    let mut buf = [0u8; 4];
+    for _ in 0..200 {
+        match stream.peek(&mut buf).await {
+            Ok(0) | Err(_) => return false,
+            Ok(n) if buf[0] != b'P' => return n == 0,
+            Ok(n) if n >= 4 => return buf == ferrokv_replication::grpc::PREFACE[..4],
+            Ok(_) => tokio::time::sleep(Duration::from_millis(5)).await,
+        }
+    }
+    false
 }
 
 pub fn accept_unix(server: &Arc<Server>, stream: UnixStream, path: &str) {
@@ -203,6 +228,11 @@ where
             if !wait_blocked(server, client, blocked, input, out, stream).await {
                 return false;
             }
+        }
+        if let Some(wait) = client.wait.take() {
+            let _ = flush(server, stream, out).await;
+            let acked = crate::replication::wait_acks(server, wait).await;
+            encode::integer(out, acked as i64);
         }
         if client.close_after_reply || client.shared.killed.load(Ordering::Acquire) {
             return false;

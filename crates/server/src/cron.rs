@@ -18,10 +18,21 @@ pub async fn run(server: Arc<Server>) {
             _ = stop.changed() => return,
             _ = tokio::time::sleep(period) => {}
         }
-        if server.active_expire.load(Ordering::Relaxed) {
+        // Replicas never expire keys themselves: the primary's DELs do.
+        if server.active_expire.load(Ordering::Relaxed) && !server.repl.is_replica() {
             let server2 = server.clone();
             // Expiry takes shard locks; keep it off the async workers' hot loop.
-            let _ = tokio::task::spawn_blocking(move || server2.store.active_expire_cycle(period / 4, |_, _| {})).await;
+            let _ = tokio::task::spawn_blocking(move || {
+                let repl = &server2.repl;
+                server2.store.active_expire_cycle(period / 4, |db, key| {
+                    // Logged under the key's shard, like any write.
+                    if repl.logging() {
+                        let argv = [bytes::Bytes::from_static(b"DEL"), key.clone()];
+                        repl.feed(std::iter::once((db, &argv[..])));
+                    }
+                })
+            })
+            .await;
         }
         if crate::snapshot::save_point_due(&server) {
             let server2 = server.clone();

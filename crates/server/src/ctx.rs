@@ -56,6 +56,8 @@ pub struct Ctx<'a> {
     pub out: &'a mut BytesMut,
     pub view: View<'a>,
     pub entry: &'a Entry,
+    /// What this call propagates to replicas (see `propagate`).
+    pub effects: crate::propagate::Effects,
 }
 
 impl<'a> Ctx<'a> {
@@ -83,12 +85,15 @@ impl<'a> Ctx<'a> {
     /// false if none did and nothing was replied.
     pub fn serve_first(
         &mut self,
+        args: &[Bytes],
         keys: &[Bytes],
         mut serve: impl FnMut(&mut View<'a>, &mut Reply<'_>, &Bytes) -> Result<bool, RedisError>,
     ) -> Result<bool, RedisError> {
         for key in keys {
             let (view, mut r) = self.parts();
             if serve(view, &mut r, key)? {
+                let argv = crate::blocking::unblocked_form(args, key);
+                self.effects.rewrite(argv);
                 return Ok(true);
             }
         }
@@ -96,7 +101,7 @@ impl<'a> Ctx<'a> {
     }
 
     pub fn pop_or_block(&mut self, args: &[Bytes], keys: &[Bytes], timeout_ms: i64, serve: crate::blocking::ServeFn) -> CmdResult {
-        if self.serve_first(keys, |view, r, key| serve(view, r, args, key))? {
+        if self.serve_first(args, keys, |view, r, key| serve(view, r, args, key))? {
             return Ok(());
         }
         if !self.block(args, keys, timeout_ms, serve) {

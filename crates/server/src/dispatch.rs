@@ -13,6 +13,7 @@ use crate::client::{kind, Client, ReplyMode};
 use crate::command::{flags, Entry};
 use crate::ctx::Ctx;
 use crate::errors::{self, RedisError};
+use crate::propagate::Effects;
 use crate::server::Server;
 
 /// Commands that run rather than queue inside MULTI.
@@ -93,6 +94,9 @@ fn admit_and_run(server: &Server, client: &mut Client, args: Vec<Bytes>, out: &m
         let msg = format!("ERR Can't execute '{}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context", entry.fullname);
         return reject(server, client, Some(entry), msg.into(), out);
     }
+    if let Some(err) = crate::replication::refuse(server, client, entry) {
+        return reject(server, client, Some(entry), err, out);
+    }
     if let Some(queue) = client.multi.as_mut() {
         if !runs_inside_multi(spec.name) {
             queue.push(args);
@@ -158,6 +162,9 @@ pub fn call<'s>(server: &'s Server, client: &mut Client, entry: &'s Entry, args:
     let db = client.db;
     let lfu = server.hot.lfu.load(Ordering::Relaxed);
     let now = client.now_ms;
+    let expiry = crate::replication::expiry_for(server, client);
+    // A replica proxies its primary's log verbatim instead of propagating.
+    let logging = server.repl.logging() && !client.is_master;
     match gate_for(server, entry, args) {
         Gate::Exclusive => {
             let mut ks = server.store.exclusive();
@@ -166,8 +173,10 @@ pub fn call<'s>(server: &'s Server, client: &mut Client, entry: &'s Entry, args:
             }
             let mut view = View::exclusive(&server.store, &mut ks, db, now);
             view.lfu = lfu;
-            let mut ctx = Ctx { server, client, out, view, entry };
+            view.expiry = expiry;
+            let mut ctx = Ctx { server, client, out, view, entry, effects: Effects::new(logging) };
             run(&mut ctx, entry, args);
+            propagate(&mut ctx);
         }
         gate => {
             let ks = server.store.shared();
@@ -179,9 +188,25 @@ pub fn call<'s>(server: &'s Server, client: &mut Client, entry: &'s Entry, args:
                 _ => View::shared(&server.store, &ks, db, now),
             };
             view.lfu = lfu;
-            let mut ctx = Ctx { server, client, out, view, entry };
+            view.expiry = expiry;
+            let mut ctx = Ctx { server, client, out, view, entry, effects: Effects::new(logging) };
             run(&mut ctx, entry, args);
+            propagate(&mut ctx);
         }
+    }
+}
+
+/// Logs the call's effects while it still holds its keys, so the log's
+/// order is the keyspace's.
+fn propagate(ctx: &mut Ctx<'_>) {
+    if ctx.effects.on && !ctx.effects.is_empty() {
+        ctx.client.woff = ctx.server.repl.feed(ctx.effects.iter());
+    }
+    if ctx.client.is_master && ctx.client.multi.is_none() {
+        // The primary's command (or transaction) has taken effect: log it
+        // verbatim while still holding its keys.
+        ctx.server.repl.log_applied(&ctx.client.repl_pending, ctx.client.woff, ctx.client.db);
+        ctx.client.repl_pending.clear();
     }
 }
 
@@ -192,14 +217,18 @@ pub fn run<'a>(ctx: &mut Ctx<'a>, entry: &'a Entry, args: &[Bytes]) {
     ctx.view.db = ctx.client.db;
     // Redis records the command before running it (CLIENT INFO shows itself).
     *ctx.client.shared.last_cmd.lock() = entry.fullname;
+    let (db, changes) = (ctx.view.db, ctx.view.changes);
     let started = Instant::now();
     let result = (entry.spec.handler)(ctx, args);
     let elapsed = started.elapsed();
+    if ctx.effects.on {
+        collect_effects(ctx, args, db, changes);
+    }
     // Serve clients blocked on keys this command filled; inside EXEC that
     // waits for the end of the transaction, as in Redis.
     if !ctx.client.in_exec && !ctx.view.ready.is_empty() {
         if ctx.view.is_exclusive() && ctx.server.blocking.active() {
-            ctx.server.blocking.serve_ready(&mut ctx.view);
+            ctx.server.blocking.serve_ready(&mut ctx.view, &mut ctx.effects);
         }
         ctx.view.ready.clear();
     }
@@ -216,6 +245,23 @@ pub fn run<'a>(ctx: &mut Ctx<'a>, entry: &'a Entry, args: &[Bytes]) {
         encode::error(ctx.out, err.0.as_bytes());
     }
     account(ctx, entry, args, usec);
+}
+
+/// Keys found expired go out as DEL, then the command (or what it
+/// rewrote itself into) if it changed anything. EXEC's own entry adds
+/// nothing: its queued commands already did.
+fn collect_effects(ctx: &mut Ctx<'_>, args: &[Bytes], db: usize, changes_before: u64) {
+    for (edb, key) in ctx.view.expired.drain(..) {
+        ctx.effects.expired(edb, key);
+    }
+    let rewrite = ctx.effects.take_rewrite();
+    if ctx.view.changes == changes_before || ctx.entry.spec.name == "exec" {
+        return;
+    }
+    match rewrite {
+        Some(cmds) => cmds.into_iter().for_each(|argv| ctx.effects.push(db, argv)),
+        None => ctx.effects.push(db, args.to_vec()),
+    }
 }
 
 fn account(ctx: &mut Ctx<'_>, entry: &Entry, args: &[Bytes], usec: u64) {

@@ -82,6 +82,10 @@ pub struct HotConfig {
     pub slowlog_max_len: AtomicUsize,
     pub latency_threshold: AtomicU64,
     pub timeout: AtomicU64,
+    pub replica_read_only: AtomicBool,
+    pub replica_serve_stale_data: AtomicBool,
+    pub min_replicas_to_write: AtomicU64,
+    pub min_replicas_max_lag: AtomicU64,
 }
 
 impl HotConfig {
@@ -104,6 +108,10 @@ impl HotConfig {
         self.slowlog_max_len.store(c.slowlog_max_len as usize, Ordering::Relaxed);
         self.latency_threshold.store(c.latency_monitor_threshold, Ordering::Relaxed);
         self.timeout.store(c.timeout, Ordering::Relaxed);
+        self.replica_read_only.store(c.replica_read_only, Ordering::Relaxed);
+        self.replica_serve_stale_data.store(c.replica_serve_stale_data, Ordering::Relaxed);
+        self.min_replicas_to_write.store(c.min_replicas_to_write, Ordering::Relaxed);
+        self.min_replicas_max_lag.store(c.min_replicas_max_lag, Ordering::Relaxed);
     }
 }
 
@@ -176,7 +184,12 @@ pub struct Server {
     /// command runs after it, so nothing acknowledged misses the dump.
     pub stopping: AtomicBool,
     pub run_id: String,
-    pub replid: Mutex<String>,
+    /// Replication: history, backlog, attached replicas, the link.
+    pub repl: Arc<ferrokv_replication::Replication>,
+    /// Where TCP connections speaking gRPC (replica links) are handed.
+    pub grpc: std::sync::OnceLock<tokio::sync::mpsc::UnboundedSender<tokio::net::TcpStream>>,
+    /// The task following our primary, while we are a replica.
+    pub repl_link: Mutex<Option<tokio::task::JoinHandle<()>>>,
     pub active_expire: AtomicBool,
     pub tcp_port: AtomicUsize,
     /// Highest `used_memory` seen (INFO memory).
@@ -219,7 +232,9 @@ impl Server {
             persistence: Persistence::default(),
             stopping: AtomicBool::new(false),
             run_id: random_hex_id(),
-            replid: Mutex::new(random_hex_id()),
+            repl: ferrokv_replication::Replication::new(config.repl_backlog_size.max(1) as usize),
+            grpc: std::sync::OnceLock::new(),
+            repl_link: Mutex::new(None),
             active_expire: AtomicBool::new(true),
             tcp_port: AtomicUsize::new(config.port as usize),
             memory_peak: AtomicU64::new(0),
@@ -237,7 +252,19 @@ impl Server {
         });
         let _ = server.me.set(Arc::downgrade(&server));
         server.hot.load_all(&server.config.read(), &server.store);
+        server.apply_repl_config();
         server
+    }
+
+    /// Pushes replication settings from the config into the log.
+    pub fn apply_repl_config(&self) {
+        let c = self.config.read();
+        let (hard, soft, secs) = c.output_limits.replica;
+        let size = c.repl_backlog_size.max(1) as usize;
+        self.repl.with_log(|log| {
+            log.set_backlog_size(size);
+            log.limit = ferrokv_replication::OutputLimit { hard, soft, soft_seconds: secs };
+        });
     }
 
     /// The owning `Arc`, for handlers that start tasks.
@@ -355,7 +382,9 @@ fn load_snapshot(server: &Server) -> Result<(), StartError> {
     };
     let limits = server.store.limits.snapshot();
     let started = Instant::now();
-    let (loaded, expired) = crate::snapshot::load(&mut server.store.exclusive(), &path, &limits, opts)?;
+    let file = crate::snapshot::load(&mut server.store.exclusive(), &path, &limits, opts)?;
+    crate::replication::restore_history(server, &file);
+    let (loaded, expired) = (file.keys, file.expired);
     server.persistence.last_load_keys_loaded.store(loaded, Ordering::Relaxed);
     server.persistence.last_load_keys_expired.store(expired, Ordering::Relaxed);
     if loaded + expired > 0 {
@@ -378,6 +407,10 @@ pub async fn start(loaded: Loaded) -> Result<Handle, StartError> {
         tasks.push(spawn_unix(server.clone(), listener, config.unixsocket.clone()));
     }
     tasks.push(tokio::spawn(crate::cron::run(server.clone())));
+    crate::replication::start(&server);
+    if let Some((host, port)) = config.replicaof.clone() {
+        crate::replication::follow(&server, host, port);
+    }
     info!(port = config.port, pid = std::process::id(), "Ready to accept connections");
     Ok(Handle { server, tcp_addrs, tasks })
 }

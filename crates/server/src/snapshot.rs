@@ -30,11 +30,14 @@ pub fn dump_path(server: &Server) -> PathBuf {
     c.dir.join(&c.dbfilename)
 }
 
+/// AUX fields beyond the standard ones (replication history).
+pub type Aux = [(&'static str, Vec<u8>)];
+
 /// Writes every database to `path` (via a temp file); returns the key count.
-pub fn save(ks: &mut Keyspace, path: &Path, compress: bool, checksum: bool) -> std::io::Result<u64> {
+pub fn save(ks: &mut Keyspace, path: &Path, compress: bool, checksum: bool, aux: &Aux) -> std::io::Result<u64> {
     let dir = path.parent().unwrap_or(Path::new("."));
     let temp = dir.join(format!("temp-{}.rdb", std::process::id()));
-    let result = write_file(ks, &temp, compress, checksum).and_then(|n| {
+    let result = write_file(ks, &temp, compress, checksum, aux).and_then(|n| {
         std::fs::rename(&temp, path)?;
         File::open(dir)?.sync_all()?;
         Ok(n)
@@ -45,9 +48,12 @@ pub fn save(ks: &mut Keyspace, path: &Path, compress: bool, checksum: bool) -> s
     result
 }
 
-fn write_file(ks: &mut Keyspace, temp: &Path, compress: bool, checksum: bool) -> std::io::Result<u64> {
+/// Writes every database to `temp` as an RDB file, fsynced.
+pub fn write_file(ks: &mut Keyspace, temp: &Path, compress: bool, checksum: bool, extra: &Aux) -> std::io::Result<u64> {
     let ctime = (now_ms() / 1000).to_string();
-    let aux: [(&str, &[u8]); 4] = [("redis-ver", crate::REDIS_VERSION.as_bytes()), ("redis-bits", b"64"), ("ctime", ctime.as_bytes()), ("aof-base", b"0")];
+    let mut aux: Vec<(&str, &[u8])> = vec![("redis-ver", crate::REDIS_VERSION.as_bytes()), ("redis-bits", b"64"), ("ctime", ctime.as_bytes())];
+    aux.extend(extra.iter().map(|(k, v)| (*k, &v[..])));
+    aux.push(("aof-base", b"0"));
     let mut w = Writer::new(BufWriter::with_capacity(1 << 20, File::create(temp)?), &aux, compress, checksum)?;
     let now = now_ms();
     let mut total = 0;
@@ -75,19 +81,38 @@ pub struct LoadOptions {
     pub merge: bool,
 }
 
+/// What a load found.
+#[derive(Debug, Default)]
+pub struct Loaded {
+    pub keys: u64,
+    pub expired: u64,
+    pub aux: Vec<(Vec<u8>, Vec<u8>)>,
+}
+
+impl Loaded {
+    pub fn aux_str(&self, name: &str) -> Option<String> {
+        self.aux.iter().find(|(k, _)| k == name.as_bytes()).map(|(_, v)| String::from_utf8_lossy(v).into_owned())
+    }
+
+    /// `repl-stream-db`: the database the primary's commands ran in.
+    pub fn stream_db(&self) -> Option<usize> {
+        self.aux_str("repl-stream-db").and_then(|v| v.parse().ok())
+    }
+}
+
 /// Loads `path` into the keyspace; a missing file is an empty dataset.
 /// Keys already expired are skipped, as a primary skips them.
-pub fn load(ks: &mut Keyspace, path: &Path, limits: &Thresholds, opts: LoadOptions) -> Result<(u64, u64), LoadError> {
+pub fn load(ks: &mut Keyspace, path: &Path, limits: &Thresholds, opts: LoadOptions) -> Result<Loaded, LoadError> {
     let LoadOptions { lfu_policy, check_crc, merge } = opts;
     let data = match std::fs::read(path) {
         Ok(d) => d,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok((0, 0)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Loaded::default()),
         Err(source) => return Err(LoadError::Io { path: path.into(), source }),
     };
     let now = now_ms();
     let (mut loaded, mut expired) = (0, 0);
     let format = |source| LoadError::Format { path: path.into(), source };
-    ferrokv_rdb::file::read(&data, check_crc, |r| {
+    let file = ferrokv_rdb::file::read(&data, check_crc, |r| {
         if r.db as usize >= ks.db_count() {
             return Err(format!("database {} is out of range (databases {})", r.db, ks.db_count()));
         }
@@ -107,7 +132,7 @@ pub fn load(ks: &mut Keyspace, path: &Path, limits: &Thresholds, opts: LoadOptio
         Ok(())
     })
     .map_err(format)?;
-    Ok((loaded, expired))
+    Ok(Loaded { keys: loaded, expired, aux: file.aux })
 }
 
 /// SAVE's work, with the bookkeeping INFO and LASTSAVE report.
@@ -127,7 +152,8 @@ fn save_and_count(server: &Server, ks: &mut Keyspace) -> std::io::Result<u64> {
         (c.dir.join(&c.dbfilename), c.rdbcompression, c.rdbchecksum)
     };
     let dirty_before = server.store.stats.dirty.load(Ordering::Relaxed);
-    let n = save(ks, &path, compress, checksum)?;
+    let aux = crate::replication::snapshot_aux(server);
+    let n = save(ks, &path, compress, checksum, &aux)?;
     server.store.stats.dirty.fetch_sub(dirty_before, Ordering::Relaxed);
     server.persistence.last_save.store(now_ms() as u64 / 1000, Ordering::Relaxed);
     server.persistence.saves.fetch_add(1, Ordering::Relaxed);

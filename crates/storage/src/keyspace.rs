@@ -306,6 +306,24 @@ pub struct View<'a> {
     pub ready: Vec<(usize, Key)>,
     /// Under an LFU policy `lru` holds LFU data instead (see `touch_entry`).
     pub lfu: bool,
+    /// Changes made through this view (Redis's `server.dirty` delta): a
+    /// command that made any is propagated.
+    pub changes: u64,
+    pub expiry: Expiry,
+}
+
+/// What a lookup does with a key whose time has passed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Expiry {
+    /// Delete it (a primary), recording the deletion for propagation.
+    #[default]
+    Delete,
+    /// Treat it as missing but keep it: a replica waits for the primary's
+    /// DEL, as Redis 7.0 replicas do.
+    Hide,
+    /// See it as live: the primary's own commands on a replica, which must
+    /// find what the primary found.
+    Ignore,
 }
 
 impl<'a> View<'a> {
@@ -321,6 +339,8 @@ impl<'a> View<'a> {
             expired: Vec::new(),
             ready: Vec::new(),
             lfu: false,
+            changes: 0,
+            expiry: Expiry::Delete,
         }
     }
 
@@ -336,7 +356,18 @@ impl<'a> View<'a> {
     }
 
     pub fn exclusive(store: &'a Store, ks: &'a mut Keyspace, db: usize, now_ms: i64) -> Self {
-        View { target: Target::All(ks), db, now_ms, stats: &store.stats, limits: &store.limits, expired: Vec::new(), ready: Vec::new(), lfu: false }
+        View {
+            target: Target::All(ks),
+            db,
+            now_ms,
+            stats: &store.stats,
+            limits: &store.limits,
+            expired: Vec::new(),
+            ready: Vec::new(),
+            lfu: false,
+            changes: 0,
+            expiry: Expiry::Delete,
+        }
     }
 
     /// The encoding thresholds in force for this command.
@@ -395,12 +426,20 @@ impl<'a> View<'a> {
         }
     }
 
-    /// Deletes `key` if its time has passed; true if it did.
+    /// Applies lazy expiry to `key`; true if the key is to be treated as
+    /// missing (deleted, or hidden on a replica).
     fn expire_if_needed(&mut self, key: &[u8]) -> bool {
         let now = self.now_ms;
+        let expiry = self.expiry;
+        if expiry == Expiry::Ignore {
+            return false;
+        }
         let shard = self.shard(key);
         if !shard.is_expired(key, now) {
             return false;
+        }
+        if expiry == Expiry::Hide {
+            return true;
         }
         shard.remove(key);
         let db = self.db;
@@ -416,10 +455,10 @@ impl<'a> View<'a> {
 
     /// `lookupKeyRead`: counts a hit or a miss and refreshes the access time.
     pub fn get(&mut self, key: &[u8]) -> Option<&mut Entry> {
-        self.expire_if_needed(key);
+        let hidden = self.expire_if_needed(key) && self.expiry == Expiry::Hide;
         let lfu = self.lfu;
         let stats = self.stats;
-        match self.shard(key).map.get_mut(key) {
+        match self.shard(key).map.get_mut(key).filter(|_| !hidden) {
             Some(entry) => {
                 stats.keyspace_hits.fetch_add(1, Ordering::Relaxed);
                 Self::touch_entry(entry, lfu);
@@ -434,7 +473,9 @@ impl<'a> View<'a> {
 
     /// `lookupKeyWrite`: no hit/miss accounting.
     pub fn get_mut(&mut self, key: &[u8]) -> Option<&mut Entry> {
-        self.expire_if_needed(key);
+        if self.expire_if_needed(key) && self.expiry == Expiry::Hide {
+            return None;
+        }
         let lfu = self.lfu;
         let entry = self.shard(key).map.get_mut(key)?;
         Self::touch_entry(entry, lfu);
@@ -443,7 +484,9 @@ impl<'a> View<'a> {
 
     /// Looks without touching the access time or the stats (OBJECT, TYPE…).
     pub fn peek(&mut self, key: &[u8]) -> Option<&Entry> {
-        self.expire_if_needed(key);
+        if self.expire_if_needed(key) && self.expiry == Expiry::Hide {
+            return None;
+        }
         self.shard(key).map.get(key)
     }
 
@@ -485,7 +528,9 @@ impl<'a> View<'a> {
 
     /// Removes `key` and returns its value.
     pub fn take(&mut self, key: &[u8]) -> Option<Value> {
-        self.expire_if_needed(key);
+        if self.expire_if_needed(key) && self.expiry == Expiry::Hide {
+            return None;
+        }
         let entry = self.shard(key).remove(key)?;
         self.modified(key);
         Some(entry.value)
@@ -493,7 +538,9 @@ impl<'a> View<'a> {
 
     /// Absolute expiry of a live key, in Unix ms.
     pub fn expire_at(&mut self, key: &[u8]) -> Option<i64> {
-        self.expire_if_needed(key);
+        if self.expire_if_needed(key) && self.expiry == Expiry::Hide {
+            return None;
+        }
         self.shard(key).expires.get(key).copied()
     }
 
@@ -508,16 +555,25 @@ impl<'a> View<'a> {
     }
 
     pub fn persist(&mut self, key: &[u8]) -> bool {
-        self.expire_if_needed(key);
+        if self.expire_if_needed(key) && self.expiry == Expiry::Hide {
+            return false;
+        }
         self.shard(key).expires.swap_remove(key).is_some()
     }
 
     /// `signalModifiedKey`: watchers of the key see the change.
     pub fn modified(&mut self, key: &[u8]) {
-        // One change for `save` points and rdb_changes_since_last_save.
-        self.stats.dirty.fetch_add(1, Ordering::Relaxed);
+        self.changed();
         let db = self.db;
         self.db_watches(db).touch(key);
+    }
+
+    /// Counts a change with no key of its own to signal (FLUSHALL, SWAPDB):
+    /// one for `save` points and rdb_changes_since_last_save, and one that
+    /// makes the command propagate.
+    pub fn changed(&mut self) {
+        self.stats.dirty.fetch_add(1, Ordering::Relaxed);
+        self.changes += 1;
     }
 
     /// Registers a WATCH on `key` in the selected database; returns whether

@@ -14,7 +14,7 @@ pub mod types;
 pub mod value;
 mod watch;
 
-pub use keyspace::{idle_seconds, lru_clock, now_ms, refresh_lru_clock, shard_of, Db, Keyspace, Stats, Store, View, SHARDS};
+pub use keyspace::{idle_seconds, lru_clock, now_ms, refresh_lru_clock, shard_of, Db, Expiry, Keyspace, Stats, Store, View, SHARDS};
 pub use shard::{Entry, Key, Shard};
 pub use types::hash::Hash;
 pub use types::list::List;

@@ -398,6 +398,7 @@ fn flushdb(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     if let Some(ks) = ctx.view.keyspace() {
         ks.flush_db(db, now);
     }
+    ctx.view.changed();
     if sync {
         crate::info::purge_allocator();
     }
@@ -413,6 +414,7 @@ fn flushall(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
             ks.flush_db(db, now);
         }
     }
+    ctx.view.changed();
     if sync {
         crate::info::purge_allocator();
     }
@@ -435,5 +437,6 @@ fn swapdb(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     if let Some(ks) = ctx.view.keyspace() {
         ks.swap_dbs(a as usize, b as usize, now);
     }
+    ctx.view.changed();
     ctx.ok()
 }

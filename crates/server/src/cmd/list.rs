@@ -482,7 +482,7 @@ fn mpop_from(view: &mut ferrokv_storage::View<'_>, r: &mut Reply<'_>, key: &Byte
 /* LMPOP numkeys key [key ...] LEFT|RIGHT [COUNT count] */
 fn lmpop(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     let (keys, end, count) = parse_mpop(args, 1)?;
-    if !ctx.serve_first(keys, |view, r, key| mpop_from(view, r, key, end, count))? {
+    if !ctx.serve_first(args, keys, |view, r, key| mpop_from(view, r, key, end, count))? {
         ctx.null_array();
     }
     Ok(())

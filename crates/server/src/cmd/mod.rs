@@ -14,6 +14,7 @@ pub mod list;
 pub mod multi;
 pub mod persistence;
 pub mod pubsub;
+pub mod replication;
 pub mod server;
 pub mod set;
 pub mod shared;
@@ -43,4 +44,5 @@ pub static FAMILIES: &[&[Command]] = &[
     pubsub::COMMANDS,
     server::COMMANDS,
     persistence::COMMANDS,
+    replication::COMMANDS,
 ];

@@ -149,6 +149,7 @@ fn config_set(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     }
     let old = std::mem::replace(&mut *ctx.server.config.write(), next.clone());
     ctx.server.hot.load_all(&next, &ctx.server.store);
+    ctx.server.apply_repl_config();
     if next.port != old.port || next.bind != old.bind {
         if let Err(e) = ctx.server.arc().listen_tcp(&next.bind, next.port) {
             tracing::warn!("CONFIG SET could not listen: {e}");
@@ -605,7 +606,7 @@ fn debug(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         ctx.server.active_expire.store(on, Ordering::Relaxed);
         ctx.ok()
     } else if args::is(sub, "change-repl-id") && args.len() == 2 {
-        *ctx.server.replid.lock() = crate::server::random_hex_id();
+        ctx.server.repl.with_log(|log| log.change_replid());
         ctx.ok()
     } else if args::is(sub, "help") {
         ctx.help(&[

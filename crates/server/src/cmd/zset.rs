@@ -804,7 +804,7 @@ fn mpop_from(view: &mut ferrokv_storage::View<'_>, r: &mut Reply<'_>, key: &Byte
 /* ZMPOP numkeys key [key ...] MIN|MAX [COUNT count] */
 fn zmpop(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     let (keys, max, count) = parse_mpop(args, 1)?;
-    if !ctx.serve_first(keys, |view, r, key| mpop_from(view, r, key, max, count))? {
+    if !ctx.serve_first(args, keys, |view, r, key| mpop_from(view, r, key, max, count))? {
         ctx.null_array();
     }
     Ok(())

@@ -96,6 +96,36 @@ pub struct Config {
     pub zset_max_listpack_value: u64,
     pub hll_sparse_max_bytes: u64,
     pub list_max_listpack_size: i64,
+    /// `replicaof <host> <port>`: the primary's client address.
+    pub replicaof: Option<(String, u16)>,
+    pub masterauth: String,
+    pub masteruser: String,
+    pub replica_read_only: bool,
+    pub replica_serve_stale_data: bool,
+    pub replica_priority: u64,
+    pub replica_announce_ip: String,
+    pub replica_announce_port: u16,
+    pub replica_announced: bool,
+    pub repl_backlog_size: i64,
+    pub repl_timeout: u64,
+    pub min_replicas_to_write: u64,
+    pub min_replicas_max_lag: u64,
+    /// `client-output-buffer-limit` per class: (hard, soft, soft seconds).
+    pub output_limits: OutputLimits,
+}
+
+/// `client-output-buffer-limit normal … replica … pubsub …`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OutputLimits {
+    pub normal: (u64, u64, u64),
+    pub replica: (u64, u64, u64),
+    pub pubsub: (u64, u64, u64),
+}
+
+impl Default for OutputLimits {
+    fn default() -> Self {
+        OutputLimits { normal: (0, 0, 0), replica: (256 << 20, 64 << 20, 60), pubsub: (32 << 20, 8 << 20, 60) }
+    }
 }
 
 impl Default for Config {
@@ -137,6 +167,20 @@ impl Default for Config {
             zset_max_listpack_value: 64,
             hll_sparse_max_bytes: 3000,
             list_max_listpack_size: -2,
+            replicaof: None,
+            masterauth: String::new(),
+            masteruser: String::new(),
+            replica_read_only: true,
+            replica_serve_stale_data: true,
+            replica_priority: 100,
+            replica_announce_ip: String::new(),
+            replica_announce_port: 0,
+            replica_announced: true,
+            repl_backlog_size: 1024 * 1024,
+            repl_timeout: 60,
+            min_replicas_to_write: 0,
+            min_replicas_max_lag: 10,
+            output_limits: OutputLimits::default(),
         }
     }
 }

@@ -349,6 +349,72 @@ pub static DIRECTIVES: &[Directive] = &[
         ..int_directive!("zset-max-listpack-entries", zset_max_listpack_entries, u64, 0, i64::MAX, true, false)
     },
     Directive { aliases: &["zset-max-ziplist-value"], ..int_directive!("zset-max-listpack-value", zset_max_listpack_value, u64, 0, i64::MAX, true, false) },
+    Directive {
+        name: "replicaof",
+        aliases: &["slaveof"],
+        // Changed with REPLICAOF, not CONFIG SET (as Redis).
+        immutable: true,
+        protected: false,
+        multi_arg: true,
+        get: |c| c.replicaof.as_ref().map(|(h, p)| format!("{h} {p}")).unwrap_or_default(),
+        set: |c, a| {
+            let words: Vec<&str> = a.iter().flat_map(|s| s.split_whitespace()).collect();
+            c.replicaof = match words[..] {
+                [no, one] if no.eq_ignore_ascii_case("no") && one.eq_ignore_ascii_case("one") => None,
+                [host, port] => Some((host.to_string(), port.parse::<u16>().map_err(|_| "Invalid master port")?)),
+                _ => return Err("wrong number of arguments".into()),
+            };
+            Ok(())
+        },
+        rewrite: None,
+    },
+    string_directive!("masterauth", masterauth, false),
+    string_directive!("masteruser", masteruser, false),
+    Directive { aliases: &["slave-read-only"], ..bool_directive!("replica-read-only", replica_read_only) },
+    Directive { aliases: &["slave-serve-stale-data"], ..bool_directive!("replica-serve-stale-data", replica_serve_stale_data) },
+    Directive { aliases: &["slave-priority"], ..int_directive!("replica-priority", replica_priority, u64, 0, i32::MAX as i64, false, false) },
+    Directive { aliases: &["slave-announce-ip"], ..string_directive!("replica-announce-ip", replica_announce_ip, false) },
+    Directive { aliases: &["slave-announce-port"], ..int_directive!("replica-announce-port", replica_announce_port, u16, 0, 65535, false, false) },
+    bool_directive!("replica-announced", replica_announced),
+    int_directive!("repl-backlog-size", repl_backlog_size, i64, 1, i64::MAX, true, false),
+    int_directive!("repl-timeout", repl_timeout, u64, 1, i32::MAX as i64, false, false),
+    Directive { aliases: &["min-slaves-to-write"], ..int_directive!("min-replicas-to-write", min_replicas_to_write, u64, 0, i32::MAX as i64, false, false) },
+    Directive { aliases: &["min-slaves-max-lag"], ..int_directive!("min-replicas-max-lag", min_replicas_max_lag, u64, 0, i32::MAX as i64, false, false) },
+    Directive {
+        name: "client-output-buffer-limit",
+        aliases: &[],
+        immutable: false,
+        protected: false,
+        multi_arg: true,
+        get: |c| {
+            let l = &c.output_limits;
+            let f = |(h, s, t): (u64, u64, u64)| format!("{h} {s} {t}");
+            format!("normal {} slave {} pubsub {}", f(l.normal), f(l.replica), f(l.pubsub))
+        },
+        set: |c, a| {
+            let words: Vec<&str> = a.iter().flat_map(|s| s.split_whitespace()).collect();
+            if words.is_empty() || !words.len().is_multiple_of(4) {
+                return Err("Wrong number of arguments in buffer limit configuration.".into());
+            }
+            let mut limits = c.output_limits;
+            for w in words.chunks(4) {
+                let mem = |v: &str| parse_memory(v).filter(|n| *n >= 0).map(|n| n as u64);
+                let (Some(hard), Some(soft), Ok(secs)) = (mem(w[1]), mem(w[2]), w[3].parse::<u64>()) else {
+                    return Err("Error in hard, soft or soft_seconds setting in buffer limit configuration.".into());
+                };
+                let slot = match w[0].to_ascii_lowercase().as_str() {
+                    "normal" => &mut limits.normal,
+                    "replica" | "slave" => &mut limits.replica,
+                    "pubsub" => &mut limits.pubsub,
+                    _ => return Err("Invalid client class specified in buffer limit configuration.".into()),
+                };
+                *slot = (hard, soft, secs);
+            }
+            c.output_limits = limits;
+            Ok(())
+        },
+        rewrite: None,
+    },
 ];
 
 pub fn find(name: &str) -> Option<&'static Directive> {

@@ -1,0 +1,118 @@
+//! Replication commands (Redis's replication.c): REPLICAOF/SLAVEOF, ROLE,
+//! WAIT. The engine is `ferrokv-replication`; the node's glue is
+//! `crate::replication`.
+
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+
+use crate::args;
+use crate::cmd;
+use crate::command::flags::*;
+use crate::command::Command;
+use crate::ctx::Ctx;
+use crate::errors::CmdResult;
+use crate::replication::{self, WaitAcks};
+
+const ADMIN_DANGER: &[&str] = &["admin", "dangerous"];
+const CONN: &[&str] = &["connection"];
+const REPLICAOF_FLAGS: u32 = ADMIN | NOSCRIPT | STALE | NO_ASYNC_LOADING;
+
+pub static COMMANDS: &[Command] = &[
+    cmd!("replicaof", 3, REPLICAOF_FLAGS, &[], (0, 0, 0), replicaof, "server", "Make the server a replica of another instance, or promote it as master."),
+    cmd!("slaveof", 3, REPLICAOF_FLAGS, &[], (0, 0, 0), replicaof, "server", "Make the server a replica of another instance, or promote it as master."),
+    cmd!(
+        "role",
+        1,
+        NOSCRIPT | LOADING | STALE | FAST,
+        ADMIN_DANGER,
+        (0, 0, 0),
+        role,
+        "server",
+        "Return the role of the instance in the context of replication"
+    ),
+    cmd!(
+        "wait",
+        3,
+        NOSCRIPT,
+        CONN,
+        (0, 0, 0),
+        wait,
+        "generic",
+        "Wait for the synchronous replication of all the write commands sent in the context of the current connection"
+    ),
+];
+
+/* REPLICAOF <host> <port> | NO ONE */
+fn replicaof(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+    if args::is(&args[1], "no") && args::is(&args[2], "one") {
+        replication::promote(ctx.server);
+        return ctx.ok();
+    }
+    let port = args::int_or(&args[2], "ERR Invalid master port")?;
+    if !(0..=65535).contains(&port) {
+        return Err("ERR Invalid master port".into());
+    }
+    let host = String::from_utf8_lossy(&args[1]).into_owned();
+    let same =
+        ctx.server.repl.is_replica() && ctx.server.repl.link.lock().as_ref().is_some_and(|l| l.host.eq_ignore_ascii_case(&host) && l.port == port as u16);
+    if same {
+        ctx.simple(b"OK Already connected to specified master");
+        return Ok(());
+    }
+    replication::follow(&ctx.server.arc(), host, port as u16);
+    ctx.ok()
+}
+
+/* ROLE */
+fn role(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult {
+    let repl = &ctx.server.repl;
+    let link = repl.link.lock().clone().filter(|_| repl.is_replica());
+    match link {
+        Some(l) => {
+            ctx.array(5);
+            ctx.bulk(b"slave");
+            ctx.bulk(l.host.as_bytes());
+            ctx.int(l.port as i64);
+            ctx.bulk(l.state.role_name().as_bytes());
+            let connected = l.state == ferrokv_replication::LinkState::Connected;
+            ctx.int(if connected { repl.offset() as i64 } else { -1 });
+        }
+        None => {
+            let replicas = replication::online_replicas(ctx.server);
+            ctx.array(3);
+            ctx.bulk(b"master");
+            ctx.int(repl.offset() as i64);
+            ctx.array(replicas.len());
+            for (ip, port, offset) in replicas {
+                ctx.array(3);
+                ctx.bulk(ip.as_bytes());
+                ctx.bulk(port.to_string().as_bytes());
+                ctx.bulk(offset.to_string().as_bytes());
+            }
+        }
+    }
+    Ok(())
+}
+
+/* WAIT numreplicas timeout */
+fn wait(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+    if ctx.server.repl.is_replica() {
+        return Err("ERR WAIT cannot be used with replica instances. Please also note that since Redis 4.0 if a replica is configured to be writable (which is not the default) writes to replicas are just local and are not propagated.".into());
+    }
+    let replicas = args::int(&args[1])?;
+    let timeout = args::int_or(&args[2], "ERR timeout is not an integer or out of range")?;
+    if timeout < 0 {
+        return Err("ERR timeout is negative".into());
+    }
+    let offset = ctx.client.woff;
+    let acked = ctx.server.repl.acked_at_least(offset);
+    if acked as i64 >= replicas || ctx.client.in_exec {
+        ctx.int(acked as i64);
+        return Ok(());
+    }
+    ctx.server.repl.request_acks();
+    let deadline = (timeout > 0).then(|| Instant::now() + Duration::from_millis(timeout as u64));
+    ctx.client.wait = Some(WaitAcks { offset, replicas: replicas.max(0) as usize, deadline });
+    Ok(())
+}

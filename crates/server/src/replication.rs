@@ -1,0 +1,365 @@
+//! The node's side of replication (the engine is `ferrokv-replication`):
+//! how this node snapshots, loads and applies for it ([`NodeHost`]), the
+//! admission rules of a replica and of `min-replicas-to-write`, following
+//! a primary (REPLICAOF), WAIT, and INFO replication.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Weak};
+use std::time::{Duration, Instant};
+
+use bytes::{Bytes, BytesMut};
+use ferrokv_replication::{grpc, replica, ApplySession, Hello, Host, LinkInfo, LinkState, ReplicaState};
+use ferrokv_storage::Expiry;
+
+use crate::client::{kind, Client, ClientShared};
+use crate::command::{flags, Entry};
+use crate::errors::RedisError;
+use crate::server::Server;
+
+pub const READONLY: &str = "READONLY You can't write against a read only replica.";
+pub const MASTERDOWN: &str = "MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'.";
+pub const NOREPLICAS: &str = "NOREPLICAS Not enough good replicas to write.";
+
+/// Redis's `processCommand` checks that depend on replication: writes on a
+/// read-only replica, stale reads with `replica-serve-stale-data no`,
+/// writes without enough good replicas.
+pub fn refuse(server: &Server, client: &Client, entry: &Entry) -> Option<RedisError> {
+    let spec = entry.spec;
+    let is_write = spec.has(flags::WRITE);
+    if server.repl.is_replica() {
+        if client.is_master {
+            return None;
+        }
+        let (read_only, serve_stale) = (server.hot.replica_read_only.load(Ordering::Relaxed), server.hot.replica_serve_stale_data.load(Ordering::Relaxed));
+        if is_write && read_only {
+            return Some(READONLY.into());
+        }
+        if !serve_stale && !spec.has(flags::STALE) && !link_up(server) {
+            return Some(MASTERDOWN.into());
+        }
+        return None;
+    }
+    let min = server.hot.min_replicas_to_write.load(Ordering::Relaxed);
+    if is_write && min > 0 {
+        let lag = server.hot.min_replicas_max_lag.load(Ordering::Relaxed);
+        if lag > 0 && (server.repl.good_replicas(lag) as u64) < min {
+            return Some(NOREPLICAS.into());
+        }
+    }
+    None
+}
+
+fn link_up(server: &Server) -> bool {
+    server.repl.link.lock().as_ref().is_some_and(|l| l.state == LinkState::Connected)
+}
+
+/// How lookups treat keys whose time has passed: replicas never delete
+/// them on their own (the primary's DEL will come), and the primary's own
+/// commands see them as the primary did.
+pub fn expiry_for(server: &Server, client: &Client) -> Expiry {
+    if !server.repl.is_replica() {
+        Expiry::Delete
+    } else if client.is_master {
+        Expiry::Ignore
+    } else {
+        Expiry::Hide
+    }
+}
+
+/// Replication's window on this node.
+pub struct NodeHost(pub Weak<Server>);
+
+impl NodeHost {
+    fn server(&self) -> Result<Arc<Server>, String> {
+        self.0.upgrade().ok_or_else(|| "server is shutting down".to_string())
+    }
+}
+
+/// The primary's client on a replica, kept across the commands of a link.
+struct MasterClient {
+    client: Client,
+    out: BytesMut,
+}
+
+impl Host for NodeHost {
+    fn snapshot(&self, path: &Path) -> Result<u64, String> {
+        let server = self.server()?;
+        let mut ks = server.store.exclusive();
+        let (compress, checksum) = {
+            let c = server.config.read();
+            (c.rdbcompression, c.rdbchecksum)
+        };
+        let (replid, offset, db) = server.repl.with_log(|log| {
+            let (offset, db) = log.snapshot_point();
+            (log.replid.clone(), offset, db)
+        });
+        let aux = repl_aux(&replid, offset, db);
+        crate::snapshot::write_file(&mut ks, path, compress, checksum, &aux).map_err(|e| format!("writing {}: {e}", path.display()))?;
+        Ok(offset)
+    }
+
+    fn load(&self, path: &Path, replid: &str, offset: u64) -> Result<(), String> {
+        let server = self.server()?;
+        let mut ks = server.store.exclusive();
+        let now = ferrokv_storage::now_ms();
+        for db in 0..ks.db_count() {
+            ks.flush_db(db, now);
+        }
+        let opts = {
+            let c = server.config.read();
+            crate::snapshot::LoadOptions { lfu_policy: c.maxmemory_policy.is_lfu(), check_crc: c.rdbchecksum, merge: false }
+        };
+        let started = Instant::now();
+        let loaded = crate::snapshot::load(&mut ks, path, &server.store.limits.snapshot(), opts).map_err(|e| e.to_string())?;
+        let keys = loaded.keys;
+        server.repl.with_log(|log| log.reset_to(replid, offset, loaded.stream_db().unwrap_or(0)));
+        tracing::info!(keys, "MASTER <-> REPLICA sync: Loading DB in memory done in {:.3} seconds", started.elapsed().as_secs_f64());
+        Ok(())
+    }
+
+    fn apply(&self, session: &mut ApplySession, args: Vec<Bytes>, raw: &[u8], end: u64) {
+        let Ok(server) = self.server() else {
+            return;
+        };
+        if !session.state.is::<MasterClient>() {
+            session.state = Box::new(MasterClient { client: master_client(&server), out: BytesMut::new() });
+        }
+        let Some(m) = session.state.downcast_mut::<MasterClient>() else {
+            return;
+        };
+        m.client.now_ms = ferrokv_storage::now_ms();
+        m.client.woff = end;
+        m.client.repl_pending.extend_from_slice(raw);
+        crate::dispatch::process(&server, &mut m.client, args, &mut m.out);
+        m.out.clear();
+    }
+
+    fn authorized(&self, username: &str, password: &str) -> bool {
+        let Ok(server) = self.server() else {
+            return false;
+        };
+        let c = server.config.read();
+        c.requirepass.is_empty() || ((username.is_empty() || username == "default") && password == c.requirepass)
+    }
+
+    fn dir(&self) -> PathBuf {
+        self.server().map(|s| s.config.read().dir.clone()).unwrap_or_else(|_| PathBuf::from("."))
+    }
+
+    fn hello(&self) -> Hello {
+        let Ok(server) = self.server() else {
+            return Hello::default();
+        };
+        let c = server.config.read();
+        let port = if c.replica_announce_port != 0 { c.replica_announce_port } else { server.tcp_port.load(Ordering::Relaxed) as u16 };
+        Hello {
+            username: c.masteruser.clone(),
+            password: c.masterauth.clone(),
+            announce_ip: c.replica_announce_ip.clone(),
+            listening_port: port,
+            ..Hello::default()
+        }
+    }
+
+    fn repl_timeout(&self) -> u64 {
+        self.server().map(|s| s.config.read().repl_timeout).unwrap_or(60)
+    }
+}
+
+/// The AUX fields that let a restarted replica continue its history.
+pub fn repl_aux(replid: &str, offset: u64, db: usize) -> Vec<(&'static str, Vec<u8>)> {
+    vec![("repl-stream-db", db.to_string().into_bytes()), ("repl-id", replid.as_bytes().to_vec()), ("repl-offset", offset.to_string().into_bytes())]
+}
+
+/// The AUX fields for a snapshot taken now (with the keyspace held), when
+/// this node has a replication history worth continuing.
+pub fn snapshot_aux(server: &Server) -> Vec<(&'static str, Vec<u8>)> {
+    server.repl.with_log(|log| {
+        if log.backlog.is_none() && log.applied.is_none() {
+            return Vec::new();
+        }
+        let (offset, db) = log.snapshot_point();
+        repl_aux(&log.replid, offset, db)
+    })
+}
+
+/// After the dump is loaded at start-up: a replica takes up the history
+/// saved in it, so it can continue partially with its primary.
+pub fn restore_history(server: &Server, loaded: &crate::snapshot::Loaded) {
+    if server.config.read().replicaof.is_none() {
+        return;
+    }
+    if let (Some(replid), Some(offset)) = (loaded.aux_str("repl-id"), loaded.aux_str("repl-offset").and_then(|o| o.parse::<u64>().ok())) {
+        let db = loaded.stream_db().unwrap_or(0);
+        server.repl.with_log(|log| log.restore(&replid, offset, Some(db)));
+        tracing::info!(replid = %replid, offset, "Restored replication ID and offset from the RDB file");
+    }
+}
+
+/// The primary's client, created when a link starts applying.
+fn master_client(server: &Arc<Server>) -> Client {
+    let db = server.repl.log.lock().applied.map_or(0, |(_, db)| db);
+    let mut client = new_master_client(server);
+    client.select(db);
+    client
+}
+
+fn new_master_client(server: &Arc<Server>) -> Client {
+    let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
+    let addr = server.repl.link.lock().as_ref().map(|l| format!("{}:{}", l.host, l.port)).unwrap_or_default();
+    let shared = Arc::new(ClientShared::new(server.next_client_id(), addr, String::new(), -1, false, tx));
+    shared.set_flag(kind::MASTER, true);
+    let mut client = Client::new(shared, true, false, false);
+    client.is_master = true;
+    client
+}
+
+/// Starts the gRPC side of this node; TCP connections that open with the
+/// HTTP/2 preface are handed to it.
+pub fn start(server: &Arc<Server>) {
+    let host: Arc<dyn Host> = Arc::new(NodeHost(Arc::downgrade(server)));
+    let tx = grpc::serve(server.repl.clone(), host);
+    let _ = server.grpc.set(tx);
+}
+
+/// REPLICAOF host port: follow that primary (from scratch or continuing).
+pub fn follow(server: &Arc<Server>, host: String, port: u16) {
+    let mut task = server.repl_link.lock();
+    if let Some(t) = task.take() {
+        t.abort();
+    }
+    server.repl.set_replica(true);
+    server.repl.with_log(|log| log.cut_all());
+    *server.repl.link.lock() = Some(LinkInfo::new(host.clone(), port));
+    server.config.write().replicaof = Some((host.clone(), port));
+    let node: Arc<dyn Host> = Arc::new(NodeHost(Arc::downgrade(server)));
+    tracing::info!("Connecting to MASTER {host}:{port}");
+    *task = Some(tokio::spawn(replica::run_link(server.repl.clone(), node, (host, port), grpc::connector())));
+}
+
+/// REPLICAOF NO ONE: stop following and start a new history that continues
+/// the old one, so the other replicas can continue with us.
+pub fn promote(server: &Server) {
+    let mut task = server.repl_link.lock();
+    if let Some(t) = task.take() {
+        t.abort();
+    }
+    if server.repl.is_replica() {
+        server.repl.with_log(|log| log.shift_replid());
+        server.repl.set_replica(false);
+        *server.repl.link.lock() = None;
+        tracing::info!("MASTER MODE enabled");
+    }
+    server.config.write().replicaof = None;
+}
+
+/// A client waiting in WAIT.
+pub struct WaitAcks {
+    pub offset: u64,
+    pub replicas: usize,
+    pub deadline: Option<Instant>,
+}
+
+/// Waits until enough replicas acked or the deadline passed; the count.
+pub async fn wait_acks(server: &Server, w: WaitAcks) -> usize {
+    let repl = &server.repl;
+    loop {
+        let acked = repl.acked.notified();
+        tokio::pin!(acked);
+        acked.as_mut().enable();
+        let n = repl.acked_at_least(w.offset);
+        if n >= w.replicas {
+            return n;
+        }
+        let left = w.deadline.map(|d| d.saturating_duration_since(Instant::now()));
+        if left == Some(Duration::ZERO) {
+            return n;
+        }
+        tokio::select! {
+            _ = acked => {}
+            _ = sleep_opt(left) => return repl.acked_at_least(w.offset),
+        }
+    }
+}
+
+async fn sleep_opt(d: Option<Duration>) {
+    match d {
+        Some(d) => tokio::time::sleep(d).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// INFO's `# Replication` section, field for field as Redis 7.0.
+pub fn info(server: &Server, out: &mut String) {
+    let c = server.config.read();
+    let repl = &server.repl;
+    let log = repl.log.lock();
+    let offset = log.offset();
+    out.push_str("# Replication\r\n");
+    if let Some(l) = repl.link.lock().as_ref().filter(|_| repl.is_replica()) {
+        let connected = l.state == LinkState::Connected;
+        let last_io = if connected { l.last_io.elapsed().as_secs() as i64 } else { -1 };
+        let read = if connected { l.read_offset.max(offset) } else { offset };
+        let _ = write!(
+            out,
+            "role:slave\r\nmaster_host:{}\r\nmaster_port:{}\r\nmaster_link_status:{}\r\nmaster_last_io_seconds_ago:{}\r\nmaster_sync_in_progress:{}\r\nslave_read_repl_offset:{}\r\nslave_repl_offset:{}\r\n",
+            l.host,
+            l.port,
+            if connected { "up" } else { "down" },
+            last_io,
+            (l.state == LinkState::Transfer) as u8,
+            read,
+            offset
+        );
+        if l.state == LinkState::Transfer {
+            let perc = if l.sync_size > 0 { l.sync_read as f64 * 100.0 / l.sync_size as f64 } else { 0.0 };
+            let _ = write!(
+                out,
+                "master_sync_total_bytes:{}\r\nmaster_sync_read_bytes:{}\r\nmaster_sync_left_bytes:{}\r\nmaster_sync_perc:{perc:.2}\r\nmaster_sync_last_io_seconds_ago:{}\r\n",
+                l.sync_size,
+                l.sync_read,
+                l.sync_size.saturating_sub(l.sync_read),
+                l.last_io.elapsed().as_secs()
+            );
+        }
+        if !connected {
+            let down = l.down_since.map_or(-1, |d| d.elapsed().as_secs() as i64);
+            let _ = write!(out, "master_link_down_since_seconds:{down}\r\n");
+        }
+        let _ = write!(
+            out,
+            "slave_priority:{}\r\nslave_read_only:{}\r\nreplica_announced:{}\r\n",
+            c.replica_priority, c.replica_read_only as u8, c.replica_announced as u8
+        );
+    } else {
+        out.push_str("role:master\r\n");
+    }
+    let replicas: Vec<_> = repl.replicas.lock().values().cloned().collect();
+    let _ = write!(out, "connected_slaves:{}\r\n", replicas.len());
+    if c.min_replicas_to_write > 0 && c.min_replicas_max_lag > 0 {
+        let _ = write!(out, "min_slaves_good_slaves:{}\r\n", repl.good_replicas(c.min_replicas_max_lag));
+    }
+    for (i, r) in replicas.iter().enumerate() {
+        let _ = write!(out, "slave{i}:ip={},port={},state={},offset={},lag={}\r\n", r.ip, r.port, r.state().name(), r.ack_offset(), r.lag_secs());
+    }
+    let backlog = log.backlog.as_ref();
+    let _ = write!(
+        out,
+        "master_failover_state:no-failover\r\nmaster_replid:{}\r\nmaster_replid2:{}\r\nmaster_repl_offset:{}\r\nsecond_repl_offset:{}\r\nrepl_backlog_active:{}\r\nrepl_backlog_size:{}\r\nrepl_backlog_first_byte_offset:{}\r\nrepl_backlog_histlen:{}\r\n",
+        log.replid,
+        log.replid2,
+        offset,
+        log.second_repl_offset(),
+        backlog.is_some() as u8,
+        c.repl_backlog_size,
+        backlog.map_or(0, |b| b.start() + 1),
+        backlog.map_or(0, |b| b.histlen())
+    );
+}
+
+/// ROLE's reply parts for a primary: online replicas as (ip, port, offset).
+pub fn online_replicas(server: &Server) -> Vec<(String, u16, u64)> {
+    server.repl.replicas.lock().values().filter(|r| r.state() == ReplicaState::Online).map(|r| (r.ip.clone(), r.port, r.ack_offset())).collect()
+}
