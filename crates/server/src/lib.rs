@@ -11,6 +11,7 @@ pub mod config;
 pub mod conn;
 mod cron;
 pub mod ctx;
+pub mod digest;
 pub mod dispatch;
 pub mod errors;
 pub mod info;

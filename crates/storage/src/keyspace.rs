@@ -375,6 +375,12 @@ impl<'a> View<'a> {
         self.limits.snapshot()
     }
 
+    /// Whether keys whose time has passed are deleted here (a primary), as
+    /// opposed to kept until the primary's DEL (a replica).
+    pub fn deletes_expired(&self) -> bool {
+        self.expiry == Expiry::Delete
+    }
+
     pub fn is_exclusive(&self) -> bool {
         matches!(self.target, Target::All(_))
     }

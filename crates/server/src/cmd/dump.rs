@@ -169,11 +169,19 @@ fn restore(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     }
     // An already-expired TTL restores nothing (Redis only deletes the old key).
     if ttl > 0 && ttl <= now_ms() {
+        ctx.effects.rewrite(crate::argv!["DEL", key]);
         return ctx.ok();
     }
     ctx.view.set(key, value, false);
     if ttl > 0 {
         ctx.view.set_expire(key, ttl);
+        if !opts.absttl {
+            // Replicas get the absolute time.
+            let mut argv = args.to_vec();
+            argv[2] = crate::argv![ttl].remove(0);
+            argv.push(Bytes::from_static(b"ABSTTL"));
+            ctx.effects.rewrite(argv);
+        }
     }
     let lfu_policy = ctx.server.config.read().maxmemory_policy.is_lfu();
     if let (Some(entry), Some(lru)) = (ctx.view.get_mut(key), access_hint(lfu_policy, opts.freq.map(|f| f as u8), opts.idle.map(|i| i as u64))) {

@@ -100,11 +100,15 @@ fn expire_generic(ctx: &mut Ctx<'_>, args: &[Bytes], relative: bool, seconds: bo
         ctx.int(0);
         return Ok(());
     }
-    if when <= ctx.view.now_ms {
+    // A replica applying its primary's PEXPIREAT keeps the key (its clock
+    // is not the judge); the primary's DEL will come.
+    if when <= ctx.view.now_ms && ctx.view.deletes_expired() {
         ctx.view.delete(key);
+        ctx.effects.rewrite(crate::argv!["DEL", key]);
     } else {
         ctx.view.set_expire(key, when);
         ctx.view.modified(key);
+        ctx.effects.rewrite(crate::argv!["PEXPIREAT", key, when]);
     }
     ctx.int(1);
     Ok(())

@@ -217,6 +217,8 @@ fn hincrbyfloat(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     let empty = h.is_empty();
     done(&mut ctx.view, &args[1], empty);
     ctx.bulk(&result);
+    // The result, not the arithmetic, goes to replicas (as Redis).
+    ctx.effects.rewrite(crate::argv!["HSET", &args[1], &args[2], result.to_vec()]);
     Ok(())
 }
 

@@ -601,6 +601,24 @@ fn debug(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         };
         crate::snapshot::reload(server, ks, save, flush, merge).map_err(RedisError::from)?;
         ctx.ok()
+    } else if args::is(sub, "digest") && args.len() == 2 {
+        let Some(ks) = ctx.view.keyspace() else {
+            return Err("ERR DEBUG DIGEST needs exclusive access to the keyspace".into());
+        };
+        let d = crate::digest::dataset_digest(ks);
+        ctx.simple(crate::digest::hex(&d).as_bytes());
+        Ok(())
+    } else if args::is(sub, "digest-value") {
+        ctx.array(args.len() - 2);
+        for key in &args[2..] {
+            let mut d = [0u8; 20];
+            let has_expire = ctx.view.expire_at(key).is_some();
+            if let Some(entry) = ctx.view.peek(key) {
+                crate::digest::object_digest(&mut d, entry, has_expire);
+            }
+            ctx.simple(crate::digest::hex(&d).as_bytes());
+        }
+        Ok(())
     } else if args::is(sub, "set-active-expire") && args.len() == 3 {
         let on = args::int(&args[2])? != 0;
         ctx.server.active_expire.store(on, Ordering::Relaxed);

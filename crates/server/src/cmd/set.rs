@@ -146,6 +146,10 @@ fn spop(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     }
     if !popped.is_empty() {
         done(view, &args[1], empty);
+        // Chance picked the members: replicas remove exactly those.
+        let mut argv = crate::argv!["SREM", &args[1]];
+        argv.extend(popped.iter().map(|m| Bytes::copy_from_slice(m)));
+        ctx.effects.rewrite(argv);
     }
     Ok(())
 }

@@ -198,6 +198,8 @@ fn set_generic(ctx: &mut Ctx<'_>, flags: SetFlags, key: &[u8], value: &[u8], rep
     ctx.view.set(key, Value::Str(Str::from_arg(value)), flags.keepttl);
     if let Some(at) = expire {
         ctx.view.set_expire(key, at);
+        // A relative expiry is fixed to an absolute time for replicas.
+        ctx.effects.rewrite(crate::argv!["SET", Bytes::copy_from_slice(key), Bytes::copy_from_slice(value), "PXAT", at]);
     }
     if !flags.get {
         match replies {
@@ -277,15 +279,18 @@ fn getex(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     };
     reply_str(ctx, &s);
     match expire {
-        Some((at, false)) if at <= ctx.view.now_ms => {
+        Some((at, false)) if at <= ctx.view.now_ms && ctx.view.deletes_expired() => {
             ctx.view.delete(key);
+            ctx.effects.rewrite(crate::argv!["DEL", key]);
         }
         Some((at, _)) => {
             ctx.view.set_expire(key, at);
             ctx.view.modified(key);
+            ctx.effects.rewrite(crate::argv!["PEXPIREAT", key, at]);
         }
         None if flags.persist && ctx.view.persist(key) => {
             ctx.view.modified(key);
+            ctx.effects.rewrite(crate::argv!["PERSIST", key]);
         }
         None => {}
     }
@@ -480,6 +485,8 @@ fn incrbyfloat(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     let result = longdouble::incr(current.as_deref(), &args[2])?;
     ctx.view.replace(key, Value::Str(Str::unencoded(&result)));
     ctx.bulk(&result);
+    // The result, not the arithmetic, goes to replicas (as Redis).
+    ctx.effects.rewrite(crate::argv!["SET", key, result.to_vec(), "KEEPTTL"]);
     Ok(())
 }
 
