@@ -51,7 +51,7 @@ impl Node {
             };
             cmd.args(file);
             cmd.arg("--port").arg(port.to_string()).arg("--dir").arg(dir.path()).arg("--bind").arg("127.0.0.1");
-            cmd.args(rest).stdout(Stdio::null()).stderr(Stdio::null()).stdin(Stdio::null());
+            cmd.args(rest).stdout(Stdio::null()).stderr(server_stderr()).stdin(Stdio::null());
             if kind == "ferrokv" {
                 cmd.env("RUST_LOG", "warn");
             }
@@ -115,6 +115,16 @@ fn serves_pid(port: u16, pid: u32) -> Option<bool> {
         return None;
     }
     Some(String::from_utf8_lossy(&info).lines().any(|l| l.trim() == format!("process_id:{pid}")))
+}
+
+/// Servers' logs go nowhere, unless FERROKV_TEST_LOGS is set (debugging a
+/// failing test): then to the test's stderr.
+fn server_stderr() -> Stdio {
+    if std::env::var_os("FERROKV_TEST_LOGS").is_some() {
+        Stdio::inherit()
+    } else {
+        Stdio::null()
+    }
 }
 
 pub fn which(name: &str) -> Option<PathBuf> {
@@ -428,4 +438,144 @@ pub fn dump(c: &mut Conn, key: &str) -> Vec<u8> {
         ferrokv_resp::Frame::Bulk(b) => b.to_vec(),
         other => panic!("DUMP {key}: {other:?}"),
     }
+}
+
+impl Node {
+    /// Stops the process at once (SIGKILL), as a crash.
+    pub fn kill9(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Starts the binary again on the same port and directory (after a
+    /// kill or SHUTDOWN), with `args`.
+    pub fn restart(&mut self, args: &[&str]) {
+        self.kill9();
+        let bin: PathBuf = env!("CARGO_BIN_EXE_ferrokv-server").into();
+        let deadline = Instant::now() + WAIT;
+        while Instant::now() < deadline {
+            let mut cmd = Command::new(&bin);
+            cmd.arg("--port").arg(self.port.to_string()).arg("--dir").arg(self.dir.path()).arg("--bind").arg("127.0.0.1");
+            cmd.args(args).stdout(Stdio::null()).stderr(server_stderr()).stdin(Stdio::null()).env("RUST_LOG", "warn");
+            let mut child = cmd.spawn().expect("spawn ferrokv-server");
+            let started = eventually(Duration::from_secs(5), || {
+                matches!(child.try_wait(), Ok(None)) && TcpStream::connect(("127.0.0.1", self.port)).is_ok() && serves_pid(self.port, child.id()) == Some(true)
+            });
+            if started {
+                self.child = child;
+                return;
+            }
+            let _ = child.kill();
+            let _ = child.wait();
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        panic!("ferrokv did not restart on port {}", self.port);
+    }
+}
+
+/// One field of INFO, as a string ("" if absent).
+pub fn info_field(c: &mut Conn, section: &str, field: &str) -> String {
+    let raw = c.cmd_raw(&[b"info", section.as_bytes()]);
+    let text = String::from_utf8_lossy(&raw).into_owned();
+    text.lines().find_map(|l| l.strip_prefix(&format!("{field}:")).map(|v| v.trim().to_string())).unwrap_or_default()
+}
+
+/// A TCP proxy the test controls, for faults between two nodes: cut every
+/// connection, pause forwarding (a slow or partitioned peer), delay each
+/// chunk. Bytes are never dropped or reordered inside a connection.
+pub struct Proxy {
+    pub port: u16,
+    state: std::sync::Arc<ProxyState>,
+}
+
+struct ProxyState {
+    target: u16,
+    paused: std::sync::atomic::AtomicBool,
+    delay_ms: std::sync::atomic::AtomicU64,
+    conns: std::sync::Mutex<Vec<TcpStream>>,
+    stop: std::sync::atomic::AtomicBool,
+}
+
+impl Proxy {
+    pub fn start(target: u16) -> Proxy {
+        use std::sync::atomic::{AtomicBool, AtomicU64};
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind proxy");
+        let port = listener.local_addr().expect("addr").port();
+        let state = std::sync::Arc::new(ProxyState {
+            target,
+            paused: AtomicBool::new(false),
+            delay_ms: AtomicU64::new(0),
+            conns: std::sync::Mutex::new(Vec::new()),
+            stop: AtomicBool::new(false),
+        });
+        let s = state.clone();
+        listener.set_nonblocking(true).expect("nonblocking");
+        std::thread::spawn(move || {
+            while !s.stop.load(std::sync::atomic::Ordering::Relaxed) {
+                match listener.accept() {
+                    Ok((client, _)) => {
+                        let _ = client.set_nonblocking(false);
+                        let Ok(server) = TcpStream::connect(("127.0.0.1", s.target)) else {
+                            continue;
+                        };
+                        for (from, to) in [(&client, &server), (&server, &client)] {
+                            let (from, to) = (from.try_clone().expect("clone"), to.try_clone().expect("clone"));
+                            let s2 = s.clone();
+                            std::thread::spawn(move || pump(from, to, &s2));
+                        }
+                        let mut conns = s.conns.lock().unwrap();
+                        conns.push(client);
+                        conns.push(server);
+                    }
+                    Err(_) => std::thread::sleep(Duration::from_millis(5)),
+                }
+            }
+        });
+        Proxy { port, state }
+    }
+
+    /// Closes every connection through the proxy (the peers reconnect).
+    pub fn cut(&self) {
+        for c in self.state.conns.lock().unwrap().drain(..) {
+            let _ = c.shutdown(std::net::Shutdown::Both);
+        }
+    }
+
+    pub fn pause(&self, on: bool) {
+        self.state.paused.store(on, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    pub fn delay(&self, ms: u64) {
+        self.state.delay_ms.store(ms, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+impl Drop for Proxy {
+    fn drop(&mut self) {
+        self.state.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        self.cut();
+    }
+}
+
+fn pump(mut from: TcpStream, mut to: TcpStream, s: &ProxyState) {
+    use std::sync::atomic::Ordering::Relaxed;
+    let mut buf = [0u8; 16384];
+    loop {
+        let n = match from.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => n,
+        };
+        while s.paused.load(Relaxed) && !s.stop.load(Relaxed) {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        let d = s.delay_ms.load(Relaxed);
+        if d > 0 {
+            std::thread::sleep(Duration::from_millis(d));
+        }
+        if to.write_all(&buf[..n]).is_err() {
+            break;
+        }
+    }
+    let _ = from.shutdown(std::net::Shutdown::Both);
+    let _ = to.shutdown(std::net::Shutdown::Both);
 }

@@ -109,7 +109,7 @@ impl Host for NodeHost {
         }
         let opts = {
             let c = server.config.read();
-            crate::snapshot::LoadOptions { lfu_policy: c.maxmemory_policy.is_lfu(), check_crc: c.rdbchecksum, merge: false }
+            crate::snapshot::LoadOptions { lfu_policy: c.maxmemory_policy.is_lfu(), check_crc: c.rdbchecksum, merge: false, keep_expired: true }
         };
         let started = Instant::now();
         let loaded = crate::snapshot::load(&mut ks, path, &server.store.limits.snapshot(), opts).map_err(|e| e.to_string())?;

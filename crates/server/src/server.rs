@@ -378,7 +378,7 @@ fn load_snapshot(server: &Server) -> Result<(), StartError> {
     let path = crate::snapshot::dump_path(server);
     let opts = {
         let c = server.config.read();
-        crate::snapshot::LoadOptions { lfu_policy: c.maxmemory_policy.is_lfu(), check_crc: c.rdbchecksum, merge: false }
+        crate::snapshot::LoadOptions { lfu_policy: c.maxmemory_policy.is_lfu(), check_crc: c.rdbchecksum, merge: false, keep_expired: c.replicaof.is_some() }
     };
     let limits = server.store.limits.snapshot();
     let started = Instant::now();

@@ -55,14 +55,16 @@ pub fn write_file(ks: &mut Keyspace, temp: &Path, compress: bool, checksum: bool
     aux.extend(extra.iter().map(|(k, v)| (*k, &v[..])));
     aux.push(("aof-base", b"0"));
     let mut w = Writer::new(BufWriter::with_capacity(1 << 20, File::create(temp)?), &aux, compress, checksum)?;
-    let now = now_ms();
     let mut total = 0;
     for (index, (keys, expires)) in ks.sizes().into_iter().enumerate() {
         if keys == 0 {
             continue;
         }
         w.select_db(index as u32, keys as u64, expires as u64)?;
-        ks.db_mut(index).for_each_live(now, |key, entry, expire| {
+        // Keys whose time passed but are not reclaimed yet are saved too, as
+        // Redis does: a replica loading the file must hold what its primary
+        // holds (the primary's DEL will follow); a primary skips them.
+        ks.db_mut(index).for_each_live(i64::MIN, |key, entry, expire| {
             total += 1;
             w.key(key, &to_rdb(&entry.value), expire)
         })?;
@@ -79,6 +81,8 @@ pub struct LoadOptions {
     pub check_crc: bool,
     /// Replace keys that already exist instead of calling the file corrupt.
     pub merge: bool,
+    /// Load keys whose time has passed (a replica: its primary decides).
+    pub keep_expired: bool,
 }
 
 /// What a load found.
@@ -103,7 +107,7 @@ impl Loaded {
 /// Loads `path` into the keyspace; a missing file is an empty dataset.
 /// Keys already expired are skipped, as a primary skips them.
 pub fn load(ks: &mut Keyspace, path: &Path, limits: &Thresholds, opts: LoadOptions) -> Result<Loaded, LoadError> {
-    let LoadOptions { lfu_policy, check_crc, merge } = opts;
+    let LoadOptions { lfu_policy, check_crc, merge, keep_expired } = opts;
     let data = match std::fs::read(path) {
         Ok(d) => d,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Loaded::default()),
@@ -116,7 +120,7 @@ pub fn load(ks: &mut Keyspace, path: &Path, limits: &Thresholds, opts: LoadOptio
         if r.db as usize >= ks.db_count() {
             return Err(format!("database {} is out of range (databases {})", r.db, ks.db_count()));
         }
-        if r.expire_ms.is_some_and(|at| at <= now) {
+        if !keep_expired && r.expire_ms.is_some_and(|at| at <= now) {
             expired += 1;
             return Ok(());
         }
@@ -201,7 +205,7 @@ pub fn reload(server: &Server, ks: &mut Keyspace, save: bool, flush: bool, merge
     }
     let opts = {
         let c = server.config.read();
-        LoadOptions { lfu_policy: c.maxmemory_policy.is_lfu(), check_crc: c.rdbchecksum, merge }
+        LoadOptions { lfu_policy: c.maxmemory_policy.is_lfu(), check_crc: c.rdbchecksum, merge, keep_expired: server.repl.is_replica() }
     };
     match load(ks, &dump_path(server), &server.store.limits.snapshot(), opts) {
         Ok(_) => Ok(()),

@@ -1,0 +1,434 @@
+//! Replication with real processes on 127.0.0.1: full and partial syncs,
+//! convergence under concurrent writes of every type (compared with DEBUG
+//! DIGEST), restarts, promotion, WAIT, min-replicas, read-only replicas,
+//! the output limit, and faults injected by a proxy between the nodes.
+
+mod common;
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use common::*;
+use rand::{Rng, SeedableRng};
+
+const SYNC: Duration = Duration::from_secs(30);
+
+fn primary(extra: &[&str]) -> Node {
+    let mut args = vec!["--enable-debug-command", "yes"];
+    args.extend_from_slice(extra);
+    Node::ferrokv(&args)
+}
+
+fn replica_of(port: u16, extra: &[&str]) -> Node {
+    let p = port.to_string();
+    let mut args = vec!["--enable-debug-command", "yes", "--replicaof", "127.0.0.1", p.as_str()];
+    args.extend_from_slice(extra);
+    Node::ferrokv(&args)
+}
+
+fn digest(n: &Node) -> String {
+    let mut c = n.conn();
+    match c.cmd(&["debug", "digest"]) {
+        ferrokv_resp::Frame::Simple(s) => String::from_utf8_lossy(&s).into_owned(),
+        other => panic!("DEBUG DIGEST: {other:?}"),
+    }
+}
+
+fn offset(n: &Node, field: &str) -> String {
+    info_field(&mut n.conn(), "replication", field)
+}
+
+/// Waits until every replica's link is up and it has applied everything
+/// the primary logged, then compares digests. Active expiry on the primary
+/// is stopped first: a key it reclaims between the two digests would
+/// otherwise differ only for the moment its DEL is in flight.
+fn assert_converged(primary: &Node, replicas: &[&Node]) {
+    primary.conn().cmd(&["debug", "set-active-expire", "0"]);
+    for r in replicas {
+        let caught_up = eventually(SYNC, || offset(r, "master_link_status") == "up" && offset(r, "slave_repl_offset") == offset(primary, "master_repl_offset"));
+        assert!(
+            caught_up,
+            "replica on {} did not catch up: primary at {}, replica at {} ({})",
+            r.port,
+            offset(primary, "master_repl_offset"),
+            offset(r, "slave_repl_offset"),
+            offset(r, "master_link_status")
+        );
+        if digest(r) != digest(primary) {
+            panic!("replica on {} differs from the primary: {}", r.port, differences(primary, r));
+        }
+    }
+}
+
+/// The keys whose values differ, for a failure message.
+fn differences(a: &Node, b: &Node) -> String {
+    let mut out = String::new();
+    for db in ["0", "1"] {
+        let (mut ca, mut cb) = (a.conn(), b.conn());
+        ca.cmd(&["select", db]);
+        cb.cmd(&["select", db]);
+        let keys = |c: &mut Conn| -> std::collections::BTreeSet<String> {
+            match c.cmd(&["keys", "*"]) {
+                ferrokv_resp::Frame::Array(items) => items.iter().map(|f| String::from_utf8_lossy(f.as_bytes().unwrap()).into_owned()).collect(),
+                _ => Default::default(),
+            }
+        };
+        let (ka, kb) = (keys(&mut ca), keys(&mut cb));
+        for k in ka.union(&kb) {
+            let (da, db_) = (ca.cmd(&["debug", "digest-value", k]), cb.cmd(&["debug", "digest-value", k]));
+            if da != db_ {
+                let (pa, pb) = (ca.cmd(&["pttl", k]), cb.cmd(&["pttl", k]));
+                out.push_str(&format!("db{db} {k}: {} / {} (pttl {pa:?} / {pb:?}); ", contents_or_none(&mut ca, k), contents_or_none(&mut cb, k)));
+            }
+        }
+    }
+    out
+}
+
+fn contents_or_none(c: &mut Conn, k: &str) -> String {
+    if c.cmd(&["exists", k]) == int(0) {
+        "(none)".into()
+    } else {
+        contents(c, k).chars().take(200).collect()
+    }
+}
+
+fn stat(n: &Node, field: &str) -> u64 {
+    info_field(&mut n.conn(), "stats", field).parse().unwrap_or(0)
+}
+
+/// Random writes of every type, with expiries, transactions, blocking pops,
+/// several databases: what replication must reproduce exactly.
+fn random_writes(port: u16, seed: u64, ops: usize) {
+    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+    let mut c = Conn::connect(port);
+    let mut db = 0;
+    for i in 0..ops {
+        let k = rng.random_range(0..40);
+        let v = format!("v{}", rng.random_range(0..1000));
+        let n = rng.random_range(1..5).to_string();
+        let (s, l, h, st, z) = (format!("s{k}"), format!("l{k}"), format!("h{k}"), format!("set{k}"), format!("z{k}"));
+        let cmd: Vec<String> = match rng.random_range(0..26) {
+            0 => vec!["set".into(), s, v],
+            1 => vec!["set".into(), s, v, "ex".into(), "100".into()],
+            2 => vec!["set".into(), s, v, "px".into(), rng.random_range(1..80).to_string()],
+            3 => vec!["incrbyfloat".into(), format!("f{k}"), "1.1".into()],
+            4 => vec!["append".into(), s, v],
+            5 => vec!["expire".into(), s, rng.random_range(0..3).to_string()],
+            6 => vec!["pexpire".into(), l.clone(), rng.random_range(1..60).to_string()],
+            7 => vec!["getex".into(), s, "px".into(), "50".into()],
+            8 => vec!["rpush".into(), l, v.clone(), v],
+            9 => vec!["lpop".into(), l, n],
+            10 => vec!["blpop".into(), l, format!("l{}", (k + 1) % 40), "0.01".into()],
+            11 => vec!["lmove".into(), l, format!("l{}", (k + 3) % 40), "left".into(), "right".into()],
+            12 => vec!["sadd".into(), st, v, n],
+            13 => vec!["spop".into(), st, n],
+            14 => vec!["srem".into(), st, v],
+            15 => vec!["hset".into(), h, v.clone(), v],
+            16 => vec!["hincrbyfloat".into(), h, "fl".into(), "0.5".into()],
+            17 => vec!["zadd".into(), z, n, v],
+            18 => vec!["zpopmin".into(), z],
+            19 => vec!["zunionstore".into(), format!("zu{k}"), "2".into(), z, format!("z{}", (k + 1) % 40)],
+            20 => vec!["del".into(), s, l],
+            21 => vec!["pfadd".into(), format!("hll{k}"), v],
+            22 => vec!["get".into(), s],
+            23 => vec!["incr".into(), format!("n{k}")],
+            24 => {
+                db = 1 - db;
+                vec!["select".into(), db.to_string()]
+            }
+            _ => {
+                c.cmd(&["multi"]);
+                c.cmd(&["incr", &format!("n{k}")]);
+                c.cmd(&["spop", &st]);
+                c.cmd(&["set", &s, &v, "ex", "30"]);
+                vec!["exec".into()]
+            }
+        };
+        let args: Vec<&str> = cmd.iter().map(|s| s.as_str()).collect();
+        c.cmd(&args);
+        if i % 500 == 0 {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    }
+}
+
+#[test]
+fn digest_is_redis_digest() {
+    let pair = Pair::new(&["--enable-debug-command", "yes"]);
+    for n in [&pair.ours, &pair.redis] {
+        let mut c = n.conn();
+        assert_eq!(c.cmd(&["debug", "digest"]), simple("0000000000000000000000000000000000000000"));
+        populate_every_encoding(&mut c);
+        c.cmd(&["pexpireat", "l:small", "4102444800000"]);
+        c.cmd(&["select", "3"]);
+        c.cmd(&["set", "other", "db"]);
+    }
+    let (mut f, mut r) = (pair.ours.conn(), pair.redis.conn());
+    assert_eq!(f.cmd(&["debug", "digest"]), r.cmd(&["debug", "digest"]));
+    let mut args = vec!["debug", "digest-value", "nokey"];
+    args.extend_from_slice(ENCODING_KEYS);
+    assert_eq!(f.cmd(&args), r.cmd(&args));
+}
+
+#[test]
+fn replicas_converge_under_concurrent_writes() {
+    let p = primary(&["--save", ""]);
+    random_writes(p.port, 1, 2000);
+    let r1 = replica_of(p.port, &["--save", ""]);
+    let writers: Vec<_> = (0..3).map(|i| std::thread::spawn(move || random_writes(p.port, 10 + i, 3000))).collect();
+    let port = p.port;
+    // The second replica syncs while the writers run.
+    std::thread::sleep(Duration::from_millis(200));
+    let r2 = replica_of(port, &["--save", ""]);
+    for w in writers {
+        w.join().expect("writer");
+    }
+    assert_converged(&p, &[&r1, &r2]);
+    // Replicas never expire keys themselves but hide them from reads.
+    let mut c = p.conn();
+    c.cmd(&["set", "soon", "x", "px", "50"]);
+    assert_converged(&p, &[&r1]);
+    std::thread::sleep(Duration::from_millis(100));
+    let mut rc = r1.conn();
+    assert_eq!(rc.cmd(&["get", "soon"]), ferrokv_resp::Frame::NullBulk);
+    assert_eq!(rc.cmd(&["dbsize"]), c.cmd(&["dbsize"]), "the replica keeps the key until the primary's DEL");
+    c.cmd(&["get", "soon"]);
+    assert_converged(&p, &[&r1, &r2]);
+}
+
+#[test]
+fn replica_is_read_only_and_reports_like_redis() {
+    let p = primary(&["--save", ""]);
+    let r = replica_of(p.port, &["--save", "", "--replica-priority", "42"]);
+    p.conn().cmd(&["set", "k", "v"]);
+    assert_converged(&p, &[&r]);
+    let mut c = r.conn();
+    assert_eq!(c.cmd(&["set", "k", "x"]), err("READONLY You can't write against a read only replica."));
+    assert_eq!(c.cmd(&["get", "k"]), bulk("v"));
+    c.cmd(&["multi"]);
+    assert_eq!(c.cmd(&["set", "k", "x"]), err("READONLY You can't write against a read only replica."));
+    assert_eq!(c.cmd(&["exec"]), err("EXECABORT Transaction discarded because of previous errors."));
+    assert_eq!(offset(&r, "role"), "slave");
+    assert_eq!(offset(&r, "master_port"), p.port.to_string());
+    assert_eq!(offset(&r, "slave_priority"), "42");
+    assert_eq!(offset(&r, "slave_read_only"), "1");
+    assert_eq!(offset(&r, "master_sync_in_progress"), "0");
+    assert_eq!(offset(&r, "master_replid"), offset(&p, "master_replid"));
+    assert_eq!(offset(&p, "connected_slaves"), "1");
+    assert!(offset(&p, "slave0").starts_with(&format!("ip=127.0.0.1,port={},state=online,offset=", r.port)), "{}", offset(&p, "slave0"));
+    let role = c.cmd(&["role"]);
+    assert_eq!(
+        format!("{role:?}"),
+        format!(
+            "{:?}",
+            ferrokv_resp::Frame::Array(vec![
+                bulk("slave"),
+                bulk("127.0.0.1"),
+                int(p.port as i64),
+                bulk("connected"),
+                int(offset(&r, "slave_repl_offset").parse().unwrap())
+            ])
+        )
+    );
+    // Stale data: with replica-serve-stale-data no, a replica without its
+    // primary refuses reads but still answers INFO and PING.
+    c.cmd(&["config", "set", "replica-serve-stale-data", "no"]);
+    let mut p = p;
+    p.kill9();
+    assert!(eventually(SYNC, || offset(&r, "master_link_status") == "down"));
+    assert_eq!(c.cmd(&["get", "k"]), err("MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'."));
+    // As Redis 7.0: PING is not a stale command (Sentinel accepts this
+    // reply as a sign of life), INFO is.
+    assert_eq!(c.cmd(&["ping"]), err("MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'."));
+    assert_eq!(offset(&r, "role"), "slave");
+    assert!(offset(&r, "master_link_down_since_seconds").parse::<i64>().unwrap() >= 0);
+}
+
+#[test]
+fn restarted_replica_continues_partially_and_restarted_primary_syncs_fully() {
+    let mut p = primary(&["--save", ""]);
+    let mut r = replica_of(p.port, &[]);
+    random_writes(p.port, 2, 1000);
+    assert_converged(&p, &[&r]);
+    assert_eq!(stat(&p, "sync_full"), 1);
+    // SHUTDOWN saves the replica's history (repl-id, repl-offset) in its dump.
+    r.conn().send(&[b"shutdown"]);
+    assert!(r.wait_exit(WAIT));
+    random_writes(p.port, 3, 500);
+    let port = p.port.to_string();
+    r.restart(&["--enable-debug-command", "yes", "--replicaof", "127.0.0.1", &port]);
+    assert_converged(&p, &[&r]);
+    assert_eq!(stat(&p, "sync_full"), 1, "no second full sync");
+    assert_eq!(stat(&p, "sync_partial_ok"), 1);
+    // A restarted primary starts a new history: a full sync.
+    p.restart(&["--enable-debug-command", "yes", "--save", ""]);
+    random_writes(p.port, 4, 300);
+    assert_converged(&p, &[&r]);
+    assert_eq!(stat(&p, "sync_full"), 1);
+}
+
+#[test]
+fn promoted_replica_keeps_the_others_partial() {
+    let p = primary(&["--save", ""]);
+    let r1 = replica_of(p.port, &["--save", ""]);
+    let r2 = replica_of(p.port, &["--save", ""]);
+    random_writes(p.port, 5, 1000);
+    assert_converged(&p, &[&r1, &r2]);
+    let old_replid = offset(&p, "master_replid");
+    drop(p);
+    let mut c1 = r1.conn();
+    assert_eq!(c1.cmd(&["replicaof", "no", "one"]), simple("OK"));
+    assert_eq!(offset(&r1, "role"), "master");
+    assert_eq!(offset(&r1, "master_replid2"), old_replid);
+    let port = r1.port.to_string();
+    assert_eq!(r2.conn().cmd(&["replicaof", "127.0.0.1", &port]), simple("OK"));
+    assert_eq!(r2.conn().cmd(&["replicaof", "127.0.0.1", &port]), simple("OK Already connected to specified master"));
+    random_writes(r1.port, 6, 500);
+    assert_converged(&r1, &[&r2]);
+    assert_eq!(stat(&r1, "sync_full"), 0, "the other replica continued partially");
+    assert_eq!(stat(&r1, "sync_partial_ok"), 1);
+    // A chained replica (of r2) sees the same stream.
+    let r3 = replica_of(r2.port, &["--save", ""]);
+    random_writes(r1.port, 7, 300);
+    assert_converged(&r1, &[&r2, &r3]);
+}
+
+#[test]
+fn wait_counts_acknowledging_replicas() {
+    let p = primary(&["--save", ""]);
+    let _r1 = replica_of(p.port, &["--save", ""]);
+    let _r2 = replica_of(p.port, &["--save", ""]);
+    assert!(eventually(SYNC, || offset(&p, "connected_slaves") == "2"
+        && !offset(&p, "slave1").contains("state=wait")
+        && !offset(&p, "slave1").contains("send_bulk")));
+    let mut c = p.conn();
+    c.cmd(&["set", "k", "v"]);
+    assert_eq!(c.cmd(&["wait", "2", "5000"]), int(2));
+    c.cmd(&["incr", "n"]);
+    // Asking for more than exist waits the whole timeout, then counts.
+    assert_eq!(c.cmd(&["wait", "3", "200"]), int(2));
+    c.cmd(&["multi"]);
+    c.cmd(&["wait", "3", "0"]);
+    assert_eq!(c.cmd(&["exec"]), ferrokv_resp::Frame::Array(vec![int(2)]));
+    assert_eq!(c.cmd(&["wait", "x", "0"]), err("ERR value is not an integer or out of range"));
+    assert_eq!(c.cmd(&["wait", "1", "-1"]), err("ERR timeout is negative"));
+}
+
+#[test]
+fn min_replicas_refuses_writes_without_good_replicas() {
+    let p = primary(&["--save", "", "--min-replicas-to-write", "1", "--min-replicas-max-lag", "2"]);
+    let mut c = p.conn();
+    assert_eq!(c.cmd(&["set", "k", "v"]), err("NOREPLICAS Not enough good replicas to write."));
+    assert_eq!(c.cmd(&["get", "k"]), ferrokv_resp::Frame::NullBulk, "reads are not affected");
+    let mut r = replica_of(p.port, &[]);
+    assert!(eventually(SYNC, || c.cmd(&["set", "k", "v"]) == simple("OK")));
+    assert_eq!(offset(&p, "min_slaves_good_slaves"), "1");
+    r.conn().send(&[b"shutdown"]);
+    assert!(r.wait_exit(WAIT));
+    assert!(eventually(SYNC, || c.cmd(&["set", "k", "v2"]) == err("NOREPLICAS Not enough good replicas to write.")));
+    let port = p.port.to_string();
+    r.restart(&["--replicaof", "127.0.0.1", &port]);
+    assert!(eventually(SYNC, || c.cmd(&["set", "k", "v3"]) == simple("OK")));
+}
+
+#[test]
+fn slow_replica_is_cut_at_the_output_limit_and_recovers() {
+    let p = primary(&["--save", "", "--client-output-buffer-limit", "replica 256kb 128kb 1", "--repl-backlog-size", "64kb"]);
+    let proxy = Proxy::start(p.port);
+    let r = replica_of(proxy.port, &["--save", ""]);
+    random_writes(p.port, 8, 200);
+    assert_converged(&p, &[&r]);
+    proxy.pause(true);
+    let big = "x".repeat(4096);
+    let mut c = p.conn();
+    for i in 0..400 {
+        c.cmd(&["set", &format!("big{}", i % 50), &big]);
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    proxy.cut();
+    proxy.pause(false);
+    assert_converged(&p, &[&r]);
+    assert!(stat(&p, "sync_full") >= 2, "the cut replica needed a new sync (its offset left the backlog)");
+}
+
+#[test]
+fn faults_between_primary_and_replica_never_diverge() {
+    let p = primary(&["--save", ""]);
+    let proxy = Proxy::start(p.port);
+    let r = replica_of(proxy.port, &["--save", "", "--repl-timeout", "2"]);
+    let stop = Arc::new(AtomicBool::new(false));
+    let port = p.port;
+    let s = stop.clone();
+    let writer = std::thread::spawn(move || {
+        let mut seed = 100;
+        while !s.load(Ordering::Relaxed) {
+            random_writes(port, seed, 200);
+            seed += 1;
+        }
+    });
+    let mut rng = rand::rngs::StdRng::seed_from_u64(9);
+    for _ in 0..12 {
+        std::thread::sleep(Duration::from_millis(rng.random_range(50..300)));
+        match rng.random_range(0..3) {
+            0 => proxy.cut(),
+            1 => {
+                proxy.delay(rng.random_range(1..30));
+                std::thread::sleep(Duration::from_millis(200));
+                proxy.delay(0);
+            }
+            _ => {
+                proxy.pause(true);
+                std::thread::sleep(Duration::from_millis(rng.random_range(50..400)));
+                proxy.pause(false);
+            }
+        }
+    }
+    stop.store(true, Ordering::Relaxed);
+    writer.join().expect("writer");
+    assert_converged(&p, &[&r]);
+    assert!(stat(&p, "sync_partial_ok") >= 1, "reconnects within the backlog continue partially");
+}
+
+#[test]
+fn what_sentinel_sends_queues_and_runs() {
+    let conf = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(conf.path(), "# node\n").unwrap();
+    let p = primary(&["--save", ""]);
+    let n = Node::ferrokv(&[conf.path().to_str().unwrap(), "--save", ""]);
+    let mut c = n.conn();
+    let port = p.port.to_string();
+    assert_eq!(c.cmd(&["multi"]), simple("OK"));
+    for cmd in
+        [vec!["slaveof", "127.0.0.1", &port], vec!["config", "rewrite"], vec!["client", "kill", "type", "normal"], vec!["client", "kill", "type", "pubsub"]]
+    {
+        assert_eq!(c.cmd(&cmd), simple("QUEUED"), "{cmd:?}");
+    }
+    let reply = c.cmd(&["exec"]);
+    let ferrokv_resp::Frame::Array(items) = reply else { panic!("EXEC: {reply:?}") };
+    assert_eq!(items[0], simple("OK"));
+    assert_eq!(items[1], simple("OK"));
+    let text = std::fs::read_to_string(conf.path()).unwrap();
+    assert!(text.contains(&format!("replicaof 127.0.0.1 {port}")), "{text}");
+    assert!(eventually(SYNC, || offset(&n, "master_link_status") == "up"));
+    assert_eq!(info_field(&mut n.conn(), "server", "run_id").len(), 40);
+    // And back: NO ONE removes the line.
+    let mut c = n.conn();
+    c.cmd(&["slaveof", "no", "one"]);
+    c.cmd(&["config", "rewrite"]);
+    assert!(!std::fs::read_to_string(conf.path()).unwrap().contains("replicaof"));
+}
+
+#[test]
+fn primary_with_requirepass_refuses_replicas_without_masterauth() {
+    let p = primary(&["--save", "", "--requirepass", "secret"]);
+    let bad = replica_of(p.port, &["--save", ""]);
+    std::thread::sleep(Duration::from_millis(1500));
+    assert_eq!(offset(&bad, "master_link_status"), "down");
+    let good = replica_of(p.port, &["--save", "", "--masterauth", "secret"]);
+    let mut c = p.conn();
+    c.cmd(&["auth", "secret"]);
+    c.cmd(&["set", "k", "v"]);
+    assert!(eventually(SYNC, || good.conn().cmd(&["get", "k"]) == bulk("v")));
+}
