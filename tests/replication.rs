@@ -262,6 +262,16 @@ fn restarted_replica_continues_partially_and_restarted_primary_syncs_fully() {
     assert_converged(&p, &[&r]);
     assert_eq!(stat(&p, "sync_full"), 1, "no second full sync");
     assert_eq!(stat(&p, "sync_partial_ok"), 1);
+    // Killed (-9) after a SAVE: it continues from the dump's offset, which
+    // the primary's backlog still holds.
+    assert_eq!(r.conn().cmd(&["save"]), simple("OK"));
+    random_writes(p.port, 13, 300);
+    r.kill9();
+    random_writes(p.port, 14, 300);
+    r.restart(&["--enable-debug-command", "yes", "--replicaof", "127.0.0.1", &port]);
+    assert_converged(&p, &[&r]);
+    assert_eq!(stat(&p, "sync_full"), 1, "still no second full sync");
+    assert_eq!(stat(&p, "sync_partial_ok"), 2);
     // A restarted primary starts a new history: a full sync.
     p.restart(&["--enable-debug-command", "yes", "--save", ""]);
     random_writes(p.port, 4, 300);
@@ -418,6 +428,18 @@ fn what_sentinel_sends_queues_and_runs() {
     c.cmd(&["slaveof", "no", "one"]);
     c.cmd(&["config", "rewrite"]);
     assert!(!std::fs::read_to_string(conf.path()).unwrap().contains("replicaof"));
+}
+
+#[test]
+fn replicas_announce_the_address_given() {
+    let p = primary(&["--save", ""]);
+    let _r = replica_of(p.port, &["--save", "", "--replica-announce-ip", "10.1.2.3", "--replica-announce-port", "6390"]);
+    assert!(eventually(SYNC, || offset(&p, "slave0").starts_with("ip=10.1.2.3,port=6390,state=online")), "{}", offset(&p, "slave0"));
+    let role = p.conn().cmd(&["role"]);
+    let ferrokv_resp::Frame::Array(items) = role else { panic!("{role:?}") };
+    let ferrokv_resp::Frame::Array(replicas) = &items[2] else { panic!("{items:?}") };
+    let ferrokv_resp::Frame::Array(first) = &replicas[0] else { panic!("{replicas:?}") };
+    assert_eq!(&first[..2], &[bulk("10.1.2.3"), bulk("6390")]);
 }
 
 #[test]
