@@ -284,3 +284,93 @@ fn debug_reload_options_match_redis() {
         "#,
     );
 }
+
+fn digest(c: &mut Conn) -> ferrokv_resp::Frame {
+    c.cmd(&["debug", "digest"])
+}
+
+fn wait_bgsave(c: &mut Conn) {
+    assert!(eventually(WAIT, || info_field(c, "rdb_bgsave_in_progress") == "0"), "BGSAVE never finished");
+}
+
+#[test]
+fn bgsave_is_the_instant_it_was_asked_while_writes_go_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let dir_arg = dir.path().to_str().unwrap();
+    let node = Node::ferrokv(&["--dir", dir_arg, "--save", "", "--enable-debug-command", "yes"]);
+    let mut c = node.conn();
+    fill(&mut c);
+    let mut batch = Vec::new();
+    for i in 0..30_000 {
+        batch.extend(encode(&[b"set", format!("key:{i}").as_bytes(), format!("value-{i}").as_bytes()]));
+    }
+    c.send_raw(&batch);
+    for _ in 0..30_000 {
+        c.read_raw();
+    }
+    let at_bgsave = digest(&mut c);
+    // BGSAVE and the writes that follow it arrive in one read: the snapshot
+    // must still be the instant of BGSAVE.
+    let mut batch = encode(&[b"bgsave"]);
+    for i in 0..3000 {
+        batch.extend(encode(&[b"set", format!("key:{i}").as_bytes(), b"changed"]));
+        batch.extend(encode(&[b"del", format!("key:{}", 29_999 - i).as_bytes()]));
+    }
+    batch.extend(encode(&[b"bgsave"]));
+    batch.extend(encode(&[b"flushall"]));
+    c.send_raw(&batch);
+    assert_eq!(c.read(), simple("Background saving started"));
+    for _ in 0..6000 {
+        c.read_raw();
+    }
+    let second = c.read();
+    assert!(second == err("ERR Background save already in progress") || second == simple("Background saving started"), "{second:?}");
+    assert_eq!(c.read(), simple("OK"));
+    wait_bgsave(&mut c);
+    assert_eq!(info_field(&mut c, "rdb_last_bgsave_status"), "ok");
+    let path = dir.path().join("dump.rdb");
+    let check = Command::new(which("redis-check-rdb").unwrap()).arg(&path).output().unwrap();
+    assert!(check.status.success(), "redis-check-rdb: {}", String::from_utf8_lossy(&check.stdout));
+    if second == err("ERR Background save already in progress") {
+        // The dump is the first BGSAVE's: everything as it was then.
+        let loaded = Node::ferrokv(&["--dir", dir_arg, "--save", "", "--enable-debug-command", "yes"]);
+        assert_eq!(digest(&mut loaded.conn()), at_bgsave);
+        let redis = Node::redis(&["--dir", dir_arg, "--enable-debug-command", "yes"]);
+        assert_eq!(digest(&mut redis.conn()), at_bgsave, "Redis loads the same dataset");
+    }
+    assert_eq!(c.cmd(&["bgsave", "schedule"]), simple("Background saving started"));
+    assert_eq!(c.cmd(&["bgsave", "x"]), err("ERR syntax error"));
+    wait_bgsave(&mut c);
+}
+
+#[test]
+fn failed_bgsave_stops_writes_with_misconf_like_redis() {
+    let pair = Pair::new(&["--save", "3600 1"]);
+    let mut errors = Vec::new();
+    for n in [&pair.ours, &pair.redis] {
+        let mut c = n.conn();
+        // A directory where the dump should go makes every save fail, even as root.
+        let blocker = n.dir.path().join("dump.rdb");
+        std::fs::create_dir(&blocker).unwrap();
+        assert_eq!(c.cmd(&["set", "a", "1"]), simple("OK"));
+        assert_eq!(c.cmd(&["bgsave"]), simple("Background saving started"));
+        assert!(eventually(WAIT, || info_field(&mut c, "rdb_last_bgsave_status") == "err"), "{}", n.kind);
+        assert!(eventually(WAIT, || info_field(&mut c, "rdb_bgsave_in_progress") == "0"));
+        let refused = c.cmd(&["set", "b", "1"]);
+        assert!(matches!(&refused, ferrokv_resp::Frame::Error(e) if e.starts_with(b"MISCONF")), "{}: {refused:?}", n.kind);
+        assert_eq!(c.cmd(&["ping"]), refused, "{}", n.kind);
+        errors.push(refused.clone());
+        assert_eq!(c.cmd(&["get", "a"]), bulk("1"), "reads still work");
+        c.cmd(&["config", "set", "stop-writes-on-bgsave-error", "no"]);
+        assert_eq!(c.cmd(&["set", "b", "1"]), simple("OK"));
+        c.cmd(&["config", "set", "stop-writes-on-bgsave-error", "yes"]);
+        assert_eq!(c.cmd(&["set", "b", "2"]), refused);
+        std::fs::remove_dir(&blocker).unwrap();
+        assert_eq!(c.cmd(&["bgsave"]), simple("Background saving started"));
+        assert!(eventually(WAIT, || info_field(&mut c, "rdb_last_bgsave_status") == "ok"), "{}", n.kind);
+        assert_eq!(c.cmd(&["set", "b", "3"]), simple("OK"));
+    }
+    assert_eq!(errors[0], errors[1], "the MISCONF text is Redis's");
+    let (mut a, mut b) = (pair.ours.conn(), pair.redis.conn());
+    assert_eq!(a.cmd(&["config", "get", "stop-writes-on-bgsave-error"]), b.cmd(&["config", "get", "stop-writes-on-bgsave-error"]));
+}

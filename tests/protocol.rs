@@ -102,7 +102,10 @@ fn a_pipeline_in_one_read_is_answered_in_one_write() {
     let reads = stat(&mut c, "total_reads_processed") - reads_before;
     // However the kernel splits the batch into reads, each read's requests
     // are answered with one write (the INFO calls add one read and write).
-    assert!(writes <= reads, "{writes} writes for {reads} reads of one pipelined batch");
+    // The counters are global: the harness's start-up probe counts its own
+    // write just after its client got the reply, so it may land in our
+    // window: one write of slack.
+    assert!(writes <= reads + 1, "{writes} writes for {reads} reads of one pipelined batch");
     assert!(reads < 100, "{reads} reads for 200 requests sent in one write");
 }
 

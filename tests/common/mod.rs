@@ -109,7 +109,13 @@ impl Drop for Node {
 
 /// Whether the server on `port` reports `pid`; None if it will not say (auth).
 fn serves_pid(port: u16, pid: u32) -> Option<bool> {
-    let mut c = Conn::connect(port);
+    // Whoever answered the probe may have gone since (another test's
+    // short-lived process on a reused port): then it is not ours.
+    let Ok(stream) = TcpStream::connect(("127.0.0.1", port)) else {
+        return Some(false);
+    };
+    let _ = stream.set_read_timeout(Some(WAIT));
+    let mut c = Conn { stream, buf: Vec::new() };
     let info = c.cmd_raw(&[b"info", b"server"]);
     if info.starts_with(b"-") {
         return None;

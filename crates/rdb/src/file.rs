@@ -79,13 +79,14 @@ impl<W: Write> Writer<W> {
     }
 
     pub fn key(&mut self, key: &[u8], value: &RdbValue, expire_ms: Option<i64>) -> io::Result<()> {
-        if let Some(at) = expire_ms {
-            self.buf.push(op::EXPIRETIME_MS);
-            self.buf.extend_from_slice(&at.to_le_bytes());
-        }
-        self.buf.push(object_kind(value));
-        write_string(&mut self.buf, key, self.compress);
-        write_body(&mut self.buf, value, self.compress);
+        encode_key(&mut self.buf, key, value, expire_ms, self.compress);
+        self.flush_if_full()
+    }
+
+    /// Appends records already encoded with [`encode_select_db`] and
+    /// [`encode_key`] (a background snapshot's captured shards).
+    pub fn raw(&mut self, records: &[u8]) -> io::Result<()> {
+        self.buf.extend_from_slice(records);
         self.flush_if_full()
     }
 
@@ -99,6 +100,23 @@ impl<W: Write> Writer<W> {
         self.out.flush()?;
         Ok(self.out)
     }
+}
+
+/// A SELECTDB record (without RESIZEDB: the sizes are only hints).
+pub fn encode_select_db(buf: &mut Vec<u8>, db: u32) {
+    buf.push(op::SELECTDB);
+    write_length(buf, db as u64);
+}
+
+/// One key record, as [`Writer::key`] writes it.
+pub fn encode_key(buf: &mut Vec<u8>, key: &[u8], value: &RdbValue, expire_ms: Option<i64>, compress: bool) {
+    if let Some(at) = expire_ms {
+        buf.push(op::EXPIRETIME_MS);
+        buf.extend_from_slice(&at.to_le_bytes());
+    }
+    buf.push(object_kind(value));
+    write_string(buf, key, compress);
+    write_body(buf, value, compress);
 }
 
 /// One key as loaded.

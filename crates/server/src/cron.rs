@@ -34,11 +34,12 @@ pub async fn run(server: Arc<Server>) {
             })
             .await;
         }
-        if crate::snapshot::save_point_due(&server) {
-            let server2 = server.clone();
-            // Until BGSAVE exists this is a foreground save: it holds the
-            // keyspace (as SAVE does) for the time it takes.
-            let _ = tokio::task::spawn_blocking(move || crate::snapshot::save_now(&server2, &mut server2.store.exclusive())).await;
+        let scheduled = server.persistence.bgsave_scheduled.load(Ordering::Relaxed);
+        // In the background, as Redis's save points: clients keep being
+        // served while it runs.
+        if !crate::bgsave::in_progress(&server) && (scheduled || crate::snapshot::save_point_due(&server)) {
+            server.persistence.bgsave_scheduled.store(false, Ordering::Relaxed);
+            crate::bgsave::spawn_bgsave(&server);
         }
         ferrokv_storage::refresh_lru_clock();
         lift_expired_pause(&server);

@@ -94,6 +94,9 @@ fn admit_and_run(server: &Server, client: &mut Client, args: Vec<Bytes>, out: &m
         let msg = format!("ERR Can't execute '{}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context", entry.fullname);
         return reject(server, client, Some(entry), msg.into(), out);
     }
+    if server.persistence.misconf.load(Ordering::Relaxed) && !client.is_master && (spec.has(flags::WRITE) || spec.name == "ping") && !server.repl.is_replica() {
+        return reject(server, client, Some(entry), errors::MISCONF.into(), out);
+    }
     if let Some(err) = crate::replication::refuse(server, client, entry) {
         return reject(server, client, Some(entry), err, out);
     }

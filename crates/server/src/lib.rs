@@ -3,6 +3,7 @@
 //! arguments and calls [`run`]; tests can [`server::start`] a node in-process.
 
 pub mod args;
+pub mod bgsave;
 pub mod blocking;
 pub mod client;
 pub mod cmd;

@@ -86,23 +86,28 @@ struct MasterClient {
 impl Host for NodeHost {
     fn snapshot(&self, path: &Path) -> Result<u64, String> {
         let server = self.server()?;
-        let mut ks = server.store.exclusive();
-        let (compress, checksum) = {
-            let c = server.config.read();
-            (c.rdbcompression, c.rdbchecksum)
-        };
-        let (replid, offset, db) = server.repl.with_log(|log| {
-            let (offset, db) = log.snapshot_point();
-            (log.replid.clone(), offset, db)
-        });
-        let aux = repl_aux(&replid, offset, db);
-        crate::snapshot::write_file(&mut ks, path, compress, checksum, &aux).map_err(|e| format!("writing {}: {e}", path.display()))?;
-        Ok(offset)
+        loop {
+            // The offset is read at the instant the snapshot stands for; the
+            // log after it starts with a SELECT.
+            let result = crate::bgsave::write_snapshot(&server, path, |_| {
+                server.repl.with_log(|log| {
+                    let (offset, db) = log.snapshot_point();
+                    (repl_aux(&log.replid, offset, db), offset)
+                })
+            });
+            match result {
+                Ok((offset, _)) => return Ok(offset),
+                // One snapshot at a time (a BGSAVE may be running): wait.
+                Err(crate::bgsave::SnapshotError::Busy) => std::thread::sleep(Duration::from_millis(50)),
+                Err(e) => return Err(format!("writing {}: {e}", path.display())),
+            }
+        }
     }
 
     fn load(&self, path: &Path, replid: &str, offset: u64) -> Result<(), String> {
         let server = self.server()?;
         let mut ks = server.store.exclusive();
+        server.store.settle_snapshot(&mut ks);
         let now = ferrokv_storage::now_ms();
         for db in 0..ks.db_count() {
             ks.flush_db(db, now);

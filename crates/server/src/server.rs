@@ -158,6 +158,31 @@ pub struct Persistence {
     /// save point retries every few seconds instead of every cron tick.
     pub last_try: AtomicU64,
     pub last_failed: AtomicBool,
+    /// When the running BGSAVE started (INFO's rdb_current_bgsave_time_sec).
+    pub bgsave_started: Mutex<Option<Instant>>,
+    pub last_bgsave_secs: std::sync::atomic::AtomicI64,
+    pub last_bgsave_failed: AtomicBool,
+    /// BGSAVE SCHEDULE while another snapshot ran: the cron starts it.
+    pub bgsave_scheduled: AtomicBool,
+    /// A BGSAVE was started and has not finished (set by whoever starts it,
+    /// so a second BGSAVE right after the first is refused).
+    pub bgsave_running: AtomicBool,
+    /// Writes are refused with -MISCONF (the last BGSAVE failed and
+    /// `stop-writes-on-bgsave-error` is on with save points configured).
+    pub misconf: AtomicBool,
+}
+
+impl Persistence {
+    pub fn set_bgsave_status(&self, ok: bool, server: &Server) {
+        self.last_failed.store(!ok, Ordering::Relaxed);
+        self.last_bgsave_failed.store(!ok, Ordering::Relaxed);
+        self.update_misconf(&server.config.read());
+    }
+
+    pub fn update_misconf(&self, c: &Config) {
+        let on = self.last_bgsave_failed.load(Ordering::Relaxed) && c.stop_writes_on_bgsave_error && !c.save.is_empty();
+        self.misconf.store(on, Ordering::Relaxed);
+    }
 }
 
 pub struct Server {
@@ -256,9 +281,11 @@ impl Server {
         server
     }
 
-    /// Pushes replication settings from the config into the log.
+    /// Pushes settings that live outside the config (replication log,
+    /// the MISCONF state) after a change.
     pub fn apply_repl_config(&self) {
         let c = self.config.read();
+        self.persistence.update_misconf(&c);
         let (hard, soft, secs) = c.output_limits.replica;
         let size = c.repl_backlog_size.max(1) as usize;
         self.repl.with_log(|log| {

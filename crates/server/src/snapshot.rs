@@ -194,6 +194,7 @@ pub fn final_save(server: &Server, ks: &mut Keyspace, save: bool, force: bool) -
 /// `noflush`), and load the dump back. Tests use it to prove a dataset
 /// survives the round trip.
 pub fn reload(server: &Server, ks: &mut Keyspace, save: bool, flush: bool, merge: bool) -> Result<(), &'static str> {
+    server.store.settle_snapshot(ks);
     if save && save_now(server, ks).is_err() {
         return Err("ERR");
     }

@@ -9,7 +9,8 @@
 //! EXEC, FLUSHALL, KEYS…) hold the gate exclusively, which gives them
 //! Redis's atomicity without a lock order to get wrong.
 
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
@@ -17,6 +18,7 @@ use parking_lot::{Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use rand::Rng;
 
 use crate::shard::{Entry, Key, Shard};
+use crate::snapshot::{Capture, SnapshotJob};
 use crate::value::Value;
 use crate::watch::{WatchFlag, Watches};
 
@@ -204,6 +206,14 @@ fn two_mut<T>(v: &mut [T], a: usize, b: usize) -> (&mut T, &mut T) {
 }
 
 /// The keyspace and what everyone shares about it.
+fn settle(job: &SnapshotJob, ks: &mut Keyspace) {
+    for (db, d) in ks.dbs.iter_mut().enumerate() {
+        for (index, shard) in d.data.shards.iter_mut().enumerate() {
+            job.before_touch(db, index, shard.get_mut());
+        }
+    }
+}
+
 pub struct Store {
     keyspace: RwLock<Keyspace>,
     pub stats: Stats,
@@ -211,12 +221,75 @@ pub struct Store {
     pub limits: crate::types::Limits,
     /// Where the active expiry cycle resumes: (db * SHARDS + shard).
     expire_cursor: AtomicUsize,
+    /// The running point-in-time snapshot, if any; `snapshot_active`
+    /// mirrors it so views check with one load.
+    snapshot: Mutex<Option<Arc<SnapshotJob>>>,
+    snapshot_active: AtomicBool,
 }
 
 impl Store {
     pub fn new(databases: usize) -> Self {
         let dbs = (0..databases.max(1)).map(|_| Db { data: DbData::new(), watches: Watches::default() }).collect();
-        Store { keyspace: RwLock::new(Keyspace { dbs }), stats: Stats::default(), limits: Default::default(), expire_cursor: AtomicUsize::new(0) }
+        Store {
+            keyspace: RwLock::new(Keyspace { dbs }),
+            stats: Stats::default(),
+            limits: Default::default(),
+            expire_cursor: AtomicUsize::new(0),
+            snapshot: Mutex::new(None),
+            snapshot_active: AtomicBool::new(false),
+        }
+    }
+
+    /// The running snapshot, for a view being created (under the gate).
+    fn current_snapshot(&self) -> Option<Arc<SnapshotJob>> {
+        if !self.snapshot_active.load(Ordering::Acquire) {
+            return None;
+        }
+        self.snapshot.lock().clone()
+    }
+
+    pub fn snapshot_running(&self) -> bool {
+        self.snapshot_active.load(Ordering::Acquire)
+    }
+
+    /// Starts a point-in-time snapshot of `ks` (held exclusively: the
+    /// instant it stands for). None if one is already running.
+    pub fn begin_snapshot(&self, ks: &mut Keyspace, capture: Box<dyn Capture>) -> Option<Arc<SnapshotJob>> {
+        let mut slot = self.snapshot.lock();
+        if slot.is_some() {
+            return None;
+        }
+        let job = SnapshotJob::new(ks.dbs.len(), capture);
+        *slot = Some(job.clone());
+        self.snapshot_active.store(true, Ordering::Release);
+        Some(job)
+    }
+
+    /// Captures every shard the snapshot has not reached, walking the
+    /// keyspace under the shared gate one shard at a time, then ends it.
+    pub fn walk_snapshot(&self, job: &Arc<SnapshotJob>) {
+        let databases = self.shared().dbs.len();
+        for db in 0..databases {
+            for index in 0..SHARDS {
+                let ks = self.shared();
+                let shard = ks.dbs[db].data.shards[index].lock();
+                job.before_touch(db, index, &shard);
+            }
+        }
+        debug_assert_eq!(job.left(), 0);
+        let mut slot = self.snapshot.lock();
+        if slot.as_ref().is_some_and(|j| Arc::ptr_eq(j, job)) {
+            *slot = None;
+            self.snapshot_active.store(false, Ordering::Release);
+        }
+    }
+
+    /// Captures everything the running snapshot still needs, before a
+    /// change to the whole keyspace (FLUSHALL, SWAPDB, a load).
+    pub fn settle_snapshot(&self, ks: &mut Keyspace) {
+        if let Some(job) = self.current_snapshot() {
+            settle(&job, ks);
+        }
     }
 
     pub fn shared(&self) -> RwLockReadGuard<'_, Keyspace> {
@@ -234,6 +307,7 @@ impl Store {
     pub fn active_expire_cycle(&self, budget: std::time::Duration, mut on_expired: impl FnMut(usize, &Key)) -> usize {
         let started = Instant::now();
         let ks = self.shared();
+        let job = self.current_snapshot();
         let total = ks.dbs.len() * SHARDS;
         let mut deleted = 0;
         let mut rng = rand::rng();
@@ -242,6 +316,9 @@ impl Store {
             let (dbi, si) = (slot / SHARDS, slot % SHARDS);
             let db = &ks.dbs[dbi];
             let mut shard = db.data.shards[si].lock();
+            if let Some(job) = &job {
+                job.before_touch(dbi, si, &shard);
+            }
             loop {
                 let n = shard.expires.len();
                 if n == 0 {
@@ -310,6 +387,8 @@ pub struct View<'a> {
     /// command that made any is propagated.
     pub changes: u64,
     pub expiry: Expiry,
+    /// The running snapshot: shards are captured before this view touches them.
+    snapshot: Option<Arc<SnapshotJob>>,
 }
 
 /// What a lookup does with a key whose time has passed.
@@ -341,6 +420,7 @@ impl<'a> View<'a> {
             lfu: false,
             changes: 0,
             expiry: Expiry::Delete,
+            snapshot: store.current_snapshot(),
         }
     }
 
@@ -351,8 +431,18 @@ impl<'a> View<'a> {
         let mut order = shards.to_vec();
         order.sort_unstable();
         order.dedup();
-        let locked = order.into_iter().map(|s| (db, s, ks.dbs[db].data.shards[s].lock())).collect();
-        View { target: Target::Shared { ks, locked }, ..View::shared(store, ks, db, now_ms) }
+        let view = View::shared(store, ks, db, now_ms);
+        let locked = order
+            .into_iter()
+            .map(|s| {
+                let guard = ks.dbs[db].data.shards[s].lock();
+                if let Some(job) = &view.snapshot {
+                    job.before_touch(db, s, &guard);
+                }
+                (db, s, guard)
+            })
+            .collect();
+        View { target: Target::Shared { ks, locked }, ..view }
     }
 
     pub fn exclusive(store: &'a Store, ks: &'a mut Keyspace, db: usize, now_ms: i64) -> Self {
@@ -367,6 +457,7 @@ impl<'a> View<'a> {
             lfu: false,
             changes: 0,
             expiry: Expiry::Delete,
+            snapshot: store.current_snapshot(),
         }
     }
 
@@ -385,8 +476,22 @@ impl<'a> View<'a> {
         matches!(self.target, Target::All(_))
     }
 
-    /// The whole keyspace, for commands that hold the gate exclusively.
+    /// The whole keyspace, for commands that hold the gate exclusively and
+    /// may change any of it: a running snapshot captures everything first.
     pub fn keyspace(&mut self) -> Option<&mut Keyspace> {
+        match &mut self.target {
+            Target::All(ks) => {
+                if let Some(job) = &self.snapshot {
+                    settle(job, ks);
+                }
+                Some(ks)
+            }
+            Target::Shared { .. } => None,
+        }
+    }
+
+    /// The whole keyspace for reading (KEYS, SCAN, RANDOMKEY).
+    fn read_all(&mut self) -> Option<&mut Keyspace> {
         match &mut self.target {
             Target::All(ks) => Some(ks),
             Target::Shared { .. } => None,
@@ -411,7 +516,13 @@ impl<'a> View<'a> {
     fn shard(&mut self, key: &[u8]) -> &mut Shard {
         let db = self.db;
         match &mut self.target {
-            Target::All(ks) => ks.dbs[db].shard_mut(key),
+            Target::All(ks) => {
+                let shard = ks.dbs[db].shard_mut(key);
+                if let Some(job) = &self.snapshot {
+                    job.before_touch(db, shard_of(key), shard);
+                }
+                shard
+            }
             Target::Shared { ks, locked } => {
                 let want = shard_of(key);
                 let i = match locked.iter().position(|(d, s, _)| *d == db && *s == want) {
@@ -423,7 +534,11 @@ impl<'a> View<'a> {
                         // even that free of deadlock.
                         debug_assert!(locked.is_empty(), "a shared command touched a shard it did not lock");
                         locked.clear();
-                        locked.push((db, want, ks.dbs[db].data.shards[want].lock()));
+                        let guard = ks.dbs[db].data.shards[want].lock();
+                        if let Some(job) = &self.snapshot {
+                            job.before_touch(db, want, &guard);
+                        }
+                        locked.push((db, want, guard));
                         0
                     }
                 };
@@ -608,7 +723,7 @@ impl<'a> View<'a> {
     /// The keyspace under the exclusive gate, or `None` (the command table
     /// guarantees it for commands that call the whole-database helpers).
     fn all(&mut self) -> Option<&mut Keyspace> {
-        self.keyspace()
+        self.read_all()
     }
 
     /// Keys of the selected database matching `pattern` (KEYS), skipping

@@ -10,6 +10,7 @@ pub mod hll;
 mod keyspace;
 pub mod lfu;
 mod shard;
+pub mod snapshot;
 pub mod types;
 pub mod value;
 mod watch;

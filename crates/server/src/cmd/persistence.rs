@@ -1,5 +1,5 @@
-//! Persistence commands (Redis's rdb.c): SAVE and LASTSAVE. The snapshot
-//! itself is in `crate::snapshot`.
+//! Persistence commands (Redis's rdb.c): SAVE, BGSAVE and LASTSAVE. The
+//! snapshots themselves are in `crate::snapshot` and `crate::bgsave`.
 
 use bytes::Bytes;
 
@@ -14,12 +14,16 @@ const ADMIN_DANGER: &[&str] = &["admin", "dangerous"];
 
 pub static COMMANDS: &[Command] = &[
     cmd!("save", 1, NO_ASYNC_LOADING | ADMIN | NOSCRIPT | NO_MULTI | WHOLE, DANGER, (0, 0, 0), save, "server", "Synchronously save the dataset to disk"),
+    cmd!("bgsave", -1, NO_ASYNC_LOADING | ADMIN | NOSCRIPT | WHOLE, DANGER, (0, 0, 0), bgsave, "server", "Asynchronously save the dataset to disk"),
     cmd!("lastsave", 1, LOADING | STALE | FAST, ADMIN_DANGER, (0, 0, 0), lastsave, "server", "Get the UNIX time stamp of the last successful save to disk"),
 ];
 
 /* SAVE: a foreground snapshot, holding the whole keyspace like Redis's. */
 fn save(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult {
     let server = ctx.server;
+    if crate::bgsave::in_progress(server) {
+        return Err("ERR Background save already in progress".into());
+    }
     let Some(ks) = ctx.view.keyspace() else {
         return Err("ERR SAVE needs exclusive access to the keyspace".into());
     };
@@ -33,4 +37,28 @@ fn save(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult {
 fn lastsave(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult {
     ctx.int(ctx.server.persistence.last_save.load(std::sync::atomic::Ordering::Relaxed) as i64);
     Ok(())
+}
+
+/* BGSAVE [SCHEDULE]: a point-in-time snapshot written while clients keep
+ * being served (no fork: see crate::bgsave). */
+fn bgsave(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+    let schedule = match args.get(1) {
+        None => false,
+        Some(a) if crate::args::is(a, "schedule") && args.len() == 2 => true,
+        Some(_) => return Err(crate::errors::SYNTAX.into()),
+    };
+    let server = ctx.server;
+    let Some(ks) = ctx.view.keyspace() else {
+        return Err("ERR BGSAVE needs exclusive access to the keyspace".into());
+    };
+    if crate::bgsave::start_bgsave(&server.arc(), ks) {
+        ctx.simple(b"Background saving started");
+        return Ok(());
+    }
+    if schedule {
+        server.persistence.bgsave_scheduled.store(true, std::sync::atomic::Ordering::Relaxed);
+        ctx.simple(b"Background saving scheduled");
+        return Ok(());
+    }
+    Err("ERR Background save already in progress".into())
 }

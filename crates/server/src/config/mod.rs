@@ -75,6 +75,8 @@ pub struct Config {
     pub dbfilename: String,
     /// Write and verify the CRC-64 footer of RDB files and DUMP payloads.
     pub rdbchecksum: bool,
+    /// Refuse writes (-MISCONF) while the last background save failed.
+    pub stop_writes_on_bgsave_error: bool,
     pub hz: u64,
     pub enable_debug_command: DebugCommand,
     /// Who may CONFIG SET `dir` and `dbfilename` (same yes/no/local shape).
@@ -149,6 +151,7 @@ impl Default for Config {
             rdbcompression: true,
             dbfilename: "dump.rdb".into(),
             rdbchecksum: true,
+            stop_writes_on_bgsave_error: true,
             hz: 10,
             enable_debug_command: DebugCommand::No,
             enable_protected_configs: DebugCommand::No,

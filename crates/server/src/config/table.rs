@@ -310,6 +310,7 @@ pub static DIRECTIVES: &[Directive] = &[
         rewrite: Some(|c| repr(c.dbfilename.as_bytes())),
     },
     bool_directive!("rdbchecksum", rdbchecksum, true),
+    bool_directive!("stop-writes-on-bgsave-error", stop_writes_on_bgsave_error),
     Directive {
         name: "hz",
         aliases: &[],

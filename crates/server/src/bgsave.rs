@@ -1,0 +1,234 @@
+//! Background snapshots: BGSAVE, save points, and the snapshots a full sync
+//! streams to a replica. The keyspace is held exclusively only for the
+//! instant the snapshot stands for; the store's point-in-time mechanism
+//! (`ferrokv_storage::snapshot`) then captures each shard before anyone
+//! changes it, and a writer thread streams the captured records to the
+//! file. No fork, no copy of the dataset (docs/persistence.md).
+
+use std::fs::File;
+use std::io::BufWriter;
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{mpsc, Arc};
+use std::time::Instant;
+
+use ferrokv_rdb::file::{encode_key, encode_select_db, Writer};
+use ferrokv_storage::snapshot::Capture;
+use ferrokv_storage::{now_ms, Entry, Key, Keyspace};
+
+use crate::cmd::dump::to_rdb;
+use crate::server::Server;
+
+enum Chunk {
+    Records(Vec<u8>),
+    End,
+}
+
+/// Encodes a captured shard as RDB records and hands them to the writer.
+struct RdbCapture {
+    tx: mpsc::Sender<Chunk>,
+    compress: bool,
+    keys: Arc<AtomicU64>,
+}
+
+impl Capture for RdbCapture {
+    fn capture(&self, db: usize, keys: &mut dyn Iterator<Item = (&Key, &Entry, Option<i64>)>) {
+        let mut buf = Vec::with_capacity(4096);
+        encode_select_db(&mut buf, db as u32);
+        let mut n = 0;
+        for (key, entry, expire) in keys {
+            encode_key(&mut buf, key, &to_rdb(&entry.value), expire, self.compress);
+            n += 1;
+        }
+        self.keys.fetch_add(n, Ordering::Relaxed);
+        // The writer only goes away after End, which comes after the last
+        // capture; a send error means it failed, which it reports itself.
+        let _ = self.tx.send(Chunk::Records(buf));
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SnapshotError {
+    #[error("Background save already in progress")]
+    Busy,
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// A snapshot that has begun: the instant is fixed, the shards are being
+/// captured and written.
+pub struct Started<T> {
+    job: Arc<ferrokv_storage::snapshot::SnapshotJob>,
+    tx: mpsc::Sender<Chunk>,
+    writer: std::thread::JoinHandle<std::io::Result<()>>,
+    keys: Arc<AtomicU64>,
+    pub value: T,
+}
+
+/// Begins a point-in-time snapshot to `path`, with the keyspace held
+/// exclusively: this is the instant it stands for. `at_start` runs then and
+/// returns the extra AUX fields plus a value for the caller (replication
+/// reads its offset there). Busy if another snapshot is running.
+pub fn begin<T>(
+    server: &Server,
+    ks: &mut Keyspace,
+    path: &Path,
+    at_start: impl FnOnce(&mut Keyspace) -> (Vec<(&'static str, Vec<u8>)>, T),
+) -> Result<Started<T>, SnapshotError> {
+    if server.store.snapshot_running() {
+        return Err(SnapshotError::Busy);
+    }
+    let (compress, checksum) = {
+        let c = server.config.read();
+        (c.rdbcompression, c.rdbchecksum)
+    };
+    let file = File::create(path)?;
+    let (tx, rx) = mpsc::channel();
+    let keys = Arc::new(AtomicU64::new(0));
+    let capture = RdbCapture { tx: tx.clone(), compress, keys: keys.clone() };
+    let (aux, value) = at_start(ks);
+    let writer = std::thread::Builder::new().name("rdb-writer".into()).spawn(move || write_records(file, rx, &aux, compress, checksum))?;
+    let job = server.store.begin_snapshot(ks, Box::new(capture)).expect("checked above, with the keyspace held");
+    Ok(Started { job, tx, writer, keys, value })
+}
+
+/// Captures what is left and waits for the file (blocking: call it from a
+/// blocking thread, without holding the keyspace). Returns the key count.
+pub fn finish<T>(server: &Server, started: Started<T>) -> Result<(T, u64), SnapshotError> {
+    let Started { job, tx, writer, keys, value } = started;
+    server.store.walk_snapshot(&job);
+    drop(job);
+    let _ = tx.send(Chunk::End);
+    writer.join().map_err(|_| std::io::Error::other("the RDB writer thread panicked"))??;
+    Ok((value, keys.load(Ordering::Relaxed)))
+}
+
+/// Both steps, taking the keyspace for the instant itself.
+pub fn write_snapshot<T>(
+    server: &Server,
+    path: &Path,
+    at_start: impl FnOnce(&mut Keyspace) -> (Vec<(&'static str, Vec<u8>)>, T),
+) -> Result<(T, u64), SnapshotError> {
+    let started = begin(server, &mut server.store.exclusive(), path, at_start)?;
+    finish(server, started)
+}
+
+fn write_records(file: File, rx: mpsc::Receiver<Chunk>, aux: &[(&'static str, Vec<u8>)], compress: bool, checksum: bool) -> std::io::Result<()> {
+    let ctime = (now_ms() / 1000).to_string();
+    let mut fields: Vec<(&str, &[u8])> = vec![("redis-ver", crate::REDIS_VERSION.as_bytes()), ("redis-bits", b"64"), ("ctime", ctime.as_bytes())];
+    fields.extend(aux.iter().map(|(k, v)| (*k, &v[..])));
+    fields.push(("aof-base", b"0"));
+    let mut w = Writer::new(BufWriter::with_capacity(1 << 20, file), &fields, compress, checksum)?;
+    while let Ok(chunk) = rx.recv() {
+        match chunk {
+            Chunk::Records(r) => w.raw(&r)?,
+            Chunk::End => {
+                let file = w.finish()?.into_inner().map_err(|e| e.into_error())?;
+                file.sync_all()?;
+                return Ok(());
+            }
+        }
+    }
+    Err(std::io::Error::other("snapshot ended without its last record"))
+}
+
+/// BGSAVE's first step, with the keyspace held: the snapshot stands for
+/// this instant (as Redis's fork). Then [`complete_bgsave`] on a blocking
+/// thread.
+pub fn begin_bgsave(server: &Server, ks: &mut Keyspace) -> Result<Started<(u64, Instant)>, SnapshotError> {
+    let temp = bgsave_temp(server);
+    let result = begin(server, ks, &temp, |_| {
+        let dirty = server.store.stats.dirty.load(Ordering::Relaxed);
+        (crate::replication::snapshot_aux(server), (dirty, Instant::now()))
+    });
+    if result.is_ok() {
+        *server.persistence.bgsave_started.lock() = Some(Instant::now());
+    }
+    result
+}
+
+/// Not SAVE's temp name: a SHUTDOWN may save in the foreground meanwhile.
+fn bgsave_temp(server: &Server) -> std::path::PathBuf {
+    server.config.read().dir.join(format!("temp-bg-{}.rdb", std::process::id()))
+}
+
+/// BGSAVE's second step: write, rename over the dump, and the bookkeeping
+/// INFO persistence and LASTSAVE report.
+pub fn complete_bgsave(server: &Server, started: Started<(u64, Instant)>) -> Result<u64, SnapshotError> {
+    let (path, dir) = {
+        let c = server.config.read();
+        (c.dir.join(&c.dbfilename), c.dir.clone())
+    };
+    let temp = bgsave_temp(server);
+    let p = &server.persistence;
+    let result = finish(server, started).and_then(|((dirty_before, t0), keys)| {
+        std::fs::rename(&temp, &path)?;
+        File::open(&dir)?.sync_all()?;
+        Ok((dirty_before, t0, keys))
+    });
+    let elapsed = p.bgsave_started.lock().take().map_or(0, |t| t.elapsed().as_secs() as i64);
+    p.last_bgsave_secs.store(elapsed, Ordering::Relaxed);
+    match result {
+        Ok((dirty_before, _, keys)) => {
+            server.store.stats.dirty.fetch_sub(dirty_before.min(server.store.stats.dirty.load(Ordering::Relaxed)), Ordering::Relaxed);
+            p.last_save.store(now_ms() as u64 / 1000, Ordering::Relaxed);
+            p.saves.fetch_add(1, Ordering::Relaxed);
+            p.set_bgsave_status(true, server);
+            tracing::info!(keys, path = %path.display(), "Background saving terminated with success");
+            Ok(keys)
+        }
+        Err(e) => {
+            let _ = std::fs::remove_file(&temp);
+            p.last_try.store(now_ms() as u64 / 1000, Ordering::Relaxed);
+            p.set_bgsave_status(false, server);
+            tracing::warn!("Background saving error: {e}");
+            Err(e)
+        }
+    }
+}
+
+/// Whether a snapshot of any kind (BGSAVE, a full sync's) is under way.
+pub fn in_progress(server: &Server) -> bool {
+    server.persistence.bgsave_running.load(Ordering::Acquire) || server.store.snapshot_running()
+}
+
+/// Starts a BGSAVE (the instant is now; `ks` is the keyspace held
+/// exclusively) and completes it on a blocking thread. False if a snapshot
+/// is already running.
+pub fn start_bgsave(server: &Arc<Server>, ks: &mut Keyspace) -> bool {
+    let p = &server.persistence;
+    if p.bgsave_running.swap(true, Ordering::AcqRel) {
+        return false;
+    }
+    match begin_bgsave(server, ks) {
+        Ok(started) => {
+            let s = server.clone();
+            tokio::task::spawn_blocking(move || {
+                let _ = complete_bgsave(&s, started);
+                s.persistence.bgsave_running.store(false, Ordering::Release);
+            });
+            true
+        }
+        Err(SnapshotError::Busy) => {
+            p.bgsave_running.store(false, Ordering::Release);
+            false
+        }
+        Err(e) => {
+            p.bgsave_running.store(false, Ordering::Release);
+            p.set_bgsave_status(false, server);
+            tracing::warn!("Background saving error: {e}");
+            true
+        }
+    }
+}
+
+/// A save point's BGSAVE, from the cron (takes the keyspace itself, on a
+/// blocking thread).
+pub fn spawn_bgsave(server: &Arc<Server>) {
+    let s = server.clone();
+    tokio::task::spawn_blocking(move || {
+        let mut ks = s.store.exclusive();
+        let s2 = s.clone();
+        start_bgsave(&s2, &mut ks);
+    });
+}
