@@ -286,7 +286,13 @@ def write_report(args, rows, memory, hashes, version):
     notes = os.path.join(ROOT, "bench", "NOTES.md")
     if os.path.exists(notes):
         lines += [open(notes).read().rstrip(), ""]
-    with open(os.path.join(args.out, "benchmarks.md"), "w") as f:
+    # Keep the section bench/snapshots.py maintains.
+    path = os.path.join(args.out, "benchmarks.md")
+    old = open(path).read() if os.path.exists(path) else ""
+    begin, end = "<!-- snapshots:begin -->", "<!-- snapshots:end -->"
+    if begin in old and end in old:
+        lines += [old[old.index(begin):old.index(end) + len(end)], ""]
+    with open(path, "w") as f:
         f.write("\n".join(lines))
     print(f"wrote {os.path.join(args.out, 'benchmarks.md')}")
 

@@ -8,42 +8,50 @@
 use std::fs::File;
 use std::io::BufWriter;
 use std::path::Path;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{mpsc, Arc};
 use std::time::Instant;
 
 use ferrokv_rdb::file::{encode_key, encode_select_db, Writer};
 use ferrokv_storage::snapshot::Capture;
-use ferrokv_storage::{now_ms, Entry, Key, Keyspace};
+use ferrokv_storage::{now_ms, Entry, Key, Keyspace, Value};
 
 use crate::cmd::dump::to_rdb;
 use crate::server::Server;
 
+/// A captured shard: copies of its entries (strings share their bytes with
+/// the live ones), encoded by the writer thread, off the request path.
 enum Chunk {
-    Records(Vec<u8>),
+    Shard(usize, Vec<(Key, Value, Option<i64>)>),
     End,
 }
 
-/// Encodes a captured shard as RDB records and hands them to the writer.
+/// Entries captured but not yet written past which the walker waits.
+const QUEUED_MAX: usize = 64 * 1024;
+
+/// Copies a shard's entries for the writer thread.
 struct RdbCapture {
     tx: mpsc::Sender<Chunk>,
-    compress: bool,
     keys: Arc<AtomicU64>,
+    /// Entries sent but not yet written, and whether the writer still runs.
+    queued: Arc<(AtomicUsize, std::sync::atomic::AtomicBool)>,
 }
 
 impl Capture for RdbCapture {
     fn capture(&self, db: usize, keys: &mut dyn Iterator<Item = (&Key, &Entry, Option<i64>)>) {
-        let mut buf = Vec::with_capacity(4096);
-        encode_select_db(&mut buf, db as u32);
-        let mut n = 0;
-        for (key, entry, expire) in keys {
-            encode_key(&mut buf, key, &to_rdb(&entry.value), expire, self.compress);
-            n += 1;
-        }
-        self.keys.fetch_add(n, Ordering::Relaxed);
+        let entries: Vec<_> = keys.map(|(k, e, exp)| (k.clone(), e.value.clone(), exp)).collect();
+        self.keys.fetch_add(entries.len() as u64, Ordering::Relaxed);
+        self.queued.0.fetch_add(entries.len(), Ordering::AcqRel);
         // The writer only goes away after End, which comes after the last
         // capture; a send error means it failed, which it reports itself.
-        let _ = self.tx.send(Chunk::Records(buf));
+        let _ = self.tx.send(Chunk::Shard(db, entries));
+    }
+
+    fn pace(&self) {
+        let deadline = Instant::now() + std::time::Duration::from_secs(60);
+        while self.queued.1.load(Ordering::Acquire) && self.queued.0.load(Ordering::Acquire) > QUEUED_MAX && Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
     }
 }
 
@@ -85,9 +93,15 @@ pub fn begin<T>(
     let file = File::create(path)?;
     let (tx, rx) = mpsc::channel();
     let keys = Arc::new(AtomicU64::new(0));
-    let capture = RdbCapture { tx: tx.clone(), compress, keys: keys.clone() };
+    let queued = Arc::new((AtomicUsize::new(0), std::sync::atomic::AtomicBool::new(true)));
+    let capture = RdbCapture { tx: tx.clone(), keys: keys.clone(), queued: queued.clone() };
     let (aux, value) = at_start(ks);
-    let writer = std::thread::Builder::new().name("rdb-writer".into()).spawn(move || write_records(file, rx, &aux, compress, checksum))?;
+    let writer = std::thread::Builder::new().name("rdb-writer".into()).spawn(move || {
+        let result = write_records(file, rx, &aux, compress, checksum, &queued.0);
+        // Whatever happened, nobody waits on this writer any more.
+        queued.1.store(false, Ordering::Release);
+        result
+    })?;
     let job = server.store.begin_snapshot(ks, Box::new(capture)).expect("checked above, with the keyspace held");
     Ok(Started { job, tx, writer, keys, value })
 }
@@ -113,15 +127,37 @@ pub fn write_snapshot<T>(
     finish(server, started)
 }
 
-fn write_records(file: File, rx: mpsc::Receiver<Chunk>, aux: &[(&'static str, Vec<u8>)], compress: bool, checksum: bool) -> std::io::Result<()> {
+fn write_records(
+    file: File,
+    rx: mpsc::Receiver<Chunk>,
+    aux: &[(&'static str, Vec<u8>)],
+    compress: bool,
+    checksum: bool,
+    queued: &AtomicUsize,
+) -> std::io::Result<()> {
     let ctime = (now_ms() / 1000).to_string();
     let mut fields: Vec<(&str, &[u8])> = vec![("redis-ver", crate::REDIS_VERSION.as_bytes()), ("redis-bits", b"64"), ("ctime", ctime.as_bytes())];
     fields.extend(aux.iter().map(|(k, v)| (*k, &v[..])));
     fields.push(("aof-base", b"0"));
     let mut w = Writer::new(BufWriter::with_capacity(1 << 20, file), &fields, compress, checksum)?;
+    let mut buf = Vec::with_capacity(64 * 1024);
     while let Ok(chunk) = rx.recv() {
         match chunk {
-            Chunk::Records(r) => w.raw(&r)?,
+            Chunk::Shard(db, entries) => {
+                let n = entries.len();
+                buf.clear();
+                encode_select_db(&mut buf, db as u32);
+                for (key, value, expire) in &entries {
+                    encode_key(&mut buf, key, &to_rdb(value), *expire, compress);
+                    if buf.len() >= 64 * 1024 {
+                        w.raw(&buf)?;
+                        buf.clear();
+                    }
+                }
+                w.raw(&buf)?;
+                drop(entries);
+                queued.fetch_sub(n, Ordering::AcqRel);
+            }
             Chunk::End => {
                 let file = w.finish()?.into_inner().map_err(|e| e.into_error())?;
                 file.sync_all()?;

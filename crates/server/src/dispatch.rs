@@ -251,14 +251,16 @@ pub fn run<'a>(ctx: &mut Ctx<'a>, entry: &'a Entry, args: &[Bytes]) {
 }
 
 /// Keys found expired go out as DEL, then the command (or what it
-/// rewrote itself into) if it changed anything. EXEC's own entry adds
-/// nothing: its queued commands already did.
+/// rewrote itself into) if it changed anything and the table says it may
+/// replicate (`write` or `may_replicate`): EXEC adds nothing of its own
+/// (its queued commands did), nor does DEBUG POPULATE/RELOAD.
 fn collect_effects(ctx: &mut Ctx<'_>, args: &[Bytes], db: usize, changes_before: u64) {
     for (edb, key) in ctx.view.expired.drain(..) {
         ctx.effects.expired(edb, key);
     }
     let rewrite = ctx.effects.take_rewrite();
-    if ctx.view.changes == changes_before || ctx.entry.spec.name == "exec" {
+    let spec = ctx.entry.spec;
+    if ctx.view.changes == changes_before || !(spec.has(flags::WRITE) || spec.has(flags::MAY_REPLICATE)) {
         return;
     }
     match rewrite {

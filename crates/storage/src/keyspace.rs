@@ -271,6 +271,7 @@ impl Store {
         let databases = self.shared().dbs.len();
         for db in 0..databases {
             for index in 0..SHARDS {
+                job.pace();
                 let ks = self.shared();
                 let shard = ks.dbs[db].data.shards[index].lock();
                 job.before_touch(db, index, &shard);

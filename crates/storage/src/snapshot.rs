@@ -19,9 +19,14 @@ use std::sync::Arc;
 use crate::keyspace::SHARDS;
 use crate::shard::{Entry, Key, Shard};
 
-/// Serializes one shard as it is now.
+/// Takes one shard as it is now. Runs under the shard's lock, on a
+/// client's request path: it should copy (cheaply: values share their
+/// bytes) rather than encode, and never block.
 pub trait Capture: Send + Sync {
     fn capture(&self, db: usize, keys: &mut dyn Iterator<Item = (&Key, &Entry, Option<i64>)>);
+    /// Called by the walker between shards, holding nothing: where it waits
+    /// for the output to drain, so captured copies stay few.
+    fn pace(&self) {}
 }
 
 pub struct SnapshotJob {
@@ -50,6 +55,10 @@ impl SnapshotJob {
         }
         slot.store(false, Ordering::Release);
         self.left.fetch_sub(1, Ordering::AcqRel);
+    }
+
+    pub(crate) fn pace(&self) {
+        self.capture.pace();
     }
 
     /// Shards still to capture.

@@ -582,6 +582,34 @@ fn debug(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         );
         ctx.simple(line.as_bytes());
         Ok(())
+    } else if args::is(sub, "populate") && (3..=5).contains(&args.len()) {
+        // DEBUG POPULATE count [prefix] [size]: `prefix:N` = `value:N`
+        // (cut or zero-padded to size), skipping keys that exist.
+        let count = args::int(&args[2])?;
+        if count < 0 {
+            return Err("ERR count is negative".into());
+        }
+        let prefix = args.get(3).map_or(&b"key"[..], |p| &p[..]);
+        let size = match args.get(4) {
+            Some(s) => args::int(s)?,
+            None => 0,
+        };
+        if size < 0 {
+            return Err("ERR size is negative".into());
+        }
+        for j in 0..count {
+            let mut key = prefix.to_vec();
+            key.extend_from_slice(format!(":{j}").as_bytes());
+            if ctx.view.exists(&key) {
+                continue;
+            }
+            let mut value = format!("value:{j}").into_bytes();
+            if size > 0 {
+                value.resize(size as usize, 0);
+            }
+            ctx.view.set(&key, ferrokv_storage::Value::Str(ferrokv_storage::Str::from_arg(&value)), false);
+        }
+        ctx.ok()
     } else if args::is(sub, "reload") {
         let (mut save, mut flush, mut merge) = (true, true, false);
         for opt in &args[2..] {
