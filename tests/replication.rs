@@ -454,3 +454,54 @@ fn primary_with_requirepass_refuses_replicas_without_masterauth() {
     c.cmd(&["set", "k", "v"]);
     assert!(eventually(SYNC, || good.conn().cmd(&["get", "k"]) == bulk("v")));
 }
+
+/// INFO replication field names, in order, with values masked.
+fn info_shape(port: u16) -> Vec<String> {
+    let raw = Conn::connect(port).cmd_raw(&[b"info", b"replication"]);
+    let text = String::from_utf8_lossy(&raw).into_owned();
+    text.lines()
+        .skip(1)
+        .filter(|l| l.contains(':'))
+        .map(|l| {
+            let (name, value) = l.split_once(':').unwrap();
+            // slaveN lines: keep the field names of the value too.
+            if name.starts_with("slave") && value.contains('=') {
+                let keys: Vec<&str> = value.split(',').map(|kv| kv.split('=').next().unwrap()).collect();
+                format!("{name}:{}", keys.join(","))
+            } else {
+                name.to_string()
+            }
+        })
+        .collect()
+}
+
+fn role_shape(port: u16) -> String {
+    let role = Conn::connect(port).cmd(&["role"]);
+    fn shape(f: &ferrokv_resp::Frame) -> String {
+        match f {
+            ferrokv_resp::Frame::Array(items) => format!("[{}]", items.iter().map(shape).collect::<Vec<_>>().join(",")),
+            ferrokv_resp::Frame::Bulk(b) if matches!(&b[..], b"master" | b"slave" | b"connected") => String::from_utf8_lossy(b).into_owned(),
+            ferrokv_resp::Frame::Bulk(_) => "bulk".into(),
+            ferrokv_resp::Frame::Integer(_) => "int".into(),
+            other => format!("{other:?}"),
+        }
+    }
+    shape(&role)
+}
+
+#[test]
+fn info_replication_and_role_have_redis_shape() {
+    let fp = primary(&["--save", ""]);
+    let fr = replica_of(fp.port, &["--save", ""]);
+    let rp = Node::redis(&[]);
+    let rport = rp.port.to_string();
+    let rr = Node::redis(&["--replicaof", "127.0.0.1", &rport]);
+    for (p, r) in [(&fp, &fr), (&rp, &rr)] {
+        assert!(eventually(SYNC, || info_field(&mut r.conn(), "replication", "master_link_status") == "up"), "{} replica never synced", r.kind);
+        assert!(eventually(SYNC, || info_field(&mut p.conn(), "replication", "slave0").contains("state=online")), "{}", p.kind);
+    }
+    assert_eq!(info_shape(fp.port), info_shape(rp.port), "primary's INFO replication");
+    assert_eq!(info_shape(fr.port), info_shape(rr.port), "replica's INFO replication");
+    assert_eq!(role_shape(fp.port), role_shape(rp.port), "primary's ROLE");
+    assert_eq!(role_shape(fr.port), role_shape(rr.port), "replica's ROLE");
+}
