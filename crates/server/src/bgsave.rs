@@ -14,13 +14,13 @@ use std::time::Instant;
 
 use ferrokv_rdb::file::{encode_key, encode_select_db, Writer};
 use ferrokv_storage::snapshot::Capture;
-use ferrokv_storage::{now_ms, Entry, Key, Keyspace, Value};
+use ferrokv_storage::{now_ms, Key, Keyspace, Value};
 
 use crate::cmd::dump::to_rdb;
 use crate::server::Server;
 
-/// A captured shard: copies of its entries (strings share their bytes with
-/// the live ones), encoded by the writer thread, off the request path.
+/// Captured entries (copies that share their bytes with the live values),
+/// encoded by the writer thread, off the request path.
 enum Chunk {
     Shard(usize, Vec<(Key, Value, Option<i64>)>),
     End,
@@ -29,7 +29,7 @@ enum Chunk {
 /// Entries captured but not yet written past which the walker waits.
 const QUEUED_MAX: usize = 64 * 1024;
 
-/// Copies a shard's entries for the writer thread.
+/// Hands captured entries to the writer thread.
 struct RdbCapture {
     tx: mpsc::Sender<Chunk>,
     keys: Arc<AtomicU64>,
@@ -38,8 +38,7 @@ struct RdbCapture {
 }
 
 impl Capture for RdbCapture {
-    fn capture(&self, db: usize, keys: &mut dyn Iterator<Item = (&Key, &Entry, Option<i64>)>) {
-        let entries: Vec<_> = keys.map(|(k, e, exp)| (k.clone(), e.value.clone(), exp)).collect();
+    fn capture(&self, db: usize, entries: Vec<(Key, Value, Option<i64>)>) {
         self.keys.fetch_add(entries.len() as u64, Ordering::Relaxed);
         self.queued.0.fetch_add(entries.len(), Ordering::AcqRel);
         // The writer only goes away after End, which comes after the last

@@ -209,7 +209,7 @@ fn two_mut<T>(v: &mut [T], a: usize, b: usize) -> (&mut T, &mut T) {
 fn settle(job: &SnapshotJob, ks: &mut Keyspace) {
     for (db, d) in ks.dbs.iter_mut().enumerate() {
         for (index, shard) in d.data.shards.iter_mut().enumerate() {
-            job.before_touch(db, index, shard.get_mut());
+            job.settle_shard(db, index, shard.get_mut());
         }
     }
 }
@@ -265,16 +265,26 @@ impl Store {
         Some(job)
     }
 
-    /// Captures every shard the snapshot has not reached, walking the
-    /// keyspace under the shared gate one shard at a time, then ends it.
+    /// Captures what the snapshot still needs, walking every shard in
+    /// chunks under the shared gate, then ends it.
     pub fn walk_snapshot(&self, job: &Arc<SnapshotJob>) {
         let databases = self.shared().dbs.len();
         for db in 0..databases {
             for index in 0..SHARDS {
-                job.pace();
-                let ks = self.shared();
-                let shard = ks.dbs[db].data.shards[index].lock();
-                job.before_touch(db, index, &shard);
+                let mut cursor = usize::MAX;
+                loop {
+                    job.pace();
+                    let ks = self.shared();
+                    let mut shard = ks.dbs[db].data.shards[index].lock();
+                    if !job.pending_shard(db, index) {
+                        break;
+                    }
+                    cursor = job.capture_chunk(db, &mut shard, cursor);
+                    if cursor == 0 {
+                        job.done(db, index);
+                        break;
+                    }
+                }
             }
         }
         debug_assert_eq!(job.left(), 0);
@@ -317,9 +327,6 @@ impl Store {
             let (dbi, si) = (slot / SHARDS, slot % SHARDS);
             let db = &ks.dbs[dbi];
             let mut shard = db.data.shards[si].lock();
-            if let Some(job) = &job {
-                job.before_touch(dbi, si, &shard);
-            }
             loop {
                 let n = shard.expires.len();
                 if n == 0 {
@@ -337,6 +344,9 @@ impl Store {
                     let (key, &at) = shard.expires.get_index(i).expect("index below len");
                     if at <= now {
                         let key = key.clone();
+                        if let Some(job) = &job {
+                            job.before_key(dbi, si, &mut shard, &key);
+                        }
                         shard.remove(&key);
                         db.watches.touch(&key);
                         on_expired(dbi, &key);
@@ -432,18 +442,8 @@ impl<'a> View<'a> {
         let mut order = shards.to_vec();
         order.sort_unstable();
         order.dedup();
-        let view = View::shared(store, ks, db, now_ms);
-        let locked = order
-            .into_iter()
-            .map(|s| {
-                let guard = ks.dbs[db].data.shards[s].lock();
-                if let Some(job) = &view.snapshot {
-                    job.before_touch(db, s, &guard);
-                }
-                (db, s, guard)
-            })
-            .collect();
-        View { target: Target::Shared { ks, locked }, ..view }
+        let locked = order.into_iter().map(|s| (db, s, ks.dbs[db].data.shards[s].lock())).collect();
+        View { target: Target::Shared { ks, locked }, ..View::shared(store, ks, db, now_ms) }
     }
 
     pub fn exclusive(store: &'a Store, ks: &'a mut Keyspace, db: usize, now_ms: i64) -> Self {
@@ -460,6 +460,12 @@ impl<'a> View<'a> {
             expiry: Expiry::Delete,
             snapshot: store.current_snapshot(),
         }
+    }
+
+    /// Picks up a snapshot begun by this very command (BGSAVE inside EXEC):
+    /// what the rest of it changes is captured first.
+    pub fn refresh_snapshot(&mut self, store: &Store) {
+        self.snapshot = store.current_snapshot();
     }
 
     /// The encoding thresholds in force for this command.
@@ -491,6 +497,12 @@ impl<'a> View<'a> {
         }
     }
 
+    /// The whole keyspace for reading only (INFO, DBSIZE, DEBUG DIGEST, a
+    /// foreground save): no capture needed.
+    pub fn keyspace_for_reading(&mut self) -> Option<&mut Keyspace> {
+        self.read_all()
+    }
+
     /// The whole keyspace for reading (KEYS, SCAN, RANDOMKEY).
     fn read_all(&mut self) -> Option<&mut Keyspace> {
         match &mut self.target {
@@ -520,7 +532,7 @@ impl<'a> View<'a> {
             Target::All(ks) => {
                 let shard = ks.dbs[db].shard_mut(key);
                 if let Some(job) = &self.snapshot {
-                    job.before_touch(db, shard_of(key), shard);
+                    job.before_key(db, shard_of(key), shard, key);
                 }
                 shard
             }
@@ -535,15 +547,15 @@ impl<'a> View<'a> {
                         // even that free of deadlock.
                         debug_assert!(locked.is_empty(), "a shared command touched a shard it did not lock");
                         locked.clear();
-                        let guard = ks.dbs[db].data.shards[want].lock();
-                        if let Some(job) = &self.snapshot {
-                            job.before_touch(db, want, &guard);
-                        }
-                        locked.push((db, want, guard));
+                        locked.push((db, want, ks.dbs[db].data.shards[want].lock()));
                         0
                     }
                 };
-                &mut locked[i].2
+                let shard = &mut *locked[i].2;
+                if let Some(job) = &self.snapshot {
+                    job.before_key(db, want, shard, key);
+                }
+                shard
             }
         }
     }
@@ -632,7 +644,7 @@ impl<'a> View<'a> {
                 }
             }
             None => {
-                shard.map.insert(Bytes::copy_from_slice(key), Entry { value, lru });
+                shard.map.insert(Bytes::copy_from_slice(key), Entry::new(value, lru));
             }
         }
         self.modified(key);

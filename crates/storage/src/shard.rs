@@ -17,6 +17,15 @@ pub struct Entry {
     pub value: Value,
     /// Redis's 24-bit LRU clock (seconds), or LFU data under an LFU policy.
     pub lru: u32,
+    /// The snapshot epoch the entry was created or last captured in (see
+    /// `snapshot`); fits in what would be padding.
+    pub(crate) epoch: u32,
+}
+
+impl Entry {
+    pub fn new(value: Value, lru: u32) -> Entry {
+        Entry { value, lru, epoch: crate::snapshot::current_epoch() }
+    }
 }
 
 #[derive(Debug, Default)]

@@ -1,67 +1,142 @@
 //! Point-in-time snapshots without fork and without a copy of the dataset.
 //!
-//! A snapshot starts under the exclusive gate (an instant: every shard is
-//! marked pending) and then proceeds under the shared gate: a walker visits
-//! the shards one by one and captures each still-pending one. Any view that
-//! is about to touch a pending shard captures it first, under the shard's
-//! lock, before anything can change it. So every shard is captured exactly
-//! once, in the state it had when the snapshot started, while clients keep
-//! being served. The extra memory is what has been captured but not yet
-//! written out, never the dataset; a writer pays for serializing one shard
-//! at most once per snapshot.
+//! A snapshot starts under the exclusive gate, an instant that fixes its
+//! *epoch*: every entry carries the epoch it was created in, so entries
+//! older than the snapshot's are exactly the ones it must contain, and
+//! entries created afterwards are not in it. From then on, under the shared
+//! gate:
+//!
+//! - a command about to touch a key whose entry is older than the epoch
+//!   first captures that one entry (copy-on-write per key) and stamps it;
+//! - a walker visits every shard, in small chunks under the shard's lock,
+//!   capturing the entries still older than the epoch.
+//!
+//! The walker goes down each shard's dense index: a removal (`swap_remove`)
+//! only moves the last entry, which the walker has already passed, so no
+//! entry that was there at the instant is missed. Every entry is captured
+//! exactly once, as it was at the instant, while clients keep being served;
+//! the extra memory is what has been captured but not yet written out, and
+//! a command pays for copying only the entries it touches.
 //!
 //! What "capture" means (RDB encoding, where the bytes go) belongs to the
 //! caller, through [`Capture`]: the store knows nothing of file formats.
 
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use crate::keyspace::SHARDS;
-use crate::shard::{Entry, Key, Shard};
+use crate::shard::{Key, Shard};
+use crate::value::Value;
 
-/// Takes one shard as it is now. Runs under the shard's lock, on a
-/// client's request path: it should copy (cheaply: values share their
-/// bytes) rather than encode, and never block.
+/// Entries the walker captures per hold of a shard's lock.
+const CHUNK: usize = 512;
+
+/// The epoch new entries are created in; a snapshot starts a new one.
+static EPOCH: AtomicU32 = AtomicU32::new(0);
+
+/// Entries created now carry this epoch. (The exclusive gate orders the
+/// bump before any entry created after it.)
+pub(crate) fn current_epoch() -> u32 {
+    EPOCH.load(Ordering::Relaxed)
+}
+
+/// Receives copies of entries as they were at the snapshot's instant. Runs
+/// under a shard's lock, often on a client's request path: it must not
+/// block. Values share their bytes with the live ones, so copies are cheap.
 pub trait Capture: Send + Sync {
-    fn capture(&self, db: usize, keys: &mut dyn Iterator<Item = (&Key, &Entry, Option<i64>)>);
-    /// Called by the walker between shards, holding nothing: where it waits
+    fn capture(&self, db: usize, entries: Vec<(Key, Value, Option<i64>)>);
+    /// Called by the walker between chunks, holding nothing: where it waits
     /// for the output to drain, so captured copies stay few.
     fn pace(&self) {}
 }
 
 pub struct SnapshotJob {
-    /// One flag per (db, shard): not captured yet.
+    epoch: u32,
+    /// One flag per (db, shard): the walker has not finished it.
     pending: Box<[AtomicBool]>,
     left: AtomicUsize,
     capture: Box<dyn Capture>,
 }
 
 impl SnapshotJob {
+    /// Called with the keyspace held exclusively.
     pub(crate) fn new(databases: usize, capture: Box<dyn Capture>) -> Arc<Self> {
         let n = databases * SHARDS;
-        Arc::new(SnapshotJob { pending: (0..n).map(|_| AtomicBool::new(true)).collect(), left: AtomicUsize::new(n), capture })
+        let epoch = EPOCH.fetch_add(1, Ordering::Relaxed) + 1;
+        Arc::new(SnapshotJob { epoch, pending: (0..n).map(|_| AtomicBool::new(true)).collect(), left: AtomicUsize::new(n), capture })
     }
 
-    /// Captures shard `index` of `db` if it still waits; the caller holds
-    /// that shard (its lock, or the exclusive gate).
-    pub(crate) fn before_touch(&self, db: usize, index: usize, shard: &Shard) {
-        let slot = &self.pending[db * SHARDS + index];
-        if !slot.load(Ordering::Acquire) {
+    fn is_pending(&self, db: usize, index: usize) -> bool {
+        self.pending[db * SHARDS + index].load(Ordering::Acquire)
+    }
+
+    /// Before a command touches `key` (shard `index` of `db`, held by the
+    /// caller): capture its entry if the snapshot still needs it.
+    pub(crate) fn before_key(&self, db: usize, index: usize, shard: &mut Shard, key: &[u8]) {
+        if !self.is_pending(db, index) {
             return;
         }
-        if !shard.is_empty() {
-            let mut keys = shard.map.iter().map(|(k, e)| (k, e, shard.expires.get(k).copied()));
-            self.capture.capture(db, &mut keys);
+        let Some((_, k, entry)) = shard.map.get_full_mut(key) else {
+            return;
+        };
+        if entry.epoch >= self.epoch {
+            return;
         }
-        slot.store(false, Ordering::Release);
-        self.left.fetch_sub(1, Ordering::AcqRel);
+        entry.epoch = self.epoch;
+        let copy = (k.clone(), entry.value.clone(), shard.expires.get(key).copied());
+        self.capture.capture(db, vec![copy]);
+    }
+
+    /// Captures what is still needed among the entries below `cursor` (at
+    /// most [`CHUNK`]); returns where to continue, 0 when the shard is done.
+    pub(crate) fn capture_chunk(&self, db: usize, shard: &mut Shard, cursor: usize) -> usize {
+        let end = cursor.min(shard.map.len());
+        let start = end.saturating_sub(CHUNK);
+        let mut copies = Vec::new();
+        for i in (start..end).rev() {
+            let (k, entry) = shard.map.get_index_mut(i).expect("index below len");
+            if entry.epoch < self.epoch {
+                entry.epoch = self.epoch;
+                copies.push((k.clone(), entry.value.clone(), None));
+            }
+        }
+        for c in copies.iter_mut() {
+            c.2 = shard.expires.get(&c.0).copied();
+        }
+        if !copies.is_empty() {
+            self.capture.capture(db, copies);
+        }
+        start
+    }
+
+    /// Captures everything the shard still owes (FLUSHALL, SWAPDB, a load
+    /// are about to change it wholesale) and marks it done.
+    pub(crate) fn settle_shard(&self, db: usize, index: usize, shard: &mut Shard) {
+        if !self.is_pending(db, index) {
+            return;
+        }
+        let mut cursor = shard.map.len();
+        while cursor > 0 {
+            cursor = self.capture_chunk(db, shard, cursor);
+        }
+        self.done(db, index);
+    }
+
+    pub(crate) fn done(&self, db: usize, index: usize) {
+        if self.pending[db * SHARDS + index].swap(false, Ordering::AcqRel) {
+            self.left.fetch_sub(1, Ordering::AcqRel);
+        }
     }
 
     pub(crate) fn pace(&self) {
         self.capture.pace();
     }
 
-    /// Shards still to capture.
+    pub(crate) fn pending_shard(&self, db: usize, index: usize) -> bool {
+        self.is_pending(db, index)
+    }
+
+    /// Shards the walker has not finished.
     pub fn left(&self) -> usize {
         self.left.load(Ordering::Acquire)
     }
@@ -74,7 +149,7 @@ mod tests {
     use parking_lot::Mutex;
 
     use super::*;
-    use crate::value::{Str, Value};
+    use crate::value::Str;
     use crate::{now_ms, Store, View};
 
     type Seen = Arc<Mutex<BTreeMap<(usize, Vec<u8>), Vec<u8>>>>;
@@ -82,10 +157,10 @@ mod tests {
     struct Collect(Seen);
 
     impl Capture for Collect {
-        fn capture(&self, db: usize, keys: &mut dyn Iterator<Item = (&Key, &Entry, Option<i64>)>) {
+        fn capture(&self, db: usize, entries: Vec<(Key, Value, Option<i64>)>) {
             let mut seen = self.0.lock();
-            for (k, e, _) in keys {
-                let v = e.value.as_str().map(|s| s.to_vec()).unwrap_or_default();
+            for (k, v, _) in entries {
+                let v = v.as_str().map(|s| s.to_vec()).unwrap_or_default();
                 assert!(seen.insert((db, k.to_vec()), v).is_none(), "a key captured twice");
             }
         }
@@ -122,6 +197,36 @@ mod tests {
         store.walk_snapshot(&job);
         assert_eq!(job.left(), 0);
         assert!(!store.snapshot_running());
+        assert_eq!(*seen.lock(), before);
+    }
+
+    #[test]
+    fn writers_racing_the_walker_never_change_what_it_captures() {
+        use rand::{Rng, SeedableRng};
+        let store = Arc::new(Store::new(1));
+        let mut before = BTreeMap::new();
+        for i in 0..20_000 {
+            set(&store, 0, &format!("k{i}"), &format!("v{i}"));
+            before.insert((0, format!("k{i}").into_bytes()), format!("v{i}").into_bytes());
+        }
+        let seen: Seen = Default::default();
+        let job = store.begin_snapshot(&mut store.exclusive(), Box::new(Collect(seen.clone()))).unwrap();
+        let walker = {
+            let (store, job) = (store.clone(), job.clone());
+            std::thread::spawn(move || store.walk_snapshot(&job))
+        };
+        let mut rng = rand::rngs::StdRng::seed_from_u64(7);
+        while store.snapshot_running() {
+            let k = format!("k{}", rng.random_range(0..25_000));
+            let ks = store.shared();
+            let mut view = View::shared(&store, &ks, 0, now_ms());
+            if rng.random_bool(0.3) {
+                view.delete(k.as_bytes());
+            } else {
+                view.set(k.as_bytes(), Value::Str(Str::from_arg(b"changed")), false);
+            }
+        }
+        walker.join().unwrap();
         assert_eq!(*seen.lock(), before);
     }
 }

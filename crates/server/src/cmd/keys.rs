@@ -375,7 +375,7 @@ fn object_help(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult {
 /* DBSIZE */
 fn dbsize(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult {
     let db = ctx.client.db;
-    let n = ctx.view.keyspace().map_or(0, |ks| ks.db_mut(db).len());
+    let n = ctx.view.keyspace_for_reading().map_or(0, |ks| ks.db_mut(db).len());
     ctx.int(n as i64);
     Ok(())
 }

@@ -48,15 +48,22 @@ fn bgsave(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         Some(_) => return Err(crate::errors::SYNTAX.into()),
     };
     let server = ctx.server;
-    let Some(ks) = ctx.view.keyspace() else {
-        return Err("ERR BGSAVE needs exclusive access to the keyspace".into());
+    let running = crate::bgsave::in_progress(server);
+    let Some(ks) = ctx.view.keyspace_for_reading().filter(|_| !running) else {
+        return already_running(ctx, schedule);
     };
     if crate::bgsave::start_bgsave(&server.arc(), ks) {
+        // Later commands of the same EXEC must capture what they change.
+        ctx.view.refresh_snapshot(&server.store);
         ctx.simple(b"Background saving started");
         return Ok(());
     }
+    already_running(ctx, schedule)
+}
+
+fn already_running(ctx: &mut Ctx<'_>, schedule: bool) -> CmdResult {
     if schedule {
-        server.persistence.bgsave_scheduled.store(true, std::sync::atomic::Ordering::Relaxed);
+        ctx.server.persistence.bgsave_scheduled.store(true, std::sync::atomic::Ordering::Relaxed);
         ctx.simple(b"Background saving scheduled");
         return Ok(());
     }

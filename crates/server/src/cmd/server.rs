@@ -95,7 +95,7 @@ static LATENCY: &[Command] = &[
 /* INFO [section [section ...]] */
 fn info(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     let requested: Vec<String> = args[1..].iter().map(|a| String::from_utf8_lossy(a).to_ascii_lowercase()).collect();
-    let sizes = ctx.view.keyspace().map(|ks| ks.sizes()).unwrap_or_default();
+    let sizes = ctx.view.keyspace_for_reading().map(|ks| ks.sizes()).unwrap_or_default();
     let text = crate::info::render(ctx.server, &requested, &sizes);
     ctx.verbatim(text.as_bytes());
     Ok(())
@@ -630,7 +630,7 @@ fn debug(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         crate::snapshot::reload(server, ks, save, flush, merge).map_err(RedisError::from)?;
         ctx.ok()
     } else if args::is(sub, "digest") && args.len() == 2 {
-        let Some(ks) = ctx.view.keyspace() else {
+        let Some(ks) = ctx.view.keyspace_for_reading() else {
             return Err("ERR DEBUG DIGEST needs exclusive access to the keyspace".into());
         };
         let d = crate::digest::dataset_digest(ks);
@@ -789,7 +789,7 @@ fn shutdown(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     tracing::warn!("User requested shutdown...");
     let server = ctx.server;
     let save = save || (!nosave && !server.config.read().save.is_empty());
-    let Some(ks) = ctx.view.keyspace() else {
+    let Some(ks) = ctx.view.keyspace_for_reading() else {
         return Err("ERR SHUTDOWN needs exclusive access to the keyspace".into());
     };
     if !crate::snapshot::final_save(server, ks, save, force) {
