@@ -26,14 +26,15 @@ from bench import FERROKV, ROOT, Server, fmt_ratio  # noqa: E402
 NOTES = """
 What these numbers say (see docs/persistence.md for the design):
 
-- **BGSAVE** finishes sooner than Redis's fork, but a write that first
-  touches a shard not yet captured pays for copying that whole shard (1/16
-  of a database: ~60k entries here), and random writes touch every shard
-  within milliseconds, so nearly everything is copied up front: that is the
-  worst-case latency and the extra memory above. The fix under way is
-  per-key capture (an epoch per entry: a writer copies only the entry it
-  changes, the walker takes the rest in small chunks), which bounds both by
-  what is actually written during the save.
+- **BGSAVE** captures per key: a write copies only the entry it changes
+  (the copy shares the value's bytes), the walker takes the rest in chunks
+  of 512, so no command waits for more than a chunk: the worst latency is
+  below Redis's (whose fork pauses the parent). The extra memory is larger
+  than Redis's copy-on-write under this load: an overwritten 1 KB value
+  stays alive until the writer thread has written its old version, and the
+  walker's copies wait in its queue. Writing the queue faster (encoding off
+  the writer's critical path, no LZF attempt on incompressible values) and
+  a smaller walker queue are the next steps.
 - **Full sync**: DEBUG POPULATE's values are zero-padded, so the RDB is
   small (LZF); the time is dominated by producing and loading the snapshot.
 - **Replicas**: ferrokv's replicas apply the log as it comes (lag stays
