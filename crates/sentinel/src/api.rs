@@ -1,0 +1,545 @@
+//! The Redis Sentinel API over RESP (port 26379): SENTINEL subcommands,
+//! PING, INFO, ROLE, HELLO, AUTH, CLIENT, and the event channels through
+//! SUBSCRIBE/PSUBSCRIBE, with Redis 7.0's replies.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use bytes::{Bytes, BytesMut};
+use ferrokv_resp::{encode, Protocol, RequestLimits, RequestParser};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+use crate::sentinel::{begin_failover, best_replica, vote_with_events, Sentinel};
+use crate::state::{Instance, Master, Reconf, State};
+
+struct Client {
+    proto: Protocol,
+    channels: Vec<String>,
+    patterns: Vec<String>,
+}
+
+pub async fn serve(s: Arc<Sentinel>, mut stream: TcpStream) {
+    let _ = stream.set_nodelay(true);
+    let mut input = BytesMut::with_capacity(4096);
+    let mut parser = RequestParser::new();
+    let mut client = Client { proto: Protocol::Resp2, channels: Vec::new(), patterns: Vec::new() };
+    let mut events = s.events.subscribe();
+    loop {
+        let mut out = BytesMut::new();
+        tokio::select! {
+            read = stream.read_buf(&mut input) => {
+                match read {
+                    Ok(0) | Err(_) => return,
+                    Ok(_) => {}
+                }
+                let limits = RequestLimits { max_bulk_len: 512 * 1024 * 1024, auth_required: false };
+                loop {
+                    match parser.parse(&mut input, &limits) {
+                        Ok(Some(args)) => {
+                            if !command(&s, &mut client, &args, &mut out) {
+                                let _ = stream.write_all(&out).await;
+                                return;
+                            }
+                        }
+                        Ok(None) => break,
+                        Err(e) => {
+                            encode::error(&mut out, format!("ERR {e}").as_bytes());
+                            let _ = stream.write_all(&out).await;
+                            return;
+                        }
+                    }
+                }
+            }
+            ev = events.recv(), if !client.channels.is_empty() || !client.patterns.is_empty() => {
+                if let Ok((channel, msg)) = ev {
+                    deliver(&client, &channel, &msg, &mut out);
+                }
+            }
+        }
+        if !out.is_empty() && stream.write_all(&out).await.is_err() {
+            return;
+        }
+    }
+}
+
+fn deliver(c: &Client, channel: &str, msg: &str, out: &mut BytesMut) {
+    if c.channels.iter().any(|ch| ch == channel) {
+        encode::push_len(out, 3, c.proto);
+        encode::bulk(out, b"message");
+        encode::bulk(out, channel.as_bytes());
+        encode::bulk(out, msg.as_bytes());
+    }
+    for p in &c.patterns {
+        if glob(p.as_bytes(), channel.as_bytes()) {
+            encode::push_len(out, 4, c.proto);
+            encode::bulk(out, b"pmessage");
+            encode::bulk(out, p.as_bytes());
+            encode::bulk(out, channel.as_bytes());
+            encode::bulk(out, msg.as_bytes());
+        }
+    }
+}
+
+/// `*` and `?` glob, enough for event patterns (`*`, `+*`, `-sdown`).
+fn glob(p: &[u8], s: &[u8]) -> bool {
+    match (p.first(), s.first()) {
+        (None, None) => true,
+        (Some(b'*'), _) => glob(&p[1..], s) || (!s.is_empty() && glob(p, &s[1..])),
+        (Some(b'?'), Some(_)) => glob(&p[1..], &s[1..]),
+        (Some(a), Some(b)) if a == b => glob(&p[1..], &s[1..]),
+        _ => false,
+    }
+}
+
+fn arg(a: &Bytes) -> String {
+    String::from_utf8_lossy(a).into_owned()
+}
+
+/// Answers one request; false closes the connection (QUIT).
+fn command(s: &Arc<Sentinel>, c: &mut Client, args: &[Bytes], out: &mut BytesMut) -> bool {
+    let name = args[0].to_ascii_lowercase();
+    match &name[..] {
+        b"ping" => match args.len() {
+            1 => encode::simple(out, b"PONG"),
+            2 => encode::bulk(out, &args[1]),
+            _ => wrong_arity(out, "ping"),
+        },
+        b"quit" => {
+            encode::ok(out);
+            return false;
+        }
+        b"auth" | b"client" => encode::ok(out),
+        b"hello" => hello(c, args, out),
+        b"role" => {
+            let st = s.state.lock();
+            encode::array_len(out, 2);
+            encode::bulk(out, b"sentinel");
+            encode::array_len(out, st.masters.len());
+            for n in st.masters.keys() {
+                encode::bulk(out, n.as_bytes());
+            }
+        }
+        b"info" => {
+            let text = info(&s.state.lock());
+            encode::verbatim(out, text.as_bytes(), c.proto);
+        }
+        b"subscribe" | b"psubscribe" => {
+            let pattern = &name[..] == b"psubscribe";
+            for ch in &args[1..] {
+                let list = if pattern { &mut c.patterns } else { &mut c.channels };
+                let ch = arg(ch);
+                if !list.contains(&ch) {
+                    list.push(ch.clone());
+                }
+                encode::push_len(out, 3, c.proto);
+                encode::bulk(out, if pattern { b"psubscribe" } else { b"subscribe" });
+                encode::bulk(out, ch.as_bytes());
+                encode::integer(out, (c.channels.len() + c.patterns.len()) as i64);
+            }
+        }
+        b"unsubscribe" | b"punsubscribe" => {
+            let pattern = &name[..] == b"punsubscribe";
+            let list = if pattern { &mut c.patterns } else { &mut c.channels };
+            let gone: Vec<String> = if args.len() == 1 { std::mem::take(list) } else { args[1..].iter().map(arg).collect() };
+            for ch in gone {
+                let list = if pattern { &mut c.patterns } else { &mut c.channels };
+                list.retain(|x| *x != ch);
+                encode::push_len(out, 3, c.proto);
+                encode::bulk(out, if pattern { b"punsubscribe" } else { b"unsubscribe" });
+                encode::bulk(out, ch.as_bytes());
+                encode::integer(out, (c.channels.len() + c.patterns.len()) as i64);
+            }
+        }
+        b"sentinel" if args.len() >= 2 => sentinel(s, c, args, out),
+        b"sentinel" => wrong_arity(out, "sentinel"),
+        _ => {
+            let shown: Vec<String> = args[1..].iter().map(|a| format!("'{}'", arg(a))).collect();
+            encode::error(out, format!("ERR unknown command '{}', with args beginning with: {}", arg(&args[0]), shown.join(" ")).as_bytes());
+        }
+    }
+    true
+}
+
+fn wrong_arity(out: &mut BytesMut, name: &str) {
+    encode::error(out, format!("ERR wrong number of arguments for '{name}' command").as_bytes());
+}
+
+fn hello(c: &mut Client, args: &[Bytes], out: &mut BytesMut) {
+    if let Some(v) = args.get(1) {
+        match &v[..] {
+            b"2" => c.proto = Protocol::Resp2,
+            b"3" => c.proto = Protocol::Resp3,
+            _ => {
+                encode::error(out, b"NOPROTO unsupported protocol version");
+                return;
+            }
+        }
+    }
+    encode::map_len(out, 7, c.proto);
+    for (k, v) in [("server", "redis"), ("version", "7.0.15")] {
+        encode::bulk(out, k.as_bytes());
+        encode::bulk(out, v.as_bytes());
+    }
+    encode::bulk(out, b"proto");
+    encode::integer(out, if c.proto == Protocol::Resp3 { 3 } else { 2 });
+    encode::bulk(out, b"id");
+    encode::integer(out, 1);
+    for (k, v) in [("mode", "sentinel"), ("role", "master")] {
+        encode::bulk(out, k.as_bytes());
+        encode::bulk(out, v.as_bytes());
+    }
+    encode::bulk(out, b"modules");
+    encode::array_len(out, 0);
+}
+
+fn info(st: &State) -> String {
+    let mut t = format!(
+        "# Server\r\nredis_version:7.0.15\r\nferrokv_version:{}\r\nredis_mode:sentinel\r\nprocess_id:{}\r\nrun_id:{}\r\ntcp_port:{}\r\n\r\n# Clients\r\nconnected_clients:1\r\n\r\n# Sentinel\r\nsentinel_masters:{}\r\nsentinel_tilt:0\r\nsentinel_tilt_since_seconds:-1\r\nsentinel_running_scripts:0\r\nsentinel_scripts_queue_length:0\r\nsentinel_simulate_failure_flags:0\r\n",
+        env!("CARGO_PKG_VERSION"),
+        std::process::id(),
+        st.myid,
+        st.config.port,
+        st.masters.len()
+    );
+    for (i, m) in st.masters.values().enumerate() {
+        let status = if m.odown_since.is_some() {
+            "odown"
+        } else if m.inst.is_sdown() {
+            "sdown"
+        } else {
+            "ok"
+        };
+        let (h, p) = m.client_addr();
+        t.push_str(&format!("master{i}:name={},status={status},address={h}:{p},slaves={},sentinels={}\r\n", m.name, m.replicas.len(), m.sentinels.len() + 1));
+    }
+    t
+}
+
+fn ms_since(t: Instant) -> u64 {
+    t.elapsed().as_millis() as u64
+}
+
+/// Field/value pairs of an instance, as `addReplySentinelRedisInstance`.
+fn instance_fields(m: &Master, inst: &Instance, kind: &str) -> Vec<(String, String)> {
+    let mut f: Vec<(String, String)> = Vec::new();
+    let mut put = |k: &str, v: String| f.push((k.to_string(), v));
+    let name = if kind == "master" { m.name.clone() } else { inst.addr() };
+    put("name", name);
+    put("ip", inst.host.clone());
+    put("port", inst.port.to_string());
+    put("runid", inst.runid.clone().unwrap_or_default());
+    let flags = match kind {
+        "master" => m.flags(),
+        _ => {
+            let mut v = Vec::new();
+            if inst.is_sdown() {
+                v.push("s_down");
+            }
+            v.push(if kind == "slave" { "slave" } else { "sentinel" });
+            if !inst.connected {
+                v.push("disconnected");
+            }
+            if m.promoted.as_deref() == Some(&inst.addr()) && kind == "slave" {
+                v.push("promoted");
+            }
+            match inst.reconf {
+                Reconf::Sent(_) => v.push("reconf_sent"),
+                Reconf::InProgress => v.push("reconf_inprog"),
+                Reconf::Done if kind == "slave" && m.in_failover() => v.push("reconf_done"),
+                _ => {}
+            }
+            v.join(",")
+        }
+    };
+    put("flags", flags);
+    put("link-pending-commands", "0".into());
+    put("link-refcount", "1".into());
+    if kind == "master" && m.in_failover() {
+        put("failover-state", m.failover.name().into());
+    }
+    put("last-ping-sent", inst.ping_sent.map_or(0, ms_since).to_string());
+    put("last-ok-ping-reply", ms_since(inst.last_ok_ping).to_string());
+    put("last-ping-reply", ms_since(inst.last_reply).to_string());
+    if let Some(t) = inst.sdown_since {
+        put("s-down-time", ms_since(t).to_string());
+    }
+    if kind == "master" {
+        if let Some(t) = m.odown_since {
+            put("o-down-time", ms_since(t).to_string());
+        }
+    }
+    put("down-after-milliseconds", m.down_after.as_millis().to_string());
+    if kind != "sentinel" {
+        put("info-refresh", inst.info_refresh.map_or(0, ms_since).to_string());
+        put("role-reported", if inst.role_reported == crate::state::Role::Master { "master" } else { "slave" }.into());
+        put("role-reported-time", ms_since(inst.role_reported_time).to_string());
+    }
+    if kind == "master" {
+        put("config-epoch", m.config_epoch.to_string());
+        put("num-slaves", m.replicas.len().to_string());
+        put("num-other-sentinels", m.sentinels.len().to_string());
+        put("quorum", m.quorum.to_string());
+        put("failover-timeout", m.failover_timeout.as_millis().to_string());
+        put("parallel-syncs", m.parallel_syncs.to_string());
+    }
+    if kind == "slave" {
+        put("master-link-down-time", inst.master_link_down_ms.to_string());
+        put("master-link-status", if inst.master_link_up { "ok" } else { "err" }.into());
+        put("master-host", inst.master_host.clone().unwrap_or_else(|| "?".into()));
+        put("master-port", inst.master_port.to_string());
+        put("slave-priority", inst.priority.to_string());
+        put("slave-repl-offset", inst.repl_offset.to_string());
+        put("replica-announced", (inst.announced as u8).to_string());
+    }
+    if kind == "sentinel" {
+        put("last-hello-message", inst.last_hello.map_or(0, ms_since).to_string());
+        put("voted-leader", inst.leader.clone().unwrap_or_else(|| "?".into()));
+        put("voted-leader-epoch", inst.leader_epoch.to_string());
+    }
+    f
+}
+
+fn reply_fields(c: &Client, fields: &[(String, String)], out: &mut BytesMut) {
+    encode::map_len(out, fields.len(), c.proto);
+    for (k, v) in fields {
+        encode::bulk(out, k.as_bytes());
+        encode::bulk(out, v.as_bytes());
+    }
+}
+
+fn no_such_master(out: &mut BytesMut) {
+    encode::error(out, b"ERR No such master with that name");
+}
+
+fn sentinel(s: &Arc<Sentinel>, c: &mut Client, args: &[Bytes], out: &mut BytesMut) {
+    let sub = args[1].to_ascii_lowercase();
+    let sub = String::from_utf8_lossy(&sub).into_owned();
+    let mut st = s.state.lock();
+    match (sub.as_str(), args.len()) {
+        ("myid", 2) => encode::bulk(out, st.myid.as_bytes()),
+        ("get-master-addr-by-name", 3) => match st.masters.get(&arg(&args[2])) {
+            Some(m) => {
+                let (h, p) = m.client_addr();
+                encode::array_len(out, 2);
+                encode::bulk(out, h.as_bytes());
+                encode::bulk(out, p.to_string().as_bytes());
+            }
+            None => encode::null_array(out, c.proto),
+        },
+        ("masters", 2) => {
+            encode::array_len(out, st.masters.len());
+            for m in st.masters.values() {
+                reply_fields(c, &instance_fields(m, &m.inst, "master"), out);
+            }
+        }
+        ("master", 3) => match st.masters.get(&arg(&args[2])) {
+            Some(m) => reply_fields(c, &instance_fields(m, &m.inst, "master"), out),
+            None => no_such_master(out),
+        },
+        ("replicas" | "slaves", 3) => match st.masters.get(&arg(&args[2])) {
+            Some(m) => {
+                encode::array_len(out, m.replicas.len());
+                for r in m.replicas.values() {
+                    reply_fields(c, &instance_fields(m, r, "slave"), out);
+                }
+            }
+            None => no_such_master(out),
+        },
+        ("sentinels", 3) => match st.masters.get(&arg(&args[2])) {
+            Some(m) => {
+                encode::array_len(out, m.sentinels.len());
+                for p in m.sentinels.values() {
+                    reply_fields(c, &instance_fields(m, p, "sentinel"), out);
+                }
+            }
+            None => no_such_master(out),
+        },
+        ("is-master-down-by-addr", 6) => {
+            let (host, port) = (arg(&args[2]), arg(&args[3]));
+            let epoch: u64 = arg(&args[4]).parse().unwrap_or(0);
+            let runid = arg(&args[5]);
+            let name = st.masters.values().find(|m| m.inst.host == host && m.inst.port.to_string() == port).map(|m| m.name.clone());
+            let (down, leader, leader_epoch) = match name {
+                Some(n) => {
+                    let down = st.masters[&n].inst.is_sdown();
+                    if runid != "*" {
+                        let (l, e, events) = vote_with_events(&mut st, &n, epoch, &runid);
+                        for (k, m) in events {
+                            s.event(&k, m);
+                        }
+                        (down, l.unwrap_or_else(|| "*".into()), e)
+                    } else {
+                        (down, "*".to_string(), 0)
+                    }
+                }
+                None => (false, "*".to_string(), 0),
+            };
+            encode::array_len(out, 3);
+            encode::integer(out, down as i64);
+            encode::bulk(out, leader.as_bytes());
+            encode::integer(out, leader_epoch as i64);
+        }
+        ("ckquorum", 3) => match st.masters.get(&arg(&args[2])) {
+            Some(m) => {
+                let voters = m.sentinels.len() + 1;
+                let usable = 1 + m.sentinels.values().filter(|p| !p.is_sdown() && p.connected).count();
+                if usable < m.quorum as usize {
+                    encode::error(out, format!("NOQUORUM {usable} usable Sentinels. Not enough available Sentinels to reach the specified quorum for this master. Not enough available Sentinels to reach the majority and authorize a failover").as_bytes());
+                } else if usable < voters / 2 + 1 {
+                    encode::error(
+                        out,
+                        format!("NOQUORUM {usable} usable Sentinels. Not enough available Sentinels to reach the majority and authorize a failover").as_bytes(),
+                    );
+                } else {
+                    encode::simple(out, format!("OK {usable} usable Sentinels. Quorum and failover authorization can be reached").as_bytes());
+                }
+            }
+            None => no_such_master(out),
+        },
+        ("failover", 3) => {
+            let name = arg(&args[2]);
+            match st.masters.get(&name) {
+                None => no_such_master(out),
+                Some(m) if m.in_failover() => encode::error(out, b"INPROG Failover already in progress"),
+                Some(m) if best_replica(m).is_none() => encode::error(out, b"NOGOODSLAVE No suitable replica to promote"),
+                Some(_) => {
+                    let mut events = Vec::new();
+                    begin_failover(&mut st, &name, true, &mut events);
+                    drop(st);
+                    for (k, m) in events {
+                        s.event(&k, m);
+                    }
+                    encode::ok(out);
+                }
+            }
+        }
+        ("reset", 3) => {
+            let pattern = arg(&args[2]);
+            let names: Vec<String> = st.masters.keys().filter(|n| glob(pattern.as_bytes(), n.as_bytes())).cloned().collect();
+            for n in &names {
+                let id = st.next_id();
+                let m = st.masters.get_mut(n).expect("listed");
+                let inst = Instance::new(id, &m.inst.host.clone(), m.inst.port, crate::state::Role::Master);
+                m.inst = inst;
+                m.replicas.clear();
+                m.sentinels.clear();
+                m.failover = crate::state::FailoverState::None;
+                m.odown_since = None;
+            }
+            st.dirty = true;
+            encode::integer(out, names.len() as i64);
+        }
+        ("monitor", 6) => {
+            let name = arg(&args[2]);
+            let (Ok(port), Ok(quorum)) = (arg(&args[4]).parse::<u16>(), arg(&args[5]).parse::<u32>()) else {
+                encode::error(out, b"ERR Invalid port or quorum");
+                return;
+            };
+            if quorum == 0 {
+                encode::error(out, b"ERR Quorum must be 1 or greater.");
+            } else if st.masters.contains_key(&name) {
+                encode::error(out, b"ERR Duplicated master name");
+            } else {
+                let id = st.next_id();
+                let mc = crate::config::MasterConfig::new(&name, &arg(&args[3]), port, quorum);
+                st.masters.insert(name.clone(), Master::from_config(id, &mc));
+                st.dirty = true;
+                drop(st);
+                s.event("+monitor", format!("master {name} {} {port} quorum {quorum}", arg(&args[3])));
+                encode::ok(out);
+            }
+        }
+        ("remove", 3) => {
+            if st.masters.remove(&arg(&args[2])).is_some() {
+                st.dirty = true;
+                encode::ok(out);
+            } else {
+                no_such_master(out);
+            }
+        }
+        ("set", n) if n >= 5 && n % 2 == 1 => {
+            let name = arg(&args[2]);
+            let Some(m) = st.masters.get_mut(&name) else { return no_such_master(out) };
+            for pair in args[3..].chunks(2) {
+                let (opt, v) = (arg(&pair[0]).to_ascii_lowercase(), arg(&pair[1]));
+                let ms = v.parse::<u64>().ok();
+                match (opt.as_str(), ms) {
+                    ("down-after-milliseconds", Some(x)) if x > 0 => m.down_after = std::time::Duration::from_millis(x),
+                    ("failover-timeout", Some(x)) if x > 0 => m.failover_timeout = std::time::Duration::from_millis(x),
+                    ("parallel-syncs", Some(x)) if x > 0 => m.parallel_syncs = x as u32,
+                    ("quorum", Some(x)) if x > 0 => m.quorum = x as u32,
+                    ("auth-pass", _) => m.auth_pass = Some(v).filter(|p| !p.is_empty()),
+                    ("auth-user", _) => m.auth_user = Some(v).filter(|p| !p.is_empty()),
+                    _ => {
+                        encode::error(out, format!("ERR Invalid argument '{v}' for SENTINEL SET '{opt}'").as_bytes());
+                        return;
+                    }
+                }
+            }
+            st.dirty = true;
+            encode::ok(out);
+        }
+        ("config", n) if n >= 4 => {
+            let op = arg(&args[2]).to_ascii_lowercase();
+            if op == "get" {
+                let pattern = arg(&args[3]);
+                let all = [
+                    ("resolve-hostnames", if st.config.resolve_hostnames { "yes" } else { "no" }.to_string()),
+                    ("announce-hostnames", if st.config.announce_hostnames { "yes" } else { "no" }.to_string()),
+                    ("announce-ip", st.config.announce_ip.clone().unwrap_or_default()),
+                    ("announce-port", st.config.announce_port.unwrap_or(0).to_string()),
+                ];
+                let hits: Vec<_> = all.iter().filter(|(k, _)| glob(pattern.as_bytes(), k.as_bytes())).collect();
+                encode::map_len(out, hits.len(), c.proto);
+                for (k, v) in hits {
+                    encode::bulk(out, k.as_bytes());
+                    encode::bulk(out, v.as_bytes());
+                }
+            } else if op == "set" && n == 5 {
+                let (k, v) = (arg(&args[3]).to_ascii_lowercase(), arg(&args[4]));
+                let ok = match k.as_str() {
+                    "resolve-hostnames" | "announce-hostnames" => match v.to_ascii_lowercase().as_str() {
+                        "yes" | "no" => {
+                            let on = v.eq_ignore_ascii_case("yes");
+                            if k == "resolve-hostnames" {
+                                st.config.resolve_hostnames = on;
+                            } else {
+                                st.config.announce_hostnames = on;
+                            }
+                            true
+                        }
+                        _ => false,
+                    },
+                    "announce-ip" => {
+                        st.config.announce_ip = Some(v.clone()).filter(|x| !x.is_empty());
+                        true
+                    }
+                    "announce-port" => match v.parse::<u16>() {
+                        Ok(p) => {
+                            st.config.announce_port = Some(p).filter(|p| *p != 0);
+                            true
+                        }
+                        Err(_) => false,
+                    },
+                    _ => false,
+                };
+                if ok {
+                    st.dirty = true;
+                    encode::ok(out);
+                } else {
+                    encode::error(out, b"ERR Invalid argument to SENTINEL CONFIG SET");
+                }
+            } else {
+                encode::error(out, b"ERR Only SENTINEL CONFIG GET <option> / SET <option> <value> are supported.");
+            }
+        }
+        ("flushconfig", 2) => {
+            st.dirty = true;
+            encode::ok(out);
+        }
+        _ => {
+            encode::error(out, format!("ERR unknown subcommand or wrong number of arguments for '{}'. Try SENTINEL HELP.", arg(&args[1])).as_bytes());
+        }
+    }
+}

@@ -1,0 +1,112 @@
+//! ferrokv-sentinel: watches ferrokv (or Redis) nodes, agrees with its peers
+//! on failure, promotes the best replica, and answers the Redis Sentinel API
+//! so Sentinel-aware clients find the current primary (docs/sentinel.md).
+//!
+//! - `config`: sentinel.conf, read and rewritten with the state.
+//! - `state`: masters, replicas, peers, links' health, failover state.
+//! - `sentinel`: the timer: down detection, election, the failover machine.
+//! - `monitor`: the links to nodes and peers (PING, INFO, hello, votes).
+//! - `api`: the RESP server for clients and peers.
+//! - `link`: an outgoing RESP connection.
+
+pub mod api;
+pub mod config;
+pub mod link;
+pub mod monitor;
+pub mod sentinel;
+pub mod state;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+
+pub use sentinel::Sentinel;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Config(#[from] config::ConfigError),
+    #[error("Sentinel needs config file on disk to save state. Exiting...")]
+    NoConfig,
+    #[error("Could not create server TCP listening socket {0}: {1}")]
+    Bind(String, std::io::Error),
+}
+
+fn random_id() -> String {
+    use rand::Rng;
+    let mut rng = rand::rng();
+    (0..40).map(|_| char::from_digit(rng.random_range(0..16), 16).expect("digit below 16")).collect()
+}
+
+/// The address peers and clients should use for us: `announce-ip`, else the
+/// local address we reach the first master from, else loopback.
+async fn announce_ip(c: &config::Config) -> String {
+    if let Some(ip) = &c.announce_ip {
+        return ip.clone();
+    }
+    if let Some(m) = c.masters.first() {
+        if let Ok(Ok(s)) = tokio::time::timeout(Duration::from_secs(1), tokio::net::TcpStream::connect((m.host.as_str(), m.port))).await {
+            if let Ok(a) = s.local_addr() {
+                return a.ip().to_string();
+            }
+        }
+    }
+    "127.0.0.1".into()
+}
+
+/// A running sentinel.
+pub struct Handle {
+    pub sentinel: Arc<Sentinel>,
+    pub port: u16,
+}
+
+/// Loads the config, binds, and starts monitoring.
+pub async fn start(config_path: PathBuf, port: Option<u16>) -> Result<Handle, StartError> {
+    let mut cfg = config::Config::load(&config_path)?;
+    if let Some(p) = port {
+        cfg.port = p;
+    }
+    let myid = cfg.myid.clone().unwrap_or_else(random_id);
+    let ip = announce_ip(&cfg).await;
+    let binds = if cfg.bind.is_empty() { vec!["0.0.0.0".to_string()] } else { cfg.bind.iter().map(|b| b.trim_start_matches('-').to_string()).collect() };
+    let mut listeners = Vec::new();
+    for b in &binds {
+        let addr = format!("{b}:{}", cfg.port);
+        listeners.push(TcpListener::bind(&addr).await.map_err(|e| StartError::Bind(addr, e))?);
+    }
+    let bound = listeners[0].local_addr().map(|a| a.port()).unwrap_or(cfg.port);
+    let announce_port = cfg.announce_port.unwrap_or(bound);
+    cfg.port = bound;
+    let state = state::State::new(cfg, Some(config_path), myid.clone(), (ip, announce_port));
+    let s = Sentinel::new(state);
+    tracing::info!(myid = %myid, port = bound, "Sentinel ID is {myid}");
+    for l in listeners {
+        let s = s.clone();
+        tokio::spawn(async move {
+            loop {
+                if let Ok((stream, _)) = l.accept().await {
+                    tokio::spawn(api::serve(s.clone(), stream));
+                }
+            }
+        });
+    }
+    {
+        let st = s.state.lock();
+        for m in st.masters.values() {
+            s.event("+monitor", format!("master {} {} {} quorum {}", m.name, m.inst.host, m.inst.port, m.quorum));
+        }
+    }
+    let tasks = Arc::new(monitor::Tasks::new());
+    let timer = s.clone();
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(Duration::from_millis(100));
+        loop {
+            every.tick().await;
+            monitor::ensure_tasks(&timer, &tasks);
+            timer.tick();
+        }
+    });
+    Ok(Handle { sentinel: s, port: bound })
+}

@@ -1,0 +1,480 @@
+//! The links to instances: per master and replica a command connection
+//! (PING every second, INFO every 10 s or every second around a failover,
+//! a hello on `__sentinel__:hello` every 2 s) and a subscription to that
+//! channel (how sentinels find each other, as Redis's do); per peer sentinel
+//! a connection that PINGs and, while the master looks down, asks
+//! `SENTINEL is-master-down-by-addr` (its opinion, and its vote).
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use ferrokv_resp::Frame;
+use parking_lot::Mutex;
+
+use crate::link::{text, Link};
+use crate::sentinel::{describe, promotion_seen, replicaof_command, switch_master, Command, Sentinel};
+use crate::state::{FailoverState, Instance, Reconf, Role, State, HELLO_PERIOD, INFO_PERIOD, PING_PERIOD};
+
+const CONNECT_TIMEOUT: Duration = Duration::from_millis(1000);
+pub const HELLO_CHANNEL: &str = "__sentinel__:hello";
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Target {
+    Master(String),
+    Replica(String, String),
+    Peer(String, String),
+}
+
+/// Tasks already running, by instance id.
+pub struct Tasks(Mutex<HashSet<u64>>);
+
+impl Tasks {
+    pub fn new() -> Self {
+        Tasks(Mutex::new(HashSet::new()))
+    }
+}
+
+impl Default for Tasks {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Starts a task for every instance that has none.
+pub fn ensure_tasks(s: &Arc<Sentinel>, tasks: &Arc<Tasks>) {
+    let mut wanted = Vec::new();
+    {
+        let st = s.state.lock();
+        for m in st.masters.values() {
+            wanted.push((m.inst.id, Target::Master(m.name.clone())));
+            for (k, r) in &m.replicas {
+                wanted.push((r.id, Target::Replica(m.name.clone(), k.clone())));
+            }
+            for (k, p) in &m.sentinels {
+                wanted.push((p.id, Target::Peer(m.name.clone(), k.clone())));
+            }
+        }
+    }
+    let mut running = tasks.0.lock();
+    for (id, target) in wanted {
+        if running.insert(id) {
+            let (s, tasks) = (s.clone(), tasks.clone());
+            tokio::spawn(async move {
+                match &target {
+                    Target::Peer(..) => peer_loop(&s, id, &target).await,
+                    _ => {
+                        let sub = tokio::spawn(subscribe_loop(s.clone(), id, target.clone()));
+                        instance_loop(&s, id, &target).await;
+                        sub.abort();
+                    }
+                }
+                tasks.0.lock().remove(&id);
+            });
+        }
+    }
+}
+
+/// The instance with this id, if it still exists.
+fn with_inst<R>(st: &mut State, id: u64, target: &Target, f: impl FnOnce(&mut Instance) -> R) -> Option<R> {
+    let inst = match target {
+        Target::Master(n) => st.masters.get_mut(n).map(|m| &mut m.inst),
+        Target::Replica(n, k) => st.masters.get_mut(n).and_then(|m| m.replicas.get_mut(k)),
+        Target::Peer(n, k) => st.masters.get_mut(n).and_then(|m| m.sentinels.get_mut(k)),
+    }?;
+    (inst.id == id).then(|| f(inst))
+}
+
+fn master_name(t: &Target) -> &str {
+    match t {
+        Target::Master(n) | Target::Replica(n, _) | Target::Peer(n, _) => n,
+    }
+}
+
+/// Where to connect and with which credentials, if the instance exists.
+fn endpoint(s: &Sentinel, id: u64, target: &Target) -> Option<(String, u16, Option<String>, Option<String>)> {
+    let mut st = s.state.lock();
+    let (user, pass) = st.masters.get(master_name(target)).map(|m| (m.auth_user.clone(), m.auth_pass.clone()))?;
+    let (h, p) = with_inst(&mut st, id, target, |i| (i.host.clone(), i.port))?;
+    match target {
+        Target::Peer(..) => Some((h, p, None, None)),
+        _ => Some((h, p, user, pass)),
+    }
+}
+
+async fn connect(host: &str, port: u16, user: &Option<String>, pass: &Option<String>) -> Option<Link> {
+    let mut link = Link::connect(host, port, CONNECT_TIMEOUT).await.ok()?;
+    if let Some(p) = pass {
+        let mut args: Vec<&[u8]> = vec![b"AUTH"];
+        if let Some(u) = user {
+            args.push(u.as_bytes());
+        }
+        args.push(p.as_bytes());
+        link.call(&args, CONNECT_TIMEOUT).await.ok()?;
+    }
+    Some(link)
+}
+
+async fn instance_loop(s: &Arc<Sentinel>, id: u64, target: &Target) {
+    let mut last_info: Option<Instant> = None;
+    let mut last_hello: Option<Instant> = None;
+    loop {
+        let Some((host, port, user, pass)) = endpoint(s, id, target) else { return };
+        let Some(mut link) = connect(&host, port, &user, &pass).await else {
+            set_connected(s, id, target, false);
+            tokio::time::sleep(PING_PERIOD / 2).await;
+            continue;
+        };
+        set_connected(s, id, target, true);
+        loop {
+            if endpoint(s, id, target).is_none() {
+                return;
+            }
+            let sent = Instant::now();
+            with_inst(&mut s.state.lock(), id, target, |i| i.ping_sent = Some(sent));
+            let Ok(reply) = link.call(&[b"PING"], PING_PERIOD.max(Duration::from_millis(500))).await else { break };
+            record_ping(s, id, target, &reply);
+            let period = info_period(s, target);
+            if last_info.is_none_or(|t| t.elapsed() >= period) {
+                let Ok(info) = link.call(&[b"INFO"], PING_PERIOD * 2).await else { break };
+                last_info = Some(Instant::now());
+                process_info(s, id, target, &text(&info));
+            }
+            if last_hello.is_none_or(|t| t.elapsed() >= HELLO_PERIOD) {
+                let hello = hello_message(s, master_name(target));
+                if let Some(h) = hello {
+                    if link.call(&[b"PUBLISH", HELLO_CHANNEL.as_bytes(), h.as_bytes()], PING_PERIOD).await.is_err() {
+                        break;
+                    }
+                }
+                last_hello = Some(Instant::now());
+            }
+            tokio::time::sleep(PING_PERIOD.saturating_sub(sent.elapsed())).await;
+        }
+        set_connected(s, id, target, false);
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+fn set_connected(s: &Sentinel, id: u64, target: &Target, yes: bool) {
+    with_inst(&mut s.state.lock(), id, target, |i| i.connected = yes);
+}
+
+/// PONG, and the two errors a live but unhappy instance gives, count.
+fn record_ping(s: &Sentinel, id: u64, target: &Target, reply: &Frame) {
+    let ok = match reply {
+        Frame::Simple(b) => &b[..] == b"PONG",
+        Frame::Error(e) => e.starts_with(b"LOADING") || e.starts_with(b"MASTERDOWN"),
+        _ => false,
+    };
+    let now = Instant::now();
+    with_inst(&mut s.state.lock(), id, target, |i| {
+        i.last_reply = now;
+        i.ping_sent = None;
+        if ok {
+            i.last_ok_ping = now;
+        }
+    });
+}
+
+/// INFO every second while the master is down or failing over.
+fn info_period(s: &Sentinel, target: &Target) -> Duration {
+    let st = s.state.lock();
+    match st.masters.get(master_name(target)) {
+        Some(m) if m.inst.is_sdown() || m.in_failover() => PING_PERIOD,
+        _ => INFO_PERIOD,
+    }
+}
+
+/// ip,port,runid,current_epoch,master_name,master_ip,master_port,master_config_epoch
+fn hello_message(s: &Sentinel, name: &str) -> Option<String> {
+    let st = s.state.lock();
+    let m = st.masters.get(name)?;
+    let (h, p) = m.client_addr();
+    Some(format!("{},{},{},{},{},{},{},{}", st.announce_ip, st.announce_port, st.myid, st.current_epoch, m.name, h, p, m.config_epoch))
+}
+
+fn info_fields(info: &str) -> std::collections::HashMap<&str, &str> {
+    info.lines().filter_map(|l| l.trim_end().split_once(':')).collect()
+}
+
+fn process_info(s: &Arc<Sentinel>, id: u64, target: &Target, info: &str) {
+    let f = info_fields(info);
+    let role = match f.get("role") {
+        Some(&"master") => Role::Master,
+        Some(_) => Role::Replica,
+        None => return,
+    };
+    let now = Instant::now();
+    let mut events = Vec::new();
+    let mut commands = Vec::new();
+    {
+        let mut st = s.state.lock();
+        let name = master_name(target).to_string();
+        let found = with_inst(&mut st, id, target, |i| {
+            i.info_refresh = Some(now);
+            if let Some(r) = f.get("run_id") {
+                i.runid = Some(r.to_string());
+            }
+            if i.role_reported != role {
+                i.role_reported = role;
+                i.role_reported_time = now;
+            }
+            if role == Role::Replica {
+                i.master_host = f.get("master_host").map(|h| h.to_string());
+                i.master_port = f.get("master_port").and_then(|p| p.parse().ok()).unwrap_or(0);
+                i.master_link_up = f.get("master_link_status") == Some(&"up");
+                i.master_link_down_ms = f.get("master_link_down_since_seconds").and_then(|v| v.parse::<i64>().ok()).map_or(0, |s| s.max(0) as u64 * 1000);
+                i.priority = f.get("slave_priority").and_then(|v| v.parse().ok()).unwrap_or(100);
+                i.repl_offset = f.get("slave_repl_offset").and_then(|v| v.parse().ok()).unwrap_or(0);
+                i.announced = f.get("replica_announced") != Some(&"0");
+            }
+        });
+        if found.is_none() {
+            return;
+        }
+        match target {
+            Target::Master(_) if role == Role::Master => discover_replicas(&mut st, &name, info, &mut events),
+            Target::Replica(_, key) => replica_info(&mut st, &name, key, role, &mut events, &mut commands),
+            _ => {}
+        }
+    }
+    for (k, m) in events {
+        s.event(&k, m);
+    }
+    for c in commands {
+        send_command(s.clone(), c);
+    }
+}
+
+/// `slaveN:ip=…,port=…` lines of a master's INFO add replicas.
+fn discover_replicas(st: &mut State, name: &str, info: &str, events: &mut Vec<(String, String)>) {
+    for line in info.lines().filter(|l| l.starts_with("slave") && l.contains("ip=")) {
+        let value = line.split_once(':').map_or("", |(_, v)| v.trim());
+        let kv: std::collections::HashMap<&str, &str> = value.split(',').filter_map(|p| p.split_once('=')).collect();
+        let (Some(ip), Some(port)) = (kv.get("ip"), kv.get("port").and_then(|p| p.parse::<u16>().ok())) else { continue };
+        let key = format!("{ip}:{port}");
+        if st.masters[name].replicas.contains_key(&key) {
+            continue;
+        }
+        let rid = st.next_id();
+        let m = st.masters.get_mut(name).expect("exists");
+        let inst = Instance::new(rid, ip, port, Role::Replica);
+        events.push(("+slave".into(), describe(m, Some(&inst), "slave")));
+        m.replicas.insert(key, inst);
+        st.dirty = true;
+    }
+}
+
+/// What a replica's INFO means for the failover and for its configuration.
+fn replica_info(st: &mut State, name: &str, key: &str, role: Role, events: &mut Vec<(String, String)>, commands: &mut Vec<Command>) {
+    let m = &st.masters[name];
+    let Some(r) = m.replicas.get(key).cloned() else { return };
+    let promoted = m.promoted.as_deref() == Some(key);
+    if promoted && role == Role::Master && m.failover == FailoverState::WaitPromotion {
+        promotion_seen(st, name, events);
+        return;
+    }
+    let m = &st.masters[name];
+    let ours = (m.inst.host.as_str(), m.inst.port);
+    let points_at = |h: &str, p: u16| r.master_host.as_deref() == Some(h) && r.master_port == p;
+    // Re-pointing during our failover: sent → in progress → done.
+    if m.failover == FailoverState::ReconfReplicas {
+        if let Some(p) = m.promoted.as_ref().and_then(|k| m.replicas.get(k)) {
+            let (ph, pp) = (p.host.clone(), p.port);
+            let snapshot = m.clone();
+            let rr = st.masters.get_mut(name).expect("exists").replicas.get_mut(key).expect("exists");
+            if matches!(rr.reconf, Reconf::Sent(_)) && points_at(&ph, pp) {
+                rr.reconf = Reconf::InProgress;
+                events.push(("+slave-reconf-inprog".into(), describe(&snapshot, Some(&r), "slave")));
+            }
+            if rr.reconf == Reconf::InProgress && r.master_link_up {
+                rr.reconf = Reconf::Done;
+                events.push(("+slave-reconf-done".into(), describe(&snapshot, Some(&r), "slave")));
+            }
+        }
+        return;
+    }
+    if m.in_failover() || m.inst.is_sdown() {
+        return;
+    }
+    // A node we know as a replica says master (the old master back after a
+    // failover): once it has said so for a while, make it a replica.
+    let wait = Duration::from_millis(HELLO_PERIOD.as_millis() as u64 * 4);
+    if role == Role::Master && r.role_reported_time.elapsed() > wait && !r.is_sdown() {
+        events.push(("+convert-to-slave".into(), describe(m, Some(&r), "slave")));
+        commands.push(replicaof_command(name, &r, Some(ours)));
+        let rr = st.masters.get_mut(name).expect("exists").replicas.get_mut(key).expect("exists");
+        rr.role_reported_time = Instant::now();
+        return;
+    }
+    // A replica following some other master: point it at ours.
+    if role == Role::Replica && r.master_host.is_some() && !points_at(ours.0, ours.1) && r.role_reported_time.elapsed() > wait {
+        events.push(("+fix-slave-config".into(), describe(m, Some(&r), "slave")));
+        commands.push(replicaof_command(name, &r, Some(ours)));
+        let rr = st.masters.get_mut(name).expect("exists").replicas.get_mut(key).expect("exists");
+        rr.role_reported_time = Instant::now();
+    }
+}
+
+/// Subscribes to the hello channel of a master or replica.
+async fn subscribe_loop(s: Arc<Sentinel>, id: u64, target: Target) {
+    loop {
+        let Some((host, port, user, pass)) = endpoint(&s, id, &target) else { return };
+        if let Some(mut link) = connect(&host, port, &user, &pass).await {
+            if link.send(&[b"SUBSCRIBE", HELLO_CHANNEL.as_bytes()]).await.is_ok() {
+                while let Ok(frame) = link.read_frame().await {
+                    if let Frame::Array(items) | Frame::Push(items) = frame {
+                        if items.len() == 3 && text(&items[0]) == "message" {
+                            process_hello(&s, &text(&items[2]));
+                        }
+                    }
+                }
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
+
+/// A hello from a sentinel: learn the peer, a newer epoch, a newer config.
+pub fn process_hello(s: &Arc<Sentinel>, msg: &str) {
+    let parts: Vec<&str> = msg.split(',').collect();
+    if parts.len() != 8 {
+        return;
+    }
+    let (ip, port, runid, epoch, name, mip, mport, mepoch) = (parts[0], parts[1], parts[2], parts[3], parts[4], parts[5], parts[6], parts[7]);
+    let (Ok(port), Ok(epoch), Ok(mport), Ok(mepoch)) = (port.parse::<u16>(), epoch.parse::<u64>(), mport.parse::<u16>(), mepoch.parse::<u64>()) else { return };
+    let mut events = Vec::new();
+    {
+        let mut st = s.state.lock();
+        if runid == st.myid || !st.masters.contains_key(name) {
+            return;
+        }
+        let known = st.masters[name].sentinels.contains_key(runid);
+        if !known {
+            let sid = st.next_id();
+            let m = st.masters.get_mut(name).expect("exists");
+            // A sentinel restarted with a new id at the same address replaces the old one.
+            m.sentinels.retain(|_, p| !(p.host == ip && p.port == port));
+            let mut inst = Instance::new(sid, ip, port, Role::Master);
+            inst.runid = Some(runid.to_string());
+            events.push(("+sentinel".into(), format!("sentinel {runid} {ip} {port} @ {} {} {}", m.name, m.inst.host, m.inst.port)));
+            m.sentinels.insert(runid.to_string(), inst);
+            st.dirty = true;
+        }
+        if let Some(p) = st.masters.get_mut(name).and_then(|m| m.sentinels.get_mut(runid)) {
+            p.last_hello = Some(Instant::now());
+        }
+        if epoch > st.current_epoch {
+            st.current_epoch = epoch;
+            st.dirty = true;
+            events.push(("+new-epoch".into(), epoch.to_string()));
+        }
+        let m = &st.masters[name];
+        if mepoch > m.config_epoch && (m.inst.host != mip || m.inst.port != mport) {
+            events.push(("+config-update-from".into(), format!("sentinel {runid} {ip} {port} @ {} {} {}", m.name, m.inst.host, m.inst.port)));
+            switch_master(&mut st, name, mip, mport, &mut events);
+            st.masters.get_mut(name).expect("exists").config_epoch = mepoch;
+        }
+    }
+    for (k, m) in events {
+        s.event(&k, m);
+    }
+}
+
+/// A peer sentinel: PING, and while the master looks down, its opinion
+/// (and, during our failover, its vote).
+async fn peer_loop(s: &Arc<Sentinel>, id: u64, target: &Target) {
+    loop {
+        let Some((host, port, _, _)) = endpoint(s, id, target) else { return };
+        let Some(mut link) = connect(&host, port, &None, &None).await else {
+            set_connected(s, id, target, false);
+            tokio::time::sleep(PING_PERIOD).await;
+            continue;
+        };
+        set_connected(s, id, target, true);
+        loop {
+            if endpoint(s, id, target).is_none() {
+                return;
+            }
+            let started = Instant::now();
+            let Ok(reply) = link.call(&[b"PING"], PING_PERIOD).await else { break };
+            record_ping(s, id, target, &reply);
+            if let Some(ask) = ask_args(s, target) {
+                let args: Vec<&[u8]> = ask.iter().map(|a| a.as_bytes()).collect();
+                let Ok(reply) = link.call(&args, PING_PERIOD).await else { break };
+                record_opinion(s, id, target, &reply);
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            if !master_down(s, target) {
+                tokio::time::sleep(PING_PERIOD.saturating_sub(started.elapsed())).await;
+            }
+        }
+        set_connected(s, id, target, false);
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+fn master_down(s: &Sentinel, target: &Target) -> bool {
+    s.state.lock().masters.get(master_name(target)).is_some_and(|m| m.inst.is_sdown())
+}
+
+/// `SENTINEL is-master-down-by-addr ip port epoch runid|*`, when asking.
+fn ask_args(s: &Sentinel, target: &Target) -> Option<Vec<String>> {
+    let st = s.state.lock();
+    let m = st.masters.get(master_name(target))?;
+    if !m.inst.is_sdown() {
+        return None;
+    }
+    let runid = if m.in_failover() { st.myid.clone() } else { "*".to_string() };
+    Some(vec!["SENTINEL".into(), "is-master-down-by-addr".into(), m.inst.host.clone(), m.inst.port.to_string(), st.current_epoch.to_string(), runid])
+}
+
+fn record_opinion(s: &Sentinel, id: u64, target: &Target, reply: &Frame) {
+    let Frame::Array(items) = reply else { return };
+    if items.len() != 3 {
+        return;
+    }
+    let down = matches!(items[0], Frame::Integer(1));
+    let leader = text(&items[1]);
+    let epoch = match &items[2] {
+        Frame::Integer(n) => *n as u64,
+        _ => return,
+    };
+    with_inst(&mut s.state.lock(), id, target, |p| {
+        p.master_down_at = down.then(Instant::now);
+        if leader != "*" {
+            p.leader = Some(leader);
+            p.leader_epoch = epoch;
+        }
+    });
+}
+
+/// Sends a command (or a MULTI … EXEC of several) on a fresh connection.
+pub fn send_command(s: Arc<Sentinel>, c: Command) {
+    tokio::spawn(async move {
+        let (user, pass) = {
+            let st = s.state.lock();
+            st.masters.get(&c.master).map(|m| (m.auth_user.clone(), m.auth_pass.clone())).unwrap_or((None, None))
+        };
+        let Some(mut link) = connect(&c.host, c.port, &user, &pass).await else {
+            tracing::warn!("could not reach {}:{} to send {:?}", c.host, c.port, c.args);
+            return;
+        };
+        let mut all: Vec<Vec<String>> = Vec::new();
+        if c.transaction {
+            all.push(vec!["MULTI".into()]);
+        }
+        all.extend(c.args.iter().cloned());
+        if c.transaction {
+            all.push(vec!["EXEC".into()]);
+        }
+        for args in all {
+            let a: Vec<&[u8]> = args.iter().map(|x| x.as_bytes()).collect();
+            if let Err(e) = link.call(&a, Duration::from_secs(2)).await {
+                tracing::warn!("sending {args:?} to {}:{}: {e}", c.host, c.port);
+                return;
+            }
+        }
+    });
+}

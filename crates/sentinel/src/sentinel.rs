@@ -1,0 +1,451 @@
+//! The sentinel's judgement, run every 100 ms over the shared state
+//! (Redis's `sentinelTimer`): subjective and objective down, the leader
+//! election, and the failover state machine, one function per state. Network
+//! work is done by the instance tasks (`monitor`) and by short tasks this
+//! spawns; nothing here waits on the network.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use parking_lot::Mutex;
+use tokio::sync::broadcast;
+
+use crate::state::{FailoverState, Instance, Master, Reconf, Role, State, ASK_VALIDITY, INFO_PERIOD, PING_PERIOD};
+
+pub struct Sentinel {
+    pub state: Mutex<State>,
+    /// Events for SUBSCRIBE/PSUBSCRIBE clients: (channel, message).
+    pub events: broadcast::Sender<(String, String)>,
+}
+
+/// An instance described as Redis's event messages do.
+pub fn describe(m: &Master, inst: Option<&Instance>, kind: &str) -> String {
+    match inst {
+        None => format!("master {} {} {}", m.name, m.inst.host, m.inst.port),
+        Some(i) => format!("{kind} {} {} {} @ {} {} {}", i.addr(), i.host, i.port, m.name, m.inst.host, m.inst.port),
+    }
+}
+
+impl Sentinel {
+    pub fn new(state: State) -> Arc<Self> {
+        Arc::new(Sentinel { state: Mutex::new(state), events: broadcast::channel(1024).0 })
+    }
+
+    /// Logs and publishes an event (Redis's `sentinelEvent`).
+    pub fn event(&self, kind: &str, msg: String) {
+        tracing::warn!("{kind} {msg}");
+        let _ = self.events.send((kind.to_string(), msg));
+    }
+
+    /// One run of the timer.
+    pub fn tick(self: &Arc<Self>) {
+        let mut events = Vec::new();
+        let mut commands = Vec::new();
+        {
+            let mut st = self.state.lock();
+            let names: Vec<String> = st.masters.keys().cloned().collect();
+            for name in names {
+                check_down(&mut st, &name, &mut events);
+                start_failover_if_needed(&mut st, &name, &mut events);
+                failover_step(&mut st, &name, &mut events, &mut commands);
+            }
+        }
+        for (k, m) in events {
+            self.event(&k, m);
+        }
+        for c in commands {
+            crate::monitor::send_command(self.clone(), c);
+        }
+        self.save_if_dirty();
+    }
+
+    /// Rewrites the config file when the state changed. A file that cannot
+    /// be written is reported once per change and the sentinel keeps going.
+    pub fn save_if_dirty(&self) {
+        let (config, path) = {
+            let mut st = self.state.lock();
+            if !st.dirty {
+                return;
+            }
+            st.dirty = false;
+            (st.to_config(), st.config_path.clone())
+        };
+        if let Some(p) = path {
+            if let Err(e) = config.rewrite(&p) {
+                tracing::warn!("Sentinel can't rewrite its config file {}: {e} (the state in memory is unaffected; it will be lost on restart)", p.display());
+            }
+        }
+    }
+}
+
+/// A command for an instance, sent by a short task.
+#[derive(Debug, Clone)]
+pub struct Command {
+    pub master: String,
+    pub host: String,
+    pub port: u16,
+    pub args: Vec<Vec<String>>,
+    /// Send as MULTI … EXEC (what Redis Sentinel does for SLAVEOF).
+    pub transaction: bool,
+}
+
+/// `SLAVEOF host port` (or NO ONE) with CONFIG REWRITE and client kills,
+/// in one transaction, as Redis Sentinel sends it.
+pub fn replicaof_command(master: &str, target: &Instance, to: Option<(&str, u16)>) -> Command {
+    let slaveof = match to {
+        Some((h, p)) => vec!["SLAVEOF".to_string(), h.to_string(), p.to_string()],
+        None => vec!["SLAVEOF".into(), "NO".into(), "ONE".into()],
+    };
+    let args = vec![
+        slaveof,
+        vec!["CONFIG".into(), "REWRITE".into()],
+        vec!["CLIENT".into(), "KILL".into(), "TYPE".into(), "normal".into()],
+        vec!["CLIENT".into(), "KILL".into(), "TYPE".into(), "pubsub".into()],
+    ];
+    Command { master: master.into(), host: target.host.clone(), port: target.port, args, transaction: true }
+}
+
+fn check_down(st: &mut State, name: &str, events: &mut Vec<(String, String)>) {
+    let now = Instant::now();
+    let m = st.masters.get_mut(name).expect("named master exists");
+    let down_after = m.down_after;
+    let snapshot = m.clone();
+    for (kind, inst) in
+        std::iter::once(("master", &mut m.inst)).chain(m.replicas.values_mut().map(|r| ("slave", r))).chain(m.sentinels.values_mut().map(|s| ("sentinel", s)))
+    {
+        let silent = now.duration_since(inst.last_ok_ping) > down_after;
+        // A master that says it is a replica for too long is down too.
+        let wrong_role = kind == "master" && inst.role_reported == Role::Replica && now.duration_since(inst.role_reported_time) > down_after + INFO_PERIOD * 2;
+        let is_down = silent || wrong_role;
+        let who = describe(&snapshot, if kind == "master" { None } else { Some(inst) }, kind);
+        if is_down && inst.sdown_since.is_none() {
+            inst.sdown_since = Some(now);
+            events.push(("+sdown".into(), who));
+        } else if !is_down && inst.sdown_since.is_some() {
+            inst.sdown_since = None;
+            events.push(("-sdown".into(), who));
+        }
+    }
+    // Objective down: enough sentinels (us included) agree.
+    let agree = if m.inst.is_sdown() {
+        1 + m.sentinels.values().filter(|s| s.master_down_at.is_some_and(|t| now.duration_since(t) < ASK_VALIDITY)).count() as u32
+    } else {
+        0
+    };
+    let odown = m.inst.is_sdown() && agree >= m.quorum;
+    if odown && m.odown_since.is_none() {
+        m.odown_since = Some(now);
+        events.push(("+odown".into(), format!("master {} {} {} #quorum {}/{}", m.name, m.inst.host, m.inst.port, agree, m.quorum)));
+    } else if !odown && m.odown_since.is_some() {
+        m.odown_since = None;
+        events.push(("-odown".into(), format!("master {} {} {}", m.name, m.inst.host, m.inst.port)));
+    }
+}
+
+fn start_failover_if_needed(st: &mut State, name: &str, events: &mut Vec<(String, String)>) {
+    let now = Instant::now();
+    let m = &st.masters[name];
+    if m.odown_since.is_none() || m.in_failover() {
+        return;
+    }
+    if m.failover_start.is_some_and(|t| now < t + m.failover_timeout * 2) {
+        return;
+    }
+    begin_failover(st, name, false, events);
+}
+
+/// Starts a failover in a new epoch, voting for ourselves.
+pub fn begin_failover(st: &mut State, name: &str, forced: bool, events: &mut Vec<(String, String)>) {
+    st.current_epoch += 1;
+    let epoch = st.current_epoch;
+    let myid = st.myid.clone();
+    let m = st.masters.get_mut(name).expect("named master exists");
+    m.failover = FailoverState::WaitStart;
+    m.failover_epoch = epoch;
+    m.failover_start = Some(Instant::now() + jitter());
+    m.failover_state_change = Instant::now();
+    m.forced = forced;
+    m.promoted = None;
+    m.leader = Some(myid);
+    m.leader_epoch = epoch;
+    for r in m.replicas.values_mut() {
+        r.reconf = Reconf::None;
+    }
+    events.push(("+new-epoch".into(), epoch.to_string()));
+    events.push(("+try-failover".into(), describe(m, None, "master")));
+    st.dirty = true;
+}
+
+/// Up to a second, so sentinels that lose an election do not retry together.
+fn jitter() -> Duration {
+    use rand::Rng;
+    Duration::from_millis(rand::rng().random_range(0..1000))
+}
+
+/// `sentinelVoteLeader`: the vote a peer asks for with
+/// is-master-down-by-addr; returns (leader, epoch).
+pub fn vote(st: &mut State, name: &str, req_epoch: u64, req_runid: &str) -> (Option<String>, u64) {
+    let (l, e, _) = vote_with_events(st, name, req_epoch, req_runid);
+    (l, e)
+}
+
+/// [`vote`], with the events it causes (`+new-epoch`, `+vote-for-leader`).
+pub fn vote_with_events(st: &mut State, name: &str, req_epoch: u64, req_runid: &str) -> (Option<String>, u64, Vec<(String, String)>) {
+    let mut events = Vec::new();
+    if req_epoch > st.current_epoch {
+        st.current_epoch = req_epoch;
+        st.dirty = true;
+        events.push(("+new-epoch".to_string(), req_epoch.to_string()));
+    }
+    let current = st.current_epoch;
+    let myid = st.myid.clone();
+    let Some(m) = st.masters.get_mut(name) else {
+        return (None, 0, events);
+    };
+    if m.leader_epoch < req_epoch && current <= req_epoch {
+        m.leader = Some(req_runid.to_string());
+        m.leader_epoch = current;
+        events.push(("+vote-for-leader".into(), format!("{req_runid} {current}")));
+        st.dirty = true;
+        // Voting for someone else: do not start our own failover soon.
+        if req_runid != myid {
+            m.failover_start = Some(Instant::now() + jitter());
+        }
+    }
+    let m = &st.masters[name];
+    (m.leader.clone(), m.leader_epoch, events)
+}
+
+/// `sentinelGetLeader`: the winner of `epoch`, if it has a majority of the
+/// known sentinels and at least the quorum.
+fn leader(st: &mut State, name: &str, epoch: u64) -> Option<String> {
+    let m = &st.masters[name];
+    let voters = m.sentinels.len() as u32 + 1;
+    let mut counts: std::collections::BTreeMap<String, u32> = Default::default();
+    for s in m.sentinels.values() {
+        if let Some(l) = &s.leader {
+            if s.leader_epoch == epoch {
+                *counts.entry(l.clone()).or_default() += 1;
+            }
+        }
+    }
+    let winner = counts.iter().max_by_key(|(_, n)| **n).map(|(k, _)| k.clone());
+    let myid = st.myid.clone();
+    let (my_vote, my_epoch) = vote(st, name, epoch, winner.as_deref().unwrap_or(&myid));
+    if let Some(v) = my_vote.filter(|_| my_epoch == epoch) {
+        *counts.entry(v).or_default() += 1;
+    }
+    let (best, n) = counts.into_iter().max_by_key(|(_, n)| *n)?;
+    let quorum = st.masters[name].quorum;
+    (n >= voters / 2 + 1 && n >= quorum).then_some(best)
+}
+
+fn set_failover_state(m: &mut Master, s: FailoverState, events: &mut Vec<(String, String)>) {
+    m.failover = s;
+    m.failover_state_change = Instant::now();
+    if s != FailoverState::None {
+        events.push((format!("+failover-state-{}", s.name().replace('_', "-")), describe(m, None, "master")));
+    }
+}
+
+fn abort(m: &mut Master, why: &str, events: &mut Vec<(String, String)>) {
+    events.push((format!("-failover-abort-{why}"), describe(m, None, "master")));
+    if let Some(p) = m.promoted.take() {
+        if let Some(r) = m.replicas.get_mut(&p) {
+            r.reconf = Reconf::None;
+        }
+    }
+    m.failover = FailoverState::None;
+    m.forced = false;
+}
+
+fn failover_step(st: &mut State, name: &str, events: &mut Vec<(String, String)>, commands: &mut Vec<Command>) {
+    match st.masters[name].failover {
+        FailoverState::None => {}
+        FailoverState::WaitStart => wait_start(st, name, events),
+        FailoverState::SelectReplica => select_replica(st.masters.get_mut(name).expect("exists"), events),
+        FailoverState::SendReplicaofNoOne => send_replicaof_no_one(st.masters.get_mut(name).expect("exists"), events, commands),
+        FailoverState::WaitPromotion => {
+            let m = st.masters.get_mut(name).expect("exists");
+            if m.failover_state_change.elapsed() > m.failover_timeout {
+                abort(m, "slave-timeout", events);
+            }
+        }
+        FailoverState::ReconfReplicas => reconf_replicas(st.masters.get_mut(name).expect("exists"), events, commands),
+        FailoverState::UpdateConfig => {
+            switch_to_promoted(st, name, events);
+        }
+    }
+}
+
+fn wait_start(st: &mut State, name: &str, events: &mut Vec<(String, String)>) {
+    let epoch = st.masters[name].failover_epoch;
+    let winner = leader(st, name, epoch);
+    let me = winner.as_deref() == Some(st.myid.as_str());
+    let m = st.masters.get_mut(name).expect("exists");
+    if !me && !m.forced {
+        let election_timeout = m.failover_timeout.min(Duration::from_secs(10));
+        if m.failover_state_change.elapsed() > election_timeout {
+            abort(m, "not-elected", events);
+        }
+        return;
+    }
+    events.push(("+elected-leader".into(), describe(m, None, "master")));
+    set_failover_state(m, FailoverState::SelectReplica, events);
+}
+
+/// `sentinelSelectSlave`: healthy, reachable, recently seen, not priority 0,
+/// not disconnected from the master for too long; then lowest priority,
+/// highest offset, lowest run id.
+pub fn best_replica(m: &Master) -> Option<String> {
+    let now = Instant::now();
+    let master_down = m.inst.sdown_since.map_or(Duration::ZERO, |t| now.duration_since(t));
+    let max_link_down = master_down + m.down_after * 10;
+    let info_validity = if m.inst.is_sdown() { PING_PERIOD * 5 } else { INFO_PERIOD * 3 };
+    let mut candidates: Vec<&Instance> = m
+        .replicas
+        .values()
+        .filter(|r| {
+            !r.is_sdown()
+                && r.connected
+                && now.duration_since(r.last_ok_ping) <= PING_PERIOD * 5
+                && r.priority != 0
+                && r.info_refresh.is_some_and(|t| now.duration_since(t) <= info_validity)
+                && Duration::from_millis(r.master_link_down_ms) <= max_link_down
+        })
+        .collect();
+    candidates.sort_by(|a, b| {
+        a.priority.cmp(&b.priority).then(b.repl_offset.cmp(&a.repl_offset)).then_with(|| match (&a.runid, &b.runid) {
+            (Some(x), Some(y)) => x.cmp(y),
+            (Some(_), None) => std::cmp::Ordering::Less,
+            (None, Some(_)) => std::cmp::Ordering::Greater,
+            (None, None) => std::cmp::Ordering::Equal,
+        })
+    });
+    candidates.first().map(|r| r.addr())
+}
+
+fn select_replica(m: &mut Master, events: &mut Vec<(String, String)>) {
+    match best_replica(m) {
+        None => abort(m, "no-good-slave", events),
+        Some(key) => {
+            let snapshot = m.clone();
+            events.push(("+selected-slave".into(), describe(&snapshot, snapshot.replicas.get(&key), "slave")));
+            m.promoted = Some(key);
+            set_failover_state(m, FailoverState::SendReplicaofNoOne, events);
+        }
+    }
+}
+
+fn send_replicaof_no_one(m: &mut Master, events: &mut Vec<(String, String)>, commands: &mut Vec<Command>) {
+    let Some(p) = m.promoted.clone().and_then(|k| m.replicas.get(&k).cloned()) else {
+        return abort(m, "no-good-slave", events);
+    };
+    if !p.connected {
+        if m.failover_state_change.elapsed() > m.failover_timeout {
+            abort(m, "slave-timeout", events);
+        }
+        return;
+    }
+    commands.push(replicaof_command(&m.name, &p, None));
+    set_failover_state(m, FailoverState::WaitPromotion, events);
+}
+
+/// Called from INFO processing: the promoted replica now says master.
+pub fn promotion_seen(st: &mut State, name: &str, events: &mut Vec<(String, String)>) {
+    let epoch = {
+        let m = &st.masters[name];
+        m.failover_epoch
+    };
+    let m = st.masters.get_mut(name).expect("exists");
+    let snapshot = m.clone();
+    let promoted = m.promoted.clone().and_then(|k| snapshot.replicas.get(&k).cloned());
+    events.push(("+promoted-slave".into(), describe(&snapshot, promoted.as_ref(), "slave")));
+    m.config_epoch = epoch;
+    set_failover_state(m, FailoverState::ReconfReplicas, events);
+    st.dirty = true;
+}
+
+fn reconf_replicas(m: &mut Master, events: &mut Vec<(String, String)>, commands: &mut Vec<Command>) {
+    let Some(promoted) = m.promoted.clone().and_then(|k| m.replicas.get(&k).cloned()) else {
+        return abort(m, "no-good-slave", events);
+    };
+    let timeout = m.failover_timeout;
+    let snapshot = m.clone();
+    let mut in_progress = m.replicas.values().filter(|r| matches!(r.reconf, Reconf::Sent(_) | Reconf::InProgress)).count() as u32;
+    let mut all_done = true;
+    for (key, r) in m.replicas.iter_mut() {
+        if *key == promoted.addr() {
+            continue;
+        }
+        match r.reconf {
+            Reconf::Done => continue,
+            Reconf::Sent(t) if t.elapsed() > timeout => {
+                // Redis gives up waiting for a slow replica, and counts it done.
+                r.reconf = Reconf::Done;
+                events.push(("-slave-reconf-sent-timeout".into(), describe(&snapshot, Some(r), "slave")));
+                in_progress = in_progress.saturating_sub(1);
+                continue;
+            }
+            _ => {}
+        }
+        if r.is_sdown() {
+            // A replica that is down is fixed later, when it returns.
+            r.reconf = Reconf::Done;
+            continue;
+        }
+        all_done = false;
+        if r.reconf == Reconf::None && in_progress < m.parallel_syncs {
+            commands.push(replicaof_command(&m.name, r, Some((&promoted.host, promoted.port))));
+            r.reconf = Reconf::Sent(Instant::now());
+            in_progress += 1;
+            events.push(("+slave-reconf-sent".into(), describe(&snapshot, Some(r), "slave")));
+        }
+    }
+    let done = all_done || (m.forced && m.failover_state_change.elapsed() > timeout);
+    if done {
+        events.push(("+failover-end".into(), describe(m, None, "master")));
+        set_failover_state(m, FailoverState::UpdateConfig, events);
+    }
+}
+
+/// `sentinelResetMasterAndChangeAddress` after our own failover: the
+/// promoted replica becomes the master, every other known node (the old
+/// master included) one of its replicas.
+fn switch_to_promoted(st: &mut State, name: &str, events: &mut Vec<(String, String)>) {
+    let (host, port) = {
+        let m = &st.masters[name];
+        match m.promoted.as_ref().and_then(|k| m.replicas.get(k)) {
+            Some(p) => (p.host.clone(), p.port),
+            None => return abort(st.masters.get_mut(name).expect("exists"), "no-good-slave", events),
+        }
+    };
+    switch_master(st, name, &host, port, events);
+}
+
+/// Points the master `name` at `host:port` (our failover, or a newer config
+/// epoch announced by a peer): the old address and the other replicas
+/// become its replicas.
+pub fn switch_master(st: &mut State, name: &str, host: &str, port: u16, events: &mut Vec<(String, String)>) {
+    let mut ids: Vec<u64> = Vec::new();
+    let old = st.masters[name].clone();
+    let mut addrs: Vec<(String, u16)> = old.replicas.values().map(|r| (r.host.clone(), r.port)).filter(|(h, p)| !(h == host && *p == port)).collect();
+    if !(old.inst.host == host && old.inst.port == port) {
+        addrs.push((old.inst.host.clone(), old.inst.port));
+    }
+    for _ in 0..addrs.len() + 1 {
+        ids.push(st.next_id());
+    }
+    let m = st.masters.get_mut(name).expect("exists");
+    events.push(("+switch-master".into(), format!("{} {} {} {} {}", m.name, old.inst.host, old.inst.port, host, port)));
+    m.inst = Instance::new(ids[0], host, port, Role::Master);
+    m.replicas = addrs.into_iter().zip(ids[1..].iter()).map(|((h, p), id)| (format!("{h}:{p}"), Instance::new(*id, &h, p, Role::Replica))).collect();
+    m.failover = FailoverState::None;
+    m.promoted = None;
+    m.forced = false;
+    m.odown_since = None;
+    for s in m.sentinels.values_mut() {
+        s.master_down_at = None;
+    }
+    st.dirty = true;
+}

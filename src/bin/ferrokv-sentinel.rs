@@ -1,0 +1,38 @@
+//! `ferrokv-sentinel path/to/sentinel.conf [--port N]`: see docs/sentinel.md.
+
+use anyhow::Context;
+
+fn usage() -> ! {
+    eprintln!("Usage: ferrokv-sentinel /path/to/sentinel.conf [--port <port>]");
+    std::process::exit(1);
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let Some(path) = args.first().filter(|a| !a.starts_with("--")) else { usage() };
+    let mut port = None;
+    let mut rest = args[1..].iter();
+    while let Some(a) = rest.next() {
+        match a.as_str() {
+            "--port" => port = Some(rest.next().and_then(|p| p.parse::<u16>().ok()).unwrap_or_else(|| usage())),
+            "--sentinel" => {}
+            _ => usage(),
+        }
+    }
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
+        .with_writer(std::io::stderr)
+        .init();
+    let path = std::fs::canonicalize(path).with_context(|| format!("Sentinel config file {path} not found"))?;
+    match ferrokv_sentinel::start(path, port).await {
+        Ok(_handle) => {
+            tokio::signal::ctrl_c().await.ok();
+            Ok(())
+        }
+        Err(e) => {
+            eprintln!("{e}");
+            std::process::exit(1);
+        }
+    }
+}

@@ -1,0 +1,186 @@
+//! ferrokv-sentinel with real processes on 127.0.0.1: three nodes, three
+//! sentinels (quorum 2, down-after 1000 ms): discovery, the Sentinel API,
+//! failover when the primary is killed, the old primary rejoining.
+
+mod common;
+
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use common::*;
+use ferrokv_resp::Frame;
+
+const FAILOVER: Duration = Duration::from_secs(40);
+
+struct SentinelProc {
+    child: Child,
+    port: u16,
+    conf: std::path::PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl SentinelProc {
+    fn start(master_port: u16, extra: &str) -> SentinelProc {
+        let dir = tempfile::tempdir().unwrap();
+        let conf = dir.path().join("sentinel.conf");
+        let port = free_port();
+        std::fs::write(
+            &conf,
+            format!(
+                "port {port}\nbind 127.0.0.1\nsentinel monitor mymaster 127.0.0.1 {master_port} 2\nsentinel down-after-milliseconds mymaster 1000\nsentinel failover-timeout mymaster 10000\nsentinel parallel-syncs mymaster 1\n{extra}"
+            ),
+        )
+        .unwrap();
+        let mut s = SentinelProc { child: spawn(&conf), port, conf, _dir: dir };
+        assert!(eventually(WAIT, || std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()), "sentinel did not start");
+        s.check_alive();
+        s
+    }
+
+    fn check_alive(&mut self) {
+        assert!(matches!(self.child.try_wait(), Ok(None)), "sentinel exited");
+    }
+
+    fn conn(&self) -> Conn {
+        Conn::connect(self.port)
+    }
+
+    fn master_addr(&self) -> Option<u16> {
+        match self.conn().cmd(&["sentinel", "get-master-addr-by-name", "mymaster"]) {
+            Frame::Array(items) => String::from_utf8_lossy(items[1].as_bytes()?).parse().ok(),
+            _ => None,
+        }
+    }
+
+    fn restart(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        self.child = spawn(&self.conf);
+        let port = self.port;
+        assert!(eventually(WAIT, || std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()));
+    }
+}
+
+fn spawn(conf: &std::path::Path) -> Child {
+    let logs = if std::env::var_os("FERROKV_TEST_LOGS").is_some() { Stdio::inherit() } else { Stdio::null() };
+    Command::new(env!("CARGO_BIN_EXE_ferrokv-sentinel")).arg(conf).stdout(Stdio::null()).stderr(logs).stdin(Stdio::null()).spawn().unwrap()
+}
+
+impl Drop for SentinelProc {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn count(f: Frame) -> usize {
+    match f {
+        Frame::Array(items) => items.len(),
+        _ => 0,
+    }
+}
+
+fn fields(f: &Frame) -> std::collections::HashMap<String, String> {
+    let Frame::Array(items) = f else { return Default::default() };
+    items
+        .chunks(2)
+        .map(|kv| (String::from_utf8_lossy(kv[0].as_bytes().unwrap()).into_owned(), String::from_utf8_lossy(kv[1].as_bytes().unwrap()).into_owned()))
+        .collect()
+}
+
+fn cluster() -> (Node, Node, Node, Vec<SentinelProc>) {
+    let p = Node::ferrokv(&["--save", "", "--protected-mode", "no"]);
+    let port = p.port.to_string();
+    let r1 = Node::ferrokv(&["--save", "", "--replicaof", "127.0.0.1", &port]);
+    let r2 = Node::ferrokv(&["--save", "", "--replicaof", "127.0.0.1", &port, "--replica-priority", "50"]);
+    for r in [&r1, &r2] {
+        assert!(eventually(WAIT, || info_field(&mut r.conn(), "replication", "master_link_status") == "up"));
+    }
+    let sentinels: Vec<SentinelProc> = (0..3).map(|_| SentinelProc::start(p.port, "")).collect();
+    for s in &sentinels {
+        assert!(
+            eventually(FAILOVER, || count(s.conn().cmd(&["sentinel", "replicas", "mymaster"])) == 2
+                && count(s.conn().cmd(&["sentinel", "sentinels", "mymaster"])) == 2),
+            "sentinel {} did not discover the replicas and its peers",
+            s.port
+        );
+    }
+    (p, r1, r2, sentinels)
+}
+
+#[test]
+fn failover_promotes_a_replica_and_the_old_primary_rejoins() {
+    let (mut p, r1, r2, mut sentinels) = cluster();
+    let s = &sentinels[0];
+    assert_eq!(s.master_addr(), Some(p.port));
+    let master = fields(&s.conn().cmd(&["sentinel", "master", "mymaster"]));
+    assert_eq!(master["flags"], "master");
+    assert_eq!(master["num-slaves"], "2");
+    assert_eq!(master["num-other-sentinels"], "2");
+    assert_eq!(master["quorum"], "2");
+    assert_eq!(s.conn().cmd(&["sentinel", "ckquorum", "mymaster"]), simple("OK 3 usable Sentinels. Quorum and failover authorization can be reached"));
+    assert_eq!(s.conn().cmd(&["sentinel", "get-master-addr-by-name", "nope"]), Frame::NullArray);
+    let mut events: Vec<Conn> = sentinels.iter().map(|s| s.conn()).collect();
+    for e in events.iter_mut() {
+        e.cmd(&["psubscribe", "*"]);
+    }
+    p.conn().cmd(&["set", "before", "failover"]);
+    assert_eq!(p.conn().cmd(&["wait", "2", "5000"]), int(2));
+
+    let old = p.port;
+    p.kill9();
+    // r2 has the better (lower) priority: it is the one promoted.
+    for s in &sentinels {
+        assert!(eventually(FAILOVER, || s.master_addr() == Some(r2.port)), "sentinel {} still points at {:?}", s.port, s.master_addr());
+    }
+    assert!(eventually(FAILOVER, || info_field(&mut r2.conn(), "replication", "role") == "master"));
+    assert!(eventually(FAILOVER, || info_field(&mut r1.conn(), "replication", "master_port") == r2.port.to_string()
+        && info_field(&mut r1.conn(), "replication", "master_link_status") == "up"));
+    assert_eq!(r1.conn().cmd(&["get", "before"]), bulk("failover"), "acknowledged data survived");
+    r2.conn().cmd(&["set", "after", "failover"]);
+    assert!(eventually(WAIT, || r1.conn().cmd(&["get", "after"]) == bulk("failover")));
+    // The events clients see, in Redis's words: every sentinel switches;
+    // the leader's steps appear on one of them.
+    let mut seen = String::new();
+    for e in events.iter_mut() {
+        let mut mine = String::new();
+        while !mine.contains("+switch-master") {
+            if let Frame::Array(items) = e.read() {
+                mine.push_str(&format!(
+                    "{} {}\n",
+                    String::from_utf8_lossy(items[2].as_bytes().unwrap()),
+                    String::from_utf8_lossy(items[3].as_bytes().unwrap())
+                ));
+            }
+        }
+        assert!(mine.contains(&format!("+switch-master mymaster 127.0.0.1 {old} 127.0.0.1 {}", r2.port)), "{mine}");
+        assert!(mine.contains(&format!("+sdown master mymaster 127.0.0.1 {old}")), "{mine}");
+        seen.push_str(&mine);
+    }
+    for e in [
+        "+odown master mymaster",
+        "#quorum",
+        "+new-epoch",
+        "+try-failover",
+        "+vote-for-leader",
+        "+elected-leader",
+        "+selected-slave slave 127.0.0.1:",
+        "+promoted-slave",
+        "+slave-reconf-sent",
+        "+failover-end",
+    ] {
+        assert!(seen.contains(e), "{e} missing from\n{seen}");
+    }
+    // The old primary comes back and is made a replica of the new one.
+    p.restart(&["--save", "", "--protected-mode", "no"]);
+    assert!(eventually(FAILOVER, || info_field(&mut p.conn(), "replication", "master_port") == r2.port.to_string()), "old primary never rejoined");
+    assert!(eventually(FAILOVER, || p.conn().cmd(&["get", "after"]) == bulk("failover")));
+    // A restarted sentinel resumes with the current primary and epoch.
+    sentinels[1].restart();
+    assert_eq!(sentinels[1].master_addr(), Some(r2.port));
+    let text = std::fs::read_to_string(&sentinels[1].conf).unwrap();
+    assert!(text.contains("sentinel myid ") && text.contains(&format!("sentinel monitor mymaster 127.0.0.1 {} 2", r2.port)), "{text}");
+    for s in sentinels.iter_mut() {
+        s.check_alive();
+    }
+}
