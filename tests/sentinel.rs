@@ -61,9 +61,18 @@ impl SentinelProc {
     }
 }
 
+/// Logs go to `sentinel.log` beside the config (tests read them).
 fn spawn(conf: &std::path::Path) -> Child {
-    let logs = if std::env::var_os("FERROKV_TEST_LOGS").is_some() { Stdio::inherit() } else { Stdio::null() };
-    Command::new(env!("CARGO_BIN_EXE_ferrokv-sentinel")).arg(conf).stdout(Stdio::null()).stderr(logs).stdin(Stdio::null()).spawn().unwrap()
+    let log = std::fs::OpenOptions::new().create(true).append(true).open(conf.with_file_name("sentinel.log")).unwrap();
+    Command::new(env!("CARGO_BIN_EXE_ferrokv-sentinel"))
+        .arg(conf)
+        .env("RUST_LOG", "info")
+        .env("NO_COLOR", "1")
+        .stdout(Stdio::null())
+        .stderr(log)
+        .stdin(Stdio::null())
+        .spawn()
+        .unwrap()
 }
 
 impl Drop for SentinelProc {
@@ -183,4 +192,39 @@ fn failover_promotes_a_replica_and_the_old_primary_rejoins() {
     for s in sentinels.iter_mut() {
         s.check_alive();
     }
+}
+
+impl SentinelProc {
+    fn log(&self) -> String {
+        std::fs::read_to_string(self.conf.with_file_name("sentinel.log")).unwrap_or_default()
+    }
+
+    fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn one_sentinel_down_still_fails_over() {
+    let (mut p, _r1, r2, mut sentinels) = cluster();
+    sentinels[2].kill();
+    p.kill9();
+    for s in &sentinels[..2] {
+        assert!(eventually(FAILOVER, || s.master_addr() == Some(r2.port)), "sentinel {} did not fail over", s.port);
+    }
+}
+
+#[test]
+fn two_sentinels_down_never_fail_over_and_say_why() {
+    let (mut p, _r1, _r2, mut sentinels) = cluster();
+    let old = p.port;
+    sentinels[1].kill();
+    sentinels[2].kill();
+    p.kill9();
+    let s = &sentinels[0];
+    assert!(eventually(FAILOVER, || s.log().contains("no failover can be authorized")), "no clear log line:\n{}", s.log());
+    assert_eq!(s.master_addr(), Some(old), "a lone sentinel must not fail over");
+    let flags = fields(&s.conn().cmd(&["sentinel", "master", "mymaster"]))["flags"].clone();
+    assert!(flags.contains("s_down") && !flags.contains("o_down"), "{flags}");
 }

@@ -133,6 +133,22 @@ fn check_down(st: &mut State, name: &str, events: &mut Vec<(String, String)>) {
         0
     };
     let odown = m.inst.is_sdown() && agree >= m.quorum;
+    // Say clearly when this outage cannot lead to a failover.
+    let reachable = 1 + m.sentinels.values().filter(|p| p.connected && !p.is_sdown()).count() as u32;
+    let majority = (m.sentinels.len() as u32 + 1) / 2 + 1;
+    if m.inst.is_sdown() && !odown && (reachable < m.quorum || reachable < majority) && m.inst.sdown_since.is_some_and(|t| now.duration_since(t) > down_after) {
+        if !m.warned_no_quorum {
+            m.warned_no_quorum = true;
+            tracing::warn!(
+                "master {} is down but only {reachable} of {} sentinels are reachable (quorum {}, majority {majority}): no failover can be authorized",
+                m.name,
+                m.sentinels.len() + 1,
+                m.quorum
+            );
+        }
+    } else if !m.inst.is_sdown() {
+        m.warned_no_quorum = false;
+    }
     if odown && m.odown_since.is_none() {
         m.odown_since = Some(now);
         events.push(("+odown".into(), format!("master {} {} {} #quorum {}/{}", m.name, m.inst.host, m.inst.port, agree, m.quorum)));

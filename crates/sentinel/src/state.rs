@@ -151,6 +151,9 @@ pub struct Master {
     pub failover_state_change: Instant,
     pub promoted: Option<String>,
     pub forced: bool,
+    /// Logged that too few sentinels are reachable to fail over (once per
+    /// outage).
+    pub warned_no_quorum: bool,
 }
 
 impl Master {
@@ -176,6 +179,7 @@ impl Master {
             failover_state_change: Instant::now(),
             promoted: None,
             forced: false,
+            warned_no_quorum: false,
         }
     }
 
