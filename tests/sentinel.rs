@@ -228,3 +228,68 @@ fn two_sentinels_down_never_fail_over_and_say_why() {
     let flags = fields(&s.conn().cmd(&["sentinel", "master", "mymaster"]))["flags"].clone();
     assert!(flags.contains("s_down") && !flags.contains("o_down"), "{flags}");
 }
+
+/// Field names, in order, of a SENTINEL reply made of field/value arrays.
+fn names(f: &Frame) -> Vec<String> {
+    match f {
+        Frame::Array(items) if items.first().is_some_and(|i| matches!(i, Frame::Array(_))) => items.iter().flat_map(names).collect(),
+        Frame::Array(items) => items.chunks(2).map(|kv| String::from_utf8_lossy(kv[0].as_bytes().unwrap_or(b"?")).into_owned()).collect(),
+        other => vec![format!("{other:?}")],
+    }
+}
+
+fn info_names(port: u16) -> Vec<String> {
+    let raw = Conn::connect(port).cmd_raw(&[b"info", b"sentinel"]);
+    String::from_utf8_lossy(&raw).lines().filter_map(|l| l.split_once(':').map(|(k, _)| k.to_string())).collect()
+}
+
+#[test]
+fn sentinel_replies_have_the_shape_of_redis_sentinel() {
+    let p = Node::ferrokv(&["--save", "", "--protected-mode", "no"]);
+    let port = p.port.to_string();
+    let r = Node::ferrokv(&["--save", "", "--replicaof", "127.0.0.1", &port]);
+    assert!(eventually(WAIT, || info_field(&mut r.conn(), "replication", "master_link_status") == "up"));
+    let ours = SentinelProc::start(p.port, "");
+    // A real Redis Sentinel watching the same nodes; each discovers the other.
+    let dir = tempfile::tempdir().unwrap();
+    let conf = dir.path().join("redis-sentinel.conf");
+    let rport = free_port();
+    std::fs::write(&conf, format!("port {rport}\nbind 127.0.0.1\nsentinel monitor mymaster 127.0.0.1 {} 2\nsentinel down-after-milliseconds mymaster 1000\nsentinel failover-timeout mymaster 10000\n", p.port)).unwrap();
+    let mut redis =
+        Command::new(which("redis-server").expect("redis-server")).arg(&conf).arg("--sentinel").stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
+    assert!(eventually(WAIT, || std::net::TcpStream::connect(("127.0.0.1", rport)).is_ok()));
+    let theirs = Conn::connect(rport);
+    drop(theirs);
+    for port in [ours.port, rport] {
+        assert!(
+            eventually(FAILOVER, || count(Conn::connect(port).cmd(&["sentinel", "replicas", "mymaster"])) == 1
+                && count(Conn::connect(port).cmd(&["sentinel", "sentinels", "mymaster"])) == 1),
+            "sentinel {port} did not discover the replica and the other sentinel"
+        );
+    }
+    let (mut a, mut b) = (ours.conn(), Conn::connect(rport));
+    for cmd in [
+        vec!["sentinel", "master", "mymaster"],
+        vec!["sentinel", "masters"],
+        vec!["sentinel", "replicas", "mymaster"],
+        vec!["sentinel", "slaves", "mymaster"],
+        vec!["sentinel", "sentinels", "mymaster"],
+    ] {
+        assert_eq!(names(&a.cmd(&cmd)), names(&b.cmd(&cmd)), "{cmd:?}");
+    }
+    for cmd in [
+        vec!["sentinel", "get-master-addr-by-name", "mymaster"],
+        vec!["sentinel", "get-master-addr-by-name", "nope"],
+        vec!["sentinel", "ckquorum", "mymaster"],
+        vec!["ping"],
+    ] {
+        assert_eq!(a.cmd(&cmd), b.cmd(&cmd), "{cmd:?}");
+    }
+    assert_eq!(names(&a.cmd(&["role"])), names(&b.cmd(&["role"])));
+    assert_eq!(info_names(ours.port), info_names(rport), "INFO sentinel");
+    let master0 = |port: u16| info_field(&mut Conn::connect(port), "sentinel", "master0");
+    assert_eq!(master0(ours.port), master0(rport));
+    assert_eq!(a.cmd(&["sentinel", "master", "nope"]), b.cmd(&["sentinel", "master", "nope"]));
+    let _ = redis.kill();
+    let _ = redis.wait();
+}

@@ -121,7 +121,8 @@ fn command(s: &Arc<Sentinel>, c: &mut Client, args: &[Bytes], out: &mut BytesMut
             }
         }
         b"info" => {
-            let text = info(&s.state.lock());
+            let wanted: Vec<String> = args[1..].iter().map(|a| arg(a).to_ascii_lowercase()).collect();
+            let text = info(&s.state.lock(), &wanted);
             encode::verbatim(out, text.as_bytes(), c.proto);
         }
         b"subscribe" | b"psubscribe" => {
@@ -193,13 +194,28 @@ fn hello(c: &mut Client, args: &[Bytes], out: &mut BytesMut) {
     encode::array_len(out, 0);
 }
 
-fn info(st: &State) -> String {
+/// INFO [section ...]: server, clients and sentinel (all by default).
+fn info(st: &State, wanted: &[String]) -> String {
+    let all = wanted.is_empty() || wanted.iter().any(|w| w == "all" || w == "default" || w == "everything");
+    let want = |name: &str| all || wanted.iter().any(|w| w == name);
+    let mut parts = Vec::new();
+    if want("server") {
+        parts.push(format!(
+            "# Server\r\nredis_version:7.0.15\r\nferrokv_version:{}\r\nredis_mode:sentinel\r\nprocess_id:{}\r\nrun_id:{}\r\ntcp_port:{}\r\n",
+            env!("CARGO_PKG_VERSION"),
+            std::process::id(),
+            st.myid,
+            st.config.port
+        ));
+    }
+    if want("clients") {
+        parts.push("# Clients\r\nconnected_clients:1\r\n".to_string());
+    }
+    if !want("sentinel") {
+        return parts.join("\r\n");
+    }
     let mut t = format!(
-        "# Server\r\nredis_version:7.0.15\r\nferrokv_version:{}\r\nredis_mode:sentinel\r\nprocess_id:{}\r\nrun_id:{}\r\ntcp_port:{}\r\n\r\n# Clients\r\nconnected_clients:1\r\n\r\n# Sentinel\r\nsentinel_masters:{}\r\nsentinel_tilt:0\r\nsentinel_tilt_since_seconds:-1\r\nsentinel_running_scripts:0\r\nsentinel_scripts_queue_length:0\r\nsentinel_simulate_failure_flags:0\r\n",
-        env!("CARGO_PKG_VERSION"),
-        std::process::id(),
-        st.myid,
-        st.config.port,
+        "# Sentinel\r\nsentinel_masters:{}\r\nsentinel_tilt:0\r\nsentinel_tilt_since_seconds:-1\r\nsentinel_running_scripts:0\r\nsentinel_scripts_queue_length:0\r\nsentinel_simulate_failure_flags:0\r\n",
         st.masters.len()
     );
     for (i, m) in st.masters.values().enumerate() {
@@ -213,7 +229,8 @@ fn info(st: &State) -> String {
         let (h, p) = m.client_addr();
         t.push_str(&format!("master{i}:name={},status={status},address={h}:{p},slaves={},sentinels={}\r\n", m.name, m.replicas.len(), m.sentinels.len() + 1));
     }
-    t
+    parts.push(t);
+    parts.join("\r\n")
 }
 
 fn ms_since(t: Instant) -> u64 {
@@ -383,7 +400,7 @@ fn sentinel(s: &Arc<Sentinel>, c: &mut Client, args: &[Bytes], out: &mut BytesMu
         ("ckquorum", 3) => match st.masters.get(&arg(&args[2])) {
             Some(m) => {
                 let voters = m.sentinels.len() + 1;
-                let usable = 1 + m.sentinels.values().filter(|p| !p.is_sdown() && p.connected).count();
+                let usable = 1 + m.sentinels.values().filter(|p| !p.is_sdown()).count();
                 if usable < m.quorum as usize {
                     encode::error(out, format!("NOQUORUM {usable} usable Sentinels. Not enough available Sentinels to reach the specified quorum for this master. Not enough available Sentinels to reach the majority and authorize a failover").as_bytes());
                 } else if usable < voters / 2 + 1 {
