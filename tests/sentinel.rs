@@ -293,3 +293,69 @@ fn sentinel_replies_have_the_shape_of_redis_sentinel() {
     let _ = redis.kill();
     let _ = redis.wait();
 }
+
+/// The port the sentinels agree is the primary, if they answer.
+fn primary_port(sentinels: &[SentinelProc]) -> Option<u16> {
+    sentinels.iter().find_map(|s| s.master_addr())
+}
+
+#[test]
+fn writes_acknowledged_with_wait_survive_failovers_at_random_moments() {
+    use rand::{Rng, SeedableRng};
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::{Arc, Mutex};
+    let (p, r1, r2, sentinels) = cluster();
+    let mut nodes = vec![p, r1, r2];
+    let sentinel_ports: Vec<u16> = sentinels.iter().map(|s| s.port).collect();
+    let acked = Arc::new(Mutex::new(Vec::<u64>::new()));
+    let stop = Arc::new(AtomicBool::new(false));
+    let writer = {
+        let (acked, stop, ports) = (acked.clone(), stop.clone(), sentinel_ports.clone());
+        std::thread::spawn(move || {
+            let mut i = 0u64;
+            while !stop.load(Ordering::Relaxed) {
+                let primary = ports.iter().find_map(|p| match Conn::try_connect(*p)?.try_cmd(&["sentinel", "get-master-addr-by-name", "mymaster"])? {
+                    Frame::Array(items) => String::from_utf8_lossy(items[1].as_bytes()?).parse::<u16>().ok(),
+                    _ => None,
+                });
+                let Some(mut c) = primary.and_then(Conn::try_connect) else {
+                    std::thread::sleep(Duration::from_millis(50));
+                    continue;
+                };
+                while !stop.load(Ordering::Relaxed) {
+                    i += 1;
+                    let key = format!("w:{i}");
+                    let Some(set) = c.try_cmd(&["set", &key, "1"]) else { break };
+                    if set != simple("OK") {
+                        // READONLY from a demoted primary: ask the sentinels again.
+                        break;
+                    }
+                    match c.try_cmd(&["wait", "1", "500"]) {
+                        Some(Frame::Integer(n)) if n >= 1 => acked.lock().unwrap().push(i),
+                        Some(_) => {}
+                        None => break,
+                    }
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        })
+    };
+    let mut rng = rand::rngs::StdRng::seed_from_u64(42);
+    for round in 0..3 {
+        std::thread::sleep(Duration::from_millis(rng.random_range(200..1500)));
+        let old = primary_port(&sentinels).expect("sentinels answer");
+        let victim = nodes.iter_mut().find(|n| n.port == old).expect("the primary is one of ours");
+        victim.kill9();
+        assert!(eventually(FAILOVER, || primary_port(&sentinels).is_some_and(|p| p != old)), "round {round}: no failover");
+        victim.restart(&["--save", "", "--protected-mode", "no"]);
+    }
+    std::thread::sleep(Duration::from_millis(500));
+    stop.store(true, Ordering::Relaxed);
+    writer.join().expect("writer");
+    let primary = primary_port(&sentinels).unwrap();
+    let acked = acked.lock().unwrap().clone();
+    assert!(acked.len() > 10, "the writer got few acknowledgements ({})", acked.len());
+    let mut c = Conn::connect(primary);
+    let lost: Vec<u64> = acked.iter().copied().filter(|i| c.cmd(&["exists", &format!("w:{i}")]) != int(1)).collect();
+    assert!(lost.is_empty(), "{} of {} acknowledged writes lost: {:?}", lost.len(), acked.len(), &lost[..lost.len().min(20)]);
+}

@@ -148,6 +148,31 @@ pub fn encode(args: &[&[u8]]) -> Vec<u8> {
 }
 
 impl Conn {
+    /// A connection to a server that may be gone: None instead of a panic.
+    pub fn try_connect(port: u16) -> Option<Conn> {
+        let stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
+        stream.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
+        let _ = stream.set_nodelay(true);
+        Some(Conn { stream, buf: Vec::new() })
+    }
+
+    /// A command whose reply may never come (a server being killed).
+    pub fn try_cmd(&mut self, args: &[&str]) -> Option<Frame> {
+        let a: Vec<&[u8]> = args.iter().map(|s| s.as_bytes()).collect();
+        self.stream.write_all(&encode(&a)).ok()?;
+        loop {
+            if let Ok(Some((frame, used))) = Frame::parse(&self.buf) {
+                self.buf.drain(..used);
+                return Some(frame);
+            }
+            let mut chunk = [0u8; 65536];
+            match self.stream.read(&mut chunk) {
+                Ok(0) | Err(_) => return None,
+                Ok(n) => self.buf.extend_from_slice(&chunk[..n]),
+            }
+        }
+    }
+
     pub fn connect(port: u16) -> Conn {
         let stream = TcpStream::connect(("127.0.0.1", port)).expect("connect");
         stream.set_read_timeout(Some(WAIT)).expect("timeout");
