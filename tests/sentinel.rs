@@ -359,3 +359,20 @@ fn writes_acknowledged_with_wait_survive_failovers_at_random_moments() {
     let lost: Vec<u64> = acked.iter().copied().filter(|i| c.cmd(&["exists", &format!("w:{i}")]) != int(1)).collect();
     assert!(lost.is_empty(), "{} of {} acknowledged writes lost: {:?}", lost.len(), acked.len(), &lost[..lost.len().min(20)]);
 }
+
+#[test]
+fn a_stalled_sentinel_enters_tilt_instead_of_acting() {
+    let p = Node::ferrokv(&["--save", "", "--protected-mode", "no"]);
+    let mut s = SentinelProc::start(p.port, "");
+    assert!(eventually(WAIT, || info_field(&mut s.conn(), "sentinel", "sentinel_tilt") == "0"));
+    let pid = s.child.id().to_string();
+    // Stop the process for longer than the tilt trigger, as an overloaded
+    // machine or a paused VM would.
+    assert!(Command::new("kill").args(["-STOP", &pid]).status().unwrap().success());
+    std::thread::sleep(Duration::from_millis(3000));
+    assert!(Command::new("kill").args(["-CONT", &pid]).status().unwrap().success());
+    assert!(eventually(WAIT, || info_field(&mut s.conn(), "sentinel", "sentinel_tilt") == "1"), "no TILT after a stall");
+    assert!(eventually(WAIT, || s.log().contains("+tilt #tilt mode entered")), "{}", s.log());
+    assert_eq!(s.master_addr(), Some(p.port));
+    s.check_alive();
+}

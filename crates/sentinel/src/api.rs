@@ -215,8 +215,10 @@ fn info(st: &State, wanted: &[String]) -> String {
         return parts.join("\r\n");
     }
     let mut t = format!(
-        "# Sentinel\r\nsentinel_masters:{}\r\nsentinel_tilt:0\r\nsentinel_tilt_since_seconds:-1\r\nsentinel_running_scripts:0\r\nsentinel_scripts_queue_length:0\r\nsentinel_simulate_failure_flags:0\r\n",
-        st.masters.len()
+        "# Sentinel\r\nsentinel_masters:{}\r\nsentinel_tilt:{}\r\nsentinel_tilt_since_seconds:{}\r\nsentinel_running_scripts:0\r\nsentinel_scripts_queue_length:0\r\nsentinel_simulate_failure_flags:0\r\n",
+        st.masters.len(),
+        st.tilt_since.is_some() as u8,
+        st.tilt_since.map_or(-1, |t| t.elapsed().as_secs() as i64)
     );
     for (i, m) in st.masters.values().enumerate() {
         let status = if m.odown_since.is_some() {

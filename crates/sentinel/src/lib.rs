@@ -102,10 +102,16 @@ pub async fn start(config_path: PathBuf, port: Option<u16>) -> Result<Handle, St
     let timer = s.clone();
     tokio::spawn(async move {
         let mut every = tokio::time::interval(Duration::from_millis(100));
+        every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let (mut wall, mut mono) = (std::time::SystemTime::now(), std::time::Instant::now());
         loop {
             every.tick().await;
+            let now = std::time::SystemTime::now();
+            let elapsed = now.duration_since(wall).ok();
+            let stalled = mono.elapsed();
+            (wall, mono) = (now, std::time::Instant::now());
             monitor::ensure_tasks(&timer, &tasks);
-            timer.tick();
+            timer.tick(elapsed, stalled);
         }
     });
     Ok(Handle { sentinel: s, port: bound })

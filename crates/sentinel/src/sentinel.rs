@@ -12,6 +12,9 @@ use tokio::sync::broadcast;
 
 use crate::state::{FailoverState, Instance, Master, Reconf, Role, State, ASK_VALIDITY, INFO_PERIOD, PING_PERIOD};
 
+const TILT_TRIGGER: Duration = Duration::from_secs(2);
+const TILT_PERIOD: Duration = Duration::from_secs(30);
+
 pub struct Sentinel {
     pub state: Mutex<State>,
     /// Events for SUBSCRIBE/PSUBSCRIBE clients: (channel, message).
@@ -37,12 +40,33 @@ impl Sentinel {
         let _ = self.events.send((kind.to_string(), msg));
     }
 
-    /// One run of the timer.
-    pub fn tick(self: &Arc<Self>) {
+    /// One run of the timer. `elapsed` is the wall-clock time since the
+    /// previous run (negative if the clock went back).
+    pub fn tick(self: &Arc<Self>, elapsed: Option<Duration>, stalled: Duration) {
         let mut events = Vec::new();
         let mut commands = Vec::new();
         {
             let mut st = self.state.lock();
+            // TILT: after a clock jump or a stall (the process was stopped,
+            // the machine overloaded) every timer is suspect; watch but do
+            // not act for 30 s, as Redis Sentinel does.
+            let jumped = elapsed.is_none_or(|e| e > TILT_TRIGGER) || stalled > TILT_TRIGGER;
+            if jumped {
+                if st.tilt_since.is_none() {
+                    events.push(("+tilt".to_string(), "#tilt mode entered".to_string()));
+                }
+                st.tilt_since = Some(Instant::now());
+            } else if st.tilt_since.is_some_and(|t| t.elapsed() > TILT_PERIOD) {
+                st.tilt_since = None;
+                events.push(("-tilt".to_string(), "#tilt mode exited".to_string()));
+            }
+            if st.tilt_since.is_some() {
+                drop(st);
+                for (k, m) in events {
+                    self.event(&k, m);
+                }
+                return;
+            }
             let names: Vec<String> = st.masters.keys().cloned().collect();
             for name in names {
                 check_down(&mut st, &name, &mut events);
