@@ -24,6 +24,8 @@ import sys
 import tempfile
 import time
 
+from report import kept_blocks
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FERROKV = os.path.join(ROOT, "target", "release", "ferrokv-server")
 
@@ -286,12 +288,10 @@ def write_report(args, rows, memory, hashes, version):
     notes = os.path.join(ROOT, "bench", "NOTES.md")
     if os.path.exists(notes):
         lines += [open(notes).read().rstrip(), ""]
-    # Keep the section bench/snapshots.py maintains.
+    # Keep the sections bench/snapshots.py and bench/failover.py maintain.
     path = os.path.join(args.out, "benchmarks.md")
-    old = open(path).read() if os.path.exists(path) else ""
-    begin, end = "<!-- snapshots:begin -->", "<!-- snapshots:end -->"
-    if begin in old and end in old:
-        lines += [old[old.index(begin):old.index(end) + len(end)], ""]
+    for block in kept_blocks(path):
+        lines += [block, ""]
     with open(path, "w") as f:
         f.write("\n".join(lines))
     print(f"wrote {os.path.join(args.out, 'benchmarks.md')}")

@@ -22,6 +22,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from bench import FERROKV, ROOT, Server, fmt_ratio  # noqa: E402
+from report import replace_block  # noqa: E402
 
 NOTES = """
 What these numbers say (see docs/persistence.md for the design):
@@ -45,8 +46,6 @@ What these numbers say (see docs/persistence.md for the design):
   measure.
 """
 
-BEGIN = "<!-- snapshots:begin -->"
-END = "<!-- snapshots:end -->"
 
 
 class Resp:
@@ -250,7 +249,6 @@ def write(args, res):
     f, r = res[("bgsave", "ferrokv")], res[("bgsave", "redis")]
     fs, rs = res[("sync", "ferrokv")], res[("sync", "redis")]
     lines = [
-        BEGIN,
         "## Snapshots and replication",
         "",
         f"Command: `bench/run-snapshots --keys {args.keys} --size {args.size} --requests {args.requests}` "
@@ -278,16 +276,8 @@ def write(args, res):
     for n in (0, 1, 2):
         a, b = res[(n, "ferrokv")], res[(n, "redis")]
         lines.append(f"| {n} | {a['rps']:,.0f} | {b['rps']:,.0f} | {fmt_ratio(a['rps'], b['rps'])} | {a['lag']:,} / {b['lag']:,} | {a['catch_up']:.2f} / {b['catch_up']:.2f} |")
-    lines += ["", NOTES.strip("\n"), "", END]
-    block = "\n".join(lines)
-    text = open(args.out).read() if os.path.exists(args.out) else "# Benchmarks\n"
-    if BEGIN in text and END in text:
-        text = text[:text.index(BEGIN)] + block + text[text.index(END) + len(END):]
-    else:
-        text = text.rstrip() + "\n\n" + block + "\n"
-    with open(args.out, "w") as fh:
-        fh.write(text)
-    print(f"updated {args.out}")
+    lines += ["", NOTES.strip("\n"), ""]
+    replace_block(args.out, "snapshots", lines)
 
 
 if __name__ == "__main__":

@@ -17,22 +17,29 @@ def free_port():
         return s.getsockname()[1]
 
 
+def wait_port(port, what, seconds=10):
+    """Waits (bounded) until something accepts connections on `port`."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            time.sleep(0.02)
+    pytest.fail(f"{what} did not start")
+
+
 @pytest.fixture(scope="module")
 def server():
     with tempfile.TemporaryDirectory() as data:
         port = free_port()
         proc = subprocess.Popen([SERVER, "--port", str(port), "--bind", "127.0.0.1", "--dir", data],
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                time.sleep(0.02)
-        else:
+        try:
+            wait_port(port, "ferrokv-server")
+        except BaseException:
             proc.kill()
-            pytest.fail("ferrokv-server did not start")
+            raise
         yield port
         proc.terminate()
         proc.wait(timeout=10)

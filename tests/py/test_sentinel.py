@@ -2,7 +2,6 @@
 writes and slave_for() for reads keep working, with the same client objects,
 across a failover caused by killing the primary (kill -9)."""
 import os
-import socket
 import subprocess
 import tempfile
 import time
@@ -11,26 +10,11 @@ import pytest
 import redis
 from redis.sentinel import Sentinel
 
+from conftest import free_port, wait_port
+
 BIN = os.path.join(os.path.dirname(__file__), "..", "..", "target", "debug")
 SERVER = os.environ.get("FERROKV_SERVER", os.path.join(BIN, "ferrokv-server"))
 SENTINEL = os.environ.get("FERROKV_SENTINEL", os.path.join(BIN, "ferrokv-sentinel"))
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_port(port, what, seconds=10):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return
-        except OSError:
-            time.sleep(0.02)
-    pytest.fail(f"{what} did not start")
 
 
 def until(check, seconds, what):

@@ -420,8 +420,12 @@ impl<'a> View<'a> {
     /// A view holding the gate shared; `now_ms` is the time commands in it
     /// see (the server reads the clock once per batch of requests).
     pub fn shared(store: &'a Store, ks: &'a Keyspace, db: usize, now_ms: i64) -> Self {
+        View::over(store, Target::Shared { ks, locked: Vec::new() }, db, now_ms)
+    }
+
+    fn over(store: &'a Store, target: Target<'a>, db: usize, now_ms: i64) -> Self {
         View {
-            target: Target::Shared { ks, locked: Vec::new() },
+            target,
             db,
             now_ms,
             stats: &store.stats,
@@ -447,19 +451,7 @@ impl<'a> View<'a> {
     }
 
     pub fn exclusive(store: &'a Store, ks: &'a mut Keyspace, db: usize, now_ms: i64) -> Self {
-        View {
-            target: Target::All(ks),
-            db,
-            now_ms,
-            stats: &store.stats,
-            limits: &store.limits,
-            expired: Vec::new(),
-            ready: Vec::new(),
-            lfu: false,
-            changes: 0,
-            expiry: Expiry::Delete,
-            snapshot: store.current_snapshot(),
-        }
+        View::over(store, Target::All(ks), db, now_ms)
     }
 
     /// Picks up a snapshot begun by this very command (BGSAVE inside EXEC):
