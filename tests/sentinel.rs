@@ -98,10 +98,21 @@ fn fields(f: &Frame) -> std::collections::HashMap<String, String> {
 }
 
 fn cluster() -> (Node, Node, Node, Vec<SentinelProc>) {
-    let p = Node::ferrokv(&["--save", "", "--protected-mode", "no"]);
+    cluster_with(&[])
+}
+
+/// A primary, two replicas (the second with the better priority) and three
+/// sentinels that have found each other; `extra` goes to every node.
+fn cluster_with(extra: &[&str]) -> (Node, Node, Node, Vec<SentinelProc>) {
+    let args = |more: &[&str]| -> Vec<String> { ["--save", "", "--protected-mode", "no"].iter().chain(more).chain(extra).map(|s| s.to_string()).collect() };
+    let start = |more: &[&str]| {
+        let a = args(more);
+        Node::ferrokv(&a.iter().map(|s| s.as_str()).collect::<Vec<_>>())
+    };
+    let p = start(&[]);
     let port = p.port.to_string();
-    let r1 = Node::ferrokv(&["--save", "", "--replicaof", "127.0.0.1", &port]);
-    let r2 = Node::ferrokv(&["--save", "", "--replicaof", "127.0.0.1", &port, "--replica-priority", "50"]);
+    let r1 = start(&["--replicaof", "127.0.0.1", &port]);
+    let r2 = start(&["--replicaof", "127.0.0.1", &port, "--replica-priority", "50"]);
     for r in [&r1, &r2] {
         assert!(eventually(WAIT, || info_field(&mut r.conn(), "replication", "master_link_status") == "up"));
     }
@@ -375,4 +386,28 @@ fn a_stalled_sentinel_enters_tilt_instead_of_acting() {
     assert!(eventually(WAIT, || s.log().contains("+tilt #tilt mode entered")), "{}", s.log());
     assert_eq!(s.master_addr(), Some(p.port));
     s.check_alive();
+}
+
+#[test]
+fn a_partitioned_old_primary_stops_writes_and_rejoins_as_the_only_replica() {
+    let (p, r1, r2, sentinels) = cluster_with(&["--min-replicas-to-write", "1", "--min-replicas-max-lag", "2"]);
+    let pid = p.pid().to_string();
+    // SIGSTOP cuts the primary off from everyone, as a partition would.
+    assert!(Command::new("kill").args(["-STOP", &pid]).status().unwrap().success());
+    for s in &sentinels {
+        assert!(eventually(FAILOVER, || s.master_addr() == Some(r2.port)), "no failover on {}", s.port);
+    }
+    // The new primary accepts writes once its other replica follows it.
+    assert!(eventually(FAILOVER, || r2.conn().cmd(&["set", "k", "new-primary"]) == simple("OK")));
+    assert!(Command::new("kill").args(["-CONT", &pid]).status().unwrap().success());
+    // Back, it has no replica left: with min-replicas it refuses writes.
+    let mut c = p.conn();
+    let refused = |f: &Frame| matches!(f, Frame::Error(e) if e.starts_with(b"NOREPLICAS") || e.starts_with(b"READONLY"));
+    assert!(eventually(FAILOVER, || refused(&c.cmd(&["set", "k", "old-primary"]))), "the isolated old primary accepted a write");
+    // Then it is made a replica: exactly one primary, all data converged.
+    assert!(eventually(FAILOVER, || info_field(&mut p.conn(), "replication", "master_port") == r2.port.to_string()
+        && info_field(&mut p.conn(), "replication", "master_link_status") == "up"));
+    let roles: Vec<String> = [&p, &r1, &r2].iter().map(|n| info_field(&mut n.conn(), "replication", "role")).collect();
+    assert_eq!(roles.iter().filter(|r| *r == "master").count(), 1, "{roles:?}");
+    assert!(eventually(WAIT, || p.conn().cmd(&["get", "k"]) == bulk("new-primary")));
 }
