@@ -1,9 +1,12 @@
-//! `ferrokv-sentinel path/to/sentinel.conf [--port N]`: see docs/sentinel.md.
+//! `ferrokv-sentinel path/to/sentinel.conf [--port N] [--seed template.conf]`:
+//! see docs/sentinel.md. `--seed` copies a template to the config path when
+//! it does not exist yet (a container's read-only template, its state kept
+//! in a volume).
 
 use anyhow::Context;
 
 fn usage() -> ! {
-    eprintln!("Usage: ferrokv-sentinel /path/to/sentinel.conf [--port <port>]");
+    eprintln!("Usage: ferrokv-sentinel /path/to/sentinel.conf [--port <port>] [--seed <template.conf>]");
     std::process::exit(1);
 }
 
@@ -16,6 +19,12 @@ async fn main() -> anyhow::Result<()> {
     while let Some(a) = rest.next() {
         match a.as_str() {
             "--port" => port = Some(rest.next().and_then(|p| p.parse::<u16>().ok()).unwrap_or_else(|| usage())),
+            "--seed" => {
+                let seed = rest.next().unwrap_or_else(|| usage());
+                if !std::path::Path::new(path).exists() {
+                    std::fs::copy(seed, path).with_context(|| format!("copying {seed} to {path}"))?;
+                }
+            }
             "--sentinel" => {}
             _ => usage(),
         }

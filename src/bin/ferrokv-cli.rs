@@ -1,0 +1,87 @@
+//! `ferrokv-cli [-h host] [-p port] [-a password] command [arg ...]`: one
+//! command, its reply printed as redis-cli prints it. Exits 1 on an error
+//! reply or no connection. Ships in the container image (which has no
+//! shell) for HEALTHCHECK and `docker exec`.
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::time::Duration;
+
+use ferrokv_resp::Frame;
+
+fn print(f: &Frame, indent: usize, out: &mut String) {
+    let pad = " ".repeat(indent);
+    match f {
+        Frame::Simple(s) => out.push_str(&String::from_utf8_lossy(s)),
+        Frame::Error(e) => out.push_str(&format!("(error) {}", String::from_utf8_lossy(e))),
+        Frame::Integer(n) => out.push_str(&format!("(integer) {n}")),
+        Frame::Bulk(b) => out.push_str(&format!("\"{}\"", String::from_utf8_lossy(b))),
+        Frame::NullBulk | Frame::NullArray | Frame::Null => out.push_str("(nil)"),
+        Frame::Array(items) | Frame::Set(items) | Frame::Push(items) if items.is_empty() => out.push_str("(empty array)"),
+        Frame::Array(items) | Frame::Set(items) | Frame::Push(items) => {
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push('\n');
+                    out.push_str(&pad);
+                }
+                let label = format!("{}) ", i + 1);
+                out.push_str(&label);
+                print(item, indent + label.len(), out);
+            }
+        }
+        other => out.push_str(&format!("{other:?}")),
+    }
+}
+
+fn main() {
+    let mut args: Vec<String> = std::env::args().skip(1).collect();
+    let (mut host, mut port, mut pass) = ("127.0.0.1".to_string(), 6379u16, None);
+    while args.len() >= 2 && args[0].starts_with('-') {
+        let v = args.remove(1);
+        match args.remove(0).as_str() {
+            "-h" => host = v,
+            "-p" => port = v.parse().unwrap_or_else(|_| fail("bad port")),
+            "-a" => pass = Some(v),
+            _ => fail("usage: ferrokv-cli [-h host] [-p port] [-a password] command [arg ...]"),
+        }
+    }
+    if args.is_empty() {
+        fail("usage: ferrokv-cli [-h host] [-p port] [-a password] command [arg ...]");
+    }
+    let mut stream = TcpStream::connect((host.as_str(), port)).unwrap_or_else(|e| fail(&format!("Could not connect to {host}:{port}: {e}")));
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
+    let mut buf = Vec::new();
+    if let Some(p) = pass {
+        let reply = call(&mut stream, &mut buf, &["AUTH".to_string(), p]);
+        if matches!(reply, Frame::Error(_)) {
+            fail("AUTH failed");
+        }
+    }
+    let reply = call(&mut stream, &mut buf, &args);
+    let mut out = String::new();
+    print(&reply, 0, &mut out);
+    println!("{out}");
+    if matches!(reply, Frame::Error(_)) {
+        std::process::exit(1);
+    }
+}
+
+fn call(stream: &mut TcpStream, buf: &mut Vec<u8>, args: &[String]) -> Frame {
+    stream.write_all(&Frame::command(args.iter()).to_bytes()).unwrap_or_else(|e| fail(&e.to_string()));
+    loop {
+        if let Ok(Some((frame, used))) = Frame::parse(buf) {
+            buf.drain(..used);
+            return frame;
+        }
+        let mut chunk = [0u8; 65536];
+        match stream.read(&mut chunk) {
+            Ok(0) | Err(_) => fail("connection closed"),
+            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+        }
+    }
+}
+
+fn fail(msg: &str) -> ! {
+    eprintln!("{msg}");
+    std::process::exit(1);
+}
