@@ -1,0 +1,131 @@
+"""End to end across containers: the compose cluster of deploy/ (three
+nodes, three sentinels), a read-write split, `docker kill` of the primary
+with a redis-py Sentinel client writing through it, the old primary
+rejoining, a network partition of the primary, and `down -v` leaving
+nothing behind. Every wait is bounded; failover times are printed.
+
+Runs only where a Docker engine answers (scripts/test skips it otherwise).
+"""
+import os
+import socket
+import subprocess
+import time
+
+import pytest
+import redis
+from redis.sentinel import Sentinel
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+COMPOSE = ["docker-compose", "-f", os.path.join(ROOT, "deploy", "docker-compose.yml"), "-p", "ferrokve2e"]
+NODES = {"node1": 7001, "node2": 7002, "node3": 7003}
+SENTINELS = [27001, 27002, 27003]
+
+
+def sh(*args, check=True):
+    return subprocess.run(list(args), capture_output=True, text=True, check=check, timeout=300)
+
+
+def container(service):
+    return sh(*COMPOSE, "ps", "-q", service).stdout.strip()
+
+
+def until(check, seconds, what):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            if check():
+                return
+        except (redis.RedisError, OSError):
+            pass
+        time.sleep(0.2)
+    pytest.fail(f"{what} (after {seconds} s)")
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    # The sentinels report compose service names; from the host they are
+    # reached on the same ports through 127.0.0.1 (ports are published 1:1).
+    real = socket.getaddrinfo
+
+    def resolve(host, *args, **kwargs):
+        if host in NODES or host.startswith("sentinel"):
+            host = "127.0.0.1"
+        return real(host, *args, **kwargs)
+
+    socket.getaddrinfo = resolve
+    sh(os.path.join(ROOT, "deploy", "build-image"))
+    sh(*COMPOSE, "down", "-v", check=False)
+    sh(*COMPOSE, "up", "-d")
+    try:
+        until(lambda: all(redis.Redis(port=p).ping() for p in list(NODES.values()) + SENTINELS), 60, "cluster did not come up")
+        yield
+    finally:
+        sh(*COMPOSE, "down", "-v", check=False)
+        socket.getaddrinfo = real
+        label = "label=com.docker.compose.project=ferrokve2e"
+        left = sh("docker", "ps", "-a", "-q", "--filter", label).stdout.split()
+        volumes = sh("docker", "volume", "ls", "-q", "--filter", label).stdout.split()
+        networks = sh("docker", "network", "ls", "-q", "--filter", label).stdout.split()
+        assert not (left or volumes or networks), f"compose down -v left containers {left}, volumes {volumes}, networks {networks}"
+
+
+
+def primary_name(sentinel):
+    host, _ = sentinel.discover_master("mymaster")
+    return host
+
+
+def cli(service, *args):
+    """ferrokv-cli inside a container (reaches it even when it is cut off)."""
+    port = str(NODES[service])
+    return sh("docker", "exec", container(service), "/usr/local/bin/ferrokv-cli", "-p", port, *args, check=False).stdout.strip()
+
+
+def test_compose_cluster_fails_over_and_heals(cluster):
+    s = Sentinel([("127.0.0.1", p) for p in SENTINELS], socket_timeout=1.0, min_other_sentinels=1)
+    until(lambda: len(s.discover_slaves("mymaster")) == 2, 60, "sentinels never saw both replicas")
+    until(lambda: all(len(redis.Redis(port=p).sentinel_sentinels("mymaster")) == 2 for p in SENTINELS), 60, "sentinels never met")
+    assert primary_name(s) == "node1"
+
+    # Read-write split.
+    master = s.master_for("mymaster", socket_timeout=1.0, decode_responses=True)
+    until(lambda: master.set("greeting", "hello"), 30, "no write on the primary (min-replicas needs a replica)")
+    for name in ("node2", "node3"):
+        until(lambda: redis.Redis(port=NODES[name], decode_responses=True).get("greeting") == "hello", 20, f"{name} never got the write")
+
+    # docker kill the primary: a replica is promoted, the client keeps writing.
+    sh("docker", "kill", container("node1"))
+    t0 = time.monotonic()
+    until(lambda: master.set("after-kill", "1"), 60, "no write through the Sentinel client after docker kill")
+    print(f"\nfailover after docker kill: {time.monotonic() - t0:.2f} s")
+    new = primary_name(s)
+    assert new in ("node2", "node3")
+
+    # The old primary comes back as a replica of the new one.
+    sh(*COMPOSE, "start", "node1")
+    until(lambda: cli("node1", "info", "replication").find(f"master_host:{new}") >= 0 and "master_link_status:up" in cli("node1", "info", "replication"), 60, "old primary did not rejoin")
+    until(lambda: cli("node1", "get", "after-kill") == '"1"', 30, "old primary never caught up")
+
+    # Partition the current primary away from everyone.
+    network = "ferrokve2e_ferrokv"
+    isolated = new
+    sh("docker", "network", "disconnect", network, container(isolated))
+    t0 = time.monotonic()
+    until(lambda: primary_name(s) not in (isolated,), 60, "no failover on the majority side")
+    until(lambda: master.set("after-partition", "1"), 60, "no write on the majority side")
+    # (Sentinel waits 2 x failover-timeout before failing the same master
+    # over again, as Redis does: most of this time is that wait.)
+    print(f"failover after network partition: {time.monotonic() - t0:.2f} s")
+    # The isolated old primary refuses writes once its replicas' acks are stale.
+    until(lambda: cli(isolated, "set", "split", "brain").startswith("(error) NOREPLICAS"), 30, "the isolated primary kept accepting writes")
+    sh("docker", "network", "connect", network, container(isolated))
+    current = primary_name(s)
+
+    def one_primary():
+        roles = {n: ("role:master" in cli(n, "info", "replication")) for n in NODES}
+        return sum(roles.values()) == 1 and roles[current]
+
+    until(one_primary, 60, "not exactly one primary after the partition healed")
+    digests = lambda: {cli(n, "debug", "digest") for n in NODES}  # noqa: E731
+    until(lambda: len(digests()) == 1, 60, f"datasets did not converge: {digests()}")
+    assert master.get("after-partition") == "1"
