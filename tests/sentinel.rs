@@ -411,3 +411,17 @@ fn a_partitioned_old_primary_stops_writes_and_rejoins_as_the_only_replica() {
     assert_eq!(roles.iter().filter(|r| *r == "master").count(), 1, "{roles:?}");
     assert!(eventually(WAIT, || p.conn().cmd(&["get", "k"]) == bulk("new-primary")));
 }
+
+#[test]
+fn sentinel_failover_switches_over_on_request() {
+    let (p, _r1, r2, sentinels) = cluster();
+    let mut c = sentinels[0].conn();
+    assert_eq!(c.cmd(&["sentinel", "failover", "nope"]), err("ERR No such master with that name"));
+    assert_eq!(c.cmd(&["sentinel", "failover", "mymaster"]), simple("OK"));
+    for s in &sentinels {
+        assert!(eventually(FAILOVER, || s.master_addr() == Some(r2.port)), "sentinel {} did not switch", s.port);
+    }
+    // The old primary, alive all along, is turned into a replica.
+    assert!(eventually(FAILOVER, || info_field(&mut p.conn(), "replication", "master_port") == r2.port.to_string()
+        && info_field(&mut p.conn(), "replication", "master_link_status") == "up"));
+}
