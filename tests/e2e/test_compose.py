@@ -7,12 +7,16 @@ nothing behind. Every wait is bounded; failover times are printed.
 Runs only where a Docker engine answers (scripts/test skips it otherwise).
 """
 import os
+import sys
 import socket
 import subprocess
 import time
 
 import pytest
 import redis
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "py"))
+from support import until  # noqa: E402
 from redis.sentinel import Sentinel
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
@@ -27,18 +31,6 @@ def sh(*args, check=True):
 
 def container(service):
     return sh(*COMPOSE, "ps", "-q", service).stdout.strip()
-
-
-def until(check, seconds, what):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        try:
-            if check():
-                return
-        except (redis.RedisError, OSError):
-            pass
-        time.sleep(0.2)
-    pytest.fail(f"{what} (after {seconds} s)")
 
 
 @pytest.fixture(scope="module")

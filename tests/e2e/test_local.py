@@ -2,26 +2,18 @@
 (one primary, two replicas, three sentinels that agree on the primary),
 reports itself, and stops without leaving processes behind."""
 import os
+import sys
 import subprocess
 import time
 
 import pytest
 import redis
 
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "py"))
+from support import until  # noqa: E402
+
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 CLUSTER = os.path.join(ROOT, "deploy", "local", "cluster")
-
-
-def until(check, seconds, what):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        try:
-            if check():
-                return
-        except (redis.RedisError, OSError):
-            pass
-        time.sleep(0.2)
-    pytest.fail(f"{what} (after {seconds} s)")
 
 
 def test_local_cluster_starts_reports_and_stops():

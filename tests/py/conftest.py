@@ -1,6 +1,5 @@
 """Starts a real ferrokv-server on a free 127.0.0.1 port for each test module."""
 import os
-import socket
 import subprocess
 import tempfile
 import time
@@ -8,25 +7,9 @@ import time
 import pytest
 import redis
 
+from support import free_port, wait_port  # noqa: F401  (re-exported for the tests)
+
 SERVER = os.environ.get("FERROKV_SERVER", os.path.join(os.path.dirname(__file__), "..", "..", "target", "debug", "ferrokv-server"))
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_port(port, what, seconds=10):
-    """Waits (bounded) until something accepts connections on `port`."""
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return
-        except OSError:
-            time.sleep(0.02)
-    pytest.fail(f"{what} did not start")
 
 
 @pytest.fixture(scope="module")

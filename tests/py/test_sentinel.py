@@ -10,23 +10,11 @@ import pytest
 import redis
 from redis.sentinel import Sentinel
 
-from conftest import free_port, wait_port
+from support import free_port, until, wait_port
 
 BIN = os.path.join(os.path.dirname(__file__), "..", "..", "target", "debug")
 SERVER = os.environ.get("FERROKV_SERVER", os.path.join(BIN, "ferrokv-server"))
 SENTINEL = os.environ.get("FERROKV_SENTINEL", os.path.join(BIN, "ferrokv-sentinel"))
-
-
-def until(check, seconds, what):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        try:
-            if check():
-                return
-        except (redis.ConnectionError, redis.TimeoutError, redis.ReadOnlyError):
-            pass
-        time.sleep(0.1)
-    pytest.fail(what)
 
 
 @pytest.fixture
