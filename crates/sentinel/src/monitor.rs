@@ -119,21 +119,15 @@ async fn instance_loop(s: &Arc<Sentinel>, id: u64, target: &Target) {
     let mut last_info: Option<Instant> = None;
     let mut last_hello: Option<Instant> = None;
     loop {
-        let Some((host, port, user, pass)) = endpoint(s, id, target) else { return };
-        let Some(mut link) = connect(&host, port, &user, &pass).await else {
-            set_connected(s, id, target, false);
-            tokio::time::sleep(PING_PERIOD / 2).await;
-            continue;
-        };
-        set_connected(s, id, target, true);
+        let Some(mut link) = open_link(s, id, target).await else { return };
         loop {
             if endpoint(s, id, target).is_none() {
                 return;
             }
             let sent = Instant::now();
-            with_inst(&mut s.state.lock(), id, target, |i| i.ping_sent = Some(sent));
-            let Ok(reply) = link.call(&[b"PING"], PING_PERIOD).await else { break };
-            record_ping(s, id, target, &reply);
+            if !ping(s, id, target, &mut link).await {
+                break;
+            }
             let period = info_period(s, target);
             if last_info.is_none_or(|t| t.elapsed() >= period) {
                 let Ok(info) = link.call(&[b"INFO"], PING_PERIOD * 2).await else { break };
@@ -154,6 +148,33 @@ async fn instance_loop(s: &Arc<Sentinel>, id: u64, target: &Target) {
         }
         set_connected(s, id, target, false);
         tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// Connects (retrying, marking the instance disconnected meanwhile) until
+/// it works; None once the instance is gone.
+async fn open_link(s: &Sentinel, id: u64, target: &Target) -> Option<Link> {
+    loop {
+        let (host, port, user, pass) = endpoint(s, id, target)?;
+        if let Some(link) = connect(&host, port, &user, &pass).await {
+            set_connected(s, id, target, true);
+            return Some(link);
+        }
+        set_connected(s, id, target, false);
+        tokio::time::sleep(PING_PERIOD / 2).await;
+    }
+}
+
+/// One PING, its reply recorded; false if the link failed.
+async fn ping(s: &Sentinel, id: u64, target: &Target, link: &mut Link) -> bool {
+    let sent = Instant::now();
+    with_inst(&mut s.state.lock(), id, target, |i| i.ping_sent = Some(sent));
+    match link.call(&[b"PING"], PING_PERIOD).await {
+        Ok(reply) => {
+            record_ping(s, id, target, &reply);
+            true
+        }
+        Err(_) => false,
     }
 }
 
@@ -397,20 +418,15 @@ pub fn process_hello(s: &Arc<Sentinel>, msg: &str) {
 /// (and, during our failover, its vote).
 async fn peer_loop(s: &Arc<Sentinel>, id: u64, target: &Target) {
     loop {
-        let Some((host, port, _, _)) = endpoint(s, id, target) else { return };
-        let Some(mut link) = connect(&host, port, &None, &None).await else {
-            set_connected(s, id, target, false);
-            tokio::time::sleep(PING_PERIOD).await;
-            continue;
-        };
-        set_connected(s, id, target, true);
+        let Some(mut link) = open_link(s, id, target).await else { return };
         loop {
             if endpoint(s, id, target).is_none() {
                 return;
             }
             let started = Instant::now();
-            let Ok(reply) = link.call(&[b"PING"], PING_PERIOD).await else { break };
-            record_ping(s, id, target, &reply);
+            if !ping(s, id, target, &mut link).await {
+                break;
+            }
             if let Some(ask) = ask_args(s, target) {
                 let args: Vec<&[u8]> = ask.iter().map(|a| a.as_bytes()).collect();
                 let Ok(reply) = link.call(&args, PING_PERIOD).await else { break };

@@ -159,7 +159,8 @@ fn check_down(st: &mut State, name: &str, events: &mut Vec<(String, String)>) {
     let odown = m.inst.is_sdown() && agree >= m.quorum;
     // Say clearly when this outage cannot lead to a failover.
     let reachable = 1 + m.sentinels.values().filter(|p| p.connected && !p.is_sdown()).count() as u32;
-    let majority = (m.sentinels.len() as u32 + 1) / 2 + 1;
+    let voters = m.sentinels.len() as u32 + 1;
+    let majority = voters / 2 + 1;
     if m.inst.is_sdown() && !odown && (reachable < m.quorum || reachable < majority) && m.inst.sdown_since.is_some_and(|t| now.duration_since(t) > down_after) {
         if !m.warned_no_quorum {
             m.warned_no_quorum = true;
@@ -277,7 +278,8 @@ fn leader(st: &mut State, name: &str, epoch: u64) -> Option<String> {
     }
     let (best, n) = counts.into_iter().max_by_key(|(_, n)| *n)?;
     let quorum = st.masters[name].quorum;
-    (n >= voters / 2 + 1 && n >= quorum).then_some(best)
+    // A majority of all known sentinels, and at least the quorum.
+    (n > voters / 2 && n >= quorum).then_some(best)
 }
 
 fn set_failover_state(m: &mut Master, s: FailoverState, events: &mut Vec<(String, String)>) {

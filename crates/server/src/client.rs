@@ -182,6 +182,9 @@ pub struct Client {
     /// The primary's link on a replica: its commands bypass read-only and
     /// see keys as the primary did.
     pub is_master: bool,
+    /// Replaying the AOF at start-up: like the primary's client, it sees
+    /// keys as they were written and bypasses read-only.
+    pub is_loading: bool,
     /// The primary's commands run but not yet logged (a transaction being
     /// queued): logged when they take effect.
     pub repl_pending: bytes::BytesMut,
@@ -210,6 +213,7 @@ impl Client {
             woff: 0,
             wait: None,
             is_master: false,
+            is_loading: false,
             repl_pending: bytes::BytesMut::new(),
         }
     }

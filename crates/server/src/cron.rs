@@ -11,6 +11,7 @@ use crate::server::Server;
 pub async fn run(server: Arc<Server>) {
     let mut stop = server.shutdown_signal();
     let mut sample = (Instant::now(), 0u64);
+    let mut last_fsync = Instant::now();
     loop {
         let hz = server.config.read().hz.max(1);
         let period = Duration::from_millis(1000 / hz);
@@ -26,9 +27,12 @@ pub async fn run(server: Arc<Server>) {
                 let repl = &server2.repl;
                 server2.store.active_expire_cycle(period / 4, |db, key| {
                     // Logged under the key's shard, like any write.
+                    let argv = [bytes::Bytes::from_static(b"DEL"), key.clone()];
                     if repl.logging() {
-                        let argv = [bytes::Bytes::from_static(b"DEL"), key.clone()];
                         repl.feed(std::iter::once((db, &argv[..])));
+                    }
+                    if server2.aof.enabled() {
+                        server2.aof.feed(std::iter::once((db, &argv[..])));
                     }
                 })
             })
@@ -41,9 +45,32 @@ pub async fn run(server: Arc<Server>) {
             server.persistence.bgsave_scheduled.store(false, Ordering::Relaxed);
             crate::bgsave::spawn_bgsave(&server);
         }
+        aof_duties(&server, &mut last_fsync);
         ferrokv_storage::refresh_lru_clock();
         lift_expired_pause(&server);
         sample = sample_ops(&server, sample);
+    }
+}
+
+/// `appendfsync everysec`, and `auto-aof-rewrite-percentage`/`-min-size`.
+fn aof_duties(server: &Arc<Server>, last_fsync: &mut Instant) {
+    if !server.aof.enabled() {
+        return;
+    }
+    if last_fsync.elapsed() >= Duration::from_secs(1) {
+        *last_fsync = Instant::now();
+        let s = server.clone();
+        tokio::task::spawn_blocking(move || s.aof.fsync_if_needed());
+    }
+    let (pct, min) = {
+        let c = server.config.read();
+        (c.auto_aof_rewrite_percentage, c.auto_aof_rewrite_min_size.max(0) as u64)
+    };
+    let base = server.aof.base_size.load(Ordering::Relaxed).max(1);
+    let incr = server.aof.current_size.load(Ordering::Relaxed);
+    if pct > 0 && base + incr >= min && incr * 100 / base >= pct && !server.aof.rewrite_running.load(Ordering::Relaxed) {
+        tracing::info!("Starting automatic rewriting of AOF on {}% growth", incr * 100 / base);
+        crate::aof::spawn_rewrite(server);
     }
 }
 

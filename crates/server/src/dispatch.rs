@@ -166,8 +166,9 @@ pub fn call<'s>(server: &'s Server, client: &mut Client, entry: &'s Entry, args:
     let lfu = server.hot.lfu.load(Ordering::Relaxed);
     let now = client.now_ms;
     let expiry = crate::replication::expiry_for(server, client);
-    // A replica proxies its primary's log verbatim instead of propagating.
-    let logging = server.repl.logging() && !client.is_master;
+    // A replica proxies its primary's log verbatim instead of propagating;
+    // the AOF records effects whoever causes them (not while loading it).
+    let logging = (server.repl.logging() && !client.is_master && !client.is_loading) || server.aof.enabled();
     match gate_for(server, entry, args) {
         Gate::Exclusive => {
             let mut ks = server.store.exclusive();
@@ -203,7 +204,13 @@ pub fn call<'s>(server: &'s Server, client: &mut Client, entry: &'s Entry, args:
 /// order is the keyspace's.
 fn propagate(ctx: &mut Ctx<'_>) {
     if ctx.effects.on && !ctx.effects.is_empty() {
-        ctx.client.woff = ctx.server.repl.feed(ctx.effects.iter());
+        let server = ctx.server;
+        if server.repl.logging() && !ctx.client.is_master {
+            ctx.client.woff = server.repl.feed(ctx.effects.iter());
+        }
+        if server.aof.enabled() {
+            server.aof.feed(ctx.effects.iter());
+        }
     }
     if ctx.client.is_master && ctx.client.multi.is_none() {
         // The primary's command (or transaction) has taken effect: log it

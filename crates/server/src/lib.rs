@@ -2,6 +2,7 @@
 //! configuration and INFO. The binary (`ferrokv-server`) only parses its
 //! arguments and calls [`run`]; tests can [`server::start`] a node in-process.
 
+pub mod aof;
 pub mod args;
 pub mod bgsave;
 pub mod blocking;

@@ -28,6 +28,9 @@ pub const NOREPLICAS: &str = "NOREPLICAS Not enough good replicas to write.";
 pub fn refuse(server: &Server, client: &Client, entry: &Entry) -> Option<RedisError> {
     let spec = entry.spec;
     let is_write = spec.has(flags::WRITE);
+    if client.is_loading {
+        return None;
+    }
     if server.repl.is_replica() {
         if client.is_master {
             return None;
@@ -59,7 +62,9 @@ fn link_up(server: &Server) -> bool {
 /// them on their own (the primary's DEL will come), and the primary's own
 /// commands see them as the primary did.
 pub fn expiry_for(server: &Server, client: &Client) -> Expiry {
-    if !server.repl.is_replica() {
+    if client.is_loading {
+        Expiry::Ignore
+    } else if !server.repl.is_replica() {
         Expiry::Delete
     } else if client.is_master {
         Expiry::Ignore
@@ -201,6 +206,15 @@ pub fn restore_history(server: &Server, loaded: &crate::snapshot::Loaded) {
         server.repl.with_log(|log| log.restore(&replid, offset, Some(db)));
         tracing::info!(replid = %replid, offset, "Restored replication ID and offset from the RDB file");
     }
+}
+
+/// The client that replays the AOF at start-up.
+pub fn loading_client(server: &Arc<Server>) -> Client {
+    let mut client = new_master_client(server);
+    client.shared.set_flag(kind::MASTER, false);
+    client.is_master = false;
+    client.is_loading = true;
+    client
 }
 
 /// The primary's client, created when a link starts applying.

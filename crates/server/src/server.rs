@@ -213,6 +213,8 @@ pub struct Server {
     pub repl: Arc<ferrokv_replication::Replication>,
     /// Where TCP connections speaking gRPC (replica links) are handed.
     pub grpc: std::sync::OnceLock<tokio::sync::mpsc::UnboundedSender<tokio::net::TcpStream>>,
+    /// The append-only file.
+    pub aof: crate::aof::Aof,
     /// The task following our primary, while we are a replica.
     pub repl_link: Mutex<Option<tokio::task::JoinHandle<()>>>,
     pub active_expire: AtomicBool,
@@ -260,6 +262,7 @@ impl Server {
             repl: ferrokv_replication::Replication::new(config.repl_backlog_size.max(1) as usize),
             grpc: std::sync::OnceLock::new(),
             repl_link: Mutex::new(None),
+            aof: crate::aof::Aof::default(),
             active_expire: AtomicBool::new(true),
             tcp_port: AtomicUsize::new(config.port as usize),
             memory_peak: AtomicU64::new(0),
@@ -285,6 +288,7 @@ impl Server {
     /// the MISCONF state) after a change.
     pub fn apply_repl_config(&self) {
         let c = self.config.read();
+        self.aof.policy.store(c.appendfsync, Ordering::Relaxed);
         self.persistence.update_misconf(&c);
         let (hard, soft, secs) = c.output_limits.replica;
         let size = c.repl_backlog_size.max(1) as usize;
@@ -398,6 +402,8 @@ pub enum StartError {
     Unix { path: String, source: std::io::Error },
     #[error(transparent)]
     Load(#[from] crate::snapshot::LoadError),
+    #[error(transparent)]
+    Aof(#[from] crate::aof::AofError),
 }
 
 /// Loads the dump before any client can connect; a bad file stops start-up.
@@ -425,7 +431,14 @@ pub async fn start(loaded: Loaded) -> Result<Handle, StartError> {
     let server = Server::new(loaded);
     let config = server.config.read().clone();
     server.persistence.last_save.store(server.started_unix, Ordering::Relaxed);
-    load_snapshot(&server)?;
+    // With appendonly the AOF is the dataset (dump.rdb is ignored once an
+    // AOF exists); without one yet, it is created from what dump.rdb held.
+    if !(config.appendonly && crate::aof::load(&server)?) {
+        load_snapshot(&server)?;
+        if config.appendonly {
+            crate::aof::rewrite(&server)?;
+        }
+    }
     let mut tasks = Vec::new();
     let tcp_addrs = server.listen_tcp(&config.bind, config.port)?;
     if !config.unixsocket.is_empty() {

@@ -15,6 +15,7 @@ const ADMIN_DANGER: &[&str] = &["admin", "dangerous"];
 pub static COMMANDS: &[Command] = &[
     cmd!("save", 1, NO_ASYNC_LOADING | ADMIN | NOSCRIPT | NO_MULTI | WHOLE, DANGER, (0, 0, 0), save, "server", "Synchronously save the dataset to disk"),
     cmd!("bgsave", -1, NO_ASYNC_LOADING | ADMIN | NOSCRIPT | WHOLE, DANGER, (0, 0, 0), bgsave, "server", "Asynchronously save the dataset to disk"),
+    cmd!("bgrewriteaof", 1, NO_ASYNC_LOADING | ADMIN | NOSCRIPT, DANGER, (0, 0, 0), bgrewriteaof, "server", "Asynchronously rewrite the append-only file"),
     cmd!("lastsave", 1, LOADING | STALE | FAST, ADMIN_DANGER, (0, 0, 0), lastsave, "server", "Get the UNIX time stamp of the last successful save to disk"),
 ];
 
@@ -68,4 +69,15 @@ fn already_running(ctx: &mut Ctx<'_>, schedule: bool) -> CmdResult {
         return Ok(());
     }
     Err("ERR Background save already in progress".into())
+}
+
+/* BGREWRITEAOF: a new base (a point-in-time snapshot) and a new incremental
+ * file, switched in the manifest once the base is complete (crate::aof). */
+fn bgrewriteaof(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult {
+    if crate::aof::spawn_rewrite(&ctx.server.arc()) {
+        ctx.simple(b"Background append only file rewriting started");
+        Ok(())
+    } else {
+        Err("ERR Background append only file rewriting already in progress".into())
+    }
 }

@@ -150,6 +150,7 @@ fn config_set(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     let old = std::mem::replace(&mut *ctx.server.config.write(), next.clone());
     ctx.server.hot.load_all(&next, &ctx.server.store);
     ctx.server.apply_repl_config();
+    crate::aof::apply_config(&ctx.server.arc());
     if next.port != old.port || next.bind != old.bind {
         if let Err(e) = ctx.server.arc().listen_tcp(&next.bind, next.port) {
             tracing::warn!("CONFIG SET could not listen: {e}");

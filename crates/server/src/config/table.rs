@@ -118,6 +118,7 @@ pub fn memory_to_string(n: i64) -> String {
 
 const LOGLEVELS: &[(&str, LogLevel)] =
     &[("debug", LogLevel::Debug), ("verbose", LogLevel::Verbose), ("notice", LogLevel::Notice), ("warning", LogLevel::Warning)];
+const FSYNC: &[(&str, u8)] = &[("always", crate::aof::fsync::ALWAYS), ("everysec", crate::aof::fsync::EVERYSEC), ("no", crate::aof::fsync::NO)];
 const DEBUG_CMD: &[(&str, DebugCommand)] = &[("no", DebugCommand::No), ("yes", DebugCommand::Yes), ("local", DebugCommand::Local)];
 const POLICIES: &[(&str, MaxmemoryPolicy)] = &[
     ("volatile-lru", MaxmemoryPolicy::VolatileLru),
@@ -311,6 +312,14 @@ pub static DIRECTIVES: &[Directive] = &[
     },
     bool_directive!("rdbchecksum", rdbchecksum, true),
     bool_directive!("stop-writes-on-bgsave-error", stop_writes_on_bgsave_error),
+    bool_directive!("appendonly", appendonly),
+    enum_directive!("appendfsync", appendfsync, FSYNC, false),
+    Directive { protected: true, ..string_directive!("appenddirname", appenddirname, true) },
+    Directive { protected: true, ..string_directive!("appendfilename", appendfilename, true) },
+    bool_directive!("aof-use-rdb-preamble", aof_use_rdb_preamble),
+    bool_directive!("aof-load-truncated", aof_load_truncated),
+    int_directive!("auto-aof-rewrite-percentage", auto_aof_rewrite_percentage, u64, 0, i32::MAX as i64, false, false),
+    int_directive!("auto-aof-rewrite-min-size", auto_aof_rewrite_min_size, i64, 0, i64::MAX, true, false),
     Directive {
         name: "hz",
         aliases: &[],

@@ -1,0 +1,430 @@
+//! The append-only file, in Redis 7's multi-part layout: a directory
+//! (`appenddirname`) holding a base file (an RDB snapshot, as with
+//! `aof-use-rdb-preamble yes`), incremental files of RESP commands, and a
+//! manifest naming them:
+//!
+//! ```text
+//! file appendonly.aof.1.base.rdb seq 1 type b
+//! file appendonly.aof.1.incr.aof seq 1 type i
+//! ```
+//!
+//! Writes reach the incremental file from the same effects that replication
+//! logs (so they are deterministic), while the writer still holds its keys.
+//! `appendfsync always` fsyncs before the command returns (so before its
+//! reply is written); `everysec` leaves it to a thread that fsyncs every
+//! second; `no` to the kernel. BGREWRITEAOF starts a new incremental file at
+//! the instant a point-in-time snapshot begins, writes that snapshot as the
+//! new base, and only then switches the manifest; a crash at any point
+//! leaves a manifest that loads.
+
+use std::fs::{File, OpenOptions};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
+
+use bytes::{Bytes, BytesMut};
+use ferrokv_resp::encode;
+use parking_lot::Mutex;
+
+use crate::server::Server;
+
+/// `appendfsync`.
+pub mod fsync {
+    pub const ALWAYS: u8 = 0;
+    pub const EVERYSEC: u8 = 1;
+    pub const NO: u8 = 2;
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AofError {
+    #[error("{0}: {1}")]
+    Io(PathBuf, std::io::Error),
+    #[error("Bad file format reading the append only file {0}: {1} at offset {2}")]
+    Format(PathBuf, String, u64),
+    #[error("Unexpected end of file reading the append only file {0} at offset {1} (aof-load-truncated is no)")]
+    Truncated(PathBuf, u64),
+    #[error("Bad manifest {0}: {1}")]
+    Manifest(PathBuf, String),
+    #[error(transparent)]
+    Rdb(#[from] crate::snapshot::LoadError),
+}
+
+/// One line of the manifest.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Part {
+    pub name: String,
+    pub seq: u64,
+    /// `b` base, `h` history, `i` incremental.
+    pub kind: char,
+}
+
+pub fn parse_manifest(path: &Path, text: &str) -> Result<Vec<Part>, AofError> {
+    let mut parts = Vec::new();
+    for line in text.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')) {
+        let words: Vec<String> = ferrokv_resp::split_args(line.as_bytes())
+            .ok_or_else(|| AofError::Manifest(path.into(), format!("unbalanced quotes in '{line}'")))?
+            .into_iter()
+            .map(|w| String::from_utf8_lossy(&w).into_owned())
+            .collect();
+        let mut name = None;
+        let mut seq = None;
+        let mut kind = None;
+        for kv in words.chunks(2) {
+            match (kv[0].as_str(), kv.get(1)) {
+                ("file", Some(v)) => name = Some(v.clone()),
+                ("seq", Some(v)) => seq = v.parse().ok(),
+                ("type", Some(v)) => kind = v.chars().next(),
+                _ => {}
+            }
+        }
+        match (name, seq, kind) {
+            (Some(name), Some(seq), Some(kind @ ('b' | 'h' | 'i'))) => parts.push(Part { name, seq, kind }),
+            _ => return Err(AofError::Manifest(path.into(), format!("invalid line '{line}'"))),
+        }
+    }
+    Ok(parts)
+}
+
+pub fn render_manifest(parts: &[Part]) -> String {
+    parts.iter().map(|p| format!("file {} seq {} type {}\n", p.name, p.seq, p.kind)).collect()
+}
+
+/// The incremental file being appended to.
+struct Incr {
+    file: File,
+    /// Database of the last command written (None: write SELECT first).
+    db: Option<usize>,
+    buf: BytesMut,
+    /// Written but not yet fsynced (everysec).
+    unsynced: bool,
+}
+
+pub struct Aof {
+    on: AtomicBool,
+    incr: Mutex<Option<Incr>>,
+    pub policy: AtomicU8,
+    /// The base's and the incremental files' sizes (auto-rewrite, INFO).
+    pub base_size: AtomicU64,
+    pub current_size: AtomicU64,
+    pub rewrites: AtomicU64,
+    pub rewrite_running: AtomicBool,
+    pub last_write_failed: AtomicBool,
+}
+
+impl Default for Aof {
+    fn default() -> Self {
+        Aof {
+            on: AtomicBool::new(false),
+            incr: Mutex::new(None),
+            policy: AtomicU8::new(fsync::EVERYSEC),
+            base_size: AtomicU64::new(0),
+            current_size: AtomicU64::new(0),
+            rewrites: AtomicU64::new(0),
+            rewrite_running: AtomicBool::new(false),
+            last_write_failed: AtomicBool::new(false),
+        }
+    }
+}
+
+pub struct Paths {
+    pub dir: PathBuf,
+    pub name: String,
+}
+
+impl Paths {
+    pub fn of(server: &Server) -> Paths {
+        let c = server.config.read();
+        Paths { dir: c.dir.join(&c.appenddirname), name: c.appendfilename.clone() }
+    }
+    pub fn manifest(&self) -> PathBuf {
+        self.dir.join(format!("{}.manifest", self.name))
+    }
+    pub fn base(&self, seq: u64) -> String {
+        format!("{}.{seq}.base.rdb", self.name)
+    }
+    pub fn incr(&self, seq: u64) -> String {
+        format!("{}.{seq}.incr.aof", self.name)
+    }
+}
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> AofError + '_ {
+    move |e| AofError::Io(path.into(), e)
+}
+
+/// Writes a file atomically: temp, fsync, rename, fsync the directory.
+fn write_atomically(path: &Path, data: &[u8]) -> Result<(), AofError> {
+    let tmp = path.with_extension("tmp");
+    let mut f = File::create(&tmp).map_err(io(&tmp))?;
+    f.write_all(data).map_err(io(&tmp))?;
+    f.sync_all().map_err(io(&tmp))?;
+    std::fs::rename(&tmp, path).map_err(io(path))?;
+    if let Some(d) = path.parent() {
+        File::open(d).and_then(|d| d.sync_all()).map_err(io(d))?;
+    }
+    Ok(())
+}
+
+impl Aof {
+    pub fn enabled(&self) -> bool {
+        self.on.load(Ordering::Relaxed)
+    }
+
+    /// Starts appending to incremental file `seq` (created if missing).
+    fn open_incr(&self, paths: &Paths, seq: u64) -> Result<(), AofError> {
+        std::fs::create_dir_all(&paths.dir).map_err(io(&paths.dir))?;
+        let path = paths.dir.join(paths.incr(seq));
+        let file = OpenOptions::new().create(true).append(true).open(&path).map_err(io(&path))?;
+        let len = file.metadata().map(|m| m.len()).unwrap_or(0);
+        self.current_size.store(len, Ordering::Relaxed);
+        *self.incr.lock() = Some(Incr { file, db: None, buf: BytesMut::new(), unsynced: false });
+        self.on.store(true, Ordering::Release);
+        Ok(())
+    }
+
+    pub fn disable(&self) {
+        self.on.store(false, Ordering::Release);
+        if let Some(i) = self.incr.lock().take() {
+            let _ = i.file.sync_data();
+        }
+    }
+
+    /// Appends one unit of effects (called while the writer holds its keys).
+    /// With `appendfsync always` the data is on disk when this returns.
+    pub fn feed<'a>(&self, cmds: impl ExactSizeIterator<Item = (usize, &'a [Bytes])>) {
+        let mut guard = self.incr.lock();
+        let Some(incr) = guard.as_mut() else { return };
+        let wrap = cmds.len() > 1;
+        let buf = &mut incr.buf;
+        buf.clear();
+        if wrap {
+            command(buf, &[b"MULTI"]);
+        }
+        for (db, argv) in cmds {
+            if incr.db != Some(db) {
+                command(buf, &[b"SELECT", itoa::Buffer::new().format(db).as_bytes()]);
+                incr.db = Some(db);
+            }
+            encode::array_len(buf, argv.len());
+            for a in argv {
+                encode::bulk(buf, a);
+            }
+        }
+        if wrap {
+            command(buf, &[b"EXEC"]);
+        }
+        let result = incr.file.write_all(buf).and_then(|_| match self.policy.load(Ordering::Relaxed) {
+            fsync::ALWAYS => incr.file.sync_data(),
+            _ => {
+                incr.unsynced = true;
+                Ok(())
+            }
+        });
+        self.current_size.fetch_add(buf.len() as u64, Ordering::Relaxed);
+        if let Err(e) = result {
+            if !self.last_write_failed.swap(true, Ordering::Relaxed) {
+                tracing::warn!("Error writing to the AOF file: {e}");
+            }
+        } else {
+            self.last_write_failed.store(false, Ordering::Relaxed);
+        }
+    }
+
+    /// `appendfsync everysec`: called once a second.
+    pub fn fsync_if_needed(&self) {
+        let file = {
+            let mut guard = self.incr.lock();
+            match guard.as_mut() {
+                Some(i) if i.unsynced => {
+                    i.unsynced = false;
+                    i.file.try_clone().ok()
+                }
+                _ => None,
+            }
+        };
+        // Outside the lock: writers keep appending meanwhile.
+        if let Some(f) = file {
+            let _ = f.sync_data();
+        }
+    }
+}
+
+fn command(out: &mut BytesMut, argv: &[&[u8]]) {
+    encode::array_len(out, argv.len());
+    for a in argv {
+        encode::bulk(out, a);
+    }
+}
+
+/// At start-up with `appendonly yes`: loads the manifest's files (base,
+/// then every incremental file, in order) into the keyspace. Returns false
+/// when there is no AOF yet (the caller loads dump.rdb instead).
+pub fn load(server: &std::sync::Arc<Server>) -> Result<bool, AofError> {
+    let paths = Paths::of(server);
+    let manifest = paths.manifest();
+    let text = match std::fs::read_to_string(&manifest) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
+        Err(e) => return Err(AofError::Io(manifest, e)),
+    };
+    let parts = parse_manifest(&manifest, &text)?;
+    let truncated_ok = server.config.read().aof_load_truncated;
+    let last_incr = parts.iter().filter(|p| p.kind == 'i').map(|p| p.seq).max();
+    for p in parts.iter().filter(|p| p.kind == 'b').chain(parts.iter().filter(|p| p.kind == 'i')) {
+        let path = paths.dir.join(&p.name);
+        let data = std::fs::read(&path).map_err(io(&path))?;
+        if data.starts_with(b"REDIS") {
+            load_rdb(server, &path)?;
+            server.aof.base_size.store(data.len() as u64, Ordering::Relaxed);
+        } else {
+            // Only the last incremental file may end mid-command (a crash).
+            let may_truncate = truncated_ok && p.kind == 'i' && Some(p.seq) == last_incr;
+            replay(server, &path, &data, may_truncate)?;
+        }
+    }
+    let seq = last_incr.unwrap_or(1);
+    if last_incr.is_none() {
+        let mut with_incr = parts.clone();
+        with_incr.push(Part { name: paths.incr(seq), seq, kind: 'i' });
+        write_atomically(&manifest, render_manifest(&with_incr).as_bytes())?;
+    }
+    server.aof.open_incr(&paths, seq)?;
+    Ok(true)
+}
+
+fn load_rdb(server: &Server, path: &Path) -> Result<(), AofError> {
+    let opts = {
+        let c = server.config.read();
+        crate::snapshot::LoadOptions { lfu_policy: c.maxmemory_policy.is_lfu(), check_crc: c.rdbchecksum, merge: true, keep_expired: true }
+    };
+    let limits = server.store.limits.snapshot();
+    crate::snapshot::load(&mut server.store.exclusive(), path, &limits, opts)?;
+    Ok(())
+}
+
+/// Runs the commands of an incremental file through dispatch as a loading
+/// client (no propagation, keys seen as they were written).
+fn replay(server: &std::sync::Arc<Server>, path: &Path, data: &[u8], may_truncate: bool) -> Result<(), AofError> {
+    let mut client = crate::replication::loading_client(server);
+    let mut input = BytesMut::from(data);
+    let mut parser = ferrokv_resp::RequestParser::new();
+    let limits = ferrokv_resp::RequestLimits { max_bulk_len: i64::MAX, auth_required: false };
+    let mut out = BytesMut::new();
+    let mut done = 0u64;
+    loop {
+        let before = input.len();
+        match parser.parse(&mut input, &limits) {
+            Ok(Some(args)) => {
+                client.now_ms = ferrokv_storage::now_ms();
+                crate::dispatch::process(server, &mut client, args, &mut out);
+                out.clear();
+                if !parser.in_progress() {
+                    done = (data.len() - input.len()) as u64;
+                }
+            }
+            Ok(None) if input.is_empty() && !parser.in_progress() => break,
+            Ok(None) => {
+                if !may_truncate {
+                    return Err(AofError::Truncated(path.into(), done));
+                }
+                tracing::warn!(path = %path.display(), offset = done, "!!! Warning: short read while loading the AOF file !!! Truncating the AOF at offset {done}");
+                let f = OpenOptions::new().write(true).open(path).map_err(io(path))?;
+                f.set_len(done).map_err(io(path))?;
+                f.sync_all().map_err(io(path))?;
+                break;
+            }
+            Err(e) => return Err(AofError::Format(path.into(), e.to_string(), (data.len() - before) as u64)),
+        }
+    }
+    if client.multi.is_some() {
+        // A transaction cut by a crash never happened.
+        tracing::warn!(path = %path.display(), "Revert incomplete MULTI/EXEC transaction in AOF file");
+    }
+    Ok(())
+}
+
+/// Creates the AOF of the current dataset (start-up with `appendonly yes`
+/// and no AOF yet, or CONFIG SET appendonly yes), or rewrites it
+/// (BGREWRITEAOF): new incremental file from the snapshot's instant, then
+/// the base, then the manifest. Blocking: call from a blocking thread.
+pub fn rewrite(server: &Server) -> Result<(), AofError> {
+    let paths = Paths::of(server);
+    std::fs::create_dir_all(&paths.dir).map_err(io(&paths.dir))?;
+    let manifest = paths.manifest();
+    let old: Vec<Part> = match std::fs::read_to_string(&manifest) {
+        Ok(t) => parse_manifest(&manifest, &t)?,
+        Err(_) => Vec::new(),
+    };
+    let seq = old.iter().map(|p| p.seq).max().unwrap_or(0) + 1;
+    let base_name = paths.base(seq);
+    let base_tmp = paths.dir.join(format!("temp-rewriteaof-{}.rdb", std::process::id()));
+    let started = loop {
+        let attempt = crate::bgsave::begin(server, &mut server.store.exclusive(), &base_tmp, |_| {
+            // The instant of the snapshot: from here on writes go to the new
+            // incremental file; the old files stay listed until the base
+            // is complete.
+            let mut listed = old.clone();
+            listed.push(Part { name: paths.incr(seq), seq, kind: 'i' });
+            let switched = write_atomically(&manifest, render_manifest(&listed).as_bytes()).and_then(|_| server.aof.open_incr(&paths, seq));
+            (Vec::new(), switched)
+        });
+        match attempt {
+            Ok(s) => break s,
+            Err(crate::bgsave::SnapshotError::Busy) => std::thread::sleep(std::time::Duration::from_millis(50)),
+            Err(e) => return Err(AofError::Io(base_tmp, std::io::Error::other(e.to_string()))),
+        }
+    };
+    let (switched, _keys) = crate::bgsave::finish(server, started).map_err(|e| AofError::Io(base_tmp.clone(), std::io::Error::other(e.to_string())))?;
+    switched?;
+    let base = paths.dir.join(&base_name);
+    std::fs::rename(&base_tmp, &base).map_err(io(&base))?;
+    let now = vec![Part { name: base_name, seq, kind: 'b' }, Part { name: paths.incr(seq), seq, kind: 'i' }];
+    write_atomically(&manifest, render_manifest(&now).as_bytes())?;
+    for p in old {
+        let _ = std::fs::remove_file(paths.dir.join(p.name));
+    }
+    server.aof.base_size.store(std::fs::metadata(&base).map(|m| m.len()).unwrap_or(0), Ordering::Relaxed);
+    server.aof.rewrites.fetch_add(1, Ordering::Relaxed);
+    tracing::info!(base = %base.display(), "Background AOF rewrite finished successfully");
+    Ok(())
+}
+
+/// CONFIG SET appendonly: yes creates the AOF (writes are recorded from the
+/// snapshot's instant on), no stops recording.
+pub fn apply_config(server: &std::sync::Arc<Server>) {
+    let on = server.config.read().appendonly;
+    if on && !server.aof.enabled() {
+        spawn_rewrite(server);
+    } else if !on && server.aof.enabled() {
+        server.aof.disable();
+    }
+}
+
+/// BGREWRITEAOF / auto-rewrite / enabling: one at a time, on a blocking thread.
+pub fn spawn_rewrite(server: &std::sync::Arc<Server>) -> bool {
+    if server.aof.rewrite_running.swap(true, Ordering::AcqRel) {
+        return false;
+    }
+    let s = server.clone();
+    tokio::task::spawn_blocking(move || {
+        if let Err(e) = rewrite(&s) {
+            tracing::warn!("Background AOF rewrite failed: {e}");
+            s.aof.last_write_failed.store(true, Ordering::Relaxed);
+        }
+        s.aof.rewrite_running.store(false, Ordering::Release);
+    });
+    true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn manifest_round_trip_and_errors() {
+        let text = "file appendonly.aof.1.base.rdb seq 1 type b\nfile appendonly.aof.1.incr.aof seq 1 type i\n";
+        let parts = parse_manifest(Path::new("m"), text).unwrap();
+        assert_eq!(parts[1], Part { name: "appendonly.aof.1.incr.aof".into(), seq: 1, kind: 'i' });
+        assert_eq!(render_manifest(&parts), text);
+        assert!(parse_manifest(Path::new("m"), "file x seq 1 type z\n").is_err());
+    }
+}
