@@ -316,7 +316,7 @@ fn writes_acknowledged_with_wait_survive_failovers_at_random_moments() {
     use std::sync::atomic::{AtomicBool, Ordering};
     use std::sync::{Arc, Mutex};
     let (p, r1, r2, sentinels) = cluster();
-    let mut nodes = vec![p, r1, r2];
+    let mut nodes = [p, r1, r2];
     let sentinel_ports: Vec<u16> = sentinels.iter().map(|s| s.port).collect();
     let acked = Arc::new(Mutex::new(Vec::<u64>::new()));
     let stop = Arc::new(AtomicBool::new(false));
