@@ -196,3 +196,22 @@ fn config_set_appendonly_creates_the_aof_at_runtime() {
     let mut r = redis.conn();
     assert_eq!(r.cmd(&["mget", "before", "after"]), ferrokv_resp::Frame::Array(vec![bulk("1"), bulk("1")]));
 }
+
+#[test]
+fn a_full_disk_refuses_writes_and_never_acknowledges_a_lost_one() {
+    let n = Node::ferrokv(&["--appendonly", "yes", "--appendfsync", "always", "--save", ""]);
+    let mut c = n.conn();
+    c.cmd(&["set", "before", "1"]);
+    // The next incremental file is a full disk: /dev/full fails every
+    // write with ENOSPC, as a full filesystem does.
+    std::os::unix::fs::symlink("/dev/full", aof_dir(&n).join("appendonly.aof.2.incr.aof")).unwrap();
+    assert_eq!(c.cmd(&["bgrewriteaof"]), simple("Background append only file rewriting started"));
+    assert!(eventually(WAIT, || info_field(&mut n.conn(), "persistence", "aof_rewrite_in_progress") == "0"));
+    // The write that could not be persisted is not acknowledged.
+    c.send(&[b"set", b"lost", b"1"]);
+    assert!(c.is_closed(), "a write that never reached the disk was answered");
+    let mut c = n.conn();
+    assert_eq!(c.cmd(&["set", "refused", "1"]), err("MISCONF Errors writing to the AOF file: No space left on device"));
+    assert_eq!(c.cmd(&["get", "before"]), bulk("1"), "reads still work");
+    assert_eq!(info_field(&mut c, "persistence", "aof_last_write_status"), "err");
+}

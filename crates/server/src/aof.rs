@@ -95,6 +95,9 @@ struct Incr {
     /// Database of the last command written (None: write SELECT first).
     db: Option<usize>,
     buf: BytesMut,
+    /// Bytes a failed write left behind: written first, before anything
+    /// newer, and while any remain writes are refused (-MISCONF).
+    pending: BytesMut,
     /// Written but not yet fsynced (everysec).
     unsynced: bool,
 }
@@ -109,6 +112,8 @@ pub struct Aof {
     pub rewrites: AtomicU64,
     pub rewrite_running: AtomicBool,
     pub last_write_failed: AtomicBool,
+    /// Why the last write failed, as Redis words it (`No space left on device`).
+    pub last_error: Mutex<String>,
 }
 
 impl Default for Aof {
@@ -122,6 +127,7 @@ impl Default for Aof {
             rewrites: AtomicU64::new(0),
             rewrite_running: AtomicBool::new(false),
             last_write_failed: AtomicBool::new(false),
+            last_error: Mutex::new(String::new()),
         }
     }
 }
@@ -176,7 +182,7 @@ impl Aof {
         let file = OpenOptions::new().create(true).append(true).open(&path).map_err(io(&path))?;
         let len = file.metadata().map(|m| m.len()).unwrap_or(0);
         self.current_size.store(len, Ordering::Relaxed);
-        *self.incr.lock() = Some(Incr { file, db: None, buf: BytesMut::new(), unsynced: false });
+        *self.incr.lock() = Some(Incr { file, db: None, buf: BytesMut::new(), pending: BytesMut::new(), unsynced: false });
         self.on.store(true, Ordering::Release);
         Ok(())
     }
@@ -189,44 +195,95 @@ impl Aof {
     }
 
     /// Appends one unit of effects (called while the writer holds its keys).
-    /// With `appendfsync always` the data is on disk when this returns.
-    pub fn feed<'a>(&self, cmds: impl ExactSizeIterator<Item = (usize, &'a [Bytes])>) {
+    /// With `appendfsync always` the data is on disk when this returns Ok;
+    /// Err means the command must not be acknowledged.
+    pub fn feed<'a>(&self, cmds: impl ExactSizeIterator<Item = (usize, &'a [Bytes])>) -> Result<(), ()> {
         let mut guard = self.incr.lock();
-        let Some(incr) = guard.as_mut() else { return };
+        let Some(incr) = guard.as_mut() else { return Ok(()) };
         let wrap = cmds.len() > 1;
-        let buf = &mut incr.buf;
+        let mut buf = std::mem::take(&mut incr.buf);
         buf.clear();
         if wrap {
-            command(buf, &[b"MULTI"]);
+            command(&mut buf, &[b"MULTI"]);
         }
         for (db, argv) in cmds {
             if incr.db != Some(db) {
-                command(buf, &[b"SELECT", itoa::Buffer::new().format(db).as_bytes()]);
+                command(&mut buf, &[b"SELECT", itoa::Buffer::new().format(db).as_bytes()]);
                 incr.db = Some(db);
             }
-            encode::array_len(buf, argv.len());
+            encode::array_len(&mut buf, argv.len());
             for a in argv {
-                encode::bulk(buf, a);
+                encode::bulk(&mut buf, a);
             }
         }
         if wrap {
-            command(buf, &[b"EXEC"]);
+            command(&mut buf, &[b"EXEC"]);
         }
-        let result = incr.file.write_all(buf).and_then(|_| match self.policy.load(Ordering::Relaxed) {
+        self.current_size.fetch_add(buf.len() as u64, Ordering::Relaxed);
+        incr.pending.extend_from_slice(&buf);
+        incr.buf = buf;
+        self.flush(incr)
+    }
+
+    /// Writes what is pending (and fsyncs under `always`); on failure keeps
+    /// what was not written for the next attempt.
+    fn flush(&self, incr: &mut Incr) -> Result<(), ()> {
+        let mut result = Ok(());
+        while !incr.pending.is_empty() {
+            match incr.file.write(&incr.pending) {
+                Ok(0) => {
+                    result = Err(std::io::Error::from(std::io::ErrorKind::WriteZero));
+                    break;
+                }
+                Ok(n) => {
+                    let _ = incr.pending.split_to(n);
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    result = Err(e);
+                    break;
+                }
+            }
+        }
+        let result = result.and_then(|_| match self.policy.load(Ordering::Relaxed) {
             fsync::ALWAYS => incr.file.sync_data(),
             _ => {
                 incr.unsynced = true;
                 Ok(())
             }
         });
-        self.current_size.fetch_add(buf.len() as u64, Ordering::Relaxed);
-        if let Err(e) = result {
-            if !self.last_write_failed.swap(true, Ordering::Relaxed) {
-                tracing::warn!("Error writing to the AOF file: {e}");
+        match result {
+            Ok(()) => {
+                if self.last_write_failed.swap(false, Ordering::Relaxed) {
+                    tracing::warn!("AOF write error looks solved, Redis can write again.");
+                }
+                Ok(())
             }
-        } else {
-            self.last_write_failed.store(false, Ordering::Relaxed);
+            Err(e) => {
+                let text = e.to_string();
+                let text = text.split(" (os error").next().unwrap_or(&text).to_string();
+                if !self.last_write_failed.swap(true, Ordering::Relaxed) {
+                    tracing::warn!("Error writing to the AOF file: {text}");
+                }
+                *self.last_error.lock() = text;
+                Err(())
+            }
         }
+    }
+
+    /// The cron's retry of a failed write (writes are refused meanwhile).
+    pub fn retry_failed_write(&self) {
+        if self.last_write_failed.load(Ordering::Relaxed) {
+            if let Some(incr) = self.incr.lock().as_mut() {
+                let _ = self.flush(incr);
+            }
+        }
+    }
+
+    /// `-MISCONF` while a write to the AOF is failing.
+    pub fn refusal(&self) -> Option<String> {
+        (self.enabled() && self.last_write_failed.load(Ordering::Relaxed))
+            .then(|| format!("MISCONF Errors writing to the AOF file: {}", self.last_error.lock()))
     }
 
     /// `appendfsync everysec`: called once a second.

@@ -185,6 +185,9 @@ pub struct Client {
     /// Replaying the AOF at start-up: like the primary's client, it sees
     /// keys as they were written and bypasses read-only.
     pub is_loading: bool,
+    /// The command's effect could not be written to the AOF: drop its reply
+    /// and close the connection.
+    pub drop_reply: bool,
     /// The primary's commands run but not yet logged (a transaction being
     /// queued): logged when they take effect.
     pub repl_pending: bytes::BytesMut,
@@ -214,6 +217,7 @@ impl Client {
             wait: None,
             is_master: false,
             is_loading: false,
+            drop_reply: false,
             repl_pending: bytes::BytesMut::new(),
         }
     }

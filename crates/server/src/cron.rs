@@ -32,7 +32,7 @@ pub async fn run(server: Arc<Server>) {
                         repl.feed(std::iter::once((db, &argv[..])));
                     }
                     if server2.aof.enabled() {
-                        server2.aof.feed(std::iter::once((db, &argv[..])));
+                        let _ = server2.aof.feed(std::iter::once((db, &argv[..])));
                     }
                 })
             })
@@ -60,7 +60,10 @@ fn aof_duties(server: &Arc<Server>, last_fsync: &mut Instant) {
     if last_fsync.elapsed() >= Duration::from_secs(1) {
         *last_fsync = Instant::now();
         let s = server.clone();
-        tokio::task::spawn_blocking(move || s.aof.fsync_if_needed());
+        tokio::task::spawn_blocking(move || {
+            s.aof.retry_failed_write();
+            s.aof.fsync_if_needed();
+        });
     }
     let (pct, min) = {
         let c = server.config.read();

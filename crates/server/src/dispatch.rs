@@ -66,6 +66,14 @@ pub fn process(server: &Server, client: &mut Client, args: Vec<Bytes>, out: &mut
         ReplyMode::On => false,
     };
     admit_and_run(server, client, args, out);
+    if client.drop_reply {
+        // Its effect could not be made durable: no reply, and the
+        // connection closes, so nothing reads as acknowledged.
+        client.drop_reply = false;
+        out.truncate(mark);
+        client.close_after_reply = true;
+        return;
+    }
     if silent {
         match client.reply {
             ReplyMode::On => {}
@@ -96,6 +104,11 @@ fn admit_and_run(server: &Server, client: &mut Client, args: Vec<Bytes>, out: &m
     }
     if server.persistence.misconf.load(Ordering::Relaxed) && !client.is_master && (spec.has(flags::WRITE) || spec.name == "ping") && !server.repl.is_replica() {
         return reject(server, client, Some(entry), errors::MISCONF.into(), out);
+    }
+    if spec.has(flags::WRITE) && !client.is_master {
+        if let Some(msg) = server.aof.refusal() {
+            return reject(server, client, Some(entry), msg.into(), out);
+        }
     }
     if let Some(err) = crate::replication::refuse(server, client, entry) {
         return reject(server, client, Some(entry), err, out);
@@ -208,8 +221,9 @@ fn propagate(ctx: &mut Ctx<'_>) {
         if server.repl.logging() && !ctx.client.is_master {
             ctx.client.woff = server.repl.feed(ctx.effects.iter());
         }
-        if server.aof.enabled() {
-            server.aof.feed(ctx.effects.iter());
+        if server.aof.enabled() && server.aof.feed(ctx.effects.iter()).is_err() {
+            // Not on disk: the client must not see this as acknowledged.
+            ctx.client.drop_reply = true;
         }
     }
     if ctx.client.is_master && ctx.client.multi.is_none() {
