@@ -71,3 +71,62 @@ fn restore_options_and_errors_match_redis() {
     assert_eq!(c.cmd(&["get", "k2"]), bulk("v"));
     assert_eq!(c.cmd(&["exists", "k", "k4"]), int(0), "already-expired ABSTTL restores nothing");
 }
+
+/// MIGRATE from `src` to `dst` (either kind), with every option.
+fn migrate_round(src: &Node, dst: &Node) -> Vec<String> {
+    let (mut s, mut d) = (src.conn(), dst.conn());
+    let port = dst.port.to_string();
+    let mut log = Vec::new();
+    let mut run = |c: &mut Conn, args: &[&str]| log.push(format!("{args:?} -> {:?}", c.cmd(args)).replace(&dst.port.to_string(), "<port>"));
+    populate_every_encoding(&mut s);
+    s.cmd(&["pexpire", "s:emb", "100000"]);
+    run(&mut s, &["migrate", "127.0.0.1", &port, "s:emb", "0", "5000"]);
+    run(&mut s, &["exists", "s:emb"]);
+    let ttl = d.cmd(&["pttl", "s:emb"]);
+    assert!(matches!(ttl, ferrokv_resp::Frame::Integer(t) if t > 90_000 && t <= 100_000), "{ttl:?}");
+    run(&mut s, &["migrate", "127.0.0.1", &port, "nokey", "0", "5000"]);
+    run(&mut s, &["migrate", "127.0.0.1", &port, "", "3", "5000", "copy", "keys", "l:big", "z:sl", "h:lp", "missing"]);
+    run(&mut s, &["exists", "l:big", "z:sl", "h:lp"]);
+    run(&mut d, &["select", "3"]);
+    for k in ["l:big", "z:sl", "h:lp"] {
+        assert_eq!(contents(&mut d, k), contents(&mut s, k), "{k} arrived intact");
+    }
+    run(&mut d, &["select", "0"]);
+    d.cmd(&["set", "s:int", "taken"]);
+    run(&mut s, &["migrate", "127.0.0.1", &port, "s:int", "0", "5000"]);
+    run(&mut s, &["migrate", "127.0.0.1", &port, "s:int", "0", "5000", "replace"]);
+    run(&mut d, &["get", "s:int"]);
+    run(&mut s, &["migrate", "127.0.0.1", &port, "k", "0", "5000", "keys", "a"]);
+    run(&mut s, &["migrate", "127.0.0.1", &port, "s:raw", "0", "5000", "bogus"]);
+    run(&mut s, &["migrate", "127.0.0.1", "1", "s:raw", "0", "100"]);
+    log
+}
+
+#[test]
+fn migrate_moves_keys_between_ferrokv_and_redis_in_every_direction() {
+    let (f1, f2) = (Node::ferrokv(&[]), Node::ferrokv(&[]));
+    let (r1, r2) = (Node::redis(&[]), Node::redis(&[]));
+    let (f3, r3) = (Node::ferrokv(&[]), Node::redis(&[]));
+    let want = migrate_round(&r1, &r2);
+    assert_eq!(migrate_round(&f1, &f2), want, "ferrokv → ferrokv replies as Redis → Redis");
+    // Across implementations, in both directions.
+    let (f4, r4) = (Node::ferrokv(&[]), Node::redis(&[]));
+    assert_eq!(migrate_round(&f3, &r3), want, "ferrokv → Redis");
+    assert_eq!(migrate_round(&r4, &f4), want, "Redis → ferrokv");
+}
+
+#[test]
+fn migrate_authenticates_to_the_target() {
+    let src = Node::ferrokv(&[]);
+    let dst = Node::redis(&["--requirepass", "pw"]);
+    let mut s = src.conn();
+    s.cmd(&["set", "k", "v"]);
+    let port = dst.port.to_string();
+    let refused = s.cmd(&["migrate", "127.0.0.1", &port, "k", "0", "5000", "copy"]);
+    assert!(matches!(&refused, ferrokv_resp::Frame::Error(e) if e.starts_with(b"ERR Target instance replied with error: NOAUTH")), "{refused:?}");
+    assert_eq!(s.cmd(&["migrate", "127.0.0.1", &port, "k", "0", "5000", "auth", "pw"]), simple("OK"));
+    assert_eq!(s.cmd(&["exists", "k"]), int(0));
+    let mut d = dst.conn();
+    d.cmd(&["auth", "pw"]);
+    assert_eq!(d.cmd(&["get", "k"]), bulk("v"));
+}

@@ -11,6 +11,7 @@ pub mod hyperloglog;
 pub mod keys;
 pub mod lcs;
 pub mod list;
+pub mod migrate;
 pub mod multi;
 pub mod persistence;
 pub mod pubsub;
@@ -31,6 +32,7 @@ pub static FAMILIES: &[&[Command]] = &[
     client::COMMANDS,
     keys::COMMANDS,
     dump::COMMANDS,
+    migrate::COMMANDS,
     expire::COMMANDS,
     string::COMMANDS,
     bitops::COMMANDS,
