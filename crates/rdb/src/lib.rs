@@ -10,6 +10,7 @@ pub mod file;
 pub mod listpack;
 pub mod lzf;
 pub mod value;
+pub mod ziplist;
 
 pub use encoding::{read_length, read_string, write_length, write_string, Length, RdbError};
 pub use value::{dump_payload, restore_payload, PayloadError, RdbValue};

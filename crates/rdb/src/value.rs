@@ -13,7 +13,12 @@ pub mod kind {
     pub const ZSET: u8 = 3;
     pub const HASH: u8 = 4;
     pub const ZSET_2: u8 = 5;
+    pub const HASH_ZIPMAP: u8 = 9;
+    pub const LIST_ZIPLIST: u8 = 10;
     pub const SET_INTSET: u8 = 11;
+    pub const ZSET_ZIPLIST: u8 = 12;
+    pub const HASH_ZIPLIST: u8 = 13;
+    pub const LIST_QUICKLIST: u8 = 14;
     pub const HASH_LISTPACK: u8 = 16;
     pub const ZSET_LISTPACK: u8 = 17;
     pub const LIST_QUICKLIST_2: u8 = 18;
@@ -128,6 +133,11 @@ fn read_listpack(data: &[u8], pos: &mut usize) -> Result<Vec<Vec<u8>>, RdbError>
     listpack::decode(&blob).map_err(|e| bad(*pos, e))
 }
 
+fn read_ziplist(data: &[u8], pos: &mut usize) -> Result<Vec<Vec<u8>>, RdbError> {
+    let blob = read_string(data, pos)?;
+    crate::ziplist::decode_ziplist(&blob).map_err(|e| bad(*pos, e))
+}
+
 fn read_quicklist2(data: &[u8], pos: &mut usize) -> Result<Vec<Vec<u8>>, RdbError> {
     let nodes = read_count(data, pos)?;
     let mut items = Vec::new();
@@ -191,6 +201,22 @@ pub fn read_object(kind: u8, data: &[u8], pos: &mut usize) -> Result<RdbValue, R
             RdbValue::ZSet(flat.into_iter().map(|(m, s)| Ok((m, parse_score(&s, *pos)?))).collect::<Result<_, RdbError>>()?)
         }
         kind::LIST_QUICKLIST_2 => RdbValue::List(read_quicklist2(data, pos)?),
+        // The encodings of RDB 9 and older, which Redis 7.0 still loads.
+        kind::HASH_ZIPMAP => RdbValue::Hash(crate::ziplist::decode_zipmap(&read_string(data, pos)?).map_err(|e| bad(*pos, e))?),
+        kind::LIST_ZIPLIST => RdbValue::List(read_ziplist(data, pos)?),
+        kind::HASH_ZIPLIST => RdbValue::Hash(pairs(read_ziplist(data, pos)?, "hash", *pos)?),
+        kind::ZSET_ZIPLIST => {
+            let flat = pairs(read_ziplist(data, pos)?, "zset", *pos)?;
+            RdbValue::ZSet(flat.into_iter().map(|(m, s)| Ok((m, parse_score(&s, *pos)?))).collect::<Result<_, RdbError>>()?)
+        }
+        kind::LIST_QUICKLIST => {
+            let nodes = read_count(data, pos)?;
+            let mut items = Vec::new();
+            for _ in 0..nodes {
+                items.extend(read_ziplist(data, pos)?);
+            }
+            RdbValue::List(items)
+        }
         other => return Err(RdbError::Unsupported(*pos, format!("object type {other}"))),
     };
     let empty = match &value {
