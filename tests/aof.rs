@@ -215,3 +215,46 @@ fn a_full_disk_refuses_writes_and_never_acknowledges_a_lost_one() {
     assert_eq!(c.cmd(&["get", "before"]), bulk("1"), "reads still work");
     assert_eq!(info_field(&mut c, "persistence", "aof_last_write_status"), "err");
 }
+
+#[test]
+fn a_corrupt_command_in_the_middle_stops_start_up_naming_the_file() {
+    let mut n = Node::ferrokv(&["--appendonly", "yes", "--save", ""]);
+    n.conn().cmd(&["set", "a", "1"]);
+    n.conn().cmd(&["set", "b", "2"]);
+    n.kill9();
+    let incr = aof_dir(&n).join("appendonly.aof.1.incr.aof");
+    let mut data = std::fs::read(&incr).unwrap();
+    // The '*' that opens the last command.
+    let at = data.iter().rposition(|b| *b == b'*').unwrap();
+    data[at] = b'!';
+    std::fs::write(&incr, &data).unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_ferrokv-server"))
+        .args(["--port", &free_port().to_string(), "--dir", n.dir.path().to_str().unwrap(), "--appendonly", "yes", "--save", ""])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let exited = eventually(WAIT, || matches!(child.try_wait(), Ok(Some(_))));
+    if !exited {
+        let _ = child.kill();
+    }
+    let out = child.wait_with_output().unwrap();
+    assert!(exited && !out.status.success(), "a corrupt AOF must not load partially");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("Bad file format reading the append only file") && err.contains("appendonly.aof.1.incr.aof"), "{err}");
+}
+
+#[test]
+fn auto_rewrite_starts_when_the_incremental_file_outgrows_the_base() {
+    let n = Node::ferrokv(&["--appendonly", "yes", "--save", "", "--auto-aof-rewrite-min-size", "64kb", "--auto-aof-rewrite-percentage", "100"]);
+    let mut c = n.conn();
+    let value = "v".repeat(1000);
+    for i in 0..200 {
+        c.cmd(&["set", &format!("k{}", i % 10), &value]);
+    }
+    assert!(eventually(WAIT, || info_field(&mut n.conn(), "persistence", "aof_rewrites").parse::<u64>().unwrap_or(0) >= 2), "no automatic rewrite");
+    assert!(eventually(WAIT, || info_field(&mut n.conn(), "persistence", "aof_rewrite_in_progress") == "0"));
+    let manifest = std::fs::read_to_string(aof_dir(&n).join("appendonly.aof.manifest")).unwrap();
+    assert!(!manifest.contains("seq 1 "), "{manifest}");
+}

@@ -369,8 +369,17 @@ fn replay(server: &std::sync::Arc<Server>, path: &Path, data: &[u8], may_truncat
     let mut done = 0u64;
     loop {
         let before = input.len();
+        // Only multibulk commands are written to an AOF: anything else is a
+        // corrupt file, not an inline command.
+        if !parser.in_progress() && input.first().is_some_and(|b| *b != b'*') {
+            return Err(AofError::Format(path.into(), "expected '*' at the start of a command".into(), (data.len() - input.len()) as u64));
+        }
         match parser.parse(&mut input, &limits) {
             Ok(Some(args)) => {
+                if crate::dispatch::resolve(server, &args).is_err() {
+                    let name = String::from_utf8_lossy(&args[0]).into_owned();
+                    return Err(AofError::Format(path.into(), format!("unknown command '{name}'"), (data.len() - before) as u64));
+                }
                 client.now_ms = ferrokv_storage::now_ms();
                 crate::dispatch::process(server, &mut client, args, &mut out);
                 out.clear();
