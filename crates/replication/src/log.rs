@@ -122,24 +122,7 @@ impl ReplLog {
         let Some(backlog) = &mut self.backlog else {
             return;
         };
-        let wrap = cmds.len() > 1;
-        let out = backlog.tail();
-        if wrap {
-            encode_command(out, &[b"MULTI"]);
-        }
-        for (db, argv) in cmds {
-            if self.stream_db != Some(db) {
-                encode_command(out, &[b"SELECT", itoa::Buffer::new().format(db).as_bytes()]);
-                self.stream_db = Some(db);
-            }
-            encode::array_len(out, argv.len());
-            for a in argv {
-                encode::bulk(out, a);
-            }
-        }
-        if wrap {
-            encode_command(out, &[b"EXEC"]);
-        }
+        encode_unit(backlog.tail(), &mut self.stream_db, cmds);
         backlog.seal();
         self.after_append();
     }
@@ -299,6 +282,29 @@ impl ReplLog {
     /// Redis's `second_repl_offset` (-1 when there is no previous history).
     pub fn second_repl_offset(&self) -> i64 {
         self.replid2_end.map_or(-1, |e| e as i64 + 1)
+    }
+}
+
+/// One unit of propagation as a command stream carries it (the replication
+/// log and the AOF alike): `SELECT` when the database differs from
+/// `stream_db`, and `MULTI … EXEC` around more than one command.
+pub fn encode_unit<'a>(out: &mut bytes::BytesMut, stream_db: &mut Option<usize>, cmds: impl ExactSizeIterator<Item = (usize, &'a [Bytes])>) {
+    let wrap = cmds.len() > 1;
+    if wrap {
+        encode_command(out, &[b"MULTI"]);
+    }
+    for (db, argv) in cmds {
+        if *stream_db != Some(db) {
+            encode_command(out, &[b"SELECT", itoa::Buffer::new().format(db).as_bytes()]);
+            *stream_db = Some(db);
+        }
+        encode::array_len(out, argv.len());
+        for a in argv {
+            encode::bulk(out, a);
+        }
+    }
+    if wrap {
+        encode_command(out, &[b"EXEC"]);
     }
 }
 

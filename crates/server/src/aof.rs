@@ -23,7 +23,6 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
 
 use bytes::{Bytes, BytesMut};
-use ferrokv_resp::encode;
 use parking_lot::Mutex;
 
 use crate::server::Server;
@@ -200,25 +199,9 @@ impl Aof {
     pub fn feed<'a>(&self, cmds: impl ExactSizeIterator<Item = (usize, &'a [Bytes])>) -> Result<(), ()> {
         let mut guard = self.incr.lock();
         let Some(incr) = guard.as_mut() else { return Ok(()) };
-        let wrap = cmds.len() > 1;
         let mut buf = std::mem::take(&mut incr.buf);
         buf.clear();
-        if wrap {
-            command(&mut buf, &[b"MULTI"]);
-        }
-        for (db, argv) in cmds {
-            if incr.db != Some(db) {
-                command(&mut buf, &[b"SELECT", itoa::Buffer::new().format(db).as_bytes()]);
-                incr.db = Some(db);
-            }
-            encode::array_len(&mut buf, argv.len());
-            for a in argv {
-                encode::bulk(&mut buf, a);
-            }
-        }
-        if wrap {
-            command(&mut buf, &[b"EXEC"]);
-        }
+        ferrokv_replication::log::encode_unit(&mut buf, &mut incr.db, cmds);
         self.current_size.fetch_add(buf.len() as u64, Ordering::Relaxed);
         incr.pending.extend_from_slice(&buf);
         incr.buf = buf;
@@ -302,13 +285,6 @@ impl Aof {
         if let Some(f) = file {
             let _ = f.sync_data();
         }
-    }
-}
-
-fn command(out: &mut BytesMut, argv: &[&[u8]]) {
-    encode::array_len(out, argv.len());
-    for a in argv {
-        encode::bulk(out, a);
     }
 }
 
