@@ -116,11 +116,11 @@ fn serves_pid(port: u16, pid: u32) -> Option<bool> {
     };
     let _ = stream.set_read_timeout(Some(WAIT));
     let mut c = Conn { stream, buf: Vec::new() };
-    let info = c.cmd_raw(&[b"info", b"server"]);
-    if info.starts_with(b"-") {
-        return None;
+    match c.try_cmd(&["info", "server"]) {
+        Some(Frame::Error(_)) => None,
+        Some(Frame::Bulk(info)) => Some(String::from_utf8_lossy(&info).lines().any(|l| l.trim() == format!("process_id:{pid}"))),
+        _ => Some(false),
     }
-    Some(String::from_utf8_lossy(&info).lines().any(|l| l.trim() == format!("process_id:{pid}")))
 }
 
 /// Servers' logs go nowhere, unless FERROKV_TEST_LOGS is set (debugging a

@@ -129,7 +129,7 @@ pub fn load(ks: &mut Keyspace, path: &Path, limits: &Thresholds, opts: LoadOptio
         let value = from_rdb(r.value, limits).ok_or_else(|| format!("duplicate elements in key '{}'", name()))?;
         let fresh = if lfu_policy { lfu::initial() } else { lru_clock() };
         let lru = access_hint(lfu_policy, r.lfu_freq, r.idle_seconds).unwrap_or(fresh);
-        if !ks.db_mut(r.db as usize).insert_loaded(key.clone(), Entry::new(value, lru), r.expire_ms, merge) {
+        if !ks.db_mut(r.db as usize).insert_loaded(&key, Entry::new(value, lru), r.expire_ms, merge) {
             return Err(format!("duplicate key '{}'", name()));
         }
         loaded += 1;

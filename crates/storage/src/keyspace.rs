@@ -111,7 +111,7 @@ impl Db {
 
     /// Visits every key that has not expired, with its absolute expiry (a
     /// snapshot's view of the database). Stops at the visitor's first error.
-    pub fn for_each_live<E>(&mut self, now: i64, mut visit: impl FnMut(&Key, &Entry, Option<i64>) -> Result<(), E>) -> Result<(), E> {
+    pub fn for_each_live<E>(&mut self, now: i64, mut visit: impl FnMut(&[u8], &Entry, Option<i64>) -> Result<(), E>) -> Result<(), E> {
         for shard in self.data.shards.iter_mut() {
             let shard = shard.get_mut();
             for (key, entry) in shard.map.iter() {
@@ -128,18 +128,18 @@ impl Db {
     /// Adds a key read from a snapshot. A key already present is replaced
     /// when `merge` (DEBUG RELOAD MERGE), else refused with false (a
     /// duplicate in the file, which the loader treats as corruption).
-    pub fn insert_loaded(&mut self, key: Key, entry: Entry, expire: Option<i64>, merge: bool) -> bool {
-        let shard = self.shard_mut(&key);
-        if shard.map.contains_key(&key) {
+    pub fn insert_loaded(&mut self, key: &[u8], entry: Entry, expire: Option<i64>, merge: bool) -> bool {
+        let shard = self.shard_mut(key);
+        if shard.map.contains_key(key) {
             if !merge {
                 return false;
             }
-            shard.expires.swap_remove(&key);
+            shard.remove(key);
         }
         if let Some(at) = expire {
-            shard.expires.insert(key.clone(), at);
+            shard.expires.insert(Bytes::copy_from_slice(key), at);
         }
-        shard.map.insert(key, entry);
+        shard.map.insert_new(key, entry);
         true
     }
 
@@ -636,7 +636,7 @@ impl<'a> View<'a> {
                 }
             }
             None => {
-                shard.map.insert(Bytes::copy_from_slice(key), Entry::new(value, lru));
+                shard.map.insert_new(key, Entry::new(value, lru));
             }
         }
         self.modified(key);
@@ -674,9 +674,13 @@ impl<'a> View<'a> {
     /// (an expiry in the past deletes instead).
     pub fn set_expire(&mut self, key: &[u8], at_ms: i64) {
         let shard = self.shard(key);
-        if let Some((_, k, _)) = shard.map.get_full(key) {
-            let k = k.clone();
-            shard.expires.insert(k, at_ms);
+        if shard.map.contains_key(key) {
+            match shard.expires.get_mut(key) {
+                Some(at) => *at = at_ms,
+                None => {
+                    shard.expires.insert(Bytes::copy_from_slice(key), at_ms);
+                }
+            }
         }
     }
 
@@ -742,7 +746,7 @@ impl<'a> View<'a> {
                 let shard = shard.get_mut();
                 for k in shard.map.keys() {
                     if (all_keys || crate::glob::glob_match(pattern, k, false)) && !shard.is_expired(k, now) {
-                        out.push(k.clone());
+                        out.push(Bytes::copy_from_slice(k));
                     }
                 }
             }
@@ -753,7 +757,7 @@ impl<'a> View<'a> {
     /// One SCAN step over the selected database. The cursor packs the shard
     /// (high 32 bits) and the position within it (see `Shard::scan_step`);
     /// 0 starts and ends a scan.
-    pub fn scan(&mut self, cursor: u64, count: usize, mut visit: impl FnMut(&Key, &Entry)) -> u64 {
+    pub fn scan(&mut self, cursor: u64, count: usize, mut visit: impl FnMut(&[u8], &Entry)) -> u64 {
         let (db, now) = (self.db, self.now_ms);
         let Some(ks) = self.all() else { return 0 };
         let mut shard_idx = (cursor >> 32) as usize;
@@ -801,11 +805,11 @@ impl<'a> View<'a> {
             for shard in dbr.data.shards.iter_mut() {
                 let shard = shard.get_mut();
                 if pick < shard.len() {
-                    let key = shard.map.get_index(pick).expect("index below len").0.clone();
-                    if shard.is_expired(&key, now) {
+                    let key = shard.map.get_index(pick).expect("index below len").0;
+                    if shard.is_expired(key, now) {
                         break;
                     }
-                    return Some(key);
+                    return Some(Bytes::copy_from_slice(key));
                 }
                 pick -= shard.len();
             }
@@ -899,7 +903,7 @@ mod tests {
         let (mut cursor, mut round) = (0u64, 0);
         loop {
             cursor = view.scan(cursor, 5, |k, _| {
-                seen.insert(k.clone());
+                seen.insert(k.to_vec());
             });
             // Deleting churn keys moves stable keys around inside shards.
             if round < 300 {

@@ -1,18 +1,21 @@
 //! One shard of a database: its slice of the keys and of their expiry times.
 //!
-//! Both tables are `IndexMap`s because Redis samples keys at random
-//! (active expiry, RANDOMKEY) and SCAN needs a cursor that survives
-//! deletions; a dense index gives both (see `scan_step`).
+//! Both tables are dense (a vector plus a hash index) because Redis samples
+//! keys at random (active expiry, RANDOMKEY) and SCAN needs a cursor that
+//! survives deletions; positions give both (see `scan_step`). Keys live in
+//! their records (see `record`); the expiry table, for volatile keys only,
+//! keeps its own copy.
 
 use bytes::Bytes;
 use indexmap::IndexMap;
 
+use crate::table::Table;
 use crate::value::Value;
 
 pub type Key = Bytes;
 pub(crate) type Map<V> = IndexMap<Key, V, foldhash::fast::RandomState>;
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Entry {
     pub value: Value,
     /// Redis's 24-bit LRU clock (seconds), or LFU data under an LFU policy.
@@ -30,7 +33,7 @@ impl Entry {
 
 #[derive(Debug, Default)]
 pub struct Shard {
-    pub(crate) map: Map<Entry>,
+    pub(crate) map: Table,
     /// Absolute expiry in Unix milliseconds, only for keys that have one.
     pub(crate) expires: Map<i64>,
 }
@@ -65,7 +68,7 @@ impl Shard {
     /// moves the last key, which is either already visited (it may then be
     /// seen twice, which SCAN allows) or still below the cursor. So a key
     /// present for the whole scan is always returned.
-    pub(crate) fn scan_step(&self, next: usize, count: usize, mut visit: impl FnMut(&Key, &Entry)) -> usize {
+    pub(crate) fn scan_step(&self, next: usize, count: usize, mut visit: impl FnMut(&[u8], &Entry)) -> usize {
         let mut next = next.min(self.map.len());
         let mut seen = 0;
         while next > 0 && seen < count {

@@ -24,6 +24,8 @@
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
 use std::sync::Arc;
 
+use bytes::Bytes;
+
 use crate::keyspace::SHARDS;
 use crate::shard::{Key, Shard};
 use crate::value::Value;
@@ -76,14 +78,14 @@ impl SnapshotJob {
         if !self.is_pending(db, index) {
             return;
         }
-        let Some((_, k, entry)) = shard.map.get_full_mut(key) else {
+        let Some((k, entry)) = shard.map.get_full_mut(key) else {
             return;
         };
         if entry.epoch >= self.epoch {
             return;
         }
         entry.epoch = self.epoch;
-        let copy = (k.clone(), entry.value.clone(), shard.expires.get(key).copied());
+        let copy = (Bytes::copy_from_slice(k), entry.value.clone(), shard.expires.get(key).copied());
         self.capture.capture(db, vec![copy]);
     }
 
@@ -97,7 +99,7 @@ impl SnapshotJob {
             let (k, entry) = shard.map.get_index_mut(i).expect("index below len");
             if entry.epoch < self.epoch {
                 entry.epoch = self.epoch;
-                copies.push((k.clone(), entry.value.clone(), None));
+                copies.push((Bytes::copy_from_slice(k), entry.value.clone(), None));
             }
         }
         for c in copies.iter_mut() {

@@ -1,6 +1,8 @@
 //! Values as Redis types them. Strings keep Redis's three encodings because
 //! `OBJECT ENCODING` reports them and clients (and tests) look.
 
+use std::sync::Arc;
+
 use bytes::Bytes;
 
 use crate::types::hash::Hash;
@@ -20,14 +22,61 @@ pub enum Value {
     ZSet(Box<ZSet>),
 }
 
+/// A string value. Small values live inside the entry itself (no
+/// allocation: most of what a million small keys cost in Redis is
+/// allocations), the rest on the heap.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Str {
     /// A value that reads as a 64-bit integer in canonical form.
     Int(i64),
-    /// Created whole and never modified in place (SET, MSET…).
-    Emb(Bytes),
+    /// An `embstr` short enough to sit in the entry.
+    Inline(Inline),
+    /// Created whole and never modified in place (SET, MSET…): `embstr`.
+    Emb(Box<[u8]>),
     /// Built or modified in place (APPEND, SETRANGE, SETBIT…), or long.
-    Raw(Bytes),
+    /// Shared, so a snapshot's copy of the value costs a reference.
+    Raw(Arc<Vec<u8>>),
+}
+
+/// Bytes stored inline; `data` past `len` is always zero, so equality is
+/// equality of contents.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct Inline {
+    len: u8,
+    data: [u8; INLINE_MAX],
+}
+
+/// Longest value kept inside the entry (what fits beside the enum's tag in
+/// 24 bytes, the size of a `Value`).
+pub const INLINE_MAX: usize = 22;
+
+const _: () = assert!(std::mem::size_of::<Value>() == 24);
+
+impl Inline {
+    fn new(data: &[u8]) -> Option<Inline> {
+        let mut inline = Inline { len: u8::try_from(data.len()).ok()?, data: [0; INLINE_MAX] };
+        inline.data.get_mut(..data.len())?.copy_from_slice(data);
+        Some(inline)
+    }
+
+    fn bytes(&self) -> &[u8] {
+        &self.data[..self.len as usize]
+    }
+}
+
+impl std::fmt::Debug for Inline {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        Bytes::copy_from_slice(self.bytes()).fmt(f)
+    }
+}
+
+/// Lets a `Bytes` borrow a raw value without copying it.
+struct RawOwner(Arc<Vec<u8>>);
+
+impl AsRef<[u8]> for RawOwner {
+    fn as_ref(&self) -> &[u8] {
+        &self.0
+    }
 }
 
 impl Str {
@@ -43,17 +92,24 @@ impl Str {
 
     /// A new string object without the integer attempt (`createStringObject`).
     pub fn unencoded(data: &[u8]) -> Str {
-        if data.len() <= EMBSTR_LIMIT {
-            Str::Emb(Bytes::copy_from_slice(data))
+        if let Some(inline) = Inline::new(data) {
+            Str::Inline(inline)
+        } else if data.len() <= EMBSTR_LIMIT {
+            Str::Emb(data.into())
         } else {
-            Str::Raw(Bytes::copy_from_slice(data))
+            Str::raw(data.to_vec())
         }
+    }
+
+    /// A value built in place (encoding `raw` whatever its length).
+    pub fn raw(data: Vec<u8>) -> Str {
+        Str::Raw(Arc::new(data))
     }
 
     pub fn len(&self) -> usize {
         match self {
             Str::Int(n) => itoa::Buffer::new().format(*n).len(),
-            Str::Emb(b) | Str::Raw(b) => b.len(),
+            _ => self.with_bytes(<[u8]>::len),
         }
     }
 
@@ -61,11 +117,11 @@ impl Str {
         self.len() == 0
     }
 
-    /// The bytes of the value; integers are formatted on the fly.
+    /// The bytes of the value; raw values are shared, not copied.
     pub fn to_bytes(&self) -> Bytes {
         match self {
-            Str::Int(n) => Bytes::copy_from_slice(itoa::Buffer::new().format(*n).as_bytes()),
-            Str::Emb(b) | Str::Raw(b) => b.clone(),
+            Str::Raw(v) => Bytes::from_owner(RawOwner(v.clone())),
+            _ => self.with_bytes(Bytes::copy_from_slice),
         }
     }
 
@@ -73,7 +129,19 @@ impl Str {
     pub fn with_bytes<R>(&self, f: impl FnOnce(&[u8]) -> R) -> R {
         match self {
             Str::Int(n) => f(itoa::Buffer::new().format(*n).as_bytes()),
-            Str::Emb(b) | Str::Raw(b) => f(b),
+            Str::Inline(b) => f(b.bytes()),
+            Str::Emb(b) => f(b),
+            Str::Raw(b) => f(b),
+        }
+    }
+
+    /// The stored bytes, unless the value is an integer.
+    pub fn as_stored(&self) -> Option<&[u8]> {
+        match self {
+            Str::Int(_) => None,
+            Str::Inline(b) => Some(b.bytes()),
+            Str::Emb(b) => Some(b),
+            Str::Raw(b) => Some(b),
         }
     }
 
@@ -86,7 +154,7 @@ impl Str {
     pub fn encoding(&self) -> &'static str {
         match self {
             Str::Int(_) => "int",
-            Str::Emb(_) => "embstr",
+            Str::Inline(_) | Str::Emb(_) => "embstr",
             Str::Raw(_) => "raw",
         }
     }
@@ -134,5 +202,13 @@ mod tests {
         assert_eq!(Str::from_arg(b"-9223372036854775808"), Str::Int(i64::MIN));
         assert_eq!(Str::from_arg(b"9223372036854775808").encoding(), "embstr");
         assert_eq!(Str::Int(-42).to_bytes(), Bytes::from_static(b"-42"));
+        assert_eq!(Str::from_arg(&[b'a'; 22]), Str::unencoded(&[b'a'; 22]));
+        assert!(matches!(Str::from_arg(&[b'a'; 22]), Str::Inline(_)));
+        assert!(matches!(Str::from_arg(&[b'a'; 23]), Str::Emb(_)));
+        for n in [0, 1, 22, 23, 44, 45, 1000] {
+            let v = vec![b'x'; n];
+            assert_eq!(Str::from_arg(&v).to_bytes(), v);
+            assert_eq!(Str::from_arg(&v).len(), n);
+        }
     }
 }

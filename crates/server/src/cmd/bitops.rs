@@ -151,7 +151,7 @@ fn setbit(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         data[byte] = (data[byte] & !(1 << bit)) | ((on as u8) << bit);
     }
     // Redis unshares (makes raw) the value even when no bit changes.
-    ctx.view.replace(&args[1], Value::Str(Str::Raw(Bytes::from(data))));
+    ctx.view.replace(&args[1], Value::Str(Str::raw(data)));
     ctx.int(old as i64);
     Ok(())
 }
@@ -316,7 +316,7 @@ fn bitop(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
             }
         })
         .collect();
-    ctx.view.set(dest, Value::Str(Str::Raw(Bytes::from(result))), false);
+    ctx.view.set(dest, Value::Str(Str::raw(result)), false);
     ctx.int(maxlen as i64);
     Ok(())
 }
@@ -530,7 +530,7 @@ fn bitfield_generic(ctx: &mut Ctx<'_>, args: &[Bytes], readonly_cmd: bool) -> Cm
     }
     if writes {
         let data = data.expect("created for writes");
-        ctx.view.replace(key, Value::Str(Str::Raw(Bytes::from(data))));
+        ctx.view.replace(key, Value::Str(Str::raw(data)));
     }
     Ok(())
 }

@@ -46,7 +46,7 @@ fn load(view: &mut View<'_>, key: &[u8]) -> Result<Option<Vec<u8>>, RedisError> 
 }
 
 fn store(view: &mut View<'_>, key: &[u8], bytes: Vec<u8>) {
-    view.replace(key, Value::Str(Str::Raw(Bytes::from(bytes))));
+    view.replace(key, Value::Str(Str::raw(bytes)));
 }
 
 fn sparse_max(ctx: &Ctx<'_>) -> usize {

@@ -157,7 +157,7 @@ fn scan(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     let next = ctx.view.scan(cursor, opts.count, |key, entry| {
         let type_ok = opts.type_name.is_none_or(|t| t.eq_ignore_ascii_case(entry.value.type_name().as_bytes()));
         if opts.matches(key) && type_ok {
-            found.push(key.clone());
+            found.push(Bytes::copy_from_slice(key));
         }
     });
     reply_scan(ctx, next, &found);

@@ -157,7 +157,7 @@ fn expire_ms(ctx: &Ctx<'_>, unit: Unit, relative: bool, arg: &[u8]) -> Result<i6
 fn reply_str(ctx: &mut Ctx<'_>, s: &Str) {
     match s {
         Str::Int(n) => ferrokv_resp::encode::bulk_i64(ctx.out, *n),
-        Str::Emb(b) | Str::Raw(b) => ctx.bulk(b),
+        _ => s.with_bytes(|b| ctx.bulk(b)),
     }
 }
 
@@ -351,7 +351,7 @@ fn append(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
             let mut v = s.to_vec();
             v.extend_from_slice(tail);
             let n = v.len();
-            ctx.view.replace(key, Value::Str(Str::Raw(Bytes::from(v))));
+            ctx.view.replace(key, Value::Str(Str::raw(v)));
             n
         }
     };
@@ -435,7 +435,7 @@ fn setrange(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     }
     data[offset as usize..end].copy_from_slice(value);
     let n = data.len();
-    ctx.view.replace(key, Value::Str(Str::Raw(Bytes::from(data))));
+    ctx.view.replace(key, Value::Str(Str::raw(data)));
     ctx.int(n as i64);
     Ok(())
 }

@@ -9,7 +9,8 @@ use super::{scan_indexed, IndexMap, Thresholds};
 #[derive(Debug, Clone, PartialEq)]
 pub enum Hash {
     Listpack(Listpack),
-    Table(IndexMap<Bytes, Bytes>),
+    /// Boxed: a small hash (the common case) then costs 32 bytes, not 64.
+    Table(Box<IndexMap<Bytes, Bytes>>),
 }
 
 impl Default for Hash {
@@ -75,7 +76,7 @@ impl Hash {
             while let (Some(f), Some(v)) = (it.next(), it.next()) {
                 t.insert(Bytes::copy_from_slice(f), Bytes::copy_from_slice(v));
             }
-            *self = Hash::Table(t);
+            *self = Hash::Table(Box::new(t));
         }
     }
 

@@ -9,7 +9,8 @@ use super::{scan_indexed, IndexSet, Thresholds};
 #[derive(Debug, Clone, PartialEq)]
 pub enum Set {
     Intset(Vec<i64>),
-    Table(IndexSet<Bytes>),
+    /// Boxed: an intset (the common small case) then costs 24 bytes, not 64.
+    Table(Box<IndexSet<Bytes>>),
 }
 
 /// `setTypeCreate`: the encoding a new set starts with, given its first member.
@@ -17,7 +18,7 @@ pub fn new_for(member: &[u8]) -> Set {
     if ferrokv_resp::parse_i64(member).is_some() {
         Set::Intset(Vec::new())
     } else {
-        Set::Table(IndexSet::default())
+        Set::Table(Box::default())
     }
 }
 
@@ -47,7 +48,7 @@ impl Set {
     fn convert(&mut self) {
         if let Set::Intset(v) = self {
             let t: IndexSet<Bytes> = v.iter().map(|n| format(*n)).collect();
-            *self = Set::Table(t);
+            *self = Set::Table(Box::new(t));
         }
     }
 

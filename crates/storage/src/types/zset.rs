@@ -12,10 +12,16 @@ use super::{scan_indexed, IndexMap, Thresholds};
 pub enum ZSet {
     /// Member then the score's 8 bytes, for every element, in order.
     Listpack(Listpack),
-    Skiplist {
-        dict: IndexMap<Bytes, f64>,
-        tree: Tree,
-    },
+    /// Boxed: a small sorted set (the common case) then costs 32 bytes,
+    /// not 144.
+    Skiplist(Box<Sorted>),
+}
+
+/// The large encoding: a member → score table, and the members in order.
+#[derive(Debug, Clone, Default)]
+pub struct Sorted {
+    dict: IndexMap<Bytes, f64>,
+    tree: Tree,
 }
 
 impl PartialEq for ZSet {
@@ -33,7 +39,7 @@ impl ZSet {
     /// first member is already too long.
     pub fn new_for(first_member_len: usize, limits: &Thresholds) -> ZSet {
         if limits.zset_entries == 0 || first_member_len > limits.zset_value {
-            ZSet::Skiplist { dict: IndexMap::default(), tree: Tree::default() }
+            ZSet::Skiplist(Box::default())
         } else {
             ZSet::Listpack(Listpack::new())
         }
@@ -42,14 +48,14 @@ impl ZSet {
     pub fn encoding(&self) -> &'static str {
         match self {
             ZSet::Listpack(_) => "listpack",
-            ZSet::Skiplist { .. } => "skiplist",
+            ZSet::Skiplist(_) => "skiplist",
         }
     }
 
     pub fn len(&self) -> usize {
         match self {
             ZSet::Listpack(lp) => lp.len() / 2,
-            ZSet::Skiplist { dict, .. } => dict.len(),
+            ZSet::Skiplist(sorted) => sorted.dict.len(),
         }
     }
 
@@ -73,7 +79,7 @@ impl ZSet {
     pub fn score(&self, member: &[u8]) -> Option<f64> {
         match self {
             ZSet::Listpack(lp) => Self::lp_find(lp, member).map(|(_, s)| s),
-            ZSet::Skiplist { dict, .. } => dict.get(member).copied(),
+            ZSet::Skiplist(sorted) => sorted.dict.get(member).copied(),
         }
     }
 
@@ -91,7 +97,7 @@ impl ZSet {
                 dict.insert(m.clone(), s);
                 tree.insert(s, m);
             }
-            *self = ZSet::Skiplist { dict, tree };
+            *self = ZSet::Skiplist(Box::new(Sorted { dict, tree }));
         }
     }
 
@@ -117,7 +123,8 @@ impl ZSet {
                 lp.insert(pos, &score.to_le_bytes());
                 lp.insert(pos, member);
             }
-            ZSet::Skiplist { dict, tree } => {
+            ZSet::Skiplist(sorted) => {
+                let Sorted { dict, tree } = &mut **sorted;
                 let m = Bytes::copy_from_slice(member);
                 dict.insert(m.clone(), score);
                 tree.insert(score, m);
@@ -135,8 +142,8 @@ impl ZSet {
                 }
                 None => false,
             },
-            ZSet::Skiplist { dict, tree } => match dict.swap_remove(member) {
-                Some(score) => tree.remove(score, member),
+            ZSet::Skiplist(sorted) => match sorted.dict.swap_remove(member) {
+                Some(score) => sorted.tree.remove(score, member),
                 None => false,
             },
         }
@@ -157,7 +164,7 @@ impl ZSet {
                 }
                 n
             }
-            ZSet::Skiplist { tree, .. } => tree.rank_where(at_or_after),
+            ZSet::Skiplist(sorted) => sorted.tree.rank_where(at_or_after),
         }
     }
 
@@ -185,7 +192,7 @@ impl ZSet {
                 }
                 out
             }
-            ZSet::Skiplist { tree, .. } => tree.walk(start, count),
+            ZSet::Skiplist(sorted) => sorted.tree.walk(start, count),
         }
     }
 
@@ -193,14 +200,14 @@ impl ZSet {
     pub fn element_at(&self, i: usize) -> Option<(Bytes, f64)> {
         match self {
             ZSet::Listpack(_) => self.range(i, 1).pop(),
-            ZSet::Skiplist { dict, .. } => dict.get_index(i).map(|(m, s)| (m.clone(), *s)),
+            ZSet::Skiplist(sorted) => sorted.dict.get_index(i).map(|(m, s)| (m.clone(), *s)),
         }
     }
 
     /// Converts a result built as a skiplist back to a listpack when it fits
     /// (`zsetConvertToListpackIfNeeded`, used by the *STORE commands).
     pub fn shrink_if_fits(&mut self, limits: &Thresholds) {
-        if let ZSet::Skiplist { .. } = self {
+        if let ZSet::Skiplist(_) = self {
             let all = self.range(0, usize::MAX);
             if all.len() <= limits.zset_entries && all.iter().all(|(m, _)| m.len() <= limits.zset_value) {
                 let mut lp = Listpack::new();
@@ -215,7 +222,7 @@ impl ZSet {
 
     /// An empty skiplist-encoded set (results of the *STORE commands start so).
     pub fn new_skiplist() -> ZSet {
-        ZSet::Skiplist { dict: IndexMap::default(), tree: Tree::default() }
+        ZSet::Skiplist(Box::default())
     }
 
     /// One ZSCAN step: a listpack is returned whole with cursor 0, as Redis.
@@ -225,8 +232,8 @@ impl ZSet {
                 self.range(0, usize::MAX).iter().for_each(|(m, s)| visit(m, *s));
                 0
             }
-            ZSet::Skiplist { dict, .. } => scan_indexed(dict.len(), cursor, count, |i| {
-                let (m, s) = dict.get_index(i).expect("index below len");
+            ZSet::Skiplist(sorted) => scan_indexed(sorted.dict.len(), cursor, count, |i| {
+                let (m, s) = sorted.dict.get_index(i).expect("index below len");
                 visit(m, *s)
             }),
         }
