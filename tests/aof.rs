@@ -70,6 +70,42 @@ fn aof_directories_load_both_ways_with_redis() {
     assert_eq!(digest(&mut back.conn()), want, "Redis loading ferrokv's AOF");
 }
 
+#[test]
+fn without_the_rdb_preamble_the_base_is_commands_and_loads_both_ways() {
+    let args = ["--appendonly", "yes", "--aof-use-rdb-preamble", "no", "--save", "", "--enable-debug-command", "yes"];
+    let mut n = Node::ferrokv(&args);
+    let mut c = n.conn();
+    fill(&mut c);
+    c.cmd(&["bgrewriteaof"]);
+    assert!(eventually(WAIT, || info_field(&mut n.conn(), "persistence", "aof_rewrite_in_progress") == "0"));
+    c.cmd(&["set", "after-rewrite", "1"]);
+    let want = digest(&mut c);
+    let manifest = std::fs::read_to_string(aof_dir(&n).join("appendonly.aof.manifest")).unwrap();
+    assert_eq!(manifest, "file appendonly.aof.2.base.aof seq 2 type b\nfile appendonly.aof.2.incr.aof seq 2 type i\n");
+    let base = std::fs::read(aof_dir(&n).join("appendonly.aof.2.base.aof")).unwrap();
+    assert!(base.starts_with(b"*2\r\n$6\r\nSELECT\r\n"), "{:?}", String::from_utf8_lossy(&base[..40.min(base.len())]));
+    // Redis loads it.
+    let copy = tempfile::tempdir().unwrap();
+    copy_dir(&aof_dir(&n), &copy.path().join("appendonlydir"));
+    let redis = Node::redis(&["--dir", copy.path().to_str().unwrap(), "--appendonly", "yes", "--enable-debug-command", "yes"]);
+    assert_eq!(digest(&mut redis.conn()), want, "Redis loading ferrokv's command-form base");
+    // So do we, after a kill -9.
+    n.kill9();
+    n.restart(&args);
+    assert_eq!(digest(&mut n.conn()), want, "ferrokv loading its command-form base");
+    // And Redis's own command-form base loads into ferrokv.
+    let mut rc = redis.conn();
+    rc.cmd(&["config", "set", "aof-use-rdb-preamble", "no"]);
+    rc.cmd(&["bgrewriteaof"]);
+    assert!(eventually(WAIT, || info_field(&mut redis.conn(), "persistence", "aof_rewrite_in_progress") == "0"));
+    let redis_dir = copy.path().join("appendonlydir");
+    assert!(std::fs::read_dir(&redis_dir).unwrap().any(|e| e.unwrap().file_name().to_string_lossy().ends_with(".base.aof")));
+    let copy2 = tempfile::tempdir().unwrap();
+    copy_dir(&redis_dir, &copy2.path().join("appendonlydir"));
+    let ours = Node::ferrokv(&["--dir", copy2.path().to_str().unwrap(), "--appendonly", "yes", "--save", "", "--enable-debug-command", "yes"]);
+    assert_eq!(digest(&mut ours.conn()), want, "ferrokv loading Redis's command-form base");
+}
+
 fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
     std::fs::create_dir_all(to).unwrap();
     for e in std::fs::read_dir(from).unwrap() {

@@ -29,6 +29,27 @@ fn payloads_move_both_ways_with_identical_contents() {
     }
 }
 
+/// Redis 7.0 writes each object in its in-memory encoding (listpack,
+/// intset, quicklist-2); so do we. Without compression the payloads of the
+/// compact and single-node values are the same bytes; for the large ones
+/// (whose element order follows each server's own tables) the type byte is.
+#[test]
+fn payloads_use_the_layouts_redis_writes_byte_for_byte() {
+    let pair = Pair::new(&[]);
+    let (mut ours, mut redis) = (pair.ours.conn(), pair.redis.conn());
+    for c in [&mut ours, &mut redis] {
+        assert_eq!(c.cmd(&["config", "set", "rdbcompression", "no"]), simple("OK"));
+        populate_every_encoding(c);
+    }
+    for key in ["s:int", "s:emb", "s:raw", "s:neg", "l:small", "set:int", "h:lp", "z:lp"] {
+        assert_eq!(dump(&mut ours, key), dump(&mut redis, key), "DUMP {key}");
+    }
+    for (key, kind) in [("l:big", 18), ("set:ht", 2), ("h:ht", 4), ("z:sl", 5)] {
+        assert_eq!(dump(&mut redis, key)[0], kind, "Redis's type byte for {key}");
+        assert_eq!(dump(&mut ours, key)[0], kind, "our type byte for {key}");
+    }
+}
+
 #[test]
 fn restore_options_and_errors_match_redis() {
     let pair = Pair::new(&[]);

@@ -149,8 +149,8 @@ fn corrupt_or_truncated_dump_stops_startup() {
     let mut w = ferrokv_rdb::file::Writer::new(std::fs::File::create(&path).unwrap(), &[], false, true).unwrap();
     w.select_db(0, 2, 0).unwrap();
     let v = ferrokv_rdb::RdbValue::String(b"v".to_vec());
-    w.key(b"k", &v, None).unwrap();
-    w.key(b"k", &v, None).unwrap();
+    w.key(b"k", &v, ferrokv_rdb::Layout::Plain, None).unwrap();
+    w.key(b"k", &v, ferrokv_rdb::Layout::Plain, None).unwrap();
     w.finish().unwrap();
     let log = refused_start(dir_arg);
     assert!(log.contains("duplicate key 'k' at offset 19"), "{log}");

@@ -11,7 +11,7 @@ use std::io::{self, Write};
 
 use crate::crc64::crc64;
 use crate::encoding::{read_length, read_string, write_length, write_string, Length, RdbError};
-use crate::value::{object_kind, read_object, write_body, RdbValue, RDB_VERSION};
+use crate::value::{object_kind, read_object, write_body, Layout, RdbValue, RDB_VERSION};
 
 /// Opcodes, as numbered in Redis's rdb.h.
 mod op {
@@ -78,8 +78,8 @@ impl<W: Write> Writer<W> {
         self.flush_if_full()
     }
 
-    pub fn key(&mut self, key: &[u8], value: &RdbValue, expire_ms: Option<i64>) -> io::Result<()> {
-        encode_key(&mut self.buf, key, value, expire_ms, self.compress);
+    pub fn key(&mut self, key: &[u8], value: &RdbValue, layout: Layout, expire_ms: Option<i64>) -> io::Result<()> {
+        encode_key(&mut self.buf, key, value, layout, expire_ms, self.compress);
         self.flush_if_full()
     }
 
@@ -109,14 +109,14 @@ pub fn encode_select_db(buf: &mut Vec<u8>, db: u32) {
 }
 
 /// One key record, as [`Writer::key`] writes it.
-pub fn encode_key(buf: &mut Vec<u8>, key: &[u8], value: &RdbValue, expire_ms: Option<i64>, compress: bool) {
+pub fn encode_key(buf: &mut Vec<u8>, key: &[u8], value: &RdbValue, layout: Layout, expire_ms: Option<i64>, compress: bool) {
     if let Some(at) = expire_ms {
         buf.push(op::EXPIRETIME_MS);
         buf.extend_from_slice(&at.to_le_bytes());
     }
-    buf.push(object_kind(value));
+    buf.push(object_kind(value, layout));
     write_string(buf, key, compress);
-    write_body(buf, value, compress);
+    write_body(buf, value, layout, compress);
 }
 
 /// One key as loaded.
@@ -261,7 +261,7 @@ mod tests {
                 w.select_db(r.db as u32, 1, 0).unwrap();
                 current = Some(r.db);
             }
-            w.key(&r.key, &r.value, r.expire_ms).unwrap();
+            w.key(&r.key, &r.value, Layout::Compact, r.expire_ms).unwrap();
         }
         w.finish().unwrap()
     }

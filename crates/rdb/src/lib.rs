@@ -13,4 +13,4 @@ pub mod value;
 pub mod ziplist;
 
 pub use encoding::{read_length, read_string, write_length, write_string, Length, RdbError};
-pub use value::{dump_payload, restore_payload, PayloadError, RdbValue};
+pub use value::{dump_payload, restore_payload, Layout, PayloadError, RdbValue};

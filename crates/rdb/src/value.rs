@@ -231,37 +231,64 @@ pub fn read_object(kind: u8, data: &[u8], pos: &mut usize) -> Result<RdbValue, R
     Ok(value)
 }
 
-/// The type byte `write_body` pairs with. Collections use Redis's plain
-/// encodings (which every Redis since 2.x loads and converts to its own
-/// compact encodings on load), so one writer serves every size.
-pub fn object_kind(value: &RdbValue) -> u8 {
+/// How a value is laid out in the file. Redis 7.0 writes an object in the
+/// encoding it has in memory: small hashes and sorted sets as listpacks,
+/// integer sets as intsets, larger ones in the plain forms; lists always as
+/// quicklist-2. Every Redis loads either layout (and re-encodes on load).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Layout {
+    #[default]
+    Plain,
+    Compact,
+}
+
+/// Bytes of listpack per quicklist node (`list-max-listpack-size -2`).
+const QUICKLIST_NODE_BYTES: usize = 8 * 1024;
+
+/// The type byte `write_body` pairs with.
+pub fn object_kind(value: &RdbValue, layout: Layout) -> u8 {
+    let compact = layout == Layout::Compact;
     match value {
         RdbValue::String(_) => kind::STRING,
-        RdbValue::List(_) => kind::LIST,
+        RdbValue::List(_) => kind::LIST_QUICKLIST_2,
+        RdbValue::Set(members) if compact && intset(members).is_some() => kind::SET_INTSET,
         RdbValue::Set(_) => kind::SET,
+        RdbValue::Hash(_) if compact => kind::HASH_LISTPACK,
         RdbValue::Hash(_) => kind::HASH,
+        RdbValue::ZSet(_) if compact => kind::ZSET_LISTPACK,
         RdbValue::ZSet(_) => kind::ZSET_2,
     }
 }
 
 /// Writes an object's body (in a file, the key sits between type and body).
-pub fn write_body(out: &mut Vec<u8>, value: &RdbValue, compress: bool) {
-    match value {
-        RdbValue::String(s) => write_string(out, s, compress),
-        RdbValue::List(items) | RdbValue::Set(items) => {
+pub fn write_body(out: &mut Vec<u8>, value: &RdbValue, layout: Layout, compress: bool) {
+    match (object_kind(value, layout), value) {
+        (_, RdbValue::String(s)) => write_string(out, s, compress),
+        (_, RdbValue::List(items)) => write_quicklist2(out, items, compress),
+        (kind::SET_INTSET, RdbValue::Set(members)) => write_string(out, &intset(members).expect("checked by object_kind"), compress),
+        (_, RdbValue::Set(items)) => {
             write_length(out, items.len() as u64);
             for item in items {
                 write_string(out, item, compress);
             }
         }
-        RdbValue::Hash(pairs) => {
+        (kind::HASH_LISTPACK, RdbValue::Hash(pairs)) => {
+            let blob = listpack::encode(pairs.iter().flat_map(|(f, v)| [&f[..], &v[..]]));
+            write_string(out, &blob, compress);
+        }
+        (_, RdbValue::Hash(pairs)) => {
             write_length(out, pairs.len() as u64);
             for (field, value) in pairs {
                 write_string(out, field, compress);
                 write_string(out, value, compress);
             }
         }
-        RdbValue::ZSet(items) => {
+        (kind::ZSET_LISTPACK, RdbValue::ZSet(items)) => {
+            let scores: Vec<Vec<u8>> = items.iter().map(|(_, score)| score_text(*score).into_bytes()).collect();
+            let blob = listpack::encode(items.iter().zip(&scores).flat_map(|((m, _), s)| [&m[..], &s[..]]));
+            write_string(out, &blob, compress);
+        }
+        (_, RdbValue::ZSet(items)) => {
             write_length(out, items.len() as u64);
             for (member, score) in items {
                 write_string(out, member, compress);
@@ -271,10 +298,73 @@ pub fn write_body(out: &mut Vec<u8>, value: &RdbValue, compress: bool) {
     }
 }
 
+/// Nodes of listpacks of at most [`QUICKLIST_NODE_BYTES`] (a larger element
+/// gets a node of its own), each a packed container.
+fn write_quicklist2(out: &mut Vec<u8>, items: &[Vec<u8>], compress: bool) {
+    let mut nodes: Vec<&[Vec<u8>]> = Vec::new();
+    let (mut start, mut bytes) = (0, 0);
+    for (i, item) in items.iter().enumerate() {
+        // An entry's size in the listpack, near enough for splitting.
+        let size = item.len() + 11;
+        if i > start && bytes + size > QUICKLIST_NODE_BYTES {
+            nodes.push(&items[start..i]);
+            (start, bytes) = (i, 0);
+        }
+        bytes += size;
+    }
+    if start < items.len() {
+        nodes.push(&items[start..]);
+    }
+    write_length(out, nodes.len() as u64);
+    for node in nodes {
+        write_length(out, 2); // QUICKLIST_NODE_CONTAINER_PACKED
+        write_string(out, &listpack::encode(node.iter().map(Vec::as_slice)), compress);
+    }
+}
+
+/// An intset blob (sorted, in the narrowest width that holds every member),
+/// or None if a member is not an integer.
+fn intset(members: &[Vec<u8>]) -> Option<Vec<u8>> {
+    let mut values: Vec<i64> = members.iter().map(|m| ferrokv_resp::parse_i64(m).filter(|_| m.len() <= 20)).collect::<Option<_>>()?;
+    values.sort_unstable();
+    let width = values
+        .iter()
+        .map(|&v| {
+            if i16::try_from(v).is_ok() {
+                2
+            } else if i32::try_from(v).is_ok() {
+                4
+            } else {
+                8
+            }
+        })
+        .max()
+        .unwrap_or(2);
+    let mut blob = Vec::with_capacity(8 + width * values.len());
+    blob.extend_from_slice(&(width as u32).to_le_bytes());
+    blob.extend_from_slice(&(values.len() as u32).to_le_bytes());
+    for v in values {
+        blob.extend_from_slice(&v.to_le_bytes()[..width]);
+    }
+    Some(blob)
+}
+
+/// A score as a sorted-set listpack stores it (Redis's `d2string`): the
+/// integer form when the double is integral and exact, else `%.17g`.
+fn score_text(score: f64) -> String {
+    if score == 0.0 {
+        return if score.is_sign_negative() { "-0".into() } else { "0".into() };
+    }
+    if score > -4503599627370495.0 && score < 4503599627370496.0 && score == score.trunc() {
+        return (score as i64).to_string();
+    }
+    ferrokv_resp::encode::format_double(score)
+}
+
 /// A DUMP payload: the object, the RDB version, and a CRC-64 of both.
-pub fn dump_payload(value: &RdbValue, compress: bool) -> Vec<u8> {
-    let mut out = vec![object_kind(value)];
-    write_body(&mut out, value, compress);
+pub fn dump_payload(value: &RdbValue, layout: Layout, compress: bool) -> Vec<u8> {
+    let mut out = vec![object_kind(value, layout)];
+    write_body(&mut out, value, layout, compress);
     out.extend_from_slice(&RDB_VERSION.to_le_bytes());
     let crc = crc64(0, &out);
     out.extend_from_slice(&crc.to_le_bytes());
@@ -332,14 +422,23 @@ mod tests {
 
     proptest! {
         #[test]
-        fn dump_payload_roundtrips(v in value_strategy(), compress in any::<bool>()) {
-            let payload = dump_payload(&v, compress);
+        fn dump_payload_roundtrips(v in value_strategy(), compact in any::<bool>(), compress in any::<bool>()) {
+            let layout = if compact { Layout::Compact } else { Layout::Plain };
+            let payload = dump_payload(&v, layout, compress);
+            prop_assert_eq!(restore_payload(&payload, true), Ok(v));
+        }
+
+        #[test]
+        fn integer_sets_roundtrip_as_intsets(members in proptest::collection::btree_set(any::<i64>(), 1..50)) {
+            let v = RdbValue::Set(members.iter().map(|m| m.to_string().into_bytes()).collect());
+            let payload = dump_payload(&v, Layout::Compact, false);
+            prop_assert_eq!(payload[0], kind::SET_INTSET);
             prop_assert_eq!(restore_payload(&payload, true), Ok(v));
         }
 
         #[test]
         fn any_corruption_is_refused_not_panicking(v in value_strategy(), flip in any::<usize>()) {
-            let mut payload = dump_payload(&v, false);
+            let mut payload = dump_payload(&v, Layout::Compact, false);
             let i = flip % payload.len();
             payload[i] ^= 0x5a;
             prop_assert!(restore_payload(&payload, true).is_err());

@@ -70,7 +70,7 @@ pub fn decode_ziplist(blob: &[u8]) -> Result<Vec<Vec<u8>>, &'static str> {
 
 /// Zipmap: `zmlen u8`, then `len key len free value [free bytes]` pairs,
 /// `0xFF`. A length is one byte below 254, or 254 and 4 bytes.
-pub fn decode_zipmap(blob: &[u8]) -> Result<Vec<(Vec<u8>, Vec<u8>)>, &'static str> {
+pub fn decode_zipmap(blob: &[u8]) -> Result<crate::value::Pairs, &'static str> {
     let mut pos = 1;
     let mut out = Vec::new();
     let len = |pos: &mut usize| -> Result<usize, &'static str> {

@@ -1,7 +1,8 @@
 //! The append-only file, in Redis 7's multi-part layout: a directory
-//! (`appenddirname`) holding a base file (an RDB snapshot, as with
-//! `aof-use-rdb-preamble yes`), incremental files of RESP commands, and a
-//! manifest naming them:
+//! (`appenddirname`) holding a base file (an RDB snapshot with
+//! `aof-use-rdb-preamble yes`, the default; commands with `no`, see
+//! `aof_base`), incremental files of RESP commands, and a manifest naming
+//! them:
 //!
 //! ```text
 //! file appendonly.aof.1.base.rdb seq 1 type b
@@ -25,6 +26,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
 use bytes::{Bytes, BytesMut};
 use parking_lot::Mutex;
 
+use crate::bgsave::Format;
 use crate::server::Server;
 
 /// `appendfsync`.
@@ -144,8 +146,10 @@ impl Paths {
     pub fn manifest(&self) -> PathBuf {
         self.dir.join(format!("{}.manifest", self.name))
     }
-    pub fn base(&self, seq: u64) -> String {
-        format!("{}.{seq}.base.rdb", self.name)
+    /// `.rdb` with the RDB preamble, `.aof` for the command form (as Redis).
+    pub fn base(&self, seq: u64, format: Format) -> String {
+        let ext = if format == Format::Rdb { "rdb" } else { "aof" };
+        format!("{}.{seq}.base.{ext}", self.name)
     }
     pub fn incr(&self, seq: u64) -> String {
         format!("{}.{seq}.incr.aof", self.name)
@@ -305,9 +309,11 @@ pub fn load(server: &std::sync::Arc<Server>) -> Result<bool, AofError> {
     for p in parts.iter().filter(|p| p.kind == 'b').chain(parts.iter().filter(|p| p.kind == 'i')) {
         let path = paths.dir.join(&p.name);
         let data = std::fs::read(&path).map_err(io(&path))?;
+        if p.kind == 'b' {
+            server.aof.base_size.store(data.len() as u64, Ordering::Relaxed);
+        }
         if data.starts_with(b"REDIS") {
             load_rdb(server, &path)?;
-            server.aof.base_size.store(data.len() as u64, Ordering::Relaxed);
         } else {
             // Only the last incremental file may end mid-command (a crash).
             let may_truncate = truncated_ok && p.kind == 'i' && Some(p.seq) == last_incr;
@@ -397,10 +403,11 @@ pub fn rewrite(server: &Server) -> Result<(), AofError> {
         Err(_) => Vec::new(),
     };
     let seq = old.iter().map(|p| p.seq).max().unwrap_or(0) + 1;
-    let base_name = paths.base(seq);
-    let base_tmp = paths.dir.join(format!("temp-rewriteaof-{}.rdb", std::process::id()));
+    let format = if server.config.read().aof_use_rdb_preamble { Format::Rdb } else { Format::Commands };
+    let base_name = paths.base(seq, format);
+    let base_tmp = paths.dir.join(format!("temp-rewriteaof-{}.aof", std::process::id()));
     let started = loop {
-        let attempt = crate::bgsave::begin(server, &mut server.store.exclusive(), &base_tmp, |_| {
+        let attempt = crate::bgsave::begin(server, &mut server.store.exclusive(), &base_tmp, format, |_| {
             // The instant of the snapshot: from here on writes go to the new
             // incremental file; the old files stay listed until the base
             // is complete.

@@ -6,7 +6,7 @@
 //! file. No fork, no copy of the dataset (docs/persistence.md).
 
 use std::fs::File;
-use std::io::BufWriter;
+use std::io::{BufWriter, Write};
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{mpsc, Arc};
@@ -16,7 +16,7 @@ use ferrokv_rdb::file::{encode_key, encode_select_db, Writer};
 use ferrokv_storage::snapshot::Capture;
 use ferrokv_storage::{now_ms, Key, Keyspace, Value};
 
-use crate::cmd::dump::to_rdb;
+use crate::cmd::dump::{layout_of, to_rdb};
 use crate::server::Server;
 
 /// Captured entries (copies that share their bytes with the live values),
@@ -54,6 +54,15 @@ impl Capture for RdbCapture {
     }
 }
 
+/// What the snapshot's file holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Rdb,
+    /// The commands that rebuild each key: an AOF base without the RDB
+    /// preamble (`aof-use-rdb-preamble no`).
+    Commands,
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum SnapshotError {
     #[error("Background save already in progress")]
@@ -80,6 +89,7 @@ pub fn begin<T>(
     server: &Server,
     ks: &mut Keyspace,
     path: &Path,
+    format: Format,
     at_start: impl FnOnce(&mut Keyspace) -> (Vec<(&'static str, Vec<u8>)>, T),
 ) -> Result<Started<T>, SnapshotError> {
     if server.store.snapshot_running() {
@@ -96,7 +106,10 @@ pub fn begin<T>(
     let capture = RdbCapture { tx: tx.clone(), keys: keys.clone(), queued: queued.clone() };
     let (aux, value) = at_start(ks);
     let writer = std::thread::Builder::new().name("rdb-writer".into()).spawn(move || {
-        let result = write_records(file, rx, &aux, compress, checksum, &queued.0);
+        let result = match format {
+            Format::Rdb => write_records(file, rx, &aux, compress, checksum, &queued.0),
+            Format::Commands => write_commands(file, rx, &queued.0),
+        };
         // Whatever happened, nobody waits on this writer any more.
         queued.1.store(false, Ordering::Release);
         result
@@ -122,7 +135,7 @@ pub fn write_snapshot<T>(
     path: &Path,
     at_start: impl FnOnce(&mut Keyspace) -> (Vec<(&'static str, Vec<u8>)>, T),
 ) -> Result<(T, u64), SnapshotError> {
-    let started = begin(server, &mut server.store.exclusive(), path, at_start)?;
+    let started = begin(server, &mut server.store.exclusive(), path, Format::Rdb, at_start)?;
     finish(server, started)
 }
 
@@ -147,7 +160,7 @@ fn write_records(
                 buf.clear();
                 encode_select_db(&mut buf, db as u32);
                 for (key, value, expire) in &entries {
-                    encode_key(&mut buf, key, &to_rdb(value), *expire, compress);
+                    encode_key(&mut buf, key, &to_rdb(value), layout_of(value), *expire, compress);
                     if buf.len() >= 64 * 1024 {
                         w.raw(&buf)?;
                         buf.clear();
@@ -167,12 +180,48 @@ fn write_records(
     Err(std::io::Error::other("snapshot ended without its last record"))
 }
 
+/// The command form: SELECT when the database changes, then each key's
+/// commands (`aof_base`).
+fn write_commands(file: File, rx: mpsc::Receiver<Chunk>, queued: &AtomicUsize) -> std::io::Result<()> {
+    let mut out = BufWriter::with_capacity(1 << 20, file);
+    let mut buf = Vec::with_capacity(64 * 1024);
+    let mut selected = None;
+    while let Ok(chunk) = rx.recv() {
+        match chunk {
+            Chunk::Shard(db, entries) => {
+                let n = entries.len();
+                for (key, value, expire) in &entries {
+                    if selected != Some(db) {
+                        crate::aof_base::select(&mut buf, db);
+                        selected = Some(db);
+                    }
+                    crate::aof_base::key(&mut buf, key, value, *expire);
+                    if buf.len() >= 64 * 1024 {
+                        out.write_all(&buf)?;
+                        buf.clear();
+                    }
+                }
+                out.write_all(&buf)?;
+                buf.clear();
+                drop(entries);
+                queued.fetch_sub(n, Ordering::AcqRel);
+            }
+            Chunk::End => {
+                let file = out.into_inner().map_err(|e| e.into_error())?;
+                file.sync_all()?;
+                return Ok(());
+            }
+        }
+    }
+    Err(std::io::Error::other("snapshot ended without its last record"))
+}
+
 /// BGSAVE's first step, with the keyspace held: the snapshot stands for
 /// this instant (as Redis's fork). Then [`complete_bgsave`] on a blocking
 /// thread.
 pub fn begin_bgsave(server: &Server, ks: &mut Keyspace) -> Result<Started<(u64, Instant)>, SnapshotError> {
     let temp = bgsave_temp(server);
-    let result = begin(server, ks, &temp, |_| {
+    let result = begin(server, ks, &temp, Format::Rdb, |_| {
         let dirty = server.store.stats.dirty.load(Ordering::Relaxed);
         (crate::replication::snapshot_aux(server), (dirty, Instant::now()))
     });

@@ -3,6 +3,7 @@
 //! arguments and calls [`run`]; tests can [`server::start`] a node in-process.
 
 pub mod aof;
+pub mod aof_base;
 pub mod args;
 pub mod bgsave;
 pub mod blocking;

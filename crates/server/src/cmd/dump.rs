@@ -3,7 +3,7 @@
 //! The conversions here are also what snapshots will use.
 
 use bytes::Bytes;
-use ferrokv_rdb::{dump_payload, restore_payload, PayloadError, RdbValue};
+use ferrokv_rdb::{dump_payload, restore_payload, Layout, PayloadError, RdbValue};
 use ferrokv_storage::{lfu, lru_clock, now_ms, types::set, Hash, List, Str, Thresholds, Value, ZSet};
 
 use crate::args;
@@ -31,6 +31,15 @@ pub static COMMANDS: &[Command] = &[
 ];
 
 /// The RDB shape of a stored value.
+/// The layout Redis 7.0 writes an object in: the compact one while the
+/// object has its compact encoding in memory (listpack, intset).
+pub fn layout_of(value: &Value) -> Layout {
+    match value.encoding() {
+        "listpack" | "intset" => Layout::Compact,
+        _ => Layout::Plain,
+    }
+}
+
 pub fn to_rdb(value: &Value) -> RdbValue {
     let owned = |items: Vec<Bytes>| items.into_iter().map(|b| b.to_vec()).collect();
     match value {
@@ -95,12 +104,12 @@ pub fn access_hint(lfu_policy: bool, freq: Option<u8>, idle_seconds: Option<u64>
 
 /* DUMP key */
 fn dump(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
-    let Some(value) = ctx.view.get(&args[1]).map(|e| to_rdb(&e.value)) else {
+    let Some((value, layout)) = ctx.view.get(&args[1]).map(|e| (to_rdb(&e.value), layout_of(&e.value))) else {
         ctx.null();
         return Ok(());
     };
     let compress = ctx.server.config.read().rdbcompression;
-    ctx.bulk(&dump_payload(&value, compress));
+    ctx.bulk(&dump_payload(&value, layout, compress));
     Ok(())
 }
 
