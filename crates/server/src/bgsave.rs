@@ -19,19 +19,52 @@ use ferrokv_storage::{now_ms, Key, Keyspace, Value};
 use crate::cmd::dump::{layout_of, to_rdb};
 use crate::server::Server;
 
-/// Captured entries (copies that share their bytes with the live values),
-/// encoded by the writer thread, off the request path.
 enum Chunk {
+    /// Entries the walker captured (copies that share their bytes with the
+    /// live values), encoded by the writer thread.
     Shard(usize, Vec<(Key, Value, Option<i64>)>),
+    /// One key a client was about to change, encoded on its path: the old
+    /// value is freed as soon as the client replaces it, instead of living
+    /// on in the queue (under heavy overwrites that is most of the memory a
+    /// snapshot costs; encoded, a compressible value shrinks too).
+    Encoded(usize, Vec<u8>),
     End,
 }
 
-/// Entries captured but not yet written past which the walker waits.
-const QUEUED_MAX: usize = 64 * 1024;
+/// Entries the walker has captured but the writer not yet written, past
+/// which the walker waits (with 1 KB values: about 8 MB).
+const QUEUED_MAX: usize = 8 * 1024;
+
+/// Flush the encoding buffer to the file past this size.
+const FLUSH_AT: usize = 64 * 1024;
+
+/// How a captured key becomes bytes of the file.
+#[derive(Clone, Copy)]
+enum Encoder {
+    Rdb { compress: bool },
+    Commands,
+}
+
+impl Encoder {
+    fn select(self, buf: &mut Vec<u8>, db: usize) {
+        match self {
+            Encoder::Rdb { .. } => encode_select_db(buf, db as u32),
+            Encoder::Commands => crate::aof_base::select(buf, db),
+        }
+    }
+
+    fn key(self, buf: &mut Vec<u8>, key: &[u8], value: &Value, expire: Option<i64>) {
+        match self {
+            Encoder::Rdb { compress } => encode_key(buf, key, &to_rdb(value), layout_of(value), expire, compress),
+            Encoder::Commands => crate::aof_base::key(buf, key, value, expire),
+        }
+    }
+}
 
 /// Hands captured entries to the writer thread.
 struct RdbCapture {
     tx: mpsc::Sender<Chunk>,
+    encoder: Encoder,
     keys: Arc<AtomicU64>,
     /// Entries sent but not yet written, and whether the writer still runs.
     queued: Arc<(AtomicUsize, std::sync::atomic::AtomicBool)>,
@@ -44,6 +77,13 @@ impl Capture for RdbCapture {
         // The writer only goes away after End, which comes after the last
         // capture; a send error means it failed, which it reports itself.
         let _ = self.tx.send(Chunk::Shard(db, entries));
+    }
+
+    fn capture_key(&self, db: usize, key: &[u8], value: &Value, expire: Option<i64>) {
+        self.keys.fetch_add(1, Ordering::Relaxed);
+        let mut bytes = Vec::new();
+        self.encoder.key(&mut bytes, key, value, expire);
+        let _ = self.tx.send(Chunk::Encoded(db, bytes));
     }
 
     fn pace(&self) {
@@ -103,11 +143,15 @@ pub fn begin<T>(
     let (tx, rx) = mpsc::channel();
     let keys = Arc::new(AtomicU64::new(0));
     let queued = Arc::new((AtomicUsize::new(0), std::sync::atomic::AtomicBool::new(true)));
-    let capture = RdbCapture { tx: tx.clone(), keys: keys.clone(), queued: queued.clone() };
+    let encoder = match format {
+        Format::Rdb => Encoder::Rdb { compress },
+        Format::Commands => Encoder::Commands,
+    };
+    let capture = RdbCapture { tx: tx.clone(), encoder, keys: keys.clone(), queued: queued.clone() };
     let (aux, value) = at_start(ks);
     let writer = std::thread::Builder::new().name("rdb-writer".into()).spawn(move || {
         let result = match format {
-            Format::Rdb => write_records(file, rx, &aux, compress, checksum, &queued.0),
+            Format::Rdb => write_rdb(file, rx, &aux, encoder, checksum, &queued.0),
             Format::Commands => write_commands(file, rx, &queued.0),
         };
         // Whatever happened, nobody waits on this writer any more.
@@ -139,11 +183,51 @@ pub fn write_snapshot<T>(
     finish(server, started)
 }
 
-fn write_records(
+/// Encodes and hands the chunks to `emit` until the last one: SELECT
+/// whenever the database changes, then the keys.
+fn write_chunks(rx: mpsc::Receiver<Chunk>, encoder: Encoder, queued: &AtomicUsize, mut emit: impl FnMut(&[u8]) -> std::io::Result<()>) -> std::io::Result<()> {
+    let mut buf = Vec::with_capacity(FLUSH_AT + 4096);
+    let mut selected = None;
+    let mut select = |buf: &mut Vec<u8>, db: usize| {
+        if selected != Some(db) {
+            encoder.select(buf, db);
+            selected = Some(db);
+        }
+    };
+    while let Ok(chunk) = rx.recv() {
+        match chunk {
+            Chunk::Shard(db, entries) => {
+                select(&mut buf, db);
+                for (key, value, expire) in &entries {
+                    encoder.key(&mut buf, key, value, *expire);
+                    if buf.len() >= FLUSH_AT {
+                        emit(&buf)?;
+                        buf.clear();
+                    }
+                }
+                let n = entries.len();
+                drop(entries);
+                queued.fetch_sub(n, Ordering::AcqRel);
+            }
+            Chunk::Encoded(db, bytes) => {
+                select(&mut buf, db);
+                buf.extend_from_slice(&bytes);
+            }
+            Chunk::End => return emit(&buf),
+        }
+        if buf.len() >= FLUSH_AT {
+            emit(&buf)?;
+            buf.clear();
+        }
+    }
+    Err(std::io::Error::other("snapshot ended without its last record"))
+}
+
+fn write_rdb(
     file: File,
     rx: mpsc::Receiver<Chunk>,
     aux: &[(&'static str, Vec<u8>)],
-    compress: bool,
+    encoder: Encoder,
     checksum: bool,
     queued: &AtomicUsize,
 ) -> std::io::Result<()> {
@@ -151,69 +235,19 @@ fn write_records(
     let mut fields: Vec<(&str, &[u8])> = vec![("redis-ver", crate::REDIS_VERSION.as_bytes()), ("redis-bits", b"64"), ("ctime", ctime.as_bytes())];
     fields.extend(aux.iter().map(|(k, v)| (*k, &v[..])));
     fields.push(("aof-base", b"0"));
+    let compress = matches!(encoder, Encoder::Rdb { compress: true });
     let mut w = Writer::new(BufWriter::with_capacity(1 << 20, file), &fields, compress, checksum)?;
-    let mut buf = Vec::with_capacity(64 * 1024);
-    while let Ok(chunk) = rx.recv() {
-        match chunk {
-            Chunk::Shard(db, entries) => {
-                let n = entries.len();
-                buf.clear();
-                encode_select_db(&mut buf, db as u32);
-                for (key, value, expire) in &entries {
-                    encode_key(&mut buf, key, &to_rdb(value), layout_of(value), *expire, compress);
-                    if buf.len() >= 64 * 1024 {
-                        w.raw(&buf)?;
-                        buf.clear();
-                    }
-                }
-                w.raw(&buf)?;
-                drop(entries);
-                queued.fetch_sub(n, Ordering::AcqRel);
-            }
-            Chunk::End => {
-                let file = w.finish()?.into_inner().map_err(|e| e.into_error())?;
-                file.sync_all()?;
-                return Ok(());
-            }
-        }
-    }
-    Err(std::io::Error::other("snapshot ended without its last record"))
+    write_chunks(rx, encoder, queued, |bytes| w.raw(bytes))?;
+    let file = w.finish()?.into_inner().map_err(|e| e.into_error())?;
+    file.sync_all()
 }
 
-/// The command form: SELECT when the database changes, then each key's
-/// commands (`aof_base`).
+/// The command form (`aof_base`): no header, no footer.
 fn write_commands(file: File, rx: mpsc::Receiver<Chunk>, queued: &AtomicUsize) -> std::io::Result<()> {
     let mut out = BufWriter::with_capacity(1 << 20, file);
-    let mut buf = Vec::with_capacity(64 * 1024);
-    let mut selected = None;
-    while let Ok(chunk) = rx.recv() {
-        match chunk {
-            Chunk::Shard(db, entries) => {
-                let n = entries.len();
-                for (key, value, expire) in &entries {
-                    if selected != Some(db) {
-                        crate::aof_base::select(&mut buf, db);
-                        selected = Some(db);
-                    }
-                    crate::aof_base::key(&mut buf, key, value, *expire);
-                    if buf.len() >= 64 * 1024 {
-                        out.write_all(&buf)?;
-                        buf.clear();
-                    }
-                }
-                out.write_all(&buf)?;
-                buf.clear();
-                drop(entries);
-                queued.fetch_sub(n, Ordering::AcqRel);
-            }
-            Chunk::End => {
-                let file = out.into_inner().map_err(|e| e.into_error())?;
-                file.sync_all()?;
-                return Ok(());
-            }
-        }
-    }
-    Err(std::io::Error::other("snapshot ended without its last record"))
+    write_chunks(rx, Encoder::Commands, queued, |bytes| out.write_all(bytes))?;
+    let file = out.into_inner().map_err(|e| e.into_error())?;
+    file.sync_all()
 }
 
 /// BGSAVE's first step, with the keyspace held: the snapshot stands for

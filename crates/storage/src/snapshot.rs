@@ -47,6 +47,12 @@ pub(crate) fn current_epoch() -> u32 {
 /// block. Values share their bytes with the live ones, so copies are cheap.
 pub trait Capture: Send + Sync {
     fn capture(&self, db: usize, entries: Vec<(Key, Value, Option<i64>)>);
+    /// One key a command is about to change, on that command's path: the
+    /// live value will be replaced right after, so a capture that encodes
+    /// it now lets the old value go at once.
+    fn capture_key(&self, db: usize, key: &[u8], value: &Value, expire: Option<i64>) {
+        self.capture(db, vec![(Bytes::copy_from_slice(key), value.clone(), expire)]);
+    }
     /// Called by the walker between chunks, holding nothing: where it waits
     /// for the output to drain, so captured copies stay few.
     fn pace(&self) {}
@@ -85,8 +91,7 @@ impl SnapshotJob {
             return;
         }
         entry.epoch = self.epoch;
-        let copy = (Bytes::copy_from_slice(k), entry.value.clone(), shard.expires.get(key).copied());
-        self.capture.capture(db, vec![copy]);
+        self.capture.capture_key(db, k, &entry.value, shard.expires.get(key).copied());
     }
 
     /// Captures what is still needed among the entries below `cursor` (at

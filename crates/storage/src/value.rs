@@ -35,7 +35,7 @@ pub enum Str {
     Emb(Box<[u8]>),
     /// Built or modified in place (APPEND, SETRANGE, SETBIT…), or long.
     /// Shared, so a snapshot's copy of the value costs a reference.
-    Raw(Arc<Vec<u8>>),
+    Raw(Arc<[u8]>),
 }
 
 /// Bytes stored inline; `data` past `len` is always zero, so equality is
@@ -71,7 +71,7 @@ impl std::fmt::Debug for Inline {
 }
 
 /// Lets a `Bytes` borrow a raw value without copying it.
-struct RawOwner(Arc<Vec<u8>>);
+struct RawOwner(Arc<[u8]>);
 
 impl AsRef<[u8]> for RawOwner {
     fn as_ref(&self) -> &[u8] {
@@ -97,13 +97,15 @@ impl Str {
         } else if data.len() <= EMBSTR_LIMIT {
             Str::Emb(data.into())
         } else {
-            Str::raw(data.to_vec())
+            Str::Raw(Arc::from(data))
         }
     }
 
-    /// A value built in place (encoding `raw` whatever its length).
+    /// A value built in place (encoding `raw` whatever its length). One
+    /// allocation holds the count and the bytes (a 1000-byte value fits
+    /// jemalloc's 1 KB class, as Redis's sds does).
     pub fn raw(data: Vec<u8>) -> Str {
-        Str::Raw(Arc::new(data))
+        Str::Raw(data.into())
     }
 
     pub fn len(&self) -> usize {
