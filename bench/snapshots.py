@@ -27,23 +27,26 @@ from report import replace_block  # noqa: E402
 NOTES = """
 What these numbers say (see docs/persistence.md for the design):
 
-- **BGSAVE** captures per key: a write copies only the entry it changes
-  (the copy shares the value's bytes), the walker takes the rest in chunks
-  of 512, so no command waits for more than a chunk: the worst latency is
-  below Redis's (whose fork pauses the parent). The extra memory is larger
-  than Redis's copy-on-write under this load: an overwritten 1 KB value
-  stays alive until the writer thread has written its old version, and the
-  walker's copies wait in its queue. Writing the queue faster (encoding off
-  the writer's critical path, no LZF attempt on incompressible values) and
-  a smaller walker queue are the next steps.
+- **BGSAVE** captures per key: a command about to change a key the save
+  still needs encodes that key's record on the spot (so the old value is
+  freed as soon as the command replaces it), the walker takes the rest in
+  chunks of 512 (at most 8 Ki of its entries wait for the writer thread), so
+  no command waits for more than a chunk: the worst latency is below
+  Redis's (whose fork pauses the parent), and the extra memory is what is
+  encoded or queued but not yet written, against Redis's copy-on-write of
+  every page the load touches. redis-benchmark's values are runs of `x`, so
+  the records encoded on a command's path are LZF-compressed to a few dozen
+  bytes; with incompressible values each would cost its own size until
+  written (still freeing the old value at once). The save itself takes
+  longer than Redis's: one writer thread encodes and compresses.
 - **Full sync**: DEBUG POPULATE's values are zero-padded, so the RDB is
   small (LZF); the time is dominated by producing and loading the snapshot.
-- **Replicas**: ferrokv's replicas apply the log as it comes (lag stays
-  within a few hundred KB), while Redis's lag by tens of MB under this load
-  and catch up after; on this 2-core machine the replicas' work competes
-  with the primary's, which is most of ferrokv's throughput drop. The log
-  append (one mutex, one argument copy per write) is the next thing to
-  measure.
+- **Replicas**: ferrokv's replicas apply the log as it comes (lag within
+  a few hundred KB; Redis's lag has ranged from tens of KB to tens of MB
+  across runs, its replicas catching up after). On this 2-core machine the
+  replicas compete with the primary for the cores, which is most of the
+  throughput drop for both; the log append (one mutex, one argument copy
+  per write) is the next thing to measure.
 """
 
 
@@ -273,7 +276,8 @@ def write(args, res):
         f"(dataset: {args.keys:,} keys of {args.size} B, ~{gb:.2f} GB of values; one run, same machine as above). "
         "Redis runs with its defaults (diskless full sync) except `repl-diskless-sync-delay 0`.",
         "",
-        "BGSAVE while redis-benchmark overwrites keys (SET, 20 clients); a probe client's worst SET latency during the save.",
+        "BGSAVE while redis-benchmark overwrites the dataset's keys (SET, 20 clients, `-r` over the same key names); "
+        "a probe client's worst SET latency during the save. Our extra memory is RSS growth less what `used_memory` grew by.",
         "",
         "| | ferrokv | redis | ratio |",
         "| --- | ---: | ---: | ---: |",
