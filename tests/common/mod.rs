@@ -54,6 +54,12 @@ impl Node {
             cmd.args(rest).stdout(Stdio::null()).stderr(server_stderr()).stdin(Stdio::null());
             if kind == "ferrokv" {
                 cmd.env("RUST_LOG", "warn");
+                // Two workers whatever the machine (the default is one on
+                // two cores): commands on different shards then really run
+                // in parallel in every test. Later arguments override it.
+                if !rest.contains(&"--io-threads") {
+                    cmd.args(["--io-threads", "2"]);
+                }
             }
             let mut child = cmd.spawn().unwrap_or_else(|e| panic!("spawn {}: {e}", bin.display()));
             let deadline = Instant::now() + WAIT;

@@ -222,7 +222,9 @@ where
                 return false;
             }
         };
-        wait_while_paused(server, client, &args, out, stream).await;
+        if server.pause.active.load(Ordering::Acquire) {
+            wait_while_paused(server, client, &args, out, stream).await;
+        }
         crate::dispatch::process(server, client, args, out);
         if let Some(blocked) = client.blocked.take() {
             if !wait_blocked(server, client, blocked, input, out, stream).await {

@@ -98,7 +98,10 @@ pub struct Config {
     pub maxmemory_policy: MaxmemoryPolicy,
     pub pidfile: String,
     /// Worker threads serving connections (Redis's `io-threads`); by
-    /// default one per core.
+    /// default one per core but one, as Redis advises for its I/O threads:
+    /// the spare core takes the kernel's network work (and, on a small box,
+    /// the clients), and on two cores one worker never contends with
+    /// another for a hot key's shard (docs/benchmarks.md measures both).
     pub io_threads: u64,
     pub hash_max_listpack_entries: u64,
     pub hash_max_listpack_value: u64,
@@ -179,7 +182,7 @@ impl Default for Config {
             latency_monitor_threshold: 0,
             maxmemory_policy: MaxmemoryPolicy::NoEviction,
             pidfile: String::new(),
-            io_threads: std::thread::available_parallelism().map(|n| n.get() as u64).unwrap_or(1),
+            io_threads: std::thread::available_parallelism().map(|n| (n.get() as u64).saturating_sub(1).max(1)).unwrap_or(1),
             hash_max_listpack_entries: 512,
             hash_max_listpack_value: 64,
             set_max_intset_entries: 512,
