@@ -134,6 +134,19 @@ impl Pause {
         }
     }
 
+    /// CLIENT PAUSE: a later end, or a stricter mode, wins over the
+    /// current pause.
+    pub fn extend(&self, until: Instant, mode: PauseMode) {
+        let mut s = self.state.lock();
+        *s = Some(match *s {
+            Some((cur_until, cur_mode)) => {
+                (cur_until.max(until), if cur_mode == PauseMode::All || mode == PauseMode::All { PauseMode::All } else { PauseMode::Write })
+            }
+            None => (until, mode),
+        });
+        self.active.store(true, Ordering::Release);
+    }
+
     /// How long a command with these traits must still wait, if at all.
     pub fn remaining(&self, is_write: bool) -> Option<Duration> {
         let state = *self.state.lock();

@@ -289,16 +289,7 @@ fn pause(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     if args.len() > 4 {
         return Err(errors::SYNTAX.into());
     }
-    let until = Instant::now() + Duration::from_millis(ms as u64);
-    let mut state = ctx.server.pause.state.lock();
-    // A later end, or a stricter mode, wins over the current pause.
-    *state = Some(match *state {
-        Some((cur_until, cur_mode)) => {
-            (cur_until.max(until), if cur_mode == PauseMode::All || mode == PauseMode::All { PauseMode::All } else { PauseMode::Write })
-        }
-        None => (until, mode),
-    });
-    drop(state);
+    ctx.server.pause.extend(Instant::now() + Duration::from_millis(ms as u64), mode);
     ctx.ok()
 }
 
