@@ -27,6 +27,8 @@ import time
 from report import kept_blocks
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, "tests", "py"))
+from support import free_port  # noqa: E402  (the tests' helper)
 FERROKV = os.path.join(ROOT, "target", "release", "ferrokv-server")
 
 # (redis-benchmark test name, label, does the value size matter)
@@ -42,12 +44,6 @@ TESTS = [
     ("zadd", "ZADD", False),
     ("mset", "MSET (10 keys)", True),
 ]
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Server:

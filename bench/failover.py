@@ -7,7 +7,6 @@ Results replace the "Failover" section of docs/benchmarks.md.
 """
 import argparse
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -17,29 +16,13 @@ import time
 import redis
 from redis.sentinel import Sentinel
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from report import replace_block  # noqa: E402
-
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, "tests", "py"))
+from report import replace_block  # noqa: E402
+from support import free_port, wait_port  # noqa: E402  (the tests' helpers)
 SERVER = os.path.join(ROOT, "target", "release", "ferrokv-server")
 SENTINEL = os.path.join(ROOT, "target", "release", "ferrokv-sentinel")
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_port(port, seconds=10):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return
-        except OSError:
-            time.sleep(0.02)
-    raise SystemExit(f"nothing listens on {port}")
 
 
 class Cluster:
@@ -60,7 +43,7 @@ class Cluster:
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         self.procs.append(p)
         self.nodes.append((port, p))
-        wait_port(port)
+        wait_port(port, f"{binary} on port {port}")
         return port
 
     def sentinel(self, primary, down_after):
@@ -73,7 +56,7 @@ class Cluster:
                     f"sentinel down-after-milliseconds mymaster {down_after}\nsentinel failover-timeout mymaster 10000\n")
         argv = [SENTINEL, conf] if self.kind == "ferrokv" else ["redis-server", conf, "--sentinel"]
         self.procs.append(subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
-        wait_port(port)
+        wait_port(port, f"{argv[0]} on port {port}")
         return port
 
     def stop(self):

@@ -49,7 +49,7 @@ pub fn encode<'a>(items: impl IntoIterator<Item = &'a [u8]>) -> Vec<u8> {
     let mut count = 0usize;
     for item in items {
         let start = blob.len();
-        match ferrokv_resp::parse_i64(item).filter(|_| item.len() <= 20) {
+        match ferrokv_resp::parse_i64(item) {
             Some(n) => put_int(&mut blob, n),
             None => put_str(&mut blob, item),
         }

@@ -251,7 +251,7 @@ pub fn object_kind(value: &RdbValue, layout: Layout) -> u8 {
     match value {
         RdbValue::String(_) => kind::STRING,
         RdbValue::List(_) => kind::LIST_QUICKLIST_2,
-        RdbValue::Set(members) if compact && intset(members).is_some() => kind::SET_INTSET,
+        RdbValue::Set(members) if compact && members.iter().all(|m| ferrokv_resp::parse_i64(m).is_some()) => kind::SET_INTSET,
         RdbValue::Set(_) => kind::SET,
         RdbValue::Hash(_) if compact => kind::HASH_LISTPACK,
         RdbValue::Hash(_) => kind::HASH,
@@ -325,7 +325,7 @@ fn write_quicklist2(out: &mut Vec<u8>, items: &[Vec<u8>], compress: bool) {
 /// An intset blob (sorted, in the narrowest width that holds every member),
 /// or None if a member is not an integer.
 fn intset(members: &[Vec<u8>]) -> Option<Vec<u8>> {
-    let mut values: Vec<i64> = members.iter().map(|m| ferrokv_resp::parse_i64(m).filter(|_| m.len() <= 20)).collect::<Option<_>>()?;
+    let mut values: Vec<i64> = members.iter().map(|m| ferrokv_resp::parse_i64(m)).collect::<Option<_>>()?;
     values.sort_unstable();
     let width = values
         .iter()

@@ -291,27 +291,17 @@ impl ReplLog {
 pub fn encode_unit<'a>(out: &mut bytes::BytesMut, stream_db: &mut Option<usize>, cmds: impl ExactSizeIterator<Item = (usize, &'a [Bytes])>) {
     let wrap = cmds.len() > 1;
     if wrap {
-        encode_command(out, &[b"MULTI"]);
+        encode::command(out, &[b"MULTI"]);
     }
     for (db, argv) in cmds {
         if *stream_db != Some(db) {
-            encode_command(out, &[b"SELECT", itoa::Buffer::new().format(db).as_bytes()]);
+            encode::command(out, &[b"SELECT", itoa::Buffer::new().format(db).as_bytes()]);
             *stream_db = Some(db);
         }
-        encode::array_len(out, argv.len());
-        for a in argv {
-            encode::bulk(out, a);
-        }
+        encode::command(out, argv);
     }
     if wrap {
-        encode_command(out, &[b"EXEC"]);
-    }
-}
-
-fn encode_command(out: &mut bytes::BytesMut, argv: &[&[u8]]) {
-    encode::array_len(out, argv.len());
-    for a in argv {
-        encode::bulk(out, a);
+        encode::command(out, &[b"EXEC"]);
     }
 }
 

@@ -14,7 +14,7 @@ pub enum Protocol {
     Resp3,
 }
 
-fn line(out: &mut BytesMut, kind: u8, n: i64) {
+fn line(out: &mut impl BufMut, kind: u8, n: i64) {
     out.put_u8(kind);
     out.put_slice(itoa::Buffer::new().format(n).as_bytes());
     out.put_slice(b"\r\n");
@@ -67,6 +67,19 @@ pub fn null_array(out: &mut BytesMut, proto: Protocol) {
         Protocol::Resp2 => b"*-1\r\n",
         Protocol::Resp3 => b"_\r\n",
     });
+}
+
+/// A command as a client sends it, and as the replication stream and the
+/// AOF carry it: a multibulk of its arguments. Generic over the buffer so a
+/// file writer's `Vec<u8>` takes it as well as a connection's `BytesMut`.
+pub fn command<A: AsRef<[u8]>>(out: &mut impl BufMut, argv: &[A]) {
+    line(out, b'*', argv.len() as i64);
+    for a in argv {
+        let a = a.as_ref();
+        line(out, b'$', a.len() as i64);
+        out.put_slice(a);
+        out.put_slice(b"\r\n");
+    }
 }
 
 pub fn array_len(out: &mut BytesMut, n: usize) {

@@ -13,20 +13,7 @@ use ferrokv_storage::Value;
 /// AOF_REWRITE_ITEMS_PER_CMD: elements per command for collections.
 const ITEMS_PER_CMD: usize = 64;
 
-/// Appends one command in RESP multibulk form.
-pub fn command(out: &mut Vec<u8>, args: &[&[u8]]) {
-    let mut n = itoa::Buffer::new();
-    out.push(b'*');
-    out.extend_from_slice(n.format(args.len()).as_bytes());
-    out.extend_from_slice(b"\r\n");
-    for a in args {
-        out.push(b'$');
-        out.extend_from_slice(n.format(a.len()).as_bytes());
-        out.extend_from_slice(b"\r\n");
-        out.extend_from_slice(a);
-        out.extend_from_slice(b"\r\n");
-    }
-}
+use ferrokv_resp::encode::command;
 
 pub fn select(out: &mut Vec<u8>, db: usize) {
     command(out, &[b"SELECT", itoa::Buffer::new().format(db).as_bytes()]);

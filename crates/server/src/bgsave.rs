@@ -38,33 +38,11 @@ const QUEUED_MAX: usize = 8 * 1024;
 /// Flush the encoding buffer to the file past this size.
 const FLUSH_AT: usize = 64 * 1024;
 
-/// How a captured key becomes bytes of the file.
-#[derive(Clone, Copy)]
-enum Encoder {
-    Rdb { compress: bool },
-    Commands,
-}
-
-impl Encoder {
-    fn select(self, buf: &mut Vec<u8>, db: usize) {
-        match self {
-            Encoder::Rdb { .. } => encode_select_db(buf, db as u32),
-            Encoder::Commands => crate::aof_base::select(buf, db),
-        }
-    }
-
-    fn key(self, buf: &mut Vec<u8>, key: &[u8], value: &Value, expire: Option<i64>) {
-        match self {
-            Encoder::Rdb { compress } => encode_key(buf, key, &to_rdb(value), layout_of(value), expire, compress),
-            Encoder::Commands => crate::aof_base::key(buf, key, value, expire),
-        }
-    }
-}
-
 /// Hands captured entries to the writer thread.
 struct RdbCapture {
     tx: mpsc::Sender<Chunk>,
-    encoder: Encoder,
+    format: Format,
+    compress: bool,
     keys: Arc<AtomicU64>,
     /// Entries sent but not yet written, and whether the writer still runs.
     queued: Arc<(AtomicUsize, std::sync::atomic::AtomicBool)>,
@@ -82,7 +60,7 @@ impl Capture for RdbCapture {
     fn capture_key(&self, db: usize, key: &[u8], value: &Value, expire: Option<i64>) {
         self.keys.fetch_add(1, Ordering::Relaxed);
         let mut bytes = Vec::new();
-        self.encoder.key(&mut bytes, key, value, expire);
+        self.format.key(&mut bytes, key, value, expire, self.compress);
         let _ = self.tx.send(Chunk::Encoded(db, bytes));
     }
 
@@ -101,6 +79,23 @@ pub enum Format {
     /// The commands that rebuild each key: an AOF base without the RDB
     /// preamble (`aof-use-rdb-preamble no`).
     Commands,
+}
+
+impl Format {
+    fn select(self, buf: &mut Vec<u8>, db: usize) {
+        match self {
+            Format::Rdb => encode_select_db(buf, db as u32),
+            Format::Commands => crate::aof_base::select(buf, db),
+        }
+    }
+
+    /// One key's record (`compress`: LZF for RDB strings, as `rdbcompression`).
+    fn key(self, buf: &mut Vec<u8>, key: &[u8], value: &Value, expire: Option<i64>, compress: bool) {
+        match self {
+            Format::Rdb => encode_key(buf, key, &to_rdb(value), layout_of(value), expire, compress),
+            Format::Commands => crate::aof_base::key(buf, key, value, expire),
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -143,15 +138,11 @@ pub fn begin<T>(
     let (tx, rx) = mpsc::channel();
     let keys = Arc::new(AtomicU64::new(0));
     let queued = Arc::new((AtomicUsize::new(0), std::sync::atomic::AtomicBool::new(true)));
-    let encoder = match format {
-        Format::Rdb => Encoder::Rdb { compress },
-        Format::Commands => Encoder::Commands,
-    };
-    let capture = RdbCapture { tx: tx.clone(), encoder, keys: keys.clone(), queued: queued.clone() };
+    let capture = RdbCapture { tx: tx.clone(), format, compress, keys: keys.clone(), queued: queued.clone() };
     let (aux, value) = at_start(ks);
     let writer = std::thread::Builder::new().name("rdb-writer".into()).spawn(move || {
         let result = match format {
-            Format::Rdb => write_rdb(file, rx, &aux, encoder, checksum, &queued.0),
+            Format::Rdb => write_rdb(file, rx, &aux, compress, checksum, &queued.0),
             Format::Commands => write_commands(file, rx, &queued.0),
         };
         // Whatever happened, nobody waits on this writer any more.
@@ -185,12 +176,18 @@ pub fn write_snapshot<T>(
 
 /// Encodes and hands the chunks to `emit` until the last one: SELECT
 /// whenever the database changes, then the keys.
-fn write_chunks(rx: mpsc::Receiver<Chunk>, encoder: Encoder, queued: &AtomicUsize, mut emit: impl FnMut(&[u8]) -> std::io::Result<()>) -> std::io::Result<()> {
+fn write_chunks(
+    rx: mpsc::Receiver<Chunk>,
+    format: Format,
+    compress: bool,
+    queued: &AtomicUsize,
+    mut emit: impl FnMut(&[u8]) -> std::io::Result<()>,
+) -> std::io::Result<()> {
     let mut buf = Vec::with_capacity(FLUSH_AT + 4096);
     let mut selected = None;
     let mut select = |buf: &mut Vec<u8>, db: usize| {
         if selected != Some(db) {
-            encoder.select(buf, db);
+            format.select(buf, db);
             selected = Some(db);
         }
     };
@@ -199,7 +196,7 @@ fn write_chunks(rx: mpsc::Receiver<Chunk>, encoder: Encoder, queued: &AtomicUsiz
             Chunk::Shard(db, entries) => {
                 select(&mut buf, db);
                 for (key, value, expire) in &entries {
-                    encoder.key(&mut buf, key, value, *expire);
+                    format.key(&mut buf, key, value, *expire, compress);
                     if buf.len() >= FLUSH_AT {
                         emit(&buf)?;
                         buf.clear();
@@ -227,7 +224,7 @@ fn write_rdb(
     file: File,
     rx: mpsc::Receiver<Chunk>,
     aux: &[(&'static str, Vec<u8>)],
-    encoder: Encoder,
+    compress: bool,
     checksum: bool,
     queued: &AtomicUsize,
 ) -> std::io::Result<()> {
@@ -235,9 +232,8 @@ fn write_rdb(
     let mut fields: Vec<(&str, &[u8])> = vec![("redis-ver", crate::REDIS_VERSION.as_bytes()), ("redis-bits", b"64"), ("ctime", ctime.as_bytes())];
     fields.extend(aux.iter().map(|(k, v)| (*k, &v[..])));
     fields.push(("aof-base", b"0"));
-    let compress = matches!(encoder, Encoder::Rdb { compress: true });
     let mut w = Writer::new(BufWriter::with_capacity(1 << 20, file), &fields, compress, checksum)?;
-    write_chunks(rx, encoder, queued, |bytes| w.raw(bytes))?;
+    write_chunks(rx, Format::Rdb, compress, queued, |bytes| w.raw(bytes))?;
     let file = w.finish()?.into_inner().map_err(|e| e.into_error())?;
     file.sync_all()
 }
@@ -245,7 +241,7 @@ fn write_rdb(
 /// The command form (`aof_base`): no header, no footer.
 fn write_commands(file: File, rx: mpsc::Receiver<Chunk>, queued: &AtomicUsize) -> std::io::Result<()> {
     let mut out = BufWriter::with_capacity(1 << 20, file);
-    write_chunks(rx, Encoder::Commands, queued, |bytes| out.write_all(bytes))?;
+    write_chunks(rx, Format::Commands, false, queued, |bytes| out.write_all(bytes))?;
     let file = out.into_inner().map_err(|e| e.into_error())?;
     file.sync_all()
 }
