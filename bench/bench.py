@@ -45,6 +45,10 @@ TESTS = [
     ("mset", "MSET (10 keys)", True),
 ]
 
+# Tests that read what another test writes run after it (unmeasured), as
+# redis-benchmark's own default order does, so GET hits keys and LPOP pops.
+PREFILL = {"get": "set", "lpop": "lpush"}
+
 
 class Server:
     def __init__(self, name, argv):
@@ -108,12 +112,18 @@ class Server:
             self.dir.cleanup()
 
 
+def redis_benchmark(server, test, pipeline, size, requests, clients):
+    return subprocess.run(["redis-benchmark", "-p", str(server.port), "-t", test, "-P", str(pipeline), "-d", str(size),
+                           "-c", str(clients), "-n", str(requests), "-r", "100000", "--csv"],
+                          capture_output=True, text=True, timeout=600)
+
+
 def bench_once(server, test, pipeline, size, requests, clients):
     server.command("flushall")
+    if test in PREFILL:
+        redis_benchmark(server, PREFILL[test], 16, size, requests, clients)
     cpu0 = server.cpu_seconds()
-    out = subprocess.run(["redis-benchmark", "-p", str(server.port), "-t", test, "-P", str(pipeline), "-d", str(size),
-                          "-c", str(clients), "-n", str(requests), "-r", "100000", "--csv"],
-                         capture_output=True, text=True, timeout=600)
+    out = redis_benchmark(server, test, pipeline, size, requests, clients)
     cpu = server.cpu_seconds() - cpu0
     lines = [l for l in out.stdout.splitlines() if l.startswith('"') and not l.startswith('"test"')]
     if out.returncode != 0 or not lines:
@@ -168,7 +178,9 @@ def fmt_ratio(a, b):
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--rounds", type=int, default=3)
-    ap.add_argument("--requests", type=int, default=200000)
+    ap.add_argument("--requests", type=int, default=200000, help="at least this many requests per run")
+    ap.add_argument("--seconds", type=float, default=2.0,
+                    help="more requests for fast tests, so each run lasts about this long at Redis's rate")
     ap.add_argument("--clients", type=int, default=50)
     ap.add_argument("--keys", type=int, default=1000000)
     ap.add_argument("--hashes", type=int, default=100000)
@@ -176,7 +188,7 @@ def main():
     ap.add_argument("--out", default=os.path.join(ROOT, "docs"))
     args = ap.parse_args()
     if args.quick:
-        args.rounds, args.requests, args.keys, args.hashes = 1, 20000, 20000, 5000
+        args.rounds, args.requests, args.seconds, args.keys, args.hashes = 1, 20000, 0, 20000, 5000
 
     ferrokv = Server("ferrokv", [FERROKV, "--save", ""])
     redis = Server("redis", ["redis-server", "--save", "", "--appendonly", "no"])
@@ -189,11 +201,15 @@ def main():
                 continue
             for pipeline in (1, 16):
                 for size in ((3, 1024) if sized else (3,)):
+                    # A short run is mostly connection set-up and noise: size
+                    # the run from a first (discarded) one against Redis.
+                    probe = bench_once(redis, test, pipeline, size, args.requests, args.clients)
+                    requests = max(args.requests, int(probe["rps"] * args.seconds))
                     samples = {"ferrokv": [], "redis": []}
                     for _ in range(args.rounds):
                         for server in (ferrokv, redis):
-                            samples[server.name].append(bench_once(server, test, pipeline, size, args.requests, args.clients))
-                    row = {"label": label, "pipeline": pipeline, "size": size if sized else None}
+                            samples[server.name].append(bench_once(server, test, pipeline, size, requests, args.clients))
+                    row = {"label": label, "pipeline": pipeline, "size": size if sized else None, "requests": requests}
                     for name, runs in samples.items():
                         for key in ("rps", "p50", "p99", "cpu_us"):
                             row[f"{name}_{key}"] = median([r[key] for r in runs])
@@ -248,24 +264,26 @@ def write_report(args, rows, memory, hashes, version):
         f"ferrokv (release build) vs Debian's redis-server {version}, both on 127.0.0.1 with no persistence. "
         "redis-benchmark runs on the same machine, so client and servers share the cores.",
         "",
-        f"Command: `bench/run --rounds {args.rounds} --requests {args.requests} --clients {args.clients} --keys {args.keys} --hashes {args.hashes}`",
+        f"Command: `bench/run --rounds {args.rounds} --requests {args.requests} --seconds {args.seconds:g} --clients {args.clients} --keys {args.keys} --hashes {args.hashes}`",
         "",
         f"Each figure is the median of {args.rounds} alternating rounds (ferrokv, redis, ferrokv, redis, ...). "
-        "Ratio = ferrokv / redis: above 1 is better for throughput, below 1 is better for latency, CPU and memory.",
+        "Ratio = ferrokv / redis: above 1 is better for throughput, below 1 is better for latency, CPU and memory. "
+        f"Each run makes at least {args.requests:,} requests, more for fast tests so a run lasts about {args.seconds:g} s at Redis's rate "
+        "(the `requests` column); GET runs after an unmeasured SET of the same keys and LPOP after an LPUSH, so they read real data.",
         "",
         "## Throughput, latency, CPU per request",
         "",
-        "| test | pipeline | value | ferrokv rps | redis rps | ratio | p50 ms (f / r) | p99 ms (f / r) | CPU µs/req (f / r) | CPU ratio |",
-        "| --- | --- | --- | ---: | ---: | ---: | --- | --- | --- | ---: |",
+        "| test | pipeline | value | ferrokv rps | redis rps | ratio | p50 ms (f / r) | p99 ms (f / r) | CPU µs/req (f / r) | CPU ratio | requests |",
+        "| --- | --- | --- | ---: | ---: | ---: | --- | --- | --- | ---: | ---: |",
     ]
     for r in rows:
         if "skip" in r:
-            lines.append(f"| {r['label']} | | | | | | {r['skip']} | | | |")
+            lines.append(f"| {r['label']} | | | | | | {r['skip']} | | | | |")
             continue
         lines.append(
             f"| {r['label']} | {r['pipeline']} | {str(r['size']) + ' B' if r['size'] else '-'} | {r['ferrokv_rps']:,.0f} | {r['redis_rps']:,.0f} | "
             f"{fmt_ratio(r['ferrokv_rps'], r['redis_rps'])} | {r['ferrokv_p50']:.3f} / {r['redis_p50']:.3f} | {r['ferrokv_p99']:.3f} / {r['redis_p99']:.3f} | "
-            f"{r['ferrokv_cpu_us']:.2f} / {r['redis_cpu_us']:.2f} | {fmt_ratio(r['ferrokv_cpu_us'], r['redis_cpu_us'])} |")
+            f"{r['ferrokv_cpu_us']:.2f} / {r['redis_cpu_us']:.2f} | {fmt_ratio(r['ferrokv_cpu_us'], r['redis_cpu_us'])} | {r['requests']:,} |")
     fu, fr = memory["ferrokv"]
     ru, rr = memory["redis"]
     lines += [

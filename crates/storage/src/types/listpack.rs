@@ -18,12 +18,16 @@ impl std::fmt::Debug for Listpack {
     }
 }
 
-fn put_varint(out: &mut Vec<u8>, mut n: usize) {
+/// The length prefix of an entry: (bytes, how many of them are used).
+fn varint(mut n: usize) -> ([u8; 10], usize) {
+    let (mut out, mut i) = ([0u8; 10], 0);
     while n >= 0x80 {
-        out.push((n as u8) | 0x80);
+        out[i] = (n as u8) | 0x80;
         n >>= 7;
+        i += 1;
     }
-    out.push(n as u8);
+    out[i] = n as u8;
+    (out, i + 1)
 }
 
 /// Decodes the entry starting at `pos`: (data start, data end).
@@ -41,12 +45,6 @@ fn entry_at(buf: &[u8], pos: usize) -> (usize, usize) {
     (i, i + n)
 }
 
-fn encoded(data: &[u8]) -> Vec<u8> {
-    let mut v = Vec::with_capacity(data.len() + 2);
-    put_varint(&mut v, data.len());
-    v.extend_from_slice(data);
-    v
-}
 
 /// A position in the listpack: the byte offset where an entry starts.
 pub type Pos = usize;
@@ -103,33 +101,42 @@ impl Listpack {
     }
 
     pub fn push(&mut self, data: &[u8]) {
-        put_varint(&mut self.buf, data.len());
-        self.buf.extend_from_slice(data);
-        self.len += 1;
+        let end = self.end();
+        self.insert(end, data);
     }
 
     /// Inserts before the entry at `pos` (or at the end when `pos == end()`):
     /// one shift of the tail, as Redis's `lpInsert` memmoves.
     pub fn insert(&mut self, pos: Pos, data: &[u8]) {
-        let mut head = [0u8; 10];
-        let hlen = {
-            let mut tmp = Vec::with_capacity(10);
-            put_varint(&mut tmp, data.len());
-            head[..tmp.len()].copy_from_slice(&tmp);
-            tmp.len()
-        };
-        let add = hlen + data.len();
-        let old = self.buf.len();
-        self.buf.resize(old + add, 0);
-        self.buf.copy_within(pos..old, pos + add);
-        self.buf[pos..pos + hlen].copy_from_slice(&head[..hlen]);
-        self.buf[pos + hlen..pos + add].copy_from_slice(data);
+        self.splice(pos, pos, data);
         self.len += 1;
     }
 
     pub fn replace(&mut self, pos: Pos, data: &[u8]) {
         let end = self.next(pos);
-        self.buf.splice(pos..end, encoded(data));
+        self.splice(pos, end, data);
+    }
+
+    /// Puts the entry for `data` in place of the bytes `pos..end`. The
+    /// buffer grows to the exact size, as Redis's `lpInsert` reallocates:
+    /// jemalloc resizes in place within a size class, and a listpack never
+    /// holds the up-to-half spare capacity of a doubling `Vec` (a list of
+    /// 1 KB elements took 1.25× Redis's memory that way).
+    fn splice(&mut self, pos: Pos, end: Pos, data: &[u8]) {
+        let (head, hlen) = varint(data.len());
+        let new = hlen + data.len();
+        let old_len = self.buf.len();
+        if new > end - pos {
+            let grow = new - (end - pos);
+            self.buf.reserve_exact(grow);
+            self.buf.resize(old_len + grow, 0);
+            self.buf.copy_within(end..old_len, pos + new);
+        } else {
+            self.buf.copy_within(end..old_len, pos + new);
+            self.buf.truncate(old_len - (end - pos - new));
+        }
+        self.buf[pos..pos + hlen].copy_from_slice(&head[..hlen]);
+        self.buf[pos + hlen..pos + new].copy_from_slice(data);
     }
 
     /// Removes `count` consecutive entries starting at `pos`.
@@ -165,6 +172,20 @@ impl<'a> Iterator for Iter<'a> {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    /// No doubling slack: what grows a listpack asks for its exact size.
+    #[test]
+    fn grows_to_the_exact_size() {
+        let mut lp = Listpack::new();
+        for i in 0..7 {
+            lp.insert(0, &[b'x'; 1024]);
+            lp.push(format!("{i}").as_bytes());
+            assert_eq!(lp.buf.capacity(), lp.buf.len());
+        }
+        let first = lp.iter_pos().next().expect("not empty").0;
+        lp.replace(first, &[b'y'; 2000]);
+        assert_eq!(lp.buf.capacity(), lp.buf.len());
+    }
 
     proptest! {
         /// Random edits agree with a Vec model.
