@@ -2,7 +2,7 @@
 `<!-- name:begin -->` and `<!-- name:end -->` markers."""
 import os
 
-BLOCKS = ("snapshots", "failover")
+BLOCKS = ("snapshots", "failover", "instructions")
 
 
 def markers(name):

@@ -63,6 +63,9 @@ pub struct RequestParser {
     args: Vec<Bytes>,
 }
 
+/// Argument vectors longer than this are not kept for reuse.
+const RECYCLE_MAX: usize = 1024;
+
 impl RequestParser {
     pub fn new() -> Self {
         Self::default()
@@ -71,6 +74,15 @@ impl RequestParser {
     /// True while a request has been started but not completed.
     pub fn in_progress(&self) -> bool {
         self.multibulk_remaining > 0
+    }
+
+    /// Hands back a request's argument vector once it has been answered, so
+    /// the next request reuses its allocation instead of making one.
+    pub fn recycle(&mut self, mut args: Vec<Bytes>) {
+        if self.args.capacity() == 0 && args.capacity() <= RECYCLE_MAX {
+            args.clear();
+            self.args = args;
+        }
     }
 
     /// Takes the next complete, non-empty request from `buf`.

@@ -357,13 +357,14 @@ fn replay(server: &std::sync::Arc<Server>, path: &Path, data: &[u8], may_truncat
             return Err(AofError::Format(path.into(), "expected '*' at the start of a command".into(), (data.len() - input.len()) as u64));
         }
         match parser.parse(&mut input, &limits) {
-            Ok(Some(args)) => {
+            Ok(Some(mut args)) => {
                 if crate::dispatch::resolve(server, &args).is_err() {
                     let name = String::from_utf8_lossy(&args[0]).into_owned();
                     return Err(AofError::Format(path.into(), format!("unknown command '{name}'"), (data.len() - before) as u64));
                 }
                 client.now_ms = ferrokv_storage::now_ms();
-                crate::dispatch::process(server, &mut client, args, &mut out);
+                crate::dispatch::process(server, &mut client, &mut args, &mut out);
+                parser.recycle(args);
                 out.clear();
                 if !parser.in_progress() {
                     done = (data.len() - input.len()) as u64;

@@ -212,7 +212,7 @@ where
 {
     loop {
         let limits = RequestLimits { max_bulk_len: server.hot.proto_max_bulk_len.load(Ordering::Relaxed), auth_required: !client.authenticated };
-        let args = match parser.parse(input, &limits) {
+        let mut args = match parser.parse(input, &limits) {
             Ok(Some(args)) => args,
             Ok(None) => return true,
             Err(e) => {
@@ -225,7 +225,8 @@ where
         if server.pause.active.load(Ordering::Acquire) {
             wait_while_paused(server, client, &args, out, stream).await;
         }
-        crate::dispatch::process(server, client, args, out);
+        crate::dispatch::process(server, client, &mut args, out);
+        parser.recycle(args);
         if let Some(blocked) = client.blocked.take() {
             if !wait_blocked(server, client, blocked, input, out, stream).await {
                 return false;

@@ -8,6 +8,7 @@ use std::time::Instant;
 use bytes::{Bytes, BytesMut};
 use ferrokv_resp::encode;
 use ferrokv_storage::{shard_of, View};
+use smallvec::SmallVec;
 
 use crate::client::{kind, Client, ReplyMode};
 use crate::command::{flags, Entry};
@@ -54,8 +55,9 @@ pub fn resolve<'s>(server: &'s Server, args: &[Bytes]) -> Result<&'s Entry, (Opt
     Ok(sub)
 }
 
-/// Answers one request into `out`.
-pub fn process(server: &Server, client: &mut Client, args: Vec<Bytes>, out: &mut BytesMut) {
+/// Answers one request into `out`. A request queued by MULTI takes `args`;
+/// otherwise they are left for the caller to reuse.
+pub fn process(server: &Server, client: &mut Client, args: &mut Vec<Bytes>, out: &mut BytesMut) {
     let mark = out.len();
     let silent = match client.reply {
         ReplyMode::SkipNext => {
@@ -86,8 +88,8 @@ pub fn process(server: &Server, client: &mut Client, args: Vec<Bytes>, out: &mut
     }
 }
 
-fn admit_and_run(server: &Server, client: &mut Client, args: Vec<Bytes>, out: &mut BytesMut) {
-    let entry = match resolve(server, &args) {
+fn admit_and_run(server: &Server, client: &mut Client, args: &mut Vec<Bytes>, out: &mut BytesMut) {
+    let entry = match resolve(server, args) {
         Ok(e) => e,
         Err((entry, err)) => return reject(server, client, entry, err, out),
     };
@@ -115,13 +117,13 @@ fn admit_and_run(server: &Server, client: &mut Client, args: Vec<Bytes>, out: &m
     }
     if let Some(queue) = client.multi.as_mut() {
         if !runs_inside_multi(spec.name) {
-            queue.push(args);
+            queue.push(std::mem::take(args));
             client.shared.multi_count.store(queue.len() as i64, Ordering::Relaxed);
             encode::simple(out, b"QUEUED");
             return;
         }
     }
-    call(server, client, entry, &args, out);
+    call(server, client, entry, args, out);
 }
 
 /// A command refused before running: reply, count, and poison an open
@@ -142,7 +144,7 @@ enum Gate {
     /// Shared gate; the shard of the (single-shard) keys is locked lazily.
     One,
     /// Shared gate and these shards, locked in order before it runs.
-    Shards(Vec<usize>),
+    Shards(SmallVec<[usize; 8]>),
     /// The gate exclusively: whole-keyspace commands, commands whose keys
     /// depend on their arguments, and writes while clients are blocked
     /// (which may have to serve them with nobody in between).
@@ -153,7 +155,7 @@ fn gate_for(server: &Server, entry: &Entry, args: &[Bytes]) -> Gate {
     if entry.spec.has(flags::WHOLE) || entry.spec.has(flags::MOVABLEKEYS) || (entry.spec.has(flags::WRITE) && server.blocking.active()) {
         return Gate::Exclusive;
     }
-    let mut shards: Vec<usize> = entry.spec.key_positions(args.len()).map(|i| shard_of(&args[i])).collect();
+    let mut shards: SmallVec<[usize; 8]> = entry.spec.key_positions(args.len()).map(|i| shard_of(&args[i])).collect();
     shards.sort_unstable();
     shards.dedup();
     if shards.len() > 1 {

@@ -142,7 +142,8 @@ impl Host for NodeHost {
         m.client.now_ms = ferrokv_storage::now_ms();
         m.client.woff = end;
         m.client.repl_pending.extend_from_slice(raw);
-        crate::dispatch::process(&server, &mut m.client, args, &mut m.out);
+        let mut args = args;
+        crate::dispatch::process(&server, &mut m.client, &mut args, &mut m.out);
         m.out.clear();
     }
 

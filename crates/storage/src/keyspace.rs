@@ -16,6 +16,7 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 use bytes::Bytes;
 use parking_lot::{Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use rand::Rng;
+use smallvec::SmallVec;
 
 use crate::shard::{Entry, Key, Shard};
 use crate::snapshot::{Capture, SnapshotJob};
@@ -372,7 +373,8 @@ enum Target<'a> {
     /// The shards held, as (db, shard, guard), in ascending shard order.
     Shared {
         ks: &'a Keyspace,
-        locked: Vec<(usize, usize, MutexGuard<'a, Shard>)>,
+        /// Inline: a single-key command (the common case) allocates nothing.
+        locked: SmallVec<[(usize, usize, MutexGuard<'a, Shard>); 2]>,
     },
     All(&'a mut Keyspace),
 }
@@ -420,7 +422,7 @@ impl<'a> View<'a> {
     /// A view holding the gate shared; `now_ms` is the time commands in it
     /// see (the server reads the clock once per batch of requests).
     pub fn shared(store: &'a Store, ks: &'a Keyspace, db: usize, now_ms: i64) -> Self {
-        View::over(store, Target::Shared { ks, locked: Vec::new() }, db, now_ms)
+        View::over(store, Target::Shared { ks, locked: SmallVec::new() }, db, now_ms)
     }
 
     fn over(store: &'a Store, target: Target<'a>, db: usize, now_ms: i64) -> Self {
@@ -443,7 +445,7 @@ impl<'a> View<'a> {
     /// ascending order (so two such views can never deadlock): a command
     /// whose keys span shards stays atomic without the exclusive gate.
     pub fn shards(store: &'a Store, ks: &'a Keyspace, db: usize, now_ms: i64, shards: &[usize]) -> Self {
-        let mut order = shards.to_vec();
+        let mut order: SmallVec<[usize; 8]> = SmallVec::from_slice(shards);
         order.sort_unstable();
         order.dedup();
         let locked = order.into_iter().map(|s| (db, s, ks.dbs[db].data.shards[s].lock())).collect();

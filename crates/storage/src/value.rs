@@ -17,9 +17,11 @@ pub const EMBSTR_LIMIT: usize = 44;
 pub enum Value {
     Str(Str),
     List(Box<List>),
-    Hash(Box<Hash>),
+    /// Inline (16 bytes): a small hash is its listpack's allocation only.
+    Hash(Hash),
     Set(Box<Set>),
-    ZSet(Box<ZSet>),
+    /// Inline, as `Hash`.
+    ZSet(ZSet),
 }
 
 /// A string value. Small values live inside the entry itself (no

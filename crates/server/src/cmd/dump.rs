@@ -78,7 +78,7 @@ pub fn from_rdb(value: RdbValue, limits: &Thresholds) -> Option<Value> {
                     return None;
                 }
             }
-            Value::Hash(Box::new(h))
+            Value::Hash(h)
         }
         RdbValue::ZSet(items) => {
             let mut z = ZSet::new_for(items.first()?.0.len(), limits);
@@ -87,7 +87,7 @@ pub fn from_rdb(value: RdbValue, limits: &Thresholds) -> Option<Value> {
                     return None;
                 }
             }
-            Value::ZSet(Box::new(z))
+            Value::ZSet(z)
         }
     })
 }

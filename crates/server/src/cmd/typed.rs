@@ -37,7 +37,7 @@ macro_rules! typed {
                 None => false,
             };
             if !exists {
-                view.set(key, Value::$variant(Box::new(make())), false);
+                view.set(key, Value::$variant(make().into()), false);
             }
             match view.get_mut(key).map(|e| &mut e.value) {
                 Some(Value::$variant(v)) => Ok(v),

@@ -445,7 +445,7 @@ fn store_result(ctx: &mut Ctx<'_>, dst: &[u8], items: &[(Bytes, f64)], limits: &
     for (m, s) in items {
         z.set(m, *s, limits);
     }
-    ctx.view.set(dst, Value::ZSet(Box::new(z)), false);
+    ctx.view.set(dst, Value::ZSet(z), false);
     items.len()
 }
 
@@ -506,7 +506,7 @@ fn zadd_generic(ctx: &mut Ctx<'_>, args: &[Bytes], mut f: AddFlags) -> CmdResult
         None if f.xx => false,
         None => {
             let z = ZSet::new_for(pairs[1].len(), &limits);
-            ctx.view.set(key, Value::ZSet(Box::new(z)), false);
+            ctx.view.set(key, Value::ZSet(z), false);
             true
         }
     };
