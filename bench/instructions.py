@@ -85,7 +85,7 @@ def main():
             per[name] = (b - a) / (args.n2 - args.n1)
         rows.append((label, per["ferrokv"], per["redis"]))
         print(f"{label:16} ferrokv {per['ferrokv']:8.0f}  redis {per['redis']:8.0f}  ratio {per['ferrokv'] / per['redis']:.2f}", flush=True)
-    version = subprocess.run(["redis-server", "--version"], capture_output=True, text=True).stdout.split()[2]
+    version = subprocess.run(["redis-server", "--version"], capture_output=True, text=True).stdout.split()[2].removeprefix("v=")
     lines = [
         "## Instructions per request (callgrind)",
         "",
