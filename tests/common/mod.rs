@@ -74,6 +74,9 @@ impl Node {
                         Some(false) => break,
                         // Behind requirepass: ours if our child is still running.
                         None if !matches!(child.try_wait(), Ok(None)) => break,
+                        // Ours: ready once it has loaded its data (Redis
+                        // answers LOADING to most commands until then).
+                        _ if still_loading(port) => {}
                         _ => return Node { child, port, dir, kind },
                     }
                 }
@@ -126,6 +129,21 @@ fn serves_pid(port: u16, pid: u32) -> Option<bool> {
         Some(Frame::Error(_)) => None,
         Some(Frame::Bulk(info)) => Some(String::from_utf8_lossy(&info).lines().any(|l| l.trim() == format!("process_id:{pid}"))),
         _ => Some(false),
+    }
+}
+
+/// Whether the server on `port` says it is still loading its dataset.
+fn still_loading(port: u16) -> bool {
+    let Ok(stream) = TcpStream::connect(("127.0.0.1", port)) else {
+        return true;
+    };
+    let _ = stream.set_read_timeout(Some(WAIT));
+    let mut c = Conn { stream, buf: Vec::new() };
+    match c.try_cmd(&["info", "persistence"]) {
+        Some(Frame::Bulk(info)) => String::from_utf8_lossy(&info).lines().any(|l| l.trim() == "loading:1"),
+        // Behind requirepass: it cannot say; take it as ready.
+        Some(Frame::Error(_)) => false,
+        _ => true,
     }
 }
 
