@@ -352,10 +352,8 @@ fn intset(members: &[Vec<u8>]) -> Option<Vec<u8>> {
 /// A score as a sorted-set listpack stores it (Redis's `d2string`): the
 /// integer form when the double is integral and exact, else `%.17g`.
 fn score_text(score: f64) -> String {
-    if score == 0.0 {
-        return if score.is_sign_negative() { "-0".into() } else { "0".into() };
-    }
-    if score > -4503599627370495.0 && score < 4503599627370496.0 && score == score.trunc() {
+    // Zero goes to `format_double`, which keeps the sign of -0 as Redis does.
+    if score != 0.0 && score > -4503599627370495.0 && score < 4503599627370496.0 && score == score.trunc() {
         return (score as i64).to_string();
     }
     ferrokv_resp::encode::format_double(score)

@@ -295,7 +295,7 @@ pub fn encode_unit<'a>(out: &mut bytes::BytesMut, stream_db: &mut Option<usize>,
     }
     for (db, argv) in cmds {
         if *stream_db != Some(db) {
-            encode::command(out, &[b"SELECT", itoa::Buffer::new().format(db).as_bytes()]);
+            encode::select(out, db);
             *stream_db = Some(db);
         }
         encode::command(out, argv);

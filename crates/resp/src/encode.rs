@@ -82,6 +82,11 @@ pub fn command<A: AsRef<[u8]>>(out: &mut impl BufMut, argv: &[A]) {
     }
 }
 
+/// `SELECT db`, which a command stream carries whenever the database changes.
+pub fn select(out: &mut impl BufMut, db: usize) {
+    command(out, &[b"SELECT", itoa::Buffer::new().format(db).as_bytes()]);
+}
+
 pub fn array_len(out: &mut BytesMut, n: usize) {
     line(out, b'*', n as i64);
 }

@@ -2,22 +2,18 @@
 //! `aof-use-rdb-preamble no`: each key as the commands that rebuild it, as
 //! Redis's `rewriteAppendOnlyFileRio` writes them — `SET`, `RPUSH`, `SADD`,
 //! `ZADD`, `HMSET` with at most 64 items per command, then `PEXPIREAT` for
-//! a key with an expiry, and `SELECT` whenever the database changes.
+//! a key with an expiry; `SELECT` whenever the database changes comes from
+//! the snapshot writer (`bgsave::Format`).
 //!
 //! Loading needs nothing of its own: a base that does not start with
 //! `REDIS` is replayed like an incremental file.
 
 use bytes::Bytes;
+use ferrokv_resp::encode::command;
 use ferrokv_storage::Value;
 
 /// AOF_REWRITE_ITEMS_PER_CMD: elements per command for collections.
 const ITEMS_PER_CMD: usize = 64;
-
-use ferrokv_resp::encode::command;
-
-pub fn select(out: &mut Vec<u8>, db: usize) {
-    command(out, &[b"SELECT", itoa::Buffer::new().format(db).as_bytes()]);
-}
 
 /// The commands that rebuild `key` holding `value`, expiring at `expire`.
 pub fn key(out: &mut Vec<u8>, key: &[u8], value: &Value, expire: Option<i64>) {
@@ -56,7 +52,7 @@ mod tests {
     #[test]
     fn strings_lists_and_expiry_as_redis_writes_them() {
         let mut out = Vec::new();
-        select(&mut out, 3);
+        ferrokv_resp::encode::select(&mut out, 3);
         key(&mut out, b"k", &Value::Str(Str::Int(42)), Some(1700000000000));
         assert_eq!(
             out,

@@ -16,7 +16,7 @@ use ferrokv_rdb::file::{encode_key, encode_select_db, Writer};
 use ferrokv_storage::snapshot::Capture;
 use ferrokv_storage::{now_ms, Key, Keyspace, Value};
 
-use crate::cmd::dump::{layout_of, to_rdb};
+use crate::cmd::dump::rdb_form;
 use crate::server::Server;
 
 enum Chunk {
@@ -85,14 +85,17 @@ impl Format {
     fn select(self, buf: &mut Vec<u8>, db: usize) {
         match self {
             Format::Rdb => encode_select_db(buf, db as u32),
-            Format::Commands => crate::aof_base::select(buf, db),
+            Format::Commands => ferrokv_resp::encode::select(buf, db),
         }
     }
 
     /// One key's record (`compress`: LZF for RDB strings, as `rdbcompression`).
     fn key(self, buf: &mut Vec<u8>, key: &[u8], value: &Value, expire: Option<i64>, compress: bool) {
         match self {
-            Format::Rdb => encode_key(buf, key, &to_rdb(value), layout_of(value), expire, compress),
+            Format::Rdb => {
+                let (value, layout) = rdb_form(value);
+                encode_key(buf, key, &value, layout, expire, compress)
+            }
             Format::Commands => crate::aof_base::key(buf, key, value, expire),
         }
     }

@@ -155,7 +155,13 @@ fn gate_for(server: &Server, entry: &Entry, args: &[Bytes]) -> Gate {
     if entry.spec.has(flags::WHOLE) || entry.spec.has(flags::MOVABLEKEYS) || (entry.spec.has(flags::WRITE) && server.blocking.active()) {
         return Gate::Exclusive;
     }
-    let mut shards: SmallVec<[usize; 8]> = entry.spec.key_positions(args.len()).map(|i| shard_of(&args[i])).collect();
+    // A single key needs no list: its shard is found (and locked) when the
+    // command first touches it, so hashing it here would be done twice.
+    let mut positions = entry.spec.key_positions(args.len());
+    let (Some(a), Some(b)) = (positions.next(), positions.next()) else {
+        return Gate::One;
+    };
+    let mut shards: SmallVec<[usize; 8]> = [a, b].into_iter().chain(positions).map(|i| shard_of(&args[i])).collect();
     shards.sort_unstable();
     shards.dedup();
     if shards.len() > 1 {

@@ -129,7 +129,7 @@ impl Host for NodeHost {
         Ok(())
     }
 
-    fn apply(&self, session: &mut ApplySession, args: Vec<Bytes>, raw: &[u8], end: u64) {
+    fn apply(&self, session: &mut ApplySession, mut args: Vec<Bytes>, raw: &[u8], end: u64) {
         let Ok(server) = self.server() else {
             return;
         };
@@ -142,7 +142,6 @@ impl Host for NodeHost {
         m.client.now_ms = ferrokv_storage::now_ms();
         m.client.woff = end;
         m.client.repl_pending.extend_from_slice(raw);
-        let mut args = args;
         crate::dispatch::process(&server, &mut m.client, &mut args, &mut m.out);
         m.out.clear();
     }

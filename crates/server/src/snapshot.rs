@@ -14,7 +14,7 @@ use bytes::Bytes;
 use ferrokv_rdb::file::Writer;
 use ferrokv_storage::{lfu, lru_clock, now_ms, Entry, Keyspace, Thresholds};
 
-use crate::cmd::dump::{access_hint, from_rdb, layout_of, to_rdb};
+use crate::cmd::dump::{access_hint, from_rdb, rdb_form};
 use crate::server::Server;
 
 #[derive(Debug, thiserror::Error)]
@@ -66,7 +66,8 @@ pub fn write_file(ks: &mut Keyspace, temp: &Path, compress: bool, checksum: bool
         // holds (the primary's DEL will follow); a primary skips them.
         ks.db_mut(index).for_each_live(i64::MIN, |key, entry, expire| {
             total += 1;
-            w.key(key, &to_rdb(&entry.value), layout_of(&entry.value), expire)
+            let (value, layout) = rdb_form(&entry.value);
+            w.key(key, &value, layout, expire)
         })?;
     }
     let file = w.finish()?.into_inner().map_err(|e| e.into_error())?;

@@ -442,13 +442,12 @@ impl<'a> View<'a> {
     }
 
     /// A shared view holding `shards` of `db` from the start, locked in
-    /// ascending order (so two such views can never deadlock): a command
-    /// whose keys span shards stays atomic without the exclusive gate.
+    /// the ascending order the caller gives them in, without repeats (so two
+    /// such views can never deadlock): a command whose keys span shards
+    /// stays atomic without the exclusive gate.
     pub fn shards(store: &'a Store, ks: &'a Keyspace, db: usize, now_ms: i64, shards: &[usize]) -> Self {
-        let mut order: SmallVec<[usize; 8]> = SmallVec::from_slice(shards);
-        order.sort_unstable();
-        order.dedup();
-        let locked = order.into_iter().map(|s| (db, s, ks.dbs[db].data.shards[s].lock())).collect();
+        assert!(shards.windows(2).all(|w| w[0] < w[1]), "shards are locked in strictly ascending order");
+        let locked = shards.iter().map(|&s| (db, s, ks.dbs[db].data.shards[s].lock())).collect();
         View { target: Target::Shared { ks, locked }, ..View::shared(store, ks, db, now_ms) }
     }
 

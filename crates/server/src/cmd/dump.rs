@@ -30,16 +30,18 @@ pub static COMMANDS: &[Command] = &[
     ),
 ];
 
-/// The RDB shape of a stored value.
-/// The layout Redis 7.0 writes an object in: the compact one while the
-/// object has its compact encoding in memory (listpack, intset).
-pub fn layout_of(value: &Value) -> Layout {
-    match value.encoding() {
+/// A stored value as a file or a DUMP payload writes it: its RDB shape, and
+/// the layout Redis 7.0 writes it in — the compact one while the object has
+/// its compact encoding in memory (listpack, intset).
+pub fn rdb_form(value: &Value) -> (RdbValue, Layout) {
+    let layout = match value.encoding() {
         "listpack" | "intset" => Layout::Compact,
         _ => Layout::Plain,
-    }
+    };
+    (to_rdb(value), layout)
 }
 
+/// The RDB shape of a stored value.
 pub fn to_rdb(value: &Value) -> RdbValue {
     let owned = |items: Vec<Bytes>| items.into_iter().map(|b| b.to_vec()).collect();
     match value {
@@ -104,7 +106,7 @@ pub fn access_hint(lfu_policy: bool, freq: Option<u8>, idle_seconds: Option<u64>
 
 /* DUMP key */
 fn dump(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
-    let Some((value, layout)) = ctx.view.get(&args[1]).map(|e| (to_rdb(&e.value), layout_of(&e.value))) else {
+    let Some((value, layout)) = ctx.view.get(&args[1]).map(|e| rdb_form(&e.value)) else {
         ctx.null();
         return Ok(());
     };

@@ -14,7 +14,7 @@ use ferrokv_resp::Frame;
 
 use crate::args;
 use crate::cmd;
-use crate::cmd::dump::{layout_of, to_rdb};
+use crate::cmd::dump::rdb_form;
 use crate::command::flags::*;
 use crate::command::Command;
 use crate::ctx::Ctx;
@@ -83,7 +83,8 @@ fn migrate(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
             None => 0,
         };
         if let Some(entry) = ctx.view.get(&key) {
-            items.push((key, ttl, dump_payload(&to_rdb(&entry.value), layout_of(&entry.value), compress)));
+            let (value, layout) = rdb_form(&entry.value);
+            items.push((key, ttl, dump_payload(&value, layout, compress)));
         }
     }
     if items.is_empty() {

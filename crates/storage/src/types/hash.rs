@@ -9,7 +9,7 @@ use super::{scan_indexed, IndexMap, Thresholds};
 #[derive(Debug, Clone, PartialEq)]
 pub enum Hash {
     Listpack(Listpack),
-    /// Boxed: a small hash (the common case) then costs 32 bytes, not 64.
+    /// Boxed, so a `Hash` is 16 bytes and sits inside its key's value.
     Table(Box<IndexMap<Bytes, Bytes>>),
 }
 

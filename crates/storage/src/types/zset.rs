@@ -12,8 +12,7 @@ use super::{scan_indexed, IndexMap, Thresholds};
 pub enum ZSet {
     /// Member then the score's 8 bytes, for every element, in order.
     Listpack(Listpack),
-    /// Boxed: a small sorted set (the common case) then costs 32 bytes,
-    /// not 144.
+    /// Boxed, so a `ZSet` is 16 bytes and sits inside its key's value.
     Skiplist(Box<Sorted>),
 }
 
