@@ -101,11 +101,9 @@ pub async fn start(config_path: PathBuf, port: Option<u16>) -> Result<Handle, St
     let tasks = Arc::new(monitor::Tasks::new());
     let timer = s.clone();
     tokio::spawn(async move {
-        let mut every = tokio::time::interval(Duration::from_millis(100));
-        every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let (mut wall, mut mono) = (std::time::SystemTime::now(), std::time::Instant::now());
         loop {
-            every.tick().await;
+            tokio::time::sleep(sentinel::timer_period()).await;
             let now = std::time::SystemTime::now();
             let elapsed = now.duration_since(wall).ok();
             let stalled = mono.elapsed();

@@ -432,7 +432,10 @@ async fn peer_loop(s: &Arc<Sentinel>, id: u64, target: &Target) {
                 let Ok(reply) = link.call(&args, PING_PERIOD).await else { break };
                 record_opinion(s, id, target, &reply);
             }
-            tokio::time::sleep(Duration::from_millis(100)).await;
+            tokio::select! {
+                _ = tokio::time::sleep(Duration::from_millis(100)) => {}
+                _ = s.ask_now.notified() => {}
+            }
             if !master_down(s, target) {
                 tokio::time::sleep(PING_PERIOD.saturating_sub(started.elapsed())).await;
             }

@@ -1,4 +1,4 @@
-//! The sentinel's judgement, run every 100 ms over the shared state
+//! The sentinel's judgement, run every 50–100 ms over the shared state
 //! (Redis's `sentinelTimer`): subjective and objective down, the leader
 //! election, and the failover state machine, one function per state. Network
 //! work is done by the instance tasks (`monitor`) and by short tasks this
@@ -19,6 +19,11 @@ pub struct Sentinel {
     pub state: Mutex<State>,
     /// Events for SUBSCRIBE/PSUBSCRIBE clients: (channel, message).
     pub events: broadcast::Sender<(String, String)>,
+    /// Wakes the peer links when we start a failover, so they ask for votes
+    /// at once (Redis's `SENTINEL_ASK_FORCED`) instead of on their next
+    /// poll: peers that hear from us first vote for us, and the sentinels
+    /// that reached ODOWN together do not each vote for themselves.
+    pub ask_now: tokio::sync::Notify,
 }
 
 /// An instance described as Redis's event messages do.
@@ -31,7 +36,7 @@ pub fn describe(m: &Master, inst: Option<&Instance>, kind: &str) -> String {
 
 impl Sentinel {
     pub fn new(state: State) -> Arc<Self> {
-        Arc::new(Sentinel { state: Mutex::new(state), events: broadcast::channel(1024).0 })
+        Arc::new(Sentinel { state: Mutex::new(state), events: broadcast::channel(1024).0, ask_now: tokio::sync::Notify::new() })
     }
 
     /// Logs and publishes an event (Redis's `sentinelEvent`).
@@ -45,6 +50,7 @@ impl Sentinel {
     pub fn tick(self: &Arc<Self>, elapsed: Option<Duration>, stalled: Duration) {
         let mut events = Vec::new();
         let mut commands = Vec::new();
+        let mut started = false;
         {
             let mut st = self.state.lock();
             // TILT: after a clock jump or a stall (the process was stopped,
@@ -70,9 +76,12 @@ impl Sentinel {
             let names: Vec<String> = st.masters.keys().cloned().collect();
             for name in names {
                 check_down(&mut st, &name, &mut events);
-                start_failover_if_needed(&mut st, &name, &mut events);
+                started |= start_failover_if_needed(&mut st, &name, &mut events);
                 failover_step(&mut st, &name, &mut events, &mut commands);
             }
+        }
+        if started {
+            self.ask_now.notify_waiters();
         }
         for (k, m) in events {
             self.event(&k, m);
@@ -183,16 +192,26 @@ fn check_down(st: &mut State, name: &str, events: &mut Vec<(String, String)>) {
     }
 }
 
-fn start_failover_if_needed(st: &mut State, name: &str, events: &mut Vec<(String, String)>) {
+/// Returns whether a failover began.
+fn start_failover_if_needed(st: &mut State, name: &str, events: &mut Vec<(String, String)>) -> bool {
     let now = Instant::now();
     let m = &st.masters[name];
     if m.odown_since.is_none() || m.in_failover() {
-        return;
+        return false;
     }
     if m.failover_start.is_some_and(|t| now < t + m.failover_timeout * 2) {
-        return;
+        return false;
     }
     begin_failover(st, name, false, events);
+    true
+}
+
+/// The wait before the next timer run: 50–100 ms, drawn anew each time as
+/// Redis Sentinel redraws its `hz`, so sentinels started together do not
+/// judge (and reach ODOWN, and start failovers) in lockstep.
+pub fn timer_period() -> Duration {
+    use rand::Rng;
+    Duration::from_millis(rand::rng().random_range(50..=100))
 }
 
 /// Starts a failover in a new epoch, voting for ourselves.
