@@ -20,6 +20,7 @@ use smallvec::SmallVec;
 
 use crate::shard::{Entry, Key, Shard};
 use crate::snapshot::{Capture, SnapshotJob};
+use crate::table::key_hash;
 use crate::value::Value;
 use crate::watch::{WatchFlag, Watches};
 
@@ -65,9 +66,13 @@ pub fn idle_seconds(lru: u32) -> u64 {
 }
 
 pub fn shard_of(key: &[u8]) -> usize {
-    use std::hash::BuildHasher;
-    static SEED: foldhash::fast::FixedState = foldhash::fast::FixedState::with_seed(0x5eed_f00d);
-    (SEED.hash_one(key) as usize) & (SHARDS - 1)
+    shard_of_hash(key_hash(key))
+}
+
+/// The shard of a key whose [`key_hash`] is `hash` (bits 32 and up: the
+/// table takes its slot from the low bits).
+fn shard_of_hash(hash: u64) -> usize {
+    (hash >> 32) as usize & (SHARDS - 1)
 }
 
 /// Counters INFO reports; shared by every connection.
@@ -520,17 +525,23 @@ impl<'a> View<'a> {
 
     /// The shard holding `key` in the selected database.
     fn shard(&mut self, key: &[u8]) -> &mut Shard {
+        self.shard_hashed(key_hash(key), key)
+    }
+
+    /// [`View::shard`] for a key whose [`key_hash`] is `hash`: an operation
+    /// hashes its key once, for the shard and for the lookup in it.
+    fn shard_hashed(&mut self, hash: u64, key: &[u8]) -> &mut Shard {
         let db = self.db;
+        let want = shard_of_hash(hash);
         match &mut self.target {
             Target::All(ks) => {
-                let shard = ks.dbs[db].shard_mut(key);
+                let shard = ks.dbs[db].data.shards[want].get_mut();
                 if let Some(job) = &self.snapshot {
-                    job.before_key(db, shard_of(key), shard, key);
+                    job.before_key(db, want, shard, key);
                 }
                 shard
             }
             Target::Shared { ks, locked } => {
-                let want = shard_of(key);
                 let i = match locked.iter().position(|(d, s, _)| *d == db && *s == want) {
                     Some(i) => i,
                     None => {
@@ -556,19 +567,23 @@ impl<'a> View<'a> {
     /// Applies lazy expiry to `key`; true if the key is to be treated as
     /// missing (deleted, or hidden on a replica).
     fn expire_if_needed(&mut self, key: &[u8]) -> bool {
+        self.expire_if_needed_hashed(key_hash(key), key)
+    }
+
+    fn expire_if_needed_hashed(&mut self, hash: u64, key: &[u8]) -> bool {
         let now = self.now_ms;
         let expiry = self.expiry;
         if expiry == Expiry::Ignore {
             return false;
         }
-        let shard = self.shard(key);
+        let shard = self.shard_hashed(hash, key);
         if !shard.is_expired(key, now) {
             return false;
         }
         if expiry == Expiry::Hide {
             return true;
         }
-        shard.remove(key);
+        shard.remove_hashed(hash, key);
         let db = self.db;
         self.db_watches(db).touch(key);
         self.stats.expired_keys.fetch_add(1, Ordering::Relaxed);
@@ -582,10 +597,11 @@ impl<'a> View<'a> {
 
     /// `lookupKeyRead`: counts a hit or a miss and refreshes the access time.
     pub fn get(&mut self, key: &[u8]) -> Option<&mut Entry> {
-        let hidden = self.expire_if_needed(key) && self.expiry == Expiry::Hide;
+        let hash = key_hash(key);
+        let hidden = self.expire_if_needed_hashed(hash, key) && self.expiry == Expiry::Hide;
         let lfu = self.lfu;
         let stats = self.stats;
-        match self.shard(key).map.get_mut(key).filter(|_| !hidden) {
+        match self.shard_hashed(hash, key).map.get_mut_hashed(hash, key).filter(|_| !hidden) {
             Some(entry) => {
                 stats.keyspace_hits.fetch_add(1, Ordering::Relaxed);
                 Self::touch_entry(entry, lfu);
@@ -600,21 +616,23 @@ impl<'a> View<'a> {
 
     /// `lookupKeyWrite`: no hit/miss accounting.
     pub fn get_mut(&mut self, key: &[u8]) -> Option<&mut Entry> {
-        if self.expire_if_needed(key) && self.expiry == Expiry::Hide {
+        let hash = key_hash(key);
+        if self.expire_if_needed_hashed(hash, key) && self.expiry == Expiry::Hide {
             return None;
         }
         let lfu = self.lfu;
-        let entry = self.shard(key).map.get_mut(key)?;
+        let entry = self.shard_hashed(hash, key).map.get_mut_hashed(hash, key)?;
         Self::touch_entry(entry, lfu);
         Some(entry)
     }
 
     /// Looks without touching the access time or the stats (OBJECT, TYPE…).
     pub fn peek(&mut self, key: &[u8]) -> Option<&Entry> {
-        if self.expire_if_needed(key) && self.expiry == Expiry::Hide {
+        let hash = key_hash(key);
+        if self.expire_if_needed_hashed(hash, key) && self.expiry == Expiry::Hide {
             return None;
         }
-        self.shard(key).map.get(key)
+        self.shard_hashed(hash, key).map.get_hashed(hash, key)
     }
 
     pub fn exists(&mut self, key: &[u8]) -> bool {
@@ -623,13 +641,14 @@ impl<'a> View<'a> {
 
     /// `setKey`: stores `value`, dropping any expiry unless `keep_ttl`.
     pub fn set(&mut self, key: &[u8], value: Value, keep_ttl: bool) {
-        self.expire_if_needed(key);
+        let hash = key_hash(key);
+        self.expire_if_needed_hashed(hash, key);
         if matches!(value, Value::List(_) | Value::ZSet(_)) {
             self.ready.push((self.db, Bytes::copy_from_slice(key)));
         }
         let lru = if self.lfu { crate::lfu::initial() } else { lru_clock() };
-        let shard = self.shard(key);
-        match shard.map.get_mut(key) {
+        let shard = self.shard_hashed(hash, key);
+        match shard.map.get_mut_hashed(hash, key) {
             Some(entry) => {
                 entry.value = value;
                 if !keep_ttl {
@@ -637,7 +656,7 @@ impl<'a> View<'a> {
                 }
             }
             None => {
-                shard.map.insert_new(key, Entry::new(value, lru));
+                shard.map.insert_new_hashed(hash, key, Entry::new(value, lru));
             }
         }
         self.modified(key);
@@ -655,10 +674,11 @@ impl<'a> View<'a> {
 
     /// Removes `key` and returns its value.
     pub fn take(&mut self, key: &[u8]) -> Option<Value> {
-        if self.expire_if_needed(key) && self.expiry == Expiry::Hide {
+        let hash = key_hash(key);
+        if self.expire_if_needed_hashed(hash, key) && self.expiry == Expiry::Hide {
             return None;
         }
-        let entry = self.shard(key).remove(key)?;
+        let entry = self.shard_hashed(hash, key).remove_hashed(hash, key)?;
         self.modified(key);
         Some(entry.value)
     }

@@ -56,8 +56,15 @@ impl Shard {
     }
 
     pub(crate) fn remove(&mut self, key: &[u8]) -> Option<Entry> {
-        let entry = self.map.swap_remove(key)?;
-        self.expires.swap_remove(key);
+        self.remove_hashed(crate::table::key_hash(key), key)
+    }
+
+    /// [`Shard::remove`] of a key whose `key_hash` is `hash`.
+    pub(crate) fn remove_hashed(&mut self, hash: u64, key: &[u8]) -> Option<Entry> {
+        let entry = self.map.swap_remove_hashed(hash, key)?;
+        if !self.expires.is_empty() {
+            self.expires.swap_remove(key);
+        }
         Some(entry)
     }
 

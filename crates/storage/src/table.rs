@@ -1,20 +1,34 @@
 //! A shard's key table: records in a dense vector, found through a hash
-//! index of their positions.
+//! index of aliases of the records themselves.
 //!
 //! Why dense: Redis samples keys at random (active expiry, RANDOMKEY,
 //! eviction) and SCAN needs a cursor that survives deletions; positions in a
-//! vector give both (see `Shard::scan_step`). Why not `IndexMap`: it keeps
-//! each key's hash beside it and grows its entry vector to match its index's
-//! capacity (up to twice the keys); here a key costs one record pointer in
-//! the vector, a 4-byte position and a control byte in the index, and its
-//! record.
+//! vector give both (see `Shard::scan_step`). Why the index holds aliases
+//! rather than positions: a lookup then reaches the key it compares in one
+//! dependent load (see `record`). Why not `IndexMap`: it keeps each key's
+//! hash beside it and grows its entry vector to match its index's capacity
+//! (up to twice the keys); here a key costs one record pointer in the
+//! vector, an alias and a control byte in the index, and its record.
 
 use foldhash::fast::RandomState;
 use hashbrown::HashTable;
 use std::hash::BuildHasher;
+use std::sync::LazyLock;
 
-use crate::record::Record;
+use crate::record::{Alias, Record};
 use crate::shard::Entry;
+
+/// The seed is drawn once per process, as Redis seeds its dict hash at
+/// start-up, so nobody can pick keys that collide.
+static HASHER: LazyLock<RandomState> = LazyLock::new(RandomState::default);
+
+/// A key's one hash: its low bits place it in a shard's table and bits
+/// 32–35 pick the shard (`keyspace::shard_of`), so a command hashes its key
+/// once for both. (hashbrown takes a slot from the low bits and a tag from
+/// the top seven, so the shard bits bias neither.)
+pub fn key_hash(key: &[u8]) -> u64 {
+    HASHER.hash_one(key)
+}
 
 /// Below this many slots a table is never shrunk.
 const MIN_SHRINK: usize = 1024;
@@ -22,15 +36,27 @@ const MIN_SHRINK: usize = 1024;
 #[derive(Default)]
 pub struct Table {
     records: Vec<Record>,
-    /// Positions in `records`, hashed by the record's key.
-    index: HashTable<u32>,
-    hasher: RandomState,
+    /// Every record in `records`, hashed by its key. Invariant: an alias is
+    /// in the index exactly while its record is in `records`, and each
+    /// record's stored position is its slot there.
+    index: HashTable<Alias>,
 }
 
 impl std::fmt::Debug for Table {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_list().entries(self.records.iter()).finish()
     }
+}
+
+/// The key an indexed alias points at.
+fn key_of<'a>(a: &Alias) -> &'a [u8] {
+    // SAFETY: the index only holds aliases of live records (the invariant
+    // on `Table::index`); the bytes are read while the table is borrowed.
+    unsafe { a.key() }
+}
+
+fn rehash(a: &Alias) -> u64 {
+    key_hash(key_of(a))
 }
 
 impl Table {
@@ -42,49 +68,69 @@ impl Table {
         self.records.is_empty()
     }
 
-    fn find(&self, key: &[u8]) -> Option<usize> {
-        let records = &self.records;
-        self.index.find(self.hasher.hash_one(key), |&i| records[i as usize].key() == key).map(|&i| i as usize)
+    /// `hash` is `key_hash(key)`: callers that also chose the shard by it
+    /// pass it on instead of hashing again (the `*_hashed` methods).
+    fn find(&self, hash: u64, key: &[u8]) -> Option<Alias> {
+        self.index.find(hash, |a| key_of(a) == key).copied()
     }
 
     pub fn contains_key(&self, key: &[u8]) -> bool {
-        self.find(key).is_some()
+        self.find(key_hash(key), key).is_some()
     }
 
+    #[cfg(test)]
     pub fn get(&self, key: &[u8]) -> Option<&Entry> {
-        self.find(key).map(|i| self.records[i].entry())
+        self.get_hashed(key_hash(key), key)
     }
 
+    pub fn get_hashed(&self, hash: u64, key: &[u8]) -> Option<&Entry> {
+        // SAFETY: the record is alive (indexed) and `&self` keeps it so.
+        self.find(hash, key).map(|a| unsafe { a.entry() })
+    }
+
+    #[cfg(test)]
     pub fn get_mut(&mut self, key: &[u8]) -> Option<&mut Entry> {
-        self.get_full_mut(key).map(|(_, e)| e)
+        self.get_mut_hashed(key_hash(key), key)
+    }
+
+    pub fn get_mut_hashed(&mut self, hash: u64, key: &[u8]) -> Option<&mut Entry> {
+        // SAFETY: alive (indexed); `&mut self` borrows every record.
+        self.find(hash, key).map(|a| unsafe { a.parts_mut().1 })
     }
 
     /// The stored key with its entry.
     pub fn get_full_mut(&mut self, key: &[u8]) -> Option<(&[u8], &mut Entry)> {
-        let i = self.find(key)?;
-        Some(self.records[i].parts_mut())
+        let a = self.find(key_hash(key), key)?;
+        // SAFETY: as in `get_mut_hashed`.
+        Some(unsafe { a.parts_mut() })
     }
 
     /// Adds a key the caller knows is absent.
     pub fn insert_new(&mut self, key: &[u8], entry: Entry) {
+        self.insert_new_hashed(key_hash(key), key, entry)
+    }
+
+    pub fn insert_new_hashed(&mut self, hash: u64, key: &[u8], entry: Entry) {
         debug_assert!(!self.contains_key(key), "insert_new of a present key");
-        let at = u32::try_from(self.records.len()).expect("fewer than 2^32 keys per shard");
-        self.records.push(Record::new(key, entry));
-        let Table { records, index, hasher } = self;
-        index.insert_unique(hasher.hash_one(key), at, |&i| hasher.hash_one(records[i as usize].key()));
+        let record = Record::new(key, entry, self.records.len());
+        let alias = record.alias();
+        self.records.push(record);
+        self.index.insert_unique(hash, alias, rehash);
     }
 
     /// Removes `key`, moving the last record into its place.
+    #[cfg(test)]
     pub fn swap_remove(&mut self, key: &[u8]) -> Option<Entry> {
-        let hash = self.hasher.hash_one(key);
-        let records = &self.records;
-        let (at, _) = self.index.find_entry(hash, |&i| records[i as usize].key() == key).ok()?.remove();
-        let at = at as usize;
-        let last = self.records.len() - 1;
+        self.swap_remove_hashed(key_hash(key), key)
+    }
+
+    pub fn swap_remove_hashed(&mut self, hash: u64, key: &[u8]) -> Option<Entry> {
+        let (alias, _) = self.index.find_entry(hash, |a| key_of(a) == key).ok()?.remove();
+        // SAFETY: the record is still in `records` (only its alias is gone).
+        let at = unsafe { alias.position() };
         let removed = self.records.swap_remove(at);
-        if at != last {
-            let moved = self.hasher.hash_one(self.records[at].key());
-            *self.index.find_mut(moved, |&i| i as usize == last).expect("every record is indexed") = at as u32;
+        if let Some(moved) = self.records.get(at) {
+            moved.set_position(at);
         }
         self.shrink_if_sparse();
         Some(removed.into_entry())
@@ -97,8 +143,7 @@ impl Table {
         if cap > MIN_SHRINK && self.records.len() * 8 < cap {
             let keep = self.records.len() * 2;
             self.records.shrink_to(keep);
-            let Table { records, index, hasher } = self;
-            index.shrink_to(keep, |&i| hasher.hash_one(records[i as usize].key()));
+            self.index.shrink_to(keep, rehash);
         }
     }
 
@@ -155,7 +200,8 @@ mod tests {
             }
             for i in 0..table.len() {
                 let (k, _) = table.get_index(i).unwrap();
-                prop_assert_eq!(table.find(k), Some(i));
+                // SAFETY: the table is alive and not borrowed mutably.
+                prop_assert_eq!(table.find(key_hash(k), k).map(|a| unsafe { a.position() }), Some(i));
             }
         }
     }
