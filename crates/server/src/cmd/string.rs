@@ -442,6 +442,15 @@ fn setrange(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
 
 /// `incrDecrCommand`: the new value keeps the key's expiry.
 fn incr_by(ctx: &mut Ctx<'_>, key: &[u8], by: i64) -> CmdResult {
+    // An integer already stored changes where it lies: one lookup, as
+    // Redis's incrDecrCommand updates an unshared integer object in place.
+    if let Some(Value::Str(Str::Int(n))) = ctx.view.get_mut(key).map(|e| &mut e.value) {
+        let next = n.checked_add(by).ok_or_else(|| RedisError::from(errors::OVERFLOW))?;
+        *n = next;
+        ctx.view.modified(key);
+        ctx.int(next);
+        return Ok(());
+    }
     let current = match write_str(ctx, key)? {
         None => 0,
         Some(Str::Int(n)) => n,
