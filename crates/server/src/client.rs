@@ -19,6 +19,9 @@ pub enum Push {
     Message { channel: Bytes, payload: Bytes },
     PMessage { pattern: Bytes, channel: Bytes, payload: Bytes },
     Monitor(Bytes),
+    /// Not for the client: the end-of-round write left bytes its socket
+    /// would not take, so the connection writes them itself (`outbox`).
+    Stalled,
 }
 
 impl Push {
@@ -27,6 +30,7 @@ impl Push {
             Push::Message { channel, payload } => channel.len() + payload.len() + 32,
             Push::PMessage { pattern, channel, payload } => pattern.len() + channel.len() + payload.len() + 48,
             Push::Monitor(line) => line.len() + 8,
+            Push::Stalled => 0,
         }
     }
 }
@@ -56,7 +60,8 @@ pub struct ClientShared {
     pub name: Mutex<Option<Bytes>>,
     /// CLIENT SETINFO lib-name / lib-ver.
     pub lib: Mutex<(Option<Bytes>, Option<Bytes>)>,
-    pub last_cmd: Mutex<&'static str>,
+    /// The command it last ran (CLIENT LIST `cmd=`).
+    pub last_cmd: LastCmd,
     pub flags: AtomicU32,
     pub sub_count: AtomicUsize,
     pub psub_count: AtomicUsize,
@@ -68,6 +73,30 @@ pub struct ClientShared {
     pub killed: AtomicBool,
     pub kill: Notify,
     pub push: mpsc::UnboundedSender<Push>,
+}
+
+/// A client's last command, set twice per command by its connection and
+/// read by others' CLIENT LIST: a relaxed pointer store, where a mutex cost
+/// four atomic operations per command.
+pub struct LastCmd(std::sync::atomic::AtomicPtr<&'static str>);
+
+static NO_COMMAND: &str = "NULL";
+
+impl Default for LastCmd {
+    fn default() -> Self {
+        LastCmd(std::sync::atomic::AtomicPtr::new(std::ptr::from_ref(&NO_COMMAND).cast_mut()))
+    }
+}
+
+impl LastCmd {
+    pub fn set(&self, name: &'static &'static str) {
+        self.0.store(std::ptr::from_ref(name).cast_mut(), Ordering::Relaxed);
+    }
+
+    pub fn get(&self) -> &'static str {
+        // SAFETY: only ever set from `&'static &'static str`s, never written through.
+        unsafe { *self.0.load(Ordering::Relaxed) }
+    }
 }
 
 impl ClientShared {
@@ -82,7 +111,7 @@ impl ClientShared {
             db: AtomicUsize::new(0),
             name: Mutex::new(None),
             lib: Mutex::new((None, None)),
-            last_cmd: Mutex::new("NULL"),
+            last_cmd: LastCmd::default(),
             flags: AtomicU32::new(if unix { kind::UNIX } else { 0 }),
             sub_count: AtomicUsize::new(0),
             psub_count: AtomicUsize::new(0),

@@ -198,6 +198,8 @@ pub struct Entry {
     /// `get`, or `config|get` for a subcommand. Leaked once per table so
     /// clients can point at it (CLIENT LIST `cmd=`) without copying.
     pub fullname: &'static str,
+    /// `fullname` behind a thin pointer, for [`crate::client::LastCmd`].
+    pub fullname_ref: &'static &'static str,
     pub stats: CommandStats,
     pub subcommands: FastMap<Entry>,
 }
@@ -216,7 +218,8 @@ impl Table {
                 None => spec.name,
             };
             let subcommands = spec.subcommands.iter().map(|s| (s.name.to_string(), entry(s, Some(spec.name)))).collect();
-            Entry { spec, fullname, stats: CommandStats::default(), subcommands }
+            let fullname_ref = Box::leak(Box::new(fullname));
+            Entry { spec, fullname, fullname_ref, stats: CommandStats::default(), subcommands }
         }
         let commands = families.iter().flat_map(|f| f.iter()).map(|c| (c.name.to_string(), entry(c, None))).collect();
         Table { commands }

@@ -1,6 +1,7 @@
 //! One connection: accept checks (maxclients, protected mode), then a loop
 //! that reads, parses every complete request in the buffer, runs them in
-//! order and sends all their replies with one write.
+//! order and hands all their replies to the connection's outbox, which the
+//! worker writes at the end of its round (see `outbox`).
 //!
 //! Pushes from other connections (pub/sub messages, MONITOR lines) arrive
 //! through the client's queue and go out between batches; a kill from
@@ -22,6 +23,7 @@ use tracing::debug;
 
 use crate::client::{kind, Client, ClientShared, Push};
 use crate::command::flags;
+use crate::outbox::{Closing, Outbox};
 use crate::server::Server;
 
 /// Above this many bytes of replies, a batch is flushed before it ends, so a
@@ -114,6 +116,7 @@ where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     let (push_tx, push_rx) = mpsc::unbounded_channel();
+    let outbox = Outbox::new(fd, server.clone(), push_tx.clone());
     let shared = Arc::new(ClientShared::new(server.next_client_id(), addr, laddr, fd, unix, push_tx));
     server.connected.fetch_add(1, Ordering::Relaxed);
     server.clients.lock().insert(shared.id, shared.clone());
@@ -123,13 +126,19 @@ where
     tokio::spawn(async move {
         let id = client.id();
         let mut client = client;
-        serve(&server, &mut client, stream, push_rx).await;
+        let mut stream = stream;
+        {
+            // Dropped before `stream`, so nothing is written to the
+            // descriptor once it may belong to someone else.
+            let _closing = Closing(&outbox);
+            serve(&server, &mut client, &mut stream, push_rx, &outbox).await;
+        }
         cleanup(&server, &mut client);
         debug!(id, "client closed");
     });
 }
 
-async fn serve<S>(server: &Server, client: &mut Client, mut stream: S, mut pushes: mpsc::UnboundedReceiver<Push>)
+async fn serve<S>(server: &Server, client: &mut Client, stream: &mut S, mut pushes: mpsc::UnboundedReceiver<Push>, outbox: &Arc<Outbox>)
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
@@ -147,14 +156,25 @@ where
             _ = client.shared.kill.notified() => return,
             _ = stop.changed() => return,
             Some(push) = pushes.recv() => {
-                encode_push(client, &push, &mut out);
-                while let Ok(more) = pushes.try_recv() {
-                    encode_push(client, &more, &mut out);
+                let mut stalled = false;
+                for push in std::iter::once(push).chain(std::iter::from_fn(|| pushes.try_recv().ok())) {
+                    stalled |= matches!(push, Push::Stalled);
+                    encode_push(client, &push, &mut out);
+                }
+                // The round's write left bytes the socket would not take.
+                if stalled && flush(server, outbox, stream, &mut out).await.is_err() {
+                    return;
                 }
             }
             read = stream.read_buf(&mut input) => {
                 match read {
-                    Ok(0) | Err(_) => return,
+                    // What earlier requests were answered still goes out
+                    // (Redis writes before it sees the end of input).
+                    Ok(0) => {
+                        let _ = flush(server, outbox, stream, &mut out).await;
+                        return;
+                    }
+                    Err(_) => return,
                     Ok(n) => {
                         server.stats.net_input_bytes.fetch_add(n as u64, Ordering::Relaxed);
                         server.stats.reads_processed.fetch_add(1, Ordering::Relaxed);
@@ -167,8 +187,8 @@ where
                 }
                 client.now_ms = ferrokv_storage::now_ms();
                 client.shared.last_interaction_ms.store(client.shared.created.elapsed().as_millis() as u64, Ordering::Relaxed);
-                if !run_batch(server, client, &mut parser, &mut input, &mut out, &mut stream).await {
-                    let _ = flush(server, &mut stream, &mut out).await;
+                if !run_batch(server, client, &mut parser, &mut input, &mut out, stream, outbox).await {
+                    let _ = flush(server, outbox, stream, &mut out).await;
                     return;
                 }
             }
@@ -178,10 +198,11 @@ where
                 }
             }
         }
-        if flush(server, &mut stream, &mut out).await.is_err() {
+        if client.close_after_reply {
+            let _ = flush(server, outbox, stream, &mut out).await;
             return;
         }
-        if client.close_after_reply {
+        if !outbox.defer(&mut out) && flush(server, outbox, stream, &mut out).await.is_err() {
             return;
         }
     }
@@ -206,7 +227,7 @@ async fn sleep_or_forever(d: Option<Duration>) {
 
 /// Runs every complete request in `input`. Returns false when the
 /// connection must close (protocol error, QUIT, kill).
-async fn run_batch<S>(server: &Server, client: &mut Client, parser: &mut RequestParser, input: &mut BytesMut, out: &mut BytesMut, stream: &mut S) -> bool
+async fn run_batch<S>(server: &Server, client: &mut Client, parser: &mut RequestParser, input: &mut BytesMut, out: &mut BytesMut, stream: &mut S, outbox: &Outbox) -> bool
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
@@ -223,24 +244,24 @@ where
             }
         };
         if server.pause.active.load(Ordering::Acquire) {
-            wait_while_paused(server, client, &args, out, stream).await;
+            wait_while_paused(server, client, &args, out, stream, outbox).await;
         }
         crate::dispatch::process(server, client, &mut args, out);
         parser.recycle(args);
         if let Some(blocked) = client.blocked.take() {
-            if !wait_blocked(server, client, blocked, input, out, stream).await {
+            if !wait_blocked(server, client, blocked, input, out, stream, outbox).await {
                 return false;
             }
         }
         if let Some(wait) = client.wait.take() {
-            let _ = flush(server, stream, out).await;
+            let _ = flush(server, outbox, stream, out).await;
             let acked = crate::replication::wait_acks(server, wait).await;
             encode::integer(out, acked as i64);
         }
         if client.close_after_reply || client.shared.killed.load(Ordering::Acquire) {
             return false;
         }
-        if out.len() >= FLUSH_AT && flush(server, stream, out).await.is_err() {
+        if out.len() >= FLUSH_AT && flush(server, outbox, stream, out).await.is_err() {
             return false;
         }
     }
@@ -256,10 +277,11 @@ async fn wait_blocked<S: AsyncRead + AsyncWrite + Unpin>(
     input: &mut BytesMut,
     out: &mut BytesMut,
     stream: &mut S,
+    outbox: &Outbox,
 ) -> bool {
     let crate::blocking::Blocked { waiter, mut rx, deadline } = blocked;
     client.shared.set_flag(kind::BLOCKED, true);
-    let _ = flush(server, stream, out).await;
+    let _ = flush(server, outbox, stream, out).await;
     let mut stop = server.shutdown_signal();
     let deadline_wait = async {
         match deadline {
@@ -320,7 +342,7 @@ async fn wait_blocked<S: AsyncRead + AsyncWrite + Unpin>(
 
 /// CLIENT PAUSE: hold the command (after sending what is already answered)
 /// until the pause ends.
-async fn wait_while_paused<S: AsyncWrite + Unpin>(server: &Server, client: &Client, args: &[bytes::Bytes], out: &mut BytesMut, stream: &mut S) {
+async fn wait_while_paused<S: AsyncWrite + Unpin>(server: &Server, client: &Client, args: &[bytes::Bytes], out: &mut BytesMut, stream: &mut S, outbox: &Outbox) {
     let Ok(entry) = crate::dispatch::resolve(server, args) else {
         return;
     };
@@ -331,7 +353,7 @@ async fn wait_while_paused<S: AsyncWrite + Unpin>(server: &Server, client: &Clie
         return;
     }
     while let Some(left) = server.pause.remaining(is_write) {
-        let _ = flush(server, stream, out).await;
+        let _ = flush(server, outbox, stream, out).await;
         tokio::select! {
             _ = server.pause.lifted.notified() => {}
             _ = tokio::time::sleep(left) => {}
@@ -339,7 +361,9 @@ async fn wait_while_paused<S: AsyncWrite + Unpin>(server: &Server, client: &Clie
     }
 }
 
-async fn flush<S: AsyncWrite + Unpin>(server: &Server, stream: &mut S, out: &mut BytesMut) -> std::io::Result<()> {
+/// Writes what is deferred and then `out`, waiting for the socket.
+async fn flush<S: AsyncWrite + Unpin>(server: &Server, outbox: &Outbox, stream: &mut S, out: &mut BytesMut) -> std::io::Result<()> {
+    outbox.take_into(out);
     if out.is_empty() {
         return Ok(());
     }
@@ -371,6 +395,8 @@ pub fn write_push(proto: Protocol, push: &Push, out: &mut BytesMut) {
             encode::bulk(out, payload);
         }
         Push::Monitor(line) => encode::simple(out, line),
+        // Handled by the connection loop (see `serve`); nothing to encode.
+        Push::Stalled => {}
     }
 }
 

@@ -3,7 +3,6 @@
 //! account for it: stats, slow log, latency, MONITOR).
 
 use std::sync::atomic::Ordering;
-use std::time::Instant;
 
 use bytes::{Bytes, BytesMut};
 use ferrokv_resp::encode;
@@ -248,11 +247,11 @@ pub fn run<'a>(ctx: &mut Ctx<'a>, entry: &'a Entry, args: &[Bytes]) {
     let saved = std::mem::replace(&mut ctx.entry, entry);
     ctx.view.db = ctx.client.db;
     // Redis records the command before running it (CLIENT INFO shows itself).
-    *ctx.client.shared.last_cmd.lock() = entry.fullname;
+    ctx.client.shared.last_cmd.set(entry.fullname_ref);
     let (db, changes) = (ctx.view.db, ctx.view.changes);
-    let started = Instant::now();
+    let started = crate::clock::now();
     let result = (entry.spec.handler)(ctx, args);
-    let elapsed = started.elapsed();
+    let usec = crate::clock::usec_since(started);
     if ctx.effects.on {
         collect_effects(ctx, args, db, changes);
     }
@@ -266,11 +265,10 @@ pub fn run<'a>(ctx: &mut Ctx<'a>, entry: &'a Entry, args: &[Bytes]) {
     }
     ctx.entry = saved;
     let server = ctx.server;
-    let usec = elapsed.as_micros() as u64;
     entry.stats.calls.fetch_add(1, Ordering::Relaxed);
     entry.stats.usec.fetch_add(usec, Ordering::Relaxed);
     server.stats.commands_processed.fetch_add(1, Ordering::Relaxed);
-    *ctx.client.shared.last_cmd.lock() = entry.fullname;
+    ctx.client.shared.last_cmd.set(entry.fullname_ref);
     if let Err(err) = result {
         entry.stats.failed.fetch_add(1, Ordering::Relaxed);
         server.stats.count_error(err.code());

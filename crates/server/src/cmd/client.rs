@@ -128,7 +128,7 @@ pub fn describe(c: &ClientShared) -> String {
         c.psub_count.load(Ordering::Relaxed),
         c.multi_count.load(Ordering::Relaxed),
         c.pending_push.load(Ordering::Relaxed),
-        *c.last_cmd.lock(),
+        c.last_cmd.get(),
         c.resp.load(Ordering::Relaxed),
     )
 }

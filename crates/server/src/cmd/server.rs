@@ -561,12 +561,12 @@ fn debug(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     if args::is(sub, "sleep") && args.len() == 3 {
         let secs = args::float(&args[2])?;
         // Like Redis, the whole server stalls: DEBUG holds the exclusive gate.
+        // It sleeps on its worker (not `block_in_place`, whose thread would
+        // go on without ending a round, leaving the replies it queued
+        // unwritten); what is queued goes out first.
         let d = Duration::from_secs_f64(secs.max(0.0));
-        if tokio::runtime::Handle::try_current().is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread) {
-            tokio::task::block_in_place(|| std::thread::sleep(d));
-        } else {
-            std::thread::sleep(d);
-        }
+        crate::outbox::write_queued();
+        std::thread::sleep(d);
         ctx.ok()
     } else if args::is(sub, "object") && args.len() == 3 {
         let Some(entry) = ctx.view.peek(&args[2]).cloned() else {

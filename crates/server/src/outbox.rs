@@ -1,0 +1,217 @@
+//! Replies leave at the end of a scheduler round, as Redis writes them in
+//! `beforeSleep` (`handleClientsWithPendingWrites`).
+//!
+//! Why: a client such as redis-benchmark drives many connections from one
+//! event loop. Written as each connection finishes its batch, replies wake
+//! it once per connection; written together when the worker runs out of
+//! ready connections, they wake it once per round, and both sides spend
+//! less of their time in the scheduler. A connection therefore hands its
+//! answered batch to its [`Outbox`], which queues itself on the worker
+//! thread; the runtime's park hook ([`write_queued`], installed by
+//! [`install`]) writes every queued outbox without waiting, just before the
+//! worker sleeps.
+//!
+//! What a socket does not take stays in the outbox and the connection is
+//! told ([`Push::Stalled`]) to write it itself, waiting for the socket,
+//! so a client that does not read holds back only itself, as Redis installs
+//! a write handler for it. Every byte goes out through the outbox's buffer
+//! under its lock, in order, whoever writes it.
+//!
+//! Bounds: a worker that never parks writes its queue every
+//! [`MAX_QUEUED`] batches; a thread that never parks as a worker (a test's
+//! runtime without the hook) does not defer at all.
+
+use std::cell::{Cell, RefCell};
+use std::io;
+use std::os::fd::RawFd;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+use bytes::{Buf, BytesMut};
+use parking_lot::Mutex;
+use tokio::sync::mpsc::UnboundedSender;
+
+use crate::client::Push;
+use crate::server::Server;
+
+/// A worker busy enough never to park still writes its queued replies
+/// after this many batches.
+const MAX_QUEUED: usize = 64;
+
+thread_local! {
+    /// Outboxes with bytes waiting for this worker's next park.
+    static QUEUE: RefCell<Vec<Arc<Outbox>>> = const { RefCell::new(Vec::new()) };
+    /// Whether this thread is a worker that runs the park hook (it has
+    /// parked at least once): elsewhere nothing would write a queue.
+    static PARKS: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Makes `builder`'s workers write queued replies when they park (and
+/// when they stop).
+pub fn install(builder: &mut tokio::runtime::Builder) -> &mut tokio::runtime::Builder {
+    builder
+        .on_thread_park(|| {
+            PARKS.set(true);
+            write_queued();
+        })
+        .on_thread_stop(write_queued)
+}
+
+/// Writes every outbox queued on this thread, without waiting for any
+/// socket. Called by the park hook, and by code about to block its worker.
+pub fn write_queued() {
+    let queued = QUEUE.with_borrow_mut(std::mem::take);
+    for outbox in &queued {
+        outbox.write_ready();
+    }
+    // Give the (now empty) vector back so the next round does not allocate.
+    QUEUE.with_borrow_mut(|q| {
+        if q.is_empty() {
+            *q = queued;
+            q.clear();
+        }
+    });
+}
+
+/// One connection's replies between its batches and its socket.
+pub struct Outbox {
+    fd: RawFd,
+    state: Mutex<State>,
+    /// The connection's push queue, for [`Push::Stalled`].
+    connection: UnboundedSender<Push>,
+    server: Arc<Server>,
+}
+
+#[derive(Default)]
+struct State {
+    /// Replies not yet written, oldest first.
+    buf: BytesMut,
+    /// In some worker's queue.
+    queued: bool,
+    /// Left for the connection to write: the hook does not touch it.
+    stalled: bool,
+    /// The connection is gone (its descriptor may be reused): never write.
+    closed: bool,
+}
+
+impl Outbox {
+    /// `fd` is the connection's socket; it must stay open until
+    /// [`Outbox::close`] (see [`Closing`]).
+    pub fn new(fd: RawFd, server: Arc<Server>, connection: UnboundedSender<Push>) -> Arc<Outbox> {
+        Arc::new(Outbox { fd, state: Mutex::new(State::default()), connection, server })
+    }
+
+    /// Hands `out` (left empty) over for the end of the round. Returns
+    /// false, taking nothing, where no park hook would write it: the
+    /// caller then writes itself.
+    pub fn defer(self: &Arc<Self>, out: &mut BytesMut) -> bool {
+        if out.is_empty() {
+            return true;
+        }
+        if !PARKS.get() {
+            return false;
+        }
+        let queue = {
+            let mut st = self.state.lock();
+            if st.buf.is_empty() {
+                // Swap rather than copy: the connection gets the written-out
+                // buffer (and its capacity) back.
+                std::mem::swap(&mut st.buf, out);
+            } else {
+                st.buf.extend_from_slice(out);
+                out.clear();
+            }
+            let queue = !st.queued && !st.stalled;
+            st.queued |= queue;
+            queue
+        };
+        if queue {
+            let full = QUEUE.with_borrow_mut(|q| {
+                q.push(self.clone());
+                q.len() >= MAX_QUEUED
+            });
+            if full {
+                write_queued();
+            }
+        }
+        true
+    }
+
+    /// Puts whatever is still deferred in front of `out`, for a connection
+    /// about to write itself (a big batch, a blocking command, a stall).
+    pub fn take_into(&self, out: &mut BytesMut) {
+        let mut st = self.state.lock();
+        st.stalled = false;
+        if st.buf.is_empty() {
+            return;
+        }
+        st.buf.extend_from_slice(out);
+        std::mem::swap(&mut st.buf, out);
+        st.buf.clear();
+    }
+
+    /// Writes what the socket takes now; leaves the rest to the connection.
+    fn write_ready(&self) {
+        let mut st = self.state.lock();
+        st.queued = false;
+        if st.closed || st.stalled {
+            return;
+        }
+        while !st.buf.is_empty() {
+            match send_now(self.fd, &st.buf) {
+                Ok(n) => {
+                    st.buf.advance(n);
+                    self.server.stats.net_output_bytes.fetch_add(n as u64, Ordering::Relaxed);
+                    self.server.stats.writes_processed.fetch_add(1, Ordering::Relaxed);
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                // Full, or failing: the connection's own write waits for
+                // the socket, or meets the error and closes.
+                Err(_) => {
+                    st.stalled = true;
+                    let _ = self.connection.send(Push::Stalled);
+                    return;
+                }
+            }
+        }
+        // Fully written: drop the offset `advance` left, keep the capacity.
+        st.buf.clear();
+    }
+
+    /// The connection is ending: a last attempt without waiting, then
+    /// nothing more is ever written to its descriptor.
+    pub fn close(&self) {
+        let stalled = {
+            let st = self.state.lock();
+            st.stalled
+        };
+        if !stalled {
+            self.write_ready();
+        }
+        let mut st = self.state.lock();
+        st.closed = true;
+        st.buf = BytesMut::new();
+    }
+}
+
+/// Closes the outbox when dropped, also on unwinding: declare it after the
+/// socket so it runs first, while the descriptor is still the connection's.
+pub struct Closing<'a>(pub &'a Outbox);
+
+impl Drop for Closing<'_> {
+    fn drop(&mut self) {
+        self.0.close();
+    }
+}
+
+/// One non-blocking `send` (no SIGPIPE: a gone peer is an error here).
+fn send_now(fd: RawFd, buf: &[u8]) -> io::Result<usize> {
+    // SAFETY: `buf` is valid for `buf.len()` bytes; `fd` is the open socket
+    // of a connection whose outbox is not closed (see `Outbox::new`).
+    let n = unsafe { libc::send(fd, buf.as_ptr().cast(), buf.len(), libc::MSG_NOSIGNAL | libc::MSG_DONTWAIT) };
+    if n < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(n as usize)
+    }
+}
