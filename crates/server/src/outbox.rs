@@ -37,6 +37,11 @@ use crate::server::Server;
 /// A worker busy enough never to park still writes its queued replies
 /// after this many batches.
 const MAX_QUEUED: usize = 64;
+/// A connection whose deferred replies would pass this writes them itself,
+/// waiting for its socket: one that keeps finding more input (a long
+/// pipeline) may run many batches before its worker parks, and its replies
+/// must neither pile up nor stop holding it back.
+const MAX_DEFERRED: usize = 1024 * 1024;
 
 thread_local! {
     /// Outboxes with bytes waiting for this worker's next park.
@@ -102,8 +107,8 @@ impl Outbox {
     }
 
     /// Hands `out` (left empty) over for the end of the round. Returns
-    /// false, taking nothing, where no park hook would write it: the
-    /// caller then writes itself.
+    /// false, taking nothing, where no park hook would write it or too much
+    /// is already waiting: the caller then writes itself.
     pub fn defer(self: &Arc<Self>, out: &mut BytesMut) -> bool {
         if out.is_empty() {
             return true;
@@ -113,6 +118,9 @@ impl Outbox {
         }
         let queue = {
             let mut st = self.state.lock();
+            if st.buf.len() + out.len() > MAX_DEFERRED {
+                return false;
+            }
             if st.buf.is_empty() {
                 // Swap rather than copy: the connection gets the written-out
                 // buffer (and its capacity) back.
