@@ -255,7 +255,7 @@ fn write_commands(file: File, rx: mpsc::Receiver<Chunk>, queued: &AtomicUsize) -
 pub fn begin_bgsave(server: &Server, ks: &mut Keyspace) -> Result<Started<(u64, Instant)>, SnapshotError> {
     let temp = bgsave_temp(server);
     let result = begin(server, ks, &temp, Format::Rdb, |_| {
-        let dirty = server.store.stats.dirty.load(Ordering::Relaxed);
+        let dirty = server.store.stats.dirty.get();
         (crate::replication::snapshot_aux(server), (dirty, Instant::now()))
     });
     if result.is_ok() {
@@ -287,7 +287,7 @@ pub fn complete_bgsave(server: &Server, started: Started<(u64, Instant)>) -> Res
     p.last_bgsave_secs.store(elapsed, Ordering::Relaxed);
     match result {
         Ok((dirty_before, _, keys)) => {
-            server.store.stats.dirty.fetch_sub(dirty_before.min(server.store.stats.dirty.load(Ordering::Relaxed)), Ordering::Relaxed);
+            server.store.stats.dirty.sub(dirty_before);
             p.last_save.store(now_ms() as u64 / 1000, Ordering::Relaxed);
             p.saves.fetch_add(1, Ordering::Relaxed);
             p.set_bgsave_status(true, server);

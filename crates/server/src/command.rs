@@ -10,6 +10,7 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use bytes::Bytes;
+use ferrokv_storage::Counter;
 
 use crate::ctx::Ctx;
 use crate::errors::CmdResult;
@@ -178,15 +179,18 @@ impl Command {
 /// Per-command counters for INFO commandstats.
 #[derive(Default)]
 pub struct CommandStats {
-    pub calls: AtomicU64,
-    pub usec: AtomicU64,
+    /// Bumped by every call: counters without locked instructions.
+    pub calls: Counter,
+    pub usec: Counter,
     pub rejected: AtomicU64,
     pub failed: AtomicU64,
 }
 
 impl CommandStats {
     pub fn reset(&self) {
-        for c in [&self.calls, &self.usec, &self.rejected, &self.failed] {
+        self.calls.reset();
+        self.usec.reset();
+        for c in [&self.rejected, &self.failed] {
             c.store(0, Ordering::Relaxed);
         }
     }

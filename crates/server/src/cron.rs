@@ -90,7 +90,7 @@ fn sample_ops(server: &Server, (at, count): (Instant, u64)) -> (Instant, u64) {
     if elapsed < Duration::from_secs(1) {
         return (at, count);
     }
-    let now = server.stats.commands_processed.load(Ordering::Relaxed);
+    let now = server.stats.commands_processed.get();
     let rate = (now.saturating_sub(count) as f64 / elapsed.as_secs_f64()) as u64;
     server.ops_per_sec.store(rate, Ordering::Relaxed);
     (Instant::now(), now)

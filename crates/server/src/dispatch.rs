@@ -265,9 +265,9 @@ pub fn run<'a>(ctx: &mut Ctx<'a>, entry: &'a Entry, args: &[Bytes]) {
     }
     ctx.entry = saved;
     let server = ctx.server;
-    entry.stats.calls.fetch_add(1, Ordering::Relaxed);
-    entry.stats.usec.fetch_add(usec, Ordering::Relaxed);
-    server.stats.commands_processed.fetch_add(1, Ordering::Relaxed);
+    entry.stats.calls.add(1);
+    entry.stats.usec.add(usec);
+    server.stats.commands_processed.add(1);
     ctx.client.shared.last_cmd.set(entry.fullname_ref);
     if let Err(err) = result {
         entry.stats.failed.fetch_add(1, Ordering::Relaxed);

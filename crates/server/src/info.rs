@@ -160,7 +160,7 @@ fn section(server: &Server, name: &str, sizes: &[(usize, usize)], out: &mut Stri
         }
         "persistence" => {
             w!("# Persistence\r\nloading:0\r\nasync_loading:0\r\ncurrent_cow_peak:0\r\ncurrent_cow_size:0\r\ncurrent_cow_size_age:0\r\ncurrent_fork_perc:0.00\r\ncurrent_save_keys_processed:0\r\ncurrent_save_keys_total:0\r\nrdb_changes_since_last_save:{}\r\nrdb_bgsave_in_progress:{}\r\nrdb_last_save_time:{}\r\nrdb_last_bgsave_status:{}\r\nrdb_last_bgsave_time_sec:{}\r\nrdb_current_bgsave_time_sec:{}\r\nrdb_saves:{}\r\nrdb_last_cow_size:0\r\nrdb_last_load_keys_expired:{}\r\nrdb_last_load_keys_loaded:{}\r\naof_enabled:{}\r\naof_rewrite_in_progress:{}\r\naof_rewrite_scheduled:0\r\naof_last_rewrite_time_sec:-1\r\naof_current_rewrite_time_sec:-1\r\naof_last_bgrewrite_status:ok\r\naof_rewrites:{}\r\naof_rewrites_consecutive_failures:0\r\naof_last_write_status:{}\r\naof_last_cow_size:0\r\nmodule_fork_in_progress:0\r\nmodule_fork_last_cow_size:0\r\n",
-                l(&ks.dirty), crate::bgsave::in_progress(server) as u8, l(&server.persistence.last_save),
+                ks.dirty.get(), crate::bgsave::in_progress(server) as u8, l(&server.persistence.last_save),
                 if server.persistence.last_bgsave_failed.load(Ordering::Relaxed) { "err" } else { "ok" },
                 if server.persistence.saves.load(Ordering::Relaxed) > 0 || server.persistence.last_bgsave_failed.load(Ordering::Relaxed) { server.persistence.last_bgsave_secs.load(Ordering::Relaxed) } else { -1 },
                 server.persistence.bgsave_started.lock().map_or(-1, |t| t.elapsed().as_secs() as i64),
@@ -170,8 +170,8 @@ fn section(server: &Server, name: &str, sizes: &[(usize, usize)], out: &mut Stri
         }
         "stats" => {
             w!("# Stats\r\ntotal_connections_received:{}\r\ntotal_commands_processed:{}\r\ninstantaneous_ops_per_sec:{}\r\ntotal_net_input_bytes:{}\r\ntotal_net_output_bytes:{}\r\ntotal_net_repl_input_bytes:0\r\ntotal_net_repl_output_bytes:0\r\ninstantaneous_input_kbps:0.00\r\ninstantaneous_output_kbps:0.00\r\ninstantaneous_input_repl_kbps:0.00\r\ninstantaneous_output_repl_kbps:0.00\r\nrejected_connections:{}\r\nsync_full:{}\r\nsync_partial_ok:{}\r\nsync_partial_err:{}\r\nexpired_keys:{}\r\nexpired_stale_perc:0.00\r\nexpired_time_cap_reached_count:0\r\nexpire_cycle_cpu_milliseconds:0\r\nevicted_keys:0\r\nevicted_clients:0\r\ntotal_eviction_exceeded_time:0\r\ncurrent_eviction_exceeded_time:0\r\nkeyspace_hits:{}\r\nkeyspace_misses:{}\r\npubsub_channels:{}\r\npubsub_patterns:{}\r\npubsubshard_channels:0\r\nlatest_fork_usec:0\r\ntotal_forks:0\r\nmigrate_cached_sockets:0\r\nslave_expires_tracked_keys:0\r\nactive_defrag_hits:0\r\nactive_defrag_misses:0\r\nactive_defrag_key_hits:0\r\nactive_defrag_key_misses:0\r\ntotal_active_defrag_time:0\r\ncurrent_active_defrag_time:0\r\ntracking_total_keys:0\r\ntracking_total_items:0\r\ntracking_total_prefixes:0\r\nunexpected_error_replies:0\r\ntotal_error_replies:{}\r\ndump_payload_sanitizations:0\r\ntotal_reads_processed:{}\r\ntotal_writes_processed:{}\r\nio_threaded_reads_processed:0\r\nio_threaded_writes_processed:0\r\nreply_buffer_shrinks:0\r\nreply_buffer_expands:0\r\n",
-                l(&s.connections_received), l(&s.commands_processed), server.ops_per_sec.load(Ordering::Relaxed), l(&s.net_input_bytes), l(&s.net_output_bytes),
-                l(&s.rejected_connections), l(&server.repl.sync_full), l(&server.repl.sync_partial_ok), l(&server.repl.sync_partial_err), l(&ks.expired_keys), l(&ks.keyspace_hits), l(&ks.keyspace_misses),
+                l(&s.connections_received), s.commands_processed.get(), server.ops_per_sec.load(Ordering::Relaxed), l(&s.net_input_bytes), l(&s.net_output_bytes),
+                l(&s.rejected_connections), l(&server.repl.sync_full), l(&server.repl.sync_partial_ok), l(&server.repl.sync_partial_err), l(&ks.expired_keys), ks.keyspace_hits.get(), ks.keyspace_misses.get(),
                 server.pubsub.channel_count(), server.pubsub.numpat(), l(&s.error_replies), l(&s.reads_processed), l(&s.writes_processed));
         }
         "replication" => crate::replication::info(server, out),
@@ -211,8 +211,8 @@ fn commandstats(table: &Table, out: &mut String) {
     let mut entries: Vec<_> = table.all_entries().collect();
     entries.sort_by_key(|e| e.fullname);
     for e in entries {
-        let calls = e.stats.calls.load(Ordering::Relaxed);
-        let usec = e.stats.usec.load(Ordering::Relaxed);
+        let calls = e.stats.calls.get();
+        let usec = e.stats.usec.get();
         let rejected = e.stats.rejected.load(Ordering::Relaxed);
         let failed = e.stats.failed.load(Ordering::Relaxed);
         if calls == 0 && rejected == 0 && failed == 0 {

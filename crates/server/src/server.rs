@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use ferrokv_storage::Store;
+use ferrokv_storage::{Counter, Store};
 use parking_lot::{Mutex, RwLock};
 use tokio::net::{TcpListener, UnixListener};
 use tokio::sync::{oneshot, watch, Notify};
@@ -26,7 +26,7 @@ use crate::slowlog::SlowLog;
 #[derive(Default)]
 pub struct ServerStats {
     pub connections_received: AtomicU64,
-    pub commands_processed: AtomicU64,
+    pub commands_processed: Counter,
     pub net_input_bytes: AtomicU64,
     pub net_output_bytes: AtomicU64,
     pub rejected_connections: AtomicU64,
@@ -51,7 +51,6 @@ impl ServerStats {
     pub fn reset(&self) {
         for c in [
             &self.connections_received,
-            &self.commands_processed,
             &self.net_input_bytes,
             &self.net_output_bytes,
             &self.rejected_connections,
@@ -61,6 +60,7 @@ impl ServerStats {
         ] {
             c.store(0, Ordering::Relaxed);
         }
+        self.commands_processed.reset();
         self.errors.lock().clear();
     }
 }

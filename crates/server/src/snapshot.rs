@@ -156,10 +156,10 @@ fn save_and_count(server: &Server, ks: &mut Keyspace) -> std::io::Result<u64> {
         let c = server.config.read();
         (c.dir.join(&c.dbfilename), c.rdbcompression, c.rdbchecksum)
     };
-    let dirty_before = server.store.stats.dirty.load(Ordering::Relaxed);
+    let dirty_before = server.store.stats.dirty.get();
     let aux = crate::replication::snapshot_aux(server);
     let n = save(ks, &path, compress, checksum, &aux)?;
-    server.store.stats.dirty.fetch_sub(dirty_before, Ordering::Relaxed);
+    server.store.stats.dirty.sub(dirty_before);
     server.persistence.last_save.store(now_ms() as u64 / 1000, Ordering::Relaxed);
     server.persistence.saves.fetch_add(1, Ordering::Relaxed);
     tracing::info!(keys = n, path = %path.display(), "DB saved on disk");
@@ -174,7 +174,7 @@ pub fn save_point_due(server: &Server) -> bool {
     if p.last_failed.load(Ordering::Relaxed) && now < p.last_try.load(Ordering::Relaxed) + 5 {
         return false;
     }
-    let dirty = server.store.stats.dirty.load(Ordering::Relaxed);
+    let dirty = server.store.stats.dirty.get();
     let since = now.saturating_sub(p.last_save.load(Ordering::Relaxed));
     server.config.read().save.iter().any(|&(secs, changes)| dirty >= changes && since >= secs)
 }

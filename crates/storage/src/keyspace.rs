@@ -19,6 +19,7 @@ use rand::Rng;
 use smallvec::SmallVec;
 
 use crate::shard::{Entry, Key, Shard};
+use crate::counter::Counter;
 use crate::snapshot::{Capture, SnapshotJob};
 use crate::table::key_hash;
 use crate::value::Value;
@@ -78,11 +79,11 @@ fn shard_of_hash(hash: u64) -> usize {
 /// Counters INFO reports; shared by every connection.
 #[derive(Default, Debug)]
 pub struct Stats {
-    pub keyspace_hits: AtomicU64,
-    pub keyspace_misses: AtomicU64,
+    pub keyspace_hits: Counter,
+    pub keyspace_misses: Counter,
     pub expired_keys: AtomicU64,
     /// Writes since the last save, for `save` points and INFO persistence.
-    pub dirty: AtomicU64,
+    pub dirty: Counter,
 }
 
 #[derive(Default)]
@@ -603,12 +604,12 @@ impl<'a> View<'a> {
         let stats = self.stats;
         match self.shard_hashed(hash, key).map.get_mut_hashed(hash, key).filter(|_| !hidden) {
             Some(entry) => {
-                stats.keyspace_hits.fetch_add(1, Ordering::Relaxed);
+                stats.keyspace_hits.add(1);
                 Self::touch_entry(entry, lfu);
                 Some(entry)
             }
             None => {
-                stats.keyspace_misses.fetch_add(1, Ordering::Relaxed);
+                stats.keyspace_misses.add(1);
                 None
             }
         }
@@ -723,7 +724,7 @@ impl<'a> View<'a> {
     /// one for `save` points and rdb_changes_since_last_save, and one that
     /// makes the command propagate.
     pub fn changed(&mut self) {
-        self.stats.dirty.fetch_add(1, Ordering::Relaxed);
+        self.stats.dirty.add(1);
         self.changes += 1;
     }
 
@@ -860,7 +861,7 @@ mod tests {
         assert!(view.get(b"k").is_none());
         assert_eq!(view.expired, vec![(0, Bytes::from_static(b"k"))]);
         assert_eq!(store.stats.expired_keys.load(Ordering::Relaxed), 1);
-        assert_eq!(store.stats.keyspace_misses.load(Ordering::Relaxed), 1);
+        assert_eq!(store.stats.keyspace_misses.get(), 1);
     }
 
     #[test]

@@ -7,6 +7,7 @@
 
 pub mod glob;
 pub mod hll;
+mod counter;
 mod keyspace;
 pub mod lfu;
 mod record;
@@ -17,6 +18,7 @@ pub mod types;
 pub mod value;
 mod watch;
 
+pub use counter::Counter;
 pub use keyspace::{idle_seconds, lru_clock, now_ms, refresh_lru_clock, shard_of, Db, Expiry, Keyspace, Stats, Store, View, SHARDS};
 pub use shard::{Entry, Key, Shard};
 pub use types::hash::Hash;

@@ -170,9 +170,9 @@ fn config_set(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
 fn config_resetstat(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult {
     let s = ctx.server;
     s.stats.reset();
-    for c in [&s.store.stats.keyspace_hits, &s.store.stats.keyspace_misses, &s.store.stats.expired_keys] {
-        c.store(0, Ordering::Relaxed);
-    }
+    s.store.stats.keyspace_hits.reset();
+    s.store.stats.keyspace_misses.reset();
+    s.store.stats.expired_keys.store(0, Ordering::Relaxed);
     s.commands.all_entries().for_each(|e| e.stats.reset());
     ctx.ok()
 }
