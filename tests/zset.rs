@@ -239,3 +239,33 @@ config get zset-max-ziplist-entries
 "#,
     );
 }
+
+/// Lex ranges over members of different scores: undefined in the docs, but
+/// Redis's listpack walk gives a definite answer, which clients see (found
+/// by the randomized differential test: ZINCRBY k 0.1 a, ZADD k 0 c,
+/// ZRANGEBYLEX k (b + is empty in Redis).
+#[test]
+fn lex_ranges_over_mixed_scores_walk_as_redis() {
+    run_script(
+        &Pair::new(&[]),
+        r#"
+zincrby k 0.1 a
+zadd k 0 c
+zrangebylex k (b +
+zrevrangebylex k + (b
+zlexcount k (b +
+zadd m 0 a 0 e 0 f 1 b 1 c
+zrangebylex m [a (e
+zrangebylex m [a (e limit 3 -1
+zrange m [a (e bylex limit 1 2
+zrevrangebylex m + (c limit 1 5
+zrevrangebylex m (e - limit 0 2
+zadd n 0 b 0 f 2 a 2 c 2 d
+zrevrangebylex n + (c limit 3 2
+zrange n + (c bylex rev limit 2 1
+zlexcount n [b [f
+zremrangebylex n [b (d
+zrange n 0 -1 withscores
+"#,
+    );
+}

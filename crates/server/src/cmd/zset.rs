@@ -271,10 +271,64 @@ fn score_span(z: &ZSet, r: &ScoreRange) -> (usize, usize) {
     (start, end)
 }
 
-fn lex_span(z: &ZSet, r: &LexRange) -> (usize, usize) {
-    let start = z.rank_where(|_, m| r.gte_min(m));
-    let end = z.rank_where(|_, m| !r.lte_max(m)).max(start);
-    (start, end)
+/// Ranks [start, end) of the elements in a lex range, walked from the end
+/// `rev` names. Lex ranges assume one score for every member; with several,
+/// the answer is whatever Redis's walk gives, so it is reproduced: first
+/// `zzlIsInLexRange` (the last member must be within min and the first
+/// within max), then, for a listpack, `zzlFirstInLexRange` /
+/// `zzlLastInLexRange` (the first member from that end within the near
+/// bound, or nothing if it is outside the far one) and on while members stay
+/// within the far bound. A large set (Redis's skiplist, whose walk depends on
+/// its random levels) is searched by halving, which agrees whenever the
+/// members are in lex order.
+fn lex_span(z: &ZSet, r: &LexRange, rev: bool) -> (usize, usize) {
+    let len = z.len();
+    let member = |i: usize| z.range(i, 1).pop().map(|(m, _)| m).unwrap_or_default();
+    if len == 0 || !r.gte_min(&member(len - 1)) || !r.lte_max(&member(0)) {
+        return (0, 0);
+    }
+    if z.encoding() != "listpack" {
+        let start = z.rank_where(|_, m| r.gte_min(m));
+        let end = z.rank_where(|_, m| !r.lte_max(m)).max(start);
+        return (start, end);
+    }
+    let members: Vec<Bytes> = z.range(0, len).into_iter().map(|(m, _)| m).collect();
+    if rev {
+        let Some(last) = members.iter().rposition(|m| r.lte_max(m)) else { return (0, 0) };
+        if !r.gte_min(&members[last]) {
+            return (0, 0);
+        }
+        let first = members[..last].iter().rposition(|m| !r.gte_min(m)).map_or(0, |i| i + 1);
+        (first, last + 1)
+    } else {
+        let Some(first) = members.iter().position(|m| r.gte_min(m)) else { return (0, 0) };
+        if !r.lte_max(&members[first]) {
+            return (0, 0);
+        }
+        let end = members[first..].iter().position(|m| !r.lte_max(m)).map_or(len, |i| first + i);
+        (first, end)
+    }
+}
+
+/// ZRANGE…BYLEX on a listpack, as `genericZrangebylexCommand` walks it: from
+/// the first member in range (see [`lex_span`]), skip `offset` members
+/// without looking at them, then take members while they stay within the
+/// far bound. With mixed scores that is not a span of members in range.
+fn lex_walk(z: &ZSet, r: &LexRange, rev: bool, offset: i64, limit: i64) -> Vec<(Bytes, f64)> {
+    let (s, e) = lex_span(z, r, rev);
+    if s == e || offset < 0 {
+        return Vec::new();
+    }
+    let items = z.range(0, z.len());
+    let within = |m: &[u8]| if rev { r.gte_min(m) } else { r.lte_max(m) };
+    let limit = if limit < 0 { usize::MAX } else { limit as usize };
+    let offset = offset as usize;
+    let walk: Box<dyn Iterator<Item = &(Bytes, f64)>> = if rev {
+        Box::new(items[..e].iter().rev().skip(offset))
+    } else {
+        Box::new(items[s..].iter().skip(offset))
+    };
+    walk.take_while(|(m, _)| within(m)).take(limit).cloned().collect()
 }
 
 /// Rank normalization of ZRANGE and ZREMRANGEBYRANK: inclusive ranks.
@@ -354,7 +408,14 @@ fn select(z: &ZSet, kind: RangeKind, rev: bool, min: &Bytes, max: &Bytes, offset
             }
         }
         RangeKind::Score => take(score_span(z, &score_range(min, max)?)),
-        RangeKind::Lex => take(lex_span(z, &LexRange { min: lex_bound(min)?, max: lex_bound(max)? })),
+        RangeKind::Lex => {
+            let range = LexRange { min: lex_bound(min)?, max: lex_bound(max)? };
+            if z.encoding() == "listpack" {
+                lex_walk(z, &range, rev, offset, limit)
+            } else {
+                take(lex_span(z, &range, rev))
+            }
+        }
     })
 }
 
@@ -634,7 +695,7 @@ fn zcount(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
 fn zlexcount(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     let range = LexRange { min: lex_bound(&args[2])?, max: lex_bound(&args[3])? };
     let n = zset_read(&mut ctx.view, &args[1])?.map_or(0, |z| {
-        let (s, e) = lex_span(z, &range);
+        let (s, e) = lex_span(z, &range, false);
         e - s
     });
     ctx.int(n as i64);
@@ -717,7 +778,7 @@ fn zremrangebyscore(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
 
 fn zremrangebylex(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     let range = LexRange { min: lex_bound(&args[2])?, max: lex_bound(&args[3])? };
-    zremrange(ctx, &args[1], |z| Some(lex_span(z, &range)))
+    zremrange(ctx, &args[1], |z| Some(lex_span(z, &range, false)))
 }
 
 /// Pops `count` elements from the low (`max == false`) or high end.
