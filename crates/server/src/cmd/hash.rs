@@ -43,8 +43,7 @@ fn set_pairs(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Result<i64, RedisError> {
     let limits = ctx.view.thresholds();
     let key = &args[1];
     let h = hash_create(&mut ctx.view, key, Hash::default)?;
-    let all: Vec<&[u8]> = args[2..].iter().map(|a| &a[..]).collect();
-    h.prepare_for(&all, &limits);
+    h.prepare_for(&args[2..], &limits);
     let added = args[2..].chunks(2).filter(|fv| h.set(&fv[0], &fv[1], &limits)).count();
     done(&mut ctx.view, key, false);
     Ok(added as i64)
@@ -71,7 +70,7 @@ fn hsetnx(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         ctx.int(0);
         return Ok(());
     }
-    h.prepare_for(&[&args[2], &args[3]], &limits);
+    h.prepare_for(&args[2..4], &limits);
     h.set(&args[2], &args[3], &limits);
     done(&mut ctx.view, &args[1], false);
     ctx.int(1);
@@ -190,7 +189,7 @@ fn hincrby(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     };
     let next = current.checked_add(by).ok_or_else(|| RedisError::from(errors::OVERFLOW))?;
     let text = itoa::Buffer::new().format(next).to_string();
-    h.prepare_for(&[&args[2]], &limits);
+    h.prepare_for(&args[2..3], &limits);
     h.set(&args[2], text.as_bytes(), &limits);
     done(&mut ctx.view, &args[1], false);
     ctx.int(next);
@@ -212,7 +211,7 @@ fn hincrbyfloat(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         longdouble::IncrError::Current => RedisError::from("ERR hash value is not a float"),
         other => RedisError::from(other),
     })?;
-    h.prepare_for(&[&args[2]], &limits);
+    h.prepare_for(&args[2..3], &limits);
     h.set(&args[2], &result, &limits);
     let empty = h.is_empty();
     done(&mut ctx.view, &args[1], empty);

@@ -1,8 +1,7 @@
 //! Hashes: a listpack of field/value pairs while small (insertion order,
 //! as Redis replies), a hash table past `hash-max-listpack-*`.
 
-use bytes::Bytes;
-
+use super::field::Field;
 use super::listpack::Listpack;
 use super::{scan_indexed, IndexMap, Thresholds};
 
@@ -10,7 +9,7 @@ use super::{scan_indexed, IndexMap, Thresholds};
 pub enum Hash {
     Listpack(Listpack),
     /// Boxed, so a `Hash` is 16 bytes and sits inside its key's value.
-    Table(Box<IndexMap<Bytes, Bytes>>),
+    Table(Box<IndexMap<Field, Field>>),
 }
 
 impl Default for Hash {
@@ -63,8 +62,8 @@ impl Hash {
 
     /// `hashTypeTryConversion`: any argument longer than the value limit
     /// turns a listpack into a table before the write.
-    pub fn prepare_for(&mut self, args: &[&[u8]], limits: &Thresholds) {
-        if matches!(self, Hash::Listpack(_)) && args.iter().any(|a| a.len() > limits.hash_value) {
+    pub fn prepare_for<A: AsRef<[u8]>>(&mut self, args: &[A], limits: &Thresholds) {
+        if matches!(self, Hash::Listpack(_)) && args.iter().any(|a| a.as_ref().len() > limits.hash_value) {
             self.convert();
         }
     }
@@ -74,7 +73,7 @@ impl Hash {
             let mut t = IndexMap::with_capacity_and_hasher(lp.len() / 2, Default::default());
             let mut it = lp.iter();
             while let (Some(f), Some(v)) = (it.next(), it.next()) {
-                t.insert(Bytes::copy_from_slice(f), Bytes::copy_from_slice(v));
+                t.insert(Field::from(f), Field::from(v));
             }
             *self = Hash::Table(Box::new(t));
         }
@@ -95,7 +94,18 @@ impl Hash {
                     true
                 }
             },
-            Hash::Table(t) => t.insert(Bytes::copy_from_slice(field), Bytes::copy_from_slice(value)).is_none(),
+            // An existing field keeps its key: only the value is replaced,
+            // as Redis's hashTypeSet replaces the value's sds.
+            Hash::Table(t) => match t.get_mut(field) {
+                Some(v) => {
+                    *v = Field::from(value);
+                    false
+                }
+                None => {
+                    t.insert(Field::from(field), Field::from(value));
+                    true
+                }
+            },
         };
         if matches!(self, Hash::Listpack(_)) && self.len() > limits.hash_entries {
             self.convert();

@@ -2,6 +2,7 @@
 //! `OBJECT ENCODING`: compact while small, converted past Redis's
 //! configurable thresholds, never converted back (as in Redis).
 
+pub mod field;
 pub mod hash;
 pub mod list;
 pub mod listpack;

@@ -4,13 +4,14 @@
 
 use bytes::Bytes;
 
+use super::field::Field;
 use super::{scan_indexed, IndexSet, Thresholds};
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Set {
     Intset(Vec<i64>),
     /// Boxed: an intset (the common small case) then costs 24 bytes, not 64.
-    Table(Box<IndexSet<Bytes>>),
+    Table(Box<IndexSet<Field>>),
 }
 
 /// `setTypeCreate`: the encoding a new set starts with, given its first member.
@@ -47,7 +48,7 @@ impl Set {
 
     fn convert(&mut self) {
         if let Set::Intset(v) = self {
-            let t: IndexSet<Bytes> = v.iter().map(|n| format(*n)).collect();
+            let t: IndexSet<Field> = v.iter().map(|n| Field::from(&format(*n)[..])).collect();
             *self = Set::Table(Box::new(t));
         }
     }
@@ -75,7 +76,7 @@ impl Set {
             }
         }
         match self {
-            Set::Table(t) => t.insert(Bytes::copy_from_slice(member)),
+            Set::Table(t) => t.insert(Field::from(member)),
             Set::Intset(_) => unreachable!("converted above"),
         }
     }
@@ -97,14 +98,14 @@ impl Set {
     pub fn members(&self) -> Vec<Bytes> {
         match self {
             Set::Intset(v) => v.iter().map(|n| format(*n)).collect(),
-            Set::Table(t) => t.iter().cloned().collect(),
+            Set::Table(t) => t.iter().map(|m| Bytes::copy_from_slice(m)).collect(),
         }
     }
 
     pub fn member_at(&self, i: usize) -> Option<Bytes> {
         match self {
             Set::Intset(v) => v.get(i).map(|n| format(*n)),
-            Set::Table(t) => t.get_index(i).cloned(),
+            Set::Table(t) => t.get_index(i).map(|m| Bytes::copy_from_slice(m)),
         }
     }
 
@@ -112,7 +113,7 @@ impl Set {
     pub fn take_at(&mut self, i: usize) -> Option<Bytes> {
         match self {
             Set::Intset(v) => (i < v.len()).then(|| format(v.remove(i))),
-            Set::Table(t) => t.swap_remove_index(i),
+            Set::Table(t) => t.swap_remove_index(i).map(|m| Bytes::copy_from_slice(&m)),
         }
     }
 
