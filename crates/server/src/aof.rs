@@ -199,8 +199,9 @@ impl Aof {
 
     /// Appends one unit of effects (called while the writer holds its keys).
     /// With `appendfsync always` the data is on disk when this returns Ok;
-    /// Err means the command must not be acknowledged.
-    pub fn feed<'a>(&self, cmds: impl ExactSizeIterator<Item = (usize, &'a [Bytes])>) -> Result<(), ()> {
+    /// Err (the write's error, already logged) means the command must not
+    /// be acknowledged.
+    pub fn feed<'a>(&self, cmds: impl ExactSizeIterator<Item = (usize, &'a [Bytes])>) -> std::io::Result<()> {
         let mut guard = self.incr.lock();
         let Some(incr) = guard.as_mut() else { return Ok(()) };
         let mut buf = std::mem::take(&mut incr.buf);
@@ -214,7 +215,7 @@ impl Aof {
 
     /// Writes what is pending (and fsyncs under `always`); on failure keeps
     /// what was not written for the next attempt.
-    fn flush(&self, incr: &mut Incr) -> Result<(), ()> {
+    fn flush(&self, incr: &mut Incr) -> std::io::Result<()> {
         let mut result = Ok(());
         while !incr.pending.is_empty() {
             match incr.file.write(&incr.pending) {
@@ -253,7 +254,7 @@ impl Aof {
                     tracing::warn!("Error writing to the AOF file: {text}");
                 }
                 *self.last_error.lock() = text;
-                Err(())
+                Err(e)
             }
         }
     }

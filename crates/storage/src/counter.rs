@@ -64,13 +64,7 @@ impl Counter {
 
     pub fn get(&self) -> u64 {
         // A reset racing with an add may leave the base ahead for a moment.
-        let sum = self.sum();
-        let base = self.base.load(Ordering::Relaxed);
-        if base > sum {
-            0
-        } else {
-            sum - base
-        }
+        self.sum().saturating_sub(self.base.load(Ordering::Relaxed))
     }
 
     /// Takes `n` off (never below zero).

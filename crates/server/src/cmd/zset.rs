@@ -553,7 +553,8 @@ fn zadd_generic(ctx: &mut Ctx<'_>, args: &[Bytes], mut f: AddFlags) -> CmdResult
     if f.nx && f.xx {
         return Err("ERR XX and NX options at the same time are not compatible".into());
     }
-    if (f.gt && f.nx) || (f.lt && f.nx) || (f.gt && f.lt) {
+    // At most one of GT, LT and NX.
+    if [f.gt, f.lt, f.nx].into_iter().filter(|&set| set).count() > 1 {
         return Err("ERR GT, LT, and/or NX options at the same time are not compatible".into());
     }
     if f.incr && pairs.len() > 2 {
