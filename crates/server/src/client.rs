@@ -16,8 +16,15 @@ use tokio::sync::{mpsc, Notify};
 /// Something delivered to a client outside a reply to its own request.
 #[derive(Debug, Clone)]
 pub enum Push {
-    Message { channel: Bytes, payload: Bytes },
-    PMessage { pattern: Bytes, channel: Bytes, payload: Bytes },
+    Message {
+        channel: Bytes,
+        payload: Bytes,
+    },
+    PMessage {
+        pattern: Bytes,
+        channel: Bytes,
+        payload: Bytes,
+    },
     Monitor(Bytes),
     /// Not for the client: the end-of-round write left bytes its socket
     /// would not take, so the connection writes them itself (`outbox`).

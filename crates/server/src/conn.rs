@@ -227,7 +227,15 @@ async fn sleep_or_forever(d: Option<Duration>) {
 
 /// Runs every complete request in `input`. Returns false when the
 /// connection must close (protocol error, QUIT, kill).
-async fn run_batch<S>(server: &Server, client: &mut Client, parser: &mut RequestParser, input: &mut BytesMut, out: &mut BytesMut, stream: &mut S, outbox: &Outbox) -> bool
+async fn run_batch<S>(
+    server: &Server,
+    client: &mut Client,
+    parser: &mut RequestParser,
+    input: &mut BytesMut,
+    out: &mut BytesMut,
+    stream: &mut S,
+    outbox: &Outbox,
+) -> bool
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
@@ -342,7 +350,14 @@ async fn wait_blocked<S: AsyncRead + AsyncWrite + Unpin>(
 
 /// CLIENT PAUSE: hold the command (after sending what is already answered)
 /// until the pause ends.
-async fn wait_while_paused<S: AsyncWrite + Unpin>(server: &Server, client: &Client, args: &[bytes::Bytes], out: &mut BytesMut, stream: &mut S, outbox: &Outbox) {
+async fn wait_while_paused<S: AsyncWrite + Unpin>(
+    server: &Server,
+    client: &Client,
+    args: &[bytes::Bytes],
+    out: &mut BytesMut,
+    stream: &mut S,
+    outbox: &Outbox,
+) {
     let Ok(entry) = crate::dispatch::resolve(server, args) else {
         return;
     };

@@ -18,8 +18,8 @@ use parking_lot::{Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use rand::Rng;
 use smallvec::SmallVec;
 
-use crate::shard::{Entry, Key, Shard};
 use crate::counter::Counter;
+use crate::shard::{Entry, Key, Shard};
 use crate::snapshot::{Capture, SnapshotJob};
 use crate::table::key_hash;
 use crate::value::Value;

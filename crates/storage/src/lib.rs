@@ -5,9 +5,9 @@
 //! uses `ferrokv-resp` only for Redis's integer format (`string2ll`), which
 //! decides when a string value is stored as an integer.
 
+mod counter;
 pub mod glob;
 pub mod hll;
-mod counter;
 mod keyspace;
 pub mod lfu;
 mod record;

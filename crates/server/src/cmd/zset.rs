@@ -323,11 +323,8 @@ fn lex_walk(z: &ZSet, r: &LexRange, rev: bool, offset: i64, limit: i64) -> Vec<(
     let within = |m: &[u8]| if rev { r.gte_min(m) } else { r.lte_max(m) };
     let limit = if limit < 0 { usize::MAX } else { limit as usize };
     let offset = offset as usize;
-    let walk: Box<dyn Iterator<Item = &(Bytes, f64)>> = if rev {
-        Box::new(items[..e].iter().rev().skip(offset))
-    } else {
-        Box::new(items[s..].iter().skip(offset))
-    };
+    let walk: Box<dyn Iterator<Item = &(Bytes, f64)>> =
+        if rev { Box::new(items[..e].iter().rev().skip(offset)) } else { Box::new(items[s..].iter().skip(offset)) };
     walk.take_while(|(m, _)| within(m)).take(limit).cloned().collect()
 }
 
