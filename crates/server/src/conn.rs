@@ -383,8 +383,7 @@ async fn flush<S: AsyncWrite + Unpin>(server: &Server, outbox: &Outbox, stream: 
         return Ok(());
     }
     stream.write_all(out).await?;
-    server.stats.net_output_bytes.fetch_add(out.len() as u64, Ordering::Relaxed);
-    server.stats.writes_processed.fetch_add(1, Ordering::Relaxed);
+    server.stats.wrote(out.len());
     out.clear();
     Ok(())
 }

@@ -24,7 +24,6 @@
 use std::cell::{Cell, RefCell};
 use std::io;
 use std::os::fd::RawFd;
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use bytes::{Buf, BytesMut};
@@ -158,10 +157,15 @@ impl Outbox {
         st.buf.clear();
     }
 
-    /// Writes what the socket takes now; leaves the rest to the connection.
+    /// The park hook's write: what the socket takes now.
     fn write_ready(&self) {
         let mut st = self.state.lock();
         st.queued = false;
+        self.write_without_waiting(&mut st);
+    }
+
+    /// Writes what the socket takes now; leaves the rest to the connection.
+    fn write_without_waiting(&self, st: &mut State) {
         if st.closed || st.stalled {
             return;
         }
@@ -169,8 +173,7 @@ impl Outbox {
             match send_now(self.fd, &st.buf) {
                 Ok(n) => {
                     st.buf.advance(n);
-                    self.server.stats.net_output_bytes.fetch_add(n as u64, Ordering::Relaxed);
-                    self.server.stats.writes_processed.fetch_add(1, Ordering::Relaxed);
+                    self.server.stats.wrote(n);
                 }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 // Full, or failing: the connection's own write waits for
@@ -189,14 +192,8 @@ impl Outbox {
     /// The connection is ending: a last attempt without waiting, then
     /// nothing more is ever written to its descriptor.
     pub fn close(&self) {
-        let stalled = {
-            let st = self.state.lock();
-            st.stalled
-        };
-        if !stalled {
-            self.write_ready();
-        }
         let mut st = self.state.lock();
+        self.write_without_waiting(&mut st);
         st.closed = true;
         st.buf = BytesMut::new();
     }

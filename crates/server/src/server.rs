@@ -48,6 +48,13 @@ impl ServerStats {
         }
     }
 
+    /// One write of `n` bytes to a client (INFO's total_net_output_bytes
+    /// and total_writes_processed), whoever made it.
+    pub fn wrote(&self, n: usize) {
+        self.net_output_bytes.fetch_add(n as u64, Ordering::Relaxed);
+        self.writes_processed.fetch_add(1, Ordering::Relaxed);
+    }
+
     pub fn reset(&self) {
         for c in [
             &self.connections_received,

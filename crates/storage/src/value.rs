@@ -55,13 +55,14 @@ pub const INLINE_MAX: usize = 22;
 const _: () = assert!(std::mem::size_of::<Value>() == 24);
 
 impl Inline {
-    fn new(data: &[u8]) -> Option<Inline> {
+    /// None past [`INLINE_MAX`] bytes.
+    pub(crate) fn new(data: &[u8]) -> Option<Inline> {
         let mut inline = Inline { len: u8::try_from(data.len()).ok()?, data: [0; INLINE_MAX] };
         inline.data.get_mut(..data.len())?.copy_from_slice(data);
         Some(inline)
     }
 
-    fn bytes(&self) -> &[u8] {
+    pub(crate) fn bytes(&self) -> &[u8] {
         &self.data[..self.len as usize]
     }
 }

@@ -283,29 +283,37 @@ fn score_span(z: &ZSet, r: &ScoreRange) -> (usize, usize) {
 /// members are in lex order.
 fn lex_span(z: &ZSet, r: &LexRange, rev: bool) -> (usize, usize) {
     let len = z.len();
+    if z.encoding() == "listpack" {
+        return walked_lex_span(&z.range(0, len), r, rev);
+    }
     let member = |i: usize| z.range(i, 1).pop().map(|(m, _)| m).unwrap_or_default();
     if len == 0 || !r.gte_min(&member(len - 1)) || !r.lte_max(&member(0)) {
         return (0, 0);
     }
-    if z.encoding() != "listpack" {
-        let start = z.rank_where(|_, m| r.gte_min(m));
-        let end = z.rank_where(|_, m| !r.lte_max(m)).max(start);
-        return (start, end);
+    let start = z.rank_where(|_, m| r.gte_min(m));
+    let end = z.rank_where(|_, m| !r.lte_max(m)).max(start);
+    (start, end)
+}
+
+/// [`lex_span`] over a listpack's elements, in order.
+fn walked_lex_span(items: &[(Bytes, f64)], r: &LexRange, rev: bool) -> (usize, usize) {
+    let (Some((first, _)), Some((last, _))) = (items.first(), items.last()) else { return (0, 0) };
+    if !r.gte_min(last) || !r.lte_max(first) {
+        return (0, 0);
     }
-    let members: Vec<Bytes> = z.range(0, len).into_iter().map(|(m, _)| m).collect();
     if rev {
-        let Some(last) = members.iter().rposition(|m| r.lte_max(m)) else { return (0, 0) };
-        if !r.gte_min(&members[last]) {
+        let Some(last) = items.iter().rposition(|(m, _)| r.lte_max(m)) else { return (0, 0) };
+        if !r.gte_min(&items[last].0) {
             return (0, 0);
         }
-        let first = members[..last].iter().rposition(|m| !r.gte_min(m)).map_or(0, |i| i + 1);
+        let first = items[..last].iter().rposition(|(m, _)| !r.gte_min(m)).map_or(0, |i| i + 1);
         (first, last + 1)
     } else {
-        let Some(first) = members.iter().position(|m| r.gte_min(m)) else { return (0, 0) };
-        if !r.lte_max(&members[first]) {
+        let Some(first) = items.iter().position(|(m, _)| r.gte_min(m)) else { return (0, 0) };
+        if !r.lte_max(&items[first].0) {
             return (0, 0);
         }
-        let end = members[first..].iter().position(|m| !r.lte_max(m)).map_or(len, |i| first + i);
+        let end = items[first..].iter().position(|(m, _)| !r.lte_max(m)).map_or(items.len(), |i| first + i);
         (first, end)
     }
 }
@@ -315,17 +323,18 @@ fn lex_span(z: &ZSet, r: &LexRange, rev: bool) -> (usize, usize) {
 /// without looking at them, then take members while they stay within the
 /// far bound. With mixed scores that is not a span of members in range.
 fn lex_walk(z: &ZSet, r: &LexRange, rev: bool, offset: i64, limit: i64) -> Vec<(Bytes, f64)> {
-    let (s, e) = lex_span(z, r, rev);
+    let items = z.range(0, z.len());
+    let (s, e) = walked_lex_span(&items, r, rev);
     if s == e || offset < 0 {
         return Vec::new();
     }
-    let items = z.range(0, z.len());
-    let within = |m: &[u8]| if rev { r.gte_min(m) } else { r.lte_max(m) };
     let limit = if limit < 0 { usize::MAX } else { limit as usize };
     let offset = offset as usize;
-    let walk: Box<dyn Iterator<Item = &(Bytes, f64)>> =
-        if rev { Box::new(items[..e].iter().rev().skip(offset)) } else { Box::new(items[s..].iter().skip(offset)) };
-    walk.take_while(|(m, _)| within(m)).take(limit).cloned().collect()
+    if rev {
+        items[..e].iter().rev().skip(offset).take_while(|(m, _)| r.gte_min(m)).take(limit).cloned().collect()
+    } else {
+        items[s..].iter().skip(offset).take_while(|(m, _)| r.lte_max(m)).take(limit).cloned().collect()
+    }
 }
 
 /// Rank normalization of ZRANGE and ZREMRANGEBYRANK: inclusive ranks.

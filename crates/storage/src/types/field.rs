@@ -12,12 +12,12 @@ use std::borrow::Borrow;
 use std::hash::{Hash, Hasher};
 use std::ops::Deref;
 
-/// Longest field kept inline.
-const INLINE: usize = 22;
+use crate::value::Inline;
 
+/// The inline form is the one a key's small string value uses.
 #[derive(Clone)]
 pub enum Field {
-    Inline { len: u8, data: [u8; INLINE] },
+    Inline(Inline),
     Heap(Box<[u8]>),
 }
 
@@ -25,12 +25,9 @@ const _: () = assert!(std::mem::size_of::<Field>() == 24);
 
 impl From<&[u8]> for Field {
     fn from(b: &[u8]) -> Field {
-        if b.len() <= INLINE {
-            let mut data = [0; INLINE];
-            data[..b.len()].copy_from_slice(b);
-            Field::Inline { len: b.len() as u8, data }
-        } else {
-            Field::Heap(b.into())
+        match Inline::new(b) {
+            Some(inline) => Field::Inline(inline),
+            None => Field::Heap(b.into()),
         }
     }
 }
@@ -40,7 +37,7 @@ impl Deref for Field {
 
     fn deref(&self) -> &[u8] {
         match self {
-            Field::Inline { len, data } => &data[..*len as usize],
+            Field::Inline(inline) => inline.bytes(),
             Field::Heap(b) => b,
         }
     }
@@ -76,6 +73,7 @@ impl std::fmt::Debug for Field {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::value::INLINE_MAX;
     use std::hash::BuildHasher;
 
     #[test]
@@ -85,7 +83,7 @@ mod tests {
             let bytes: Vec<u8> = (0..len as u8).collect();
             let f = Field::from(&bytes[..]);
             assert_eq!(&*f, &bytes[..]);
-            assert_eq!(matches!(f, Field::Inline { .. }), len <= INLINE);
+            assert_eq!(matches!(f, Field::Inline(_)), len <= INLINE_MAX);
             assert_eq!(s.hash_one(&f), s.hash_one(&bytes[..]), "a map of fields is searched by slices");
             assert_eq!(f, Field::from(&bytes[..]));
         }
