@@ -358,11 +358,21 @@ fn wait_start(st: &mut State, name: &str, events: &mut Vec<(String, String)>) {
 /// `sentinelSelectSlave`: healthy, reachable, recently seen, not priority 0,
 /// not disconnected from the master for too long; then lowest priority,
 /// highest offset, lowest run id.
+///
+/// Stricter than Redis where Redis's rules can promote a node without the
+/// primary's latest writes: a candidate must say it is a replica *of this
+/// primary* (a restarted old primary still listed as a replica reports
+/// `role:master` with whatever it had; a replica still following someone
+/// else holds another history), and while the primary is down its INFO
+/// must have been read after the primary went down, so the offsets
+/// compared are final and not a moment older than the writes acknowledged
+/// just before the crash.
 pub fn best_replica(m: &Master) -> Option<String> {
     let now = Instant::now();
     let master_down = m.inst.sdown_since.map_or(Duration::ZERO, |t| now.duration_since(t));
     let max_link_down = master_down + m.down_after * 10;
     let info_validity = if m.inst.is_sdown() { PING_PERIOD * 5 } else { INFO_PERIOD * 3 };
+    let fresh_since = m.inst.sdown_since;
     let mut candidates: Vec<&Instance> = m
         .replicas
         .values()
@@ -371,8 +381,9 @@ pub fn best_replica(m: &Master) -> Option<String> {
                 && r.connected
                 && now.duration_since(r.last_ok_ping) <= PING_PERIOD * 5
                 && r.priority != 0
-                && r.info_refresh.is_some_and(|t| now.duration_since(t) <= info_validity)
+                && r.info_refresh.is_some_and(|t| now.duration_since(t) <= info_validity && fresh_since.is_none_or(|d| t >= d))
                 && Duration::from_millis(r.master_link_down_ms) <= max_link_down
+                && follows(r, m)
         })
         .collect();
     candidates.sort_by(|a, b| {
@@ -384,6 +395,11 @@ pub fn best_replica(m: &Master) -> Option<String> {
         })
     });
     candidates.first().map(|r| r.addr())
+}
+
+/// Whether a replica's last INFO says it replicates this master.
+fn follows(r: &Instance, m: &Master) -> bool {
+    r.role_reported == Role::Replica && r.master_host.as_deref().is_some_and(|h| h.eq_ignore_ascii_case(&m.inst.host)) && r.master_port == m.inst.port
 }
 
 fn select_replica(m: &mut Master, events: &mut Vec<(String, String)>) {
@@ -502,6 +518,10 @@ pub fn switch_master(st: &mut State, name: &str, host: &str, port: u16, events: 
     m.inst = Instance::new(ids[0], host, port, Role::Master);
     m.replicas = addrs.into_iter().zip(ids[1..].iter()).map(|((h, p), id)| (format!("{h}:{p}"), Instance::new(*id, &h, p, Role::Replica))).collect();
     m.failover = FailoverState::None;
+    // A new primary may fail over again at once (Redis's
+    // sentinelResetMaster): the 2 × failover-timeout pause is for retrying
+    // a failover that did not finish, not for the next outage.
+    m.failover_start = None;
     m.promoted = None;
     m.forced = false;
     m.odown_since = None;

@@ -450,6 +450,17 @@ pub fn apply_config(server: &std::sync::Arc<Server>) {
     }
 }
 
+/// A rewrite that must happen now (after a replica's full sync): waits for
+/// one already running to end, then rewrites on this (blocking) thread.
+pub fn rewrite_exclusively(server: &Server) -> Result<(), AofError> {
+    while server.aof.rewrite_running.swap(true, Ordering::AcqRel) {
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    let result = rewrite(server);
+    server.aof.rewrite_running.store(false, Ordering::Release);
+    result
+}
+
 /// BGREWRITEAOF / auto-rewrite / enabling: one at a time, on a blocking thread.
 pub fn spawn_rewrite(server: &std::sync::Arc<Server>) -> bool {
     if server.aof.rewrite_running.swap(true, Ordering::AcqRel) {

@@ -126,6 +126,14 @@ impl Host for NodeHost {
         let keys = loaded.keys;
         server.repl.with_log(|log| log.reset_to(replid, offset, loaded.stream_db().unwrap_or(0)));
         tracing::info!(keys, "MASTER <-> REPLICA sync: Loading DB in memory done in {:.3} seconds", started.elapsed().as_secs_f64());
+        drop(ks);
+        // The AOF still describes the dataset the sync replaced: rewrite it
+        // from the loaded one before the first command of the stream is
+        // applied (Redis's restartAOFAfterSYNC), or a restart would bring
+        // back the old data and none of the new.
+        if server.aof.enabled() {
+            crate::aof::rewrite_exclusively(&server).map_err(|e| format!("rewriting the AOF after the sync: {e}"))?;
+        }
         Ok(())
     }
 

@@ -1,0 +1,495 @@
+"""The nemesis suite: a primary, two replicas and three sentinels under
+faults, with clients that count a write as acknowledged only when WAIT says
+a replica holds it, and a checker that looks for every acknowledged write
+on the primary left standing after everything heals.
+
+The same script runs against ferrokv (ferrokv-server + ferrokv-sentinel)
+and against Redis 7.0 (Debian's redis-server, in server and sentinel mode),
+so the two stand side by side.
+
+Workloads (threads, each through redis-py's `Sentinel.master_for`):
+- set:  `SET <unique key> 1` + `WAIT 1 200` in one pipeline;
+- list: `RPUSH <its list> <n>` + `WAIT 1 200`, n increasing per writer.
+
+Faults, one per round (`--faults`):
+- kill:          kill -9 of the primary, restarted 5 s later on its data;
+- stop-primary:  SIGSTOP of the primary for 4 s (it is partitioned: it
+                 neither serves nor replicates);
+- stop-replica:  SIGSTOP of a replica for 2 s;
+- kill-sentinel: kill -9 of a sentinel, restarted 3 s later;
+- resync-kill:   a replica restarted on an empty data dir is killed again
+                 while its full sync runs, and restarted;
+- mixed:         each round draws one of the above.
+`--cpu-pressure N` runs N busy loops beside the cluster during the rounds.
+
+The checker (after healing: every process running, every signal undone):
+every acknowledged key present on the final primary; every list holding
+its acknowledged elements in order and nothing never written, no element
+twice; exactly one primary, every replica attached to it with its offset
+and its `DEBUG DIGEST` equal to the primary's.
+
+Usage: python tests/nemesis/nemesis.py --kind ferrokv --rounds 10 --faults mixed
+Prints one JSON line with the figures (and exits 1 if anything
+acknowledged was lost or the cluster did not heal).
+"""
+import argparse
+import json
+import os
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+import redis
+from redis.sentinel import Sentinel
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, os.path.join(ROOT, "tests", "py"))
+from support import free_port  # noqa: E402
+
+FAULTS = ["kill", "stop-primary", "stop-replica", "kill-sentinel", "resync-kill"]
+NAME = "mymaster"
+
+
+def binaries(kind, profile):
+    if kind == "ferrokv":
+        base = os.path.join(ROOT, "target", profile)
+        return [os.path.join(base, "ferrokv-server")], [os.path.join(base, "ferrokv-sentinel")]
+    return ["redis-server"], ["redis-server", None, "--sentinel"]
+
+
+class Proc:
+    """One node or sentinel: its command line, data dir, log and process."""
+
+    def __init__(self, argv, directory, port):
+        self.argv, self.dir, self.port = argv, directory, port
+        self.proc = None
+        self.stopped = False
+
+    def start(self):
+        log = open(os.path.join(self.dir, "log.txt"), "ab")
+        self.proc = subprocess.Popen(self.argv, stdout=log, stderr=subprocess.STDOUT, cwd=self.dir)
+        log.close()
+        self.stopped = False
+
+    def alive(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def kill(self):
+        if self.alive():
+            if self.stopped:
+                self.proc.send_signal(signal.SIGCONT)
+            self.proc.kill()
+            self.proc.wait()
+        self.stopped = False
+
+    def stop(self):
+        if self.alive():
+            self.proc.send_signal(signal.SIGSTOP)
+            self.stopped = True
+
+    def cont(self):
+        if self.alive() and self.stopped:
+            self.proc.send_signal(signal.SIGCONT)
+        self.stopped = False
+
+    def client(self, timeout=1.0):
+        return redis.Redis(host="127.0.0.1", port=self.port, socket_timeout=timeout, socket_connect_timeout=timeout, decode_responses=True)
+
+
+def wait_until(check, seconds, what, every=0.1):
+    deadline = time.monotonic() + seconds
+    last = None
+    while time.monotonic() < deadline:
+        try:
+            if check():
+                return
+        except (redis.RedisError, OSError) as e:
+            last = e
+        time.sleep(every)
+    raise TimeoutError(f"{what} (after {seconds} s; last error: {last})")
+
+
+class Cluster:
+    def __init__(self, kind, appendfsync="everysec", profile="debug", down_after=1000, failover_timeout=6000):
+        self.kind = kind
+        self.root = tempfile.mkdtemp(prefix=f"nemesis-{kind}-")
+        server, sentinel = binaries(kind, profile)
+        self.nodes = []
+        ports = [free_port() for _ in range(3)]
+        for i, port in enumerate(ports):
+            d = os.path.join(self.root, f"node{i + 1}")
+            os.makedirs(d)
+            conf = os.path.join(d, "node.conf")
+            lines = [f"port {port}", "bind 127.0.0.1", f"dir {d}", "protected-mode no", 'save ""',
+                     "appendonly yes", f"appendfsync {appendfsync}", "enable-debug-command yes"]
+            if i > 0:
+                lines.append(f"replicaof 127.0.0.1 {ports[0]}")
+            with open(conf, "w") as f:
+                f.write("\n".join(lines) + "\n")
+            self.nodes.append(Proc(server + [conf], d, port))
+        self.sentinels = []
+        for i in range(3):
+            d = os.path.join(self.root, f"sentinel{i + 1}")
+            os.makedirs(d)
+            port = free_port()
+            conf = os.path.join(d, "sentinel.conf")
+            with open(conf, "w") as f:
+                f.write(f"port {port}\nbind 127.0.0.1\ndir {d}\n"
+                        f"sentinel monitor {NAME} 127.0.0.1 {ports[0]} 2\n"
+                        f"sentinel down-after-milliseconds {NAME} {down_after}\n"
+                        f"sentinel failover-timeout {NAME} {failover_timeout}\n")
+            argv = [conf if a is None else a for a in sentinel] if kind == "redis" else sentinel + [conf]
+            self.sentinels.append(Proc(argv, d, port))
+
+    def start(self):
+        for n in self.nodes:
+            n.start()
+        for n in self.nodes:
+            wait_until(lambda: n.client().ping(), 20, f"node on {n.port} did not start")
+        for s in self.sentinels:
+            s.start()
+        for s in self.sentinels:
+            wait_until(lambda: s.client().ping(), 20, f"sentinel on {s.port} did not start")
+        wait_until(lambda: all(len(s.client().sentinel_slaves(NAME)) == 2 and len(s.client().sentinel_sentinels(NAME)) == 2 for s in self.sentinels),
+                   60, "sentinels did not discover the replicas and each other")
+
+    def close(self):
+        for p in self.nodes + self.sentinels:
+            p.kill()
+
+    def sentinel_addrs(self):
+        return [("127.0.0.1", s.port) for s in self.sentinels]
+
+    def master_addr(self):
+        """The primary as the sentinels that answer report it (a majority)."""
+        votes = {}
+        for s in self.sentinels:
+            if not s.alive() or s.stopped:
+                continue
+            try:
+                a = s.client(0.5).sentinel_get_master_addr_by_name(NAME)
+                if a:
+                    votes[int(a[1])] = votes.get(int(a[1]), 0) + 1
+            except (redis.RedisError, OSError):
+                pass
+        return max(votes, key=votes.get) if votes else None
+
+    def node(self, port):
+        return next((n for n in self.nodes if n.port == port), None)
+
+    def role(self, n):
+        info = n.client().info("replication")
+        return info
+
+    def heal(self):
+        for p in self.nodes + self.sentinels:
+            p.cont()
+            if not p.alive():
+                p.start()
+
+
+class Writers:
+    """The workloads: set writers and list writers, each recording what was
+    acknowledged (WAIT ≥ 1) and what was ever sent."""
+
+    def __init__(self, cluster, set_threads=3, list_threads=1, wait_ms=200):
+        self.cluster, self.wait_ms = cluster, wait_ms
+        self.stop = threading.Event()
+        self.lock = threading.Lock()
+        self.acked_keys = []
+        self.sent_keys = 0
+        self.lists = {}  # key -> {"acked": [..], "sent": set()}
+        self.errors = 0
+        self.threads = [threading.Thread(target=self.set_writer, args=(i,), daemon=True) for i in range(set_threads)]
+        self.threads += [threading.Thread(target=self.list_writer, args=(i,), daemon=True) for i in range(list_threads)]
+
+    def master(self):
+        s = Sentinel(self.cluster.sentinel_addrs(), socket_timeout=0.5, socket_connect_timeout=0.5)
+        return s.master_for(NAME, socket_timeout=1.0, socket_connect_timeout=0.5, decode_responses=True)
+
+    def start(self):
+        for t in self.threads:
+            t.start()
+
+    def finish(self):
+        self.stop.set()
+        for t in self.threads:
+            t.join(timeout=30)
+
+    def set_writer(self, tid):
+        m = self.master()
+        n = 0
+        while not self.stop.is_set():
+            key = f"k:{tid}:{n}"
+            n += 1
+            try:
+                p = m.pipeline(transaction=False)
+                p.set(key, 1)
+                p.execute_command("WAIT", 1, self.wait_ms)
+                _, acks = p.execute()
+                with self.lock:
+                    self.sent_keys += 1
+                    if int(acks) >= 1:
+                        self.acked_keys.append(key)
+            except (redis.RedisError, OSError):
+                with self.lock:
+                    self.sent_keys += 1
+                    self.errors += 1
+                time.sleep(0.05)
+
+    def list_writer(self, tid):
+        m = self.master()
+        key = f"list:{tid}"
+        state = {"acked": [], "sent": set()}
+        with self.lock:
+            self.lists[key] = state
+        n = 0
+        while not self.stop.is_set():
+            n += 1
+            state["sent"].add(str(n))
+            try:
+                p = m.pipeline(transaction=False)
+                p.rpush(key, n)
+                p.execute_command("WAIT", 1, self.wait_ms)
+                _, acks = p.execute()
+                if int(acks) >= 1:
+                    state["acked"].append(str(n))
+            except (redis.RedisError, OSError):
+                with self.lock:
+                    self.errors += 1
+                time.sleep(0.05)
+
+
+class Nemesis:
+    def __init__(self, cluster, faults, rng):
+        self.c, self.faults, self.rng = cluster, faults, rng
+        self.log = []
+
+    def primary(self):
+        port = self.c.master_addr()
+        return self.c.node(port) if port else None
+
+    def act(self, fault):
+        c = self.c
+        p = self.primary()
+        if fault == "kill" and p is not None:
+            p.kill()
+            self.log.append(f"kill -9 primary {p.port}")
+            return [(5.0, p.start)]
+        if fault == "stop-primary" and p is not None:
+            p.stop()
+            self.log.append(f"SIGSTOP primary {p.port}")
+            return [(4.0, p.cont)]
+        if fault == "stop-replica":
+            r = self.rng.choice([n for n in c.nodes if n is not p])
+            r.stop()
+            self.log.append(f"SIGSTOP replica {r.port}")
+            return [(2.0, r.cont)]
+        if fault == "kill-sentinel":
+            s = self.rng.choice(c.sentinels)
+            s.kill()
+            self.log.append(f"kill -9 sentinel {s.port}")
+            return [(3.0, s.start)]
+        if fault == "resync-kill":
+            r = self.rng.choice([n for n in c.nodes if n is not p])
+            r.kill()
+            for f in os.listdir(r.dir):
+                path = os.path.join(r.dir, f)
+                if f.startswith("appendonly") or f.endswith(".rdb"):
+                    shutil.rmtree(path) if os.path.isdir(path) else os.remove(path)
+            r.start()
+            self.log.append(f"replica {r.port} restarted empty, killed during its sync")
+
+            def kill_again():
+                # Kill it while the full sync runs (or as soon after as it can be seen).
+                deadline = time.monotonic() + 2
+                while time.monotonic() < deadline:
+                    try:
+                        info = r.client(0.3).info("replication")
+                        if info.get("master_sync_in_progress") == 1 or info.get("master_link_status") == "up":
+                            break
+                    except (redis.RedisError, OSError):
+                        pass
+                    time.sleep(0.01)
+                r.kill()
+                r.start()
+            return [(0.0, kill_again)]
+        return []
+
+    def run(self, rounds, period):
+        for i in range(rounds):
+            fault = self.rng.choice(FAULTS) if self.faults == "mixed" else self.faults
+            started = time.monotonic()
+            undo = self.act(fault)
+            for delay, f in sorted(undo, key=lambda x: x[0]):
+                left = started + delay - time.monotonic()
+                if left > 0:
+                    time.sleep(left)
+                f()
+            left = started + period - time.monotonic()
+            if left > 0:
+                time.sleep(left)
+
+
+class FailoverCounter(threading.Thread):
+    """Counts changes of the primary the sentinels hand out."""
+
+    def __init__(self, cluster):
+        super().__init__(daemon=True)
+        self.c, self.stop, self.changes, self.last = cluster, threading.Event(), 0, None
+
+    def run(self):
+        while not self.stop.is_set():
+            a = self.c.master_addr()
+            if a is not None and self.last is not None and a != self.last:
+                self.changes += 1
+            if a is not None:
+                self.last = a
+            time.sleep(0.1)
+
+
+def settle(c, seconds):
+    """After healing: the sentinels agree on one primary that says master,
+    the other two follow it with the link up and its offset."""
+    state = {}
+
+    def settled():
+        port = c.master_addr()
+        if port is None:
+            return False
+        primary = c.node(port)
+        info = primary.client().info("replication")
+        if info["role"] != "master":
+            return False
+        offset = info["master_repl_offset"]
+        for n in c.nodes:
+            if n is primary:
+                continue
+            ri = n.client().info("replication")
+            if ri["role"] != "slave" or int(ri["master_port"]) != port or ri["master_link_status"] != "up":
+                return False
+            if ri["slave_repl_offset"] != offset:
+                return False
+        if primary.client().info("replication")["master_repl_offset"] != offset:
+            return False
+        state["primary"] = primary
+        return True
+
+    wait_until(settled, seconds, "the cluster did not settle on one primary with every replica caught up", every=0.25)
+    return state["primary"]
+
+
+def check(c, writers, primary):
+    r = primary.client(5.0)
+    lost_keys = []
+    keys = writers.acked_keys
+    for i in range(0, len(keys), 1000):
+        batch = keys[i:i + 1000]
+        p = r.pipeline(transaction=False)
+        for k in batch:
+            p.exists(k)
+        for k, e in zip(batch, p.execute()):
+            if not e:
+                lost_keys.append(k)
+    list_lost, list_bad = 0, []
+    for key, st in writers.lists.items():
+        final = r.lrange(key, 0, -1)
+        unknown = [v for v in final if v not in st["sent"]]
+        dups = len(final) - len(set(final))
+        if unknown or dups:
+            list_bad.append(f"{key}: {len(unknown)} elements never written, {dups} twice")
+        if [int(v) for v in final] != sorted(int(v) for v in final):
+            list_bad.append(f"{key}: out of order")
+        present = set(final)
+        missing = [v for v in st["acked"] if v not in present]
+        list_lost += len(missing)
+        # Acknowledged elements appear in the order they were acknowledged.
+        pos = {v: i for i, v in enumerate(final)}
+        kept = [pos[v] for v in st["acked"] if v in pos]
+        if kept != sorted(kept):
+            list_bad.append(f"{key}: acknowledged elements out of order")
+    roles = [n.client().info("replication")["role"] for n in c.nodes]
+    digests = [n.client(10.0).execute_command("DEBUG", "DIGEST") for n in c.nodes]
+    return {
+        "acked": len(keys),
+        "lost": len(lost_keys),
+        "lost_sample": lost_keys[:5],
+        "list_acked": sum(len(s["acked"]) for s in writers.lists.values()),
+        "list_lost": list_lost,
+        "list_anomalies": list_bad,
+        "primaries": roles.count("master"),
+        "digests_equal": len(set(digests)) == 1,
+    }
+
+
+def busy_loops(n):
+    return [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(n)]
+
+
+def run(kind, rounds, faults, seed=None, cpu_pressure=0, appendfsync="everysec", period=8.0, profile="debug", keep=False):
+    seed = seed if seed is not None else random.randrange(1 << 30)
+    rng = random.Random(seed)
+    c = Cluster(kind, appendfsync=appendfsync, profile=profile)
+    burners = []
+    result = {"kind": kind, "rounds": rounds, "faults": faults, "appendfsync": appendfsync, "cpu_pressure": cpu_pressure, "seed": seed}
+    try:
+        c.start()
+        counter = FailoverCounter(c)
+        counter.start()
+        writers = Writers(c)
+        writers.start()
+        burners = busy_loops(cpu_pressure)
+        nemesis = Nemesis(c, faults, rng)
+        try:
+            nemesis.run(rounds, period)
+        finally:
+            for b in burners:
+                b.kill()
+                b.wait()
+            burners = []
+        c.heal()
+        time.sleep(2)
+        writers.finish()
+        primary = settle(c, 90)
+        counter.stop.set()
+        counter.join()
+        result.update(check(c, writers, primary))
+        result.update({"failovers": counter.changes, "sent": writers.sent_keys, "errors": writers.errors, "actions": nemesis.log})
+        result["ok"] = result["lost"] == 0 and result["list_lost"] == 0 and not result["list_anomalies"] and result["primaries"] == 1 and result["digests_equal"]
+    except TimeoutError as e:
+        result.update({"ok": False, "error": str(e)})
+    finally:
+        for b in burners:
+            b.kill()
+        c.close()
+        result["dir"] = c.root
+        if result.get("ok") and not keep:
+            shutil.rmtree(c.root, ignore_errors=True)
+    return result
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--kind", choices=["ferrokv", "redis"], default="ferrokv")
+    ap.add_argument("--rounds", type=int, default=10)
+    ap.add_argument("--faults", choices=["mixed"] + FAULTS, default="mixed")
+    ap.add_argument("--cpu-pressure", type=int, default=0)
+    ap.add_argument("--appendfsync", choices=["everysec", "always"], default="everysec")
+    ap.add_argument("--period", type=float, default=8.0)
+    ap.add_argument("--seed", type=int)
+    ap.add_argument("--profile", default="debug")
+    ap.add_argument("--keep", action="store_true")
+    a = ap.parse_args()
+    result = run(a.kind, a.rounds, a.faults, a.seed, a.cpu_pressure, a.appendfsync, a.period, a.profile, a.keep)
+    print(json.dumps(result), flush=True)
+    return 0 if result.get("ok") else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
