@@ -505,3 +505,26 @@ fn info_replication_and_role_have_redis_shape() {
     assert_eq!(role_shape(fp.port), role_shape(rp.port), "primary's ROLE");
     assert_eq!(role_shape(fr.port), role_shape(rr.port), "replica's ROLE");
 }
+
+#[test]
+fn a_replica_with_an_aof_keeps_what_its_full_sync_brought_across_a_crash() {
+    let p = primary(&[]);
+    let mut c = p.conn();
+    for i in 0..50 {
+        c.cmd(&["set", &format!("before:{i}"), "1"]);
+    }
+    let mut r = replica_of(p.port, &["--appendonly", "yes"]);
+    assert!(eventually(WAIT, || offset(&r, "slave_repl_offset") == offset(&p, "master_repl_offset") && Conn::connect(r.port).cmd(&["dbsize"]) == int(50)));
+    c.cmd(&["set", "streamed", "1"]);
+    assert!(eventually(WAIT, || Conn::connect(r.port).cmd(&["exists", "streamed"]) == int(1)));
+    // Promoted, written to, then crashed: it must come back with what the
+    // sync brought, the stream after it, and its own writes.
+    let mut rc = r.conn();
+    rc.cmd(&["replicaof", "no", "one"]);
+    rc.cmd(&["set", "own", "1"]);
+    r.kill9();
+    r.restart(&["--appendonly", "yes"]);
+    let mut rc = r.conn();
+    assert_eq!(rc.cmd(&["dbsize"]), int(52), "the AOF lost what the full sync loaded");
+    assert_eq!(rc.cmd(&["exists", "before:7", "streamed", "own"]), int(3));
+}

@@ -425,3 +425,24 @@ fn sentinel_failover_switches_over_on_request() {
     assert!(eventually(FAILOVER, || info_field(&mut p.conn(), "replication", "master_port") == r2.port.to_string()
         && info_field(&mut p.conn(), "replication", "master_link_status") == "up"));
 }
+
+#[test]
+fn sigterm_saves_the_config_and_exits_at_once() {
+    let primary = Node::ferrokv(&[]);
+    // Options before their `monitor` line and server directives load, as
+    // with Redis's sentinel.
+    let extra = "loglevel notice\nprotected-mode no\nrepl-diskless-sync-delay 0\n";
+    let mut s = SentinelProc::start(primary.port, extra);
+    let text = std::fs::read_to_string(&s.conf).unwrap();
+    let rest: Vec<&str> = text.lines().filter(|l| !l.starts_with("sentinel down-after-milliseconds")).collect();
+    std::fs::write(&s.conf, format!("sentinel down-after-milliseconds mymaster 1500\n{}\n", rest.join("\n"))).unwrap();
+    s.restart();
+    s.check_alive();
+    let down_after = fields(&s.conn().cmd(&["sentinel", "master", "mymaster"]))["down-after-milliseconds"].clone();
+    assert_eq!(down_after, "1500");
+    let pid = s.child.id().to_string();
+    assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+    assert!(eventually(Duration::from_secs(5), || matches!(s.child.try_wait(), Ok(Some(st)) if st.success())), "sentinel did not exit cleanly on SIGTERM");
+    let saved = std::fs::read_to_string(&s.conf).unwrap();
+    assert!(saved.contains("sentinel myid ") && saved.contains("repl-diskless-sync-delay 0"), "{saved}");
+}

@@ -35,8 +35,18 @@ async fn main() -> anyhow::Result<()> {
         .init();
     let path = std::fs::canonicalize(path).with_context(|| format!("Sentinel config file {path} not found"))?;
     match ferrokv_sentinel::start(path, port).await {
-        Ok(_handle) => {
-            tokio::signal::ctrl_c().await.ok();
+        Ok(handle) => {
+            // As PID 1 in a container nothing else ends us on `docker stop`:
+            // SIGTERM and SIGINT save the state and exit at once.
+            let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).context("installing the SIGTERM handler")?;
+            let which = tokio::select! {
+                _ = term.recv() => "SIGTERM",
+                _ = tokio::signal::ctrl_c() => "SIGINT",
+            };
+            tracing::warn!("Received {which} scheduling shutdown...");
+            handle.sentinel.state.lock().dirty = true;
+            handle.sentinel.save_if_dirty();
+            tracing::warn!("Sentinel is now ready to exit, bye bye...");
             Ok(())
         }
         Err(e) => {

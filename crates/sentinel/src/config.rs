@@ -101,8 +101,12 @@ impl Config {
         Config::parse(&text)
     }
 
+    /// Redis applies `sentinel monitor` lines before the options of a
+    /// master, so a file may name a master's options first: those lines
+    /// are applied after every other one (errors still name their line).
     pub fn parse(text: &str) -> Result<Config, ConfigError> {
         let mut c = Config::default();
+        let mut deferred = Vec::new();
         for (i, raw) in text.lines().enumerate() {
             let line = raw.trim();
             if line.is_empty() || line.starts_with('#') {
@@ -116,6 +120,13 @@ impl Config {
                 .into_iter()
                 .map(|w| String::from_utf8_lossy(&w).into_owned())
                 .collect();
+            if words.len() >= 3 && words[0].eq_ignore_ascii_case("sentinel") && names_a_master(&words[1]) {
+                deferred.push((i, raw, words));
+                continue;
+            }
+            c.apply(&words, raw).map_err(|reason| ConfigError::Line { line: i + 1, text: raw.into(), reason })?;
+        }
+        for (i, raw, words) in deferred {
             c.apply(&words, raw).map_err(|reason| ConfigError::Line { line: i + 1, text: raw.into(), reason })?;
         }
         Ok(c)
@@ -128,10 +139,9 @@ impl Config {
             ("bind", n) if n >= 2 => self.bind = w[1..].to_vec(),
             ("dir", 2) => self.dir = Some(PathBuf::from(&w[1])),
             ("sentinel", n) if n >= 2 => return self.apply_sentinel(&w[1..]),
-            // Accepted for compatibility with Redis's sample sentinel.conf.
-            ("daemonize" | "logfile" | "pidfile" | "loglevel" | "protected-mode" | "requirepass" | "tcp-keepalive" | "maxclients", _) => {
-                self.other_lines.push(raw.to_string());
-            }
+            // Redis's sentinel mode runs the server's config loader, so any
+            // server directive loads; they are kept, not acted on.
+            (k, n) if n >= 2 && is_server_directive(k) => self.other_lines.push(raw.to_string()),
             _ => return Err("Bad directive or wrong number of arguments".into()),
         }
         Ok(())
@@ -258,6 +268,135 @@ impl Config {
     }
 }
 
+/// `sentinel <option> <master> ...` lines, which need the master's
+/// `monitor` line first.
+fn names_a_master(option: &str) -> bool {
+    const OPTIONS: &[&str] = &[
+        "down-after-milliseconds",
+        "failover-timeout",
+        "parallel-syncs",
+        "auth-pass",
+        "auth-user",
+        "config-epoch",
+        "leader-epoch",
+        "known-replica",
+        "known-slave",
+        "known-sentinel",
+        "notification-script",
+        "client-reconfig-script",
+        "rename-command",
+        "master-reboot-down-after-period",
+    ];
+    OPTIONS.iter().any(|o| o.eq_ignore_ascii_case(option))
+}
+
+/// Redis 7.0's server directives (redis.conf), which a sentinel config may
+/// carry.
+fn is_server_directive(key: &str) -> bool {
+    const PREFIXES: &[&str] = &[
+        "tls-",
+        "cluster-",
+        "active-defrag-",
+        "hash-max-",
+        "list-max-",
+        "zset-max-",
+        "set-max-",
+        "stream-node-max-",
+        "lazyfree-",
+        "syslog-",
+        "repl-",
+        "replica-",
+        "slave-",
+        "min-replicas-",
+        "min-slaves-",
+        "auto-aof-",
+        "aof-",
+        "latency-",
+        "maxmemory",
+        "lfu-",
+        "oom-score-",
+        "shutdown-",
+    ];
+    const NAMES: &[&str] = &[
+        "include",
+        "loadmodule",
+        "protected-mode",
+        "enable-protected-configs",
+        "enable-debug-command",
+        "enable-module-command",
+        "tcp-backlog",
+        "unixsocket",
+        "unixsocketperm",
+        "timeout",
+        "tcp-keepalive",
+        "socket-mark-id",
+        "daemonize",
+        "supervised",
+        "pidfile",
+        "loglevel",
+        "logfile",
+        "crash-log-enabled",
+        "crash-memcheck-enabled",
+        "databases",
+        "always-show-logo",
+        "set-proc-title",
+        "proc-title-template",
+        "save",
+        "stop-writes-on-bgsave-error",
+        "rdbcompression",
+        "rdbchecksum",
+        "sanitize-dump-payload",
+        "dbfilename",
+        "rdb-del-sync-files",
+        "replicaof",
+        "slaveof",
+        "masterauth",
+        "masteruser",
+        "propagation-error-behavior",
+        "tracking-table-max-keys",
+        "acllog-max-len",
+        "aclfile",
+        "requirepass",
+        "rename-command",
+        "maxclients",
+        "active-expire-effort",
+        "io-threads",
+        "io-threads-do-reads",
+        "disable-thp",
+        "appendonly",
+        "appendfilename",
+        "appenddirname",
+        "appendfsync",
+        "no-appendfsync-on-rewrite",
+        "lua-time-limit",
+        "busy-reply-threshold",
+        "slowlog-log-slower-than",
+        "slowlog-max-len",
+        "notify-keyspace-events",
+        "hll-sparse-max-bytes",
+        "activerehashing",
+        "client-output-buffer-limit",
+        "client-query-buffer-limit",
+        "proto-max-bulk-len",
+        "hz",
+        "dynamic-hz",
+        "rdb-save-incremental-fsync",
+        "activedefrag",
+        "jemalloc-bg-thread",
+        "server-cpulist",
+        "bio-cpulist",
+        "bgsave-cpulist",
+        "ignore-warnings",
+        "user",
+        "list-compress-depth",
+        "locale-collate",
+        "bind-source-addr",
+        "max-new-connections",
+        "max-new-tls-connections",
+    ];
+    NAMES.contains(&key) || PREFIXES.iter().any(|p| key.starts_with(p))
+}
+
 fn is_generated_marker(line: &str) -> bool {
     line == "# Generated by CONFIG REWRITE"
 }
@@ -291,5 +430,23 @@ mod tests {
         let err = Config::parse("sentinel monitor m h 1 0\n").unwrap_err().to_string();
         assert!(err.contains("at line 1") && err.contains("Quorum must be 1 or greater."), "{err}");
         assert!(Config::parse("sentinel bogus x\n").is_err());
+    }
+
+    #[test]
+    fn master_options_may_come_before_their_monitor_line() {
+        let text = "sentinel down-after-milliseconds m 1500\nsentinel auth-pass m pw\nsentinel monitor m 10.0.0.1 6379 2\nsentinel failover-timeout m 7000\n";
+        let c = Config::parse(text).unwrap();
+        let m = &c.masters[0];
+        assert_eq!((m.down_after_ms, m.failover_timeout_ms, m.auth_pass.as_deref()), (1500, 7000, Some("pw")));
+        let err = Config::parse("sentinel monitor m h 1 2\nsentinel down-after-milliseconds other 10\n").unwrap_err().to_string();
+        assert!(err.contains("at line 2") && err.contains("No such master"), "{err}");
+    }
+
+    #[test]
+    fn server_directives_a_redis_sentinel_accepts_load_and_are_kept() {
+        let text = "logfile \"\"\nloglevel notice\nprotected-mode no\nenable-debug-command yes\nrepl-diskless-sync-delay 0\ndaemonize no\npidfile /tmp/s.pid\nport 26379\nsentinel monitor m h 1 2\n";
+        let c = Config::parse(text).unwrap();
+        assert!(c.render().contains("repl-diskless-sync-delay 0"));
+        assert!(Config::parse("no-such-directive 1\n").is_err());
     }
 }

@@ -530,3 +530,65 @@ pub fn switch_master(st: &mut State, name: &str, host: &str, port: u16, events: 
     }
     st.dirty = true;
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{Config, MasterConfig};
+
+    fn state() -> State {
+        let mut c = Config::default();
+        let mut m = MasterConfig::new("m", "10.0.0.1", 6379, 2);
+        m.known_replicas = vec![("10.0.0.2".into(), 6379), ("10.0.0.3".into(), 6379)];
+        c.masters.push(m);
+        State::new(c, None, "a".repeat(40), ("127.0.0.1".into(), 26379))
+    }
+
+    /// A replica as INFO last described it, just now.
+    fn seen(r: &mut Instance, role: Role, master: (&str, u16), offset: u64) {
+        let now = Instant::now();
+        r.connected = true;
+        r.last_ok_ping = now;
+        r.info_refresh = Some(now);
+        r.role_reported = role;
+        r.master_host = Some(master.0.into());
+        r.master_port = master.1;
+        r.repl_offset = offset;
+    }
+
+    #[test]
+    fn only_replicas_of_this_primary_read_after_it_went_down_are_promoted() {
+        let mut st = state();
+        let m = st.masters.get_mut("m").unwrap();
+        m.inst.sdown_since = Some(Instant::now() - Duration::from_secs(2));
+        let (a, b) = ("10.0.0.2:6379".to_string(), "10.0.0.3:6379".to_string());
+        seen(m.replicas.get_mut(&a).unwrap(), Role::Replica, ("10.0.0.1", 6379), 100);
+        // The restarted old primary: listed as a replica, says master, and
+        // keeps whatever offset it last reported.
+        seen(m.replicas.get_mut(&b).unwrap(), Role::Master, ("10.0.0.1", 6379), 500);
+        assert_eq!(best_replica(m).as_deref(), Some(a.as_str()));
+        // A replica following another primary holds another history.
+        seen(m.replicas.get_mut(&b).unwrap(), Role::Replica, ("10.0.0.9", 6379), 500);
+        assert_eq!(best_replica(m).as_deref(), Some(a.as_str()));
+        // Both follow it: the highest offset wins...
+        seen(m.replicas.get_mut(&b).unwrap(), Role::Replica, ("10.0.0.1", 6379), 500);
+        assert_eq!(best_replica(m).as_deref(), Some(b.as_str()));
+        // ...but only an offset read after the primary went down counts.
+        m.replicas.get_mut(&b).unwrap().info_refresh = Some(Instant::now() - Duration::from_secs(3));
+        assert_eq!(best_replica(m).as_deref(), Some(a.as_str()));
+        m.replicas.get_mut(&a).unwrap().priority = 0;
+        assert_eq!(best_replica(m), None);
+    }
+
+    #[test]
+    fn a_new_primary_may_fail_over_again_at_once() {
+        let mut st = state();
+        let mut events = Vec::new();
+        begin_failover(&mut st, "m", false, &mut events);
+        assert!(st.masters["m"].failover_start.is_some());
+        switch_master(&mut st, "m", "10.0.0.2", 6379, &mut events);
+        let m = &st.masters["m"];
+        assert_eq!((m.inst.host.as_str(), m.failover_start), ("10.0.0.2", None));
+        assert!(m.replicas.contains_key("10.0.0.1:6379") && m.replicas.contains_key("10.0.0.3:6379"));
+    }
+}
