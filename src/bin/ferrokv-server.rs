@@ -1,4 +1,9 @@
-//! `ferrokv-server [/path/to/ferrokv.conf] [--directive value ...]`
+//! `ferrokv-server [/path/to/ferrokv.conf] [--seed template.conf] [--directive value ...]`
+//!
+//! `--seed` copies a template to the config path when that file does not
+//! exist yet: a container's read-only template becomes a writable config
+//! in its data volume, so CONFIG REWRITE (what Sentinel sends on a role
+//! change) persists and a restarted node keeps the role it was given.
 
 use anyhow::Context;
 
@@ -12,6 +17,13 @@ fn main() -> anyhow::Result<()> {
         println!("Usage: ferrokv-server [/path/to/ferrokv.conf] [options]\n\nExamples:\n  ferrokv-server (run the server with default config)\n  ferrokv-server /etc/ferrokv/6379.conf\n  ferrokv-server --port 7777\n  ferrokv-server /etc/myferrokv.conf --loglevel verbose");
         return Ok(());
     }
+    let args = match seed(args) {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("{e:#}");
+            std::process::exit(1);
+        }
+    };
     let loaded = match ferrokv_server::config::load(&args) {
         Ok(l) => l,
         Err(e) => {
@@ -29,4 +41,21 @@ fn main() -> anyhow::Result<()> {
         std::process::exit(1);
     }
     Ok(())
+}
+
+/// Takes `--seed <template>` out of the arguments, copying the template to
+/// the config file (the first argument) if that does not exist yet.
+fn seed(args: Vec<String>) -> anyhow::Result<Vec<String>> {
+    let Some(i) = args.iter().position(|a| a == "--seed") else { return Ok(args) };
+    let template = args.get(i + 1).context("--seed needs a template path")?.clone();
+    let config = args.first().filter(|a| !a.starts_with("--")).context("--seed needs a config file as the first argument")?;
+    if !std::path::Path::new(config).exists() {
+        std::fs::copy(&template, config).with_context(|| format!("copying {template} to {config}"))?;
+        // The copy must be writable whatever the template's mode.
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(config, std::fs::Permissions::from_mode(0o644)).with_context(|| format!("making {config} writable"))?;
+    }
+    let mut rest = args.clone();
+    rest.drain(i..i + 2);
+    Ok(rest)
 }

@@ -121,3 +121,41 @@ def test_compose_cluster_fails_over_and_heals(cluster):
     digests = lambda: {cli(n, "debug", "digest") for n in NODES}  # noqa: E731
     until(lambda: len(digests()) == 1, 60, f"datasets did not converge: {digests()}")
     assert master.get("after-partition") == "1"
+
+
+def kill9_process(service):
+    """kill -9 of the node's server process itself (not `docker kill`): the
+    restart policy brings the container back at once, before the sentinels'
+    detection window."""
+    pid = sh("docker", "inspect", "-f", "{{.State.Pid}}", container(service)).stdout.strip()
+    sh("kill", "-9", pid)
+
+
+def test_a_crashed_node_restarts_with_its_data_and_its_role(cluster):
+    s = Sentinel([("127.0.0.1", p) for p in SENTINELS], socket_timeout=1.0, min_other_sentinels=1)
+    until(lambda: len(s.discover_slaves("mymaster")) == 2, 60, "sentinels do not see two replicas")
+    primary = primary_name(s)
+    master = s.master_for("mymaster", socket_timeout=1.0, decode_responses=True)
+    for i in range(101):
+        until(lambda: master.set(f"crash:{i}", i), 30, "write refused")
+    until(lambda: master.execute_command("WAIT", 2, 1000) == 2, 30, "replicas did not acknowledge")
+
+    # The primary crashes and is back within a second: with the AOF it
+    # comes back with every write, so its replicas keep them too.
+    kill9_process(primary)
+    until(lambda: cli(primary, "ping") == "PONG", 60, "the crashed primary was not restarted")
+
+    def everyone_has_them():
+        p = primary_name(s)
+        roles = {n: "role:master" in cli(n, "info", "replication") for n in NODES}
+        return sum(roles.values()) == 1 and roles[p] and len({cli(n, "dbsize") for n in NODES}) == 1
+    until(everyone_has_them, 90, "not one primary with every node holding the same keys")
+    p = primary_name(s)
+    assert all(redis.Redis(port=NODES[p], decode_responses=True).get(f"crash:{i}") == str(i) for i in range(101)), "acknowledged writes lost"
+
+    # A replica crashes: it comes back as a replica of the same primary
+    # (its config file says so), not in the role of its first start.
+    replica = next(n for n in NODES if n != p)
+    kill9_process(replica)
+    until(lambda: f"master_host:{p}" in cli(replica, "info", "replication") and "master_link_status:up" in cli(replica, "info", "replication"), 60, "the replica did not come back following the primary")
+    assert cli(replica, "get", "crash:100") == '"100"'

@@ -118,6 +118,7 @@ async fn connect(host: &str, port: u16, user: &Option<String>, pass: &Option<Str
 async fn instance_loop(s: &Arc<Sentinel>, id: u64, target: &Target) {
     let mut last_info: Option<Instant> = None;
     let mut last_hello: Option<Instant> = None;
+    let mut info_due = false;
     loop {
         let Some(mut link) = open_link(s, id, target).await else { return };
         loop {
@@ -129,7 +130,7 @@ async fn instance_loop(s: &Arc<Sentinel>, id: u64, target: &Target) {
                 break;
             }
             let period = info_period(s, target);
-            if last_info.is_none_or(|t| t.elapsed() >= period) {
+            if std::mem::take(&mut info_due) || last_info.is_none_or(|t| t.elapsed() >= period) {
                 let Ok(info) = link.call(&[b"INFO"], PING_PERIOD * 2).await else { break };
                 last_info = Some(Instant::now());
                 process_info(s, id, target, &text(&info));
@@ -144,7 +145,10 @@ async fn instance_loop(s: &Arc<Sentinel>, id: u64, target: &Target) {
                 last_hello = Some(Instant::now());
             }
             let next = ping_period(s, target).min(info_period(s, target));
-            tokio::time::sleep(next.saturating_sub(sent.elapsed())).await;
+            tokio::select! {
+                _ = tokio::time::sleep(next.saturating_sub(sent.elapsed())) => {}
+                _ = s.info_now.notified() => info_due = true,
+            }
         }
         set_connected(s, id, target, false);
         tokio::time::sleep(Duration::from_millis(200)).await;
@@ -506,5 +510,7 @@ pub fn send_command(s: Arc<Sentinel>, c: Command) {
                 return;
             }
         }
+        // The node took its new role: let the links read INFO now.
+        s.info_now.notify_waiters();
     });
 }

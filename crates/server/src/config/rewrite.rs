@@ -89,4 +89,16 @@ mod tests {
         // The unknown line is preserved, so loading fails on it as it did before.
         assert!(reloaded.to_string().contains("unknown-thing"));
     }
+
+    #[test]
+    fn no_save_points_stay_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("r.conf");
+        std::fs::write(&path, "port 7000\nsave \"\"\n").unwrap();
+        let c = Config { port: 7000, save: Vec::new(), ..Config::default() };
+        rewrite(&path, &c).unwrap();
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "port 7000\nsave \"\"\n");
+        let reloaded = crate::config::load(&[path.display().to_string()]).unwrap();
+        assert!(reloaded.config.save.is_empty());
+    }
 }

@@ -247,7 +247,15 @@ pub static DIRECTIVES: &[Directive] = &[
             c.save = points;
             Ok(())
         },
-        rewrite: None,
+        // No save points is written `save ""`, as Redis does (an absent
+        // line would mean the defaults on the next start).
+        rewrite: Some(|c| {
+            if c.save.is_empty() {
+                "\"\"".into()
+            } else {
+                c.save.iter().map(|(secs, changes)| format!("{secs} {changes}")).collect::<Vec<_>>().join(" ")
+            }
+        }),
     },
     int_directive!("port", port, u16, 0, 65535, false, false),
     string_directive!("unixsocket", unixsocket, true),
