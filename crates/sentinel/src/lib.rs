@@ -102,8 +102,12 @@ pub async fn start(config_path: PathBuf, port: Option<u16>) -> Result<Handle, St
     let timer = s.clone();
     tokio::spawn(async move {
         let (mut wall, mut mono) = (std::time::SystemTime::now(), std::time::Instant::now());
+        let mut woken = timer.wake_timer.subscribe();
         loop {
-            tokio::time::sleep(sentinel::timer_period()).await;
+            tokio::select! {
+                _ = tokio::time::sleep(sentinel::timer_period()) => {}
+                _ = woken.changed() => {}
+            }
             let now = std::time::SystemTime::now();
             let elapsed = now.duration_since(wall).ok();
             let stalled = mono.elapsed();

@@ -119,8 +119,10 @@ async fn instance_loop(s: &Arc<Sentinel>, id: u64, target: &Target) {
     let mut last_info: Option<Instant> = None;
     let mut last_hello: Option<Instant> = None;
     let mut info_due = false;
+    let mut woken = s.wake_links.subscribe();
     loop {
         let Some(mut link) = open_link(s, id, target).await else { return };
+        let opened = Instant::now();
         loop {
             if endpoint(s, id, target).is_none() {
                 return;
@@ -147,11 +149,17 @@ async fn instance_loop(s: &Arc<Sentinel>, id: u64, target: &Target) {
             let next = ping_period(s, target).min(info_period(s, target));
             tokio::select! {
                 _ = tokio::time::sleep(next.saturating_sub(sent.elapsed())) => {}
-                _ = s.info_now.notified() => info_due = true,
+                _ = woken.changed() => info_due = true,
             }
         }
         set_connected(s, id, target, false);
-        tokio::time::sleep(Duration::from_millis(200)).await;
+        // A link that served for a while reconnects at once: the usual
+        // cause is the CLIENT KILL of a failover's own transaction, and the
+        // promotion is read on the new link. One that failed at once backs off.
+        if opened.elapsed() < PING_PERIOD {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        info_due = true;
     }
 }
 
@@ -203,12 +211,14 @@ fn record_ping(s: &Sentinel, id: u64, target: &Target, reply: &Frame) {
     });
 }
 
-/// INFO every 250 ms while the master is down or failing over (Redis: every
-/// second): a promotion is seen sooner.
+/// INFO every 250 ms while the master is down, every 50 ms during a
+/// failover (Redis: every second): a promotion and the re-pointed replicas
+/// are seen sooner, and a failover lasts a fraction of a second.
 fn info_period(s: &Sentinel, target: &Target) -> Duration {
     let st = s.state.lock();
     match st.masters.get(master_name(target)) {
-        Some(m) if m.inst.is_sdown() || m.in_failover() => PING_PERIOD / 4,
+        Some(m) if m.in_failover() => PING_PERIOD / 20,
+        Some(m) if m.inst.is_sdown() => PING_PERIOD / 4,
         _ => INFO_PERIOD,
     }
 }
@@ -274,6 +284,9 @@ fn process_info(s: &Arc<Sentinel>, id: u64, target: &Target, info: &str) {
             Target::Replica(_, key) => replica_info(&mut st, &name, key, role, &mut events, &mut commands),
             _ => {}
         }
+    }
+    if !events.is_empty() {
+        crate::sentinel::wake(&s.wake_timer);
     }
     for (k, m) in events {
         s.event(&k, m);
@@ -421,6 +434,7 @@ pub fn process_hello(s: &Arc<Sentinel>, msg: &str) {
 /// A peer sentinel: PING, and while the master looks down, its opinion
 /// (and, during our failover, its vote).
 async fn peer_loop(s: &Arc<Sentinel>, id: u64, target: &Target) {
+    let mut woken = s.wake_peers.subscribe();
     loop {
         let Some(mut link) = open_link(s, id, target).await else { return };
         loop {
@@ -436,12 +450,13 @@ async fn peer_loop(s: &Arc<Sentinel>, id: u64, target: &Target) {
                 let Ok(reply) = link.call(&args, PING_PERIOD).await else { break };
                 record_opinion(s, id, target, &reply);
             }
+            // Every 100 ms while the master is down, else every second;
+            // at once when woken (the master just went down, or we started
+            // a failover and want votes).
+            let wait = if master_down(s, target) { Duration::from_millis(100) } else { PING_PERIOD.saturating_sub(started.elapsed()) };
             tokio::select! {
-                _ = tokio::time::sleep(Duration::from_millis(100)) => {}
-                _ = s.ask_now.notified() => {}
-            }
-            if !master_down(s, target) {
-                tokio::time::sleep(PING_PERIOD.saturating_sub(started.elapsed())).await;
+                _ = tokio::time::sleep(wait) => {}
+                _ = woken.changed() => {}
             }
         }
         set_connected(s, id, target, false);
@@ -475,13 +490,16 @@ fn record_opinion(s: &Sentinel, id: u64, target: &Target, reply: &Frame) {
         Frame::Integer(n) => *n as u64,
         _ => return,
     };
+    let voted = leader != "*";
     with_inst(&mut s.state.lock(), id, target, |p| {
         p.master_down_at = down.then(Instant::now);
-        if leader != "*" {
+        if voted {
             p.leader = Some(leader);
             p.leader_epoch = epoch;
         }
     });
+    // An opinion may complete ODOWN, a vote the election: judge now.
+    crate::sentinel::wake(&s.wake_timer);
 }
 
 /// Sends a command (or a MULTI … EXEC of several) on a fresh connection.
@@ -511,6 +529,6 @@ pub fn send_command(s: Arc<Sentinel>, c: Command) {
             }
         }
         // The node took its new role: let the links read INFO now.
-        s.info_now.notify_waiters();
+        crate::sentinel::wake(&s.wake_links);
     });
 }

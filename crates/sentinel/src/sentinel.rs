@@ -12,6 +12,8 @@ use tokio::sync::broadcast;
 
 use crate::state::{FailoverState, Instance, Master, Reconf, Role, State, ASK_VALIDITY, INFO_PERIOD, PING_PERIOD};
 
+/// How long replica selection waits for INFO read after the primary went down.
+const INFO_WAIT: Duration = Duration::from_secs(2);
 const TILT_TRIGGER: Duration = Duration::from_secs(2);
 const TILT_PERIOD: Duration = Duration::from_secs(30);
 
@@ -19,15 +21,19 @@ pub struct Sentinel {
     pub state: Mutex<State>,
     /// Events for SUBSCRIBE/PSUBSCRIBE clients: (channel, message).
     pub events: broadcast::Sender<(String, String)>,
-    /// Wakes the peer links when we start a failover, so they ask for votes
-    /// at once (Redis's `SENTINEL_ASK_FORCED`) instead of on their next
-    /// poll: peers that hear from us first vote for us, and the sentinels
-    /// that reached ODOWN together do not each vote for themselves.
-    pub ask_now: tokio::sync::Notify,
-    /// Wakes the instance links to read INFO at once: after SLAVEOF NO ONE
-    /// was sent, the promotion is seen as soon as it happened instead of
-    /// on the next INFO poll.
-    pub info_now: tokio::sync::Notify,
+    /// Wakes the peer links (to ask for opinions and votes at once: Redis's
+    /// `SENTINEL_ASK_FORCED`) when a master goes down or we start a
+    /// failover: peers that hear from us first vote for us, and the
+    /// sentinels that reached ODOWN together do not each vote for
+    /// themselves.
+    pub wake_peers: tokio::sync::watch::Sender<u64>,
+    /// Wakes the instance links to read INFO at once: after SLAVEOF was
+    /// sent, a promotion or a re-pointed replica is seen as soon as it
+    /// happened instead of on the next INFO poll.
+    pub wake_links: tokio::sync::watch::Sender<u64>,
+    /// Runs the timer at once: a vote or a promotion arrived, so the next
+    /// failover step need not wait for the next 50–100 ms period.
+    pub wake_timer: tokio::sync::watch::Sender<u64>,
 }
 
 /// An instance described as Redis's event messages do.
@@ -43,8 +49,9 @@ impl Sentinel {
         Arc::new(Sentinel {
             state: Mutex::new(state),
             events: broadcast::channel(1024).0,
-            ask_now: tokio::sync::Notify::new(),
-            info_now: tokio::sync::Notify::new(),
+            wake_peers: tokio::sync::watch::channel(0).0,
+            wake_links: tokio::sync::watch::channel(0).0,
+            wake_timer: tokio::sync::watch::channel(0).0,
         })
     }
 
@@ -99,8 +106,16 @@ impl Sentinel {
                 }
             }
         }
-        if started {
-            self.ask_now.notify_waiters();
+        if started || events.iter().any(|(k, m)| k == "+sdown" && m.starts_with("master ")) {
+            // Peers are asked for their opinion and vote now, and replicas'
+            // INFO is read now: replica selection wants offsets read after
+            // the primary went down.
+            wake(&self.wake_peers);
+            wake(&self.wake_links);
+        }
+        if !commands.is_empty() {
+            // Run again soon: what the commands change is read at once.
+            wake(&self.wake_timer);
         }
         for (k, m) in events {
             self.event(&k, m);
@@ -128,6 +143,12 @@ impl Sentinel {
             }
         }
     }
+}
+
+/// Bumps a wake-up channel: every receiver sees the change, whether it was
+/// waiting at that moment or not.
+pub fn wake(w: &tokio::sync::watch::Sender<u64>) {
+    w.send_modify(|n| *n = n.wrapping_add(1));
 }
 
 /// A command for an instance, sent by a short task.
@@ -423,6 +444,10 @@ fn follows(r: &Instance, m: &Master) -> bool {
 
 fn select_replica(m: &mut Master, events: &mut Vec<(String, String)>) {
     match best_replica(m) {
+        // Elected before any replica's INFO was read since the primary went
+        // down: wait for it (INFO is read every 50 ms during a failover)
+        // rather than give up for 2 × failover-timeout.
+        None if m.failover_state_change.elapsed() < INFO_WAIT && m.replicas.values().any(|r| r.connected && !r.is_sdown() && follows(r, m)) => {}
         None => abort(m, "no-good-slave", events),
         Some(key) => {
             let snapshot = m.clone();
