@@ -13,13 +13,24 @@ Workloads (threads, each through redis-py's `Sentinel.master_for`):
 
 Faults, one per round (`--faults`):
 - kill:          kill -9 of the primary, restarted 5 s later on its data;
+- crash:         kill -9 of the primary, restarted at once (before the
+                 sentinels can notice: a supervisor's restart policy);
 - stop-primary:  SIGSTOP of the primary for 4 s (it is partitioned: it
                  neither serves nor replicates);
 - stop-replica:  SIGSTOP of a replica for 2 s;
 - kill-sentinel: kill -9 of a sentinel, restarted 3 s later;
 - resync-kill:   a replica restarted on an empty data dir is killed again
                  while its full sync runs, and restarted;
+- partition:     (compose) the primary's container is disconnected from
+                 the compose network for 4 s (`docker network disconnect`);
 - mixed:         each round draws one of the above.
+
+Clusters (`--cluster`): `local` runs the processes on 127.0.0.1 (ferrokv or
+Redis); `compose` runs deploy/docker-compose.yml exactly as shipped (its
+faults are `docker kill`/`start`, `docker pause`, network disconnects, and
+kill -9 of the server process inside a container, which the restart policy
+brings back at once); clients on the host reach the service names the
+sentinels hand out through the published ports.
 `--cpu-pressure N` runs N busy loops beside the cluster during the rounds.
 
 The checker (after healing: every process running, every signal undone):
@@ -34,6 +45,7 @@ acknowledged was lost or the cluster did not heal).
 """
 import argparse
 import json
+import socket
 import os
 import random
 import shutil
@@ -52,7 +64,9 @@ ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(ROOT, "tests", "py"))
 from support import free_port  # noqa: E402
 
-FAULTS = ["kill", "stop-primary", "stop-replica", "kill-sentinel", "resync-kill"]
+FAULTS = ["kill", "crash", "stop-primary", "stop-replica", "kill-sentinel", "resync-kill"]
+# Only where the cluster has a network of its own (compose).
+NETWORK_FAULTS = ["partition"]
 NAME = "mymaster"
 
 
@@ -87,6 +101,11 @@ class Proc:
             self.proc.kill()
             self.proc.wait()
         self.stopped = False
+
+    def crash(self):
+        """kill -9 and an immediate restart, as a supervisor would."""
+        self.kill()
+        self.start()
 
     def stop(self):
         if self.alive():
@@ -194,6 +213,142 @@ class Cluster:
                 p.start()
 
 
+COMPOSE_FILE = os.path.join(ROOT, "deploy", "docker-compose.yml")
+COMPOSE_PROJECT = "ferrokvnemesis"
+COMPOSE_NODES = {"node1": 7001, "node2": 7002, "node3": 7003}
+COMPOSE_SENTINELS = {"sentinel1": 27001, "sentinel2": 27002, "sentinel3": 27003}
+
+
+def sh(*args, check=True, timeout=300):
+    return subprocess.run(list(args), capture_output=True, text=True, check=check, timeout=timeout)
+
+
+def compose(*args, check=True):
+    return sh("docker-compose", "-f", COMPOSE_FILE, "-p", COMPOSE_PROJECT, *args, check=check)
+
+
+class Container:
+    """A compose service, with the interface of Proc: its faults are
+    Docker's (kill, start, pause, network disconnect)."""
+
+    def __init__(self, service, port):
+        self.service, self.port, self.dir = service, port, None
+        self.stopped = False
+        self.cut = False
+
+    def id(self):
+        # Containers keep their id across kill/start/pause: ask compose once.
+        if not getattr(self, "_id", None):
+            self._id = compose("ps", "-q", self.service).stdout.strip()
+        return self._id
+
+    def running(self):
+        return sh("docker", "inspect", "-f", "{{.State.Running}}", self.id(), check=False).stdout.strip() == "true"
+
+    def alive(self):
+        return self.running()
+
+    def start(self):
+        compose("start", self.service)
+        self.stopped = False
+
+    def kill(self):
+        if self.stopped:
+            self.cont()
+        sh("docker", "kill", self.id(), check=False)
+
+    def crash(self):
+        """kill -9 of the server process: the restart policy brings the
+        container back at once."""
+        pid = sh("docker", "inspect", "-f", "{{.State.Pid}}", self.id()).stdout.strip()
+        if pid and pid != "0":
+            sh("kill", "-9", pid, check=False)
+
+    def stop(self):
+        sh("docker", "pause", self.id())
+        self.stopped = True
+
+    def cont(self):
+        if self.stopped:
+            sh("docker", "unpause", self.id(), check=False)
+        self.stopped = False
+
+    def disconnect(self):
+        sh("docker", "network", "disconnect", f"{COMPOSE_PROJECT}_ferrokv", self.id())
+        self.cut = True
+
+    def reconnect(self):
+        if self.cut:
+            sh("docker", "network", "connect", f"{COMPOSE_PROJECT}_ferrokv", self.id(), check=False)
+        self.cut = False
+
+    def client(self, timeout=1.0):
+        return redis.Redis(host="127.0.0.1", port=self.port, socket_timeout=timeout, socket_connect_timeout=timeout, decode_responses=True)
+
+    def digest(self):
+        """DEBUG DIGEST from inside (the debug command is allowed locally only)."""
+        return sh("docker", "exec", self.id(), "/usr/local/bin/ferrokv-cli", "-p", str(self.port), "debug", "digest").stdout.strip()
+
+
+class ComposeCluster:
+    """deploy/docker-compose.yml as shipped, under its own project name."""
+
+    kind = "ferrokv-compose"
+
+    def __init__(self):
+        self.root = None
+        self.nodes = [Container(s, p) for s, p in COMPOSE_NODES.items()]
+        self.sentinels = [Container(s, p) for s, p in COMPOSE_SENTINELS.items()]
+        self._resolve = None
+
+    def start(self):
+        # Service names resolve to the published ports on the host, as a
+        # user's /etc/hosts entry would make them.
+        real = socket.getaddrinfo
+
+        def resolve(host, *args, **kwargs):
+            if host in COMPOSE_NODES or host in COMPOSE_SENTINELS:
+                host = "127.0.0.1"
+            return real(host, *args, **kwargs)
+
+        self._resolve = real
+        socket.getaddrinfo = resolve
+        sh(os.path.join(ROOT, "deploy", "build-image"), timeout=1800)
+        compose("down", "-v", check=False)
+        compose("up", "-d")
+        for n in self.nodes + self.sentinels:
+            wait_until(lambda: n.client().ping(), 60, f"{n.service} did not start")
+        wait_until(lambda: all(len(s.client().sentinel_slaves(NAME)) == 2 and len(s.client().sentinel_sentinels(NAME)) == 2 for s in self.sentinels),
+                   90, "sentinels did not discover the replicas and each other")
+
+    def close(self, keep=False):
+        if keep:
+            for n in self.nodes + self.sentinels:
+                with open(f"/tmp/{COMPOSE_PROJECT}-{n.service}.log", "w") as f:
+                    f.write(compose("logs", "--no-color", n.service, check=False).stdout)
+        compose("down", "-v", check=False)
+        if self._resolve:
+            socket.getaddrinfo = self._resolve
+
+    def sentinel_addrs(self):
+        return [("127.0.0.1", s.port) for s in self.sentinels]
+
+    master_addr = None  # set below (shared with Cluster)
+
+    def node(self, port):
+        return next((n for n in self.nodes if n.port == port), None)
+
+    def heal(self):
+        for p in self.nodes + self.sentinels:
+            p.cont()
+            p.reconnect()
+            if not p.alive():
+                p.start()
+
+
+ComposeCluster.master_addr = Cluster.master_addr
+
+
 class Writers:
     """The workloads: set writers and list writers, each recording what was
     acknowledged (WAIT ≥ 1) and what was ever sent."""
@@ -282,21 +437,29 @@ class Nemesis:
             p.kill()
             self.log.append(f"kill -9 primary {p.port}")
             return [(5.0, p.start)]
+        if fault == "crash" and p is not None:
+            p.crash()
+            self.log.append(f"crash of primary {p.port}, restarted at once")
+            return []
+        if fault == "partition" and p is not None:
+            p.disconnect()
+            self.log.append(f"partition of primary {p.port}")
+            return [(4.0, p.reconnect)]
         if fault == "stop-primary" and p is not None:
             p.stop()
-            self.log.append(f"SIGSTOP primary {p.port}")
+            self.log.append(f"stop primary {p.port} (SIGSTOP / docker pause)")
             return [(4.0, p.cont)]
         if fault == "stop-replica":
             r = self.rng.choice([n for n in c.nodes if n is not p])
             r.stop()
-            self.log.append(f"SIGSTOP replica {r.port}")
+            self.log.append(f"stop replica {r.port} (SIGSTOP / docker pause)")
             return [(2.0, r.cont)]
         if fault == "kill-sentinel":
             s = self.rng.choice(c.sentinels)
             s.kill()
             self.log.append(f"kill -9 sentinel {s.port}")
             return [(3.0, s.start)]
-        if fault == "resync-kill":
+        if fault == "resync-kill" and isinstance(c, Cluster):
             r = self.rng.choice([n for n in c.nodes if n is not p])
             r.kill()
             for f in os.listdir(r.dir):
@@ -324,11 +487,16 @@ class Nemesis:
 
     def run(self, rounds, period):
         for i in range(rounds):
-            fault = self.rng.choice(FAULTS) if self.faults == "mixed" else self.faults
+            choices = FAULTS + NETWORK_FAULTS if isinstance(self.c, ComposeCluster) else FAULTS
+            if isinstance(self.c, ComposeCluster):
+                choices = [f for f in choices if f != "resync-kill"]
+            fault = self.rng.choice(choices) if self.faults == "mixed" else self.faults
             started = time.monotonic()
             undo = self.act(fault)
+            # Fault durations count from when the fault took effect.
+            applied = time.monotonic()
             for delay, f in sorted(undo, key=lambda x: x[0]):
-                left = started + delay - time.monotonic()
+                left = applied + delay - time.monotonic()
                 if left > 0:
                     time.sleep(left)
                 f()
@@ -415,7 +583,7 @@ def check(c, writers, primary):
         if kept != sorted(kept):
             list_bad.append(f"{key}: acknowledged elements out of order")
     roles = [n.client().info("replication")["role"] for n in c.nodes]
-    digests = [n.client(10.0).execute_command("DEBUG", "DIGEST") for n in c.nodes]
+    digests = [n.digest() if isinstance(n, Container) else n.client(10.0).execute_command("DEBUG", "DIGEST") for n in c.nodes]
     return {
         "acked": len(keys),
         "lost": len(lost_keys),
@@ -432,10 +600,11 @@ def busy_loops(n):
     return [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(n)]
 
 
-def run(kind, rounds, faults, seed=None, cpu_pressure=0, appendfsync="everysec", period=8.0, profile="debug", keep=False):
+def run(kind, rounds, faults, seed=None, cpu_pressure=0, appendfsync="everysec", period=8.0, profile="debug", keep=False, cluster="local"):
     seed = seed if seed is not None else random.randrange(1 << 30)
     rng = random.Random(seed)
-    c = Cluster(kind, appendfsync=appendfsync, profile=profile)
+    c = ComposeCluster() if cluster == "compose" else Cluster(kind, appendfsync=appendfsync, profile=profile)
+    kind = c.kind if cluster == "compose" else kind
     burners = []
     result = {"kind": kind, "rounds": rounds, "faults": faults, "appendfsync": appendfsync, "cpu_pressure": cpu_pressure, "seed": seed}
     try:
@@ -467,9 +636,9 @@ def run(kind, rounds, faults, seed=None, cpu_pressure=0, appendfsync="everysec",
     finally:
         for b in burners:
             b.kill()
-        c.close()
+        c.close(keep=keep or not result.get("ok")) if isinstance(c, ComposeCluster) else c.close()
         result["dir"] = c.root
-        if result.get("ok") and not keep:
+        if c.root and result.get("ok") and not keep:
             shutil.rmtree(c.root, ignore_errors=True)
     return result
 
@@ -478,7 +647,8 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--kind", choices=["ferrokv", "redis"], default="ferrokv")
     ap.add_argument("--rounds", type=int, default=10)
-    ap.add_argument("--faults", choices=["mixed"] + FAULTS, default="mixed")
+    ap.add_argument("--faults", choices=["mixed"] + FAULTS + NETWORK_FAULTS, default="mixed")
+    ap.add_argument("--cluster", choices=["local", "compose"], default="local")
     ap.add_argument("--cpu-pressure", type=int, default=0)
     ap.add_argument("--appendfsync", choices=["everysec", "always"], default="everysec")
     ap.add_argument("--period", type=float, default=8.0)
@@ -486,7 +656,7 @@ def main():
     ap.add_argument("--profile", default="debug")
     ap.add_argument("--keep", action="store_true")
     a = ap.parse_args()
-    result = run(a.kind, a.rounds, a.faults, a.seed, a.cpu_pressure, a.appendfsync, a.period, a.profile, a.keep)
+    result = run(a.kind, a.rounds, a.faults, a.seed, a.cpu_pressure, a.appendfsync, a.period, a.profile, a.keep, a.cluster)
     print(json.dumps(result), flush=True)
     return 0 if result.get("ok") else 1
 
