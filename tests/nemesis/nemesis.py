@@ -358,6 +358,8 @@ class Writers:
         self.stop = threading.Event()
         self.lock = threading.Lock()
         self.acked_keys = []
+        # When each was acknowledged (wall clock, to find the round in the logs).
+        self.acked_at = []
         self.sent_keys = 0
         self.lists = {}  # key -> {"acked": [..], "sent": set()}
         self.errors = 0
@@ -392,6 +394,7 @@ class Writers:
                     self.sent_keys += 1
                     if int(acks) >= 1:
                         self.acked_keys.append(key)
+                        self.acked_at.append(time.time())
             except (redis.RedisError, OSError):
                 with self.lock:
                     self.sent_keys += 1
@@ -492,7 +495,10 @@ class Nemesis:
                 choices = [f for f in choices if f != "resync-kill"]
             fault = self.rng.choice(choices) if self.faults == "mixed" else self.faults
             started = time.monotonic()
+            logged = len(self.log)
             undo = self.act(fault)
+            if len(self.log) > logged:
+                self.log[-1] = f"{time.strftime('%H:%M:%S', time.gmtime())} {self.log[-1]}"
             # Fault durations count from when the fault took effect.
             applied = time.monotonic()
             for delay, f in sorted(undo, key=lambda x: x[0]):
@@ -555,16 +561,17 @@ def settle(c, seconds):
 
 def check(c, writers, primary):
     r = primary.client(5.0)
-    lost_keys = []
+    lost_keys, lost_at = [], []
     keys = writers.acked_keys
     for i in range(0, len(keys), 1000):
         batch = keys[i:i + 1000]
         p = r.pipeline(transaction=False)
         for k in batch:
             p.exists(k)
-        for k, e in zip(batch, p.execute()):
+        for j, (k, e) in enumerate(zip(batch, p.execute())):
             if not e:
                 lost_keys.append(k)
+                lost_at.append(writers.acked_at[i + j])
     list_lost, list_bad = 0, []
     for key, st in writers.lists.items():
         final = r.lrange(key, 0, -1)
@@ -588,6 +595,7 @@ def check(c, writers, primary):
         "acked": len(keys),
         "lost": len(lost_keys),
         "lost_sample": lost_keys[:5],
+        "lost_when": [time.strftime("%H:%M:%S", time.gmtime(t)) + f".{int(t * 1000) % 1000:03d}" for t in (min(lost_at), max(lost_at))] if lost_at else [],
         "list_acked": sum(len(s["acked"]) for s in writers.lists.values()),
         "list_lost": list_lost,
         "list_anomalies": list_bad,

@@ -119,7 +119,9 @@ async fn instance_loop(s: &Arc<Sentinel>, id: u64, target: &Target) {
     let mut last_info: Option<Instant> = None;
     let mut last_hello: Option<Instant> = None;
     let mut info_due = false;
+    let mut hello_due = false;
     let mut woken = s.wake_links.subscribe();
+    let mut config_changed = s.wake_hello.subscribe();
     loop {
         let Some(mut link) = open_link(s, id, target).await else { return };
         let opened = Instant::now();
@@ -137,7 +139,7 @@ async fn instance_loop(s: &Arc<Sentinel>, id: u64, target: &Target) {
                 last_info = Some(Instant::now());
                 process_info(s, id, target, &text(&info));
             }
-            if last_hello.is_none_or(|t| t.elapsed() >= HELLO_PERIOD) {
+            if std::mem::take(&mut hello_due) || last_hello.is_none_or(|t| t.elapsed() >= HELLO_PERIOD) {
                 let hello = hello_message(s, master_name(target));
                 if let Some(h) = hello {
                     if link.call(&[b"PUBLISH", HELLO_CHANNEL.as_bytes(), h.as_bytes()], PING_PERIOD).await.is_err() {
@@ -150,6 +152,10 @@ async fn instance_loop(s: &Arc<Sentinel>, id: u64, target: &Target) {
             tokio::select! {
                 _ = tokio::time::sleep(next.saturating_sub(sent.elapsed())) => {}
                 _ = woken.changed() => info_due = true,
+                // Our view of the primary changed: say so on every node now,
+                // not on the next 2 s hello, so peers that still point
+                // clients at the old primary learn it at once.
+                _ = config_changed.changed() => hello_due = true,
             }
         }
         set_connected(s, id, target, false);
@@ -267,8 +273,13 @@ fn process_info(s: &Arc<Sentinel>, id: u64, target: &Target, info: &str) {
                 i.role_reported_time = now;
             }
             if role == Role::Replica {
-                i.master_host = f.get("master_host").map(|h| h.to_string());
-                i.master_port = f.get("master_port").and_then(|p| p.parse().ok()).unwrap_or(0);
+                let host = f.get("master_host").map(|h| h.to_string());
+                let port = f.get("master_port").and_then(|p| p.parse().ok()).unwrap_or(0);
+                if host != i.master_host || port != i.master_port {
+                    i.master_changed = now;
+                }
+                i.master_host = host;
+                i.master_port = port;
                 i.master_link_up = f.get("master_link_status") == Some(&"up");
                 i.master_link_down_ms = f.get("master_link_down_since_seconds").and_then(|v| v.parse::<i64>().ok()).map_or(0, |s| s.max(0) as u64 * 1000);
                 i.priority = f.get("slave_priority").and_then(|v| v.parse().ok()).unwrap_or(100);
@@ -349,7 +360,11 @@ fn replica_info(st: &mut State, name: &str, key: &str, role: Role, events: &mut 
     }
     // A node we know as a replica says master (the old master back after a
     // failover): once it has said so for a while, make it a replica.
-    let wait = Duration::from_millis(HELLO_PERIOD.as_millis() as u64 * 4);
+    // Redis waits 8 s for newer configurations to arrive first; when this
+    // sentinel's own failover made the current primary it waits 1 s (a
+    // newer failover's leader publishes its hello at once).
+    let ours_recently = m.led_switch.is_some_and(|t| t.elapsed() < Duration::from_secs(60));
+    let wait = if ours_recently { Duration::from_secs(1) } else { Duration::from_millis(HELLO_PERIOD.as_millis() as u64 * 4) };
     if role == Role::Master && r.role_reported_time.elapsed() > wait && !r.is_sdown() {
         events.push(("+convert-to-slave".into(), describe(m, Some(&r), "slave")));
         commands.push(replicaof_command(name, &r, Some(ours)));
@@ -357,12 +372,17 @@ fn replica_info(st: &mut State, name: &str, key: &str, role: Role, events: &mut 
         rr.role_reported_time = Instant::now();
         return;
     }
-    // A replica following some other master: point it at ours.
-    if role == Role::Replica && r.master_host.is_some() && !points_at(ours.0, ours.1) && r.role_reported_time.elapsed() > wait {
+    // A replica following some other master: point it at ours, once it has
+    // followed that other one for failover-timeout and ours looks sane
+    // (Redis's rule). Sooner, this sentinel may be the one that is behind:
+    // right after a failover it has not yet heard of, it would send the new
+    // primary's replicas back to the old one.
+    let sane = m.inst.role_reported == Role::Master && !m.inst.is_sdown();
+    if role == Role::Replica && r.master_host.is_some() && !points_at(ours.0, ours.1) && sane && r.master_changed.elapsed() > m.failover_timeout {
         events.push(("+fix-slave-config".into(), describe(m, Some(&r), "slave")));
         commands.push(replicaof_command(name, &r, Some(ours)));
         let rr = st.masters.get_mut(name).expect("exists").replicas.get_mut(key).expect("exists");
-        rr.role_reported_time = Instant::now();
+        rr.master_changed = Instant::now();
     }
 }
 
@@ -425,6 +445,9 @@ pub fn process_hello(s: &Arc<Sentinel>, msg: &str) {
             switch_master(&mut st, name, mip, mport, &mut events);
             st.masters.get_mut(name).expect("exists").config_epoch = mepoch;
         }
+    }
+    if events.iter().any(|(k, _)| k == "+switch-master") {
+        crate::sentinel::wake(&s.wake_hello);
     }
     for (k, m) in events {
         s.event(&k, m);
@@ -521,9 +544,18 @@ pub fn send_command(s: Arc<Sentinel>, c: Command) {
         if c.transaction {
             all.push(vec!["EXEC".into()]);
         }
-        for args in all {
+        // The whole transaction in one write, then its replies: a node that
+        // is stopped (SIGSTOP, a stalled VM) still has it all in its socket
+        // and runs it when it resumes, instead of only the MULTI.
+        for args in &all {
             let a: Vec<&[u8]> = args.iter().map(|x| x.as_bytes()).collect();
-            if let Err(e) = link.call(&a, Duration::from_secs(2)).await {
+            if let Err(e) = link.send(&a).await {
+                tracing::warn!("sending {args:?} to {}:{}: {e}", c.host, c.port);
+                return;
+            }
+        }
+        for args in &all {
+            if let Err(e) = link.read(Duration::from_secs(2)).await {
                 tracing::warn!("sending {args:?} to {}:{}: {e}", c.host, c.port);
                 return;
             }

@@ -34,6 +34,8 @@ pub struct Sentinel {
     /// Runs the timer at once: a vote or a promotion arrived, so the next
     /// failover step need not wait for the next 50–100 ms period.
     pub wake_timer: tokio::sync::watch::Sender<u64>,
+    /// Publishes a hello on every node at once: the primary changed.
+    pub wake_hello: tokio::sync::watch::Sender<u64>,
 }
 
 /// An instance described as Redis's event messages do.
@@ -52,6 +54,7 @@ impl Sentinel {
             wake_peers: tokio::sync::watch::channel(0).0,
             wake_links: tokio::sync::watch::channel(0).0,
             wake_timer: tokio::sync::watch::channel(0).0,
+            wake_hello: tokio::sync::watch::channel(0).0,
         })
     }
 
@@ -116,6 +119,9 @@ impl Sentinel {
         if !commands.is_empty() {
             // Run again soon: what the commands change is read at once.
             wake(&self.wake_timer);
+        }
+        if events.iter().any(|(k, _)| k == "+switch-master") {
+            wake(&self.wake_hello);
         }
         for (k, m) in events {
             self.event(&k, m);
@@ -364,6 +370,12 @@ fn failover_step(st: &mut State, name: &str, events: &mut Vec<(String, String)>,
     match st.masters[name].failover {
         FailoverState::None => {}
         FailoverState::WaitStart => wait_start(st, name, events),
+        // A primary that answers again before a replica was promoted keeps
+        // its role: promoting a replica now would race the writes it is
+        // acknowledging again (the offsets compared are no longer final).
+        FailoverState::SelectReplica | FailoverState::SendReplicaofNoOne if master_is_back(&st.masters[name]) => {
+            abort(st.masters.get_mut(name).expect("exists"), "master-back", events)
+        }
         FailoverState::SelectReplica => select_replica(st.masters.get_mut(name).expect("exists"), events),
         FailoverState::SendReplicaofNoOne => send_replicaof_no_one(st.masters.get_mut(name).expect("exists"), events, commands),
         FailoverState::WaitPromotion => {
@@ -377,6 +389,11 @@ fn failover_step(st: &mut State, name: &str, events: &mut Vec<(String, String)>,
             switch_to_promoted(st, name, events);
         }
     }
+}
+
+/// The primary of an automatic failover answers PING again.
+fn master_is_back(m: &Master) -> bool {
+    !m.forced && !m.inst.is_sdown()
 }
 
 fn wait_start(st: &mut State, name: &str, events: &mut Vec<(String, String)>) {
@@ -511,8 +528,13 @@ fn reconf_replicas(m: &mut Master, events: &mut Vec<(String, String)>, commands:
             _ => {}
         }
         if r.is_sdown() {
-            // A replica that is down is fixed later, when it returns.
+            // A replica that looks down gets the transaction all the same
+            // (a stopped one runs it when it resumes, so it cannot come
+            // back acknowledging the old primary's writes); it is not
+            // waited for, and is fixed later if it missed it.
             r.reconf = Reconf::Done;
+            commands.push(replicaof_command(&m.name, r, Some((&promoted.host, promoted.port))));
+            events.push(("+slave-reconf-sent".into(), describe(&snapshot, Some(r), "slave")));
             continue;
         }
         all_done = false;
@@ -542,6 +564,7 @@ fn switch_to_promoted(st: &mut State, name: &str, events: &mut Vec<(String, Stri
         }
     };
     switch_master(st, name, &host, port, events);
+    st.masters.get_mut(name).expect("exists").led_switch = Some(Instant::now());
 }
 
 /// Points the master `name` at `host:port` (our failover, or a newer config
@@ -562,6 +585,7 @@ pub fn switch_master(st: &mut State, name: &str, host: &str, port: u16, events: 
     m.inst = Instance::new(ids[0], host, port, Role::Master);
     m.replicas = addrs.into_iter().zip(ids[1..].iter()).map(|((h, p), id)| (format!("{h}:{p}"), Instance::new(*id, &h, p, Role::Replica))).collect();
     m.failover = FailoverState::None;
+    m.led_switch = None;
     // A new primary may fail over again at once (Redis's
     // sentinelResetMaster): the 2 × failover-timeout pause is for retrying
     // a failover that did not finish, not for the next outage.
@@ -622,6 +646,22 @@ mod tests {
         assert_eq!(best_replica(m).as_deref(), Some(a.as_str()));
         m.replicas.get_mut(&a).unwrap().priority = 0;
         assert_eq!(best_replica(m), None);
+    }
+
+    #[test]
+    fn a_primary_that_answers_again_before_a_promotion_keeps_its_role() {
+        let mut st = state();
+        let mut events = Vec::new();
+        let mut commands = Vec::new();
+        st.masters.get_mut("m").unwrap().inst.sdown_since = Some(Instant::now());
+        begin_failover(&mut st, "m", false, &mut events);
+        let m = st.masters.get_mut("m").unwrap();
+        m.failover = FailoverState::SelectReplica;
+        m.inst.sdown_since = None;
+        failover_step(&mut st, "m", &mut events, &mut commands);
+        assert_eq!(st.masters["m"].failover, FailoverState::None);
+        assert!(commands.is_empty(), "no SLAVEOF NO ONE for a primary that is back");
+        assert!(events.iter().any(|(k, _)| k == "-failover-abort-master-back"));
     }
 
     #[test]

@@ -74,6 +74,9 @@ pub struct Instance {
     pub master_port: u16,
     pub master_link_up: bool,
     pub master_link_down_ms: u64,
+    /// When the primary this replica reports following last changed
+    /// (Redis's `slave_conf_change_time`).
+    pub master_changed: Instant,
     pub priority: u32,
     pub repl_offset: u64,
     pub announced: bool,
@@ -106,6 +109,7 @@ impl Instance {
             master_port: 0,
             master_link_up: false,
             master_link_down_ms: 0,
+            master_changed: now,
             priority: 100,
             repl_offset: 0,
             announced: true,
@@ -154,6 +158,12 @@ pub struct Master {
     /// Logged that too few sentinels are reachable to fail over (once per
     /// outage).
     pub warned_no_quorum: bool,
+    /// When this sentinel's own failover made the current primary (None
+    /// when the primary was configured or learned from a peer): the old
+    /// primary, if it reappears claiming `role:master`, is converted at
+    /// once instead of after 8 s, since no newer configuration can exist
+    /// that this sentinel has not published itself.
+    pub led_switch: Option<Instant>,
 }
 
 impl Master {
@@ -180,6 +190,7 @@ impl Master {
             promoted: None,
             forced: false,
             warned_no_quorum: false,
+            led_switch: None,
         }
     }
 
