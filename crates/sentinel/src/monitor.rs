@@ -268,6 +268,9 @@ fn process_info(s: &Arc<Sentinel>, id: u64, target: &Target, info: &str) {
             if let Some(r) = f.get("run_id") {
                 i.runid = Some(r.to_string());
             }
+            if let Some(r) = f.get("master_replid") {
+                i.replid = Some(r.to_string());
+            }
             if i.role_reported != role {
                 i.role_reported = role;
                 i.role_reported_time = now;

@@ -441,6 +441,7 @@ pub fn best_replica(m: &Master) -> Option<String> {
                 && r.info_refresh.is_some_and(|t| now.duration_since(t) <= info_validity && fresh_since.is_none_or(|d| t >= d))
                 && Duration::from_millis(r.master_link_down_ms) <= max_link_down
                 && follows(r, m)
+                && holds_history(r, m)
         })
         .collect();
     candidates.sort_by(|a, b| {
@@ -454,17 +455,37 @@ pub fn best_replica(m: &Master) -> Option<String> {
     candidates.first().map(|r| r.addr())
 }
 
+/// Whether the replica holds the primary's history: a replica that
+/// was just pointed at it and has not finished its full sync still
+/// reports its own replication ID, and an offset in that other history.
+fn holds_history(r: &Instance, m: &Master) -> bool {
+    match (&m.inst.replid, &r.replid) {
+        (Some(primary), Some(replica)) => primary == replica,
+        _ => true,
+    }
+}
+
+/// Replicas of this primary whose INFO has not been read since it went
+/// down: selection waits for them (the best one may be among them).
+fn awaiting_info(m: &Master) -> bool {
+    let Some(down) = m.inst.sdown_since else { return false };
+    m.replicas.values().any(|r| r.connected && !r.is_sdown() && follows(r, m) && r.info_refresh.is_none_or(|t| t < down))
+}
+
 /// Whether a replica's last INFO says it replicates this master.
 fn follows(r: &Instance, m: &Master) -> bool {
     r.role_reported == Role::Replica && r.master_host.as_deref().is_some_and(|h| h.eq_ignore_ascii_case(&m.inst.host)) && r.master_port == m.inst.port
 }
 
 fn select_replica(m: &mut Master, events: &mut Vec<(String, String)>) {
+    // Every replica of this primary is compared on an offset read after it
+    // went down (INFO is read at once then, and every 50 ms during a
+    // failover); picking the first one read would promote whichever
+    // answered first, not the one with the acknowledged writes.
+    if m.failover_state_change.elapsed() < INFO_WAIT && awaiting_info(m) {
+        return;
+    }
     match best_replica(m) {
-        // Elected before any replica's INFO was read since the primary went
-        // down: wait for it (INFO is read every 50 ms during a failover)
-        // rather than give up for 2 × failover-timeout.
-        None if m.failover_state_change.elapsed() < INFO_WAIT && m.replicas.values().any(|r| r.connected && !r.is_sdown() && follows(r, m)) => {}
         None => abort(m, "no-good-slave", events),
         Some(key) => {
             let snapshot = m.clone();
@@ -646,6 +667,29 @@ mod tests {
         assert_eq!(best_replica(m).as_deref(), Some(a.as_str()));
         m.replicas.get_mut(&a).unwrap().priority = 0;
         assert_eq!(best_replica(m), None);
+    }
+
+    #[test]
+    fn selection_waits_for_every_replica_and_skips_those_of_another_history() {
+        let mut st = state();
+        let mut events = Vec::new();
+        let (a, b) = ("10.0.0.2:6379".to_string(), "10.0.0.3:6379".to_string());
+        let m = st.masters.get_mut("m").unwrap();
+        m.inst.replid = Some("p".repeat(40));
+        m.inst.sdown_since = Some(Instant::now() - Duration::from_millis(10));
+        seen(m.replicas.get_mut(&a).unwrap(), Role::Replica, ("10.0.0.1", 6379), 100);
+        seen(m.replicas.get_mut(&b).unwrap(), Role::Replica, ("10.0.0.1", 6379), 900);
+        m.replicas.get_mut(&b).unwrap().info_refresh = Some(Instant::now() - Duration::from_secs(1));
+        m.failover = FailoverState::SelectReplica;
+        m.failover_state_change = Instant::now();
+        select_replica(m, &mut events);
+        assert_eq!((m.failover, m.promoted.as_ref()), (FailoverState::SelectReplica, None), "b's INFO is older than the outage: wait for it");
+        seen(m.replicas.get_mut(&b).unwrap(), Role::Replica, ("10.0.0.1", 6379), 900);
+        // b was just pointed at this primary and still holds another history.
+        m.replicas.get_mut(&b).unwrap().replid = Some("x".repeat(40));
+        m.replicas.get_mut(&a).unwrap().replid = Some("p".repeat(40));
+        select_replica(m, &mut events);
+        assert_eq!(m.promoted.as_deref(), Some(a.as_str()));
     }
 
     #[test]

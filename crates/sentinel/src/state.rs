@@ -74,6 +74,9 @@ pub struct Instance {
     pub master_port: u16,
     pub master_link_up: bool,
     pub master_link_down_ms: u64,
+    /// INFO's `master_replid`: the history the node holds (a primary's own;
+    /// a replica's is its primary's once it has synced).
+    pub replid: Option<String>,
     /// When the primary this replica reports following last changed
     /// (Redis's `slave_conf_change_time`).
     pub master_changed: Instant,
@@ -109,6 +112,7 @@ impl Instance {
             master_port: 0,
             master_link_up: false,
             master_link_down_ms: 0,
+            replid: None,
             master_changed: now,
             priority: 100,
             repl_offset: 0,
