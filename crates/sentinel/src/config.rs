@@ -55,6 +55,9 @@ pub struct Config {
     pub masters: Vec<MasterConfig>,
     /// Lines kept verbatim on rewrite (comments, directives we only accept).
     pub other_lines: Vec<String>,
+    /// Per-master `sentinel …` options accepted but not acted on, written
+    /// back after the masters (they need their `monitor` line first).
+    pub kept_sentinel_lines: Vec<String>,
 }
 
 impl Default for Config {
@@ -71,6 +74,7 @@ impl Default for Config {
             announce_hostnames: false,
             masters: Vec::new(),
             other_lines: Vec::new(),
+            kept_sentinel_lines: Vec::new(),
         }
     }
 }
@@ -191,6 +195,17 @@ impl Config {
             ("resolve-hostnames", 2) => self.resolve_hostnames = yes_no(&w[1])?,
             ("announce-hostnames", 2) => self.announce_hostnames = yes_no(&w[1])?,
             ("deny-scripts-reconfig", 2) => {}
+            // Accepted as Redis's sentinel accepts them and kept in the file;
+            // not acted on (see docs/sentinel.md).
+            ("master-reboot-down-after-period", 3) => {
+                let _: u64 = num(&w[2])?;
+                self.master(&w[1])?;
+                self.kept_sentinel_lines.push(format!("sentinel {}", w.join(" ")));
+            }
+            ("notification-script" | "client-reconfig-script", 3) | ("rename-command", 4) => {
+                self.master(&w[1])?;
+                self.kept_sentinel_lines.push(format!("sentinel {}", w.iter().map(|a| quote(a)).collect::<Vec<_>>().join(" ")));
+            }
             _ => return Err("Unrecognized sentinel configuration statement.".into()),
         }
         Ok(())
@@ -242,6 +257,7 @@ impl Config {
                 out.push(format!("sentinel known-sentinel {} {h} {p} {id}", m.name));
             }
         }
+        out.extend(self.kept_sentinel_lines.iter().cloned());
         out.push(format!("sentinel current-epoch {}", self.current_epoch));
         out.join("\n") + "\n"
     }
@@ -438,6 +454,11 @@ mod tests {
         let c = Config::parse(text).unwrap();
         let m = &c.masters[0];
         assert_eq!((m.down_after_ms, m.failover_timeout_ms, m.auth_pass.as_deref()), (1500, 7000, Some("pw")));
+        let text = "sentinel master-reboot-down-after-period m 5000\nsentinel monitor m h 1 2\nsentinel client-reconfig-script m /bin/true\n";
+        let c = Config::parse(text).unwrap();
+        let again = Config::parse(&c.render()).unwrap();
+        assert_eq!(again.kept_sentinel_lines, c.kept_sentinel_lines);
+        assert!(c.render().contains("sentinel master-reboot-down-after-period m 5000"));
         let err = Config::parse("sentinel monitor m h 1 2\nsentinel down-after-milliseconds other 10\n").unwrap_err().to_string();
         assert!(err.contains("at line 2") && err.contains("No such master"), "{err}");
     }
