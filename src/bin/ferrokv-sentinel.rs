@@ -5,6 +5,9 @@
 
 use anyhow::Context;
 
+#[path = "../seed.rs"]
+mod seed;
+
 fn usage() -> ! {
     eprintln!("Usage: ferrokv-sentinel /path/to/sentinel.conf [--port <port>] [--seed <template.conf>]");
     std::process::exit(1);
@@ -20,10 +23,8 @@ async fn main() -> anyhow::Result<()> {
         match a.as_str() {
             "--port" => port = Some(rest.next().and_then(|p| p.parse::<u16>().ok()).unwrap_or_else(|| usage())),
             "--seed" => {
-                let seed = rest.next().unwrap_or_else(|| usage());
-                if !std::path::Path::new(path).exists() {
-                    std::fs::copy(seed, path).with_context(|| format!("copying {seed} to {path}"))?;
-                }
+                let template = rest.next().unwrap_or_else(|| usage());
+                seed::seed(template, path)?;
             }
             "--sentinel" => {}
             _ => usage(),

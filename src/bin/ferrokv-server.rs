@@ -7,6 +7,9 @@
 
 use anyhow::Context;
 
+#[path = "../seed.rs"]
+mod seed;
+
 fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     if args.iter().any(|a| a == "-v" || a == "--version") {
@@ -17,7 +20,7 @@ fn main() -> anyhow::Result<()> {
         println!("Usage: ferrokv-server [/path/to/ferrokv.conf] [options]\n\nExamples:\n  ferrokv-server (run the server with default config)\n  ferrokv-server /etc/ferrokv/6379.conf\n  ferrokv-server --port 7777\n  ferrokv-server /etc/myferrokv.conf --loglevel verbose");
         return Ok(());
     }
-    let args = match seed(args) {
+    let args = match take_seed(args) {
         Ok(a) => a,
         Err(e) => {
             eprintln!("{e:#}");
@@ -45,16 +48,11 @@ fn main() -> anyhow::Result<()> {
 
 /// Takes `--seed <template>` out of the arguments, copying the template to
 /// the config file (the first argument) if that does not exist yet.
-fn seed(args: Vec<String>) -> anyhow::Result<Vec<String>> {
+fn take_seed(args: Vec<String>) -> anyhow::Result<Vec<String>> {
     let Some(i) = args.iter().position(|a| a == "--seed") else { return Ok(args) };
     let template = args.get(i + 1).context("--seed needs a template path")?.clone();
     let config = args.first().filter(|a| !a.starts_with("--")).context("--seed needs a config file as the first argument")?;
-    if !std::path::Path::new(config).exists() {
-        std::fs::copy(&template, config).with_context(|| format!("copying {template} to {config}"))?;
-        // The copy must be writable whatever the template's mode.
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(config, std::fs::Permissions::from_mode(0o644)).with_context(|| format!("making {config} writable"))?;
-    }
+    seed::seed(&template, config)?;
     let mut rest = args.clone();
     rest.drain(i..i + 2);
     Ok(rest)

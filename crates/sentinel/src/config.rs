@@ -197,12 +197,10 @@ impl Config {
             ("deny-scripts-reconfig", 2) => {}
             // Accepted as Redis's sentinel accepts them and kept in the file;
             // not acted on (see docs/sentinel.md).
-            ("master-reboot-down-after-period", 3) => {
-                let _: u64 = num(&w[2])?;
-                self.master(&w[1])?;
-                self.kept_sentinel_lines.push(format!("sentinel {}", w.join(" ")));
-            }
-            ("notification-script" | "client-reconfig-script", 3) | ("rename-command", 4) => {
+            ("master-reboot-down-after-period" | "notification-script" | "client-reconfig-script", 3) | ("rename-command", 4) => {
+                if opt == "master-reboot-down-after-period" {
+                    num::<u64>(&w[2])?;
+                }
                 self.master(&w[1])?;
                 self.kept_sentinel_lines.push(format!("sentinel {}", w.iter().map(|a| quote(a)).collect::<Vec<_>>().join(" ")));
             }

@@ -417,6 +417,7 @@ pub fn process_hello(s: &Arc<Sentinel>, msg: &str) {
     let (ip, port, runid, epoch, name, mip, mport, mepoch) = (parts[0], parts[1], parts[2], parts[3], parts[4], parts[5], parts[6], parts[7]);
     let (Ok(port), Ok(epoch), Ok(mport), Ok(mepoch)) = (port.parse::<u16>(), epoch.parse::<u64>(), mport.parse::<u16>(), mepoch.parse::<u64>()) else { return };
     let mut events = Vec::new();
+    let wakes;
     {
         let mut st = s.state.lock();
         if runid == st.myid || !st.masters.contains_key(name) {
@@ -448,10 +449,9 @@ pub fn process_hello(s: &Arc<Sentinel>, msg: &str) {
             switch_master(&mut st, name, mip, mport, &mut events);
             st.masters.get_mut(name).expect("exists").config_epoch = mepoch;
         }
+        wakes = std::mem::take(&mut st.wakes);
     }
-    if events.iter().any(|(k, _)| k == "+switch-master") {
-        crate::sentinel::wake(&s.wake_hello);
-    }
+    s.raise(wakes);
     for (k, m) in events {
         s.event(&k, m);
     }

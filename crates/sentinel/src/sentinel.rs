@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use parking_lot::Mutex;
 use tokio::sync::broadcast;
 
-use crate::state::{FailoverState, Instance, Master, Reconf, Role, State, ASK_VALIDITY, INFO_PERIOD, PING_PERIOD};
+use crate::state::{FailoverState, Instance, Master, Reconf, Role, State, Wakes, ASK_VALIDITY, INFO_PERIOD, PING_PERIOD};
 
 /// How long replica selection waits for INFO read after the primary went down.
 const INFO_WAIT: Duration = Duration::from_secs(2);
@@ -69,7 +69,7 @@ impl Sentinel {
     pub fn tick(self: &Arc<Self>, elapsed: Option<Duration>, stalled: Duration) {
         let mut events = Vec::new();
         let mut commands = Vec::new();
-        let mut started = false;
+        let wakes;
         {
             let mut st = self.state.lock();
             // TILT: after a clock jump or a stall (the process was stopped,
@@ -95,7 +95,7 @@ impl Sentinel {
             let names: Vec<String> = st.masters.keys().cloned().collect();
             for name in names {
                 check_down(&mut st, &name, &mut events);
-                started |= start_failover_if_needed(&mut st, &name, &mut events);
+                start_failover_if_needed(&mut st, &name, &mut events);
                 // Steps that need no reply from anyone run back to back
                 // (elected → replica selected → SLAVEOF NO ONE sent) rather
                 // than one per timer run: each run costs 50–100 ms of the
@@ -108,20 +108,12 @@ impl Sentinel {
                     }
                 }
             }
+            wakes = std::mem::take(&mut st.wakes);
         }
-        if started || events.iter().any(|(k, m)| k == "+sdown" && m.starts_with("master ")) {
-            // Peers are asked for their opinion and vote now, and replicas'
-            // INFO is read now: replica selection wants offsets read after
-            // the primary went down.
-            wake(&self.wake_peers);
-            wake(&self.wake_links);
-        }
+        self.raise(wakes);
         if !commands.is_empty() {
             // Run again soon: what the commands change is read at once.
             wake(&self.wake_timer);
-        }
-        if events.iter().any(|(k, _)| k == "+switch-master") {
-            wake(&self.wake_hello);
         }
         for (k, m) in events {
             self.event(&k, m);
@@ -130,6 +122,20 @@ impl Sentinel {
             crate::monitor::send_command(self.clone(), c);
         }
         self.save_if_dirty();
+    }
+
+    /// Wakes the tasks a pass over the state asked for (taken from
+    /// [`State::wakes`] under the lock, raised after it).
+    pub fn raise(&self, w: Wakes) {
+        if w.peers {
+            wake(&self.wake_peers);
+        }
+        if w.links {
+            wake(&self.wake_links);
+        }
+        if w.hello {
+            wake(&self.wake_hello);
+        }
     }
 
     /// Rewrites the config file when the state changed. A file that cannot
@@ -189,6 +195,7 @@ fn check_down(st: &mut State, name: &str, events: &mut Vec<(String, String)>) {
     let m = st.masters.get_mut(name).expect("named master exists");
     let down_after = m.down_after;
     let snapshot = m.clone();
+    let mut master_down = false;
     for (kind, inst) in
         std::iter::once(("master", &mut m.inst)).chain(m.replicas.values_mut().map(|r| ("slave", r))).chain(m.sentinels.values_mut().map(|s| ("sentinel", s)))
     {
@@ -199,6 +206,9 @@ fn check_down(st: &mut State, name: &str, events: &mut Vec<(String, String)>) {
         let who = describe(&snapshot, if kind == "master" { None } else { Some(inst) }, kind);
         if is_down && inst.sdown_since.is_none() {
             inst.sdown_since = Some(now);
+            // Peers are asked for their opinion now, and replicas' INFO is
+            // read now: selection wants offsets read after the outage.
+            master_down |= kind == "master";
             events.push(("+sdown".into(), who));
         } else if !is_down && inst.sdown_since.is_some() {
             inst.sdown_since = None;
@@ -236,20 +246,22 @@ fn check_down(st: &mut State, name: &str, events: &mut Vec<(String, String)>) {
         m.odown_since = None;
         events.push(("-odown".into(), format!("master {} {} {}", m.name, m.inst.host, m.inst.port)));
     }
+    if master_down {
+        st.wakes.peers = true;
+        st.wakes.links = true;
+    }
 }
 
-/// Returns whether a failover began.
-fn start_failover_if_needed(st: &mut State, name: &str, events: &mut Vec<(String, String)>) -> bool {
+fn start_failover_if_needed(st: &mut State, name: &str, events: &mut Vec<(String, String)>) {
     let now = Instant::now();
     let m = &st.masters[name];
     if m.odown_since.is_none() || m.in_failover() {
-        return false;
+        return;
     }
     if m.failover_start.is_some_and(|t| now < t + m.failover_timeout * 2) {
-        return false;
+        return;
     }
     begin_failover(st, name, false, events);
-    true
 }
 
 /// The wait before the next timer run: 50–100 ms, drawn anew each time as
@@ -280,6 +292,8 @@ pub fn begin_failover(st: &mut State, name: &str, forced: bool, events: &mut Vec
     events.push(("+new-epoch".into(), epoch.to_string()));
     events.push(("+try-failover".into(), describe(m, None, "master")));
     st.dirty = true;
+    st.wakes.peers = true;
+    st.wakes.links = true;
 }
 
 /// Up to a second, so sentinels that lose an election do not retry together.
@@ -429,7 +443,6 @@ pub fn best_replica(m: &Master) -> Option<String> {
     let master_down = m.inst.sdown_since.map_or(Duration::ZERO, |t| now.duration_since(t));
     let max_link_down = master_down + m.down_after * 10;
     let info_validity = if m.inst.is_sdown() { PING_PERIOD * 5 } else { INFO_PERIOD * 3 };
-    let fresh_since = m.inst.sdown_since;
     let mut candidates: Vec<&Instance> = m
         .replicas
         .values()
@@ -438,7 +451,8 @@ pub fn best_replica(m: &Master) -> Option<String> {
                 && r.connected
                 && now.duration_since(r.last_ok_ping) <= PING_PERIOD * 5
                 && r.priority != 0
-                && r.info_refresh.is_some_and(|t| now.duration_since(t) <= info_validity && fresh_since.is_none_or(|d| t >= d))
+                && r.info_refresh.is_some_and(|t| now.duration_since(t) <= info_validity)
+                && read_since_outage(r, m)
                 && Duration::from_millis(r.master_link_down_ms) <= max_link_down
                 && follows(r, m)
                 && holds_history(r, m)
@@ -465,11 +479,16 @@ fn holds_history(r: &Instance, m: &Master) -> bool {
     }
 }
 
+/// Whether the replica's INFO was read after the primary went down (or
+/// the primary is not down): only then is its offset final.
+fn read_since_outage(r: &Instance, m: &Master) -> bool {
+    m.inst.sdown_since.is_none_or(|down| r.info_refresh.is_some_and(|t| t >= down))
+}
+
 /// Replicas of this primary whose INFO has not been read since it went
 /// down: selection waits for them (the best one may be among them).
 fn awaiting_info(m: &Master) -> bool {
-    let Some(down) = m.inst.sdown_since else { return false };
-    m.replicas.values().any(|r| r.connected && !r.is_sdown() && follows(r, m) && r.info_refresh.is_none_or(|t| t < down))
+    m.replicas.values().any(|r| r.connected && !r.is_sdown() && follows(r, m) && !read_since_outage(r, m))
 }
 
 /// Whether a replica's last INFO says it replicates this master.
@@ -618,6 +637,9 @@ pub fn switch_master(st: &mut State, name: &str, host: &str, port: u16, events: 
         s.master_down_at = None;
     }
     st.dirty = true;
+    // Say so on every node now, not on the next 2 s hello: peers that still
+    // hand out the old primary learn it at once.
+    st.wakes.hello = true;
 }
 
 #[cfg(test)]

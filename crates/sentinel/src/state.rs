@@ -254,6 +254,19 @@ impl Master {
     }
 }
 
+/// What the state changes of one pass ask the network tasks to do at once
+/// (set where the state changes, raised once the lock is released).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Wakes {
+    /// Ask peers for their opinion and vote (a master went down, a
+    /// failover started).
+    pub peers: bool,
+    /// Read every instance's INFO.
+    pub links: bool,
+    /// Publish hellos (the primary changed).
+    pub hello: bool,
+}
+
 /// The whole sentinel.
 pub struct State {
     pub myid: String,
@@ -268,6 +281,7 @@ pub struct State {
     /// Set when the config must be written out (after this tick).
     pub dirty: bool,
     pub tilt_since: Option<Instant>,
+    pub wakes: Wakes,
 }
 
 impl State {
@@ -283,6 +297,7 @@ impl State {
             next_id: 1,
             dirty: true,
             tilt_since: None,
+            wakes: Wakes::default(),
         };
         for mc in s.config.masters.clone() {
             let id = s.next_id();
