@@ -62,6 +62,44 @@ fn command_table_matches_redis() {
     assert!(ours.len() >= 129, "only {} commands", ours.len());
 }
 
+/// `since` and `group` of every command and subcommand in COMMAND DOCS
+/// (RESP2: a flat name, fields list).
+fn docs(reply: &Frame, prefix: &str, out: &mut BTreeMap<String, String>) {
+    let Frame::Array(items) = reply else { panic!("COMMAND DOCS reply") };
+    for pair in items.chunks(2) {
+        let name = format!("{prefix}{}", text(&pair[0]));
+        let Frame::Array(fields) = &pair[1] else { continue };
+        let mut since = String::new();
+        let mut group = String::new();
+        for f in fields.chunks(2) {
+            match text(&f[0]).as_str() {
+                "since" => since = text(&f[1]),
+                "group" => group = text(&f[1]),
+                "subcommands" => docs(&f[1], "", out),
+                _ => {}
+            }
+        }
+        out.insert(name, format!("since {since} group {group}"));
+    }
+}
+
+#[test]
+fn command_docs_since_and_group_match_redis() {
+    let pair = Pair::new(&[]);
+    let (mut ours, mut redis) = (BTreeMap::new(), BTreeMap::new());
+    docs(&pair.ours.conn().cmd(&["command", "docs"]), "", &mut ours);
+    docs(&pair.redis.conn().cmd(&["command", "docs"]), "", &mut redis);
+    let mismatches: Vec<String> = ours
+        .iter()
+        .filter_map(|(name, d)| match redis.get(name) {
+            Some(r) if r != d => Some(format!("{name}: ours {d}, redis {r}")),
+            _ => None,
+        })
+        .collect();
+    assert!(mismatches.is_empty(), "COMMAND DOCS differs from Redis 7.0:\n{}", mismatches.join("\n"));
+    assert_eq!(ours.get("zmpop").map(String::as_str), Some("since 7.0.0 group sorted-set"));
+}
+
 #[test]
 fn command_subcommands_match_redis() {
     let pair = Pair::new(&[]);

@@ -16,8 +16,8 @@ use ferrokv_rdb::file::{encode_key, encode_select_db, Writer};
 use ferrokv_storage::snapshot::Capture;
 use ferrokv_storage::{now_ms, Key, Keyspace, Value};
 
-use crate::cmd::dump::rdb_form;
 use crate::server::Server;
+use ferrokv_commands::families::dump::rdb_form;
 
 enum Chunk {
     /// Entries the walker captured (copies that share their bytes with the

@@ -23,13 +23,10 @@ use ferrokv_storage::View;
 use parking_lot::Mutex;
 use tokio::sync::oneshot;
 
-use crate::client::ClientShared;
-use crate::ctx::Reply;
-use crate::errors::RedisError;
+use ferrokv_commands::blocking::{Block, Unblock};
+use ferrokv_commands::{Effects, Reply};
 
-/// Serves a waiter from the key that became ready: writes its reply and
-/// returns true, or returns false when that key cannot serve it.
-pub type ServeFn = fn(&mut View<'_>, &mut Reply<'_>, &[Bytes], &Bytes) -> Result<bool, RedisError>;
+use crate::client::ClientShared;
 
 pub struct Waiter {
     pub client: Arc<ClientShared>,
@@ -37,16 +34,17 @@ pub struct Waiter {
     pub proto: Protocol,
     pub args: Vec<Bytes>,
     pub keys: Vec<Bytes>,
-    pub serve: ServeFn,
+    pub unblock: &'static Unblock,
     slot: Mutex<Option<oneshot::Sender<BytesMut>>>,
 }
 
 impl Waiter {
-    /// A waiter for `client` running `args`, blocked on `keys`, and the
+    /// A waiter for `client` on what its command asked for, and the
     /// receiver its connection awaits.
-    pub fn new(client: Arc<ClientShared>, db: usize, proto: Protocol, args: &[Bytes], keys: &[Bytes], serve: ServeFn) -> (Waiter, oneshot::Receiver<BytesMut>) {
+    pub fn new(client: Arc<ClientShared>, db: usize, proto: Protocol, block: Block) -> (Waiter, oneshot::Receiver<BytesMut>) {
         let (tx, rx) = oneshot::channel();
-        (Waiter { client, db, proto, args: args.to_vec(), keys: keys.to_vec(), serve, slot: Mutex::new(Some(tx)) }, rx)
+        let Block { args, keys, unblock, .. } = block;
+        (Waiter { client, db, proto, args, keys, unblock, slot: Mutex::new(Some(tx)) }, rx)
     }
 
     /// Takes the reply slot; `None` if someone else already did.
@@ -131,7 +129,7 @@ impl Blocking {
     /// Serves the waiters of every ready key, in FIFO order per key. Serving
     /// one may make other keys ready (BLMOVE's destination), which are
     /// served in turn.
-    pub fn serve_ready(&self, view: &mut View<'_>, effects: &mut crate::propagate::Effects) {
+    pub fn serve_ready(&self, view: &mut View<'_>, effects: &mut Effects) {
         let saved_db = view.db;
         while !view.ready.is_empty() {
             let ready = std::mem::take(&mut view.ready);
@@ -146,7 +144,7 @@ impl Blocking {
                     view.db = w.db;
                     let served = {
                         let mut reply = Reply { out: &mut out, proto: w.proto };
-                        (w.serve)(view, &mut reply, &w.args, &key).unwrap_or(false)
+                        (w.unblock.serve)(view, &mut reply, &w.args, &key).unwrap_or(false)
                     };
                     if !served {
                         w.restore(tx);
@@ -154,7 +152,7 @@ impl Blocking {
                     }
                     self.remove(&w);
                     if effects.on {
-                        effects.push(w.db, unblocked_form(&w.args, &key));
+                        effects.push(w.db, (w.unblock.replicate_as)(&w.args, &key));
                     }
                     let _ = tx.send(out);
                 }
@@ -162,46 +160,4 @@ impl Blocking {
         }
         view.db = saved_db;
     }
-}
-
-/// The non-blocking command with the same effect as `args` served from
-/// `key`: what replicas get for a served BLPOP, BLMOVE, BZMPOP… (and for
-/// LMPOP/ZMPOP, naming the key that served), as Redis propagates them.
-pub fn unblocked_form(args: &[Bytes], key: &Bytes) -> Vec<Bytes> {
-    let name = args[0].to_ascii_lowercase();
-    let word = |s: &'static str| Bytes::from_static(s.as_bytes());
-    match &name[..] {
-        b"blpop" => vec![word("LPOP"), key.clone()],
-        b"brpop" => vec![word("RPOP"), key.clone()],
-        b"bzpopmin" => vec![word("ZPOPMIN"), key.clone()],
-        b"bzpopmax" => vec![word("ZPOPMAX"), key.clone()],
-        b"brpoplpush" => vec![word("RPOPLPUSH"), args[1].clone(), args[2].clone()],
-        b"blmove" => [word("LMOVE")].into_iter().chain(args[1..5].iter().cloned()).collect(),
-        b"lmpop" | b"zmpop" | b"blmpop" | b"bzmpop" => {
-            let (cmd, at) = match &name[..] {
-                b"lmpop" => ("LMPOP", 1),
-                b"zmpop" => ("ZMPOP", 1),
-                b"blmpop" => ("LMPOP", 2),
-                _ => ("ZMPOP", 2),
-            };
-            let numkeys = crate::args::int(&args[at]).unwrap_or(0).max(0) as usize;
-            let tail = args.get(at + 1 + numkeys..).unwrap_or(&[]);
-            [word(cmd), word("1"), key.clone()].into_iter().chain(tail.iter().cloned()).collect()
-        }
-        _ => args.to_vec(),
-    }
-}
-
-/// Parses a blocking timeout in seconds (fractions allowed; 0 = forever)
-/// into milliseconds, with Redis's errors.
-pub fn timeout_ms(arg: &[u8]) -> Result<i64, RedisError> {
-    let secs = crate::args::parse_float(arg).ok_or_else(|| RedisError::from("ERR timeout is not a float or out of range"))?;
-    let ms = (secs * 1000.0).ceil();
-    if ms > i64::MAX as f64 {
-        return Err("ERR timeout is out of range".into());
-    }
-    if ms < 0.0 {
-        return Err("ERR timeout is negative".into());
-    }
-    Ok(ms as i64)
 }

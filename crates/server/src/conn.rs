@@ -240,7 +240,7 @@ where
     S: AsyncRead + AsyncWrite + Unpin,
 {
     loop {
-        let limits = RequestLimits { max_bulk_len: server.hot.proto_max_bulk_len.load(Ordering::Relaxed), auth_required: !client.authenticated };
+        let limits = RequestLimits { max_bulk_len: server.hot.limits.proto_max_bulk_len(), auth_required: !client.authenticated };
         let mut args = match parser.parse(input, &limits) {
             Ok(Some(args)) => args,
             Ok(None) => return true,

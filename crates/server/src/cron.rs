@@ -6,6 +6,9 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use ferrokv_commands::Effects;
+
+use crate::propagate::Propagator;
 use crate::server::Server;
 
 pub async fn run(server: Arc<Server>) {
@@ -24,16 +27,13 @@ pub async fn run(server: Arc<Server>) {
             let server2 = server.clone();
             // Expiry takes shard locks; keep it off the async workers' hot loop.
             let _ = tokio::task::spawn_blocking(move || {
-                let repl = &server2.repl;
+                let propagator = Propagator::new(&server2);
                 server2.store.active_expire_cycle(period / 4, |db, key| {
-                    // Logged under the key's shard, like any write.
-                    let argv = [bytes::Bytes::from_static(b"DEL"), key.clone()];
-                    if repl.logging() {
-                        repl.feed(std::iter::once((db, &argv[..])));
-                    }
-                    if server2.aof.enabled() {
-                        let _ = server2.aof.feed(std::iter::once((db, &argv[..])));
-                    }
+                    // Logged under the key's shard, like any write. A
+                    // failed AOF write refuses later writes (see aof.rs).
+                    let mut effects = Effects::new(true);
+                    effects.expired(db, key.clone());
+                    propagator.log(&effects, true);
                 })
             })
             .await;

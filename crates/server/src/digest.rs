@@ -44,7 +44,7 @@ fn type_code(v: &RdbValue) -> u32 {
 /// `xorObjectDigest`: mixes the value into `digest` (which holds the key
 /// for DEBUG DIGEST, nothing for DIGEST-VALUE).
 pub fn object_digest(digest: &mut Sha, entry: &Entry, has_expire: bool) {
-    let value = crate::cmd::dump::to_rdb(&entry.value);
+    let value = ferrokv_commands::families::dump::to_rdb(&entry.value);
     mix(digest, &type_code(&value).to_be_bytes());
     match &value {
         RdbValue::String(s) => mix(digest, s),

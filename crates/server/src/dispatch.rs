@@ -9,12 +9,14 @@ use ferrokv_resp::encode;
 use ferrokv_storage::{shard_of, View};
 use smallvec::SmallVec;
 
+use crate::blocking::Waiter;
 use crate::client::{kind, Client, ReplyMode};
-use crate::command::{flags, Entry};
+use crate::command::{flags, Entry, Handler};
 use crate::ctx::Ctx;
 use crate::errors::{self, RedisError};
-use crate::propagate::Effects;
+use crate::propagate::Propagator;
 use crate::server::Server;
+use ferrokv_commands::Effects;
 
 /// Commands that run rather than queue inside MULTI.
 fn runs_inside_multi(name: &str) -> bool {
@@ -186,9 +188,7 @@ pub fn call<'s>(server: &'s Server, client: &mut Client, entry: &'s Entry, args:
     let lfu = server.hot.lfu.load(Ordering::Relaxed);
     let now = client.now_ms;
     let expiry = crate::replication::expiry_for(server, client);
-    // A replica proxies its primary's log verbatim instead of propagating;
-    // the AOF records effects whoever causes them (not while loading it).
-    let logging = (server.repl.logging() && !client.is_master && !client.is_loading) || server.aof.enabled();
+    let collect = Propagator::new(server).collects(client.is_master, client.is_loading);
     match gate_for(server, entry, args) {
         Gate::Exclusive => {
             let mut ks = server.store.exclusive();
@@ -198,7 +198,7 @@ pub fn call<'s>(server: &'s Server, client: &mut Client, entry: &'s Entry, args:
             let mut view = View::exclusive(&server.store, &mut ks, db, now);
             view.lfu = lfu;
             view.expiry = expiry;
-            let mut ctx = Ctx { server, client, out, view, entry, effects: Effects::new(logging) };
+            let mut ctx = node_ctx(server, client, entry, view, out, collect);
             run(&mut ctx, entry, args);
             propagate(&mut ctx);
         }
@@ -213,25 +213,28 @@ pub fn call<'s>(server: &'s Server, client: &mut Client, entry: &'s Entry, args:
             };
             view.lfu = lfu;
             view.expiry = expiry;
-            let mut ctx = Ctx { server, client, out, view, entry, effects: Effects::new(logging) };
+            let mut ctx = node_ctx(server, client, entry, view, out, collect);
             run(&mut ctx, entry, args);
             propagate(&mut ctx);
         }
     }
 }
 
+fn node_ctx<'a>(server: &'a Server, client: &'a mut Client, entry: &'a Entry, view: View<'a>, out: &'a mut BytesMut, collect: bool) -> Ctx<'a> {
+    let data = ferrokv_commands::Ctx::new(view, out, client.proto, &server.hot.limits, Effects::new(collect));
+    Ctx { server, client, entry, data }
+}
+
 /// Logs the call's effects while it still holds its keys, so the log's
 /// order is the keyspace's.
 fn propagate(ctx: &mut Ctx<'_>) {
-    if ctx.effects.on && !ctx.effects.is_empty() {
-        let server = ctx.server;
-        if server.repl.logging() && !ctx.client.is_master {
-            ctx.client.woff = server.repl.feed(ctx.effects.iter());
-        }
-        if server.aof.enabled() && server.aof.feed(ctx.effects.iter()).is_err() {
-            // Not on disk: the client must not see this as acknowledged.
-            ctx.client.drop_reply = true;
-        }
+    let logged = Propagator::new(ctx.server).log(&ctx.data.effects, !ctx.client.is_master);
+    if let Some(offset) = logged.offset {
+        ctx.client.woff = offset;
+    }
+    if !logged.durable {
+        // Not on disk: the client must not see this as acknowledged.
+        ctx.client.drop_reply = true;
     }
     if ctx.client.is_master && ctx.client.multi.is_none() {
         // The primary's command (or transaction) has taken effect: log it
@@ -245,25 +248,39 @@ fn propagate(ctx: &mut Ctx<'_>) {
 /// Redis's bookkeeping. EXEC calls this for each queued command.
 pub fn run<'a>(ctx: &mut Ctx<'a>, entry: &'a Entry, args: &[Bytes]) {
     let saved = std::mem::replace(&mut ctx.entry, entry);
-    ctx.view.db = ctx.client.db;
+    let saved_name = std::mem::replace(&mut ctx.data.name, entry.fullname);
+    ctx.data.view.db = ctx.client.db;
+    ctx.data.may_block = !ctx.client.in_exec;
     // Redis records the command before running it (CLIENT INFO shows itself).
     ctx.client.shared.last_cmd.set(entry.fullname_ref);
-    let (db, changes) = (ctx.view.db, ctx.view.changes);
+    let (db, changes) = (ctx.data.view.db, ctx.data.view.changes);
     let started = crate::clock::now();
-    let result = (entry.spec.handler)(ctx, args);
+    let result = match entry.handler {
+        Handler::Data(handler) => handler(&mut ctx.data, args),
+        Handler::Node(handler) => handler(ctx, args),
+        Handler::Container => Err(errors::unknown_subcommand(args.get(1).map_or(&b""[..], |a| &a[..]), entry.spec.name)),
+    };
     let usec = crate::clock::usec_since(started);
-    if ctx.effects.on {
+    if let Some(block) = ctx.data.block.take() {
+        // Registered while the keys are still held: no push slips between
+        // the handler's look and the waiter.
+        let timeout = block.timeout_ms;
+        let (waiter, rx) = Waiter::new(ctx.client.shared.clone(), ctx.client.db, ctx.client.proto, block);
+        ctx.client.blocked = Some(ctx.server.blocking.block(waiter, rx, timeout));
+    }
+    if ctx.data.effects.on {
         collect_effects(ctx, args, db, changes);
     }
     // Serve clients blocked on keys this command filled; inside EXEC that
     // waits for the end of the transaction, as in Redis.
-    if !ctx.client.in_exec && !ctx.view.ready.is_empty() {
-        if ctx.view.is_exclusive() && ctx.server.blocking.active() {
-            ctx.server.blocking.serve_ready(&mut ctx.view, &mut ctx.effects);
+    if !ctx.client.in_exec && !ctx.data.view.ready.is_empty() {
+        if ctx.data.view.is_exclusive() && ctx.server.blocking.active() {
+            ctx.server.blocking.serve_ready(&mut ctx.data.view, &mut ctx.data.effects);
         }
-        ctx.view.ready.clear();
+        ctx.data.view.ready.clear();
     }
     ctx.entry = saved;
+    ctx.data.name = saved_name;
     let server = ctx.server;
     entry.stats.calls.add(1);
     entry.stats.usec.add(usec);
@@ -272,7 +289,7 @@ pub fn run<'a>(ctx: &mut Ctx<'a>, entry: &'a Entry, args: &[Bytes]) {
     if let Err(err) = result {
         entry.stats.failed.fetch_add(1, Ordering::Relaxed);
         server.stats.count_error(err.code());
-        encode::error(ctx.out, err.0.as_bytes());
+        encode::error(ctx.data.out, err.0.as_bytes());
     }
     account(ctx, entry, args, usec);
 }
@@ -282,17 +299,18 @@ pub fn run<'a>(ctx: &mut Ctx<'a>, entry: &'a Entry, args: &[Bytes]) {
 /// replicate (`write` or `may_replicate`): EXEC adds nothing of its own
 /// (its queued commands did), nor does DEBUG POPULATE/RELOAD.
 fn collect_effects(ctx: &mut Ctx<'_>, args: &[Bytes], db: usize, changes_before: u64) {
-    for (edb, key) in ctx.view.expired.drain(..) {
-        ctx.effects.expired(edb, key);
+    let data = &mut ctx.data;
+    for (edb, key) in data.view.expired.drain(..) {
+        data.effects.expired(edb, key);
     }
-    let rewrite = ctx.effects.take_rewrite();
+    let rewrite = data.effects.take_rewrite();
     let spec = ctx.entry.spec;
-    if ctx.view.changes == changes_before || !(spec.has(flags::WRITE) || spec.has(flags::MAY_REPLICATE)) {
+    if data.view.changes == changes_before || !(spec.has(flags::WRITE) || spec.has(flags::MAY_REPLICATE)) {
         return;
     }
     match rewrite {
-        Some(cmds) => cmds.into_iter().for_each(|argv| ctx.effects.push(db, argv)),
-        None => ctx.effects.push(db, args.to_vec()),
+        Some(cmds) => cmds.into_iter().for_each(|argv| data.effects.push(db, argv)),
+        None => data.effects.push(db, args.to_vec()),
     }
 }
 

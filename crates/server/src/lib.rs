@@ -1,15 +1,14 @@
-//! One ferrokv node: connections, the command table, the command families,
-//! configuration and INFO. The binary (`ferrokv-server`) only parses its
+//! One ferrokv node: connections, the command table (the data families of
+//! `ferrokv-commands` and the admin families here), configuration and INFO. The binary (`ferrokv-server`) only parses its
 //! arguments and calls [`run`]; tests can [`server::start`] a node in-process.
 
+pub mod admin;
 pub mod aof;
 pub mod aof_base;
-pub mod args;
 pub mod bgsave;
 pub mod blocking;
 pub mod client;
 pub mod clock;
-pub mod cmd;
 pub mod command;
 pub mod config;
 pub mod conn;
@@ -17,12 +16,10 @@ mod cron;
 pub mod ctx;
 pub mod digest;
 pub mod dispatch;
-pub mod errors;
 pub mod info;
 pub mod latency;
 mod listener;
 pub mod logging;
-mod longdouble;
 pub mod outbox;
 pub mod propagate;
 pub mod pubsub;
@@ -31,6 +28,7 @@ pub mod server;
 pub mod slowlog;
 pub mod snapshot;
 
+pub use ferrokv_commands::{args, errors};
 pub use server::{start, Handle, Server, StartError};
 
 #[cfg(feature = "jemalloc")]

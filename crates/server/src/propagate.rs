@@ -1,103 +1,54 @@
-//! What a command sends to replicas: by default the command itself when it
-//! changed the keyspace (Redis's `server.dirty` rule, driven by the view's
-//! change count and the table, never by a list of names); a handler whose
-//! effect depends on time or chance replaces that with commands that
-//! reproduce its effect exactly (SET … PXAT, SREM for SPOP, LPOP for a
-//! served BLPOP), and keys found expired go out as DEL first.
-//!
-//! One call's effects are logged as one unit (MULTI/EXEC when more than
-//! one) while the call still holds its keys.
+//! The one way a unit of effects leaves the keyspace: into the replication
+//! log and the AOF (and, when they exist, keyspace notifications and client
+//! tracking). Dispatch logs each call's effects through it while the call
+//! still holds its keys, and the cron's active expiry logs each DEL the
+//! same way, so every sink sees the keyspace's order.
 
-use bytes::Bytes;
+use ferrokv_commands::Effects;
+use ferrokv_replication::Replication;
 
-#[derive(Default)]
-pub struct Effects {
-    /// Collect anything at all: only while a backlog exists.
-    pub on: bool,
-    pub cmds: Vec<(usize, Vec<Bytes>)>,
-    /// What the running command propagates instead of itself.
-    rewrite: Option<Vec<Vec<Bytes>>>,
+use crate::aof::Aof;
+use crate::server::Server;
+
+pub struct Propagator<'s> {
+    repl: &'s Replication,
+    aof: &'s Aof,
 }
 
-impl Effects {
-    pub fn new(on: bool) -> Self {
-        Effects { on, ..Default::default() }
+/// What logging a unit did.
+pub struct Logged {
+    /// The replication offset after the unit, when replicas were fed it.
+    pub offset: Option<u64>,
+    /// False when the AOF could not take it: the caller must not
+    /// acknowledge the command.
+    pub durable: bool,
+}
+
+impl<'s> Propagator<'s> {
+    pub fn new(server: &'s Server) -> Self {
+        Propagator { repl: &server.repl, aof: &server.aof }
     }
 
-    /// Replaces what the running command propagates (called by handlers;
-    /// several calls add several commands).
-    pub fn rewrite(&mut self, argv: Vec<Bytes>) {
-        if self.on {
-            self.rewrite.get_or_insert_with(Vec::new).push(argv);
+    /// Whether a command's effects are worth collecting. A replica proxies
+    /// its primary's stream verbatim instead of propagating what it
+    /// applies; the AOF records effects whoever causes them.
+    pub fn collects(&self, from_primary: bool, loading: bool) -> bool {
+        (self.repl.logging() && !from_primary && !loading) || self.aof.enabled()
+    }
+
+    /// Logs one unit (MULTI/EXEC around it when it has several commands);
+    /// `replicate` is false for what the primary sent us.
+    pub fn log(&self, effects: &Effects, replicate: bool) -> Logged {
+        let mut logged = Logged { offset: None, durable: true };
+        if !effects.on || effects.is_empty() {
+            return logged;
         }
-    }
-
-    pub fn take_rewrite(&mut self) -> Option<Vec<Vec<Bytes>>> {
-        self.rewrite.take()
-    }
-
-    pub fn push(&mut self, db: usize, argv: Vec<Bytes>) {
-        self.cmds.push((db, argv));
-    }
-
-    /// A lazily expired key, propagated as Redis 7.0 does.
-    pub fn expired(&mut self, db: usize, key: Bytes) {
-        self.cmds.push((db, vec![Bytes::from_static(b"DEL"), key]));
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.cmds.is_empty()
-    }
-
-    pub fn iter(&self) -> impl ExactSizeIterator<Item = (usize, &[Bytes])> {
-        self.cmds.iter().map(|(db, argv)| (*db, &argv[..]))
-    }
-}
-
-/// An argv from static words and owned pieces.
-#[macro_export]
-macro_rules! argv {
-    ($($a:expr),* $(,)?) => {
-        vec![$($crate::propagate::IntoArg::into_arg($a)),*]
-    };
-}
-
-pub trait IntoArg {
-    fn into_arg(self) -> Bytes;
-}
-
-impl IntoArg for &'static str {
-    fn into_arg(self) -> Bytes {
-        Bytes::from_static(self.as_bytes())
-    }
-}
-
-impl IntoArg for Bytes {
-    fn into_arg(self) -> Bytes {
-        self
-    }
-}
-
-impl IntoArg for &Bytes {
-    fn into_arg(self) -> Bytes {
-        self.clone()
-    }
-}
-
-impl IntoArg for String {
-    fn into_arg(self) -> Bytes {
-        Bytes::from(self)
-    }
-}
-
-impl IntoArg for i64 {
-    fn into_arg(self) -> Bytes {
-        Bytes::copy_from_slice(itoa::Buffer::new().format(self).as_bytes())
-    }
-}
-
-impl IntoArg for Vec<u8> {
-    fn into_arg(self) -> Bytes {
-        Bytes::from(self)
+        if replicate && self.repl.logging() {
+            logged.offset = Some(self.repl.feed(effects.iter()));
+        }
+        if self.aof.enabled() && self.aof.feed(effects.iter()).is_err() {
+            logged.durable = false;
+        }
+        logged
     }
 }

@@ -83,7 +83,8 @@ pub enum PauseMode {
 #[derive(Default)]
 pub struct HotConfig {
     pub lfu: AtomicBool,
-    pub proto_max_bulk_len: std::sync::atomic::AtomicI64,
+    /// What the data commands read.
+    pub limits: ferrokv_commands::Limits,
     pub query_buffer_limit: std::sync::atomic::AtomicI64,
     pub slowlog_slower_than: std::sync::atomic::AtomicI64,
     pub slowlog_max_len: AtomicUsize,
@@ -109,7 +110,10 @@ impl HotConfig {
 
     pub fn load(&self, c: &Config) {
         self.lfu.store(c.maxmemory_policy.is_lfu(), Ordering::Relaxed);
-        self.proto_max_bulk_len.store(c.proto_max_bulk_len, Ordering::Relaxed);
+        self.limits.proto_max_bulk_len.store(c.proto_max_bulk_len, Ordering::Relaxed);
+        self.limits.rdbcompression.store(c.rdbcompression, Ordering::Relaxed);
+        self.limits.rdbchecksum.store(c.rdbchecksum, Ordering::Relaxed);
+        self.limits.hll_sparse_max_bytes.store(c.hll_sparse_max_bytes as usize, Ordering::Relaxed);
         self.query_buffer_limit.store(c.client_query_buffer_limit, Ordering::Relaxed);
         self.slowlog_slower_than.store(c.slowlog_log_slower_than, Ordering::Relaxed);
         self.slowlog_max_len.store(c.slowlog_max_len as usize, Ordering::Relaxed);
@@ -262,7 +266,7 @@ impl Server {
         let (shutdown_tx, _) = watch::channel(false);
         let server = Arc::new(Server {
             store: Store::new(config.databases),
-            commands: Table::new(crate::cmd::FAMILIES),
+            commands: Table::new(ferrokv_commands::FAMILIES, crate::admin::FAMILIES),
             clients: Mutex::new(HashMap::new()),
             connected: AtomicUsize::new(0),
             next_client_id: AtomicU64::new(1),

@@ -14,8 +14,8 @@ use bytes::Bytes;
 use ferrokv_rdb::file::Writer;
 use ferrokv_storage::{lfu, lru_clock, now_ms, Entry, Keyspace, Thresholds};
 
-use crate::cmd::dump::{access_hint, from_rdb, rdb_form};
 use crate::server::Server;
+use ferrokv_commands::families::dump::{access_hint, from_rdb, rdb_form};
 
 #[derive(Debug, thiserror::Error)]
 pub enum LoadError {

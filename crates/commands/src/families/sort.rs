@@ -15,6 +15,7 @@ use crate::errors::{self, CmdResult, RedisError};
 pub static COMMANDS: &[Command] = &[
     cmd!(
         "sort",
+        "1.0.0",
         -2,
         WRITE | DENYOOM | MOVABLEKEYS,
         &["set", "sortedset", "list", "dangerous"],
@@ -25,6 +26,7 @@ pub static COMMANDS: &[Command] = &[
     ),
     cmd!(
         "sort_ro",
+        "7.0.0",
         -2,
         READONLY | MOVABLEKEYS,
         &["set", "sortedset", "list", "dangerous"],
@@ -238,4 +240,19 @@ fn sort(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
 /* SORT_RO key [BY pattern] [LIMIT offset count] [GET pattern ...] [ASC|DESC] [ALPHA] */
 fn sort_ro(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     sort_generic(ctx, args, true)
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::testing::Keyspace;
+
+    #[test]
+    fn sort_numeric_and_alpha() {
+        let ks = Keyspace::new();
+        ks.run(&["RPUSH", "l", "3", "1", "2"]);
+        assert_eq!(ks.reply(&["SORT", "l"]), "*3\r\n$1\r\n1\r\n$1\r\n2\r\n$1\r\n3\r\n");
+        assert_eq!(ks.reply(&["SORT", "l", "DESC", "LIMIT", "0", "1"]), "*1\r\n$1\r\n3\r\n");
+        ks.run(&["RPUSH", "w", "b", "a"]);
+        assert_eq!(ks.reply(&["SORT", "w", "ALPHA"]), "*2\r\n$1\r\na\r\n$1\r\nb\r\n");
+    }
 }

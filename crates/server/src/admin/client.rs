@@ -7,36 +7,46 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 
+use crate::admin::connection::validate_client_name;
 use crate::args;
 use crate::client::{kind, ClientShared, ReplyMode};
-use crate::cmd::connection::validate_client_name;
 use crate::command::flags::*;
 use crate::command::Command;
 use crate::ctx::Ctx;
 use crate::errors::{self, CmdResult, RedisError};
 use crate::server::{PauseMode, Server};
-use crate::{cmd, container};
+use ferrokv_commands::{cmd, container};
 
 const CONN: &[&str] = &["connection"];
 const BASE: u32 = NOSCRIPT | LOADING | STALE;
 
-pub static COMMANDS: &[Command] = &[container!("client", -2, SUBCOMMANDS, "connection", "A container for client connection commands")];
+pub static COMMANDS: &[Command] = &[container!("client", "2.4.0", -2, SUBCOMMANDS, "connection", "A container for client connection commands")];
 
 static SUBCOMMANDS: &[Command] = &[
-    cmd!("id", 2, BASE, CONN, (0, 0, 0), id, "connection", "Returns the client ID for the current connection"),
-    cmd!("setname", 3, BASE, CONN, (0, 0, 0), setname, "connection", "Set the current connection name"),
-    cmd!("getname", 2, BASE, CONN, (0, 0, 0), getname, "connection", "Get the current connection name"),
-    cmd!("list", -2, ADMIN | BASE, CONN, (0, 0, 0), list, "connection", "Get the list of client connections"),
-    cmd!("info", 2, BASE, CONN, (0, 0, 0), info, "connection", "Returns information about the current client connection."),
-    cmd!("kill", -3, ADMIN | BASE, CONN, (0, 0, 0), kill, "connection", "Kill the connection of a client"),
-    cmd!("setinfo", 4, BASE, CONN, (0, 0, 0), setinfo, "connection", "Set client or connection specific info"),
-    cmd!("pause", -3, ADMIN | BASE, CONN, (0, 0, 0), pause, "connection", "Stop processing commands from clients for some time"),
-    cmd!("unpause", 2, ADMIN | BASE, CONN, (0, 0, 0), unpause, "connection", "Resume processing of clients that were paused"),
-    cmd!("reply", 3, BASE, CONN, (0, 0, 0), reply, "connection", "Instruct the server whether to reply to commands"),
-    cmd!("no-evict", 3, ADMIN | BASE, CONN, (0, 0, 0), no_evict, "connection", "Set client eviction mode for the current connection"),
-    cmd!("unblock", -3, ADMIN | BASE, CONN, (0, 0, 0), unblock, "connection", "Unblock a client blocked in a blocking command from a different connection"),
-    cmd!("getredir", 2, BASE, CONN, (0, 0, 0), getredir, "connection", "Get tracking notifications redirection client ID if any"),
-    cmd!("help", 2, LOADING | STALE, CONN, (0, 0, 0), help, "connection", "Show helpful text about the different subcommands"),
+    cmd!("id", "5.0.0", 2, BASE, CONN, (0, 0, 0), id, "connection", "Returns the client ID for the current connection"),
+    cmd!("setname", "2.6.9", 3, BASE, CONN, (0, 0, 0), setname, "connection", "Set the current connection name"),
+    cmd!("getname", "2.6.9", 2, BASE, CONN, (0, 0, 0), getname, "connection", "Get the current connection name"),
+    cmd!("list", "2.4.0", -2, ADMIN | BASE, CONN, (0, 0, 0), list, "connection", "Get the list of client connections"),
+    cmd!("info", "6.2.0", 2, BASE, CONN, (0, 0, 0), info, "connection", "Returns information about the current client connection."),
+    cmd!("kill", "2.4.0", -3, ADMIN | BASE, CONN, (0, 0, 0), kill, "connection", "Kill the connection of a client"),
+    cmd!("setinfo", "7.2.0", 4, BASE, CONN, (0, 0, 0), setinfo, "connection", "Set client or connection specific info"),
+    cmd!("pause", "2.9.50", -3, ADMIN | BASE, CONN, (0, 0, 0), pause, "connection", "Stop processing commands from clients for some time"),
+    cmd!("unpause", "6.2.0", 2, ADMIN | BASE, CONN, (0, 0, 0), unpause, "connection", "Resume processing of clients that were paused"),
+    cmd!("reply", "3.2.0", 3, BASE, CONN, (0, 0, 0), reply, "connection", "Instruct the server whether to reply to commands"),
+    cmd!("no-evict", "7.0.0", 3, ADMIN | BASE, CONN, (0, 0, 0), no_evict, "connection", "Set client eviction mode for the current connection"),
+    cmd!(
+        "unblock",
+        "5.0.0",
+        -3,
+        ADMIN | BASE,
+        CONN,
+        (0, 0, 0),
+        unblock,
+        "connection",
+        "Unblock a client blocked in a blocking command from a different connection"
+    ),
+    cmd!("getredir", "6.0.0", 2, BASE, CONN, (0, 0, 0), getredir, "connection", "Get tracking notifications redirection client ID if any"),
+    cmd!("help", "5.0.0", 2, LOADING | STALE, CONN, (0, 0, 0), help, "connection", "Show helpful text about the different subcommands"),
 ];
 
 fn id(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult {

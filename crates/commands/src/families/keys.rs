@@ -1,12 +1,12 @@
 //! Generic keyspace commands (Redis's db.c): DEL, UNLINK, EXISTS, TYPE,
 //! KEYS, SCAN, RANDOMKEY, RENAME, RENAMENX, MOVE, COPY, TOUCH, OBJECT,
-//! DBSIZE, FLUSHDB, FLUSHALL, SWAPDB.
+//! DBSIZE, SWAPDB (FLUSHDB and FLUSHALL are the node's: they hand memory
+//! back to the allocator).
 
 use bytes::Bytes;
 use ferrokv_storage::{idle_seconds, lfu, Str, Value};
 
 use crate::args;
-use crate::cmd::connection::{db_index, int32};
 use crate::command::flags::*;
 use crate::command::Command;
 use crate::ctx::Ctx;
@@ -17,9 +17,10 @@ const KS: &[&str] = &["keyspace"];
 const KS_DANGER: &[&str] = &["keyspace", "dangerous"];
 
 pub static COMMANDS: &[Command] = &[
-    cmd!("del", -2, WRITE, KS, (1, -1, 1), del, "generic", "Delete a key"),
+    cmd!("del", "1.0.0", -2, WRITE, KS, (1, -1, 1), del, "generic", "Delete a key"),
     cmd!(
         "unlink",
+        "4.0.0",
         -2,
         WRITE | FAST,
         KS,
@@ -28,17 +29,18 @@ pub static COMMANDS: &[Command] = &[
         "generic",
         "Delete a key asynchronously in another thread. Otherwise it is just as DEL, but non blocking."
     ),
-    cmd!("exists", -2, READONLY | FAST, KS, (1, -1, 1), exists, "generic", "Determine if a key exists"),
-    cmd!("type", 2, READONLY | FAST, KS, (1, 1, 1), type_, "generic", "Determine the type stored at key"),
-    cmd!("keys", 2, READONLY | WHOLE, KS_DANGER, (0, 0, 0), keys, "generic", "Find all keys matching the given pattern"),
-    cmd!("scan", -2, READONLY | WHOLE, KS, (0, 0, 0), scan, "generic", "Incrementally iterate the keys space"),
-    cmd!("randomkey", 1, READONLY | WHOLE, KS, (0, 0, 0), randomkey, "generic", "Return a random key from the keyspace"),
-    cmd!("rename", 3, WRITE, KS, (1, 2, 1), rename, "generic", "Rename a key"),
-    cmd!("renamenx", 3, WRITE | FAST, KS, (1, 2, 1), renamenx, "generic", "Rename a key, only if the new key does not exist"),
-    cmd!("move", 3, WRITE | FAST | WHOLE, KS, (1, 1, 1), move_, "generic", "Move a key to another database"),
-    cmd!("copy", -3, WRITE | DENYOOM | WHOLE, KS, (1, 2, 1), copy, "generic", "Copy a key"),
+    cmd!("exists", "1.0.0", -2, READONLY | FAST, KS, (1, -1, 1), exists, "generic", "Determine if a key exists"),
+    cmd!("type", "1.0.0", 2, READONLY | FAST, KS, (1, 1, 1), type_, "generic", "Determine the type stored at key"),
+    cmd!("keys", "1.0.0", 2, READONLY | WHOLE, KS_DANGER, (0, 0, 0), keys, "generic", "Find all keys matching the given pattern"),
+    cmd!("scan", "2.8.0", -2, READONLY | WHOLE, KS, (0, 0, 0), scan, "generic", "Incrementally iterate the keys space"),
+    cmd!("randomkey", "1.0.0", 1, READONLY | WHOLE, KS, (0, 0, 0), randomkey, "generic", "Return a random key from the keyspace"),
+    cmd!("rename", "1.0.0", 3, WRITE, KS, (1, 2, 1), rename, "generic", "Rename a key"),
+    cmd!("renamenx", "1.0.0", 3, WRITE | FAST, KS, (1, 2, 1), renamenx, "generic", "Rename a key, only if the new key does not exist"),
+    cmd!("move", "1.0.0", 3, WRITE | FAST | WHOLE, KS, (1, 1, 1), move_, "generic", "Move a key to another database"),
+    cmd!("copy", "6.2.0", -3, WRITE | DENYOOM | WHOLE, KS, (1, 2, 1), copy, "generic", "Copy a key"),
     cmd!(
         "touch",
+        "3.2.1",
         -2,
         READONLY | FAST,
         KS,
@@ -47,19 +49,17 @@ pub static COMMANDS: &[Command] = &[
         "generic",
         "Alters the last access time of a key(s). Returns the number of existing keys specified."
     ),
-    container!("object", -2, OBJECT_SUBCOMMANDS, "generic", "A container for object introspection commands"),
-    cmd!("dbsize", 1, READONLY | FAST | WHOLE, KS, (0, 0, 0), dbsize, "server", "Return the number of keys in the selected database"),
-    cmd!("flushdb", -1, WRITE | WHOLE, KS_DANGER, (0, 0, 0), flushdb, "server", "Remove all keys from the current database"),
-    cmd!("flushall", -1, WRITE | WHOLE, KS_DANGER, (0, 0, 0), flushall, "server", "Remove all keys from all databases"),
-    cmd!("swapdb", 3, WRITE | FAST | WHOLE, KS_DANGER, (0, 0, 0), swapdb, "server", "Swaps two Redis databases"),
+    container!("object", "2.2.3", -2, OBJECT_SUBCOMMANDS, "generic", "A container for object introspection commands"),
+    cmd!("dbsize", "1.0.0", 1, READONLY | FAST | WHOLE, KS, (0, 0, 0), dbsize, "server", "Return the number of keys in the selected database"),
+    cmd!("swapdb", "4.0.0", 3, WRITE | FAST | WHOLE, KS_DANGER, (0, 0, 0), swapdb, "server", "Swaps two Redis databases"),
 ];
 
 static OBJECT_SUBCOMMANDS: &[Command] = &[
-    cmd!("encoding", 3, READONLY, KS, (2, 2, 1), object_encoding, "generic", "Inspect the internal encoding of a Redis object"),
-    cmd!("freq", 3, READONLY, KS, (2, 2, 1), object_freq, "generic", "Get the logarithmic access frequency counter of a Redis object"),
-    cmd!("idletime", 3, READONLY, KS, (2, 2, 1), object_idletime, "generic", "Get the time since a Redis object was last accessed"),
-    cmd!("refcount", 3, READONLY, KS, (2, 2, 1), object_refcount, "generic", "Get the number of references to the value of the key"),
-    cmd!("help", 2, LOADING | STALE, KS, (0, 0, 0), object_help, "generic", "Show helpful text about the different subcommands"),
+    cmd!("encoding", "2.2.3", 3, READONLY, KS, (2, 2, 1), object_encoding, "generic", "Inspect the internal encoding of a Redis object"),
+    cmd!("freq", "4.0.0", 3, READONLY, KS, (2, 2, 1), object_freq, "generic", "Get the logarithmic access frequency counter of a Redis object"),
+    cmd!("idletime", "2.2.3", 3, READONLY, KS, (2, 2, 1), object_idletime, "generic", "Get the time since a Redis object was last accessed"),
+    cmd!("refcount", "2.2.3", 3, READONLY, KS, (2, 2, 1), object_refcount, "generic", "Get the number of references to the value of the key"),
+    cmd!("help", "6.2.0", 2, LOADING | STALE, KS, (0, 0, 0), object_help, "generic", "Show helpful text about the different subcommands"),
 ];
 
 /* DEL key [key ...] and UNLINK key [key ...] */
@@ -234,7 +234,7 @@ fn move_(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         return Err(errors::DB_RANGE.into());
     }
     let dst = n as usize;
-    if dst == ctx.client.db {
+    if dst == ctx.view.db {
         return Err(errors::SAME_OBJECT.into());
     }
     if ctx.view.get_mut(key).is_none() {
@@ -261,7 +261,7 @@ fn move_(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
 fn copy(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     let (src_key, dst_key) = (&args[1], &args[2]);
     let mut replace = false;
-    let mut dst_db = ctx.client.db;
+    let mut dst_db = ctx.view.db;
     let mut i = 3;
     while i < args.len() {
         if args::is(&args[i], "replace") {
@@ -274,7 +274,7 @@ fn copy(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         }
         i += 1;
     }
-    if dst_db == ctx.client.db && src_key == dst_key {
+    if dst_db == ctx.view.db && src_key == dst_key {
         return Err(errors::SAME_OBJECT.into());
     }
     let Some(value) = ctx.view.get(src_key).map(|e| e.value.clone()) else {
@@ -321,7 +321,7 @@ fn object_freq(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         ctx.null();
         return Ok(());
     };
-    if !ctx.server.config.read().maxmemory_policy.is_lfu() {
+    if !ctx.view.lfu {
         return Err(errors::LFU_NOT_SELECTED.into());
     }
     ctx.int(lfu::frequency(data) as i64);
@@ -334,7 +334,7 @@ fn object_idletime(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         ctx.null();
         return Ok(());
     };
-    if ctx.server.config.read().maxmemory_policy.is_lfu() {
+    if ctx.view.lfu {
         return Err(errors::LRU_NOT_SELECTED.into());
     }
     ctx.int(idle_seconds(lru) as i64);
@@ -374,51 +374,10 @@ fn object_help(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult {
 
 /* DBSIZE */
 fn dbsize(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult {
-    let db = ctx.client.db;
+    let db = ctx.view.db;
     let n = ctx.view.keyspace_for_reading().map_or(0, |ks| ks.db_mut(db).len());
     ctx.int(n as i64);
     Ok(())
-}
-
-/// `[ASYNC|SYNC]`; returns true for SYNC (the default), after which freed
-/// memory goes back to the OS at once, as in Redis.
-fn flush_mode(args: &[Bytes]) -> Result<bool, RedisError> {
-    match args.len() {
-        1 => Ok(true),
-        2 if args::is(&args[1], "async") => Ok(false),
-        2 if args::is(&args[1], "sync") => Ok(true),
-        _ => Err(errors::SYNTAX.into()),
-    }
-}
-
-/* FLUSHDB [ASYNC|SYNC] */
-fn flushdb(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
-    let sync = flush_mode(args)?;
-    let (db, now) = (ctx.client.db, ctx.view.now_ms);
-    if let Some(ks) = ctx.view.keyspace() {
-        ks.flush_db(db, now);
-    }
-    ctx.view.changed();
-    if sync {
-        crate::info::purge_allocator();
-    }
-    ctx.ok()
-}
-
-/* FLUSHALL [ASYNC|SYNC] */
-fn flushall(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
-    let sync = flush_mode(args)?;
-    let now = ctx.view.now_ms;
-    if let Some(ks) = ctx.view.keyspace() {
-        for db in 0..ks.db_count() {
-            ks.flush_db(db, now);
-        }
-    }
-    ctx.view.changed();
-    if sync {
-        crate::info::purge_allocator();
-    }
-    ctx.ok()
 }
 
 /* SWAPDB index1 index2 */
@@ -439,4 +398,47 @@ fn swapdb(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     }
     ctx.view.changed();
     ctx.ok()
+}
+
+/// An `int32` argument, as SELECT, MOVE and SWAPDB take database indexes.
+pub fn int32(arg: &[u8]) -> Result<i64, RedisError> {
+    let n = args::int(arg)?;
+    if n < i32::MIN as i64 || n > i32::MAX as i64 {
+        return Err(errors::NOT_INTEGER.into());
+    }
+    Ok(n)
+}
+
+/// A database index that exists.
+pub fn db_index(ctx: &Ctx<'_>, arg: &[u8]) -> Result<usize, RedisError> {
+    let n = int32(arg)?;
+    if n < 0 || n as usize >= ctx.view.db_count() {
+        return Err(errors::DB_RANGE.into());
+    }
+    Ok(n as usize)
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::testing::Keyspace;
+
+    #[test]
+    fn move_and_swapdb_work_on_the_views_database() {
+        let ks = Keyspace::new();
+        ks.run(&["SET", "k", "v"]);
+        assert_eq!(ks.reply(&["MOVE", "k", "0"]), "-ERR source and destination objects are the same\r\n");
+        assert_eq!(ks.reply(&["MOVE", "k", "3"]), ":1\r\n");
+        assert_eq!(ks.reply(&["DBSIZE"]), ":0\r\n");
+        assert_eq!(ks.reply(&["SWAPDB", "0", "3"]), "+OK\r\n");
+        assert_eq!(ks.reply(&["GET", "k"]), "$1\r\nv\r\n");
+        assert_eq!(ks.reply(&["MOVE", "k", "16"]), "-ERR DB index is out of range\r\n");
+    }
+
+    #[test]
+    fn object_freq_needs_an_lfu_policy() {
+        let ks = Keyspace::new();
+        ks.run(&["SET", "k", "v"]);
+        assert!(ks.reply(&["OBJECT", "FREQ", "k"]).starts_with("-ERR An LFU maxmemory policy is not selected"));
+        assert_eq!(ks.reply(&["OBJECT", "ENCODING", "k"]), "$6\r\nembstr\r\n");
+    }
 }

@@ -13,17 +13,29 @@ use crate::client::{kind, Watched};
 use crate::command::flags::*;
 use crate::command::Command;
 use crate::ctx::Ctx;
+use crate::dispatch;
 use crate::errors::{self, CmdResult};
-use crate::{cmd, dispatch};
+use ferrokv_commands::cmd;
 
 const TX: &[&str] = &["transaction"];
 
 pub static COMMANDS: &[Command] = &[
-    cmd!("multi", 1, NOSCRIPT | LOADING | STALE | FAST | ALLOW_BUSY, TX, (0, 0, 0), multi, "transactions", "Start a transaction block"),
-    cmd!("exec", 1, NOSCRIPT | LOADING | STALE | SKIP_SLOWLOG | WHOLE, TX, (0, 0, 0), exec, "transactions", "Execute all commands issued after MULTI"),
-    cmd!("discard", 1, NOSCRIPT | LOADING | STALE | FAST | ALLOW_BUSY, TX, (0, 0, 0), discard, "transactions", "Discard all commands issued after MULTI"),
+    cmd!("multi", "1.2.0", 1, NOSCRIPT | LOADING | STALE | FAST | ALLOW_BUSY, TX, (0, 0, 0), multi, "transactions", "Start a transaction block"),
+    cmd!("exec", "1.2.0", 1, NOSCRIPT | LOADING | STALE | SKIP_SLOWLOG | WHOLE, TX, (0, 0, 0), exec, "transactions", "Execute all commands issued after MULTI"),
+    cmd!(
+        "discard",
+        "2.0.0",
+        1,
+        NOSCRIPT | LOADING | STALE | FAST | ALLOW_BUSY,
+        TX,
+        (0, 0, 0),
+        discard,
+        "transactions",
+        "Discard all commands issued after MULTI"
+    ),
     cmd!(
         "watch",
+        "2.2.0",
         -2,
         NOSCRIPT | LOADING | STALE | FAST | ALLOW_BUSY,
         TX,
@@ -32,7 +44,7 @@ pub static COMMANDS: &[Command] = &[
         "transactions",
         "Watch the given keys to determine execution of the MULTI/EXEC block"
     ),
-    cmd!("unwatch", 1, NOSCRIPT | LOADING | STALE | FAST | ALLOW_BUSY, TX, (0, 0, 0), unwatch, "transactions", "Forget about all watched keys"),
+    cmd!("unwatch", "2.2.0", 1, NOSCRIPT | LOADING | STALE | FAST | ALLOW_BUSY, TX, (0, 0, 0), unwatch, "transactions", "Forget about all watched keys"),
 ];
 
 /* MULTI */
@@ -59,7 +71,7 @@ pub fn discard_transaction(ctx: &mut Ctx<'_>) {
 pub fn unwatch_all(ctx: &mut Ctx<'_>) {
     let flag = ctx.client.watch_flag.clone();
     for w in ctx.client.watched.drain(..) {
-        ctx.view.unwatch(w.db, &w.key, &flag);
+        ctx.data.view.unwatch(w.db, &w.key, &flag);
     }
     flag.store(false, Ordering::Release);
 }

@@ -4,37 +4,69 @@ use bytes::Bytes;
 use ferrokv_storage::List;
 
 use crate::args;
-use crate::cmd;
-use crate::cmd::typed::{done, list_create, list_read, list_write};
+use crate::blocking::{mpop_form, timeout_ms, Unblock};
 use crate::command::flags::*;
 use crate::command::Command;
 use crate::ctx::{Ctx, Reply};
 use crate::errors::{self, CmdResult, RedisError};
+use crate::typed::{done, list_create, list_read, list_write};
+use crate::{argv, cmd};
 
 const L: &[&str] = &["list"];
 
 pub static COMMANDS: &[Command] = &[
-    cmd!("lpush", -3, WRITE | DENYOOM | FAST, L, (1, 1, 1), lpush, "list", "Prepend one or multiple elements to a list"),
-    cmd!("rpush", -3, WRITE | DENYOOM | FAST, L, (1, 1, 1), rpush, "list", "Append one or multiple elements to a list"),
-    cmd!("lpushx", -3, WRITE | DENYOOM | FAST, L, (1, 1, 1), lpushx, "list", "Prepend an element to a list, only if the list exists"),
-    cmd!("rpushx", -3, WRITE | DENYOOM | FAST, L, (1, 1, 1), rpushx, "list", "Append an element to a list, only if the list exists"),
-    cmd!("lpop", -2, WRITE | FAST, L, (1, 1, 1), lpop, "list", "Remove and get the first elements in a list"),
-    cmd!("rpop", -2, WRITE | FAST, L, (1, 1, 1), rpop, "list", "Remove and get the last elements in a list"),
-    cmd!("llen", 2, READONLY | FAST, L, (1, 1, 1), llen, "list", "Get the length of a list"),
-    cmd!("lrange", 4, READONLY, L, (1, 1, 1), lrange, "list", "Get a range of elements from a list"),
-    cmd!("lindex", 3, READONLY, L, (1, 1, 1), lindex, "list", "Get an element from a list by its index"),
-    cmd!("lset", 4, WRITE | DENYOOM, L, (1, 1, 1), lset, "list", "Set the value of an element in a list by its index"),
-    cmd!("linsert", 5, WRITE | DENYOOM, L, (1, 1, 1), linsert, "list", "Insert an element before or after another element in a list"),
-    cmd!("lrem", 4, WRITE, L, (1, 1, 1), lrem, "list", "Remove elements from a list"),
-    cmd!("ltrim", 4, WRITE, L, (1, 1, 1), ltrim, "list", "Trim a list to the specified range"),
-    cmd!("lpos", -3, READONLY, L, (1, 1, 1), lpos, "list", "Return the index of matching elements on a list"),
-    cmd!("lmove", 5, WRITE | DENYOOM, L, (1, 2, 1), lmove, "list", "Pop an element from a list, push it to another list and return it"),
-    cmd!("rpoplpush", 3, WRITE | DENYOOM, L, (1, 2, 1), rpoplpush, "list", "Remove the last element in a list, prepend it to another list and return it"),
-    cmd!("lmpop", -4, WRITE | MOVABLEKEYS, L, (0, 0, 0), lmpop, "list", "Pop elements from a list"),
-    cmd!("blpop", -3, WRITE | NOSCRIPT | BLOCKING, L, (1, -2, 1), blpop, "list", "Remove and get the first element in a list, or block until one is available"),
-    cmd!("brpop", -3, WRITE | NOSCRIPT | BLOCKING, L, (1, -2, 1), brpop, "list", "Remove and get the last element in a list, or block until one is available"),
+    cmd!("lpush", "1.0.0", -3, WRITE | DENYOOM | FAST, L, (1, 1, 1), lpush, "list", "Prepend one or multiple elements to a list"),
+    cmd!("rpush", "1.0.0", -3, WRITE | DENYOOM | FAST, L, (1, 1, 1), rpush, "list", "Append one or multiple elements to a list"),
+    cmd!("lpushx", "2.2.0", -3, WRITE | DENYOOM | FAST, L, (1, 1, 1), lpushx, "list", "Prepend an element to a list, only if the list exists"),
+    cmd!("rpushx", "2.2.0", -3, WRITE | DENYOOM | FAST, L, (1, 1, 1), rpushx, "list", "Append an element to a list, only if the list exists"),
+    cmd!("lpop", "1.0.0", -2, WRITE | FAST, L, (1, 1, 1), lpop, "list", "Remove and get the first elements in a list"),
+    cmd!("rpop", "1.0.0", -2, WRITE | FAST, L, (1, 1, 1), rpop, "list", "Remove and get the last elements in a list"),
+    cmd!("llen", "1.0.0", 2, READONLY | FAST, L, (1, 1, 1), llen, "list", "Get the length of a list"),
+    cmd!("lrange", "1.0.0", 4, READONLY, L, (1, 1, 1), lrange, "list", "Get a range of elements from a list"),
+    cmd!("lindex", "1.0.0", 3, READONLY, L, (1, 1, 1), lindex, "list", "Get an element from a list by its index"),
+    cmd!("lset", "1.0.0", 4, WRITE | DENYOOM, L, (1, 1, 1), lset, "list", "Set the value of an element in a list by its index"),
+    cmd!("linsert", "2.2.0", 5, WRITE | DENYOOM, L, (1, 1, 1), linsert, "list", "Insert an element before or after another element in a list"),
+    cmd!("lrem", "1.0.0", 4, WRITE, L, (1, 1, 1), lrem, "list", "Remove elements from a list"),
+    cmd!("ltrim", "1.0.0", 4, WRITE, L, (1, 1, 1), ltrim, "list", "Trim a list to the specified range"),
+    cmd!("lpos", "6.0.6", -3, READONLY, L, (1, 1, 1), lpos, "list", "Return the index of matching elements on a list"),
+    cmd!("lmove", "6.2.0", 5, WRITE | DENYOOM, L, (1, 2, 1), lmove, "list", "Pop an element from a list, push it to another list and return it"),
+    cmd!(
+        "rpoplpush",
+        "1.2.0",
+        3,
+        WRITE | DENYOOM,
+        L,
+        (1, 2, 1),
+        rpoplpush,
+        "list",
+        "Remove the last element in a list, prepend it to another list and return it"
+    ),
+    cmd!("lmpop", "7.0.0", -4, WRITE | MOVABLEKEYS, L, (0, 0, 0), lmpop, "list", "Pop elements from a list"),
+    cmd!(
+        "blpop",
+        "2.0.0",
+        -3,
+        WRITE | NOSCRIPT | BLOCKING,
+        L,
+        (1, -2, 1),
+        blpop,
+        "list",
+        "Remove and get the first element in a list, or block until one is available"
+    ),
+    cmd!(
+        "brpop",
+        "2.0.0",
+        -3,
+        WRITE | NOSCRIPT | BLOCKING,
+        L,
+        (1, -2, 1),
+        brpop,
+        "list",
+        "Remove and get the last element in a list, or block until one is available"
+    ),
     cmd!(
         "blmove",
+        "6.2.0",
         6,
         WRITE | DENYOOM | NOSCRIPT | BLOCKING,
         L,
@@ -45,6 +77,7 @@ pub static COMMANDS: &[Command] = &[
     ),
     cmd!(
         "brpoplpush",
+        "2.2.0",
         4,
         WRITE | DENYOOM | NOSCRIPT | BLOCKING,
         L,
@@ -53,7 +86,7 @@ pub static COMMANDS: &[Command] = &[
         "list",
         "Pop an element from a list, push it to another list and return it; or block until one is available"
     ),
-    cmd!("blmpop", -5, WRITE | BLOCKING | MOVABLEKEYS, L, (0, 0, 0), blmpop, "list", "Pop elements from a list, or block until one is available"),
+    cmd!("blmpop", "7.0.0", -5, WRITE | BLOCKING | MOVABLEKEYS, L, (0, 0, 0), blmpop, "list", "Pop elements from a list, or block until one is available"),
 ];
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -129,7 +162,7 @@ fn rpushx(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
 /// `popGenericCommand`: LPOP/RPOP key [count].
 fn pop(ctx: &mut Ctx<'_>, args: &[Bytes], end: End) -> CmdResult {
     if args.len() > 3 {
-        return Err(errors::wrong_arity(ctx.entry.fullname));
+        return Err(errors::wrong_arity(ctx.name));
     }
     let count = match args.get(2) {
         Some(c) => {
@@ -458,7 +491,7 @@ fn rpoplpush(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
 
 /// `numkeys key [key ...] LEFT|RIGHT [COUNT count]` starting at `at`.
 fn parse_mpop(args: &[Bytes], at: usize) -> Result<(&[Bytes], End, usize), RedisError> {
-    let (keys, left, count) = crate::cmd::shared::mpop_args(args, at, "left", "right")?;
+    let (keys, left, count) = crate::shared::mpop_args(args, at, "left", "right")?;
     Ok((keys, if left { End::Left } else { End::Right }, count))
 }
 
@@ -482,17 +515,26 @@ fn mpop_from(view: &mut ferrokv_storage::View<'_>, r: &mut Reply<'_>, key: &Byte
 /* LMPOP numkeys key [key ...] LEFT|RIGHT [COUNT count] */
 fn lmpop(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     let (keys, end, count) = parse_mpop(args, 1)?;
-    if !ctx.serve_first(args, keys, |view, r, key| mpop_from(view, r, key, end, count))? {
+    if !ctx.serve_first(args, keys, |a, k| mpop_form("LMPOP", a, 1, k), |view, r, key| mpop_from(view, r, key, end, count))? {
         ctx.null_array();
     }
     Ok(())
 }
 
 /* BLPOP key [key ...] timeout and BRPOP */
-fn bpop(ctx: &mut Ctx<'_>, args: &[Bytes], serve: crate::blocking::ServeFn) -> CmdResult {
-    let timeout = crate::blocking::timeout_ms(&args[args.len() - 1])?;
-    ctx.pop_or_block(args, &args[1..args.len() - 1], timeout, serve)
+fn bpop(ctx: &mut Ctx<'_>, args: &[Bytes], unblock: &'static Unblock) -> CmdResult {
+    let timeout = timeout_ms(&args[args.len() - 1])?;
+    ctx.pop_or_block(args, &args[1..args.len() - 1], timeout, unblock)
 }
+
+/// What each blocking list command is served by, and what a served call
+/// replicates as: the non-blocking command with the same effect.
+static BLPOP: Unblock = Unblock { serve: |v, r, _, k| serve_pop(v, r, k, End::Left), replicate_as: |_, k| argv!["LPOP", k] };
+static BRPOP: Unblock = Unblock { serve: |v, r, _, k| serve_pop(v, r, k, End::Right), replicate_as: |_, k| argv!["RPOP", k] };
+static BLMOVE: Unblock =
+    Unblock { serve: serve_move, replicate_as: |a, _| [Bytes::from_static(b"LMOVE")].into_iter().chain(a[1..5].iter().cloned()).collect() };
+static BRPOPLPUSH: Unblock = Unblock { serve: serve_move, replicate_as: |a, _| argv!["RPOPLPUSH", &a[1], &a[2]] };
+static BLMPOP: Unblock = Unblock { serve: serve_mpop, replicate_as: |a, k| mpop_form("LMPOP", a, 2, k) };
 
 fn serve_pop(view: &mut ferrokv_storage::View<'_>, r: &mut Reply<'_>, key: &Bytes, end: End) -> Result<bool, RedisError> {
     let Some(l) = list_write(view, key)? else { return Ok(false) };
@@ -506,11 +548,11 @@ fn serve_pop(view: &mut ferrokv_storage::View<'_>, r: &mut Reply<'_>, key: &Byte
 }
 
 fn blpop(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
-    bpop(ctx, args, |v, r, _, k| serve_pop(v, r, k, End::Left))
+    bpop(ctx, args, &BLPOP)
 }
 
 fn brpop(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
-    bpop(ctx, args, |v, r, _, k| serve_pop(v, r, k, End::Right))
+    bpop(ctx, args, &BRPOP)
 }
 
 /// BLMOVE's and BRPOPLPUSH's directions, from the waiter's own arguments.
@@ -546,13 +588,13 @@ fn serve_move(view: &mut ferrokv_storage::View<'_>, r: &mut Reply<'_>, args: &[B
     Ok(true)
 }
 
-fn blmove_generic(ctx: &mut Ctx<'_>, args: &[Bytes], timeout: i64) -> CmdResult {
+fn blmove_generic(ctx: &mut Ctx<'_>, args: &[Bytes], timeout: i64, unblock: &'static Unblock) -> CmdResult {
     let (src, dst) = (&args[1], &args[2]);
     let (from, to) = blmove_ends(args);
     if list_write(&mut ctx.view, src)?.is_some() {
         return lmove_generic(ctx, src, dst, from, to);
     }
-    if !ctx.block(args, std::slice::from_ref(src), timeout, serve_move) {
+    if !ctx.block(args, std::slice::from_ref(src), timeout, unblock) {
         // Inside MULTI Redis answers a plain null here, not a null array.
         ctx.null();
     }
@@ -563,14 +605,14 @@ fn blmove_generic(ctx: &mut Ctx<'_>, args: &[Bytes], timeout: i64) -> CmdResult 
 fn blmove(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     end_arg(&args[3])?;
     end_arg(&args[4])?;
-    let timeout = crate::blocking::timeout_ms(&args[5])?;
-    blmove_generic(ctx, args, timeout)
+    let timeout = timeout_ms(&args[5])?;
+    blmove_generic(ctx, args, timeout, &BLMOVE)
 }
 
 /* BRPOPLPUSH source destination timeout */
 fn brpoplpush(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
-    let timeout = crate::blocking::timeout_ms(&args[3])?;
-    blmove_generic(ctx, args, timeout)
+    let timeout = timeout_ms(&args[3])?;
+    blmove_generic(ctx, args, timeout, &BRPOPLPUSH)
 }
 
 fn serve_mpop(view: &mut ferrokv_storage::View<'_>, r: &mut Reply<'_>, args: &[Bytes], key: &Bytes) -> Result<bool, RedisError> {
@@ -580,7 +622,60 @@ fn serve_mpop(view: &mut ferrokv_storage::View<'_>, r: &mut Reply<'_>, args: &[B
 
 /* BLMPOP timeout numkeys key [key ...] LEFT|RIGHT [COUNT count] */
 fn blmpop(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
-    let timeout = crate::blocking::timeout_ms(&args[1])?;
+    let timeout = timeout_ms(&args[1])?;
     let (keys, _, _) = parse_mpop(args, 2)?;
-    ctx.pop_or_block(args, keys, timeout, serve_mpop)
+    ctx.pop_or_block(args, keys, timeout, &BLMPOP)
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::testing::{words, Keyspace};
+
+    #[test]
+    fn blpop_serves_at_once_and_replicates_as_lpop() {
+        let ks = Keyspace::new();
+        ks.run(&["RPUSH", "q", "a", "b"]);
+        let out = ks.run(&["BLPOP", "empty", "q", "0"]);
+        assert_eq!(out.reply, "*2\r\n$1\r\nq\r\n$1\r\na\r\n");
+        assert!(out.block.is_none());
+        assert_eq!(words(&out.rewrite.expect("rewritten")[0]), ["LPOP", "q"]);
+    }
+
+    #[test]
+    fn blpop_on_empty_keys_asks_to_block_and_replies_nothing() {
+        let ks = Keyspace::new();
+        let out = ks.run(&["BLPOP", "a", "b", "1.5"]);
+        assert_eq!(out.reply, "");
+        let block = out.block.expect("blocks");
+        assert_eq!(words(&block.keys), ["a", "b"]);
+        assert_eq!(block.timeout_ms, 1500);
+        assert_eq!(words(&(block.unblock.replicate_as)(&block.args, &block.keys[1])), ["LPOP", "b"]);
+    }
+
+    #[test]
+    fn blocking_pops_inside_exec_answer_as_on_timeout() {
+        let ks = Keyspace::new();
+        let out = ks.run_in_exec(&["BLMPOP", "0", "1", "a", "LEFT"]);
+        assert_eq!(out.reply, "*-1\r\n");
+        assert!(out.block.is_none());
+        // BLMOVE answers a plain null there, as Redis does.
+        assert_eq!(ks.run_in_exec(&["BLMOVE", "a", "b", "LEFT", "RIGHT", "0"]).reply, "$-1\r\n");
+    }
+
+    #[test]
+    fn lmpop_names_the_key_that_served_in_what_it_replicates() {
+        let ks = Keyspace::new();
+        ks.run(&["RPUSH", "b", "1", "2", "3"]);
+        let out = ks.run(&["LMPOP", "2", "a", "b", "RIGHT", "COUNT", "2"]);
+        assert_eq!(out.reply, "*2\r\n$1\r\nb\r\n*2\r\n$1\r\n3\r\n$1\r\n2\r\n");
+        assert_eq!(words(&out.rewrite.expect("rewritten")[0]), ["LMPOP", "1", "b", "RIGHT", "COUNT", "2"]);
+    }
+
+    #[test]
+    fn a_popped_empty_list_is_deleted() {
+        let ks = Keyspace::new();
+        ks.run(&["RPUSH", "l", "x"]);
+        ks.run(&["LPOP", "l"]);
+        assert_eq!(ks.reply(&["EXISTS", "l"]), ":0\r\n");
+    }
 }

@@ -7,33 +7,43 @@ use rand::Rng;
 
 use crate::args;
 use crate::cmd;
-use crate::cmd::keys::{parse_cursor, reply_scan, scan_options};
-use crate::cmd::typed::{done, set_create, set_read, set_write};
 use crate::command::flags::*;
 use crate::command::Command;
 use crate::ctx::{Ctx, Reply};
 use crate::errors::{self, CmdResult, RedisError};
+use crate::families::keys::{parse_cursor, reply_scan, scan_options};
+use crate::typed::{done, set_create, set_read, set_write};
 
 const S: &[&str] = &["set"];
 
 pub static COMMANDS: &[Command] = &[
-    cmd!("sadd", -3, WRITE | DENYOOM | FAST, S, (1, 1, 1), sadd, "set", "Add one or more members to a set"),
-    cmd!("srem", -3, WRITE | FAST, S, (1, 1, 1), srem, "set", "Remove one or more members from a set"),
-    cmd!("smembers", 2, READONLY, S, (1, 1, 1), smembers, "set", "Get all the members in a set"),
-    cmd!("sismember", 3, READONLY | FAST, S, (1, 1, 1), sismember, "set", "Determine if a given value is a member of a set"),
-    cmd!("smismember", -3, READONLY | FAST, S, (1, 1, 1), smismember, "set", "Returns the membership associated with the given elements for a set"),
-    cmd!("scard", 2, READONLY | FAST, S, (1, 1, 1), scard, "set", "Get the number of members in a set"),
-    cmd!("spop", -2, WRITE | FAST, S, (1, 1, 1), spop, "set", "Remove and return one or multiple random members from a set"),
-    cmd!("srandmember", -2, READONLY, S, (1, 1, 1), srandmember, "set", "Get one or multiple random members from a set"),
-    cmd!("smove", 4, WRITE | FAST, S, (1, 2, 1), smove, "set", "Move a member from one set to another"),
-    cmd!("sinter", -2, READONLY, S, (1, -1, 1), sinter, "set", "Intersect multiple sets"),
-    cmd!("sintercard", -3, READONLY | MOVABLEKEYS, S, (0, 0, 0), sintercard, "set", "Intersect multiple sets and return the cardinality of the result"),
-    cmd!("sinterstore", -3, WRITE | DENYOOM, S, (1, -1, 1), sinterstore, "set", "Intersect multiple sets and store the resulting set in a key"),
-    cmd!("sunion", -2, READONLY, S, (1, -1, 1), sunion, "set", "Add multiple sets"),
-    cmd!("sunionstore", -3, WRITE | DENYOOM, S, (1, -1, 1), sunionstore, "set", "Add multiple sets and store the resulting set in a key"),
-    cmd!("sdiff", -2, READONLY, S, (1, -1, 1), sdiff, "set", "Subtract multiple sets"),
-    cmd!("sdiffstore", -3, WRITE | DENYOOM, S, (1, -1, 1), sdiffstore, "set", "Subtract multiple sets and store the resulting set in a key"),
-    cmd!("sscan", -3, READONLY, S, (1, 1, 1), sscan, "set", "Incrementally iterate Set elements"),
+    cmd!("sadd", "1.0.0", -3, WRITE | DENYOOM | FAST, S, (1, 1, 1), sadd, "set", "Add one or more members to a set"),
+    cmd!("srem", "1.0.0", -3, WRITE | FAST, S, (1, 1, 1), srem, "set", "Remove one or more members from a set"),
+    cmd!("smembers", "1.0.0", 2, READONLY, S, (1, 1, 1), smembers, "set", "Get all the members in a set"),
+    cmd!("sismember", "1.0.0", 3, READONLY | FAST, S, (1, 1, 1), sismember, "set", "Determine if a given value is a member of a set"),
+    cmd!("smismember", "6.2.0", -3, READONLY | FAST, S, (1, 1, 1), smismember, "set", "Returns the membership associated with the given elements for a set"),
+    cmd!("scard", "1.0.0", 2, READONLY | FAST, S, (1, 1, 1), scard, "set", "Get the number of members in a set"),
+    cmd!("spop", "1.0.0", -2, WRITE | FAST, S, (1, 1, 1), spop, "set", "Remove and return one or multiple random members from a set"),
+    cmd!("srandmember", "1.0.0", -2, READONLY, S, (1, 1, 1), srandmember, "set", "Get one or multiple random members from a set"),
+    cmd!("smove", "1.0.0", 4, WRITE | FAST, S, (1, 2, 1), smove, "set", "Move a member from one set to another"),
+    cmd!("sinter", "1.0.0", -2, READONLY, S, (1, -1, 1), sinter, "set", "Intersect multiple sets"),
+    cmd!(
+        "sintercard",
+        "7.0.0",
+        -3,
+        READONLY | MOVABLEKEYS,
+        S,
+        (0, 0, 0),
+        sintercard,
+        "set",
+        "Intersect multiple sets and return the cardinality of the result"
+    ),
+    cmd!("sinterstore", "1.0.0", -3, WRITE | DENYOOM, S, (1, -1, 1), sinterstore, "set", "Intersect multiple sets and store the resulting set in a key"),
+    cmd!("sunion", "1.0.0", -2, READONLY, S, (1, -1, 1), sunion, "set", "Add multiple sets"),
+    cmd!("sunionstore", "1.0.0", -3, WRITE | DENYOOM, S, (1, -1, 1), sunionstore, "set", "Add multiple sets and store the resulting set in a key"),
+    cmd!("sdiff", "1.0.0", -2, READONLY, S, (1, -1, 1), sdiff, "set", "Subtract multiple sets"),
+    cmd!("sdiffstore", "1.0.0", -3, WRITE | DENYOOM, S, (1, -1, 1), sdiffstore, "set", "Subtract multiple sets and store the resulting set in a key"),
+    cmd!("sscan", "2.8.0", -3, READONLY, S, (1, 1, 1), sscan, "set", "Incrementally iterate Set elements"),
 ];
 
 /* SADD key member [member ...] */
@@ -172,7 +182,7 @@ fn srandmember(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         return Ok(());
     };
     let len = s.len();
-    let picks = crate::cmd::shared::random_picks(len, count);
+    let picks = crate::shared::random_picks(len, count);
     r.array(picks.len());
     for i in picks {
         r.bulk(&s.member_at(i).expect("index below len"));
@@ -355,4 +365,28 @@ fn sscan(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     };
     reply_scan(ctx, next, &items);
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::testing::{words, Keyspace};
+
+    #[test]
+    fn spop_replicates_the_members_it_took() {
+        let ks = Keyspace::new();
+        ks.run(&["SADD", "s", "only"]);
+        let out = ks.run(&["SPOP", "s"]);
+        assert_eq!(out.reply, "$4\r\nonly\r\n");
+        let rewrite = out.rewrite.expect("rewritten");
+        assert!(rewrite.iter().any(|argv| words(argv).contains(&"only".to_string())), "{:?}", rewrite.iter().map(|a| words(a)).collect::<Vec<_>>());
+        assert_eq!(ks.reply(&["EXISTS", "s"]), ":0\r\n");
+    }
+
+    #[test]
+    fn sinter_of_a_missing_key_is_empty() {
+        let ks = Keyspace::new();
+        ks.run(&["SADD", "a", "1", "2"]);
+        assert_eq!(ks.reply(&["SINTER", "a", "missing"]), "*0\r\n");
+        assert_eq!(ks.reply(&["SISMEMBER", "a", "2"]), ":1\r\n");
+    }
 }

@@ -5,40 +5,50 @@ use ferrokv_storage::Hash;
 
 use crate::args;
 use crate::cmd;
-use crate::cmd::keys::{parse_cursor, reply_scan, scan_options};
-use crate::cmd::typed::{done, hash_create, hash_read, hash_write};
 use crate::command::flags::*;
 use crate::command::Command;
 use crate::ctx::Ctx;
 use crate::errors::{self, CmdResult, RedisError};
+use crate::families::keys::{parse_cursor, reply_scan, scan_options};
 use crate::longdouble;
+use crate::typed::{done, hash_create, hash_read, hash_write};
 
 const H: &[&str] = &["hash"];
 
 pub static COMMANDS: &[Command] = &[
-    cmd!("hset", -4, WRITE | DENYOOM | FAST, H, (1, 1, 1), hset, "hash", "Set the string value of a hash field"),
-    cmd!("hmset", -4, WRITE | DENYOOM | FAST, H, (1, 1, 1), hmset, "hash", "Set multiple hash fields to multiple values"),
-    cmd!("hsetnx", 4, WRITE | DENYOOM | FAST, H, (1, 1, 1), hsetnx, "hash", "Set the value of a hash field, only if the field does not exist"),
-    cmd!("hget", 3, READONLY | FAST, H, (1, 1, 1), hget, "hash", "Get the value of a hash field"),
-    cmd!("hmget", -3, READONLY | FAST, H, (1, 1, 1), hmget, "hash", "Get the values of all the given hash fields"),
-    cmd!("hdel", -3, WRITE | FAST, H, (1, 1, 1), hdel, "hash", "Delete one or more hash fields"),
-    cmd!("hexists", 3, READONLY | FAST, H, (1, 1, 1), hexists, "hash", "Determine if a hash field exists"),
-    cmd!("hlen", 2, READONLY | FAST, H, (1, 1, 1), hlen, "hash", "Get the number of fields in a hash"),
-    cmd!("hstrlen", 3, READONLY | FAST, H, (1, 1, 1), hstrlen, "hash", "Get the length of the value of a hash field"),
-    cmd!("hkeys", 2, READONLY, H, (1, 1, 1), hkeys, "hash", "Get all the fields in a hash"),
-    cmd!("hvals", 2, READONLY, H, (1, 1, 1), hvals, "hash", "Get all the values in a hash"),
-    cmd!("hgetall", 2, READONLY, H, (1, 1, 1), hgetall, "hash", "Get all the fields and values in a hash"),
-    cmd!("hincrby", 4, WRITE | DENYOOM | FAST, H, (1, 1, 1), hincrby, "hash", "Increment the integer value of a hash field by the given number"),
-    cmd!("hincrbyfloat", 4, WRITE | DENYOOM | FAST, H, (1, 1, 1), hincrbyfloat, "hash", "Increment the float value of a hash field by the given amount"),
-    cmd!("hrandfield", -2, READONLY, H, (1, 1, 1), hrandfield, "hash", "Get one or multiple random fields from a hash"),
-    cmd!("hscan", -3, READONLY, H, (1, 1, 1), hscan, "hash", "Incrementally iterate hash fields and associated values"),
+    cmd!("hset", "2.0.0", -4, WRITE | DENYOOM | FAST, H, (1, 1, 1), hset, "hash", "Set the string value of a hash field"),
+    cmd!("hmset", "2.0.0", -4, WRITE | DENYOOM | FAST, H, (1, 1, 1), hmset, "hash", "Set multiple hash fields to multiple values"),
+    cmd!("hsetnx", "2.0.0", 4, WRITE | DENYOOM | FAST, H, (1, 1, 1), hsetnx, "hash", "Set the value of a hash field, only if the field does not exist"),
+    cmd!("hget", "2.0.0", 3, READONLY | FAST, H, (1, 1, 1), hget, "hash", "Get the value of a hash field"),
+    cmd!("hmget", "2.0.0", -3, READONLY | FAST, H, (1, 1, 1), hmget, "hash", "Get the values of all the given hash fields"),
+    cmd!("hdel", "2.0.0", -3, WRITE | FAST, H, (1, 1, 1), hdel, "hash", "Delete one or more hash fields"),
+    cmd!("hexists", "2.0.0", 3, READONLY | FAST, H, (1, 1, 1), hexists, "hash", "Determine if a hash field exists"),
+    cmd!("hlen", "2.0.0", 2, READONLY | FAST, H, (1, 1, 1), hlen, "hash", "Get the number of fields in a hash"),
+    cmd!("hstrlen", "3.2.0", 3, READONLY | FAST, H, (1, 1, 1), hstrlen, "hash", "Get the length of the value of a hash field"),
+    cmd!("hkeys", "2.0.0", 2, READONLY, H, (1, 1, 1), hkeys, "hash", "Get all the fields in a hash"),
+    cmd!("hvals", "2.0.0", 2, READONLY, H, (1, 1, 1), hvals, "hash", "Get all the values in a hash"),
+    cmd!("hgetall", "2.0.0", 2, READONLY, H, (1, 1, 1), hgetall, "hash", "Get all the fields and values in a hash"),
+    cmd!("hincrby", "2.0.0", 4, WRITE | DENYOOM | FAST, H, (1, 1, 1), hincrby, "hash", "Increment the integer value of a hash field by the given number"),
+    cmd!(
+        "hincrbyfloat",
+        "2.6.0",
+        4,
+        WRITE | DENYOOM | FAST,
+        H,
+        (1, 1, 1),
+        hincrbyfloat,
+        "hash",
+        "Increment the float value of a hash field by the given amount"
+    ),
+    cmd!("hrandfield", "6.2.0", -2, READONLY, H, (1, 1, 1), hrandfield, "hash", "Get one or multiple random fields from a hash"),
+    cmd!("hscan", "2.8.0", -3, READONLY, H, (1, 1, 1), hscan, "hash", "Incrementally iterate hash fields and associated values"),
 ];
 
 /// HSET and HMSET: set pairs, converting the encoding first if any
 /// argument is too long for a listpack. Returns how many fields were new.
 fn set_pairs(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Result<i64, RedisError> {
     if !args.len().is_multiple_of(2) {
-        return Err(errors::wrong_arity(ctx.entry.fullname));
+        return Err(errors::wrong_arity(ctx.name));
     }
     let limits = ctx.view.thresholds();
     let key = &args[1];
@@ -250,7 +260,7 @@ fn hrandfield(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         return Ok(());
     };
     let len = h.len();
-    let picks = crate::cmd::shared::random_picks(len, count);
+    let picks = crate::shared::random_picks(len, count);
     let resp3 = r.proto == ferrokv_resp::Protocol::Resp3;
     r.array(if withvalues && !resp3 { picks.len() * 2 } else { picks.len() });
     for i in picks {
@@ -282,4 +292,20 @@ fn hscan(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     };
     reply_scan(ctx, next, &items);
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::testing::{words, Keyspace};
+
+    #[test]
+    fn hset_counts_new_fields_and_hincrbyfloat_replicates_its_result() {
+        let ks = Keyspace::new();
+        assert_eq!(ks.reply(&["HSET", "h", "a", "1", "b", "2"]), ":2\r\n");
+        assert_eq!(ks.reply(&["HSET", "h", "a", "3"]), ":0\r\n");
+        let out = ks.run(&["HINCRBYFLOAT", "h", "a", "1.5"]);
+        assert_eq!(out.reply, "$3\r\n4.5\r\n");
+        assert_eq!(words(&out.rewrite.expect("rewritten")[0]), ["HSET", "h", "a", "4.5"]);
+        assert_eq!(ks.reply(&["HSET", "h", "a", "1", "b"]), "-ERR wrong number of arguments for 'hset' command\r\n");
+    }
 }

@@ -17,9 +17,10 @@ const KS: &[&str] = &["keyspace"];
 const KS_DANGER: &[&str] = &["keyspace", "dangerous"];
 
 pub static COMMANDS: &[Command] = &[
-    cmd!("dump", 2, READONLY, KS, (1, 1, 1), dump, "generic", "Return a serialized version of the value stored at the specified key."),
+    cmd!("dump", "2.6.0", 2, READONLY, KS, (1, 1, 1), dump, "generic", "Return a serialized version of the value stored at the specified key."),
     cmd!(
         "restore",
+        "2.6.0",
         -4,
         WRITE | DENYOOM,
         KS_DANGER,
@@ -110,7 +111,7 @@ fn dump(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         ctx.null();
         return Ok(());
     };
-    let compress = ctx.server.config.read().rdbcompression;
+    let compress = ctx.limits.rdbcompression();
     ctx.bulk(&dump_payload(&value, layout, compress));
     Ok(())
 }
@@ -165,7 +166,7 @@ fn restore(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     if ttl < 0 {
         return Err("ERR Invalid TTL value, must be >= 0".into());
     }
-    let value = match restore_payload(&args[3], ctx.server.config.read().rdbchecksum) {
+    let value = match restore_payload(&args[3], ctx.limits.rdbchecksum()) {
         Ok(v) => v,
         Err(PayloadError::VersionOrChecksum) => return Err("ERR DUMP payload version or checksum are wrong".into()),
         Err(PayloadError::BadFormat(_)) => return Err("ERR Bad data format".into()),
@@ -194,9 +195,21 @@ fn restore(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
             ctx.effects.rewrite(argv);
         }
     }
-    let lfu_policy = ctx.server.config.read().maxmemory_policy.is_lfu();
+    let lfu_policy = ctx.view.lfu;
     if let (Some(entry), Some(lru)) = (ctx.view.get_mut(key), access_hint(lfu_policy, opts.freq.map(|f| f as u8), opts.idle.map(|i| i as u64))) {
         entry.lru = lru;
     }
     ctx.ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::testing::Keyspace;
+
+    #[test]
+    fn restore_of_a_corrupt_payload_is_refused() {
+        let ks = Keyspace::new();
+        assert_eq!(ks.reply(&["RESTORE", "k", "0", "garbage"]), "-ERR DUMP payload version or checksum are wrong\r\n");
+        assert_eq!(ks.reply(&["DUMP", "missing"]), "$-1\r\n");
+    }
 }

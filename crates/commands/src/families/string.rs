@@ -17,28 +17,28 @@ use crate::{cmd, longdouble};
 const S: &[&str] = &["string"];
 
 pub static COMMANDS: &[Command] = &[
-    cmd!("get", 2, READONLY | FAST, S, (1, 1, 1), get, "string", "Get the value of a key"),
-    cmd!("set", -3, WRITE | DENYOOM, S, (1, 1, 1), set, "string", "Set the string value of a key"),
-    cmd!("setnx", 3, WRITE | DENYOOM | FAST, S, (1, 1, 1), setnx, "string", "Set the value of a key, only if the key does not exist"),
-    cmd!("setex", 4, WRITE | DENYOOM, S, (1, 1, 1), setex, "string", "Set the value and expiration of a key"),
-    cmd!("psetex", 4, WRITE | DENYOOM, S, (1, 1, 1), psetex, "string", "Set the value and expiration in milliseconds of a key"),
-    cmd!("getset", 3, WRITE | DENYOOM | FAST, S, (1, 1, 1), getset, "string", "Set the string value of a key and return its old value"),
-    cmd!("getdel", 2, WRITE | FAST, S, (1, 1, 1), getdel, "string", "Get the value of a key and delete the key"),
-    cmd!("getex", -2, WRITE | FAST, S, (1, 1, 1), getex, "string", "Get the value of a key and optionally set its expiration"),
-    cmd!("mget", -2, READONLY | FAST, S, (1, -1, 1), mget, "string", "Get the values of all the given keys"),
-    cmd!("mset", -3, WRITE | DENYOOM, S, (1, -1, 2), mset, "string", "Set multiple keys to multiple values"),
-    cmd!("msetnx", -3, WRITE | DENYOOM, S, (1, -1, 2), msetnx, "string", "Set multiple keys to multiple values, only if none of the keys exist"),
-    cmd!("append", 3, WRITE | DENYOOM | FAST, S, (1, 1, 1), append, "string", "Append a value to a key"),
-    cmd!("strlen", 2, READONLY | FAST, S, (1, 1, 1), strlen, "string", "Get the length of the value stored in a key"),
-    cmd!("getrange", 4, READONLY, S, (1, 1, 1), getrange, "string", "Get a substring of the string stored at a key"),
-    cmd!("substr", 4, READONLY, S, (1, 1, 1), getrange, "string", "Get a substring of the string stored at a key"),
-    cmd!("setrange", 4, WRITE | DENYOOM, S, (1, 1, 1), setrange, "string", "Overwrite part of a string at key starting at the specified offset"),
-    cmd!("incr", 2, WRITE | DENYOOM | FAST, S, (1, 1, 1), incr, "string", "Increment the integer value of a key by one"),
-    cmd!("decr", 2, WRITE | DENYOOM | FAST, S, (1, 1, 1), decr, "string", "Decrement the integer value of a key by one"),
-    cmd!("incrby", 3, WRITE | DENYOOM | FAST, S, (1, 1, 1), incrby, "string", "Increment the integer value of a key by the given amount"),
-    cmd!("decrby", 3, WRITE | DENYOOM | FAST, S, (1, 1, 1), decrby, "string", "Decrement the integer value of a key by the given number"),
-    cmd!("incrbyfloat", 3, WRITE | DENYOOM | FAST, S, (1, 1, 1), incrbyfloat, "string", "Increment the float value of a key by the given amount"),
-    cmd!("lcs", -3, READONLY, S, (1, 2, 1), lcs, "string", "Find longest common substring"),
+    cmd!("get", "1.0.0", 2, READONLY | FAST, S, (1, 1, 1), get, "string", "Get the value of a key"),
+    cmd!("set", "1.0.0", -3, WRITE | DENYOOM, S, (1, 1, 1), set, "string", "Set the string value of a key"),
+    cmd!("setnx", "1.0.0", 3, WRITE | DENYOOM | FAST, S, (1, 1, 1), setnx, "string", "Set the value of a key, only if the key does not exist"),
+    cmd!("setex", "2.0.0", 4, WRITE | DENYOOM, S, (1, 1, 1), setex, "string", "Set the value and expiration of a key"),
+    cmd!("psetex", "2.6.0", 4, WRITE | DENYOOM, S, (1, 1, 1), psetex, "string", "Set the value and expiration in milliseconds of a key"),
+    cmd!("getset", "1.0.0", 3, WRITE | DENYOOM | FAST, S, (1, 1, 1), getset, "string", "Set the string value of a key and return its old value"),
+    cmd!("getdel", "6.2.0", 2, WRITE | FAST, S, (1, 1, 1), getdel, "string", "Get the value of a key and delete the key"),
+    cmd!("getex", "6.2.0", -2, WRITE | FAST, S, (1, 1, 1), getex, "string", "Get the value of a key and optionally set its expiration"),
+    cmd!("mget", "1.0.0", -2, READONLY | FAST, S, (1, -1, 1), mget, "string", "Get the values of all the given keys"),
+    cmd!("mset", "1.0.1", -3, WRITE | DENYOOM, S, (1, -1, 2), mset, "string", "Set multiple keys to multiple values"),
+    cmd!("msetnx", "1.0.1", -3, WRITE | DENYOOM, S, (1, -1, 2), msetnx, "string", "Set multiple keys to multiple values, only if none of the keys exist"),
+    cmd!("append", "2.0.0", 3, WRITE | DENYOOM | FAST, S, (1, 1, 1), append, "string", "Append a value to a key"),
+    cmd!("strlen", "2.2.0", 2, READONLY | FAST, S, (1, 1, 1), strlen, "string", "Get the length of the value stored in a key"),
+    cmd!("getrange", "2.4.0", 4, READONLY, S, (1, 1, 1), getrange, "string", "Get a substring of the string stored at a key"),
+    cmd!("substr", "1.0.0", 4, READONLY, S, (1, 1, 1), getrange, "string", "Get a substring of the string stored at a key"),
+    cmd!("setrange", "2.2.0", 4, WRITE | DENYOOM, S, (1, 1, 1), setrange, "string", "Overwrite part of a string at key starting at the specified offset"),
+    cmd!("incr", "1.0.0", 2, WRITE | DENYOOM | FAST, S, (1, 1, 1), incr, "string", "Increment the integer value of a key by one"),
+    cmd!("decr", "1.0.0", 2, WRITE | DENYOOM | FAST, S, (1, 1, 1), decr, "string", "Decrement the integer value of a key by one"),
+    cmd!("incrby", "1.0.0", 3, WRITE | DENYOOM | FAST, S, (1, 1, 1), incrby, "string", "Increment the integer value of a key by the given amount"),
+    cmd!("decrby", "1.0.0", 3, WRITE | DENYOOM | FAST, S, (1, 1, 1), decrby, "string", "Decrement the integer value of a key by the given number"),
+    cmd!("incrbyfloat", "2.6.0", 3, WRITE | DENYOOM | FAST, S, (1, 1, 1), incrbyfloat, "string", "Increment the float value of a key by the given amount"),
+    cmd!("lcs", "7.0.0", -3, READONLY, S, (1, 2, 1), lcs, "string", "Find longest common substring"),
 ];
 
 /* ---------------------------------------------------------------------
@@ -64,7 +64,7 @@ pub fn write_str(ctx: &mut Ctx<'_>, key: &[u8]) -> Result<Option<Str>, RedisErro
 
 /// `checkStringLength`: a result may not exceed `proto-max-bulk-len`.
 pub fn check_length(ctx: &Ctx<'_>, size: u64, append: u64) -> CmdResult {
-    let max = ctx.server.hot.proto_max_bulk_len.load(std::sync::atomic::Ordering::Relaxed) as u64;
+    let max = ctx.limits.proto_max_bulk_len() as u64;
     match size.checked_add(append) {
         Some(total) if total <= max => Ok(()),
         _ => Err(errors::STRING_TOO_LONG.into()),
@@ -137,7 +137,7 @@ fn expire_option(opt: &[u8]) -> Option<(Unit, bool)> {
 
 /// `getExpireMillisecondsOrReply`: a positive time, as absolute Unix ms.
 fn expire_ms(ctx: &Ctx<'_>, unit: Unit, relative: bool, arg: &[u8]) -> Result<i64, RedisError> {
-    let name = ctx.entry.fullname;
+    let name = ctx.name;
     let mut ms = args::int(arg)?;
     if ms <= 0 || (unit == Unit::Seconds && ms > i64::MAX / 1000) {
         return Err(errors::invalid_expire(name));
@@ -311,7 +311,7 @@ fn mget(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
 
 fn mset_generic(ctx: &mut Ctx<'_>, args: &[Bytes], nx: bool) -> CmdResult {
     if args.len().is_multiple_of(2) {
-        return Err(errors::wrong_arity(ctx.entry.fullname));
+        return Err(errors::wrong_arity(ctx.name));
     }
     if nx && args[1..].chunks(2).any(|kv| ctx.view.get_mut(&kv[0]).is_some()) {
         ctx.int(0);
@@ -530,10 +530,10 @@ fn lcs(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         return Err("ERR If you want both the length and indexes, please just use IDX.".into());
     }
     let table_bytes = (a.len() as u64 + 1) * (b.len() as u64 + 1) * 4;
-    if table_bytes > ctx.server.config.read().proto_max_bulk_len as u64 {
+    if table_bytes > ctx.limits.proto_max_bulk_len() as u64 {
         return Err("ERR Insufficient memory, transient memory for LCS exceeds proto-max-bulk-len".into());
     }
-    let table = crate::cmd::lcs::Table::build(&a, &b);
+    let table = crate::families::lcs::Table::build(&a, &b);
     if getlen {
         ctx.int(table.len() as i64);
         return Ok(());
@@ -561,4 +561,43 @@ fn lcs(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         ctx.bulk(&walk.string);
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::testing::{words, Keyspace};
+
+    #[test]
+    fn set_with_a_relative_ttl_propagates_an_absolute_one() {
+        let ks = Keyspace::new();
+        let out = ks.run(&["SET", "k", "v", "EX", "10"]);
+        assert_eq!(out.reply, "+OK\r\n");
+        let rewrite = out.rewrite.expect("SET EX rewrites itself");
+        let at = (ks.now_ms + 10_000).to_string();
+        assert_eq!(words(&rewrite[0]), ["SET", "k", "v", "PXAT", at.as_str()]);
+        assert_eq!(ks.reply(&["GET", "k"]), "$1\r\nv\r\n");
+    }
+
+    #[test]
+    fn incrbyfloat_replicates_its_result_not_its_increment() {
+        let ks = Keyspace::new();
+        ks.run(&["SET", "f", "10.5"]);
+        let out = ks.run(&["INCRBYFLOAT", "f", "0.1"]);
+        assert_eq!(out.reply, "$4\r\n10.6\r\n");
+        assert_eq!(words(&out.rewrite.expect("rewritten")[0]), ["SET", "f", "10.6", "KEEPTTL"]);
+    }
+
+    #[test]
+    fn setrange_beyond_proto_max_bulk_len_is_refused() {
+        let ks = Keyspace::new();
+        ks.limits.proto_max_bulk_len.store(100, std::sync::atomic::Ordering::Relaxed);
+        assert_eq!(ks.reply(&["SETRANGE", "k", "200", "x"]), "-ERR string exceeds maximum allowed size (proto-max-bulk-len)\r\n");
+    }
+
+    #[test]
+    fn a_value_of_another_type_is_wrongtype() {
+        let ks = Keyspace::new();
+        ks.run(&["LPUSH", "l", "a"]);
+        assert!(ks.reply(&["GET", "l"]).starts_with("-WRONGTYPE"));
+    }
 }

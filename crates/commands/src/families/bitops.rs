@@ -5,23 +5,24 @@ use ferrokv_storage::{Str, Value};
 
 use crate::args;
 use crate::cmd;
-use crate::cmd::string::{read_str, write_str};
 use crate::command::flags::*;
 use crate::command::Command;
 use crate::ctx::Ctx;
 use crate::errors::{self, CmdResult, RedisError};
+use crate::families::string::{read_str, write_str};
 
 const BM: &[&str] = &["bitmap"];
 
 pub static COMMANDS: &[Command] = &[
-    cmd!("setbit", 4, WRITE | DENYOOM, BM, (1, 1, 1), setbit, "bitmap", "Sets or clears the bit at offset in the string value stored at key"),
-    cmd!("getbit", 3, READONLY | FAST, BM, (1, 1, 1), getbit, "bitmap", "Returns the bit value at offset in the string value stored at key"),
-    cmd!("bitcount", -2, READONLY, BM, (1, 1, 1), bitcount, "bitmap", "Count set bits in a string"),
-    cmd!("bitpos", -3, READONLY, BM, (1, 1, 1), bitpos, "bitmap", "Find first bit set or clear in a string"),
-    cmd!("bitop", -4, WRITE | DENYOOM, BM, (2, -1, 1), bitop, "bitmap", "Perform bitwise operations between strings"),
-    cmd!("bitfield", -2, WRITE | DENYOOM, BM, (1, 1, 1), bitfield, "bitmap", "Perform arbitrary bitfield integer operations on strings"),
+    cmd!("setbit", "2.2.0", 4, WRITE | DENYOOM, BM, (1, 1, 1), setbit, "bitmap", "Sets or clears the bit at offset in the string value stored at key"),
+    cmd!("getbit", "2.2.0", 3, READONLY | FAST, BM, (1, 1, 1), getbit, "bitmap", "Returns the bit value at offset in the string value stored at key"),
+    cmd!("bitcount", "2.6.0", -2, READONLY, BM, (1, 1, 1), bitcount, "bitmap", "Count set bits in a string"),
+    cmd!("bitpos", "2.8.7", -3, READONLY, BM, (1, 1, 1), bitpos, "bitmap", "Find first bit set or clear in a string"),
+    cmd!("bitop", "2.6.0", -4, WRITE | DENYOOM, BM, (2, -1, 1), bitop, "bitmap", "Perform bitwise operations between strings"),
+    cmd!("bitfield", "3.2.0", -2, WRITE | DENYOOM, BM, (1, 1, 1), bitfield, "bitmap", "Perform arbitrary bitfield integer operations on strings"),
     cmd!(
         "bitfield_ro",
+        "6.0.0",
         -2,
         READONLY | FAST,
         BM,
@@ -46,7 +47,7 @@ fn bit_offset(ctx: &Ctx<'_>, arg: &[u8], hash_bits: Option<u32>) -> Result<u64, 
     if let Some(bits) = hashed {
         n = n.wrapping_mul(bits as i64);
     }
-    let max = ctx.server.hot.proto_max_bulk_len.load(std::sync::atomic::Ordering::Relaxed);
+    let max = ctx.limits.proto_max_bulk_len();
     if n < 0 || (n >> 3) >= max {
         return Err(err());
     }
@@ -568,5 +569,16 @@ mod tests {
         set_unsigned(&mut p, 4, 8, 0xab);
         assert_eq!(get_unsigned(&p, 4, 8), 0xab);
         assert_eq!(get_signed(&p, 4, 8), 0xab_u8 as i8 as i64);
+    }
+
+    use crate::testing::Keyspace;
+
+    #[test]
+    fn setbit_getbit_bitcount() {
+        let ks = Keyspace::new();
+        assert_eq!(ks.reply(&["SETBIT", "b", "7", "1"]), ":0\r\n");
+        assert_eq!(ks.reply(&["GETBIT", "b", "7"]), ":1\r\n");
+        assert_eq!(ks.reply(&["BITCOUNT", "b"]), ":1\r\n");
+        assert_eq!(ks.reply(&["SETBIT", "b", "-1", "1"]), "-ERR bit offset is not an integer or out of range\r\n");
     }
 }

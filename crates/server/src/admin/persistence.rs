@@ -3,20 +3,50 @@
 
 use bytes::Bytes;
 
-use crate::cmd;
 use crate::command::flags::*;
 use crate::command::Command;
 use crate::ctx::Ctx;
 use crate::errors::CmdResult;
+use ferrokv_commands::cmd;
 
 const DANGER: &[&str] = &["dangerous"];
 const ADMIN_DANGER: &[&str] = &["admin", "dangerous"];
 
 pub static COMMANDS: &[Command] = &[
-    cmd!("save", 1, NO_ASYNC_LOADING | ADMIN | NOSCRIPT | NO_MULTI | WHOLE, DANGER, (0, 0, 0), save, "server", "Synchronously save the dataset to disk"),
-    cmd!("bgsave", -1, NO_ASYNC_LOADING | ADMIN | NOSCRIPT | WHOLE, DANGER, (0, 0, 0), bgsave, "server", "Asynchronously save the dataset to disk"),
-    cmd!("bgrewriteaof", 1, NO_ASYNC_LOADING | ADMIN | NOSCRIPT, DANGER, (0, 0, 0), bgrewriteaof, "server", "Asynchronously rewrite the append-only file"),
-    cmd!("lastsave", 1, LOADING | STALE | FAST, ADMIN_DANGER, (0, 0, 0), lastsave, "server", "Get the UNIX time stamp of the last successful save to disk"),
+    cmd!(
+        "save",
+        "1.0.0",
+        1,
+        NO_ASYNC_LOADING | ADMIN | NOSCRIPT | NO_MULTI | WHOLE,
+        DANGER,
+        (0, 0, 0),
+        save,
+        "server",
+        "Synchronously save the dataset to disk"
+    ),
+    cmd!("bgsave", "1.0.0", -1, NO_ASYNC_LOADING | ADMIN | NOSCRIPT | WHOLE, DANGER, (0, 0, 0), bgsave, "server", "Asynchronously save the dataset to disk"),
+    cmd!(
+        "bgrewriteaof",
+        "1.0.0",
+        1,
+        NO_ASYNC_LOADING | ADMIN | NOSCRIPT,
+        DANGER,
+        (0, 0, 0),
+        bgrewriteaof,
+        "server",
+        "Asynchronously rewrite the append-only file"
+    ),
+    cmd!(
+        "lastsave",
+        "1.0.0",
+        1,
+        LOADING | STALE | FAST,
+        ADMIN_DANGER,
+        (0, 0, 0),
+        lastsave,
+        "server",
+        "Get the UNIX time stamp of the last successful save to disk"
+    ),
 ];
 
 /* SAVE: a foreground snapshot, holding the whole keyspace like Redis's. */
@@ -36,7 +66,8 @@ fn save(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult {
 
 /* LASTSAVE */
 fn lastsave(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult {
-    ctx.int(ctx.server.persistence.last_save.load(std::sync::atomic::Ordering::Relaxed) as i64);
+    let last_save = ctx.server.persistence.last_save.load(std::sync::atomic::Ordering::Relaxed) as i64;
+    ctx.int(last_save);
     Ok(())
 }
 

@@ -7,24 +7,25 @@ use ferrokv_resp::Protocol;
 
 use crate::args;
 use crate::client::{kind, ReplyMode};
-use crate::cmd;
 use crate::command::flags::*;
 use crate::command::Command;
 use crate::ctx::Ctx;
 use crate::errors::{self, CmdResult, RedisError};
+use ferrokv_commands::cmd;
+use ferrokv_commands::families::keys::db_index;
 
 const CONN: &[&str] = &["connection"];
 /// Flags most connection-state commands share.
 const STATE: u32 = NOSCRIPT | LOADING | STALE | FAST | NO_AUTH | ALLOW_BUSY;
 
 pub static COMMANDS: &[Command] = &[
-    cmd!("ping", -1, FAST, CONN, (0, 0, 0), ping, "connection", "Ping the server"),
-    cmd!("echo", 2, LOADING | STALE | FAST, CONN, (0, 0, 0), echo, "connection", "Echo the given string"),
-    cmd!("hello", -1, STATE, CONN, (0, 0, 0), hello, "connection", "Handshake with Redis"),
-    cmd!("auth", -2, STATE, CONN, (0, 0, 0), auth, "connection", "Authenticate to the server"),
-    cmd!("select", 2, LOADING | STALE | FAST, CONN, (0, 0, 0), select, "connection", "Change the selected database for the current connection"),
-    cmd!("quit", -1, STATE, CONN, (0, 0, 0), quit, "connection", "Close the connection"),
-    cmd!("reset", 1, STATE, CONN, (0, 0, 0), reset, "connection", "Reset the connection"),
+    cmd!("ping", "1.0.0", -1, FAST, CONN, (0, 0, 0), ping, "connection", "Ping the server"),
+    cmd!("echo", "1.0.0", 2, LOADING | STALE | FAST, CONN, (0, 0, 0), echo, "connection", "Echo the given string"),
+    cmd!("hello", "6.0.0", -1, STATE, CONN, (0, 0, 0), hello, "connection", "Handshake with Redis"),
+    cmd!("auth", "1.0.0", -2, STATE, CONN, (0, 0, 0), auth, "connection", "Authenticate to the server"),
+    cmd!("select", "1.0.0", 2, LOADING | STALE | FAST, CONN, (0, 0, 0), select, "connection", "Change the selected database for the current connection"),
+    cmd!("quit", "1.0.0", -1, STATE, CONN, (0, 0, 0), quit, "connection", "Close the connection"),
+    cmd!("reset", "6.2.0", 1, STATE, CONN, (0, 0, 0), reset, "connection", "Reset the connection"),
 ];
 
 /* PING [message] */
@@ -104,7 +105,7 @@ fn hello(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         *ctx.client.shared.name.lock() = (!n.is_empty()).then(|| n.clone());
     }
     if let Some(v) = version {
-        ctx.client.proto = if v == 3 { Protocol::Resp3 } else { Protocol::Resp2 };
+        ctx.set_proto(if v == 3 { Protocol::Resp3 } else { Protocol::Resp2 });
         ctx.client.shared.resp.store(v as u8, Ordering::Relaxed);
     }
     let proto = if ctx.client.proto == Protocol::Resp3 { 3 } else { 2 };
@@ -148,23 +149,6 @@ fn auth(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
 }
 
 /// `getIntFromObject`: an integer that fits a C int.
-pub fn int32(arg: &[u8]) -> Result<i64, RedisError> {
-    let n = args::int(arg)?;
-    if n < i32::MIN as i64 || n > i32::MAX as i64 {
-        return Err(errors::NOT_INTEGER.into());
-    }
-    Ok(n)
-}
-
-/// A database index that exists.
-pub fn db_index(ctx: &Ctx<'_>, arg: &[u8]) -> Result<usize, RedisError> {
-    let n = int32(arg)?;
-    if n < 0 || n as usize >= ctx.view.db_count() {
-        return Err(errors::DB_RANGE.into());
-    }
-    Ok(n as usize)
-}
-
 /* SELECT index */
 fn select(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     let db = db_index(ctx, &args[1])?;
@@ -181,12 +165,12 @@ fn quit(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult {
 
 /* RESET */
 fn reset(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult {
-    crate::cmd::multi::discard_transaction(ctx);
-    crate::cmd::multi::unwatch_all(ctx);
-    crate::cmd::pubsub::unsubscribe_all(ctx, false);
+    crate::admin::multi::discard_transaction(ctx);
+    crate::admin::multi::unwatch_all(ctx);
+    crate::admin::pubsub::unsubscribe_all(ctx, false);
+    ctx.set_proto(Protocol::Resp2);
     let client = &mut *ctx.client;
     client.select(0);
-    client.proto = Protocol::Resp2;
     client.shared.resp.store(2, Ordering::Relaxed);
     *client.shared.name.lock() = None;
     client.reply = ReplyMode::On;

@@ -10,32 +10,32 @@ use crate::command::flags::*;
 use crate::command::Command;
 use crate::ctx::Ctx;
 use crate::errors::CmdResult;
-use crate::{cmd, container};
+use ferrokv_commands::{cmd, container};
 
 const PS: &[&str] = &["pubsub"];
 const SUB: u32 = PUBSUB | NOSCRIPT | LOADING | STALE;
 
 pub static COMMANDS: &[Command] = &[
-    cmd!("subscribe", -2, SUB, PS, (0, 0, 0), subscribe, "pubsub", "Listen for messages published to the given channels"),
-    cmd!("unsubscribe", -1, SUB, PS, (0, 0, 0), unsubscribe, "pubsub", "Stop listening for messages posted to the given channels"),
-    cmd!("psubscribe", -2, SUB, PS, (0, 0, 0), psubscribe, "pubsub", "Listen for messages published to channels matching the given patterns"),
-    cmd!("punsubscribe", -1, SUB, PS, (0, 0, 0), punsubscribe, "pubsub", "Stop listening for messages posted to channels matching the given patterns"),
-    cmd!("publish", 3, PUBSUB | LOADING | STALE | FAST, PS, (0, 0, 0), publish, "pubsub", "Post a message to a channel"),
-    container!("pubsub", -2, PUBSUB_SUBCOMMANDS, "pubsub", "A container for Pub/Sub commands"),
+    cmd!("subscribe", "2.0.0", -2, SUB, PS, (0, 0, 0), subscribe, "pubsub", "Listen for messages published to the given channels"),
+    cmd!("unsubscribe", "2.0.0", -1, SUB, PS, (0, 0, 0), unsubscribe, "pubsub", "Stop listening for messages posted to the given channels"),
+    cmd!("psubscribe", "2.0.0", -2, SUB, PS, (0, 0, 0), psubscribe, "pubsub", "Listen for messages published to channels matching the given patterns"),
+    cmd!("punsubscribe", "2.0.0", -1, SUB, PS, (0, 0, 0), punsubscribe, "pubsub", "Stop listening for messages posted to channels matching the given patterns"),
+    cmd!("publish", "2.0.0", 3, PUBSUB | LOADING | STALE | FAST, PS, (0, 0, 0), publish, "pubsub", "Post a message to a channel"),
+    container!("pubsub", "2.8.0", -2, PUBSUB_SUBCOMMANDS, "pubsub", "A container for Pub/Sub commands"),
 ];
 
 static PUBSUB_SUBCOMMANDS: &[Command] = &[
-    cmd!("channels", -2, PUBSUB | LOADING | STALE, PS, (0, 0, 0), channels, "pubsub", "List active channels"),
-    cmd!("numsub", -2, PUBSUB | LOADING | STALE, PS, (0, 0, 0), numsub, "pubsub", "Get the count of subscribers for channels"),
-    cmd!("numpat", 2, PUBSUB | LOADING | STALE, PS, (0, 0, 0), numpat, "pubsub", "Get the count of unique patterns pattern subscriptions"),
-    cmd!("shardchannels", -2, PUBSUB | LOADING | STALE, PS, (0, 0, 0), shardchannels, "pubsub", "List active shard channels"),
-    cmd!("shardnumsub", -2, PUBSUB | LOADING | STALE, PS, (0, 0, 0), numsub_shard, "pubsub", "Get the count of subscribers for shard channels"),
-    cmd!("help", 2, LOADING | STALE, &[], (0, 0, 0), help, "pubsub", "Show helpful text about the different subcommands"),
+    cmd!("channels", "2.8.0", -2, PUBSUB | LOADING | STALE, PS, (0, 0, 0), channels, "pubsub", "List active channels"),
+    cmd!("numsub", "2.8.0", -2, PUBSUB | LOADING | STALE, PS, (0, 0, 0), numsub, "pubsub", "Get the count of subscribers for channels"),
+    cmd!("numpat", "2.8.0", 2, PUBSUB | LOADING | STALE, PS, (0, 0, 0), numpat, "pubsub", "Get the count of unique patterns pattern subscriptions"),
+    cmd!("shardchannels", "7.0.0", -2, PUBSUB | LOADING | STALE, PS, (0, 0, 0), shardchannels, "pubsub", "List active shard channels"),
+    cmd!("shardnumsub", "7.0.0", -2, PUBSUB | LOADING | STALE, PS, (0, 0, 0), numsub_shard, "pubsub", "Get the count of subscribers for shard channels"),
+    cmd!("help", "6.2.0", 2, LOADING | STALE, &[], (0, 0, 0), help, "pubsub", "Show helpful text about the different subcommands"),
 ];
 
 /// The confirmation Redis sends per (un)subscribed channel: a push in RESP3.
 fn confirm(ctx: &mut Ctx<'_>, what: &[u8], name: Option<&[u8]>, count: usize) {
-    encode::push_len(ctx.out, 3, ctx.client.proto);
+    encode::push_len(ctx.data.out, 3, ctx.client.proto);
     ctx.bulk(what);
     match name {
         Some(n) => ctx.bulk(n),
@@ -138,7 +138,7 @@ fn punsubscribe(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
 fn publish(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     let proto = ctx.client.proto;
     let id = ctx.client.id();
-    let out = &mut *ctx.out;
+    let out = &mut *ctx.data.out;
     let n = ctx.server.pubsub.publish(&args[1], &args[2], id, |push| crate::conn::write_push(proto, &push, out));
     ctx.int(n as i64);
     Ok(())

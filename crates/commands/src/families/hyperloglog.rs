@@ -14,9 +14,10 @@ const NOT_HLL: &str = "WRONGTYPE Key is not a valid HyperLogLog string value.";
 const CORRUPT: &str = "INVALIDOBJ Corrupted HLL object detected";
 
 pub static COMMANDS: &[Command] = &[
-    cmd!("pfadd", -2, WRITE | DENYOOM | FAST, HLL, (1, 1, 1), pfadd, "hyperloglog", "Adds the specified elements to the specified HyperLogLog."),
+    cmd!("pfadd", "2.8.9", -2, WRITE | DENYOOM | FAST, HLL, (1, 1, 1), pfadd, "hyperloglog", "Adds the specified elements to the specified HyperLogLog."),
     cmd!(
         "pfcount",
+        "2.8.9",
         -2,
         READONLY,
         HLL,
@@ -25,7 +26,7 @@ pub static COMMANDS: &[Command] = &[
         "hyperloglog",
         "Return the approximated cardinality of the set(s) observed by the HyperLogLog at key(s)."
     ),
-    cmd!("pfmerge", -2, WRITE | DENYOOM, HLL, (1, -1, 1), pfmerge, "hyperloglog", "Merge N different HyperLogLogs into a single one."),
+    cmd!("pfmerge", "2.8.9", -2, WRITE | DENYOOM, HLL, (1, -1, 1), pfmerge, "hyperloglog", "Merge N different HyperLogLogs into a single one."),
 ];
 
 /// The HLL bytes at `key`: `Ok(None)` if missing; WRONGTYPE for other
@@ -50,7 +51,7 @@ fn store(view: &mut View<'_>, key: &[u8], bytes: Vec<u8>) {
 }
 
 fn sparse_max(ctx: &Ctx<'_>) -> usize {
-    ctx.server.config.read().hll_sparse_max_bytes as usize
+    ctx.limits.hll_sparse_max_bytes()
 }
 
 /* PFADD key [element ...] */
@@ -126,4 +127,17 @@ fn pfmerge(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     hll::invalidate_cache(&mut dst);
     store(&mut ctx.view, &args[1], dst);
     ctx.ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::testing::Keyspace;
+
+    #[test]
+    fn pfadd_and_pfcount() {
+        let ks = Keyspace::new();
+        assert_eq!(ks.reply(&["PFADD", "h", "a", "b", "c"]), ":1\r\n");
+        assert_eq!(ks.reply(&["PFADD", "h", "a"]), ":0\r\n");
+        assert_eq!(ks.reply(&["PFCOUNT", "h"]), ":3\r\n");
+    }
 }

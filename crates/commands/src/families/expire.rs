@@ -13,15 +13,25 @@ use crate::errors::{self, CmdResult};
 const KS: &[&str] = &["keyspace"];
 
 pub static COMMANDS: &[Command] = &[
-    cmd!("expire", -3, WRITE | FAST, KS, (1, 1, 1), expire, "generic", "Set a key's time to live in seconds"),
-    cmd!("pexpire", -3, WRITE | FAST, KS, (1, 1, 1), pexpire, "generic", "Set a key's time to live in milliseconds"),
-    cmd!("expireat", -3, WRITE | FAST, KS, (1, 1, 1), expireat, "generic", "Set the expiration for a key as a UNIX timestamp"),
-    cmd!("pexpireat", -3, WRITE | FAST, KS, (1, 1, 1), pexpireat, "generic", "Set the expiration for a key as a UNIX timestamp specified in milliseconds"),
-    cmd!("ttl", 2, READONLY | FAST, KS, (1, 1, 1), ttl, "generic", "Get the time to live for a key in seconds"),
-    cmd!("pttl", 2, READONLY | FAST, KS, (1, 1, 1), pttl, "generic", "Get the time to live for a key in milliseconds"),
-    cmd!("expiretime", 2, READONLY | FAST, KS, (1, 1, 1), expiretime, "generic", "Get the expiration Unix timestamp for a key"),
-    cmd!("pexpiretime", 2, READONLY | FAST, KS, (1, 1, 1), pexpiretime, "generic", "Get the expiration Unix timestamp for a key in milliseconds"),
-    cmd!("persist", 2, WRITE | FAST, KS, (1, 1, 1), persist, "generic", "Remove the expiration from a key"),
+    cmd!("expire", "1.0.0", -3, WRITE | FAST, KS, (1, 1, 1), expire, "generic", "Set a key's time to live in seconds"),
+    cmd!("pexpire", "2.6.0", -3, WRITE | FAST, KS, (1, 1, 1), pexpire, "generic", "Set a key's time to live in milliseconds"),
+    cmd!("expireat", "1.2.0", -3, WRITE | FAST, KS, (1, 1, 1), expireat, "generic", "Set the expiration for a key as a UNIX timestamp"),
+    cmd!(
+        "pexpireat",
+        "2.6.0",
+        -3,
+        WRITE | FAST,
+        KS,
+        (1, 1, 1),
+        pexpireat,
+        "generic",
+        "Set the expiration for a key as a UNIX timestamp specified in milliseconds"
+    ),
+    cmd!("ttl", "1.0.0", 2, READONLY | FAST, KS, (1, 1, 1), ttl, "generic", "Get the time to live for a key in seconds"),
+    cmd!("pttl", "2.6.0", 2, READONLY | FAST, KS, (1, 1, 1), pttl, "generic", "Get the time to live for a key in milliseconds"),
+    cmd!("expiretime", "7.0.0", 2, READONLY | FAST, KS, (1, 1, 1), expiretime, "generic", "Get the expiration Unix timestamp for a key"),
+    cmd!("pexpiretime", "7.0.0", 2, READONLY | FAST, KS, (1, 1, 1), pexpiretime, "generic", "Get the expiration Unix timestamp for a key in milliseconds"),
+    cmd!("persist", "2.2.0", 2, WRITE | FAST, KS, (1, 1, 1), persist, "generic", "Remove the expiration from a key"),
 ];
 
 #[derive(Default)]
@@ -78,7 +88,7 @@ fn allowed(c: &Conditions, current: Option<i64>, when: i64) -> bool {
 fn expire_generic(ctx: &mut Ctx<'_>, args: &[Bytes], relative: bool, seconds: bool) -> CmdResult {
     let conditions = parse_conditions(args)?;
     let mut when = args::int(&args[2])?;
-    let name = ctx.entry.fullname;
+    let name = ctx.name;
     if seconds {
         if !(i64::MIN / 1000..=i64::MAX / 1000).contains(&when) {
             return Err(errors::invalid_expire(name));
@@ -184,4 +194,23 @@ fn persist(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     }
     ctx.int(removed as i64);
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::testing::{words, Keyspace};
+
+    #[test]
+    fn expire_propagates_an_absolute_time_and_a_past_one_deletes() {
+        let ks = Keyspace::new();
+        ks.run(&["SET", "k", "v"]);
+        let out = ks.run(&["EXPIRE", "k", "100"]);
+        assert_eq!(out.reply, ":1\r\n");
+        let at = (ks.now_ms + 100_000).to_string();
+        assert_eq!(words(&out.rewrite.expect("rewritten")[0]), ["PEXPIREAT", "k", at.as_str()]);
+        assert_eq!(ks.reply(&["TTL", "k"]), ":100\r\n");
+        let out = ks.run(&["EXPIRE", "k", "-1"]);
+        assert_eq!(words(&out.rewrite.expect("rewritten")[0]), ["DEL", "k"]);
+        assert_eq!(ks.reply(&["EXISTS", "k"]), ":0\r\n");
+    }
 }

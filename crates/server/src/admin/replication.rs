@@ -7,22 +7,43 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 
 use crate::args;
-use crate::cmd;
 use crate::command::flags::*;
 use crate::command::Command;
 use crate::ctx::Ctx;
 use crate::errors::CmdResult;
 use crate::replication::{self, WaitAcks};
+use ferrokv_commands::cmd;
 
 const ADMIN_DANGER: &[&str] = &["admin", "dangerous"];
 const CONN: &[&str] = &["connection"];
 const REPLICAOF_FLAGS: u32 = ADMIN | NOSCRIPT | STALE | NO_ASYNC_LOADING;
 
 pub static COMMANDS: &[Command] = &[
-    cmd!("replicaof", 3, REPLICAOF_FLAGS, &[], (0, 0, 0), replicaof, "server", "Make the server a replica of another instance, or promote it as master."),
-    cmd!("slaveof", 3, REPLICAOF_FLAGS, &[], (0, 0, 0), replicaof, "server", "Make the server a replica of another instance, or promote it as master."),
+    cmd!(
+        "replicaof",
+        "5.0.0",
+        3,
+        REPLICAOF_FLAGS,
+        &[],
+        (0, 0, 0),
+        replicaof,
+        "server",
+        "Make the server a replica of another instance, or promote it as master."
+    ),
+    cmd!(
+        "slaveof",
+        "1.0.0",
+        3,
+        REPLICAOF_FLAGS,
+        &[],
+        (0, 0, 0),
+        replicaof,
+        "server",
+        "Make the server a replica of another instance, or promote it as master."
+    ),
     cmd!(
         "role",
+        "2.8.12",
         1,
         NOSCRIPT | LOADING | STALE | FAST,
         ADMIN_DANGER,
@@ -33,6 +54,7 @@ pub static COMMANDS: &[Command] = &[
     ),
     cmd!(
         "wait",
+        "3.0.0",
         3,
         NOSCRIPT,
         CONN,

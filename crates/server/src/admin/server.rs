@@ -11,25 +11,31 @@ use ferrokv_storage::idle_seconds;
 use crate::args;
 use crate::client::kind;
 use crate::command::flags::*;
-use crate::command::{Command, Entry};
+use crate::command::{Command, Entry, Spec};
 use crate::config::{self, DebugCommand};
 use crate::ctx::Ctx;
 use crate::errors::{self, CmdResult, RedisError};
-use crate::{cmd, container};
+use ferrokv_commands::{cmd, container};
 
 const ADMIN_BASE: u32 = ADMIN | NOSCRIPT | LOADING | STALE;
 
 pub static COMMANDS: &[Command] = &[
-    cmd!("info", -1, LOADING | STALE | WHOLE, &["dangerous"], (0, 0, 0), info, "server", "Get information and statistics about the server"),
-    container!("config", -2, CONFIG, "server", "A container for server configuration commands"),
-    Command { handler: command_all, flags: LOADING | STALE, acl: CONN, ..container!("command", -1, COMMAND, "server", "Get array of Redis command details") },
-    cmd!("time", 1, LOADING | STALE | FAST, &[], (0, 0, 0), time, "server", "Return the current server time"),
-    container!("slowlog", -2, SLOWLOG, "server", "A container for slow log commands"),
-    cmd!("monitor", 1, ADMIN_BASE, &[], (0, 0, 0), monitor, "server", "Listen for all requests received by the server in real time"),
-    cmd!("debug", -2, ADMIN_BASE | WHOLE, &[], (0, 0, 0), debug, "server", "A container for debugging commands"),
-    container!("latency", -2, LATENCY, "server", "A container for latency diagnostics commands"),
+    cmd!("info", "1.0.0", -1, LOADING | STALE | WHOLE, &["dangerous"], (0, 0, 0), info, "server", "Get information and statistics about the server"),
+    container!("config", "2.0.0", -2, CONFIG, "server", "A container for server configuration commands"),
+    Command {
+        handler: Some(command_all),
+        flags: LOADING | STALE,
+        acl: CONN,
+        ..container!("command", "2.8.13", -1, COMMAND, "server", "Get array of Redis command details")
+    },
+    cmd!("time", "2.6.0", 1, LOADING | STALE | FAST, &[], (0, 0, 0), time, "server", "Return the current server time"),
+    container!("slowlog", "2.2.12", -2, SLOWLOG, "server", "A container for slow log commands"),
+    cmd!("monitor", "1.0.0", 1, ADMIN_BASE, &[], (0, 0, 0), monitor, "server", "Listen for all requests received by the server in real time"),
+    cmd!("debug", "1.0.0", -2, ADMIN_BASE | WHOLE, &[], (0, 0, 0), debug, "server", "A container for debugging commands"),
+    container!("latency", "2.8.13", -2, LATENCY, "server", "A container for latency diagnostics commands"),
     cmd!(
         "shutdown",
+        "1.0.0",
         -1,
         ADMIN_BASE | NO_MULTI | ALLOW_BUSY | WHOLE,
         &[],
@@ -41,18 +47,19 @@ pub static COMMANDS: &[Command] = &[
 ];
 
 static CONFIG: &[Command] = &[
-    cmd!("get", -3, ADMIN_BASE, &[], (0, 0, 0), config_get, "server", "Get the values of configuration parameters"),
-    cmd!("set", -4, ADMIN_BASE, &[], (0, 0, 0), config_set, "server", "Set configuration parameters to the given values"),
-    cmd!("resetstat", 2, ADMIN_BASE, &[], (0, 0, 0), config_resetstat, "server", "Reset the stats returned by INFO"),
-    cmd!("rewrite", 2, ADMIN_BASE, &[], (0, 0, 0), config_rewrite, "server", "Rewrite the configuration file with the in memory configuration"),
-    cmd!("help", 2, LOADING | STALE, &[], (0, 0, 0), config_help, "server", "Show helpful text about the different subcommands"),
+    cmd!("get", "2.0.0", -3, ADMIN_BASE, &[], (0, 0, 0), config_get, "server", "Get the values of configuration parameters"),
+    cmd!("set", "2.0.0", -4, ADMIN_BASE, &[], (0, 0, 0), config_set, "server", "Set configuration parameters to the given values"),
+    cmd!("resetstat", "2.0.0", 2, ADMIN_BASE, &[], (0, 0, 0), config_resetstat, "server", "Reset the stats returned by INFO"),
+    cmd!("rewrite", "2.8.0", 2, ADMIN_BASE, &[], (0, 0, 0), config_rewrite, "server", "Rewrite the configuration file with the in memory configuration"),
+    cmd!("help", "5.0.0", 2, LOADING | STALE, &[], (0, 0, 0), config_help, "server", "Show helpful text about the different subcommands"),
 ];
 
 const CONN: &[&str] = &["connection"];
 static COMMAND: &[Command] = &[
-    cmd!("count", 2, LOADING | STALE, CONN, (0, 0, 0), command_count, "server", "Get total number of Redis commands"),
+    cmd!("count", "2.8.13", 2, LOADING | STALE, CONN, (0, 0, 0), command_count, "server", "Get total number of Redis commands"),
     cmd!(
         "info",
+        "2.8.13",
         -2,
         LOADING | STALE,
         CONN,
@@ -61,11 +68,12 @@ static COMMAND: &[Command] = &[
         "server",
         "Get array of specific Redis command details, or all when no argument is given."
     ),
-    cmd!("docs", -2, LOADING | STALE, CONN, (0, 0, 0), command_docs, "server", "Get array of specific Redis command documentation"),
-    cmd!("list", -2, LOADING | STALE, CONN, (0, 0, 0), command_list, "server", "Get an array of Redis command names"),
-    cmd!("getkeys", -4, LOADING | STALE, CONN, (0, 0, 0), command_getkeys, "server", "Extract keys given a full Redis command"),
+    cmd!("docs", "7.0.0", -2, LOADING | STALE, CONN, (0, 0, 0), command_docs, "server", "Get array of specific Redis command documentation"),
+    cmd!("list", "7.0.0", -2, LOADING | STALE, CONN, (0, 0, 0), command_list, "server", "Get an array of Redis command names"),
+    cmd!("getkeys", "2.8.13", -4, LOADING | STALE, CONN, (0, 0, 0), command_getkeys, "server", "Extract keys given a full Redis command"),
     cmd!(
         "getkeysandflags",
+        "7.0.0",
         -4,
         LOADING | STALE,
         CONN,
@@ -74,22 +82,22 @@ static COMMAND: &[Command] = &[
         "server",
         "Extract keys and access flags given a full Redis command"
     ),
-    cmd!("help", 2, LOADING | STALE, CONN, (0, 0, 0), command_help, "server", "Show helpful text about the different subcommands"),
+    cmd!("help", "5.0.0", 2, LOADING | STALE, CONN, (0, 0, 0), command_help, "server", "Show helpful text about the different subcommands"),
 ];
 
 static SLOWLOG: &[Command] = &[
-    cmd!("get", -2, ADMIN | LOADING | STALE, &[], (0, 0, 0), slowlog_get, "server", "Get the slow log's entries"),
-    cmd!("len", 2, ADMIN | LOADING | STALE, &[], (0, 0, 0), slowlog_len, "server", "Get the slow log's length"),
-    cmd!("reset", 2, ADMIN | LOADING | STALE, &[], (0, 0, 0), slowlog_reset, "server", "Clear all entries from the slow log"),
-    cmd!("help", 2, LOADING | STALE, &[], (0, 0, 0), slowlog_help, "server", "Show helpful text about the different subcommands"),
+    cmd!("get", "2.2.12", -2, ADMIN | LOADING | STALE, &[], (0, 0, 0), slowlog_get, "server", "Get the slow log's entries"),
+    cmd!("len", "2.2.12", 2, ADMIN | LOADING | STALE, &[], (0, 0, 0), slowlog_len, "server", "Get the slow log's length"),
+    cmd!("reset", "2.2.12", 2, ADMIN | LOADING | STALE, &[], (0, 0, 0), slowlog_reset, "server", "Clear all entries from the slow log"),
+    cmd!("help", "6.2.0", 2, LOADING | STALE, &[], (0, 0, 0), slowlog_help, "server", "Show helpful text about the different subcommands"),
 ];
 
 static LATENCY: &[Command] = &[
-    cmd!("latest", 2, ADMIN_BASE, &[], (0, 0, 0), latency_latest, "server", "Return the latest latency samples for all events."),
-    cmd!("history", 3, ADMIN_BASE, &[], (0, 0, 0), latency_history, "server", "Return timestamp-latency samples for the event."),
-    cmd!("reset", -2, ADMIN_BASE, &[], (0, 0, 0), latency_reset, "server", "Reset latency data for one or more events."),
-    cmd!("doctor", 2, ADMIN_BASE, &[], (0, 0, 0), latency_doctor, "server", "Return a human readable latency analysis report."),
-    cmd!("help", 2, LOADING | STALE, &[], (0, 0, 0), latency_help, "server", "Show helpful text about the different subcommands"),
+    cmd!("latest", "2.8.13", 2, ADMIN_BASE, &[], (0, 0, 0), latency_latest, "server", "Return the latest latency samples for all events."),
+    cmd!("history", "2.8.13", 3, ADMIN_BASE, &[], (0, 0, 0), latency_history, "server", "Return timestamp-latency samples for the event."),
+    cmd!("reset", "2.8.13", -2, ADMIN_BASE, &[], (0, 0, 0), latency_reset, "server", "Reset latency data for one or more events."),
+    cmd!("doctor", "2.8.13", 2, ADMIN_BASE, &[], (0, 0, 0), latency_doctor, "server", "Return a human readable latency analysis report."),
+    cmd!("help", "2.8.13", 2, LOADING | STALE, &[], (0, 0, 0), latency_help, "server", "Show helpful text about the different subcommands"),
 ];
 
 /* INFO [section [section ...]] */
@@ -240,7 +248,7 @@ fn reply_command_info(ctx: &mut Ctx<'_>, e: &Entry) {
 }
 
 /// Key-spec flags, derived from the command's own flags.
-fn key_flags(spec: &Command) -> &'static [&'static str] {
+fn key_flags(spec: &Spec) -> &'static [&'static str] {
     if spec.has(WRITE) {
         &["RW", "update"]
     } else {
@@ -249,7 +257,7 @@ fn key_flags(spec: &Command) -> &'static [&'static str] {
 }
 
 /// A key spec derived from the (first, last, step) positions.
-fn key_spec(ctx: &mut Ctx<'_>, spec: &Command) {
+fn key_spec(ctx: &mut Ctx<'_>, spec: &Spec) {
     let (first, last, step) = spec.keys;
     let flags = key_flags(spec);
     ctx.map(3);
@@ -392,7 +400,7 @@ fn command_list(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
 }
 
 /// The keys of a full command line, by the table's key positions.
-fn keys_of(ctx: &Ctx<'_>, args: &[Bytes]) -> Result<(Vec<usize>, &'static Command), RedisError> {
+fn keys_of(ctx: &Ctx<'_>, args: &[Bytes]) -> Result<(Vec<usize>, &'static Spec), RedisError> {
     let line = &args[2..];
     let entry = crate::dispatch::resolve(ctx.server, line).map_err(|(e, _)| {
         RedisError::from(if e.is_some() { "ERR Invalid number of arguments specified for command" } else { "ERR Invalid command specified" })

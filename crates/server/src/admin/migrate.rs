@@ -13,17 +13,26 @@ use ferrokv_rdb::dump_payload;
 use ferrokv_resp::Frame;
 
 use crate::args;
-use crate::cmd;
-use crate::cmd::dump::rdb_form;
 use crate::command::flags::*;
 use crate::command::Command;
 use crate::ctx::Ctx;
 use crate::errors::{self, CmdResult, RedisError};
+use ferrokv_commands::cmd;
+use ferrokv_commands::families::dump::rdb_form;
 
 const KS_DANGER: &[&str] = &["keyspace", "dangerous"];
 
-pub static COMMANDS: &[Command] =
-    &[cmd!("migrate", -6, WRITE | MOVABLEKEYS, KS_DANGER, (3, 3, 1), migrate, "generic", "Atomically transfer a key from a Redis instance to another one.")];
+pub static COMMANDS: &[Command] = &[cmd!(
+    "migrate",
+    "2.6.0",
+    -6,
+    WRITE | MOVABLEKEYS,
+    KS_DANGER,
+    (3, 3, 1),
+    migrate,
+    "generic",
+    "Atomically transfer a key from a Redis instance to another one."
+)];
 
 #[derive(Default)]
 struct Options {

@@ -10,167 +10,191 @@ use ferrokv_storage::{Set, Thresholds, Value, ZSet};
 use rand::Rng;
 
 use crate::args;
-use crate::cmd;
-use crate::cmd::keys::{parse_cursor, scan_options};
-use crate::cmd::typed::{done, zset_read, zset_write};
+use crate::blocking::{mpop_form, timeout_ms, Unblock};
 use crate::command::flags::*;
 use crate::command::Command;
 use crate::ctx::{Ctx, Reply};
 use crate::errors::{self, CmdResult, RedisError};
+use crate::families::keys::{parse_cursor, scan_options};
+use crate::typed::{done, zset_read, zset_write};
+use crate::{argv, cmd};
 
 const Z: &[&str] = &["sortedset"];
 
 pub static COMMANDS: &[Command] = &[
     cmd!(
         "zadd",
+        "1.2.0",
         -4,
         WRITE | DENYOOM | FAST,
         Z,
         (1, 1, 1),
         zadd,
-        "sorted_set",
+        "sorted-set",
         "Add one or more members to a sorted set, or update its score if it already exists"
     ),
-    cmd!("zincrby", 4, WRITE | DENYOOM | FAST, Z, (1, 1, 1), zincrby, "sorted_set", "Increment the score of a member in a sorted set"),
-    cmd!("zrem", -3, WRITE | FAST, Z, (1, 1, 1), zrem, "sorted_set", "Remove one or more members from a sorted set"),
-    cmd!("zscore", 3, READONLY | FAST, Z, (1, 1, 1), zscore, "sorted_set", "Get the score associated with the given member in a sorted set"),
-    cmd!("zmscore", -3, READONLY | FAST, Z, (1, 1, 1), zmscore, "sorted_set", "Get the score associated with the given members in a sorted set"),
-    cmd!("zcard", 2, READONLY | FAST, Z, (1, 1, 1), zcard, "sorted_set", "Get the number of members in a sorted set"),
-    cmd!("zcount", 4, READONLY | FAST, Z, (1, 1, 1), zcount, "sorted_set", "Count the members in a sorted set with scores within the given values"),
+    cmd!("zincrby", "1.2.0", 4, WRITE | DENYOOM | FAST, Z, (1, 1, 1), zincrby, "sorted-set", "Increment the score of a member in a sorted set"),
+    cmd!("zrem", "1.2.0", -3, WRITE | FAST, Z, (1, 1, 1), zrem, "sorted-set", "Remove one or more members from a sorted set"),
+    cmd!("zscore", "1.2.0", 3, READONLY | FAST, Z, (1, 1, 1), zscore, "sorted-set", "Get the score associated with the given member in a sorted set"),
+    cmd!("zmscore", "6.2.0", -3, READONLY | FAST, Z, (1, 1, 1), zmscore, "sorted-set", "Get the score associated with the given members in a sorted set"),
+    cmd!("zcard", "1.2.0", 2, READONLY | FAST, Z, (1, 1, 1), zcard, "sorted-set", "Get the number of members in a sorted set"),
+    cmd!("zcount", "2.0.0", 4, READONLY | FAST, Z, (1, 1, 1), zcount, "sorted-set", "Count the members in a sorted set with scores within the given values"),
     cmd!(
         "zlexcount",
+        "2.8.9",
         4,
         READONLY | FAST,
         Z,
         (1, 1, 1),
         zlexcount,
-        "sorted_set",
+        "sorted-set",
         "Count the number of members in a sorted set between a given lexicographical range"
     ),
-    cmd!("zrange", -4, READONLY, Z, (1, 1, 1), zrange, "sorted_set", "Return a range of members in a sorted set"),
-    cmd!("zrangestore", -5, WRITE | DENYOOM, Z, (1, 2, 1), zrangestore, "sorted_set", "Store a range of members from sorted set into another key"),
+    cmd!("zrange", "1.2.0", -4, READONLY, Z, (1, 1, 1), zrange, "sorted-set", "Return a range of members in a sorted set"),
+    cmd!("zrangestore", "6.2.0", -5, WRITE | DENYOOM, Z, (1, 2, 1), zrangestore, "sorted-set", "Store a range of members from sorted set into another key"),
     cmd!(
         "zrevrange",
+        "1.2.0",
         -4,
         READONLY,
         Z,
         (1, 1, 1),
         zrevrange,
-        "sorted_set",
+        "sorted-set",
         "Return a range of members in a sorted set, by index, with scores ordered from high to low"
     ),
-    cmd!("zrangebyscore", -4, READONLY, Z, (1, 1, 1), zrangebyscore, "sorted_set", "Return a range of members in a sorted set, by score"),
+    cmd!("zrangebyscore", "1.0.5", -4, READONLY, Z, (1, 1, 1), zrangebyscore, "sorted-set", "Return a range of members in a sorted set, by score"),
     cmd!(
         "zrevrangebyscore",
+        "2.2.0",
         -4,
         READONLY,
         Z,
         (1, 1, 1),
         zrevrangebyscore,
-        "sorted_set",
+        "sorted-set",
         "Return a range of members in a sorted set, by score, with scores ordered from high to low"
     ),
-    cmd!("zrangebylex", -4, READONLY, Z, (1, 1, 1), zrangebylex, "sorted_set", "Return a range of members in a sorted set, by lexicographical range"),
+    cmd!("zrangebylex", "2.8.9", -4, READONLY, Z, (1, 1, 1), zrangebylex, "sorted-set", "Return a range of members in a sorted set, by lexicographical range"),
     cmd!(
         "zrevrangebylex",
+        "2.8.9",
         -4,
         READONLY,
         Z,
         (1, 1, 1),
         zrevrangebylex,
-        "sorted_set",
+        "sorted-set",
         "Return a range of members in a sorted set, by lexicographical range, ordered from higher to lower strings."
     ),
-    cmd!("zrank", 3, READONLY | FAST, Z, (1, 1, 1), zrank, "sorted_set", "Determine the index of a member in a sorted set"),
+    cmd!("zrank", "2.0.0", 3, READONLY | FAST, Z, (1, 1, 1), zrank, "sorted-set", "Determine the index of a member in a sorted set"),
     cmd!(
         "zrevrank",
+        "2.0.0",
         3,
         READONLY | FAST,
         Z,
         (1, 1, 1),
         zrevrank,
-        "sorted_set",
+        "sorted-set",
         "Determine the index of a member in a sorted set, with scores ordered from high to low"
     ),
-    cmd!("zremrangebyrank", 4, WRITE, Z, (1, 1, 1), zremrangebyrank, "sorted_set", "Remove all members in a sorted set within the given indexes"),
-    cmd!("zremrangebyscore", 4, WRITE, Z, (1, 1, 1), zremrangebyscore, "sorted_set", "Remove all members in a sorted set within the given scores"),
-    cmd!("zremrangebylex", 4, WRITE, Z, (1, 1, 1), zremrangebylex, "sorted_set", "Remove all members in a sorted set between the given lexicographical range"),
-    cmd!("zpopmin", -2, WRITE | FAST, Z, (1, 1, 1), zpopmin, "sorted_set", "Remove and return members with the lowest scores in a sorted set"),
-    cmd!("zpopmax", -2, WRITE | FAST, Z, (1, 1, 1), zpopmax, "sorted_set", "Remove and return members with the highest scores in a sorted set"),
-    cmd!("zmpop", -4, WRITE | MOVABLEKEYS, Z, (0, 0, 0), zmpop, "sorted_set", "Remove and return members with scores in a sorted set"),
-    cmd!("zunion", -3, READONLY | MOVABLEKEYS, Z, (0, 0, 0), zunion, "sorted_set", "Add multiple sorted sets"),
-    cmd!("zinter", -3, READONLY | MOVABLEKEYS, Z, (0, 0, 0), zinter, "sorted_set", "Intersect multiple sorted sets"),
-    cmd!("zdiff", -3, READONLY | MOVABLEKEYS, Z, (0, 0, 0), zdiff, "sorted_set", "Subtract multiple sorted sets"),
+    cmd!("zremrangebyrank", "2.0.0", 4, WRITE, Z, (1, 1, 1), zremrangebyrank, "sorted-set", "Remove all members in a sorted set within the given indexes"),
+    cmd!("zremrangebyscore", "1.2.0", 4, WRITE, Z, (1, 1, 1), zremrangebyscore, "sorted-set", "Remove all members in a sorted set within the given scores"),
+    cmd!(
+        "zremrangebylex",
+        "2.8.9",
+        4,
+        WRITE,
+        Z,
+        (1, 1, 1),
+        zremrangebylex,
+        "sorted-set",
+        "Remove all members in a sorted set between the given lexicographical range"
+    ),
+    cmd!("zpopmin", "5.0.0", -2, WRITE | FAST, Z, (1, 1, 1), zpopmin, "sorted-set", "Remove and return members with the lowest scores in a sorted set"),
+    cmd!("zpopmax", "5.0.0", -2, WRITE | FAST, Z, (1, 1, 1), zpopmax, "sorted-set", "Remove and return members with the highest scores in a sorted set"),
+    cmd!("zmpop", "7.0.0", -4, WRITE | MOVABLEKEYS, Z, (0, 0, 0), zmpop, "sorted-set", "Remove and return members with scores in a sorted set"),
+    cmd!("zunion", "6.2.0", -3, READONLY | MOVABLEKEYS, Z, (0, 0, 0), zunion, "sorted-set", "Add multiple sorted sets"),
+    cmd!("zinter", "6.2.0", -3, READONLY | MOVABLEKEYS, Z, (0, 0, 0), zinter, "sorted-set", "Intersect multiple sorted sets"),
+    cmd!("zdiff", "6.2.0", -3, READONLY | MOVABLEKEYS, Z, (0, 0, 0), zdiff, "sorted-set", "Subtract multiple sorted sets"),
     cmd!(
         "zunionstore",
+        "2.0.0",
         -4,
         WRITE | DENYOOM | MOVABLEKEYS,
         Z,
         (1, 1, 1),
         zunionstore,
-        "sorted_set",
+        "sorted-set",
         "Add multiple sorted sets and store the resulting sorted set in a new key"
     ),
     cmd!(
         "zinterstore",
+        "2.0.0",
         -4,
         WRITE | DENYOOM | MOVABLEKEYS,
         Z,
         (1, 1, 1),
         zinterstore,
-        "sorted_set",
+        "sorted-set",
         "Intersect multiple sorted sets and store the resulting sorted set in a new key"
     ),
     cmd!(
         "zdiffstore",
+        "6.2.0",
         -4,
         WRITE | DENYOOM | MOVABLEKEYS,
         Z,
         (1, 1, 1),
         zdiffstore,
-        "sorted_set",
+        "sorted-set",
         "Subtract multiple sorted sets and store the resulting sorted set in a new key"
     ),
     cmd!(
         "zintercard",
+        "7.0.0",
         -3,
         READONLY | MOVABLEKEYS,
         Z,
         (0, 0, 0),
         zintercard,
-        "sorted_set",
+        "sorted-set",
         "Intersect multiple sorted sets and return the cardinality of the result"
     ),
-    cmd!("zrandmember", -2, READONLY, Z, (1, 1, 1), zrandmember, "sorted_set", "Get one or multiple random elements from a sorted set"),
-    cmd!("zscan", -3, READONLY, Z, (1, 1, 1), zscan, "sorted_set", "Incrementally iterate sorted sets elements and associated scores"),
+    cmd!("zrandmember", "6.2.0", -2, READONLY, Z, (1, 1, 1), zrandmember, "sorted-set", "Get one or multiple random elements from a sorted set"),
+    cmd!("zscan", "2.8.0", -3, READONLY, Z, (1, 1, 1), zscan, "sorted-set", "Incrementally iterate sorted sets elements and associated scores"),
     cmd!(
         "bzpopmin",
+        "5.0.0",
         -3,
         WRITE | NOSCRIPT | FAST | BLOCKING,
         Z,
         (1, -2, 1),
         bzpopmin,
-        "sorted_set",
+        "sorted-set",
         "Remove and return the member with the lowest score from one or more sorted sets, or block until one is available"
     ),
     cmd!(
         "bzpopmax",
+        "5.0.0",
         -3,
         WRITE | NOSCRIPT | FAST | BLOCKING,
         Z,
         (1, -2, 1),
         bzpopmax,
-        "sorted_set",
+        "sorted-set",
         "Remove and return the member with the highest score from one or more sorted sets, or block until one is available"
     ),
     cmd!(
         "bzmpop",
+        "7.0.0",
         -5,
         WRITE | BLOCKING | MOVABLEKEYS,
         Z,
         (0, 0, 0),
         bzmpop,
-        "sorted_set",
+        "sorted-set",
         "Remove and return members with scores in a sorted set or block until one is available"
     ),
 ];
@@ -849,7 +873,7 @@ fn zpopmax(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
 /// `numkeys key [key ...] MIN|MAX [COUNT count]` starting at `at`;
 /// returns whether MAX was asked.
 fn parse_mpop(args: &[Bytes], at: usize) -> Result<(&[Bytes], bool, usize), RedisError> {
-    crate::cmd::shared::mpop_args(args, at, "max", "min")
+    crate::shared::mpop_args(args, at, "max", "min")
 }
 
 /// Pops and replies `[key, [[member, score] ...]]`; false if no zset there.
@@ -872,7 +896,7 @@ fn mpop_from(view: &mut ferrokv_storage::View<'_>, r: &mut Reply<'_>, key: &Byte
 /* ZMPOP numkeys key [key ...] MIN|MAX [COUNT count] */
 fn zmpop(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     let (keys, max, count) = parse_mpop(args, 1)?;
-    if !ctx.serve_first(args, keys, |view, r, key| mpop_from(view, r, key, max, count))? {
+    if !ctx.serve_first(args, keys, |a, k| mpop_form("ZMPOP", a, 1, k), |view, r, key| mpop_from(view, r, key, max, count))? {
         ctx.null_array();
     }
     Ok(())
@@ -891,17 +915,22 @@ fn serve_bzpop(view: &mut ferrokv_storage::View<'_>, r: &mut Reply<'_>, key: &By
     Ok(true)
 }
 
-fn bzpop(ctx: &mut Ctx<'_>, args: &[Bytes], serve: crate::blocking::ServeFn) -> CmdResult {
-    let timeout = crate::blocking::timeout_ms(&args[args.len() - 1])?;
-    ctx.pop_or_block(args, &args[1..args.len() - 1], timeout, serve)
+fn bzpop(ctx: &mut Ctx<'_>, args: &[Bytes], unblock: &'static Unblock) -> CmdResult {
+    let timeout = timeout_ms(&args[args.len() - 1])?;
+    ctx.pop_or_block(args, &args[1..args.len() - 1], timeout, unblock)
 }
 
+/// A served BZPOPMIN replicates as ZPOPMIN of the key that served it.
+static BZPOPMIN: Unblock = Unblock { serve: |v, r, _, k| serve_bzpop(v, r, k, false), replicate_as: |_, k| argv!["ZPOPMIN", k] };
+static BZPOPMAX: Unblock = Unblock { serve: |v, r, _, k| serve_bzpop(v, r, k, true), replicate_as: |_, k| argv!["ZPOPMAX", k] };
+static BZMPOP: Unblock = Unblock { serve: serve_bzmpop, replicate_as: |a, k| mpop_form("ZMPOP", a, 2, k) };
+
 fn bzpopmin(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
-    bzpop(ctx, args, |v, r, _, k| serve_bzpop(v, r, k, false))
+    bzpop(ctx, args, &BZPOPMIN)
 }
 
 fn bzpopmax(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
-    bzpop(ctx, args, |v, r, _, k| serve_bzpop(v, r, k, true))
+    bzpop(ctx, args, &BZPOPMAX)
 }
 
 fn serve_bzmpop(view: &mut ferrokv_storage::View<'_>, r: &mut Reply<'_>, args: &[Bytes], key: &Bytes) -> Result<bool, RedisError> {
@@ -911,9 +940,9 @@ fn serve_bzmpop(view: &mut ferrokv_storage::View<'_>, r: &mut Reply<'_>, args: &
 
 /* BZMPOP timeout numkeys key [key ...] MIN|MAX [COUNT count] */
 fn bzmpop(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
-    let timeout = crate::blocking::timeout_ms(&args[1])?;
+    let timeout = timeout_ms(&args[1])?;
     let (keys, _, _) = parse_mpop(args, 2)?;
-    ctx.pop_or_block(args, keys, timeout, serve_bzmpop)
+    ctx.pop_or_block(args, keys, timeout, &BZMPOP)
 }
 
 #[derive(Clone, Copy, PartialEq)]
@@ -960,7 +989,7 @@ fn aggregate(a: Aggregate, acc: f64, v: f64) -> f64 {
 fn algebra(ctx: &mut Ctx<'_>, args: &[Bytes], numkeys_at: usize, op: Op, dst: Option<&Bytes>) -> CmdResult {
     let n = args::int(&args[numkeys_at])?;
     if n < 1 {
-        return Err(format!("ERR at least 1 input key is needed for '{}' command", ctx.entry.fullname).into());
+        return Err(format!("ERR at least 1 input key is needed for '{}' command", ctx.name).into());
     }
     let n = n as usize;
     if n > args.len() - numkeys_at - 1 {
@@ -1159,7 +1188,7 @@ fn zrandmember(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         // The whole set, walked from the top as Redis does.
         reversed(z, 0, len)
     } else {
-        crate::cmd::shared::random_picks(len, count).into_iter().map(|i| z.element_at(i).expect("index below len")).collect()
+        crate::shared::random_picks(len, count).into_iter().map(|i| z.element_at(i).expect("index below len")).collect()
     };
     reply_elements(&mut r, &items, withscores);
     Ok(())
@@ -1179,6 +1208,36 @@ fn zscan(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         }),
         None => 0,
     };
-    crate::cmd::keys::reply_scan(ctx, next, &items);
+    crate::families::keys::reply_scan(ctx, next, &items);
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::testing::{words, Keyspace};
+
+    #[test]
+    fn zadd_and_zrange_withscores() {
+        let ks = Keyspace::new();
+        assert_eq!(ks.reply(&["ZADD", "z", "2", "b", "1", "a"]), ":2\r\n");
+        assert_eq!(ks.reply(&["ZRANGE", "z", "0", "-1", "WITHSCORES"]), "*4\r\n$1\r\na\r\n$1\r\n1\r\n$1\r\nb\r\n$1\r\n2\r\n");
+        assert_eq!(ks.reply(&["ZADD", "z", "NX", "XX", "1", "a"]), "-ERR XX and NX options at the same time are not compatible\r\n");
+    }
+
+    #[test]
+    fn bzpopmax_blocks_then_replicates_as_zpopmax() {
+        let ks = Keyspace::new();
+        let out = ks.run(&["BZPOPMAX", "z", "0"]);
+        let block = out.block.expect("blocks");
+        assert_eq!(block.timeout_ms, 0);
+        assert_eq!(words(&(block.unblock.replicate_as)(&block.args, &block.keys[0])), ["ZPOPMAX", "z"]);
+        ks.run(&["ZADD", "z", "1", "a"]);
+        assert_eq!(words(&ks.run(&["BZMPOP", "0", "1", "z", "MIN"]).rewrite.expect("rewritten")[0]), ["ZMPOP", "1", "z", "MIN"]);
+    }
+
+    #[test]
+    fn zunionstore_without_keys_names_the_command() {
+        let ks = Keyspace::new();
+        assert_eq!(ks.reply(&["ZUNIONSTORE", "d", "0", "x"]), "-ERR at least 1 input key is needed for 'zunionstore' command\r\n");
+    }
 }

@@ -1,0 +1,60 @@
+//! FLUSHDB and FLUSHALL: keyspace commands, but the node's, because a
+//! synchronous flush hands the freed memory back to the allocator at once,
+//! as Redis does.
+
+use bytes::Bytes;
+use ferrokv_commands::cmd;
+
+use crate::args;
+use crate::command::flags::*;
+use crate::command::Command;
+use crate::ctx::Ctx;
+use crate::errors::{self, CmdResult, RedisError};
+
+const KS_DANGER: &[&str] = &["keyspace", "dangerous"];
+
+pub static COMMANDS: &[Command] = &[
+    cmd!("flushdb", "1.0.0", -1, WRITE | WHOLE, KS_DANGER, (0, 0, 0), flushdb, "server", "Remove all keys from the current database"),
+    cmd!("flushall", "1.0.0", -1, WRITE | WHOLE, KS_DANGER, (0, 0, 0), flushall, "server", "Remove all keys from all databases"),
+];
+
+/// `[ASYNC|SYNC]`; returns true for SYNC (the default), after which freed
+/// memory goes back to the OS at once, as in Redis.
+fn flush_mode(args: &[Bytes]) -> Result<bool, RedisError> {
+    match args.len() {
+        1 => Ok(true),
+        2 if args::is(&args[1], "async") => Ok(false),
+        2 if args::is(&args[1], "sync") => Ok(true),
+        _ => Err(errors::SYNTAX.into()),
+    }
+}
+
+/* FLUSHDB [ASYNC|SYNC] */
+fn flushdb(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+    let sync = flush_mode(args)?;
+    let (db, now) = (ctx.view.db, ctx.view.now_ms);
+    if let Some(ks) = ctx.view.keyspace() {
+        ks.flush_db(db, now);
+    }
+    ctx.view.changed();
+    if sync {
+        crate::info::purge_allocator();
+    }
+    ctx.ok()
+}
+
+/* FLUSHALL [ASYNC|SYNC] */
+fn flushall(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+    let sync = flush_mode(args)?;
+    let now = ctx.view.now_ms;
+    if let Some(ks) = ctx.view.keyspace() {
+        for db in 0..ks.db_count() {
+            ks.flush_db(db, now);
+        }
+    }
+    ctx.view.changed();
+    if sync {
+        crate::info::purge_allocator();
+    }
+    ctx.ok()
+}
