@@ -37,7 +37,7 @@ fn main() -> anyhow::Result<()> {
     ferrokv_server::logging::init(&loaded.config);
     let mut builder = tokio::runtime::Builder::new_multi_thread();
     builder.worker_threads(loaded.config.io_threads as usize).enable_all();
-    let runtime = ferrokv_server::outbox::install(&mut builder).build().context("starting the runtime")?;
+    let runtime = ferrokv_server::net::outbox::install(&mut builder).build().context("starting the runtime")?;
     if let Err(e) = runtime.block_on(ferrokv_server::run(loaded)) {
         // One line naming what is wrong: a port, a socket, or a file and offset.
         eprintln!("{e}");

@@ -26,7 +26,7 @@ use tokio::sync::oneshot;
 use ferrokv_commands::blocking::{Block, Unblock};
 use ferrokv_commands::{Effects, Reply};
 
-use crate::client::ClientShared;
+use crate::net::client::ClientShared;
 
 pub struct Waiter {
     pub client: Arc<ClientShared>,

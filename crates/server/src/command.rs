@@ -58,7 +58,7 @@ pub struct Entry {
     /// `get`, or `config|get` for a subcommand. Leaked once per table so
     /// clients can point at it (CLIENT LIST `cmd=`) without copying.
     pub fullname: &'static str,
-    /// `fullname` behind a thin pointer, for [`crate::client::LastCmd`].
+    /// `fullname` behind a thin pointer, for [`crate::net::client::LastCmd`].
     pub fullname_ref: &'static &'static str,
     pub stats: CommandStats,
     pub subcommands: FastMap<Entry>,

@@ -41,9 +41,9 @@ pub async fn run(server: Arc<Server>) {
         let scheduled = server.persistence.bgsave_scheduled.load(Ordering::Relaxed);
         // In the background, as Redis's save points: clients keep being
         // served while it runs.
-        if !crate::bgsave::in_progress(&server) && (scheduled || crate::snapshot::save_point_due(&server)) {
+        if !crate::persistence::bgsave::in_progress(&server) && (scheduled || crate::persistence::snapshot::save_point_due(&server)) {
             server.persistence.bgsave_scheduled.store(false, Ordering::Relaxed);
-            crate::bgsave::spawn_bgsave(&server);
+            crate::persistence::bgsave::spawn_bgsave(&server);
         }
         aof_duties(&server, &mut last_fsync);
         ferrokv_storage::refresh_lru_clock();
@@ -73,7 +73,7 @@ fn aof_duties(server: &Arc<Server>, last_fsync: &mut Instant) {
     let incr = server.aof.current_size.load(Ordering::Relaxed);
     if pct > 0 && base + incr >= min && incr * 100 / base >= pct && !server.aof.rewrite_running.load(Ordering::Relaxed) {
         tracing::info!("Starting automatic rewriting of AOF on {}% growth", incr * 100 / base);
-        crate::aof::spawn_rewrite(server);
+        crate::persistence::aof::spawn_rewrite(server);
     }
 }
 

@@ -6,8 +6,8 @@ use std::ops::{Deref, DerefMut};
 
 use ferrokv_resp::Protocol;
 
-use crate::client::Client;
 use crate::command::Entry;
+use crate::net::client::Client;
 use crate::server::Server;
 
 pub use ferrokv_commands::ctx::Reply;

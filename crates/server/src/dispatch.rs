@@ -10,10 +10,10 @@ use ferrokv_storage::{shard_of, View};
 use smallvec::SmallVec;
 
 use crate::blocking::Waiter;
-use crate::client::{kind, Client, ReplyMode};
 use crate::command::{flags, Entry, Handler};
 use crate::ctx::Ctx;
 use crate::errors::{self, RedisError};
+use crate::net::client::{kind, Client, ReplyMode};
 use crate::propagate::Propagator;
 use crate::server::Server;
 use ferrokv_commands::Effects;
@@ -354,7 +354,7 @@ fn feed_monitors(ctx: &mut Ctx<'_>, args: &[Bytes]) {
     let line = Bytes::from(line);
     for m in ctx.server.monitors.lock().values() {
         if m.id != ctx.client.id() {
-            m.deliver(crate::client::Push::Monitor(line.clone()));
+            m.deliver(crate::net::client::Push::Monitor(line.clone()));
         }
     }
 }

@@ -3,30 +3,24 @@
 //! arguments and calls [`run`]; tests can [`server::start`] a node in-process.
 
 pub mod admin;
-pub mod aof;
-pub mod aof_base;
-pub mod bgsave;
 pub mod blocking;
-pub mod client;
 pub mod clock;
 pub mod command;
 pub mod config;
-pub mod conn;
 mod cron;
 pub mod ctx;
 pub mod digest;
 pub mod dispatch;
 pub mod info;
 pub mod latency;
-mod listener;
 pub mod logging;
-pub mod outbox;
+pub mod net;
+pub mod persistence;
 pub mod propagate;
 pub mod pubsub;
 pub mod replication;
 pub mod server;
 pub mod slowlog;
-pub mod snapshot;
 
 pub use ferrokv_commands::{args, errors};
 pub use server::{start, Handle, Server, StartError};
@@ -57,7 +51,7 @@ pub async fn run(loaded: config::Loaded) -> Result<(), StartError> {
             let s = server.clone();
             let stopped = tokio::task::spawn_blocking(move || {
                 let save = !s.config.read().save.is_empty();
-                crate::snapshot::final_save(&s, &mut s.store.exclusive(), save, false)
+                crate::persistence::snapshot::final_save(&s, &mut s.store.exclusive(), save, false)
             })
             .await
             .unwrap_or(true);

@@ -7,7 +7,7 @@
 use ferrokv_commands::Effects;
 use ferrokv_replication::Replication;
 
-use crate::aof::Aof;
+use crate::persistence::aof::Aof;
 use crate::server::Server;
 
 pub struct Propagator<'s> {

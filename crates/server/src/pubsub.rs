@@ -12,7 +12,7 @@ use bytes::Bytes;
 use ferrokv_storage::glob::glob_match;
 use parking_lot::Mutex;
 
-use crate::client::{ClientShared, Push};
+use crate::net::client::{ClientShared, Push};
 
 type Subscribers = HashMap<u64, Arc<ClientShared>>;
 

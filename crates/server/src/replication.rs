@@ -13,9 +13,9 @@ use bytes::{Bytes, BytesMut};
 use ferrokv_replication::{grpc, replica, ApplySession, Hello, Host, LinkInfo, LinkState, ReplicaState};
 use ferrokv_storage::Expiry;
 
-use crate::client::{kind, Client, ClientShared};
 use crate::command::{flags, Entry};
 use crate::errors::RedisError;
+use crate::net::client::{kind, Client, ClientShared};
 use crate::server::Server;
 
 pub const READONLY: &str = "READONLY You can't write against a read only replica.";
@@ -94,7 +94,7 @@ impl Host for NodeHost {
         loop {
             // The offset is read at the instant the snapshot stands for; the
             // log after it starts with a SELECT.
-            let result = crate::bgsave::write_snapshot(&server, path, |_| {
+            let result = crate::persistence::bgsave::write_snapshot(&server, path, |_| {
                 server.repl.with_log(|log| {
                     let (offset, db) = log.snapshot_point();
                     (repl_aux(&log.replid, offset, db), offset)
@@ -103,7 +103,7 @@ impl Host for NodeHost {
             match result {
                 Ok((offset, _)) => return Ok(offset),
                 // One snapshot at a time (a BGSAVE may be running): wait.
-                Err(crate::bgsave::SnapshotError::Busy) => std::thread::sleep(Duration::from_millis(50)),
+                Err(crate::persistence::bgsave::SnapshotError::Busy) => std::thread::sleep(Duration::from_millis(50)),
                 Err(e) => return Err(format!("writing {}: {e}", path.display())),
             }
         }
@@ -119,10 +119,10 @@ impl Host for NodeHost {
         }
         let opts = {
             let c = server.config.read();
-            crate::snapshot::LoadOptions { lfu_policy: c.maxmemory_policy.is_lfu(), check_crc: c.rdbchecksum, merge: false, keep_expired: true }
+            crate::persistence::snapshot::LoadOptions { lfu_policy: c.maxmemory_policy.is_lfu(), check_crc: c.rdbchecksum, merge: false, keep_expired: true }
         };
         let started = Instant::now();
-        let loaded = crate::snapshot::load(&mut ks, path, &server.store.limits.snapshot(), opts).map_err(|e| e.to_string())?;
+        let loaded = crate::persistence::snapshot::load(&mut ks, path, &server.store.limits.snapshot(), opts).map_err(|e| e.to_string())?;
         let keys = loaded.keys;
         server.repl.with_log(|log| log.reset_to(replid, offset, loaded.stream_db().unwrap_or(0)));
         tracing::info!(keys, "MASTER <-> REPLICA sync: Loading DB in memory done in {:.3} seconds", started.elapsed().as_secs_f64());
@@ -132,7 +132,7 @@ impl Host for NodeHost {
         // applied (Redis's restartAOFAfterSYNC), or a restart would bring
         // back the old data and none of the new.
         if server.aof.enabled() {
-            crate::aof::rewrite_exclusively(&server).map_err(|e| format!("rewriting the AOF after the sync: {e}"))?;
+            crate::persistence::aof::rewrite_exclusively(&server).map_err(|e| format!("rewriting the AOF after the sync: {e}"))?;
         }
         Ok(())
     }
@@ -205,7 +205,7 @@ pub fn snapshot_aux(server: &Server) -> Vec<(&'static str, Vec<u8>)> {
 
 /// After the dump is loaded at start-up: a replica takes up the history
 /// saved in it, so it can continue partially with its primary.
-pub fn restore_history(server: &Server, loaded: &crate::snapshot::Loaded) {
+pub fn restore_history(server: &Server, loaded: &crate::persistence::snapshot::Loaded) {
     if server.config.read().replicaof.is_none() {
         return;
     }

@@ -16,9 +16,10 @@ use tokio::net::{TcpListener, UnixListener};
 use tokio::sync::{oneshot, watch, Notify};
 use tracing::{info, warn, Instrument};
 
-use crate::client::ClientShared;
 use crate::command::Table;
 use crate::config::{Config, Loaded};
+use crate::net::client::ClientShared;
+use crate::persistence::Persistence;
 use crate::pubsub::PubSub;
 use crate::slowlog::SlowLog;
 
@@ -170,45 +171,6 @@ impl Pause {
     }
 }
 
-/// Snapshot bookkeeping, for LASTSAVE and INFO persistence.
-#[derive(Default, Debug)]
-pub struct Persistence {
-    /// Unix seconds of the last successful save (start-up time until then).
-    pub last_save: AtomicU64,
-    pub saves: AtomicU64,
-    pub last_load_keys_loaded: AtomicU64,
-    pub last_load_keys_expired: AtomicU64,
-    /// Unix seconds of the last attempt and whether it failed, so a failing
-    /// save point retries every few seconds instead of every cron tick.
-    pub last_try: AtomicU64,
-    pub last_failed: AtomicBool,
-    /// When the running BGSAVE started (INFO's rdb_current_bgsave_time_sec).
-    pub bgsave_started: Mutex<Option<Instant>>,
-    pub last_bgsave_secs: std::sync::atomic::AtomicI64,
-    pub last_bgsave_failed: AtomicBool,
-    /// BGSAVE SCHEDULE while another snapshot ran: the cron starts it.
-    pub bgsave_scheduled: AtomicBool,
-    /// A BGSAVE was started and has not finished (set by whoever starts it,
-    /// so a second BGSAVE right after the first is refused).
-    pub bgsave_running: AtomicBool,
-    /// Writes are refused with -MISCONF (the last BGSAVE failed and
-    /// `stop-writes-on-bgsave-error` is on with save points configured).
-    pub misconf: AtomicBool,
-}
-
-impl Persistence {
-    pub fn set_bgsave_status(&self, ok: bool, server: &Server) {
-        self.last_failed.store(!ok, Ordering::Relaxed);
-        self.last_bgsave_failed.store(!ok, Ordering::Relaxed);
-        self.update_misconf(&server.config.read());
-    }
-
-    pub fn update_misconf(&self, c: &Config) {
-        let on = self.last_bgsave_failed.load(Ordering::Relaxed) && c.stop_writes_on_bgsave_error && !c.save.is_empty();
-        self.misconf.store(on, Ordering::Relaxed);
-    }
-}
-
 pub struct Server {
     pub store: Store,
     pub config: RwLock<Config>,
@@ -238,7 +200,7 @@ pub struct Server {
     /// Where TCP connections speaking gRPC (replica links) are handed.
     pub grpc: std::sync::OnceLock<tokio::sync::mpsc::UnboundedSender<tokio::net::TcpStream>>,
     /// The append-only file.
-    pub aof: crate::aof::Aof,
+    pub aof: crate::persistence::aof::Aof,
     /// The task following our primary, while we are a replica.
     pub repl_link: Mutex<Option<tokio::task::JoinHandle<()>>>,
     pub active_expire: AtomicBool,
@@ -286,7 +248,7 @@ impl Server {
             repl: ferrokv_replication::Replication::new(config.repl_backlog_size.max(1) as usize),
             grpc: std::sync::OnceLock::new(),
             repl_link: Mutex::new(None),
-            aof: crate::aof::Aof::default(),
+            aof: crate::persistence::aof::Aof::default(),
             active_expire: AtomicBool::new(true),
             tcp_port: AtomicUsize::new(config.port as usize),
             memory_peak: AtomicU64::new(0),
@@ -340,12 +302,12 @@ impl Server {
                     Some(h) => (true, h),
                     None => (false, addr.as_str()),
                 };
-                let resolved = crate::listener::resolve(host, port).map_err(|source| StartError::Bind { addr: addr.clone(), source })?;
+                let resolved = crate::net::listener::resolve(host, port).map_err(|source| StartError::Bind { addr: addr.clone(), source })?;
                 if current.contains(&resolved) {
                     wanted.push((resolved, None));
                     continue;
                 }
-                match crate::listener::bind_tcp(resolved, backlog) {
+                match crate::net::listener::bind_tcp(resolved, backlog) {
                     Ok(l) => wanted.push((resolved, Some(l))),
                     Err(e) if optional => warn!("optional bind {addr} skipped: {e}"),
                     Err(source) => return Err(StartError::Bind { addr: format!("{host}:{port}"), source }),
@@ -425,21 +387,26 @@ pub enum StartError {
     #[error("Failed opening Unix socket {path}: {source}")]
     Unix { path: String, source: std::io::Error },
     #[error(transparent)]
-    Load(#[from] crate::snapshot::LoadError),
+    Load(#[from] crate::persistence::snapshot::LoadError),
     #[error(transparent)]
-    Aof(#[from] crate::aof::AofError),
+    Aof(#[from] crate::persistence::aof::AofError),
 }
 
 /// Loads the dump before any client can connect; a bad file stops start-up.
 fn load_snapshot(server: &Server) -> Result<(), StartError> {
-    let path = crate::snapshot::dump_path(server);
+    let path = crate::persistence::snapshot::dump_path(server);
     let opts = {
         let c = server.config.read();
-        crate::snapshot::LoadOptions { lfu_policy: c.maxmemory_policy.is_lfu(), check_crc: c.rdbchecksum, merge: false, keep_expired: c.replicaof.is_some() }
+        crate::persistence::snapshot::LoadOptions {
+            lfu_policy: c.maxmemory_policy.is_lfu(),
+            check_crc: c.rdbchecksum,
+            merge: false,
+            keep_expired: c.replicaof.is_some(),
+        }
     };
     let limits = server.store.limits.snapshot();
     let started = Instant::now();
-    let file = crate::snapshot::load(&mut server.store.exclusive(), &path, &limits, opts)?;
+    let file = crate::persistence::snapshot::load(&mut server.store.exclusive(), &path, &limits, opts)?;
     crate::replication::restore_history(server, &file);
     let (loaded, expired) = (file.keys, file.expired);
     server.persistence.last_load_keys_loaded.store(loaded, Ordering::Relaxed);
@@ -457,16 +424,16 @@ pub async fn start(loaded: Loaded) -> Result<Handle, StartError> {
     server.persistence.last_save.store(server.started_unix, Ordering::Relaxed);
     // With appendonly the AOF is the dataset (dump.rdb is ignored once an
     // AOF exists); without one yet, it is created from what dump.rdb held.
-    if !(config.appendonly && crate::aof::load(&server)?) {
+    if !(config.appendonly && crate::persistence::aof::load(&server)?) {
         load_snapshot(&server)?;
         if config.appendonly {
-            crate::aof::rewrite(&server)?;
+            crate::persistence::aof::rewrite(&server)?;
         }
     }
     let mut tasks = Vec::new();
     let tcp_addrs = server.listen_tcp(&config.bind, config.port)?;
     if !config.unixsocket.is_empty() {
-        let listener = crate::listener::bind_unix(&config.unixsocket, config.unixsocketperm)
+        let listener = crate::net::listener::bind_unix(&config.unixsocket, config.unixsocketperm)
             .map_err(|source| StartError::Unix { path: config.unixsocket.clone(), source })?;
         tasks.push(spawn_unix(server.clone(), listener, config.unixsocket.clone()));
     }
@@ -489,7 +456,7 @@ fn spawn_tcp(server: Arc<Server>, listener: TcpListener, mut stop_listener: ones
                     _ = stop.changed() => break,
                     _ = &mut stop_listener => break,
                     accepted = listener.accept() => match accepted {
-                        Ok((stream, peer)) => crate::conn::accept_tcp(&server, stream, peer),
+                        Ok((stream, peer)) => crate::net::conn::accept_tcp(&server, stream, peer),
                         Err(e) => {
                             // Out of file descriptors and the like: back off, keep serving.
                             warn!("Accepting client connection: {e}");
@@ -510,7 +477,7 @@ fn spawn_unix(server: Arc<Server>, listener: UnixListener, path: String) -> toki
             tokio::select! {
                 _ = stop.changed() => break,
                 accepted = listener.accept() => match accepted {
-                    Ok((stream, _)) => crate::conn::accept_unix(&server, stream, &path),
+                    Ok((stream, _)) => crate::net::conn::accept_unix(&server, stream, &path),
                     Err(e) => {
                         warn!("Accepting client connection: {e}");
                         tokio::time::sleep(Duration::from_millis(50)).await;

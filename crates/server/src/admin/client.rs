@@ -9,11 +9,11 @@ use bytes::Bytes;
 
 use crate::admin::connection::validate_client_name;
 use crate::args;
-use crate::client::{kind, ClientShared, ReplyMode};
 use crate::command::flags::*;
 use crate::command::Command;
 use crate::ctx::Ctx;
 use crate::errors::{self, CmdResult, RedisError};
+use crate::net::client::{kind, ClientShared, ReplyMode};
 use crate::server::{PauseMode, Server};
 use ferrokv_commands::{cmd, container};
 

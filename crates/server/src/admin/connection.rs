@@ -6,11 +6,11 @@ use bytes::Bytes;
 use ferrokv_resp::Protocol;
 
 use crate::args;
-use crate::client::{kind, ReplyMode};
 use crate::command::flags::*;
 use crate::command::Command;
 use crate::ctx::Ctx;
 use crate::errors::{self, CmdResult, RedisError};
+use crate::net::client::{kind, ReplyMode};
 use ferrokv_commands::cmd;
 use ferrokv_commands::families::keys::db_index;
 

@@ -9,12 +9,12 @@ use std::sync::atomic::Ordering;
 
 use bytes::Bytes;
 
-use crate::client::{kind, Watched};
 use crate::command::flags::*;
 use crate::command::Command;
 use crate::ctx::Ctx;
 use crate::dispatch;
 use crate::errors::{self, CmdResult};
+use crate::net::client::{kind, Watched};
 use ferrokv_commands::cmd;
 
 const TX: &[&str] = &["transaction"];

@@ -1,5 +1,5 @@
 //! Persistence commands (Redis's rdb.c): SAVE, BGSAVE and LASTSAVE. The
-//! snapshots themselves are in `crate::snapshot` and `crate::bgsave`.
+//! snapshots themselves are in `crate::persistence::snapshot` and `crate::persistence::bgsave`.
 
 use bytes::Bytes;
 
@@ -52,13 +52,13 @@ pub static COMMANDS: &[Command] = &[
 /* SAVE: a foreground snapshot, holding the whole keyspace like Redis's. */
 fn save(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult {
     let server = ctx.server;
-    if crate::bgsave::in_progress(server) {
+    if crate::persistence::bgsave::in_progress(server) {
         return Err("ERR Background save already in progress".into());
     }
     let Some(ks) = ctx.view.keyspace() else {
         return Err("ERR SAVE needs exclusive access to the keyspace".into());
     };
-    match crate::snapshot::save_now(server, ks) {
+    match crate::persistence::snapshot::save_now(server, ks) {
         Ok(_) => ctx.ok(),
         Err(_) => Err("ERR".into()),
     }
@@ -72,7 +72,7 @@ fn lastsave(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult {
 }
 
 /* BGSAVE [SCHEDULE]: a point-in-time snapshot written while clients keep
- * being served (no fork: see crate::bgsave). */
+ * being served (no fork: see crate::persistence::bgsave). */
 fn bgsave(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     let schedule = match args.get(1) {
         None => false,
@@ -80,11 +80,11 @@ fn bgsave(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         Some(_) => return Err(crate::errors::SYNTAX.into()),
     };
     let server = ctx.server;
-    let running = crate::bgsave::in_progress(server);
+    let running = crate::persistence::bgsave::in_progress(server);
     let Some(ks) = ctx.view.keyspace_for_reading().filter(|_| !running) else {
         return already_running(ctx, schedule);
     };
-    if crate::bgsave::start_bgsave(&server.arc(), ks) {
+    if crate::persistence::bgsave::start_bgsave(&server.arc(), ks) {
         // Later commands of the same EXEC must capture what they change.
         ctx.view.refresh_snapshot(&server.store);
         ctx.simple(b"Background saving started");
@@ -103,9 +103,9 @@ fn already_running(ctx: &mut Ctx<'_>, schedule: bool) -> CmdResult {
 }
 
 /* BGREWRITEAOF: a new base (a point-in-time snapshot) and a new incremental
- * file, switched in the manifest once the base is complete (crate::aof). */
+ * file, switched in the manifest once the base is complete (crate::persistence::aof). */
 fn bgrewriteaof(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult {
-    if crate::aof::spawn_rewrite(&ctx.server.arc()) {
+    if crate::persistence::aof::spawn_rewrite(&ctx.server.arc()) {
         ctx.simple(b"Background append only file rewriting started");
         Ok(())
     } else {

@@ -5,11 +5,11 @@ use std::sync::atomic::Ordering;
 use bytes::Bytes;
 use ferrokv_resp::encode;
 
-use crate::client::kind;
 use crate::command::flags::*;
 use crate::command::Command;
 use crate::ctx::Ctx;
 use crate::errors::CmdResult;
+use crate::net::client::kind;
 use ferrokv_commands::{cmd, container};
 
 const PS: &[&str] = &["pubsub"];
@@ -139,7 +139,7 @@ fn publish(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     let proto = ctx.client.proto;
     let id = ctx.client.id();
     let out = &mut *ctx.data.out;
-    let n = ctx.server.pubsub.publish(&args[1], &args[2], id, |push| crate::conn::write_push(proto, &push, out));
+    let n = ctx.server.pubsub.publish(&args[1], &args[2], id, |push| crate::net::conn::write_push(proto, &push, out));
     ctx.int(n as i64);
     Ok(())
 }

@@ -9,12 +9,12 @@ use bytes::Bytes;
 use ferrokv_storage::idle_seconds;
 
 use crate::args;
-use crate::client::kind;
 use crate::command::flags::*;
 use crate::command::{Command, Entry, Spec};
 use crate::config::{self, DebugCommand};
 use crate::ctx::Ctx;
 use crate::errors::{self, CmdResult, RedisError};
+use crate::net::client::kind;
 use ferrokv_commands::{cmd, container};
 
 const ADMIN_BASE: u32 = ADMIN | NOSCRIPT | LOADING | STALE;
@@ -158,7 +158,7 @@ fn config_set(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     let old = std::mem::replace(&mut *ctx.server.config.write(), next.clone());
     ctx.server.hot.load_all(&next, &ctx.server.store);
     ctx.server.apply_repl_config();
-    crate::aof::apply_config(&ctx.server.arc());
+    crate::persistence::aof::apply_config(&ctx.server.arc());
     if next.port != old.port || next.bind != old.bind {
         if let Err(e) = ctx.server.arc().listen_tcp(&next.bind, next.port) {
             tracing::warn!("CONFIG SET could not listen: {e}");
@@ -573,7 +573,7 @@ fn debug(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         // go on without ending a round, leaving the replies it queued
         // unwritten); what is queued goes out first.
         let d = Duration::from_secs_f64(secs.max(0.0));
-        crate::outbox::write_queued();
+        crate::net::outbox::write_queued();
         std::thread::sleep(d);
         ctx.ok()
     } else if args::is(sub, "object") && args.len() == 3 {
@@ -636,7 +636,7 @@ fn debug(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         let Some(ks) = ctx.view.keyspace() else {
             return Err("ERR DEBUG RELOAD needs exclusive access to the keyspace".into());
         };
-        crate::snapshot::reload(server, ks, save, flush, merge).map_err(RedisError::from)?;
+        crate::persistence::snapshot::reload(server, ks, save, flush, merge).map_err(RedisError::from)?;
         ctx.ok()
     } else if args::is(sub, "digest") && args.len() == 2 {
         let Some(ks) = ctx.view.keyspace_for_reading() else {
@@ -801,7 +801,7 @@ fn shutdown(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     let Some(ks) = ctx.view.keyspace_for_reading() else {
         return Err("ERR SHUTDOWN needs exclusive access to the keyspace".into());
     };
-    if !crate::snapshot::final_save(server, ks, save, force) {
+    if !crate::persistence::snapshot::final_save(server, ks, save, force) {
         return Err("ERR Errors trying to SHUTDOWN. Check logs.".into());
     }
     ctx.client.close_after_reply = true;

@@ -165,7 +165,7 @@ impl Default for Config {
             rdbchecksum: true,
             stop_writes_on_bgsave_error: true,
             appendonly: false,
-            appendfsync: crate::aof::fsync::EVERYSEC,
+            appendfsync: crate::persistence::aof::fsync::EVERYSEC,
             appenddirname: "appendonlydir".into(),
             appendfilename: "appendonly.aof".into(),
             aof_use_rdb_preamble: true,

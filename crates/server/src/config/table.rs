@@ -118,7 +118,8 @@ pub fn memory_to_string(n: i64) -> String {
 
 const LOGLEVELS: &[(&str, LogLevel)] =
     &[("debug", LogLevel::Debug), ("verbose", LogLevel::Verbose), ("notice", LogLevel::Notice), ("warning", LogLevel::Warning)];
-const FSYNC: &[(&str, u8)] = &[("always", crate::aof::fsync::ALWAYS), ("everysec", crate::aof::fsync::EVERYSEC), ("no", crate::aof::fsync::NO)];
+const FSYNC: &[(&str, u8)] =
+    &[("always", crate::persistence::aof::fsync::ALWAYS), ("everysec", crate::persistence::aof::fsync::EVERYSEC), ("no", crate::persistence::aof::fsync::NO)];
 const DEBUG_CMD: &[(&str, DebugCommand)] = &[("no", DebugCommand::No), ("yes", DebugCommand::Yes), ("local", DebugCommand::Local)];
 const POLICIES: &[(&str, MaxmemoryPolicy)] = &[
     ("volatile-lru", MaxmemoryPolicy::VolatileLru),

@@ -159,7 +159,7 @@ impl ClientShared {
     /// `client-output-buffer-limit pubsub` does, instead of growing memory.
     pub fn deliver(&self, push: Push) -> bool {
         let pending = self.pending_push.fetch_add(push.size(), Ordering::Relaxed) + push.size();
-        if pending > crate::conn::PUBSUB_HARD_LIMIT {
+        if pending > crate::net::conn::PUBSUB_HARD_LIMIT {
             self.kill();
             return false;
         }

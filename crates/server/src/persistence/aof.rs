@@ -26,7 +26,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
 use bytes::{Bytes, BytesMut};
 use parking_lot::Mutex;
 
-use crate::bgsave::Format;
+use crate::persistence::bgsave::Format;
 use crate::server::Server;
 
 /// `appendfsync`.
@@ -47,7 +47,7 @@ pub enum AofError {
     #[error("Bad manifest {0}: {1}")]
     Manifest(PathBuf, String),
     #[error(transparent)]
-    Rdb(#[from] crate::snapshot::LoadError),
+    Rdb(#[from] crate::persistence::snapshot::LoadError),
 }
 
 /// One line of the manifest.
@@ -113,7 +113,10 @@ pub struct Aof {
     pub rewrites: AtomicU64,
     pub rewrite_running: AtomicBool,
     pub last_write_failed: AtomicBool,
-    /// Why the last write failed, as Redis words it (`No space left on device`).
+    /// The last everysec fsync failed: what was written may not be on
+    /// disk, so writes are refused until one succeeds, as in Redis.
+    pub fsync_failed: AtomicBool,
+    /// Why the last write (or fsync) failed, as Redis words it (`No space left on device`).
     pub last_error: Mutex<String>,
 }
 
@@ -128,6 +131,7 @@ impl Default for Aof {
             rewrites: AtomicU64::new(0),
             rewrite_running: AtomicBool::new(false),
             last_write_failed: AtomicBool::new(false),
+            fsync_failed: AtomicBool::new(false),
             last_error: Mutex::new(String::new()),
         }
     }
@@ -193,7 +197,9 @@ impl Aof {
     pub fn disable(&self) {
         self.on.store(false, Ordering::Release);
         if let Some(i) = self.incr.lock().take() {
-            let _ = i.file.sync_data();
+            if let Err(e) = i.file.sync_data() {
+                tracing::warn!("Fail to fsync the AOF file: {}", error_text(&e));
+            }
         }
     }
 
@@ -248,8 +254,7 @@ impl Aof {
                 Ok(())
             }
             Err(e) => {
-                let text = e.to_string();
-                let text = text.split(" (os error").next().unwrap_or(&text).to_string();
+                let text = error_text(&e);
                 if !self.last_write_failed.swap(true, Ordering::Relaxed) {
                     tracing::warn!("Error writing to the AOF file: {text}");
                 }
@@ -268,10 +273,14 @@ impl Aof {
         }
     }
 
-    /// `-MISCONF` while a write to the AOF is failing.
+    /// Whether the last write or fsync failed (INFO's aof_last_write_status).
+    pub fn failing(&self) -> bool {
+        self.last_write_failed.load(Ordering::Relaxed) || self.fsync_failed.load(Ordering::Relaxed)
+    }
+
+    /// `-MISCONF` while a write to the AOF, or its fsync, is failing.
     pub fn refusal(&self) -> Option<String> {
-        (self.enabled() && self.last_write_failed.load(Ordering::Relaxed))
-            .then(|| format!("MISCONF Errors writing to the AOF file: {}", self.last_error.lock()))
+        (self.enabled() && self.failing()).then(|| format!("MISCONF Errors writing to the AOF file: {}", self.last_error.lock()))
     }
 
     /// `appendfsync everysec`: called once a second.
@@ -288,9 +297,42 @@ impl Aof {
         };
         // Outside the lock: writers keep appending meanwhile.
         if let Some(f) = file {
-            let _ = f.sync_data();
+            if !self.record_fsync(f.sync_data()) {
+                // Still not known to be on disk: try again next second.
+                if let Some(i) = self.incr.lock().as_mut() {
+                    i.unsynced = true;
+                }
+            }
         }
     }
+
+    /// Records an everysec fsync's outcome as Redis's bio thread does:
+    /// a failure is logged once and refuses writes until an fsync succeeds;
+    /// EBADF and EINVAL (a file system without fsync) are not failures.
+    /// Returns whether the data is on disk.
+    fn record_fsync(&self, result: std::io::Result<()>) -> bool {
+        match result {
+            Err(e) if !matches!(e.raw_os_error(), Some(libc::EBADF | libc::EINVAL)) => {
+                let text = error_text(&e);
+                if !self.fsync_failed.swap(true, Ordering::Relaxed) {
+                    tracing::warn!("Fail to fsync the AOF file: {text}");
+                }
+                *self.last_error.lock() = text;
+                false
+            }
+            _ => {
+                self.fsync_failed.store(false, Ordering::Relaxed);
+                true
+            }
+        }
+    }
+}
+
+/// An I/O error as Redis words it (`strerror`): without Rust's
+/// ` (os error N)` suffix.
+fn error_text(e: &std::io::Error) -> String {
+    let text = e.to_string();
+    text.split(" (os error").next().unwrap_or(&text).to_string()
 }
 
 /// At start-up with `appendonly yes`: loads the manifest's files (base,
@@ -334,10 +376,10 @@ pub fn load(server: &std::sync::Arc<Server>) -> Result<bool, AofError> {
 fn load_rdb(server: &Server, path: &Path) -> Result<(), AofError> {
     let opts = {
         let c = server.config.read();
-        crate::snapshot::LoadOptions { lfu_policy: c.maxmemory_policy.is_lfu(), check_crc: c.rdbchecksum, merge: true, keep_expired: true }
+        crate::persistence::snapshot::LoadOptions { lfu_policy: c.maxmemory_policy.is_lfu(), check_crc: c.rdbchecksum, merge: true, keep_expired: true }
     };
     let limits = server.store.limits.snapshot();
-    crate::snapshot::load(&mut server.store.exclusive(), path, &limits, opts)?;
+    crate::persistence::snapshot::load(&mut server.store.exclusive(), path, &limits, opts)?;
     Ok(())
 }
 
@@ -409,7 +451,7 @@ pub fn rewrite(server: &Server) -> Result<(), AofError> {
     let base_name = paths.base(seq, format);
     let base_tmp = paths.dir.join(format!("temp-rewriteaof-{}.aof", std::process::id()));
     let started = loop {
-        let attempt = crate::bgsave::begin(server, &mut server.store.exclusive(), &base_tmp, format, |_| {
+        let attempt = crate::persistence::bgsave::begin(server, &mut server.store.exclusive(), &base_tmp, format, |_| {
             // The instant of the snapshot: from here on writes go to the new
             // incremental file; the old files stay listed until the base
             // is complete.
@@ -420,11 +462,12 @@ pub fn rewrite(server: &Server) -> Result<(), AofError> {
         });
         match attempt {
             Ok(s) => break s,
-            Err(crate::bgsave::SnapshotError::Busy) => std::thread::sleep(std::time::Duration::from_millis(50)),
+            Err(crate::persistence::bgsave::SnapshotError::Busy) => std::thread::sleep(std::time::Duration::from_millis(50)),
             Err(e) => return Err(AofError::Io(base_tmp, std::io::Error::other(e.to_string()))),
         }
     };
-    let (switched, _keys) = crate::bgsave::finish(server, started).map_err(|e| AofError::Io(base_tmp.clone(), std::io::Error::other(e.to_string())))?;
+    let (switched, _keys) =
+        crate::persistence::bgsave::finish(server, started).map_err(|e| AofError::Io(base_tmp.clone(), std::io::Error::other(e.to_string())))?;
     switched?;
     let base = paths.dir.join(&base_name);
     std::fs::rename(&base_tmp, &base).map_err(io(&base))?;
@@ -488,5 +531,21 @@ mod tests {
         assert_eq!(parts[1], Part { name: "appendonly.aof.1.incr.aof".into(), seq: 1, kind: 'i' });
         assert_eq!(render_manifest(&parts), text);
         assert!(parse_manifest(Path::new("m"), "file x seq 1 type z\n").is_err());
+    }
+
+    #[test]
+    fn a_failed_everysec_fsync_refuses_writes_until_one_succeeds() {
+        let aof = Aof::default();
+        aof.on.store(true, Ordering::Relaxed);
+        assert_eq!(aof.refusal(), None);
+        assert!(!aof.record_fsync(Err(std::io::Error::from_raw_os_error(libc::EIO))));
+        assert_eq!(aof.refusal().as_deref(), Some("MISCONF Errors writing to the AOF file: Input/output error"));
+        assert!(aof.failing(), "INFO shows aof_last_write_status:err");
+        // A file system without fsync is not a failure (Redis ignores EINVAL).
+        assert!(aof.record_fsync(Err(std::io::Error::from_raw_os_error(libc::EINVAL))));
+        assert_eq!(aof.refusal(), None);
+        assert!(!aof.record_fsync(Err(std::io::Error::from_raw_os_error(libc::ENOSPC))));
+        assert!(aof.record_fsync(Ok(())));
+        assert_eq!(aof.refusal(), None);
     }
 }

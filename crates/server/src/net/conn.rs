@@ -21,9 +21,9 @@ use tokio::net::{TcpStream, UnixStream};
 use tokio::sync::mpsc;
 use tracing::debug;
 
-use crate::client::{kind, Client, ClientShared, Push};
 use crate::command::flags;
-use crate::outbox::{Closing, Outbox};
+use crate::net::client::{kind, Client, ClientShared, Push};
+use crate::net::outbox::{Closing, Outbox};
 use crate::server::Server;
 
 /// Above this many bytes of replies, a batch is flushed before it ends, so a

@@ -96,7 +96,7 @@ impl Format {
                 let (value, layout) = rdb_form(value);
                 encode_key(buf, key, &value, layout, expire, compress)
             }
-            Format::Commands => crate::aof_base::key(buf, key, value, expire),
+            Format::Commands => crate::persistence::aof_base::key(buf, key, value, expire),
         }
     }
 }

@@ -30,7 +30,7 @@ use bytes::{Buf, BytesMut};
 use parking_lot::Mutex;
 use tokio::sync::mpsc::UnboundedSender;
 
-use crate::client::Push;
+use crate::net::client::Push;
 use crate::server::Server;
 
 /// A worker busy enough never to park still writes its queued replies
