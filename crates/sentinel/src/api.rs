@@ -10,7 +10,8 @@ use ferrokv_resp::{encode, Protocol, RequestLimits, RequestParser};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use crate::sentinel::{begin_failover, best_replica, vote_with_events, Sentinel};
+use crate::failover::{self, best_replica};
+use crate::sentinel::Sentinel;
 use crate::state::{Instance, Master, Reconf, State};
 
 struct Client {
@@ -383,7 +384,9 @@ fn sentinel(s: &Arc<Sentinel>, c: &mut Client, args: &[Bytes], out: &mut BytesMu
                 Some(n) => {
                     let down = st.masters[&n].inst.is_sdown();
                     if runid != "*" {
-                        let (l, e, events) = vote_with_events(&mut st, &n, epoch, &runid);
+                        let (mut events, mut commands) = (Vec::new(), Vec::new());
+                        let (masters, mut cx) = st.parts(&mut events, &mut commands);
+                        let (l, e) = failover::vote(masters.get_mut(&n).expect("found above"), &mut cx, epoch, &runid);
                         for (k, m) in events {
                             s.event(&k, m);
                         }
@@ -423,8 +426,9 @@ fn sentinel(s: &Arc<Sentinel>, c: &mut Client, args: &[Bytes], out: &mut BytesMu
                 Some(m) if m.in_failover() => encode::error(out, b"INPROG Failover already in progress"),
                 Some(m) if best_replica(m).is_none() => encode::error(out, b"NOGOODSLAVE No suitable replica to promote"),
                 Some(_) => {
-                    let mut events = Vec::new();
-                    begin_failover(&mut st, &name, true, &mut events);
+                    let (mut events, mut commands) = (Vec::new(), Vec::new());
+                    let (masters, mut cx) = st.parts(&mut events, &mut commands);
+                    failover::begin(masters.get_mut(&name).expect("found above"), &mut cx, true);
                     drop(st);
                     for (k, m) in events {
                         s.event(&k, m);

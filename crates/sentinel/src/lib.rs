@@ -4,13 +4,15 @@
 //!
 //! - `config`: sentinel.conf, read and rewritten with the state.
 //! - `state`: masters, replicas, peers, links' health, failover state.
-//! - `sentinel`: the timer: down detection, election, the failover machine.
+//! - `sentinel`: the timer: down detection, then the failover machine.
+//! - `failover`: the leader election and the failover state machine.
 //! - `monitor`: the links to nodes and peers (PING, INFO, hello, votes).
 //! - `api`: the RESP server for clients and peers.
 //! - `link`: an outgoing RESP connection.
 
 pub mod api;
 pub mod config;
+pub mod failover;
 pub mod link;
 pub mod monitor;
 pub mod sentinel;

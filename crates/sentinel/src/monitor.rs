@@ -12,9 +12,10 @@ use std::time::{Duration, Instant};
 use ferrokv_resp::Frame;
 use parking_lot::Mutex;
 
+use crate::failover::{self, Cx};
 use crate::link::{text, Link};
-use crate::sentinel::{describe, promotion_seen, replicaof_command, switch_master, Command, Sentinel};
-use crate::state::{FailoverState, Instance, Reconf, Role, State, HELLO_PERIOD, INFO_PERIOD, PING_PERIOD};
+use crate::sentinel::{describe, replicaof_command, Command, Sentinel};
+use crate::state::{FailoverState, Instance, Master, Reconf, Role, State, HELLO_PERIOD, INFO_PERIOD, PING_PERIOD};
 
 const CONNECT_TIMEOUT: Duration = Duration::from_millis(1000);
 pub const HELLO_CHANNEL: &str = "__sentinel__:hello";
@@ -293,9 +294,11 @@ fn process_info(s: &Arc<Sentinel>, id: u64, target: &Target, info: &str) {
         if found.is_none() {
             return;
         }
+        let (masters, mut cx) = st.parts(&mut events, &mut commands);
+        let Some(m) = masters.get_mut(&name) else { return };
         match target {
-            Target::Master(_) if role == Role::Master => discover_replicas(&mut st, &name, info, &mut events),
-            Target::Replica(_, key) => replica_info(&mut st, &name, key, role, &mut events, &mut commands),
+            Target::Master(_) if role == Role::Master => discover_replicas(m, &mut cx, info),
+            Target::Replica(_, key) => replica_info(m, &mut cx, key, role),
             _ => {}
         }
     }
@@ -311,56 +314,50 @@ fn process_info(s: &Arc<Sentinel>, id: u64, target: &Target, info: &str) {
 }
 
 /// `slaveN:ip=…,port=…` lines of a master's INFO add replicas.
-fn discover_replicas(st: &mut State, name: &str, info: &str, events: &mut Vec<(String, String)>) {
+fn discover_replicas(m: &mut Master, cx: &mut Cx<'_>, info: &str) {
     for line in info.lines().filter(|l| l.starts_with("slave") && l.contains("ip=")) {
         let value = line.split_once(':').map_or("", |(_, v)| v.trim());
         let kv: std::collections::HashMap<&str, &str> = value.split(',').filter_map(|p| p.split_once('=')).collect();
         let (Some(ip), Some(port)) = (kv.get("ip"), kv.get("port").and_then(|p| p.parse::<u16>().ok())) else { continue };
         let key = format!("{ip}:{port}");
-        if st.masters[name].replicas.contains_key(&key) {
+        if m.replicas.contains_key(&key) {
             continue;
         }
-        let rid = st.next_id();
-        let m = st.masters.get_mut(name).expect("exists");
-        let inst = Instance::new(rid, ip, port, Role::Replica);
-        events.push(("+slave".into(), describe(m, Some(&inst), "slave")));
+        let inst = Instance::new(cx.next_id(), ip, port, Role::Replica);
+        cx.events.push(("+slave".into(), describe(m, Some(&inst), "slave")));
         m.replicas.insert(key, inst);
-        st.dirty = true;
+        *cx.dirty = true;
     }
 }
 
 /// What a replica's INFO means for the failover and for its configuration.
-fn replica_info(st: &mut State, name: &str, key: &str, role: Role, events: &mut Vec<(String, String)>, commands: &mut Vec<Command>) {
-    let m = &st.masters[name];
+fn replica_info(m: &mut Master, cx: &mut Cx<'_>, key: &str, role: Role) {
     let Some(r) = m.replicas.get(key).cloned() else { return };
     let promoted = m.promoted.as_deref() == Some(key);
     if promoted && role == Role::Master && m.failover == FailoverState::WaitPromotion {
-        promotion_seen(st, name, events);
-        return;
+        return failover::promotion_seen(m, cx);
     }
-    let m = &st.masters[name];
-    let ours = (m.inst.host.as_str(), m.inst.port);
+    let ours = (m.inst.host.clone(), m.inst.port);
     let points_at = |h: &str, p: u16| r.master_host.as_deref() == Some(h) && r.master_port == p;
     // Re-pointing during our failover: sent → in progress → done.
     if m.failover == FailoverState::ReconfReplicas {
-        if let Some(p) = m.promoted.as_ref().and_then(|k| m.replicas.get(k)) {
-            let (ph, pp) = (p.host.clone(), p.port);
-            let snapshot = m.clone();
-            let rr = st.masters.get_mut(name).expect("exists").replicas.get_mut(key).expect("exists");
-            if matches!(rr.reconf, Reconf::Sent(_)) && points_at(&ph, pp) {
-                rr.reconf = Reconf::InProgress;
-                events.push(("+slave-reconf-inprog".into(), describe(&snapshot, Some(&r), "slave")));
-            }
-            if rr.reconf == Reconf::InProgress && r.master_link_up {
-                rr.reconf = Reconf::Done;
-                events.push(("+slave-reconf-done".into(), describe(&snapshot, Some(&r), "slave")));
-            }
+        let Some((ph, pp)) = m.promoted.as_ref().and_then(|k| m.replicas.get(k)).map(|p| (p.host.clone(), p.port)) else { return };
+        let who = describe(m, Some(&r), "slave");
+        let Some(rr) = m.replicas.get_mut(key) else { return };
+        if matches!(rr.reconf, Reconf::Sent(_)) && points_at(&ph, pp) {
+            rr.reconf = Reconf::InProgress;
+            cx.events.push(("+slave-reconf-inprog".into(), who.clone()));
+        }
+        if rr.reconf == Reconf::InProgress && r.master_link_up {
+            rr.reconf = Reconf::Done;
+            cx.events.push(("+slave-reconf-done".into(), who));
         }
         return;
     }
     if m.in_failover() || m.inst.is_sdown() {
         return;
     }
+    let to = Some((ours.0.as_str(), ours.1));
     // A node we know as a replica says master (the old master back after a
     // failover): once it has said so for a while, make it a replica.
     // Redis waits 8 s for newer configurations to arrive first; when this
@@ -369,10 +366,11 @@ fn replica_info(st: &mut State, name: &str, key: &str, role: Role, events: &mut 
     let ours_recently = m.led_switch.is_some_and(|t| t.elapsed() < Duration::from_secs(60));
     let wait = if ours_recently { Duration::from_secs(1) } else { Duration::from_millis(HELLO_PERIOD.as_millis() as u64 * 4) };
     if role == Role::Master && r.role_reported_time.elapsed() > wait && !r.is_sdown() {
-        events.push(("+convert-to-slave".into(), describe(m, Some(&r), "slave")));
-        commands.push(replicaof_command(name, &r, Some(ours)));
-        let rr = st.masters.get_mut(name).expect("exists").replicas.get_mut(key).expect("exists");
-        rr.role_reported_time = Instant::now();
+        cx.events.push(("+convert-to-slave".into(), describe(m, Some(&r), "slave")));
+        cx.commands.push(replicaof_command(&m.name, &r, to));
+        if let Some(rr) = m.replicas.get_mut(key) {
+            rr.role_reported_time = Instant::now();
+        }
         return;
     }
     // A replica following some other master: point it at ours, once it has
@@ -381,11 +379,12 @@ fn replica_info(st: &mut State, name: &str, key: &str, role: Role, events: &mut 
     // right after a failover it has not yet heard of, it would send the new
     // primary's replicas back to the old one.
     let sane = m.inst.role_reported == Role::Master && !m.inst.is_sdown();
-    if role == Role::Replica && r.master_host.is_some() && !points_at(ours.0, ours.1) && sane && r.master_changed.elapsed() > m.failover_timeout {
-        events.push(("+fix-slave-config".into(), describe(m, Some(&r), "slave")));
-        commands.push(replicaof_command(name, &r, Some(ours)));
-        let rr = st.masters.get_mut(name).expect("exists").replicas.get_mut(key).expect("exists");
-        rr.master_changed = Instant::now();
+    if role == Role::Replica && r.master_host.is_some() && !points_at(&ours.0, ours.1) && sane && r.master_changed.elapsed() > m.failover_timeout {
+        cx.events.push(("+fix-slave-config".into(), describe(m, Some(&r), "slave")));
+        cx.commands.push(replicaof_command(&m.name, &r, to));
+        if let Some(rr) = m.replicas.get_mut(key) {
+            rr.master_changed = Instant::now();
+        }
     }
 }
 
@@ -446,8 +445,11 @@ pub fn process_hello(s: &Arc<Sentinel>, msg: &str) {
         let m = &st.masters[name];
         if mepoch > m.config_epoch && (m.inst.host != mip || m.inst.port != mport) {
             events.push(("+config-update-from".into(), format!("sentinel {runid} {ip} {port} @ {} {} {}", m.name, m.inst.host, m.inst.port)));
-            switch_master(&mut st, name, mip, mport, &mut events);
-            st.masters.get_mut(name).expect("exists").config_epoch = mepoch;
+            let mut commands = Vec::new();
+            let (masters, mut cx) = st.parts(&mut events, &mut commands);
+            let m = masters.get_mut(name).expect("exists");
+            failover::switch_master(m, &mut cx, mip, mport);
+            m.config_epoch = mepoch;
         }
         wakes = std::mem::take(&mut st.wakes);
     }

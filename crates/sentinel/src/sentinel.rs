@@ -1,6 +1,6 @@
 //! The sentinel's judgement, run every 50–100 ms over the shared state
-//! (Redis's `sentinelTimer`): subjective and objective down, the leader
-//! election, and the failover state machine, one function per state. Network
+//! (Redis's `sentinelTimer`): subjective and objective down, then the
+//! failover state machine (`failover`) for every master. Network
 //! work is done by the instance tasks (`monitor`) and by short tasks this
 //! spawns; nothing here waits on the network.
 
@@ -10,10 +10,9 @@ use std::time::{Duration, Instant};
 use parking_lot::Mutex;
 use tokio::sync::broadcast;
 
-use crate::state::{FailoverState, Instance, Master, Reconf, Role, State, Wakes, ASK_VALIDITY, INFO_PERIOD, PING_PERIOD};
+use crate::failover::{self, Cx};
+use crate::state::{Instance, Master, Role, State, Wakes, ASK_VALIDITY, INFO_PERIOD};
 
-/// How long replica selection waits for INFO read after the primary went down.
-const INFO_WAIT: Duration = Duration::from_secs(2);
 const TILT_TRIGGER: Duration = Duration::from_secs(2);
 const TILT_PERIOD: Duration = Duration::from_secs(30);
 
@@ -92,18 +91,18 @@ impl Sentinel {
                 }
                 return;
             }
-            let names: Vec<String> = st.masters.keys().cloned().collect();
-            for name in names {
-                check_down(&mut st, &name, &mut events);
-                start_failover_if_needed(&mut st, &name, &mut events);
+            let (masters, mut cx) = st.parts(&mut events, &mut commands);
+            for m in masters.values_mut() {
+                check_down(m, &mut cx);
+                failover::start_if_needed(m, &mut cx);
                 // Steps that need no reply from anyone run back to back
                 // (elected → replica selected → SLAVEOF NO ONE sent) rather
                 // than one per timer run: each run costs 50–100 ms of the
                 // failover.
                 for _ in 0..4 {
-                    let before = st.masters[&name].failover;
-                    failover_step(&mut st, &name, &mut events, &mut commands);
-                    if st.masters[&name].failover == before {
+                    let before = m.failover;
+                    failover::step(m, &mut cx);
+                    if m.failover == before {
                         break;
                     }
                 }
@@ -190,9 +189,10 @@ pub fn replicaof_command(master: &str, target: &Instance, to: Option<(&str, u16)
     Command { master: master.into(), host: target.host.clone(), port: target.port, args, transaction: true }
 }
 
-fn check_down(st: &mut State, name: &str, events: &mut Vec<(String, String)>) {
+/// Subjective down of every instance of `m`, and objective down of `m`.
+fn check_down(m: &mut Master, cx: &mut Cx<'_>) {
+    let events = &mut *cx.events;
     let now = Instant::now();
-    let m = st.masters.get_mut(name).expect("named master exists");
     let down_after = m.down_after;
     let snapshot = m.clone();
     let mut master_down = false;
@@ -247,21 +247,9 @@ fn check_down(st: &mut State, name: &str, events: &mut Vec<(String, String)>) {
         events.push(("-odown".into(), format!("master {} {} {}", m.name, m.inst.host, m.inst.port)));
     }
     if master_down {
-        st.wakes.peers = true;
-        st.wakes.links = true;
+        cx.wakes.peers = true;
+        cx.wakes.links = true;
     }
-}
-
-fn start_failover_if_needed(st: &mut State, name: &str, events: &mut Vec<(String, String)>) {
-    let now = Instant::now();
-    let m = &st.masters[name];
-    if m.odown_since.is_none() || m.in_failover() {
-        return;
-    }
-    if m.failover_start.is_some_and(|t| now < t + m.failover_timeout * 2) {
-        return;
-    }
-    begin_failover(st, name, false, events);
 }
 
 /// The wait before the next timer run: 50–100 ms, drawn anew each time as
@@ -270,475 +258,4 @@ fn start_failover_if_needed(st: &mut State, name: &str, events: &mut Vec<(String
 pub fn timer_period() -> Duration {
     use rand::Rng;
     Duration::from_millis(rand::rng().random_range(50..=100))
-}
-
-/// Starts a failover in a new epoch, voting for ourselves.
-pub fn begin_failover(st: &mut State, name: &str, forced: bool, events: &mut Vec<(String, String)>) {
-    st.current_epoch += 1;
-    let epoch = st.current_epoch;
-    let myid = st.myid.clone();
-    let m = st.masters.get_mut(name).expect("named master exists");
-    m.failover = FailoverState::WaitStart;
-    m.failover_epoch = epoch;
-    m.failover_start = Some(Instant::now() + jitter());
-    m.failover_state_change = Instant::now();
-    m.forced = forced;
-    m.promoted = None;
-    m.leader = Some(myid);
-    m.leader_epoch = epoch;
-    for r in m.replicas.values_mut() {
-        r.reconf = Reconf::None;
-    }
-    events.push(("+new-epoch".into(), epoch.to_string()));
-    events.push(("+try-failover".into(), describe(m, None, "master")));
-    st.dirty = true;
-    st.wakes.peers = true;
-    st.wakes.links = true;
-}
-
-/// Up to a second, so sentinels that lose an election do not retry together.
-fn jitter() -> Duration {
-    use rand::Rng;
-    Duration::from_millis(rand::rng().random_range(0..1000))
-}
-
-/// `sentinelVoteLeader`: the vote a peer asks for with
-/// is-master-down-by-addr; returns (leader, epoch).
-pub fn vote(st: &mut State, name: &str, req_epoch: u64, req_runid: &str) -> (Option<String>, u64) {
-    let (l, e, _) = vote_with_events(st, name, req_epoch, req_runid);
-    (l, e)
-}
-
-/// [`vote`], with the events it causes (`+new-epoch`, `+vote-for-leader`).
-pub fn vote_with_events(st: &mut State, name: &str, req_epoch: u64, req_runid: &str) -> (Option<String>, u64, Vec<(String, String)>) {
-    let mut events = Vec::new();
-    if req_epoch > st.current_epoch {
-        st.current_epoch = req_epoch;
-        st.dirty = true;
-        events.push(("+new-epoch".to_string(), req_epoch.to_string()));
-    }
-    let current = st.current_epoch;
-    let myid = st.myid.clone();
-    let Some(m) = st.masters.get_mut(name) else {
-        return (None, 0, events);
-    };
-    if m.leader_epoch < req_epoch && current <= req_epoch {
-        m.leader = Some(req_runid.to_string());
-        m.leader_epoch = current;
-        events.push(("+vote-for-leader".into(), format!("{req_runid} {current}")));
-        st.dirty = true;
-        // Voting for someone else: do not start our own failover soon.
-        if req_runid != myid {
-            m.failover_start = Some(Instant::now() + jitter());
-        }
-    }
-    let m = &st.masters[name];
-    (m.leader.clone(), m.leader_epoch, events)
-}
-
-/// `sentinelGetLeader`: the winner of `epoch`, if it has a majority of the
-/// known sentinels and at least the quorum.
-fn leader(st: &mut State, name: &str, epoch: u64) -> Option<String> {
-    let m = &st.masters[name];
-    let voters = m.sentinels.len() as u32 + 1;
-    let mut counts: std::collections::BTreeMap<String, u32> = Default::default();
-    for s in m.sentinels.values() {
-        if let Some(l) = &s.leader {
-            if s.leader_epoch == epoch {
-                *counts.entry(l.clone()).or_default() += 1;
-            }
-        }
-    }
-    let winner = counts.iter().max_by_key(|(_, n)| **n).map(|(k, _)| k.clone());
-    let myid = st.myid.clone();
-    let (my_vote, my_epoch) = vote(st, name, epoch, winner.as_deref().unwrap_or(&myid));
-    if let Some(v) = my_vote.filter(|_| my_epoch == epoch) {
-        *counts.entry(v).or_default() += 1;
-    }
-    let (best, n) = counts.into_iter().max_by_key(|(_, n)| *n)?;
-    let quorum = st.masters[name].quorum;
-    // A majority of all known sentinels, and at least the quorum.
-    (n > voters / 2 && n >= quorum).then_some(best)
-}
-
-fn set_failover_state(m: &mut Master, s: FailoverState, events: &mut Vec<(String, String)>) {
-    m.failover = s;
-    m.failover_state_change = Instant::now();
-    if s != FailoverState::None {
-        events.push((format!("+failover-state-{}", s.name().replace('_', "-")), describe(m, None, "master")));
-    }
-}
-
-fn abort(m: &mut Master, why: &str, events: &mut Vec<(String, String)>) {
-    events.push((format!("-failover-abort-{why}"), describe(m, None, "master")));
-    if let Some(p) = m.promoted.take() {
-        if let Some(r) = m.replicas.get_mut(&p) {
-            r.reconf = Reconf::None;
-        }
-    }
-    m.failover = FailoverState::None;
-    m.forced = false;
-}
-
-fn failover_step(st: &mut State, name: &str, events: &mut Vec<(String, String)>, commands: &mut Vec<Command>) {
-    match st.masters[name].failover {
-        FailoverState::None => {}
-        FailoverState::WaitStart => wait_start(st, name, events),
-        // A primary that answers again before a replica was promoted keeps
-        // its role: promoting a replica now would race the writes it is
-        // acknowledging again (the offsets compared are no longer final).
-        FailoverState::SelectReplica | FailoverState::SendReplicaofNoOne if master_is_back(&st.masters[name]) => {
-            abort(st.masters.get_mut(name).expect("exists"), "master-back", events)
-        }
-        FailoverState::SelectReplica => select_replica(st.masters.get_mut(name).expect("exists"), events),
-        FailoverState::SendReplicaofNoOne => send_replicaof_no_one(st.masters.get_mut(name).expect("exists"), events, commands),
-        FailoverState::WaitPromotion => {
-            let m = st.masters.get_mut(name).expect("exists");
-            if m.failover_state_change.elapsed() > m.failover_timeout {
-                abort(m, "slave-timeout", events);
-            }
-        }
-        FailoverState::ReconfReplicas => reconf_replicas(st.masters.get_mut(name).expect("exists"), events, commands),
-        FailoverState::UpdateConfig => {
-            switch_to_promoted(st, name, events);
-        }
-    }
-}
-
-/// The primary of an automatic failover answers PING again.
-fn master_is_back(m: &Master) -> bool {
-    !m.forced && !m.inst.is_sdown()
-}
-
-fn wait_start(st: &mut State, name: &str, events: &mut Vec<(String, String)>) {
-    let epoch = st.masters[name].failover_epoch;
-    let winner = leader(st, name, epoch);
-    let me = winner.as_deref() == Some(st.myid.as_str());
-    let m = st.masters.get_mut(name).expect("exists");
-    if !me && !m.forced {
-        let election_timeout = m.failover_timeout.min(Duration::from_secs(10));
-        if m.failover_state_change.elapsed() > election_timeout {
-            abort(m, "not-elected", events);
-        }
-        return;
-    }
-    events.push(("+elected-leader".into(), describe(m, None, "master")));
-    set_failover_state(m, FailoverState::SelectReplica, events);
-}
-
-/// `sentinelSelectSlave`: healthy, reachable, recently seen, not priority 0,
-/// not disconnected from the master for too long; then lowest priority,
-/// highest offset, lowest run id.
-///
-/// Stricter than Redis where Redis's rules can promote a node without the
-/// primary's latest writes: a candidate must say it is a replica *of this
-/// primary* (a restarted old primary still listed as a replica reports
-/// `role:master` with whatever it had; a replica still following someone
-/// else holds another history), and while the primary is down its INFO
-/// must have been read after the primary went down, so the offsets
-/// compared are final and not a moment older than the writes acknowledged
-/// just before the crash.
-pub fn best_replica(m: &Master) -> Option<String> {
-    let now = Instant::now();
-    let master_down = m.inst.sdown_since.map_or(Duration::ZERO, |t| now.duration_since(t));
-    let max_link_down = master_down + m.down_after * 10;
-    let info_validity = if m.inst.is_sdown() { PING_PERIOD * 5 } else { INFO_PERIOD * 3 };
-    let mut candidates: Vec<&Instance> = m
-        .replicas
-        .values()
-        .filter(|r| {
-            !r.is_sdown()
-                && r.connected
-                && now.duration_since(r.last_ok_ping) <= PING_PERIOD * 5
-                && r.priority != 0
-                && r.info_refresh.is_some_and(|t| now.duration_since(t) <= info_validity)
-                && read_since_outage(r, m)
-                && Duration::from_millis(r.master_link_down_ms) <= max_link_down
-                && follows(r, m)
-                && holds_history(r, m)
-        })
-        .collect();
-    candidates.sort_by(|a, b| {
-        a.priority.cmp(&b.priority).then(b.repl_offset.cmp(&a.repl_offset)).then_with(|| match (&a.runid, &b.runid) {
-            (Some(x), Some(y)) => x.cmp(y),
-            (Some(_), None) => std::cmp::Ordering::Less,
-            (None, Some(_)) => std::cmp::Ordering::Greater,
-            (None, None) => std::cmp::Ordering::Equal,
-        })
-    });
-    candidates.first().map(|r| r.addr())
-}
-
-/// Whether the replica holds the primary's history: a replica that
-/// was just pointed at it and has not finished its full sync still
-/// reports its own replication ID, and an offset in that other history.
-fn holds_history(r: &Instance, m: &Master) -> bool {
-    match (&m.inst.replid, &r.replid) {
-        (Some(primary), Some(replica)) => primary == replica,
-        _ => true,
-    }
-}
-
-/// Whether the replica's INFO was read after the primary went down (or
-/// the primary is not down): only then is its offset final.
-fn read_since_outage(r: &Instance, m: &Master) -> bool {
-    m.inst.sdown_since.is_none_or(|down| r.info_refresh.is_some_and(|t| t >= down))
-}
-
-/// Replicas of this primary whose INFO has not been read since it went
-/// down: selection waits for them (the best one may be among them).
-fn awaiting_info(m: &Master) -> bool {
-    m.replicas.values().any(|r| r.connected && !r.is_sdown() && follows(r, m) && !read_since_outage(r, m))
-}
-
-/// Whether a replica's last INFO says it replicates this master.
-fn follows(r: &Instance, m: &Master) -> bool {
-    r.role_reported == Role::Replica && r.master_host.as_deref().is_some_and(|h| h.eq_ignore_ascii_case(&m.inst.host)) && r.master_port == m.inst.port
-}
-
-fn select_replica(m: &mut Master, events: &mut Vec<(String, String)>) {
-    // Every replica of this primary is compared on an offset read after it
-    // went down (INFO is read at once then, and every 50 ms during a
-    // failover); picking the first one read would promote whichever
-    // answered first, not the one with the acknowledged writes.
-    if m.failover_state_change.elapsed() < INFO_WAIT && awaiting_info(m) {
-        return;
-    }
-    match best_replica(m) {
-        None => abort(m, "no-good-slave", events),
-        Some(key) => {
-            let snapshot = m.clone();
-            events.push(("+selected-slave".into(), describe(&snapshot, snapshot.replicas.get(&key), "slave")));
-            m.promoted = Some(key);
-            set_failover_state(m, FailoverState::SendReplicaofNoOne, events);
-        }
-    }
-}
-
-fn send_replicaof_no_one(m: &mut Master, events: &mut Vec<(String, String)>, commands: &mut Vec<Command>) {
-    let Some(p) = m.promoted.clone().and_then(|k| m.replicas.get(&k).cloned()) else {
-        return abort(m, "no-good-slave", events);
-    };
-    if !p.connected {
-        if m.failover_state_change.elapsed() > m.failover_timeout {
-            abort(m, "slave-timeout", events);
-        }
-        return;
-    }
-    commands.push(replicaof_command(&m.name, &p, None));
-    set_failover_state(m, FailoverState::WaitPromotion, events);
-}
-
-/// Called from INFO processing: the promoted replica now says master.
-pub fn promotion_seen(st: &mut State, name: &str, events: &mut Vec<(String, String)>) {
-    let epoch = {
-        let m = &st.masters[name];
-        m.failover_epoch
-    };
-    let m = st.masters.get_mut(name).expect("exists");
-    let snapshot = m.clone();
-    let promoted = m.promoted.clone().and_then(|k| snapshot.replicas.get(&k).cloned());
-    events.push(("+promoted-slave".into(), describe(&snapshot, promoted.as_ref(), "slave")));
-    m.config_epoch = epoch;
-    set_failover_state(m, FailoverState::ReconfReplicas, events);
-    st.dirty = true;
-}
-
-fn reconf_replicas(m: &mut Master, events: &mut Vec<(String, String)>, commands: &mut Vec<Command>) {
-    let Some(promoted) = m.promoted.clone().and_then(|k| m.replicas.get(&k).cloned()) else {
-        return abort(m, "no-good-slave", events);
-    };
-    let timeout = m.failover_timeout;
-    let snapshot = m.clone();
-    let mut in_progress = m.replicas.values().filter(|r| matches!(r.reconf, Reconf::Sent(_) | Reconf::InProgress)).count() as u32;
-    let mut all_done = true;
-    for (key, r) in m.replicas.iter_mut() {
-        if *key == promoted.addr() {
-            continue;
-        }
-        match r.reconf {
-            Reconf::Done => continue,
-            Reconf::Sent(t) if t.elapsed() > timeout => {
-                // Redis gives up waiting for a slow replica, and counts it done.
-                r.reconf = Reconf::Done;
-                events.push(("-slave-reconf-sent-timeout".into(), describe(&snapshot, Some(r), "slave")));
-                in_progress = in_progress.saturating_sub(1);
-                continue;
-            }
-            _ => {}
-        }
-        if r.is_sdown() {
-            // A replica that looks down gets the transaction all the same
-            // (a stopped one runs it when it resumes, so it cannot come
-            // back acknowledging the old primary's writes); it is not
-            // waited for, and is fixed later if it missed it.
-            r.reconf = Reconf::Done;
-            commands.push(replicaof_command(&m.name, r, Some((&promoted.host, promoted.port))));
-            events.push(("+slave-reconf-sent".into(), describe(&snapshot, Some(r), "slave")));
-            continue;
-        }
-        all_done = false;
-        if r.reconf == Reconf::None && in_progress < m.parallel_syncs {
-            commands.push(replicaof_command(&m.name, r, Some((&promoted.host, promoted.port))));
-            r.reconf = Reconf::Sent(Instant::now());
-            in_progress += 1;
-            events.push(("+slave-reconf-sent".into(), describe(&snapshot, Some(r), "slave")));
-        }
-    }
-    let done = all_done || (m.forced && m.failover_state_change.elapsed() > timeout);
-    if done {
-        events.push(("+failover-end".into(), describe(m, None, "master")));
-        set_failover_state(m, FailoverState::UpdateConfig, events);
-    }
-}
-
-/// `sentinelResetMasterAndChangeAddress` after our own failover: the
-/// promoted replica becomes the master, every other known node (the old
-/// master included) one of its replicas.
-fn switch_to_promoted(st: &mut State, name: &str, events: &mut Vec<(String, String)>) {
-    let (host, port) = {
-        let m = &st.masters[name];
-        match m.promoted.as_ref().and_then(|k| m.replicas.get(k)) {
-            Some(p) => (p.host.clone(), p.port),
-            None => return abort(st.masters.get_mut(name).expect("exists"), "no-good-slave", events),
-        }
-    };
-    switch_master(st, name, &host, port, events);
-    st.masters.get_mut(name).expect("exists").led_switch = Some(Instant::now());
-}
-
-/// Points the master `name` at `host:port` (our failover, or a newer config
-/// epoch announced by a peer): the old address and the other replicas
-/// become its replicas.
-pub fn switch_master(st: &mut State, name: &str, host: &str, port: u16, events: &mut Vec<(String, String)>) {
-    let mut ids: Vec<u64> = Vec::new();
-    let old = st.masters[name].clone();
-    let mut addrs: Vec<(String, u16)> = old.replicas.values().map(|r| (r.host.clone(), r.port)).filter(|(h, p)| !(h == host && *p == port)).collect();
-    if !(old.inst.host == host && old.inst.port == port) {
-        addrs.push((old.inst.host.clone(), old.inst.port));
-    }
-    for _ in 0..addrs.len() + 1 {
-        ids.push(st.next_id());
-    }
-    let m = st.masters.get_mut(name).expect("exists");
-    events.push(("+switch-master".into(), format!("{} {} {} {} {}", m.name, old.inst.host, old.inst.port, host, port)));
-    m.inst = Instance::new(ids[0], host, port, Role::Master);
-    m.replicas = addrs.into_iter().zip(ids[1..].iter()).map(|((h, p), id)| (format!("{h}:{p}"), Instance::new(*id, &h, p, Role::Replica))).collect();
-    m.failover = FailoverState::None;
-    m.led_switch = None;
-    // A new primary may fail over again at once (Redis's
-    // sentinelResetMaster): the 2 × failover-timeout pause is for retrying
-    // a failover that did not finish, not for the next outage.
-    m.failover_start = None;
-    m.promoted = None;
-    m.forced = false;
-    m.odown_since = None;
-    for s in m.sentinels.values_mut() {
-        s.master_down_at = None;
-    }
-    st.dirty = true;
-    // Say so on every node now, not on the next 2 s hello: peers that still
-    // hand out the old primary learn it at once.
-    st.wakes.hello = true;
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::config::{Config, MasterConfig};
-
-    fn state() -> State {
-        let mut c = Config::default();
-        let mut m = MasterConfig::new("m", "10.0.0.1", 6379, 2);
-        m.known_replicas = vec![("10.0.0.2".into(), 6379), ("10.0.0.3".into(), 6379)];
-        c.masters.push(m);
-        State::new(c, None, "a".repeat(40), ("127.0.0.1".into(), 26379))
-    }
-
-    /// A replica as INFO last described it, just now.
-    fn seen(r: &mut Instance, role: Role, master: (&str, u16), offset: u64) {
-        let now = Instant::now();
-        r.connected = true;
-        r.last_ok_ping = now;
-        r.info_refresh = Some(now);
-        r.role_reported = role;
-        r.master_host = Some(master.0.into());
-        r.master_port = master.1;
-        r.repl_offset = offset;
-    }
-
-    #[test]
-    fn only_replicas_of_this_primary_read_after_it_went_down_are_promoted() {
-        let mut st = state();
-        let m = st.masters.get_mut("m").unwrap();
-        m.inst.sdown_since = Some(Instant::now() - Duration::from_secs(2));
-        let (a, b) = ("10.0.0.2:6379".to_string(), "10.0.0.3:6379".to_string());
-        seen(m.replicas.get_mut(&a).unwrap(), Role::Replica, ("10.0.0.1", 6379), 100);
-        // The restarted old primary: listed as a replica, says master, and
-        // keeps whatever offset it last reported.
-        seen(m.replicas.get_mut(&b).unwrap(), Role::Master, ("10.0.0.1", 6379), 500);
-        assert_eq!(best_replica(m).as_deref(), Some(a.as_str()));
-        // A replica following another primary holds another history.
-        seen(m.replicas.get_mut(&b).unwrap(), Role::Replica, ("10.0.0.9", 6379), 500);
-        assert_eq!(best_replica(m).as_deref(), Some(a.as_str()));
-        // Both follow it: the highest offset wins...
-        seen(m.replicas.get_mut(&b).unwrap(), Role::Replica, ("10.0.0.1", 6379), 500);
-        assert_eq!(best_replica(m).as_deref(), Some(b.as_str()));
-        // ...but only an offset read after the primary went down counts.
-        m.replicas.get_mut(&b).unwrap().info_refresh = Some(Instant::now() - Duration::from_secs(3));
-        assert_eq!(best_replica(m).as_deref(), Some(a.as_str()));
-        m.replicas.get_mut(&a).unwrap().priority = 0;
-        assert_eq!(best_replica(m), None);
-    }
-
-    #[test]
-    fn selection_waits_for_every_replica_and_skips_those_of_another_history() {
-        let mut st = state();
-        let mut events = Vec::new();
-        let (a, b) = ("10.0.0.2:6379".to_string(), "10.0.0.3:6379".to_string());
-        let m = st.masters.get_mut("m").unwrap();
-        m.inst.replid = Some("p".repeat(40));
-        m.inst.sdown_since = Some(Instant::now() - Duration::from_millis(10));
-        seen(m.replicas.get_mut(&a).unwrap(), Role::Replica, ("10.0.0.1", 6379), 100);
-        seen(m.replicas.get_mut(&b).unwrap(), Role::Replica, ("10.0.0.1", 6379), 900);
-        m.replicas.get_mut(&b).unwrap().info_refresh = Some(Instant::now() - Duration::from_secs(1));
-        m.failover = FailoverState::SelectReplica;
-        m.failover_state_change = Instant::now();
-        select_replica(m, &mut events);
-        assert_eq!((m.failover, m.promoted.as_ref()), (FailoverState::SelectReplica, None), "b's INFO is older than the outage: wait for it");
-        seen(m.replicas.get_mut(&b).unwrap(), Role::Replica, ("10.0.0.1", 6379), 900);
-        // b was just pointed at this primary and still holds another history.
-        m.replicas.get_mut(&b).unwrap().replid = Some("x".repeat(40));
-        m.replicas.get_mut(&a).unwrap().replid = Some("p".repeat(40));
-        select_replica(m, &mut events);
-        assert_eq!(m.promoted.as_deref(), Some(a.as_str()));
-    }
-
-    #[test]
-    fn a_primary_that_answers_again_before_a_promotion_keeps_its_role() {
-        let mut st = state();
-        let mut events = Vec::new();
-        let mut commands = Vec::new();
-        st.masters.get_mut("m").unwrap().inst.sdown_since = Some(Instant::now());
-        begin_failover(&mut st, "m", false, &mut events);
-        let m = st.masters.get_mut("m").unwrap();
-        m.failover = FailoverState::SelectReplica;
-        m.inst.sdown_since = None;
-        failover_step(&mut st, "m", &mut events, &mut commands);
-        assert_eq!(st.masters["m"].failover, FailoverState::None);
-        assert!(commands.is_empty(), "no SLAVEOF NO ONE for a primary that is back");
-        assert!(events.iter().any(|(k, _)| k == "-failover-abort-master-back"));
-    }
-
-    #[test]
-    fn a_new_primary_may_fail_over_again_at_once() {
-        let mut st = state();
-        let mut events = Vec::new();
-        begin_failover(&mut st, "m", false, &mut events);
-        assert!(st.masters["m"].failover_start.is_some());
-        switch_master(&mut st, "m", "10.0.0.2", 6379, &mut events);
-        let m = &st.masters["m"];
-        assert_eq!((m.inst.host.as_str(), m.failover_start), ("10.0.0.2", None));
-        assert!(m.replicas.contains_key("10.0.0.1:6379") && m.replicas.contains_key("10.0.0.3:6379"));
-    }
 }

@@ -5,6 +5,8 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use crate::config::{Config, MasterConfig};
+use crate::failover::{Cx, Events};
+use crate::sentinel::Command;
 
 pub const PING_PERIOD: Duration = Duration::from_secs(1);
 pub const INFO_PERIOD: Duration = Duration::from_secs(10);
@@ -320,6 +322,21 @@ impl State {
     pub fn next_id(&mut self) -> u64 {
         self.next_id += 1;
         self.next_id
+    }
+
+    /// The masters, and the rest of the state as a failover step's context
+    /// (borrowed apart, so a step takes the one master it acts on).
+    pub fn parts<'a>(&'a mut self, events: &'a mut Events, commands: &'a mut Vec<Command>) -> (&'a mut BTreeMap<String, Master>, Cx<'a>) {
+        let cx = Cx {
+            myid: &self.myid,
+            current_epoch: &mut self.current_epoch,
+            ids: &mut self.next_id,
+            dirty: &mut self.dirty,
+            wakes: &mut self.wakes,
+            events,
+            commands,
+        };
+        (&mut self.masters, cx)
     }
 
     /// The config file as it should be now.
