@@ -184,17 +184,8 @@ impl Conn {
     pub fn try_cmd(&mut self, args: &[&str]) -> Option<Frame> {
         let a: Vec<&[u8]> = args.iter().map(|s| s.as_bytes()).collect();
         self.stream.write_all(&encode(&a)).ok()?;
-        loop {
-            if let Ok(Some((frame, used))) = Frame::parse(&self.buf) {
-                self.buf.drain(..used);
-                return Some(frame);
-            }
-            let mut chunk = [0u8; 65536];
-            match self.stream.read(&mut chunk) {
-                Ok(0) | Err(_) => return None,
-                Ok(n) => self.buf.extend_from_slice(&chunk[..n]),
-            }
-        }
+        let raw = self.next_raw().ok()?;
+        Frame::parse(&raw).ok()?.map(|(f, _)| f)
     }
 
     pub fn connect(port: u16) -> Conn {
@@ -212,26 +203,38 @@ impl Conn {
         self.send_raw(&encode(args));
     }
 
-    fn fill(&mut self) -> bool {
+    /// Reads more; false when the peer closed.
+    fn try_fill(&mut self) -> std::io::Result<bool> {
         let mut chunk = [0u8; 65536];
-        match self.stream.read(&mut chunk) {
-            Ok(0) => false,
-            Ok(n) => {
-                self.buf.extend_from_slice(&chunk[..n]);
-                true
+        let n = self.stream.read(&mut chunk)?;
+        self.buf.extend_from_slice(&chunk[..n]);
+        Ok(n > 0)
+    }
+
+    fn fill(&mut self) -> bool {
+        self.try_fill().unwrap_or_else(|e| panic!("read timed out or failed: {e}"))
+    }
+
+    /// The raw bytes of the next reply frame (the differential tests
+    /// compare bytes, which a decoded frame no longer has).
+    fn next_raw(&mut self) -> Result<Vec<u8>, String> {
+        loop {
+            match Frame::parse(&self.buf) {
+                Ok(Some((_, used))) => return Ok(self.buf.drain(..used).collect()),
+                Ok(None) => {}
+                Err(e) => return Err(format!("invalid RESP from server: {e}")),
             }
-            Err(e) => panic!("read timed out or failed: {e}"),
+            match self.try_fill() {
+                Ok(true) => {}
+                Ok(false) => return Err(format!("connection closed before a full reply; have {:?}", String::from_utf8_lossy(&self.buf))),
+                Err(e) => return Err(format!("read timed out or failed: {e}")),
+            }
         }
     }
 
     /// The raw bytes of the next reply frame.
     pub fn read_raw(&mut self) -> Vec<u8> {
-        loop {
-            if let Some((_, used)) = Frame::parse(&self.buf).expect("valid RESP from server") {
-                return self.buf.drain(..used).collect();
-            }
-            assert!(self.fill(), "connection closed before a full reply; have {:?}", String::from_utf8_lossy(&self.buf));
-        }
+        self.next_raw().unwrap_or_else(|e| panic!("{e}"))
     }
 
     pub fn read(&mut self) -> Frame {

@@ -4,6 +4,7 @@
 //! 32-bit or `0x81` + 64-bit big-endian; `11EEEEEE` marks a specially encoded
 //! string instead: integers in 1, 2 or 4 little-endian bytes, or LZF.
 
+use crate::cursor::Cursor;
 use crate::lzf;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -29,23 +30,16 @@ pub enum Length {
     Encoded(u8),
 }
 
-fn take<'a>(data: &'a [u8], pos: &mut usize, n: usize) -> Result<&'a [u8], RdbError> {
-    let end = pos.checked_add(n).ok_or(RdbError::Truncated(*pos))?;
-    let s = data.get(*pos..end).ok_or(RdbError::Truncated(*pos))?;
-    *pos += n;
-    Ok(s)
-}
-
 pub fn read_length(data: &[u8], pos: &mut usize) -> Result<Length, RdbError> {
     let at = *pos;
-    let b = take(data, pos, 1)?[0];
+    let b = Cursor::new(data, pos).byte()?;
     Ok(match b >> 6 {
         0 => Length::Plain((b & 0x3f) as u64),
-        1 => Length::Plain((((b & 0x3f) as u64) << 8) | take(data, pos, 1)?[0] as u64),
+        1 => Length::Plain((((b & 0x3f) as u64) << 8) | Cursor::new(data, pos).byte()? as u64),
         3 => Length::Encoded(b & 0x3f),
         _ => match b {
-            0x80 => Length::Plain(u32::from_be_bytes(take(data, pos, 4)?.try_into().expect("4 bytes")) as u64),
-            0x81 => Length::Plain(u64::from_be_bytes(take(data, pos, 8)?.try_into().expect("8 bytes"))),
+            0x80 => Length::Plain(u32::from_be_bytes(Cursor::new(data, pos).array()?) as u64),
+            0x81 => Length::Plain(u64::from_be_bytes(Cursor::new(data, pos).array()?)),
             _ => return Err(RdbError::BadLength(at)),
         },
     })
@@ -80,15 +74,15 @@ pub fn read_string(data: &[u8], pos: &mut usize) -> Result<Vec<u8>, RdbError> {
     match read_length(data, pos)? {
         Length::Plain(n) => {
             let n = usize::try_from(n).map_err(|_| RdbError::BadLength(at))?;
-            Ok(take(data, pos, n)?.to_vec())
+            Ok(Cursor::new(data, pos).take(n)?.to_vec())
         }
-        Length::Encoded(0) => Ok((take(data, pos, 1)?[0] as i8).to_string().into_bytes()),
-        Length::Encoded(1) => Ok(i16::from_le_bytes(take(data, pos, 2)?.try_into().expect("2 bytes")).to_string().into_bytes()),
-        Length::Encoded(2) => Ok(i32::from_le_bytes(take(data, pos, 4)?.try_into().expect("4 bytes")).to_string().into_bytes()),
+        Length::Encoded(0) => Ok((Cursor::new(data, pos).byte()? as i8).to_string().into_bytes()),
+        Length::Encoded(1) => Ok(i16::from_le_bytes(Cursor::new(data, pos).array()?).to_string().into_bytes()),
+        Length::Encoded(2) => Ok(i32::from_le_bytes(Cursor::new(data, pos).array()?).to_string().into_bytes()),
         Length::Encoded(3) => {
             let clen = plain(data, pos)?;
             let len = plain(data, pos)?;
-            let c = take(data, pos, clen)?;
+            let c = Cursor::new(data, pos).take(clen)?;
             lzf::decompress(c, len).ok_or(RdbError::BadLzf(at))
         }
         Length::Encoded(e) => Err(RdbError::BadStringEncoding(at, e)),

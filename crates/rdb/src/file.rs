@@ -7,6 +7,7 @@
 //! offset (a corrupt file must never load partially: the caller discards
 //! everything on error).
 
+use crate::cursor::Cursor;
 use std::io::{self, Write};
 
 use crate::crc64::crc64;
@@ -142,18 +143,6 @@ fn corrupt(at: usize, what: impl Into<String>) -> RdbError {
     RdbError::Corrupt(at, what.into())
 }
 
-fn byte(data: &[u8], pos: &mut usize) -> Result<u8, RdbError> {
-    let b = *data.get(*pos).ok_or(RdbError::Truncated(*pos))?;
-    *pos += 1;
-    Ok(b)
-}
-
-fn fixed<const N: usize>(data: &[u8], pos: &mut usize) -> Result<[u8; N], RdbError> {
-    let s = data.get(*pos..*pos + N).ok_or(RdbError::Truncated(*pos))?;
-    *pos += N;
-    Ok(s.try_into().unwrap())
-}
-
 fn plain_length(data: &[u8], pos: &mut usize) -> Result<u64, RdbError> {
     let at = *pos;
     match read_length(data, pos)? {
@@ -180,7 +169,7 @@ fn verify_footer(data: &[u8], eof_at: usize, version: u16, check: bool) -> Resul
         return Ok(());
     }
     let mut pos = eof_at + 1;
-    let stored = u64::from_le_bytes(fixed::<8>(data, &mut pos)?);
+    let stored = u64::from_le_bytes(Cursor::new(data, &mut pos).array::<8>()?);
     if check && stored != 0 && stored != crc64(0, &data[..eof_at + 1]) {
         return Err(corrupt(eof_at + 1, "wrong RDB checksum"));
     }
@@ -201,7 +190,7 @@ pub fn read(data: &[u8], check_crc: bool, mut visit: impl FnMut(Record) -> Resul
     let (mut expire_ms, mut idle, mut freq) = (None, None, None);
     loop {
         let at = pos;
-        let kind = byte(data, &mut pos)?;
+        let kind = Cursor::new(data, &mut pos).byte()?;
         match kind {
             op::EOF => {
                 verify_footer(data, at, loaded.version, check_crc)?;
@@ -217,10 +206,10 @@ pub fn read(data: &[u8], check_crc: bool, mut visit: impl FnMut(Record) -> Resul
                 let value = read_string(data, &mut pos)?;
                 loaded.aux.push((key, value));
             }
-            op::EXPIRETIME_MS => expire_ms = Some(i64::from_le_bytes(fixed::<8>(data, &mut pos)?)),
-            op::EXPIRETIME => expire_ms = Some(i32::from_le_bytes(fixed::<4>(data, &mut pos)?) as i64 * 1000),
+            op::EXPIRETIME_MS => expire_ms = Some(i64::from_le_bytes(Cursor::new(data, &mut pos).array::<8>()?)),
+            op::EXPIRETIME => expire_ms = Some(i32::from_le_bytes(Cursor::new(data, &mut pos).array::<4>()?) as i64 * 1000),
             op::IDLE => idle = Some(plain_length(data, &mut pos)?),
-            op::FREQ => freq = Some(byte(data, &mut pos)?),
+            op::FREQ => freq = Some(Cursor::new(data, &mut pos).byte()?),
             op::MODULE_AUX => return Err(RdbError::Unsupported(at, "module data (no modules are loaded)".into())),
             op::FUNCTION_PRE_GA | op::FUNCTION2 => return Err(RdbError::Unsupported(at, "functions payload".into())),
             _ => {

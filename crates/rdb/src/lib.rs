@@ -5,6 +5,7 @@
 //! nothing of the keyspace or the server.
 
 pub mod crc64;
+mod cursor;
 pub mod encoding;
 pub mod file;
 pub mod listpack;

@@ -2,6 +2,7 @@
 //! snapshot, and that form a DUMP payload. Independent of the keyspace: the
 //! server converts its own collections to and from [`RdbValue`].
 
+use crate::cursor::Cursor;
 use crate::encoding::{read_length, read_string, write_length, write_string, Length, RdbError};
 use crate::{crc64::crc64, listpack};
 
@@ -44,12 +45,6 @@ fn bad(at: usize, what: &str) -> RdbError {
     RdbError::Corrupt(at, what.to_string())
 }
 
-fn read_u8(data: &[u8], pos: &mut usize) -> Result<u8, RdbError> {
-    let b = *data.get(*pos).ok_or(RdbError::Truncated(*pos))?;
-    *pos += 1;
-    Ok(b)
-}
-
 fn read_count(data: &[u8], pos: &mut usize) -> Result<usize, RdbError> {
     match read_length(data, pos)? {
         // Each element takes at least one byte, so a count beyond the input is corrupt
@@ -62,24 +57,20 @@ fn read_count(data: &[u8], pos: &mut usize) -> Result<usize, RdbError> {
 
 /// RDB_TYPE_ZSET stores scores as short strings with three special lengths.
 fn read_old_score(data: &[u8], pos: &mut usize) -> Result<f64, RdbError> {
-    let len = read_u8(data, pos)?;
+    let len = Cursor::new(data, pos).byte()?;
     match len {
         253 => Ok(f64::NAN),
         254 => Ok(f64::INFINITY),
         255 => Ok(f64::NEG_INFINITY),
         n => {
-            let end = *pos + n as usize;
-            let text = data.get(*pos..end).ok_or(RdbError::Truncated(*pos))?;
-            *pos = end;
+            let text = Cursor::new(data, pos).take(n as usize)?;
             std::str::from_utf8(text).ok().and_then(|s| s.parse().ok()).ok_or_else(|| bad(*pos, "unparsable zset score"))
         }
     }
 }
 
 fn read_binary_score(data: &[u8], pos: &mut usize) -> Result<f64, RdbError> {
-    let raw = data.get(*pos..*pos + 8).ok_or(RdbError::Truncated(*pos))?;
-    *pos += 8;
-    Ok(f64::from_le_bytes(raw.try_into().unwrap()))
+    Ok(f64::from_le_bytes(Cursor::new(data, pos).array()?))
 }
 
 fn parse_score(text: &[u8], at: usize) -> Result<f64, RdbError> {
@@ -394,7 +385,7 @@ pub fn restore_payload(payload: &[u8], check_crc: bool) -> Result<RdbValue, Payl
     }
     let body = &payload[..body_end];
     let mut pos = 0;
-    let kind = read_u8(body, &mut pos).map_err(PayloadError::BadFormat)?;
+    let kind = Cursor::new(body, &mut pos).byte().map_err(PayloadError::BadFormat)?;
     let value = read_object(kind, body, &mut pos).map_err(PayloadError::BadFormat)?;
     if pos != body.len() {
         return Err(PayloadError::BadFormat(bad(pos, "trailing bytes after the object")));

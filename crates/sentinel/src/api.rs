@@ -10,6 +10,8 @@ use ferrokv_resp::{encode, Protocol, RequestLimits, RequestParser};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
+use ferrokv_util::glob_match;
+
 use crate::failover::{self, best_replica};
 use crate::sentinel::Sentinel;
 use crate::state::{Instance, Master, Reconf, State};
@@ -72,24 +74,13 @@ fn deliver(c: &Client, channel: &str, msg: &str, out: &mut BytesMut) {
         encode::bulk(out, msg.as_bytes());
     }
     for p in &c.patterns {
-        if glob(p.as_bytes(), channel.as_bytes()) {
+        if glob_match(p.as_bytes(), channel.as_bytes(), false) {
             encode::push_len(out, 4, c.proto);
             encode::bulk(out, b"pmessage");
             encode::bulk(out, p.as_bytes());
             encode::bulk(out, channel.as_bytes());
             encode::bulk(out, msg.as_bytes());
         }
-    }
-}
-
-/// `*` and `?` glob, enough for event patterns (`*`, `+*`, `-sdown`).
-fn glob(p: &[u8], s: &[u8]) -> bool {
-    match (p.first(), s.first()) {
-        (None, None) => true,
-        (Some(b'*'), _) => glob(&p[1..], s) || (!s.is_empty() && glob(p, &s[1..])),
-        (Some(b'?'), Some(_)) => glob(&p[1..], &s[1..]),
-        (Some(a), Some(b)) if a == b => glob(&p[1..], &s[1..]),
-        _ => false,
     }
 }
 
@@ -439,7 +430,7 @@ fn sentinel(s: &Arc<Sentinel>, c: &mut Client, args: &[Bytes], out: &mut BytesMu
         }
         ("reset", 3) => {
             let pattern = arg(&args[2]);
-            let names: Vec<String> = st.masters.keys().filter(|n| glob(pattern.as_bytes(), n.as_bytes())).cloned().collect();
+            let names: Vec<String> = st.masters.keys().filter(|n| glob_match(pattern.as_bytes(), n.as_bytes(), false)).cloned().collect();
             for n in &names {
                 let id = st.next_id();
                 let m = st.masters.get_mut(n).expect("listed");
@@ -513,7 +504,7 @@ fn sentinel(s: &Arc<Sentinel>, c: &mut Client, args: &[Bytes], out: &mut BytesMu
                     ("announce-ip", st.config.announce_ip.clone().unwrap_or_default()),
                     ("announce-port", st.config.announce_port.unwrap_or(0).to_string()),
                 ];
-                let hits: Vec<_> = all.iter().filter(|(k, _)| glob(pattern.as_bytes(), k.as_bytes())).collect();
+                let hits: Vec<_> = all.iter().filter(|(k, _)| glob_match(pattern.as_bytes(), k.as_bytes(), false)).collect();
                 encode::map_len(out, hits.len(), c.proto);
                 for (k, v) in hits {
                     encode::bulk(out, k.as_bytes());

@@ -36,12 +36,6 @@ pub enum StartError {
     Bind(String, std::io::Error),
 }
 
-fn random_id() -> String {
-    use rand::Rng;
-    let mut rng = rand::rng();
-    (0..40).map(|_| char::from_digit(rng.random_range(0..16), 16).expect("digit below 16")).collect()
-}
-
 /// The address peers and clients should use for us: `announce-ip`, else the
 /// local address we reach the first master from, else loopback.
 async fn announce_ip(c: &config::Config) -> String {
@@ -70,7 +64,7 @@ pub async fn start(config_path: PathBuf, port: Option<u16>) -> Result<Handle, St
     if let Some(p) = port {
         cfg.port = p;
     }
-    let myid = cfg.myid.clone().unwrap_or_else(random_id);
+    let myid = cfg.myid.clone().unwrap_or_else(ferrokv_util::random_hex_id);
     let ip = announce_ip(&cfg).await;
     let binds = if cfg.bind.is_empty() { vec!["0.0.0.0".to_string()] } else { cfg.bind.iter().map(|b| b.trim_start_matches('-').to_string()).collect() };
     let mut listeners = Vec::new();

@@ -3,10 +3,11 @@
 
 use std::time::Duration;
 
-use bytes::BytesMut;
+use ferrokv_resp::codec::{CodecError, RespCodec};
 use ferrokv_resp::Frame;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use futures_util::{SinkExt, StreamExt};
 use tokio::net::TcpStream;
+use tokio_util::codec::Framed;
 
 #[derive(Debug, thiserror::Error)]
 pub enum LinkError {
@@ -15,16 +16,14 @@ pub enum LinkError {
     #[error("timed out")]
     Timeout,
     #[error("{0}")]
-    Io(#[from] std::io::Error),
-    #[error("bad reply: {0}")]
-    Protocol(#[from] ferrokv_resp::FrameError),
+    Codec(#[from] CodecError),
     #[error("connection closed")]
     Closed,
 }
 
+/// Replies are read with the RESP codec every client of ours uses.
 pub struct Link {
-    stream: TcpStream,
-    buf: BytesMut,
+    framed: Framed<TcpStream, RespCodec>,
 }
 
 impl Link {
@@ -33,12 +32,11 @@ impl Link {
         let stream =
             tokio::time::timeout(timeout, TcpStream::connect((host, port))).await.map_err(|_| LinkError::Timeout)?.map_err(|e| LinkError::Connect(addr, e))?;
         let _ = stream.set_nodelay(true);
-        Ok(Link { stream, buf: BytesMut::with_capacity(4096) })
+        Ok(Link { framed: Framed::new(stream, RespCodec) })
     }
 
     pub async fn send(&mut self, args: &[&[u8]]) -> Result<(), LinkError> {
-        self.stream.write_all(&Frame::command(args.iter().copied()).to_bytes()).await?;
-        Ok(())
+        Ok(self.framed.send(Frame::command(args.iter().copied())).await?)
     }
 
     /// The next frame, waiting at most `timeout`.
@@ -48,15 +46,7 @@ impl Link {
 
     /// The next frame, however long it takes (a subscription).
     pub async fn read_frame(&mut self) -> Result<Frame, LinkError> {
-        loop {
-            if let Some((frame, used)) = Frame::parse(&self.buf)? {
-                let _ = self.buf.split_to(used);
-                return Ok(frame);
-            }
-            if self.stream.read_buf(&mut self.buf).await? == 0 {
-                return Err(LinkError::Closed);
-            }
-        }
+        Ok(self.framed.next().await.ok_or(LinkError::Closed)??)
     }
 
     pub async fn call(&mut self, args: &[&[u8]], timeout: Duration) -> Result<Frame, LinkError> {

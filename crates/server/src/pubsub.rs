@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use bytes::Bytes;
-use ferrokv_storage::glob::glob_match;
+use ferrokv_util::glob_match;
 use parking_lot::Mutex;
 
 use crate::net::client::{ClientShared, Push};

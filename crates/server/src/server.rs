@@ -215,13 +215,6 @@ pub struct Server {
     me: std::sync::OnceLock<std::sync::Weak<Server>>,
 }
 
-/// 40 hex characters, as Redis's run ids and replication ids.
-pub fn random_hex_id() -> String {
-    use rand::Rng;
-    let mut rng = rand::rng();
-    (0..40).map(|_| char::from_digit(rng.random_range(0..16), 16).expect("digit below 16")).collect()
-}
-
 impl Server {
     pub fn new(loaded: Loaded) -> Arc<Server> {
         let config = loaded.config;
@@ -244,7 +237,7 @@ impl Server {
             started_unix: SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0),
             persistence: Persistence::default(),
             stopping: AtomicBool::new(false),
-            run_id: random_hex_id(),
+            run_id: ferrokv_util::random_hex_id(),
             repl: ferrokv_replication::Replication::new(config.repl_backlog_size.max(1) as usize),
             grpc: std::sync::OnceLock::new(),
             repl_link: Mutex::new(None),

@@ -767,7 +767,7 @@ impl<'a> View<'a> {
             for shard in ks.dbs[db].data.shards.iter_mut() {
                 let shard = shard.get_mut();
                 for k in shard.map.keys() {
-                    if (all_keys || crate::glob::glob_match(pattern, k, false)) && !shard.is_expired(k, now) {
+                    if (all_keys || ferrokv_util::glob_match(pattern, k, false)) && !shard.is_expired(k, now) {
                         out.push(Bytes::copy_from_slice(k));
                     }
                 }

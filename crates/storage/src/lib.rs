@@ -6,7 +6,7 @@
 //! decides when a string value is stored as an integer.
 
 mod counter;
-pub mod glob;
+
 pub mod hll;
 mod keyspace;
 pub mod lfu;

@@ -115,7 +115,7 @@ pub struct ScanOptions<'a> {
 
 impl ScanOptions<'_> {
     pub fn matches(&self, item: &[u8]) -> bool {
-        self.pattern.is_none_or(|p| ferrokv_storage::glob::glob_match(p, item, false))
+        self.pattern.is_none_or(|p| ferrokv_util::glob_match(p, item, false))
     }
 }
 

@@ -116,7 +116,7 @@ fn config_get(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     for d in config::table::DIRECTIVES {
         let names = std::iter::once(&d.name).chain(d.aliases.iter());
         for name in names {
-            let hit = args[2..].iter().any(|p| ferrokv_storage::glob::glob_match(p, name.as_bytes(), true));
+            let hit = args[2..].iter().any(|p| ferrokv_util::glob_match(p, name.as_bytes(), true));
             if hit && !pairs.iter().any(|(n, _)| n == name) {
                 pairs.push((name, (d.get)(&c)));
             }
@@ -386,7 +386,7 @@ fn command_list(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
             Some((kind, value)) => match kind.as_slice() {
                 b"module" => false,
                 b"aclcat" => e.spec.acl_categories().iter().any(|c| c.as_bytes().eq_ignore_ascii_case(value)),
-                b"pattern" => ferrokv_storage::glob::glob_match(value, e.fullname.as_bytes(), true),
+                b"pattern" => ferrokv_util::glob_match(value, e.fullname.as_bytes(), true),
                 _ => return Err(errors::SYNTAX.into()),
             },
         };

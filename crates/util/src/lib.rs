@@ -1,0 +1,27 @@
+//! What Redis keeps in util.c and every ferrokv crate needs: glob matching
+//! (`stringmatchlen`, for KEYS, SCAN, PSUBSCRIBE, CONFIG GET and the
+//! sentinel's patterns) and the 40-hex ids Redis uses for run ids and
+//! replication ids. Depends on nothing of ours.
+
+pub mod glob;
+
+pub use glob::glob_match;
+
+/// 40 random hex characters, as Redis's run ids, replication ids and
+/// sentinel ids.
+pub fn random_hex_id() -> String {
+    use rand::Rng;
+    let mut rng = rand::rng();
+    (0..40).map(|_| char::from_digit(rng.random_range(0..16), 16).expect("digit below 16")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn ids_are_40_lowercase_hex_and_differ() {
+        let (a, b) = (super::random_hex_id(), super::random_hex_id());
+        assert_eq!(a.len(), 40);
+        assert!(a.bytes().all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase()));
+        assert_ne!(a, b);
+    }
+}
