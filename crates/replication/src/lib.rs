@@ -52,16 +52,30 @@ pub struct Hello {
     pub listening_port: u16,
 }
 
+/// Why the node could not serve or take a full sync. The node's own error
+/// types stay the source, so the log line says what failed underneath.
+#[derive(Debug, thiserror::Error)]
+pub enum HostError {
+    #[error("server is shutting down")]
+    ShuttingDown,
+    #[error("writing {}: {source}", path.display())]
+    Snapshot { path: PathBuf, source: Box<dyn std::error::Error + Send + Sync> },
+    #[error("loading {}: {source}", path.display())]
+    Load { path: PathBuf, source: Box<dyn std::error::Error + Send + Sync> },
+    #[error("rewriting the AOF after the sync: {0}")]
+    AofRewrite(Box<dyn std::error::Error + Send + Sync>),
+}
+
 /// The node, as replication needs it. Snapshot and load are blocking calls
 /// (run on a blocking thread).
 pub trait Host: Send + Sync + 'static {
     /// Writes an RDB of the whole dataset to `path`, consistent with the log
     /// at the returned offset ([`ReplLog::snapshot_point`], read with the
     /// keyspace held still).
-    fn snapshot(&self, path: &Path) -> Result<u64, String>;
+    fn snapshot(&self, path: &Path) -> Result<u64, HostError>;
     /// Replaces the dataset with the RDB at `path`, which holds the
     /// primary's history `replid` up to `offset`.
-    fn load(&self, path: &Path, replid: &str, offset: u64) -> Result<(), String>;
+    fn load(&self, path: &Path, replid: &str, offset: u64) -> Result<(), HostError>;
     /// Runs one command of the primary's log (`raw`, parsed into `args`) as
     /// the primary's client; `end` is the log offset just after it. Once it
     /// has taken effect (not merely queued in a MULTI) the host calls

@@ -69,19 +69,12 @@ pub struct ReplLog {
     pub applied: Option<(u64, usize)>,
 }
 
-/// A new replication ID: 40 hex characters, as Redis's.
-pub fn random_replid() -> String {
-    use rand::Rng;
-    let mut rng = rand::rng();
-    (0..40).map(|_| char::from_digit(rng.random_range(0..16), 16).expect("digit below 16")).collect()
-}
-
 pub const NO_REPLID: &str = "0000000000000000000000000000000000000000";
 
 impl ReplLog {
     pub fn new(backlog_size: usize) -> Self {
         ReplLog {
-            replid: random_replid(),
+            replid: ferrokv_util::random_hex_id(),
             replid2: NO_REPLID.into(),
             replid2_end: None,
             offset: 0,
@@ -222,7 +215,7 @@ impl ReplLog {
     pub fn shift_replid(&mut self) {
         self.ensure_backlog();
         self.applied = None;
-        self.replid2 = std::mem::replace(&mut self.replid, random_replid());
+        self.replid2 = std::mem::replace(&mut self.replid, ferrokv_util::random_hex_id());
         self.replid2_end = Some(self.offset());
         self.stream_db = None;
         self.cut_all();
@@ -231,7 +224,7 @@ impl ReplLog {
     /// DEBUG CHANGE-REPL-ID: a new ID and no previous one (no replica can
     /// continue partially).
     pub fn change_replid(&mut self) {
-        self.replid = random_replid();
+        self.replid = ferrokv_util::random_hex_id();
         self.replid2 = NO_REPLID.into();
         self.replid2_end = None;
     }

@@ -83,6 +83,8 @@ pub enum SessionError {
     Unauthorized,
     #[error("snapshot for full sync failed: {0}")]
     Snapshot(String),
+    #[error("snapshot for full sync failed: {0}")]
+    Host(#[from] crate::HostError),
     #[error("{0}")]
     Cut(#[from] Cut),
     #[error("replica link closed")]
@@ -161,8 +163,7 @@ impl Session {
         let temp = TempFile::new(&host.dir(), "sync", id);
         let path = temp.0.clone();
         let h = host.clone();
-        let offset =
-            tokio::task::spawn_blocking(move || h.snapshot(&path)).await.map_err(|e| SessionError::Snapshot(e.to_string()))?.map_err(SessionError::Snapshot)?;
+        let offset = tokio::task::spawn_blocking(move || h.snapshot(&path)).await.map_err(|e| SessionError::Snapshot(e.to_string()))??;
         let replid = repl.with_log(|log| {
             log.attach(id, offset);
             log.replid.clone()

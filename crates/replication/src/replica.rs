@@ -235,7 +235,7 @@ impl Transfer {
         let h = host.clone();
         let path = self.temp.0.clone();
         let (replid, offset) = (self.replid.clone(), self.offset);
-        tokio::task::spawn_blocking(move || h.load(&path, &replid, offset)).await.map_err(|e| e.to_string())??;
+        tokio::task::spawn_blocking(move || h.load(&path, &replid, offset)).await.map_err(|e| e.to_string())?.map_err(|e| e.to_string())?;
         Ok(offset)
     }
 }

@@ -10,7 +10,7 @@ use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
-use ferrokv_replication::{grpc, replica, ApplySession, Hello, Host, LinkInfo, LinkState, ReplicaState};
+use ferrokv_replication::{grpc, replica, ApplySession, Hello, Host, HostError, LinkInfo, LinkState, ReplicaState};
 use ferrokv_storage::Expiry;
 
 use crate::command::{flags, Entry};
@@ -77,8 +77,8 @@ pub fn expiry_for(server: &Server, client: &Client) -> Expiry {
 pub struct NodeHost(pub Weak<Server>);
 
 impl NodeHost {
-    fn server(&self) -> Result<Arc<Server>, String> {
-        self.0.upgrade().ok_or_else(|| "server is shutting down".to_string())
+    fn server(&self) -> Result<Arc<Server>, HostError> {
+        self.0.upgrade().ok_or(HostError::ShuttingDown)
     }
 }
 
@@ -89,7 +89,7 @@ struct MasterClient {
 }
 
 impl Host for NodeHost {
-    fn snapshot(&self, path: &Path) -> Result<u64, String> {
+    fn snapshot(&self, path: &Path) -> Result<u64, HostError> {
         let server = self.server()?;
         loop {
             // The offset is read at the instant the snapshot stands for; the
@@ -104,12 +104,12 @@ impl Host for NodeHost {
                 Ok((offset, _)) => return Ok(offset),
                 // One snapshot at a time (a BGSAVE may be running): wait.
                 Err(crate::persistence::bgsave::SnapshotError::Busy) => std::thread::sleep(Duration::from_millis(50)),
-                Err(e) => return Err(format!("writing {}: {e}", path.display())),
+                Err(e) => return Err(HostError::Snapshot { path: path.to_path_buf(), source: Box::new(e) }),
             }
         }
     }
 
-    fn load(&self, path: &Path, replid: &str, offset: u64) -> Result<(), String> {
+    fn load(&self, path: &Path, replid: &str, offset: u64) -> Result<(), HostError> {
         let server = self.server()?;
         let mut ks = server.store.exclusive();
         server.store.settle_snapshot(&mut ks);
@@ -122,7 +122,8 @@ impl Host for NodeHost {
             crate::persistence::snapshot::LoadOptions { lfu_policy: c.maxmemory_policy.is_lfu(), check_crc: c.rdbchecksum, merge: false, keep_expired: true }
         };
         let started = Instant::now();
-        let loaded = crate::persistence::snapshot::load(&mut ks, path, &server.store.limits.snapshot(), opts).map_err(|e| e.to_string())?;
+        let loaded = crate::persistence::snapshot::load(&mut ks, path, &server.store.limits.snapshot(), opts)
+            .map_err(|e| HostError::Load { path: path.to_path_buf(), source: Box::new(e) })?;
         let keys = loaded.keys;
         server.repl.with_log(|log| log.reset_to(replid, offset, loaded.stream_db().unwrap_or(0)));
         tracing::info!(keys, "MASTER <-> REPLICA sync: Loading DB in memory done in {:.3} seconds", started.elapsed().as_secs_f64());
@@ -132,7 +133,7 @@ impl Host for NodeHost {
         // applied (Redis's restartAOFAfterSYNC), or a restart would bring
         // back the old data and none of the new.
         if server.aof.enabled() {
-            crate::persistence::aof::rewrite_exclusively(&server).map_err(|e| format!("rewriting the AOF after the sync: {e}"))?;
+            crate::persistence::aof::rewrite_exclusively(&server).map_err(|e| HostError::AofRewrite(Box::new(e)))?;
         }
         Ok(())
     }
