@@ -8,7 +8,6 @@ Runs only where a Docker engine answers (scripts/test skips it otherwise).
 """
 import os
 import sys
-import socket
 import subprocess
 import time
 
@@ -16,7 +15,7 @@ import pytest
 import redis
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "py"))
-from support import until  # noqa: E402
+from support import names_on_loopback, until  # noqa: E402
 from redis.sentinel import Sentinel
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
@@ -35,25 +34,15 @@ def container(service):
 
 @pytest.fixture(scope="module")
 def cluster():
-    # The sentinels report compose service names; from the host they are
-    # reached on the same ports through 127.0.0.1 (ports are published 1:1).
-    real = socket.getaddrinfo
-
-    def resolve(host, *args, **kwargs):
-        if host in NODES or host.startswith("sentinel"):
-            host = "127.0.0.1"
-        return real(host, *args, **kwargs)
-
-    socket.getaddrinfo = resolve
     sh(os.path.join(ROOT, "deploy", "build-image"))
     sh(*COMPOSE, "down", "-v", check=False)
     sh(*COMPOSE, "up", "-d")
     try:
-        until(lambda: all(redis.Redis(port=p).ping() for p in list(NODES.values()) + SENTINELS), 60, "cluster did not come up")
-        yield
+        with names_on_loopback(set(NODES) | {f"sentinel{i}" for i in (1, 2, 3)}):
+            until(lambda: all(redis.Redis(port=p).ping() for p in list(NODES.values()) + SENTINELS), 60, "cluster did not come up")
+            yield
     finally:
         sh(*COMPOSE, "down", "-v", check=False)
-        socket.getaddrinfo = real
         label = "label=com.docker.compose.project=ferrokve2e"
         left = sh("docker", "ps", "-a", "-q", "--filter", label).stdout.split()
         volumes = sh("docker", "volume", "ls", "-q", "--filter", label).stdout.split()

@@ -45,7 +45,6 @@ acknowledged was lost or the cluster did not heal).
 """
 import argparse
 import json
-import socket
 import os
 import random
 import shutil
@@ -62,7 +61,7 @@ from redis.sentinel import Sentinel
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(ROOT, "tests", "py"))
-from support import free_port  # noqa: E402
+from support import free_port, names_on_loopback  # noqa: E402
 
 FAULTS = ["kill", "crash", "stop-primary", "stop-replica", "kill-sentinel", "resync-kill"]
 # Only where the cluster has a network of its own (compose).
@@ -299,20 +298,11 @@ class ComposeCluster:
         self.root = None
         self.nodes = [Container(s, p) for s, p in COMPOSE_NODES.items()]
         self.sentinels = [Container(s, p) for s, p in COMPOSE_SENTINELS.items()]
-        self._resolve = None
+        self._names = None
 
     def start(self):
-        # Service names resolve to the published ports on the host, as a
-        # user's /etc/hosts entry would make them.
-        real = socket.getaddrinfo
-
-        def resolve(host, *args, **kwargs):
-            if host in COMPOSE_NODES or host in COMPOSE_SENTINELS:
-                host = "127.0.0.1"
-            return real(host, *args, **kwargs)
-
-        self._resolve = real
-        socket.getaddrinfo = resolve
+        self._names = names_on_loopback(set(COMPOSE_NODES) | set(COMPOSE_SENTINELS))
+        self._names.__enter__()
         sh(os.path.join(ROOT, "deploy", "build-image"), timeout=1800)
         compose("down", "-v", check=False)
         compose("up", "-d")
@@ -327,8 +317,9 @@ class ComposeCluster:
                 with open(f"/tmp/{COMPOSE_PROJECT}-{n.service}.log", "w") as f:
                     f.write(compose("logs", "--no-color", n.service, check=False).stdout)
         compose("down", "-v", check=False)
-        if self._resolve:
-            socket.getaddrinfo = self._resolve
+        if self._names:
+            self._names.__exit__(None, None, None)
+            self._names = None
 
     def sentinel_addrs(self):
         return [("127.0.0.1", s.port) for s in self.sentinels]

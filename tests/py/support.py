@@ -1,5 +1,6 @@
-"""Helpers shared by the Python tests (tests/py and tests/e2e): free ports
-and bounded waits."""
+"""Helpers shared by the Python tests (tests/py, tests/e2e, tests/nemesis):
+free ports, bounded waits, and compose service names on the loopback."""
+import contextlib
 import socket
 import time
 
@@ -37,3 +38,20 @@ def until(check, seconds, what, every=0.1):
             pass
         time.sleep(every)
     pytest.fail(f"{what} (after {seconds} s)")
+
+
+@contextlib.contextmanager
+def names_on_loopback(names):
+    """Resolves these host names to 127.0.0.1 while open: the sentinels of
+    the compose cluster report service names, reached from the host on the
+    same ports (published 1:1), as a user's /etc/hosts entry would make them."""
+    real = socket.getaddrinfo
+
+    def resolve(host, *args, **kwargs):
+        return real("127.0.0.1" if host in names else host, *args, **kwargs)
+
+    socket.getaddrinfo = resolve
+    try:
+        yield
+    finally:
+        socket.getaddrinfo = real

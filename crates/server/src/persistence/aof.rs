@@ -496,28 +496,37 @@ pub fn apply_config(server: &std::sync::Arc<Server>) {
 /// A rewrite that must happen now (after a replica's full sync): waits for
 /// one already running to end, then rewrites on this (blocking) thread.
 pub fn rewrite_exclusively(server: &Server) -> Result<(), AofError> {
-    while server.aof.rewrite_running.swap(true, Ordering::AcqRel) {
+    while !claim_rewrite(server) {
         std::thread::sleep(std::time::Duration::from_millis(10));
     }
-    let result = rewrite(server);
-    server.aof.rewrite_running.store(false, Ordering::Release);
-    result
+    rewrite_claimed(server)
 }
 
 /// BGREWRITEAOF / auto-rewrite / enabling: one at a time, on a blocking thread.
 pub fn spawn_rewrite(server: &std::sync::Arc<Server>) -> bool {
-    if server.aof.rewrite_running.swap(true, Ordering::AcqRel) {
+    if !claim_rewrite(server) {
         return false;
     }
     let s = server.clone();
     tokio::task::spawn_blocking(move || {
-        if let Err(e) = rewrite(&s) {
+        if let Err(e) = rewrite_claimed(&s) {
             tracing::warn!("Background AOF rewrite failed: {e}");
             s.aof.last_write_failed.store(true, Ordering::Relaxed);
         }
-        s.aof.rewrite_running.store(false, Ordering::Release);
     });
     true
+}
+
+/// Takes the one rewrite slot; false while another rewrite holds it.
+fn claim_rewrite(server: &Server) -> bool {
+    !server.aof.rewrite_running.swap(true, Ordering::AcqRel)
+}
+
+/// Runs a rewrite in the slot the caller claimed, then frees the slot.
+fn rewrite_claimed(server: &Server) -> Result<(), AofError> {
+    let result = rewrite(server);
+    server.aof.rewrite_running.store(false, Ordering::Release);
+    result
 }
 
 #[cfg(test)]
