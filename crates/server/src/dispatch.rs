@@ -261,13 +261,7 @@ pub fn run<'a>(ctx: &mut Ctx<'a>, entry: &'a Entry, args: &[Bytes]) {
         Handler::Container => Err(errors::unknown_subcommand(args.get(1).map_or(&b""[..], |a| &a[..]), entry.spec.name)),
     };
     let usec = crate::clock::usec_since(started);
-    if let Some(block) = ctx.data.block.take() {
-        // Registered while the keys are still held: no push slips between
-        // the handler's look and the waiter.
-        let timeout = block.timeout_ms;
-        let (waiter, rx) = Waiter::new(ctx.client.shared.clone(), ctx.client.db, ctx.client.proto, block);
-        ctx.client.blocked = Some(ctx.server.blocking.block(waiter, rx, timeout));
-    }
+    register_block(ctx);
     if ctx.data.effects.on {
         collect_effects(ctx, args, db, changes);
     }
@@ -292,6 +286,17 @@ pub fn run<'a>(ctx: &mut Ctx<'a>, entry: &'a Entry, args: &[Bytes]) {
         encode::error(ctx.data.out, err.0.as_bytes());
     }
     account(ctx, entry, args, usec);
+}
+
+/// A blocking command that found nothing asked to wait: its waiter is
+/// registered while the keys are still held, so no push slips between the
+/// handler's look and the registration.
+fn register_block(ctx: &mut Ctx<'_>) {
+    if let Some(block) = ctx.data.block.take() {
+        let timeout = block.timeout_ms;
+        let (waiter, rx) = Waiter::new(ctx.client.shared.clone(), ctx.client.db, ctx.client.proto, block);
+        ctx.client.blocked = Some(ctx.server.blocking.block(waiter, rx, timeout));
+    }
 }
 
 /// Keys found expired go out as DEL, then the command (or what it
