@@ -54,6 +54,8 @@ pub mod flags {
     /// Key positions depend on the arguments (numkeys, STORE…); COMMAND
     /// shows it, and dispatch treats such commands as `WHOLE`.
     pub const MOVABLEKEYS: u32 = 1 << 17;
+    /// May be called without keys even though it takes them (EVAL).
+    pub const NO_MANDATORY_KEYS: u32 = 1 << 18;
     /// Ours: needs the whole keyspace (several shards or databases, or
     /// every key), so it runs under the exclusive gate.
     pub const WHOLE: u32 = 1 << 24;
@@ -74,6 +76,7 @@ pub mod flags {
         (FAST, "fast"),
         (NO_AUTH, "no_auth"),
         (MAY_REPLICATE, "may_replicate"),
+        (NO_MANDATORY_KEYS, "no_mandatory_keys"),
         (NO_MULTI, "no_multi"),
         (NO_ASYNC_LOADING, "no_async_loading"),
         (ALLOW_BUSY, "allow_busy"),
@@ -187,9 +190,11 @@ impl Spec {
     /// in Redis's order.
     pub fn acl_categories(&self) -> Vec<&'static str> {
         let mut cats: Vec<&'static str> = self.acl.to_vec();
+        // Read-only scripting commands (EVAL_RO) are not @read, as in Redis.
+        let read = if self.acl.contains(&"scripting") { 0 } else { flags::READONLY };
         let implied = [
             (flags::WRITE, "write"),
-            (flags::READONLY, "read"),
+            (read, "read"),
             (flags::ADMIN, "admin"),
             (flags::ADMIN, "dangerous"),
             (flags::PUBSUB, "pubsub"),

@@ -105,15 +105,7 @@ fn admit_and_run(server: &Server, client: &mut Client, args: &mut Vec<Bytes>, ou
         let msg = format!("ERR Can't execute '{}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context", entry.fullname);
         return reject(server, client, Some(entry), msg.into(), out);
     }
-    if server.persistence.misconf.load(Ordering::Relaxed) && !client.is_master && (spec.has(flags::WRITE) || spec.name == "ping") && !server.repl.is_replica() {
-        return reject(server, client, Some(entry), errors::MISCONF.into(), out);
-    }
-    if spec.has(flags::WRITE) && !client.is_master {
-        if let Some(msg) = server.aof.refusal() {
-            return reject(server, client, Some(entry), msg.into(), out);
-        }
-    }
-    if let Some(err) = crate::replication::refuse(server, client, entry) {
+    if let Some(err) = refusal(server, client, entry) {
         return reject(server, client, Some(entry), err, out);
     }
     if let Some(queue) = client.multi.as_mut() {
@@ -125,6 +117,22 @@ fn admit_and_run(server: &Server, client: &mut Client, args: &mut Vec<Bytes>, ou
         }
     }
     call(server, client, entry, args, out);
+}
+
+/// What the node's state refuses: writes after a failed save (-MISCONF) or
+/// while the AOF cannot be written, and what a replica or too few replicas
+/// refuse. Scripts check it again for every command they call.
+pub fn refusal(server: &Server, client: &Client, entry: &Entry) -> Option<RedisError> {
+    let spec = entry.spec;
+    if server.persistence.misconf.load(Ordering::Relaxed) && !client.is_master && (spec.has(flags::WRITE) || spec.name == "ping") && !server.repl.is_replica() {
+        return Some(errors::MISCONF.into());
+    }
+    if spec.has(flags::WRITE) && !client.is_master {
+        if let Some(msg) = server.aof.refusal() {
+            return Some(msg.into());
+        }
+    }
+    crate::replication::refuse(server, client, entry)
 }
 
 /// A command refused before running: reply, count, and poison an open

@@ -153,8 +153,10 @@ fn section(server: &Server, name: &str, sizes: &[(usize, usize)], out: &mut Stri
             let rss = rss();
             let peak = server.memory_peak.fetch_max(used, Ordering::Relaxed).max(used);
             let total = total_memory();
-            w!("# Memory\r\nused_memory:{used}\r\nused_memory_human:{}\r\nused_memory_rss:{rss}\r\nused_memory_rss_human:{}\r\nused_memory_peak:{peak}\r\nused_memory_peak_human:{}\r\nused_memory_peak_perc:{:.2}%\r\ntotal_system_memory:{total}\r\ntotal_system_memory_human:{}\r\nmaxmemory:0\r\nmaxmemory_human:0B\r\nmaxmemory_policy:{}\r\nmem_fragmentation_ratio:{:.2}\r\nmem_allocator:{}\r\nlazyfree_pending_objects:0\r\nlazyfreed_objects:0\r\n",
-                human(used), human(rss), human(peak), used as f64 * 100.0 / peak.max(1) as f64, human(total),
+            // Redis reports an idle VM's ~30 KB before any script ran.
+            let (lua, scripts_bytes, scripts) = server.scripts.lock().as_ref().map_or((31744, 0, 0), |e| (e.vm_memory(), e.source_bytes(), e.len()));
+            w!("# Memory\r\nused_memory:{used}\r\nused_memory_human:{}\r\nused_memory_rss:{rss}\r\nused_memory_rss_human:{}\r\nused_memory_peak:{peak}\r\nused_memory_peak_human:{}\r\nused_memory_peak_perc:{:.2}%\r\ntotal_system_memory:{total}\r\ntotal_system_memory_human:{}\r\nused_memory_lua:{lua}\r\nused_memory_vm_eval:{lua}\r\nused_memory_lua_human:{}\r\nused_memory_scripts_eval:{}\r\nnumber_of_cached_scripts:{}\r\nmaxmemory:0\r\nmaxmemory_human:0B\r\nmaxmemory_policy:{}\r\nmem_fragmentation_ratio:{:.2}\r\nmem_allocator:{}\r\nlazyfree_pending_objects:0\r\nlazyfreed_objects:0\r\n",
+                human(used), human(rss), human(peak), used as f64 * 100.0 / peak.max(1) as f64, human(total), human(lua as u64), scripts_bytes, scripts,
                 crate::config::table::find("maxmemory-policy").map(|d| (d.get)(&c)).unwrap_or_default(),
                 rss as f64 / used.max(1) as f64, allocator_name());
         }

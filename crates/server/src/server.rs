@@ -201,6 +201,8 @@ pub struct Server {
     pub grpc: std::sync::OnceLock<tokio::sync::mpsc::UnboundedSender<tokio::net::TcpStream>>,
     /// The append-only file.
     pub aof: crate::persistence::aof::Aof,
+    /// The Lua VM and script cache, made on first use.
+    pub scripts: Mutex<Option<ferrokv_scripting::Engine>>,
     /// The task following our primary, while we are a replica.
     pub repl_link: Mutex<Option<tokio::task::JoinHandle<()>>>,
     pub active_expire: AtomicBool,
@@ -242,6 +244,7 @@ impl Server {
             grpc: std::sync::OnceLock::new(),
             repl_link: Mutex::new(None),
             aof: crate::persistence::aof::Aof::default(),
+            scripts: Mutex::new(None),
             active_expire: AtomicBool::new(true),
             tcp_port: AtomicUsize::new(config.port as usize),
             memory_peak: AtomicU64::new(0),

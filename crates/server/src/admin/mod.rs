@@ -1,6 +1,6 @@
 //! The node's own command families, one file each: what needs the node or
 //! the connection (CONFIG, CLIENT, INFO, DEBUG, replication, pub/sub,
-//! persistence, transactions, MIGRATE). The data families are in
+//! persistence, transactions, scripting, MIGRATE). The data families are in
 //! `ferrokv-commands`.
 
 pub mod client;
@@ -11,6 +11,7 @@ pub mod multi;
 pub mod persistence;
 pub mod pubsub;
 pub mod replication;
+pub mod scripting;
 pub mod server;
 
 use crate::command::Command;
@@ -27,4 +28,5 @@ pub static FAMILIES: &[&[Command]] = &[
     server::COMMANDS,
     persistence::COMMANDS,
     replication::COMMANDS,
+    scripting::COMMANDS,
 ];

@@ -1,0 +1,228 @@
+//! Lua scripting as Redis 7.0 runs it (EVAL, EVALSHA, SCRIPT): a Lua 5.1
+//! VM (as Redis embeds) with Redis's globals, all read-only; the script
+//! cache, keyed by SHA1; the `redis` library; and the conversions between
+//! Lua values and RESP, both ways, as Redis does them.
+//!
+//! Invariant: knows nothing of the node. Commands are run through the
+//! [`Caller`] the node passes to [`Engine::run`], so a script reaches the
+//! keyspace the same way every other caller does, under the gate the node
+//! already holds.
+
+mod convert;
+mod trampoline;
+
+use std::collections::HashSet;
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::Arc;
+
+use bytes::{Bytes, BytesMut};
+use ferrokv_resp::{Frame, Protocol};
+use mlua::{Function, Lua, LuaOptions, MultiValue, StdLib, Table, Value};
+
+/// What the node does for a script.
+pub trait Caller {
+    /// Runs one command, replying in `proto`. Err is an error the script
+    /// raises before the command runs (unknown command, wrong arity, not
+    /// allowed from scripts…), as Redis's text without the leading `-`; a
+    /// command's own error reply comes back as `Ok(Frame::Error)`.
+    /// `repl` is where its effects go, as `redis.set_repl` last said.
+    fn call(&mut self, args: Vec<Bytes>, proto: Protocol, repl: u8) -> Result<Frame, String>;
+    /// Whether the command exists (redis.acl_check_cmd).
+    fn exists(&self, name: &[u8]) -> bool;
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error("Lua: {0}")]
+    Lua(#[from] mlua::Error),
+}
+
+/// Which sinks a script's effects go to (`redis.set_repl`).
+pub mod repl {
+    pub const NONE: u8 = 0;
+    pub const AOF: u8 = 1;
+    pub const REPLICA: u8 = 2;
+    pub const ALL: u8 = 3;
+}
+
+/// The state `redis.setresp` and `redis.set_repl` change during a run.
+#[derive(Default)]
+struct RunFlags {
+    resp: AtomicU8,
+    repl: AtomicU8,
+}
+
+/// A Lua VM and the scripts loaded into it.
+pub struct Engine {
+    lua: Lua,
+    env: Table,
+    run: Function,
+    set_args: Function,
+    flags: Arc<RunFlags>,
+    scripts: HashSet<String>,
+    /// Bytes of script source held (INFO's used_memory_scripts_eval).
+    source_bytes: usize,
+}
+
+/// The Redis version scripts see (`redis.REDIS_VERSION`).
+pub const REDIS_VERSION: &str = "7.0.15";
+const REDIS_VERSION_NUM: i64 = 0x07000f;
+
+impl Engine {
+    pub fn new() -> Result<Engine, EngineError> {
+        // SAFETY: `debug` is loaded only for the prelude's error handler
+        // (Redis's does the same); scripts run in an environment without it.
+        let lua = unsafe { Lua::unsafe_new_with(StdLib::TABLE | StdLib::STRING | StdLib::MATH | StdLib::DEBUG, LuaOptions::default()) };
+        let flags = Arc::new(RunFlags::default());
+        let sha1hex = lua.create_function(|_, s: mlua::String| Ok(sha1_hex(&s.as_bytes())))?;
+        let log = lua.create_function(|_, args: MultiValue| {
+            log(&args);
+            Ok(())
+        })?;
+        let f = flags.clone();
+        let setresp = lua.create_function(move |lua, v: Value| {
+            let version = convert::integer(&v).filter(|v| *v == 2 || *v == 3);
+            let Some(version) = version else { return Ok((Value::Nil, convert::error_value(lua, "ERR RESP version must be 2 or 3.")?)) };
+            f.resp.store(version as u8, Ordering::Relaxed);
+            Ok((Value::Nil, Value::Nil))
+        })?;
+        lua.set_named_registry_value(trampoline::SETRESP, setresp)?;
+        let f = flags.clone();
+        let set_repl = lua.create_function(move |lua, v: Value| {
+            let flags = convert::integer(&v).filter(|v| (0..=3).contains(v));
+            let Some(flags) = flags else {
+                return Ok((Value::Nil, convert::error_value(lua, "ERR Invalid replication flags. Use REPL_AOF, REPL_REPLICA, REPL_ALL or REPL_NONE.")?));
+            };
+            f.repl.store(flags as u8, Ordering::Relaxed);
+            Ok((Value::Nil, Value::Nil))
+        })?;
+        lua.set_named_registry_value(trampoline::SET_REPL, set_repl)?;
+        // SAFETY: plain lua_CFunctions that only use the Lua API.
+        let (setresp, set_repl) = unsafe { (lua.create_c_function(trampoline::setresp)?, lua.create_c_function(trampoline::set_repl)?) };
+        // SAFETY: both are plain lua_CFunctions that only use the Lua API.
+        let (call, pcall) = unsafe { (lua.create_c_function(trampoline::call)?, lua.create_c_function(trampoline::pcall)?) };
+        let prelude = lua.load(include_str!("prelude.lua")).set_name("=ferrokv").into_function()?;
+        let (run, env, set_args): (Function, Table, Function) =
+            prelude.call((call, pcall, sha1hex, log, setresp, set_repl, REDIS_VERSION, REDIS_VERSION_NUM))?;
+        // Nothing but the prelude's environment is reachable from scripts.
+        Ok(Engine { lua, env, run, set_args, flags, scripts: HashSet::new(), source_bytes: 0 })
+    }
+
+    /// Compiles `body` into the cache (SCRIPT LOAD, and EVAL's first step);
+    /// returns its SHA1, or Redis's compile error.
+    pub fn load(&mut self, body: &[u8]) -> Result<String, String> {
+        let sha = sha1_hex(body);
+        if self.scripts.contains(&sha) {
+            return Ok(sha);
+        }
+        let f = self
+            .lua
+            .load(body)
+            .set_name("@user_script")
+            .set_environment(self.env.clone())
+            .into_function()
+            .map_err(|e| format!("ERR Error compiling script (new function): {}", lua_message(&e)))?;
+        self.lua.set_named_registry_value(&registry_name(&sha), f).map_err(|e| format!("ERR {e}"))?;
+        self.source_bytes += body.len();
+        self.scripts.insert(sha.clone());
+        Ok(sha)
+    }
+
+    pub fn exists(&self, sha: &str) -> bool {
+        self.scripts.contains(&sha.to_ascii_lowercase())
+    }
+
+    pub fn len(&self) -> usize {
+        self.scripts.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.scripts.is_empty()
+    }
+
+    /// Bytes the VM uses (INFO's used_memory_lua / used_memory_vm_eval).
+    pub fn vm_memory(&self) -> usize {
+        self.lua.used_memory()
+    }
+
+    pub fn source_bytes(&self) -> usize {
+        self.source_bytes
+    }
+
+    /// Runs the cached script `sha` with `keys` and `argv`; encodes its
+    /// reply for a client speaking `proto` into `out`, or returns the error
+    /// reply (without the leading `-`). `repl` is where its commands'
+    /// effects should go, as `redis.set_repl` left it.
+    pub fn run(&mut self, sha: &str, keys: &[Bytes], argv: &[Bytes], caller: &mut dyn Caller, proto: Protocol, out: &mut BytesMut) -> Result<(), String> {
+        const NOSCRIPT: &str = "NOSCRIPT No matching script. Please use EVAL.";
+        let sha = sha.to_ascii_lowercase();
+        if !self.scripts.contains(&sha) {
+            return Err(NOSCRIPT.into());
+        }
+        let f: Function = self.lua.named_registry_value(&registry_name(&sha)).map_err(|_| NOSCRIPT.to_string())?;
+        self.flags.resp.store(2, Ordering::Relaxed);
+        self.flags.repl.store(repl::ALL, Ordering::Relaxed);
+        let flags = self.flags.clone();
+        let (lua, run, set_args) = (&self.lua, &self.run, &self.set_args);
+        let outcome = lua.scope(|scope| {
+            set_args.call::<()>((convert::strings(lua, keys)?, convert::strings(lua, argv)?))?;
+            let call = scope.create_function_mut(|lua, args: MultiValue| {
+                let resp = if flags.resp.load(Ordering::Relaxed) == 3 { Protocol::Resp3 } else { Protocol::Resp2 };
+                convert::call(lua, caller, args, resp, flags.repl.load(Ordering::Relaxed))
+            })?;
+            lua.set_named_registry_value(trampoline::CURRENT, call)?;
+            let result = run.call::<MultiValue>(f);
+            lua.set_named_registry_value(trampoline::CURRENT, Value::Nil)?;
+            result
+        });
+        let mut values = outcome.map_err(|e| format!("ERR Error running script {sha}: {}", lua_message(&e)))?.into_iter();
+        let ok = matches!(values.next(), Some(Value::Boolean(true)));
+        let value = values.next().unwrap_or(Value::Nil);
+        if !ok {
+            return Err(convert::script_error(&value, &sha));
+        }
+        let script_resp3 = self.flags.resp.load(Ordering::Relaxed) == 3;
+        convert::reply(&value, proto, script_resp3, out, 0)
+    }
+}
+
+fn registry_name(sha: &str) -> String {
+    format!("f_{sha}")
+}
+
+pub fn sha1_hex(data: &[u8]) -> String {
+    use sha1::{Digest, Sha1};
+    let digest = Sha1::digest(data);
+    let mut s = String::with_capacity(40);
+    for b in digest {
+        s.push_str(&format!("{b:02x}"));
+    }
+    s
+}
+
+/// The message of a Lua error, without mlua's decoration.
+fn lua_message(e: &mlua::Error) -> String {
+    match e {
+        mlua::Error::SyntaxError { message, .. } => message.clone(),
+        mlua::Error::RuntimeError(m) => m.clone(),
+        mlua::Error::CallbackError { cause, .. } => lua_message(cause),
+        other => other.to_string(),
+    }
+}
+
+fn log(args: &MultiValue) {
+    let mut it = args.iter();
+    let level = match it.next() {
+        Some(Value::Integer(n)) => *n,
+        Some(Value::Number(n)) => *n as i64,
+        _ => 3,
+    };
+    let msg: Vec<String> = it.map(|v| v.to_string().unwrap_or_default()).collect();
+    let msg = msg.join(" ");
+    match level {
+        0 => tracing::debug!("{msg}"),
+        1 => tracing::debug!("{msg}"),
+        2 => tracing::info!("{msg}"),
+        _ => tracing::warn!("{msg}"),
+    }
+}

@@ -1,0 +1,99 @@
+-- Builds the environment scripts run in, as Redis 7.0 sets it up: its
+-- globals and libraries, all read-only ("Attempt to modify a readonly
+-- table"), reading an undeclared global is an error, and every error is
+-- turned into a table {err=, source=, line=} by the message handler.
+local call, pcall_redis, raw_sha1hex, raw_log, raw_setresp, raw_set_repl, version, version_num = ...
+local dbg = debug
+local G = {}
+for _, name in ipairs({"assert", "collectgarbage", "coroutine", "error", "gcinfo", "getmetatable", "ipairs", "load",
+                       "loadstring", "next", "pairs", "pcall", "rawequal", "rawget", "rawset", "select", "setmetatable",
+                       "tonumber", "tostring", "type", "unpack", "xpcall", "_VERSION"}) do
+  G[name] = _G[name]
+end
+
+local function readonly_error()
+  error("Attempt to modify a readonly table", 2)
+end
+
+local function readonly(t)
+  return setmetatable({}, {__index = t, __newindex = readonly_error})
+end
+
+local redis = {
+  call = call,
+  pcall = pcall_redis,
+  sha1hex = raw_sha1hex,
+  log = raw_log,
+  setresp = raw_setresp,
+  set_repl = raw_set_repl,
+  error_reply = function(msg)
+    if type(msg) ~= "string" then
+      error("wrong number or type of arguments", 2)
+    end
+    if string.sub(msg, 1, 1) == "-" then
+      msg = string.sub(msg, 2)
+    end
+    return {err = msg}
+  end,
+  status_reply = function(msg)
+    if type(msg) ~= "string" then
+      error("wrong number or type of arguments", 2)
+    end
+    return {ok = msg}
+  end,
+  replicate_commands = function() return true end,
+  breakpoint = function() return false end,
+  debug = function() end,
+  LOG_DEBUG = 0, LOG_VERBOSE = 1, LOG_NOTICE = 2, LOG_WARNING = 3,
+  REPL_NONE = 0, REPL_AOF = 1, REPL_SLAVE = 2, REPL_REPLICA = 2, REPL_ALL = 3,
+  REDIS_VERSION = version,
+  REDIS_VERSION_NUM = version_num,
+}
+
+G.redis = readonly(redis)
+G.string = readonly(string)
+G.table = readonly(table)
+G.math = readonly(math)
+
+local env = setmetatable({}, {
+  __index = function(_, name)
+    local v = G[name]
+    if v == nil then
+      error("Script attempted to access nonexistent global variable '" .. tostring(name) .. "'", 2)
+    end
+    return v
+  end,
+  __newindex = readonly_error,
+})
+G._G = env
+
+-- Redis's __redis__err__handler: the error as a table, with where in the
+-- script it happened (frames of C functions and of this prelude skipped).
+local function handler(err)
+  local level = 2
+  local info = dbg.getinfo(level, "nSl")
+  while info and (info.what == "C" or info.source == "=ferrokv") do
+    level = level + 1
+    info = dbg.getinfo(level, "nSl")
+  end
+  if type(err) ~= "table" then
+    err = {err = "ERR " .. tostring(err)}
+  end
+  if info then
+    err.source = info.source
+    err.line = info.currentline
+  end
+  return err
+end
+G.__redis__err__handler = handler
+
+local function run(f)
+  return xpcall(f, handler)
+end
+
+local function set_args(keys, argv)
+  G.KEYS = keys
+  G.ARGV = argv
+end
+
+return run, env, set_args

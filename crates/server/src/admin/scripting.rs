@@ -1,0 +1,202 @@
+//! EVAL, EVALSHA, EVAL_RO, EVALSHA_RO and SCRIPT (Redis's eval.c): the
+//! node's side of scripting. `ferrokv-scripting` runs the Lua; every
+//! command a script calls goes through `dispatch::run` on this same
+//! context, under the exclusive gate EVAL holds (its keys are movable), so
+//! a script is atomic and its commands' effects propagate as one unit
+//! (MULTI/EXEC when more than one), as Redis 7.0 replicates scripts.
+
+use bytes::{Bytes, BytesMut};
+use ferrokv_commands::{cmd, container};
+use ferrokv_resp::{Frame, Protocol};
+use ferrokv_scripting::{repl, Caller, Engine};
+use parking_lot::{MappedMutexGuard, MutexGuard};
+
+use crate::args;
+use crate::command::flags::*;
+use crate::command::Command;
+use crate::ctx::Ctx;
+use crate::dispatch;
+use crate::errors::{CmdResult, RedisError};
+use crate::server::Server;
+
+const SCRIPTING: &[&str] = &["scripting"];
+const EVAL_FLAGS: u32 = NOSCRIPT | STALE | SKIP_MONITOR | NO_MANDATORY_KEYS | MOVABLEKEYS;
+
+pub static COMMANDS: &[Command] = &[
+    cmd!("eval", "2.6.0", -3, EVAL_FLAGS, SCRIPTING, (0, 0, 0), eval, "scripting", "Execute a Lua script server side"),
+    cmd!("evalsha", "2.6.0", -3, EVAL_FLAGS, SCRIPTING, (0, 0, 0), evalsha, "scripting", "Execute a Lua script server side"),
+    cmd!("eval_ro", "7.0.0", -3, READONLY | EVAL_FLAGS, SCRIPTING, (0, 0, 0), eval_ro, "scripting", "Execute a read-only Lua script server side"),
+    cmd!("evalsha_ro", "7.0.0", -3, READONLY | EVAL_FLAGS, SCRIPTING, (0, 0, 0), evalsha_ro, "scripting", "Execute a read-only Lua script server side"),
+    container!("script", "2.6.0", -2, SCRIPT, "scripting", "A container for Lua scripts management commands"),
+];
+
+static SCRIPT: &[Command] = &[
+    cmd!("load", "2.6.0", 3, NOSCRIPT | STALE, SCRIPTING, (0, 0, 0), script_load, "scripting", "Load a script into the scripts cache"),
+    cmd!("exists", "2.6.0", -3, NOSCRIPT, SCRIPTING, (0, 0, 0), script_exists, "scripting", "Check existence of scripts in the script cache."),
+    cmd!("flush", "2.6.0", -2, NOSCRIPT, SCRIPTING, (0, 0, 0), script_flush, "scripting", "Remove all the scripts from the script cache."),
+    cmd!("kill", "2.6.0", 2, NOSCRIPT | ALLOW_BUSY, SCRIPTING, (0, 0, 0), script_kill, "scripting", "Kill the script currently in execution."),
+    cmd!("help", "5.0.0", 2, LOADING | STALE, SCRIPTING, (0, 0, 0), script_help, "scripting", "Show helpful text about the different subcommands"),
+];
+
+/* EVAL script numkeys [key ...] [arg ...] */
+fn eval(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+    run_script(ctx, args, false, false)
+}
+
+/* EVALSHA sha1 numkeys [key ...] [arg ...] */
+fn evalsha(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+    run_script(ctx, args, true, false)
+}
+
+/* EVAL_RO script numkeys [key ...] [arg ...] */
+fn eval_ro(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+    run_script(ctx, args, false, true)
+}
+
+/* EVALSHA_RO sha1 numkeys [key ...] [arg ...] */
+fn evalsha_ro(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+    run_script(ctx, args, true, true)
+}
+
+/// `numkeys`, checked as Redis checks it.
+fn numkeys(args: &[Bytes]) -> Result<usize, RedisError> {
+    let n = args::int(&args[2])?;
+    if n < 0 {
+        return Err("ERR Number of keys can't be negative".into());
+    }
+    if n as usize > args.len() - 3 {
+        return Err("ERR Number of keys can't be greater than number of args".into());
+    }
+    Ok(n as usize)
+}
+
+fn run_script(ctx: &mut Ctx<'_>, args: &[Bytes], by_sha: bool, read_only: bool) -> CmdResult {
+    let (keys, argv) = args[3..].split_at(numkeys(args)?);
+    let mut engine = engine(ctx.server)?;
+    let sha = if by_sha { String::from_utf8_lossy(&args[1]).into_owned() } else { engine.load(&args[1])? };
+    // The script's SELECT and protocol are its own; the caller's are
+    // restored after it.
+    let (db, proto) = (ctx.client.db, ctx.data.proto);
+    let mut reply = BytesMut::new();
+    let result = engine.run(&sha, keys, argv, &mut ScriptCaller { ctx: &mut *ctx, read_only }, proto, &mut reply);
+    ctx.client.select(db);
+    ctx.set_proto(proto);
+    result?;
+    ctx.data.out.extend_from_slice(&reply);
+    Ok(())
+}
+
+/// The VM, made on first use (a node that never scripts never pays for it).
+fn engine(server: &Server) -> Result<MappedMutexGuard<'_, Engine>, RedisError> {
+    let mut guard = server.scripts.lock();
+    if guard.is_none() {
+        *guard = Some(Engine::new().map_err(|e| RedisError::from(format!("ERR {e}")))?);
+    }
+    Ok(MutexGuard::map(guard, |g| g.as_mut().expect("made above")))
+}
+
+/// Runs the commands a script calls, with Redis's checks for scripts.
+struct ScriptCaller<'c, 'a> {
+    ctx: &'c mut Ctx<'a>,
+    read_only: bool,
+}
+
+impl Caller for ScriptCaller<'_, '_> {
+    fn call(&mut self, args: Vec<Bytes>, proto: Protocol, repl: u8) -> Result<Frame, String> {
+        let ctx = &mut *self.ctx;
+        let server = ctx.server;
+        let entry = match dispatch::resolve(server, &args) {
+            Ok(e) => e,
+            Err((None, _)) => return Err("ERR Unknown Redis command called from script".into()),
+            Err((Some(_), _)) => return Err("ERR Wrong number of args calling Redis command from script".into()),
+        };
+        if entry.spec.has(NOSCRIPT) {
+            return Err("ERR This Redis command is not allowed from script".into());
+        }
+        if self.read_only && entry.spec.has(WRITE) {
+            return Err("ERR Write commands are not allowed from read-only scripts.".into());
+        }
+        if let Some(err) = dispatch::refusal(server, ctx.client, entry) {
+            return Err(err.0.into_owned());
+        }
+        let saved = ctx.data.proto;
+        ctx.set_proto(proto);
+        let (mark, logged) = (ctx.data.out.len(), ctx.data.effects.cmds.len());
+        dispatch::run(ctx, entry, &args);
+        if repl == repl::NONE {
+            ctx.data.effects.cmds.truncate(logged);
+        }
+        let reply = ctx.data.out.split_off(mark);
+        ctx.set_proto(saved);
+        match Frame::parse(&reply) {
+            Ok(Some((frame, _))) => Ok(frame),
+            _ => Err("ERR the command's reply could not be read back".into()),
+        }
+    }
+
+    fn exists(&self, name: &[u8]) -> bool {
+        self.ctx.server.commands.get(name).is_some()
+    }
+}
+
+/* SCRIPT LOAD script */
+fn script_load(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+    let sha = engine(ctx.server)?.load(&args[2])?;
+    ctx.bulk(sha.as_bytes());
+    Ok(())
+}
+
+/* SCRIPT EXISTS sha1 [sha1 ...] */
+fn script_exists(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+    let found: Vec<bool> = {
+        let engine = ctx.server.scripts.lock();
+        args[2..].iter().map(|sha| engine.as_ref().is_some_and(|e| e.exists(&String::from_utf8_lossy(sha)))).collect()
+    };
+    ctx.array(found.len());
+    for f in found {
+        ctx.int(f as i64);
+    }
+    Ok(())
+}
+
+/* SCRIPT FLUSH [ASYNC|SYNC] */
+fn script_flush(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+    match args.get(2) {
+        None => {}
+        Some(mode) if args.len() == 3 && (args::is(mode, "sync") || args::is(mode, "async")) => {}
+        Some(_) => return Err("ERR SCRIPT FLUSH only support SYNC|ASYNC option".into()),
+    }
+    // A new VM on next use, as Redis makes one on SCRIPT FLUSH.
+    *ctx.server.scripts.lock() = None;
+    ctx.ok()
+}
+
+/* SCRIPT KILL */
+fn script_kill(_ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult {
+    // A script runs to its end under the gate, so none is ever running
+    // when another command is served.
+    Err("NOTBUSY No scripts in execution right now.".into())
+}
+
+/* SCRIPT HELP */
+fn script_help(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult {
+    ctx.help(&[
+        "SCRIPT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+        "DEBUG (YES|SYNC|NO)",
+        "    Set the debug mode for subsequent scripts executed.",
+        "EXISTS <sha1> [<sha1> ...]",
+        "    Return information about the existence of the scripts in the script cache.",
+        "FLUSH [ASYNC|SYNC]",
+        "    Flush the Lua scripts cache. Very dangerous on replicas.",
+        "    When called without the optional mode argument, the behavior is determined by the",
+        "    lazyfree-lazy-user-flush configuration directive. Valid modes are:",
+        "    * ASYNC: Asynchronously flush the scripts cache.",
+        "    * SYNC: Synchronously flush the scripts cache.",
+        "KILL",
+        "    Kill the currently executing Lua script.",
+        "LOAD <script>",
+        "    Load a script into the scripts cache without executing it.",
+        "HELP",
+        "    Prints this help.",
+    ])
+}

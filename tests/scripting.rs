@@ -1,0 +1,165 @@
+//! Lua scripting (EVAL, EVALSHA, EVAL_RO, SCRIPT), compared byte for byte
+//! with Redis 7.0: replies and conversions both ways, Redis's error texts
+//! (with the script's SHA and line), global protection, what may be called
+//! from a script, SELECT local to the script, and RESP3 conversions.
+
+mod common;
+use common::*;
+
+#[test]
+fn eval_replies_and_conversions_match_redis() {
+    let pair = Pair::new(&[]);
+    run_script(
+        &pair,
+        r#"
+eval "return 1" 0
+eval "return 3.99" 0
+eval "return -3.99" 0
+eval "return 'hello'" 0
+eval "return true" 0
+eval "return false" 0
+eval "return nil" 0
+eval "return" 0
+eval "return {1,2,3,nil,4}" 0
+eval "return {1,{2,{3}},'x'}" 0
+eval "local t = {} t[1]='a' t[3]='c' return t" 0
+eval "return {ok='fine'}" 0
+eval "return {err='E1 z'}" 0
+eval "return redis.status_reply('S')" 0
+eval "return redis.error_reply('My Error')" 0
+eval "return redis.error_reply('-X y')" 0
+eval "return {1, redis.status_reply('x'), redis.error_reply('E y')}" 0
+eval "return {KEYS[1], KEYS[2], ARGV[1], ARGV[2], #KEYS, #ARGV}" 2 k1 k2 a1 a2
+eval "return redis.sha1hex('')" 0
+eval "return redis.sha1hex('abc')" 0
+eval "return redis.REDIS_VERSION .. ' ' .. redis.REDIS_VERSION_NUM" 0
+eval "return tostring(0.1+0.2)" 0
+eval "return redis.call('set','a','1')" 0
+eval "return redis.call('incr','a')" 0
+eval "return redis.call('get','a')" 0
+eval "return redis.call('hgetall','nokey')" 0
+eval "return redis.call('get','nokey')" 0
+eval "return redis.call('ping')" 0
+eval "return redis.call('set','k', 3.5)" 0
+eval "return redis.call('set','k', 12345678901234567)" 0
+get k
+eval "redis.call('rpush','l','a','b','c') return redis.call('lrange','l',0,-1)" 0
+eval "return redis.call('type','l')" 0
+eval "return pcall(function() return 1 end)" 0
+eval "return redis.replicate_commands()" 0
+eval "return redis.set_repl(redis.REPL_ALL)" 0
+eval "return redis.log(redis.LOG_WARNING, 'from a script')" 0
+eval "return tostring(redis.breakpoint())" 0
+eval "return redis.setresp(3)" 0
+eval "redis.setresp(3) return redis.call('hgetall','nokey')" 0
+hset h f v
+eval "redis.setresp(3) return redis.call('hgetall','h')" 0
+eval "redis.setresp(3) local r = redis.call('hgetall','h') return r['map']['f']" 0
+eval "return type(loadstring)" 0
+eval "return string.upper('abc') .. math.floor(2.5) .. table.concat({'a','b'}, '-')" 0
+eval "local x = 5 return x" 0
+eval "local function f() return 7 end return f()" 0
+"#,
+    );
+}
+
+#[test]
+fn script_errors_match_redis() {
+    let pair = Pair::new(&[]);
+    run_script(
+        &pair,
+        r#"
+eval "return (" 0
+eval "x = 1" 0
+eval "return x" 0
+eval "function f() end" 0
+eval "redis.call = nil" 0
+eval "string.x = 1" 0
+eval "KEYS = 1" 0
+eval "return type(print)" 0
+eval "return type(debug)" 0
+eval "return type(loadfile)" 0
+eval "error('boom')" 0
+eval "error({err='TABLE err'})" 0
+eval "return redis.call('nosuch')" 0
+eval "return redis.pcall('nosuch')" 0
+eval "return redis.call('get')" 0
+eval "return redis.pcall('get')" 0
+eval "return redis.call('get', {})" 0
+eval "return redis.pcall('get', {})" 0
+eval "return redis.call()" 0
+eval "return redis.call('multi')" 0
+eval "return redis.call('blpop','nokey',0)" 0
+eval "return redis.call('eval','return 1','0')" 0
+set str v
+eval "return redis.call('hset','str','f','v')" 0
+eval "return redis.pcall('hset','str','f','v')" 0
+eval "local r = redis.pcall('hset','str','f','v') return r['err']" 0
+eval "return redis.call('config','nosuch')" 0
+eval_ro "return redis.call('set','a','b')" 0
+eval_ro "return redis.call('get','str')" 0
+eval "return 1" -1
+eval "return 1" 5 a
+eval "return 1" x
+evalsha 0000000000000000000000000000000000000000 0
+evalsha abc 0
+eval "return redis.setresp(4)" 0
+"#,
+    );
+}
+
+#[test]
+fn script_cache_and_select_match_redis() {
+    let pair = Pair::new(&[]);
+    run_script(
+        &pair,
+        r#"
+script load "return 'cached'"
+script exists 952f49ffc8f7b098d8ab5da45d3164ca36ed18b1 0000000000000000000000000000000000000000
+evalsha 952f49ffc8f7b098d8ab5da45d3164ca36ed18b1 0
+evalsha 952F49FFC8F7B098D8AB5DA45D3164CA36ED18B1 0
+evalsha_ro 952f49ffc8f7b098d8ab5da45d3164ca36ed18b1 0
+eval "return 'via eval'" 0
+script exists e0e1f9fabfc9d4800c877a703b823ac0578ff8db
+script flush
+script exists 952f49ffc8f7b098d8ab5da45d3164ca36ed18b1
+evalsha 952f49ffc8f7b098d8ab5da45d3164ca36ed18b1 0
+script flush async
+script flush bogus
+script kill
+script help
+script exists
+script load
+script nosuch
+set k db0
+eval "redis.call('select', 3) redis.call('set', 'k', 'db3') return redis.call('get', 'k')" 0
+get k
+select 3
+get k
+"#,
+    );
+}
+
+#[test]
+fn a_script_is_atomic_and_replicates_its_effects() {
+    let primary = Node::ferrokv(&[]);
+    let mut p = primary.conn();
+    let port = primary.port.to_string();
+    let replica = Node::ferrokv(&["--replicaof", "127.0.0.1", &port]);
+    let mut r = replica.conn();
+    assert!(eventually(WAIT, || r.cmd(&["info", "replication"]).as_bytes().is_some_and(|b| String::from_utf8_lossy(b).contains("master_link_status:up"))));
+    // TIME-dependent and random effects replicate as what the script did.
+    let script = "redis.call('set', KEYS[1], ARGV[1]) redis.call('incrby', KEYS[2], 5) redis.call('expire', KEYS[1], 100) return redis.call('get', KEYS[1])";
+    assert_eq!(p.cmd(&["eval", script, "2", "s", "n", "value"]), bulk("value"));
+    assert_eq!(p.cmd(&["eval", "redis.set_repl(redis.REPL_NONE) redis.call('set', 'local-only', '1') return 1", "0"]), int(1));
+    p.cmd(&["set", "marker", "1"]);
+    assert!(eventually(WAIT, || r.cmd(&["get", "marker"]) == bulk("1")));
+    assert_eq!(r.cmd(&["get", "s"]), bulk("value"));
+    assert_eq!(r.cmd(&["get", "n"]), bulk("5"));
+    assert!(matches!(r.cmd(&["ttl", "s"]), ferrokv_resp::Frame::Integer(t) if t > 0 && t <= 100));
+    assert_eq!(r.cmd(&["exists", "local-only"]), int(0), "REPL_NONE kept the write off the replica");
+    // A read-only script runs on the replica; a write from one is refused.
+    assert_eq!(r.cmd(&["eval_ro", "return redis.call('get', KEYS[1])", "1", "s"]), bulk("value"));
+    let refused = r.cmd(&["eval", "return redis.call('set', 'x', '1')", "0"]);
+    assert!(matches!(&refused, ferrokv_resp::Frame::Error(e) if e.starts_with(b"READONLY")), "{refused:?}");
+}
