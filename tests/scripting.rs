@@ -64,6 +64,61 @@ eval "local function f() return 7 end return f()" 0
 }
 
 #[test]
+fn cjson_and_bit_match_redis() {
+    let pair = Pair::new(&[]);
+    run_script(
+        &pair,
+        r#"
+eval "return cjson.encode({1,2,3})" 0
+eval "return cjson.encode({a=1})" 0
+eval "return cjson.encode({})" 0
+eval "return cjson.encode('a/b\"c\\d\n\1\127')" 0
+eval "return cjson.encode(3.14159265358979)" 0
+eval "return cjson.encode(1e100)" 0
+eval "return cjson.encode(12345678901234567)" 0
+eval "return cjson.encode({[1]=1,[3]=3})" 0
+eval "return cjson.encode({[1]=1,[20]=3})" 0
+eval "return cjson.encode({1,2,x=3})" 0
+eval "return cjson.encode(nil)" 0
+eval "return cjson.encode(true)" 0
+eval "return cjson.encode(cjson.null)" 0
+eval "return cjson.encode({[1.5]=1})" 0
+eval "return cjson.encode(0/0)" 0
+eval "return cjson.encode(function() end)" 0
+eval "return cjson.encode({a={b={c={}}}})" 0
+eval "return cjson.encode({'a', {}, {1}})" 0
+eval "return cjson.encode(-0.0)" 0
+eval "return cjson.encode(0.1)" 0
+eval "return cjson.encode(100000000000000)" 0
+eval "return cjson.decode('[1,2,{\"a\":null}]')[3].a == cjson.null" 0
+eval "local t = cjson.decode('{\"a\":[1,2.5,\"x\"],\"b\":true}') return {t.a[1], t.a[2], t.a[3], tostring(t.b)}" 0
+eval "return cjson.decode('bad')" 0
+eval "return cjson.decode('[1,2')" 0
+eval "return cjson.decode('\"\\u00e9\"')" 0
+eval "return cjson.decode('  {\"k\" : 1 }  ').k" 0
+eval "return cjson.decode('[]')[1]" 0
+eval "return cjson.encode(cjson.decode('{\"x\":1e2}'))" 0
+eval "return type(cjson.null)" 0
+eval "return bit.band(0xff, 0x0f)" 0
+eval "return bit.bor(1,2,4)" 0
+eval "return bit.bxor(5,3)" 0
+eval "return bit.bnot(0)" 0
+eval "return bit.lshift(1,31)" 0
+eval "return bit.rshift(-1,28)" 0
+eval "return bit.arshift(-256,4)" 0
+eval "return bit.rol(0x12345678, 8)" 0
+eval "return bit.ror(0x12345678, 8)" 0
+eval "return bit.tohex(255)" 0
+eval "return bit.tohex(-1, -4)" 0
+eval "return bit.tobit(4294967297)" 0
+eval "return bit.bswap(0x12345678)" 0
+eval "return bit.tohex(0x12345678, 2)" 0
+eval "cjson.x = 1" 0
+"#,
+    );
+}
+
+#[test]
 fn script_errors_match_redis() {
     let pair = Pair::new(&[]);
     run_script(

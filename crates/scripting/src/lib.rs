@@ -9,6 +9,7 @@
 //! already holds.
 
 mod convert;
+mod libs;
 mod trampoline;
 
 use std::collections::HashSet;
@@ -101,9 +102,11 @@ impl Engine {
         let (setresp, set_repl) = unsafe { (lua.create_c_function(trampoline::setresp)?, lua.create_c_function(trampoline::set_repl)?) };
         // SAFETY: both are plain lua_CFunctions that only use the Lua API.
         let (call, pcall) = unsafe { (lua.create_c_function(trampoline::call)?, lua.create_c_function(trampoline::pcall)?) };
+        let cjson = libs::cjson(&lua)?;
+        let bit = libs::bit(&lua)?;
         let prelude = lua.load(include_str!("prelude.lua")).set_name("=ferrokv").into_function()?;
         let (run, env, set_args): (Function, Table, Function) =
-            prelude.call((call, pcall, sha1hex, log, setresp, set_repl, REDIS_VERSION, REDIS_VERSION_NUM))?;
+            prelude.call((call, pcall, sha1hex, log, setresp, set_repl, REDIS_VERSION, REDIS_VERSION_NUM, cjson, bit))?;
         // Nothing but the prelude's environment is reachable from scripts.
         Ok(Engine { lua, env, run, set_args, flags, scripts: HashSet::new(), source_bytes: 0 })
     }

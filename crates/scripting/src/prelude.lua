@@ -2,7 +2,7 @@
 -- globals and libraries, all read-only ("Attempt to modify a readonly
 -- table"), reading an undeclared global is an error, and every error is
 -- turned into a table {err=, source=, line=} by the message handler.
-local call, pcall_redis, raw_sha1hex, raw_log, raw_setresp, raw_set_repl, version, version_num = ...
+local call, pcall_redis, raw_sha1hex, raw_log, raw_setresp, raw_set_repl, version, version_num, cjson, bit = ...
 local dbg = debug
 local G = {}
 for _, name in ipairs({"assert", "collectgarbage", "coroutine", "error", "gcinfo", "getmetatable", "ipairs", "load",
@@ -51,6 +51,8 @@ local redis = {
 }
 
 G.redis = readonly(redis)
+G.cjson = readonly(cjson)
+G.bit = readonly(bit)
 G.string = readonly(string)
 G.table = readonly(table)
 G.math = readonly(math)

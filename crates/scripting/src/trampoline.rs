@@ -43,6 +43,36 @@ unsafe fn checked(state: *mut ffi::lua_State, key: &std::ffi::CStr) -> c_int {
     }
 }
 
+/// Calls the Lua or Rust function registered under `key`, which returns
+/// (value, error message or nil), and raises the message at the caller's
+/// line ("user_script:1: ..."), as a C library's luaL_error does.
+unsafe fn raising(state: *mut ffi::lua_State, key: &std::ffi::CStr) -> c_int {
+    let nargs = ffi::lua_gettop(state);
+    ffi::lua_getfield(state, ffi::LUA_REGISTRYINDEX, key.as_ptr());
+    ffi::lua_insert(state, 1);
+    ffi::lua_call(state, nargs, 2);
+    if ffi::lua_isnil(state, 2) == 0 {
+        ffi::luaL_where(state, 1);
+        ffi::lua_pushvalue(state, 2);
+        ffi::lua_concat(state, 2);
+        ffi::lua_error(state)
+    } else {
+        ffi::lua_settop(state, 1);
+        1
+    }
+}
+
+pub const CJSON_ENCODE: &str = "ferrokv_cjson_encode";
+pub const CJSON_DECODE: &str = "ferrokv_cjson_decode";
+
+pub unsafe extern "C-unwind" fn cjson_encode(state: *mut ffi::lua_State) -> c_int {
+    raising(state, c"ferrokv_cjson_encode")
+}
+
+pub unsafe extern "C-unwind" fn cjson_decode(state: *mut ffi::lua_State) -> c_int {
+    raising(state, c"ferrokv_cjson_decode")
+}
+
 pub const SETRESP: &str = "ferrokv_setresp";
 pub const SET_REPL: &str = "ferrokv_set_repl";
 
@@ -67,5 +97,9 @@ mod tests {
     #[test]
     fn the_registry_key_is_the_one_the_c_functions_read() {
         assert_eq!(super::CURRENT, "ferrokv_current_call");
+        assert_eq!(super::SETRESP, "ferrokv_setresp");
+        assert_eq!(super::SET_REPL, "ferrokv_set_repl");
+        assert_eq!(super::CJSON_ENCODE, "ferrokv_cjson_encode");
+        assert_eq!(super::CJSON_DECODE, "ferrokv_cjson_decode");
     }
 }
