@@ -218,3 +218,40 @@ fn a_script_is_atomic_and_replicates_its_effects() {
     let refused = r.cmd(&["eval", "return redis.call('set', 'x', '1')", "0"]);
     assert!(matches!(&refused, ferrokv_resp::Frame::Error(e) if e.starts_with(b"READONLY")), "{refused:?}");
 }
+
+/// Starts an endless script on one connection of `node` and waits (bounded)
+/// until another connection is told BUSY; returns that connection and
+/// the one running the script.
+fn busy_script(node: &Node, script: &str) -> (Conn, Conn) {
+    let mut a = node.conn();
+    let mut b = node.conn();
+    a.send(&[b"eval", script.as_bytes(), b"0"]);
+    let busy = err("BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.");
+    assert!(eventually(WAIT, || b.cmd(&["ping"]) == busy), "{} never answered BUSY", node.kind);
+    (a, b)
+}
+
+#[test]
+fn a_long_script_makes_others_busy_and_script_kill_stops_it() {
+    let pair = Pair::new(&["--busy-reply-threshold", "100"]);
+    let seen: Vec<Vec<String>> = [&pair.ours, &pair.redis]
+        .iter()
+        .map(|node| {
+            let (mut a, mut b) = busy_script(node, "while true do end");
+            let replies = [b.cmd_raw(&[b"get", b"x"]), b.cmd_raw(&[b"script", b"kill"]), a.read_raw(), b.cmd_raw(&[b"ping"]), b.cmd_raw(&[b"script", b"kill"])];
+            replies.iter().map(|r| String::from_utf8_lossy(r).into_owned()).collect()
+        })
+        .collect();
+    assert_eq!(seen[0], seen[1], "left: ferrokv, right: redis 7.0");
+    assert!(seen[0][2].starts_with("-ERR Script killed by user with SCRIPT KILL..."), "{:?}", seen[0]);
+}
+
+#[test]
+fn a_script_that_wrote_is_unkillable_but_shutdown_nosave_stops_the_node() {
+    let mut node = Node::ferrokv(&["--busy-reply-threshold", "100"]);
+    let (_a, mut b) = busy_script(&node, "redis.call('set', 'x', '1') while true do end");
+    let unkillable = b.cmd(&["script", "kill"]);
+    assert!(matches!(&unkillable, ferrokv_resp::Frame::Error(e) if e.starts_with(b"UNKILLABLE")), "{unkillable:?}");
+    b.send(&[b"shutdown", b"nosave"]);
+    assert!(node.wait_exit(WAIT), "SHUTDOWN NOSAVE did not stop the node");
+}

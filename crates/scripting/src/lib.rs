@@ -13,8 +13,9 @@ mod libs;
 mod trampoline;
 
 use std::collections::HashSet;
-use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
 use ferrokv_resp::{Frame, Protocol};
@@ -36,6 +37,61 @@ pub trait Caller {
 pub enum EngineError {
     #[error("Lua: {0}")]
     Lua(#[from] mlua::Error),
+}
+
+/// What other clients see of the running script: whether it has run past
+/// `busy-reply-threshold` (they get -BUSY), whether SCRIPT KILL asked it to
+/// stop, and whether it wrote (then it cannot be killed). Shared with the
+/// node outside the engine's lock, so a connection reads it while a
+/// script runs.
+#[derive(Debug, Default)]
+pub struct Watchdog {
+    running: AtomicBool,
+    busy: AtomicBool,
+    kill: AtomicBool,
+    wrote: AtomicBool,
+}
+
+/// Why SCRIPT KILL did not kill.
+#[derive(Debug, PartialEq, Eq)]
+pub enum KillError {
+    NotBusy,
+    Unkillable,
+}
+
+impl Watchdog {
+    pub fn busy(&self) -> bool {
+        self.busy.load(Ordering::Acquire)
+    }
+
+    /// A script holds the keyspace (busy or not yet).
+    pub fn running(&self) -> bool {
+        self.running.load(Ordering::Acquire)
+    }
+
+    /// The running script called a write command.
+    pub fn wrote(&self) {
+        self.wrote.store(true, Ordering::Relaxed);
+    }
+
+    /// SCRIPT KILL: stops a busy script that has not written.
+    pub fn kill(&self) -> Result<(), KillError> {
+        if !self.busy() {
+            return Err(KillError::NotBusy);
+        }
+        if self.wrote.load(Ordering::Relaxed) {
+            return Err(KillError::Unkillable);
+        }
+        self.kill.store(true, Ordering::Release);
+        Ok(())
+    }
+
+    fn start(&self) {
+        self.running.store(true, Ordering::Release);
+        self.busy.store(false, Ordering::Release);
+        self.kill.store(false, Ordering::Release);
+        self.wrote.store(false, Ordering::Relaxed);
+    }
 }
 
 /// Which sinks a script's effects go to (`redis.set_repl`).
@@ -156,7 +212,20 @@ impl Engine {
     /// reply for a client speaking `proto` into `out`, or returns the error
     /// reply (without the leading `-`). `repl` is where its commands'
     /// effects should go, as `redis.set_repl` left it.
-    pub fn run(&mut self, sha: &str, keys: &[Bytes], argv: &[Bytes], caller: &mut dyn Caller, proto: Protocol, out: &mut BytesMut) -> Result<(), String> {
+    /// `busy_after` is `busy-reply-threshold` (zero: never busy); while
+    /// busy, `watchdog` can kill the script.
+    #[allow(clippy::too_many_arguments)]
+    pub fn run(
+        &mut self,
+        sha: &str,
+        keys: &[Bytes],
+        argv: &[Bytes],
+        caller: &mut dyn Caller,
+        proto: Protocol,
+        out: &mut BytesMut,
+        watchdog: &Arc<Watchdog>,
+        busy_after: Duration,
+    ) -> Result<(), String> {
         const NOSCRIPT: &str = "NOSCRIPT No matching script. Please use EVAL.";
         let sha = sha.to_ascii_lowercase();
         if !self.scripts.contains(&sha) {
@@ -166,6 +235,8 @@ impl Engine {
         self.flags.resp.store(2, Ordering::Relaxed);
         self.flags.repl.store(repl::ALL, Ordering::Relaxed);
         let flags = self.flags.clone();
+        watchdog.start();
+        let killed_at = self.watch(watchdog, busy_after);
         let (lua, run, set_args) = (&self.lua, &self.run, &self.set_args);
         let outcome = lua.scope(|scope| {
             set_args.call::<()>((convert::strings(lua, keys)?, convert::strings(lua, argv)?))?;
@@ -178,6 +249,13 @@ impl Engine {
             lua.set_named_registry_value(trampoline::CURRENT, Value::Nil)?;
             result
         });
+        self.lua.remove_hook();
+        watchdog.busy.store(false, Ordering::Release);
+        watchdog.running.store(false, Ordering::Release);
+        let line = killed_at.load(std::sync::atomic::Ordering::Acquire);
+        if line != 0 {
+            return Err(format!("ERR Script killed by user with SCRIPT KILL... script: {sha}, on @user_script:{line}."));
+        }
         let mut values = outcome.map_err(|e| format!("ERR Error running script {sha}: {}", lua_message(&e)))?.into_iter();
         let ok = matches!(values.next(), Some(Value::Boolean(true)));
         let value = values.next().unwrap_or(Value::Nil);
@@ -186,6 +264,30 @@ impl Engine {
         }
         let script_resp3 = self.flags.resp.load(Ordering::Relaxed) == 3;
         convert::reply(&value, proto, script_resp3, out, 0)
+    }
+}
+
+impl Engine {
+    /// A hook every 100k instructions: past `busy_after` the script is
+    /// busy; once killed it stops, and the returned line says where.
+    fn watch(&self, watchdog: &Arc<Watchdog>, busy_after: Duration) -> Arc<std::sync::atomic::AtomicI64> {
+        let killed_at = Arc::new(std::sync::atomic::AtomicI64::new(0));
+        if busy_after.is_zero() {
+            return killed_at;
+        }
+        let (started, watchdog, at) = (Instant::now(), watchdog.clone(), killed_at.clone());
+        self.lua.set_hook(mlua::HookTriggers::new().every_nth_instruction(100_000), move |_, debug| {
+            if !watchdog.busy() && started.elapsed() >= busy_after {
+                tracing::warn!("Slow script detected: still in execution after {} milliseconds.", started.elapsed().as_millis());
+                watchdog.busy.store(true, Ordering::Release);
+            }
+            if watchdog.kill.load(Ordering::Acquire) {
+                at.store(debug.curr_line().max(1) as i64, Ordering::Release);
+                return Err(mlua::Error::runtime("Script killed by user with SCRIPT KILL..."));
+            }
+            Ok(mlua::VmState::Continue)
+        });
+        killed_at
     }
 }
 

@@ -98,6 +98,9 @@ fn admit_and_run(server: &Server, client: &mut Client, args: &mut Vec<Bytes>, ou
     if !client.authenticated && !spec.has(flags::NO_AUTH) {
         return reject(server, client, Some(entry), errors::NOAUTH.into(), out);
     }
+    if server.script_watchdog.busy() {
+        return answer_while_busy(server, client, entry, args, out);
+    }
     if client.multi.is_some() && spec.has(flags::NO_MULTI) {
         return reject(server, client, Some(entry), "ERR Command not allowed inside a transaction".into(), out);
     }
@@ -117,6 +120,43 @@ fn admit_and_run(server: &Server, client: &mut Client, args: &mut Vec<Bytes>, ou
         }
     }
     call(server, client, entry, args, out);
+}
+
+/// A script holds the keyspace: wait for it off the worker threads (so other
+/// connections keep being read) until it ends (true) or turns busy (false).
+fn wait_for_script(server: &Server) -> bool {
+    let watchdog = &server.script_watchdog;
+    crate::admin::scripting::off_the_workers(|| loop {
+        if !watchdog.running() {
+            return true;
+        }
+        if watchdog.busy() {
+            return false;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    })
+}
+
+/// A script has run past `busy-reply-threshold` and holds the keyspace:
+/// SCRIPT KILL and SHUTDOWN NOSAVE are answered here, without it, and
+/// everything else gets -BUSY. (Redis also runs its other `allow_busy`
+/// commands, MULTI, WATCH, AUTH…; here they would wait for the keyspace,
+/// so they get -BUSY too.)
+fn answer_while_busy(server: &Server, client: &mut Client, entry: &Entry, args: &[Bytes], out: &mut BytesMut) {
+    const BUSY: &str = "BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.";
+    match entry.fullname {
+        "script|kill" => match crate::admin::scripting::kill_reply(server) {
+            Ok(()) => encode::ok(out),
+            Err(err) => reject(server, client, Some(entry), err, out),
+        },
+        "shutdown" if args.iter().skip(1).any(|a| a.eq_ignore_ascii_case(b"nosave")) => {
+            // What the script did is in no log yet (its effects are logged
+            // when it returns), and everything acknowledged before it is.
+            tracing::warn!("User requested shutdown while a script was busy: exiting without saving.");
+            std::process::exit(0);
+        }
+        _ => reject(server, client, Some(entry), BUSY.into(), out),
+    }
 }
 
 /// What the node's state refuses: writes after a failed save (-MISCONF) or
@@ -197,6 +237,9 @@ pub fn call<'s>(server: &'s Server, client: &mut Client, entry: &'s Entry, args:
     let now = client.now_ms;
     let expiry = crate::replication::expiry_for(server, client);
     let collect = Propagator::new(server).collects(client.is_master, client.is_loading);
+    if server.script_watchdog.running() && !wait_for_script(server) {
+        return answer_while_busy(server, client, entry, args, out);
+    }
     match gate_for(server, entry, args) {
         Gate::Exclusive => {
             let mut ks = server.store.exclusive();

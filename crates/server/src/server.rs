@@ -203,6 +203,8 @@ pub struct Server {
     pub aof: crate::persistence::aof::Aof,
     /// The Lua VM and script cache, made on first use.
     pub scripts: Mutex<Option<ferrokv_scripting::Engine>>,
+    /// The running script as other connections see it (-BUSY, SCRIPT KILL).
+    pub script_watchdog: Arc<ferrokv_scripting::Watchdog>,
     /// The task following our primary, while we are a replica.
     pub repl_link: Mutex<Option<tokio::task::JoinHandle<()>>>,
     pub active_expire: AtomicBool,
@@ -245,6 +247,7 @@ impl Server {
             repl_link: Mutex::new(None),
             aof: crate::persistence::aof::Aof::default(),
             scripts: Mutex::new(None),
+            script_watchdog: Arc::default(),
             active_expire: AtomicBool::new(true),
             tcp_port: AtomicUsize::new(config.port as usize),
             memory_peak: AtomicU64::new(0),

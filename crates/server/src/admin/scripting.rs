@@ -8,7 +8,9 @@
 use bytes::{Bytes, BytesMut};
 use ferrokv_commands::{cmd, container};
 use ferrokv_resp::{Frame, Protocol};
-use ferrokv_scripting::{repl, Caller, Engine};
+use std::time::Duration;
+
+use ferrokv_scripting::{repl, Caller, Engine, KillError};
 use parking_lot::{MappedMutexGuard, MutexGuard};
 
 use crate::args;
@@ -77,13 +79,31 @@ fn run_script(ctx: &mut Ctx<'_>, args: &[Bytes], by_sha: bool, read_only: bool) 
     // The script's SELECT and protocol are its own; the caller's are
     // restored after it.
     let (db, proto) = (ctx.client.db, ctx.data.proto);
+    let busy_after = Duration::from_millis(ctx.server.config.read().busy_reply_threshold);
+    let watchdog = ctx.server.script_watchdog.clone();
     let mut reply = BytesMut::new();
-    let result = engine.run(&sha, keys, argv, &mut ScriptCaller { ctx: &mut *ctx, read_only }, proto, &mut reply);
+    let mut caller = ScriptCaller { ctx: &mut *ctx, read_only };
+    let result = off_the_workers(|| engine.run(&sha, keys, argv, &mut caller, proto, &mut reply, &watchdog, busy_after));
     ctx.client.select(db);
     ctx.set_proto(proto);
     result?;
     ctx.data.out.extend_from_slice(&reply);
     Ok(())
+}
+
+/// Runs `f` (a script) with this worker thread handed over to tokio's other
+/// tasks, so connections keep being read while it runs (and get -BUSY
+/// once it has run too long), as Redis serves events during a slow script.
+pub fn off_the_workers<R>(f: impl FnOnce() -> R) -> R {
+    match tokio::runtime::Handle::try_current() {
+        Ok(h) if h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => {
+            // This thread stops being a worker: replies it queued for the
+            // end of its round must not wait for a park that never comes.
+            crate::net::outbox::leave_worker();
+            tokio::task::block_in_place(f)
+        }
+        _ => f(),
+    }
 }
 
 /// The VM, made on first use (a node that never scripts never pays for it).
@@ -118,6 +138,9 @@ impl Caller for ScriptCaller<'_, '_> {
         }
         if let Some(err) = dispatch::refusal(server, ctx.client, entry) {
             return Err(err.0.into_owned());
+        }
+        if entry.spec.has(WRITE) {
+            server.script_watchdog.wrote();
         }
         let saved = ctx.data.proto;
         ctx.set_proto(proto);
@@ -172,10 +195,20 @@ fn script_flush(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
 }
 
 /* SCRIPT KILL */
-fn script_kill(_ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult {
-    // A script runs to its end under the gate, so none is ever running
-    // when another command is served.
-    Err("NOTBUSY No scripts in execution right now.".into())
+fn script_kill(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult {
+    // While a script is busy dispatch answers this before the keyspace
+    // (which the script holds); here no script is running.
+    kill_reply(ctx.server)?;
+    ctx.ok()
+}
+
+/// SCRIPT KILL's outcome, as Redis words it.
+pub fn kill_reply(server: &Server) -> Result<(), RedisError> {
+    match server.script_watchdog.kill() {
+        Ok(()) => Ok(()),
+        Err(KillError::NotBusy) => Err("NOTBUSY No scripts in execution right now.".into()),
+        Err(KillError::Unkillable) => Err("UNKILLABLE Sorry the script already executed write commands against the dataset. You can either wait the script termination or kill the server in a hard way using the SHUTDOWN NOSAVE command.".into()),
+    }
 }
 
 /* SCRIPT HELP */

@@ -87,6 +87,8 @@ pub struct Config {
     pub auto_aof_rewrite_percentage: u64,
     pub auto_aof_rewrite_min_size: i64,
     pub hz: u64,
+    /// Milliseconds a script runs before other clients get -BUSY.
+    pub busy_reply_threshold: u64,
     pub enable_debug_command: DebugCommand,
     /// Who may CONFIG SET `dir` and `dbfilename` (same yes/no/local shape).
     pub enable_protected_configs: DebugCommand,
@@ -173,6 +175,7 @@ impl Default for Config {
             auto_aof_rewrite_percentage: 100,
             auto_aof_rewrite_min_size: 64 * 1024 * 1024,
             hz: 10,
+            busy_reply_threshold: 5000,
             enable_debug_command: DebugCommand::No,
             enable_protected_configs: DebugCommand::No,
             proto_max_bulk_len: 512 * 1024 * 1024,

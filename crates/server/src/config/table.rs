@@ -352,6 +352,7 @@ pub static DIRECTIVES: &[Directive] = &[
     int_directive!("latency-monitor-threshold", latency_monitor_threshold, u64, 0, i64::MAX, false, false),
     enum_directive!("maxmemory-policy", maxmemory_policy, POLICIES, false),
     int_directive!("io-threads", io_threads, u64, 1, 128, false, true),
+    Directive { aliases: &["lua-time-limit"], ..int_directive!("busy-reply-threshold", busy_reply_threshold, u64, 0, i64::MAX, false, false) },
     Directive {
         aliases: &["hash-max-ziplist-entries"],
         ..int_directive!("hash-max-listpack-entries", hash_max_listpack_entries, u64, 0, i64::MAX, true, false)

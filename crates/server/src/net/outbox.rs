@@ -77,6 +77,14 @@ pub fn write_queued() {
     });
 }
 
+/// Called on a thread that stops being a worker (`block_in_place`): what
+/// it queued is written now, and from here on its connections write their
+/// replies themselves, since this thread's park hook may never run again.
+pub fn leave_worker() {
+    write_queued();
+    PARKS.set(false);
+}
+
 /// One connection's replies between its batches and its socket.
 pub struct Outbox {
     fd: RawFd,
