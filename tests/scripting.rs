@@ -159,6 +159,10 @@ eval "return 1" x
 evalsha 0000000000000000000000000000000000000000 0
 evalsha abc 0
 eval "return redis.setresp(4)" 0
+eval "local function f() return 1 + f() end return f()" 0
+eval "return string.rep('x', -1)" 0
+eval "return #string.rep('ab', 1000000)" 0
+ping
 "#,
     );
 }
@@ -254,4 +258,18 @@ fn a_script_that_wrote_is_unkillable_but_shutdown_nosave_stops_the_node() {
     assert!(matches!(&unkillable, ferrokv_resp::Frame::Error(e) if e.starts_with(b"UNKILLABLE")), "{unkillable:?}");
     b.send(&[b"shutdown", b"nosave"]);
     assert!(node.wait_exit(WAIT), "SHUTDOWN NOSAVE did not stop the node");
+}
+
+#[test]
+fn a_scripts_effects_survive_a_restart_from_the_aof() {
+    let mut node = Node::ferrokv(&["--appendonly", "yes", "--appendfsync", "always"]);
+    let mut c = node.conn();
+    let script = "redis.call('rpush', KEYS[1], 'a', 'b') redis.call('hset', KEYS[2], 'f', ARGV[1]) redis.call('lpop', KEYS[1]) return 1";
+    assert_eq!(c.cmd(&["eval", script, "2", "l", "h", "v"]), int(1));
+    assert_eq!(c.cmd(&["eval", "redis.set_repl(redis.REPL_NONE) redis.call('set', 'kept-out', '1') return 1", "0"]), int(1));
+    node.restart(&["--appendonly", "yes"]);
+    let mut c = node.conn();
+    assert_eq!(c.cmd(&["lrange", "l", "0", "-1"]), ferrokv_resp::Frame::Array(vec![bulk("b")]));
+    assert_eq!(c.cmd(&["hget", "h", "f"]), bulk("v"));
+    assert_eq!(c.cmd(&["exists", "kept-out"]), int(0), "REPL_NONE kept the write out of the AOF");
 }
