@@ -43,7 +43,15 @@ TESTS = [
     ("hset", "HSET", True),
     ("zadd", "ZADD", False),
     ("mset", "MSET (10 keys)", True),
+    ("evalsha_incr", "EVALSHA (INCR)", False),
+    ("evalsha_10", "EVALSHA (10 commands)", False),
 ]
+
+# Scripts the EVALSHA tests run (loaded before each run), on a random key.
+SCRIPTS = {
+    "evalsha_incr": "return redis.call('INCR', KEYS[1])",
+    "evalsha_10": "for i = 1, 5 do redis.call('INCR', KEYS[1]) redis.call('GET', KEYS[1]) end return 1",
+}
 
 # Tests that read what another test writes run after it (unmeasured), as
 # redis-benchmark's own default order does, so GET hits keys and LPOP pops.
@@ -113,9 +121,14 @@ class Server:
 
 
 def redis_benchmark(server, test, pipeline, size, requests, clients):
-    return subprocess.run(["redis-benchmark", "-p", str(server.port), "-t", test, "-P", str(pipeline), "-d", str(size),
-                           "-c", str(clients), "-n", str(requests), "-r", "100000", "--csv"],
-                          capture_output=True, text=True, timeout=600)
+    argv = ["redis-benchmark", "-p", str(server.port), "-P", str(pipeline), "-d", str(size),
+            "-c", str(clients), "-n", str(requests), "-r", "100000", "--csv"]
+    if test in SCRIPTS:
+        sha = server.command("script", "load", SCRIPTS[test])
+        argv += ["EVALSHA", sha, "1", "key:__rand_int__"]
+    else:
+        argv[1:1] = ["-t", test]
+    return subprocess.run(argv, capture_output=True, text=True, timeout=600)
 
 
 def bench_once(server, test, pipeline, size, requests, clients):

@@ -47,6 +47,8 @@ eval "redis.call('rpush','l','a','b','c') return redis.call('lrange','l',0,-1)" 
 eval "return redis.call('type','l')" 0
 eval "return pcall(function() return 1 end)" 0
 eval "return redis.replicate_commands()" 0
+eval "return redis.acl_check_cmd('get', 'k')" 0
+eval "return redis.acl_check_cmd('nosuch')" 0
 eval "return redis.set_repl(redis.REPL_ALL)" 0
 eval "return redis.log(redis.LOG_WARNING, 'from a script')" 0
 eval "return tostring(redis.breakpoint())" 0

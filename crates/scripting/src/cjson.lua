@@ -5,6 +5,7 @@
 local null = ...
 local format, byte, char, sub, gsub, find, concat = string.format, string.byte, string.char, string.sub, string.gsub, string.find, table.concat
 local floor, huge = math.floor, math.huge
+local pcall, error, type, select, tonumber, pairs, unpack = pcall, error, type, select, tonumber, pairs, unpack
 
 local escapes = {}
 for i = 0, 31 do
@@ -99,17 +100,24 @@ encode_value = function(v, depth, out)
   end
 end
 
+-- Runs f; a lua-cjson failure comes back as (nil, message).
+local function protect(f, ...)
+  local results = {pcall(f, ...)}
+  if results[1] then
+    return unpack(results, 2)
+  end
+  local err = results[2]
+  if type(err) == "table" and err[Fail] then return nil, err.msg end
+  error(err, 0)
+end
+
 local function encode(...)
   if select("#", ...) ~= 1 then
     return nil, "bad argument #1 to 'encode' (expected 1 argument)"
   end
-  local v = ...
   local out = {}
-  local ok, err = pcall(encode_value, v, 0, out)
-  if not ok then
-    if type(err) == "table" and err[Fail] then return nil, err.msg end
-    error(err, 0)
-  end
+  local _, err = protect(encode_value, (...), 0, out)
+  if err then return nil, err end
   return concat(out)
 end
 
@@ -249,15 +257,11 @@ local function decode(...)
   if type(s) ~= "string" then
     return nil, "bad argument #1 to 'decode' (string expected, got " .. type(s) .. ")"
   end
-  local ok, v, i = pcall(parse_value, s, 1, 0)
-  if not ok then
-    if type(v) == "table" and v[Fail] then return nil, v.msg end
-    error(v, 0)
-  end
+  local v, i = protect(parse_value, s, 1, 0)
+  if v == nil then return nil, i end
   local kind, found, at = token_at(s, i)
   if kind ~= "T_END" then
-    local ok2, err = pcall(expected, "the end", kind, found, at)
-    if not ok2 and type(err) == "table" then return nil, err.msg end
+    return protect(expected, "the end", kind, found, at)
   end
   return v
 end

@@ -143,7 +143,7 @@ impl Engine {
             f.resp.store(version as u8, Ordering::Relaxed);
             Ok((Value::Nil, Value::Nil))
         })?;
-        lua.set_named_registry_value(trampoline::SETRESP, setresp)?;
+        lua.set_named_registry_value(trampoline::key(trampoline::SETRESP), setresp)?;
         let f = flags.clone();
         let set_repl = lua.create_function(move |lua, v: Value| {
             let flags = convert::integer(&v).filter(|v| (0..=3).contains(v));
@@ -153,16 +153,17 @@ impl Engine {
             f.repl.store(flags as u8, Ordering::Relaxed);
             Ok((Value::Nil, Value::Nil))
         })?;
-        lua.set_named_registry_value(trampoline::SET_REPL, set_repl)?;
+        lua.set_named_registry_value(trampoline::key(trampoline::SET_REPL), set_repl)?;
         // SAFETY: plain lua_CFunctions that only use the Lua API.
         let (setresp, set_repl) = unsafe { (lua.create_c_function(trampoline::setresp)?, lua.create_c_function(trampoline::set_repl)?) };
-        // SAFETY: both are plain lua_CFunctions that only use the Lua API.
-        let (call, pcall) = unsafe { (lua.create_c_function(trampoline::call)?, lua.create_c_function(trampoline::pcall)?) };
+        // SAFETY: plain lua_CFunctions that only use the Lua API.
+        let (call, pcall, acl_check) =
+            unsafe { (lua.create_c_function(trampoline::call)?, lua.create_c_function(trampoline::pcall)?, lua.create_c_function(trampoline::acl_check)?) };
         let cjson = libs::cjson(&lua)?;
         let bit = libs::bit(&lua)?;
         let prelude = lua.load(include_str!("prelude.lua")).set_name("=ferrokv").into_function()?;
         let (run, env, set_args): (Function, Table, Function) =
-            prelude.call((call, pcall, sha1hex, log, setresp, set_repl, REDIS_VERSION, REDIS_VERSION_NUM, cjson, bit))?;
+            prelude.call((call, pcall, acl_check, sha1hex, log, setresp, set_repl, REDIS_VERSION, REDIS_VERSION_NUM, cjson, bit))?;
         // Nothing but the prelude's environment is reachable from scripts.
         Ok(Engine { lua, env, run, set_args, flags, scripts: HashSet::new(), source_bytes: 0 })
     }
@@ -210,10 +211,9 @@ impl Engine {
 
     /// Runs the cached script `sha` with `keys` and `argv`; encodes its
     /// reply for a client speaking `proto` into `out`, or returns the error
-    /// reply (without the leading `-`). `repl` is where its commands'
-    /// effects should go, as `redis.set_repl` left it.
-    /// `busy_after` is `busy-reply-threshold` (zero: never busy); while
-    /// busy, `watchdog` can kill the script.
+    /// reply (without the leading `-`). `busy_after` is
+    /// `busy-reply-threshold` (zero: never busy); while busy, `watchdog`
+    /// can kill the script.
     #[allow(clippy::too_many_arguments)]
     pub fn run(
         &mut self,
@@ -234,21 +234,9 @@ impl Engine {
         let f: Function = self.lua.named_registry_value(&registry_name(&sha)).map_err(|_| NOSCRIPT.to_string())?;
         self.flags.resp.store(2, Ordering::Relaxed);
         self.flags.repl.store(repl::ALL, Ordering::Relaxed);
-        let flags = self.flags.clone();
         watchdog.start();
         let killed_at = self.watch(watchdog, busy_after);
-        let (lua, run, set_args) = (&self.lua, &self.run, &self.set_args);
-        let outcome = lua.scope(|scope| {
-            set_args.call::<()>((convert::strings(lua, keys)?, convert::strings(lua, argv)?))?;
-            let call = scope.create_function_mut(|lua, args: MultiValue| {
-                let resp = if flags.resp.load(Ordering::Relaxed) == 3 { Protocol::Resp3 } else { Protocol::Resp2 };
-                convert::call(lua, caller, args, resp, flags.repl.load(Ordering::Relaxed))
-            })?;
-            lua.set_named_registry_value(trampoline::CURRENT, call)?;
-            let result = run.call::<MultiValue>(f);
-            lua.set_named_registry_value(trampoline::CURRENT, Value::Nil)?;
-            result
-        });
+        let outcome = self.invoke(f, keys, argv, caller);
         self.lua.remove_hook();
         watchdog.busy.store(false, Ordering::Release);
         watchdog.running.store(false, Ordering::Release);
@@ -265,9 +253,37 @@ impl Engine {
         let script_resp3 = self.flags.resp.load(Ordering::Relaxed) == 3;
         convert::reply(&value, proto, script_resp3, out, 0)
     }
-}
 
-impl Engine {
+    /// Calls the script with KEYS and ARGV set and `redis.call`,
+    /// `redis.pcall` and `redis.acl_check_cmd` reaching `caller`.
+    fn invoke(&self, f: Function, keys: &[Bytes], argv: &[Bytes], caller: &mut dyn Caller) -> mlua::Result<MultiValue> {
+        let (lua, flags) = (&self.lua, &self.flags);
+        let caller = std::cell::RefCell::new(caller);
+        lua.scope(|scope| {
+            self.set_args.call::<()>((convert::strings(lua, keys)?, convert::strings(lua, argv)?))?;
+            let call = scope.create_function(|lua, args: MultiValue| {
+                let resp = if flags.resp.load(Ordering::Relaxed) == 3 { Protocol::Resp3 } else { Protocol::Resp2 };
+                convert::call(lua, &mut **caller.borrow_mut(), args, resp, flags.repl.load(Ordering::Relaxed))
+            })?;
+            let acl_check = scope.create_function(|lua, args: MultiValue| {
+                let known = match args.front() {
+                    Some(Value::String(name)) => caller.borrow().exists(&name.as_bytes()),
+                    _ => false,
+                };
+                if known {
+                    return Ok((Value::Boolean(true), Value::Nil));
+                }
+                Ok((Value::Nil, convert::error_value(lua, "ERR Invalid command passed to redis.acl_check_cmd()")?))
+            })?;
+            lua.set_named_registry_value(trampoline::key(trampoline::CURRENT), call)?;
+            lua.set_named_registry_value(trampoline::key(trampoline::ACL_CHECK), acl_check)?;
+            let result = self.run.call::<MultiValue>(f);
+            lua.set_named_registry_value(trampoline::key(trampoline::CURRENT), Value::Nil)?;
+            lua.set_named_registry_value(trampoline::key(trampoline::ACL_CHECK), Value::Nil)?;
+            result
+        })
+    }
+
     /// A hook every 100k instructions: past `busy_after` the script is
     /// busy; once killed it stops, and the returned line says where.
     fn watch(&self, watchdog: &Arc<Watchdog>, busy_after: Duration) -> Arc<std::sync::atomic::AtomicI64> {

@@ -10,8 +10,8 @@ pub fn cjson(lua: &Lua) -> mlua::Result<Table> {
     let null: Value = lua.load("return newproxy(false)").set_name("=ferrokv").eval()?;
     let chunk = lua.load(include_str!("cjson.lua")).set_name("=ferrokv").into_function()?;
     let (encode, decode): (mlua::Function, mlua::Function) = chunk.call(null.clone())?;
-    lua.set_named_registry_value(trampoline::CJSON_ENCODE, encode)?;
-    lua.set_named_registry_value(trampoline::CJSON_DECODE, decode)?;
+    lua.set_named_registry_value(trampoline::key(trampoline::CJSON_ENCODE), encode)?;
+    lua.set_named_registry_value(trampoline::key(trampoline::CJSON_DECODE), decode)?;
     let t = lua.create_table()?;
     // SAFETY: plain lua_CFunctions that only use the Lua API.
     unsafe {

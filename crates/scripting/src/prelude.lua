@@ -2,7 +2,7 @@
 -- globals and libraries, all read-only ("Attempt to modify a readonly
 -- table"), reading an undeclared global is an error, and every error is
 -- turned into a table {err=, source=, line=} by the message handler.
-local call, pcall_redis, raw_sha1hex, raw_log, raw_setresp, raw_set_repl, version, version_num, cjson, bit = ...
+local call, pcall_redis, acl_check_cmd, raw_sha1hex, raw_log, raw_setresp, raw_set_repl, version, version_num, cjson, bit = ...
 local dbg = debug
 local G = {}
 for _, name in ipairs({"assert", "collectgarbage", "coroutine", "error", "gcinfo", "getmetatable", "ipairs", "load",
@@ -41,6 +41,7 @@ local redis = {
     end
     return {ok = msg}
   end,
+  acl_check_cmd = acl_check_cmd,
   replicate_commands = function() return true end,
   breakpoint = function() return false end,
   debug = function() end,

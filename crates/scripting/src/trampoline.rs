@@ -1,105 +1,102 @@
-//! `redis.call` and `redis.pcall` as C functions, as in Redis. They must
-//! not be Lua functions: `return redis.call(...)` would then be a Lua tail
-//! call, which replaces the script's frame, and the error would no longer
-//! say which line of the script failed. Each forwards its arguments to the
-//! run's Rust callback (in the registry under [`CURRENT`] while a script
-//! runs), which returns (reply, failed); `call` raises a failed reply (an
-//! error table), `pcall` returns it.
+//! Lua functions that must be C functions, as Redis's are, and call Rust
+//! (or Lua) code registered under a key.
+//!
+//! Why C: `return redis.call(...)` calling a Lua function would be a Lua
+//! tail call, which replaces the script's frame, and the error would no
+//! longer say which line of the script failed; and an error a Rust
+//! callback returns reaches Lua as mlua's userdata, not the error table or
+//! the `user_script:1: ...` message Redis raises. Each C function calls
+//! the registered implementation, which returns (value, failure), and
+//! raises the failure itself.
 
-use std::ffi::c_int;
+use std::ffi::{c_int, CStr};
 
 use mlua::ffi;
 
-pub const CURRENT: &str = "ferrokv_current_call";
+/// redis.call/pcall's implementation while a script runs (none otherwise).
+pub const CURRENT: &CStr = c"ferrokv_current_call";
+/// redis.acl_check_cmd's implementation while a script runs.
+pub const ACL_CHECK: &CStr = c"ferrokv_acl_check";
+pub const SETRESP: &CStr = c"ferrokv_setresp";
+pub const SET_REPL: &CStr = c"ferrokv_set_repl";
+pub const CJSON_ENCODE: &CStr = c"ferrokv_cjson_encode";
+pub const CJSON_DECODE: &CStr = c"ferrokv_cjson_decode";
 
-unsafe fn forward(state: *mut ffi::lua_State, protected: bool) -> c_int {
+/// A registry key as mlua names it.
+pub fn key(k: &'static CStr) -> &'static str {
+    k.to_str().expect("registry keys are ASCII")
+}
+
+/// Calls the function registered under `key` with this C function's
+/// arguments; its two results are left at stack slots 1 and 2.
+unsafe fn call_registered(state: *mut ffi::lua_State, key: &CStr) {
     let nargs = ffi::lua_gettop(state);
-    ffi::lua_getfield(state, ffi::LUA_REGISTRYINDEX, c"ferrokv_current_call".as_ptr());
+    ffi::lua_getfield(state, ffi::LUA_REGISTRYINDEX, key.as_ptr());
     ffi::lua_insert(state, 1);
     ffi::lua_call(state, nargs, 2);
+}
+
+/// Returns slot 1, or raises `error` (left on top of the stack) when slot
+/// 2 says the call failed.
+unsafe fn finish(state: *mut ffi::lua_State, failed: bool, raise: impl FnOnce(*mut ffi::lua_State)) -> c_int {
+    if failed {
+        raise(state);
+        ffi::lua_error(state)
+    } else {
+        ffi::lua_settop(state, 1);
+        1
+    }
+}
+
+/// (reply, failed): `call` raises a failed reply (an error table), `pcall`
+/// returns it.
+unsafe fn redis_call(state: *mut ffi::lua_State, protected: bool) -> c_int {
+    call_registered(state, CURRENT);
     let failed = ffi::lua_toboolean(state, 2) != 0;
-    ffi::lua_settop(state, 1);
-    if failed && !protected {
-        ffi::lua_error(state)
-    } else {
-        1
-    }
+    finish(state, failed && !protected, |s| ffi::lua_pushvalue(s, 1))
 }
 
-/// Calls the Rust function registered under `key`, which returns (value,
-/// error table or nil), and raises the error table from C, so the error
-/// points at the script's line as Redis's do.
-unsafe fn checked(state: *mut ffi::lua_State, key: &std::ffi::CStr) -> c_int {
-    let nargs = ffi::lua_gettop(state);
-    ffi::lua_getfield(state, ffi::LUA_REGISTRYINDEX, key.as_ptr());
-    ffi::lua_insert(state, 1);
-    ffi::lua_call(state, nargs, 2);
-    if ffi::lua_isnil(state, 2) == 0 {
-        ffi::lua_pushvalue(state, 2);
-        ffi::lua_error(state)
-    } else {
-        ffi::lua_settop(state, 1);
-        1
-    }
+/// (value, error table or nil): the table is raised as is.
+unsafe fn raise_table(state: *mut ffi::lua_State, key: &CStr) -> c_int {
+    call_registered(state, key);
+    finish(state, ffi::lua_isnil(state, 2) == 0, |s| ffi::lua_pushvalue(s, 2))
 }
 
-/// Calls the Lua or Rust function registered under `key`, which returns
-/// (value, error message or nil), and raises the message at the caller's
-/// line ("user_script:1: ..."), as a C library's luaL_error does.
-unsafe fn raising(state: *mut ffi::lua_State, key: &std::ffi::CStr) -> c_int {
-    let nargs = ffi::lua_gettop(state);
-    ffi::lua_getfield(state, ffi::LUA_REGISTRYINDEX, key.as_ptr());
-    ffi::lua_insert(state, 1);
-    ffi::lua_call(state, nargs, 2);
-    if ffi::lua_isnil(state, 2) == 0 {
-        ffi::luaL_where(state, 1);
-        ffi::lua_pushvalue(state, 2);
-        ffi::lua_concat(state, 2);
-        ffi::lua_error(state)
-    } else {
-        ffi::lua_settop(state, 1);
-        1
-    }
-}
-
-pub const CJSON_ENCODE: &str = "ferrokv_cjson_encode";
-pub const CJSON_DECODE: &str = "ferrokv_cjson_decode";
-
-pub unsafe extern "C-unwind" fn cjson_encode(state: *mut ffi::lua_State) -> c_int {
-    raising(state, c"ferrokv_cjson_encode")
-}
-
-pub unsafe extern "C-unwind" fn cjson_decode(state: *mut ffi::lua_State) -> c_int {
-    raising(state, c"ferrokv_cjson_decode")
-}
-
-pub const SETRESP: &str = "ferrokv_setresp";
-pub const SET_REPL: &str = "ferrokv_set_repl";
-
-pub unsafe extern "C-unwind" fn setresp(state: *mut ffi::lua_State) -> c_int {
-    checked(state, c"ferrokv_setresp")
-}
-
-pub unsafe extern "C-unwind" fn set_repl(state: *mut ffi::lua_State) -> c_int {
-    checked(state, c"ferrokv_set_repl")
+/// (value, message or nil): the message is raised at the caller's line
+/// ("user_script:1: ..."), as a C library's luaL_error does.
+unsafe fn raise_message(state: *mut ffi::lua_State, key: &CStr) -> c_int {
+    call_registered(state, key);
+    finish(state, ffi::lua_isnil(state, 2) == 0, |s| {
+        ffi::luaL_where(s, 1);
+        ffi::lua_pushvalue(s, 2);
+        ffi::lua_concat(s, 2);
+    })
 }
 
 pub unsafe extern "C-unwind" fn call(state: *mut ffi::lua_State) -> c_int {
-    forward(state, false)
+    redis_call(state, false)
 }
 
 pub unsafe extern "C-unwind" fn pcall(state: *mut ffi::lua_State) -> c_int {
-    forward(state, true)
+    redis_call(state, true)
 }
 
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn the_registry_key_is_the_one_the_c_functions_read() {
-        assert_eq!(super::CURRENT, "ferrokv_current_call");
-        assert_eq!(super::SETRESP, "ferrokv_setresp");
-        assert_eq!(super::SET_REPL, "ferrokv_set_repl");
-        assert_eq!(super::CJSON_ENCODE, "ferrokv_cjson_encode");
-        assert_eq!(super::CJSON_DECODE, "ferrokv_cjson_decode");
-    }
+pub unsafe extern "C-unwind" fn acl_check(state: *mut ffi::lua_State) -> c_int {
+    raise_table(state, ACL_CHECK)
+}
+
+pub unsafe extern "C-unwind" fn setresp(state: *mut ffi::lua_State) -> c_int {
+    raise_table(state, SETRESP)
+}
+
+pub unsafe extern "C-unwind" fn set_repl(state: *mut ffi::lua_State) -> c_int {
+    raise_table(state, SET_REPL)
+}
+
+pub unsafe extern "C-unwind" fn cjson_encode(state: *mut ffi::lua_State) -> c_int {
+    raise_message(state, CJSON_ENCODE)
+}
+
+pub unsafe extern "C-unwind" fn cjson_decode(state: *mut ffi::lua_State) -> c_int {
+    raise_message(state, CJSON_DECODE)
 }
