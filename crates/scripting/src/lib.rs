@@ -9,10 +9,11 @@
 //! already holds.
 
 mod convert;
+mod current;
 mod libs;
 mod trampoline;
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -46,6 +47,9 @@ pub enum EngineError {
 /// script runs.
 #[derive(Debug, Default)]
 pub struct Watchdog {
+    /// Called (on the script's thread) when a script turns busy: the node
+    /// hands that thread's work to others so connections are still read.
+    on_busy: Option<fn()>,
     running: AtomicBool,
     busy: AtomicBool,
     kill: AtomicBool,
@@ -60,6 +64,10 @@ pub enum KillError {
 }
 
 impl Watchdog {
+    pub fn new(on_busy: fn()) -> Watchdog {
+        Watchdog { on_busy: Some(on_busy), ..Default::default() }
+    }
+
     pub fn busy(&self) -> bool {
         self.busy.load(Ordering::Acquire)
     }
@@ -116,7 +124,11 @@ pub struct Engine {
     run: Function,
     set_args: Function,
     flags: Arc<RunFlags>,
-    scripts: HashSet<String>,
+    /// Compiled scripts by SHA1 (Redis keeps them as `f_<sha>` globals).
+    scripts: HashMap<String, Function>,
+    watchdog: Arc<Watchdog>,
+    /// When the running script started, for the busy check.
+    clock: Arc<RunClock>,
     /// Bytes of script source held (INFO's used_memory_scripts_eval).
     source_bytes: usize,
 }
@@ -126,7 +138,8 @@ pub const REDIS_VERSION: &str = "7.0.15";
 const REDIS_VERSION_NUM: i64 = 0x07000f;
 
 impl Engine {
-    pub fn new() -> Result<Engine, EngineError> {
+    /// A VM whose scripts report to `watchdog` (busy, killed).
+    pub fn new(watchdog: Arc<Watchdog>) -> Result<Engine, EngineError> {
         // SAFETY: `debug` is loaded only for the prelude's error handler
         // (Redis's does the same); scripts run in an environment without it.
         let lua = unsafe { Lua::unsafe_new_with(StdLib::TABLE | StdLib::STRING | StdLib::MATH | StdLib::DEBUG, LuaOptions::default()) };
@@ -156,6 +169,27 @@ impl Engine {
         lua.set_named_registry_value(trampoline::key(trampoline::SET_REPL), set_repl)?;
         // SAFETY: plain lua_CFunctions that only use the Lua API.
         let (setresp, set_repl) = unsafe { (lua.create_c_function(trampoline::setresp)?, lua.create_c_function(trampoline::set_repl)?) };
+        let flags_for_call = flags.clone();
+        let call_impl = lua.create_function(move |lua, args: MultiValue| {
+            let resp = if flags_for_call.resp.load(Ordering::Relaxed) == 3 { Protocol::Resp3 } else { Protocol::Resp2 };
+            let repl = flags_for_call.repl.load(Ordering::Relaxed);
+            match current::with(|caller| convert::call(lua, caller, args, resp, repl)) {
+                Some(result) => result,
+                None => Ok((convert::error_value(lua, "ERR redis.call is only available while a script runs")?, true)),
+            }
+        })?;
+        lua.set_named_registry_value(trampoline::key(trampoline::CURRENT), call_impl)?;
+        let acl_check_impl = lua.create_function(|lua, args: MultiValue| {
+            let known = match args.front() {
+                Some(Value::String(name)) => current::with(|caller| caller.exists(&name.as_bytes())).unwrap_or(false),
+                _ => false,
+            };
+            if known {
+                return Ok((Value::Boolean(true), Value::Nil));
+            }
+            Ok((Value::Nil, convert::error_value(lua, "ERR Invalid command passed to redis.acl_check_cmd()")?))
+        })?;
+        lua.set_named_registry_value(trampoline::key(trampoline::ACL_CHECK), acl_check_impl)?;
         // SAFETY: plain lua_CFunctions that only use the Lua API.
         let (call, pcall, acl_check) =
             unsafe { (lua.create_c_function(trampoline::call)?, lua.create_c_function(trampoline::pcall)?, lua.create_c_function(trampoline::acl_check)?) };
@@ -165,14 +199,16 @@ impl Engine {
         let (run, env, set_args): (Function, Table, Function) =
             prelude.call((call, pcall, acl_check, sha1hex, log, setresp, set_repl, REDIS_VERSION, REDIS_VERSION_NUM, cjson, bit))?;
         // Nothing but the prelude's environment is reachable from scripts.
-        Ok(Engine { lua, env, run, set_args, flags, scripts: HashSet::new(), source_bytes: 0 })
+        let clock = Arc::new(RunClock::default());
+        watch(&lua, &watchdog, &clock);
+        Ok(Engine { lua, env, run, set_args, flags, scripts: HashMap::new(), watchdog, clock, source_bytes: 0 })
     }
 
     /// Compiles `body` into the cache (SCRIPT LOAD, and EVAL's first step);
     /// returns its SHA1, or Redis's compile error.
     pub fn load(&mut self, body: &[u8]) -> Result<String, String> {
         let sha = sha1_hex(body);
-        if self.scripts.contains(&sha) {
+        if self.scripts.contains_key(&sha) {
             return Ok(sha);
         }
         let f = self
@@ -182,14 +218,13 @@ impl Engine {
             .set_environment(self.env.clone())
             .into_function()
             .map_err(|e| format!("ERR Error compiling script (new function): {}", lua_message(&e)))?;
-        self.lua.set_named_registry_value(&registry_name(&sha), f).map_err(|e| format!("ERR {e}"))?;
         self.source_bytes += body.len();
-        self.scripts.insert(sha.clone());
+        self.scripts.insert(sha.clone(), f);
         Ok(sha)
     }
 
     pub fn exists(&self, sha: &str) -> bool {
-        self.scripts.contains(&sha.to_ascii_lowercase())
+        self.scripts.contains_key(&sha.to_ascii_lowercase())
     }
 
     pub fn len(&self) -> usize {
@@ -209,40 +244,34 @@ impl Engine {
         self.source_bytes
     }
 
-    /// Runs the cached script `sha` with `keys` and `argv`; encodes its
+    /// Runs the cached script `sha` with KEYS and ARGV; encodes its
     /// reply for a client speaking `proto` into `out`, or returns the error
     /// reply (without the leading `-`). `busy_after` is
-    /// `busy-reply-threshold` (zero: never busy); while busy, `watchdog`
-    /// can kill the script.
-    #[allow(clippy::too_many_arguments)]
+    /// `busy-reply-threshold` (zero: never busy); while busy, the
+    /// watchdog can kill the script.
     pub fn run(
         &mut self,
         sha: &str,
-        keys: &[Bytes],
-        argv: &[Bytes],
+        (keys, argv): (&[Bytes], &[Bytes]),
         caller: &mut dyn Caller,
         proto: Protocol,
         out: &mut BytesMut,
-        watchdog: &Arc<Watchdog>,
         busy_after: Duration,
     ) -> Result<(), String> {
-        const NOSCRIPT: &str = "NOSCRIPT No matching script. Please use EVAL.";
         let sha = sha.to_ascii_lowercase();
-        if !self.scripts.contains(&sha) {
-            return Err(NOSCRIPT.into());
-        }
-        let f: Function = self.lua.named_registry_value(&registry_name(&sha)).map_err(|_| NOSCRIPT.to_string())?;
+        let Some(f) = self.scripts.get(&sha).cloned() else {
+            return Err("NOSCRIPT No matching script. Please use EVAL.".into());
+        };
         self.flags.resp.store(2, Ordering::Relaxed);
         self.flags.repl.store(repl::ALL, Ordering::Relaxed);
-        watchdog.start();
-        let killed_at = self.watch(watchdog, busy_after);
+        self.watchdog.start();
+        self.clock.start(busy_after);
         let outcome = self.invoke(f, keys, argv, caller);
-        self.lua.remove_hook();
-        watchdog.busy.store(false, Ordering::Release);
-        watchdog.running.store(false, Ordering::Release);
-        let line = killed_at.load(std::sync::atomic::Ordering::Acquire);
-        if line != 0 {
-            return Err(format!("ERR Script killed by user with SCRIPT KILL... script: {sha}, on @user_script:{line}."));
+        let killed_at = self.clock.killed_at.swap(0, Ordering::AcqRel);
+        self.watchdog.busy.store(false, Ordering::Release);
+        self.watchdog.running.store(false, Ordering::Release);
+        if killed_at != 0 {
+            return Err(format!("ERR Script killed by user with SCRIPT KILL... script: {sha}, on @user_script:{killed_at}."));
         }
         let mut values = outcome.map_err(|e| format!("ERR Error running script {sha}: {}", lua_message(&e)))?.into_iter();
         let ok = matches!(values.next(), Some(Value::Boolean(true)));
@@ -254,61 +283,49 @@ impl Engine {
         convert::reply(&value, proto, script_resp3, out, 0)
     }
 
-    /// Calls the script with KEYS and ARGV set and `redis.call`,
-    /// `redis.pcall` and `redis.acl_check_cmd` reaching `caller`.
+    /// Calls the script with KEYS and ARGV set; `redis.call`, `redis.pcall`
+    /// and `redis.acl_check_cmd` reach `caller` meanwhile.
     fn invoke(&self, f: Function, keys: &[Bytes], argv: &[Bytes], caller: &mut dyn Caller) -> mlua::Result<MultiValue> {
-        let (lua, flags) = (&self.lua, &self.flags);
-        let caller = std::cell::RefCell::new(caller);
-        lua.scope(|scope| {
-            self.set_args.call::<()>((convert::strings(lua, keys)?, convert::strings(lua, argv)?))?;
-            let call = scope.create_function(|lua, args: MultiValue| {
-                let resp = if flags.resp.load(Ordering::Relaxed) == 3 { Protocol::Resp3 } else { Protocol::Resp2 };
-                convert::call(lua, &mut **caller.borrow_mut(), args, resp, flags.repl.load(Ordering::Relaxed))
-            })?;
-            let acl_check = scope.create_function(|lua, args: MultiValue| {
-                let known = match args.front() {
-                    Some(Value::String(name)) => caller.borrow().exists(&name.as_bytes()),
-                    _ => false,
-                };
-                if known {
-                    return Ok((Value::Boolean(true), Value::Nil));
-                }
-                Ok((Value::Nil, convert::error_value(lua, "ERR Invalid command passed to redis.acl_check_cmd()")?))
-            })?;
-            lua.set_named_registry_value(trampoline::key(trampoline::CURRENT), call)?;
-            lua.set_named_registry_value(trampoline::key(trampoline::ACL_CHECK), acl_check)?;
-            let result = self.run.call::<MultiValue>(f);
-            lua.set_named_registry_value(trampoline::key(trampoline::CURRENT), Value::Nil)?;
-            lua.set_named_registry_value(trampoline::key(trampoline::ACL_CHECK), Value::Nil)?;
-            result
-        })
-    }
-
-    /// A hook every 100k instructions: past `busy_after` the script is
-    /// busy; once killed it stops, and the returned line says where.
-    fn watch(&self, watchdog: &Arc<Watchdog>, busy_after: Duration) -> Arc<std::sync::atomic::AtomicI64> {
-        let killed_at = Arc::new(std::sync::atomic::AtomicI64::new(0));
-        if busy_after.is_zero() {
-            return killed_at;
-        }
-        let (started, watchdog, at) = (Instant::now(), watchdog.clone(), killed_at.clone());
-        self.lua.set_hook(mlua::HookTriggers::new().every_nth_instruction(100_000), move |_, debug| {
-            if !watchdog.busy() && started.elapsed() >= busy_after {
-                tracing::warn!("Slow script detected: still in execution after {} milliseconds.", started.elapsed().as_millis());
-                watchdog.busy.store(true, Ordering::Release);
-            }
-            if watchdog.kill.load(Ordering::Acquire) {
-                at.store(debug.curr_line().max(1) as i64, Ordering::Release);
-                return Err(mlua::Error::runtime("Script killed by user with SCRIPT KILL..."));
-            }
-            Ok(mlua::VmState::Continue)
-        });
-        killed_at
+        self.set_args.call::<()>((convert::strings(&self.lua, keys)?, convert::strings(&self.lua, argv)?))?;
+        let _running = current::Running::new(caller);
+        self.run.call::<MultiValue>(f)
     }
 }
 
-fn registry_name(sha: &str) -> String {
-    format!("f_{sha}")
+/// When the running script started and when it turns busy, read by the
+/// VM's hook.
+#[derive(Default)]
+struct RunClock {
+    started: parking_lot::Mutex<Option<(Instant, Duration)>>,
+    /// The line a killed script stopped at (0: not killed).
+    killed_at: std::sync::atomic::AtomicI64,
+}
+
+impl RunClock {
+    fn start(&self, busy_after: Duration) {
+        *self.started.lock() = (!busy_after.is_zero()).then(|| (Instant::now(), busy_after));
+    }
+}
+
+/// The VM's hook, every 100k instructions: past `busy-reply-threshold` the
+/// script is busy; once killed it stops, recording where.
+fn watch(lua: &Lua, watchdog: &Arc<Watchdog>, clock: &Arc<RunClock>) {
+    let (watchdog, clock) = (watchdog.clone(), clock.clone());
+    lua.set_hook(mlua::HookTriggers::new().every_nth_instruction(100_000), move |_, debug| {
+        let Some((started, busy_after)) = *clock.started.lock() else { return Ok(mlua::VmState::Continue) };
+        if !watchdog.busy() && started.elapsed() >= busy_after {
+            tracing::warn!("Slow script detected: still in execution after {} milliseconds.", started.elapsed().as_millis());
+            if let Some(hand_off) = watchdog.on_busy {
+                hand_off();
+            }
+            watchdog.busy.store(true, Ordering::Release);
+        }
+        if watchdog.kill.load(Ordering::Acquire) {
+            clock.killed_at.store(i64::from(debug.curr_line().max(1)), Ordering::Release);
+            return Err(mlua::Error::runtime("Script killed by user with SCRIPT KILL..."));
+        }
+        Ok(mlua::VmState::Continue)
+    });
 }
 
 pub fn sha1_hex(data: &[u8]) -> String {

@@ -247,7 +247,7 @@ impl Server {
             repl_link: Mutex::new(None),
             aof: crate::persistence::aof::Aof::default(),
             scripts: Mutex::new(None),
-            script_watchdog: Arc::default(),
+            script_watchdog: Arc::new(ferrokv_scripting::Watchdog::new(crate::admin::scripting::hand_off_worker)),
             active_expire: AtomicBool::new(true),
             tcp_port: AtomicUsize::new(config.port as usize),
             memory_peak: AtomicU64::new(0),

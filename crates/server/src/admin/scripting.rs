@@ -8,7 +8,9 @@
 use bytes::{Bytes, BytesMut};
 use ferrokv_commands::{cmd, container};
 use ferrokv_resp::{Frame, Protocol};
-use std::time::Duration;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use ferrokv_scripting::{repl, Caller, Engine, KillError};
 use parking_lot::{MappedMutexGuard, MutexGuard};
@@ -80,10 +82,9 @@ fn run_script(ctx: &mut Ctx<'_>, args: &[Bytes], by_sha: bool, read_only: bool) 
     // restored after it.
     let (db, proto) = (ctx.client.db, ctx.data.proto);
     let busy_after = Duration::from_millis(ctx.server.config.read().busy_reply_threshold);
-    let watchdog = ctx.server.script_watchdog.clone();
     let mut reply = BytesMut::new();
     let mut caller = ScriptCaller { ctx: &mut *ctx, read_only };
-    let result = off_the_workers(|| engine.run(&sha, keys, argv, &mut caller, proto, &mut reply, &watchdog, busy_after));
+    let result = engine.run(&sha, (keys, argv), &mut caller, proto, &mut reply, busy_after);
     ctx.client.select(db);
     ctx.set_proto(proto);
     result?;
@@ -91,9 +92,33 @@ fn run_script(ctx: &mut Ctx<'_>, args: &[Bytes], by_sha: bool, read_only: bool) 
     Ok(())
 }
 
-/// Runs `f` (a script) with this worker thread handed over to tokio's other
-/// tasks, so connections keep being read while it runs (and get -BUSY
-/// once it has run too long), as Redis serves events during a slow script.
+/// Called on a script's thread when it turns busy: from here on the thread
+/// is no longer one of tokio's workers, so connections keep being read
+/// (and get -BUSY) while the script runs, as Redis serves events during a
+/// slow script. A quick script never pays for the hand-off.
+///
+/// `block_in_place` hands this worker's queue to a new thread only for as
+/// long as its closure runs (a core not yet taken is reclaimed after it),
+/// so the closure waits (at most 100 ms) until a task spawned now has run
+/// elsewhere: the queue has been taken over, and stays so.
+pub fn hand_off_worker() {
+    crate::net::outbox::leave_worker();
+    let Ok(handle) = tokio::runtime::Handle::try_current() else { return };
+    if handle.runtime_flavor() != tokio::runtime::RuntimeFlavor::MultiThread {
+        return;
+    }
+    let taken = Arc::new(AtomicBool::new(false));
+    let mark = taken.clone();
+    tokio::task::block_in_place(|| {
+        handle.spawn(async move { mark.store(true, Ordering::Release) });
+        let deadline = Instant::now() + Duration::from_millis(100);
+        while !taken.load(Ordering::Acquire) && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_micros(50));
+        }
+    });
+}
+
+/// Runs `f` with this worker thread handed over to tokio's other tasks.
 pub fn off_the_workers<R>(f: impl FnOnce() -> R) -> R {
     match tokio::runtime::Handle::try_current() {
         Ok(h) if h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => {
@@ -110,7 +135,7 @@ pub fn off_the_workers<R>(f: impl FnOnce() -> R) -> R {
 fn engine(server: &Server) -> Result<MappedMutexGuard<'_, Engine>, RedisError> {
     let mut guard = server.scripts.lock();
     if guard.is_none() {
-        *guard = Some(Engine::new().map_err(|e| RedisError::from(format!("ERR {e}")))?);
+        *guard = Some(Engine::new(server.script_watchdog.clone()).map_err(|e| RedisError::from(format!("ERR {e}")))?);
     }
     Ok(MutexGuard::map(guard, |g| g.as_mut().expect("made above")))
 }
@@ -149,9 +174,10 @@ impl Caller for ScriptCaller<'_, '_> {
         if repl == repl::NONE {
             ctx.data.effects.cmds.truncate(logged);
         }
-        let reply = ctx.data.out.split_off(mark);
+        let frame = Frame::parse(&ctx.data.out[mark..]);
+        ctx.data.out.truncate(mark);
         ctx.set_proto(saved);
-        match Frame::parse(&reply) {
+        match frame {
             Ok(Some((frame, _))) => Ok(frame),
             _ => Err("ERR the command's reply could not be read back".into()),
         }
