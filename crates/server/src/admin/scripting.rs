@@ -102,14 +102,10 @@ fn run_script(ctx: &mut Ctx<'_>, args: &[Bytes], by_sha: bool, read_only: bool) 
 /// so the closure waits (at most 100 ms) until a task spawned now has run
 /// elsewhere: the queue has been taken over, and stays so.
 pub fn hand_off_worker() {
-    crate::net::outbox::leave_worker();
     let Ok(handle) = tokio::runtime::Handle::try_current() else { return };
-    if handle.runtime_flavor() != tokio::runtime::RuntimeFlavor::MultiThread {
-        return;
-    }
     let taken = Arc::new(AtomicBool::new(false));
     let mark = taken.clone();
-    tokio::task::block_in_place(|| {
+    off_the_workers(|| {
         handle.spawn(async move { mark.store(true, Ordering::Release) });
         let deadline = Instant::now() + Duration::from_millis(100);
         while !taken.load(Ordering::Acquire) && Instant::now() < deadline {
