@@ -275,3 +275,20 @@ fn a_scripts_effects_survive_a_restart_from_the_aof() {
     assert_eq!(c.cmd(&["hget", "h", "f"]), bulk("v"));
     assert_eq!(c.cmd(&["exists", "kept-out"]), int(0), "REPL_NONE kept the write out of the AOF");
 }
+
+#[test]
+fn a_busy_script_on_a_replica_holds_the_primarys_stream_without_losing_it() {
+    let primary = Node::ferrokv(&[]);
+    let mut p = primary.conn();
+    let port = primary.port.to_string();
+    let replica = Node::ferrokv(&["--replicaof", "127.0.0.1", &port, "--busy-reply-threshold", "100"]);
+    let mut r = replica.conn();
+    assert!(eventually(WAIT, || r.cmd(&["info", "replication"]).as_bytes().is_some_and(|b| String::from_utf8_lossy(b).contains("master_link_status:up"))));
+    let (mut a, mut b) = busy_script(&replica, "while true do end");
+    assert_eq!(p.cmd(&["set", "during", "busy"]), ferrokv_resp::Frame::Simple("OK".into()));
+    // Gives the write time to reach the replica, where it waits.
+    p.cmd(&["wait", "1", "200"]);
+    assert_eq!(b.cmd(&["script", "kill"]), ferrokv_resp::Frame::Simple("OK".into()));
+    let _ = a.read_raw();
+    assert!(eventually(WAIT, || r.cmd(&["get", "during"]) == bulk("busy")), "the primary's write was lost on the replica");
+}

@@ -98,7 +98,9 @@ fn admit_and_run(server: &Server, client: &mut Client, args: &mut Vec<Bytes>, ou
     if !client.authenticated && !spec.has(flags::NO_AUTH) {
         return reject(server, client, Some(entry), errors::NOAUTH.into(), out);
     }
-    if server.script_watchdog.busy() {
+    // The primary's stream waits for a busy script instead (Redis stops
+    // reading it meanwhile): refusing it would lose its writes.
+    if server.script_watchdog.busy() && !client.is_master {
         return answer_while_busy(server, client, entry, args, out);
     }
     if client.multi.is_some() && spec.has(flags::NO_MULTI) {
@@ -123,14 +125,15 @@ fn admit_and_run(server: &Server, client: &mut Client, args: &mut Vec<Bytes>, ou
 }
 
 /// A script holds the keyspace: wait for it off the worker threads (so other
-/// connections keep being read) until it ends (true) or turns busy (false).
-fn wait_for_script(server: &Server) -> bool {
+/// connections keep being read) until it ends (true) or turns busy (false;
+/// the primary's stream waits for the end whatever).
+fn wait_for_script(server: &Server, to_the_end: bool) -> bool {
     let watchdog = &server.script_watchdog;
     crate::admin::scripting::off_the_workers(|| loop {
         if !watchdog.running() {
             return true;
         }
-        if watchdog.busy() {
+        if watchdog.busy() && !to_the_end {
             return false;
         }
         std::thread::sleep(std::time::Duration::from_millis(1));
@@ -237,7 +240,7 @@ pub fn call<'s>(server: &'s Server, client: &mut Client, entry: &'s Entry, args:
     let now = client.now_ms;
     let expiry = crate::replication::expiry_for(server, client);
     let collect = Propagator::new(server).collects(client.is_master, client.is_loading);
-    if server.script_watchdog.running() && !wait_for_script(server) {
+    if server.script_watchdog.running() && !wait_for_script(server, client.is_master) {
         return answer_while_busy(server, client, entry, args, out);
     }
     match gate_for(server, entry, args) {
