@@ -40,21 +40,27 @@ pub enum EngineError {
     Lua(#[from] mlua::Error),
 }
 
-/// What other clients see of the running script: whether it has run past
-/// `busy-reply-threshold` (they get -BUSY), whether SCRIPT KILL asked it to
-/// stop, and whether it wrote (then it cannot be killed). Shared with the
-/// node outside the engine's lock, so a connection reads it while a
-/// script runs.
+/// What other clients see of the running script: whether one holds the
+/// keyspace, whether it has run past `busy-reply-threshold` (they get
+/// -BUSY), whether SCRIPT KILL asked it to stop, and whether it wrote
+/// (then it cannot be killed). Shared with the node outside the engine's
+/// lock, so a connection reads it while a script runs, in one load.
 #[derive(Debug, Default)]
 pub struct Watchdog {
     /// Called (on the script's thread) when a script turns busy: the node
     /// hands that thread's work to others so connections are still read.
     on_busy: Option<fn()>,
-    running: AtomicBool,
-    busy: AtomicBool,
+    state: AtomicU8,
     kill: AtomicBool,
     wrote: AtomicBool,
+    /// Wakes the commands waiting for the script to end or turn busy.
+    changed: (parking_lot::Mutex<()>, parking_lot::Condvar),
 }
+
+/// Watchdog states.
+const IDLE: u8 = 0;
+const RUNNING: u8 = 1;
+const BUSY: u8 = 2;
 
 /// Why SCRIPT KILL did not kill.
 #[derive(Debug, PartialEq, Eq)]
@@ -69,12 +75,12 @@ impl Watchdog {
     }
 
     pub fn busy(&self) -> bool {
-        self.busy.load(Ordering::Acquire)
+        self.state.load(Ordering::Acquire) == BUSY
     }
 
     /// A script holds the keyspace (busy or not yet).
     pub fn running(&self) -> bool {
-        self.running.load(Ordering::Acquire)
+        self.state.load(Ordering::Acquire) != IDLE
     }
 
     /// The running script called a write command.
@@ -94,11 +100,31 @@ impl Watchdog {
         Ok(())
     }
 
+    /// Blocks until no script runs (true) or, unless `to_the_end`, until
+    /// the running one turns busy (false).
+    pub fn wait(&self, to_the_end: bool) -> bool {
+        let (lock, changed) = &self.changed;
+        let mut guard = lock.lock();
+        loop {
+            match self.state.load(Ordering::Acquire) {
+                IDLE => return true,
+                BUSY if !to_the_end => return false,
+                // Bounded, so a missed wake-up costs a poll, not a hang.
+                _ => _ = changed.wait_for(&mut guard, Duration::from_millis(100)),
+            }
+        }
+    }
+
     fn start(&self) {
-        self.running.store(true, Ordering::Release);
-        self.busy.store(false, Ordering::Release);
         self.kill.store(false, Ordering::Release);
         self.wrote.store(false, Ordering::Relaxed);
+        self.state.store(RUNNING, Ordering::Release);
+    }
+
+    fn set(&self, state: u8) {
+        let _guard = self.changed.0.lock();
+        self.state.store(state, Ordering::Release);
+        self.changed.1.notify_all();
     }
 }
 
@@ -268,8 +294,7 @@ impl Engine {
         self.clock.start(busy_after);
         let outcome = self.invoke(f, keys, argv, caller);
         let killed_at = self.clock.killed_at.swap(0, Ordering::AcqRel);
-        self.watchdog.busy.store(false, Ordering::Release);
-        self.watchdog.running.store(false, Ordering::Release);
+        self.watchdog.set(IDLE);
         if killed_at != 0 {
             return Err(format!("ERR Script killed by user with SCRIPT KILL... script: {sha}, on @user_script:{killed_at}."));
         }
@@ -318,7 +343,7 @@ fn watch(lua: &Lua, watchdog: &Arc<Watchdog>, clock: &Arc<RunClock>) {
             if let Some(hand_off) = watchdog.on_busy {
                 hand_off();
             }
-            watchdog.busy.store(true, Ordering::Release);
+            watchdog.set(BUSY);
         }
         if watchdog.kill.load(Ordering::Acquire) {
             clock.killed_at.store(i64::from(debug.curr_line().max(1)), Ordering::Release);

@@ -128,16 +128,7 @@ fn admit_and_run(server: &Server, client: &mut Client, args: &mut Vec<Bytes>, ou
 /// connections keep being read) until it ends (true) or turns busy (false;
 /// the primary's stream waits for the end whatever).
 fn wait_for_script(server: &Server, to_the_end: bool) -> bool {
-    let watchdog = &server.script_watchdog;
-    crate::admin::scripting::off_the_workers(|| loop {
-        if !watchdog.running() {
-            return true;
-        }
-        if watchdog.busy() && !to_the_end {
-            return false;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(1));
-    })
+    crate::net::workers::off_the_workers(|| server.script_watchdog.wait(to_the_end))
 }
 
 /// A script has run past `busy-reply-threshold` and holds the keyspace:
@@ -155,8 +146,7 @@ fn answer_while_busy(server: &Server, client: &mut Client, entry: &Entry, args: 
         "shutdown" if args.iter().skip(1).any(|a| a.eq_ignore_ascii_case(b"nosave")) => {
             // What the script did is in no log yet (its effects are logged
             // when it returns), and everything acknowledged before it is.
-            tracing::warn!("User requested shutdown while a script was busy: exiting without saving.");
-            std::process::exit(0);
+            server.exit_now("User requested shutdown while a script was busy: exiting without saving.");
         }
         _ => reject(server, client, Some(entry), BUSY.into(), out),
     }

@@ -247,7 +247,7 @@ impl Server {
             repl_link: Mutex::new(None),
             aof: crate::persistence::aof::Aof::default(),
             scripts: Mutex::new(None),
-            script_watchdog: Arc::new(ferrokv_scripting::Watchdog::new(crate::admin::scripting::hand_off_worker)),
+            script_watchdog: Arc::new(ferrokv_scripting::Watchdog::new(crate::net::workers::hand_off_worker)),
             active_expire: AtomicBool::new(true),
             tcp_port: AtomicUsize::new(config.port as usize),
             memory_peak: AtomicU64::new(0),
@@ -348,6 +348,22 @@ impl Server {
     /// Starts an orderly shutdown of every listener and connection.
     pub fn shutdown(&self) {
         let _ = self.shutdown_tx.send(true);
+    }
+
+    /// Exits at once, without the keyspace (SHUTDOWN NOSAVE while a busy
+    /// script holds it, as Redis exits then): what was acknowledged is
+    /// already written to the AOF and is fsynced here; what the script did
+    /// is in no log yet (its effects are logged when it returns).
+    pub fn exit_now(&self, reason: &str) -> ! {
+        tracing::warn!("{reason}");
+        self.aof.fsync_if_needed();
+        let socket = self.config.read().unixsocket.clone();
+        if !socket.is_empty() {
+            tracing::info!("Removing the unix socket file.");
+            let _ = std::fs::remove_file(socket);
+        }
+        tracing::warn!("ferrokv is now ready to exit, bye bye...");
+        std::process::exit(0)
     }
 
     pub fn shutdown_signal(&self) -> watch::Receiver<bool> {

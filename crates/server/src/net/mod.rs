@@ -6,3 +6,4 @@ pub mod client;
 pub mod conn;
 pub(crate) mod listener;
 pub mod outbox;
+pub mod workers;
