@@ -15,7 +15,7 @@ use crate::encoding::{read_length, read_string, write_length, write_string, Leng
 use crate::value::{object_kind, read_object, write_body, Layout, RdbValue, RDB_VERSION};
 
 /// Opcodes, as numbered in Redis's rdb.h.
-mod op {
+pub mod op {
     pub const FUNCTION2: u8 = 0xF5;
     pub const FUNCTION_PRE_GA: u8 = 0xF6;
     pub const MODULE_AUX: u8 = 0xF7;
@@ -67,6 +67,14 @@ impl<W: Write> Writer<W> {
         self.out.write_all(&self.buf)?;
         self.buf.clear();
         Ok(())
+    }
+
+    /// A function library's code (Redis 7.0's `RDB_OPCODE_FUNCTION2`),
+    /// written after the AUX fields, before the databases.
+    pub fn function(&mut self, code: &[u8]) -> io::Result<()> {
+        self.buf.push(op::FUNCTION2);
+        write_string(&mut self.buf, code, self.compress);
+        self.flush_if_full()
     }
 
     /// Starts a database section; the sizes are hints for the loader's tables.
@@ -137,6 +145,8 @@ pub struct Loaded {
     pub version: u16,
     pub aux: Vec<(Vec<u8>, Vec<u8>)>,
     pub keys: u64,
+    /// Function libraries' code, in file order.
+    pub functions: Vec<Vec<u8>>,
 }
 
 fn corrupt(at: usize, what: impl Into<String>) -> RdbError {
@@ -211,7 +221,8 @@ pub fn read(data: &[u8], check_crc: bool, mut visit: impl FnMut(Record) -> Resul
             op::IDLE => idle = Some(plain_length(data, &mut pos)?),
             op::FREQ => freq = Some(Cursor::new(data, &mut pos).byte()?),
             op::MODULE_AUX => return Err(RdbError::Unsupported(at, "module data (no modules are loaded)".into())),
-            op::FUNCTION_PRE_GA | op::FUNCTION2 => return Err(RdbError::Unsupported(at, "functions payload".into())),
+            op::FUNCTION2 => loaded.functions.push(read_string(data, &mut pos)?),
+            op::FUNCTION_PRE_GA => return Err(RdbError::Unsupported(at, "pre-release functions format".into())),
             _ => {
                 let key = read_string(data, &mut pos)?;
                 let value = read_object(kind, data, &mut pos)?;

@@ -14,4 +14,4 @@ pub mod value;
 pub mod ziplist;
 
 pub use encoding::{read_length, read_string, write_length, write_string, Length, RdbError};
-pub use value::{dump_payload, restore_payload, Layout, PayloadError, RdbValue};
+pub use value::{dump_functions, dump_payload, restore_functions, restore_payload, FunctionPayloadError, Layout, PayloadError, RdbValue};

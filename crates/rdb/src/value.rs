@@ -354,10 +354,25 @@ fn score_text(score: f64) -> String {
 pub fn dump_payload(value: &RdbValue, layout: Layout, compress: bool) -> Vec<u8> {
     let mut out = vec![object_kind(value, layout)];
     write_body(&mut out, value, layout, compress);
-    out.extend_from_slice(&RDB_VERSION.to_le_bytes());
-    let crc = crc64(0, &out);
-    out.extend_from_slice(&crc.to_le_bytes());
-    out
+    seal(out)
+}
+
+/// A FUNCTION DUMP payload: each library's code as the function record
+/// Redis 7.0 writes in an RDB file, then the version and CRC-64.
+pub fn dump_functions<'a>(codes: impl IntoIterator<Item = &'a [u8]>, compress: bool) -> Vec<u8> {
+    let mut out = Vec::new();
+    for code in codes {
+        out.push(crate::file::op::FUNCTION2);
+        write_string(&mut out, code, compress);
+    }
+    seal(out)
+}
+
+fn seal(mut body: Vec<u8>) -> Vec<u8> {
+    body.extend_from_slice(&RDB_VERSION.to_le_bytes());
+    let crc = crc64(0, &body);
+    body.extend_from_slice(&crc.to_le_bytes());
+    body
 }
 
 /// Why a RESTORE payload was refused; the two cases get different Redis errors.
@@ -369,21 +384,26 @@ pub enum PayloadError {
     BadFormat(RdbError),
 }
 
-/// Checks the footer as Redis's verifyDumpPayload does, then decodes the object.
-pub fn restore_payload(payload: &[u8], check_crc: bool) -> Result<RdbValue, PayloadError> {
-    if payload.len() < 10 {
+/// Checks the footer as Redis's verifyDumpPayload does; returns the body.
+fn unseal(payload: &[u8], check_crc: bool) -> Result<&[u8], PayloadError> {
+    let Some(body_end) = payload.len().checked_sub(10) else {
         return Err(PayloadError::VersionOrChecksum);
-    }
-    let body_end = payload.len() - 10;
+    };
     let version = u16::from_le_bytes([payload[body_end], payload[body_end + 1]]);
     if version > RDB_VERSION {
         return Err(PayloadError::VersionOrChecksum);
     }
-    let crc = u64::from_le_bytes(payload[body_end + 2..].try_into().unwrap());
-    if check_crc && crc64(0, &payload[..body_end + 2]) != crc {
+    let mut crc = [0u8; 8];
+    crc.copy_from_slice(&payload[body_end + 2..]);
+    if check_crc && crc64(0, &payload[..body_end + 2]) != u64::from_le_bytes(crc) {
         return Err(PayloadError::VersionOrChecksum);
     }
-    let body = &payload[..body_end];
+    Ok(&payload[..body_end])
+}
+
+/// Decodes a DUMP payload's object.
+pub fn restore_payload(payload: &[u8], check_crc: bool) -> Result<RdbValue, PayloadError> {
+    let body = unseal(payload, check_crc)?;
     let mut pos = 0;
     let kind = Cursor::new(body, &mut pos).byte().map_err(PayloadError::BadFormat)?;
     let value = read_object(kind, body, &mut pos).map_err(PayloadError::BadFormat)?;
@@ -393,10 +413,49 @@ pub fn restore_payload(payload: &[u8], check_crc: bool) -> Result<RdbValue, Payl
     Ok(value)
 }
 
+/// Why a FUNCTION RESTORE payload was refused.
+#[derive(Debug, PartialEq)]
+pub enum FunctionPayloadError {
+    Payload(PayloadError),
+    /// A record that is not a function (Redis: "given type is not a function").
+    NotAFunction,
+}
+
+/// The library codes of a FUNCTION DUMP payload.
+pub fn restore_functions(payload: &[u8], check_crc: bool) -> Result<Vec<Vec<u8>>, FunctionPayloadError> {
+    let body = unseal(payload, check_crc).map_err(FunctionPayloadError::Payload)?;
+    let mut pos = 0;
+    let mut codes = Vec::new();
+    while pos < body.len() {
+        if body[pos] != crate::file::op::FUNCTION2 {
+            return Err(FunctionPayloadError::NotAFunction);
+        }
+        pos += 1;
+        codes.push(read_string(body, &mut pos).map_err(|e| FunctionPayloadError::Payload(PayloadError::BadFormat(e)))?);
+    }
+    Ok(codes)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn function_payloads_roundtrip_and_read_redis_bytes() {
+        let codes: [&[u8]; 2] = [b"#!lua name=a\nredis.register_function('a', function() return 1 end)", &[b'x'; 300]];
+        let payload = dump_functions(codes, true);
+        assert_eq!(restore_functions(&payload, true).unwrap(), codes.iter().map(|c| c.to_vec()).collect::<Vec<_>>());
+        let mut bad = payload.clone();
+        bad[1] ^= 1;
+        assert_eq!(restore_functions(&bad, true), Err(FunctionPayloadError::Payload(PayloadError::VersionOrChecksum)));
+        assert_eq!(restore_functions(&dump_payload(&RdbValue::String(b"v".to_vec()), Layout::Compact, false), true), Err(FunctionPayloadError::NotAFunction));
+        // Redis 7.0.15's FUNCTION DUMP of one small library.
+        let redis = b"\xf5@D#!LUA name=up\nredis.register_function('zu', function() return 1 end)\n\x00";
+        let body = &redis[..redis.len() - 2];
+        let sealed = seal(body.to_vec());
+        assert_eq!(restore_functions(&sealed, true).unwrap(), vec![b"#!LUA name=up\nredis.register_function('zu', function() return 1 end)".to_vec()]);
+    }
 
     fn value_strategy() -> impl Strategy<Value = RdbValue> {
         let bytes = || proptest::collection::vec(any::<u8>(), 0..40);

@@ -131,6 +131,18 @@ fn strip_dash(msg: &[u8]) -> &[u8] {
 
 /// The reply to a script that raised `err`: Redis's
 /// `<msg> script: <sha>, on <source>:<line>.` when the error says where.
+/// An error value's message: the `err` field of an error table, or "ERR "
+/// and the text of a plain error (Redis's luaExtractErrorInformation).
+pub fn error_message(err: &Value) -> String {
+    if let Value::Table(t) = err {
+        if let Some(msg) = t.raw_get::<Value>("err").ok().as_ref().and_then(text) {
+            return String::from_utf8_lossy(&msg).into_owned();
+        }
+    }
+    let msg = text(err).map(|m| String::from_utf8_lossy(&m).into_owned()).unwrap_or_else(|| "execution failure".into());
+    format!("ERR {msg}")
+}
+
 pub fn script_error(err: &Value, sha: &str) -> String {
     let Value::Table(t) = err else {
         let msg = text(err).map(|m| String::from_utf8_lossy(&m).into_owned()).unwrap_or_else(|| "execution failure".into());

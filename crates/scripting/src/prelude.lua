@@ -2,7 +2,7 @@
 -- globals and libraries, all read-only ("Attempt to modify a readonly
 -- table"), reading an undeclared global is an error, and every error is
 -- turned into a table {err=, source=, line=} by the message handler.
-local call, pcall_redis, acl_check_cmd, raw_sha1hex, raw_log, raw_setresp, raw_set_repl, version, version_num, cjson, bit = ...
+local call, pcall_redis, acl_check_cmd, raw_sha1hex, raw_log, raw_setresp, raw_set_repl, version, version_num, cjson, bit, register_function = ...
 local dbg = debug
 local G = {}
 for _, name in ipairs({"assert", "collectgarbage", "coroutine", "error", "gcinfo", "getmetatable", "ipairs", "load",
@@ -58,9 +58,31 @@ G.string = readonly(string)
 G.table = readonly(table)
 G.math = readonly(math)
 
+-- What a library's code sees while FUNCTION LOAD runs it: only `redis`,
+-- with register_function, log and the version; anything else is a
+-- nonexistent global (fields of `redis` included, as Redis words it).
+local load_redis = {
+  register_function = register_function,
+  log = raw_log,
+  LOG_DEBUG = 0, LOG_VERBOSE = 1, LOG_NOTICE = 2, LOG_WARNING = 3,
+  REDIS_VERSION = version,
+  REDIS_VERSION_NUM = version_num,
+}
+local LOADING = {redis = setmetatable({}, {
+  __index = function(_, name)
+    local v = load_redis[name]
+    if v == nil then
+      error("Script attempted to access nonexistent global variable '" .. tostring(name) .. "'", 2)
+    end
+    return v
+  end,
+  __newindex = readonly_error,
+})}
+local scope = G
+
 local env = setmetatable({}, {
   __index = function(_, name)
-    local v = G[name]
+    local v = scope[name]
     if v == nil then
       error("Script attempted to access nonexistent global variable '" .. tostring(name) .. "'", 2)
     end
@@ -99,4 +121,13 @@ local function set_args(keys, argv)
   G.ARGV = argv
 end
 
-return run, env, set_args
+local function set_loading(on)
+  scope = on and LOADING or G
+end
+
+-- A function gets KEYS and ARGV as its arguments.
+local function run_function(f, keys, argv)
+  return xpcall(function() return f(keys, argv) end, handler)
+end
+
+return run, env, set_args, set_loading, run_function

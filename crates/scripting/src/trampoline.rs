@@ -17,6 +17,8 @@ use mlua::ffi;
 pub const CURRENT: &CStr = c"ferrokv_current_call";
 /// redis.acl_check_cmd's implementation while a script runs.
 pub const ACL_CHECK: &CStr = c"ferrokv_acl_check";
+/// redis.register_function's implementation (FUNCTION's VM only).
+pub const REGISTER_FUNCTION: &CStr = c"ferrokv_register_function";
 pub const SETRESP: &CStr = c"ferrokv_setresp";
 pub const SET_REPL: &CStr = c"ferrokv_set_repl";
 pub const CJSON_ENCODE: &CStr = c"ferrokv_cjson_encode";
@@ -83,6 +85,10 @@ pub unsafe extern "C-unwind" fn pcall(state: *mut ffi::lua_State) -> c_int {
 
 pub unsafe extern "C-unwind" fn acl_check(state: *mut ffi::lua_State) -> c_int {
     raise_table(state, ACL_CHECK)
+}
+
+pub unsafe extern "C-unwind" fn register_function(state: *mut ffi::lua_State) -> c_int {
+    raise_table(state, REGISTER_FUNCTION)
 }
 
 pub unsafe extern "C-unwind" fn setresp(state: *mut ffi::lua_State) -> c_int {

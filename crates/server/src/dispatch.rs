@@ -132,23 +132,23 @@ fn wait_for_script(server: &Server, to_the_end: bool) -> bool {
 }
 
 /// A script has run past `busy-reply-threshold` and holds the keyspace:
-/// SCRIPT KILL and SHUTDOWN NOSAVE are answered here, without it, and
-/// everything else gets -BUSY. (Redis also runs its other `allow_busy`
-/// commands, MULTI, WATCH, AUTH…; here they would wait for the keyspace,
-/// so they get -BUSY too.)
+/// SCRIPT KILL, FUNCTION KILL, FUNCTION STATS and SHUTDOWN NOSAVE are
+/// answered here, without it, and everything else gets -BUSY. (Redis also
+/// runs its other `allow_busy` commands, MULTI, WATCH, AUTH…; here they
+/// would wait for the keyspace, so they get -BUSY too.)
 fn answer_while_busy(server: &Server, client: &mut Client, entry: &Entry, args: &[Bytes], out: &mut BytesMut) {
-    const BUSY: &str = "BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.";
-    match entry.fullname {
-        "script|kill" => match crate::admin::scripting::kill_reply(server) {
-            Ok(()) => encode::ok(out),
-            Err(err) => reject(server, client, Some(entry), err, out),
-        },
+    let result = match entry.fullname {
+        "script|kill" => crate::admin::scripting::kill_reply(server, false),
+        "function|kill" => crate::admin::scripting::kill_reply(server, true),
+        "function|stats" => return crate::admin::functions::write_stats(server, client.proto, out),
         "shutdown" if args.iter().skip(1).any(|a| a.eq_ignore_ascii_case(b"nosave")) => {
-            // What the script did is in no log yet (its effects are logged
-            // when it returns), and everything acknowledged before it is.
             server.exit_now("User requested shutdown while a script was busy: exiting without saving.");
         }
-        _ => reject(server, client, Some(entry), BUSY.into(), out),
+        _ => Err(crate::admin::scripting::busy_error(server)),
+    };
+    match result {
+        Ok(()) => encode::ok(out),
+        Err(err) => reject(server, client, Some(entry), err, out),
     }
 }
 
@@ -157,15 +157,21 @@ fn answer_while_busy(server: &Server, client: &mut Client, entry: &Entry, args: 
 /// refuse. Scripts check it again for every command they call.
 pub fn refusal(server: &Server, client: &Client, entry: &Entry) -> Option<RedisError> {
     let spec = entry.spec;
-    if server.persistence.misconf.load(Ordering::Relaxed) && !client.is_master && (spec.has(flags::WRITE) || spec.name == "ping") && !server.repl.is_replica() {
+    refusal_of(server, client, spec.has(flags::WRITE), spec.has(flags::STALE), spec.name == "ping")
+}
+
+/// [`refusal`] of a command that writes (`is_write`) or may run on stale
+/// data (`stale_ok`): a function's flags stand for FCALL's.
+pub fn refusal_of(server: &Server, client: &Client, is_write: bool, stale_ok: bool, is_ping: bool) -> Option<RedisError> {
+    if server.persistence.misconf.load(Ordering::Relaxed) && !client.is_master && (is_write || is_ping) && !server.repl.is_replica() {
         return Some(errors::MISCONF.into());
     }
-    if spec.has(flags::WRITE) && !client.is_master {
+    if is_write && !client.is_master {
         if let Some(msg) = server.aof.refusal() {
             return Some(msg.into());
         }
     }
-    crate::replication::refuse(server, client, entry)
+    crate::replication::refuse_access(server, client, is_write, stale_ok)
 }
 
 /// A command refused before running: reply, count, and poison an open

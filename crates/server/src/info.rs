@@ -155,8 +155,12 @@ fn section(server: &Server, name: &str, sizes: &[(usize, usize)], out: &mut Stri
             let total = total_memory();
             // Redis reports an idle VM's ~30 KB before any script ran.
             let (lua, scripts_bytes, scripts) = server.scripts.lock().as_ref().map_or((31744, 0, 0), |e| (e.vm_memory(), e.source_bytes(), e.len()));
-            w!("# Memory\r\nused_memory:{used}\r\nused_memory_human:{}\r\nused_memory_rss:{rss}\r\nused_memory_rss_human:{}\r\nused_memory_peak:{peak}\r\nused_memory_peak_human:{}\r\nused_memory_peak_perc:{:.2}%\r\ntotal_system_memory:{total}\r\ntotal_system_memory_human:{}\r\nused_memory_lua:{lua}\r\nused_memory_vm_eval:{lua}\r\nused_memory_lua_human:{}\r\nused_memory_scripts_eval:{}\r\nnumber_of_cached_scripts:{}\r\nmaxmemory:0\r\nmaxmemory_human:0B\r\nmaxmemory_policy:{}\r\nmem_fragmentation_ratio:{:.2}\r\nmem_allocator:{}\r\nlazyfree_pending_objects:0\r\nlazyfreed_objects:0\r\n",
-                human(used), human(rss), human(peak), used as f64 * 100.0 / peak.max(1) as f64, human(total), human(lua as u64), scripts_bytes, scripts,
+            let (vm_functions, functions_bytes) = server.functions.lock().as_ref().map_or((31744, 0), |f| (f.vm_memory(), f.overhead()));
+            let counts = &server.function_counts;
+            let (functions, libraries) = (counts.functions.load(Ordering::Relaxed), counts.libraries.load(Ordering::Relaxed));
+            let (vm_total, scripts_total) = (lua + vm_functions, scripts_bytes + functions_bytes);
+            w!("# Memory\r\nused_memory:{used}\r\nused_memory_human:{}\r\nused_memory_rss:{rss}\r\nused_memory_rss_human:{}\r\nused_memory_peak:{peak}\r\nused_memory_peak_human:{}\r\nused_memory_peak_perc:{:.2}%\r\ntotal_system_memory:{total}\r\ntotal_system_memory_human:{}\r\nused_memory_lua:{lua}\r\nused_memory_vm_eval:{lua}\r\nused_memory_lua_human:{}\r\nused_memory_scripts_eval:{}\r\nnumber_of_cached_scripts:{}\r\nnumber_of_functions:{functions}\r\nnumber_of_libraries:{libraries}\r\nused_memory_vm_functions:{vm_functions}\r\nused_memory_vm_total:{vm_total}\r\nused_memory_vm_total_human:{}\r\nused_memory_functions:{functions_bytes}\r\nused_memory_scripts:{scripts_total}\r\nused_memory_scripts_human:{}\r\nmaxmemory:0\r\nmaxmemory_human:0B\r\nmaxmemory_policy:{}\r\nmem_fragmentation_ratio:{:.2}\r\nmem_allocator:{}\r\nlazyfree_pending_objects:0\r\nlazyfreed_objects:0\r\n",
+                human(used), human(rss), human(peak), used as f64 * 100.0 / peak.max(1) as f64, human(total), human(lua as u64), scripts_bytes, scripts, human(vm_total as u64), human(scripts_total as u64),
                 crate::config::table::find("maxmemory-policy").map(|d| (d.get)(&c)).unwrap_or_default(),
                 rss as f64 / used.max(1) as f64, allocator_name());
         }

@@ -26,8 +26,13 @@ pub const NOREPLICAS: &str = "NOREPLICAS Not enough good replicas to write.";
 /// read-only replica, stale reads with `replica-serve-stale-data no`,
 /// writes without enough good replicas.
 pub fn refuse(server: &Server, client: &Client, entry: &Entry) -> Option<RedisError> {
-    let spec = entry.spec;
-    let is_write = spec.has(flags::WRITE);
+    refuse_access(server, client, entry.spec.has(flags::WRITE), entry.spec.has(flags::STALE))
+}
+
+/// What a replica, or a primary short of good replicas, refuses: a write
+/// (`is_write`), or anything not allowed on stale data (`stale_ok`). A
+/// function is checked with its own flags (FCALL itself is neither).
+pub fn refuse_access(server: &Server, client: &Client, is_write: bool, stale_ok: bool) -> Option<RedisError> {
     if client.is_loading {
         return None;
     }
@@ -39,7 +44,7 @@ pub fn refuse(server: &Server, client: &Client, entry: &Entry) -> Option<RedisEr
         if is_write && read_only {
             return Some(READONLY.into());
         }
-        if !serve_stale && !spec.has(flags::STALE) && !link_up(server) {
+        if !serve_stale && !stale_ok && !link_up(server) {
             return Some(MASTERDOWN.into());
         }
         return None;
@@ -117,13 +122,11 @@ impl Host for NodeHost {
         for db in 0..ks.db_count() {
             ks.flush_db(db, now);
         }
-        let opts = {
-            let c = server.config.read();
-            crate::persistence::snapshot::LoadOptions { lfu_policy: c.maxmemory_policy.is_lfu(), check_crc: c.rdbchecksum, merge: false, keep_expired: true }
-        };
+        // The primary's libraries replace ours, as its keys do.
+        let opts = crate::persistence::snapshot::LoadOptions { merge: false, keep_expired: true, functions: ferrokv_scripting::RestorePolicy::Flush };
         let started = Instant::now();
-        let loaded = crate::persistence::snapshot::load(&mut ks, path, &server.store.limits.snapshot(), opts)
-            .map_err(|e| HostError::Load { path: path.to_path_buf(), source: Box::new(e) })?;
+        let loaded =
+            crate::persistence::snapshot::load(&server, &mut ks, path, opts).map_err(|e| HostError::Load { path: path.to_path_buf(), source: Box::new(e) })?;
         let keys = loaded.keys;
         server.repl.with_log(|log| log.reset_to(replid, offset, loaded.stream_db().unwrap_or(0)));
         tracing::info!(keys, "MASTER <-> REPLICA sync: Loading DB in memory done in {:.3} seconds", started.elapsed().as_secs_f64());

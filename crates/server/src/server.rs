@@ -203,6 +203,10 @@ pub struct Server {
     pub aof: crate::persistence::aof::Aof,
     /// The Lua VM and script cache, made on first use.
     pub scripts: Mutex<Option<ferrokv_scripting::Engine>>,
+    /// FUNCTION's libraries (their VM made on first use).
+    pub functions: Mutex<Option<ferrokv_scripting::Functions>>,
+    /// Their counts, which FUNCTION STATS reads while a function runs.
+    pub function_counts: Arc<ferrokv_scripting::FunctionCounts>,
     /// The running script as other connections see it (-BUSY, SCRIPT KILL).
     pub script_watchdog: Arc<ferrokv_scripting::Watchdog>,
     /// The task following our primary, while we are a replica.
@@ -247,6 +251,8 @@ impl Server {
             repl_link: Mutex::new(None),
             aof: crate::persistence::aof::Aof::default(),
             scripts: Mutex::new(None),
+            functions: Mutex::new(None),
+            function_counts: Arc::default(),
             script_watchdog: Arc::new(ferrokv_scripting::Watchdog::new(crate::net::workers::hand_off_worker)),
             active_expire: AtomicBool::new(true),
             tcp_port: AtomicUsize::new(config.port as usize),
@@ -410,18 +416,10 @@ pub enum StartError {
 /// Loads the dump before any client can connect; a bad file stops start-up.
 fn load_snapshot(server: &Server) -> Result<(), StartError> {
     let path = crate::persistence::snapshot::dump_path(server);
-    let opts = {
-        let c = server.config.read();
-        crate::persistence::snapshot::LoadOptions {
-            lfu_policy: c.maxmemory_policy.is_lfu(),
-            check_crc: c.rdbchecksum,
-            merge: false,
-            keep_expired: c.replicaof.is_some(),
-        }
-    };
-    let limits = server.store.limits.snapshot();
+    let keep_expired = server.config.read().replicaof.is_some();
+    let opts = crate::persistence::snapshot::LoadOptions { merge: false, keep_expired, functions: ferrokv_scripting::RestorePolicy::Append };
     let started = Instant::now();
-    let file = crate::persistence::snapshot::load(&mut server.store.exclusive(), &path, &limits, opts)?;
+    let file = crate::persistence::snapshot::load(server, &mut server.store.exclusive(), &path, opts)?;
     crate::replication::restore_history(server, &file);
     let (loaded, expired) = (file.keys, file.expired);
     server.persistence.last_load_keys_loaded.store(loaded, Ordering::Relaxed);

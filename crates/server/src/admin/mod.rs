@@ -1,11 +1,12 @@
 //! The node's own command families, one file each: what needs the node or
 //! the connection (CONFIG, CLIENT, INFO, DEBUG, replication, pub/sub,
-//! persistence, transactions, scripting, MIGRATE). The data families are in
+//! persistence, transactions, scripting and functions, MIGRATE). The data families are in
 //! `ferrokv-commands`.
 
 pub mod client;
 pub mod connection;
 pub mod flush;
+pub mod functions;
 pub mod migrate;
 pub mod multi;
 pub mod persistence;
@@ -29,4 +30,5 @@ pub static FAMILIES: &[&[Command]] = &[
     persistence::COMMANDS,
     replication::COMMANDS,
     scripting::COMMANDS,
+    functions::COMMANDS,
 ];

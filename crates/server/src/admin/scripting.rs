@@ -60,9 +60,8 @@ fn evalsha_ro(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     run_script(ctx, args, true, true)
 }
 
-/// `numkeys`, checked as Redis checks it.
-fn numkeys(args: &[Bytes]) -> Result<usize, RedisError> {
-    let n = args::int(&args[2])?;
+/// `numkeys` (parsed as `n`: EVAL and FCALL word a bad number differently), checked as Redis checks it.
+pub(crate) fn numkeys(args: &[Bytes], n: i64) -> Result<usize, RedisError> {
     if n < 0 {
         return Err("ERR Number of keys can't be negative".into());
     }
@@ -73,16 +72,25 @@ fn numkeys(args: &[Bytes]) -> Result<usize, RedisError> {
 }
 
 fn run_script(ctx: &mut Ctx<'_>, args: &[Bytes], by_sha: bool, read_only: bool) -> CmdResult {
-    let (keys, argv) = args[3..].split_at(numkeys(args)?);
-    let mut engine = engine(ctx.server)?;
+    let (keys, argv) = args[3..].split_at(numkeys(args, args::int(&args[2])?)?);
+    let server = ctx.server;
+    let mut engine = engine(server)?;
     let sha = if by_sha { String::from_utf8_lossy(&args[1]).into_owned() } else { engine.load(&args[1])? };
-    // The script's SELECT and protocol are its own; the caller's are
-    // restored after it.
+    as_script(ctx, read_only, |caller, proto, out, busy_after| engine.run(&sha, (keys, argv), caller, proto, out, busy_after))
+}
+
+/// Runs a script or a function (`run`) with Redis's checks on the commands
+/// it calls (`read_only`: writes refused). The script's SELECT and protocol
+/// are its own; the caller's are restored after it.
+pub(crate) fn as_script(
+    ctx: &mut Ctx<'_>,
+    read_only: bool,
+    run: impl FnOnce(&mut dyn Caller, Protocol, &mut BytesMut, Duration) -> Result<(), String>,
+) -> CmdResult {
     let (db, proto) = (ctx.client.db, ctx.data.proto);
     let busy_after = Duration::from_millis(ctx.server.config.read().busy_reply_threshold);
     let mut reply = BytesMut::new();
-    let mut caller = ScriptCaller { ctx: &mut *ctx, read_only };
-    let result = engine.run(&sha, (keys, argv), &mut caller, proto, &mut reply, busy_after);
+    let result = run(&mut ScriptCaller { ctx: &mut *ctx, read_only }, proto, &mut reply, busy_after);
     ctx.client.select(db);
     ctx.set_proto(proto);
     result?;
@@ -183,16 +191,28 @@ fn script_flush(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
 fn script_kill(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult {
     // While a script is busy dispatch answers this before the keyspace
     // (which the script holds); here no script is running.
-    kill_reply(ctx.server)?;
+    kill_reply(ctx.server, false)?;
     ctx.ok()
 }
 
-/// SCRIPT KILL's outcome, as Redis words it.
-pub fn kill_reply(server: &Server) -> Result<(), RedisError> {
-    match server.script_watchdog.kill() {
+/// SCRIPT KILL's (`function` false) or FUNCTION KILL's outcome, as Redis
+/// words it.
+pub fn kill_reply(server: &Server, function: bool) -> Result<(), RedisError> {
+    match server.script_watchdog.kill(function) {
         Ok(()) => Ok(()),
         Err(KillError::NotBusy) => Err("NOTBUSY No scripts in execution right now.".into()),
         Err(KillError::Unkillable) => Err("UNKILLABLE Sorry the script already executed write commands against the dataset. You can either wait the script termination or kill the server in a hard way using the SHUTDOWN NOSAVE command.".into()),
+        Err(KillError::WrongKind) => Err(busy_error(server)),
+    }
+}
+
+/// What other clients get while a script is busy: the KILL that stops it
+/// depends on its kind.
+pub fn busy_error(server: &Server) -> RedisError {
+    if server.script_watchdog.running_function() {
+        "BUSY Redis is busy running a script. You can only call FUNCTION KILL or SHUTDOWN NOSAVE.".into()
+    } else {
+        "BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.".into()
     }
 }
 

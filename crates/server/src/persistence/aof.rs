@@ -374,12 +374,8 @@ pub fn load(server: &std::sync::Arc<Server>) -> Result<bool, AofError> {
 }
 
 fn load_rdb(server: &Server, path: &Path) -> Result<(), AofError> {
-    let opts = {
-        let c = server.config.read();
-        crate::persistence::snapshot::LoadOptions { lfu_policy: c.maxmemory_policy.is_lfu(), check_crc: c.rdbchecksum, merge: true, keep_expired: true }
-    };
-    let limits = server.store.limits.snapshot();
-    crate::persistence::snapshot::load(&mut server.store.exclusive(), path, &limits, opts)?;
+    let opts = crate::persistence::snapshot::LoadOptions { merge: true, keep_expired: true, functions: ferrokv_scripting::RestorePolicy::Append };
+    crate::persistence::snapshot::load(server, &mut server.store.exclusive(), path, opts)?;
     Ok(())
 }
 

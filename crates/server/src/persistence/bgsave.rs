@@ -12,7 +12,10 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{mpsc, Arc};
 use std::time::Instant;
 
-use ferrokv_rdb::file::{encode_key, encode_select_db, Writer};
+use bytes::Bytes;
+use ferrokv_rdb::file::{encode_key, encode_select_db};
+
+use crate::persistence::snapshot::Aux;
 use ferrokv_storage::snapshot::Capture;
 use ferrokv_storage::{now_ms, Key, Keyspace, Value};
 
@@ -143,10 +146,13 @@ pub fn begin<T>(
     let queued = Arc::new((AtomicUsize::new(0), std::sync::atomic::AtomicBool::new(true)));
     let capture = RdbCapture { tx: tx.clone(), format, compress, keys: keys.clone(), queued: queued.clone() };
     let (aux, value) = at_start(ks);
+    // The libraries stand for this instant too (FUNCTION LOAD changes them
+    // with the keyspace shared, so not while it is held exclusively).
+    let functions = crate::admin::functions::codes(server);
     let writer = std::thread::Builder::new().name("rdb-writer".into()).spawn(move || {
         let result = match format {
-            Format::Rdb => write_rdb(file, rx, &aux, compress, checksum, &queued.0),
-            Format::Commands => write_commands(file, rx, &queued.0),
+            Format::Rdb => write_rdb(file, rx, (&aux, &functions), (compress, checksum), &queued.0),
+            Format::Commands => write_commands(file, rx, &functions, &queued.0),
         };
         // Whatever happened, nobody waits on this writer any more.
         queued.1.store(false, Ordering::Release);
@@ -223,27 +229,22 @@ fn write_chunks(
     Err(std::io::Error::other("snapshot ended without its last record"))
 }
 
-fn write_rdb(
-    file: File,
-    rx: mpsc::Receiver<Chunk>,
-    aux: &[(&'static str, Vec<u8>)],
-    compress: bool,
-    checksum: bool,
-    queued: &AtomicUsize,
-) -> std::io::Result<()> {
-    let ctime = (now_ms() / 1000).to_string();
-    let mut fields: Vec<(&str, &[u8])> = vec![("redis-ver", crate::REDIS_VERSION.as_bytes()), ("redis-bits", b"64"), ("ctime", ctime.as_bytes())];
-    fields.extend(aux.iter().map(|(k, v)| (*k, &v[..])));
-    fields.push(("aof-base", b"0"));
-    let mut w = Writer::new(BufWriter::with_capacity(1 << 20, file), &fields, compress, checksum)?;
-    write_chunks(rx, Format::Rdb, compress, queued, |bytes| w.raw(bytes))?;
+fn write_rdb(file: File, rx: mpsc::Receiver<Chunk>, (aux, functions): (&Aux, &[Bytes]), format: (bool, bool), queued: &AtomicUsize) -> std::io::Result<()> {
+    let mut w = crate::persistence::snapshot::begin_file(BufWriter::with_capacity(1 << 20, file), aux, functions, format)?;
+    write_chunks(rx, Format::Rdb, format.0, queued, |bytes| w.raw(bytes))?;
     let file = w.finish()?.into_inner().map_err(|e| e.into_error())?;
     file.sync_all()
 }
 
-/// The command form (`aof_base`): no header, no footer.
-fn write_commands(file: File, rx: mpsc::Receiver<Chunk>, queued: &AtomicUsize) -> std::io::Result<()> {
+/// The command form (`aof_base`): no header, no footer; the libraries as
+/// FUNCTION LOAD commands first, as Redis's AOF rewrite writes them.
+fn write_commands(file: File, rx: mpsc::Receiver<Chunk>, functions: &[Bytes], queued: &AtomicUsize) -> std::io::Result<()> {
     let mut out = BufWriter::with_capacity(1 << 20, file);
+    for code in functions {
+        let mut cmd = Vec::with_capacity(code.len() + 40);
+        ferrokv_resp::encode::command(&mut cmd, &[&b"FUNCTION"[..], b"LOAD", code]);
+        out.write_all(&cmd)?;
+    }
     write_chunks(rx, Format::Commands, false, queued, |bytes| out.write_all(bytes))?;
     let file = out.into_inner().map_err(|e| e.into_error())?;
     file.sync_all()

@@ -12,7 +12,8 @@ use std::sync::atomic::Ordering;
 
 use bytes::Bytes;
 use ferrokv_rdb::file::Writer;
-use ferrokv_storage::{lfu, lru_clock, now_ms, Entry, Keyspace, Thresholds};
+use ferrokv_scripting::RestorePolicy;
+use ferrokv_storage::{lfu, lru_clock, now_ms, Entry, Keyspace};
 
 use crate::server::Server;
 use ferrokv_commands::families::dump::{access_hint, from_rdb, rdb_form};
@@ -23,6 +24,8 @@ pub enum LoadError {
     Io { path: PathBuf, source: std::io::Error },
     #[error("Bad RDB file {path}: {source}")]
     Format { path: PathBuf, source: ferrokv_rdb::RdbError },
+    #[error("Failed loading the function libraries of {path}: {message}")]
+    Functions { path: PathBuf, message: String },
 }
 
 pub fn dump_path(server: &Server) -> PathBuf {
@@ -33,11 +36,12 @@ pub fn dump_path(server: &Server) -> PathBuf {
 /// AUX fields beyond the standard ones (replication history).
 pub type Aux = [(&'static str, Vec<u8>)];
 
-/// Writes every database to `path` (via a temp file); returns the key count.
-pub fn save(ks: &mut Keyspace, path: &Path, compress: bool, checksum: bool, aux: &Aux) -> std::io::Result<u64> {
+/// Writes every database and the function libraries to `path` (via a temp
+/// file); returns the key count.
+pub fn save(ks: &mut Keyspace, path: &Path, compress: bool, checksum: bool, aux: &Aux, functions: &[Bytes]) -> std::io::Result<u64> {
     let dir = path.parent().unwrap_or(Path::new("."));
     let temp = dir.join(format!("temp-{}.rdb", std::process::id()));
-    let result = write_file(ks, &temp, compress, checksum, aux).and_then(|n| {
+    let result = write_file(ks, &temp, (compress, checksum), aux, functions).and_then(|n| {
         std::fs::rename(&temp, path)?;
         File::open(dir)?.sync_all()?;
         Ok(n)
@@ -48,13 +52,24 @@ pub fn save(ks: &mut Keyspace, path: &Path, compress: bool, checksum: bool, aux:
     result
 }
 
-/// Writes every database to `temp` as an RDB file, fsynced.
-pub fn write_file(ks: &mut Keyspace, temp: &Path, compress: bool, checksum: bool, extra: &Aux) -> std::io::Result<u64> {
+/// An RDB file's start as Redis 7.0 writes it: the AUX fields
+/// (`redis-ver`, `redis-bits`, `ctime`, `extra`, `aof-base`), then the
+/// function libraries; the databases follow.
+pub fn begin_file<W: std::io::Write>(out: W, extra: &Aux, functions: &[Bytes], (compress, checksum): (bool, bool)) -> std::io::Result<Writer<W>> {
     let ctime = (now_ms() / 1000).to_string();
     let mut aux: Vec<(&str, &[u8])> = vec![("redis-ver", crate::REDIS_VERSION.as_bytes()), ("redis-bits", b"64"), ("ctime", ctime.as_bytes())];
     aux.extend(extra.iter().map(|(k, v)| (*k, &v[..])));
     aux.push(("aof-base", b"0"));
-    let mut w = Writer::new(BufWriter::with_capacity(1 << 20, File::create(temp)?), &aux, compress, checksum)?;
+    let mut w = Writer::new(out, &aux, compress, checksum)?;
+    for code in functions {
+        w.function(code)?;
+    }
+    Ok(w)
+}
+
+/// Writes every database to `temp` as an RDB file, fsynced.
+pub fn write_file(ks: &mut Keyspace, temp: &Path, format: (bool, bool), extra: &Aux, functions: &[Bytes]) -> std::io::Result<u64> {
+    let mut w = begin_file(BufWriter::with_capacity(1 << 20, File::create(temp)?), extra, functions, format)?;
     let mut total = 0;
     for (index, (keys, expires)) in ks.sizes().into_iter().enumerate() {
         if keys == 0 {
@@ -78,12 +93,12 @@ pub fn write_file(ks: &mut Keyspace, temp: &Path, compress: bool, checksum: bool
 /// How keys from the file meet the keyspace.
 #[derive(Debug, Clone, Copy)]
 pub struct LoadOptions {
-    pub lfu_policy: bool,
-    pub check_crc: bool,
     /// Replace keys that already exist instead of calling the file corrupt.
     pub merge: bool,
     /// Load keys whose time has passed (a replica: its primary decides).
     pub keep_expired: bool,
+    /// How the file's function libraries meet the loaded ones.
+    pub functions: RestorePolicy,
 }
 
 /// What a load found.
@@ -107,8 +122,15 @@ impl Loaded {
 
 /// Loads `path` into the keyspace; a missing file is an empty dataset.
 /// Keys already expired are skipped, as a primary skips them.
-pub fn load(ks: &mut Keyspace, path: &Path, limits: &Thresholds, opts: LoadOptions) -> Result<Loaded, LoadError> {
-    let LoadOptions { lfu_policy, check_crc, merge, keep_expired } = opts;
+/// Loads an RDB file's keys into `ks` and its function libraries into
+/// the node.
+pub fn load(server: &Server, ks: &mut Keyspace, path: &Path, opts: LoadOptions) -> Result<Loaded, LoadError> {
+    let (lfu_policy, check_crc) = {
+        let c = server.config.read();
+        (c.maxmemory_policy.is_lfu(), c.rdbchecksum)
+    };
+    let limits = &server.store.limits.snapshot();
+    let LoadOptions { merge, keep_expired, functions } = opts;
     let data = match std::fs::read(path) {
         Ok(d) => d,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Loaded::default()),
@@ -137,6 +159,7 @@ pub fn load(ks: &mut Keyspace, path: &Path, limits: &Thresholds, opts: LoadOptio
         Ok(())
     })
     .map_err(format)?;
+    crate::admin::functions::install(server, &file.functions, functions).map_err(|message| LoadError::Functions { path: path.into(), message })?;
     Ok(Loaded { keys: loaded, expired, aux: file.aux })
 }
 
@@ -158,7 +181,7 @@ fn save_and_count(server: &Server, ks: &mut Keyspace) -> std::io::Result<u64> {
     };
     let dirty_before = server.store.stats.dirty.get();
     let aux = crate::replication::snapshot_aux(server);
-    let n = save(ks, &path, compress, checksum, &aux)?;
+    let n = save(ks, &path, compress, checksum, &aux, &crate::admin::functions::codes(server))?;
     server.store.stats.dirty.sub(dirty_before);
     server.persistence.last_save.store(now_ms() as u64 / 1000, Ordering::Relaxed);
     server.persistence.saves.fetch_add(1, Ordering::Relaxed);
@@ -205,11 +228,8 @@ pub fn reload(server: &Server, ks: &mut Keyspace, save: bool, flush: bool, merge
             ks.flush_db(db, now);
         }
     }
-    let opts = {
-        let c = server.config.read();
-        LoadOptions { lfu_policy: c.maxmemory_policy.is_lfu(), check_crc: c.rdbchecksum, merge, keep_expired: server.repl.is_replica() }
-    };
-    match load(ks, &dump_path(server), &server.store.limits.snapshot(), opts) {
+    let opts = LoadOptions { merge, keep_expired: server.repl.is_replica(), functions: RestorePolicy::Replace };
+    match load(server, ks, &dump_path(server), opts) {
         Ok(_) => Ok(()),
         Err(e) => {
             tracing::warn!("{e}");

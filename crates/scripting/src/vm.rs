@@ -1,0 +1,263 @@
+//! One Lua VM with Redis's environment, and running a script or a function
+//! in it. EVAL's scripts and FUNCTION's libraries each get one, as in Redis.
+
+use std::sync::atomic::{AtomicI64, AtomicU8, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::{Bytes, BytesMut};
+use ferrokv_resp::Protocol;
+use mlua::{Function, Lua, LuaOptions, MultiValue, StdLib, Table, Value};
+
+use crate::functions::{self, Pending};
+use crate::{convert, current, libs, log, repl, sha1_hex, trampoline, Caller, EngineError, Watchdog, REDIS_VERSION, REDIS_VERSION_NUM};
+
+/// The state `redis.setresp` and `redis.set_repl` change during a run.
+#[derive(Default)]
+struct RunFlags {
+    resp: AtomicU8,
+    repl: AtomicU8,
+}
+
+/// What runs, for the watchdog and for error messages (`script: <name>,
+/// on @<source>:<line>.`).
+pub(crate) struct Run<'a> {
+    pub name: &'a str,
+    pub source: &'static str,
+    pub keys: &'a [Bytes],
+    pub argv: &'a [Bytes],
+    /// A function gets KEYS and ARGV as its two arguments; a script as
+    /// globals.
+    pub function: bool,
+}
+
+pub(crate) struct Vm {
+    pub lua: Lua,
+    env: Table,
+    run: Function,
+    run_function: Function,
+    set_args: Function,
+    set_loading: Function,
+    flags: Arc<RunFlags>,
+    watchdog: Arc<Watchdog>,
+    clock: Arc<RunClock>,
+}
+
+impl Vm {
+    /// A VM whose scripts report to `watchdog` (busy, killed).
+    /// With `registering` (FUNCTION's VM), `redis.register_function` is
+    /// available while a library loads and collects into it.
+    pub fn new(watchdog: Arc<Watchdog>, registering: Option<Pending>) -> Result<Vm, EngineError> {
+        // SAFETY: `debug` is loaded only for the prelude's error handler
+        // (Redis's does the same); scripts run in an environment without it.
+        let lua = unsafe { Lua::unsafe_new_with(StdLib::TABLE | StdLib::STRING | StdLib::MATH | StdLib::DEBUG, LuaOptions::default()) };
+        let flags = Arc::new(RunFlags::default());
+        let sha1hex = lua.create_function(|_, s: mlua::String| Ok(sha1_hex(&s.as_bytes())))?;
+        let log = lua.create_function(|_, args: MultiValue| {
+            log(&args);
+            Ok(())
+        })?;
+        register_run_state(&lua, &flags)?;
+        let flags_for_call = flags.clone();
+        let call_impl = lua.create_function(move |lua, args: MultiValue| {
+            let resp = if flags_for_call.resp.load(Ordering::Relaxed) == 3 { Protocol::Resp3 } else { Protocol::Resp2 };
+            let repl = flags_for_call.repl.load(Ordering::Relaxed);
+            match current::with(|caller| convert::call(lua, caller, args, resp, repl)) {
+                Some(result) => result,
+                None => Ok((convert::error_value(lua, "ERR redis.call is only available while a script runs")?, true)),
+            }
+        })?;
+        lua.set_named_registry_value(trampoline::key(trampoline::CURRENT), call_impl)?;
+        let acl_check_impl = lua.create_function(|lua, args: MultiValue| {
+            let known = match args.front() {
+                Some(Value::String(name)) => current::with(|caller| caller.exists(&name.as_bytes())).unwrap_or(false),
+                _ => false,
+            };
+            if known {
+                return Ok((Value::Boolean(true), Value::Nil));
+            }
+            Ok((Value::Nil, convert::error_value(lua, "ERR Invalid command passed to redis.acl_check_cmd()")?))
+        })?;
+        lua.set_named_registry_value(trampoline::key(trampoline::ACL_CHECK), acl_check_impl)?;
+        let register = match registering {
+            Some(pending) => {
+                let f = functions::register_function(&lua, pending)?;
+                lua.set_named_registry_value(trampoline::key(trampoline::REGISTER_FUNCTION), f)?;
+                // SAFETY: a plain lua_CFunction that only uses the Lua API.
+                Value::Function(unsafe { lua.create_c_function(trampoline::register_function)? })
+            }
+            None => Value::Nil,
+        };
+        // SAFETY: plain lua_CFunctions that only use the Lua API.
+        let (call, pcall, acl_check, setresp, set_repl) = unsafe {
+            (
+                lua.create_c_function(trampoline::call)?,
+                lua.create_c_function(trampoline::pcall)?,
+                lua.create_c_function(trampoline::acl_check)?,
+                lua.create_c_function(trampoline::setresp)?,
+                lua.create_c_function(trampoline::set_repl)?,
+            )
+        };
+        let cjson = libs::cjson(&lua)?;
+        let bit = libs::bit(&lua)?;
+        let prelude = lua.load(include_str!("prelude.lua")).set_name("=ferrokv").into_function()?;
+        let (run, env, set_args, set_loading, run_function): (Function, Table, Function, Function, Function) =
+            prelude.call((call, pcall, acl_check, sha1hex, log, setresp, set_repl, REDIS_VERSION, REDIS_VERSION_NUM, cjson, bit, register))?;
+        // Nothing but the prelude's environment is reachable from scripts.
+        let clock = Arc::new(RunClock::default());
+        watch(&lua, &watchdog, &clock);
+        Ok(Vm { lua, env, run, run_function, set_args, set_loading, flags, watchdog, clock })
+    }
+
+    /// Compiles a script or a library in the scripts' environment.
+    pub fn compile(&self, body: &[u8], chunk: &str) -> mlua::Result<Function> {
+        self.lua.load(body).set_name(chunk).set_environment(self.env.clone()).into_function()
+    }
+
+    /// Runs `f`; encodes its reply for a client speaking `proto` into
+    /// `out`, or returns the error reply (without the leading `-`).
+    /// `busy_after` is `busy-reply-threshold` (zero: never busy); while
+    /// busy, the watchdog can kill the script.
+    pub fn run(&self, f: Function, what: Run<'_>, caller: &mut dyn Caller, proto: Protocol, out: &mut BytesMut, busy_after: Duration) -> Result<(), String> {
+        self.flags.resp.store(2, Ordering::Relaxed);
+        self.flags.repl.store(repl::ALL, Ordering::Relaxed);
+        self.watchdog.start(what.function);
+        self.clock.start(busy_after, Limit::Busy);
+        let outcome = self.invoke(f, &what, caller);
+        self.clock.stop();
+        let killed_at = self.clock.stopped_at.swap(0, Ordering::AcqRel);
+        self.watchdog.finish();
+        let (name, source) = (what.name, what.source);
+        if killed_at != 0 {
+            return Err(format!("ERR Script killed by user with SCRIPT KILL... script: {name}, on {source}:{killed_at}."));
+        }
+        let mut values = outcome.map_err(|e| format!("ERR Error running script {name}: {}", lua_message(&e)))?.into_iter();
+        let ok = matches!(values.next(), Some(Value::Boolean(true)));
+        let value = values.next().unwrap_or(Value::Nil);
+        if !ok {
+            return Err(convert::script_error(&value, name));
+        }
+        let script_resp3 = self.flags.resp.load(Ordering::Relaxed) == 3;
+        convert::reply(&value, proto, script_resp3, out, 0)
+    }
+
+    /// Calls `f` with KEYS and ARGV; `redis.call`, `redis.pcall` and
+    /// `redis.acl_check_cmd` reach `caller` meanwhile.
+    fn invoke(&self, f: Function, what: &Run<'_>, caller: &mut dyn Caller) -> mlua::Result<MultiValue> {
+        let (keys, argv) = (convert::strings(&self.lua, what.keys)?, convert::strings(&self.lua, what.argv)?);
+        let _running = current::Running::new(caller);
+        if what.function {
+            return self.run_function.call::<MultiValue>((f, keys, argv));
+        }
+        self.set_args.call::<()>((keys, argv))?;
+        self.run.call::<MultiValue>(f)
+    }
+
+    /// Runs a library's code in the loading environment (only `redis`
+    /// with `register_function`, `log` and the version), stopped after
+    /// `timeout` (zero: never); returns the error's message.
+    pub fn load_library(&self, f: Function, timeout: Duration) -> Result<(), String> {
+        self.set_loading.call::<()>(true).map_err(|e| lua_message(&e))?;
+        self.clock.start(timeout, Limit::Load);
+        let outcome = self.run.call::<MultiValue>(f);
+        self.clock.stop();
+        let timed_out = self.clock.stopped_at.swap(0, Ordering::AcqRel) != 0;
+        let _ = self.set_loading.call::<()>(false);
+        if timed_out {
+            return Err("ERR FUNCTION LOAD timeout".into());
+        }
+        let mut values = outcome.map_err(|e| format!("ERR {}", lua_message(&e)))?.into_iter();
+        if matches!(values.next(), Some(Value::Boolean(true))) {
+            return Ok(());
+        }
+        Err(convert::error_message(&values.next().unwrap_or(Value::Nil)))
+    }
+
+    /// Bytes the VM uses (INFO's used_memory_vm_*).
+    pub fn memory(&self) -> usize {
+        self.lua.used_memory()
+    }
+}
+
+/// `redis.setresp` and `redis.set_repl`, behind their C trampolines.
+fn register_run_state(lua: &Lua, flags: &Arc<RunFlags>) -> mlua::Result<()> {
+    let f = flags.clone();
+    let setresp = lua.create_function(move |lua, v: Value| {
+        let version = convert::integer(&v).filter(|v| *v == 2 || *v == 3);
+        let Some(version) = version else { return Ok((Value::Nil, convert::error_value(lua, "ERR RESP version must be 2 or 3.")?)) };
+        f.resp.store(version as u8, Ordering::Relaxed);
+        Ok((Value::Nil, Value::Nil))
+    })?;
+    lua.set_named_registry_value(trampoline::key(trampoline::SETRESP), setresp)?;
+    let f = flags.clone();
+    let set_repl = lua.create_function(move |lua, v: Value| {
+        let flags = convert::integer(&v).filter(|v| (0..=3).contains(v));
+        let Some(flags) = flags else {
+            return Ok((Value::Nil, convert::error_value(lua, "ERR Invalid replication flags. Use REPL_AOF, REPL_REPLICA, REPL_ALL or REPL_NONE.")?));
+        };
+        f.repl.store(flags as u8, Ordering::Relaxed);
+        Ok((Value::Nil, Value::Nil))
+    })?;
+    lua.set_named_registry_value(trampoline::key(trampoline::SET_REPL), set_repl)
+}
+
+/// What the clock limits: a run turns busy after the threshold; a
+/// library's load is stopped at its timeout.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Limit {
+    Busy,
+    Load,
+}
+
+/// When the running code started, read by the VM's hook.
+#[derive(Default)]
+struct RunClock {
+    started: parking_lot::Mutex<Option<(Instant, Duration, Limit)>>,
+    /// The line a killed script stopped at (0: not stopped).
+    stopped_at: AtomicI64,
+}
+
+impl RunClock {
+    fn start(&self, after: Duration, limit: Limit) {
+        *self.started.lock() = (!after.is_zero()).then(|| (Instant::now(), after, limit));
+    }
+
+    fn stop(&self) {
+        *self.started.lock() = None;
+    }
+}
+
+/// The VM's hook, every 100k instructions: past `busy-reply-threshold` the
+/// script is busy; once killed it stops, recording where. A library's load
+/// stops at its timeout.
+fn watch(lua: &Lua, watchdog: &Arc<Watchdog>, clock: &Arc<RunClock>) {
+    let (watchdog, clock) = (watchdog.clone(), clock.clone());
+    lua.set_hook(mlua::HookTriggers::new().every_nth_instruction(100_000), move |_, debug| {
+        let Some((started, after, limit)) = *clock.started.lock() else { return Ok(mlua::VmState::Continue) };
+        let stop = |clock: &RunClock| {
+            clock.stopped_at.store(i64::from(debug.curr_line().max(1)), Ordering::Release);
+            Err(mlua::Error::runtime("Script killed by user with SCRIPT KILL..."))
+        };
+        if limit == Limit::Load {
+            return if started.elapsed() > after { stop(&clock) } else { Ok(mlua::VmState::Continue) };
+        }
+        if !watchdog.busy() && started.elapsed() >= after {
+            tracing::warn!("Slow script detected: still in execution after {} milliseconds.", started.elapsed().as_millis());
+            watchdog.turn_busy();
+        }
+        if watchdog.killed() {
+            return stop(&clock);
+        }
+        Ok(mlua::VmState::Continue)
+    });
+}
+
+/// The message of a Lua error, without mlua's decoration.
+pub(crate) fn lua_message(e: &mlua::Error) -> String {
+    match e {
+        mlua::Error::SyntaxError { message, .. } => message.clone(),
+        mlua::Error::RuntimeError(m) => m.clone(),
+        mlua::Error::CallbackError { cause, .. } => lua_message(cause),
+        other => other.to_string(),
+    }
+}
