@@ -241,3 +241,77 @@ ping
         assert_eq!(other.read_to_close(), b"");
     }
 }
+
+const LIB: &str = "#!lua name=kept\nredis.register_function('kept', function(keys) return redis.call('INCR', keys[1]) end)\nredis.register_function{function_name='peek', callback=function(keys) return redis.call('GET', keys[1]) end, flags={'no-writes'}}";
+
+#[test]
+fn libraries_survive_restarts_and_rdb_files_cross_with_redis() {
+    // Saved in dump.rdb, loaded at start-up.
+    let mut ours = Node::ferrokv(&[]);
+    let mut c = ours.conn();
+    assert_eq!(c.cmd(&["FUNCTION", "LOAD", LIB]), bulk("kept"));
+    assert_eq!(c.cmd(&["FCALL", "kept", "1", "n"]), int(1));
+    assert_eq!(c.cmd(&["SAVE"]), simple("OK"));
+    ours.restart(&[]);
+    let mut c = ours.conn();
+    assert_eq!(c.cmd(&["FCALL", "kept", "1", "n"]), int(2));
+    // Redis 7.0 loads our file...
+    let redis = Node::redis(&["--enable-debug-command", "yes"]);
+    std::fs::copy(ours.dir.path().join("dump.rdb"), redis.dir.path().join("dump.rdb")).expect("copy our dump.rdb");
+    let mut r = redis.conn();
+    assert_eq!(r.cmd(&["DEBUG", "RELOAD", "NOSAVE"]), simple("OK"));
+    assert_eq!(r.cmd(&["FCALL_RO", "peek", "1", "n"]), bulk("1"));
+    // ...and we load Redis's.
+    assert_eq!(r.cmd(&["FUNCTION", "LOAD", &lib("theirs", "theirs", "return 'from redis'")]), bulk("theirs"));
+    assert_eq!(r.cmd(&["SAVE"]), simple("OK"));
+    std::fs::copy(redis.dir.path().join("dump.rdb"), ours.dir.path().join("dump.rdb")).expect("copy Redis's dump.rdb");
+    ours.restart(&[]);
+    let mut c = ours.conn();
+    assert_eq!(c.cmd(&["FCALL", "theirs", "0"]), bulk("from redis"));
+    assert_eq!(c.cmd(&["FCALL_RO", "peek", "1", "n"]), bulk("1"));
+}
+
+#[test]
+fn libraries_survive_an_aof_restart_and_its_rewrite() {
+    for preamble in ["yes", "no"] {
+        let args = ["--appendonly", "yes", "--appendfsync", "always", "--aof-use-rdb-preamble", preamble];
+        let mut node = Node::ferrokv(&args);
+        let mut c = node.conn();
+        assert_eq!(c.cmd(&["FUNCTION", "LOAD", LIB]), bulk("kept"));
+        assert_eq!(c.cmd(&["FUNCTION", "LOAD", &lib("gone", "gone", "return 0")]), bulk("gone"));
+        assert_eq!(c.cmd(&["FUNCTION", "DELETE", "gone"]), simple("OK"));
+        assert_eq!(c.cmd(&["FCALL", "kept", "1", "n"]), int(1));
+        node.restart(&args);
+        let mut c = node.conn();
+        assert_eq!(c.cmd(&["FCALL", "kept", "1", "n"]), int(2), "from the AOF's commands (preamble {preamble})");
+        assert_eq!(c.cmd(&["FCALL", "gone", "0"]), err("ERR Function not found"));
+        // The rewrite's base holds the libraries (RDB records or FUNCTION LOAD).
+        assert_eq!(c.cmd(&["BGREWRITEAOF"]), simple("Background append only file rewriting started"));
+        assert!(eventually(WAIT, || info_field(&mut c, "persistence", "aof_rewrite_in_progress") == "0"));
+        node.restart(&args);
+        let mut c = node.conn();
+        assert_eq!(c.cmd(&["FCALL", "kept", "1", "n"]), int(3), "from the rewritten base (preamble {preamble})");
+    }
+}
+
+#[test]
+fn replicas_get_libraries_by_full_sync_and_by_the_stream() {
+    let primary = Node::ferrokv(&[]);
+    let mut p = primary.conn();
+    assert_eq!(p.cmd(&["FUNCTION", "LOAD", LIB]), bulk("kept"));
+    assert_eq!(p.cmd(&["FCALL", "kept", "1", "n"]), int(1));
+    let port = primary.port.to_string();
+    let replica = Node::ferrokv(&["--replicaof", "127.0.0.1", &port]);
+    let mut r = replica.conn();
+    assert!(eventually(WAIT, || info_field(&mut r, "replication", "master_link_status") == "up"));
+    assert!(eventually(WAIT, || r.cmd(&["FCALL_RO", "peek", "1", "n"]) == bulk("1")), "the library came with the full sync");
+    assert_eq!(r.cmd(&["FCALL", "kept", "1", "n"]), err("READONLY You can't write against a read only replica."));
+    assert_eq!(r.cmd(&["FUNCTION", "LOAD", &lib("x", "x", "return 1")]), err("READONLY You can't write against a read only replica."));
+    // A function's effects, and later FUNCTION commands, follow the stream.
+    assert_eq!(p.cmd(&["FCALL", "kept", "1", "n"]), int(2));
+    assert_eq!(p.cmd(&["FUNCTION", "LOAD", &lib("later", "later", "return 'l'")]), bulk("later"));
+    assert!(eventually(WAIT, || r.cmd(&["FCALL_RO", "peek", "1", "n"]) == bulk("2")));
+    assert!(eventually(WAIT, || r.cmd(&["FCALL", "later", "0"]) == err("READONLY You can't write against a read only replica.")));
+    assert_eq!(p.cmd(&["FUNCTION", "FLUSH"]), simple("OK"));
+    assert!(eventually(WAIT, || r.cmd(&["FCALL_RO", "peek", "1", "n"]) == err("ERR Function not found")));
+}
