@@ -45,12 +45,21 @@ TESTS = [
     ("mset", "MSET (10 keys)", True),
     ("evalsha_incr", "EVALSHA (INCR)", False),
     ("evalsha_10", "EVALSHA (10 commands)", False),
+    ("fcall_incr", "FCALL (INCR)", False),
+    ("fcall_10", "FCALL (10 commands)", False),
 ]
 
 # Scripts the EVALSHA tests run (loaded before each run), on a random key.
 SCRIPTS = {
     "evalsha_incr": "return redis.call('INCR', KEYS[1])",
     "evalsha_10": "for i = 1, 5 do redis.call('INCR', KEYS[1]) redis.call('GET', KEYS[1]) end return 1",
+}
+
+# Functions the FCALL tests call (loaded before each run, as one library
+# each), on a random key: the same work as the EVALSHA tests.
+FUNCTIONS = {
+    "fcall_incr": "return redis.call('INCR', keys[1])",
+    "fcall_10": "for i = 1, 5 do redis.call('INCR', keys[1]) redis.call('GET', keys[1]) end return 1",
 }
 
 # Tests that read what another test writes run after it (unmeasured), as
@@ -126,6 +135,10 @@ def redis_benchmark(server, test, pipeline, size, requests, clients):
     if test in SCRIPTS:
         sha = server.command("script", "load", SCRIPTS[test])
         argv += ["EVALSHA", sha, "1", "key:__rand_int__"]
+    elif test in FUNCTIONS:
+        code = f"#!lua name={test}\nredis.register_function('{test}', function(keys, args) {FUNCTIONS[test]} end)"
+        server.command("function", "load", "replace", code)
+        argv += ["FCALL", test, "1", "key:__rand_int__"]
     else:
         argv[1:1] = ["-t", test]
     return subprocess.run(argv, capture_output=True, text=True, timeout=600)

@@ -292,3 +292,35 @@ fn a_busy_script_on_a_replica_holds_the_primarys_stream_without_losing_it() {
     let _ = a.read_raw();
     assert!(eventually(WAIT, || r.cmd(&["get", "during"]) == bulk("busy")), "the primary's write was lost on the replica");
 }
+
+#[test]
+fn shebang_flags_match_redis() {
+    let pair = Pair::new(&[]);
+    run_script(
+        &pair,
+        r##"
+eval "#!lua\nreturn 1" 0
+eval "#!lua\nreturn KEYS[1]" 1 k
+eval "#!lua flags=no-writes\nreturn redis.call('set','a','b')" 0
+eval "#!lua flags=no-writes,allow-stale\nreturn redis.call('get','a')" 0
+eval "#!lua flags=\nreturn redis.call('set','a','b')" 0
+eval "#!lua flags=bogus\nreturn 1" 0
+eval "#!lua2\nreturn 1" 0
+eval "#!lua name=x\nreturn 1" 0
+eval "#!lua" 0
+eval "#!lua flags=no-writes\nreturn error('x')" 0
+eval_ro "#!lua\nreturn 1" 0
+eval_ro "#!lua flags=no-writes\nreturn 1" 0
+script load "#!lua flags=nope\nreturn 1"
+"##,
+    );
+    // A read-only replica runs a `no-writes` script and refuses the others
+    // before they run.
+    let primary = Node::ferrokv(&[]);
+    let port = primary.port.to_string();
+    let replica = Node::ferrokv(&["--replicaof", "127.0.0.1", &port]);
+    let mut r = replica.conn();
+    assert_eq!(r.cmd(&["eval", "#!lua flags=no-writes\nreturn 1", "0"]), int(1));
+    assert_eq!(r.cmd(&["eval", "#!lua\nreturn 1", "0"]), err("READONLY You can't write against a read only replica."));
+    assert_eq!(r.cmd(&["eval", "return 1", "0"]), int(1), "a script without a shebang is only refused when it writes");
+}

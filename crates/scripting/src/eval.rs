@@ -8,14 +8,43 @@ use bytes::{Bytes, BytesMut};
 use ferrokv_resp::Protocol;
 use mlua::Function;
 
+use crate::functions::flags;
 use crate::vm::{lua_message, Run, Vm};
 use crate::{sha1_hex, Caller, EngineError, Watchdog};
+
+const NOSCRIPT: &str = "NOSCRIPT No matching script. Please use EVAL.";
+
+/// A script's `#!lua flags=...` first line (Redis 7.0's
+/// evalExtractShebangFlags): its flags, and the code from the line's
+/// newline on (so line numbers match).
+fn shebang(body: &[u8]) -> Result<(Option<u8>, &[u8]), String> {
+    if !body.starts_with(b"#!") {
+        return Ok((None, body));
+    }
+    let end = body.iter().position(|b| *b == b'\n').ok_or("ERR Invalid script shebang")?;
+    let line = String::from_utf8_lossy(&body[..end]);
+    let mut parts = line.split_ascii_whitespace();
+    let engine = parts.next().unwrap_or_default();
+    if engine != "#!lua" {
+        return Err(format!("ERR Unexpected engine in script shebang: {engine}"));
+    }
+    let mut bits = 0;
+    for part in parts {
+        let Some(list) = part.strip_prefix("flags=") else { return Err(format!("ERR Unknown lua shebang option: {part}")) };
+        for name in list.split(',').filter(|n| !n.is_empty()) {
+            bits |= flags::parse(name).ok_or_else(|| format!("ERR Unexpected flag in script shebang: {name}"))?;
+        }
+    }
+    Ok((Some(bits), &body[end..]))
+}
 
 /// A Lua VM and the scripts loaded into it.
 pub struct Engine {
     vm: Vm,
-    /// Compiled scripts by SHA1 (Redis keeps them as `f_<sha>` globals).
-    scripts: HashMap<String, Function>,
+    /// Compiled scripts by SHA1 (Redis keeps them as `f_<sha>` globals),
+    /// with their shebang's flags (None: no shebang, Redis's compatibility
+    /// mode).
+    scripts: HashMap<String, (Function, Option<u8>)>,
     /// Bytes of script source held (INFO's used_memory_scripts_eval).
     source_bytes: usize,
 }
@@ -33,10 +62,16 @@ impl Engine {
         if self.scripts.contains_key(&sha) {
             return Ok(sha);
         }
-        let f = self.vm.compile(body, "@user_script").map_err(|e| format!("ERR Error compiling script (new function): {}", lua_message(&e)))?;
+        let (flags, code) = shebang(body)?;
+        let f = self.vm.compile(code, "@user_script").map_err(|e| format!("ERR Error compiling script (new function): {}", lua_message(&e)))?;
         self.source_bytes += body.len();
-        self.scripts.insert(sha.clone(), f);
+        self.scripts.insert(sha.clone(), (f, flags));
         Ok(sha)
+    }
+
+    /// The cached script's shebang flags (None: it has no shebang).
+    pub fn flags(&self, sha: &str) -> Result<Option<u8>, String> {
+        self.scripts.get(&sha.to_ascii_lowercase()).map(|(_, flags)| *flags).ok_or_else(|| NOSCRIPT.to_owned())
     }
 
     pub fn exists(&self, sha: &str) -> bool {
@@ -74,8 +109,8 @@ impl Engine {
         busy_after: Duration,
     ) -> Result<(), String> {
         let sha = sha.to_ascii_lowercase();
-        let Some(f) = self.scripts.get(&sha).cloned() else {
-            return Err("NOSCRIPT No matching script. Please use EVAL.".into());
+        let Some((f, _)) = self.scripts.get(&sha).cloned() else {
+            return Err(NOSCRIPT.into());
         };
         let what = Run { name: &sha, source: "@user_script", keys, argv, function: false };
         self.vm.run(f, what, caller, proto, out, busy_after)

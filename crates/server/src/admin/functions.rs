@@ -16,11 +16,10 @@ use crate::args;
 use crate::command::flags::*;
 use crate::command::Command;
 use crate::ctx::Ctx;
-use crate::dispatch;
 use crate::errors::{CmdResult, RedisError};
 use crate::server::Server;
 
-use super::scripting::{as_script, numkeys};
+use super::scripting::{admit_flags, as_script, numkeys};
 
 const SCRIPTING: &[&str] = &["scripting"];
 const FCALL_FLAGS: u32 = NOSCRIPT | STALE | SKIP_MONITOR | NO_MANDATORY_KEYS | MOVABLEKEYS;
@@ -114,16 +113,9 @@ fn run_function(ctx: &mut Ctx<'_>, args: &[Bytes], ro_command: bool) -> CmdResul
     let server = ctx.server;
     let mut functions = functions(server)?;
     let flags = functions.get(&args[1]).ok_or("ERR Function not found")?.flags;
-    let writes = flags & script_flags::NO_WRITES == 0;
-    if writes && ro_command {
-        return Err("ERR Can not execute a script with write flag using *_ro command.".into());
-    }
-    // The function's flags, not FCALL's, say what the node must allow.
-    if let Some(err) = dispatch::refusal_of(server, ctx.client, writes, flags & script_flags::ALLOW_STALE != 0, false) {
-        return Err(err);
-    }
+    let read_only = admit_flags(ctx, flags, ro_command)?;
     server.script_watchdog.describe(&String::from_utf8_lossy(&args[1]), args);
-    as_script(ctx, !writes, |caller, proto, out, busy_after| functions.call(&args[1], (keys, argv), caller, proto, out, busy_after))
+    as_script(ctx, read_only, |caller, proto, out, busy_after| functions.call(&args[1], (keys, argv), caller, proto, out, busy_after))
 }
 
 /* FUNCTION LOAD [REPLACE] function-code */

@@ -10,7 +10,7 @@ use ferrokv_commands::{cmd, container};
 use ferrokv_resp::{Frame, Protocol};
 use std::time::Duration;
 
-use ferrokv_scripting::{repl, Caller, Engine, KillError};
+use ferrokv_scripting::{repl, script_flags, Caller, Engine, KillError};
 use parking_lot::{MappedMutexGuard, MutexGuard};
 
 use crate::args;
@@ -76,7 +76,26 @@ fn run_script(ctx: &mut Ctx<'_>, args: &[Bytes], by_sha: bool, read_only: bool) 
     let server = ctx.server;
     let mut engine = engine(server)?;
     let sha = if by_sha { String::from_utf8_lossy(&args[1]).into_owned() } else { engine.load(&args[1])? };
+    let read_only = match engine.flags(&sha)? {
+        Some(flags) => admit_flags(ctx, flags, read_only)?,
+        None => read_only,
+    };
     as_script(ctx, read_only, |caller, proto, out, busy_after| engine.run(&sha, (keys, argv), caller, proto, out, busy_after))
+}
+
+/// What a function's or a shebang script's flags refuse before it runs
+/// (Redis's scriptPrepareForRun); returns whether its writes are refused.
+/// Without `no-writes` it may write, so it is refused where a write would
+/// be and by the `*_RO` commands (`ro_command`).
+pub(crate) fn admit_flags(ctx: &Ctx<'_>, flags: u8, ro_command: bool) -> Result<bool, RedisError> {
+    let writes = flags & script_flags::NO_WRITES == 0;
+    if writes && ro_command {
+        return Err("ERR Can not execute a script with write flag using *_ro command.".into());
+    }
+    if let Some(err) = dispatch::refusal_of(ctx.server, ctx.client, writes, flags & script_flags::ALLOW_STALE != 0, false) {
+        return Err(err);
+    }
+    Ok(ro_command || !writes)
 }
 
 /// Runs a script or a function (`run`) with Redis's checks on the commands
