@@ -324,3 +324,89 @@ script load "#!lua flags=nope\nreturn 1"
     assert_eq!(r.cmd(&["eval", "#!lua\nreturn 1", "0"]), err("READONLY You can't write against a read only replica."));
     assert_eq!(r.cmd(&["eval", "return 1", "0"]), int(1), "a script without a shebang is only refused when it writes");
 }
+
+#[test]
+fn cmsgpack_and_struct_match_redis() {
+    let pair = Pair::new(&[]);
+    run_script(
+        &pair,
+        r#"
+eval "return cmsgpack.pack(1, -1, 127, 128, -32, -33, 255, 256, 65535, 65536, -129, -32769, 4294967296, -2147483649, 1.5, 0.1, 1e300, 'abc', true, false, nil)" 0
+eval "return cmsgpack.pack(string.rep('x', 40), string.rep('y', 300), string.rep('z', 70000))" 0
+eval "return cmsgpack.pack({1,2,3}, {a=1}, {}, {[1]=1,[3]=3}, {1,2,nil,4}, {['1']=5})" 0
+eval "local t = {} for i = 1, 20 do t[i] = i end return cmsgpack.pack(t)" 0
+eval "local t = {} for i = 1, 70000 do t[i] = 1 end return #cmsgpack.pack(t)" 0
+eval "local t = {} for i = 1, 20 do t['k' .. i] = i end return #cmsgpack.pack(t)" 0
+eval "return cmsgpack.pack(0/0, 1/0, -1/0, 2^63, -2^63, 2^64, 0.5, 1e-10, -0.0)" 0
+eval "local t = {} t[1] = t return cmsgpack.pack(t)" 0
+eval "return cmsgpack.pack(redis.call)" 0
+eval "return cmsgpack.pack()" 0
+eval "return {cmsgpack.unpack(cmsgpack.pack(1, 'a', {1, 2}, {x='y'}, true, 1.5, -200, 70000, -70000, 2^40))}" 0
+eval "local t = cmsgpack.unpack(cmsgpack.pack({x='y', n={1, {2}}})) return {t.x, t.n[1], t.n[2][1]}" 0
+eval "return cmsgpack.unpack('')" 0
+eval "return cmsgpack.unpack('\193')" 0
+eval "return cmsgpack.unpack('\205\1')" 0
+eval "return cmsgpack.unpack('\196\1a')" 0
+eval "return cmsgpack.unpack('\217\1a')" 0
+eval "return cmsgpack.unpack('\220\0\2\1')" 0
+eval "return cmsgpack.unpack(1)" 0
+eval "return cmsgpack.unpack({})" 0
+eval "return cmsgpack.unpack()" 0
+eval "return {cmsgpack.unpack('\1\2\3')}" 0
+eval "return {cmsgpack.unpack_one(cmsgpack.pack(1, 2, 3))}" 0
+eval "return {cmsgpack.unpack_one(cmsgpack.pack(1, 2, 3), 1)}" 0
+eval "return {cmsgpack.unpack_one(cmsgpack.pack(1, 2, 3), 2)}" 0
+eval "return {cmsgpack.unpack_one('')}" 0
+eval "return cmsgpack.unpack_one('\1', 5)" 0
+eval "return cmsgpack.unpack_one('\1', -1)" 0
+eval "return cmsgpack.unpack_one('\1', 'x')" 0
+eval "return {cmsgpack.unpack_limit(cmsgpack.pack(1, 2, 3), 2)}" 0
+eval "return {cmsgpack.unpack_limit(cmsgpack.pack(1, 2, 3), 2, 2)}" 0
+eval "return {cmsgpack.unpack_limit('\1\2', 0)}" 0
+eval "return {cmsgpack.unpack_limit('\1\2', '1')}" 0
+eval "return cmsgpack.unpack_limit('\1\2')" 0
+eval "return cmsgpack._VERSION" 0
+eval "return struct.pack('>i', 1)" 0
+eval "return struct.pack('<i2h', -2, 3)" 0
+eval "return struct.pack('bBhHlLT', -1, 255, -2, 65535, -3, 7, 9)" 0
+eval "return struct.pack('I3', 70000)" 0
+eval "return struct.pack('>I16', 1)" 0
+eval "return struct.pack('!4 b i', 1, 2)" 0
+eval "return struct.pack('!b d', 1, 2)" 0
+eval "return struct.pack('fd', 1.5, 2.25)" 0
+eval "return struct.pack('c3', 'abcdef')" 0
+eval "return struct.pack('c0 s', 'abc', 'de')" 0
+eval "return struct.pack('c5', 'ab')" 0
+eval "return struct.pack('i', 'x')" 0
+eval "return struct.pack('i')" 0
+eval "return struct.pack('q', 1)" 0
+eval "return struct.pack('i33', 1)" 0
+eval "return struct.pack('!3', 1)" 0
+eval "return struct.pack('c99999999999', 'a')" 0
+eval "return struct.pack(1)" 0
+eval "return {struct.unpack('>i', struct.pack('>i', -5))}" 0
+eval "return {struct.unpack('<I2h', '\1\2\255\255')}" 0
+eval "return {struct.unpack('bBhHlLT', struct.pack('bBhHlLT', -1, 255, -2, 65535, -3, 7, 9))}" 0
+eval "return {struct.unpack('>I16', struct.pack('>I16', 1))}" 0
+eval "return {struct.unpack('i1c0', '\3abcd')}" 0
+eval "return {struct.unpack('c0', 'abc')}" 0
+eval "return {struct.unpack('s s', 'ab\0cd\0')}" 0
+eval "return {struct.unpack('s', 'ab')}" 0
+eval "return {struct.unpack('i', 'ab')}" 0
+eval "return {struct.unpack('b', 'abc', 2)}" 0
+eval "return {struct.unpack('b', 'abc', 0)}" 0
+eval "return {struct.unpack('b', 'abc', -1)}" 0
+eval "return {struct.unpack('b', 'abc', 4)}" 0
+eval "return {struct.unpack('!4 b i', struct.pack('!4 b i', 1, 2))}" 0
+eval "return {struct.unpack('x b', 'ab')}" 0
+eval "return tostring(struct.unpack('f', struct.pack('f', 1.5)))" 0
+eval "return tostring(struct.unpack('>d', struct.pack('>d', -2.75)))" 0
+eval "return struct.size('bhilfdc5!8')" 0
+eval "return struct.size('!8 b d')" 0
+eval "return struct.size('s')" 0
+eval "return struct.size('c0')" 0
+eval "return struct.size('z')" 0
+eval "return struct.size()" 0
+"#,
+    );
+}

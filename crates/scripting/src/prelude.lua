@@ -2,7 +2,8 @@
 -- globals and libraries, all read-only ("Attempt to modify a readonly
 -- table"), reading an undeclared global is an error, and every error is
 -- turned into a table {err=, source=, line=} by the message handler.
-local call, pcall_redis, acl_check_cmd, raw_sha1hex, raw_log, raw_setresp, raw_set_repl, version, version_num, cjson, bit, register_function = ...
+local call, pcall_redis, acl_check_cmd, raw_sha1hex, raw_log, raw_setresp, raw_set_repl, version, version_num, libs, register_function = ...
+local cjson, bit, cmsgpack, struct = libs[1], libs[2], libs[3], libs[4]
 local dbg = debug
 local G = {}
 for _, name in ipairs({"assert", "collectgarbage", "coroutine", "error", "gcinfo", "getmetatable", "ipairs", "load",
@@ -54,6 +55,8 @@ local redis = {
 G.redis = readonly(redis)
 G.cjson = readonly(cjson)
 G.bit = readonly(bit)
+G.cmsgpack = readonly(cmsgpack)
+G.struct = readonly(struct)
 G.string = readonly(string)
 G.table = readonly(table)
 G.math = readonly(math)

@@ -21,6 +21,13 @@ pub const ACL_CHECK: &CStr = c"ferrokv_acl_check";
 pub const REGISTER_FUNCTION: &CStr = c"ferrokv_register_function";
 pub const SETRESP: &CStr = c"ferrokv_setresp";
 pub const SET_REPL: &CStr = c"ferrokv_set_repl";
+pub const CMSGPACK_PACK: &CStr = c"ferrokv_cmsgpack_pack";
+pub const CMSGPACK_UNPACK: &CStr = c"ferrokv_cmsgpack_unpack";
+pub const CMSGPACK_UNPACK_ONE: &CStr = c"ferrokv_cmsgpack_unpack_one";
+pub const CMSGPACK_UNPACK_LIMIT: &CStr = c"ferrokv_cmsgpack_unpack_limit";
+pub const STRUCT_PACK: &CStr = c"ferrokv_struct_pack";
+pub const STRUCT_UNPACK: &CStr = c"ferrokv_struct_unpack";
+pub const STRUCT_SIZE: &CStr = c"ferrokv_struct_size";
 pub const CJSON_ENCODE: &CStr = c"ferrokv_cjson_encode";
 pub const CJSON_DECODE: &CStr = c"ferrokv_cjson_decode";
 
@@ -105,4 +112,44 @@ pub unsafe extern "C-unwind" fn cjson_encode(state: *mut ffi::lua_State) -> c_in
 
 pub unsafe extern "C-unwind" fn cjson_decode(state: *mut ffi::lua_State) -> c_int {
     raise_message(state, CJSON_DECODE)
+}
+
+/// (message or nil, results...): the message is raised at the caller's
+/// line, as a C library's luaL_error does; otherwise the results are
+/// returned, as many as there are.
+unsafe fn raise_or_return(state: *mut ffi::lua_State, key: &CStr) -> c_int {
+    let nargs = ffi::lua_gettop(state);
+    ffi::lua_getfield(state, ffi::LUA_REGISTRYINDEX, key.as_ptr());
+    ffi::lua_insert(state, 1);
+    ffi::lua_call(state, nargs, ffi::LUA_MULTRET);
+    let results = ffi::lua_gettop(state);
+    if results == 0 {
+        return 0;
+    }
+    if ffi::lua_isnil(state, 1) == 0 {
+        ffi::luaL_where(state, 1);
+        ffi::lua_pushvalue(state, 1);
+        ffi::lua_concat(state, 2);
+        ffi::lua_error(state)
+    }
+    ffi::lua_remove(state, 1);
+    results - 1
+}
+
+macro_rules! raising {
+    ($($name:ident => $key:ident),* $(,)?) => {$(
+        pub unsafe extern "C-unwind" fn $name(state: *mut ffi::lua_State) -> c_int {
+            raise_or_return(state, $key)
+        }
+    )*};
+}
+
+raising! {
+    cmsgpack_pack => CMSGPACK_PACK,
+    cmsgpack_unpack => CMSGPACK_UNPACK,
+    cmsgpack_unpack_one => CMSGPACK_UNPACK_ONE,
+    cmsgpack_unpack_limit => CMSGPACK_UNPACK_LIMIT,
+    struct_pack => STRUCT_PACK,
+    struct_unpack => STRUCT_UNPACK,
+    struct_size => STRUCT_SIZE,
 }

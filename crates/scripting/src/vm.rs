@@ -98,11 +98,11 @@ impl Vm {
                 lua.create_c_function(trampoline::set_repl)?,
             )
         };
-        let cjson = libs::cjson(&lua)?;
-        let bit = libs::bit(&lua)?;
+        let (cjson, bit) = (libs::cjson(&lua)?, libs::bit(&lua)?);
+        let libs = lua.create_sequence_from([cjson, bit, libs::cmsgpack(&lua)?, libs::structs(&lua)?])?;
         let prelude = lua.load(include_str!("prelude.lua")).set_name("=ferrokv").into_function()?;
         let (run, env, set_args, set_loading, run_function): (Function, Table, Function, Function, Function) =
-            prelude.call((call, pcall, acl_check, sha1hex, log, setresp, set_repl, REDIS_VERSION, REDIS_VERSION_NUM, cjson, bit, register))?;
+            prelude.call((call, pcall, acl_check, sha1hex, log, setresp, set_repl, REDIS_VERSION, REDIS_VERSION_NUM, libs, register))?;
         // Nothing but the prelude's environment is reachable from scripts.
         let clock = Arc::new(RunClock::default());
         watch(&lua, &watchdog, &clock);

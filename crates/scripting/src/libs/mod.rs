@@ -1,10 +1,103 @@
 //! The libraries Redis adds to Lua: `cjson` (in Lua, `cjson.lua`, raised
-//! through C trampolines) and `bit` (LuaBitOp, here in Rust). `struct` and
-//! `cmsgpack` are not built yet.
+//! through C trampolines), `bit` (LuaBitOp, here in Rust), `cmsgpack` and
+//! `struct` (in Rust, raised through C trampolines).
 
-use mlua::{Lua, Table, Value, Variadic};
+mod cmsgpack;
+mod structs;
+
+use std::ffi::CStr;
+
+use mlua::{ffi, Lua, MultiValue, Table, Value, Variadic};
 
 use crate::trampoline;
+
+type Impl = fn(&Lua, MultiValue) -> mlua::Result<MultiValue>;
+
+/// A library table whose functions are C trampolines raising what their
+/// Rust implementation returns.
+fn raising_table(lua: &Lua, functions: &[(&str, &'static CStr, Impl, ffi::lua_CFunction)]) -> mlua::Result<Table> {
+    let t = lua.create_table()?;
+    for (name, key, implementation, trampoline) in functions {
+        lua.set_named_registry_value(trampoline::key(key), lua.create_function(*implementation)?)?;
+        // SAFETY: plain lua_CFunctions that only use the Lua API.
+        t.raw_set(*name, unsafe { lua.create_c_function(*trampoline)? })?;
+    }
+    Ok(t)
+}
+
+pub fn cmsgpack(lua: &Lua) -> mlua::Result<Table> {
+    use trampoline::*;
+    let t = raising_table(
+        lua,
+        &[
+            ("pack", CMSGPACK_PACK, cmsgpack::pack, cmsgpack_pack),
+            ("unpack", CMSGPACK_UNPACK, cmsgpack::unpack, cmsgpack_unpack),
+            ("unpack_one", CMSGPACK_UNPACK_ONE, cmsgpack::unpack_one, cmsgpack_unpack_one),
+            ("unpack_limit", CMSGPACK_UNPACK_LIMIT, cmsgpack::unpack_limit, cmsgpack_unpack_limit),
+        ],
+    )?;
+    t.raw_set("_NAME", "cmsgpack")?;
+    t.raw_set("_VERSION", "lua-cmsgpack 0.4.0")?;
+    t.raw_set("_COPYRIGHT", "Copyright (C) 2012, Salvatore Sanfilippo")?;
+    t.raw_set("_DESCRIPTION", "MessagePack C implementation for Lua")?;
+    Ok(t)
+}
+
+pub fn structs(lua: &Lua) -> mlua::Result<Table> {
+    use trampoline::*;
+    raising_table(
+        lua,
+        &[
+            ("pack", STRUCT_PACK, structs::pack, struct_pack),
+            ("unpack", STRUCT_UNPACK, structs::unpack, struct_unpack),
+            ("size", STRUCT_SIZE, structs::size, struct_size),
+        ],
+    )
+}
+
+/// luaL_argerror's wording.
+fn arg_error(n: usize, func: &str, msg: &str) -> String {
+    format!("bad argument #{n} to '{func}' ({msg})")
+}
+
+fn type_name(v: Option<&Value>) -> &'static str {
+    match v {
+        None => "no value",
+        Some(Value::Nil) => "nil",
+        Some(Value::Boolean(_)) => "boolean",
+        Some(Value::Integer(_) | Value::Number(_)) => "number",
+        Some(Value::String(_)) => "string",
+        Some(Value::Table(_)) => "table",
+        Some(Value::Function(_)) => "function",
+        Some(Value::Thread(_)) => "thread",
+        Some(_) => "userdata",
+    }
+}
+
+/// luaL_checklstring: a string, or a number as Lua writes it.
+fn string_arg(lua: &Lua, v: Option<&Value>, n: usize, func: &str) -> Result<Vec<u8>, String> {
+    let expected = || arg_error(n, func, &format!("string expected, got {}", type_name(v)));
+    match v {
+        Some(Value::String(s)) => Ok(s.as_bytes().to_vec()),
+        Some(v @ (Value::Integer(_) | Value::Number(_))) => lua.coerce_string(v.clone()).ok().flatten().map(|s| s.as_bytes().to_vec()).ok_or_else(expected),
+        _ => Err(expected()),
+    }
+}
+
+/// luaL_checkinteger, or luaL_optinteger with `default`: a number or a
+/// numeric string, truncated.
+fn integer_arg(lua: &Lua, v: Option<&Value>, n: usize, func: &str, default: Option<i64>) -> Result<i64, String> {
+    match (v, default) {
+        (None | Some(Value::Nil), Some(d)) => Ok(d),
+        (Some(Value::Integer(i)), _) => Ok(*i),
+        (Some(Value::Number(f)), _) => Ok(*f as i64),
+        (Some(s @ Value::String(_)), _) => match lua.coerce_number(s.clone()) {
+            Ok(Some(f)) => Ok(f as i64),
+            _ => Err(arg_error(n, func, "number expected, got string")),
+        },
+        _ => Err(arg_error(n, func, &format!("number expected, got {}", type_name(v)))),
+    }
+}
 
 pub fn cjson(lua: &Lua) -> mlua::Result<Table> {
     let null: Value = lua.load("return newproxy(false)").set_name("=ferrokv").eval()?;
