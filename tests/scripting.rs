@@ -410,3 +410,54 @@ eval "return struct.size()" 0
 "#,
     );
 }
+
+/// MONITOR's lines without their timestamp and the client's port.
+fn monitor_lines(node: &Node, commands: &[&[&str]]) -> Vec<String> {
+    let mut m = node.conn();
+    assert_eq!(m.cmd(&["monitor"]), simple("OK"));
+    let mut c = node.conn();
+    for args in commands {
+        c.cmd(args);
+    }
+    c.cmd(&["ping", "end"]);
+    let mut lines = Vec::new();
+    loop {
+        let ferrokv_resp::Frame::Simple(line) = m.read() else { panic!("MONITOR sent something else") };
+        let line = String::from_utf8_lossy(&line).into_owned();
+        let (_, rest) = line.split_once(' ').expect("timestamp");
+        let rest = match rest.find("127.0.0.1:") {
+            Some(at) => format!("{}127.0.0.1{}", &rest[..at], &rest[at + 10..].trim_start_matches(|c: char| c.is_ascii_digit())),
+            None => rest.to_owned(),
+        };
+        if rest.ends_with("\"ping\" \"end\"") {
+            return lines;
+        }
+        lines.push(rest);
+    }
+}
+
+#[test]
+fn monitor_and_slowlog_show_a_scripts_commands_as_redis() {
+    let lib = "#!lua name=m\nredis.register_function('f', function(keys) redis.call('select', 3) return redis.call('incr', keys[1]) end)";
+    let commands: &[&[&str]] = &[
+        &["function", "load", lib],
+        &["eval", "redis.call('set', KEYS[1], '1') return redis.call('get', KEYS[1])", "1", "k"],
+        &["fcall", "f", "1", "n"],
+        &["fcall", "nosuch", "0"],
+        &["eval", "return 1", "-1"],
+        &["get", "k"],
+    ];
+    let pair = Pair::new(&[]);
+    let (ours, theirs) = (monitor_lines(&pair.ours, commands), monitor_lines(&pair.redis, commands));
+    assert_eq!(ours, theirs, "left: ferrokv, right: redis 7.0");
+    assert!(ours.iter().any(|l| l == "[3 lua] \"incr\" \"n\""), "{ours:?}");
+    // SLOWLOG has the script's commands as the Lua client's.
+    for node in [&pair.ours, &pair.redis] {
+        let mut c = node.conn();
+        c.cmd(&["config", "set", "slowlog-log-slower-than", "0"]);
+        c.cmd(&["slowlog", "reset"]);
+        c.cmd(&["eval", "return redis.call('set', 'a', '1')", "0"]);
+        let log = String::from_utf8_lossy(&c.cmd_raw(&[b"slowlog", b"get", b"2"])).into_owned();
+        assert!(log.contains("$3\r\nset\r\n$1\r\na\r\n$1\r\n1\r\n$3\r\n?:0\r\n$0\r\n"), "{}: {log}", node.kind);
+    }
+}

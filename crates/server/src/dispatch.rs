@@ -376,23 +376,39 @@ fn account(ctx: &mut Ctx<'_>, entry: &Entry, args: &[Bytes], usec: u64) {
     let max_len = server.hot.slowlog_max_len.load(Ordering::Relaxed);
     let latency_threshold = server.hot.latency_threshold.load(Ordering::Relaxed);
     if !spec.has(flags::SKIP_SLOWLOG) && slower_than >= 0 && usec >= slower_than as u64 {
-        let name = ctx.client.shared.name.lock().clone().unwrap_or_default();
-        server.slowlog.push(args, usec, ctx.client.shared.addr.clone(), name, max_len);
+        let (addr, name) = if ctx.client.in_script {
+            ("?:0".to_owned(), Bytes::new())
+        } else {
+            (ctx.client.shared.addr.clone(), ctx.client.shared.name.lock().clone().unwrap_or_default())
+        };
+        server.slowlog.push(args, usec, addr, name, max_len);
     }
     if latency_threshold > 0 && usec / 1000 >= latency_threshold {
         let event = if spec.has(flags::FAST) { "fast-command" } else { "command" };
         server.latency.record(event, usec / 1000);
     }
-    if server.monitor_count.load(Ordering::Relaxed) > 0 && !spec.has(flags::SKIP_MONITOR) && !spec.has(flags::ADMIN) {
+    if !spec.has(flags::SKIP_MONITOR) && !spec.has(flags::ADMIN) {
         feed_monitors(ctx, args);
     }
 }
 
 /// One MONITOR line: `+<unix>.<usec> [<db> <addr>] "arg" ...`, with
 /// passwords redacted as Redis does.
-fn feed_monitors(ctx: &mut Ctx<'_>, args: &[Bytes]) {
+/// MONITOR's line for a command; a script's commands are shown as Redis's
+/// Lua client's (`[0 lua]`). EVAL and FCALL feed it themselves, before the
+/// commands they run.
+pub fn feed_monitors(ctx: &mut Ctx<'_>, args: &[Bytes]) {
+    if ctx.server.monitor_count.load(Ordering::Relaxed) == 0 {
+        return;
+    }
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
-    let addr = if ctx.client.shared.has(kind::UNIX) { format!("unix:{}", ctx.server.config.read().unixsocket) } else { ctx.client.shared.addr.clone() };
+    let addr = if ctx.client.in_script {
+        "lua".to_owned()
+    } else if ctx.client.shared.has(kind::UNIX) {
+        format!("unix:{}", ctx.server.config.read().unixsocket)
+    } else {
+        ctx.client.shared.addr.clone()
+    };
     let mut line = format!("{}.{:06} [{} {}]", now.as_secs(), now.subsec_micros(), ctx.client.db, addr);
     let name = args[0].to_ascii_lowercase();
     for (i, a) in args.iter().enumerate() {

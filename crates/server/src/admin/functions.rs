@@ -108,6 +108,8 @@ fn fcall_ro(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
 }
 
 fn run_function(ctx: &mut Ctx<'_>, args: &[Bytes], ro_command: bool) -> CmdResult {
+    // Shown before the commands it runs, as Redis feeds it.
+    crate::dispatch::feed_monitors(ctx, args);
     let n = args::int_or(&args[2], "ERR Bad number of keys provided")?;
     let (keys, argv) = args[3..].split_at(numkeys(args, n)?);
     let server = ctx.server;

@@ -72,6 +72,8 @@ pub(crate) fn numkeys(args: &[Bytes], n: i64) -> Result<usize, RedisError> {
 }
 
 fn run_script(ctx: &mut Ctx<'_>, args: &[Bytes], by_sha: bool, read_only: bool) -> CmdResult {
+    // Shown before the commands it runs, as Redis feeds it.
+    dispatch::feed_monitors(ctx, args);
     let (keys, argv) = args[3..].split_at(numkeys(args, args::int(&args[2])?)?);
     let server = ctx.server;
     let mut engine = engine(server)?;
@@ -109,7 +111,9 @@ pub(crate) fn as_script(
     let (db, proto) = (ctx.client.db, ctx.data.proto);
     let busy_after = Duration::from_millis(ctx.server.config.read().busy_reply_threshold);
     let mut reply = BytesMut::new();
+    ctx.client.in_script = true;
     let result = run(&mut ScriptCaller { ctx: &mut *ctx, read_only }, proto, &mut reply, busy_after);
+    ctx.client.in_script = false;
     ctx.client.select(db);
     ctx.set_proto(proto);
     result?;

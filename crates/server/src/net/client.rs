@@ -210,6 +210,9 @@ pub struct Client {
     pub blocked: Option<crate::blocking::Blocked>,
     /// Running queued commands in EXEC: blocking commands do not block.
     pub in_exec: bool,
+    /// Running a script's commands: MONITOR and SLOWLOG show them as
+    /// Redis's Lua client's (`[0 lua]`, `?:0`), not as this client's.
+    pub in_script: bool,
     /// Replication offset after this client's last propagated write: what
     /// WAIT waits for replicas to acknowledge.
     pub woff: u64,
@@ -249,6 +252,7 @@ impl Client {
             now_ms: ferrokv_storage::now_ms(),
             blocked: None,
             in_exec: false,
+            in_script: false,
             woff: 0,
             wait: None,
             is_master: false,
