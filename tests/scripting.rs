@@ -155,6 +155,12 @@ eval "local r = redis.pcall('hset','str','f','v') return r['err']" 0
 eval "return redis.call('config','nosuch')" 0
 eval_ro "return redis.call('set','a','b')" 0
 eval_ro "return redis.call('get','str')" 0
+eval "return {err=''}" 0
+eval "return {err='a\\nb\\rc'}" 0
+eval "return {ok='a\\nb\\rc'}" 0
+eval "return {1, {err='a\\nb'}}" 0
+eval "error('x\\ny')" 0
+eval "redis.setresp(3) return {big_number='1\\n2'}" 0
 eval "return 1" -1
 eval "return 1" 5 a
 eval "return 1" x

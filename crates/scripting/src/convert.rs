@@ -129,26 +129,32 @@ fn strip_dash(msg: &[u8]) -> &[u8] {
     msg.strip_prefix(b"-").unwrap_or(msg)
 }
 
-/// The reply to a script that raised `err`: Redis's
-/// `<msg> script: <sha>, on <source>:<line>.` when the error says where.
+/// A status or error text a script made, on one line: Redis turns CR and
+/// LF into spaces so the reply stays one RESP frame.
+fn one_line(msg: &[u8]) -> Vec<u8> {
+    msg.iter().map(|b| if matches!(b, b'\r' | b'\n') { b' ' } else { *b }).collect()
+}
+
 /// An error value's message: the `err` field of an error table, or "ERR "
 /// and the text of a plain error (Redis's luaExtractErrorInformation).
 pub fn error_message(err: &Value) -> String {
     if let Value::Table(t) = err {
         if let Some(msg) = t.raw_get::<Value>("err").ok().as_ref().and_then(text) {
-            return String::from_utf8_lossy(&msg).into_owned();
+            return String::from_utf8_lossy(&one_line(&msg)).into_owned();
         }
     }
-    let msg = text(err).map(|m| String::from_utf8_lossy(&m).into_owned()).unwrap_or_else(|| "execution failure".into());
+    let msg = text(err).map(|m| String::from_utf8_lossy(&one_line(&m)).into_owned()).unwrap_or_else(|| "execution failure".into());
     format!("ERR {msg}")
 }
 
+/// The reply to a script that raised `err`: Redis's
+/// `<msg> script: <sha>, on <source>:<line>.` when the error says where.
 pub fn script_error(err: &Value, sha: &str) -> String {
     let Value::Table(t) = err else {
-        let msg = text(err).map(|m| String::from_utf8_lossy(&m).into_owned()).unwrap_or_else(|| "execution failure".into());
+        let msg = text(err).map(|m| String::from_utf8_lossy(&one_line(&m)).into_owned()).unwrap_or_else(|| "execution failure".into());
         return format!("ERR Error running script {sha}, {msg}");
     };
-    let field = |name: &str| t.raw_get::<Value>(name).ok().as_ref().and_then(text).map(|m| String::from_utf8_lossy(&m).into_owned());
+    let field = |name: &str| t.raw_get::<Value>(name).ok().as_ref().and_then(text).map(|m| String::from_utf8_lossy(&one_line(&m)).into_owned());
     let Some(msg) = field("err") else { return "ERR execution failure".into() };
     let msg = String::from_utf8_lossy(strip_dash(msg.as_bytes())).into_owned();
     match (field("source"), field("line")) {
@@ -186,7 +192,7 @@ pub fn reply(value: &Value, proto: Protocol, script_resp3: bool, out: &mut Bytes
 fn table_reply(t: &Table, proto: Protocol, script_resp3: bool, out: &mut BytesMut, depth: usize) -> Result<(), String> {
     let get = |name: &str| t.raw_get::<Value>(name).unwrap_or(Value::Nil);
     if let Value::String(e) = get("err") {
-        let msg = String::from_utf8_lossy(strip_dash(&e.as_bytes())).into_owned();
+        let msg = String::from_utf8_lossy(&one_line(strip_dash(&e.as_bytes()))).into_owned();
         if depth == 0 {
             return Err(msg);
         }
@@ -194,7 +200,7 @@ fn table_reply(t: &Table, proto: Protocol, script_resp3: bool, out: &mut BytesMu
         return Ok(());
     }
     if let Value::String(s) = get("ok") {
-        encode::simple(out, &s.as_bytes());
+        encode::simple(out, &one_line(&s.as_bytes()));
         return Ok(());
     }
     if let Some(d) = match get("double") {
@@ -206,7 +212,7 @@ fn table_reply(t: &Table, proto: Protocol, script_resp3: bool, out: &mut BytesMu
         return Ok(());
     }
     if let Value::String(s) = get("big_number") {
-        let s = s.as_bytes();
+        let s = one_line(&s.as_bytes());
         match proto {
             Protocol::Resp3 => {
                 out.put_u8(b'(');
