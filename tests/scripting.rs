@@ -15,6 +15,10 @@ fn eval_replies_and_conversions_match_redis() {
 eval "return 1" 0
 eval "return 3.99" 0
 eval "return -3.99" 0
+eval "return 1e300" 0
+eval "return -1e300" 0
+eval "return 0/0" 0
+eval "return {1e300, 2^53, -0.5}" 0
 eval "return 'hello'" 0
 eval "return true" 0
 eval "return false" 0

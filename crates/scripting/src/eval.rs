@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
 use ferrokv_resp::Protocol;
-use mlua::Function;
+use mlua::RegistryKey;
 
 use crate::functions::flags;
 use crate::vm::{lua_message, Run, Vm};
@@ -38,13 +38,20 @@ fn shebang(body: &[u8]) -> Result<(Option<u8>, &[u8]), String> {
     Ok((Some(bits), &body[end..]))
 }
 
+/// A cached script.
+pub struct Script {
+    sha: String,
+    /// The compiled chunk, pinned in the VM's registry.
+    f: RegistryKey,
+    /// The shebang's flags (None: no shebang, Redis's compatibility mode).
+    pub flags: Option<u8>,
+}
+
 /// A Lua VM and the scripts loaded into it.
 pub struct Engine {
     vm: Vm,
-    /// Compiled scripts by SHA1 (Redis keeps them as `f_<sha>` globals),
-    /// with their shebang's flags (None: no shebang, Redis's compatibility
-    /// mode).
-    scripts: HashMap<String, (Function, Option<u8>)>,
+    /// Compiled scripts by SHA1 (Redis keeps them as `f_<sha>` globals).
+    scripts: HashMap<String, Script>,
     /// Bytes of script source held (INFO's used_memory_scripts_eval).
     source_bytes: usize,
 }
@@ -65,17 +72,24 @@ impl Engine {
         let (flags, code) = shebang(body)?;
         let f = self.vm.compile(code, "@user_script").map_err(|e| format!("ERR Error compiling script (new function): {}", lua_message(&e)))?;
         self.source_bytes += body.len();
-        self.scripts.insert(sha.clone(), (f, flags));
+        let f = self.vm.lua.create_registry_value(f).map_err(|e| format!("ERR {e}"))?;
+        self.scripts.insert(sha.clone(), Script { sha: sha.clone(), f, flags });
         Ok(sha)
     }
 
-    /// The cached script's shebang flags (None: it has no shebang).
-    pub fn flags(&self, sha: &str) -> Result<Option<u8>, String> {
-        self.scripts.get(&sha.to_ascii_lowercase()).map(|(_, flags)| *flags).ok_or_else(|| NOSCRIPT.to_owned())
+    /// The cached script `sha` (any case), or Redis's NOSCRIPT error.
+    pub fn script(&self, sha: &[u8]) -> Result<&Script, String> {
+        let mut lower = [0u8; 40];
+        if sha.len() != lower.len() {
+            return Err(NOSCRIPT.into());
+        }
+        lower.copy_from_slice(sha);
+        lower.make_ascii_lowercase();
+        std::str::from_utf8(&lower).ok().and_then(|sha| self.scripts.get(sha)).ok_or_else(|| NOSCRIPT.into())
     }
 
-    pub fn exists(&self, sha: &str) -> bool {
-        self.scripts.contains_key(&sha.to_ascii_lowercase())
+    pub fn exists(&self, sha: &[u8]) -> bool {
+        self.script(sha).is_ok()
     }
 
     pub fn len(&self) -> usize {
@@ -95,24 +109,20 @@ impl Engine {
         self.source_bytes
     }
 
-    /// Runs the cached script `sha` with KEYS and ARGV; encodes its
-    /// reply for a client speaking `proto` into `out`, or returns the error
-    /// reply (without the leading `-`). `busy_after` is
-    /// `busy-reply-threshold` (zero: never busy).
+    /// Runs `script` with KEYS and ARGV; encodes its reply for a client
+    /// speaking `proto` into `out`, or returns the error reply (without
+    /// the leading `-`). `busy_after` is `busy-reply-threshold` (zero:
+    /// never busy).
     pub fn run(
-        &mut self,
-        sha: &str,
+        &self,
+        script: &Script,
         (keys, argv): (&[Bytes], &[Bytes]),
         caller: &mut dyn Caller,
         proto: Protocol,
         out: &mut BytesMut,
         busy_after: Duration,
     ) -> Result<(), String> {
-        let sha = sha.to_ascii_lowercase();
-        let Some((f, _)) = self.scripts.get(&sha).cloned() else {
-            return Err(NOSCRIPT.into());
-        };
-        let what = Run { name: &sha, source: "@user_script", keys, argv, function: false };
-        self.vm.run(f, what, caller, proto, out, busy_after)
+        let what = Run { name: &script.sha, source: "@user_script", command: None, keys, argv, function: false };
+        self.vm.run(&script.f, what, caller, proto, out, busy_after)
     }
 }

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
 use ferrokv_resp::Protocol;
-use mlua::{Function, Lua, MultiValue, Table, Value};
+use mlua::{Function, Lua, MultiValue, RegistryKey, Table, Value};
 
 use crate::vm::{lua_message, Run, Vm};
 use crate::{convert, Caller, EngineError, Watchdog};
@@ -44,7 +44,8 @@ pub struct FunctionDef {
     pub name: String,
     pub description: Option<Bytes>,
     pub flags: u8,
-    callback: Function,
+    /// The callback, pinned in the VM's registry.
+    callback: RegistryKey,
 }
 
 pub struct Library {
@@ -177,21 +178,20 @@ impl Functions {
         self.libraries.get(self.owners.get(name)?)?.functions.get(name)
     }
 
-    /// FCALL: runs the function `name` with its keys and arguments; as
-    /// [`crate::Engine::run`] otherwise.
+    /// FCALL: runs the function `command[1]` with its keys and arguments;
+    /// as [`crate::Engine::run`] otherwise.
     pub fn call(
-        &mut self,
-        name: &[u8],
+        &self,
+        command: &[Bytes],
         (keys, argv): (&[Bytes], &[Bytes]),
         caller: &mut dyn Caller,
         proto: Protocol,
         out: &mut BytesMut,
         busy_after: Duration,
     ) -> Result<(), String> {
-        let def = self.get(name).ok_or("ERR Function not found")?;
-        let (f, name) = (def.callback.clone(), def.name.clone());
-        let what = Run { name: &name, source: "@user_function", keys, argv, function: true };
-        self.vm.run(f, what, caller, proto, out, busy_after)
+        let def = command.get(1).and_then(|name| self.get(name)).ok_or("ERR Function not found")?;
+        let what = Run { name: &def.name, source: "@user_function", command: Some(command), keys, argv, function: true };
+        self.vm.run(&def.callback, what, caller, proto, out, busy_after)
     }
 
     /// Bytes the VM uses (INFO's used_memory_vm_functions).
@@ -235,6 +235,8 @@ impl Functions {
     }
 
     fn count(&self) {
+        // Callbacks of dropped libraries leave the registry.
+        self.vm.lua.expire_registry_values();
         self.counts.libraries.store(self.libraries.len(), Ordering::Relaxed);
         self.counts.functions.store(self.owners.len(), Ordering::Relaxed);
     }
@@ -286,10 +288,11 @@ pub(crate) fn register_function(lua: &Lua, pending: Pending) -> mlua::Result<Fun
         let fail = |msg: &str| Ok((Value::Nil, convert::error_value(lua, &format!("ERR {msg}"))?));
         let mut guard = pending.lock();
         let Some(registered) = guard.as_mut() else { return fail("redis.register_function can only be called on FUNCTION LOAD command") };
-        let def = match read_args(lua, args) {
-            Ok(def) => def,
+        let (name, description, flags, callback) = match read_args(lua, args) {
+            Ok(read) => read,
             Err(msg) => return fail(msg),
         };
+        let def = FunctionDef { name, description, flags, callback: lua.create_registry_value(callback)? };
         if !valid_name(&def.name) {
             return fail(INVALID_NAME);
         }
@@ -310,20 +313,24 @@ fn text(lua: &Lua, v: &Value) -> Option<Bytes> {
     }
 }
 
-fn read_args(lua: &Lua, args: MultiValue) -> Result<FunctionDef, &'static str> {
+/// What `redis.register_function` was given: name, description, flags,
+/// callback.
+type Registration = (String, Option<Bytes>, u8, Function);
+
+fn read_args(lua: &Lua, args: MultiValue) -> Result<Registration, &'static str> {
     let args: Vec<Value> = args.into_iter().collect();
     match &args[..] {
         [named] => read_named(lua, named),
         [name, callback] => {
             let name = text(lua, name).ok_or("first argument to redis.register_function must be a string")?;
             let Value::Function(callback) = callback else { return Err("second argument to redis.register_function must be a function") };
-            Ok(FunctionDef { name: String::from_utf8_lossy(&name).into_owned(), description: None, flags: 0, callback: callback.clone() })
+            Ok((String::from_utf8_lossy(&name).into_owned(), None, 0, callback.clone()))
         }
         _ => Err("wrong number of arguments to redis.register_function"),
     }
 }
 
-fn read_named(lua: &Lua, named: &Value) -> Result<FunctionDef, &'static str> {
+fn read_named(lua: &Lua, named: &Value) -> Result<Registration, &'static str> {
     let Value::Table(t) = named else {
         return Err("calling redis.register_function with a single argument is only applicable to Lua table (representing named arguments).");
     };
@@ -347,7 +354,7 @@ fn read_named(lua: &Lua, named: &Value) -> Result<FunctionDef, &'static str> {
     }
     let name = name.ok_or("redis.register_function must get a function name argument")?;
     let callback = callback.ok_or("redis.register_function must get a callback argument")?;
-    Ok(FunctionDef { name: String::from_utf8_lossy(&name).into_owned(), description, flags, callback })
+    Ok((String::from_utf8_lossy(&name).into_owned(), description, flags, callback))
 }
 
 /// The flags listed in `list` (1, 2, … up to the first nil); None on an

@@ -8,11 +8,13 @@
 //! the same way every other caller does, under the gate the node already
 //! holds.
 
+mod call;
 mod convert;
 mod current;
 mod eval;
 mod functions;
 mod libs;
+mod reply;
 mod trampoline;
 mod vm;
 
@@ -24,7 +26,7 @@ use ferrokv_resp::Frame;
 use ferrokv_resp::Protocol;
 use mlua::{MultiValue, Value};
 
-pub use eval::Engine;
+pub use eval::{Engine, Script};
 pub use functions::{flags as script_flags, FunctionCounts, FunctionDef, Functions, Library, RestorePolicy};
 
 /// What the node does for a script.
@@ -54,8 +56,10 @@ pub struct Watchdog {
     function: AtomicBool,
     kill: AtomicBool,
     wrote: AtomicBool,
-    /// Wakes the commands waiting for the script to end or turn busy.
+    /// Wakes the commands waiting for the script to end or turn busy;
+    /// `waiting` counts them, so a run with nobody waiting takes no lock.
     changed: (parking_lot::Mutex<()>, parking_lot::Condvar),
+    waiting: std::sync::atomic::AtomicUsize,
     /// The running function and the command that called it (FUNCTION STATS).
     current: parking_lot::Mutex<Option<RunningFunction>>,
 }
@@ -132,20 +136,21 @@ impl Watchdog {
     /// the running one turns busy (false).
     pub fn wait(&self, to_the_end: bool) -> bool {
         let (lock, changed) = &self.changed;
+        // Counted before the state is read (both SeqCst): a `set` either
+        // sees this waiter and notifies under the lock, or stored its state
+        // before the read below.
+        self.waiting.fetch_add(1, Ordering::SeqCst);
         let mut guard = lock.lock();
-        loop {
-            match self.state.load(Ordering::Acquire) {
-                IDLE => return true,
-                BUSY if !to_the_end => return false,
+        let ended = loop {
+            match self.state.load(Ordering::SeqCst) {
+                IDLE => break true,
+                BUSY if !to_the_end => break false,
                 // Bounded, so a missed wake-up costs a poll, not a hang.
                 _ => _ = changed.wait_for(&mut guard, Duration::from_millis(100)),
             }
-        }
-    }
-
-    /// A function starts: FUNCTION STATS shows it and `command` until it ends.
-    pub fn describe(&self, name: &str, command: &[Bytes]) {
-        *self.current.lock() = Some(RunningFunction { name: name.to_owned(), command: command.to_vec(), started: Instant::now() });
+        };
+        self.waiting.fetch_sub(1, Ordering::SeqCst);
+        ended
     }
 
     fn start(&self, function: bool) {
@@ -155,7 +160,13 @@ impl Watchdog {
         self.state.store(RUNNING, Ordering::Release);
     }
 
-    fn turn_busy(&self) {
+    /// Past the threshold: FUNCTION STATS shows the running function
+    /// (started `elapsed` ago) from now on, and other clients get -BUSY.
+    fn turn_busy(&self, elapsed: Duration) {
+        if let Some((name, command)) = current::command() {
+            let started = Instant::now().checked_sub(elapsed).unwrap_or_else(Instant::now);
+            *self.current.lock() = Some(RunningFunction { name, command, started });
+        }
         if let Some(hand_off) = self.on_busy {
             hand_off();
         }
@@ -167,16 +178,18 @@ impl Watchdog {
     }
 
     fn finish(&self) {
-        if self.function.load(Ordering::Relaxed) {
+        if self.busy() && self.function.load(Ordering::Relaxed) {
             *self.current.lock() = None;
         }
         self.set(IDLE);
     }
 
     fn set(&self, state: u8) {
-        let _guard = self.changed.0.lock();
-        self.state.store(state, Ordering::Release);
-        self.changed.1.notify_all();
+        self.state.store(state, Ordering::SeqCst);
+        if self.waiting.load(Ordering::SeqCst) > 0 {
+            let _guard = self.changed.0.lock();
+            self.changed.1.notify_all();
+        }
     }
 }
 

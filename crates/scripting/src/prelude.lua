@@ -61,38 +61,33 @@ G.string = readonly(string)
 G.table = readonly(table)
 G.math = readonly(math)
 
+-- Reading a global that does not exist is an error.
+local function missing(_, name)
+  error("Script attempted to access nonexistent global variable '" .. tostring(name) .. "'", 2)
+end
+
 -- What a library's code sees while FUNCTION LOAD runs it: only `redis`,
 -- with register_function, log and the version; anything else is a
 -- nonexistent global (fields of `redis` included, as Redis words it).
-local load_redis = {
+local load_redis = setmetatable({
   register_function = register_function,
   log = raw_log,
   LOG_DEBUG = 0, LOG_VERBOSE = 1, LOG_NOTICE = 2, LOG_WARNING = 3,
   REDIS_VERSION = version,
   REDIS_VERSION_NUM = version_num,
-}
-local LOADING = {redis = setmetatable({}, {
-  __index = function(_, name)
-    local v = load_redis[name]
-    if v == nil then
-      error("Script attempted to access nonexistent global variable '" .. tostring(name) .. "'", 2)
-    end
-    return v
-  end,
-  __newindex = readonly_error,
-})}
-local scope = G
+}, {__index = missing})
+local LOADING = setmetatable({redis = readonly(load_redis)}, {__index = missing})
+setmetatable(G, {__index = missing})
 
-local env = setmetatable({}, {
-  __index = function(_, name)
-    local v = scope[name]
-    if v == nil then
-      error("Script attempted to access nonexistent global variable '" .. tostring(name) .. "'", 2)
-    end
-    return v
-  end,
-  __newindex = readonly_error,
-})
+-- The globals scripts see: an empty table whose reads fall through to G
+-- (or LOADING) as table lookups, with no Lua call for a global that
+-- exists, and whose writes all fail. Its metatable is hidden, so G stays
+-- out of reach.
+local hidden = {}
+local in_scripts = {__index = G, __newindex = readonly_error, __metatable = hidden}
+local in_loading = {__index = LOADING, __newindex = readonly_error, __metatable = hidden}
+local env = {}
+dbg.setmetatable(env, in_scripts)
 G._G = env
 
 -- Redis's __redis__err__handler: the error as a table, with where in the
@@ -115,22 +110,35 @@ local function handler(err)
 end
 G.__redis__err__handler = handler
 
-local function run(f)
+-- A function is called with KEYS and ARGV as its arguments; Lua 5.1's
+-- xpcall passes none, so they reach it through these upvalues (one closure
+-- made here, not one per call).
+local fn_f, fn_keys, fn_argv
+local function call_function()
+  local f, keys, argv = fn_f, fn_keys, fn_argv
+  fn_f, fn_keys, fn_argv = nil, nil, nil
+  return f(keys, argv)
+end
+
+-- Runs `f` (a script, KEYS and ARGV as globals; or a function, given them
+-- as its arguments), turning any error into a table with its line.
+local function run(f, keys, argv, as_function)
+  if as_function then
+    fn_f, fn_keys, fn_argv = f, keys, argv
+    return xpcall(call_function, handler)
+  end
+  G.KEYS = keys
+  G.ARGV = argv
   return xpcall(f, handler)
 end
 
-local function set_args(keys, argv)
-  G.KEYS = keys
-  G.ARGV = argv
+-- A library's code, run once by FUNCTION LOAD.
+local function run_library(f)
+  return xpcall(f, handler)
 end
 
 local function set_loading(on)
-  scope = on and LOADING or G
+  dbg.setmetatable(env, on and in_loading or in_scripts)
 end
 
--- A function gets KEYS and ARGV as its arguments.
-local function run_function(f, keys, argv)
-  return xpcall(function() return f(keys, argv) end, handler)
-end
-
-return run, env, set_args, set_loading, run_function
+return run, env, run_library, set_loading

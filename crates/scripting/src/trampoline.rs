@@ -13,8 +13,6 @@ use std::ffi::{c_int, CStr};
 
 use mlua::ffi;
 
-/// redis.call/pcall's implementation while a script runs (none otherwise).
-pub const CURRENT: &CStr = c"ferrokv_current_call";
 /// redis.acl_check_cmd's implementation while a script runs.
 pub const ACL_CHECK: &CStr = c"ferrokv_acl_check";
 /// redis.register_function's implementation (FUNCTION's VM only).
@@ -57,14 +55,6 @@ unsafe fn finish(state: *mut ffi::lua_State, failed: bool, raise: impl FnOnce(*m
     }
 }
 
-/// (reply, failed): `call` raises a failed reply (an error table), `pcall`
-/// returns it.
-unsafe fn redis_call(state: *mut ffi::lua_State, protected: bool) -> c_int {
-    call_registered(state, CURRENT);
-    let failed = ffi::lua_toboolean(state, 2) != 0;
-    finish(state, failed && !protected, |s| ffi::lua_pushvalue(s, 1))
-}
-
 /// (value, error table or nil): the table is raised as is.
 unsafe fn raise_table(state: *mut ffi::lua_State, key: &CStr) -> c_int {
     call_registered(state, key);
@@ -83,11 +73,11 @@ unsafe fn raise_message(state: *mut ffi::lua_State, key: &CStr) -> c_int {
 }
 
 pub unsafe extern "C-unwind" fn call(state: *mut ffi::lua_State) -> c_int {
-    redis_call(state, false)
+    crate::call::redis_call(state, false)
 }
 
 pub unsafe extern "C-unwind" fn pcall(state: *mut ffi::lua_State) -> c_int {
-    redis_call(state, true)
+    crate::call::redis_call(state, true)
 }
 
 pub unsafe extern "C-unwind" fn acl_check(state: *mut ffi::lua_State) -> c_int {

@@ -1,29 +1,25 @@
 //! One Lua VM with Redis's environment, and running a script or a function
 //! in it. EVAL's scripts and FUNCTION's libraries each get one, as in Redis.
 
-use std::sync::atomic::{AtomicI64, AtomicU8, Ordering};
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
 use ferrokv_resp::Protocol;
-use mlua::{Function, Lua, LuaOptions, MultiValue, StdLib, Table, Value};
+use mlua::{ffi, Function, Lua, LuaOptions, MultiValue, RegistryKey, StdLib, Table, Value};
 
+use crate::current::RunFlags;
 use crate::functions::{self, Pending};
 use crate::{convert, current, libs, log, repl, sha1_hex, trampoline, Caller, EngineError, Watchdog, REDIS_VERSION, REDIS_VERSION_NUM};
-
-/// The state `redis.setresp` and `redis.set_repl` change during a run.
-#[derive(Default)]
-struct RunFlags {
-    resp: AtomicU8,
-    repl: AtomicU8,
-}
 
 /// What runs, for the watchdog and for error messages (`script: <name>,
 /// on @<source>:<line>.`).
 pub(crate) struct Run<'a> {
     pub name: &'a str,
     pub source: &'static str,
+    /// The command that runs a function (FUNCTION STATS shows it).
+    pub command: Option<&'a [Bytes]>,
     pub keys: &'a [Bytes],
     pub argv: &'a [Bytes],
     /// A function gets KEYS and ARGV as its two arguments; a script as
@@ -34,9 +30,9 @@ pub(crate) struct Run<'a> {
 pub(crate) struct Vm {
     pub lua: Lua,
     env: Table,
-    run: Function,
-    run_function: Function,
-    set_args: Function,
+    /// The prelude's `run`, pinned so a run pushes it by its index.
+    run: RegistryKey,
+    run_library: Function,
     set_loading: Function,
     flags: Arc<RunFlags>,
     watchdog: Arc<Watchdog>,
@@ -58,19 +54,9 @@ impl Vm {
             Ok(())
         })?;
         register_run_state(&lua, &flags)?;
-        let flags_for_call = flags.clone();
-        let call_impl = lua.create_function(move |lua, args: MultiValue| {
-            let resp = if flags_for_call.resp.load(Ordering::Relaxed) == 3 { Protocol::Resp3 } else { Protocol::Resp2 };
-            let repl = flags_for_call.repl.load(Ordering::Relaxed);
-            match current::with(|caller| convert::call(lua, caller, args, resp, repl)) {
-                Some(result) => result,
-                None => Ok((convert::error_value(lua, "ERR redis.call is only available while a script runs")?, true)),
-            }
-        })?;
-        lua.set_named_registry_value(trampoline::key(trampoline::CURRENT), call_impl)?;
         let acl_check_impl = lua.create_function(|lua, args: MultiValue| {
             let known = match args.front() {
-                Some(Value::String(name)) => current::with(|caller| caller.exists(&name.as_bytes())).unwrap_or(false),
+                Some(Value::String(name)) => current::with(|caller, _| caller.exists(&name.as_bytes())).unwrap_or(false),
                 _ => false,
             };
             if known {
@@ -101,12 +87,13 @@ impl Vm {
         let (cjson, bit) = (libs::cjson(&lua)?, libs::bit(&lua)?);
         let libs = lua.create_sequence_from([cjson, bit, libs::cmsgpack(&lua)?, libs::structs(&lua)?])?;
         let prelude = lua.load(include_str!("prelude.lua")).set_name("=ferrokv").into_function()?;
-        let (run, env, set_args, set_loading, run_function): (Function, Table, Function, Function, Function) =
+        let (run, env, run_library, set_loading): (Function, Table, Function, Function) =
             prelude.call((call, pcall, acl_check, sha1hex, log, setresp, set_repl, REDIS_VERSION, REDIS_VERSION_NUM, libs, register))?;
         // Nothing but the prelude's environment is reachable from scripts.
         let clock = Arc::new(RunClock::default());
         watch(&lua, &watchdog, &clock);
-        Ok(Vm { lua, env, run, run_function, set_args, set_loading, flags, watchdog, clock })
+        let run = lua.create_registry_value(run)?;
+        Ok(Vm { lua, env, run, run_library, set_loading, flags, watchdog, clock })
     }
 
     /// Compiles a script or a library in the scripts' environment.
@@ -118,12 +105,24 @@ impl Vm {
     /// `out`, or returns the error reply (without the leading `-`).
     /// `busy_after` is `busy-reply-threshold` (zero: never busy); while
     /// busy, the watchdog can kill the script.
-    pub fn run(&self, f: Function, what: Run<'_>, caller: &mut dyn Caller, proto: Protocol, out: &mut BytesMut, busy_after: Duration) -> Result<(), String> {
-        self.flags.resp.store(2, Ordering::Relaxed);
-        self.flags.repl.store(repl::ALL, Ordering::Relaxed);
+    pub fn run(
+        &self,
+        f: &RegistryKey,
+        what: Run<'_>,
+        caller: &mut dyn Caller,
+        proto: Protocol,
+        out: &mut BytesMut,
+        busy_after: Duration,
+    ) -> Result<(), String> {
+        self.flags.set_resp(2);
+        self.flags.set_repl(repl::ALL);
         self.watchdog.start(what.function);
         self.clock.start(busy_after, Limit::Busy);
-        let outcome = self.invoke(f, &what, caller);
+        let mut converted = None;
+        let outcome = self.invoke(f, &what, caller, |state, flags| {
+            // SAFETY: `state` holds the script's result on top of its stack.
+            converted = Some(unsafe { crate::reply::encode(state, proto, flags.resp() == 3, out) });
+        });
         self.clock.stop();
         let killed_at = self.clock.stopped_at.swap(0, Ordering::AcqRel);
         self.watchdog.finish();
@@ -131,26 +130,40 @@ impl Vm {
         if killed_at != 0 {
             return Err(format!("ERR Script killed by user with SCRIPT KILL... script: {name}, on {source}:{killed_at}."));
         }
-        let mut values = outcome.map_err(|e| format!("ERR Error running script {name}: {}", lua_message(&e)))?.into_iter();
-        let ok = matches!(values.next(), Some(Value::Boolean(true)));
-        let value = values.next().unwrap_or(Value::Nil);
-        if !ok {
-            return Err(convert::script_error(&value, name));
+        let error = outcome.map_err(|e| format!("ERR Error running script {name}: {}", lua_message(&e)))?;
+        match converted {
+            Some(result) => result,
+            None => Err(convert::script_error(&error.into_iter().next().unwrap_or(Value::Nil), name)),
         }
-        let script_resp3 = self.flags.resp.load(Ordering::Relaxed) == 3;
-        convert::reply(&value, proto, script_resp3, out, 0)
     }
 
-    /// Calls `f` with KEYS and ARGV; `redis.call`, `redis.pcall` and
-    /// `redis.acl_check_cmd` reach `caller` meanwhile.
-    fn invoke(&self, f: Function, what: &Run<'_>, caller: &mut dyn Caller) -> mlua::Result<MultiValue> {
-        let (keys, argv) = (convert::strings(&self.lua, what.keys)?, convert::strings(&self.lua, what.argv)?);
-        let _running = current::Running::new(caller);
-        if what.function {
-            return self.run_function.call::<MultiValue>((f, keys, argv));
+    /// Calls the script with KEYS and ARGV, in one call into the VM (its
+    /// arguments made and its result read on the Lua stack: going through
+    /// mlua values was a sixth of a short script's CPU); `redis.call`,
+    /// `redis.pcall` and `redis.acl_check_cmd` reach `caller` meanwhile.
+    /// On success `reply` encodes the result and nothing is returned;
+    /// otherwise the error value is.
+    fn invoke(&self, f: &RegistryKey, what: &Run<'_>, caller: &mut dyn Caller, reply: impl FnOnce(*mut ffi::lua_State, &RunFlags)) -> mlua::Result<MultiValue> {
+        let _running = current::Running::new(caller, &self.flags, what.command.map(|command| (what.name, command)));
+        let flags = &self.flags;
+        // SAFETY: the closure only uses the Lua API, on its own stack, in
+        // protected mode; both keys belong to this VM.
+        unsafe {
+            self.lua.exec_raw((), |state| {
+                ffi::lua_rawgeti(state, ffi::LUA_REGISTRYINDEX, ffi::lua_Integer::from(self.run.id()));
+                ffi::lua_rawgeti(state, ffi::LUA_REGISTRYINDEX, ffi::lua_Integer::from(f.id()));
+                push_strings(state, what.keys);
+                push_strings(state, what.argv);
+                ffi::lua_pushboolean(state, i32::from(what.function));
+                ffi::lua_call(state, 4, 2);
+                if ffi::lua_toboolean(state, -2) != 0 {
+                    reply(state, flags);
+                    ffi::lua_settop(state, 0);
+                } else {
+                    ffi::lua_remove(state, -2);
+                }
+            })
         }
-        self.set_args.call::<()>((keys, argv))?;
-        self.run.call::<MultiValue>(f)
     }
 
     /// Runs a library's code in the loading environment (only `redis`
@@ -159,7 +172,7 @@ impl Vm {
     pub fn load_library(&self, f: Function, timeout: Duration) -> Result<(), String> {
         self.set_loading.call::<()>(true).map_err(|e| lua_message(&e))?;
         self.clock.start(timeout, Limit::Load);
-        let outcome = self.run.call::<MultiValue>(f);
+        let outcome = self.run_library.call::<MultiValue>(f);
         self.clock.stop();
         let timed_out = self.clock.stopped_at.swap(0, Ordering::AcqRel) != 0;
         let _ = self.set_loading.call::<()>(false);
@@ -185,7 +198,7 @@ fn register_run_state(lua: &Lua, flags: &Arc<RunFlags>) -> mlua::Result<()> {
     let setresp = lua.create_function(move |lua, v: Value| {
         let version = convert::integer(&v).filter(|v| *v == 2 || *v == 3);
         let Some(version) = version else { return Ok((Value::Nil, convert::error_value(lua, "ERR RESP version must be 2 or 3.")?)) };
-        f.resp.store(version as u8, Ordering::Relaxed);
+        f.set_resp(version as u8);
         Ok((Value::Nil, Value::Nil))
     })?;
     lua.set_named_registry_value(trampoline::key(trampoline::SETRESP), setresp)?;
@@ -195,10 +208,19 @@ fn register_run_state(lua: &Lua, flags: &Arc<RunFlags>) -> mlua::Result<()> {
         let Some(flags) = flags else {
             return Ok((Value::Nil, convert::error_value(lua, "ERR Invalid replication flags. Use REPL_AOF, REPL_REPLICA, REPL_ALL or REPL_NONE.")?));
         };
-        f.repl.store(flags as u8, Ordering::Relaxed);
+        f.set_repl(flags as u8);
         Ok((Value::Nil, Value::Nil))
     })?;
     lua.set_named_registry_value(trampoline::key(trampoline::SET_REPL), set_repl)
+}
+
+/// A table of `items` as Lua strings, on top of the stack.
+unsafe fn push_strings(state: *mut ffi::lua_State, items: &[Bytes]) {
+    ffi::lua_createtable(state, items.len().min(i32::MAX as usize) as i32, 0);
+    for (i, item) in items.iter().enumerate() {
+        ffi::lua_pushlstring(state, item.as_ptr().cast(), item.len());
+        ffi::lua_rawseti(state, -2, (i + 1) as ffi::lua_Integer);
+    }
 }
 
 /// What the clock limits: a run turns busy after the threshold; a
@@ -243,7 +265,7 @@ fn watch(lua: &Lua, watchdog: &Arc<Watchdog>, clock: &Arc<RunClock>) {
         }
         if !watchdog.busy() && started.elapsed() >= after {
             tracing::warn!("Slow script detected: still in execution after {} milliseconds.", started.elapsed().as_millis());
-            watchdog.turn_busy();
+            watchdog.turn_busy(started.elapsed());
         }
         if watchdog.killed() {
             return stop(&clock);

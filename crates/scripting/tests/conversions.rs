@@ -52,7 +52,8 @@ fn arb_frame() -> impl Strategy<Value = Frame> {
 fn reply_is_one_frame(engine: &mut Engine, script: &str, argv: &[Bytes], caller: &mut dyn Caller, proto: Protocol) {
     let sha = engine.load(script.as_bytes()).expect("the script compiles");
     let mut out = BytesMut::new();
-    match engine.run(&sha, (&[], argv), caller, proto, &mut out, Duration::ZERO) {
+    let script = engine.script(sha.as_bytes()).expect("just loaded");
+    match engine.run(script, (&[], argv), caller, proto, &mut out, Duration::ZERO) {
         Ok(()) => match Frame::parse(&out) {
             Ok(Some((_, used))) => assert_eq!(used, out.len(), "bytes after the reply: {out:?}"),
             other => panic!("not one frame ({other:?}): {out:?}"),

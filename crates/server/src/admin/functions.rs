@@ -113,11 +113,10 @@ fn run_function(ctx: &mut Ctx<'_>, args: &[Bytes], ro_command: bool) -> CmdResul
     let n = args::int_or(&args[2], "ERR Bad number of keys provided")?;
     let (keys, argv) = args[3..].split_at(numkeys(args, n)?);
     let server = ctx.server;
-    let mut functions = functions(server)?;
+    let functions = functions(server)?;
     let flags = functions.get(&args[1]).ok_or("ERR Function not found")?.flags;
     let read_only = admit_flags(ctx, flags, ro_command)?;
-    server.script_watchdog.describe(&String::from_utf8_lossy(&args[1]), args);
-    as_script(ctx, read_only, |caller, proto, out, busy_after| functions.call(&args[1], (keys, argv), caller, proto, out, busy_after))
+    as_script(ctx, read_only, |caller, proto, out, busy_after| functions.call(args, (keys, argv), caller, proto, out, busy_after))
 }
 
 /* FUNCTION LOAD [REPLACE] function-code */

@@ -77,12 +77,19 @@ fn run_script(ctx: &mut Ctx<'_>, args: &[Bytes], by_sha: bool, read_only: bool) 
     let (keys, argv) = args[3..].split_at(numkeys(args, args::int(&args[2])?)?);
     let server = ctx.server;
     let mut engine = engine(server)?;
-    let sha = if by_sha { String::from_utf8_lossy(&args[1]).into_owned() } else { engine.load(&args[1])? };
-    let read_only = match engine.flags(&sha)? {
+    let loaded;
+    let sha = if by_sha {
+        &args[1][..]
+    } else {
+        loaded = engine.load(&args[1])?;
+        loaded.as_bytes()
+    };
+    let script = engine.script(sha)?;
+    let read_only = match script.flags {
         Some(flags) => admit_flags(ctx, flags, read_only)?,
         None => read_only,
     };
-    as_script(ctx, read_only, |caller, proto, out, busy_after| engine.run(&sha, (keys, argv), caller, proto, out, busy_after))
+    as_script(ctx, read_only, |caller, proto, out, busy_after| engine.run(script, (keys, argv), caller, proto, out, busy_after))
 }
 
 /// What a function's or a shebang script's flags refuse before it runs
@@ -189,7 +196,7 @@ fn script_load(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
 fn script_exists(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     let found: Vec<bool> = {
         let engine = ctx.server.scripts.lock();
-        args[2..].iter().map(|sha| engine.as_ref().is_some_and(|e| e.exists(&String::from_utf8_lossy(sha)))).collect()
+        args[2..].iter().map(|sha| engine.as_ref().is_some_and(|e| e.exists(sha))).collect()
     };
     ctx.array(found.len());
     for f in found {
