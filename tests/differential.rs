@@ -256,6 +256,33 @@ fn blocking_pair() -> impl Strategy<Value = Vec<String>> {
     })
 }
 
+/// A command run from a script: its reply converted to Lua and back (RESP2
+/// or, after `redis.setresp(3)`, RESP3 conversions), raised or returned as
+/// an error table, and two commands in one script.
+fn script_command() -> impl Strategy<Value = Vec<String>> {
+    let scripts = pick(&[
+        "return redis.call(unpack(ARGV))",
+        "return redis.pcall(unpack(ARGV))",
+        "redis.setresp(3) return redis.pcall(unpack(ARGV))",
+        "local r = redis.pcall(unpack(ARGV)) return {r, type(r)}",
+        "redis.pcall(unpack(ARGV)) return redis.pcall(unpack(ARGV))",
+    ]);
+    (scripts, prop_oneof![command(), collection_command()]).prop_map(|(script, inner)| {
+        let mut c = vec!["eval".to_string(), script.to_string(), "0".to_string()];
+        c.extend(inner);
+        c
+    })
+}
+
+/// The command itself, or the one a script from `script_command` runs.
+fn inner(cmd: &[String]) -> &[String] {
+    if cmd[0] == "eval" {
+        &cmd[3..]
+    } else {
+        cmd
+    }
+}
+
 /// Replies whose element order Redis leaves to its hash tables.
 fn hashtable_order(cmd: &[String]) -> bool {
     matches!(cmd[0].as_str(), "hgetall" | "hkeys" | "hvals" | "smembers" | "sinter" | "sunion" | "sdiff")
@@ -324,7 +351,7 @@ fn run_random_sequences(resp3: bool) {
     }
     let cases = std::env::var("FERROKV_DIFF_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(300);
     let mut runner = TestRunner::new(Config { cases, failure_persistence: None, ..Config::default() });
-    let any = prop_oneof![12 => command(), 8 => collection_command(), 4 => more_command(), 1 => blocking_pair()];
+    let any = prop_oneof![12 => command(), 8 => collection_command(), 4 => more_command(), 1 => blocking_pair(), 3 => script_command()];
     let result = runner.run(&prop::collection::vec(any, 1..40), |cmds| {
         let mut conns = conns.borrow_mut();
         let (ours, theirs) = &mut *conns;
@@ -370,17 +397,23 @@ fn run_random_sequences(resp3: bool) {
                     in_multi = false;
                     queued_unordered = false;
                 }
-                _ if in_multi && unordered_in_exec(cmd) => queued_unordered = true,
+                _ if in_multi && unordered_in_exec(inner(cmd)) => queued_unordered = true,
                 _ => {}
             }
-            if unordered(cmd) && !in_multi {
+            // A script's reply may hold the unordered one nested: compare
+            // every level sorted.
+            if cmd[0] == "eval" && unordered_in_exec(inner(cmd)) && !in_multi && a != b {
+                a = sorted_reply(&sorted_nested(&a));
+                b = sorted_reply(&sorted_nested(&b));
+            }
+            if unordered(inner(cmd)) && !in_multi {
                 a = sorted_reply(&a);
                 b = sorted_reply(&b);
             }
             // A hash or set past its compact encoding iterates in table
             // order; compare such replies as sorted (pairs for HGETALL).
-            if hashtable_order(cmd) && !in_multi && a != b {
-                if cmd[0] == "hgetall" {
+            if hashtable_order(inner(cmd)) && !in_multi && a != b {
+                if inner(cmd)[0] == "hgetall" {
                     a = sorted_pairs(&a);
                     b = sorted_pairs(&b);
                 } else {

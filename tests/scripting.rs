@@ -119,6 +119,20 @@ eval "return bit.tohex(-1, -4)" 0
 eval "return bit.tobit(4294967297)" 0
 eval "return bit.bswap(0x12345678)" 0
 eval "return bit.tohex(0x12345678, 2)" 0
+eval "return bit.band('x')" 0
+eval "return bit.band()" 0
+eval "return bit.tohex({})" 0
+eval "return bit.lshift(1)" 0
+eval "return bit.band('0x10', '3')" 0
+eval "return bit.bnot(nil)" 0
+eval "return bit.tobit('12abc')" 0
+eval "return bit.bor(1, 2, 'z')" 0
+eval "redis.log()" 0
+eval "redis.log(1)" 0
+eval "redis.log('x', 'y')" 0
+eval "redis.log(99, 'y')" 0
+eval "redis.log('3', 'y')" 0
+eval "return redis.log(3, 'a', 1, nil, {})" 0
 eval "cjson.x = 1" 0
 "#,
     );
@@ -376,6 +390,8 @@ eval "return {cmsgpack.unpack_limit('\1\2', 0)}" 0
 eval "return {cmsgpack.unpack_limit('\1\2', '1')}" 0
 eval "return cmsgpack.unpack_limit('\1\2')" 0
 eval "return cmsgpack._VERSION" 0
+eval "return cmsgpack.unpack(string.rep(string.char(0x91), 5000) .. string.char(1))" 0
+eval "local t = cmsgpack.unpack(string.rep(string.char(0x91), 900) .. string.char(1)) for i = 1, 900 do t = t[1] end return t" 0
 eval "return struct.pack('>i', 1)" 0
 eval "return struct.pack('<i2h', -2, 3)" 0
 eval "return struct.pack('bBhHlLT', -1, 255, -2, 65535, -3, 7, 9)" 0

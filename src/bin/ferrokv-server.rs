@@ -36,7 +36,9 @@ fn main() -> anyhow::Result<()> {
     };
     ferrokv_server::logging::init(&loaded.config);
     let mut builder = tokio::runtime::Builder::new_multi_thread();
-    builder.worker_threads(loaded.config.io_threads as usize).enable_all();
+    // Redis runs commands and Lua on a thread with an 8 MiB stack; deep
+    // (bounded) recursion in scripts' conversions gets the same room here.
+    builder.worker_threads(loaded.config.io_threads as usize).thread_stack_size(8 << 20).enable_all();
     let runtime = ferrokv_server::net::outbox::install(&mut builder).build().context("starting the runtime")?;
     if let Err(e) = runtime.block_on(ferrokv_server::run(loaded)) {
         // One line naming what is wrong: a port, a socket, or a file and offset.

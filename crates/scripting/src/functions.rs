@@ -108,9 +108,7 @@ impl Functions {
             return Err(format!("ERR Library '{}' already exists", meta.name));
         }
         let lib = self.build(meta, code, LOAD_TIMEOUT)?;
-        if let Some(f) = lib.functions.keys().find(|f| self.owners.get(*f).is_some_and(|owner| *owner != lib.name)) {
-            return Err(format!("ERR Function {f} already exists"));
-        }
+        self.check_unclaimed(&lib, |owner| owner == lib.name)?;
         let name = lib.name.clone();
         self.unlink(&name);
         self.link(lib);
@@ -139,11 +137,8 @@ impl Functions {
                 return Err(format!("ERR Library {existing} already exists"));
             }
         }
-        let replaced = |owner: &String| fresh.contains_key(owner);
         for lib in fresh.values() {
-            if let Some(f) = lib.functions.keys().find(|f| self.owners.get(*f).is_some_and(|owner| !replaced(owner))) {
-                return Err(format!("ERR Function {f} already exists"));
-            }
+            self.check_unclaimed(lib, |owner| fresh.contains_key(owner))?;
         }
         for (name, lib) in fresh {
             self.unlink(&name);
@@ -202,6 +197,15 @@ impl Functions {
     /// Bytes the libraries' code and descriptions hold (used_memory_functions).
     pub fn overhead(&self) -> usize {
         self.libraries.values().map(|l| l.code.len() + l.name.len() + l.functions.values().map(|f| f.name.len() + 64).sum::<usize>()).sum()
+    }
+
+    /// Refuses `lib` if one of its functions belongs to another library,
+    /// other than those `replaced` (by their owner's name) along with it.
+    fn check_unclaimed(&self, lib: &Library, replaced: impl Fn(&str) -> bool) -> Result<(), String> {
+        match lib.functions.keys().find(|f| self.owners.get(*f).is_some_and(|owner| !replaced(owner))) {
+            Some(f) => Err(format!("ERR Function {f} already exists")),
+            None => Ok(()),
+        }
     }
 
     /// Compiles and runs a library's code, collecting what it registers.

@@ -221,19 +221,27 @@ pub fn sha1_hex(data: &[u8]) -> String {
     s
 }
 
-pub(crate) fn log(args: &MultiValue) {
-    let mut it = args.iter();
-    let level = match it.next() {
-        Some(Value::Integer(n)) => *n,
-        Some(Value::Number(n)) => *n as i64,
-        _ => 3,
+/// `redis.log(level, ...)`: the string and number arguments joined by
+/// spaces, at the level's severity; Redis's error otherwise.
+pub(crate) fn log(args: &MultiValue) -> Result<(), &'static str> {
+    if args.len() < 2 {
+        return Err("ERR redis.log() requires two arguments or more.");
+    }
+    let level = match &args[0] {
+        Value::Integer(n) => *n,
+        Value::Number(n) => *n as i64,
+        Value::String(s) => s.to_str().ok().and_then(|s| s.trim().parse::<f64>().ok()).ok_or("ERR First argument must be a number (log level).")? as i64,
+        _ => return Err("ERR First argument must be a number (log level)."),
     };
-    let msg: Vec<String> = it.map(|v| v.to_string().unwrap_or_default()).collect();
-    let msg = msg.join(" ");
+    if !(0..=3).contains(&level) {
+        return Err("ERR Invalid debug level.");
+    }
+    let parts: Vec<String> = args.iter().skip(1).filter(|v| matches!(v, Value::String(_) | Value::Integer(_) | Value::Number(_))).map(|v| v.to_string().unwrap_or_default()).collect();
+    let msg = parts.join(" ");
     match level {
-        0 => tracing::debug!("{msg}"),
-        1 => tracing::debug!("{msg}"),
+        0 | 1 => tracing::debug!("{msg}"),
         2 => tracing::info!("{msg}"),
         _ => tracing::warn!("{msg}"),
     }
+    Ok(())
 }

@@ -23,6 +23,19 @@ pub const CMSGPACK_PACK: &CStr = c"ferrokv_cmsgpack_pack";
 pub const CMSGPACK_UNPACK: &CStr = c"ferrokv_cmsgpack_unpack";
 pub const CMSGPACK_UNPACK_ONE: &CStr = c"ferrokv_cmsgpack_unpack_one";
 pub const CMSGPACK_UNPACK_LIMIT: &CStr = c"ferrokv_cmsgpack_unpack_limit";
+pub const LOG: &CStr = c"ferrokv_log";
+pub const BIT_TOBIT: &CStr = c"ferrokv_bit_tobit";
+pub const BIT_BNOT: &CStr = c"ferrokv_bit_bnot";
+pub const BIT_BAND: &CStr = c"ferrokv_bit_band";
+pub const BIT_BOR: &CStr = c"ferrokv_bit_bor";
+pub const BIT_BXOR: &CStr = c"ferrokv_bit_bxor";
+pub const BIT_LSHIFT: &CStr = c"ferrokv_bit_lshift";
+pub const BIT_RSHIFT: &CStr = c"ferrokv_bit_rshift";
+pub const BIT_ARSHIFT: &CStr = c"ferrokv_bit_arshift";
+pub const BIT_ROL: &CStr = c"ferrokv_bit_rol";
+pub const BIT_ROR: &CStr = c"ferrokv_bit_ror";
+pub const BIT_BSWAP: &CStr = c"ferrokv_bit_bswap";
+pub const BIT_TOHEX: &CStr = c"ferrokv_bit_tohex";
 pub const STRUCT_PACK: &CStr = c"ferrokv_struct_pack";
 pub const STRUCT_UNPACK: &CStr = c"ferrokv_struct_unpack";
 pub const STRUCT_SIZE: &CStr = c"ferrokv_struct_size";
@@ -37,7 +50,10 @@ pub fn key(k: &'static CStr) -> &'static str {
 /// Calls the function registered under `key` with this C function's
 /// arguments; its two results are left at stack slots 1 and 2.
 unsafe fn call_registered(state: *mut ffi::lua_State, key: &CStr) {
-    let nargs = ffi::lua_gettop(state);
+    // These use their first arguments only; the rest would each become an
+    // mlua reference (see `raise_or_return`).
+    let nargs = ffi::lua_gettop(state).min(MAX_ARGS);
+    ffi::lua_settop(state, nargs);
     ffi::lua_getfield(state, ffi::LUA_REGISTRYINDEX, key.as_ptr());
     ffi::lua_insert(state, 1);
     ffi::lua_call(state, nargs, 2);
@@ -88,6 +104,10 @@ pub unsafe extern "C-unwind" fn register_function(state: *mut ffi::lua_State) ->
     raise_table(state, REGISTER_FUNCTION)
 }
 
+pub unsafe extern "C-unwind" fn redis_log(state: *mut ffi::lua_State) -> c_int {
+    raise_table(state, LOG)
+}
+
 pub unsafe extern "C-unwind" fn setresp(state: *mut ffi::lua_State) -> c_int {
     raise_table(state, SETRESP)
 }
@@ -107,8 +127,16 @@ pub unsafe extern "C-unwind" fn cjson_decode(state: *mut ffi::lua_State) -> c_in
 /// (message or nil, results...): the message is raised at the caller's
 /// line, as a C library's luaL_error does; otherwise the results are
 /// returned, as many as there are.
-unsafe fn raise_or_return(state: *mut ffi::lua_State, key: &CStr) -> c_int {
+unsafe fn raise_or_return(state: *mut ffi::lua_State, key: &CStr, name: &CStr) -> c_int {
     let nargs = ffi::lua_gettop(state);
+    // Each argument becomes an mlua reference (about 8000 slots in all):
+    // refuse before they are taken rather than run out while they are.
+    if nargs > MAX_ARGS {
+        ffi::luaL_where(state, 1);
+        ffi::lua_pushfstring(state, c"bad argument #%d to '%s' (too many arguments)".as_ptr(), MAX_ARGS + 1, name.as_ptr());
+        ffi::lua_concat(state, 2);
+        ffi::lua_error(state)
+    }
     ffi::lua_getfield(state, ffi::LUA_REGISTRYINDEX, key.as_ptr());
     ffi::lua_insert(state, 1);
     ffi::lua_call(state, nargs, ffi::LUA_MULTRET);
@@ -126,20 +154,35 @@ unsafe fn raise_or_return(state: *mut ffi::lua_State, key: &CStr) -> c_int {
     results - 1
 }
 
+/// Arguments a library function takes at most.
+const MAX_ARGS: c_int = 4000;
+
 macro_rules! raising {
-    ($($name:ident => $key:ident),* $(,)?) => {$(
+    ($($name:ident => $key:ident, $lua_name:literal),* $(,)?) => {$(
         pub unsafe extern "C-unwind" fn $name(state: *mut ffi::lua_State) -> c_int {
-            raise_or_return(state, $key)
+            raise_or_return(state, $key, $lua_name)
         }
     )*};
 }
 
 raising! {
-    cmsgpack_pack => CMSGPACK_PACK,
-    cmsgpack_unpack => CMSGPACK_UNPACK,
-    cmsgpack_unpack_one => CMSGPACK_UNPACK_ONE,
-    cmsgpack_unpack_limit => CMSGPACK_UNPACK_LIMIT,
-    struct_pack => STRUCT_PACK,
-    struct_unpack => STRUCT_UNPACK,
-    struct_size => STRUCT_SIZE,
+    bit_tobit => BIT_TOBIT, c"tobit",
+    bit_bnot => BIT_BNOT, c"bnot",
+    bit_band => BIT_BAND, c"band",
+    bit_bor => BIT_BOR, c"bor",
+    bit_bxor => BIT_BXOR, c"bxor",
+    bit_lshift => BIT_LSHIFT, c"lshift",
+    bit_rshift => BIT_RSHIFT, c"rshift",
+    bit_arshift => BIT_ARSHIFT, c"arshift",
+    bit_rol => BIT_ROL, c"rol",
+    bit_ror => BIT_ROR, c"ror",
+    bit_bswap => BIT_BSWAP, c"bswap",
+    bit_tohex => BIT_TOHEX, c"tohex",
+    cmsgpack_pack => CMSGPACK_PACK, c"pack",
+    cmsgpack_unpack => CMSGPACK_UNPACK, c"unpack",
+    cmsgpack_unpack_one => CMSGPACK_UNPACK_ONE, c"unpack_one",
+    cmsgpack_unpack_limit => CMSGPACK_UNPACK_LIMIT, c"unpack_limit",
+    struct_pack => STRUCT_PACK, c"pack",
+    struct_unpack => STRUCT_UNPACK, c"unpack",
+    struct_size => STRUCT_SIZE, c"size",
 }

@@ -49,10 +49,11 @@ impl Vm {
         let lua = unsafe { Lua::unsafe_new_with(StdLib::TABLE | StdLib::STRING | StdLib::MATH | StdLib::DEBUG, LuaOptions::default()) };
         let flags = Arc::new(RunFlags::default());
         let sha1hex = lua.create_function(|_, s: mlua::String| Ok(sha1_hex(&s.as_bytes())))?;
-        let log = lua.create_function(|_, args: MultiValue| {
-            log(&args);
-            Ok(())
+        let log_impl = lua.create_function(|lua, args: MultiValue| match log(&args) {
+            Ok(()) => Ok((Value::Nil, Value::Nil)),
+            Err(msg) => Ok((Value::Nil, convert::error_value(lua, msg)?)),
         })?;
+        lua.set_named_registry_value(trampoline::key(trampoline::LOG), log_impl)?;
         register_run_state(&lua, &flags)?;
         let acl_check_impl = lua.create_function(|lua, args: MultiValue| {
             let known = match args.front() {
@@ -75,13 +76,14 @@ impl Vm {
             None => Value::Nil,
         };
         // SAFETY: plain lua_CFunctions that only use the Lua API.
-        let (call, pcall, acl_check, setresp, set_repl) = unsafe {
+        let (call, pcall, acl_check, setresp, set_repl, log) = unsafe {
             (
                 lua.create_c_function(trampoline::call)?,
                 lua.create_c_function(trampoline::pcall)?,
                 lua.create_c_function(trampoline::acl_check)?,
                 lua.create_c_function(trampoline::setresp)?,
                 lua.create_c_function(trampoline::set_repl)?,
+                lua.create_c_function(trampoline::redis_log)?,
             )
         };
         let (cjson, bit) = (libs::cjson(&lua)?, libs::bit(&lua)?);

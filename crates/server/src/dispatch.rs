@@ -393,10 +393,9 @@ fn account(ctx: &mut Ctx<'_>, entry: &Entry, args: &[Bytes], usec: u64) {
 }
 
 /// One MONITOR line: `+<unix>.<usec> [<db> <addr>] "arg" ...`, with
-/// passwords redacted as Redis does.
-/// MONITOR's line for a command; a script's commands are shown as Redis's
-/// Lua client's (`[0 lua]`). EVAL and FCALL feed it themselves, before the
-/// commands they run.
+/// passwords redacted as Redis does; a script's commands are shown as
+/// Redis's Lua client's (`[0 lua]`). EVAL and FCALL feed it themselves,
+/// before the commands they run.
 pub fn feed_monitors(ctx: &mut Ctx<'_>, args: &[Bytes]) {
     if ctx.server.monitor_count.load(Ordering::Relaxed) == 0 {
         return;

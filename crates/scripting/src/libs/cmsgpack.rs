@@ -7,11 +7,15 @@
 
 use mlua::{Lua, MultiValue, Table, Value};
 
-use super::{arg_error, integer_arg, string_arg};
+use super::{arg_error, failing as fail, integer_arg, returning, string_arg};
 
 const MAX_NESTING: usize = 16;
-/// Lua's C stack limit: more results than this cannot be returned at once.
-const MAX_RESULTS: usize = 7990;
+/// Results returned at once. Every table or string among them is held as a
+/// reference on mlua's auxiliary stack (about 8000 slots for everything)
+/// until it is returned, so this stays well below Lua's own C stack limit.
+const MAX_RESULTS: usize = 4000;
+/// Nesting decoded (each level holds its table the same way).
+const MAX_DEPTH: usize = 1000;
 
 pub fn pack(lua: &Lua, args: MultiValue) -> mlua::Result<MultiValue> {
     if args.is_empty() {
@@ -21,7 +25,7 @@ pub fn pack(lua: &Lua, args: MultiValue) -> mlua::Result<MultiValue> {
     for v in args.iter() {
         encode(v, 0, &mut out)?;
     }
-    ok(lua, vec![Value::String(lua.create_string(&out)?)])
+    returning([Value::String(lua.create_string(&out)?)])
 }
 
 pub fn unpack(lua: &Lua, args: MultiValue) -> mlua::Result<MultiValue> {
@@ -45,14 +49,6 @@ pub fn unpack_limit(lua: &Lua, args: MultiValue) -> mlua::Result<MultiValue> {
     }
 }
 
-fn ok(lua: &Lua, values: Vec<Value>) -> mlua::Result<MultiValue> {
-    let _ = lua;
-    Ok(std::iter::once(Value::Nil).chain(values).collect())
-}
-
-fn fail(lua: &Lua, msg: String) -> mlua::Result<MultiValue> {
-    Ok(MultiValue::from_iter([Value::String(lua.create_string(msg)?)]))
-}
 
 // ---------------------------------------------------------------- encoding
 
@@ -157,11 +153,14 @@ fn encode_table(t: &Table, level: usize, out: &mut Vec<u8>) -> mlua::Result<()> 
         }
         return Ok(());
     }
-    let pairs: Vec<(Value, Value)> = t.clone().pairs::<Value, Value>().collect::<mlua::Result<_>>()?;
-    encode_header(out, pairs.len(), 0x80, (0xde, 0xdf));
-    for (k, v) in &pairs {
-        encode(k, level + 1, out)?;
-        encode(v, level + 1, out)?;
+    // Counted, then encoded, one pair at a time: holding every pair would
+    // take a reference per key and value.
+    let count = t.clone().pairs::<Value, Value>().count();
+    encode_header(out, count, 0x80, (0xde, 0xdf));
+    for pair in t.clone().pairs::<Value, Value>() {
+        let (k, v) = pair?;
+        encode(&k, level + 1, out)?;
+        encode(&v, level + 1, out)?;
     }
     Ok(())
 }
@@ -191,6 +190,7 @@ fn is_array(t: &Table) -> mlua::Result<bool> {
 enum Fail {
     Eof,
     BadFormat,
+    TooDeep,
     Lua(mlua::Error),
 }
 
@@ -224,7 +224,10 @@ impl<'a> Cursor<'a> {
     }
 }
 
-fn decode(lua: &Lua, c: &mut Cursor<'_>) -> Result<Value, Fail> {
+fn decode(lua: &Lua, c: &mut Cursor<'_>, depth: usize) -> Result<Value, Fail> {
+    if depth > MAX_DEPTH {
+        return Err(Fail::TooDeep);
+    }
     let tag = c.take(1)?[0];
     let number = |n: f64| Ok(Value::Number(n));
     match tag {
@@ -244,18 +247,18 @@ fn decode(lua: &Lua, c: &mut Cursor<'_>) -> Result<Value, Fail> {
         0xd9 => string(lua, c, 1),
         0xda => string(lua, c, 2),
         0xdb => string(lua, c, 4),
-        0xdc => array(lua, c, 2),
-        0xdd => array(lua, c, 4),
-        0xde => map(lua, c, 2),
-        0xdf => map(lua, c, 4),
+        0xdc => array(lua, c, 2, depth),
+        0xdd => array(lua, c, 4, depth),
+        0xde => map(lua, c, 2, depth),
+        0xdf => map(lua, c, 4, depth),
         _ if tag & 0x80 == 0 => number(f64::from(tag)),
         _ if tag & 0xe0 == 0xe0 => number(f64::from(tag as i8)),
         _ if tag & 0xe0 == 0xa0 => {
             let bytes = c.take(usize::from(tag & 0x1f))?;
             Ok(Value::String(lua.create_string(bytes)?))
         }
-        _ if tag & 0xf0 == 0x90 => decode_array(lua, c, usize::from(tag & 0xf)),
-        _ if tag & 0xf0 == 0x80 => decode_map(lua, c, usize::from(tag & 0xf)),
+        _ if tag & 0xf0 == 0x90 => decode_array(lua, c, usize::from(tag & 0xf), depth),
+        _ if tag & 0xf0 == 0x80 => decode_map(lua, c, usize::from(tag & 0xf), depth),
         _ => Err(Fail::BadFormat),
     }
 }
@@ -266,30 +269,30 @@ fn string(lua: &Lua, c: &mut Cursor<'_>, len_bytes: usize) -> Result<Value, Fail
     Ok(Value::String(lua.create_string(bytes)?))
 }
 
-fn array(lua: &Lua, c: &mut Cursor<'_>, len_bytes: usize) -> Result<Value, Fail> {
+fn array(lua: &Lua, c: &mut Cursor<'_>, len_bytes: usize, depth: usize) -> Result<Value, Fail> {
     let len = c.be(len_bytes)? as usize;
-    decode_array(lua, c, len)
+    decode_array(lua, c, len, depth)
 }
 
-fn map(lua: &Lua, c: &mut Cursor<'_>, len_bytes: usize) -> Result<Value, Fail> {
+fn map(lua: &Lua, c: &mut Cursor<'_>, len_bytes: usize, depth: usize) -> Result<Value, Fail> {
     let len = c.be(len_bytes)? as usize;
-    decode_map(lua, c, len)
+    decode_map(lua, c, len, depth)
 }
 
-fn decode_array(lua: &Lua, c: &mut Cursor<'_>, len: usize) -> Result<Value, Fail> {
+fn decode_array(lua: &Lua, c: &mut Cursor<'_>, len: usize, depth: usize) -> Result<Value, Fail> {
     // The length is untrusted: the table grows as elements arrive.
     let t = lua.create_table()?;
     for i in 1..=len {
-        t.raw_set(i, decode(lua, c)?)?;
+        t.raw_set(i, decode(lua, c, depth + 1)?)?;
     }
     Ok(Value::Table(t))
 }
 
-fn decode_map(lua: &Lua, c: &mut Cursor<'_>, len: usize) -> Result<Value, Fail> {
+fn decode_map(lua: &Lua, c: &mut Cursor<'_>, len: usize, depth: usize) -> Result<Value, Fail> {
     let t = lua.create_table()?;
     for _ in 0..len {
-        let k = decode(lua, c)?;
-        let v = decode(lua, c)?;
+        let k = decode(lua, c, depth + 1)?;
+        let v = decode(lua, c, depth + 1)?;
         t.raw_set(k, v)?;
     }
     Ok(Value::Table(t))
@@ -318,10 +321,11 @@ fn unpack_full(lua: &Lua, args: &MultiValue, func: &str, limit: i64, offset: i64
         if values.len() >= MAX_RESULTS {
             return fail(lua, "too many return values at once; use unpack_one or unpack_limit instead.".into());
         }
-        match decode(lua, &mut c) {
+        match decode(lua, &mut c, 0) {
             Ok(v) => values.push(v),
             Err(Fail::Eof) => return fail(lua, "Missing bytes in input.".into()),
             Err(Fail::BadFormat) => return fail(lua, "Bad data format in input.".into()),
+            Err(Fail::TooDeep) => return fail(lua, "stack overflow (in function mp_decode_to_lua_array)".into()),
             Err(Fail::Lua(e)) => return Err(e),
         }
     }
@@ -329,5 +333,5 @@ fn unpack_full(lua: &Lua, args: &MultiValue, func: &str, limit: i64, offset: i64
         let next = if c.left() == 0 { -1 } else { c.at as i64 };
         values.insert(0, Value::Number(next as f64));
     }
-    ok(lua, values)
+    returning(values)
 }

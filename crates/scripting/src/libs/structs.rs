@@ -6,7 +6,7 @@
 
 use mlua::{Lua, MultiValue, Value};
 
-use super::{arg_error, integer_arg, string_arg};
+use super::{arg_error, failing, integer_arg, returning, string_arg};
 
 const MAXINTSIZE: usize = 32;
 /// The strictest alignment `!` defaults to (a double's).
@@ -140,10 +140,14 @@ fn get_integer(bytes: &[u8], little: bool, signed: bool) -> f64 {
 
 fn result(lua: &Lua, r: Result<Vec<Value>, String>) -> mlua::Result<MultiValue> {
     match r {
-        Ok(values) => Ok(std::iter::once(Value::Nil).chain(values).collect()),
-        Err(msg) => Ok(MultiValue::from_iter([Value::String(lua.create_string(msg)?)])),
+        Ok(values) => returning(values),
+        Err(msg) => failing(lua, msg),
     }
 }
+
+/// Results returned at once (each string among them holds an mlua
+/// reference until it is returned; see `cmsgpack`).
+const MAX_RESULTS: usize = 4000;
 
 pub fn pack(lua: &Lua, args: MultiValue) -> mlua::Result<MultiValue> {
     let packed = pack_values(lua, &args).and_then(|out| Ok(vec![Value::String(lua.create_string(&out).map_err(|e| e.to_string())?)]));
@@ -217,6 +221,9 @@ fn unpack_values(lua: &Lua, args: &MultiValue) -> Result<Vec<Value>, String> {
     let mut h = DEFAULT;
     let mut values: Vec<Value> = Vec::new();
     while let Some(opt) = f.next() {
+        if values.len() >= MAX_RESULTS {
+            return Err("stack overflow (too many results)".into());
+        }
         let mut size = f.size(opt)? as u64;
         pos = pos.wrapping_add(to_align(pos as usize, &h, opt, size as usize) as u64);
         if size > ld || pos > ld - size {

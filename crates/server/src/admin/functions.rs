@@ -10,7 +10,7 @@ use bytes::{Bytes, BytesMut};
 use ferrokv_commands::{cmd, container};
 use ferrokv_resp::{encode, Protocol};
 use ferrokv_scripting::{script_flags, Functions, RestorePolicy};
-use parking_lot::{MappedMutexGuard, MutexGuard};
+use parking_lot::MappedMutexGuard;
 
 use crate::args;
 use crate::command::flags::*;
@@ -19,7 +19,7 @@ use crate::ctx::Ctx;
 use crate::errors::{CmdResult, RedisError};
 use crate::server::Server;
 
-use super::scripting::{admit_flags, as_script, numkeys};
+use super::scripting::{admit_flags, as_script, made_on_first_use, numkeys};
 
 const SCRIPTING: &[&str] = &["scripting"];
 const FCALL_FLAGS: u32 = NOSCRIPT | STALE | SKIP_MONITOR | NO_MANDATORY_KEYS | MOVABLEKEYS;
@@ -74,12 +74,7 @@ static FUNCTION: &[Command] = &[
 
 /// The libraries, their VM made on first use.
 fn functions(server: &Server) -> Result<MappedMutexGuard<'_, Functions>, RedisError> {
-    let mut guard = server.functions.lock();
-    if guard.is_none() {
-        let made = Functions::new(server.script_watchdog.clone(), server.function_counts.clone());
-        *guard = Some(made.map_err(|e| RedisError::from(format!("ERR {e}")))?);
-    }
-    Ok(MutexGuard::map(guard, |g| g.as_mut().expect("made above")))
+    made_on_first_use(&server.functions, || Functions::new(server.script_watchdog.clone(), server.function_counts.clone()))
 }
 
 /// Every library's code, for a snapshot (taken with the keyspace held, so

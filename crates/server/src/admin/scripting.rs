@@ -11,7 +11,7 @@ use ferrokv_resp::{Frame, Protocol};
 use std::time::Duration;
 
 use ferrokv_scripting::{repl, script_flags, Caller, Engine, KillError};
-use parking_lot::{MappedMutexGuard, MutexGuard};
+use parking_lot::{MappedMutexGuard, Mutex, MutexGuard};
 
 use crate::args;
 use crate::command::flags::*;
@@ -130,9 +130,17 @@ pub(crate) fn as_script(
 
 /// The VM, made on first use (a node that never scripts never pays for it).
 fn engine(server: &Server) -> Result<MappedMutexGuard<'_, Engine>, RedisError> {
-    let mut guard = server.scripts.lock();
+    made_on_first_use(&server.scripts, || Engine::new(server.script_watchdog.clone()))
+}
+
+/// The VM in `slot`, made on first use.
+pub(crate) fn made_on_first_use<T, E: std::fmt::Display>(
+    slot: &Mutex<Option<T>>,
+    make: impl FnOnce() -> Result<T, E>,
+) -> Result<MappedMutexGuard<'_, T>, RedisError> {
+    let mut guard = slot.lock();
     if guard.is_none() {
-        *guard = Some(Engine::new(server.script_watchdog.clone()).map_err(|e| RedisError::from(format!("ERR {e}")))?);
+        *guard = Some(make().map_err(|e| RedisError::from(format!("ERR {e}")))?);
     }
     Ok(MutexGuard::map(guard, |g| g.as_mut().expect("made above")))
 }

@@ -13,14 +13,13 @@ use std::sync::{mpsc, Arc};
 use std::time::Instant;
 
 use bytes::Bytes;
+use ferrokv_commands::families::dump::rdb_form;
 use ferrokv_rdb::file::{encode_key, encode_select_db};
-
-use crate::persistence::snapshot::Aux;
 use ferrokv_storage::snapshot::Capture;
 use ferrokv_storage::{now_ms, Key, Keyspace, Value};
 
+use crate::persistence::snapshot::Aux;
 use crate::server::Server;
-use ferrokv_commands::families::dump::rdb_form;
 
 enum Chunk {
     /// Entries the walker captured (copies that share their bytes with the
