@@ -236,7 +236,12 @@ pub(crate) fn log(args: &MultiValue) -> Result<(), &'static str> {
     if !(0..=3).contains(&level) {
         return Err("ERR Invalid debug level.");
     }
-    let parts: Vec<String> = args.iter().skip(1).filter(|v| matches!(v, Value::String(_) | Value::Integer(_) | Value::Number(_))).map(|v| v.to_string().unwrap_or_default()).collect();
+    let parts: Vec<String> = args
+        .iter()
+        .skip(1)
+        .filter(|v| matches!(v, Value::String(_) | Value::Integer(_) | Value::Number(_)))
+        .map(|v| v.to_string().unwrap_or_default())
+        .collect();
     let msg = parts.join(" ");
     match level {
         0 | 1 => tracing::debug!("{msg}"),

@@ -2,19 +2,18 @@
 //! its arguments as MessagePack (integral numbers as the smallest integer,
 //! others as float when exact, tables as arrays when their keys are 1..n,
 //! nesting cut at 16 levels); `unpack`, `unpack_one` and `unpack_limit`
-//! decode. The implementations return an error message (or nil) first,
-//! which their C trampolines raise at the script's line.
+//! decode. `pack` returns an error message (or nil) first, which its C
+//! trampoline raises at the script's line; the decoders are C functions
+//! themselves.
 
-use mlua::{Lua, MultiValue, Table, Value};
+use std::ffi::{c_int, CStr};
 
-use super::{arg_error, failing as fail, integer_arg, returning, string_arg};
+use mlua::{ffi, Lua, MultiValue, Table, Value};
+
+use super::{arg_error, failing as fail, returning};
 
 const MAX_NESTING: usize = 16;
-/// Results returned at once. Every table or string among them is held as a
-/// reference on mlua's auxiliary stack (about 8000 slots for everything)
-/// until it is returned, so this stays well below Lua's own C stack limit.
-const MAX_RESULTS: usize = 4000;
-/// Nesting decoded (each level holds its table the same way).
+/// Nesting decoded (the recursion's native stack, as well as Lua's).
 const MAX_DEPTH: usize = 1000;
 
 pub fn pack(lua: &Lua, args: MultiValue) -> mlua::Result<MultiValue> {
@@ -27,28 +26,6 @@ pub fn pack(lua: &Lua, args: MultiValue) -> mlua::Result<MultiValue> {
     }
     returning([Value::String(lua.create_string(&out)?)])
 }
-
-pub fn unpack(lua: &Lua, args: MultiValue) -> mlua::Result<MultiValue> {
-    unpack_full(lua, &args, "unpack", 0, 0)
-}
-
-pub fn unpack_one(lua: &Lua, args: MultiValue) -> mlua::Result<MultiValue> {
-    let offset = match integer_arg(lua, args.get(1), 2, "unpack_one", Some(0)) {
-        Ok(n) => n,
-        Err(msg) => return fail(lua, msg),
-    };
-    unpack_full(lua, &args, "unpack_one", 1, offset)
-}
-
-pub fn unpack_limit(lua: &Lua, args: MultiValue) -> mlua::Result<MultiValue> {
-    let limits =
-        integer_arg(lua, args.get(1), 2, "unpack_limit", None).and_then(|limit| Ok((limit, integer_arg(lua, args.get(2), 3, "unpack_limit", Some(0))?)));
-    match limits {
-        Ok((limit, offset)) => unpack_full(lua, &args, "unpack_limit", limit, offset),
-        Err(msg) => fail(lua, msg),
-    }
-}
-
 
 // ---------------------------------------------------------------- encoding
 
@@ -186,18 +163,72 @@ fn is_array(t: &Table) -> mlua::Result<bool> {
 }
 
 // ---------------------------------------------------------------- decoding
+//
+// On Lua's C API: values are decoded straight onto the Lua stack, as
+// lua-cmsgpack does, so hostile input (deep nesting, many values) meets
+// Lua's own stack limit instead of holding one mlua reference per value.
+// Rust values are dropped before an error is raised.
+
+/// `cmsgpack.unpack(s)`: every value in `s`.
+pub unsafe extern "C-unwind" fn unpack(state: *mut ffi::lua_State) -> c_int {
+    finish(state, unpack_full(state, "unpack", 0, 0))
+}
+
+/// `cmsgpack.unpack_one(s [, offset])`: the next offset (-1 at the end)
+/// and one value.
+pub unsafe extern "C-unwind" fn unpack_one(state: *mut ffi::lua_State) -> c_int {
+    let unpacked = integer_at(state, 2, "unpack_one", Some(0)).and_then(|offset| unpack_full(state, "unpack_one", 1, offset));
+    finish(state, unpacked)
+}
+
+/// `cmsgpack.unpack_limit(s, limit [, offset])`: the next offset and up to
+/// `limit` values.
+pub unsafe extern "C-unwind" fn unpack_limit(state: *mut ffi::lua_State) -> c_int {
+    let unpacked = integer_at(state, 2, "unpack_limit", None)
+        .and_then(|limit| Ok((limit, integer_at(state, 3, "unpack_limit", Some(0))?)))
+        .and_then(|(limit, offset)| unpack_full(state, "unpack_limit", limit, offset));
+    finish(state, unpacked)
+}
+
+/// Returns the values left on the stack, or raises the error at the
+/// script's line (luaL_error's form), the message's memory freed first.
+unsafe fn finish(state: *mut ffi::lua_State, result: Result<c_int, String>) -> c_int {
+    match result {
+        Ok(n) => n,
+        Err(msg) => {
+            ffi::luaL_where(state, 1);
+            ffi::lua_pushlstring(state, msg.as_ptr().cast(), msg.len());
+            drop(msg);
+            ffi::lua_concat(state, 2);
+            ffi::lua_error(state)
+        }
+    }
+}
+
+/// luaL_checkinteger / luaL_optinteger (`default`), truncated as C does.
+unsafe fn integer_at(state: *mut ffi::lua_State, idx: c_int, func: &str, default: Option<i64>) -> Result<i64, String> {
+    let t = ffi::lua_type(state, idx);
+    if let (ffi::LUA_TNONE | ffi::LUA_TNIL, Some(d)) = (t, default) {
+        return Ok(d);
+    }
+    if ffi::lua_isnumber(state, idx) != 0 {
+        return Ok(ffi::lua_tonumber(state, idx) as i64);
+    }
+    Err(arg_error(idx as usize, func, &format!("number expected, got {}", type_name_at(state, idx))))
+}
+
+unsafe fn type_name_at(state: *mut ffi::lua_State, idx: c_int) -> String {
+    let t = ffi::lua_type(state, idx);
+    if t == ffi::LUA_TNONE {
+        return "no value".into();
+    }
+    CStr::from_ptr(ffi::lua_typename(state, t)).to_string_lossy().into_owned()
+}
 
 enum Fail {
     Eof,
     BadFormat,
     TooDeep,
-    Lua(mlua::Error),
-}
-
-impl From<mlua::Error> for Fail {
-    fn from(e: mlua::Error) -> Self {
-        Fail::Lua(e)
-    }
 }
 
 struct Cursor<'a> {
@@ -224,12 +255,16 @@ impl<'a> Cursor<'a> {
     }
 }
 
-fn decode(lua: &Lua, c: &mut Cursor<'_>, depth: usize) -> Result<Value, Fail> {
-    if depth > MAX_DEPTH {
+/// Decodes one value onto the stack.
+unsafe fn decode(state: *mut ffi::lua_State, c: &mut Cursor<'_>, depth: usize) -> Result<(), Fail> {
+    if depth > MAX_DEPTH || ffi::lua_checkstack(state, 3) == 0 {
         return Err(Fail::TooDeep);
     }
     let tag = c.take(1)?[0];
-    let number = |n: f64| Ok(Value::Number(n));
+    let number = |n: f64| {
+        ffi::lua_pushnumber(state, n);
+        Ok(())
+    };
     match tag {
         0xcc => number(c.be(1)? as f64),
         0xd0 => number(f64::from(c.be(1)? as u8 as i8)),
@@ -239,99 +274,115 @@ fn decode(lua: &Lua, c: &mut Cursor<'_>, depth: usize) -> Result<Value, Fail> {
         0xd2 => number(f64::from(c.be(4)? as u32 as i32)),
         0xcf => number(c.be(8)? as f64),
         0xd3 => number(c.be(8)? as i64 as f64),
-        0xc0 => Ok(Value::Nil),
-        0xc3 => Ok(Value::Boolean(true)),
-        0xc2 => Ok(Value::Boolean(false)),
+        0xc0 => {
+            ffi::lua_pushnil(state);
+            Ok(())
+        }
+        0xc3 | 0xc2 => {
+            ffi::lua_pushboolean(state, c_int::from(tag == 0xc3));
+            Ok(())
+        }
         0xca => number(f64::from(f32::from_bits(c.be(4)? as u32))),
         0xcb => number(f64::from_bits(c.be(8)?)),
-        0xd9 => string(lua, c, 1),
-        0xda => string(lua, c, 2),
-        0xdb => string(lua, c, 4),
-        0xdc => array(lua, c, 2, depth),
-        0xdd => array(lua, c, 4, depth),
-        0xde => map(lua, c, 2, depth),
-        0xdf => map(lua, c, 4, depth),
+        0xd9 => string(state, c, 1),
+        0xda => string(state, c, 2),
+        0xdb => string(state, c, 4),
+        0xdc | 0xdd => {
+            let len = c.be(if tag == 0xdc { 2 } else { 4 })? as usize;
+            array(state, c, len, depth)
+        }
+        0xde | 0xdf => {
+            let len = c.be(if tag == 0xde { 2 } else { 4 })? as usize;
+            map(state, c, len, depth)
+        }
         _ if tag & 0x80 == 0 => number(f64::from(tag)),
         _ if tag & 0xe0 == 0xe0 => number(f64::from(tag as i8)),
         _ if tag & 0xe0 == 0xa0 => {
             let bytes = c.take(usize::from(tag & 0x1f))?;
-            Ok(Value::String(lua.create_string(bytes)?))
+            ffi::lua_pushlstring(state, bytes.as_ptr().cast(), bytes.len());
+            Ok(())
         }
-        _ if tag & 0xf0 == 0x90 => decode_array(lua, c, usize::from(tag & 0xf), depth),
-        _ if tag & 0xf0 == 0x80 => decode_map(lua, c, usize::from(tag & 0xf), depth),
+        _ if tag & 0xf0 == 0x90 => array(state, c, usize::from(tag & 0xf), depth),
+        _ if tag & 0xf0 == 0x80 => map(state, c, usize::from(tag & 0xf), depth),
         _ => Err(Fail::BadFormat),
     }
 }
 
-fn string(lua: &Lua, c: &mut Cursor<'_>, len_bytes: usize) -> Result<Value, Fail> {
+unsafe fn string(state: *mut ffi::lua_State, c: &mut Cursor<'_>, len_bytes: usize) -> Result<(), Fail> {
     let len = c.be(len_bytes)? as usize;
     let bytes = c.take(len)?;
-    Ok(Value::String(lua.create_string(bytes)?))
+    ffi::lua_pushlstring(state, bytes.as_ptr().cast(), bytes.len());
+    Ok(())
 }
 
-fn array(lua: &Lua, c: &mut Cursor<'_>, len_bytes: usize, depth: usize) -> Result<Value, Fail> {
-    let len = c.be(len_bytes)? as usize;
-    decode_array(lua, c, len, depth)
-}
-
-fn map(lua: &Lua, c: &mut Cursor<'_>, len_bytes: usize, depth: usize) -> Result<Value, Fail> {
-    let len = c.be(len_bytes)? as usize;
-    decode_map(lua, c, len, depth)
-}
-
-fn decode_array(lua: &Lua, c: &mut Cursor<'_>, len: usize, depth: usize) -> Result<Value, Fail> {
-    // The length is untrusted: the table grows as elements arrive.
-    let t = lua.create_table()?;
+/// The length is untrusted: the table grows as elements arrive.
+unsafe fn array(state: *mut ffi::lua_State, c: &mut Cursor<'_>, len: usize, depth: usize) -> Result<(), Fail> {
+    ffi::lua_createtable(state, 0, 0);
     for i in 1..=len {
-        t.raw_set(i, decode(lua, c, depth + 1)?)?;
+        decode(state, c, depth + 1)?;
+        ffi::lua_rawseti(state, -2, i as ffi::lua_Integer);
     }
-    Ok(Value::Table(t))
+    Ok(())
 }
 
-fn decode_map(lua: &Lua, c: &mut Cursor<'_>, len: usize, depth: usize) -> Result<Value, Fail> {
-    let t = lua.create_table()?;
+unsafe fn map(state: *mut ffi::lua_State, c: &mut Cursor<'_>, len: usize, depth: usize) -> Result<(), Fail> {
+    ffi::lua_createtable(state, 0, 0);
     for _ in 0..len {
-        let k = decode(lua, c, depth + 1)?;
-        let v = decode(lua, c, depth + 1)?;
-        t.raw_set(k, v)?;
+        decode(state, c, depth + 1)?;
+        decode(state, c, depth + 1)?;
+        // A nil or NaN key cannot index a table (Lua would raise "table
+        // index is nil"): the pair is dropped.
+        let bad_key = ffi::lua_isnil(state, -2) != 0 || (ffi::lua_type(state, -2) == ffi::LUA_TNUMBER && ffi::lua_tonumber(state, -2).is_nan());
+        if bad_key {
+            ffi::lua_pop(state, 2);
+        } else {
+            ffi::lua_rawset(state, -3);
+        }
     }
-    Ok(Value::Table(t))
+    Ok(())
 }
 
 /// lua-cmsgpack's mp_unpack_full: with no limit and no offset every value
 /// is returned; otherwise the next offset (-1 at the end) comes first.
-fn unpack_full(lua: &Lua, args: &MultiValue, func: &str, limit: i64, offset: i64) -> mlua::Result<MultiValue> {
-    let s = match string_arg(lua, args.front(), 1, func) {
-        Ok(s) => s,
-        Err(msg) => return fail(lua, msg),
-    };
-    let len = s.len();
+/// Returns how many values it left on the stack.
+unsafe fn unpack_full(state: *mut ffi::lua_State, func: &str, limit: i64, offset: i64) -> Result<c_int, String> {
+    if !matches!(ffi::lua_type(state, 1), ffi::LUA_TSTRING | ffi::LUA_TNUMBER) {
+        return Err(arg_error(1, func, &format!("string expected, got {}", type_name_at(state, 1))));
+    }
+    // Only the string stays (the C code pops the rest), so the values are
+    // the stack above it.
+    ffi::lua_settop(state, 1);
+    let mut len = 0;
+    let p = ffi::lua_tolstring(state, 1, &mut len);
+    // The string stays at slot 1 (anchored) while its bytes are read.
+    let s = std::slice::from_raw_parts(p.cast::<u8>(), len);
     let decode_all = limit == 0 && offset == 0;
     if offset < 0 || limit < 0 {
         // Sic: Redis's message reports the input length as the limit.
-        return fail(lua, format!("Invalid request to unpack with offset of {} and limit of {}.", offset as i32, len as i32));
+        return Err(format!("Invalid request to unpack with offset of {} and limit of {}.", offset as i32, len as i32));
     }
     if offset as usize > len {
-        return fail(lua, format!("Start offset {} greater than input length {}.", offset as i32, len as i32));
+        return Err(format!("Start offset {} greater than input length {}.", offset as i32, len as i32));
     }
     let limit = if decode_all { i64::from(i32::MAX) } else { limit };
-    let mut c = Cursor { s: &s, at: offset as usize };
-    let mut values = Vec::new();
-    while c.left() > 0 && (values.len() as i64) < limit {
-        if values.len() >= MAX_RESULTS {
-            return fail(lua, "too many return values at once; use unpack_one or unpack_limit instead.".into());
+    let mut c = Cursor { s, at: offset as usize };
+    let mut count: c_int = 0;
+    while c.left() > 0 && i64::from(count) < limit {
+        if ffi::lua_checkstack(state, 1) == 0 {
+            return Err("too many return values at once; use unpack_one or unpack_limit instead.".into());
         }
-        match decode(lua, &mut c, 0) {
-            Ok(v) => values.push(v),
-            Err(Fail::Eof) => return fail(lua, "Missing bytes in input.".into()),
-            Err(Fail::BadFormat) => return fail(lua, "Bad data format in input.".into()),
-            Err(Fail::TooDeep) => return fail(lua, "stack overflow (in function mp_decode_to_lua_array)".into()),
-            Err(Fail::Lua(e)) => return Err(e),
+        match decode(state, &mut c, 0) {
+            Ok(()) => count += 1,
+            Err(Fail::Eof) => return Err("Missing bytes in input.".into()),
+            Err(Fail::BadFormat) => return Err("Bad data format in input.".into()),
+            Err(Fail::TooDeep) => return Err("stack overflow (in function mp_decode_to_lua_array)".into()),
         }
     }
     if !decode_all {
         let next = if c.left() == 0 { -1 } else { c.at as i64 };
-        values.insert(0, Value::Number(next as f64));
+        ffi::lua_pushnumber(state, next as f64);
+        ffi::lua_insert(state, 2);
+        count += 1;
     }
-    returning(values)
+    Ok(count)
 }

@@ -28,15 +28,13 @@ fn raising_table(lua: &Lua, functions: &[(&str, &'static CStr, Impl, ffi::lua_CF
 
 pub fn cmsgpack(lua: &Lua) -> mlua::Result<Table> {
     use trampoline::*;
-    let t = raising_table(
-        lua,
-        &[
-            ("pack", CMSGPACK_PACK, cmsgpack::pack, cmsgpack_pack),
-            ("unpack", CMSGPACK_UNPACK, cmsgpack::unpack, cmsgpack_unpack),
-            ("unpack_one", CMSGPACK_UNPACK_ONE, cmsgpack::unpack_one, cmsgpack_unpack_one),
-            ("unpack_limit", CMSGPACK_UNPACK_LIMIT, cmsgpack::unpack_limit, cmsgpack_unpack_limit),
-        ],
-    )?;
+    let t = raising_table(lua, &[("pack", CMSGPACK_PACK, cmsgpack::pack, cmsgpack_pack)])?;
+    // SAFETY: plain lua_CFunctions that only use the Lua API.
+    unsafe {
+        t.raw_set("unpack", lua.create_c_function(cmsgpack::unpack)?)?;
+        t.raw_set("unpack_one", lua.create_c_function(cmsgpack::unpack_one)?)?;
+        t.raw_set("unpack_limit", lua.create_c_function(cmsgpack::unpack_limit)?)?;
+    }
     t.raw_set("_NAME", "cmsgpack")?;
     t.raw_set("_VERSION", "lua-cmsgpack 0.4.0")?;
     t.raw_set("_COPYRIGHT", "Copyright (C) 2012, Salvatore Sanfilippo")?;
