@@ -13,4 +13,7 @@ mod request;
 pub use encode::Protocol;
 pub use frame::parse_i64;
 pub use frame::{Frame, FrameError};
+
+#[cfg(any(test, feature = "arbitrary"))]
+pub mod arbitrary;
 pub use request::{split_args, ProtocolError, RequestLimits, RequestParser};

@@ -24,30 +24,6 @@ impl Caller for Replies {
     }
 }
 
-fn arb_frame() -> impl Strategy<Value = Frame> {
-    let leaf = prop_oneof![
-        "[a-z]{0,8}".prop_map(|s| Frame::Simple(Bytes::from(s))),
-        "[A-Z]{1,8} [a-z]{0,8}".prop_map(|s| Frame::Error(Bytes::from(s))),
-        any::<i64>().prop_map(Frame::Integer),
-        prop::collection::vec(any::<u8>(), 0..32).prop_map(|v| Frame::Bulk(Bytes::from(v))),
-        Just(Frame::NullBulk),
-        Just(Frame::NullArray),
-        Just(Frame::Null),
-        any::<bool>().prop_map(Frame::Boolean),
-        any::<f64>().prop_map(Frame::Double),
-        "-?[0-9]{1,40}".prop_map(|s| Frame::BigNumber(Bytes::from(s))),
-        "[a-z]{0,10}".prop_map(|s| Frame::Verbatim { format: *b"txt", text: Bytes::from(s) }),
-    ];
-    leaf.prop_recursive(4, 64, 8, |inner| {
-        prop_oneof![
-            prop::collection::vec(inner.clone(), 0..6).prop_map(Frame::Array),
-            prop::collection::vec(inner.clone(), 0..6).prop_map(Frame::Set),
-            prop::collection::vec(inner.clone(), 0..6).prop_map(Frame::Push),
-            prop::collection::vec((inner.clone(), inner), 0..4).prop_map(Frame::Map),
-        ]
-    })
-}
-
 /// Runs `script` and checks its reply is exactly one complete frame.
 fn reply_is_one_frame(engine: &mut Engine, script: &str, argv: &[Bytes], caller: &mut dyn Caller, proto: Protocol) {
     let sha = engine.load(script.as_bytes()).expect("the script compiles");
@@ -72,7 +48,7 @@ proptest! {
     #![proptest_config(ProptestConfig::with_cases(300))]
 
     #[test]
-    fn any_command_reply_round_trips_through_lua(frame in arb_frame()) {
+    fn any_command_reply_round_trips_through_lua(frame in ferrokv_resp::arbitrary::frame()) {
         let mut engine = engine();
         for proto in [Protocol::Resp2, Protocol::Resp3] {
             for script in ["return redis.call('x')", "return redis.pcall('x')", "redis.setresp(3) return redis.call('x')"] {
