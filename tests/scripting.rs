@@ -487,3 +487,17 @@ fn monitor_and_slowlog_show_a_scripts_commands_as_redis() {
         assert!(log.contains("$3\r\nset\r\n$1\r\na\r\n$1\r\n1\r\n$3\r\n?:0\r\n$0\r\n"), "{}: {log}", node.kind);
     }
 }
+
+/// A command that arrives as a script starts (before it is marked as
+/// running) waits for it and gets -BUSY, rather than blocking a worker on
+/// the keyspace the script holds until the script ends (it used to, now
+/// and then, under load). A race, so it is run a number of times.
+#[test]
+fn a_command_racing_a_scripts_start_gets_busy() {
+    for _ in 0..20 {
+        let node = Node::ferrokv(&["--busy-reply-threshold", "100"]);
+        let (_a, mut b) = busy_script(&node, "redis.call('set', 'x', '1') while true do end");
+        b.send(&[b"shutdown", b"nosave"]);
+        let _ = b.read_to_close();
+    }
+}

@@ -3,6 +3,7 @@
 //! account for it: stats, slow log, latency, MONITOR).
 
 use std::sync::atomic::Ordering;
+use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
 use ferrokv_resp::encode;
@@ -219,6 +220,26 @@ fn gate_for(server: &Server, entry: &Entry, args: &[Bytes]) -> Gate {
     }
 }
 
+/// The keyspace gate, as `try_take` gives it. A script holds it for its
+/// whole run, so a command that finds it taken while one runs waits for the
+/// script instead (off the workers), and gets None (-BUSY) if the script
+/// turns busy. Checking for a script before taking the gate would not do:
+/// a script may take the gate just after the check, before it is marked
+/// as running.
+fn take_gate<G>(server: &Server, client: &Client, try_take: impl Fn(Duration) -> Option<G>) -> Option<G> {
+    let mut wait = Duration::ZERO;
+    loop {
+        if let Some(gate) = try_take(wait) {
+            return Some(gate);
+        }
+        if server.script_watchdog.running() && !wait_for_script(server, client.is_master) {
+            return None;
+        }
+        // Another command's turn (or a script about to be marked running).
+        wait = Duration::from_millis(5);
+    }
+}
+
 /// Checked while holding the gate: a command that gets the keyspace after
 /// the final snapshot is dropped unacknowledged (the connection closes).
 fn refuse_after_shutdown(server: &Server, client: &mut Client) -> bool {
@@ -236,12 +257,11 @@ pub fn call<'s>(server: &'s Server, client: &mut Client, entry: &'s Entry, args:
     let now = client.now_ms;
     let expiry = crate::replication::expiry_for(server, client);
     let collect = Propagator::new(server).collects(client.is_master, client.is_loading);
-    if server.script_watchdog.running() && !wait_for_script(server, client.is_master) {
-        return answer_while_busy(server, client, entry, args, out);
-    }
     match gate_for(server, entry, args) {
         Gate::Exclusive => {
-            let mut ks = server.store.exclusive();
+            let Some(mut ks) = take_gate(server, client, |wait| server.store.try_exclusive_for(wait)) else {
+                return answer_while_busy(server, client, entry, args, out);
+            };
             if refuse_after_shutdown(server, client) {
                 return;
             }
@@ -253,7 +273,9 @@ pub fn call<'s>(server: &'s Server, client: &mut Client, entry: &'s Entry, args:
             propagate(&mut ctx);
         }
         gate => {
-            let ks = server.store.shared();
+            let Some(ks) = take_gate(server, client, |wait| server.store.try_shared_for(wait)) else {
+                return answer_while_busy(server, client, entry, args, out);
+            };
             if refuse_after_shutdown(server, client) {
                 return;
             }

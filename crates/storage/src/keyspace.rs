@@ -318,6 +318,16 @@ impl Store {
         self.keyspace.write()
     }
 
+    /// The shared gate if it can be had within `wait` (zero: only now).
+    pub fn try_shared_for(&self, wait: std::time::Duration) -> Option<RwLockReadGuard<'_, Keyspace>> {
+        self.keyspace.try_read_for(wait)
+    }
+
+    /// The exclusive gate if it can be had within `wait` (zero: only now).
+    pub fn try_exclusive_for(&self, wait: std::time::Duration) -> Option<RwLockWriteGuard<'_, Keyspace>> {
+        self.keyspace.try_write_for(wait)
+    }
+
     /// One run of active expiry, as Redis's slow cycle: sample volatile keys
     /// shard by shard, delete the expired ones, and keep sampling a shard
     /// while many of its samples were expired, until `budget` is spent.

@@ -25,17 +25,25 @@ pub fn off_the_workers<R>(f: impl FnOnce() -> R) -> R {
 /// (and get -BUSY) while the script runs. A quick script never pays for
 /// the hand-off.
 ///
-/// `block_in_place` hands this worker's queue to a new thread only for as
-/// long as its closure runs (a core not yet taken is reclaimed after it),
-/// so the closure waits (at most 100 ms) until a task spawned now has run
-/// elsewhere: the queue has been taken over, and stays so.
+/// `block_in_place` hands this worker's queue to a new thread, but takes it
+/// back when its closure returns if no thread has picked it up yet; and
+/// tasks already in that queue (a connection woken just before the script
+/// ran) run only with it. So a task is spawned into this worker's own queue
+/// first, and the closure waits until it has run: then another thread owns
+/// the queue, for good. (A bound of a few seconds only guards against a
+/// runtime that is shutting down.)
 pub fn hand_off_worker() {
     let Ok(handle) = tokio::runtime::Handle::try_current() else { return };
+    if handle.runtime_flavor() != tokio::runtime::RuntimeFlavor::MultiThread {
+        return;
+    }
     let taken = Arc::new(AtomicBool::new(false));
     let mark = taken.clone();
+    // Spawned while this thread is still a worker: it goes into this
+    // worker's queue, so it runs only where that queue went.
+    drop(handle.spawn(async move { mark.store(true, Ordering::Release) }));
     off_the_workers(|| {
-        handle.spawn(async move { mark.store(true, Ordering::Release) });
-        let deadline = Instant::now() + Duration::from_millis(100);
+        let deadline = Instant::now() + Duration::from_secs(5);
         while !taken.load(Ordering::Acquire) && Instant::now() < deadline {
             std::thread::sleep(Duration::from_micros(50));
         }
