@@ -18,9 +18,7 @@ use ferrokv_resp::{encode, Frame, Protocol};
 use mlua::ffi;
 
 use crate::current;
-
-/// Deeper replies are refused rather than recursed into.
-const MAX_DEPTH: usize = 1000;
+use crate::reply::{string_at, MAX_DEPTH};
 
 /// What a call leaves for the script.
 enum Outcome {
@@ -75,12 +73,6 @@ unsafe fn arguments(state: *mut ffi::lua_State) -> Result<Vec<Bytes>, &'static s
         }
     }
     Ok(argv)
-}
-
-unsafe fn string_at<'a>(state: *mut ffi::lua_State, i: c_int) -> &'a [u8] {
-    let mut len = 0;
-    let p = ffi::lua_tolstring(state, i, &mut len);
-    std::slice::from_raw_parts(p.cast::<u8>(), len)
 }
 
 fn depth(frame: &Frame) -> usize {

@@ -34,10 +34,6 @@ fn text(v: &Value) -> Option<Vec<u8>> {
     }
 }
 
-fn strip_dash(msg: &[u8]) -> &[u8] {
-    msg.strip_prefix(b"-").unwrap_or(msg)
-}
-
 /// An error value's message: the `err` field of an error table, or "ERR "
 /// and the text of a plain error (Redis's luaExtractErrorInformation).
 pub fn error_message(err: &Value) -> String {
@@ -59,7 +55,7 @@ pub fn script_error(err: &Value, sha: &str) -> String {
     };
     let field = |name: &str| t.raw_get::<Value>(name).ok().as_ref().and_then(text).map(|m| String::from_utf8_lossy(&crate::reply::one_line(&m)).into_owned());
     let Some(msg) = field("err") else { return "ERR execution failure".into() };
-    let msg = String::from_utf8_lossy(strip_dash(msg.as_bytes())).into_owned();
+    let msg = String::from_utf8_lossy(crate::reply::strip_dash(msg.as_bytes())).into_owned();
     match (field("source"), field("line")) {
         (Some(source), Some(line)) => format!("{msg} script: {sha}, on {source}:{line}."),
         _ => msg,

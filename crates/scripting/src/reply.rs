@@ -12,8 +12,9 @@ use bytes::{BufMut, BytesMut};
 use ferrokv_resp::{encode as resp, Protocol};
 use mlua::ffi;
 
-/// Nesting beyond this is refused rather than recursed into.
-const MAX_DEPTH: usize = 1000;
+/// Nesting beyond this is refused rather than recursed into, both ways
+/// (a script's result here, a command's reply in `call.rs`).
+pub(crate) const MAX_DEPTH: usize = 1000;
 
 struct Encoder<'a> {
     state: *mut ffi::lua_State,
@@ -210,11 +211,14 @@ fn truncate(n: f64) -> i64 {
     }
 }
 
-fn strip_dash(msg: &[u8]) -> &[u8] {
+/// An error text without the `-` a script may have put first.
+pub(crate) fn strip_dash(msg: &[u8]) -> &[u8] {
     msg.strip_prefix(b"-").unwrap_or(msg)
 }
 
-unsafe fn string_at<'a>(state: *mut ffi::lua_State, idx: c_int) -> &'a [u8] {
+/// The string (or number, as Lua writes it) at `idx`, borrowed from the
+/// Lua stack: valid while it stays there.
+pub(crate) unsafe fn string_at<'a>(state: *mut ffi::lua_State, idx: c_int) -> &'a [u8] {
     let mut len = 0;
     let p = ffi::lua_tolstring(state, idx, &mut len);
     std::slice::from_raw_parts(p.cast::<u8>(), len)
