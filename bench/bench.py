@@ -212,7 +212,13 @@ def main():
     ap.add_argument("--hashes", type=int, default=100000)
     ap.add_argument("--quick", action="store_true", help="fewer tests and requests, for a smoke run")
     ap.add_argument("--out", default=os.path.join(ROOT, "docs"))
+    ap.add_argument("--only", metavar="TEST,...",
+                    help="measure only these tests (redis-benchmark names: " + ", ".join(t for t, _, _ in TESTS)
+                    + ") and print them; the report is left as it is")
     args = ap.parse_args()
+    only = set(args.only.split(",")) if args.only else None
+    if only and only - {t for t, _, _ in TESTS}:
+        ap.error(f"unknown tests: {', '.join(sorted(only - {t for t, _, _ in TESTS}))}")
     if args.quick:
         args.rounds, args.requests, args.seconds, args.keys, args.hashes = 1, 20000, 0, 20000, 5000
 
@@ -222,6 +228,8 @@ def main():
     rows = []
     try:
         for test, label, sized in TESTS:
+            if only and test not in only:
+                continue
             if not ferrokv.supports(test):
                 rows.append({"label": label, "skip": "not implemented in ferrokv yet"})
                 continue
@@ -244,6 +252,8 @@ def main():
                           f"ferrokv {row['ferrokv_rps']:>11,.0f} rps  redis {row['redis_rps']:>11,.0f} rps  "
                           f"ratio {row['ferrokv_rps'] / row['redis_rps']:.2f}  cpu/req {row['ferrokv_cpu_us']:.2f}/{row['redis_cpu_us']:.2f} us",
                           flush=True)
+        if only:
+            return
         # Memory on fresh processes: what the benchmarks allocated and freed
         # must not count.
         ferrokv.stop()

@@ -42,6 +42,8 @@ pub const LOAD_TIMEOUT: Duration = Duration::from_millis(500);
 
 pub struct FunctionDef {
     pub name: String,
+    /// The library that registered it (set once the library has loaded).
+    pub library: String,
     pub description: Option<Bytes>,
     pub flags: u8,
     /// The callback, pinned in the VM's registry.
@@ -52,7 +54,7 @@ pub struct Library {
     pub name: String,
     /// The code as loaded, shebang included (FUNCTION LIST WITHCODE, DUMP).
     pub code: Bytes,
-    pub functions: BTreeMap<String, FunctionDef>,
+    pub functions: BTreeMap<String, Arc<FunctionDef>>,
 }
 
 /// Counts FUNCTION STATS reads while a function holds the libraries.
@@ -79,8 +81,8 @@ pub(crate) type Pending = Arc<parking_lot::Mutex<Option<BTreeMap<String, Functio
 pub struct Functions {
     vm: Vm,
     libraries: BTreeMap<String, Library>,
-    /// Function name → its library.
-    owners: HashMap<String, String>,
+    /// Every library's functions by name: FCALL's one lookup.
+    index: HashMap<Box<[u8]>, Arc<FunctionDef>>,
     pending: Pending,
     counts: Arc<FunctionCounts>,
 }
@@ -96,7 +98,7 @@ impl Functions {
     pub fn new(watchdog: Arc<Watchdog>, counts: Arc<FunctionCounts>) -> Result<Functions, EngineError> {
         let pending = Pending::default();
         let vm = Vm::new(watchdog, Some(pending.clone()))?;
-        let functions = Functions { vm, libraries: BTreeMap::new(), owners: HashMap::new(), pending, counts };
+        let functions = Functions { vm, libraries: BTreeMap::new(), index: HashMap::new(), pending, counts };
         functions.count();
         Ok(functions)
     }
@@ -158,7 +160,7 @@ impl Functions {
     /// FUNCTION FLUSH.
     pub fn flush(&mut self) {
         self.libraries.clear();
-        self.owners.clear();
+        self.index.clear();
         self.count();
         // Their functions are garbage now; give the memory back.
         let _ = self.vm.lua.gc_collect();
@@ -169,14 +171,14 @@ impl Functions {
     }
 
     pub fn get(&self, name: &[u8]) -> Option<&FunctionDef> {
-        let name = std::str::from_utf8(name).ok()?;
-        self.libraries.get(self.owners.get(name)?)?.functions.get(name)
+        self.index.get(name).map(|f| &**f)
     }
 
-    /// FCALL: runs the function `command[1]` with its keys and arguments;
-    /// as [`crate::Engine::run`] otherwise.
+    /// FCALL: runs `def` (found by [`Functions::get`] from `command[1]`)
+    /// with its keys and arguments; as [`crate::Engine::run`] otherwise.
     pub fn call(
         &self,
+        def: &FunctionDef,
         command: &[Bytes],
         (keys, argv): (&[Bytes], &[Bytes]),
         caller: &mut dyn Caller,
@@ -184,7 +186,6 @@ impl Functions {
         out: &mut BytesMut,
         busy_after: Duration,
     ) -> Result<(), String> {
-        let def = command.get(1).and_then(|name| self.get(name)).ok_or("ERR Function not found")?;
         let what = Run { name: &def.name, source: "@user_function", command: Some(command), keys, argv, function: true };
         self.vm.run(&def.callback, what, caller, proto, out, busy_after)
     }
@@ -202,7 +203,7 @@ impl Functions {
     /// Refuses `lib` if one of its functions belongs to another library,
     /// other than those `replaced` (by their owner's name) along with it.
     fn check_unclaimed(&self, lib: &Library, replaced: impl Fn(&str) -> bool) -> Result<(), String> {
-        match lib.functions.keys().find(|f| self.owners.get(*f).is_some_and(|owner| !replaced(owner))) {
+        match lib.functions.keys().find(|f| self.index.get(f.as_bytes()).is_some_and(|def| !replaced(&def.library))) {
             Some(f) => Err(format!("ERR Function {f} already exists")),
             None => Ok(()),
         }
@@ -218,12 +219,14 @@ impl Functions {
         if functions.is_empty() {
             return Err("ERR No functions registered".into());
         }
+        let owned = |(name, def): (String, FunctionDef)| (name, Arc::new(FunctionDef { library: meta.name.clone(), ..def }));
+        let functions = functions.into_iter().map(owned).collect();
         Ok(Library { name: meta.name, code: Bytes::copy_from_slice(code), functions })
     }
 
     fn link(&mut self, lib: Library) {
-        for f in lib.functions.keys() {
-            self.owners.insert(f.clone(), lib.name.clone());
+        for (name, def) in &lib.functions {
+            self.index.insert(name.as_bytes().into(), def.clone());
         }
         self.libraries.insert(lib.name.clone(), lib);
         self.count();
@@ -232,7 +235,7 @@ impl Functions {
     fn unlink(&mut self, name: &str) {
         if let Some(old) = self.libraries.remove(name) {
             for f in old.functions.keys() {
-                self.owners.remove(f);
+                self.index.remove(f.as_bytes());
             }
         }
         self.count();
@@ -242,7 +245,7 @@ impl Functions {
         // Callbacks of dropped libraries leave the registry.
         self.vm.lua.expire_registry_values();
         self.counts.libraries.store(self.libraries.len(), Ordering::Relaxed);
-        self.counts.functions.store(self.owners.len(), Ordering::Relaxed);
+        self.counts.functions.store(self.index.len(), Ordering::Relaxed);
     }
 }
 
@@ -296,7 +299,7 @@ pub(crate) fn register_function(lua: &Lua, pending: Pending) -> mlua::Result<Fun
             Ok(read) => read,
             Err(msg) => return fail(msg),
         };
-        let def = FunctionDef { name, description, flags, callback: lua.create_registry_value(callback)? };
+        let def = FunctionDef { name, library: String::new(), description, flags, callback: lua.create_registry_value(callback)? };
         if !valid_name(&def.name) {
             return fail(INVALID_NAME);
         }
