@@ -19,8 +19,8 @@ fn names(f: &Frame) -> Vec<String> {
     }
 }
 
-/// name, arity, flags, first, last, step, ACL categories of every command
-/// and subcommand in a COMMAND reply.
+/// name, arity, flags, first, last, step, ACL categories, tips and key
+/// specs of every command and subcommand in a COMMAND reply.
 fn table(reply: &Frame) -> BTreeMap<String, String> {
     let mut out = BTreeMap::new();
     let Frame::Array(cmds) = reply else { panic!("COMMAND reply") };
@@ -31,7 +31,7 @@ fn table(reply: &Frame) -> BTreeMap<String, String> {
         flags.sort();
         let mut acl = names(&f[6]);
         acl.sort();
-        out.insert(name, format!("{:?} {:?} {:?} {:?} {:?} {:?}", f[1], flags, f[3], f[4], f[5], acl));
+        out.insert(name, format!("{:?} {:?} {:?} {:?} {:?} {:?} tips {:?} key specs {:?}", f[1], flags, f[3], f[4], f[5], acl, f[7], f[8]));
         if let Some(Frame::Array(subs)) = f.get(9) {
             for s in subs {
                 walk(s, out);
@@ -112,6 +112,44 @@ command getkeys mset a 1 b 2
 command getkeys ping
 command getkeys nosuch a
 command getkeys get
+command getkeys time x
+command getkeys config get
+command getkeys zunionstore d 2 a b
+command getkeys zunionstore d 3 a b
+command getkeys zunionstore d 0 a
+command getkeys zunionstore d -1 a
+command getkeys zunionstore d 99999999999999999999 a
+command getkeys eval x 0
+command getkeys eval x 2 a b c
+command getkeys eval x 3 a b
+command getkeys fcall_ro f 1 a
+command getkeys lmpop 2 a b left
+command getkeys blmpop 0 2 a b left
+command getkeys mset a 1 b
+command getkeys sintercard 2 a b limit 1
+command getkeysandflags set a b
+command getkeysandflags set a b get
+command getkeysandflags set a b ex 10 GET
+command getkeysandflags bitfield a get u8 0
+command getkeysandflags bitfield a get u8 0 overflow wrap incrby u8 0 1
+command getkeysandflags bitfield a get u8
+command getkeysandflags bitfield_ro a get u8 0
+command getkeysandflags sort a
+command getkeysandflags sort a by x get y limit 0 1 store b store c
+command getkeysandflags sort_ro a by x
+command getkeysandflags migrate h p k 0 0
+command getkeysandflags migrate h p "" 0 0 copy keys a b
+command getkeysandflags migrate h p "" 0 0 auth2 u keys keys a
+command getkeysandflags migrate h p k 0 0 keys a
+command getkeysandflags lmove a b left right
+command getkeysandflags rename a b
+command getkeysandflags del a b
+command getkeysandflags exists a b
+command getkeysandflags pfcount a b
+command getkeysandflags bitop and d a b
+command getkeysandflags zrangestore d s 0 -1
+command getkeysandflags object encoding a
+command getkeysandflags getex a persist
 ~command list filterby pattern get*
 ~command list filterby aclcat bitmap
 command help

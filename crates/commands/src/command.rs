@@ -11,6 +11,7 @@ use bytes::Bytes;
 
 use crate::ctx::Ctx;
 use crate::errors::CmdResult;
+use crate::keyspec::{self, KeyFinder, KeySpec};
 
 /// A data command's handler: it sees only the narrow [`Ctx`].
 pub type Handler = fn(&mut Ctx<'_>, &[Bytes]) -> CmdResult;
@@ -127,6 +128,14 @@ pub struct Command<H: 'static = Handler> {
     pub summary: &'static str,
     /// The Redis version that introduced it, as COMMAND DOCS reports.
     pub since: &'static str,
+    /// Key specs; empty = derived from `keys` and the flags.
+    pub key_specs: &'static [KeySpec],
+    /// Finds the keys where the specs are not exact (incomplete, unknown
+    /// or with flags that depend on the arguments).
+    pub getkeys: Option<KeyFinder>,
+    /// Hints for clients and proxies (`nondeterministic_output`,
+    /// `request_policy:all_shards`…), in Redis's order.
+    pub tips: &'static [&'static str],
 }
 
 impl<H> Command<H> {
@@ -141,6 +150,9 @@ impl<H> Command<H> {
             group: self.group,
             summary: self.summary,
             since: self.since,
+            key_specs: self.key_specs,
+            getkeys: self.getkeys,
+            tips: self.tips,
         }
     }
 }
@@ -157,6 +169,9 @@ pub struct Spec {
     pub group: &'static str,
     pub summary: &'static str,
     pub since: &'static str,
+    pub key_specs: &'static [KeySpec],
+    pub getkeys: Option<KeyFinder>,
+    pub tips: &'static [&'static str],
 }
 
 impl Spec {
@@ -184,6 +199,33 @@ impl Spec {
         // No keys: an empty range.
         let (start, end) = if first > 0 && last >= first { (first as usize, last as usize + 1) } else { (0, 0) };
         (start..end).step_by(step)
+    }
+
+    /// The key specs COMMAND INFO shows: the declared ones, or the one
+    /// derived from the key positions.
+    pub fn key_specs(&self) -> Vec<KeySpec> {
+        if self.key_specs.is_empty() {
+            keyspec::derived(self.keys, self.has(flags::WRITE)).into_iter().collect()
+        } else {
+            self.key_specs.to_vec()
+        }
+    }
+
+    /// Does it take keys at all (COMMAND GETKEYS refuses those that do not)?
+    pub fn takes_keys(&self) -> bool {
+        self.getkeys.is_some() || !self.key_specs().is_empty()
+    }
+
+    /// The keys of a full command line and what it does to each (COMMAND
+    /// GETKEYSANDFLAGS): by the key specs when they are exact, otherwise
+    /// by the command's own finder, as Redis's `getKeysFromCommandWithSpecs`.
+    /// Empty when the arguments are not a valid form of the command.
+    pub fn keys_in(&self, args: &[Bytes]) -> Vec<(usize, u16)> {
+        use keyspec::flags::{INCOMPLETE, VARIABLE_FLAGS};
+        let specs = self.key_specs();
+        let exact = specs.iter().all(|s| s.flags & (INCOMPLETE | VARIABLE_FLAGS) == 0);
+        let by_specs = if exact || self.getkeys.is_none() { keyspec::find(&specs, args) } else { None };
+        by_specs.or_else(|| self.getkeys.and_then(|finder| finder(args))).unwrap_or_default()
     }
 
     /// ACL categories: implied by flags first, then explicit ones, printed
@@ -215,10 +257,13 @@ impl Spec {
 }
 
 /// Builds a table entry; the fields that are usually empty get defaults.
-/// `since` is the Redis version that introduced the command.
+/// `since` is the Redis version that introduced the command; key specs
+/// (when the derived one is not Redis's) and tips follow as `key_specs =
+/// &[…]`, a key finder (`getkeys = f`) and tips (`tips = &[…]`).
 #[macro_export]
 macro_rules! cmd {
-    ($name:expr, $since:expr, $arity:expr, $flags:expr, $acl:expr, $keys:expr, $handler:expr, $group:expr, $summary:expr) => {
+    ($name:expr, $since:expr, $arity:expr, $flags:expr, $acl:expr, $keys:expr, $handler:expr, $group:expr, $summary:expr
+     $(, key_specs = $key_specs:expr)? $(, getkeys = $getkeys:expr)? $(, tips = $tips:expr)? $(,)?) => {
         $crate::command::Command {
             name: $name,
             arity: $arity,
@@ -230,7 +275,22 @@ macro_rules! cmd {
             group: $group,
             summary: $summary,
             since: $since,
+            key_specs: $crate::cmd!(@or $($key_specs)?),
+            getkeys: $crate::cmd!(@some $($getkeys)?),
+            tips: $crate::cmd!(@or $($tips)?),
         }
+    };
+    (@or $given:expr) => {
+        $given
+    };
+    (@or) => {
+        &[]
+    };
+    (@some $given:expr) => {
+        Some($given)
+    };
+    (@some) => {
+        None
     };
 }
 
@@ -249,6 +309,9 @@ macro_rules! container {
             group: $group,
             summary: $summary,
             since: $since,
+            key_specs: &[],
+            getkeys: None,
+            tips: &[],
         }
     };
 }
@@ -258,7 +321,7 @@ mod tests {
     use super::*;
 
     fn spec(arity: i32, keys: (i32, i32, i32)) -> Spec {
-        Spec { name: "x", arity, flags: 0, acl: &[], keys, group: "generic", summary: "", since: "1.0.0" }
+        Spec { name: "x", arity, flags: 0, acl: &[], keys, group: "generic", summary: "", since: "1.0.0", key_specs: &[], getkeys: None, tips: &[] }
     }
 
     #[test]

@@ -15,6 +15,7 @@ pub mod ctx;
 pub mod effects;
 pub mod errors;
 pub mod families;
+pub mod keyspec;
 mod longdouble;
 pub mod shared;
 pub mod typed;
@@ -24,6 +25,7 @@ pub use ctx::{Ctx, Limits, Reply};
 pub use effects::Effects;
 pub use errors::{CmdResult, RedisError};
 pub use families::FAMILIES;
+pub use keyspec::KeySpec;
 
 #[cfg(test)]
 mod testing;

@@ -174,12 +174,11 @@ impl Functions {
         self.index.get(name).map(|f| &**f)
     }
 
-    /// FCALL: runs `def` (found by [`Functions::get`] from `command[1]`)
+    /// FCALL: runs `def`, found by [`Functions::get`] from `command[1]`,
     /// with its keys and arguments; as [`crate::Engine::run`] otherwise.
     pub fn call(
         &self,
-        def: &FunctionDef,
-        command: &[Bytes],
+        (def, command): (&FunctionDef, &[Bytes]),
         (keys, argv): (&[Bytes], &[Bytes]),
         caller: &mut dyn Caller,
         proto: Protocol,

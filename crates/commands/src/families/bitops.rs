@@ -10,16 +10,51 @@ use crate::command::Command;
 use crate::ctx::Ctx;
 use crate::errors::{self, CmdResult, RedisError};
 use crate::families::string::{read_str, write_str};
+use crate::keyspec::{flags::*, KeySpec};
 
 const BM: &[&str] = &["bitmap"];
 
 pub static COMMANDS: &[Command] = &[
-    cmd!("setbit", "2.2.0", 4, WRITE | DENYOOM, BM, (1, 1, 1), setbit, "bitmap", "Sets or clears the bit at offset in the string value stored at key"),
+    cmd!(
+        "setbit",
+        "2.2.0",
+        4,
+        WRITE | DENYOOM,
+        BM,
+        (1, 1, 1),
+        setbit,
+        "bitmap",
+        "Sets or clears the bit at offset in the string value stored at key",
+        key_specs = &[KeySpec::at(1, RW | ACCESS | UPDATE)]
+    ),
     cmd!("getbit", "2.2.0", 3, READONLY | FAST, BM, (1, 1, 1), getbit, "bitmap", "Returns the bit value at offset in the string value stored at key"),
     cmd!("bitcount", "2.6.0", -2, READONLY, BM, (1, 1, 1), bitcount, "bitmap", "Count set bits in a string"),
     cmd!("bitpos", "2.8.7", -3, READONLY, BM, (1, 1, 1), bitpos, "bitmap", "Find first bit set or clear in a string"),
-    cmd!("bitop", "2.6.0", -4, WRITE | DENYOOM, BM, (2, -1, 1), bitop, "bitmap", "Perform bitwise operations between strings"),
-    cmd!("bitfield", "3.2.0", -2, WRITE | DENYOOM, BM, (1, 1, 1), bitfield, "bitmap", "Perform arbitrary bitfield integer operations on strings"),
+    cmd!(
+        "bitop",
+        "2.6.0",
+        -4,
+        WRITE | DENYOOM,
+        BM,
+        (2, -1, 1),
+        bitop,
+        "bitmap",
+        "Perform bitwise operations between strings",
+        key_specs = &[KeySpec::at(2, OW | UPDATE), KeySpec::range(3, -1, 1, RO | ACCESS)]
+    ),
+    cmd!(
+        "bitfield",
+        "3.2.0",
+        -2,
+        WRITE | DENYOOM,
+        BM,
+        (1, 1, 1),
+        bitfield,
+        "bitmap",
+        "Perform arbitrary bitfield integer operations on strings",
+        key_specs = &[KeySpec::at(1, RW | ACCESS | UPDATE | VARIABLE_FLAGS).notes("This command allows both access and modification of the key")],
+        getkeys = bitfield_keys
+    ),
     cmd!(
         "bitfield_ro",
         "6.0.0",
@@ -32,6 +67,25 @@ pub static COMMANDS: &[Command] = &[
         "Perform arbitrary bitfield integer operations on strings. Read-only variant of BITFIELD"
     ),
 ];
+
+/// BITFIELD's key: only read when every operation is a GET (a malformed
+/// line counts as a write, the safer guess).
+fn bitfield_keys(args: &[Bytes]) -> Option<Vec<(usize, u16)>> {
+    let mut i = 2;
+    let mut reads_only = true;
+    while i < args.len() {
+        let rest = args.len() - i - 1;
+        match &args[i] {
+            a if args::is(a, "get") && rest >= 2 => i += 3,
+            a if args::is(a, "overflow") && rest >= 1 => i += 2,
+            _ => {
+                reads_only = false;
+                break;
+            }
+        }
+    }
+    Some(vec![(1, if reads_only { RO | ACCESS } else { RW | ACCESS | UPDATE })])
+}
 
 /* ---------------------------------------------------------------------
  * Bit API

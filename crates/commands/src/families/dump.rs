@@ -12,12 +12,24 @@ use crate::command::flags::*;
 use crate::command::Command;
 use crate::ctx::Ctx;
 use crate::errors::{self, CmdResult, RedisError};
+use crate::keyspec::{flags::*, KeySpec};
 
 const KS: &[&str] = &["keyspace"];
 const KS_DANGER: &[&str] = &["keyspace", "dangerous"];
 
 pub static COMMANDS: &[Command] = &[
-    cmd!("dump", "2.6.0", 2, READONLY, KS, (1, 1, 1), dump, "generic", "Return a serialized version of the value stored at the specified key."),
+    cmd!(
+        "dump",
+        "2.6.0",
+        2,
+        READONLY,
+        KS,
+        (1, 1, 1),
+        dump,
+        "generic",
+        "Return a serialized version of the value stored at the specified key.",
+        tips = &["nondeterministic_output"]
+    ),
     cmd!(
         "restore",
         "2.6.0",
@@ -27,7 +39,8 @@ pub static COMMANDS: &[Command] = &[
         (1, 1, 1),
         restore,
         "generic",
-        "Create a key using the provided serialized value, previously obtained using DUMP."
+        "Create a key using the provided serialized value, previously obtained using DUMP.",
+        key_specs = &[KeySpec::at(1, OW | UPDATE)]
     ),
 ];
 

@@ -27,8 +27,19 @@ pub static COMMANDS: &[Command] = &[
         "generic",
         "Set the expiration for a key as a UNIX timestamp specified in milliseconds"
     ),
-    cmd!("ttl", "1.0.0", 2, READONLY | FAST, KS, (1, 1, 1), ttl, "generic", "Get the time to live for a key in seconds"),
-    cmd!("pttl", "2.6.0", 2, READONLY | FAST, KS, (1, 1, 1), pttl, "generic", "Get the time to live for a key in milliseconds"),
+    cmd!("ttl", "1.0.0", 2, READONLY | FAST, KS, (1, 1, 1), ttl, "generic", "Get the time to live for a key in seconds", tips = &["nondeterministic_output"]),
+    cmd!(
+        "pttl",
+        "2.6.0",
+        2,
+        READONLY | FAST,
+        KS,
+        (1, 1, 1),
+        pttl,
+        "generic",
+        "Get the time to live for a key in milliseconds",
+        tips = &["nondeterministic_output"]
+    ),
     cmd!("expiretime", "7.0.0", 2, READONLY | FAST, KS, (1, 1, 1), expiretime, "generic", "Get the expiration Unix timestamp for a key"),
     cmd!("pexpiretime", "7.0.0", 2, READONLY | FAST, KS, (1, 1, 1), pexpiretime, "generic", "Get the expiration Unix timestamp for a key in milliseconds"),
     cmd!("persist", "2.2.0", 2, WRITE | FAST, KS, (1, 1, 1), persist, "generic", "Remove the expiration from a key"),

@@ -10,6 +10,7 @@ use crate::command::Command;
 use crate::ctx::Ctx;
 use crate::errors::{self, CmdResult, RedisError};
 use crate::families::keys::{parse_cursor, reply_scan, scan_options};
+use crate::keyspec::{flags::*, KeySpec};
 use crate::longdouble;
 use crate::typed::{done, hash_create, hash_read, hash_write};
 
@@ -18,17 +19,50 @@ const H: &[&str] = &["hash"];
 pub static COMMANDS: &[Command] = &[
     cmd!("hset", "2.0.0", -4, WRITE | DENYOOM | FAST, H, (1, 1, 1), hset, "hash", "Set the string value of a hash field"),
     cmd!("hmset", "2.0.0", -4, WRITE | DENYOOM | FAST, H, (1, 1, 1), hmset, "hash", "Set multiple hash fields to multiple values"),
-    cmd!("hsetnx", "2.0.0", 4, WRITE | DENYOOM | FAST, H, (1, 1, 1), hsetnx, "hash", "Set the value of a hash field, only if the field does not exist"),
+    cmd!(
+        "hsetnx",
+        "2.0.0",
+        4,
+        WRITE | DENYOOM | FAST,
+        H,
+        (1, 1, 1),
+        hsetnx,
+        "hash",
+        "Set the value of a hash field, only if the field does not exist",
+        key_specs = &[KeySpec::at(1, RW | INSERT)]
+    ),
     cmd!("hget", "2.0.0", 3, READONLY | FAST, H, (1, 1, 1), hget, "hash", "Get the value of a hash field"),
     cmd!("hmget", "2.0.0", -3, READONLY | FAST, H, (1, 1, 1), hmget, "hash", "Get the values of all the given hash fields"),
-    cmd!("hdel", "2.0.0", -3, WRITE | FAST, H, (1, 1, 1), hdel, "hash", "Delete one or more hash fields"),
-    cmd!("hexists", "2.0.0", 3, READONLY | FAST, H, (1, 1, 1), hexists, "hash", "Determine if a hash field exists"),
-    cmd!("hlen", "2.0.0", 2, READONLY | FAST, H, (1, 1, 1), hlen, "hash", "Get the number of fields in a hash"),
-    cmd!("hstrlen", "3.2.0", 3, READONLY | FAST, H, (1, 1, 1), hstrlen, "hash", "Get the length of the value of a hash field"),
-    cmd!("hkeys", "2.0.0", 2, READONLY, H, (1, 1, 1), hkeys, "hash", "Get all the fields in a hash"),
-    cmd!("hvals", "2.0.0", 2, READONLY, H, (1, 1, 1), hvals, "hash", "Get all the values in a hash"),
-    cmd!("hgetall", "2.0.0", 2, READONLY, H, (1, 1, 1), hgetall, "hash", "Get all the fields and values in a hash"),
-    cmd!("hincrby", "2.0.0", 4, WRITE | DENYOOM | FAST, H, (1, 1, 1), hincrby, "hash", "Increment the integer value of a hash field by the given number"),
+    cmd!("hdel", "2.0.0", -3, WRITE | FAST, H, (1, 1, 1), hdel, "hash", "Delete one or more hash fields", key_specs = &[KeySpec::at(1, RW | DELETE)]),
+    cmd!("hexists", "2.0.0", 3, READONLY | FAST, H, (1, 1, 1), hexists, "hash", "Determine if a hash field exists", key_specs = &[KeySpec::at(1, RO)]),
+    cmd!("hlen", "2.0.0", 2, READONLY | FAST, H, (1, 1, 1), hlen, "hash", "Get the number of fields in a hash", key_specs = &[KeySpec::at(1, RO)]),
+    cmd!(
+        "hstrlen",
+        "3.2.0",
+        3,
+        READONLY | FAST,
+        H,
+        (1, 1, 1),
+        hstrlen,
+        "hash",
+        "Get the length of the value of a hash field",
+        key_specs = &[KeySpec::at(1, RO)]
+    ),
+    cmd!("hkeys", "2.0.0", 2, READONLY, H, (1, 1, 1), hkeys, "hash", "Get all the fields in a hash", tips = &["nondeterministic_output_order"]),
+    cmd!("hvals", "2.0.0", 2, READONLY, H, (1, 1, 1), hvals, "hash", "Get all the values in a hash", tips = &["nondeterministic_output_order"]),
+    cmd!("hgetall", "2.0.0", 2, READONLY, H, (1, 1, 1), hgetall, "hash", "Get all the fields and values in a hash", tips = &["nondeterministic_output_order"]),
+    cmd!(
+        "hincrby",
+        "2.0.0",
+        4,
+        WRITE | DENYOOM | FAST,
+        H,
+        (1, 1, 1),
+        hincrby,
+        "hash",
+        "Increment the integer value of a hash field by the given number",
+        key_specs = &[KeySpec::at(1, RW | ACCESS | UPDATE)]
+    ),
     cmd!(
         "hincrbyfloat",
         "2.6.0",
@@ -38,10 +72,33 @@ pub static COMMANDS: &[Command] = &[
         (1, 1, 1),
         hincrbyfloat,
         "hash",
-        "Increment the float value of a hash field by the given amount"
+        "Increment the float value of a hash field by the given amount",
+        key_specs = &[KeySpec::at(1, RW | ACCESS | UPDATE)]
     ),
-    cmd!("hrandfield", "6.2.0", -2, READONLY, H, (1, 1, 1), hrandfield, "hash", "Get one or multiple random fields from a hash"),
-    cmd!("hscan", "2.8.0", -3, READONLY, H, (1, 1, 1), hscan, "hash", "Incrementally iterate hash fields and associated values"),
+    cmd!(
+        "hrandfield",
+        "6.2.0",
+        -2,
+        READONLY,
+        H,
+        (1, 1, 1),
+        hrandfield,
+        "hash",
+        "Get one or multiple random fields from a hash",
+        tips = &["nondeterministic_output"]
+    ),
+    cmd!(
+        "hscan",
+        "2.8.0",
+        -3,
+        READONLY,
+        H,
+        (1, 1, 1),
+        hscan,
+        "hash",
+        "Incrementally iterate hash fields and associated values",
+        tips = &["nondeterministic_output"]
+    ),
 ];
 
 /// HSET and HMSET: set pairs, converting the encoding first if any

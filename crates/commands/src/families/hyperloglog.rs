@@ -8,13 +8,25 @@ use crate::command::flags::*;
 use crate::command::Command;
 use crate::ctx::Ctx;
 use crate::errors::{self, CmdResult, RedisError};
+use crate::keyspec::{flags::*, KeySpec};
 
 const HLL: &[&str] = &["hyperloglog"];
 const NOT_HLL: &str = "WRONGTYPE Key is not a valid HyperLogLog string value.";
 const CORRUPT: &str = "INVALIDOBJ Corrupted HLL object detected";
 
 pub static COMMANDS: &[Command] = &[
-    cmd!("pfadd", "2.8.9", -2, WRITE | DENYOOM | FAST, HLL, (1, 1, 1), pfadd, "hyperloglog", "Adds the specified elements to the specified HyperLogLog."),
+    cmd!(
+        "pfadd",
+        "2.8.9",
+        -2,
+        WRITE | DENYOOM | FAST,
+        HLL,
+        (1, 1, 1),
+        pfadd,
+        "hyperloglog",
+        "Adds the specified elements to the specified HyperLogLog.",
+        key_specs = &[KeySpec::at(1, RW | INSERT)]
+    ),
     cmd!(
         "pfcount",
         "2.8.9",
@@ -24,9 +36,22 @@ pub static COMMANDS: &[Command] = &[
         (1, -1, 1),
         pfcount,
         "hyperloglog",
-        "Return the approximated cardinality of the set(s) observed by the HyperLogLog at key(s)."
+        "Return the approximated cardinality of the set(s) observed by the HyperLogLog at key(s).",
+        key_specs =
+            &[KeySpec::range(1, -1, 1, RW | ACCESS).notes("RW because it may change the internal representation of the key, and propagate to replicas")]
     ),
-    cmd!("pfmerge", "2.8.9", -2, WRITE | DENYOOM, HLL, (1, -1, 1), pfmerge, "hyperloglog", "Merge N different HyperLogLogs into a single one."),
+    cmd!(
+        "pfmerge",
+        "2.8.9",
+        -2,
+        WRITE | DENYOOM,
+        HLL,
+        (1, -1, 1),
+        pfmerge,
+        "hyperloglog",
+        "Merge N different HyperLogLogs into a single one.",
+        key_specs = &[KeySpec::at(1, RW | ACCESS | INSERT), KeySpec::range(2, -1, 1, RO | ACCESS)]
+    ),
 ];
 
 /// The HLL bytes at `key`: `Ok(None)` if missing; WRONGTYPE for other

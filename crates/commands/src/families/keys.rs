@@ -11,13 +11,26 @@ use crate::command::flags::*;
 use crate::command::Command;
 use crate::ctx::Ctx;
 use crate::errors::{self, CmdResult, RedisError};
+use crate::keyspec::{flags::*, KeySpec};
 use crate::{cmd, container};
 
 const KS: &[&str] = &["keyspace"];
 const KS_DANGER: &[&str] = &["keyspace", "dangerous"];
 
 pub static COMMANDS: &[Command] = &[
-    cmd!("del", "1.0.0", -2, WRITE, KS, (1, -1, 1), del, "generic", "Delete a key"),
+    cmd!(
+        "del",
+        "1.0.0",
+        -2,
+        WRITE,
+        KS,
+        (1, -1, 1),
+        del,
+        "generic",
+        "Delete a key",
+        key_specs = &[KeySpec::range(1, -1, 1, RM | DELETE)],
+        tips = &["request_policy:multi_shard", "response_policy:agg_sum"]
+    ),
     cmd!(
         "unlink",
         "4.0.0",
@@ -27,17 +40,108 @@ pub static COMMANDS: &[Command] = &[
         (1, -1, 1),
         del,
         "generic",
-        "Delete a key asynchronously in another thread. Otherwise it is just as DEL, but non blocking."
+        "Delete a key asynchronously in another thread. Otherwise it is just as DEL, but non blocking.",
+        key_specs = &[KeySpec::range(1, -1, 1, RM | DELETE)],
+        tips = &["request_policy:multi_shard", "response_policy:agg_sum"]
     ),
-    cmd!("exists", "1.0.0", -2, READONLY | FAST, KS, (1, -1, 1), exists, "generic", "Determine if a key exists"),
-    cmd!("type", "1.0.0", 2, READONLY | FAST, KS, (1, 1, 1), type_, "generic", "Determine the type stored at key"),
-    cmd!("keys", "1.0.0", 2, READONLY | WHOLE, KS_DANGER, (0, 0, 0), keys, "generic", "Find all keys matching the given pattern"),
-    cmd!("scan", "2.8.0", -2, READONLY | WHOLE, KS, (0, 0, 0), scan, "generic", "Incrementally iterate the keys space"),
-    cmd!("randomkey", "1.0.0", 1, READONLY | WHOLE, KS, (0, 0, 0), randomkey, "generic", "Return a random key from the keyspace"),
-    cmd!("rename", "1.0.0", 3, WRITE, KS, (1, 2, 1), rename, "generic", "Rename a key"),
-    cmd!("renamenx", "1.0.0", 3, WRITE | FAST, KS, (1, 2, 1), renamenx, "generic", "Rename a key, only if the new key does not exist"),
-    cmd!("move", "1.0.0", 3, WRITE | FAST | WHOLE, KS, (1, 1, 1), move_, "generic", "Move a key to another database"),
-    cmd!("copy", "6.2.0", -3, WRITE | DENYOOM | WHOLE, KS, (1, 2, 1), copy, "generic", "Copy a key"),
+    cmd!(
+        "exists",
+        "1.0.0",
+        -2,
+        READONLY | FAST,
+        KS,
+        (1, -1, 1),
+        exists,
+        "generic",
+        "Determine if a key exists",
+        key_specs = &[KeySpec::range(1, -1, 1, RO)],
+        tips = &["request_policy:multi_shard", "response_policy:agg_sum"]
+    ),
+    cmd!("type", "1.0.0", 2, READONLY | FAST, KS, (1, 1, 1), type_, "generic", "Determine the type stored at key", key_specs = &[KeySpec::at(1, RO)]),
+    cmd!(
+        "keys",
+        "1.0.0",
+        2,
+        READONLY | WHOLE,
+        KS_DANGER,
+        (0, 0, 0),
+        keys,
+        "generic",
+        "Find all keys matching the given pattern",
+        tips = &["request_policy:all_shards", "nondeterministic_output_order"]
+    ),
+    cmd!(
+        "scan",
+        "2.8.0",
+        -2,
+        READONLY | WHOLE,
+        KS,
+        (0, 0, 0),
+        scan,
+        "generic",
+        "Incrementally iterate the keys space",
+        tips = &["nondeterministic_output", "request_policy:special"]
+    ),
+    cmd!(
+        "randomkey",
+        "1.0.0",
+        1,
+        READONLY | WHOLE,
+        KS,
+        (0, 0, 0),
+        randomkey,
+        "generic",
+        "Return a random key from the keyspace",
+        tips = &["request_policy:all_shards", "nondeterministic_output"]
+    ),
+    cmd!(
+        "rename",
+        "1.0.0",
+        3,
+        WRITE,
+        KS,
+        (1, 2, 1),
+        rename,
+        "generic",
+        "Rename a key",
+        key_specs = &[KeySpec::at(1, RW | ACCESS | DELETE), KeySpec::at(2, OW | UPDATE)]
+    ),
+    cmd!(
+        "renamenx",
+        "1.0.0",
+        3,
+        WRITE | FAST,
+        KS,
+        (1, 2, 1),
+        renamenx,
+        "generic",
+        "Rename a key, only if the new key does not exist",
+        key_specs = &[KeySpec::at(1, RW | ACCESS | DELETE), KeySpec::at(2, OW | INSERT)]
+    ),
+    cmd!(
+        "move",
+        "1.0.0",
+        3,
+        WRITE | FAST | WHOLE,
+        KS,
+        (1, 1, 1),
+        move_,
+        "generic",
+        "Move a key to another database",
+        key_specs = &[KeySpec::at(1, RW | ACCESS | UPDATE)]
+    ),
+    cmd!(
+        "copy",
+        "6.2.0",
+        -3,
+        WRITE | DENYOOM | WHOLE,
+        KS,
+        (1, 2, 1),
+        copy,
+        "generic",
+        "Copy a key",
+        key_specs = &[KeySpec::at(1, RO | ACCESS), KeySpec::at(2, OW | UPDATE)]
+    ),
     cmd!(
         "touch",
         "3.2.1",
@@ -47,18 +151,79 @@ pub static COMMANDS: &[Command] = &[
         (1, -1, 1),
         touch,
         "generic",
-        "Alters the last access time of a key(s). Returns the number of existing keys specified."
+        "Alters the last access time of a key(s). Returns the number of existing keys specified.",
+        key_specs = &[KeySpec::range(1, -1, 1, RO)],
+        tips = &["request_policy:multi_shard", "response_policy:agg_sum"]
     ),
     container!("object", "2.2.3", -2, OBJECT_SUBCOMMANDS, "generic", "A container for object introspection commands"),
-    cmd!("dbsize", "1.0.0", 1, READONLY | FAST | WHOLE, KS, (0, 0, 0), dbsize, "server", "Return the number of keys in the selected database"),
+    cmd!(
+        "dbsize",
+        "1.0.0",
+        1,
+        READONLY | FAST | WHOLE,
+        KS,
+        (0, 0, 0),
+        dbsize,
+        "server",
+        "Return the number of keys in the selected database",
+        tips = &["request_policy:all_shards", "response_policy:agg_sum"]
+    ),
     cmd!("swapdb", "4.0.0", 3, WRITE | FAST | WHOLE, KS_DANGER, (0, 0, 0), swapdb, "server", "Swaps two Redis databases"),
 ];
 
 static OBJECT_SUBCOMMANDS: &[Command] = &[
-    cmd!("encoding", "2.2.3", 3, READONLY, KS, (2, 2, 1), object_encoding, "generic", "Inspect the internal encoding of a Redis object"),
-    cmd!("freq", "4.0.0", 3, READONLY, KS, (2, 2, 1), object_freq, "generic", "Get the logarithmic access frequency counter of a Redis object"),
-    cmd!("idletime", "2.2.3", 3, READONLY, KS, (2, 2, 1), object_idletime, "generic", "Get the time since a Redis object was last accessed"),
-    cmd!("refcount", "2.2.3", 3, READONLY, KS, (2, 2, 1), object_refcount, "generic", "Get the number of references to the value of the key"),
+    cmd!(
+        "encoding",
+        "2.2.3",
+        3,
+        READONLY,
+        KS,
+        (2, 2, 1),
+        object_encoding,
+        "generic",
+        "Inspect the internal encoding of a Redis object",
+        key_specs = &[KeySpec::at(2, RO)],
+        tips = &["nondeterministic_output"]
+    ),
+    cmd!(
+        "freq",
+        "4.0.0",
+        3,
+        READONLY,
+        KS,
+        (2, 2, 1),
+        object_freq,
+        "generic",
+        "Get the logarithmic access frequency counter of a Redis object",
+        key_specs = &[KeySpec::at(2, RO)],
+        tips = &["nondeterministic_output"]
+    ),
+    cmd!(
+        "idletime",
+        "2.2.3",
+        3,
+        READONLY,
+        KS,
+        (2, 2, 1),
+        object_idletime,
+        "generic",
+        "Get the time since a Redis object was last accessed",
+        key_specs = &[KeySpec::at(2, RO)],
+        tips = &["nondeterministic_output"]
+    ),
+    cmd!(
+        "refcount",
+        "2.2.3",
+        3,
+        READONLY,
+        KS,
+        (2, 2, 1),
+        object_refcount,
+        "generic",
+        "Get the number of references to the value of the key",
+        key_specs = &[KeySpec::at(2, RO)],
+        tips = &["nondeterministic_output"]
+    ),
     cmd!("help", "6.2.0", 2, LOADING | STALE, KS, (0, 0, 0), object_help, "generic", "Show helpful text about the different subcommands"),
 ];
 

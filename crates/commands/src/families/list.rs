@@ -9,27 +9,116 @@ use crate::command::flags::*;
 use crate::command::Command;
 use crate::ctx::{Ctx, Reply};
 use crate::errors::{self, CmdResult, RedisError};
+use crate::keyspec::{flags::*, KeySpec};
 use crate::typed::{done, list_create, list_read, list_write};
 use crate::{argv, cmd};
 
 const L: &[&str] = &["list"];
 
 pub static COMMANDS: &[Command] = &[
-    cmd!("lpush", "1.0.0", -3, WRITE | DENYOOM | FAST, L, (1, 1, 1), lpush, "list", "Prepend one or multiple elements to a list"),
-    cmd!("rpush", "1.0.0", -3, WRITE | DENYOOM | FAST, L, (1, 1, 1), rpush, "list", "Append one or multiple elements to a list"),
-    cmd!("lpushx", "2.2.0", -3, WRITE | DENYOOM | FAST, L, (1, 1, 1), lpushx, "list", "Prepend an element to a list, only if the list exists"),
-    cmd!("rpushx", "2.2.0", -3, WRITE | DENYOOM | FAST, L, (1, 1, 1), rpushx, "list", "Append an element to a list, only if the list exists"),
-    cmd!("lpop", "1.0.0", -2, WRITE | FAST, L, (1, 1, 1), lpop, "list", "Remove and get the first elements in a list"),
-    cmd!("rpop", "1.0.0", -2, WRITE | FAST, L, (1, 1, 1), rpop, "list", "Remove and get the last elements in a list"),
-    cmd!("llen", "1.0.0", 2, READONLY | FAST, L, (1, 1, 1), llen, "list", "Get the length of a list"),
+    cmd!(
+        "lpush",
+        "1.0.0",
+        -3,
+        WRITE | DENYOOM | FAST,
+        L,
+        (1, 1, 1),
+        lpush,
+        "list",
+        "Prepend one or multiple elements to a list",
+        key_specs = &[KeySpec::at(1, RW | INSERT)]
+    ),
+    cmd!(
+        "rpush",
+        "1.0.0",
+        -3,
+        WRITE | DENYOOM | FAST,
+        L,
+        (1, 1, 1),
+        rpush,
+        "list",
+        "Append one or multiple elements to a list",
+        key_specs = &[KeySpec::at(1, RW | INSERT)]
+    ),
+    cmd!(
+        "lpushx",
+        "2.2.0",
+        -3,
+        WRITE | DENYOOM | FAST,
+        L,
+        (1, 1, 1),
+        lpushx,
+        "list",
+        "Prepend an element to a list, only if the list exists",
+        key_specs = &[KeySpec::at(1, RW | INSERT)]
+    ),
+    cmd!(
+        "rpushx",
+        "2.2.0",
+        -3,
+        WRITE | DENYOOM | FAST,
+        L,
+        (1, 1, 1),
+        rpushx,
+        "list",
+        "Append an element to a list, only if the list exists",
+        key_specs = &[KeySpec::at(1, RW | INSERT)]
+    ),
+    cmd!(
+        "lpop",
+        "1.0.0",
+        -2,
+        WRITE | FAST,
+        L,
+        (1, 1, 1),
+        lpop,
+        "list",
+        "Remove and get the first elements in a list",
+        key_specs = &[KeySpec::at(1, RW | ACCESS | DELETE)]
+    ),
+    cmd!(
+        "rpop",
+        "1.0.0",
+        -2,
+        WRITE | FAST,
+        L,
+        (1, 1, 1),
+        rpop,
+        "list",
+        "Remove and get the last elements in a list",
+        key_specs = &[KeySpec::at(1, RW | ACCESS | DELETE)]
+    ),
+    cmd!("llen", "1.0.0", 2, READONLY | FAST, L, (1, 1, 1), llen, "list", "Get the length of a list", key_specs = &[KeySpec::at(1, RO)]),
     cmd!("lrange", "1.0.0", 4, READONLY, L, (1, 1, 1), lrange, "list", "Get a range of elements from a list"),
     cmd!("lindex", "1.0.0", 3, READONLY, L, (1, 1, 1), lindex, "list", "Get an element from a list by its index"),
     cmd!("lset", "1.0.0", 4, WRITE | DENYOOM, L, (1, 1, 1), lset, "list", "Set the value of an element in a list by its index"),
-    cmd!("linsert", "2.2.0", 5, WRITE | DENYOOM, L, (1, 1, 1), linsert, "list", "Insert an element before or after another element in a list"),
-    cmd!("lrem", "1.0.0", 4, WRITE, L, (1, 1, 1), lrem, "list", "Remove elements from a list"),
-    cmd!("ltrim", "1.0.0", 4, WRITE, L, (1, 1, 1), ltrim, "list", "Trim a list to the specified range"),
+    cmd!(
+        "linsert",
+        "2.2.0",
+        5,
+        WRITE | DENYOOM,
+        L,
+        (1, 1, 1),
+        linsert,
+        "list",
+        "Insert an element before or after another element in a list",
+        key_specs = &[KeySpec::at(1, RW | INSERT)]
+    ),
+    cmd!("lrem", "1.0.0", 4, WRITE, L, (1, 1, 1), lrem, "list", "Remove elements from a list", key_specs = &[KeySpec::at(1, RW | DELETE)]),
+    cmd!("ltrim", "1.0.0", 4, WRITE, L, (1, 1, 1), ltrim, "list", "Trim a list to the specified range", key_specs = &[KeySpec::at(1, RW | DELETE)]),
     cmd!("lpos", "6.0.6", -3, READONLY, L, (1, 1, 1), lpos, "list", "Return the index of matching elements on a list"),
-    cmd!("lmove", "6.2.0", 5, WRITE | DENYOOM, L, (1, 2, 1), lmove, "list", "Pop an element from a list, push it to another list and return it"),
+    cmd!(
+        "lmove",
+        "6.2.0",
+        5,
+        WRITE | DENYOOM,
+        L,
+        (1, 2, 1),
+        lmove,
+        "list",
+        "Pop an element from a list, push it to another list and return it",
+        key_specs = &[KeySpec::at(1, RW | ACCESS | DELETE), KeySpec::at(2, RW | INSERT)]
+    ),
     cmd!(
         "rpoplpush",
         "1.2.0",
@@ -39,9 +128,21 @@ pub static COMMANDS: &[Command] = &[
         (1, 2, 1),
         rpoplpush,
         "list",
-        "Remove the last element in a list, prepend it to another list and return it"
+        "Remove the last element in a list, prepend it to another list and return it",
+        key_specs = &[KeySpec::at(1, RW | ACCESS | DELETE), KeySpec::at(2, RW | INSERT)]
     ),
-    cmd!("lmpop", "7.0.0", -4, WRITE | MOVABLEKEYS, L, (0, 0, 0), lmpop, "list", "Pop elements from a list"),
+    cmd!(
+        "lmpop",
+        "7.0.0",
+        -4,
+        WRITE | MOVABLEKEYS,
+        L,
+        (0, 0, 0),
+        lmpop,
+        "list",
+        "Pop elements from a list",
+        key_specs = &[KeySpec::counted(1, RW | ACCESS | DELETE)]
+    ),
     cmd!(
         "blpop",
         "2.0.0",
@@ -51,7 +152,8 @@ pub static COMMANDS: &[Command] = &[
         (1, -2, 1),
         blpop,
         "list",
-        "Remove and get the first element in a list, or block until one is available"
+        "Remove and get the first element in a list, or block until one is available",
+        key_specs = &[KeySpec::range(1, -2, 1, RW | ACCESS | DELETE)]
     ),
     cmd!(
         "brpop",
@@ -62,7 +164,8 @@ pub static COMMANDS: &[Command] = &[
         (1, -2, 1),
         brpop,
         "list",
-        "Remove and get the last element in a list, or block until one is available"
+        "Remove and get the last element in a list, or block until one is available",
+        key_specs = &[KeySpec::range(1, -2, 1, RW | ACCESS | DELETE)]
     ),
     cmd!(
         "blmove",
@@ -73,7 +176,8 @@ pub static COMMANDS: &[Command] = &[
         (1, 2, 1),
         blmove,
         "list",
-        "Pop an element from a list, push it to another list and return it; or block until one is available"
+        "Pop an element from a list, push it to another list and return it; or block until one is available",
+        key_specs = &[KeySpec::at(1, RW | ACCESS | DELETE), KeySpec::at(2, RW | INSERT)]
     ),
     cmd!(
         "brpoplpush",
@@ -84,9 +188,21 @@ pub static COMMANDS: &[Command] = &[
         (1, 2, 1),
         brpoplpush,
         "list",
-        "Pop an element from a list, push it to another list and return it; or block until one is available"
+        "Pop an element from a list, push it to another list and return it; or block until one is available",
+        key_specs = &[KeySpec::at(1, RW | ACCESS | DELETE), KeySpec::at(2, RW | INSERT)]
     ),
-    cmd!("blmpop", "7.0.0", -5, WRITE | BLOCKING | MOVABLEKEYS, L, (0, 0, 0), blmpop, "list", "Pop elements from a list, or block until one is available"),
+    cmd!(
+        "blmpop",
+        "7.0.0",
+        -5,
+        WRITE | BLOCKING | MOVABLEKEYS,
+        L,
+        (0, 0, 0),
+        blmpop,
+        "list",
+        "Pop elements from a list, or block until one is available",
+        key_specs = &[KeySpec::counted(2, RW | ACCESS | DELETE)]
+    ),
 ];
 
 #[derive(Clone, Copy, PartialEq, Eq)]

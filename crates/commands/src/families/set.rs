@@ -12,21 +12,78 @@ use crate::command::Command;
 use crate::ctx::{Ctx, Reply};
 use crate::errors::{self, CmdResult, RedisError};
 use crate::families::keys::{parse_cursor, reply_scan, scan_options};
+use crate::keyspec::{flags::*, KeySpec};
 use crate::typed::{done, set_create, set_read, set_write};
 
 const S: &[&str] = &["set"];
 
 pub static COMMANDS: &[Command] = &[
-    cmd!("sadd", "1.0.0", -3, WRITE | DENYOOM | FAST, S, (1, 1, 1), sadd, "set", "Add one or more members to a set"),
-    cmd!("srem", "1.0.0", -3, WRITE | FAST, S, (1, 1, 1), srem, "set", "Remove one or more members from a set"),
-    cmd!("smembers", "1.0.0", 2, READONLY, S, (1, 1, 1), smembers, "set", "Get all the members in a set"),
-    cmd!("sismember", "1.0.0", 3, READONLY | FAST, S, (1, 1, 1), sismember, "set", "Determine if a given value is a member of a set"),
+    cmd!(
+        "sadd",
+        "1.0.0",
+        -3,
+        WRITE | DENYOOM | FAST,
+        S,
+        (1, 1, 1),
+        sadd,
+        "set",
+        "Add one or more members to a set",
+        key_specs = &[KeySpec::at(1, RW | INSERT)]
+    ),
+    cmd!("srem", "1.0.0", -3, WRITE | FAST, S, (1, 1, 1), srem, "set", "Remove one or more members from a set", key_specs = &[KeySpec::at(1, RW | DELETE)]),
+    cmd!("smembers", "1.0.0", 2, READONLY, S, (1, 1, 1), smembers, "set", "Get all the members in a set", tips = &["nondeterministic_output_order"]),
+    cmd!(
+        "sismember",
+        "1.0.0",
+        3,
+        READONLY | FAST,
+        S,
+        (1, 1, 1),
+        sismember,
+        "set",
+        "Determine if a given value is a member of a set",
+        key_specs = &[KeySpec::at(1, RO)]
+    ),
     cmd!("smismember", "6.2.0", -3, READONLY | FAST, S, (1, 1, 1), smismember, "set", "Returns the membership associated with the given elements for a set"),
-    cmd!("scard", "1.0.0", 2, READONLY | FAST, S, (1, 1, 1), scard, "set", "Get the number of members in a set"),
-    cmd!("spop", "1.0.0", -2, WRITE | FAST, S, (1, 1, 1), spop, "set", "Remove and return one or multiple random members from a set"),
-    cmd!("srandmember", "1.0.0", -2, READONLY, S, (1, 1, 1), srandmember, "set", "Get one or multiple random members from a set"),
-    cmd!("smove", "1.0.0", 4, WRITE | FAST, S, (1, 2, 1), smove, "set", "Move a member from one set to another"),
-    cmd!("sinter", "1.0.0", -2, READONLY, S, (1, -1, 1), sinter, "set", "Intersect multiple sets"),
+    cmd!("scard", "1.0.0", 2, READONLY | FAST, S, (1, 1, 1), scard, "set", "Get the number of members in a set", key_specs = &[KeySpec::at(1, RO)]),
+    cmd!(
+        "spop",
+        "1.0.0",
+        -2,
+        WRITE | FAST,
+        S,
+        (1, 1, 1),
+        spop,
+        "set",
+        "Remove and return one or multiple random members from a set",
+        key_specs = &[KeySpec::at(1, RW | ACCESS | DELETE)],
+        tips = &["nondeterministic_output"]
+    ),
+    cmd!(
+        "srandmember",
+        "1.0.0",
+        -2,
+        READONLY,
+        S,
+        (1, 1, 1),
+        srandmember,
+        "set",
+        "Get one or multiple random members from a set",
+        tips = &["nondeterministic_output"]
+    ),
+    cmd!(
+        "smove",
+        "1.0.0",
+        4,
+        WRITE | FAST,
+        S,
+        (1, 2, 1),
+        smove,
+        "set",
+        "Move a member from one set to another",
+        key_specs = &[KeySpec::at(1, RW | ACCESS | DELETE), KeySpec::at(2, RW | INSERT)]
+    ),
+    cmd!("sinter", "1.0.0", -2, READONLY, S, (1, -1, 1), sinter, "set", "Intersect multiple sets", tips = &["nondeterministic_output_order"]),
     cmd!(
         "sintercard",
         "7.0.0",
@@ -36,14 +93,48 @@ pub static COMMANDS: &[Command] = &[
         (0, 0, 0),
         sintercard,
         "set",
-        "Intersect multiple sets and return the cardinality of the result"
+        "Intersect multiple sets and return the cardinality of the result",
+        key_specs = &[KeySpec::counted(1, RO | ACCESS)]
     ),
-    cmd!("sinterstore", "1.0.0", -3, WRITE | DENYOOM, S, (1, -1, 1), sinterstore, "set", "Intersect multiple sets and store the resulting set in a key"),
-    cmd!("sunion", "1.0.0", -2, READONLY, S, (1, -1, 1), sunion, "set", "Add multiple sets"),
-    cmd!("sunionstore", "1.0.0", -3, WRITE | DENYOOM, S, (1, -1, 1), sunionstore, "set", "Add multiple sets and store the resulting set in a key"),
-    cmd!("sdiff", "1.0.0", -2, READONLY, S, (1, -1, 1), sdiff, "set", "Subtract multiple sets"),
-    cmd!("sdiffstore", "1.0.0", -3, WRITE | DENYOOM, S, (1, -1, 1), sdiffstore, "set", "Subtract multiple sets and store the resulting set in a key"),
-    cmd!("sscan", "2.8.0", -3, READONLY, S, (1, 1, 1), sscan, "set", "Incrementally iterate Set elements"),
+    cmd!(
+        "sinterstore",
+        "1.0.0",
+        -3,
+        WRITE | DENYOOM,
+        S,
+        (1, -1, 1),
+        sinterstore,
+        "set",
+        "Intersect multiple sets and store the resulting set in a key",
+        key_specs = &[KeySpec::at(1, RW | UPDATE), KeySpec::range(2, -1, 1, RO | ACCESS)]
+    ),
+    cmd!("sunion", "1.0.0", -2, READONLY, S, (1, -1, 1), sunion, "set", "Add multiple sets", tips = &["nondeterministic_output_order"]),
+    cmd!(
+        "sunionstore",
+        "1.0.0",
+        -3,
+        WRITE | DENYOOM,
+        S,
+        (1, -1, 1),
+        sunionstore,
+        "set",
+        "Add multiple sets and store the resulting set in a key",
+        key_specs = &[KeySpec::at(1, OW | UPDATE), KeySpec::range(2, -1, 1, RO | ACCESS)]
+    ),
+    cmd!("sdiff", "1.0.0", -2, READONLY, S, (1, -1, 1), sdiff, "set", "Subtract multiple sets", tips = &["nondeterministic_output_order"]),
+    cmd!(
+        "sdiffstore",
+        "1.0.0",
+        -3,
+        WRITE | DENYOOM,
+        S,
+        (1, -1, 1),
+        sdiffstore,
+        "set",
+        "Subtract multiple sets and store the resulting set in a key",
+        key_specs = &[KeySpec::at(1, OW | UPDATE), KeySpec::range(2, -1, 1, RO | ACCESS)]
+    ),
+    cmd!("sscan", "2.8.0", -3, READONLY, S, (1, 1, 1), sscan, "set", "Incrementally iterate Set elements", tips = &["nondeterministic_output"]),
 ];
 
 /* SADD key member [member ...] */

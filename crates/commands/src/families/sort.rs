@@ -11,6 +11,7 @@ use crate::command::flags::*;
 use crate::command::Command;
 use crate::ctx::Ctx;
 use crate::errors::{self, CmdResult, RedisError};
+use crate::keyspec::{flags::*, KeySpec};
 
 pub static COMMANDS: &[Command] = &[
     cmd!(
@@ -22,7 +23,15 @@ pub static COMMANDS: &[Command] = &[
         (1, 1, 1),
         sort,
         "generic",
-        "Sort the elements in a list, set or sorted set"
+        "Sort the elements in a list, set or sorted set",
+        key_specs = &[
+            KeySpec::at(1, RO | ACCESS),
+            KeySpec::unknown(RO | ACCESS)
+                .notes("For the optional BY/GET keyword. It is marked 'unknown' because the key names derive from the content of the key we sort"),
+            KeySpec::unknown(OW | UPDATE)
+                .notes("For the optional STORE keyword. It is marked 'unknown' because the keyword can appear anywhere in the argument array"),
+        ],
+        getkeys = sort_keys
     ),
     cmd!(
         "sort_ro",
@@ -33,7 +42,13 @@ pub static COMMANDS: &[Command] = &[
         (1, 1, 1),
         sort_ro,
         "generic",
-        "Sort the elements in a list, set or sorted set. Read-only variant of SORT."
+        "Sort the elements in a list, set or sorted set. Read-only variant of SORT.",
+        key_specs = &[
+            KeySpec::at(1, RO | ACCESS),
+            KeySpec::unknown(RO | ACCESS)
+                .notes("For the optional BY/GET keyword. It is marked 'unknown' because the key names derive from the content of the key we sort"),
+        ],
+        getkeys = sort_ro_keys
     ),
 ];
 
@@ -230,6 +245,29 @@ fn sort_generic(ctx: &mut Ctx<'_>, args: &[Bytes], readonly: bool) -> CmdResult 
         }
     }
     Ok(())
+}
+
+/// SORT's keys: the sorted key and the last STORE destination (BY and GET
+/// take name patterns, not keys).
+fn sort_keys(args: &[Bytes]) -> Option<Vec<(usize, u16)>> {
+    let mut store = None;
+    let mut i = 2;
+    while i < args.len() {
+        let a = &args[i];
+        if args::is(a, "limit") {
+            i += 2;
+        } else if args::is(a, "get") || args::is(a, "by") {
+            i += 1;
+        } else if args::is(a, "store") && i + 1 < args.len() {
+            store = Some(i + 1);
+        }
+        i += 1;
+    }
+    Some([(1, RO | ACCESS)].into_iter().chain(store.map(|at| (at, OW | UPDATE))).collect())
+}
+
+fn sort_ro_keys(_args: &[Bytes]) -> Option<Vec<(usize, u16)>> {
+    Some(vec![(1, RO | ACCESS)])
 }
 
 /* SORT key [BY pattern] [LIMIT offset count] [GET pattern ...] [ASC|DESC] [ALPHA] [STORE destination] */

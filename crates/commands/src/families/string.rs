@@ -12,34 +12,209 @@ use crate::command::flags::*;
 use crate::command::Command;
 use crate::ctx::Ctx;
 use crate::errors::{self, CmdResult, RedisError};
+use crate::keyspec::{flags::*, KeySpec};
 use crate::{cmd, longdouble};
 
 const S: &[&str] = &["string"];
 
 pub static COMMANDS: &[Command] = &[
     cmd!("get", "1.0.0", 2, READONLY | FAST, S, (1, 1, 1), get, "string", "Get the value of a key"),
-    cmd!("set", "1.0.0", -3, WRITE | DENYOOM, S, (1, 1, 1), set, "string", "Set the string value of a key"),
-    cmd!("setnx", "1.0.0", 3, WRITE | DENYOOM | FAST, S, (1, 1, 1), setnx, "string", "Set the value of a key, only if the key does not exist"),
-    cmd!("setex", "2.0.0", 4, WRITE | DENYOOM, S, (1, 1, 1), setex, "string", "Set the value and expiration of a key"),
-    cmd!("psetex", "2.6.0", 4, WRITE | DENYOOM, S, (1, 1, 1), psetex, "string", "Set the value and expiration in milliseconds of a key"),
-    cmd!("getset", "1.0.0", 3, WRITE | DENYOOM | FAST, S, (1, 1, 1), getset, "string", "Set the string value of a key and return its old value"),
-    cmd!("getdel", "6.2.0", 2, WRITE | FAST, S, (1, 1, 1), getdel, "string", "Get the value of a key and delete the key"),
-    cmd!("getex", "6.2.0", -2, WRITE | FAST, S, (1, 1, 1), getex, "string", "Get the value of a key and optionally set its expiration"),
-    cmd!("mget", "1.0.0", -2, READONLY | FAST, S, (1, -1, 1), mget, "string", "Get the values of all the given keys"),
-    cmd!("mset", "1.0.1", -3, WRITE | DENYOOM, S, (1, -1, 2), mset, "string", "Set multiple keys to multiple values"),
-    cmd!("msetnx", "1.0.1", -3, WRITE | DENYOOM, S, (1, -1, 2), msetnx, "string", "Set multiple keys to multiple values, only if none of the keys exist"),
-    cmd!("append", "2.0.0", 3, WRITE | DENYOOM | FAST, S, (1, 1, 1), append, "string", "Append a value to a key"),
-    cmd!("strlen", "2.2.0", 2, READONLY | FAST, S, (1, 1, 1), strlen, "string", "Get the length of the value stored in a key"),
+    cmd!(
+        "set",
+        "1.0.0",
+        -3,
+        WRITE | DENYOOM,
+        S,
+        (1, 1, 1),
+        set,
+        "string",
+        "Set the string value of a key",
+        key_specs = &[KeySpec::at(1, RW | ACCESS | UPDATE | VARIABLE_FLAGS).notes("RW and ACCESS due to the optional `GET` argument")],
+        getkeys = set_keys
+    ),
+    cmd!(
+        "setnx",
+        "1.0.0",
+        3,
+        WRITE | DENYOOM | FAST,
+        S,
+        (1, 1, 1),
+        setnx,
+        "string",
+        "Set the value of a key, only if the key does not exist",
+        key_specs = &[KeySpec::at(1, OW | INSERT)]
+    ),
+    cmd!(
+        "setex",
+        "2.0.0",
+        4,
+        WRITE | DENYOOM,
+        S,
+        (1, 1, 1),
+        setex,
+        "string",
+        "Set the value and expiration of a key",
+        key_specs = &[KeySpec::at(1, OW | UPDATE)]
+    ),
+    cmd!(
+        "psetex",
+        "2.6.0",
+        4,
+        WRITE | DENYOOM,
+        S,
+        (1, 1, 1),
+        psetex,
+        "string",
+        "Set the value and expiration in milliseconds of a key",
+        key_specs = &[KeySpec::at(1, OW | UPDATE)]
+    ),
+    cmd!(
+        "getset",
+        "1.0.0",
+        3,
+        WRITE | DENYOOM | FAST,
+        S,
+        (1, 1, 1),
+        getset,
+        "string",
+        "Set the string value of a key and return its old value",
+        key_specs = &[KeySpec::at(1, RW | ACCESS | UPDATE)]
+    ),
+    cmd!(
+        "getdel",
+        "6.2.0",
+        2,
+        WRITE | FAST,
+        S,
+        (1, 1, 1),
+        getdel,
+        "string",
+        "Get the value of a key and delete the key",
+        key_specs = &[KeySpec::at(1, RW | ACCESS | DELETE)]
+    ),
+    cmd!(
+        "getex",
+        "6.2.0",
+        -2,
+        WRITE | FAST,
+        S,
+        (1, 1, 1),
+        getex,
+        "string",
+        "Get the value of a key and optionally set its expiration",
+        key_specs = &[KeySpec::at(1, RW | ACCESS | UPDATE).notes("RW and UPDATE because it changes the TTL")]
+    ),
+    cmd!("mget", "1.0.0", -2, READONLY | FAST, S, (1, -1, 1), mget, "string", "Get the values of all the given keys", tips = &["request_policy:multi_shard"]),
+    cmd!(
+        "mset",
+        "1.0.1",
+        -3,
+        WRITE | DENYOOM,
+        S,
+        (1, -1, 2),
+        mset,
+        "string",
+        "Set multiple keys to multiple values",
+        key_specs = &[KeySpec::range(1, -1, 2, OW | UPDATE)],
+        tips = &["request_policy:multi_shard", "response_policy:all_succeeded"]
+    ),
+    cmd!(
+        "msetnx",
+        "1.0.1",
+        -3,
+        WRITE | DENYOOM,
+        S,
+        (1, -1, 2),
+        msetnx,
+        "string",
+        "Set multiple keys to multiple values, only if none of the keys exist",
+        key_specs = &[KeySpec::range(1, -1, 2, OW | INSERT)],
+        tips = &["request_policy:multi_shard", "response_policy:agg_min"]
+    ),
+    cmd!("append", "2.0.0", 3, WRITE | DENYOOM | FAST, S, (1, 1, 1), append, "string", "Append a value to a key", key_specs = &[KeySpec::at(1, RW | INSERT)]),
+    cmd!(
+        "strlen",
+        "2.2.0",
+        2,
+        READONLY | FAST,
+        S,
+        (1, 1, 1),
+        strlen,
+        "string",
+        "Get the length of the value stored in a key",
+        key_specs = &[KeySpec::at(1, RO)]
+    ),
     cmd!("getrange", "2.4.0", 4, READONLY, S, (1, 1, 1), getrange, "string", "Get a substring of the string stored at a key"),
     cmd!("substr", "1.0.0", 4, READONLY, S, (1, 1, 1), getrange, "string", "Get a substring of the string stored at a key"),
     cmd!("setrange", "2.2.0", 4, WRITE | DENYOOM, S, (1, 1, 1), setrange, "string", "Overwrite part of a string at key starting at the specified offset"),
-    cmd!("incr", "1.0.0", 2, WRITE | DENYOOM | FAST, S, (1, 1, 1), incr, "string", "Increment the integer value of a key by one"),
-    cmd!("decr", "1.0.0", 2, WRITE | DENYOOM | FAST, S, (1, 1, 1), decr, "string", "Decrement the integer value of a key by one"),
-    cmd!("incrby", "1.0.0", 3, WRITE | DENYOOM | FAST, S, (1, 1, 1), incrby, "string", "Increment the integer value of a key by the given amount"),
-    cmd!("decrby", "1.0.0", 3, WRITE | DENYOOM | FAST, S, (1, 1, 1), decrby, "string", "Decrement the integer value of a key by the given number"),
-    cmd!("incrbyfloat", "2.6.0", 3, WRITE | DENYOOM | FAST, S, (1, 1, 1), incrbyfloat, "string", "Increment the float value of a key by the given amount"),
+    cmd!(
+        "incr",
+        "1.0.0",
+        2,
+        WRITE | DENYOOM | FAST,
+        S,
+        (1, 1, 1),
+        incr,
+        "string",
+        "Increment the integer value of a key by one",
+        key_specs = &[KeySpec::at(1, RW | ACCESS | UPDATE)]
+    ),
+    cmd!(
+        "decr",
+        "1.0.0",
+        2,
+        WRITE | DENYOOM | FAST,
+        S,
+        (1, 1, 1),
+        decr,
+        "string",
+        "Decrement the integer value of a key by one",
+        key_specs = &[KeySpec::at(1, RW | ACCESS | UPDATE)]
+    ),
+    cmd!(
+        "incrby",
+        "1.0.0",
+        3,
+        WRITE | DENYOOM | FAST,
+        S,
+        (1, 1, 1),
+        incrby,
+        "string",
+        "Increment the integer value of a key by the given amount",
+        key_specs = &[KeySpec::at(1, RW | ACCESS | UPDATE)]
+    ),
+    cmd!(
+        "decrby",
+        "1.0.0",
+        3,
+        WRITE | DENYOOM | FAST,
+        S,
+        (1, 1, 1),
+        decrby,
+        "string",
+        "Decrement the integer value of a key by the given number",
+        key_specs = &[KeySpec::at(1, RW | ACCESS | UPDATE)]
+    ),
+    cmd!(
+        "incrbyfloat",
+        "2.6.0",
+        3,
+        WRITE | DENYOOM | FAST,
+        S,
+        (1, 1, 1),
+        incrbyfloat,
+        "string",
+        "Increment the float value of a key by the given amount",
+        key_specs = &[KeySpec::at(1, RW | ACCESS | UPDATE)]
+    ),
     cmd!("lcs", "7.0.0", -3, READONLY, S, (1, 2, 1), lcs, "string", "Find longest common substring"),
 ];
+
+/// SET's key: overwritten, unless GET reads it first.
+fn set_keys(args: &[Bytes]) -> Option<Vec<(usize, u16)>> {
+    let reads = args.iter().skip(3).any(|a| args::is(a, "get"));
+    Some(vec![(1, if reads { RW | ACCESS | UPDATE } else { OW | UPDATE })])
+}
 
 /* ---------------------------------------------------------------------
  * String API

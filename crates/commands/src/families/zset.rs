@@ -16,6 +16,7 @@ use crate::command::Command;
 use crate::ctx::{Ctx, Reply};
 use crate::errors::{self, CmdResult, RedisError};
 use crate::families::keys::{parse_cursor, scan_options};
+use crate::keyspec::{flags::*, KeySpec};
 use crate::typed::{done, zset_read, zset_write};
 use crate::{argv, cmd};
 
@@ -33,11 +34,44 @@ pub static COMMANDS: &[Command] = &[
         "sorted-set",
         "Add one or more members to a sorted set, or update its score if it already exists"
     ),
-    cmd!("zincrby", "1.2.0", 4, WRITE | DENYOOM | FAST, Z, (1, 1, 1), zincrby, "sorted-set", "Increment the score of a member in a sorted set"),
-    cmd!("zrem", "1.2.0", -3, WRITE | FAST, Z, (1, 1, 1), zrem, "sorted-set", "Remove one or more members from a sorted set"),
+    cmd!(
+        "zincrby",
+        "1.2.0",
+        4,
+        WRITE | DENYOOM | FAST,
+        Z,
+        (1, 1, 1),
+        zincrby,
+        "sorted-set",
+        "Increment the score of a member in a sorted set",
+        key_specs = &[KeySpec::at(1, RW | ACCESS | UPDATE)]
+    ),
+    cmd!(
+        "zrem",
+        "1.2.0",
+        -3,
+        WRITE | FAST,
+        Z,
+        (1, 1, 1),
+        zrem,
+        "sorted-set",
+        "Remove one or more members from a sorted set",
+        key_specs = &[KeySpec::at(1, RW | DELETE)]
+    ),
     cmd!("zscore", "1.2.0", 3, READONLY | FAST, Z, (1, 1, 1), zscore, "sorted-set", "Get the score associated with the given member in a sorted set"),
     cmd!("zmscore", "6.2.0", -3, READONLY | FAST, Z, (1, 1, 1), zmscore, "sorted-set", "Get the score associated with the given members in a sorted set"),
-    cmd!("zcard", "1.2.0", 2, READONLY | FAST, Z, (1, 1, 1), zcard, "sorted-set", "Get the number of members in a sorted set"),
+    cmd!(
+        "zcard",
+        "1.2.0",
+        2,
+        READONLY | FAST,
+        Z,
+        (1, 1, 1),
+        zcard,
+        "sorted-set",
+        "Get the number of members in a sorted set",
+        key_specs = &[KeySpec::at(1, RO)]
+    ),
     cmd!("zcount", "2.0.0", 4, READONLY | FAST, Z, (1, 1, 1), zcount, "sorted-set", "Count the members in a sorted set with scores within the given values"),
     cmd!(
         "zlexcount",
@@ -51,7 +85,18 @@ pub static COMMANDS: &[Command] = &[
         "Count the number of members in a sorted set between a given lexicographical range"
     ),
     cmd!("zrange", "1.2.0", -4, READONLY, Z, (1, 1, 1), zrange, "sorted-set", "Return a range of members in a sorted set"),
-    cmd!("zrangestore", "6.2.0", -5, WRITE | DENYOOM, Z, (1, 2, 1), zrangestore, "sorted-set", "Store a range of members from sorted set into another key"),
+    cmd!(
+        "zrangestore",
+        "6.2.0",
+        -5,
+        WRITE | DENYOOM,
+        Z,
+        (1, 2, 1),
+        zrangestore,
+        "sorted-set",
+        "Store a range of members from sorted set into another key",
+        key_specs = &[KeySpec::at(1, OW | UPDATE), KeySpec::at(2, RO | ACCESS)]
+    ),
     cmd!(
         "zrevrange",
         "1.2.0",
@@ -99,8 +144,30 @@ pub static COMMANDS: &[Command] = &[
         "sorted-set",
         "Determine the index of a member in a sorted set, with scores ordered from high to low"
     ),
-    cmd!("zremrangebyrank", "2.0.0", 4, WRITE, Z, (1, 1, 1), zremrangebyrank, "sorted-set", "Remove all members in a sorted set within the given indexes"),
-    cmd!("zremrangebyscore", "1.2.0", 4, WRITE, Z, (1, 1, 1), zremrangebyscore, "sorted-set", "Remove all members in a sorted set within the given scores"),
+    cmd!(
+        "zremrangebyrank",
+        "2.0.0",
+        4,
+        WRITE,
+        Z,
+        (1, 1, 1),
+        zremrangebyrank,
+        "sorted-set",
+        "Remove all members in a sorted set within the given indexes",
+        key_specs = &[KeySpec::at(1, RW | DELETE)]
+    ),
+    cmd!(
+        "zremrangebyscore",
+        "1.2.0",
+        4,
+        WRITE,
+        Z,
+        (1, 1, 1),
+        zremrangebyscore,
+        "sorted-set",
+        "Remove all members in a sorted set within the given scores",
+        key_specs = &[KeySpec::at(1, RW | DELETE)]
+    ),
     cmd!(
         "zremrangebylex",
         "2.8.9",
@@ -110,14 +177,81 @@ pub static COMMANDS: &[Command] = &[
         (1, 1, 1),
         zremrangebylex,
         "sorted-set",
-        "Remove all members in a sorted set between the given lexicographical range"
+        "Remove all members in a sorted set between the given lexicographical range",
+        key_specs = &[KeySpec::at(1, RW | DELETE)]
     ),
-    cmd!("zpopmin", "5.0.0", -2, WRITE | FAST, Z, (1, 1, 1), zpopmin, "sorted-set", "Remove and return members with the lowest scores in a sorted set"),
-    cmd!("zpopmax", "5.0.0", -2, WRITE | FAST, Z, (1, 1, 1), zpopmax, "sorted-set", "Remove and return members with the highest scores in a sorted set"),
-    cmd!("zmpop", "7.0.0", -4, WRITE | MOVABLEKEYS, Z, (0, 0, 0), zmpop, "sorted-set", "Remove and return members with scores in a sorted set"),
-    cmd!("zunion", "6.2.0", -3, READONLY | MOVABLEKEYS, Z, (0, 0, 0), zunion, "sorted-set", "Add multiple sorted sets"),
-    cmd!("zinter", "6.2.0", -3, READONLY | MOVABLEKEYS, Z, (0, 0, 0), zinter, "sorted-set", "Intersect multiple sorted sets"),
-    cmd!("zdiff", "6.2.0", -3, READONLY | MOVABLEKEYS, Z, (0, 0, 0), zdiff, "sorted-set", "Subtract multiple sorted sets"),
+    cmd!(
+        "zpopmin",
+        "5.0.0",
+        -2,
+        WRITE | FAST,
+        Z,
+        (1, 1, 1),
+        zpopmin,
+        "sorted-set",
+        "Remove and return members with the lowest scores in a sorted set",
+        key_specs = &[KeySpec::at(1, RW | ACCESS | DELETE)]
+    ),
+    cmd!(
+        "zpopmax",
+        "5.0.0",
+        -2,
+        WRITE | FAST,
+        Z,
+        (1, 1, 1),
+        zpopmax,
+        "sorted-set",
+        "Remove and return members with the highest scores in a sorted set",
+        key_specs = &[KeySpec::at(1, RW | ACCESS | DELETE)]
+    ),
+    cmd!(
+        "zmpop",
+        "7.0.0",
+        -4,
+        WRITE | MOVABLEKEYS,
+        Z,
+        (0, 0, 0),
+        zmpop,
+        "sorted-set",
+        "Remove and return members with scores in a sorted set",
+        key_specs = &[KeySpec::counted(1, RW | ACCESS | DELETE)]
+    ),
+    cmd!(
+        "zunion",
+        "6.2.0",
+        -3,
+        READONLY | MOVABLEKEYS,
+        Z,
+        (0, 0, 0),
+        zunion,
+        "sorted-set",
+        "Add multiple sorted sets",
+        key_specs = &[KeySpec::counted(1, RO | ACCESS)]
+    ),
+    cmd!(
+        "zinter",
+        "6.2.0",
+        -3,
+        READONLY | MOVABLEKEYS,
+        Z,
+        (0, 0, 0),
+        zinter,
+        "sorted-set",
+        "Intersect multiple sorted sets",
+        key_specs = &[KeySpec::counted(1, RO | ACCESS)]
+    ),
+    cmd!(
+        "zdiff",
+        "6.2.0",
+        -3,
+        READONLY | MOVABLEKEYS,
+        Z,
+        (0, 0, 0),
+        zdiff,
+        "sorted-set",
+        "Subtract multiple sorted sets",
+        key_specs = &[KeySpec::counted(1, RO | ACCESS)]
+    ),
     cmd!(
         "zunionstore",
         "2.0.0",
@@ -127,7 +261,8 @@ pub static COMMANDS: &[Command] = &[
         (1, 1, 1),
         zunionstore,
         "sorted-set",
-        "Add multiple sorted sets and store the resulting sorted set in a new key"
+        "Add multiple sorted sets and store the resulting sorted set in a new key",
+        key_specs = &[KeySpec::at(1, OW | UPDATE), KeySpec::counted(2, RO | ACCESS)]
     ),
     cmd!(
         "zinterstore",
@@ -138,7 +273,8 @@ pub static COMMANDS: &[Command] = &[
         (1, 1, 1),
         zinterstore,
         "sorted-set",
-        "Intersect multiple sorted sets and store the resulting sorted set in a new key"
+        "Intersect multiple sorted sets and store the resulting sorted set in a new key",
+        key_specs = &[KeySpec::at(1, OW | UPDATE), KeySpec::counted(2, RO | ACCESS)]
     ),
     cmd!(
         "zdiffstore",
@@ -149,7 +285,8 @@ pub static COMMANDS: &[Command] = &[
         (1, 1, 1),
         zdiffstore,
         "sorted-set",
-        "Subtract multiple sorted sets and store the resulting sorted set in a new key"
+        "Subtract multiple sorted sets and store the resulting sorted set in a new key",
+        key_specs = &[KeySpec::at(1, OW | UPDATE), KeySpec::counted(2, RO | ACCESS)]
     ),
     cmd!(
         "zintercard",
@@ -160,10 +297,33 @@ pub static COMMANDS: &[Command] = &[
         (0, 0, 0),
         zintercard,
         "sorted-set",
-        "Intersect multiple sorted sets and return the cardinality of the result"
+        "Intersect multiple sorted sets and return the cardinality of the result",
+        key_specs = &[KeySpec::counted(1, RO | ACCESS)]
     ),
-    cmd!("zrandmember", "6.2.0", -2, READONLY, Z, (1, 1, 1), zrandmember, "sorted-set", "Get one or multiple random elements from a sorted set"),
-    cmd!("zscan", "2.8.0", -3, READONLY, Z, (1, 1, 1), zscan, "sorted-set", "Incrementally iterate sorted sets elements and associated scores"),
+    cmd!(
+        "zrandmember",
+        "6.2.0",
+        -2,
+        READONLY,
+        Z,
+        (1, 1, 1),
+        zrandmember,
+        "sorted-set",
+        "Get one or multiple random elements from a sorted set",
+        tips = &["nondeterministic_output"]
+    ),
+    cmd!(
+        "zscan",
+        "2.8.0",
+        -3,
+        READONLY,
+        Z,
+        (1, 1, 1),
+        zscan,
+        "sorted-set",
+        "Incrementally iterate sorted sets elements and associated scores",
+        tips = &["nondeterministic_output"]
+    ),
     cmd!(
         "bzpopmin",
         "5.0.0",
@@ -173,7 +333,8 @@ pub static COMMANDS: &[Command] = &[
         (1, -2, 1),
         bzpopmin,
         "sorted-set",
-        "Remove and return the member with the lowest score from one or more sorted sets, or block until one is available"
+        "Remove and return the member with the lowest score from one or more sorted sets, or block until one is available",
+        key_specs = &[KeySpec::range(1, -2, 1, RW | ACCESS | DELETE)]
     ),
     cmd!(
         "bzpopmax",
@@ -184,7 +345,8 @@ pub static COMMANDS: &[Command] = &[
         (1, -2, 1),
         bzpopmax,
         "sorted-set",
-        "Remove and return the member with the highest score from one or more sorted sets, or block until one is available"
+        "Remove and return the member with the highest score from one or more sorted sets, or block until one is available",
+        key_specs = &[KeySpec::range(1, -2, 1, RW | ACCESS | DELETE)]
     ),
     cmd!(
         "bzmpop",
@@ -195,7 +357,8 @@ pub static COMMANDS: &[Command] = &[
         (0, 0, 0),
         bzmpop,
         "sorted-set",
-        "Remove and return members with scores in a sorted set or block until one is available"
+        "Remove and return members with scores in a sorted set or block until one is available",
+        key_specs = &[KeySpec::counted(2, RW | ACCESS | DELETE)]
     ),
 ];
 

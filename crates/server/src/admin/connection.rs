@@ -19,7 +19,18 @@ const CONN: &[&str] = &["connection"];
 const STATE: u32 = NOSCRIPT | LOADING | STALE | FAST | NO_AUTH | ALLOW_BUSY;
 
 pub static COMMANDS: &[Command] = &[
-    cmd!("ping", "1.0.0", -1, FAST, CONN, (0, 0, 0), ping, "connection", "Ping the server"),
+    cmd!(
+        "ping",
+        "1.0.0",
+        -1,
+        FAST,
+        CONN,
+        (0, 0, 0),
+        ping,
+        "connection",
+        "Ping the server",
+        tips = &["request_policy:all_shards", "response_policy:all_succeeded"]
+    ),
     cmd!("echo", "1.0.0", 2, LOADING | STALE | FAST, CONN, (0, 0, 0), echo, "connection", "Echo the given string"),
     cmd!("hello", "6.0.0", -1, STATE, CONN, (0, 0, 0), hello, "connection", "Handshake with Redis"),
     cmd!("auth", "1.0.0", -2, STATE, CONN, (0, 0, 0), auth, "connection", "Authenticate to the server"),

@@ -14,8 +14,30 @@ use crate::errors::{self, CmdResult, RedisError};
 const KS_DANGER: &[&str] = &["keyspace", "dangerous"];
 
 pub static COMMANDS: &[Command] = &[
-    cmd!("flushdb", "1.0.0", -1, WRITE | WHOLE, KS_DANGER, (0, 0, 0), flushdb, "server", "Remove all keys from the current database"),
-    cmd!("flushall", "1.0.0", -1, WRITE | WHOLE, KS_DANGER, (0, 0, 0), flushall, "server", "Remove all keys from all databases"),
+    cmd!(
+        "flushdb",
+        "1.0.0",
+        -1,
+        WRITE | WHOLE,
+        KS_DANGER,
+        (0, 0, 0),
+        flushdb,
+        "server",
+        "Remove all keys from the current database",
+        tips = &["request_policy:all_shards", "response_policy:all_succeeded"]
+    ),
+    cmd!(
+        "flushall",
+        "1.0.0",
+        -1,
+        WRITE | WHOLE,
+        KS_DANGER,
+        (0, 0, 0),
+        flushall,
+        "server",
+        "Remove all keys from all databases",
+        tips = &["request_policy:all_shards", "response_policy:all_succeeded"]
+    ),
 ];
 
 /// `[ASYNC|SYNC]`; returns true for SYNC (the default), after which freed

@@ -7,6 +7,7 @@
 //! snapshots carry the libraries (`persistence::bgsave`).
 
 use bytes::{Bytes, BytesMut};
+use ferrokv_commands::keyspec::{flags::*, KeySpec};
 use ferrokv_commands::{cmd, container};
 use ferrokv_resp::{encode, Protocol};
 use ferrokv_scripting::{script_flags, Functions, RestorePolicy};
@@ -25,18 +26,84 @@ const SCRIPTING: &[&str] = &["scripting"];
 const FCALL_FLAGS: u32 = NOSCRIPT | STALE | SKIP_MONITOR | NO_MANDATORY_KEYS | MOVABLEKEYS;
 
 pub static COMMANDS: &[Command] = &[
-    cmd!("fcall", "7.0.0", -3, FCALL_FLAGS, SCRIPTING, (0, 0, 0), fcall, "scripting", "Invoke a function"),
-    cmd!("fcall_ro", "7.0.0", -3, READONLY | FCALL_FLAGS, SCRIPTING, (0, 0, 0), fcall_ro, "scripting", "Invoke a read-only function"),
+    cmd!(
+        "fcall",
+        "7.0.0",
+        -3,
+        FCALL_FLAGS,
+        SCRIPTING,
+        (0, 0, 0),
+        fcall,
+        "scripting",
+        "Invoke a function",
+        key_specs = &[KeySpec::counted(2, RW | ACCESS | UPDATE,).notes("We cannot tell how the keys will be used so we assume the worst, RW and UPDATE")]
+    ),
+    cmd!(
+        "fcall_ro",
+        "7.0.0",
+        -3,
+        READONLY | FCALL_FLAGS,
+        SCRIPTING,
+        (0, 0, 0),
+        fcall_ro,
+        "scripting",
+        "Invoke a read-only function",
+        key_specs = &[KeySpec::counted(2, RO | ACCESS).notes("We cannot tell how the keys will be used so we assume the worst, RO and ACCESS")]
+    ),
     container!("function", "7.0.0", -2, FUNCTION, "scripting", "A container for function commands"),
 ];
 
 static FUNCTION: &[Command] = &[
-    cmd!("delete", "7.0.0", 3, WRITE | NOSCRIPT, SCRIPTING, (0, 0, 0), function_delete, "scripting", "Delete a function by name"),
+    cmd!(
+        "delete",
+        "7.0.0",
+        3,
+        WRITE | NOSCRIPT,
+        SCRIPTING,
+        (0, 0, 0),
+        function_delete,
+        "scripting",
+        "Delete a function by name",
+        tips = &["request_policy:all_shards", "response_policy:all_succeeded"]
+    ),
     cmd!("dump", "7.0.0", 2, NOSCRIPT, SCRIPTING, (0, 0, 0), function_dump, "scripting", "Dump all functions into a serialized binary payload"),
-    cmd!("flush", "7.0.0", -2, WRITE | NOSCRIPT, SCRIPTING, (0, 0, 0), function_flush, "scripting", "Deleting all functions"),
+    cmd!(
+        "flush",
+        "7.0.0",
+        -2,
+        WRITE | NOSCRIPT,
+        SCRIPTING,
+        (0, 0, 0),
+        function_flush,
+        "scripting",
+        "Deleting all functions",
+        tips = &["request_policy:all_shards", "response_policy:all_succeeded"]
+    ),
     cmd!("help", "7.0.0", 2, LOADING | STALE, SCRIPTING, (0, 0, 0), function_help, "scripting", "Show helpful text about the different subcommands"),
-    cmd!("kill", "7.0.0", 2, NOSCRIPT | ALLOW_BUSY, SCRIPTING, (0, 0, 0), function_kill, "scripting", "Kill the function currently in execution."),
-    cmd!("list", "7.0.0", -2, NOSCRIPT, SCRIPTING, (0, 0, 0), function_list, "scripting", "List information about all the functions"),
+    cmd!(
+        "kill",
+        "7.0.0",
+        2,
+        NOSCRIPT | ALLOW_BUSY,
+        SCRIPTING,
+        (0, 0, 0),
+        function_kill,
+        "scripting",
+        "Kill the function currently in execution.",
+        tips = &["request_policy:all_shards", "response_policy:one_succeeded"]
+    ),
+    cmd!(
+        "list",
+        "7.0.0",
+        -2,
+        NOSCRIPT,
+        SCRIPTING,
+        (0, 0, 0),
+        function_list,
+        "scripting",
+        "List information about all the functions",
+        tips = &["nondeterministic_output_order"]
+    ),
     cmd!(
         "load",
         "7.0.0",
@@ -46,7 +113,8 @@ static FUNCTION: &[Command] = &[
         (0, 0, 0),
         function_load,
         "scripting",
-        "Create a function with the given arguments (name, code, description)"
+        "Create a function with the given arguments (name, code, description)",
+        tips = &["request_policy:all_shards", "response_policy:all_succeeded"]
     ),
     cmd!(
         "restore",
@@ -57,7 +125,8 @@ static FUNCTION: &[Command] = &[
         (0, 0, 0),
         function_restore,
         "scripting",
-        "Restore all the functions on the given payload"
+        "Restore all the functions on the given payload",
+        tips = &["request_policy:all_shards", "response_policy:all_succeeded"]
     ),
     cmd!(
         "stats",
@@ -68,7 +137,8 @@ static FUNCTION: &[Command] = &[
         (0, 0, 0),
         function_stats,
         "scripting",
-        "Return information about the function currently running (name, description, duration)"
+        "Return information about the function currently running (name, description, duration)",
+        tips = &["nondeterministic_output", "request_policy:all_shards", "response_policy:special"]
     ),
 ];
 
@@ -111,7 +181,7 @@ fn run_function(ctx: &mut Ctx<'_>, args: &[Bytes], ro_command: bool) -> CmdResul
     let functions = functions(server)?;
     let def = functions.get(&args[1]).ok_or("ERR Function not found")?;
     let read_only = admit_flags(ctx, def.flags, ro_command)?;
-    as_script(ctx, read_only, |caller, proto, out, busy_after| functions.call(def, args, (keys, argv), caller, proto, out, busy_after))
+    as_script(ctx, read_only, |caller, proto, out, busy_after| functions.call((def, args), (keys, argv), caller, proto, out, busy_after))
 }
 
 /* FUNCTION LOAD [REPLACE] function-code */

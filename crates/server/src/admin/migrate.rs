@@ -9,6 +9,7 @@ use std::net::{TcpStream, ToSocketAddrs};
 use std::time::Duration;
 
 use bytes::Bytes;
+use ferrokv_commands::keyspec::{flags::*, Begin, KeySpec};
 use ferrokv_rdb::dump_payload;
 use ferrokv_resp::Frame;
 
@@ -31,7 +32,13 @@ pub static COMMANDS: &[Command] = &[cmd!(
     (3, 3, 1),
     migrate,
     "generic",
-    "Atomically transfer a key from a Redis instance to another one."
+    "Atomically transfer a key from a Redis instance to another one.",
+    key_specs = &[
+        KeySpec::at(3, RW | ACCESS | DELETE),
+        KeySpec::range(0, -1, 1, RW | ACCESS | DELETE | INCOMPLETE).begin(Begin::Keyword { keyword: "KEYS", startfrom: -2 }),
+    ],
+    getkeys = migrate_keys,
+    tips = &["nondeterministic_output"]
 )];
 
 #[derive(Default)]
@@ -69,6 +76,32 @@ fn options(args: &[Bytes]) -> Result<Options, RedisError> {
         j += 1;
     }
     Ok(o)
+}
+
+/// MIGRATE's keys: the one key, or those after KEYS (when the key is "").
+/// AUTH and AUTH2 take passwords that could read "keys", so they are
+/// skipped; None for KEYS beside a key, which MIGRATE refuses.
+fn migrate_keys(args: &[Bytes]) -> Option<Vec<(usize, u16)>> {
+    let mut keys = 3..4;
+    let mut i = 6;
+    while i < args.len() {
+        let a = &args[i];
+        if args::is(a, "keys") {
+            if !args[3].is_empty() {
+                return None;
+            }
+            keys = i + 1..args.len();
+            break;
+        }
+        i += if args::is(a, "auth") {
+            2
+        } else if args::is(a, "auth2") {
+            3
+        } else {
+            1
+        };
+    }
+    Some(keys.map(|at| (at, RW | ACCESS | DELETE)).collect())
 }
 
 /* MIGRATE host port key|"" destination-db timeout [COPY] [REPLACE] [AUTH password] [AUTH2 username password] [KEYS key [key ...]] */

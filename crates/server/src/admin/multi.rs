@@ -8,6 +8,7 @@
 use std::sync::atomic::Ordering;
 
 use bytes::Bytes;
+use ferrokv_commands::keyspec::{flags::*, KeySpec};
 
 use crate::command::flags::*;
 use crate::command::Command;
@@ -42,7 +43,8 @@ pub static COMMANDS: &[Command] = &[
         (1, -1, 1),
         watch,
         "transactions",
-        "Watch the given keys to determine execution of the MULTI/EXEC block"
+        "Watch the given keys to determine execution of the MULTI/EXEC block",
+        key_specs = &[KeySpec::range(1, -1, 1, RO)]
     ),
     cmd!("unwatch", "2.2.0", 1, NOSCRIPT | LOADING | STALE | FAST | ALLOW_BUSY, TX, (0, 0, 0), unwatch, "transactions", "Forget about all watched keys"),
 ];

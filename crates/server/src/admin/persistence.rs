@@ -45,7 +45,8 @@ pub static COMMANDS: &[Command] = &[
         (0, 0, 0),
         lastsave,
         "server",
-        "Get the UNIX time stamp of the last successful save to disk"
+        "Get the UNIX time stamp of the last successful save to disk",
+        tips = &["nondeterministic_output"]
     ),
 ];
 

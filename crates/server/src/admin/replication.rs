@@ -61,7 +61,8 @@ pub static COMMANDS: &[Command] = &[
         (0, 0, 0),
         wait,
         "generic",
-        "Wait for the synchronous replication of all the write commands sent in the context of the current connection"
+        "Wait for the synchronous replication of all the write commands sent in the context of the current connection",
+        tips = &["request_policy:all_shards", "response_policy:agg_min"]
     ),
 ];
 

@@ -6,6 +6,7 @@
 //! (MULTI/EXEC when more than one), as Redis 7.0 replicates scripts.
 
 use bytes::{Bytes, BytesMut};
+use ferrokv_commands::keyspec::{flags::*, KeySpec};
 use ferrokv_commands::{cmd, container};
 use ferrokv_resp::{Frame, Protocol};
 use std::time::Duration;
@@ -25,18 +26,106 @@ const SCRIPTING: &[&str] = &["scripting"];
 const EVAL_FLAGS: u32 = NOSCRIPT | STALE | SKIP_MONITOR | NO_MANDATORY_KEYS | MOVABLEKEYS;
 
 pub static COMMANDS: &[Command] = &[
-    cmd!("eval", "2.6.0", -3, EVAL_FLAGS, SCRIPTING, (0, 0, 0), eval, "scripting", "Execute a Lua script server side"),
-    cmd!("evalsha", "2.6.0", -3, EVAL_FLAGS, SCRIPTING, (0, 0, 0), evalsha, "scripting", "Execute a Lua script server side"),
-    cmd!("eval_ro", "7.0.0", -3, READONLY | EVAL_FLAGS, SCRIPTING, (0, 0, 0), eval_ro, "scripting", "Execute a read-only Lua script server side"),
-    cmd!("evalsha_ro", "7.0.0", -3, READONLY | EVAL_FLAGS, SCRIPTING, (0, 0, 0), evalsha_ro, "scripting", "Execute a read-only Lua script server side"),
+    cmd!(
+        "eval",
+        "2.6.0",
+        -3,
+        EVAL_FLAGS,
+        SCRIPTING,
+        (0, 0, 0),
+        eval,
+        "scripting",
+        "Execute a Lua script server side",
+        key_specs = &[KeySpec::counted(2, RW | ACCESS | UPDATE,).notes("We cannot tell how the keys will be used so we assume the worst, RW and UPDATE")]
+    ),
+    cmd!(
+        "evalsha",
+        "2.6.0",
+        -3,
+        EVAL_FLAGS,
+        SCRIPTING,
+        (0, 0, 0),
+        evalsha,
+        "scripting",
+        "Execute a Lua script server side",
+        key_specs = &[KeySpec::counted(2, RW | ACCESS | UPDATE)]
+    ),
+    cmd!(
+        "eval_ro",
+        "7.0.0",
+        -3,
+        READONLY | EVAL_FLAGS,
+        SCRIPTING,
+        (0, 0, 0),
+        eval_ro,
+        "scripting",
+        "Execute a read-only Lua script server side",
+        key_specs = &[KeySpec::counted(2, RO | ACCESS).notes("We cannot tell how the keys will be used so we assume the worst, RO and ACCESS")]
+    ),
+    cmd!(
+        "evalsha_ro",
+        "7.0.0",
+        -3,
+        READONLY | EVAL_FLAGS,
+        SCRIPTING,
+        (0, 0, 0),
+        evalsha_ro,
+        "scripting",
+        "Execute a read-only Lua script server side",
+        key_specs = &[KeySpec::counted(2, RO | ACCESS)]
+    ),
     container!("script", "2.6.0", -2, SCRIPT, "scripting", "A container for Lua scripts management commands"),
 ];
 
 static SCRIPT: &[Command] = &[
-    cmd!("load", "2.6.0", 3, NOSCRIPT | STALE, SCRIPTING, (0, 0, 0), script_load, "scripting", "Load a script into the scripts cache"),
-    cmd!("exists", "2.6.0", -3, NOSCRIPT, SCRIPTING, (0, 0, 0), script_exists, "scripting", "Check existence of scripts in the script cache."),
-    cmd!("flush", "2.6.0", -2, NOSCRIPT, SCRIPTING, (0, 0, 0), script_flush, "scripting", "Remove all the scripts from the script cache."),
-    cmd!("kill", "2.6.0", 2, NOSCRIPT | ALLOW_BUSY, SCRIPTING, (0, 0, 0), script_kill, "scripting", "Kill the script currently in execution."),
+    cmd!(
+        "load",
+        "2.6.0",
+        3,
+        NOSCRIPT | STALE,
+        SCRIPTING,
+        (0, 0, 0),
+        script_load,
+        "scripting",
+        "Load a script into the scripts cache",
+        tips = &["request_policy:all_nodes", "response_policy:all_succeeded"]
+    ),
+    cmd!(
+        "exists",
+        "2.6.0",
+        -3,
+        NOSCRIPT,
+        SCRIPTING,
+        (0, 0, 0),
+        script_exists,
+        "scripting",
+        "Check existence of scripts in the script cache.",
+        tips = &["request_policy:all_shards", "response_policy:agg_logical_and"]
+    ),
+    cmd!(
+        "flush",
+        "2.6.0",
+        -2,
+        NOSCRIPT,
+        SCRIPTING,
+        (0, 0, 0),
+        script_flush,
+        "scripting",
+        "Remove all the scripts from the script cache.",
+        tips = &["request_policy:all_nodes", "response_policy:all_succeeded"]
+    ),
+    cmd!(
+        "kill",
+        "2.6.0",
+        2,
+        NOSCRIPT | ALLOW_BUSY,
+        SCRIPTING,
+        (0, 0, 0),
+        script_kill,
+        "scripting",
+        "Kill the script currently in execution.",
+        tips = &["request_policy:all_shards", "response_policy:one_succeeded"]
+    ),
     cmd!("help", "5.0.0", 2, LOADING | STALE, SCRIPTING, (0, 0, 0), script_help, "scripting", "Show helpful text about the different subcommands"),
 ];
 

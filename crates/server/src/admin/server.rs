@@ -6,11 +6,12 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use bytes::Bytes;
+use ferrokv_commands::keyspec::{Begin, Find, KeySpec};
 use ferrokv_storage::idle_seconds;
 
 use crate::args;
 use crate::command::flags::*;
-use crate::command::{Command, Entry, Spec};
+use crate::command::{Command, Entry};
 use crate::config::{self, DebugCommand};
 use crate::ctx::Ctx;
 use crate::errors::{self, CmdResult, RedisError};
@@ -20,15 +21,27 @@ use ferrokv_commands::{cmd, container};
 const ADMIN_BASE: u32 = ADMIN | NOSCRIPT | LOADING | STALE;
 
 pub static COMMANDS: &[Command] = &[
-    cmd!("info", "1.0.0", -1, LOADING | STALE | WHOLE, &["dangerous"], (0, 0, 0), info, "server", "Get information and statistics about the server"),
+    cmd!(
+        "info",
+        "1.0.0",
+        -1,
+        LOADING | STALE | WHOLE,
+        &["dangerous"],
+        (0, 0, 0),
+        info,
+        "server",
+        "Get information and statistics about the server",
+        tips = &["nondeterministic_output", "request_policy:all_shards", "response_policy:special"]
+    ),
     container!("config", "2.0.0", -2, CONFIG, "server", "A container for server configuration commands"),
     Command {
         handler: Some(command_all),
         flags: LOADING | STALE,
         acl: CONN,
+        tips: &["nondeterministic_output_order"],
         ..container!("command", "2.8.13", -1, COMMAND, "server", "Get array of Redis command details")
     },
-    cmd!("time", "2.6.0", 1, LOADING | STALE | FAST, &[], (0, 0, 0), time, "server", "Return the current server time"),
+    cmd!("time", "2.6.0", 1, LOADING | STALE | FAST, &[], (0, 0, 0), time, "server", "Return the current server time", tips = &["nondeterministic_output"]),
     container!("slowlog", "2.2.12", -2, SLOWLOG, "server", "A container for slow log commands"),
     cmd!("monitor", "1.0.0", 1, ADMIN_BASE, &[], (0, 0, 0), monitor, "server", "Listen for all requests received by the server in real time"),
     cmd!("debug", "1.0.0", -2, ADMIN_BASE | WHOLE, &[], (0, 0, 0), debug, "server", "A container for debugging commands"),
@@ -48,7 +61,18 @@ pub static COMMANDS: &[Command] = &[
 
 static CONFIG: &[Command] = &[
     cmd!("get", "2.0.0", -3, ADMIN_BASE, &[], (0, 0, 0), config_get, "server", "Get the values of configuration parameters"),
-    cmd!("set", "2.0.0", -4, ADMIN_BASE, &[], (0, 0, 0), config_set, "server", "Set configuration parameters to the given values"),
+    cmd!(
+        "set",
+        "2.0.0",
+        -4,
+        ADMIN_BASE,
+        &[],
+        (0, 0, 0),
+        config_set,
+        "server",
+        "Set configuration parameters to the given values",
+        tips = &["request_policy:all_nodes", "response_policy:all_succeeded"]
+    ),
     cmd!("resetstat", "2.0.0", 2, ADMIN_BASE, &[], (0, 0, 0), config_resetstat, "server", "Reset the stats returned by INFO"),
     cmd!("rewrite", "2.8.0", 2, ADMIN_BASE, &[], (0, 0, 0), config_rewrite, "server", "Rewrite the configuration file with the in memory configuration"),
     cmd!("help", "5.0.0", 2, LOADING | STALE, &[], (0, 0, 0), config_help, "server", "Show helpful text about the different subcommands"),
@@ -66,10 +90,33 @@ static COMMAND: &[Command] = &[
         (0, 0, 0),
         command_info,
         "server",
-        "Get array of specific Redis command details, or all when no argument is given."
+        "Get array of specific Redis command details, or all when no argument is given.",
+        tips = &["nondeterministic_output_order"]
     ),
-    cmd!("docs", "7.0.0", -2, LOADING | STALE, CONN, (0, 0, 0), command_docs, "server", "Get array of specific Redis command documentation"),
-    cmd!("list", "7.0.0", -2, LOADING | STALE, CONN, (0, 0, 0), command_list, "server", "Get an array of Redis command names"),
+    cmd!(
+        "docs",
+        "7.0.0",
+        -2,
+        LOADING | STALE,
+        CONN,
+        (0, 0, 0),
+        command_docs,
+        "server",
+        "Get array of specific Redis command documentation",
+        tips = &["nondeterministic_output_order"]
+    ),
+    cmd!(
+        "list",
+        "7.0.0",
+        -2,
+        LOADING | STALE,
+        CONN,
+        (0, 0, 0),
+        command_list,
+        "server",
+        "Get an array of Redis command names",
+        tips = &["nondeterministic_output_order"]
+    ),
     cmd!("getkeys", "2.8.13", -4, LOADING | STALE, CONN, (0, 0, 0), command_getkeys, "server", "Extract keys given a full Redis command"),
     cmd!(
         "getkeysandflags",
@@ -86,17 +133,94 @@ static COMMAND: &[Command] = &[
 ];
 
 static SLOWLOG: &[Command] = &[
-    cmd!("get", "2.2.12", -2, ADMIN | LOADING | STALE, &[], (0, 0, 0), slowlog_get, "server", "Get the slow log's entries"),
-    cmd!("len", "2.2.12", 2, ADMIN | LOADING | STALE, &[], (0, 0, 0), slowlog_len, "server", "Get the slow log's length"),
-    cmd!("reset", "2.2.12", 2, ADMIN | LOADING | STALE, &[], (0, 0, 0), slowlog_reset, "server", "Clear all entries from the slow log"),
+    cmd!(
+        "get",
+        "2.2.12",
+        -2,
+        ADMIN | LOADING | STALE,
+        &[],
+        (0, 0, 0),
+        slowlog_get,
+        "server",
+        "Get the slow log's entries",
+        tips = &["request_policy:all_nodes", "nondeterministic_output"]
+    ),
+    cmd!(
+        "len",
+        "2.2.12",
+        2,
+        ADMIN | LOADING | STALE,
+        &[],
+        (0, 0, 0),
+        slowlog_len,
+        "server",
+        "Get the slow log's length",
+        tips = &["request_policy:all_nodes", "response_policy:agg_sum", "nondeterministic_output",]
+    ),
+    cmd!(
+        "reset",
+        "2.2.12",
+        2,
+        ADMIN | LOADING | STALE,
+        &[],
+        (0, 0, 0),
+        slowlog_reset,
+        "server",
+        "Clear all entries from the slow log",
+        tips = &["request_policy:all_nodes", "response_policy:all_succeeded"]
+    ),
     cmd!("help", "6.2.0", 2, LOADING | STALE, &[], (0, 0, 0), slowlog_help, "server", "Show helpful text about the different subcommands"),
 ];
 
 static LATENCY: &[Command] = &[
-    cmd!("latest", "2.8.13", 2, ADMIN_BASE, &[], (0, 0, 0), latency_latest, "server", "Return the latest latency samples for all events."),
-    cmd!("history", "2.8.13", 3, ADMIN_BASE, &[], (0, 0, 0), latency_history, "server", "Return timestamp-latency samples for the event."),
-    cmd!("reset", "2.8.13", -2, ADMIN_BASE, &[], (0, 0, 0), latency_reset, "server", "Reset latency data for one or more events."),
-    cmd!("doctor", "2.8.13", 2, ADMIN_BASE, &[], (0, 0, 0), latency_doctor, "server", "Return a human readable latency analysis report."),
+    cmd!(
+        "latest",
+        "2.8.13",
+        2,
+        ADMIN_BASE,
+        &[],
+        (0, 0, 0),
+        latency_latest,
+        "server",
+        "Return the latest latency samples for all events.",
+        tips = &["nondeterministic_output", "request_policy:all_nodes", "response_policy:special",]
+    ),
+    cmd!(
+        "history",
+        "2.8.13",
+        3,
+        ADMIN_BASE,
+        &[],
+        (0, 0, 0),
+        latency_history,
+        "server",
+        "Return timestamp-latency samples for the event.",
+        tips = &["nondeterministic_output", "request_policy:all_nodes", "response_policy:special",]
+    ),
+    cmd!(
+        "reset",
+        "2.8.13",
+        -2,
+        ADMIN_BASE,
+        &[],
+        (0, 0, 0),
+        latency_reset,
+        "server",
+        "Reset latency data for one or more events.",
+        tips = &["request_policy:all_nodes", "response_policy:all_succeeded"]
+    ),
+    cmd!(
+        "doctor",
+        "2.8.13",
+        2,
+        ADMIN_BASE,
+        &[],
+        (0, 0, 0),
+        latency_doctor,
+        "server",
+        "Return a human readable latency analysis report.",
+        tips = &["nondeterministic_output", "request_policy:all_nodes", "response_policy:special",]
+    ),
     cmd!("help", "2.8.13", 2, LOADING | STALE, &[], (0, 0, 0), latency_help, "server", "Show helpful text about the different subcommands"),
 ];
 
@@ -232,12 +356,14 @@ fn reply_command_info(ctx: &mut Ctx<'_>, e: &Entry) {
     for c in cats {
         ctx.simple(format!("@{c}").as_bytes());
     }
-    ctx.array(0);
-    if first > 0 {
-        ctx.array(1);
-        key_spec(ctx, spec);
-    } else {
-        ctx.array(0);
+    ctx.array(spec.tips.len());
+    for tip in spec.tips {
+        ctx.bulk(tip.as_bytes());
+    }
+    let key_specs = spec.key_specs();
+    ctx.array(key_specs.len());
+    for ks in &key_specs {
+        key_spec(ctx, ks);
     }
     let mut subs: Vec<&Entry> = e.subcommands.values().collect();
     subs.sort_by_key(|s| s.fullname);
@@ -247,45 +373,54 @@ fn reply_command_info(ctx: &mut Ctx<'_>, e: &Entry) {
     }
 }
 
-/// Key-spec flags, derived from the command's own flags.
-fn key_flags(spec: &Spec) -> &'static [&'static str] {
-    if spec.has(WRITE) {
-        &["RW", "update"]
-    } else {
-        &["RO", "access"]
+/// One key spec, as Redis 7.0's `addReplyCommandKeySpecs`.
+fn key_spec(ctx: &mut Ctx<'_>, ks: &KeySpec) {
+    ctx.map(3 + usize::from(!ks.notes.is_empty()));
+    if !ks.notes.is_empty() {
+        ctx.bulk(b"notes");
+        ctx.bulk(ks.notes.as_bytes());
     }
-}
-
-/// A key spec derived from the (first, last, step) positions.
-fn key_spec(ctx: &mut Ctx<'_>, spec: &Spec) {
-    let (first, last, step) = spec.keys;
-    let flags = key_flags(spec);
-    ctx.map(3);
     ctx.bulk(b"flags");
-    ctx.set_len(flags.len());
-    for f in flags {
+    let names = ferrokv_commands::keyspec::flag_names(ks.flags);
+    ctx.set_len(names.clone().count());
+    for f in names {
         ctx.simple(f.as_bytes());
     }
     ctx.bulk(b"begin_search");
-    ctx.map(2);
-    ctx.bulk(b"type");
-    ctx.bulk(b"index");
-    ctx.bulk(b"spec");
-    ctx.map(1);
-    ctx.bulk(b"index");
-    ctx.int(first as i64);
+    match ks.begin {
+        Begin::Index(index) => typed_spec(ctx, "index", &[("index", index)]),
+        Begin::Keyword { keyword, startfrom } => {
+            ctx.map(2);
+            ctx.bulk(b"type");
+            ctx.bulk(b"keyword");
+            ctx.bulk(b"spec");
+            ctx.map(2);
+            ctx.bulk(b"keyword");
+            ctx.bulk(keyword.as_bytes());
+            ctx.bulk(b"startfrom");
+            ctx.int(startfrom as i64);
+        }
+        Begin::Unknown => typed_spec(ctx, "unknown", &[]),
+    }
     ctx.bulk(b"find_keys");
+    match ks.find {
+        Find::Range { lastkey, keystep, limit } => typed_spec(ctx, "range", &[("lastkey", lastkey), ("keystep", keystep), ("limit", limit)]),
+        Find::Keynum { keynumidx, firstkey, keystep } => typed_spec(ctx, "keynum", &[("keynumidx", keynumidx), ("firstkey", firstkey), ("keystep", keystep)]),
+        Find::Unknown => typed_spec(ctx, "unknown", &[]),
+    }
+}
+
+/// `{type: kind, spec: {name: value…}}`, a begin_search or find_keys.
+fn typed_spec(ctx: &mut Ctx<'_>, kind: &str, fields: &[(&str, i32)]) {
     ctx.map(2);
     ctx.bulk(b"type");
-    ctx.bulk(b"range");
+    ctx.bulk(kind.as_bytes());
     ctx.bulk(b"spec");
-    ctx.map(3);
-    ctx.bulk(b"lastkey");
-    ctx.int(if last < 0 { last as i64 } else { (last - first) as i64 });
-    ctx.bulk(b"keystep");
-    ctx.int(step as i64);
-    ctx.bulk(b"limit");
-    ctx.int(0);
+    ctx.map(fields.len());
+    for (name, value) in fields {
+        ctx.bulk(name.as_bytes());
+        ctx.int(*value as i64);
+    }
 }
 
 fn sorted_entries<'a>(ctx: &Ctx<'a>) -> Vec<&'a Entry> {
@@ -399,39 +534,48 @@ fn command_list(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     Ok(())
 }
 
-/// The keys of a full command line, by the table's key positions.
-fn keys_of(ctx: &Ctx<'_>, args: &[Bytes]) -> Result<(Vec<usize>, &'static Spec), RedisError> {
+/// The keys of a full command line and their flags, by the table's key
+/// specs, with Redis's errors in Redis's order.
+fn keys_of(ctx: &Ctx<'_>, args: &[Bytes]) -> Result<Vec<(usize, u16)>, RedisError> {
     let line = &args[2..];
-    let entry = crate::dispatch::resolve(ctx.server, line).map_err(|(e, _)| {
-        RedisError::from(if e.is_some() { "ERR Invalid number of arguments specified for command" } else { "ERR Invalid command specified" })
-    })?;
-    let positions: Vec<usize> = entry.spec.key_positions(line.len()).collect();
-    if positions.is_empty() {
+    let (entry, arity_ok) = match crate::dispatch::resolve(ctx.server, line) {
+        Ok(entry) => (entry, true),
+        Err((Some(entry), _)) => (entry, false),
+        Err((None, _)) => return Err("ERR Invalid command specified".into()),
+    };
+    if !entry.spec.takes_keys() {
         return Err("ERR The command has no key arguments".into());
     }
-    Ok((positions, entry.spec))
+    if !arity_ok {
+        return Err("ERR Invalid number of arguments specified for command".into());
+    }
+    let keys = entry.spec.keys_in(line);
+    if keys.is_empty() && !entry.spec.has(NO_MANDATORY_KEYS) {
+        return Err("ERR Invalid arguments specified for command".into());
+    }
+    Ok(keys)
 }
 
 /* COMMAND GETKEYS command [arg ...] */
 fn command_getkeys(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
-    let (positions, _) = keys_of(ctx, args)?;
-    ctx.array(positions.len());
-    for p in positions {
-        ctx.bulk(&args[2 + p]);
+    let keys = keys_of(ctx, args)?;
+    ctx.array(keys.len());
+    for (at, _) in keys {
+        ctx.bulk(&args[2 + at]);
     }
     Ok(())
 }
 
 /* COMMAND GETKEYSANDFLAGS command [arg ...] */
 fn command_getkeysandflags(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
-    let (positions, spec) = keys_of(ctx, args)?;
-    let flags = key_flags(spec);
-    ctx.array(positions.len());
-    for p in positions {
+    let keys = keys_of(ctx, args)?;
+    ctx.array(keys.len());
+    for (at, flags) in keys {
         ctx.array(2);
-        ctx.bulk(&args[2 + p]);
-        ctx.set_len(flags.len());
-        for f in flags {
+        ctx.bulk(&args[2 + at]);
+        let names = ferrokv_commands::keyspec::flag_names(flags);
+        ctx.set_len(names.clone().count());
+        for f in names {
             ctx.simple(f.as_bytes());
         }
     }
