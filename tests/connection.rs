@@ -61,6 +61,8 @@ fn requirepass_and_auth() {
 get x
 ping
 echo x
+exec
+multi
 hello 3
 hello 2 auth default wrong
 auth wrong

@@ -276,6 +276,44 @@ fn a_long_script_makes_others_busy_and_script_kill_stops_it() {
     assert!(seen[0][2].starts_with("-ERR Script killed by user with SCRIPT KILL..."), "{:?}", seen[0]);
 }
 
+/// A transaction that meets a busy script is refused whole, as in Redis:
+/// MULTI (and DISCARD, UNWATCH, AUTH, QUIT) are answered, the queued
+/// commands get -BUSY, and EXEC aborts the transaction instead of running
+/// part of it once the script has ended.
+#[test]
+fn a_transaction_meeting_a_busy_script_is_refused_whole() {
+    let pair = Pair::new(&["--busy-reply-threshold", "100"]);
+    let seen: Vec<Vec<String>> = [&pair.ours, &pair.redis]
+        .iter()
+        .map(|node| {
+            let (mut a, mut b) = busy_script(node, "while true do end");
+            let mut replies = vec![
+                b.cmd_raw(&[b"watch", b"x"]),
+                b.cmd_raw(&[b"exec"]),
+                b.cmd_raw(&[b"discard"]),
+                b.cmd_raw(&[b"unwatch"]),
+                b.cmd_raw(&[b"multi"]),
+                b.cmd_raw(&[b"set", b"x", b"1"]),
+                b.cmd_raw(&[b"auth", b"nopass"]),
+                b.cmd_raw(&[b"exec"]),
+                b.cmd_raw(&[b"multi"]),
+                b.cmd_raw(&[b"discard"]),
+                b.cmd_raw(&[b"script", b"kill"]),
+                a.read_raw(),
+                b.cmd_raw(&[b"exec"]),
+                b.cmd_raw(&[b"get", b"x"]),
+            ];
+            let mut c = node.conn();
+            busy_script(node, "while true do end");
+            replies.push(c.cmd_raw(&[b"quit"]));
+            replies.iter().map(|r| String::from_utf8_lossy(r).into_owned()).collect()
+        })
+        .collect();
+    assert_eq!(seen[0], seen[1], "left: ferrokv, right: redis 7.0");
+    assert_eq!(seen[0][4], "+OK\r\n", "MULTI while busy");
+    assert!(seen[0][7].starts_with("-EXECABORT"), "{:?}", seen[0]);
+}
+
 #[test]
 fn a_script_that_wrote_is_unkillable_but_shutdown_nosave_stops_the_node() {
     let mut node = Node::ferrokv(&["--busy-reply-threshold", "100"]);

@@ -100,9 +100,11 @@ fn admit_and_run(server: &Server, client: &mut Client, args: &mut Vec<Bytes>, ou
         return reject(server, client, Some(entry), errors::NOAUTH.into(), out);
     }
     // The primary's stream waits for a busy script instead (Redis stops
-    // reading it meanwhile): refusing it would lose its writes.
-    if server.script_watchdog.busy() && !client.is_master {
-        return answer_while_busy(server, client, entry, args, out);
+    // reading it meanwhile): refusing it would lose its writes. Commands
+    // allowed while busy go on (AUTH inside MULTI is queued, as in Redis)
+    // and are answered without the keyspace when `call` cannot have it.
+    if server.script_watchdog.busy() && !client.is_master && !spec.has(flags::ALLOW_BUSY) {
+        return reject(server, client, Some(entry), crate::admin::scripting::busy_error(server), out);
     }
     if client.multi.is_some() && spec.has(flags::NO_MULTI) {
         return reject(server, client, Some(entry), "ERR Command not allowed inside a transaction".into(), out);
@@ -134,14 +136,27 @@ fn wait_for_script(server: &Server, to_the_end: bool) -> bool {
 
 /// A script has run past `busy-reply-threshold` and holds the keyspace:
 /// SCRIPT KILL, FUNCTION KILL, FUNCTION STATS and SHUTDOWN NOSAVE are
-/// answered here, without it, and everything else gets -BUSY. (Redis also
-/// runs its other `allow_busy` commands, MULTI, WATCH, AUTH…; here they
-/// would wait for the keyspace, so they get -BUSY too.)
+/// answered here, without it, and everything else gets -BUSY. Of Redis's
+/// other `allow_busy` commands, those that need no keyspace run too (MULTI,
+/// DISCARD, WATCH, UNWATCH, AUTH, QUIT); RESET and HELLO, whose handlers
+/// reply through the keyspace's context, get -BUSY.
 fn answer_while_busy(server: &Server, client: &mut Client, entry: &Entry, args: &[Bytes], out: &mut BytesMut) {
     let result = match entry.fullname {
+        "discard" => crate::admin::multi::discard_or_refuse(client),
+        "unwatch" => {
+            crate::admin::multi::unwatch_all(client);
+            Ok(())
+        }
         "script|kill" => crate::admin::scripting::kill_reply(server, false),
         "function|kill" => crate::admin::scripting::kill_reply(server, true),
         "function|stats" => return crate::admin::functions::write_stats(server, client.proto, out),
+        "multi" => crate::admin::multi::begin(client),
+        "watch" => crate::admin::multi::watch_while_busy(server, client, &args[1..]),
+        "auth" => crate::admin::connection::authenticate(server, client, args),
+        "quit" => {
+            client.close_after_reply = true;
+            Ok(())
+        }
         "shutdown" if args.iter().skip(1).any(|a| a.eq_ignore_ascii_case(b"nosave")) => {
             server.exit_now("User requested shutdown while a script was busy: exiting without saving.");
         }
@@ -181,9 +196,16 @@ fn reject(server: &Server, client: &mut Client, entry: Option<&Entry>, err: Redi
     if let Some(e) = entry {
         e.stats.rejected.fetch_add(1, Ordering::Relaxed);
     }
-    if client.multi.is_some() {
-        client.multi_abort = true;
-    }
+    // A refused EXEC ends the transaction, saying why.
+    let err = if entry.is_some_and(|e| e.spec.name == "exec") {
+        crate::admin::multi::discard_transaction(client);
+        RedisError::from(format!("EXECABORT Transaction discarded because of: {}", err.0))
+    } else {
+        if client.multi.is_some() {
+            client.multi_abort = true;
+        }
+        err
+    };
     server.stats.count_error(err.code());
     encode::error(out, err.0.as_bytes());
 }

@@ -100,7 +100,9 @@ impl DbData {
 pub struct Db {
     /// The keys; swapped whole by SWAPDB, while watchers stay with the index.
     data: DbData,
-    pub watches: Watches,
+    /// Shared with the clients watching, so they unwatch (DISCARD, a
+    /// disconnect) without taking the keyspace gate.
+    pub watches: Arc<Watches>,
 }
 
 impl Db {
@@ -232,12 +234,17 @@ pub struct Store {
     /// mirrors it so views check with one load.
     snapshot: Mutex<Option<Arc<SnapshotJob>>>,
     snapshot_active: AtomicBool,
+    /// Each database's WATCH registry (the same as its `Db::watches`),
+    /// reachable without the gate: WATCH while a script is busy.
+    watches: Box<[Arc<Watches>]>,
 }
 
 impl Store {
     pub fn new(databases: usize) -> Self {
-        let dbs = (0..databases.max(1)).map(|_| Db { data: DbData::new(), watches: Watches::default() }).collect();
+        let dbs: Vec<Db> = (0..databases.max(1)).map(|_| Db { data: DbData::new(), watches: Arc::default() }).collect();
+        let watches = dbs.iter().map(|db| db.watches.clone()).collect();
         Store {
+            watches,
             keyspace: RwLock::new(Keyspace { dbs }),
             stats: Stats::default(),
             limits: Default::default(),
@@ -253,6 +260,11 @@ impl Store {
             return None;
         }
         self.snapshot.lock().clone()
+    }
+
+    /// Database `db`'s WATCH registry, without the keyspace gate.
+    pub fn watches(&self, db: usize) -> Option<&Arc<Watches>> {
+        self.watches.get(db)
     }
 
     pub fn snapshot_running(&self) -> bool {
@@ -527,7 +539,7 @@ impl<'a> View<'a> {
         }
     }
 
-    fn db_watches(&self, db: usize) -> &Watches {
+    fn db_watches(&self, db: usize) -> &Arc<Watches> {
         match &self.target {
             Target::All(ks) => &ks.dbs[db].watches,
             Target::Shared { ks, .. } => &ks.dbs[db].watches,
@@ -739,17 +751,15 @@ impl<'a> View<'a> {
     }
 
     /// Registers a WATCH on `key` in the selected database; returns whether
-    /// the key was logically expired at that moment (Redis 7.0 remembers it).
-    pub fn watch(&mut self, key: &[u8], flag: &WatchFlag) -> bool {
+    /// the key was logically expired at that moment (Redis 7.0 remembers it)
+    /// and the registry to unwatch it from later.
+    pub fn watch(&mut self, key: &[u8], flag: &WatchFlag) -> (bool, Arc<Watches>) {
         let now = self.now_ms;
         let expired = self.shard(key).is_expired(key, now);
         let db = self.db;
-        self.db_watches(db).add(Bytes::copy_from_slice(key), flag);
-        expired
-    }
-
-    pub fn unwatch(&self, db: usize, key: &[u8], flag: &WatchFlag) {
-        self.db_watches(db).remove(key, flag);
+        let watches = self.db_watches(db);
+        watches.add(Bytes::copy_from_slice(key), flag);
+        (expired, watches.clone())
     }
 
     /// Whether `key` in database `db` exists but its time has passed.
@@ -893,13 +903,13 @@ mod tests {
         let mut ks = store.exclusive();
         let flag = Arc::new(AtomicBool::new(false));
         let mut view = View::exclusive(&store, &mut ks, 0, now_ms());
-        view.watch(b"w", &flag);
+        let (_, watches) = view.watch(b"w", &flag);
         view.set(b"other", s("1"), false);
         assert!(!flag.load(Ordering::Acquire));
         view.set(b"w", s("1"), false);
         assert!(flag.load(Ordering::Acquire));
         flag.store(false, Ordering::Release);
-        view.unwatch(0, b"w", &flag);
+        watches.remove(b"w", &flag);
         view.delete(b"w");
         assert!(!flag.load(Ordering::Acquire));
     }

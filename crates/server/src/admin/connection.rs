@@ -10,7 +10,8 @@ use crate::command::flags::*;
 use crate::command::Command;
 use crate::ctx::Ctx;
 use crate::errors::{self, CmdResult, RedisError};
-use crate::net::client::{kind, ReplyMode};
+use crate::net::client::{kind, Client, ReplyMode};
+use crate::Server;
 use ferrokv_commands::cmd;
 use ferrokv_commands::families::keys::db_index;
 
@@ -71,8 +72,8 @@ pub fn validate_client_name(name: &[u8]) -> Result<(), RedisError> {
     }
 }
 
-fn check_password(ctx: &Ctx<'_>, user: &[u8], pass: &[u8]) -> bool {
-    let required = ctx.server.config.read().requirepass.clone();
+fn check_password(server: &Server, user: &[u8], pass: &[u8]) -> bool {
+    let required = server.config.read().requirepass.clone();
     // Only the default user exists; with no password it accepts any.
     user == b"default" && (required.is_empty() || required.as_bytes() == pass)
 }
@@ -104,7 +105,7 @@ fn hello(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         }
     }
     if let Some((user, pass)) = credentials {
-        if !check_password(ctx, user, pass) {
+        if !check_password(ctx.server, user, pass) {
             return Err(errors::WRONGPASS.into());
         }
         ctx.client.authenticated = true;
@@ -141,22 +142,28 @@ fn hello(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
 
 /* AUTH [username] password */
 fn auth(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+    authenticate(ctx.server, ctx.client, args)?;
+    ctx.ok()
+}
+
+/// AUTH's work, which needs no keyspace (so it runs while a script is busy).
+pub(crate) fn authenticate(server: &Server, client: &mut Client, args: &[Bytes]) -> Result<(), RedisError> {
     if args.len() > 3 {
         return Err(errors::SYNTAX.into());
     }
     let (user, pass): (&[u8], &[u8]) = if args.len() == 2 {
-        if ctx.server.config.read().requirepass.is_empty() {
+        if server.config.read().requirepass.is_empty() {
             return Err(errors::NO_PASSWORD_SET.into());
         }
         (b"default", &args[1])
     } else {
         (&args[1], &args[2])
     };
-    if !check_password(ctx, user, pass) {
+    if !check_password(server, user, pass) {
         return Err(errors::WRONGPASS.into());
     }
-    ctx.client.authenticated = true;
-    ctx.ok()
+    client.authenticated = true;
+    Ok(())
 }
 
 /// `getIntFromObject`: an integer that fits a C int.
@@ -176,8 +183,8 @@ fn quit(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult {
 
 /* RESET */
 fn reset(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult {
-    crate::admin::multi::discard_transaction(ctx);
-    crate::admin::multi::unwatch_all(ctx);
+    crate::admin::multi::discard_transaction(ctx.client);
+    crate::admin::multi::unwatch_all(ctx.client);
     crate::admin::pubsub::unsubscribe_all(ctx, false);
     ctx.set_proto(Protocol::Resp2);
     let client = &mut *ctx.client;

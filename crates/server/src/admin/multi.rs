@@ -6,16 +6,19 @@
 //! between, and WATCH flags set by other clients' writes abort it.
 
 use std::sync::atomic::Ordering;
+use std::sync::Arc;
 
 use bytes::Bytes;
 use ferrokv_commands::keyspec::{flags::*, KeySpec};
+use ferrokv_storage::{WatchFlag, Watches};
 
 use crate::command::flags::*;
 use crate::command::Command;
 use crate::ctx::Ctx;
 use crate::dispatch;
-use crate::errors::{self, CmdResult};
-use crate::net::client::{kind, Watched};
+use crate::errors::{self, CmdResult, RedisError};
+use crate::net::client::{kind, Client, Watched};
+use crate::Server;
 use ferrokv_commands::cmd;
 
 const TX: &[&str] = &["transaction"];
@@ -51,40 +54,54 @@ pub static COMMANDS: &[Command] = &[
 
 /* MULTI */
 fn multi(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult {
-    if ctx.client.multi.is_some() {
-        return Err("ERR MULTI calls can not be nested".into());
-    }
-    ctx.client.multi = Some(Vec::new());
-    ctx.client.multi_abort = false;
-    ctx.client.shared.set_flag(kind::MULTI, true);
-    ctx.client.shared.multi_count.store(0, Ordering::Relaxed);
+    begin(ctx.client)?;
     ctx.ok()
 }
 
-/// Leaves MULTI state, forgetting queued commands and watched keys.
-pub fn discard_transaction(ctx: &mut Ctx<'_>) {
-    ctx.client.multi = None;
-    ctx.client.multi_abort = false;
-    ctx.client.shared.set_flag(kind::MULTI, false);
-    ctx.client.shared.multi_count.store(-1, Ordering::Relaxed);
-    unwatch_all(ctx);
+/// MULTI's work, which needs no keyspace: it runs while a script is busy,
+/// so a pipelined transaction that meets one is refused whole (its queued
+/// commands get -BUSY and EXEC -EXECABORT) rather than run in part.
+pub(crate) fn begin(client: &mut Client) -> Result<(), RedisError> {
+    if client.multi.is_some() {
+        return Err("ERR MULTI calls can not be nested".into());
+    }
+    client.multi = Some(Vec::new());
+    client.multi_abort = false;
+    client.shared.set_flag(kind::MULTI, true);
+    client.shared.multi_count.store(0, Ordering::Relaxed);
+    Ok(())
 }
 
-pub fn unwatch_all(ctx: &mut Ctx<'_>) {
-    let flag = ctx.client.watch_flag.clone();
-    for w in ctx.client.watched.drain(..) {
-        ctx.data.view.unwatch(w.db, &w.key, &flag);
+/// Leaves MULTI state, forgetting queued commands and watched keys.
+pub fn discard_transaction(client: &mut Client) {
+    client.multi = None;
+    client.multi_abort = false;
+    client.shared.set_flag(kind::MULTI, false);
+    client.shared.multi_count.store(-1, Ordering::Relaxed);
+    unwatch_all(client);
+}
+
+/// Forgets the watched keys (no keyspace needed: each registry is shared).
+pub fn unwatch_all(client: &mut Client) {
+    for w in client.watched.drain(..) {
+        w.watches.remove(&w.key, &client.watch_flag);
     }
-    flag.store(false, Ordering::Release);
+    client.watch_flag.store(false, Ordering::Release);
 }
 
 /* DISCARD */
 fn discard(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult {
-    if ctx.client.multi.is_none() {
+    discard_or_refuse(ctx.client)?;
+    ctx.ok()
+}
+
+/// DISCARD's work, which needs no keyspace (it runs while a script is busy).
+pub(crate) fn discard_or_refuse(client: &mut Client) -> Result<(), RedisError> {
+    if client.multi.is_none() {
         return Err("ERR DISCARD without MULTI".into());
     }
-    discard_transaction(ctx);
-    ctx.ok()
+    discard_transaction(client);
+    Ok(())
 }
 
 /// Redis 7.0 aborts EXEC when a key alive at WATCH time has expired since.
@@ -100,15 +117,15 @@ fn exec(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult {
     };
     let dirty = ctx.client.watch_flag.load(Ordering::Acquire) || watched_key_expired(ctx);
     if ctx.client.multi_abort {
-        discard_transaction(ctx);
+        discard_transaction(ctx.client);
         return Err(errors::EXECABORT.into());
     }
     if dirty {
-        discard_transaction(ctx);
+        discard_transaction(ctx.client);
         ctx.null_array();
         return Ok(());
     }
-    unwatch_all(ctx);
+    unwatch_all(ctx.client);
     ctx.array(queue.len());
     let server = ctx.server;
     ctx.client.in_exec = true;
@@ -120,32 +137,51 @@ fn exec(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult {
         }
     }
     ctx.client.in_exec = false;
-    discard_transaction(ctx);
+    discard_transaction(ctx.client);
     Ok(())
 }
 
 /* WATCH key [key ...] */
 fn watch(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
-    if ctx.client.multi.is_some() {
+    let view = &mut ctx.data.view;
+    watch_keys(ctx.client, &args[1..], |key, flag| view.watch(key, flag))?;
+    ctx.ok()
+}
+
+/// WATCH's work; `register` adds a key to its database's registry and says
+/// whether it was expired at that moment.
+fn watch_keys(client: &mut Client, keys: &[Bytes], mut register: impl FnMut(&[u8], &WatchFlag) -> (bool, Arc<Watches>)) -> Result<(), RedisError> {
+    if client.multi.is_some() {
         return Err("ERR WATCH inside MULTI is not allowed".into());
     }
-    if ctx.client.watch_flag.load(Ordering::Acquire) {
-        return ctx.ok();
+    if client.watch_flag.load(Ordering::Acquire) {
+        return Ok(());
     }
-    let db = ctx.client.db;
-    let flag = ctx.client.watch_flag.clone();
-    for key in &args[1..] {
-        if ctx.client.watched.iter().any(|w| w.db == db && w.key == key) {
+    let db = client.db;
+    for key in keys {
+        if client.watched.iter().any(|w| w.db == db && w.key == key) {
             continue;
         }
-        let expired_at_watch = ctx.view.watch(key, &flag);
-        ctx.client.watched.push(Watched { db, key: key.clone(), expired_at_watch });
+        let (expired_at_watch, watches) = register(key, &client.watch_flag);
+        client.watched.push(Watched { db, key: key.clone(), expired_at_watch, watches });
     }
-    ctx.ok()
+    Ok(())
+}
+
+/// WATCH while a script is busy, without the keyspace: the key's state
+/// cannot be read, so it counts as alive, and EXEC aborts if it has
+/// expired by then (Redis would not, had it been expired at WATCH already:
+/// a retry, never a lost update).
+pub(crate) fn watch_while_busy(server: &Server, client: &mut Client, keys: &[Bytes]) -> Result<(), RedisError> {
+    let watches = server.store.watches(client.db).ok_or("ERR DB index is out of range")?.clone();
+    watch_keys(client, keys, |key, flag| {
+        watches.add(Bytes::copy_from_slice(key), flag);
+        (false, watches.clone())
+    })
 }
 
 /* UNWATCH */
 fn unwatch(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult {
-    unwatch_all(ctx);
+    unwatch_all(ctx.client);
     ctx.ok()
 }

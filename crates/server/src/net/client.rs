@@ -9,7 +9,7 @@ use std::time::Instant;
 
 use bytes::Bytes;
 use ferrokv_resp::Protocol;
-use ferrokv_storage::{Key, WatchFlag};
+use ferrokv_storage::{Key, WatchFlag, Watches};
 use parking_lot::Mutex;
 use tokio::sync::{mpsc, Notify};
 
@@ -183,6 +183,8 @@ pub struct Watched {
     pub db: usize,
     pub key: Key,
     pub expired_at_watch: bool,
+    /// Its database's registry (unwatching needs no keyspace gate).
+    pub watches: Arc<Watches>,
 }
 
 pub struct Client {

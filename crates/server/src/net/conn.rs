@@ -15,7 +15,6 @@ use std::time::Duration;
 
 use bytes::BytesMut;
 use ferrokv_resp::{encode, Protocol, RequestLimits, RequestParser};
-use ferrokv_storage::View;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpStream, UnixStream};
 use tokio::sync::mpsc;
@@ -422,13 +421,7 @@ fn cleanup(server: &Server, client: &mut Client) {
     for pattern in client.patterns.keys() {
         server.pubsub.punsubscribe(pattern, client.id());
     }
-    if !client.watched.is_empty() {
-        let ks = server.store.shared();
-        let view = View::shared(&server.store, &ks, 0, client.now_ms);
-        for w in client.watched.drain(..) {
-            view.unwatch(w.db, &w.key, &client.watch_flag);
-        }
-    }
+    crate::admin::multi::unwatch_all(client);
     if let Some(w) = server.blocking.waiter_of(client.id()) {
         w.claim();
         server.blocking.remove(&w);
