@@ -60,6 +60,10 @@ hgetall nokey
 hkeys nokey
 hrandfield nokey
 hrandfield nokey 5
+hrandfield h -9223372036854775808
+hrandfield h -4611686018427387904 withvalues
+hrandfield h 4611686018427387904 withvalues
+hrandfield h 9223372036854775807 withvalues
 hrandfield h 5 withvalues foo
 hrandfield h 0
 hset small3 a 1 b 2 c 3

@@ -315,3 +315,32 @@ fn time_reply() {
     let micros: u64 = text(&t[1]).parse().unwrap();
     assert!(secs > 1_600_000_000 && micros < 1_000_000);
 }
+
+/// A defect in one command (DEBUG PANIC-IN-HANDLER, debug builds only)
+/// costs that command an error: the client reads one well-formed reply,
+/// the keyspace is not left held, the same connection, a transaction
+/// around it and other clients go on, and the log names the command with
+/// a backtrace.
+#[test]
+fn a_panicking_command_answers_an_error_and_the_node_goes_on() {
+    let log = tempfile::NamedTempFile::new().unwrap();
+    let node = Node::ferrokv(&["--logfile", log.path().to_str().unwrap(), "--enable-debug-command", "yes"]);
+    let mut c = node.conn();
+    let failed = err("ERR internal error in 'debug' command (logged with a backtrace)");
+    assert_eq!(c.cmd(&["debug", "panic-in-handler", "k"]), failed);
+    assert_eq!(c.cmd(&["get", "k"]), bulk("written before the panic"), "kept, as the log says");
+    assert_eq!(c.cmd(&["set", "a", "1"]), simple("OK"));
+    c.cmd(&["multi"]);
+    c.cmd(&["incr", "a"]);
+    c.cmd(&["debug", "panic-in-handler"]);
+    c.cmd(&["incr", "a"]);
+    assert_eq!(c.cmd(&["exec"]), Frame::Array(vec![int(2), failed, int(3)]));
+    let mut other = node.conn();
+    assert_eq!(other.cmd(&["get", "a"]), bulk("3"));
+    let text = std::fs::read_to_string(log.path()).unwrap();
+    assert!(
+        text.contains("Command 'debug' panicked (a defect; the node goes on): DEBUG PANIC-IN-HANDLER, as asked at crates/server/src/admin/server.rs"),
+        "{text}"
+    );
+    assert!(text.contains("had changed the dataset before it panicked"), "{text}");
+}

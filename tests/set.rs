@@ -77,6 +77,8 @@ spop i -1
 spop i 0
 srandmember nokey
 srandmember nokey 3
+srandmember i -9223372036854775808
+srandmember nokey -9223372036854775808
 srandmember i 100
 sadd whole 3 1 2
 spop whole 10
@@ -124,4 +126,28 @@ fn spop_and_srandmember_return_members() {
     let ferrokv_resp::Frame::Array(rest) = c.cmd(&["spop", "s", "10"]) else { panic!() };
     assert_eq!(rest.len(), 3);
     assert_eq!(c.cmd(&["exists", "s"]), int(0), "an emptied set is deleted");
+}
+
+/// A negative count asks for a reply of that many picks, built in memory:
+/// one the node could not hold is out of range (Redis 7.0 starts it and
+/// stalls), and the connection and the node go on.
+#[test]
+fn a_huge_repeated_pick_count_is_out_of_range() {
+    let node = Node::ferrokv(&[]);
+    let mut c = node.conn();
+    c.cmd(&["sadd", "s", "a", "b"]);
+    c.cmd(&["zadd", "z", "1", "a"]);
+    c.cmd(&["hset", "h", "a", "1"]);
+    for cmd in [
+        &["srandmember", "s", "-9223372036854770000"][..],
+        &["zrandmember", "z", "-9223372036854770000"],
+        &["zrandmember", "z", "-4611686018427387903", "withscores"],
+        &["hrandfield", "h", "-9223372036854770000"],
+        &["hrandfield", "h", "-4611686018427387903", "withvalues"],
+    ] {
+        assert_eq!(c.cmd(cmd), err("ERR value is out of range"), "{cmd:?}");
+    }
+    let ferrokv_resp::Frame::Array(picks) = c.cmd(&["hrandfield", "h", "-1000", "withvalues"]) else { panic!() };
+    assert_eq!(picks.len(), 2000);
+    assert_eq!(c.cmd(&["ping"]), simple("PONG"));
 }

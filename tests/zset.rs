@@ -180,6 +180,10 @@ set str x
 zunion 2 a str
 zrandmember nokey
 zrandmember nokey 3
+zrandmember a -9223372036854775808
+zrandmember a -4611686018427387904 withscores
+zrandmember a 4611686018427387904 withscores
+zrandmember a 9223372036854775807 withscores
 zrandmember a 10 withscores
 zrandmember a 0
 zrandmember a 1 withscores foo

@@ -35,6 +35,7 @@ fn main() -> anyhow::Result<()> {
         }
     };
     ferrokv_server::logging::init(&loaded.config);
+    ferrokv_server::panics::install_hook();
     let mut builder = tokio::runtime::Builder::new_multi_thread();
     // Redis runs commands and Lua on a thread with an 8 MiB stack; deep
     // (bounded) recursion in scripts' conversions gets the same room here.

@@ -347,17 +347,19 @@ pub fn run<'a>(ctx: &mut Ctx<'a>, entry: &'a Entry, args: &[Bytes]) {
     ctx.data.may_block = !ctx.client.in_exec;
     // Redis records the command before running it (CLIENT INFO shows itself).
     ctx.client.shared.last_cmd.set(entry.fullname_ref);
-    let (db, changes) = (ctx.data.view.db, ctx.data.view.changes);
+    let (db, changes, replied) = (ctx.data.view.db, ctx.data.view.changes, ctx.data.out.len());
     let started = crate::clock::now();
-    let result = match entry.handler {
+    let outcome = crate::panics::guarded(entry.fullname, || match entry.handler {
         Handler::Data(handler) => handler(&mut ctx.data, args),
         Handler::Node(handler) => handler(ctx, args),
         Handler::Container => Err(errors::unknown_subcommand(args.get(1).map_or(&b""[..], |a| &a[..]), entry.spec.name)),
-    };
+    });
     let usec = crate::clock::usec_since(started);
+    let panicked = outcome.is_err();
+    let result = outcome.unwrap_or_else(|msg| Err(after_panic(ctx, entry, changes, replied, msg)));
     register_block(ctx);
     if ctx.data.effects.on {
-        collect_effects(ctx, args, db, changes);
+        collect_effects(ctx, args, db, changes, !panicked);
     }
     // Serve clients blocked on keys this command filled; inside EXEC that
     // waits for the end of the transaction, as in Redis.
@@ -382,6 +384,20 @@ pub fn run<'a>(ctx: &mut Ctx<'a>, entry: &'a Entry, args: &[Bytes]) {
     account(ctx, entry, args, usec);
 }
 
+/// Undoes what a panicked handler left half-done in the reply and the
+/// call's requests (so the client reads one well-formed error), and says
+/// in the log whether it had changed data, which is kept but not
+/// propagated: replaying a command that panicked could do anything.
+fn after_panic(ctx: &mut Ctx<'_>, entry: &Entry, changes: u64, replied: usize, msg: String) -> RedisError {
+    ctx.data.out.truncate(replied);
+    ctx.data.block = None;
+    ctx.data.effects.take_rewrite();
+    if ctx.data.view.changes != changes {
+        tracing::warn!("'{}' had changed the dataset before it panicked: the change stays here and is not sent to replicas or the AOF", entry.fullname);
+    }
+    msg.into()
+}
+
 /// A blocking command that found nothing asked to wait: its waiter is
 /// registered while the keys are still held, so no push slips between the
 /// handler's look and the registration.
@@ -396,15 +412,16 @@ fn register_block(ctx: &mut Ctx<'_>) {
 /// Keys found expired go out as DEL, then the command (or what it
 /// rewrote itself into) if it changed anything and the table says it may
 /// replicate (`write` or `may_replicate`): EXEC adds nothing of its own
-/// (its queued commands did), nor does DEBUG POPULATE/RELOAD.
-fn collect_effects(ctx: &mut Ctx<'_>, args: &[Bytes], db: usize, changes_before: u64) {
+/// (its queued commands did), nor does DEBUG POPULATE/RELOAD, nor a
+/// command that panicked (`completed` false).
+fn collect_effects(ctx: &mut Ctx<'_>, args: &[Bytes], db: usize, changes_before: u64, completed: bool) {
     let data = &mut ctx.data;
     for (edb, key) in data.view.expired.drain(..) {
         data.effects.expired(edb, key);
     }
     let rewrite = data.effects.take_rewrite();
     let spec = ctx.entry.spec;
-    if data.view.changes == changes_before || !(spec.has(flags::WRITE) || spec.has(flags::MAY_REPLICATE)) {
+    if !completed || data.view.changes == changes_before || !(spec.has(flags::WRITE) || spec.has(flags::MAY_REPLICATE)) {
         return;
     }
     match rewrite {

@@ -15,6 +15,7 @@ pub mod info;
 pub mod latency;
 pub mod logging;
 pub mod net;
+pub mod panics;
 pub mod persistence;
 pub mod propagate;
 pub mod pubsub;

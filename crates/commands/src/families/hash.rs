@@ -294,11 +294,8 @@ fn hrandfield(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     if args.len() > 4 || (args.len() == 4 && !args::is(&args[3], "withvalues")) {
         return Err(errors::SYNTAX.into());
     }
-    let count = match args.get(2) {
-        Some(c) => Some(args::int(c)?),
-        None => None,
-    };
     let withvalues = args.len() == 4;
+    let count = args.get(2).map(|c| crate::shared::random_count(c, withvalues)).transpose()?;
     let (view, mut r) = ctx.parts();
     let h = hash_read(view, &args[1])?;
     let mut rng = rand::rng();
@@ -317,7 +314,8 @@ fn hrandfield(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         return Ok(());
     };
     let len = h.len();
-    let picks = crate::shared::random_picks(len, count);
+    let longest = || (0..len).filter_map(|i| h.pair_at(i)).map(|(f, v)| f.len() + if withvalues { v.len() + 16 } else { 0 }).max().unwrap_or(0);
+    let picks = crate::shared::random_picks(len, count, longest)?;
     let resp3 = r.proto == ferrokv_resp::Protocol::Resp3;
     r.array(if withvalues && !resp3 { picks.len() * 2 } else { picks.len() });
     for i in picks {

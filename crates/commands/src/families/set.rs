@@ -257,7 +257,10 @@ fn spop(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
 
 /* SRANDMEMBER key [count] */
 fn srandmember(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
-    let count = count_arg(args)?;
+    if args.len() > 3 {
+        return Err(errors::SYNTAX.into());
+    }
+    let count = args.get(2).map(|c| crate::shared::random_count(c, false)).transpose()?;
     let mut rng = rand::rng();
     let (view, mut r) = ctx.parts();
     let s = set_read(view, &args[1])?;
@@ -273,7 +276,8 @@ fn srandmember(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         return Ok(());
     };
     let len = s.len();
-    let picks = crate::shared::random_picks(len, count);
+    let longest = || (0..len).filter_map(|i| s.member_at(i)).map(|m| m.len()).max().unwrap_or(0);
+    let picks = crate::shared::random_picks(len, count, longest)?;
     r.array(picks.len());
     for i in picks {
         r.bulk(&s.member_at(i).expect("index below len"));

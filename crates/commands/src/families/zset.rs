@@ -1327,11 +1327,8 @@ fn zrandmember(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     if args.len() > 4 || (args.len() == 4 && !args::is(&args[3], "withscores")) {
         return Err(errors::SYNTAX.into());
     }
-    let count = match args.get(2) {
-        Some(c) => Some(args::int(c)?),
-        None => None,
-    };
     let withscores = args.len() == 4;
+    let count = args.get(2).map(|c| crate::shared::random_count(c, withscores)).transpose()?;
     let mut rng = rand::rng();
     let (view, mut r) = ctx.parts();
     let z = zset_read(view, &args[1])?;
@@ -1351,7 +1348,9 @@ fn zrandmember(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         // The whole set, walked from the top as Redis does.
         reversed(z, 0, len)
     } else {
-        crate::shared::random_picks(len, count).into_iter().map(|i| z.element_at(i).expect("index below len")).collect()
+        // A score takes up to 24 bytes and its framing.
+        let longest = || (0..len).filter_map(|i| z.element_at(i)).map(|(m, _)| m.len() + if withscores { 32 } else { 0 }).max().unwrap_or(0);
+        crate::shared::random_picks(len, count, longest)?.into_iter().map(|i| z.element_at(i).expect("index below len")).collect()
     };
     reply_elements(&mut r, &items, withscores);
     Ok(())

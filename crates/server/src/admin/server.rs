@@ -720,6 +720,17 @@ fn debug(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         crate::net::outbox::write_queued();
         std::thread::sleep(d);
         ctx.ok()
+    } else if cfg!(debug_assertions) && args::is(sub, "panic-in-handler") && args.len() <= 3 {
+        // Debug builds only: a defect on demand, to test that a panicking
+        // command leaves the node serving (after writing a key, with the
+        // keyspace held exclusively, when given one).
+        if let Some(key) = args.get(2) {
+            ctx.view.set(key, ferrokv_storage::Value::Str(ferrokv_storage::Str::from_arg(b"written before the panic")), false);
+            ctx.view.modified(key);
+        }
+        ctx.array(3);
+        ctx.bulk(b"half of a reply");
+        panic!("DEBUG PANIC-IN-HANDLER, as asked");
     } else if args::is(sub, "object") && args.len() == 3 {
         let Some(entry) = ctx.view.peek(&args[2]).cloned() else {
             return Err(errors::NO_SUCH_KEY.into());
