@@ -15,6 +15,7 @@ pub mod ctx;
 pub mod effects;
 pub mod errors;
 pub mod families;
+pub mod fuzzing;
 pub mod keyspec;
 mod longdouble;
 pub mod shared;

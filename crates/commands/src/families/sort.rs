@@ -198,10 +198,11 @@ fn sort_generic(ctx: &mut Ctx<'_>, args: &[Bytes], readonly: bool) -> CmdResult 
         // A sorted set "by nothing" keeps its order, reversed by DESC.
         items.reverse();
     }
-    // LIMIT, with Redis's clamping.
+    // LIMIT, with Redis's clamping; offset + count wraps as Redis's C
+    // arithmetic does (a huge LIMIT selects nothing, as there).
     let len = items.len() as i64;
     let (mut start, mut end) = match o.limit {
-        Some((off, count)) => (off.max(0), if count < 0 { len - 1 } else { off.max(0) + count - 1 }),
+        Some((off, count)) => (off.max(0), if count < 0 { len - 1 } else { off.max(0).wrapping_add(count).wrapping_sub(1) }),
         None => (0, len - 1),
     };
     if start >= len {
