@@ -343,4 +343,8 @@ fn a_panicking_command_answers_an_error_and_the_node_goes_on() {
         "{text}"
     );
     assert!(text.contains("had changed the dataset before it panicked"), "{text}");
+    // Numbers no Duration holds are refused, not a panic (nor a sleep).
+    for secs in ["inf", "1e308"] {
+        assert_eq!(c.cmd(&["debug", "sleep", secs]), err("ERR value is out of range"), "{secs}");
+    }
 }

@@ -62,7 +62,7 @@ pub fn random_count(arg: &[u8], paired: bool) -> Result<i64, RedisError> {
 ///
 /// A negative count is the one place where a few bytes of request ask for
 /// an unbounded reply, and the reply is built in memory: past
-/// [`reply_budget`] the node would fail to allocate and abort, so such a
+/// [`request_budget`] the node would fail to allocate and abort, so such a
 /// count is out of range (Redis 7.0 starts the reply and stalls, or is
 /// killed). `longest` is the longest element's encoded size, only asked
 /// for when the picks repeat.
@@ -75,16 +75,18 @@ pub fn random_picks(len: usize, count: i64, longest: impl FnOnce() -> usize) -> 
     if picks > len as u64 {
         // Each pick costs its encoding (with framing) and its index.
         let per_pick = longest() as u64 + 32;
-        if picks.saturating_mul(per_pick) > reply_budget() {
+        if picks.saturating_mul(per_pick) > request_budget() {
             return Err(errors::OUT_OF_RANGE.into());
         }
     }
     Ok((0..picks).map(|_| rng.random_range(0..len)).collect())
 }
 
-/// Bytes one reply may take when a small request asks for it: a quarter of
-/// the machine's memory (1 GiB when it cannot be read).
-pub fn reply_budget() -> u64 {
+/// Bytes one small request may make the node allocate (a reply of
+/// repeated picks, DEBUG POPULATE): a quarter of the machine's memory
+/// (1 GiB when it cannot be read). Past it an allocation could fail, and
+/// a failed allocation aborts the process.
+pub fn request_budget() -> u64 {
     static BUDGET: std::sync::LazyLock<u64> = std::sync::LazyLock::new(|| {
         let meminfo = std::fs::read_to_string("/proc/meminfo").unwrap_or_default();
         let total_kb = meminfo.lines().find_map(|l| l.strip_prefix("MemTotal:")).and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok());

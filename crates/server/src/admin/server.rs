@@ -716,7 +716,8 @@ fn debug(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         // It sleeps on its worker (not `block_in_place`, whose thread would
         // go on without ending a round, leaving the replies it queued
         // unwritten); what is queued goes out first.
-        let d = Duration::from_secs_f64(secs.max(0.0));
+        // A time no Duration holds (inf, 1e308) is refused, not slept.
+        let d = Duration::try_from_secs_f64(secs.max(0.0)).map_err(|_| RedisError::from("ERR value is out of range"))?;
         crate::net::outbox::write_queued();
         std::thread::sleep(d);
         ctx.ok()
@@ -760,6 +761,11 @@ fn debug(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         };
         if size < 0 {
             return Err("ERR size is negative".into());
+        }
+        // Redis allocates whatever is asked (and dies when it cannot).
+        let per_key = (size as u64).max(16) + prefix.len() as u64 + 64;
+        if (count as u64).saturating_mul(per_key) > ferrokv_commands::shared::request_budget() {
+            return Err("ERR value is out of range".into());
         }
         for j in 0..count {
             let mut key = prefix.to_vec();
