@@ -294,12 +294,30 @@ fn shutdown_command_and_sigterm_stop_the_server() {
     assert_eq!(c.read_to_close(), b"");
     assert!(node.wait_exit(WAIT), "SHUTDOWN did not stop the process");
 
-    let mut node = Node::ferrokv(&[]);
+    // With a pidfile: written at start, removed at a clean exit.
+    let pidfile = tempfile::NamedTempFile::new().unwrap().into_temp_path();
+    let mut node = Node::ferrokv(&["--pidfile", pidfile.to_str().unwrap()]);
+    assert_eq!(std::fs::read_to_string(&pidfile).unwrap(), format!("{}\n", node.pid()));
     let mut c = node.conn();
     assert_eq!(c.cmd(&["shutdown", "abort"]), err("ERR No shutdown in progress."));
     assert_eq!(c.cmd(&["shutdown", "foo"]), err("ERR syntax error"));
     unsafe { libc_kill(node.pid() as i32, 15) };
     assert!(node.wait_exit(WAIT), "SIGTERM did not stop the process");
+    assert!(!pidfile.exists(), "the pid file is removed at exit");
+}
+
+/// --help and --version of every binary print and exit 0, connecting to
+/// nothing and reading no config.
+#[test]
+fn binaries_answer_help_and_version() {
+    for bin in [env!("CARGO_BIN_EXE_ferrokv-server"), env!("CARGO_BIN_EXE_ferrokv-sentinel"), env!("CARGO_BIN_EXE_ferrokv-cli")] {
+        for flag in ["--help", "--version"] {
+            let out = std::process::Command::new(bin).arg(flag).output().unwrap();
+            assert!(out.status.success(), "{bin} {flag}: {out:?}");
+            let text = String::from_utf8_lossy(&out.stdout);
+            assert!(text.contains(if flag == "--help" { "sage" } else { "ferrokv" }), "{bin} {flag}: {text}");
+        }
+    }
 }
 
 extern "C" {

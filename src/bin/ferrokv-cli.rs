@@ -35,6 +35,14 @@ fn print(f: &Frame, indent: usize, out: &mut String) {
 
 fn main() {
     let mut args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().is_some_and(|a| a == "--help" || a == "-h" && args.len() == 1) {
+        println!("{USAGE}");
+        return;
+    }
+    if args.first().is_some_and(|a| a == "--version" || a == "-v") {
+        println!("ferrokv-cli {}", env!("CARGO_PKG_VERSION"));
+        return;
+    }
     let (mut host, mut port, mut pass) = ("127.0.0.1".to_string(), 6379u16, None);
     while args.len() >= 2 && args[0].starts_with('-') {
         let v = args.remove(1);
@@ -42,11 +50,11 @@ fn main() {
             "-h" => host = v,
             "-p" => port = v.parse().unwrap_or_else(|_| fail("bad port")),
             "-a" => pass = Some(v),
-            _ => fail("usage: ferrokv-cli [-h host] [-p port] [-a password] command [arg ...]"),
+            _ => fail(USAGE),
         }
     }
     if args.is_empty() {
-        fail("usage: ferrokv-cli [-h host] [-p port] [-a password] command [arg ...]");
+        fail(USAGE);
     }
     let mut stream = TcpStream::connect((host.as_str(), port)).unwrap_or_else(|e| fail(&format!("Could not connect to {host}:{port}: {e}")));
     let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
@@ -80,6 +88,8 @@ fn call(stream: &mut TcpStream, buf: &mut Vec<u8>, args: &[String]) -> Frame {
         }
     }
 }
+
+const USAGE: &str = "Usage: ferrokv-cli [-h host] [-p port] [-a password] command [arg ...]\n       ferrokv-cli --help | --version";
 
 fn fail(msg: &str) -> ! {
     eprintln!("{msg}");

@@ -8,14 +8,24 @@ use anyhow::Context;
 #[path = "../seed.rs"]
 mod seed;
 
+const USAGE: &str = "Usage: ferrokv-sentinel /path/to/sentinel.conf [--port <port>] [--seed <template.conf>]\n       ferrokv-sentinel -v or --version\n       ferrokv-sentinel -h or --help";
+
 fn usage() -> ! {
-    eprintln!("Usage: ferrokv-sentinel /path/to/sentinel.conf [--port <port>] [--seed <template.conf>]");
+    eprintln!("{USAGE}");
     std::process::exit(1);
 }
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.iter().any(|a| a == "-v" || a == "--version") {
+        println!("ferrokv sentinel v={} (redis compatibility {})", env!("CARGO_PKG_VERSION"), ferrokv_server::REDIS_VERSION);
+        return Ok(());
+    }
+    if args.iter().any(|a| a == "-h" || a == "--help") {
+        println!("{USAGE}");
+        return Ok(());
+    }
     let Some(path) = args.first().filter(|a| !a.starts_with("--")) else { usage() };
     let mut port = None;
     let mut rest = args[1..].iter();

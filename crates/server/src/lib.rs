@@ -37,7 +37,14 @@ pub const REDIS_VERSION: &str = "7.0.15";
 
 /// Runs a node until SIGTERM, SIGINT or SHUTDOWN.
 pub async fn run(loaded: config::Loaded) -> Result<(), StartError> {
+    let pidfile = loaded.config.pidfile.clone();
     let handle = start(loaded).await?;
+    if !pidfile.is_empty() {
+        // As Redis's createPidFile: a failure is logged, not fatal.
+        if let Err(e) = std::fs::write(&pidfile, format!("{}\n", std::process::id())) {
+            tracing::warn!("Failed to write PID file: {e}");
+        }
+    }
     let server = handle.server.clone();
     tokio::spawn(async move {
         let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
@@ -63,6 +70,10 @@ pub async fn run(loaded: config::Loaded) -> Result<(), StartError> {
         server.shutdown();
     });
     handle.wait().await;
+    if !pidfile.is_empty() {
+        tracing::info!("Removing the pid file.");
+        let _ = std::fs::remove_file(&pidfile);
+    }
     tracing::warn!("ferrokv is now ready to exit, bye bye...");
     Ok(())
 }
