@@ -194,3 +194,27 @@ config set maxmemory-policy noeviction
 "#,
     );
 }
+
+/// TTL, TYPE, EXISTS and OBJECT look a key up as Redis's LOOKUP_NOTOUCH
+/// does: the hit or miss is counted, the access time is left alone.
+#[test]
+fn lookups_that_do_not_touch_the_access_time() {
+    let pair = Pair::new(&[]);
+    for node in [&pair.ours, &pair.redis] {
+        let mut c = node.conn();
+        c.cmd(&["set", "k", "v"]);
+        c.cmd(&["config", "resetstat"]);
+        // OBJECT IDLETIME counts whole seconds: wait past one.
+        std::thread::sleep(std::time::Duration::from_millis(1100));
+        for cmd in [&["ttl", "k"][..], &["pttl", "k"], &["expiretime", "k"], &["type", "k"], &["exists", "k"], &["object", "encoding", "k"]] {
+            c.cmd(cmd);
+        }
+        for cmd in [&["ttl", "nokey"][..], &["type", "nokey"], &["exists", "nokey"]] {
+            c.cmd(cmd);
+        }
+        let idle = c.cmd(&["object", "idletime", "k"]);
+        assert!(matches!(idle, ferrokv_resp::Frame::Integer(n) if n >= 1), "{}: {idle:?}", node.kind);
+        assert_eq!(info_field(&mut c, "stats", "keyspace_hits"), "7", "{}", node.kind);
+        assert_eq!(info_field(&mut c, "stats", "keyspace_misses"), "3", "{}", node.kind);
+    }
+}

@@ -649,7 +649,21 @@ impl<'a> View<'a> {
         Some(entry)
     }
 
-    /// Looks without touching the access time or the stats (OBJECT, TYPE…).
+    /// `LOOKUP_NOTOUCH` (TTL, TYPE, EXISTS, OBJECT): a hit or miss is
+    /// counted, but the access time (OBJECT IDLETIME, LRU/LFU) is not
+    /// touched.
+    pub fn get_notouch(&mut self, key: &[u8]) -> Option<&Entry> {
+        let stats = self.stats;
+        let found = self.peek(key);
+        match found {
+            Some(_) => stats.keyspace_hits.add(1),
+            None => stats.keyspace_misses.add(1),
+        }
+        found
+    }
+
+    /// Looks without touching the access time or the stats (DEBUG OBJECT,
+    /// the node's own lookups).
     pub fn peek(&mut self, key: &[u8]) -> Option<&Entry> {
         let hash = key_hash(key);
         if self.expire_if_needed_hashed(hash, key) && self.expiry == Expiry::Hide {

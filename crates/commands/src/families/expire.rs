@@ -158,7 +158,7 @@ fn pexpireat(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
 /// `ttlGenericCommand`: -2 missing, -1 no expiry, else the rounded TTL or
 /// the absolute time.
 fn ttl_generic(ctx: &mut Ctx<'_>, args: &[Bytes], ms: bool, absolute: bool) -> CmdResult {
-    if ctx.view.peek(&args[1]).is_none() {
+    if ctx.view.get_notouch(&args[1]).is_none() {
         ctx.int(-2);
         return Ok(());
     }

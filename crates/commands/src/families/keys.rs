@@ -236,14 +236,14 @@ fn del(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
 
 /* EXISTS key [key ...]: a key named twice counts twice. */
 fn exists(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
-    let n = args[1..].iter().filter(|k| ctx.view.get(k).is_some()).count();
+    let n = args[1..].iter().filter(|k| ctx.view.get_notouch(k).is_some()).count();
     ctx.int(n as i64);
     Ok(())
 }
 
 /* TYPE key */
 fn type_(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
-    let name = ctx.view.peek(&args[1]).map_or("none", |e| e.value.type_name());
+    let name = ctx.view.get_notouch(&args[1]).map_or("none", |e| e.value.type_name());
     ctx.simple(name.as_bytes());
     Ok(())
 }
@@ -466,14 +466,14 @@ fn copy(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
 
 /* TOUCH key [key ...] */
 fn touch(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
-    let n = args[1..].iter().filter(|k| ctx.view.get(k).is_some()).count();
+    let n = args[1..].iter().filter(|k| ctx.view.get_notouch(k).is_some()).count();
     ctx.int(n as i64);
     Ok(())
 }
 
 /* OBJECT ENCODING key */
 fn object_encoding(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
-    match ctx.view.peek(&args[2]).map(|e| e.value.encoding()) {
+    match ctx.view.get_notouch(&args[2]).map(|e| e.value.encoding()) {
         Some(enc) => ctx.bulk(enc.as_bytes()),
         None => ctx.null(),
     }
@@ -482,7 +482,7 @@ fn object_encoding(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
 
 /* OBJECT FREQ key */
 fn object_freq(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
-    let Some(data) = ctx.view.peek(&args[2]).map(|e| e.lru) else {
+    let Some(data) = ctx.view.get_notouch(&args[2]).map(|e| e.lru) else {
         ctx.null();
         return Ok(());
     };
@@ -495,7 +495,7 @@ fn object_freq(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
 
 /* OBJECT IDLETIME key */
 fn object_idletime(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
-    let Some(lru) = ctx.view.peek(&args[2]).map(|e| e.lru) else {
+    let Some(lru) = ctx.view.get_notouch(&args[2]).map(|e| e.lru) else {
         ctx.null();
         return Ok(());
     };
@@ -508,7 +508,7 @@ fn object_idletime(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
 
 /* OBJECT REFCOUNT key: small integers are shared objects in Redis. */
 fn object_refcount(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
-    let Some(value) = ctx.view.peek(&args[2]).map(|e| e.value.clone()) else {
+    let Some(value) = ctx.view.get_notouch(&args[2]).map(|e| e.value.clone()) else {
         ctx.null();
         return Ok(());
     };
