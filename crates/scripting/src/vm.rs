@@ -39,6 +39,24 @@ pub(crate) struct Vm {
     clock: Arc<RunClock>,
 }
 
+/// A script's run as the watchdog and the clock see it, from start to drop.
+struct Running<'v>(&'v Vm);
+
+impl<'v> Running<'v> {
+    fn start(vm: &'v Vm, function: bool, busy_after: Duration) -> Self {
+        vm.watchdog.start(function);
+        vm.clock.start(busy_after, Limit::Busy);
+        Running(vm)
+    }
+}
+
+impl Drop for Running<'_> {
+    fn drop(&mut self) {
+        self.0.clock.stop();
+        self.0.watchdog.finish();
+    }
+}
+
 impl Vm {
     /// A VM whose scripts report to `watchdog` (busy, killed).
     /// With `registering` (FUNCTION's VM), `redis.register_function` is
@@ -118,16 +136,17 @@ impl Vm {
     ) -> Result<(), String> {
         self.flags.set_resp(2);
         self.flags.set_repl(repl::ALL);
-        self.watchdog.start(what.function);
-        self.clock.start(busy_after, Limit::Busy);
         let mut converted = None;
-        let outcome = self.invoke(f, &what, caller, |state, flags| {
-            // SAFETY: `state` holds the script's result on top of its stack.
-            converted = Some(unsafe { crate::reply::encode(state, proto, flags.resp() == 3, out) });
-        });
-        self.clock.stop();
+        let outcome = {
+            // Ended when dropped, so a panic (a defect, caught by the
+            // command's guard) does not leave the node "running a script".
+            let _running = Running::start(self, what.function, busy_after);
+            self.invoke(f, &what, caller, |state, flags| {
+                // SAFETY: `state` holds the script's result on top of its stack.
+                converted = Some(unsafe { crate::reply::encode(state, proto, flags.resp() == 3, out) });
+            })
+        };
         let killed_at = self.clock.stopped_at.swap(0, Ordering::AcqRel);
-        self.watchdog.finish();
         let (name, source) = (what.name, what.source);
         if killed_at != 0 {
             return Err(format!("ERR Script killed by user with SCRIPT KILL... script: {name}, on {source}:{killed_at}."));

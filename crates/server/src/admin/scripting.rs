@@ -9,6 +9,7 @@ use bytes::{Bytes, BytesMut};
 use ferrokv_commands::keyspec::{flags::*, KeySpec};
 use ferrokv_commands::{cmd, container};
 use ferrokv_resp::{Frame, Protocol};
+use std::panic::AssertUnwindSafe;
 use std::time::Duration;
 
 use ferrokv_scripting::{repl, script_flags, Caller, Engine, KillError};
@@ -208,10 +209,12 @@ pub(crate) fn as_script(
     let busy_after = Duration::from_millis(ctx.server.config.read().busy_reply_threshold);
     let mut reply = BytesMut::new();
     ctx.client.in_script = true;
-    let result = run(&mut ScriptCaller { ctx: &mut *ctx, read_only }, proto, &mut reply, busy_after);
+    let result = std::panic::catch_unwind(AssertUnwindSafe(|| run(&mut ScriptCaller { ctx: &mut *ctx, read_only }, proto, &mut reply, busy_after)));
     ctx.client.in_script = false;
     ctx.client.select(db);
     ctx.set_proto(proto);
+    // A panic goes on to the command's guard, the client's state restored.
+    let result = result.unwrap_or_else(|panic| std::panic::resume_unwind(panic));
     result?;
     ctx.data.out.extend_from_slice(&reply);
     Ok(())
