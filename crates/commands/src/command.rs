@@ -213,7 +213,7 @@ impl Spec {
 
     /// Does it take keys at all (COMMAND GETKEYS refuses those that do not)?
     pub fn takes_keys(&self) -> bool {
-        self.getkeys.is_some() || !self.key_specs().is_empty()
+        self.getkeys.is_some() || !self.key_specs.is_empty() || self.keys.0 > 0
     }
 
     /// The keys of a full command line and what it does to each (COMMAND

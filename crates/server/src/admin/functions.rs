@@ -7,7 +7,6 @@
 //! snapshots carry the libraries (`persistence::bgsave`).
 
 use bytes::{Bytes, BytesMut};
-use ferrokv_commands::keyspec::{flags::*, KeySpec};
 use ferrokv_commands::{cmd, container};
 use ferrokv_resp::{encode, Protocol};
 use ferrokv_scripting::{script_flags, Functions, RestorePolicy};
@@ -26,18 +25,7 @@ const SCRIPTING: &[&str] = &["scripting"];
 const FCALL_FLAGS: u32 = NOSCRIPT | STALE | SKIP_MONITOR | NO_MANDATORY_KEYS | MOVABLEKEYS;
 
 pub static COMMANDS: &[Command] = &[
-    cmd!(
-        "fcall",
-        "7.0.0",
-        -3,
-        FCALL_FLAGS,
-        SCRIPTING,
-        (0, 0, 0),
-        fcall,
-        "scripting",
-        "Invoke a function",
-        key_specs = &[KeySpec::counted(2, RW | ACCESS | UPDATE,).notes("We cannot tell how the keys will be used so we assume the worst, RW and UPDATE")]
-    ),
+    cmd!("fcall", "7.0.0", -3, FCALL_FLAGS, SCRIPTING, (0, 0, 0), fcall, "scripting", "Invoke a function", key_specs = crate::admin::scripting::SCRIPT_KEYS),
     cmd!(
         "fcall_ro",
         "7.0.0",
@@ -48,7 +36,7 @@ pub static COMMANDS: &[Command] = &[
         fcall_ro,
         "scripting",
         "Invoke a read-only function",
-        key_specs = &[KeySpec::counted(2, RO | ACCESS).notes("We cannot tell how the keys will be used so we assume the worst, RO and ACCESS")]
+        key_specs = crate::admin::scripting::SCRIPT_KEYS_RO
     ),
     container!("function", "7.0.0", -2, FUNCTION, "scripting", "A container for function commands"),
 ];

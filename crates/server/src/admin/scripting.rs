@@ -26,19 +26,15 @@ use crate::server::Server;
 const SCRIPTING: &[&str] = &["scripting"];
 const EVAL_FLAGS: u32 = NOSCRIPT | STALE | SKIP_MONITOR | NO_MANDATORY_KEYS | MOVABLEKEYS;
 
+/// EVAL's and FCALL's keys (`numkeys` then the keys), which a script may
+/// use in any way; the _RO forms only read them.
+pub(crate) const SCRIPT_KEYS: &[KeySpec] =
+    &[KeySpec::counted(2, RW | ACCESS | UPDATE).notes("We cannot tell how the keys will be used so we assume the worst, RW and UPDATE")];
+pub(crate) const SCRIPT_KEYS_RO: &[KeySpec] =
+    &[KeySpec::counted(2, RO | ACCESS).notes("We cannot tell how the keys will be used so we assume the worst, RO and ACCESS")];
+
 pub static COMMANDS: &[Command] = &[
-    cmd!(
-        "eval",
-        "2.6.0",
-        -3,
-        EVAL_FLAGS,
-        SCRIPTING,
-        (0, 0, 0),
-        eval,
-        "scripting",
-        "Execute a Lua script server side",
-        key_specs = &[KeySpec::counted(2, RW | ACCESS | UPDATE,).notes("We cannot tell how the keys will be used so we assume the worst, RW and UPDATE")]
-    ),
+    cmd!("eval", "2.6.0", -3, EVAL_FLAGS, SCRIPTING, (0, 0, 0), eval, "scripting", "Execute a Lua script server side", key_specs = SCRIPT_KEYS),
     cmd!(
         "evalsha",
         "2.6.0",
@@ -61,7 +57,7 @@ pub static COMMANDS: &[Command] = &[
         eval_ro,
         "scripting",
         "Execute a read-only Lua script server side",
-        key_specs = &[KeySpec::counted(2, RO | ACCESS).notes("We cannot tell how the keys will be used so we assume the worst, RO and ACCESS")]
+        key_specs = SCRIPT_KEYS_RO
     ),
     cmd!(
         "evalsha_ro",

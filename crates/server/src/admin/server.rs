@@ -388,35 +388,32 @@ fn key_spec(ctx: &mut Ctx<'_>, ks: &KeySpec) {
     }
     ctx.bulk(b"begin_search");
     match ks.begin {
-        Begin::Index(index) => typed_spec(ctx, "index", &[("index", index)]),
-        Begin::Keyword { keyword, startfrom } => {
-            ctx.map(2);
-            ctx.bulk(b"type");
-            ctx.bulk(b"keyword");
-            ctx.bulk(b"spec");
-            ctx.map(2);
-            ctx.bulk(b"keyword");
-            ctx.bulk(keyword.as_bytes());
-            ctx.bulk(b"startfrom");
-            ctx.int(startfrom as i64);
-        }
-        Begin::Unknown => typed_spec(ctx, "unknown", &[]),
+        Begin::Index(index) => typed_spec(ctx, "index", None, &[("index", index)]),
+        Begin::Keyword { keyword, startfrom } => typed_spec(ctx, "keyword", Some(keyword), &[("startfrom", startfrom)]),
+        Begin::Unknown => typed_spec(ctx, "unknown", None, &[]),
     }
     ctx.bulk(b"find_keys");
     match ks.find {
-        Find::Range { lastkey, keystep, limit } => typed_spec(ctx, "range", &[("lastkey", lastkey), ("keystep", keystep), ("limit", limit)]),
-        Find::Keynum { keynumidx, firstkey, keystep } => typed_spec(ctx, "keynum", &[("keynumidx", keynumidx), ("firstkey", firstkey), ("keystep", keystep)]),
-        Find::Unknown => typed_spec(ctx, "unknown", &[]),
+        Find::Range { lastkey, keystep, limit } => typed_spec(ctx, "range", None, &[("lastkey", lastkey), ("keystep", keystep), ("limit", limit)]),
+        Find::Keynum { keynumidx, firstkey, keystep } => {
+            typed_spec(ctx, "keynum", None, &[("keynumidx", keynumidx), ("firstkey", firstkey), ("keystep", keystep)])
+        }
+        Find::Unknown => typed_spec(ctx, "unknown", None, &[]),
     }
 }
 
-/// `{type: kind, spec: {name: value…}}`, a begin_search or find_keys.
-fn typed_spec(ctx: &mut Ctx<'_>, kind: &str, fields: &[(&str, i32)]) {
+/// `{type: kind, spec: {[keyword,] name: value…}}`, a begin_search or
+/// find_keys.
+fn typed_spec(ctx: &mut Ctx<'_>, kind: &str, keyword: Option<&str>, fields: &[(&str, i32)]) {
     ctx.map(2);
     ctx.bulk(b"type");
     ctx.bulk(kind.as_bytes());
     ctx.bulk(b"spec");
-    ctx.map(fields.len());
+    ctx.map(fields.len() + usize::from(keyword.is_some()));
+    if let Some(keyword) = keyword {
+        ctx.bulk(b"keyword");
+        ctx.bulk(keyword.as_bytes());
+    }
     for (name, value) in fields {
         ctx.bulk(name.as_bytes());
         ctx.int(*value as i64);
