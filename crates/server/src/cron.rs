@@ -1,6 +1,7 @@
 //! The periodic work Redis does in `serverCron`, at `hz` times a second:
 //! active expiry (with a quarter of each period as its budget, like Redis's
-//! slow cycle), `save` points, and lifting an expired CLIENT PAUSE.
+//! slow cycle), eviction left over, `save` points, and lifting an expired
+//! CLIENT PAUSE.
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -38,6 +39,7 @@ pub async fn run(server: Arc<Server>) {
             })
             .await;
         }
+        evict_over_the_limit(&server).await;
         let scheduled = server.persistence.bgsave_scheduled.load(Ordering::Relaxed);
         // In the background, as Redis's save points: clients keep being
         // served while it runs.
@@ -50,6 +52,18 @@ pub async fn run(server: Arc<Server>) {
         lift_expired_pause(&server);
         sample = sample_ops(&server, sample);
     }
+}
+
+/// Redis's eviction time proc: commands evict before they run, but when
+/// one ran out of time (or none is coming), memory still goes back under
+/// `maxmemory` here.
+async fn evict_over_the_limit(server: &Arc<Server>) {
+    let max = server.hot.maxmemory.load(Ordering::Relaxed);
+    if max == 0 || crate::evict::used() <= max {
+        return;
+    }
+    let s = server.clone();
+    let _ = tokio::task::spawn_blocking(move || crate::evict::perform(&s)).await;
 }
 
 /// `appendfsync everysec`, and `auto-aof-rewrite-percentage`/`-min-size`.

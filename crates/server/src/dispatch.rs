@@ -109,6 +109,9 @@ fn admit_and_run(server: &Server, client: &mut Client, args: &mut Vec<Bytes>, ou
     if client.multi.is_some() && spec.has(flags::NO_MULTI) {
         return reject(server, client, Some(entry), "ERR Command not allowed inside a transaction".into(), out);
     }
+    if out_of_memory(server, client, entry) {
+        return reject(server, client, Some(entry), crate::evict::OOM.into(), out);
+    }
     if client.in_pubsub_context() && !allowed_in_pubsub(spec.name) {
         let msg = format!("ERR Can't execute '{}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context", entry.fullname);
         return reject(server, client, Some(entry), msg.into(), out);
@@ -166,6 +169,31 @@ fn answer_while_busy(server: &Server, client: &mut Client, entry: &Entry, args: 
         Ok(()) => encode::ok(out),
         Err(err) => reject(server, client, Some(entry), err, out),
     }
+}
+
+/// Redis's maxmemory step of `processCommand`: evict as needed, then
+/// whether to refuse the command: one that may grow memory (DENYOOM, or
+/// EXEC of a transaction holding one), or anything but EXEC, DISCARD, QUIT
+/// and RESET inside MULTI (queueing grows memory without bound). The
+/// primary's stream is never refused, and a busy script holds the
+/// keyspace, so nothing is evicted meanwhile.
+fn out_of_memory(server: &Server, client: &mut Client, entry: &Entry) -> bool {
+    if client.is_master || client.is_loading || server.script_watchdog.busy() {
+        return false;
+    }
+    client.oom_at_start = crate::evict::perform(server) == crate::evict::Outcome::Fail;
+    if !client.oom_at_start {
+        return false;
+    }
+    let name = entry.spec.name;
+    entry.spec.has(flags::DENYOOM)
+        || (name == "exec" && queued_denyoom(server, client))
+        || (client.multi.is_some() && !matches!(name, "exec" | "discard" | "quit" | "reset"))
+}
+
+/// Whether a transaction queued a command that may grow memory.
+fn queued_denyoom(server: &Server, client: &Client) -> bool {
+    client.multi.iter().flatten().any(|args| resolve(server, args).is_ok_and(|e| e.spec.has(flags::DENYOOM)))
 }
 
 /// What the node's state refuses: writes after a failed save (-MISCONF) or

@@ -11,8 +11,10 @@ mod cron;
 pub mod ctx;
 pub mod digest;
 pub mod dispatch;
+pub mod evict;
 pub mod info;
 pub mod latency;
+pub mod lazyfree;
 pub mod logging;
 pub mod net;
 pub mod panics;
@@ -26,9 +28,16 @@ pub mod slowlog;
 pub use ferrokv_commands::{args, errors};
 pub use server::{start, Handle, Server, StartError};
 
+/// Counted, so `used_memory` (INFO, `maxmemory`) costs one load.
 #[cfg(feature = "jemalloc")]
 #[global_allocator]
-static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+static ALLOCATOR: ferrokv_util::alloc::Counting<tikv_jemallocator::Jemalloc> =
+    ferrokv_util::alloc::Counting::new(tikv_jemallocator::Jemalloc, ferrokv_util::alloc::jemalloc_size_class);
+
+#[cfg(not(feature = "jemalloc"))]
+#[global_allocator]
+static ALLOCATOR: ferrokv_util::alloc::Counting<std::alloc::System> =
+    ferrokv_util::alloc::Counting::new(std::alloc::System, ferrokv_util::alloc::glibc_size_class);
 
 /// The Redis version whose behaviour this node reproduces; reported where
 /// Redis reports its own version (INFO, HELLO) so clients pick the right
@@ -76,4 +85,20 @@ pub async fn run(loaded: config::Loaded) -> Result<(), StartError> {
     }
     tracing::warn!("ferrokv is now ready to exit, bye bye...");
     Ok(())
+}
+
+#[cfg(all(test, feature = "jemalloc"))]
+mod tests {
+    /// The counting allocator's size classes are jemalloc's own.
+    #[test]
+    fn size_classes_match_jemalloc() {
+        for size in (1..70_000).chain([1 << 20, (1 << 20) + 1, 3 << 20]) {
+            for align in [1usize, 8, 16] {
+                let flags = if align <= 16 && align <= size { 0 } else { align.trailing_zeros() as i32 };
+                // SAFETY: nallocx only computes a size class.
+                let real = unsafe { tikv_jemalloc_sys::nallocx(size, flags) };
+                assert_eq!(ferrokv_util::alloc::jemalloc_size_class(size, align), real, "size {size} align {align}");
+            }
+        }
+    }
 }

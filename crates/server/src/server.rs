@@ -84,6 +84,10 @@ pub enum PauseMode {
 #[derive(Default)]
 pub struct HotConfig {
     pub lfu: AtomicBool,
+    /// What eviction reads (see `evict`): `maxmemory` is checked before
+    /// every command, the rest only while over it.
+    pub maxmemory: AtomicU64,
+    pub eviction: Mutex<crate::evict::Settings>,
     /// What the data commands read.
     pub limits: ferrokv_commands::Limits,
     pub query_buffer_limit: std::sync::atomic::AtomicI64,
@@ -111,6 +115,9 @@ impl HotConfig {
 
     pub fn load(&self, c: &Config) {
         self.lfu.store(c.maxmemory_policy.is_lfu(), Ordering::Relaxed);
+        self.maxmemory.store(c.maxmemory, Ordering::Relaxed);
+        *self.eviction.lock() = crate::evict::Settings::from(c);
+        ferrokv_storage::lfu::configure(c.lfu_log_factor as u32, c.lfu_decay_time as u32);
         self.limits.proto_max_bulk_len.store(c.proto_max_bulk_len, Ordering::Relaxed);
         self.limits.rdbcompression.store(c.rdbcompression, Ordering::Relaxed);
         self.limits.rdbchecksum.store(c.rdbchecksum, Ordering::Relaxed);
@@ -213,6 +220,8 @@ pub struct Server {
     pub repl_link: Mutex<Option<tokio::task::JoinHandle<()>>>,
     pub active_expire: AtomicBool,
     pub tcp_port: AtomicUsize,
+    /// Values freed in the background (lazy eviction).
+    pub lazyfree: crate::lazyfree::LazyFree,
     /// Highest `used_memory` seen (INFO memory).
     pub memory_peak: AtomicU64,
     /// Commands per second over the last cron second (INFO stats).
@@ -256,6 +265,7 @@ impl Server {
             script_watchdog: Arc::new(ferrokv_scripting::Watchdog::new(crate::net::workers::hand_off_worker)),
             active_expire: AtomicBool::new(true),
             tcp_port: AtomicUsize::new(config.port as usize),
+            lazyfree: Default::default(),
             memory_peak: AtomicU64::new(0),
             ops_per_sec: AtomicU64::new(0),
             hot: {

@@ -82,6 +82,8 @@ pub struct Stats {
     pub keyspace_hits: Counter,
     pub keyspace_misses: Counter,
     pub expired_keys: AtomicU64,
+    /// Keys evicted under `maxmemory` (INFO's evicted_keys).
+    pub evicted_keys: AtomicU64,
     /// Writes since the last save, for `save` points and INFO persistence.
     pub dirty: Counter,
 }
@@ -166,6 +168,16 @@ impl Keyspace {
         self.dbs.len()
     }
 
+    /// One shard of a database, for work that walks shards itself
+    /// (eviction) under the shared gate.
+    pub(crate) fn shard(&self, db: usize, index: usize) -> &Mutex<Shard> {
+        &self.dbs[db].data.shards[index]
+    }
+
+    pub(crate) fn watches_of(&self, db: usize) -> &Watches {
+        &self.dbs[db].watches
+    }
+
     pub fn db_mut(&mut self, index: usize) -> &mut Db {
         &mut self.dbs[index]
     }
@@ -237,6 +249,8 @@ pub struct Store {
     /// Each database's WATCH registry (the same as its `Db::watches`),
     /// reachable without the gate: WATCH while a script is busy.
     watches: Box<[Arc<Watches>]>,
+    /// Eviction's best candidates so far (see `evict`).
+    pub(crate) evict_pool: Mutex<crate::evict::Pool>,
 }
 
 impl Store {
@@ -251,11 +265,12 @@ impl Store {
             expire_cursor: AtomicUsize::new(0),
             snapshot: Mutex::new(None),
             snapshot_active: AtomicBool::new(false),
+            evict_pool: Mutex::default(),
         }
     }
 
     /// The running snapshot, for a view being created (under the gate).
-    fn current_snapshot(&self) -> Option<Arc<SnapshotJob>> {
+    pub(crate) fn current_snapshot(&self) -> Option<Arc<SnapshotJob>> {
         if !self.snapshot_active.load(Ordering::Acquire) {
             return None;
         }

@@ -7,6 +7,7 @@
 
 mod counter;
 
+pub mod evict;
 pub mod hll;
 mod keyspace;
 pub mod lfu;
@@ -19,6 +20,7 @@ pub mod value;
 mod watch;
 
 pub use counter::Counter;
+pub use evict::MaxmemoryPolicy;
 pub use keyspace::{idle_seconds, lru_clock, now_ms, refresh_lru_clock, shard_of, Db, Expiry, Keyspace, Stats, Store, View, SHARDS};
 pub use shard::{Entry, Key, Shard};
 pub use types::hash::Hash;

@@ -1,8 +1,10 @@
 //! What Redis keeps in util.c and every ferrokv crate needs: glob matching
 //! (`stringmatchlen`, for KEYS, SCAN, PSUBSCRIBE, CONFIG GET and the
-//! sentinel's patterns) and the 40-hex ids Redis uses for run ids and
-//! replication ids. Depends on nothing of ours.
+//! sentinel's patterns), the 40-hex ids Redis uses for run ids and
+//! replication ids, and zmalloc's count of used memory. Depends on nothing
+//! of ours.
 
+pub mod alloc;
 pub mod glob;
 
 pub use glob::glob_match;

@@ -168,8 +168,8 @@ fn run_function(ctx: &mut Ctx<'_>, args: &[Bytes], ro_command: bool) -> CmdResul
     let server = ctx.server;
     let functions = functions(server)?;
     let def = functions.get(&args[1]).ok_or("ERR Function not found")?;
-    let read_only = admit_flags(ctx, def.flags, ro_command)?;
-    as_script(ctx, read_only, |caller, proto, out, busy_after| functions.call((def, args), (keys, argv), caller, proto, out, busy_after))
+    let admitted = admit_flags(ctx, def.flags, ro_command)?;
+    as_script(ctx, admitted, |caller, proto, out, busy_after| functions.call((def, args), (keys, argv), caller, proto, out, busy_after))
 }
 
 /* FUNCTION LOAD [REPLACE] function-code */

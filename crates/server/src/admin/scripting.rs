@@ -171,26 +171,40 @@ fn run_script(ctx: &mut Ctx<'_>, args: &[Bytes], by_sha: bool, read_only: bool) 
         loaded.as_bytes()
     };
     let script = engine.script(sha)?;
-    let read_only = match script.flags {
+    let admitted = match script.flags {
         Some(flags) => admit_flags(ctx, flags, read_only)?,
-        None => read_only,
+        None => Admitted { read_only, allow_oom: false },
     };
-    as_script(ctx, read_only, |caller, proto, out, busy_after| engine.run(script, (keys, argv), caller, proto, out, busy_after))
+    as_script(ctx, admitted, |caller, proto, out, busy_after| engine.run(script, (keys, argv), caller, proto, out, busy_after))
+}
+
+/// How a script runs once admitted.
+#[derive(Clone, Copy)]
+pub(crate) struct Admitted {
+    /// Its writes are refused.
+    pub read_only: bool,
+    /// It may grow memory over `maxmemory` (`allow-oom`, or `no-writes`).
+    pub allow_oom: bool,
 }
 
 /// What a function's or a shebang script's flags refuse before it runs
-/// (Redis's scriptPrepareForRun); returns whether its writes are refused.
-/// Without `no-writes` it may write, so it is refused where a write would
-/// be and by the `*_RO` commands (`ro_command`).
-pub(crate) fn admit_flags(ctx: &Ctx<'_>, flags: u8, ro_command: bool) -> Result<bool, RedisError> {
+/// (Redis's scriptPrepareForRun, and the command flags its flags stand for
+/// in processCommand). Without `no-writes` it may write, so it is refused
+/// where a write would be, by the `*_RO` commands (`ro_command`), and over
+/// `maxmemory` unless `allow-oom`.
+pub(crate) fn admit_flags(ctx: &Ctx<'_>, flags: u8, ro_command: bool) -> Result<Admitted, RedisError> {
     let writes = flags & script_flags::NO_WRITES == 0;
+    let allow_oom = !writes || flags & script_flags::ALLOW_OOM != 0;
+    if !allow_oom && ctx.client.oom_at_start {
+        return Err(crate::evict::OOM.into());
+    }
     if writes && ro_command {
         return Err("ERR Can not execute a script with write flag using *_ro command.".into());
     }
     if let Some(err) = dispatch::refusal_of(ctx.server, ctx.client, writes, flags & script_flags::ALLOW_STALE != 0, false) {
         return Err(err);
     }
-    Ok(ro_command || !writes)
+    Ok(Admitted { read_only: ro_command || !writes, allow_oom })
 }
 
 /// Runs a script or a function (`run`) with Redis's checks on the commands
@@ -198,14 +212,15 @@ pub(crate) fn admit_flags(ctx: &Ctx<'_>, flags: u8, ro_command: bool) -> Result<
 /// are its own; the caller's are restored after it.
 pub(crate) fn as_script(
     ctx: &mut Ctx<'_>,
-    read_only: bool,
+    admitted: Admitted,
     run: impl FnOnce(&mut dyn Caller, Protocol, &mut BytesMut, Duration) -> Result<(), String>,
 ) -> CmdResult {
     let (db, proto) = (ctx.client.db, ctx.data.proto);
     let busy_after = Duration::from_millis(ctx.server.config.read().busy_reply_threshold);
     let mut reply = BytesMut::new();
     ctx.client.in_script = true;
-    let result = std::panic::catch_unwind(AssertUnwindSafe(|| run(&mut ScriptCaller { ctx: &mut *ctx, read_only }, proto, &mut reply, busy_after)));
+    let result =
+        std::panic::catch_unwind(AssertUnwindSafe(|| run(&mut ScriptCaller { ctx: &mut *ctx, admitted, wrote: false }, proto, &mut reply, busy_after)));
     ctx.client.in_script = false;
     ctx.client.select(db);
     ctx.set_proto(proto);
@@ -236,7 +251,10 @@ pub(crate) fn made_on_first_use<T, E: std::fmt::Display>(
 /// Runs the commands a script calls, with Redis's checks for scripts.
 struct ScriptCaller<'c, 'a> {
     ctx: &'c mut Ctx<'a>,
-    read_only: bool,
+    admitted: Admitted,
+    /// A write command has run (Redis's SCRIPT_WRITE_DIRTY): from then on
+    /// the script is not stopped for memory, or it would be half done.
+    wrote: bool,
 }
 
 impl Caller for ScriptCaller<'_, '_> {
@@ -251,13 +269,17 @@ impl Caller for ScriptCaller<'_, '_> {
         if entry.spec.has(NOSCRIPT) {
             return Err("ERR This Redis command is not allowed from script".into());
         }
-        if self.read_only && entry.spec.has(WRITE) {
+        if self.admitted.read_only && entry.spec.has(WRITE) {
             return Err("ERR Write commands are not allowed from read-only scripts.".into());
         }
         if let Some(err) = dispatch::refusal(server, ctx.client, entry) {
             return Err(err.0.into_owned());
         }
+        if entry.spec.has(DENYOOM) && ctx.client.oom_at_start && !self.admitted.allow_oom && !self.wrote {
+            return Err(crate::evict::OOM.into());
+        }
         if entry.spec.has(WRITE) {
+            self.wrote = true;
             server.script_watchdog.wrote();
         }
         let saved = ctx.data.proto;

@@ -281,6 +281,11 @@ fn config_set(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     }
     let old = std::mem::replace(&mut *ctx.server.config.write(), next.clone());
     ctx.server.hot.load_all(&next, &ctx.server.store);
+    let used = crate::evict::used();
+    if next.maxmemory != old.maxmemory && next.maxmemory > 0 && used > next.maxmemory {
+        // As Redis's updateMaxmemory: the cron evicts from here on.
+        tracing::warn!("WARNING: the new maxmemory value set via CONFIG SET ({}) is smaller than the current memory usage ({used}). This will result in key eviction and/or the inability to accept new write commands depending on the maxmemory-policy.", next.maxmemory);
+    }
     ctx.server.apply_repl_config();
     crate::persistence::aof::apply_config(&ctx.server.arc());
     if next.port != old.port || next.bind != old.bind {
@@ -305,6 +310,7 @@ fn config_resetstat(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult {
     s.store.stats.keyspace_hits.reset();
     s.store.stats.keyspace_misses.reset();
     s.store.stats.expired_keys.store(0, Ordering::Relaxed);
+    s.store.stats.evicted_keys.store(0, Ordering::Relaxed);
     s.commands.all_entries().for_each(|e| e.stats.reset());
     ctx.ok()
 }

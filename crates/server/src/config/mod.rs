@@ -28,28 +28,7 @@ pub enum LogLevel {
     Warning,
 }
 
-/// `maxmemory-policy`. Only the LRU/LFU distinction matters until eviction
-/// exists: it decides what `OBJECT FREQ` / `OBJECT IDLETIME` can answer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum MaxmemoryPolicy {
-    VolatileLru,
-    VolatileLfu,
-    VolatileRandom,
-    VolatileTtl,
-    AllkeysLru,
-    AllkeysLfu,
-    AllkeysRandom,
-    NoEviction,
-}
-
-impl MaxmemoryPolicy {
-    pub fn is_lfu(self) -> bool {
-        matches!(self, MaxmemoryPolicy::VolatileLfu | MaxmemoryPolicy::AllkeysLfu)
-    }
-    pub fn is_lru(self) -> bool {
-        matches!(self, MaxmemoryPolicy::VolatileLru | MaxmemoryPolicy::AllkeysLru)
-    }
-}
+pub use ferrokv_storage::MaxmemoryPolicy;
 
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -97,7 +76,17 @@ pub struct Config {
     pub slowlog_log_slower_than: i64,
     pub slowlog_max_len: u64,
     pub latency_monitor_threshold: u64,
+    /// Bytes of `used_memory` above which keys are evicted (0: no limit).
+    pub maxmemory: u64,
     pub maxmemory_policy: MaxmemoryPolicy,
+    pub maxmemory_samples: u64,
+    pub maxmemory_eviction_tenacity: u64,
+    pub lfu_log_factor: u64,
+    pub lfu_decay_time: u64,
+    /// Free evicted values on the lazyfree thread (and propagate UNLINK).
+    pub lazyfree_lazy_eviction: bool,
+    /// A replica leaves eviction to its primary (whose DELs it applies).
+    pub replica_ignore_maxmemory: bool,
     pub pidfile: String,
     /// Worker threads serving connections (Redis's `io-threads`); by
     /// default one per core but one, as Redis advises for its I/O threads:
@@ -183,7 +172,14 @@ impl Default for Config {
             slowlog_log_slower_than: 10_000,
             slowlog_max_len: 128,
             latency_monitor_threshold: 0,
+            maxmemory: 0,
             maxmemory_policy: MaxmemoryPolicy::NoEviction,
+            maxmemory_samples: 5,
+            maxmemory_eviction_tenacity: 10,
+            lfu_log_factor: 10,
+            lfu_decay_time: 1,
+            lazyfree_lazy_eviction: false,
+            replica_ignore_maxmemory: true,
             pidfile: String::new(),
             io_threads: std::thread::available_parallelism().map(|n| (n.get() as u64).saturating_sub(1).max(1)).unwrap_or(1),
             hash_max_listpack_entries: 512,

@@ -212,6 +212,10 @@ pub struct Client {
     pub blocked: Option<crate::blocking::Blocked>,
     /// Running queued commands in EXEC: blocking commands do not block.
     pub in_exec: bool,
+    /// Memory was over `maxmemory` with nothing left to evict when the
+    /// current command was admitted (Redis's `pre_command_oom_state`): a
+    /// script's first write of a DENYOOM command is refused.
+    pub oom_at_start: bool,
     /// Running a script's commands: MONITOR and SLOWLOG show them as
     /// Redis's Lua client's (`[0 lua]`, `?:0`), not as this client's.
     pub in_script: bool,
@@ -254,6 +258,7 @@ impl Client {
             now_ms: ferrokv_storage::now_ms(),
             blocked: None,
             in_exec: false,
+            oom_at_start: false,
             in_script: false,
             woff: 0,
             wait: None,

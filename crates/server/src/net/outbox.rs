@@ -51,14 +51,18 @@ thread_local! {
 }
 
 /// Makes `builder`'s workers write queued replies when they park (and
-/// when they stop).
+/// when they stop, when they also fold their allocation count into the
+/// total: see `ferrokv_util::alloc`).
 pub fn install(builder: &mut tokio::runtime::Builder) -> &mut tokio::runtime::Builder {
     builder
         .on_thread_park(|| {
             PARKS.set(true);
             write_queued();
         })
-        .on_thread_stop(write_queued)
+        .on_thread_stop(|| {
+            write_queued();
+            ferrokv_util::alloc::flush_thread();
+        })
 }
 
 /// Writes every outbox queued on this thread, without waiting for any

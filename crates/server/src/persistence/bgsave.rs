@@ -155,6 +155,7 @@ pub fn begin<T>(
         };
         // Whatever happened, nobody waits on this writer any more.
         queued.1.store(false, Ordering::Release);
+        ferrokv_util::alloc::flush_thread();
         result
     })?;
     let job = server.store.begin_snapshot(ks, Box::new(capture)).expect("checked above, with the keyspace held");

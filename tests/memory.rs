@@ -1,0 +1,261 @@
+//! maxmemory and eviction: Redis's OOM refusals compared with Redis 7.0,
+//! and what each policy evicts, with the limit held under load.
+
+mod common;
+use common::*;
+use std::time::Duration;
+
+/// Used memory may pass `maxmemory` by what commands in flight allocate
+/// and by the allocation counter's per-thread lag (docs/memory.md); a
+/// single connection's sequential writes stay well inside this.
+const SLACK: u64 = 512 << 10;
+
+fn used(c: &mut Conn) -> u64 {
+    info_field(c, "memory", "used_memory").parse().expect("used_memory")
+}
+
+fn stat(c: &mut Conn, field: &str) -> u64 {
+    info_field(c, "stats", field).parse().expect("a counter")
+}
+
+fn dbsize(c: &mut Conn) -> i64 {
+    match c.cmd(&["dbsize"]) {
+        ferrokv_resp::Frame::Integer(n) => n,
+        other => panic!("DBSIZE: {other:?}"),
+    }
+}
+
+/// Sets `count` keys `prefix:<n>` to `size`-byte values, 100 to a
+/// pipeline, with `ex` seconds of TTL when given.
+fn fill(c: &mut Conn, prefix: &str, count: usize, size: usize, ex: Option<u64>) {
+    let value = vec![b'v'; size];
+    for chunk in (0..count).collect::<Vec<_>>().chunks(100) {
+        for i in chunk {
+            let key = format!("{prefix}:{i}");
+            let ttl = ex.map(|s| s.to_string());
+            let mut args: Vec<&[u8]> = vec![b"set", key.as_bytes(), &value];
+            if let Some(t) = &ttl {
+                args.extend([&b"ex"[..], t.as_bytes()]);
+            }
+            c.send(&args);
+        }
+        for _ in chunk {
+            c.read();
+        }
+    }
+}
+
+#[test]
+fn oom_refusals_match_redis() {
+    let pair = Pair::new(&[]);
+    run_script(
+        &pair,
+        r##"
+set present 1
+config set maxmemory 1
+config get maxmemory
+set a b
+get present
+append present x
+incr present
+del present
+lpush l x
+ping
+# Inside MULTI only EXEC, DISCARD, QUIT and RESET pass.
+multi
+get a
+exec
+# A transaction queued before memory ran out is refused whole at EXEC.
+config set maxmemory 0
+multi
+set a b
+config set maxmemory 1
+exec
+get a
+# Scripts: a legacy script is stopped at its first DENYOOM call; a
+# shebang script that may write is refused up front unless allow-oom.
+eval "return redis.pcall('set', 'x', 'y')" 0
+eval "return redis.call('get', 'x')" 0
+eval "#!lua\nreturn 1" 0
+eval "#!lua flags=no-writes\nreturn 1" 0
+eval "#!lua flags=allow-oom\nreturn redis.call('set', 'x', 'y')" 0
+get x
+config set maxmemory-policy volatile-lru
+set b c
+config set maxmemory 0
+set b c
+"##,
+    );
+}
+
+#[test]
+fn eviction_directives_as_redis() {
+    let pair = Pair::new(&[]);
+    run_script(
+        &pair,
+        r#"
+config get maxmemory
+config get maxmemory-policy
+config get maxmemory-samples
+config get maxmemory-eviction-tenacity
+config set maxmemory 100mb
+config get maxmemory
+config set maxmemory 1.5gb
+config set maxmemory-samples 0
+config set maxmemory-samples 65
+config set maxmemory-samples 10
+config set maxmemory-eviction-tenacity 101
+config set maxmemory-eviction-tenacity 100
+~~config get lfu*
+config set lfu-log-factor -1
+config set lfu-decay-time 0
+config get lazyfree-lazy-eviction
+config set lazyfree-lazy-eviction yes
+config get replica-ignore-maxmemory
+config get slave-ignore-maxmemory
+"#,
+    );
+}
+
+#[test]
+fn every_policy_holds_the_limit_and_spares_what_it_must() {
+    for policy in ["allkeys-lru", "allkeys-lfu", "allkeys-random", "volatile-lru", "volatile-lfu", "volatile-random", "volatile-ttl"] {
+        let node = Node::ferrokv(&["--maxmemory-policy", policy]);
+        let mut c = node.conn();
+        // Keys without a TTL first: volatile policies must never take them.
+        fill(&mut c, "persistent", 1000, 100, None);
+        let limit = used(&mut c) + (4 << 20);
+        c.cmd(&["config", "set", "maxmemory", &limit.to_string()]);
+        fill(&mut c, "volatile", 40_000, 500, Some(10_000));
+        let now = used(&mut c);
+        assert!(now <= limit + SLACK, "{policy}: used {now} over {limit}");
+        assert!(stat(&mut c, "evicted_keys") > 0, "{policy}: nothing evicted");
+        if policy.starts_with("volatile") {
+            assert_eq!(
+                c.cmd(
+                    &["exists"]
+                        .into_iter()
+                        .chain((0..1000).map(|i| format!("persistent:{i}")).collect::<Vec<_>>().iter().map(|s| s.as_str()))
+                        .collect::<Vec<_>>()
+                ),
+                int(1000),
+                "{policy} evicted a key without a TTL"
+            );
+        }
+        assert!(dbsize(&mut c) < 41_000, "{policy}");
+    }
+}
+
+#[test]
+fn volatile_policies_refuse_writes_when_no_key_has_a_ttl() {
+    let node = Node::ferrokv(&["--maxmemory-policy", "volatile-lru"]);
+    let mut c = node.conn();
+    fill(&mut c, "k", 1000, 100, None);
+    c.cmd(&["config", "set", "maxmemory", "1"]);
+    assert_eq!(c.cmd(&["set", "x", "y"]), err("OOM command not allowed when used memory > 'maxmemory'."));
+    assert_eq!(dbsize(&mut c), 1000);
+    assert_eq!(stat(&mut c, "evicted_keys"), 0);
+}
+
+#[test]
+fn volatile_ttl_evicts_the_nearest_expiry_first() {
+    let node = Node::ferrokv(&["--maxmemory-policy", "volatile-ttl", "--maxmemory-samples", "10"]);
+    let mut c = node.conn();
+    fill(&mut c, "soon", 2000, 500, Some(1000));
+    fill(&mut c, "late", 2000, 500, Some(100_000));
+    let limit = used(&mut c) + (1 << 20);
+    c.cmd(&["config", "set", "maxmemory", &limit.to_string()]);
+    fill(&mut c, "new", 3000, 500, Some(50_000));
+    let survivors = |c: &mut Conn, prefix: &str| (0..2000).filter(|i| c.cmd(&["exists", &format!("{prefix}:{i}")]) == int(1)).count();
+    let (soon, late) = (survivors(&mut c, "soon"), survivors(&mut c, "late"));
+    assert!(soon < 1000 && late > 1900, "soon {soon} late {late}");
+}
+
+/// Redis's own LRU test: keys read recently survive a wave of new keys.
+#[test]
+fn lru_and_lfu_keep_the_keys_in_use() {
+    for policy in ["allkeys-lru", "allkeys-lfu"] {
+        let node = Node::ferrokv(&["--maxmemory-policy", policy, "--maxmemory-samples", "10"]);
+        let mut c = node.conn();
+        fill(&mut c, "old", 5000, 500, None);
+        let limit = used(&mut c) + (512 << 10);
+        c.cmd(&["config", "set", "maxmemory", &limit.to_string()]);
+        // LRU's clock has a resolution of one second: let the old keys age
+        // before the hot ones are read.
+        std::thread::sleep(Duration::from_millis(2100));
+        for _ in 0..if policy == "allkeys-lfu" { 20 } else { 1 } {
+            for i in 0..500 {
+                c.cmd(&["get", &format!("old:{i}")]);
+            }
+        }
+        fill(&mut c, "new", 5000, 500, None);
+        let hot = (0..500).filter(|i| c.cmd(&["exists", &format!("old:{i}")]) == int(1)).count();
+        let cold = (500..5000).filter(|i| c.cmd(&["exists", &format!("old:{i}")]) == int(1)).count();
+        assert!(hot > 400, "{policy}: {hot} of 500 hot keys left");
+        // Under LFU a cold old key and a new one count the same (both at
+        // LFU_INIT_VAL), so only LRU must prefer the new keys.
+        let cold_at_most = if policy == "allkeys-lru" { 2000 } else { 3000 };
+        assert!(cold < cold_at_most, "{policy}: {cold} of 4500 cold keys left");
+    }
+}
+
+#[test]
+fn the_limit_holds_under_concurrent_writers() {
+    let node = Node::ferrokv(&["--maxmemory-policy", "allkeys-lru", "--maxmemory", "16mb", "--io-threads", "2"]);
+    let limit = 16u64 << 20;
+    let writers: Vec<_> = (0..4)
+        .map(|w| {
+            let port = node.port;
+            std::thread::spawn(move || {
+                let mut c = Conn::connect(port);
+                fill(&mut c, &format!("w{w}"), 20_000, 1000, None);
+            })
+        })
+        .collect();
+    let mut c = node.conn();
+    let mut peak = 0;
+    while writers.iter().any(|w| !w.is_finished()) {
+        peak = peak.max(used(&mut c));
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    writers.into_iter().for_each(|w| w.join().expect("writer"));
+    // Four pipelines of 100 × 1 KB in flight, their buffers, and the lag.
+    assert!(peak <= limit + 2 * SLACK, "peak {peak} over {limit}");
+    assert!(used(&mut c) <= limit + SLACK);
+    assert!(stat(&mut c, "evicted_keys") > 40_000);
+}
+
+#[test]
+fn lazy_eviction_frees_in_the_background_and_propagates_unlink() {
+    let node = Node::ferrokv(&["--maxmemory-policy", "allkeys-random", "--lazyfree-lazy-eviction", "yes", "--appendonly", "yes"]);
+    let mut c = node.conn();
+    fill(&mut c, "k", 1000, 1000, None);
+    let limit = used(&mut c) + (256 << 10);
+    c.cmd(&["config", "set", "maxmemory", &limit.to_string()]);
+    fill(&mut c, "more", 1000, 1000, None);
+    assert!(eventually(WAIT, || info_field(&mut c, "memory", "lazyfreed_objects").parse::<u64>().unwrap_or(0) > 0));
+    assert_eq!(info_field(&mut c, "memory", "lazyfree_pending_objects"), "0");
+    let aof = node.dir.path().join("appendonlydir");
+    let text: String = std::fs::read_dir(&aof).unwrap().map(|f| String::from_utf8_lossy(&std::fs::read(f.unwrap().path()).unwrap()).into_owned()).collect();
+    assert!(text.contains("UNLINK"), "no UNLINK in the AOF");
+}
+
+#[test]
+fn primary_evictions_reach_the_replica_which_ignores_its_own_limit() {
+    let primary = Node::ferrokv(&["--maxmemory-policy", "allkeys-lru"]);
+    let port = primary.port.to_string();
+    let replica = Node::ferrokv(&["--replicaof", "127.0.0.1", &port, "--maxmemory", "1"]);
+    let mut p = primary.conn();
+    fill(&mut p, "k", 2000, 500, None);
+    let limit = used(&mut p) + (256 << 10);
+    p.cmd(&["config", "set", "maxmemory", &limit.to_string()]);
+    fill(&mut p, "more", 2000, 500, None);
+    assert!(stat(&mut p, "evicted_keys") > 0);
+    let mut r = replica.conn();
+    let synced = eventually(Duration::from_secs(30), || {
+        info_field(&mut r, "replication", "slave_repl_offset") == info_field(&mut p, "replication", "master_repl_offset")
+    });
+    assert!(synced, "replica did not catch up");
+    assert_eq!(dbsize(&mut r), dbsize(&mut p), "the replica applied the primary's evictions, and evicted nothing itself");
+    assert_eq!(stat(&mut r, "evicted_keys"), 0);
+}
