@@ -259,3 +259,76 @@ fn primary_evictions_reach_the_replica_which_ignores_its_own_limit() {
     assert_eq!(dbsize(&mut r), dbsize(&mut p), "the replica applied the primary's evictions, and evicted nothing itself");
     assert_eq!(stat(&mut r, "evicted_keys"), 0);
 }
+
+#[test]
+fn memory_command_replies_as_redis() {
+    let pair = Pair::new(&[]);
+    run_script(
+        &pair,
+        r#"
+memory help
+set k v
+memory usage nokey
+memory usage k samples -1
+memory usage k samples x
+memory usage k foo
+memory usage k samples
+memory usage
+memory doctor
+memory purge
+? memory stats
+? memory usage k
+? memory usage k samples 0
+memory foo
+"#,
+    );
+}
+
+#[test]
+fn memory_usage_and_stats_count_what_keys_hold() {
+    let node = Node::ferrokv(&["--enable-debug-command", "yes"]);
+    let mut c = node.conn();
+    let usage = |c: &mut Conn, key: &str| match c.cmd(&["memory", "usage", key, "samples", "0"]) {
+        ferrokv_resp::Frame::Integer(n) => n,
+        other => panic!("MEMORY USAGE {key}: {other:?}"),
+    };
+    c.cmd(&["set", "small", "v"]);
+    c.cmd(&["set", "big", &"v".repeat(100_000)]);
+    let (small, big) = (usage(&mut c, "small"), usage(&mut c, "big"));
+    assert!(small > 0 && small < 100, "small {small}");
+    // jemalloc rounds 100 KB up to its 112 KiB class.
+    assert!((100_000..120_000).contains(&big), "big {big}");
+    for i in 0..2000 {
+        c.cmd(&["rpush", "list", &format!("element:{i}")]);
+        c.cmd(&["hset", "hash", &format!("field:{i}"), &"x".repeat(i % 100)]);
+        c.cmd(&["zadd", "zset", &i.to_string(), &format!("member:{i}")]);
+        c.cmd(&["sadd", "set", &format!("member:{i}")]);
+    }
+    for key in ["list", "hash", "zset", "set"] {
+        let n = usage(&mut c, key);
+        assert!(n > 20_000 && n < 600_000, "{key}: {n}");
+    }
+    let used_before = used(&mut c);
+    let expected: i64 = ["small", "big", "list", "hash", "zset", "set"].iter().map(|k| usage(&mut c, k)).sum();
+    c.cmd(&["flushall"]);
+    let freed = used_before as i64 - used(&mut c) as i64;
+    assert!((freed - expected).abs() * 5 < expected, "MEMORY USAGE says {expected}, FLUSHALL freed {freed}");
+    c.cmd(&["debug", "populate", "1000"]);
+    let raw = String::from_utf8_lossy(&c.cmd_raw(&[b"memory", b"stats"])).into_owned();
+    assert!(raw.contains("keys.count\r\n:1000\r\n") && raw.contains("db.0\r\n"), "{raw}");
+}
+
+#[test]
+fn info_memory_has_redis_fields_in_redis_order() {
+    let pair = Pair::new(&[]);
+    let names = |n: &Node| -> Vec<String> {
+        let raw = n.conn().cmd_raw(&[b"info", b"memory"]);
+        String::from_utf8_lossy(&raw).lines().skip(1).filter_map(|l| l.split_once(':').map(|(k, _)| k.to_string())).collect()
+    };
+    assert_eq!(names(&pair.ours), names(&pair.redis));
+    let mut c = pair.ours.conn();
+    c.cmd(&["set", "k", &"v".repeat(10_000)]);
+    let overhead: u64 = info_field(&mut c, "memory", "used_memory_overhead").parse().unwrap();
+    let dataset: u64 = info_field(&mut c, "memory", "used_memory_dataset").parse().unwrap();
+    assert!(dataset >= 10_000 && overhead >= info_field(&mut c, "memory", "used_memory_startup").parse().unwrap());
+}

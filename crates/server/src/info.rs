@@ -80,7 +80,44 @@ pub fn purge_allocator() {
     }
 }
 
-fn allocator_name() -> &'static str {
+/// jemalloc's (allocated, active, resident) bytes, read fresh (MEMORY
+/// STATS, DOCTOR): slow, so never on a command's path.
+pub fn allocator_stats() -> (u64, u64, u64) {
+    #[cfg(feature = "jemalloc")]
+    {
+        use tikv_jemalloc_ctl::{epoch, stats};
+        let _ = epoch::advance();
+        let read = |r: tikv_jemalloc_ctl::Result<usize>| r.unwrap_or(0) as u64;
+        (read(stats::allocated::read()), read(stats::active::read()), read(stats::resident::read()))
+    }
+    #[cfg(not(feature = "jemalloc"))]
+    {
+        let used = used_memory();
+        (used, used, rss())
+    }
+}
+
+/// MEMORY MALLOC-STATS: jemalloc's own report.
+pub fn allocator_report() -> String {
+    #[cfg(feature = "jemalloc")]
+    {
+        extern "C" fn write(out: *mut libc::c_void, text: *const libc::c_char) {
+            // SAFETY: `out` is the String passed below; jemalloc hands a
+            // NUL-terminated string valid for this call.
+            unsafe { (*(out as *mut String)).push_str(&std::ffi::CStr::from_ptr(text).to_string_lossy()) }
+        }
+        let mut text = String::new();
+        // SAFETY: the callback only appends to `text`, which outlives the call.
+        unsafe { tikv_jemalloc_sys::malloc_stats_print(Some(write), &mut text as *mut String as *mut libc::c_void, std::ptr::null()) };
+        text
+    }
+    #[cfg(not(feature = "jemalloc"))]
+    {
+        "Stats not supported for the current allocator".into()
+    }
+}
+
+pub fn allocator_name() -> &'static str {
     if cfg!(feature = "jemalloc") {
         "jemalloc"
     } else {
@@ -88,7 +125,7 @@ fn allocator_name() -> &'static str {
     }
 }
 
-fn rss() -> u64 {
+pub fn rss() -> u64 {
     let statm = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
     let pages: u64 = statm.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
     // SAFETY: sysconf has no preconditions.
@@ -139,24 +176,7 @@ fn section(server: &Server, name: &str, sizes: &[(usize, usize)], out: &mut Stri
             w!("# Clients\r\nconnected_clients:{}\r\ncluster_connections:0\r\nmaxclients:{}\r\nclient_recent_max_input_buffer:0\r\nclient_recent_max_output_buffer:0\r\nblocked_clients:{}\r\ntracking_clients:0\r\nclients_in_timeout_table:0\r\n",
                 server.connected.load(Ordering::Relaxed), c.maxclients, server.blocking.count());
         }
-        "memory" => {
-            let used = used_memory();
-            let rss = rss();
-            let peak = server.memory_peak.fetch_max(used, Ordering::Relaxed).max(used);
-            let total = total_memory();
-            // Redis reports an idle VM's ~30 KB before any script ran.
-            let (lua, scripts_bytes, scripts) = server.scripts.lock().as_ref().map_or((31744, 0, 0), |e| (e.vm_memory(), e.source_bytes(), e.len()));
-            let (vm_functions, functions_bytes) = server.functions.lock().as_ref().map_or((31744, 0), |f| (f.vm_memory(), f.overhead()));
-            let counts = &server.function_counts;
-            let (functions, libraries) = (counts.functions.load(Ordering::Relaxed), counts.libraries.load(Ordering::Relaxed));
-            let (vm_total, scripts_total) = (lua + vm_functions, scripts_bytes + functions_bytes);
-            w!("# Memory\r\nused_memory:{used}\r\nused_memory_human:{}\r\nused_memory_rss:{rss}\r\nused_memory_rss_human:{}\r\nused_memory_peak:{peak}\r\nused_memory_peak_human:{}\r\nused_memory_peak_perc:{:.2}%\r\ntotal_system_memory:{total}\r\ntotal_system_memory_human:{}\r\nused_memory_lua:{lua}\r\nused_memory_vm_eval:{lua}\r\nused_memory_lua_human:{}\r\nused_memory_scripts_eval:{}\r\nnumber_of_cached_scripts:{}\r\nnumber_of_functions:{functions}\r\nnumber_of_libraries:{libraries}\r\nused_memory_vm_functions:{vm_functions}\r\nused_memory_vm_total:{vm_total}\r\nused_memory_vm_total_human:{}\r\nused_memory_functions:{functions_bytes}\r\nused_memory_scripts:{scripts_total}\r\nused_memory_scripts_human:{}\r\nmaxmemory:{}\r\nmaxmemory_human:{}\r\nmaxmemory_policy:{}\r\nmem_fragmentation_ratio:{:.2}\r\nmem_allocator:{}\r\nlazyfree_pending_objects:{}\r\nlazyfreed_objects:{}\r\n",
-                human(used), human(rss), human(peak), used as f64 * 100.0 / peak.max(1) as f64, human(total), human(lua as u64), scripts_bytes, scripts, human(vm_total as u64), human(scripts_total as u64),
-                c.maxmemory, human(c.maxmemory),
-                crate::config::table::find("maxmemory-policy").map(|d| (d.get)(&c)).unwrap_or_default(),
-                rss as f64 / used.max(1) as f64, allocator_name(),
-                l(&server.lazyfree.counts().pending), l(&server.lazyfree.counts().freed));
-        }
+        "memory" => memory(server, &c, sizes, out),
         "persistence" => {
             w!("# Persistence\r\nloading:0\r\nasync_loading:0\r\ncurrent_cow_peak:0\r\ncurrent_cow_size:0\r\ncurrent_cow_size_age:0\r\ncurrent_fork_perc:0.00\r\ncurrent_save_keys_processed:0\r\ncurrent_save_keys_total:0\r\nrdb_changes_since_last_save:{}\r\nrdb_bgsave_in_progress:{}\r\nrdb_last_save_time:{}\r\nrdb_last_bgsave_status:{}\r\nrdb_last_bgsave_time_sec:{}\r\nrdb_current_bgsave_time_sec:{}\r\nrdb_saves:{}\r\nrdb_last_cow_size:0\r\nrdb_last_load_keys_expired:{}\r\nrdb_last_load_keys_loaded:{}\r\naof_enabled:{}\r\naof_rewrite_in_progress:{}\r\naof_rewrite_scheduled:0\r\naof_last_rewrite_time_sec:-1\r\naof_current_rewrite_time_sec:-1\r\naof_last_bgrewrite_status:ok\r\naof_rewrites:{}\r\naof_rewrites_consecutive_failures:0\r\naof_last_write_status:{}\r\naof_last_cow_size:0\r\nmodule_fork_in_progress:0\r\nmodule_fork_last_cow_size:0\r\n",
                 ks.dirty.get(), crate::persistence::bgsave::in_progress(server) as u8, l(&server.persistence.last_save),
@@ -203,6 +223,81 @@ fn section(server: &Server, name: &str, sizes: &[(usize, usize)], out: &mut Stri
             }
         }
         _ => {}
+    }
+}
+
+/// INFO memory, every Redis 7.0 field in Redis's order.
+fn memory(server: &Server, c: &crate::config::Config, sizes: &[(usize, usize)], out: &mut String) {
+    use crate::admin::memory::{ratio, Overhead};
+    let o = Overhead::collect(server, sizes);
+    let (used, peak) = (o.total, o.peak);
+    let rss = rss();
+    let (allocated, active, resident) = allocator_stats();
+    let total = total_memory();
+    // Redis reports an idle VM's ~30 KB before any script ran.
+    let (lua, scripts_bytes, scripts) = server.scripts.lock().as_ref().map_or((31744, 0, 0), |e| (e.vm_memory(), e.source_bytes(), e.len()));
+    let (vm_functions, functions_bytes) = server.functions.lock().as_ref().map_or((31744, 0), |f| (f.vm_memory(), f.overhead()));
+    let counts = &server.function_counts;
+    let (vm_total, scripts_total) = ((lua + vm_functions) as u64, (scripts_bytes + functions_bytes) as u64);
+    let lazy = server.lazyfree.counts();
+    let diff = |a: u64, b: u64| a as i64 - b as i64;
+    let policy = crate::config::table::find("maxmemory-policy").map(|d| (d.get)(c)).unwrap_or_default();
+    let fields: [(&str, String); 51] = [
+        ("used_memory", used.to_string()),
+        ("used_memory_human", human(used)),
+        ("used_memory_rss", rss.to_string()),
+        ("used_memory_rss_human", human(rss)),
+        ("used_memory_peak", peak.to_string()),
+        ("used_memory_peak_human", human(peak)),
+        ("used_memory_peak_perc", format!("{:.2}%", ratio(used * 100, peak))),
+        ("used_memory_overhead", o.overhead().to_string()),
+        ("used_memory_startup", o.startup.to_string()),
+        ("used_memory_dataset", o.dataset().to_string()),
+        ("used_memory_dataset_perc", format!("{:.2}%", o.dataset_percentage())),
+        ("allocator_allocated", allocated.to_string()),
+        ("allocator_active", active.to_string()),
+        ("allocator_resident", resident.to_string()),
+        ("total_system_memory", total.to_string()),
+        ("total_system_memory_human", human(total)),
+        ("used_memory_lua", lua.to_string()),
+        ("used_memory_vm_eval", lua.to_string()),
+        ("used_memory_lua_human", human(lua as u64)),
+        ("used_memory_scripts_eval", scripts_bytes.to_string()),
+        ("number_of_cached_scripts", scripts.to_string()),
+        ("number_of_functions", counts.functions.load(Ordering::Relaxed).to_string()),
+        ("number_of_libraries", counts.libraries.load(Ordering::Relaxed).to_string()),
+        ("used_memory_vm_functions", vm_functions.to_string()),
+        ("used_memory_vm_total", vm_total.to_string()),
+        ("used_memory_vm_total_human", human(vm_total)),
+        ("used_memory_functions", functions_bytes.to_string()),
+        ("used_memory_scripts", scripts_total.to_string()),
+        ("used_memory_scripts_human", human(scripts_total)),
+        ("maxmemory", c.maxmemory.to_string()),
+        ("maxmemory_human", human(c.maxmemory)),
+        ("maxmemory_policy", policy),
+        ("allocator_frag_ratio", format!("{:.2}", ratio(active, allocated))),
+        ("allocator_frag_bytes", diff(active, allocated).to_string()),
+        ("allocator_rss_ratio", format!("{:.2}", ratio(resident, active))),
+        ("allocator_rss_bytes", diff(resident, active).to_string()),
+        ("rss_overhead_ratio", format!("{:.2}", ratio(rss, resident))),
+        ("rss_overhead_bytes", diff(rss, resident).to_string()),
+        ("mem_fragmentation_ratio", format!("{:.2}", ratio(rss, used))),
+        ("mem_fragmentation_bytes", diff(rss, used).to_string()),
+        ("mem_not_counted_for_evict", "0".into()),
+        ("mem_replication_backlog", o.backlog.to_string()),
+        ("mem_total_replication_buffers", o.backlog.to_string()),
+        ("mem_clients_slaves", "0".into()),
+        ("mem_clients_normal", "0".into()),
+        ("mem_cluster_links", "0".into()),
+        ("mem_aof_buffer", "0".into()),
+        ("mem_allocator", allocator_name().into()),
+        ("active_defrag_running", "0".into()),
+        ("lazyfree_pending_objects", lazy.pending.load(Ordering::Relaxed).to_string()),
+        ("lazyfreed_objects", lazy.freed.load(Ordering::Relaxed).to_string()),
+    ];
+    out.push_str("# Memory\r\n");
+    for (name, value) in fields {
+        let _ = write!(out, "{name}:{value}\r\n");
     }
 }
 

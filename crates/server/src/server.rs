@@ -222,6 +222,8 @@ pub struct Server {
     pub tcp_port: AtomicUsize,
     /// Values freed in the background (lazy eviction).
     pub lazyfree: crate::lazyfree::LazyFree,
+    /// `used_memory` once the node was made (MEMORY STATS's startup.allocated).
+    pub memory_at_startup: u64,
     /// Highest `used_memory` seen (INFO memory).
     pub memory_peak: AtomicU64,
     /// Commands per second over the last cron second (INFO stats).
@@ -266,6 +268,7 @@ impl Server {
             active_expire: AtomicBool::new(true),
             tcp_port: AtomicUsize::new(config.port as usize),
             lazyfree: Default::default(),
+            memory_at_startup: ferrokv_util::alloc::used_memory() as u64,
             memory_peak: AtomicU64::new(0),
             ops_per_sec: AtomicU64::new(0),
             hot: {

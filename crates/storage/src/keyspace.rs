@@ -687,6 +687,17 @@ impl<'a> View<'a> {
         self.shard_hashed(hash, key).map.get_hashed(hash, key)
     }
 
+    /// MEMORY USAGE: what `key` costs, with `samples` elements of a
+    /// collection standing for the rest (0: all). As a lookup that does not
+    /// touch the access time.
+    pub fn memory_usage(&mut self, key: &[u8], samples: usize) -> Option<usize> {
+        self.get_notouch(key)?;
+        let shard = self.shard(key);
+        let volatile = shard.expires.contains_key(key);
+        let entry = shard.map.get_hashed(key_hash(key), key)?;
+        Some(crate::memory::key_usage(key, entry, volatile, samples))
+    }
+
     pub fn exists(&mut self, key: &[u8]) -> bool {
         self.peek(key).is_some()
     }

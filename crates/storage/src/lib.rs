@@ -11,6 +11,7 @@ pub mod evict;
 pub mod hll;
 mod keyspace;
 pub mod lfu;
+pub mod memory;
 mod record;
 mod shard;
 pub mod snapshot;

@@ -132,6 +132,11 @@ impl Record {
         Layout::from_size_align(key_at(key_len) + key_len, align_of::<Entry>()).expect("a key length fits a layout")
     }
 
+    /// Bytes of the block holding a key of `key_len` bytes.
+    pub(crate) fn size(key_len: usize) -> usize {
+        Self::layout(key_len).size()
+    }
+
     pub(crate) fn new(key: &[u8], entry: Entry, position: usize) -> Record {
         let len = u32::try_from(key.len()).expect("keys are at most 512 MB (proto-max-bulk-len)");
         let layout = Self::layout(key.len());

@@ -7,6 +7,7 @@ pub mod client;
 pub mod connection;
 pub mod flush;
 pub mod functions;
+pub mod memory;
 pub mod migrate;
 pub mod multi;
 pub mod persistence;
@@ -27,6 +28,7 @@ pub static FAMILIES: &[&[Command]] = &[
     multi::COMMANDS,
     pubsub::COMMANDS,
     server::COMMANDS,
+    memory::COMMANDS,
     persistence::COMMANDS,
     replication::COMMANDS,
     scripting::COMMANDS,

@@ -23,6 +23,15 @@ pub enum Field {
 
 const _: () = assert!(std::mem::size_of::<Field>() == 24);
 
+impl Field {
+    pub(crate) fn heap_bytes(&self) -> usize {
+        match self {
+            Field::Inline(_) => 0,
+            Field::Heap(b) => crate::memory::block(b.len()),
+        }
+    }
+}
+
 impl From<&[u8]> for Field {
     fn from(b: &[u8]) -> Field {
         match Inline::new(b) {

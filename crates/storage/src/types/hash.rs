@@ -19,6 +19,21 @@ impl Default for Hash {
 }
 
 impl Hash {
+    /// Its blocks (the first `samples` fields standing for the rest).
+    pub(crate) fn heap_bytes(&self, samples: usize) -> usize {
+        use crate::memory::{block, extrapolate, sample_len};
+        match self {
+            Hash::Listpack(lp) => lp.heap_bytes(),
+            Hash::Table(t) => {
+                let seen = sample_len(samples, t.len());
+                let sampled: usize = t.iter().take(seen).map(|(f, v)| f.heap_bytes() + v.heap_bytes()).sum();
+                block(std::mem::size_of::<IndexMap<Field, Field>>())
+                    + super::table_bytes(t.capacity(), 2 * std::mem::size_of::<Field>())
+                    + extrapolate(sampled, seen, t.len())
+            }
+        }
+    }
+
     pub fn encoding(&self) -> &'static str {
         match self {
             Hash::Listpack(_) => "listpack",

@@ -59,6 +59,15 @@ impl List {
         self.len == 0
     }
 
+    /// The node vector and the nodes (the first `samples` standing for
+    /// the rest).
+    pub(crate) fn heap_bytes(&self, samples: usize) -> usize {
+        use crate::memory::{block, extrapolate, sample_len};
+        let seen = sample_len(samples, self.nodes.len());
+        let sampled: usize = self.nodes.iter().take(seen).map(Listpack::heap_bytes).sum();
+        block(self.nodes.capacity() * std::mem::size_of::<Listpack>()) + extrapolate(sampled, seen, self.nodes.len())
+    }
+
     /// Whether `node` may take one more element of `size` bytes.
     fn allows(&self, node: &Listpack, size: usize) -> bool {
         let new_bytes = node.end() + size + 11;

@@ -88,6 +88,11 @@ impl Listpack {
         self.buf.len()
     }
 
+    /// Its one heap block, in the allocator's classes.
+    pub(crate) fn heap_bytes(&self) -> usize {
+        crate::memory::block(self.buf.len())
+    }
+
     /// The entries, without the count.
     fn entries(&self) -> &[u8] {
         &self.buf[..self.end()]

@@ -70,6 +70,13 @@ impl Default for Thresholds {
 pub(crate) type IndexMap<K, V> = indexmap::IndexMap<K, V, foldhash::fast::RandomState>;
 pub(crate) type IndexSet<K> = indexmap::IndexSet<K, foldhash::fast::RandomState>;
 
+/// An indexmap's own blocks for `capacity` entries of `entry` bytes: the
+/// entry vector (each with its hash) and the index of positions.
+pub(crate) fn table_bytes(capacity: usize, entry: usize) -> usize {
+    use crate::memory::block;
+    block(capacity * (entry + std::mem::size_of::<u64>())) + block(capacity * (std::mem::size_of::<usize>() + 1))
+}
+
 /// A SCAN step over an index-addressed table, walking down (see
 /// `Shard::scan_step` for why this survives `swap_remove`). Cursor 0 starts;
 /// the returned cursor is 0 when done, else the next position plus one.

@@ -28,6 +28,21 @@ fn format(n: i64) -> Bytes {
 }
 
 impl Set {
+    /// Its blocks (the first `samples` members standing for the rest).
+    pub(crate) fn heap_bytes(&self, samples: usize) -> usize {
+        use crate::memory::{block, extrapolate, sample_len};
+        match self {
+            Set::Intset(v) => block(v.capacity() * std::mem::size_of::<i64>()),
+            Set::Table(t) => {
+                let seen = sample_len(samples, t.len());
+                let sampled: usize = t.iter().take(seen).map(Field::heap_bytes).sum();
+                block(std::mem::size_of::<IndexSet<Field>>())
+                    + super::table_bytes(t.capacity(), std::mem::size_of::<Field>())
+                    + extrapolate(sampled, seen, t.len())
+            }
+        }
+    }
+
     pub fn encoding(&self) -> &'static str {
         match self {
             Set::Intset(_) => "intset",

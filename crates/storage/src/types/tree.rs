@@ -161,6 +161,25 @@ impl Node {
 }
 
 impl Tree {
+    /// The nodes' blocks (not the members' bytes, which the set's table
+    /// shares and counts).
+    pub(crate) fn heap_bytes(&self) -> usize {
+        fn node(n: &Node) -> usize {
+            use crate::memory::block;
+            use std::mem::size_of;
+            match n {
+                Node::Leaf(v) => block(v.capacity() * size_of::<Item>()),
+                Node::Internal { children, counts, maxes } => {
+                    block(children.capacity() * size_of::<Node>())
+                        + block(counts.capacity() * size_of::<usize>())
+                        + block(maxes.capacity() * size_of::<Item>())
+                        + children.iter().map(node).sum::<usize>()
+                }
+            }
+        }
+        node(&self.root)
+    }
+
     pub fn len(&self) -> usize {
         self.len
     }

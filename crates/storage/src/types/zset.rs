@@ -34,6 +34,23 @@ fn score_of(b: &[u8]) -> f64 {
 }
 
 impl ZSet {
+    /// Its blocks (the first `samples` members standing for the rest:
+    /// each member's bytes are shared by the table and the tree).
+    pub(crate) fn heap_bytes(&self, samples: usize) -> usize {
+        use crate::memory::{block, extrapolate, sample_len};
+        match self {
+            ZSet::Listpack(lp) => lp.heap_bytes(),
+            ZSet::Skiplist(s) => {
+                let seen = sample_len(samples, s.dict.len());
+                let sampled: usize = s.dict.keys().take(seen).map(|m| block(m.len())).sum();
+                block(std::mem::size_of::<Sorted>())
+                    + super::table_bytes(s.dict.capacity(), std::mem::size_of::<(Bytes, f64)>())
+                    + s.tree.heap_bytes()
+                    + extrapolate(sampled, seen, s.dict.len())
+            }
+        }
+    }
+
     /// `zsetTypeCreate` as ZADD does it: a skiplist from the start when the
     /// first member is already too long.
     pub fn new_for(first_member_len: usize, limits: &Thresholds) -> ZSet {
