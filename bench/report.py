@@ -2,7 +2,7 @@
 `<!-- name:begin -->` and `<!-- name:end -->` markers."""
 import os
 
-BLOCKS = ("snapshots", "failover", "instructions")
+BLOCKS = ("snapshots", "eviction", "failover", "instructions")
 
 
 def markers(name):

@@ -71,21 +71,30 @@ struct Candidate {
     key: Key,
 }
 
+/// Evictions between two checks of which databases hold candidates.
+const DBS_REFRESH: u32 = 64;
+
 /// The best candidates seen, ascending by score.
 #[derive(Default)]
 pub struct Pool {
     entries: Vec<Candidate>,
     /// Where a random policy looks next (Redis's static `next_db`).
     next_db: usize,
+    /// The databases that held candidates under `dbs_policy` when last
+    /// checked: sampling skips the empty ones without locking their shards
+    /// (with 16 databases and one in use, that was most of an eviction's
+    /// work).
+    dbs: Vec<usize>,
+    dbs_policy: Option<MaxmemoryPolicy>,
+    dbs_refresh_in: u32,
 }
 
 impl Pool {
     /// Redis's evictionPoolPopulate insertion: a candidate worse than a
-    /// full pool's worst is dropped; otherwise the worst makes room.
+    /// full pool's worst is dropped; otherwise the worst makes room. A key
+    /// sampled twice may sit in the pool twice, as in Redis: the second
+    /// copy is found gone when its turn comes.
     fn offer(&mut self, score: u64, db: usize, key: &[u8]) {
-        if self.entries.iter().any(|c| c.db == db && c.key == key) {
-            return;
-        }
         let at = self.entries.partition_point(|c| c.score < score);
         if self.entries.len() == POOL_SIZE {
             if at == 0 {
@@ -107,20 +116,23 @@ fn score(policy: MaxmemoryPolicy, entry: &Entry, expire_at: Option<i64>) -> u64 
     }
 }
 
-/// Samples `count` keys of `shard` into the pool.
+/// Samples `count` keys of `shard` into the pool: consecutive slots from
+/// a random one, as Redis's dictGetSomeKeys walks consecutive buckets (the
+/// slots' pointers then share cache lines; each record is one miss).
 fn sample_into(pool: &mut Pool, shard: &Shard, db: usize, policy: MaxmemoryPolicy, count: usize, rng: &mut impl Rng) {
-    if policy.is_volatile() {
-        let n = shard.expires.len();
-        for _ in 0..count.min(n) {
-            let (key, &at) = shard.expires.get_index(rng.random_range(0..n)).expect("index below len");
+    let n = candidates(shard, policy);
+    if n == 0 {
+        return;
+    }
+    let start = rng.random_range(0..n);
+    for i in (0..count.min(n)).map(|i| (start + i) % n) {
+        if policy.is_volatile() {
+            let (key, &at) = shard.expires.get_index(i).expect("index below len");
             if let Some(entry) = shard.map.get_hashed(crate::table::key_hash(key), key) {
                 pool.offer(score(policy, entry, Some(at)), db, key);
             }
-        }
-    } else {
-        let n = shard.map.len();
-        for _ in 0..count.min(n) {
-            let (key, entry) = shard.map.get_index(rng.random_range(0..n)).expect("index below len");
+        } else {
+            let (key, entry) = shard.map.get_index(i).expect("index below len");
             pool.offer(score(policy, entry, None), db, key);
         }
     }
@@ -161,23 +173,26 @@ impl Store {
         let Some(ks) = self.try_shared_for(std::time::Duration::from_millis(10)) else {
             return Eviction::KeyspaceBusy;
         };
-        // Under concurrent deletes a chosen key may be gone by the time its
-        // shard is locked again: choose anew, a bounded number of times.
-        for _ in 0..64 {
-            let chosen = {
-                let mut pool = self.evict_pool.lock();
-                let mut rng = rand::rng();
-                if policy.is_random() {
-                    self.pick_random(&ks, &mut pool, policy, &mut rng)
-                } else {
-                    self.pick_best(&ks, &mut pool, policy, samples.max(1), &mut rng)
-                }
+        let mut pool = self.evict_pool.lock();
+        let mut rng = rand::rng();
+        let mut on_evicted = Some(on_evicted);
+        // A pooled candidate may be gone (deleted, or its TTL removed) by
+        // the time it is picked: the next one is tried, a bounded number
+        // of times.
+        for attempt in 0..64 {
+            let chosen = if policy.is_random() {
+                self.pick_random(&ks, &mut pool, policy, &mut rng)
+            } else {
+                self.pick_best(&ks, &mut pool, policy, samples.max(1), attempt == 0, &mut rng)
             };
             let Some((db, key)) = chosen else {
                 return Eviction::NoCandidate;
             };
             let index = crate::shard_of(&key);
             let mut shard = ks.shard(db, index).lock();
+            if policy.is_volatile() && !shard.expires.contains_key(&key[..]) {
+                continue;
+            }
             if let Some(job) = self.current_snapshot() {
                 job.before_key(db, index, &mut shard, &key);
             }
@@ -185,7 +200,9 @@ impl Store {
                 continue;
             };
             ks.watches_of(db).touch(&key);
-            on_evicted(db, &key);
+            if let Some(f) = on_evicted.take() {
+                f(db, &key);
+            }
             drop(shard);
             self.stats.evicted_keys.fetch_add(1, Ordering::Relaxed);
             return Eviction::Evicted(db, key, entry);
@@ -193,58 +210,67 @@ impl Store {
         Eviction::NoCandidate
     }
 
-    /// Samples every database into the pool until its best candidate is
-    /// still alive; None when no key is a candidate.
-    fn pick_best(&self, ks: &crate::Keyspace, pool: &mut Pool, policy: MaxmemoryPolicy, samples: usize, rng: &mut impl Rng) -> Option<(usize, Key)> {
-        for _ in 0..64 {
-            let mut sampled = false;
-            for db in 0..ks.db_count() {
+    /// The databases holding candidates, checked again every
+    /// [`DBS_REFRESH`] evictions, on a policy change, or when `force`d.
+    fn candidate_dbs(ks: &crate::Keyspace, pool: &mut Pool, policy: MaxmemoryPolicy, force: bool) -> Vec<usize> {
+        if force || pool.dbs_refresh_in == 0 || pool.dbs_policy != Some(policy) {
+            pool.dbs = (0..ks.db_count()).filter(|&db| (0..crate::SHARDS).any(|s| candidates(&ks.shard(db, s).lock(), policy) > 0)).collect();
+            pool.dbs_policy = Some(policy);
+            pool.dbs_refresh_in = DBS_REFRESH;
+        }
+        pool.dbs_refresh_in -= 1;
+        pool.dbs.clone()
+    }
+
+    /// The best pooled candidate, after a round of sampling every database
+    /// with candidates (`populate`, Redis's evictionPoolPopulate; later
+    /// attempts of one eviction take the next in the pool, as Redis does,
+    /// until it runs dry). None when no key is a candidate.
+    fn pick_best(
+        &self,
+        ks: &crate::Keyspace,
+        pool: &mut Pool,
+        policy: MaxmemoryPolicy,
+        samples: usize,
+        populate: bool,
+        rng: &mut impl Rng,
+    ) -> Option<(usize, Key)> {
+        if !populate {
+            if let Some(c) = pool.entries.pop() {
+                return Some((c.db, c.key));
+            }
+        }
+        // A second pass looks at every database: the list may be stale.
+        for force in [false, true] {
+            for db in Self::candidate_dbs(ks, pool, policy, force) {
                 for _ in 0..SHARD_TRIES {
                     let shard = ks.shard(db, rng.random_range(0..crate::SHARDS)).lock();
                     if candidates(&shard, policy) > 0 {
                         sample_into(pool, &shard, db, policy, samples, rng);
-                        sampled = true;
                         break;
                     }
                 }
             }
-            if let Some(found) = self.best_in_pool(ks, pool, policy) {
-                return Some(found);
-            }
-            if !sampled && !self.any_candidate(ks, policy) {
-                return None;
-            }
-        }
-        None
-    }
-
-    /// The best pooled candidate that is still a candidate (it may have
-    /// been deleted, or lost its expiry, since it was sampled).
-    fn best_in_pool(&self, ks: &crate::Keyspace, pool: &mut Pool, policy: MaxmemoryPolicy) -> Option<(usize, Key)> {
-        while let Some(c) = pool.entries.pop() {
-            let shard = ks.shard(c.db, crate::shard_of(&c.key)).lock();
-            let alive = if policy.is_volatile() { shard.expires.contains_key(&c.key[..]) } else { shard.map.contains_key(&c.key) };
-            if alive {
+            if let Some(c) = pool.entries.pop() {
                 return Some((c.db, c.key));
             }
         }
         None
     }
 
-    fn any_candidate(&self, ks: &crate::Keyspace, policy: MaxmemoryPolicy) -> bool {
-        (0..ks.db_count()).any(|db| (0..crate::SHARDS).any(|s| candidates(&ks.shard(db, s).lock(), policy) > 0))
-    }
-
     /// A random key, visiting databases round-robin as Redis does.
     fn pick_random(&self, ks: &crate::Keyspace, pool: &mut Pool, policy: MaxmemoryPolicy, rng: &mut impl Rng) -> Option<(usize, Key)> {
-        let dbs = ks.db_count();
-        for _ in 0..dbs {
-            let db = pool.next_db % dbs;
-            pool.next_db = pool.next_db.wrapping_add(1);
-            let start = rng.random_range(0..crate::SHARDS);
-            for s in (0..crate::SHARDS).map(|i| (start + i) % crate::SHARDS) {
-                if let Some(key) = random_key(&ks.shard(db, s).lock(), policy, rng) {
-                    return Some((db, key));
+        // A second pass looks at every database: the list may be stale.
+        for force in [false, true] {
+            let dbs = Self::candidate_dbs(ks, pool, policy, force);
+            for _ in 0..dbs.len() {
+                let db = dbs[pool.next_db % dbs.len()];
+                pool.next_db = pool.next_db.wrapping_add(1);
+                let start = rng.random_range(0..crate::SHARDS);
+                for s in (0..crate::SHARDS).map(|i| (start + i) % crate::SHARDS) {
+                    if let Some(key) = random_key(&ks.shard(db, s).lock(), policy, rng) {
+                        return Some((db, key));
+                    }
                 }
             }
         }
@@ -262,13 +288,11 @@ mod tests {
         for i in 0..40u64 {
             pool.offer((i * 7919) % 101, 0, format!("k{i}").as_bytes());
         }
-        let best = pool.entries[POOL_SIZE - 1].key.clone();
-        pool.offer(1000, 0, &best);
         let scores: Vec<u64> = pool.entries.iter().map(|c| c.score).collect();
         assert_eq!(scores.len(), POOL_SIZE);
         assert!(scores.windows(2).all(|w| w[0] <= w[1]), "{scores:?}");
         let mut all: Vec<u64> = (0..40u64).map(|i| (i * 7919) % 101).collect();
         all.sort_unstable();
-        assert_eq!(&scores[..], &all[40 - POOL_SIZE..], "a pooled key's second offer is ignored");
+        assert_eq!(&scores[..], &all[40 - POOL_SIZE..]);
     }
 }
