@@ -119,15 +119,15 @@ def main():
     args = ap.parse_args()
 
     lines = ["## Cache: eviction and hit ratio", "",
-             f"Command: `bench/run-eviction --requests {args.requests} --lookups {args.lookups}` (one run, ferrokv and Redis alternating).", "",
-             "| steady-state SET, allkeys-lru | ferrokv rps | redis rps | ratio | ferrokv peak used_memory / maxmemory | redis peak / maxmemory |",
+             f"Command: `bench/run-eviction --requests {args.requests} --lookups {args.lookups}` (one run of each server, one after the other).", "",
+             "| steady-state SET, allkeys-lru | ferrokv rps | redis rps | ratio | ferrokv peak used_memory over maxmemory | redis peak over maxmemory |",
              "|---|---:|---:|---:|---:|---:|"]
     for pipeline in (1, 16):
         r = {name: steady_state(name, pipeline, args.requests, args.maxmemory) for name in ("ferrokv", "redis")}
         f, d = r["ferrokv"], r["redis"]
         print(f"pipeline {pipeline}: {r}")
         lines.append(f"| pipeline {pipeline} | {f['rps']:,.0f} | {d['rps']:,.0f} | {fmt_ratio(f['rps'], d['rps'])} | "
-                     f"{f['peak'] / args.maxmemory:.3f} | {d['peak'] / args.maxmemory:.3f} |")
+                     f"{f['peak'] - args.maxmemory:+,} B | {d['peak'] - args.maxmemory:+,} B |")
 
     value = b"v" * 1000
     fits = (args.cache_mb << 20) // (len(value) + 100)
@@ -139,7 +139,7 @@ def main():
         r = {name: hit_ratio(name, policy, sequence, value, args.cache_mb << 20) for name in ("ferrokv", "redis")}
         print(f"{policy}: {r}")
         lines.append(f"| {policy} | {r['ferrokv']:.4f} | {r['redis']:.4f} | {fmt_ratio(r['ferrokv'], r['redis'])} |")
-    lines += NOTES.strip("\n").splitlines()
+    lines += [""] + NOTES.strip("\n").splitlines()
     replace_block(args.out, "eviction", lines)
 
 
