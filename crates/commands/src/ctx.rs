@@ -115,6 +115,12 @@ impl<'a> Ctx<'a> {
         Ctx { view, out, proto, name: "", effects, limits, may_block: true, block: None }
     }
 
+    /// Raises keyspace event `name` of `class` on `key` (see
+    /// `ferrokv_storage::events`), in order with the storage's own.
+    pub fn notify(&mut self, class: u32, name: &'static str, key: &[u8]) {
+        self.view.notify(class, name, key);
+    }
+
     /// The view and a reply writer, borrowed separately.
     pub fn parts(&mut self) -> (&mut View<'a>, Reply<'_>) {
         (&mut self.view, Reply { out: self.out, proto: self.proto })

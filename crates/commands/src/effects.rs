@@ -16,6 +16,8 @@ pub struct Effects {
     pub cmds: Vec<(usize, Vec<Bytes>)>,
     /// What the running command propagates instead of itself.
     rewrite: Option<Vec<Vec<Bytes>>>,
+    /// Keyspace events raised, in order: published with the unit.
+    pub events: Vec<ferrokv_storage::events::Event>,
 }
 
 impl Effects {
@@ -46,6 +48,14 @@ impl Effects {
 
     pub fn is_empty(&self) -> bool {
         self.cmds.is_empty()
+    }
+
+    /// Raises an event outside any view (active expiry, eviction), if
+    /// `classes` (the configured ones) include `class`.
+    pub fn event(&mut self, classes: u32, class: u32, db: usize, name: &'static str, key: &Bytes) {
+        if classes & class != 0 {
+            self.events.push(ferrokv_storage::events::Event { db, name, key: key.clone() });
+        }
     }
 
     pub fn iter(&self) -> impl ExactSizeIterator<Item = (usize, &[Bytes])> {

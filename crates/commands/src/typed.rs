@@ -1,7 +1,8 @@
 //! Typed access to collection values: read (counts hits/misses), write
 //! (no stats), and write-or-create. A key of another type is WRONGTYPE.
-//! After an in-place change, handlers call `done` so watchers see it and an
-//! emptied collection disappears, as in Redis.
+//! After an in-place change, handlers call `done` so watchers see it, the
+//! keyspace event is raised, and an emptied collection disappears, as in
+//! Redis.
 
 use ferrokv_storage::{Hash, List, Set, Value, View, ZSet};
 
@@ -52,10 +53,17 @@ typed!(set_read, set_write, set_create, Set, Set);
 typed!(list_read, list_write, list_create, List, List);
 typed!(zset_read, zset_write, zset_create, ZSet, ZSet);
 
-/// Signals the change and deletes the key if the collection is now empty.
-pub fn done(view: &mut View<'_>, key: &[u8], now_empty: bool) {
+/// What a change to a collection raises: its keyspace event (class and
+/// name, as Redis names it).
+pub type Event = (u32, &'static str);
+
+/// Signals the change, raises `event`, and deletes the key if the
+/// collection is now empty (raising `del` after it, as Redis does).
+pub fn done(view: &mut View<'_>, key: &[u8], now_empty: bool, (class, name): Event) {
+    view.notify(class, name, key);
     if now_empty {
         view.delete(key);
+        view.notify(ferrokv_storage::events::GENERIC, "del", key);
     } else {
         view.modified(key);
     }

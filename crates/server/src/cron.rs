@@ -33,6 +33,7 @@ pub async fn run(server: Arc<Server>) {
                     // Logged under the key's shard, like any write. A
                     // failed AOF write refuses later writes (see aof.rs).
                     let mut effects = Effects::new(true);
+                    effects.event(propagator.notify(), ferrokv_storage::events::EXPIRED, db, "expired", key);
                     effects.expired(db, key.clone());
                     propagator.log(&effects, true);
                 })

@@ -304,6 +304,7 @@ fn refuse_after_shutdown(server: &Server, client: &mut Client) -> bool {
 pub fn call<'s>(server: &'s Server, client: &mut Client, entry: &'s Entry, args: &[Bytes], out: &mut BytesMut) {
     let db = client.db;
     let lfu = server.hot.lfu.load(Ordering::Relaxed);
+    let notify = server.hot.notify.load(Ordering::Relaxed);
     let now = client.now_ms;
     let expiry = crate::replication::expiry_for(server, client);
     let collect = Propagator::new(server).collects(client.is_master, client.is_loading);
@@ -318,6 +319,7 @@ pub fn call<'s>(server: &'s Server, client: &mut Client, entry: &'s Entry, args:
             let mut view = View::exclusive(&server.store, &mut ks, db, now);
             view.lfu = lfu;
             view.expiry = expiry;
+            view.notify = notify;
             let mut ctx = node_ctx(server, client, entry, view, out, collect);
             run(&mut ctx, entry, args);
             propagate(&mut ctx);
@@ -335,6 +337,7 @@ pub fn call<'s>(server: &'s Server, client: &mut Client, entry: &'s Entry, args:
             };
             view.lfu = lfu;
             view.expiry = expiry;
+            view.notify = notify;
             let mut ctx = node_ctx(server, client, entry, view, out, collect);
             run(&mut ctx, entry, args);
             propagate(&mut ctx);
@@ -397,6 +400,9 @@ pub fn run<'a>(ctx: &mut Ctx<'a>, entry: &'a Entry, args: &[Bytes]) {
         }
         ctx.data.view.ready.clear();
     }
+    // Keyspace events (the handler's, and those of serving blocked
+    // clients) go out with the unit's other effects.
+    ctx.data.effects.events.append(&mut ctx.data.view.events);
     ctx.entry = saved;
     ctx.data.name = saved_name;
     let server = ctx.server;

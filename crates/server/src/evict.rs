@@ -111,6 +111,7 @@ pub fn perform(server: &Server) -> Outcome {
         }
         let deleted = server.store.evict_one(settings.policy, settings.samples, |db, key| {
             let mut effects = Effects::new(collect);
+            effects.event(propagator.notify(), ferrokv_storage::events::EVICTED, db, "evicted", key);
             effects.push(db, argv![if settings.lazy { "UNLINK" } else { "DEL" }, key]);
             propagator.log(&effects, true);
         });

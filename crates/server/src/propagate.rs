@@ -1,18 +1,22 @@
 //! The one way a unit of effects leaves the keyspace: into the replication
-//! log and the AOF (and, when they exist, keyspace notifications and client
+//! log, the AOF and keyspace notifications (and, when it exists, client
 //! tracking). Dispatch logs each call's effects through it while the call
-//! still holds its keys, and the cron's active expiry logs each DEL the
-//! same way, so every sink sees the keyspace's order.
+//! still holds its keys, and the cron's active expiry and eviction log each
+//! DEL the same way, so every sink sees the keyspace's order.
 
 use ferrokv_commands::Effects;
 use ferrokv_replication::Replication;
 
 use crate::persistence::aof::Aof;
+use crate::pubsub::PubSub;
 use crate::server::Server;
 
 pub struct Propagator<'s> {
     repl: &'s Replication,
     aof: &'s Aof,
+    pubsub: &'s PubSub,
+    /// The configured event classes (`notify-keyspace-events`).
+    notify: u32,
 }
 
 /// What logging a unit did.
@@ -26,7 +30,12 @@ pub struct Logged {
 
 impl<'s> Propagator<'s> {
     pub fn new(server: &'s Server) -> Self {
-        Propagator { repl: &server.repl, aof: &server.aof }
+        Propagator { repl: &server.repl, aof: &server.aof, pubsub: &server.pubsub, notify: server.hot.notify.load(std::sync::atomic::Ordering::Relaxed) }
+    }
+
+    /// The event classes to raise (0: notifications are off).
+    pub fn notify(&self) -> u32 {
+        self.notify
     }
 
     /// Whether a command's effects are worth collecting. A replica proxies
@@ -40,6 +49,7 @@ impl<'s> Propagator<'s> {
     /// `replicate` is false for what the primary sent us.
     pub fn log(&self, effects: &Effects, replicate: bool) -> Logged {
         let mut logged = Logged { offset: None, durable: true };
+        self.publish_events(effects);
         if !effects.on || effects.is_empty() {
             return logged;
         }
@@ -50,5 +60,22 @@ impl<'s> Propagator<'s> {
             logged.durable = false;
         }
         logged
+    }
+
+    /// Keyspace notifications: `__keyspace@<db>__:<key>` gets the event's
+    /// name, `__keyevent@<db>__:<name>` the key, as the classes say.
+    fn publish_events(&self, effects: &Effects) {
+        use ferrokv_storage::events::{KEYEVENT, KEYSPACE};
+        for e in &effects.events {
+            if self.notify & KEYSPACE != 0 {
+                let mut channel = format!("__keyspace@{}__:", e.db).into_bytes();
+                channel.extend_from_slice(&e.key);
+                self.pubsub.publish(&channel.into(), &bytes::Bytes::from_static(e.name.as_bytes()), u64::MAX, |_| {});
+            }
+            if self.notify & KEYEVENT != 0 {
+                let channel = format!("__keyevent@{}__:{}", e.db, e.name).into();
+                self.pubsub.publish(&channel, &e.key, u64::MAX, |_| {});
+            }
+        }
     }
 }

@@ -88,6 +88,9 @@ pub struct HotConfig {
     /// every command, the rest only while over it.
     pub maxmemory: AtomicU64,
     pub eviction: Mutex<crate::evict::Settings>,
+    /// The keyspace event classes raised (0 unless published: see
+    /// `ferrokv_storage::events::effective`).
+    pub notify: std::sync::atomic::AtomicU32,
     /// What the data commands read.
     pub limits: ferrokv_commands::Limits,
     pub query_buffer_limit: std::sync::atomic::AtomicI64,
@@ -116,6 +119,7 @@ impl HotConfig {
     pub fn load(&self, c: &Config) {
         self.lfu.store(c.maxmemory_policy.is_lfu(), Ordering::Relaxed);
         self.maxmemory.store(c.maxmemory, Ordering::Relaxed);
+        self.notify.store(ferrokv_storage::events::effective(c.notify_keyspace_events), Ordering::Relaxed);
         *self.eviction.lock() = crate::evict::Settings::from(c);
         ferrokv_storage::lfu::configure(c.lfu_log_factor as u32, c.lfu_decay_time as u32);
         self.limits.proto_max_bulk_len.store(c.proto_max_bulk_len, Ordering::Relaxed);

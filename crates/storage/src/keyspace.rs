@@ -443,6 +443,10 @@ pub struct View<'a> {
     /// command that made any is propagated.
     pub changes: u64,
     pub expiry: Expiry,
+    /// The keyspace event classes to raise (`events::effective`; 0: none)
+    /// and those raised, in order (see `events`).
+    pub notify: u32,
+    pub events: Vec<crate::events::Event>,
     /// The running snapshot: shards are captured before this view touches them.
     snapshot: Option<Arc<SnapshotJob>>,
 }
@@ -480,6 +484,8 @@ impl<'a> View<'a> {
             lfu: false,
             changes: 0,
             expiry: Expiry::Delete,
+            notify: 0,
+            events: Vec::new(),
             snapshot: store.current_snapshot(),
         }
     }
@@ -602,6 +608,14 @@ impl<'a> View<'a> {
         }
     }
 
+    /// Raises keyspace event `name` of `class` on `key` in the selected
+    /// database, if that class is configured (Redis's notifyKeyspaceEvent).
+    pub fn notify(&mut self, class: u32, name: &'static str, key: &[u8]) {
+        if self.notify & class != 0 {
+            self.events.push(crate::events::Event { db: self.db, name, key: Bytes::copy_from_slice(key) });
+        }
+    }
+
     /// Applies lazy expiry to `key`; true if the key is to be treated as
     /// missing (deleted, or hidden on a replica).
     fn expire_if_needed(&mut self, key: &[u8]) -> bool {
@@ -625,6 +639,7 @@ impl<'a> View<'a> {
         let db = self.db;
         self.db_watches(db).touch(key);
         self.stats.expired_keys.fetch_add(1, Ordering::Relaxed);
+        self.notify(crate::events::EXPIRED, "expired", key);
         self.expired.push((db, Bytes::copy_from_slice(key)));
         true
     }
@@ -635,6 +650,9 @@ impl<'a> View<'a> {
 
     /// `lookupKeyRead`: counts a hit or a miss and refreshes the access time.
     pub fn get(&mut self, key: &[u8]) -> Option<&mut Entry> {
+        if self.notify & crate::events::KEY_MISS != 0 {
+            return self.get_noting_misses(key);
+        }
         let hash = key_hash(key);
         let hidden = self.expire_if_needed_hashed(hash, key) && self.expiry == Expiry::Hide;
         let lfu = self.lfu;
@@ -650,6 +668,20 @@ impl<'a> View<'a> {
                 None
             }
         }
+    }
+
+    /// [`View::get`] raising `keymiss` (the `m` class): a second lookup on
+    /// a hit, so the plain path stays one.
+    fn get_noting_misses(&mut self, key: &[u8]) -> Option<&mut Entry> {
+        self.notify &= !crate::events::KEY_MISS;
+        let hit = self.get(key).is_some();
+        self.notify |= crate::events::KEY_MISS;
+        if !hit {
+            self.notify(crate::events::KEY_MISS, "keymiss", key);
+            return None;
+        }
+        let hash = key_hash(key);
+        self.shard_hashed(hash, key).map.get_mut_hashed(hash, key)
     }
 
     /// `lookupKeyWrite`: no hit/miss accounting.
@@ -669,6 +701,12 @@ impl<'a> View<'a> {
     /// touched.
     pub fn get_notouch(&mut self, key: &[u8]) -> Option<&Entry> {
         let stats = self.stats;
+        // Looked up twice only when misses are to be raised.
+        if self.notify & crate::events::KEY_MISS != 0 && self.peek(key).is_none() {
+            stats.keyspace_misses.add(1);
+            self.notify(crate::events::KEY_MISS, "keymiss", key);
+            return None;
+        }
         let found = self.peek(key);
         match found {
             Some(_) => stats.keyspace_hits.add(1),
@@ -720,6 +758,7 @@ impl<'a> View<'a> {
             }
             None => {
                 shard.map.insert_new_hashed(hash, key, Entry::new(value, lru));
+                self.notify(crate::events::NEW, "new", key);
             }
         }
         self.modified(key);

@@ -1,4 +1,6 @@
-//! The keyspace: databases, values, expiry and WATCH bookkeeping.
+//! The keyspace: databases, values, expiry, WATCH bookkeeping, the keys
+//! eviction takes, what a key costs in memory, and the keyspace events it
+//! raises.
 //!
 //! Architecture invariant: storage knows nothing of connections or
 //! commands; it answers questions about keys and records what changed. It
@@ -7,6 +9,7 @@
 
 mod counter;
 
+pub mod events;
 pub mod evict;
 pub mod hll;
 mod keyspace;

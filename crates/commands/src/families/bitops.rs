@@ -1,6 +1,7 @@
 //! Bit operations on strings (Redis's bitops.c).
 
 use bytes::Bytes;
+use ferrokv_storage::events::{GENERIC, STRING};
 use ferrokv_storage::{Str, Value};
 
 use crate::args;
@@ -207,6 +208,7 @@ fn setbit(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     }
     // Redis unshares (makes raw) the value even when no bit changes.
     ctx.view.replace(&args[1], Value::Str(Str::raw(data)));
+    ctx.notify(STRING, "setbit", &args[1]);
     ctx.int(old as i64);
     Ok(())
 }
@@ -355,7 +357,9 @@ fn bitop(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     let maxlen = sources.iter().map(Vec::len).max().unwrap_or(0);
     let dest = &args[2];
     if maxlen == 0 {
-        ctx.view.delete(dest);
+        if ctx.view.delete(dest) {
+            ctx.notify(GENERIC, "del", dest);
+        }
         ctx.int(0);
         return Ok(());
     }
@@ -372,6 +376,7 @@ fn bitop(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         })
         .collect();
     ctx.view.set(dest, Value::Str(Str::raw(result)), false);
+    ctx.notify(STRING, "set", dest);
     ctx.int(maxlen as i64);
     Ok(())
 }
@@ -586,6 +591,7 @@ fn bitfield_generic(ctx: &mut Ctx<'_>, args: &[Bytes], readonly_cmd: bool) -> Cm
     if writes {
         let data = data.expect("created for writes");
         ctx.view.replace(key, Value::Str(Str::raw(data)));
+        ctx.notify(STRING, "setbit", key);
     }
     Ok(())
 }

@@ -4,6 +4,7 @@
 
 use bytes::Bytes;
 use ferrokv_rdb::{dump_payload, restore_payload, Layout, PayloadError, RdbValue};
+use ferrokv_storage::events::GENERIC;
 use ferrokv_storage::{lfu, lru_clock, now_ms, types::set, Hash, List, Str, Thresholds, Value, ZSet};
 
 use crate::args;
@@ -186,14 +187,15 @@ fn restore(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     };
     let limits = ctx.view.thresholds();
     let value = from_rdb(value, &limits).ok_or("ERR Bad data format")?;
-    if opts.replace {
-        ctx.view.delete(key);
-    }
+    let deleted = opts.replace && ctx.view.delete(key);
     if ttl > 0 && !opts.absttl {
         ttl = ttl.saturating_add(now_ms());
     }
     // An already-expired TTL restores nothing (Redis only deletes the old key).
     if ttl > 0 && ttl <= now_ms() {
+        if deleted {
+            ctx.notify(GENERIC, "del", key);
+        }
         ctx.effects.rewrite(crate::argv!["DEL", key]);
         return ctx.ok();
     }
@@ -208,6 +210,7 @@ fn restore(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
             ctx.effects.rewrite(argv);
         }
     }
+    ctx.notify(GENERIC, "restore", key);
     let lfu_policy = ctx.view.lfu;
     if let (Some(entry), Some(lru)) = (ctx.view.get_mut(key), access_hint(lfu_policy, opts.freq.map(|f| f as u8), opts.idle.map(|i| i as u64))) {
         entry.lru = lru;

@@ -2,6 +2,7 @@
 //! PEXPIREAT with NX/XX/GT/LT, TTL, PTTL, EXPIRETIME, PEXPIRETIME, PERSIST.
 
 use bytes::Bytes;
+use ferrokv_storage::events::GENERIC;
 
 use crate::args;
 use crate::cmd;
@@ -125,10 +126,12 @@ fn expire_generic(ctx: &mut Ctx<'_>, args: &[Bytes], relative: bool, seconds: bo
     // is not the judge); the primary's DEL will come.
     if when <= ctx.view.now_ms && ctx.view.deletes_expired() {
         ctx.view.delete(key);
+        ctx.notify(GENERIC, "del", key);
         ctx.effects.rewrite(crate::argv!["DEL", key]);
     } else {
         ctx.view.set_expire(key, when);
         ctx.view.modified(key);
+        ctx.notify(GENERIC, "expire", key);
         ctx.effects.rewrite(crate::argv!["PEXPIREAT", key, when]);
     }
     ctx.int(1);
@@ -202,6 +205,7 @@ fn persist(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     let removed = ctx.view.persist(&args[1]);
     if removed {
         ctx.view.modified(&args[1]);
+        ctx.notify(GENERIC, "persist", &args[1]);
     }
     ctx.int(removed as i64);
     Ok(())

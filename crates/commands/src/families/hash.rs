@@ -1,6 +1,7 @@
 //! Hash commands (Redis's t_hash.c).
 
 use bytes::Bytes;
+use ferrokv_storage::events::HASH;
 use ferrokv_storage::Hash;
 
 use crate::args;
@@ -112,7 +113,7 @@ fn set_pairs(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Result<i64, RedisError> {
     let h = hash_create(&mut ctx.view, key, Hash::default)?;
     h.prepare_for(&args[2..], &limits);
     let added = args[2..].chunks(2).filter(|fv| h.set(&fv[0], &fv[1], &limits)).count();
-    done(&mut ctx.view, key, false);
+    done(&mut ctx.view, key, false, (HASH, "hset"));
     Ok(added as i64)
 }
 
@@ -139,7 +140,7 @@ fn hsetnx(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     }
     h.prepare_for(&args[2..4], &limits);
     h.set(&args[2], &args[3], &limits);
-    done(&mut ctx.view, &args[1], false);
+    done(&mut ctx.view, &args[1], false, (HASH, "hset"));
     ctx.int(1);
     Ok(())
 }
@@ -178,7 +179,7 @@ fn hdel(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     let removed = args[2..].iter().filter(|f| h.remove(f)).count();
     let empty = h.is_empty();
     if removed > 0 {
-        done(&mut ctx.view, key, empty);
+        done(&mut ctx.view, key, empty, (HASH, "hdel"));
     }
     ctx.int(removed as i64);
     Ok(())
@@ -258,7 +259,7 @@ fn hincrby(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     let text = itoa::Buffer::new().format(next).to_string();
     h.prepare_for(&args[2..3], &limits);
     h.set(&args[2], text.as_bytes(), &limits);
-    done(&mut ctx.view, &args[1], false);
+    done(&mut ctx.view, &args[1], false, (HASH, "hincrby"));
     ctx.int(next);
     Ok(())
 }
@@ -281,7 +282,7 @@ fn hincrbyfloat(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     h.prepare_for(&args[2..3], &limits);
     h.set(&args[2], &result, &limits);
     let empty = h.is_empty();
-    done(&mut ctx.view, &args[1], empty);
+    done(&mut ctx.view, &args[1], empty, (HASH, "hincrbyfloat"));
     ctx.bulk(&result);
     // The result, not the arithmetic, goes to replicas (as Redis).
     ctx.effects.rewrite(crate::argv!["HSET", &args[1], &args[2], result.to_vec()]);

@@ -1,6 +1,7 @@
 //! HyperLogLog commands: PFADD, PFCOUNT, PFMERGE (format in storage's hll).
 
 use bytes::Bytes;
+use ferrokv_storage::events::STRING;
 use ferrokv_storage::{hll, Str, Value, View};
 
 use crate::cmd;
@@ -94,6 +95,7 @@ fn pfadd(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     if updated {
         hll::invalidate_cache(&mut h);
         store(&mut ctx.view, &args[1], h);
+        ctx.notify(STRING, "pfadd", &args[1]);
     }
     ctx.int(updated as i64);
     Ok(())
@@ -151,6 +153,7 @@ fn pfmerge(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     }
     hll::invalidate_cache(&mut dst);
     store(&mut ctx.view, &args[1], dst);
+    ctx.notify(STRING, "pfadd", &args[1]);
     ctx.ok()
 }
 

@@ -4,6 +4,7 @@
 //! back to the allocator).
 
 use bytes::Bytes;
+use ferrokv_storage::events::GENERIC;
 use ferrokv_storage::{idle_seconds, lfu, Str, Value};
 
 use crate::args;
@@ -229,7 +230,13 @@ static OBJECT_SUBCOMMANDS: &[Command] = &[
 
 /* DEL key [key ...] and UNLINK key [key ...] */
 fn del(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
-    let n = args[1..].iter().filter(|k| ctx.view.delete(k)).count();
+    let mut n = 0;
+    for key in &args[1..] {
+        if ctx.view.delete(key) {
+            ctx.notify(GENERIC, "del", key);
+            n += 1;
+        }
+    }
     ctx.int(n as i64);
     Ok(())
 }
@@ -365,6 +372,8 @@ fn rename_generic(ctx: &mut Ctx<'_>, args: &[Bytes], nx: bool) -> CmdResult {
     if let Some(at) = expire {
         ctx.view.set_expire(dst, at);
     }
+    ctx.notify(GENERIC, "rename_from", src);
+    ctx.notify(GENERIC, "rename_to", dst);
     if nx {
         ctx.int(1);
         Ok(())
@@ -418,6 +427,8 @@ fn move_(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
             c.view.set_expire(key, at);
         }
     });
+    ctx.notify(GENERIC, "move_from", key);
+    in_db(ctx, dst, |c| c.notify(GENERIC, "move_to", key));
     ctx.int(1);
     Ok(())
 }
@@ -458,6 +469,7 @@ fn copy(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         if let Some(at) = expire {
             c.view.set_expire(dst_key, at);
         }
+        c.notify(GENERIC, "copy_to", dst_key);
         true
     });
     ctx.int(copied as i64);

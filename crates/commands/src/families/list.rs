@@ -1,6 +1,7 @@
 //! List commands (Redis's t_list.c), the non-blocking ones.
 
 use bytes::Bytes;
+use ferrokv_storage::events::LIST;
 use ferrokv_storage::List;
 
 use crate::args;
@@ -10,7 +11,7 @@ use crate::command::Command;
 use crate::ctx::{Ctx, Reply};
 use crate::errors::{self, CmdResult, RedisError};
 use crate::keyspec::{flags::*, KeySpec};
-use crate::typed::{done, list_create, list_read, list_write};
+use crate::typed::{done, list_create, list_read, list_write, Event};
 use crate::{argv, cmd};
 
 const L: &[&str] = &["list"];
@@ -221,6 +222,15 @@ fn end_arg(arg: &[u8]) -> Result<End, RedisError> {
     }
 }
 
+/// The event a push raises (`lpush`/`rpush`, LPUSHX and moves included).
+fn push_event(end: End) -> Event {
+    (LIST, if end == End::Left { "lpush" } else { "rpush" })
+}
+
+fn pop_event(end: End) -> Event {
+    (LIST, if end == End::Left { "lpop" } else { "rpop" })
+}
+
 fn push_to(l: &mut List, end: End, v: &[u8]) {
     l.push(end == End::Left, v);
 }
@@ -254,7 +264,7 @@ fn push(ctx: &mut Ctx<'_>, args: &[Bytes], end: End, only_existing: bool) -> Cmd
         push_to(l, end, v);
     }
     let n = l.len();
-    done(&mut ctx.view, key, false);
+    done(&mut ctx.view, key, false, push_event(end));
     ctx.int(n as i64);
     Ok(())
 }
@@ -317,7 +327,7 @@ fn pop(ctx: &mut Ctx<'_>, args: &[Bytes], end: End) -> CmdResult {
         }
     }
     let empty = l.is_empty();
-    done(view, key, empty);
+    done(view, key, empty, pop_event(end));
     Ok(())
 }
 
@@ -404,7 +414,7 @@ fn lset(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         return Err("ERR index out of range".into());
     };
     l.set(i, &args[3]);
-    done(&mut ctx.view, &args[1], false);
+    done(&mut ctx.view, &args[1], false, (LIST, "lset"));
     ctx.ok()
 }
 
@@ -429,7 +439,7 @@ fn linsert(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     items.insert(if after { at + 1 } else { at }, args[4].clone());
     l.replace_all(items);
     let n = l.len();
-    done(&mut ctx.view, &args[1], false);
+    done(&mut ctx.view, &args[1], false, (LIST, "linsert"));
     ctx.int(n as i64);
     Ok(())
 }
@@ -469,7 +479,7 @@ fn lrem(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     }
     let empty = l.is_empty();
     if removed > 0 {
-        done(&mut ctx.view, &args[1], empty);
+        done(&mut ctx.view, &args[1], empty, (LIST, "lrem"));
     }
     ctx.int(removed as i64);
     Ok(())
@@ -492,7 +502,7 @@ fn ltrim(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         }
     }
     let empty = l.is_empty();
-    done(&mut ctx.view, &args[1], empty);
+    done(&mut ctx.view, &args[1], empty, (LIST, "ltrim"));
     ctx.ok()
 }
 
@@ -581,16 +591,25 @@ fn lmove_generic(ctx: &mut Ctx<'_>, src: &Bytes, dst: &Bytes, from: End, to: End
     }
     // The destination must be a list (or missing) before anything moves.
     list_write(&mut ctx.view, dst)?;
-    let l = list_write(&mut ctx.view, src)?.expect("checked above");
-    let v = pop_from(l, from).expect("lists are never empty");
-    let empty = l.is_empty();
-    done(&mut ctx.view, src, empty);
-    let make = new_list(&ctx.view);
-    let d = list_create(&mut ctx.view, dst, make)?;
-    push_to(d, to, &v);
-    done(&mut ctx.view, dst, false);
+    let v = move_one(&mut ctx.view, (src, from), (dst, to))?;
     ctx.bulk(&v);
     Ok(())
+}
+
+/// Moves one element of the (non-empty) list at `src` onto `dst`, as
+/// Redis's lmoveGenericCommand: the push and its event first, then the
+/// pop's event and, if `src` is now empty, its deletion (so a one-element
+/// list rotated onto itself stays).
+fn move_one(view: &mut ferrokv_storage::View<'_>, (src, from): (&Bytes, End), (dst, to): (&Bytes, End)) -> Result<Bytes, RedisError> {
+    let l = list_write(view, src)?.expect("checked by the caller");
+    let v = pop_from(l, from).expect("lists are never empty");
+    let make = new_list(view);
+    let d = list_create(view, dst, make)?;
+    push_to(d, to, &v);
+    done(view, dst, false, push_event(to));
+    let empty = list_write(view, src)?.is_none_or(|l| l.is_empty());
+    done(view, src, empty, pop_event(from));
+    Ok(v)
 }
 
 /* LMOVE source destination LEFT|RIGHT LEFT|RIGHT */
@@ -624,7 +643,7 @@ fn mpop_from(view: &mut ferrokv_storage::View<'_>, r: &mut Reply<'_>, key: &Byte
         r.bulk(&v);
     }
     let empty = l.is_empty();
-    done(view, key, empty);
+    done(view, key, empty, pop_event(end));
     Ok(true)
 }
 
@@ -659,7 +678,7 @@ fn serve_pop(view: &mut ferrokv_storage::View<'_>, r: &mut Reply<'_>, key: &Byte
     r.array(2);
     r.bulk(key);
     r.bulk(&v);
-    done(view, key, empty);
+    done(view, key, empty, pop_event(end));
     Ok(true)
 }
 
@@ -692,14 +711,7 @@ fn serve_move(view: &mut ferrokv_storage::View<'_>, r: &mut Reply<'_>, args: &[B
         r.error(errors::WRONGTYPE);
         return Ok(true);
     }
-    let l = list_write(view, src)?.expect("checked above");
-    let v = pop_from(l, from).expect("lists are never empty");
-    let empty = l.is_empty();
-    done(view, src, empty);
-    let make = new_list(view);
-    let d = list_create(view, dst, make)?;
-    push_to(d, to, &v);
-    done(view, dst, false);
+    let v = move_one(view, (src, from), (dst, to))?;
     r.bulk(&v);
     Ok(true)
 }

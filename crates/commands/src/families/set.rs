@@ -1,6 +1,7 @@
 //! Set commands (Redis's t_set.c).
 
 use bytes::Bytes;
+use ferrokv_storage::events::{GENERIC, SET};
 use ferrokv_storage::types::set::new_for;
 use ferrokv_storage::{Set, Thresholds, Value};
 use rand::Rng;
@@ -144,7 +145,7 @@ fn sadd(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     let s = set_create(&mut ctx.view, &args[1], || new_for(&first))?;
     let added = args[2..].iter().filter(|m| s.add(m, &limits)).count();
     if added > 0 {
-        done(&mut ctx.view, &args[1], false);
+        done(&mut ctx.view, &args[1], false, (SET, "sadd"));
     }
     ctx.int(added as i64);
     Ok(())
@@ -159,7 +160,7 @@ fn srem(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     let removed = args[2..].iter().filter(|m| s.remove(m)).count();
     let empty = s.is_empty();
     if removed > 0 {
-        done(&mut ctx.view, &args[1], empty);
+        done(&mut ctx.view, &args[1], empty, (SET, "srem"));
     }
     ctx.int(removed as i64);
     Ok(())
@@ -246,7 +247,7 @@ fn spop(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         Some(_) => reply_members(&mut r, &popped),
     }
     if !popped.is_empty() {
-        done(view, &args[1], empty);
+        done(view, &args[1], empty, (SET, "spop"));
         // Chance picked the members: replicas remove exactly those.
         let mut argv = crate::argv!["SREM", &args[1]];
         argv.extend(popped.iter().map(|m| Bytes::copy_from_slice(m)));
@@ -309,10 +310,10 @@ fn smove(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     let s = set_write(&mut ctx.view, src)?.expect("checked above");
     s.remove(member);
     let empty = s.is_empty();
-    done(&mut ctx.view, src, empty);
+    done(&mut ctx.view, src, empty, (SET, "srem"));
     let d = set_create(&mut ctx.view, dst, || new_for(member))?;
     d.add(member, &limits);
-    done(&mut ctx.view, dst, false);
+    done(&mut ctx.view, dst, false, (SET, "sadd"));
     ctx.int(1);
     Ok(())
 }
@@ -328,6 +329,17 @@ enum Algebra {
     Inter,
     Union,
     Diff,
+}
+
+impl Algebra {
+    /// The event the STORE form raises on its destination.
+    fn store_event(self) -> &'static str {
+        match self {
+            Algebra::Inter => "sinterstore",
+            Algebra::Union => "sunionstore",
+            Algebra::Diff => "sdiffstore",
+        }
+    }
 }
 
 /// Computes the result as Redis builds it: a new set, intset while it can
@@ -382,9 +394,12 @@ fn algebra_store(ctx: &mut Ctx<'_>, dst: &Bytes, keys: &[Bytes], op: Algebra) ->
     let result = compute(op, &sets, &limits);
     let n = result.len();
     if n == 0 {
-        ctx.view.delete(dst);
+        if ctx.view.delete(dst) {
+            ctx.notify(GENERIC, "del", dst);
+        }
     } else {
         ctx.view.set(dst, Value::Set(Box::new(result)), false);
+        ctx.notify(SET, op.store_event(), dst);
     }
     ctx.int(n as i64);
     Ok(())

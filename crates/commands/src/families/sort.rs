@@ -3,6 +3,7 @@
 use std::cmp::Ordering;
 
 use bytes::Bytes;
+use ferrokv_storage::events::{GENERIC, LIST};
 use ferrokv_storage::{List, Value, View};
 
 use crate::args;
@@ -227,11 +228,14 @@ fn sort_generic(ctx: &mut Ctx<'_>, args: &[Bytes], readonly: bool) -> CmdResult 
         Some(dst) => {
             let n = out.len();
             if n == 0 {
-                ctx.view.delete(dst);
+                if ctx.view.delete(dst) {
+                    ctx.notify(GENERIC, "del", dst);
+                }
             } else {
                 let fill = ctx.view.thresholds().list_fill;
                 let list = List::from_items(fill, out.into_iter().map(|v| v.unwrap_or_default()));
                 ctx.view.set(dst, Value::List(Box::new(list)), false);
+                ctx.notify(LIST, "sortstore", dst);
             }
             ctx.int(n as i64);
         }

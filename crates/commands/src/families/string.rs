@@ -5,6 +5,7 @@
 //! `set_generic`, as Redis's `setGenericCommand`.
 
 use bytes::Bytes;
+use ferrokv_storage::events::{GENERIC, STRING};
 use ferrokv_storage::{Str, Value};
 
 use crate::args;
@@ -371,8 +372,10 @@ fn set_generic(ctx: &mut Ctx<'_>, flags: SetFlags, key: &[u8], value: &[u8], rep
         return Ok(());
     }
     ctx.view.set(key, Value::Str(Str::from_arg(value)), flags.keepttl);
+    ctx.notify(STRING, "set", key);
     if let Some(at) = expire {
         ctx.view.set_expire(key, at);
+        ctx.notify(GENERIC, "expire", key);
         // A relative expiry is fixed to an absolute time for replicas.
         ctx.effects.rewrite(crate::argv!["SET", Bytes::copy_from_slice(key), Bytes::copy_from_slice(value), "PXAT", at]);
     }
@@ -425,6 +428,7 @@ fn psetex(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
 fn getset(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     get_generic(ctx, &args[1])?;
     ctx.view.set(&args[1], Value::Str(Str::from_arg(&args[2])), false);
+    ctx.notify(STRING, "set", &args[1]);
     Ok(())
 }
 
@@ -434,6 +438,7 @@ fn getdel(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         Some(s) => {
             reply_str(ctx, &s);
             ctx.view.delete(&args[1]);
+            ctx.notify(GENERIC, "del", &args[1]);
         }
         None => ctx.null(),
     }
@@ -456,15 +461,18 @@ fn getex(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     match expire {
         Some((at, false)) if at <= ctx.view.now_ms && ctx.view.deletes_expired() => {
             ctx.view.delete(key);
+            ctx.notify(GENERIC, "del", key);
             ctx.effects.rewrite(crate::argv!["DEL", key]);
         }
         Some((at, _)) => {
             ctx.view.set_expire(key, at);
             ctx.view.modified(key);
+            ctx.notify(GENERIC, "expire", key);
             ctx.effects.rewrite(crate::argv!["PEXPIREAT", key, at]);
         }
         None if flags.persist && ctx.view.persist(key) => {
             ctx.view.modified(key);
+            ctx.notify(GENERIC, "persist", key);
             ctx.effects.rewrite(crate::argv!["PERSIST", key]);
         }
         None => {}
@@ -494,6 +502,7 @@ fn mset_generic(ctx: &mut Ctx<'_>, args: &[Bytes], nx: bool) -> CmdResult {
     }
     for kv in args[1..].chunks(2) {
         ctx.view.set(&kv[0], Value::Str(Str::from_arg(&kv[1])), false);
+        ctx.notify(STRING, "set", &kv[0]);
     }
     if nx {
         ctx.int(1);
@@ -530,6 +539,7 @@ fn append(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
             n
         }
     };
+    ctx.notify(STRING, "append", key);
     ctx.int(total as i64);
     Ok(())
 }
@@ -611,6 +621,7 @@ fn setrange(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     data[offset as usize..end].copy_from_slice(value);
     let n = data.len();
     ctx.view.replace(key, Value::Str(Str::raw(data)));
+    ctx.notify(STRING, "setrange", key);
     ctx.int(n as i64);
     Ok(())
 }
@@ -623,6 +634,7 @@ fn incr_by(ctx: &mut Ctx<'_>, key: &[u8], by: i64) -> CmdResult {
         let next = n.checked_add(by).ok_or_else(|| RedisError::from(errors::OVERFLOW))?;
         *n = next;
         ctx.view.modified(key);
+        ctx.notify(STRING, "incrby", key);
         ctx.int(next);
         return Ok(());
     }
@@ -633,6 +645,7 @@ fn incr_by(ctx: &mut Ctx<'_>, key: &[u8], by: i64) -> CmdResult {
     };
     let next = current.checked_add(by).ok_or_else(|| RedisError::from(errors::OVERFLOW))?;
     ctx.view.replace(key, Value::Str(Str::Int(next)));
+    ctx.notify(STRING, "incrby", key);
     ctx.int(next);
     Ok(())
 }
@@ -668,6 +681,7 @@ fn incrbyfloat(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     let current = write_str(ctx, key)?.map(|s| s.to_vec());
     let result = longdouble::incr(current.as_deref(), &args[2])?;
     ctx.view.replace(key, Value::Str(Str::unencoded(&result)));
+    ctx.notify(STRING, "incrbyfloat", key);
     ctx.bulk(&result);
     // The result, not the arithmetic, goes to replicas (as Redis).
     ctx.effects.rewrite(crate::argv!["SET", key, result.to_vec(), "KEEPTTL"]);

@@ -5,6 +5,7 @@
 //! commands `algebra`, as Redis's generic functions do.
 
 use bytes::Bytes;
+use ferrokv_storage::events::{GENERIC, ZSET};
 use ferrokv_storage::types::tree::cmp;
 use ferrokv_storage::{Set, Thresholds, Value, ZSet};
 use rand::Rng;
@@ -17,7 +18,7 @@ use crate::ctx::{Ctx, Reply};
 use crate::errors::{self, CmdResult, RedisError};
 use crate::families::keys::{parse_cursor, scan_options};
 use crate::keyspec::{flags::*, KeySpec};
-use crate::typed::{done, zset_read, zset_write};
+use crate::typed::{done, zset_read, zset_write, Event};
 use crate::{argv, cmd};
 
 const Z: &[&str] = &["sortedset"];
@@ -679,7 +680,7 @@ fn zrange_generic(ctx: &mut Ctx<'_>, args: &[Bytes], src: usize, kind: RangeKind
     };
     if store {
         let limits = ctx.view.thresholds();
-        let n = store_result(ctx, &args[1], &items, &limits);
+        let n = store_result(ctx, &args[1], &items, &limits, "zrangestore");
         ctx.int(n as i64);
     } else {
         let (_, mut r) = ctx.parts();
@@ -688,11 +689,13 @@ fn zrange_generic(ctx: &mut Ctx<'_>, args: &[Bytes], src: usize, kind: RangeKind
     Ok(())
 }
 
-/// Writes a computed sorted set to `dst` (deleting it when empty); returns
-/// its size.
-fn store_result(ctx: &mut Ctx<'_>, dst: &[u8], items: &[(Bytes, f64)], limits: &Thresholds) -> usize {
+/// Writes a computed sorted set to `dst` (deleting it when empty), raising
+/// `event` (or `del`); returns its size.
+fn store_result(ctx: &mut Ctx<'_>, dst: &[u8], items: &[(Bytes, f64)], limits: &Thresholds, event: &'static str) -> usize {
     if items.is_empty() {
-        ctx.view.delete(dst);
+        if ctx.view.delete(dst) {
+            ctx.notify(GENERIC, "del", dst);
+        }
         return 0;
     }
     let mut z = ZSet::new_for(0, limits);
@@ -700,6 +703,7 @@ fn store_result(ctx: &mut Ctx<'_>, dst: &[u8], items: &[(Bytes, f64)], limits: &
         z.set(m, *s, limits);
     }
     ctx.view.set(dst, Value::ZSet(z), false);
+    ctx.notify(ZSET, event, dst);
     items.len()
 }
 
@@ -803,7 +807,7 @@ fn zadd_generic(ctx: &mut Ctx<'_>, args: &[Bytes], mut f: AddFlags) -> CmdResult
         }
         let empty = z.is_empty();
         if added + updated > 0 || empty {
-            done(&mut ctx.view, key, empty);
+            done(&mut ctx.view, key, empty, (ZSET, if f.incr { "zincr" } else { "zadd" }));
         }
     }
     if f.incr {
@@ -837,7 +841,7 @@ fn zrem(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     let n = args[2..].iter().filter(|m| z.remove(m)).count();
     let empty = z.is_empty();
     if n > 0 {
-        done(&mut ctx.view, &args[1], empty);
+        done(&mut ctx.view, &args[1], empty, (ZSET, "zrem"));
     }
     ctx.int(n as i64);
     Ok(())
@@ -942,7 +946,7 @@ fn zrevrank(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
 }
 
 /// ZREMRANGEBY*: removes ranks [start, end) computed by `span`.
-fn zremrange(ctx: &mut Ctx<'_>, key: &[u8], span: impl FnOnce(&ZSet) -> Option<(usize, usize)>) -> CmdResult {
+fn zremrange(ctx: &mut Ctx<'_>, key: &[u8], event: &'static str, span: impl FnOnce(&ZSet) -> Option<(usize, usize)>) -> CmdResult {
     let Some(z) = zset_write(&mut ctx.view, key)? else {
         ctx.int(0);
         return Ok(());
@@ -955,24 +959,24 @@ fn zremrange(ctx: &mut Ctx<'_>, key: &[u8], span: impl FnOnce(&ZSet) -> Option<(
         z.remove(&m);
     }
     let empty = z.is_empty();
-    done(&mut ctx.view, key, empty);
+    done(&mut ctx.view, key, empty, (ZSET, event));
     ctx.int((e - s) as i64);
     Ok(())
 }
 
 fn zremrangebyrank(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     let (start, end) = (args::int(&args[2])?, args::int(&args[3])?);
-    zremrange(ctx, &args[1], |z| rank_span(start, end, z.len()).map(|(s, e)| (s, e + 1)))
+    zremrange(ctx, &args[1], "zremrangebyrank", |z| rank_span(start, end, z.len()).map(|(s, e)| (s, e + 1)))
 }
 
 fn zremrangebyscore(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     let range = score_range(&args[2], &args[3])?;
-    zremrange(ctx, &args[1], |z| Some(score_span(z, &range)))
+    zremrange(ctx, &args[1], "zremrangebyscore", |z| Some(score_span(z, &range)))
 }
 
 fn zremrangebylex(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     let range = LexRange { min: lex_bound(&args[2])?, max: lex_bound(&args[3])? };
-    zremrange(ctx, &args[1], |z| Some(lex_span(z, &range, false)))
+    zremrange(ctx, &args[1], "zremrangebylex", |z| Some(lex_span(z, &range, false)))
 }
 
 /// Pops `count` elements from the low (`max == false`) or high end.
@@ -1020,7 +1024,7 @@ fn zpop(ctx: &mut Ctx<'_>, args: &[Bytes], max: bool) -> CmdResult {
         Some(_) => reply_elements(&mut r, &items, true),
     }
     if !items.is_empty() {
-        done(view, key, empty);
+        done(view, key, empty, pop_event(max));
     }
     Ok(())
 }
@@ -1031,6 +1035,11 @@ fn zpopmin(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
 
 fn zpopmax(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     zpop(ctx, args, true)
+}
+
+/// The event a pop raises.
+fn pop_event(max: bool) -> Event {
+    (ZSET, if max { "zpopmax" } else { "zpopmin" })
 }
 
 /// `numkeys key [key ...] MIN|MAX [COUNT count]` starting at `at`;
@@ -1052,7 +1061,7 @@ fn mpop_from(view: &mut ferrokv_storage::View<'_>, r: &mut Reply<'_>, key: &Byte
         r.bulk(m);
         r.double(*s);
     }
-    done(view, key, empty);
+    done(view, key, empty, pop_event(max));
     Ok(true)
 }
 
@@ -1074,7 +1083,7 @@ fn serve_bzpop(view: &mut ferrokv_storage::View<'_>, r: &mut Reply<'_>, key: &By
     r.bulk(key);
     r.bulk(&m);
     r.double(s);
-    done(view, key, empty);
+    done(view, key, empty, pop_event(max));
     Ok(true)
 }
 
@@ -1248,7 +1257,12 @@ fn algebra(ctx: &mut Ctx<'_>, args: &[Bytes], numkeys_at: usize, op: Op, dst: Op
     match dst {
         Some(dst) => {
             let limits = ctx.view.thresholds();
-            let n = store_result(ctx, dst, &items, &limits);
+            let event = match op {
+                Op::Union => "zunionstore",
+                Op::Inter => "zinterstore",
+                Op::Diff => "zdiffstore",
+            };
+            let n = store_result(ctx, dst, &items, &limits, event);
             ctx.int(n as i64);
         }
         None => {

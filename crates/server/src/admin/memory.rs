@@ -43,7 +43,7 @@ static MEMORY: &[Command] = &[
         &["read"],
         (2, 2, 1),
         usage,
-        "keyspace",
+        "server",
         "Estimate the memory usage of a key",
         key_specs = &[KeySpec::range(2, 0, 1, RO)]
     ),

@@ -143,7 +143,9 @@ fn migrate(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
                 error.get_or_insert(String::from_utf8_lossy(&e).into_owned());
             }
             _ if !o.copy => {
-                ctx.view.delete(key);
+                if ctx.view.delete(key) {
+                    ctx.notify(ferrokv_storage::events::GENERIC, "del", key);
+                }
                 moved.push(key.clone());
             }
             _ => {}

@@ -87,6 +87,8 @@ pub struct Config {
     pub lazyfree_lazy_eviction: bool,
     /// A replica leaves eviction to its primary (whose DELs it applies).
     pub replica_ignore_maxmemory: bool,
+    /// `notify-keyspace-events`, as `ferrokv_storage::events` flags.
+    pub notify_keyspace_events: u32,
     pub pidfile: String,
     /// Worker threads serving connections (Redis's `io-threads`); by
     /// default one per core but one, as Redis advises for its I/O threads:
@@ -180,6 +182,7 @@ impl Default for Config {
             lfu_decay_time: 1,
             lazyfree_lazy_eviction: false,
             replica_ignore_maxmemory: true,
+            notify_keyspace_events: 0,
             pidfile: String::new(),
             io_threads: std::thread::available_parallelism().map(|n| (n.get() as u64).saturating_sub(1).max(1)).unwrap_or(1),
             hash_max_listpack_entries: 512,

@@ -358,6 +358,19 @@ pub static DIRECTIVES: &[Directive] = &[
     int_directive!("lfu-decay-time", lfu_decay_time, u64, 0, i32::MAX as i64, false, false),
     bool_directive!("lazyfree-lazy-eviction", lazyfree_lazy_eviction),
     Directive { aliases: &["slave-ignore-maxmemory"], ..bool_directive!("replica-ignore-maxmemory", replica_ignore_maxmemory) },
+    Directive {
+        name: "notify-keyspace-events",
+        aliases: &[],
+        immutable: false,
+        protected: false,
+        multi_arg: false,
+        get: |c| ferrokv_storage::events::to_string(c.notify_keyspace_events),
+        set: |c, a| {
+            c.notify_keyspace_events = ferrokv_storage::events::parse(one(a)?).ok_or("Invalid event class character. Use 'Ag$lshzxeKEtmdn'.")?;
+            Ok(())
+        },
+        rewrite: Some(|c| repr(ferrokv_storage::events::to_string(c.notify_keyspace_events).as_bytes())),
+    },
     int_directive!("io-threads", io_threads, u64, 1, 128, false, true),
     Directive { aliases: &["lua-time-limit"], ..int_directive!("busy-reply-threshold", busy_reply_threshold, u64, 0, i64::MAX, false, false) },
     Directive {
