@@ -332,3 +332,61 @@ fn info_memory_has_redis_fields_in_redis_order() {
     let dataset: u64 = info_field(&mut c, "memory", "used_memory_dataset").parse().unwrap();
     assert!(dataset >= 10_000 && overhead >= info_field(&mut c, "memory", "used_memory_startup").parse().unwrap());
 }
+
+/// A subscriber that stops reading is cut at its class's hard limit (and
+/// logged), while a subscriber that reads gets every message.
+#[test]
+fn a_slow_subscriber_is_cut_at_its_output_limit_and_others_are_served() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    const MESSAGES: usize = 4000;
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("ferrokv.log");
+    let node = Node::ferrokv(&["--client-output-buffer-limit", "pubsub 2mb 1mb 60", "--logfile", log.to_str().unwrap()]);
+    let mut slow = node.conn();
+    slow.send(&[b"subscribe", b"ch"]);
+    let mut fast = node.conn();
+    fast.send(&[b"subscribe", b"ch"]);
+    fast.read();
+    let read = std::sync::Arc::new(AtomicUsize::new(0));
+    let reader = {
+        let read = read.clone();
+        std::thread::spawn(move || {
+            for _ in 0..MESSAGES {
+                fast.read();
+                read.fetch_add(1, Ordering::Relaxed);
+            }
+        })
+    };
+    let mut publisher = node.conn();
+    let payload = "x".repeat(10_000);
+    for i in 0..MESSAGES {
+        publisher.cmd(&["publish", "ch", &payload]);
+        // The reading subscriber keeps up (it is never far behind); the
+        // other one reads nothing: 40 MB pile up for it, past what the
+        // kernel's socket buffers hold and past its 2 MB limit.
+        if i % 50 == 49 {
+            assert!(eventually(WAIT, || read.load(Ordering::Relaxed) + 50 > i), "the reading subscriber fell behind");
+        }
+    }
+    reader.join().expect("the reading subscriber got every message");
+    let subscribers = |c: &mut Conn| String::from_utf8_lossy(&c.cmd_raw(&[b"client", b"list"])).matches("sub=1").count();
+    assert!(eventually(WAIT, || subscribers(&mut publisher) == 1), "the slow subscriber is still connected");
+    let text = std::fs::read_to_string(&log).unwrap_or_default();
+    assert!(text.contains("scheduled to be closed ASAP for overcoming of output buffer limits."), "{text}");
+    assert_eq!(publisher.cmd(&["ping"]), simple("PONG"));
+}
+
+#[test]
+fn output_buffer_limit_directive_as_redis() {
+    let pair = Pair::new(&[]);
+    run_script(
+        &pair,
+        r#"
+config get client-output-buffer-limit
+config set client-output-buffer-limit "pubsub 1mb 512kb 30 normal 10mb 5mb 10"
+config get client-output-buffer-limit
+config set client-output-buffer-limit "pubsub 1mb 512kb"
+config set client-output-buffer-limit "foo 1 1 1"
+"#,
+    );
+}

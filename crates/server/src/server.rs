@@ -119,6 +119,8 @@ impl HotConfig {
     pub fn load(&self, c: &Config) {
         self.lfu.store(c.maxmemory_policy.is_lfu(), Ordering::Relaxed);
         self.maxmemory.store(c.maxmemory, Ordering::Relaxed);
+        crate::net::client::NORMAL_LIMIT.set(c.output_limits.normal);
+        crate::net::client::PUBSUB_LIMIT.set(c.output_limits.pubsub);
         self.notify.store(ferrokv_storage::events::effective(c.notify_keyspace_events), Ordering::Relaxed);
         *self.eviction.lock() = crate::evict::Settings::from(c);
         ferrokv_storage::lfu::configure(c.lfu_log_factor as u32, c.lfu_decay_time as u32);

@@ -75,8 +75,11 @@ pub struct ClientShared {
     /// Queued MULTI commands, -1 outside MULTI.
     pub multi_count: AtomicI64,
     pub resp: AtomicU8,
-    /// Bytes of pushes queued but not yet written (pub/sub output limit).
+    /// Bytes of pushes queued but not yet written (the output limits).
     pub pending_push: AtomicUsize,
+    /// Milliseconds after `created` (plus one) since when `pending_push`
+    /// has been over its soft limit; 0 while under it.
+    pub soft_limit_since: AtomicU64,
     pub killed: AtomicBool,
     pub kill: Notify,
     pub push: mpsc::UnboundedSender<Push>,
@@ -125,6 +128,7 @@ impl ClientShared {
             multi_count: AtomicI64::new(-1),
             resp: AtomicU8::new(2),
             pending_push: AtomicUsize::new(0),
+            soft_limit_since: AtomicU64::new(0),
             killed: AtomicBool::new(false),
             kill: Notify::new(),
             push,
@@ -154,16 +158,71 @@ impl ClientShared {
         now.saturating_sub(self.last_interaction_ms.load(Ordering::Relaxed)) / 1000
     }
 
-    /// Delivers a push; false if the client is gone. A client that lets
-    /// more than the pub/sub hard limit pile up is disconnected, as Redis's
-    /// `client-output-buffer-limit pubsub` does, instead of growing memory.
+    /// Delivers a push; false if the client is gone. A client whose
+    /// undelivered pushes pass its class's `client-output-buffer-limit`
+    /// (hard, or soft for longer than its seconds) is disconnected and
+    /// logged, as Redis does, instead of growing memory.
     pub fn deliver(&self, push: Push) -> bool {
         let pending = self.pending_push.fetch_add(push.size(), Ordering::Relaxed) + push.size();
-        if pending > crate::net::conn::PUBSUB_HARD_LIMIT {
+        let limit = if self.has(kind::PUBSUB) { &PUBSUB_LIMIT } else { &NORMAL_LIMIT };
+        if limit.exceeded(pending as u64, &self.soft_limit_since, self.created) {
+            if !self.has(kind::CLOSE_ASAP) {
+                self.set_flag(kind::CLOSE_ASAP, true);
+                tracing::warn!("Client {} scheduled to be closed ASAP for overcoming of output buffer limits.", crate::admin::client::describe(self));
+            }
             self.kill();
             return false;
         }
         self.push.send(push).is_ok()
+    }
+}
+
+/// One class of `client-output-buffer-limit`: hard bytes, soft bytes and
+/// seconds (0: no limit). Process-wide, as the config is, so a push checks
+/// it without the server at hand.
+#[derive(Default)]
+pub struct OutputLimit {
+    hard: AtomicU64,
+    soft: AtomicU64,
+    soft_secs: AtomicU64,
+}
+
+/// The classes whose output is pushes (replicas have their own stream).
+pub static NORMAL_LIMIT: OutputLimit = OutputLimit::new();
+pub static PUBSUB_LIMIT: OutputLimit = OutputLimit::new();
+
+impl OutputLimit {
+    const fn new() -> Self {
+        OutputLimit { hard: AtomicU64::new(0), soft: AtomicU64::new(0), soft_secs: AtomicU64::new(0) }
+    }
+
+    pub fn set(&self, (hard, soft, secs): (u64, u64, u64)) {
+        self.hard.store(hard, Ordering::Relaxed);
+        self.soft.store(soft, Ordering::Relaxed);
+        self.soft_secs.store(secs, Ordering::Relaxed);
+    }
+
+    /// Redis's checkClientOutputBufferLimits: at or over the hard limit, or
+    /// over the soft one for more than its seconds (`since` keeps when it
+    /// was first passed, reset once under).
+    fn exceeded(&self, used: u64, since: &AtomicU64, created: Instant) -> bool {
+        let hard = self.hard.load(Ordering::Relaxed);
+        if hard > 0 && used >= hard {
+            return true;
+        }
+        let soft = self.soft.load(Ordering::Relaxed);
+        if soft == 0 || used < soft {
+            since.store(0, Ordering::Relaxed);
+            return false;
+        }
+        let now = created.elapsed().as_millis() as u64 + 1;
+        match since.load(Ordering::Relaxed) {
+            0 => {
+                since.store(now, Ordering::Relaxed);
+                false
+            }
+            at => (now - at) / 1000 > self.soft_secs.load(Ordering::Relaxed),
+        }
     }
 }
 
@@ -285,5 +344,29 @@ impl Client {
     pub fn select(&mut self, db: usize) {
         self.db = db;
         self.shared.db.store(db, Ordering::Relaxed);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn output_limits_cut_at_hard_and_after_soft_seconds() {
+        let limit = OutputLimit::new();
+        limit.set((1000, 100, 2));
+        let since = AtomicU64::new(0);
+        let created = Instant::now() - Duration::from_secs(10);
+        assert!(!limit.exceeded(50, &since, created));
+        assert!(limit.exceeded(1000, &since, created), "at the hard limit");
+        assert!(!limit.exceeded(200, &since, created), "over soft: the clock starts");
+        let started = since.load(Ordering::Relaxed);
+        assert!(started > 0 && !limit.exceeded(200, &since, created), "still within the seconds");
+        since.store(started - 3500, Ordering::Relaxed);
+        assert!(limit.exceeded(200, &since, created), "over soft for more than 2 whole seconds");
+        assert!(!limit.exceeded(50, &since, created) && since.load(Ordering::Relaxed) == 0, "back under: the clock resets");
+        limit.set((0, 0, 0));
+        assert!(!limit.exceeded(u64::MAX, &since, created), "no limit");
     }
 }
