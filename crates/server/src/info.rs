@@ -7,6 +7,7 @@ use std::fmt::Write;
 use std::sync::atomic::Ordering;
 
 use ferrokv_storage::lru_clock;
+use ferrokv_storage::memory::TableOverhead;
 
 use crate::command::Table;
 use crate::server::Server;
@@ -27,9 +28,9 @@ const SECTIONS: &[(&str, bool)] = &[
     ("keyspace", true),
 ];
 
-/// Builds the reply for `INFO [section ...]`; `sizes` are (keys, expires)
-/// per database.
-pub fn render(server: &Server, requested: &[String], sizes: &[(usize, usize)]) -> String {
+/// Builds the reply for `INFO [section ...]`; `dbs` are each database's
+/// keys and tables (`Keyspace::table_overheads`).
+pub fn render(server: &Server, requested: &[String], dbs: &[TableOverhead]) -> String {
     let wanted: Vec<&str> = SECTIONS
         .iter()
         .filter(|(name, default)| {
@@ -46,7 +47,7 @@ pub fn render(server: &Server, requested: &[String], sizes: &[(usize, usize)]) -
         if i > 0 {
             out.push_str("\r\n");
         }
-        section(server, name, sizes, &mut out);
+        section(server, name, dbs, &mut out);
     }
     out
 }
@@ -155,7 +156,7 @@ fn uname() -> String {
     format!("{} {} {}", f(&u.sysname), f(&u.release), f(&u.machine))
 }
 
-fn section(server: &Server, name: &str, sizes: &[(usize, usize)], out: &mut String) {
+fn section(server: &Server, name: &str, dbs: &[TableOverhead], out: &mut String) {
     let c = server.config.read().clone();
     let s = &server.stats;
     let ks = &server.store.stats;
@@ -176,7 +177,7 @@ fn section(server: &Server, name: &str, sizes: &[(usize, usize)], out: &mut Stri
             w!("# Clients\r\nconnected_clients:{}\r\ncluster_connections:0\r\nmaxclients:{}\r\nclient_recent_max_input_buffer:0\r\nclient_recent_max_output_buffer:0\r\nblocked_clients:{}\r\ntracking_clients:0\r\nclients_in_timeout_table:0\r\n",
                 server.connected.load(Ordering::Relaxed), c.maxclients, server.blocking.count());
         }
-        "memory" => memory(server, &c, sizes, out),
+        "memory" => memory(server, &c, dbs, out),
         "persistence" => {
             w!("# Persistence\r\nloading:0\r\nasync_loading:0\r\ncurrent_cow_peak:0\r\ncurrent_cow_size:0\r\ncurrent_cow_size_age:0\r\ncurrent_fork_perc:0.00\r\ncurrent_save_keys_processed:0\r\ncurrent_save_keys_total:0\r\nrdb_changes_since_last_save:{}\r\nrdb_bgsave_in_progress:{}\r\nrdb_last_save_time:{}\r\nrdb_last_bgsave_status:{}\r\nrdb_last_bgsave_time_sec:{}\r\nrdb_current_bgsave_time_sec:{}\r\nrdb_saves:{}\r\nrdb_last_cow_size:0\r\nrdb_last_load_keys_expired:{}\r\nrdb_last_load_keys_loaded:{}\r\naof_enabled:{}\r\naof_rewrite_in_progress:{}\r\naof_rewrite_scheduled:0\r\naof_last_rewrite_time_sec:-1\r\naof_current_rewrite_time_sec:-1\r\naof_last_bgrewrite_status:ok\r\naof_rewrites:{}\r\naof_rewrites_consecutive_failures:0\r\naof_last_write_status:{}\r\naof_last_cow_size:0\r\nmodule_fork_in_progress:0\r\nmodule_fork_last_cow_size:0\r\n",
                 ks.dirty.get(), crate::persistence::bgsave::in_progress(server) as u8, l(&server.persistence.last_save),
@@ -216,7 +217,7 @@ fn section(server: &Server, name: &str, sizes: &[(usize, usize)], out: &mut Stri
         "cluster" => out.push_str("# Cluster\r\ncluster_enabled:0\r\n"),
         "keyspace" => {
             out.push_str("# Keyspace\r\n");
-            for (i, (keys, expires)) in sizes.iter().enumerate() {
+            for (i, TableOverhead { keys, volatile: expires, .. }) in dbs.iter().enumerate() {
                 if *keys > 0 {
                     w!("db{i}:keys={keys},expires={expires},avg_ttl=0\r\n");
                 }
@@ -227,9 +228,9 @@ fn section(server: &Server, name: &str, sizes: &[(usize, usize)], out: &mut Stri
 }
 
 /// INFO memory, every Redis 7.0 field in Redis's order.
-fn memory(server: &Server, c: &crate::config::Config, sizes: &[(usize, usize)], out: &mut String) {
+fn memory(server: &Server, c: &crate::config::Config, dbs: &[TableOverhead], out: &mut String) {
     use crate::admin::memory::{ratio, Overhead};
-    let o = Overhead::collect(server, sizes);
+    let o = Overhead::collect(server, dbs);
     let (used, peak) = (o.total, o.peak);
     let rss = rss();
     let (allocated, active, resident) = allocator_stats();

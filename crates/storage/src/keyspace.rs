@@ -182,6 +182,12 @@ impl Keyspace {
         &mut self.dbs[index]
     }
 
+    /// Each database's keys and what its tables hold beyond the records
+    /// (INFO memory, MEMORY STATS).
+    pub fn table_overheads(&mut self) -> Vec<crate::memory::TableOverhead> {
+        self.dbs.iter_mut().map(|db| db.data.shards.iter_mut().map(|s| crate::memory::TableOverhead::of(s.get_mut())).sum()).collect()
+    }
+
     /// Sizes of every database: (keys, keys with an expiry).
     pub fn sizes(&mut self) -> Vec<(usize, usize)> {
         self.dbs.iter_mut().map(|db| (db.len(), db.volatile_len())).collect()

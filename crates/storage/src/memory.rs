@@ -24,28 +24,43 @@ pub(crate) fn block(bytes: usize) -> usize {
 
 /// What a shard's tables spend per key beyond its record: its slot in the
 /// records vector and its alias and control byte in the hash index.
-pub const TABLE_OVERHEAD: usize = 2 * size_of::<usize>() + 1;
+pub(crate) const TABLE_OVERHEAD: usize = 2 * size_of::<usize>() + 1;
 
 /// What the expiry table spends on a volatile key: its copy of the key,
 /// the time, the hash and an index slot.
-pub fn expires_overhead(key_len: usize) -> usize {
+pub(crate) fn expires_overhead(key_len: usize) -> usize {
     size_of::<bytes::Bytes>() + 2 * size_of::<i64>() + size_of::<usize>() + 1 + block(key_len)
 }
 
-/// A database's (or shard's) table overheads: keys, the main table's and
-/// the expiry table's bytes beyond the records.
+/// A database's (or shard's) keys, and what its main table and expiry
+/// table hold beyond the records.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct TableOverhead {
     pub keys: usize,
+    /// Keys with a TTL.
+    pub volatile: usize,
     pub main: usize,
     pub expires: usize,
 }
 
 impl TableOverhead {
-    /// For a database of `keys` keys, `volatile` of them with a TTL (the
-    /// expiry table's key copies counted at a typical 16 bytes).
-    pub fn of_sizes(keys: usize, volatile: usize) -> TableOverhead {
-        TableOverhead { keys, main: keys * TABLE_OVERHEAD, expires: volatile * expires_overhead(16) }
+    /// A shard's tables as allocated; the expiry table's key copies are
+    /// counted at a typical 16 bytes (walking them would cost a scan).
+    pub(crate) fn of(shard: &crate::Shard) -> TableOverhead {
+        let expires = shard.expires.capacity() * (size_of::<bytes::Bytes>() + 2 * size_of::<i64>() + size_of::<usize>() + 1);
+        let volatile = shard.volatile_len();
+        TableOverhead { keys: shard.len(), volatile, main: shard.map.overhead_bytes(), expires: expires + volatile * block(16) }
+    }
+}
+
+impl std::iter::Sum for TableOverhead {
+    fn sum<I: Iterator<Item = TableOverhead>>(iter: I) -> TableOverhead {
+        iter.fold(TableOverhead::default(), |a, b| TableOverhead {
+            keys: a.keys + b.keys,
+            volatile: a.volatile + b.volatile,
+            main: a.main + b.main,
+            expires: a.expires + b.expires,
+        })
     }
 }
 

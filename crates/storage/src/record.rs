@@ -5,8 +5,8 @@
 //! what decides memory. Redis pays a dictEntry, an sds key and an embstr
 //! object (three allocations). A record is one allocation: the 32-byte
 //! entry (whose small string values are inline), the position, the key
-//! length and the key, so `key:000001` → `val` takes one 48-byte jemalloc
-//! block.
+//! length and the key, so a key of up to 11 bytes (`key:1000000`) with a
+//! value of up to 22 takes one 48-byte jemalloc block.
 //!
 //! Why the position: the table's hash index holds an [`Alias`] of each
 //! record's block, so a lookup reaches the key it compares in one hop
@@ -15,9 +15,10 @@
 //! slot in the vector, and the position kept here is how the table knows
 //! which slot a found record is in.
 //!
-//! Layout: `[Entry][position: u32][key_len: u16][key bytes]`, aligned as
-//! `Entry`; a key of 65535 bytes or more has `u16::MAX` there and its real
-//! length in the next four bytes (unaligned). No `repr(C)` struct describes
+//! Layout: `[Entry][position: u32][key_len: u8][key bytes]`, aligned as
+//! `Entry`; a key of 255 bytes or more has `u8::MAX` there and its real
+//! length in the next four bytes (unaligned). One byte of length, not two,
+//! is what puts an 11-byte key in the 48-byte class rather than the 64. No `repr(C)` struct describes
 //! the whole block: fields are reached by offset only.
 
 use std::alloc::{alloc, dealloc, handle_alloc_error, Layout};
@@ -29,9 +30,9 @@ use crate::shard::Entry;
 const POS_AT: usize = size_of::<Entry>();
 const LEN_AT: usize = POS_AT + size_of::<u32>();
 /// Where the key starts when its length fits the short field.
-const SHORT_KEY_AT: usize = LEN_AT + size_of::<u16>();
+const SHORT_KEY_AT: usize = LEN_AT + size_of::<u8>();
 /// The short field's value that says "the length follows in 4 bytes".
-const LONG: u16 = u16::MAX;
+const LONG: u8 = u8::MAX;
 
 /// Where a key of `len` bytes starts.
 const fn key_at(len: usize) -> usize {
@@ -52,9 +53,8 @@ unsafe impl Sync for Record {}
 const _: () = {
     const fn send_sync<T: Send + Sync>() {}
     send_sync::<Entry>();
-    // The position and length fields need no padding after the entry.
+    // The position field needs no padding after the entry.
     assert!(POS_AT.is_multiple_of(align_of::<u32>()));
-    assert!(LEN_AT.is_multiple_of(align_of::<u16>()));
 };
 
 /// A second pointer to a record's block, held by the table's hash index.
@@ -102,7 +102,7 @@ impl Alias {
 /// `block` is a live record's block.
 unsafe fn block_key_len(block: NonNull<u8>) -> usize {
     unsafe {
-        let short = block.as_ptr().add(LEN_AT).cast::<u16>().read();
+        let short = block.as_ptr().add(LEN_AT).read();
         if short < LONG {
             short as usize
         } else {
@@ -150,9 +150,9 @@ impl Record {
             record.set_position(position);
             let p = block.as_ptr();
             if key.len() < LONG as usize {
-                p.add(LEN_AT).cast::<u16>().write(len as u16);
+                p.add(LEN_AT).write(len as u8);
             } else {
-                p.add(LEN_AT).cast::<u16>().write(LONG);
+                p.add(LEN_AT).write(LONG);
                 p.add(SHORT_KEY_AT).cast::<u32>().write_unaligned(len);
             }
             std::ptr::copy_nonoverlapping(key.as_ptr(), p.add(key_at(key.len())), key.len());
@@ -232,7 +232,7 @@ mod tests {
     #[test]
     fn keeps_key_and_entry_apart() {
         let long = vec![9u8; 70_000];
-        for key in [&b""[..], b"k", b"key:000001", &[7u8; 1000], &[8u8; 65_534], &[8u8; 65_535], &long] {
+        for key in [&b""[..], b"k", b"key:000001", &[7u8; 254], &[7u8; 255], &[7u8; 1000], &[8u8; 65_535], &long] {
             let mut r = Record::new(key, Entry::new(Value::Str(Str::from_arg(b"val")), 5), 3);
             assert_eq!(r.key(), key);
             r.parts_mut().1.value = Value::Str(Str::from_arg(&[b'x'; 100]));
@@ -254,6 +254,6 @@ mod tests {
     #[test]
     fn a_small_key_fits_one_small_block() {
         assert_eq!(size_of::<Entry>(), 32);
-        assert!(Record::layout(b"key:000001".len()).size() <= 48);
+        assert!(Record::layout(b"key:1000000".len()).size() <= 48);
     }
 }

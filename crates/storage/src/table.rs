@@ -147,6 +147,16 @@ impl Table {
         }
     }
 
+    /// Bytes of the table's own blocks (the records vector and the hash
+    /// index, as allocated: capacity, not length), for MEMORY STATS.
+    pub fn overhead_bytes(&self) -> usize {
+        use crate::memory::block;
+        // hashbrown keeps a power of two of buckets, at most 7/8 full, and
+        // a control byte per bucket (plus a group's worth).
+        let buckets = if self.index.capacity() == 0 { 0 } else { (self.index.capacity() * 8 / 7).next_power_of_two() };
+        block(self.records.capacity() * std::mem::size_of::<Record>()) + block(buckets * (std::mem::size_of::<Alias>() + 1) + 16)
+    }
+
     pub fn get_index(&self, i: usize) -> Option<(&[u8], &Entry)> {
         self.records.get(i).map(|r| (r.key(), r.entry()))
     }

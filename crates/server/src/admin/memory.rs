@@ -87,16 +87,15 @@ pub(crate) struct Overhead {
 }
 
 impl Overhead {
-    /// `sizes`: each database's (keys, keys with a TTL).
-    pub(crate) fn collect(server: &Server, sizes: &[(usize, usize)]) -> Overhead {
+    /// `tables`: each database's (`Keyspace::table_overheads`).
+    pub(crate) fn collect(server: &Server, tables: &[TableOverhead]) -> Overhead {
         let total = used_memory();
         let peak = server.memory_peak.fetch_max(total, std::sync::atomic::Ordering::Relaxed).max(total);
         let backlog = server.repl.log.lock().backlog.as_ref().map_or(0, |b| b.histlen());
         let lua_caches = server.scripts.lock().as_ref().map_or(0, |e| e.source_bytes() as u64);
         let functions_caches = server.functions.lock().as_ref().map_or(0, |f| f.overhead() as u64);
-        let tables = sizes.iter().map(|&(keys, volatile)| TableOverhead::of_sizes(keys, volatile));
-        let dbs: Vec<_> = tables.enumerate().filter(|(_, t)| t.keys > 0).map(|(i, t)| (i, t.main as u64, t.expires as u64)).collect();
-        let keys = sizes.iter().map(|&(k, _)| k as u64).sum();
+        let dbs: Vec<_> = tables.iter().enumerate().filter(|(_, t)| t.keys > 0).map(|(i, t)| (i, t.main as u64, t.expires as u64)).collect();
+        let keys = tables.iter().map(|t| t.keys as u64).sum();
         Overhead { peak, total, startup: server.memory_at_startup, backlog, lua_caches, functions_caches, dbs, keys }
     }
 
@@ -125,8 +124,8 @@ pub(crate) fn ratio(a: u64, b: u64) -> f64 {
 
 /* MEMORY STATS */
 fn stats(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult {
-    let sizes = ctx.view.keyspace_for_reading().map(|ks| ks.sizes()).unwrap_or_default();
-    let o = Overhead::collect(ctx.server, &sizes);
+    let tables = ctx.view.keyspace_for_reading().map(|ks| ks.table_overheads()).unwrap_or_default();
+    let o = Overhead::collect(ctx.server, &tables);
     let overhead = o.overhead();
     let net = o.total.saturating_sub(o.startup);
     let dataset = o.dataset();

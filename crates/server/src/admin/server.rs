@@ -227,8 +227,8 @@ static LATENCY: &[Command] = &[
 /* INFO [section [section ...]] */
 fn info(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     let requested: Vec<String> = args[1..].iter().map(|a| String::from_utf8_lossy(a).to_ascii_lowercase()).collect();
-    let sizes = ctx.view.keyspace_for_reading().map(|ks| ks.sizes()).unwrap_or_default();
-    let text = crate::info::render(ctx.server, &requested, &sizes);
+    let dbs = ctx.view.keyspace_for_reading().map(|ks| ks.table_overheads()).unwrap_or_default();
+    let text = crate::info::render(ctx.server, &requested, &dbs);
     ctx.verbatim(text.as_bytes());
     Ok(())
 }
