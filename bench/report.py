@@ -2,7 +2,7 @@
 `<!-- name:begin -->` and `<!-- name:end -->` markers."""
 import os
 
-BLOCKS = ("snapshots", "eviction", "failover", "instructions")
+BLOCKS = ("snapshots", "eviction", "memory", "failover", "instructions")
 
 
 def markers(name):

@@ -127,7 +127,7 @@ fn sample_into(pool: &mut Pool, shard: &Shard, db: usize, policy: MaxmemoryPolic
     let start = rng.random_range(0..n);
     for i in (0..count.min(n)).map(|i| (start + i) % n) {
         if policy.is_volatile() {
-            let (key, &at) = shard.expires.get_index(i).expect("index below len");
+            let (key, at) = shard.expires.get_index(i).expect("index below len");
             if let Some(entry) = shard.map.get_hashed(crate::table::key_hash(key), key) {
                 pool.offer(score(policy, entry, Some(at)), db, key);
             }
@@ -155,7 +155,7 @@ fn random_key(shard: &Shard, policy: MaxmemoryPolicy, rng: &mut impl Rng) -> Opt
     }
     let i = rng.random_range(0..n);
     Some(if policy.is_volatile() {
-        shard.expires.get_index(i).expect("index below len").0.clone()
+        Bytes::copy_from_slice(shard.expires.get_index(i).expect("index below len").0)
     } else {
         Bytes::copy_from_slice(shard.map.get_index(i).expect("index below len").0)
     })

@@ -126,7 +126,7 @@ impl Db {
         for shard in self.data.shards.iter_mut() {
             let shard = shard.get_mut();
             for (key, entry) in shard.map.iter() {
-                let expire = shard.expires.get(key).copied();
+                let expire = shard.expires.get(key);
                 if expire.is_some_and(|at| at <= now) {
                     continue;
                 }
@@ -147,10 +147,10 @@ impl Db {
             }
             shard.remove(key);
         }
-        if let Some(at) = expire {
-            shard.expires.insert(Bytes::copy_from_slice(key), at);
-        }
         shard.map.insert_new(key, entry);
+        if let Some(at) = expire {
+            shard.set_expire(key, at);
+        }
         true
     }
 
@@ -391,9 +391,9 @@ impl Store {
                         break;
                     }
                     let i = rng.random_range(0..len);
-                    let (key, &at) = shard.expires.get_index(i).expect("index below len");
+                    let (key, at) = shard.expires.get_index(i).expect("index below len");
                     if at <= now {
-                        let key = key.clone();
+                        let key = Bytes::copy_from_slice(key);
                         if let Some(job) = &job {
                             job.before_key(dbi, si, &mut shard, &key);
                         }
@@ -759,7 +759,7 @@ impl<'a> View<'a> {
             Some(entry) => {
                 entry.value = value;
                 if !keep_ttl {
-                    shard.expires.swap_remove(key);
+                    shard.expires.remove(key);
                 }
             }
             None => {
@@ -796,7 +796,7 @@ impl<'a> View<'a> {
         if self.expire_if_needed(key) && self.expiry == Expiry::Hide {
             return None;
         }
-        self.shard(key).expires.get(key).copied()
+        self.shard(key).expires.get(key)
     }
 
     /// Sets the expiry of an existing key. Does not signal: callers decide
@@ -804,12 +804,7 @@ impl<'a> View<'a> {
     pub fn set_expire(&mut self, key: &[u8], at_ms: i64) {
         let shard = self.shard(key);
         if shard.map.contains_key(key) {
-            match shard.expires.get_mut(key) {
-                Some(at) => *at = at_ms,
-                None => {
-                    shard.expires.insert(Bytes::copy_from_slice(key), at_ms);
-                }
-            }
+            shard.set_expire(key, at_ms);
         }
     }
 
@@ -817,7 +812,7 @@ impl<'a> View<'a> {
         if self.expire_if_needed(key) && self.expiry == Expiry::Hide {
             return false;
         }
-        self.shard(key).expires.swap_remove(key).is_some()
+        self.shard(key).expires.remove(key).is_some()
     }
 
     /// `signalModifiedKey`: watchers of the key see the change.
@@ -898,7 +893,7 @@ impl<'a> View<'a> {
             let mut seen = 0;
             let rest = shard.scan_step(next, budget, |k, e| {
                 seen += 1;
-                if expires.get(k).is_none_or(|&at| at > now) {
+                if expires.get(k).is_none_or(|at| at > now) {
                     visit(k, e);
                 }
             });

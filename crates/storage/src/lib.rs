@@ -11,6 +11,7 @@ mod counter;
 
 pub mod events;
 pub mod evict;
+mod expires;
 pub mod hll;
 mod keyspace;
 pub mod lfu;

@@ -26,11 +26,9 @@ pub(crate) fn block(bytes: usize) -> usize {
 /// records vector and its alias and control byte in the hash index.
 pub(crate) const TABLE_OVERHEAD: usize = 2 * size_of::<usize>() + 1;
 
-/// What the expiry table spends on a volatile key: its copy of the key,
-/// the time, the hash and an index slot.
-pub(crate) fn expires_overhead(key_len: usize) -> usize {
-    size_of::<bytes::Bytes>() + 2 * size_of::<i64>() + size_of::<usize>() + 1 + block(key_len)
-}
+/// What the expiry table spends on a volatile key: the record's alias and
+/// the time, and an index slot.
+pub(crate) const EXPIRES_OVERHEAD: usize = size_of::<usize>() + size_of::<i64>() + size_of::<u32>() + 1;
 
 /// A database's (or shard's) keys, and what its main table and expiry
 /// table hold beyond the records.
@@ -44,12 +42,9 @@ pub struct TableOverhead {
 }
 
 impl TableOverhead {
-    /// A shard's tables as allocated; the expiry table's key copies are
-    /// counted at a typical 16 bytes (walking them would cost a scan).
+    /// A shard's tables as allocated.
     pub(crate) fn of(shard: &crate::Shard) -> TableOverhead {
-        let expires = shard.expires.capacity() * (size_of::<bytes::Bytes>() + 2 * size_of::<i64>() + size_of::<usize>() + 1);
-        let volatile = shard.volatile_len();
-        TableOverhead { keys: shard.len(), volatile, main: shard.map.overhead_bytes(), expires: expires + volatile * block(16) }
+        TableOverhead { keys: shard.len(), volatile: shard.volatile_len(), main: shard.map.overhead_bytes(), expires: shard.expires.overhead_bytes() }
     }
 }
 
@@ -110,7 +105,7 @@ impl Value {
 /// MEMORY USAGE: everything a key costs, key bytes and tables included.
 pub fn key_usage(key: &[u8], entry: &Entry, volatile: bool, samples: usize) -> usize {
     let record = crate::record::Record::size(key.len());
-    let expiry = if volatile { expires_overhead(key.len()) } else { 0 };
+    let expiry = if volatile { EXPIRES_OVERHEAD } else { 0 };
     block(record) + TABLE_OVERHEAD + expiry + entry.value.heap_bytes(samples)
 }
 

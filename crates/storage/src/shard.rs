@@ -4,16 +4,15 @@
 //! keys at random (active expiry, RANDOMKEY) and SCAN needs a cursor that
 //! survives deletions; positions give both (see `scan_step`). Keys live in
 //! their records (see `record`); the expiry table, for volatile keys only,
-//! keeps its own copy.
+//! points at them (see `expires`).
 
 use bytes::Bytes;
-use indexmap::IndexMap;
 
+use crate::expires::Expires;
 use crate::table::Table;
 use crate::value::Value;
 
 pub type Key = Bytes;
-pub(crate) type Map<V> = IndexMap<Key, V, foldhash::fast::RandomState>;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Entry {
@@ -35,7 +34,7 @@ impl Entry {
 pub struct Shard {
     pub(crate) map: Table,
     /// Absolute expiry in Unix milliseconds, only for keys that have one.
-    pub(crate) expires: Map<i64>,
+    pub(crate) expires: Expires,
 }
 
 impl Shard {
@@ -52,7 +51,13 @@ impl Shard {
     }
 
     pub(crate) fn is_expired(&self, key: &[u8], now_ms: i64) -> bool {
-        self.expires.get(key).is_some_and(|&at| at <= now_ms)
+        self.expires.get(key).is_some_and(|at| at <= now_ms)
+    }
+
+    /// Sets the expiry of `key`, which must be in the table.
+    pub(crate) fn set_expire(&mut self, key: &[u8], at: i64) {
+        let record = self.map.find(crate::table::key_hash(key), key).expect("expiry of a key in the table");
+        self.expires.set(key, record, at);
     }
 
     pub(crate) fn remove(&mut self, key: &[u8]) -> Option<Entry> {
@@ -61,11 +66,11 @@ impl Shard {
 
     /// [`Shard::remove`] of a key whose `key_hash` is `hash`.
     pub(crate) fn remove_hashed(&mut self, hash: u64, key: &[u8]) -> Option<Entry> {
-        let entry = self.map.swap_remove_hashed(hash, key)?;
+        // The expiry first: it reads the key from the record.
         if !self.expires.is_empty() {
-            self.expires.swap_remove(key);
+            self.expires.remove(key);
         }
-        Some(entry)
+        self.map.swap_remove_hashed(hash, key)
     }
 
     /// Visits up to `count` keys walking down from `next` (exclusive), and

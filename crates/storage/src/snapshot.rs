@@ -91,7 +91,7 @@ impl SnapshotJob {
             return;
         }
         entry.epoch = self.epoch;
-        self.capture.capture_key(db, k, &entry.value, shard.expires.get(key).copied());
+        self.capture.capture_key(db, k, &entry.value, shard.expires.get(key));
     }
 
     /// Captures what is still needed among the entries below `cursor` (at
@@ -108,7 +108,7 @@ impl SnapshotJob {
             }
         }
         for c in copies.iter_mut() {
-            c.2 = shard.expires.get(&c.0).copied();
+            c.2 = shard.expires.get(&c.0);
         }
         if !copies.is_empty() {
             self.capture.capture(db, copies);

@@ -69,8 +69,9 @@ impl Table {
     }
 
     /// `hash` is `key_hash(key)`: callers that also chose the shard by it
-    /// pass it on instead of hashing again (the `*_hashed` methods).
-    fn find(&self, hash: u64, key: &[u8]) -> Option<Alias> {
+    /// pass it on instead of hashing again (the `*_hashed` methods). The
+    /// expiry table keeps what this returns (see `expires`).
+    pub(crate) fn find(&self, hash: u64, key: &[u8]) -> Option<Alias> {
         self.index.find(hash, |a| key_of(a) == key).copied()
     }
 
