@@ -111,7 +111,6 @@ impl Expires {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
     use crate::shard::Shard;
     use crate::value::{Str, Value};
     use crate::Entry;
