@@ -5,7 +5,7 @@
 //! string instead: integers in 1, 2 or 4 little-endian bytes, or LZF.
 
 use crate::cursor::Cursor;
-use crate::lzf;
+use ferrokv_util::lzf;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum RdbError {

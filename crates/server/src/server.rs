@@ -114,6 +114,7 @@ impl HotConfig {
         store.limits.zset_max_listpack_entries.store(c.zset_max_listpack_entries as usize, Ordering::Relaxed);
         store.limits.zset_max_listpack_value.store(c.zset_max_listpack_value as usize, Ordering::Relaxed);
         store.limits.list_max_listpack_size.store(c.list_max_listpack_size, Ordering::Relaxed);
+        store.limits.list_compress_depth.store(c.list_compress_depth as usize, Ordering::Relaxed);
     }
 
     pub fn load(&self, c: &Config) {

@@ -126,7 +126,7 @@ mod tests {
         assert!(small < emb && emb < big, "{small} {emb} {big}");
         assert!((10_000..12_500).contains(&big), "{big}");
         let t = Thresholds::default();
-        let mut lists = (0..3).map(|_| crate::List::new(-2)).collect::<Vec<_>>();
+        let mut lists = (0..3).map(|_| crate::List::new(Default::default())).collect::<Vec<_>>();
         for (i, l) in lists.iter_mut().enumerate() {
             for _ in 0..10usize.pow(i as u32 + 1) {
                 l.push(false, b"element");

@@ -1,11 +1,12 @@
 //! What Redis keeps in util.c and every ferrokv crate needs: glob matching
 //! (`stringmatchlen`, for KEYS, SCAN, PSUBSCRIBE, CONFIG GET and the
 //! sentinel's patterns), the 40-hex ids Redis uses for run ids and
-//! replication ids, and zmalloc's count of used memory. Depends on nothing
+//! replication ids, zmalloc's count of used memory, and LZF. Depends on nothing
 //! of ours.
 
 pub mod alloc;
 pub mod glob;
+pub mod lzf;
 
 pub use glob::glob_match;
 

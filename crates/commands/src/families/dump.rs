@@ -61,7 +61,7 @@ pub fn to_rdb(value: &Value) -> RdbValue {
     let owned = |items: Vec<Bytes>| items.into_iter().map(|b| b.to_vec()).collect();
     match value {
         Value::Str(s) => RdbValue::String(s.to_vec()),
-        Value::List(l) => RdbValue::List(l.iter().map(<[u8]>::to_vec).collect()),
+        Value::List(l) => RdbValue::List(l.iter().map(|e| e.to_vec()).collect()),
         Value::Set(s) => RdbValue::Set(owned(s.members())),
         Value::Hash(h) => RdbValue::Hash(h.pairs().into_iter().map(|(f, v)| (f.to_vec(), v.to_vec())).collect()),
         Value::ZSet(z) => RdbValue::ZSet(z.range(0, z.len()).into_iter().map(|(m, s)| (m.to_vec(), s)).collect()),
@@ -75,7 +75,7 @@ pub fn from_rdb(value: RdbValue, limits: &Thresholds) -> Option<Value> {
     Some(match value {
         RdbValue::String(s) => Value::Str(Str::from_arg(&s)),
         RdbValue::List(items) if items.is_empty() => return None,
-        RdbValue::List(items) => Value::List(Box::new(List::from_items(limits.list_fill, items))),
+        RdbValue::List(items) => Value::List(Box::new(List::from_items(limits.list, items))),
         RdbValue::Hash(pairs) if pairs.is_empty() => return None,
         RdbValue::Set(members) => {
             let mut s = set::new_for(members.first()?);

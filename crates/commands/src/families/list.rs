@@ -241,8 +241,8 @@ fn pop_from(l: &mut List, end: End) -> Option<Bytes> {
 
 /// A new, empty list with the configured node size.
 fn new_list(view: &ferrokv_storage::View<'_>) -> impl FnOnce() -> List {
-    let fill = view.thresholds().list_fill;
-    move || List::new(fill)
+    let shape = view.thresholds().list;
+    move || List::new(shape)
 }
 
 /// `pushGenericCommand`: `only_existing` is the X variant.
@@ -366,9 +366,7 @@ fn reply_range(r: &mut Reply<'_>, l: &List, range: Option<(usize, usize)>) {
         None => r.array(0),
         Some((s, e)) => {
             r.array(e - s + 1);
-            for v in l.iter().skip(s).take(e - s + 1) {
-                r.bulk(v);
-            }
+            l.visit(s, e, |v| r.bulk(v));
         }
     }
 }

@@ -232,8 +232,8 @@ fn sort_generic(ctx: &mut Ctx<'_>, args: &[Bytes], readonly: bool) -> CmdResult 
                     ctx.notify(GENERIC, "del", dst);
                 }
             } else {
-                let fill = ctx.view.thresholds().list_fill;
-                let list = List::from_items(fill, out.into_iter().map(|v| v.unwrap_or_default()));
+                let shape = ctx.view.thresholds().list;
+                let list = List::from_items(shape, out.into_iter().map(|v| v.unwrap_or_default()));
                 ctx.view.set(dst, Value::List(Box::new(list)), false);
                 ctx.notify(LIST, "sortstore", dst);
             }

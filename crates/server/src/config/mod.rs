@@ -103,6 +103,9 @@ pub struct Config {
     pub zset_max_listpack_value: u64,
     pub hll_sparse_max_bytes: u64,
     pub list_max_listpack_size: i64,
+    /// Plain nodes kept at each end of a list; those further in are
+    /// LZF-compressed (0: none).
+    pub list_compress_depth: u64,
     /// `replicaof <host> <port>`: the primary's client address.
     pub replicaof: Option<(String, u16)>,
     pub masterauth: String,
@@ -192,6 +195,7 @@ impl Default for Config {
             zset_max_listpack_value: 64,
             hll_sparse_max_bytes: 3000,
             list_max_listpack_size: -2,
+            list_compress_depth: 0,
             replicaof: None,
             masterauth: String::new(),
             masteruser: String::new(),

@@ -382,6 +382,7 @@ pub static DIRECTIVES: &[Directive] = &[
         aliases: &["list-max-ziplist-size"],
         ..int_directive!("list-max-listpack-size", list_max_listpack_size, i64, i32::MIN as i64, i32::MAX as i64, false, false)
     },
+    int_directive!("list-compress-depth", list_compress_depth, u64, 0, i32::MAX as i64, false, false),
     int_directive!("hll-sparse-max-bytes", hll_sparse_max_bytes, u64, 0, i64::MAX, true, false),
     int_directive!("set-max-intset-entries", set_max_intset_entries, u64, 0, i64::MAX, true, false),
     Directive {

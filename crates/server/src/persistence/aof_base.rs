@@ -59,7 +59,7 @@ mod tests {
             b"*2\r\n$6\r\nSELECT\r\n$1\r\n3\r\n*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$2\r\n42\r\n*3\r\n$9\r\nPEXPIREAT\r\n$1\r\nk\r\n$13\r\n1700000000000\r\n"
         );
         let items: Vec<Vec<u8>> = (0..130).map(|i| i.to_string().into_bytes()).collect();
-        let list = Value::List(Box::new(List::from_items(Thresholds::default().list_fill, items)));
+        let list = Value::List(Box::new(List::from_items(Thresholds::default().list, items)));
         let mut out = Vec::new();
         key(&mut out, b"l", &list, None);
         let text = String::from_utf8(out).unwrap();

@@ -88,6 +88,16 @@ impl Listpack {
         self.buf.len()
     }
 
+    /// A listpack from its bytes (a decompressed list node).
+    pub(crate) fn from_raw(buf: Box<[u8]>) -> Listpack {
+        Listpack { buf }
+    }
+
+    /// Its bytes (to compress a list node).
+    pub(crate) fn raw(&self) -> &[u8] {
+        &self.buf
+    }
+
     /// Its one heap block, in the allocator's classes.
     pub(crate) fn heap_bytes(&self) -> usize {
         crate::memory::block(self.buf.len())

@@ -21,6 +21,7 @@ pub struct Limits {
     pub zset_max_listpack_entries: AtomicUsize,
     pub zset_max_listpack_value: AtomicUsize,
     pub list_max_listpack_size: std::sync::atomic::AtomicI64,
+    pub list_compress_depth: AtomicUsize,
 }
 
 impl Default for Limits {
@@ -33,6 +34,7 @@ impl Default for Limits {
             zset_max_listpack_entries: AtomicUsize::new(128),
             zset_max_listpack_value: AtomicUsize::new(64),
             list_max_listpack_size: std::sync::atomic::AtomicI64::new(-2),
+            list_compress_depth: AtomicUsize::new(0),
         }
     }
 }
@@ -45,7 +47,7 @@ pub struct Thresholds {
     pub intset_entries: usize,
     pub zset_entries: usize,
     pub zset_value: usize,
-    pub list_fill: i64,
+    pub list: list::Shape,
 }
 
 impl Limits {
@@ -56,7 +58,7 @@ impl Limits {
             intset_entries: self.set_max_intset_entries.load(Ordering::Relaxed),
             zset_entries: self.zset_max_listpack_entries.load(Ordering::Relaxed),
             zset_value: self.zset_max_listpack_value.load(Ordering::Relaxed),
-            list_fill: self.list_max_listpack_size.load(Ordering::Relaxed),
+            list: list::Shape { fill: self.list_max_listpack_size.load(Ordering::Relaxed), depth: self.list_compress_depth.load(Ordering::Relaxed) },
         }
     }
 }

@@ -1,4 +1,5 @@
-//! LZF, the compression RDB uses for long strings: literal runs
+//! LZF, the compression Redis uses for long strings in RDB files and for
+//! the inner nodes of compressed lists (`list-compress-depth`): literal runs
 //! (`000LLLLL` then L+1 bytes) and back-references (`LLLooooo [L] oooooooo`,
 //! length L+2, offset o+1; L = 7 continues in the next byte).
 
