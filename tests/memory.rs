@@ -390,3 +390,58 @@ config set client-output-buffer-limit "foo 1 1 1"
 "#,
     );
 }
+
+#[test]
+fn maxmemory_clients_evicts_the_biggest_client_and_spares_no_evict() {
+    let node = Node::ferrokv(&["--maxmemory-clients", "4mb"]);
+    let mut admin = node.conn();
+    assert_eq!(admin.cmd(&["client", "no-evict", "on"]), simple("OK"));
+    // Requests that have not finished arriving: most of a 10 MB SET each.
+    let half_a_set = |c: &mut Conn| {
+        c.send_raw(b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$10000000\r\n");
+        c.send_raw(&vec![b'x'; 6 << 20]);
+    };
+    let mut protected = node.conn();
+    assert_eq!(protected.cmd(&["client", "no-evict", "on"]), simple("OK"));
+    half_a_set(&mut protected);
+    // Sent raw: the write fails once the server drops the evicted client.
+    let mut big = std::net::TcpStream::connect(("127.0.0.1", node.port)).unwrap();
+    let sent = std::io::Write::write_all(&mut big, b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$10000000\r\n")
+        .and_then(|_| std::io::Write::write_all(&mut big, &vec![b'x'; 6 << 20]));
+    big.set_read_timeout(Some(WAIT)).unwrap();
+    let closed = sent.is_err()
+        || match std::io::Read::read(&mut big, &mut [0u8; 1]) {
+            Ok(0) => true,
+            Err(e) => matches!(e.kind(), std::io::ErrorKind::ConnectionReset | std::io::ErrorKind::BrokenPipe),
+            Ok(_) => false,
+        };
+    assert!(closed, "the biggest client was not evicted");
+    assert_eq!(stat(&mut admin, "evicted_clients"), 1);
+    let list = String::from_utf8_lossy(&admin.cmd_raw(&[b"client", b"list"])).into_owned();
+    let line = list.lines().find(|l| l.contains("flags=e") && !l.contains("cmd=client|list")).expect("the protected client");
+    let field = |name: &str| line.split(' ').find_map(|f| f.strip_prefix(&format!("{name}="))).and_then(|v| v.parse::<u64>().ok()).unwrap();
+    assert!(field("qbuf") >= 6 << 20 && field("tot-mem") >= field("qbuf"), "{line}");
+    assert!(info_field(&mut admin, "memory", "mem_clients_normal").parse::<u64>().unwrap() >= 6 << 20);
+    assert_eq!(admin.cmd(&["ping"]), simple("PONG"));
+}
+
+#[test]
+fn maxmemory_clients_directive_as_redis() {
+    let pair = Pair::new(&[]);
+    run_script(
+        &pair,
+        r#"
+config get maxmemory-clients
+config set maxmemory-clients 10%
+config get maxmemory-clients
+config set maxmemory-clients 1mb
+config get maxmemory-clients
+config set maxmemory-clients -1
+config set maxmemory-clients 101%
+config set maxmemory-clients abc
+client no-evict on
+client no-evict off
+client no-evict foo
+"#,
+    );
+}

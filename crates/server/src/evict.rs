@@ -138,6 +138,29 @@ pub fn perform(server: &Server) -> Outcome {
     outcome
 }
 
+/// `maxmemory-clients`: while every client's memory together is over the
+/// limit, the client using the most is disconnected and logged (Redis
+/// evicts from its biggest memory bucket first), never one that asked for
+/// CLIENT NO-EVICT, a replica or the primary's link. Cheap while under.
+pub fn evict_clients(server: &Server) {
+    use crate::net::client::kind;
+    let limit = server.hot.maxmemory_clients.load(Ordering::Relaxed);
+    if limit == 0 || server.clients_memory.load(Ordering::Relaxed) <= limit {
+        return;
+    }
+    let clients = server.clients.lock();
+    while server.clients_memory.load(Ordering::Relaxed) > limit {
+        let exempt = kind::NO_EVICT | kind::REPLICA | kind::MASTER;
+        let victim =
+            clients.values().filter(|c| !c.has(exempt) && c.memory.total.load(Ordering::Relaxed) > 0).max_by_key(|c| c.memory.total.load(Ordering::Relaxed));
+        let Some(victim) = victim else { break };
+        tracing::warn!("Evicting client: {}", crate::admin::client::describe(victim));
+        victim.memory.release(&server.clients_memory);
+        server.stats.evicted_clients.fetch_add(1, Ordering::Relaxed);
+        victim.kill();
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -34,6 +34,8 @@ pub struct ServerStats {
     pub error_replies: AtomicU64,
     pub reads_processed: AtomicU64,
     pub writes_processed: AtomicU64,
+    /// Clients disconnected under `maxmemory-clients` (INFO's evicted_clients).
+    pub evicted_clients: AtomicU64,
     pub errors: Mutex<HashMap<String, u64>>,
 }
 
@@ -65,6 +67,7 @@ impl ServerStats {
             &self.error_replies,
             &self.reads_processed,
             &self.writes_processed,
+            &self.evicted_clients,
         ] {
             c.store(0, Ordering::Relaxed);
         }
@@ -87,6 +90,9 @@ pub struct HotConfig {
     /// What eviction reads (see `evict`): `maxmemory` is checked before
     /// every command, the rest only while over it.
     pub maxmemory: AtomicU64,
+    /// `maxmemory-clients` in bytes (a percentage resolved against
+    /// `maxmemory`; 0: no limit).
+    pub maxmemory_clients: AtomicUsize,
     pub eviction: Mutex<crate::evict::Settings>,
     /// The keyspace event classes raised (0 unless published: see
     /// `ferrokv_storage::events::effective`).
@@ -120,6 +126,7 @@ impl HotConfig {
     pub fn load(&self, c: &Config) {
         self.lfu.store(c.maxmemory_policy.is_lfu(), Ordering::Relaxed);
         self.maxmemory.store(c.maxmemory, Ordering::Relaxed);
+        self.maxmemory_clients.store(c.maxmemory_clients.bytes(c.maxmemory) as usize, Ordering::Relaxed);
         crate::net::client::NORMAL_LIMIT.set(c.output_limits.normal);
         crate::net::client::PUBSUB_LIMIT.set(c.output_limits.pubsub);
         self.notify.store(ferrokv_storage::events::effective(c.notify_keyspace_events), Ordering::Relaxed);
@@ -227,6 +234,9 @@ pub struct Server {
     pub repl_link: Mutex<Option<tokio::task::JoinHandle<()>>>,
     pub active_expire: AtomicBool,
     pub tcp_port: AtomicUsize,
+    /// Every client's memory (`ClientShared::memory` totals), for
+    /// `maxmemory-clients` and INFO's mem_clients_normal.
+    pub clients_memory: AtomicUsize,
     /// Values freed in the background (lazy eviction).
     pub lazyfree: crate::lazyfree::LazyFree,
     /// `used_memory` once the node was made (MEMORY STATS's startup.allocated).
@@ -275,6 +285,7 @@ impl Server {
             active_expire: AtomicBool::new(true),
             tcp_port: AtomicUsize::new(config.port as usize),
             lazyfree: Default::default(),
+            clients_memory: AtomicUsize::new(0),
             memory_at_startup: ferrokv_util::alloc::used_memory() as u64,
             memory_peak: AtomicU64::new(0),
             ops_per_sec: AtomicU64::new(0),

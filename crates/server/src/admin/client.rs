@@ -125,6 +125,7 @@ pub fn describe(c: &ClientShared) -> String {
         (kind::DIRTY_CAS, 'd'),
         (kind::CLOSE_ASAP, 'A'),
         (kind::UNIX, 'U'),
+        (kind::NO_EVICT, 'e'),
     ] {
         if c.has(bit) {
             flags.push(letter);
@@ -135,7 +136,7 @@ pub fn describe(c: &ClientShared) -> String {
     }
     let name = c.name.lock().clone().unwrap_or_default();
     format!(
-        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub=0 multi={} qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=16384 rbp=0 obl=0 oll=0 omem={} tot-mem=0 events=r cmd={} user=default redir=-1 resp={}",
+        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub=0 multi={} qbuf={} qbuf-free={} argv-mem=0 multi-mem={} rbs=16384 rbp=0 obl=0 oll=0 omem={} tot-mem={} events=r cmd={} user=default redir=-1 resp={}",
         c.id,
         c.addr,
         c.laddr,
@@ -148,7 +149,11 @@ pub fn describe(c: &ClientShared) -> String {
         c.sub_count.load(Ordering::Relaxed),
         c.psub_count.load(Ordering::Relaxed),
         c.multi_count.load(Ordering::Relaxed),
+        c.memory.qbuf.load(Ordering::Relaxed),
+        c.memory.qbuf_free.load(Ordering::Relaxed),
+        c.memory.multi.load(Ordering::Relaxed),
         c.pending_push.load(Ordering::Relaxed),
+        c.memory.total.load(Ordering::Relaxed),
         c.last_cmd.get(),
         c.resp.load(Ordering::Relaxed),
     )
@@ -338,13 +343,17 @@ fn reply(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     }
 }
 
-/* CLIENT NO-EVICT ON|OFF: nothing is evicted here yet, but the switch is accepted as Redis does. */
+/* CLIENT NO-EVICT ON|OFF: exempts this client from `maxmemory-clients`. */
 fn no_evict(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
-    if args::is(&args[2], "on") || args::is(&args[2], "off") {
-        ctx.ok()
+    let on = if args::is(&args[2], "on") {
+        true
+    } else if args::is(&args[2], "off") {
+        false
     } else {
-        Err(errors::SYNTAX.into())
-    }
+        return Err(errors::SYNTAX.into());
+    };
+    ctx.client.shared.set_flag(kind::NO_EVICT, on);
+    ctx.ok()
 }
 
 /* CLIENT UNBLOCK client-id [TIMEOUT|ERROR] */

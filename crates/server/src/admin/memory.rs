@@ -81,6 +81,8 @@ pub(crate) struct Overhead {
     pub backlog: u64,
     pub lua_caches: u64,
     pub functions_caches: u64,
+    /// Every normal and pub/sub client's buffers and structures.
+    pub clients_normal: u64,
     /// Per database with keys: (index, main table, expiry table).
     pub dbs: Vec<(usize, u64, u64)>,
     pub keys: u64,
@@ -96,11 +98,12 @@ impl Overhead {
         let functions_caches = server.functions.lock().as_ref().map_or(0, |f| f.overhead() as u64);
         let dbs: Vec<_> = tables.iter().enumerate().filter(|(_, t)| t.keys > 0).map(|(i, t)| (i, t.main as u64, t.expires as u64)).collect();
         let keys = tables.iter().map(|t| t.keys as u64).sum();
-        Overhead { peak, total, startup: server.memory_at_startup, backlog, lua_caches, functions_caches, dbs, keys }
+        let clients_normal = server.clients_memory.load(std::sync::atomic::Ordering::Relaxed) as u64;
+        Overhead { peak, total, startup: server.memory_at_startup, backlog, lua_caches, functions_caches, clients_normal, dbs, keys }
     }
 
     pub(crate) fn overhead(&self) -> u64 {
-        self.startup + self.backlog + self.lua_caches + self.functions_caches + self.dbs.iter().map(|(_, m, e)| m + e).sum::<u64>()
+        self.startup + self.backlog + self.lua_caches + self.functions_caches + self.clients_normal + self.dbs.iter().map(|(_, m, e)| m + e).sum::<u64>()
     }
 
     /// The dataset: everything allocated beyond the overhead.
@@ -139,7 +142,7 @@ fn stats(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult {
         ("startup.allocated", o.startup),
         ("replication.backlog", o.backlog),
         ("clients.slaves", 0),
-        ("clients.normal", 0),
+        ("clients.normal", o.clients_normal),
         ("cluster.links", 0),
         ("aof.buffer", 0),
         ("lua.caches", o.lua_caches),

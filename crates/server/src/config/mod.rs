@@ -87,6 +87,8 @@ pub struct Config {
     pub lazyfree_lazy_eviction: bool,
     /// A replica leaves eviction to its primary (whose DELs it applies).
     pub replica_ignore_maxmemory: bool,
+    /// The budget of every client's buffers together (0: none).
+    pub maxmemory_clients: MemoryOrPercent,
     /// `notify-keyspace-events`, as `ferrokv_storage::events` flags.
     pub notify_keyspace_events: u32,
     pub pidfile: String,
@@ -122,6 +124,23 @@ pub struct Config {
     pub min_replicas_max_lag: u64,
     /// `client-output-buffer-limit` per class: (hard, soft, soft seconds).
     pub output_limits: OutputLimits,
+}
+
+/// A memory value or a percentage of `maxmemory` (`maxmemory-clients`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MemoryOrPercent {
+    Bytes(u64),
+    Percent(u64),
+}
+
+impl MemoryOrPercent {
+    /// In bytes, a percentage taken of `maxmemory`.
+    pub fn bytes(self, maxmemory: u64) -> u64 {
+        match self {
+            MemoryOrPercent::Bytes(b) => b,
+            MemoryOrPercent::Percent(p) => maxmemory / 100 * p,
+        }
+    }
 }
 
 /// `client-output-buffer-limit normal … replica … pubsub …`.
@@ -186,6 +205,7 @@ impl Default for Config {
             lazyfree_lazy_eviction: false,
             replica_ignore_maxmemory: true,
             notify_keyspace_events: 0,
+            maxmemory_clients: MemoryOrPercent::Bytes(0),
             pidfile: String::new(),
             io_threads: std::thread::available_parallelism().map(|n| (n.get() as u64).saturating_sub(1).max(1)).unwrap_or(1),
             hash_max_listpack_entries: 512,

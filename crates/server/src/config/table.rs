@@ -1,7 +1,7 @@
 //! The directive table. Each entry knows how to parse, validate, print and
 //! (for REWRITE) compare its value with the default.
 
-use super::{Config, DebugCommand, LogLevel, MaxmemoryPolicy};
+use super::{Config, DebugCommand, LogLevel, MaxmemoryPolicy, MemoryOrPercent};
 
 type Get = fn(&Config) -> String;
 type Set = fn(&mut Config, &[String]) -> Result<(), String>;
@@ -358,6 +358,33 @@ pub static DIRECTIVES: &[Directive] = &[
     int_directive!("lfu-decay-time", lfu_decay_time, u64, 0, i32::MAX as i64, false, false),
     bool_directive!("lazyfree-lazy-eviction", lazyfree_lazy_eviction),
     Directive { aliases: &["slave-ignore-maxmemory"], ..bool_directive!("replica-ignore-maxmemory", replica_ignore_maxmemory) },
+    Directive {
+        name: "maxmemory-clients",
+        aliases: &[],
+        immutable: false,
+        protected: false,
+        multi_arg: false,
+        get: |c| match c.maxmemory_clients {
+            MemoryOrPercent::Bytes(b) => b.to_string(),
+            MemoryOrPercent::Percent(p) => format!("{p}%"),
+        },
+        set: |c, a| {
+            let v = one(a)?;
+            c.maxmemory_clients = match v.strip_suffix('%') {
+                Some(p) => match ferrokv_resp::parse_i64(p.as_bytes()) {
+                    Some(p) if p > 100 => return Err("percentage argument must be less or equal to 100".into()),
+                    Some(p) if p >= 0 => MemoryOrPercent::Percent(p as u64),
+                    _ => return Err("argument must be a memory or percent value".into()),
+                },
+                None => MemoryOrPercent::Bytes(parse_memory(v).filter(|n| *n >= 0).ok_or("argument must be a memory or percent value")? as u64),
+            };
+            Ok(())
+        },
+        rewrite: Some(|c| match c.maxmemory_clients {
+            MemoryOrPercent::Bytes(b) => memory_to_string(b as i64),
+            MemoryOrPercent::Percent(p) => format!("{p}%"),
+        }),
+    },
     Directive {
         name: "notify-keyspace-events",
         aliases: &[],

@@ -53,6 +53,8 @@ pub mod kind {
     pub const CLOSE_ASAP: u32 = 1 << 6;
     pub const UNIX: u32 = 1 << 7;
     pub const BLOCKED: u32 = 1 << 8;
+    /// CLIENT NO-EVICT ON: never evicted under `maxmemory-clients`.
+    pub const NO_EVICT: u32 = 1 << 9;
 }
 
 pub struct ClientShared {
@@ -77,6 +79,10 @@ pub struct ClientShared {
     pub resp: AtomicU8,
     /// Bytes of pushes queued but not yet written (the output limits).
     pub pending_push: AtomicUsize,
+    /// What the connection's buffers hold, as its task last published it
+    /// (CLIENT LIST `qbuf`, `qbuf-free`, `multi-mem`, `tot-mem`; client
+    /// eviction): see `Memory`.
+    pub memory: Memory,
     /// Milliseconds after `created` (plus one) since when `pending_push`
     /// has been over its soft limit; 0 while under it.
     pub soft_limit_since: AtomicU64,
@@ -128,6 +134,7 @@ impl ClientShared {
             multi_count: AtomicI64::new(-1),
             resp: AtomicU8::new(2),
             pending_push: AtomicUsize::new(0),
+            memory: Memory::default(),
             soft_limit_since: AtomicU64::new(0),
             killed: AtomicBool::new(false),
             kill: Notify::new(),
@@ -174,6 +181,44 @@ impl ClientShared {
             return false;
         }
         self.push.send(push).is_ok()
+    }
+}
+
+/// A connection's memory, published by its task after each read and batch
+/// (relaxed stores: readers see a recent picture, as Redis's CLIENT LIST
+/// does of other clients).
+#[derive(Default)]
+pub struct Memory {
+    pub qbuf: AtomicUsize,
+    pub qbuf_free: AtomicUsize,
+    pub multi: AtomicUsize,
+    /// Everything the client costs (Redis's `tot-mem`): buffers, queued
+    /// commands and pushes, and the client's own structures.
+    pub total: AtomicUsize,
+}
+
+/// What a connection costs before any buffer: its structures and task.
+pub const CLIENT_BASE_MEMORY: usize = 2048;
+
+impl Memory {
+    /// Publishes the connection's figures and adds the change in its total
+    /// to `all` (every client's, for `maxmemory-clients`).
+    pub fn publish(&self, input: &bytes::BytesMut, out_capacity: usize, multi: usize, pushes: usize, all: &AtomicUsize) {
+        self.qbuf.store(input.len(), Ordering::Relaxed);
+        self.qbuf_free.store(input.capacity() - input.len(), Ordering::Relaxed);
+        self.multi.store(multi, Ordering::Relaxed);
+        let total = CLIENT_BASE_MEMORY + input.capacity() + out_capacity + multi + pushes;
+        let before = self.total.swap(total, Ordering::Relaxed);
+        if total >= before {
+            all.fetch_add(total - before, Ordering::Relaxed);
+        } else {
+            all.fetch_sub(before - total, Ordering::Relaxed);
+        }
+    }
+
+    /// Takes the client's total out of `all` (it is gone, or evicted).
+    pub fn release(&self, all: &AtomicUsize) {
+        all.fetch_sub(self.total.swap(0, Ordering::Relaxed), Ordering::Relaxed);
     }
 }
 

@@ -182,10 +182,18 @@ where
                     tracing::warn!(id = client.id(), addr = %client.shared.addr, qbuf = input.len(), "closing client that reached max query buffer length");
                     return;
                 }
+                // A request still arriving counts too (Redis evicts clients
+                // with big query buffers before they complete).
+                if publish_memory(server, client, &input, &out) {
+                    return;
+                }
                 client.now_ms = ferrokv_storage::now_ms();
                 client.shared.last_interaction_ms.store(client.shared.created.elapsed().as_millis() as u64, Ordering::Relaxed);
                 if !run_batch(server, client, &mut parser, &mut input, &mut out, stream, outbox).await {
                     let _ = flush(server, outbox, stream, &mut out).await;
+                    return;
+                }
+                if publish_memory(server, client, &input, &out) {
                     return;
                 }
             }
@@ -203,6 +211,16 @@ where
             return;
         }
     }
+}
+
+/// Publishes what the connection's buffers hold, then applies
+/// `maxmemory-clients`; true if this client was the one evicted.
+fn publish_memory(server: &Server, client: &Client, input: &BytesMut, out: &BytesMut) -> bool {
+    let multi = client.multi.as_ref().map_or(0, |q| q.iter().flatten().map(|a| a.len() + std::mem::size_of::<bytes::Bytes>()).sum());
+    let pushes = client.shared.pending_push.load(Ordering::Relaxed);
+    client.shared.memory.publish(input, out.capacity(), multi, pushes, &server.clients_memory);
+    crate::evict::evict_clients(server);
+    client.shared.killed.load(Ordering::Acquire)
 }
 
 /// Subscribers and monitors are exempt from `timeout`, as in Redis.
@@ -428,5 +446,6 @@ fn cleanup(server: &Server, client: &mut Client) {
         server.monitor_count.fetch_sub(1, Ordering::Relaxed);
     }
     server.clients.lock().remove(&client.id());
+    client.shared.memory.release(&server.clients_memory);
     server.connected.fetch_sub(1, Ordering::Relaxed);
 }
