@@ -208,8 +208,16 @@ impl Memory {
         self.qbuf_free.store(input.capacity() - input.len(), Ordering::Relaxed);
         self.multi.store(multi, Ordering::Relaxed);
         let total = CLIENT_BASE_MEMORY + input.capacity() + out_capacity + multi + pushes;
-        let before = self.total.swap(total, Ordering::Relaxed);
-        if total >= before {
+        // Buffers keep their capacity from batch to batch: the shared sum
+        // (one cache line every worker would write) is touched only on a
+        // change.
+        let before = self.total.load(Ordering::Relaxed);
+        // Compare-and-swap: an eviction's `release` in between wins (the
+        // client is going), and the sum stays the sum of the totals.
+        if total == before || self.total.compare_exchange(before, total, Ordering::Relaxed, Ordering::Relaxed).is_err() {
+            return;
+        }
+        if total > before {
             all.fetch_add(total - before, Ordering::Relaxed);
         } else {
             all.fetch_sub(before - total, Ordering::Relaxed);
