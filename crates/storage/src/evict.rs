@@ -125,6 +125,11 @@ fn sample_into(pool: &mut Pool, shard: &Shard, db: usize, policy: MaxmemoryPolic
         return;
     }
     let start = rng.random_range(0..n);
+    if !policy.is_volatile() {
+        for i in (0..count.min(n)).map(|i| (start + i) % n) {
+            shard.map.prefetch_index(i);
+        }
+    }
     for i in (0..count.min(n)).map(|i| (start + i) % n) {
         if policy.is_volatile() {
             let (key, at) = shard.expires.get_index(i).expect("index below len");
@@ -212,14 +217,15 @@ impl Store {
 
     /// The databases holding candidates, checked again every
     /// [`DBS_REFRESH`] evictions, on a policy change, or when `force`d.
-    fn candidate_dbs(ks: &crate::Keyspace, pool: &mut Pool, policy: MaxmemoryPolicy, force: bool) -> Vec<usize> {
+    /// (Returned inline: one eviction allocates nothing for it.)
+    fn candidate_dbs(ks: &crate::Keyspace, pool: &mut Pool, policy: MaxmemoryPolicy, force: bool) -> smallvec::SmallVec<[usize; 16]> {
         if force || pool.dbs_refresh_in == 0 || pool.dbs_policy != Some(policy) {
             pool.dbs = (0..ks.db_count()).filter(|&db| (0..crate::SHARDS).any(|s| candidates(&ks.shard(db, s).lock(), policy) > 0)).collect();
             pool.dbs_policy = Some(policy);
             pool.dbs_refresh_in = DBS_REFRESH;
         }
         pool.dbs_refresh_in -= 1;
-        pool.dbs.clone()
+        pool.dbs.iter().copied().collect()
     }
 
     /// The best pooled candidate, after a round of sampling every database

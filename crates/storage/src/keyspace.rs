@@ -802,10 +802,7 @@ impl<'a> View<'a> {
     /// Sets the expiry of an existing key. Does not signal: callers decide
     /// (an expiry in the past deletes instead).
     pub fn set_expire(&mut self, key: &[u8], at_ms: i64) {
-        let shard = self.shard(key);
-        if shard.map.contains_key(key) {
-            shard.set_expire(key, at_ms);
-        }
+        self.shard(key).set_expire(key, at_ms);
     }
 
     pub fn persist(&mut self, key: &[u8]) -> bool {

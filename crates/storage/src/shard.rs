@@ -54,10 +54,14 @@ impl Shard {
         self.expires.get(key).is_some_and(|at| at <= now_ms)
     }
 
-    /// Sets the expiry of `key`, which must be in the table.
-    pub(crate) fn set_expire(&mut self, key: &[u8], at: i64) {
-        let record = self.map.find(crate::table::key_hash(key), key).expect("expiry of a key in the table");
+    /// Sets the expiry of `key`; false (and nothing set) if the key is
+    /// not in the table.
+    pub(crate) fn set_expire(&mut self, key: &[u8], at: i64) -> bool {
+        let Some(record) = self.map.find(crate::table::key_hash(key), key) else {
+            return false;
+        };
         self.expires.set(key, record, at);
+        true
     }
 
     pub(crate) fn remove(&mut self, key: &[u8]) -> Option<Entry> {

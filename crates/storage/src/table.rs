@@ -158,6 +158,14 @@ impl Table {
         block(self.records.capacity() * std::mem::size_of::<Record>()) + block(buckets * (std::mem::size_of::<Alias>() + 1) + 16)
     }
 
+    /// Starts loading record `i` into the cache (eviction's samples are
+    /// random records: asked for together, their misses overlap).
+    pub fn prefetch_index(&self, i: usize) {
+        if let Some(r) = self.records.get(i) {
+            r.prefetch();
+        }
+    }
+
     pub fn get_index(&self, i: usize) -> Option<(&[u8], &Entry)> {
         self.records.get(i).map(|r| (r.key(), r.entry()))
     }
