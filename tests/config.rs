@@ -56,8 +56,8 @@ fn config_get_globs_and_resp3_map() {
     let node = Node::ferrokv(&[]);
     let mut c = node.conn();
     let raw = String::from_utf8(c.cmd_raw(&[b"config", b"get", b"max*", b"port"])).unwrap();
-    assert!(raw.starts_with("*12\r\n"), "{raw}");
-    for name in ["maxclients", "maxmemory", "maxmemory-policy", "maxmemory-samples", "maxmemory-eviction-tenacity", "port"] {
+    assert!(raw.starts_with("*14\r\n"), "{raw}");
+    for name in ["maxclients", "maxmemory", "maxmemory-policy", "maxmemory-samples", "maxmemory-eviction-tenacity", "maxmemory-clients", "port"] {
         assert!(raw.contains(&format!("\r\n{name}\r\n")), "{name} missing: {raw}");
     }
     c.cmd(&["hello", "3"]);
