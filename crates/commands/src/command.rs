@@ -22,8 +22,8 @@ pub mod flags {
     pub const WRITE: u32 = 1 << 0;
     /// Only reads the dataset.
     pub const READONLY: u32 = 1 << 1;
-    /// May grow memory. Shown by COMMAND and ACL categories only: nothing
-    /// refuses these commands over `maxmemory` until eviction exists.
+    /// May grow memory: refused with -OOM over `maxmemory` when nothing can
+    /// be evicted (the node's `dispatch`, and scripts' calls).
     pub const DENYOOM: u32 = 1 << 2;
     /// Administrative; dangerous in the wrong hands.
     pub const ADMIN: u32 = 1 << 3;
