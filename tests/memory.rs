@@ -252,8 +252,10 @@ fn primary_evictions_reach_the_replica_which_ignores_its_own_limit() {
     fill(&mut p, "more", 2000, 500, None);
     assert!(stat(&mut p, "evicted_keys") > 0);
     let mut r = replica.conn();
+    // The link up first: before the replica attaches, both offsets may read 0.
     let synced = eventually(Duration::from_secs(30), || {
-        info_field(&mut r, "replication", "slave_repl_offset") == info_field(&mut p, "replication", "master_repl_offset")
+        info_field(&mut r, "replication", "master_link_status") == "up"
+            && info_field(&mut r, "replication", "slave_repl_offset") == info_field(&mut p, "replication", "master_repl_offset")
     });
     assert!(synced, "replica did not catch up");
     assert_eq!(dbsize(&mut r), dbsize(&mut p), "the replica applied the primary's evictions, and evicted nothing itself");

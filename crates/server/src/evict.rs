@@ -80,11 +80,6 @@ pub fn used() -> u64 {
     ferrokv_util::alloc::used_memory() as u64
 }
 
-/// Whether memory is over the limit that applies to this node.
-fn over(server: &Server, max: u64, settings: &Settings) -> bool {
-    used() > max && !(settings.replica_ignores && server.repl.is_replica())
-}
-
 /// Evicts until memory is under `maxmemory`, as far as policy and the time
 /// limit allow. Cheap when there is no limit or memory is under it: one
 /// load and the allocation count.
@@ -94,7 +89,7 @@ pub fn perform(server: &Server) -> Outcome {
         return Outcome::Ok;
     }
     let settings = *server.hot.eviction.lock();
-    if !over(server, max, &settings) {
+    if settings.replica_ignores && server.repl.is_replica() {
         return Outcome::Ok;
     }
     if settings.policy == MaxmemoryPolicy::NoEviction {

@@ -87,7 +87,7 @@ impl Expires {
                 *slot = p as u32;
             }
         }
-        if self.entries.capacity() > 1024 && self.entries.len() * 8 < self.entries.capacity() {
+        if crate::table::is_sparse(self.entries.len(), self.entries.capacity()) {
             let keep = self.entries.len() * 2;
             self.entries.shrink_to(keep);
             let entries = &self.entries;
@@ -103,9 +103,8 @@ impl Expires {
 
     /// Bytes of the table's own blocks, as allocated.
     pub fn overhead_bytes(&self) -> usize {
-        use crate::memory::block;
-        let buckets = if self.index.capacity() == 0 { 0 } else { (self.index.capacity() * 8 / 7).next_power_of_two() };
-        block(self.entries.capacity() * std::mem::size_of::<(Alias, i64)>()) + block(buckets * (std::mem::size_of::<u32>() + 1) + 16)
+        crate::memory::block(self.entries.capacity() * std::mem::size_of::<(Alias, i64)>())
+            + crate::table::index_bytes(self.index.capacity(), std::mem::size_of::<u32>())
     }
 }
 

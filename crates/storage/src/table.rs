@@ -33,6 +33,21 @@ pub fn key_hash(key: &[u8]) -> u64 {
 /// Below this many slots a table is never shrunk.
 const MIN_SHRINK: usize = 1024;
 
+/// Whether a dense vector of `len` items in `capacity` slots should give
+/// memory back: Redis shrinks a dict under 1/8 full. (The key table and
+/// the expiry table share the rule.)
+pub(crate) fn is_sparse(len: usize, capacity: usize) -> bool {
+    capacity > MIN_SHRINK && len * 8 < capacity
+}
+
+/// Bytes of a hashbrown index able to hold `capacity` items of `slot`
+/// bytes: a power of two of buckets, at most 7/8 full, a control byte per
+/// bucket plus a group's worth (MEMORY STATS).
+pub(crate) fn index_bytes(capacity: usize, slot: usize) -> usize {
+    let buckets = if capacity == 0 { 0 } else { (capacity * 8 / 7).next_power_of_two() };
+    crate::memory::block(buckets * (slot + 1) + 16)
+}
+
 #[derive(Default)]
 pub struct Table {
     records: Vec<Record>,
@@ -140,8 +155,7 @@ impl Table {
     /// Gives memory back once most keys are gone, as Redis shrinks a dict
     /// under 1/8 full (here: the vector's capacity; the index follows).
     fn shrink_if_sparse(&mut self) {
-        let cap = self.records.capacity();
-        if cap > MIN_SHRINK && self.records.len() * 8 < cap {
+        if is_sparse(self.records.len(), self.records.capacity()) {
             let keep = self.records.len() * 2;
             self.records.shrink_to(keep);
             self.index.shrink_to(keep, rehash);
@@ -151,11 +165,7 @@ impl Table {
     /// Bytes of the table's own blocks (the records vector and the hash
     /// index, as allocated: capacity, not length), for MEMORY STATS.
     pub fn overhead_bytes(&self) -> usize {
-        use crate::memory::block;
-        // hashbrown keeps a power of two of buckets, at most 7/8 full, and
-        // a control byte per bucket (plus a group's worth).
-        let buckets = if self.index.capacity() == 0 { 0 } else { (self.index.capacity() * 8 / 7).next_power_of_two() };
-        block(self.records.capacity() * std::mem::size_of::<Record>()) + block(buckets * (std::mem::size_of::<Alias>() + 1) + 16)
+        crate::memory::block(self.records.capacity() * std::mem::size_of::<Record>()) + index_bytes(self.index.capacity(), std::mem::size_of::<Alias>())
     }
 
     /// Starts loading record `i` into the cache (eviction's samples are

@@ -184,7 +184,7 @@ impl ClientShared {
     }
 }
 
-/// A connection's memory, published by its task after each read and batch
+/// A connection's memory, published by its task once per read (after its batch)
 /// (relaxed stores: readers see a recent picture, as Redis's CLIENT LIST
 /// does of other clients).
 #[derive(Default)]

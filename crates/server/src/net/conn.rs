@@ -182,17 +182,15 @@ where
                     tracing::warn!(id = client.id(), addr = %client.shared.addr, qbuf = input.len(), "closing client that reached max query buffer length");
                     return;
                 }
-                // A request still arriving counts too (Redis evicts clients
-                // with big query buffers before they complete).
-                if publish_memory(server, client, &input, &out) {
-                    return;
-                }
                 client.now_ms = ferrokv_storage::now_ms();
                 client.shared.last_interaction_ms.store(client.shared.created.elapsed().as_millis() as u64, Ordering::Relaxed);
                 if !run_batch(server, client, &mut parser, &mut input, &mut out, stream, outbox).await {
                     let _ = flush(server, outbox, stream, &mut out).await;
                     return;
                 }
+                // Once per read: what is left in `input` is a request still
+                // arriving, which counts too (Redis evicts clients with big
+                // query buffers before their request completes).
                 if publish_memory(server, client, &input, &out) {
                     return;
                 }
