@@ -242,7 +242,7 @@ fn config_get(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         for name in names {
             let hit = args[2..].iter().any(|p| ferrokv_util::glob_match(p, name.as_bytes(), true));
             if hit && !pairs.iter().any(|(n, _)| n == name) {
-                pairs.push((name, (d.get)(&c)));
+                pairs.push((name, d.get(&c)));
             }
         }
     }
@@ -277,7 +277,7 @@ fn config_set(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
             return Err(fail(&name, "can't set protected config"));
         }
         let value = String::from_utf8_lossy(&pair[1]).into_owned();
-        (d.set)(&mut next, &[value]).map_err(|why| fail(&name, &why))?;
+        d.set(&mut next, &[value]).map_err(|why| fail(&name, &why))?;
     }
     let old = std::mem::replace(&mut *ctx.server.config.write(), next.clone());
     ctx.server.hot.load_all(&next, &ctx.server.store);

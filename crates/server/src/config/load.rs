@@ -105,7 +105,7 @@ fn apply_text(config: &mut Config, text: &str, depth: usize) -> Result<(), Confi
         if values.is_empty() || (!directive.multi_arg && values.len() != 1) {
             return Err(fail(if values.is_empty() { "wrong number of arguments" } else { "Bad directive or wrong number of arguments" }));
         }
-        (directive.set)(config, values).map_err(|m| fail(&m))?;
+        directive.set(config, values).map_err(|m| fail(&m))?;
     }
     Ok(())
 }

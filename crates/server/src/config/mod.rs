@@ -124,6 +124,9 @@ pub struct Config {
     pub min_replicas_max_lag: u64,
     /// `client-output-buffer-limit` per class: (hard, soft, soft seconds).
     pub output_limits: OutputLimits,
+    /// Directives kept as their CONFIG GET text (see `table::Kind`); an
+    /// absent name holds its default.
+    pub stored: std::collections::BTreeMap<&'static str, String>,
 }
 
 /// A memory value or a percentage of `maxmemory` (`maxmemory-clients`).
@@ -230,6 +233,7 @@ impl Default for Config {
             min_replicas_to_write: 0,
             min_replicas_max_lag: 10,
             output_limits: OutputLimits::default(),
+            stored: Default::default(),
         }
     }
 }

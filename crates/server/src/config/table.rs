@@ -20,6 +20,87 @@ pub struct Directive {
     pub set: Set,
     /// The value as a config file line would write it (memory units…).
     pub rewrite: Option<Get>,
+    /// What the directive does here, for the start-up notice and refusals.
+    pub note: Note,
+}
+
+/// What a directive does in ferrokv. Every Redis 7.0 directive is accepted
+/// and reported; those that change nothing here say so when set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Note {
+    /// Behaves as in Redis.
+    Used,
+    /// Has no meaning in ferrokv (no fork, no jemalloc tuning, no
+    /// process title…): accepted, reported, noticed at start-up.
+    NoEffect,
+    /// Belongs to a feature ferrokv does not have yet: accepted and
+    /// reported, with a warning at start-up when it is not the default.
+    Later(&'static str),
+    /// Turning it on would silently weaken what the operator asked for (an
+    /// ACL file, a TLS port, cluster mode): only the default is accepted.
+    Refused(&'static str),
+}
+
+/// The type, limits and default of a directive kept as text in
+/// [`Config::stored`] (one that no code reads as a typed field).
+pub enum Kind {
+    Bool(bool),
+    Int {
+        default: i64,
+        min: i64,
+        max: i64,
+        memory: bool,
+    },
+    Enum(&'static [&'static str], &'static str),
+    Str(&'static str),
+    /// Several words on one line, checked by the function.
+    Words(&'static str, fn(&[&str]) -> Result<String, String>),
+}
+
+impl Kind {
+    pub fn default_text(&self) -> String {
+        match self {
+            Kind::Bool(b) => yes_no(*b).into(),
+            Kind::Int { default, .. } => default.to_string(),
+            Kind::Enum(_, d) | Kind::Str(d) | Kind::Words(d, _) => d.to_string(),
+        }
+    }
+
+    /// The value as CONFIG GET prints it, or Redis's reason to refuse it.
+    fn canonical(&self, args: &[String]) -> Result<String, String> {
+        if let Kind::Words(_, check) = self {
+            let words: Vec<&str> = args.iter().flat_map(|s| s.split_whitespace()).collect();
+            return check(&words);
+        }
+        let v = one(args)?;
+        match self {
+            Kind::Bool(_) => parse_bool(v).map(|b| yes_no(b).into()),
+            Kind::Int { min, max, memory, .. } => int_in(v, *min, *max, *memory).map(|n| n.to_string()),
+            Kind::Enum(names, _) => {
+                let pairs: Vec<(&str, &str)> = names.iter().map(|n| (*n, *n)).collect();
+                enum_of(v, &pairs).map(String::from)
+            }
+            Kind::Str(_) => Ok(v.to_string()),
+            Kind::Words(..) => unreachable!("handled above"),
+        }
+    }
+
+    fn rewrite(&self, v: &str) -> String {
+        match self {
+            Kind::Str(_) => repr(v.as_bytes()),
+            Kind::Int { memory: true, .. } => v.parse().map(memory_to_string).unwrap_or_else(|_| v.to_string()),
+            Kind::Words(..) if v.is_empty() => "\"\"".into(),
+            _ => v.to_string(),
+        }
+    }
+}
+
+fn yes_no(b: bool) -> &'static str {
+    if b {
+        "yes"
+    } else {
+        "no"
+    }
 }
 
 fn one(args: &[String]) -> Result<&str, String> {
@@ -37,10 +118,11 @@ pub fn parse_bool(v: &str) -> Result<bool, String> {
     }
 }
 
-/// Redis's `memtoll`: an integer with an optional unit (k, kb, m, mb, g, gb).
+/// Redis's `memtoull`: digits with an optional unit (k, kb, m, mb, g, gb);
+/// no sign, and an empty number is 0, as Redis reads it.
 pub fn parse_memory(v: &str) -> Option<i64> {
     let lower = v.to_ascii_lowercase();
-    let digits_end = lower.find(|c: char| !(c.is_ascii_digit() || c == '-')).unwrap_or(lower.len());
+    let digits_end = lower.find(|c: char| !c.is_ascii_digit()).unwrap_or(lower.len());
     let (num, unit) = lower.split_at(digits_end);
     let mul: i64 = match unit {
         "" | "b" => 1,
@@ -52,7 +134,8 @@ pub fn parse_memory(v: &str) -> Option<i64> {
         "gb" => 1024 * 1024 * 1024,
         _ => return None,
     };
-    ferrokv_resp::parse_i64(num.as_bytes())?.checked_mul(mul)
+    let n: i64 = if num.is_empty() { 0 } else { num.parse().ok()? };
+    n.checked_mul(mul)
 }
 
 fn int_in(v: &str, min: i64, max: i64, memory: bool) -> Result<i64, String> {
@@ -146,6 +229,7 @@ macro_rules! int_directive {
                 Ok(())
             },
             rewrite: if $memory { Some(|c| memory_to_string(c.$field as i64)) } else { None },
+            note: Note::Used,
         }
     };
 }
@@ -167,6 +251,7 @@ macro_rules! bool_directive {
                 Ok(())
             },
             rewrite: None,
+            note: Note::Used,
         }
     };
 }
@@ -185,6 +270,7 @@ macro_rules! enum_directive {
                 Ok(())
             },
             rewrite: None,
+            note: Note::Used,
         }
     };
 }
@@ -203,8 +289,127 @@ macro_rules! string_directive {
                 Ok(())
             },
             rewrite: Some(|c| repr(c.$field.as_bytes())),
+            note: Note::Used,
         }
     };
+}
+
+/// A directive kept as text in [`Config::stored`], validated by its kind.
+macro_rules! stored {
+    ($name:expr, $kind:expr, $note:expr) => {
+        stored!($name, &[], $kind, $note, false)
+    };
+    ($name:expr, $kind:expr, $note:expr, immutable) => {
+        stored!($name, &[], $kind, $note, true)
+    };
+    ($name:expr, $aliases:expr, $kind:expr, $note:expr, $immutable:expr) => {
+        Directive {
+            name: $name,
+            aliases: $aliases,
+            immutable: $immutable,
+            protected: false,
+            multi_arg: matches!($kind, Kind::Words(..)),
+            get: |c| c.stored.get($name).cloned().unwrap_or_else(|| ($kind).default_text()),
+            set: |c, a| {
+                let v = ($kind).canonical(a)?;
+                c.stored.insert($name, v);
+                Ok(())
+            },
+            rewrite: Some(|c| ($kind).rewrite(&c.stored.get($name).cloned().unwrap_or_else(|| ($kind).default_text()))),
+            note: $note,
+        }
+    };
+}
+
+const INT: i64 = i32::MAX as i64;
+const LONG: i64 = i64::MAX;
+const TLS: Note = Note::Later("TLS");
+const CLUSTER: Note = Note::Later("cluster mode");
+const ACL: Note = Note::Later("ACL users");
+const STREAMS: Note = Note::Later("streams");
+
+const fn int(default: i64, min: i64, max: i64) -> Kind {
+    Kind::Int { default, min, max, memory: false }
+}
+
+const fn mem(default: i64, min: i64, max: i64) -> Kind {
+    Kind::Int { default, min, max, memory: true }
+}
+
+/// `oom-score-adj-values`: three scores for primary, replica, background child.
+fn oom_scores(words: &[&str]) -> Result<String, String> {
+    let scores: Option<Vec<i64>> = words.iter().map(|w| ferrokv_resp::parse_i64(w.as_bytes()).filter(|n| (-2000..=2000).contains(n))).collect();
+    match scores {
+        Some(s) if s.len() == 3 => Ok(words.join(" ")),
+        _ if words.len() != 3 => Err("wrong number of arguments".into()),
+        _ => Err("Invalid oom-score-adj-values, elements must be between -2000 and 2000.".into()),
+    }
+}
+
+/// `latency-tracking-info-percentiles`: doubles in 0..=100, "" for none.
+fn percentiles(words: &[&str]) -> Result<String, String> {
+    let mut out = Vec::with_capacity(words.len());
+    for w in words {
+        match w.parse::<f64>() {
+            Ok(p) if (0.0..=100.0).contains(&p) => out.push(p.to_string()),
+            Ok(_) => return Err("latency-tracking-info-percentiles parameters should sit between [0.0,100.0]".into()),
+            Err(_) => return Err("Invalid latency-tracking-info-percentiles parameters".into()),
+        }
+    }
+    Ok(out.join(" "))
+}
+
+/// `shutdown-on-sigint|sigterm`: `default`, or `save`/`nosave` with
+/// `now` and `force`, printed in Redis's order.
+fn shutdown_flags(words: &[&str]) -> Result<String, String> {
+    const FLAGS: [&str; 5] = ["default", "save", "nosave", "now", "force"];
+    let mut set = [false; 5];
+    for w in words {
+        let i = FLAGS.iter().position(|f| f.eq_ignore_ascii_case(w));
+        set[i.ok_or("argument(s) must be one of the following: default, save, nosave, now, force")?] = true;
+    }
+    if words.is_empty() {
+        return Err("argument(s) must be one of the following: default, save, nosave, now, force".into());
+    }
+    if set[1] && set[2] {
+        return Err("shutdown options SAVE and NOSAVE can't be used simultaneously".into());
+    }
+    let named: Vec<&str> = FLAGS.iter().zip(set).skip(1).filter(|(_, on)| *on).map(|(f, _)| *f).collect();
+    Ok(if named.is_empty() { "default".into() } else { named.join(" ") })
+}
+
+/// `proc-title-template`: Redis's variables in braces, `{{`/`}}` for
+/// braces, and something left once `{title}` is empty.
+fn proc_title(words: &[&str]) -> Result<String, String> {
+    const VARS: [&str; 7] = ["{title}", "{listen-addr}", "{server-mode}", "{port}", "{tls-port}", "{unixsocket}", "{config-file}"];
+    let invalid = || "template format is invalid or contains unknown variables".to_string();
+    let template = words.join(" ");
+    let mut rest = template.as_str();
+    let mut shows_something = false;
+    while !rest.is_empty() {
+        if let Some(r) = rest.strip_prefix("{{").or_else(|| rest.strip_prefix("}}")) {
+            shows_something = true;
+            rest = r;
+        } else if rest.starts_with('{') {
+            let end = rest.find('}').ok_or_else(invalid)?;
+            let var = &rest[..=end];
+            if !VARS.contains(&var) {
+                return Err(invalid());
+            }
+            shows_something |= !["{title}", "{unixsocket}", "{config-file}"].contains(&var);
+            rest = &rest[end + 1..];
+        } else if rest.starts_with('}') {
+            return Err(invalid());
+        } else {
+            shows_something = true;
+            rest = &rest[rest.chars().next().map_or(1, char::len_utf8)..];
+        }
+    }
+    if shows_something {
+        Ok(template)
+    } else {
+        Err(invalid())
+    }
 }
 
 pub static DIRECTIVES: &[Directive] = &[
@@ -224,6 +429,7 @@ pub static DIRECTIVES: &[Directive] = &[
             Ok(())
         },
         rewrite: None,
+        note: Note::Used,
     },
     Directive {
         name: "save",
@@ -257,6 +463,7 @@ pub static DIRECTIVES: &[Directive] = &[
                 c.save.iter().map(|(secs, changes)| format!("{secs} {changes}")).collect::<Vec<_>>().join(" ")
             }
         }),
+        note: Note::Used,
     },
     int_directive!("port", port, u16, 0, 65535, false, false),
     string_directive!("unixsocket", unixsocket, true),
@@ -273,6 +480,7 @@ pub static DIRECTIVES: &[Directive] = &[
             Ok(())
         },
         rewrite: None,
+        note: Note::Used,
     },
     int_directive!("maxclients", maxclients, u64, 1, u32::MAX as i64, false, false),
     int_directive!("timeout", timeout, u64, 0, i32::MAX as i64, false, false),
@@ -296,6 +504,7 @@ pub static DIRECTIVES: &[Directive] = &[
             Ok(())
         },
         rewrite: Some(|c| repr(c.dir.display().to_string().as_bytes())),
+        note: Note::Used,
     },
     string_directive!("logfile", logfile, true),
     string_directive!("pidfile", pidfile, true),
@@ -318,6 +527,7 @@ pub static DIRECTIVES: &[Directive] = &[
             Ok(())
         },
         rewrite: Some(|c| repr(c.dbfilename.as_bytes())),
+        note: Note::Used,
     },
     bool_directive!("rdbchecksum", rdbchecksum, true),
     bool_directive!("stop-writes-on-bgsave-error", stop_writes_on_bgsave_error),
@@ -342,6 +552,7 @@ pub static DIRECTIVES: &[Directive] = &[
             Ok(())
         },
         rewrite: None,
+        note: Note::Used,
     },
     enum_directive!("enable-debug-command", enable_debug_command, DEBUG_CMD, true),
     enum_directive!("enable-protected-configs", enable_protected_configs, DEBUG_CMD, true),
@@ -384,6 +595,7 @@ pub static DIRECTIVES: &[Directive] = &[
             MemoryOrPercent::Bytes(b) => memory_to_string(b as i64),
             MemoryOrPercent::Percent(p) => format!("{p}%"),
         }),
+        note: Note::Used,
     },
     Directive {
         name: "notify-keyspace-events",
@@ -397,12 +609,13 @@ pub static DIRECTIVES: &[Directive] = &[
             Ok(())
         },
         rewrite: Some(|c| repr(ferrokv_storage::events::to_string(c.notify_keyspace_events).as_bytes())),
+        note: Note::Used,
     },
     int_directive!("io-threads", io_threads, u64, 1, 128, false, true),
     Directive { aliases: &["lua-time-limit"], ..int_directive!("busy-reply-threshold", busy_reply_threshold, u64, 0, i64::MAX, false, false) },
     Directive {
         aliases: &["hash-max-ziplist-entries"],
-        ..int_directive!("hash-max-listpack-entries", hash_max_listpack_entries, u64, 0, i64::MAX, true, false)
+        ..int_directive!("hash-max-listpack-entries", hash_max_listpack_entries, u64, 0, i64::MAX, false, false)
     },
     Directive { aliases: &["hash-max-ziplist-value"], ..int_directive!("hash-max-listpack-value", hash_max_listpack_value, u64, 0, i64::MAX, true, false) },
     Directive {
@@ -411,10 +624,10 @@ pub static DIRECTIVES: &[Directive] = &[
     },
     int_directive!("list-compress-depth", list_compress_depth, u64, 0, i32::MAX as i64, false, false),
     int_directive!("hll-sparse-max-bytes", hll_sparse_max_bytes, u64, 0, i64::MAX, true, false),
-    int_directive!("set-max-intset-entries", set_max_intset_entries, u64, 0, i64::MAX, true, false),
+    int_directive!("set-max-intset-entries", set_max_intset_entries, u64, 0, i64::MAX, false, false),
     Directive {
         aliases: &["zset-max-ziplist-entries"],
-        ..int_directive!("zset-max-listpack-entries", zset_max_listpack_entries, u64, 0, i64::MAX, true, false)
+        ..int_directive!("zset-max-listpack-entries", zset_max_listpack_entries, u64, 0, i64::MAX, false, false)
     },
     Directive { aliases: &["zset-max-ziplist-value"], ..int_directive!("zset-max-listpack-value", zset_max_listpack_value, u64, 0, i64::MAX, true, false) },
     Directive {
@@ -435,6 +648,7 @@ pub static DIRECTIVES: &[Directive] = &[
             Ok(())
         },
         rewrite: None,
+        note: Note::Used,
     },
     string_directive!("masterauth", masterauth, false),
     string_directive!("masteruser", masteruser, false),
@@ -444,7 +658,14 @@ pub static DIRECTIVES: &[Directive] = &[
     Directive { aliases: &["slave-announce-ip"], ..string_directive!("replica-announce-ip", replica_announce_ip, false) },
     Directive { aliases: &["slave-announce-port"], ..int_directive!("replica-announce-port", replica_announce_port, u16, 0, 65535, false, false) },
     bool_directive!("replica-announced", replica_announced),
-    int_directive!("repl-backlog-size", repl_backlog_size, i64, 1, i64::MAX, true, false),
+    Directive {
+        set: |c, a| {
+            // Redis keeps at least 16 KiB of backlog whatever is asked.
+            c.repl_backlog_size = int_in(one(a)?, 1, i64::MAX, true)?.max(16 * 1024);
+            Ok(())
+        },
+        ..int_directive!("repl-backlog-size", repl_backlog_size, i64, 1, i64::MAX, true, false)
+    },
     int_directive!("repl-timeout", repl_timeout, u64, 1, i32::MAX as i64, false, false),
     Directive { aliases: &["min-slaves-to-write"], ..int_directive!("min-replicas-to-write", min_replicas_to_write, u64, 0, i32::MAX as i64, false, false) },
     Directive { aliases: &["min-slaves-max-lag"], ..int_directive!("min-replicas-max-lag", min_replicas_max_lag, u64, 0, i32::MAX as i64, false, false) },
@@ -461,7 +682,7 @@ pub static DIRECTIVES: &[Directive] = &[
         },
         set: |c, a| {
             let words: Vec<&str> = a.iter().flat_map(|s| s.split_whitespace()).collect();
-            if words.is_empty() || !words.len().is_multiple_of(4) {
+            if !words.len().is_multiple_of(4) {
                 return Err("Wrong number of arguments in buffer limit configuration.".into());
             }
             let mut limits = c.output_limits;
@@ -482,7 +703,122 @@ pub static DIRECTIVES: &[Directive] = &[
             Ok(())
         },
         rewrite: None,
+        note: Note::Used,
     },
+    // Redis 7.0's remaining directives: each accepted with Redis's type,
+    // limits and default, and reported by CONFIG GET.
+    stored!("daemonize", Kind::Bool(false), Note::Later("daemonizing"), immutable),
+    stored!("supervised", Kind::Enum(&["upstart", "systemd", "auto", "no"], "no"), Note::Later("supervision"), immutable),
+    stored!("syslog-enabled", Kind::Bool(false), Note::Later("syslog"), immutable),
+    stored!("syslog-ident", Kind::Str("redis"), Note::Later("syslog"), immutable),
+    stored!(
+        "syslog-facility",
+        Kind::Enum(&["user", "local0", "local1", "local2", "local3", "local4", "local5", "local6", "local7"], "local0"),
+        Note::Later("syslog"),
+        immutable
+    ),
+    stored!("always-show-logo", Kind::Bool(false), Note::Later("the logo"), immutable),
+    stored!("shutdown-timeout", int(10, 0, INT), Note::Later("SHUTDOWN's wait for replicas")),
+    stored!("shutdown-on-sigint", Kind::Words("default", shutdown_flags), Note::Later("shutdown flags")),
+    stored!("shutdown-on-sigterm", Kind::Words("default", shutdown_flags), Note::Later("shutdown flags")),
+    stored!("lazyfree-lazy-expire", Kind::Bool(false), Note::Later("lazy freeing")),
+    stored!("lazyfree-lazy-server-del", Kind::Bool(false), Note::Later("lazy freeing")),
+    stored!("lazyfree-lazy-user-del", Kind::Bool(false), Note::Later("lazy freeing")),
+    stored!("lazyfree-lazy-user-flush", Kind::Bool(false), Note::Later("lazy freeing")),
+    stored!("replica-lazy-flush", &["slave-lazy-flush"], Kind::Bool(false), Note::Later("lazy freeing"), false),
+    stored!("active-expire-effort", int(1, 1, 10), Note::Later("expiry effort")),
+    stored!("repl-ping-replica-period", &["repl-ping-slave-period"], int(10, 1, INT), Note::Later("the ping period"), false),
+    stored!("repl-backlog-ttl", int(3600, 0, LONG), Note::Later("backlog expiry")),
+    stored!("repl-diskless-sync", Kind::Bool(true), Note::Later("diskless replication")),
+    stored!("repl-diskless-sync-delay", int(5, 0, INT), Note::Later("diskless replication")),
+    stored!("repl-diskless-sync-max-replicas", int(0, 0, INT), Note::Later("diskless replication")),
+    stored!("repl-diskless-load", Kind::Enum(&["disabled", "on-empty-db", "swapdb"], "disabled"), Note::Later("diskless replication")),
+    // ferrokv always does what `yes` asks: snapshots in transit are
+    // deleted once used, and DUMP payloads are checked in full.
+    stored!("rdb-del-sync-files", Kind::Bool(false), Note::NoEffect),
+    stored!("sanitize-dump-payload", Kind::Enum(&["no", "yes", "clients"], "no"), Note::NoEffect),
+    stored!("propagation-error-behavior", Kind::Enum(&["ignore", "panic", "panic-on-replicas"], "ignore"), Note::Later("propagation error handling")),
+    stored!("replica-ignore-disk-write-errors", Kind::Bool(false), Note::Later("disk error handling on replicas")),
+    // Nothing to tune here: no fork, no jemalloc, no process title, no
+    // incremental rehashing to pace.
+    stored!("activerehashing", Kind::Bool(true), Note::NoEffect),
+    stored!("dynamic-hz", Kind::Bool(true), Note::NoEffect),
+    stored!("activedefrag", Kind::Bool(false), Note::NoEffect),
+    stored!("active-defrag-cycle-min", int(1, 1, 99), Note::NoEffect),
+    stored!("active-defrag-cycle-max", int(25, 1, 99), Note::NoEffect),
+    stored!("active-defrag-threshold-lower", int(10, 0, 1000), Note::NoEffect),
+    stored!("active-defrag-threshold-upper", int(100, 0, 1000), Note::NoEffect),
+    stored!("active-defrag-ignore-bytes", mem(100 << 20, 1, LONG), Note::NoEffect),
+    stored!("active-defrag-max-scan-fields", int(1000, 1, LONG), Note::NoEffect),
+    stored!("jemalloc-bg-thread", Kind::Bool(true), Note::NoEffect),
+    stored!("disable-thp", Kind::Bool(true), Note::NoEffect, immutable),
+    stored!("set-proc-title", Kind::Bool(true), Note::NoEffect, immutable),
+    stored!("proc-title-template", Kind::Words("{title} {listen-addr} {server-mode}", proc_title), Note::NoEffect),
+    stored!("oom-score-adj", Kind::Enum(&["no", "yes", "relative", "absolute"], "no"), Note::NoEffect),
+    stored!("oom-score-adj-values", Kind::Words("0 200 800", oom_scores), Note::NoEffect),
+    stored!("server_cpulist", Kind::Str(""), Note::NoEffect, immutable),
+    stored!("bio_cpulist", Kind::Str(""), Note::NoEffect, immutable),
+    stored!("aof_rewrite_cpulist", Kind::Str(""), Note::NoEffect, immutable),
+    stored!("bgsave_cpulist", Kind::Str(""), Note::NoEffect, immutable),
+    stored!("io-threads-do-reads", Kind::Bool(false), Note::NoEffect, immutable),
+    stored!("crash-log-enabled", Kind::Bool(true), Note::NoEffect),
+    stored!("crash-memcheck-enabled", Kind::Bool(true), Note::NoEffect),
+    stored!("ignore-warnings", Kind::Str(""), Note::NoEffect),
+    stored!("enable-module-command", Kind::Enum(&["no", "yes", "local"], "no"), Note::NoEffect, immutable),
+    stored!("socket-mark-id", int(0, 0, u32::MAX as i64), Note::NoEffect, immutable),
+    stored!("bind-source-addr", Kind::Str(""), Note::NoEffect),
+    stored!("repl-disable-tcp-nodelay", Kind::Bool(false), Note::NoEffect),
+    stored!("aof-rewrite-incremental-fsync", Kind::Bool(true), Note::NoEffect),
+    stored!("rdb-save-incremental-fsync", Kind::Bool(true), Note::NoEffect),
+    stored!("no-appendfsync-on-rewrite", Kind::Bool(false), Note::NoEffect),
+    stored!("aof-disable-auto-gc", Kind::Bool(false), Note::NoEffect),
+    stored!("aof-timestamp-enabled", Kind::Bool(false), Note::Later("AOF timestamp annotations")),
+    stored!("latency-tracking", Kind::Bool(true), Note::Later("latency tracking")),
+    stored!("latency-tracking-info-percentiles", Kind::Words("50 99 99.9", percentiles), Note::Later("latency tracking")),
+    stored!("tracking-table-max-keys", int(1_000_000, 0, LONG), Note::Later("client-side caching")),
+    stored!("stream-node-max-bytes", mem(4096, 0, LONG), STREAMS),
+    stored!("stream-node-max-entries", int(100, 0, LONG), STREAMS),
+    stored!("aclfile", Kind::Str(""), Note::Refused("ACL files"), immutable),
+    stored!("acllog-max-len", int(128, 0, LONG), ACL),
+    stored!("acl-pubsub-default", Kind::Enum(&["allchannels", "resetchannels"], "resetchannels"), ACL),
+    stored!("cluster-enabled", Kind::Bool(false), Note::Refused("cluster mode"), immutable),
+    stored!("cluster-config-file", Kind::Str("nodes.conf"), CLUSTER, immutable),
+    stored!("cluster-node-timeout", int(15000, 0, LONG), CLUSTER),
+    stored!("cluster-port", int(0, 0, 65535), CLUSTER, immutable),
+    stored!("cluster-announce-ip", Kind::Str(""), CLUSTER),
+    stored!("cluster-announce-hostname", Kind::Str(""), CLUSTER),
+    stored!("cluster-announce-port", int(0, 0, 65535), CLUSTER),
+    stored!("cluster-announce-bus-port", int(0, 0, 65535), CLUSTER),
+    stored!("cluster-announce-tls-port", int(0, 0, 65535), CLUSTER),
+    stored!("cluster-preferred-endpoint-type", Kind::Enum(&["ip", "hostname", "unknown-endpoint"], "ip"), CLUSTER),
+    stored!("cluster-require-full-coverage", Kind::Bool(true), CLUSTER),
+    stored!("cluster-allow-reads-when-down", Kind::Bool(false), CLUSTER),
+    stored!("cluster-allow-pubsubshard-when-down", Kind::Bool(true), CLUSTER),
+    stored!("cluster-replica-validity-factor", &["cluster-slave-validity-factor"], int(10, 0, INT), CLUSTER, false),
+    stored!("cluster-migration-barrier", int(1, 0, INT), CLUSTER),
+    stored!("cluster-allow-replica-migration", Kind::Bool(true), CLUSTER),
+    stored!("cluster-replica-no-failover", &["cluster-slave-no-failover"], Kind::Bool(false), CLUSTER, false),
+    stored!("cluster-link-sendbuf-limit", mem(0, 0, LONG), CLUSTER),
+    stored!("tls-port", int(0, 0, 65535), Note::Refused("TLS")),
+    stored!("tls-replication", Kind::Bool(false), Note::Refused("TLS")),
+    stored!("tls-cluster", Kind::Bool(false), Note::Refused("TLS")),
+    stored!("tls-auth-clients", Kind::Enum(&["no", "yes", "optional"], "yes"), TLS),
+    stored!("tls-prefer-server-ciphers", Kind::Bool(false), TLS),
+    stored!("tls-session-caching", Kind::Bool(true), TLS),
+    stored!("tls-session-cache-size", int(20 * 1024, 0, INT), TLS),
+    stored!("tls-session-cache-timeout", int(300, 0, INT), TLS),
+    stored!("tls-cert-file", Kind::Str(""), TLS),
+    stored!("tls-key-file", Kind::Str(""), TLS),
+    stored!("tls-key-file-pass", Kind::Str(""), TLS),
+    stored!("tls-client-cert-file", Kind::Str(""), TLS),
+    stored!("tls-client-key-file", Kind::Str(""), TLS),
+    stored!("tls-client-key-file-pass", Kind::Str(""), TLS),
+    stored!("tls-dh-params-file", Kind::Str(""), TLS),
+    stored!("tls-ca-cert-file", Kind::Str(""), TLS),
+    stored!("tls-ca-cert-dir", Kind::Str(""), TLS),
+    stored!("tls-protocols", Kind::Str(""), TLS),
+    stored!("tls-ciphers", Kind::Str(""), TLS),
+    stored!("tls-ciphersuites", Kind::Str(""), TLS),
 ];
 
 pub fn find(name: &str) -> Option<&'static Directive> {
@@ -490,6 +826,24 @@ pub fn find(name: &str) -> Option<&'static Directive> {
 }
 
 impl Directive {
+    pub fn get(&self, c: &Config) -> String {
+        (self.get)(c)
+    }
+
+    /// Sets the value from a file line's or CONFIG SET's words, refusing
+    /// what ferrokv cannot honour.
+    pub fn set(&self, c: &mut Config, args: &[String]) -> Result<(), String> {
+        let before = (self.get)(c);
+        (self.set)(c, args)?;
+        if let Note::Refused(feature) = self.note {
+            if (self.get)(c) != (self.get)(&Config::default()) {
+                (self.set)(c, &[before]).ok();
+                return Err(format!("ferrokv does not support {feature} yet"));
+            }
+        }
+        Ok(())
+    }
+
     /// The value as a config-file line writes it.
     pub fn rewrite_value(&self, c: &Config) -> String {
         match self.rewrite {
