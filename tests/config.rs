@@ -201,3 +201,37 @@ fn every_redis_directive_with_its_default_and_limits() {
     }
     assert!(differences.is_empty(), "{} differences:\n{}", differences.len(), differences.join("\n"));
 }
+
+/// Debian's stock /etc/redis/redis.conf starts a node as it is (only where
+/// it runs is moved), and what it sets that ferrokv ignores is logged.
+#[test]
+fn debian_stock_redis_conf_loads() {
+    let stock = std::path::Path::new("/etc/redis/redis.conf");
+    let text = std::fs::read_to_string(stock).expect("redis-server's stock config (apt install redis-server)");
+    let dir = tempfile::tempdir().unwrap();
+    let conf = dir.path().join("redis.conf");
+    std::fs::write(&conf, &text).unwrap();
+    let log = dir.path().join("ferrokv.log");
+    let pid = dir.path().join("ferrokv.pid");
+    let node = Node::ferrokv(&[conf.to_str().unwrap(), "--logfile", log.to_str().unwrap(), "--pidfile", pid.to_str().unwrap(), "--daemonize", "no"]);
+    let mut c = node.conn();
+    assert_eq!(c.cmd(&["set", "k", "v"]), simple("OK"));
+    assert_eq!(c.cmd(&["config", "get", "stream-node-max-entries"]), ferrokv_resp::Frame::Array(vec![bulk("stream-node-max-entries"), bulk("100")]));
+    assert_eq!(std::fs::read_to_string(&pid).unwrap().trim(), node.pid().to_string());
+}
+
+/// What would silently weaken a deployment is refused rather than ignored.
+#[test]
+fn unsupported_security_and_cluster_settings_are_refused() {
+    let out = startup_error(&["--aclfile", "/etc/redis/users.acl"]);
+    assert!(out.contains(">>> 'aclfile \"/etc/redis/users.acl\"'\nferrokv does not support ACL files yet"), "{out}");
+    let out = startup_error(&["--cluster-enabled", "yes"]);
+    assert!(out.contains("ferrokv does not support cluster mode yet"), "{out}");
+    let node = Node::ferrokv(&["--tls-port", "0", "--activedefrag", "yes"]);
+    let mut c = node.conn();
+    assert_eq!(
+        c.cmd(&["config", "set", "tls-port", "6380"]),
+        err("ERR CONFIG SET failed (possibly related to argument 'tls-port') - ferrokv does not support TLS yet")
+    );
+    assert_eq!(c.cmd(&["config", "get", "tls-port"]), ferrokv_resp::Frame::Array(vec![bulk("tls-port"), bulk("0")]));
+}

@@ -47,6 +47,7 @@ pub const REDIS_VERSION: &str = "7.0.15";
 /// Runs a node until SIGTERM, SIGINT or SHUTDOWN.
 pub async fn run(loaded: config::Loaded) -> Result<(), StartError> {
     let pidfile = loaded.config.pidfile.clone();
+    config::log_ignored(&loaded.config);
     let handle = start(loaded).await?;
     if !pidfile.is_empty() {
         // As Redis's createPidFile: a failure is logged, not fatal.

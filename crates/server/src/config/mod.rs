@@ -238,6 +238,33 @@ impl Default for Config {
     }
 }
 
+impl Config {
+    /// A directive's value as CONFIG GET shows it, for the few places that
+    /// read a directive kept as text (start-up, signals).
+    pub fn value(&self, name: &str) -> String {
+        table::find(name).map(|d| d.get(self)).unwrap_or_default()
+    }
+}
+
+/// Logs one line per directive set to a value ferrokv does not act on, so
+/// an operator moving a redis.conf over sees what it ignores.
+pub fn log_ignored(c: &Config) {
+    let defaults = Config::default();
+    for d in table::DIRECTIVES {
+        let value = d.get(c);
+        if value == d.get(&defaults) {
+            continue;
+        }
+        match d.note {
+            table::Note::NoEffect => tracing::info!("Config '{} {value}' has no effect in ferrokv.", d.name),
+            table::Note::Later(feature) => {
+                tracing::warn!("Config '{} {value}' is accepted, but ferrokv does not implement {feature} yet: it has no effect.", d.name)
+            }
+            table::Note::Used | table::Note::Refused(_) => {}
+        }
+    }
+}
+
 /// The result of loading: the config plus where it came from, for REWRITE.
 #[derive(Debug, Clone, Default)]
 pub struct Loaded {
