@@ -68,7 +68,7 @@ fn spawn(conf: &std::path::Path) -> Child {
         .arg(conf)
         .env("RUST_LOG", "info")
         .env("NO_COLOR", "1")
-        .stdout(Stdio::null())
+        .stdout(log.try_clone().unwrap())
         .stderr(log)
         .stdin(Stdio::null())
         .spawn()

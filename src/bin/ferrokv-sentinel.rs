@@ -40,10 +40,13 @@ async fn main() -> anyhow::Result<()> {
             _ => usage(),
         }
     }
-    tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
-        .with_writer(std::io::stderr)
-        .init();
+    ferrokv_log::init(ferrokv_log::Options {
+        verbosity: ferrokv_log::Verbosity::Notice,
+        logfile: String::new(),
+        syslog: None,
+        format: ferrokv_log::Format::Redis,
+        role: ferrokv_log::role::SENTINEL,
+    });
     let path = std::fs::canonicalize(path).with_context(|| format!("Sentinel config file {path} not found"))?;
     match ferrokv_sentinel::start(path, port).await {
         Ok(handle) => {

@@ -125,13 +125,13 @@ async fn open(host: String, port: u16, hello: Hello) -> Result<Stream, String> {
         .connect_timeout(Duration::from_secs(5))
         .tcp_nodelay(true)
         .http2_keep_alive_interval(Duration::from_secs(10));
-    let channel = endpoint.connect().await.map_err(|e| format!("Error condition on socket for SYNC: {e}"))?;
+    let channel = endpoint.connect().await.map_err(|e| format!("Error condition on socket for SYNC: {}", root_cause(&e)))?;
     let mut client = ReplicationClient::new(channel).max_decoding_message_size(64 << 20);
     let (ack_tx, ack_rx) = mpsc::channel::<u64>(16);
     let first = pb::ReplicaMessage { msg: Some(RMsg::Hello(to_pb_hello(hello))) };
     let acks = ReceiverStream::new(ack_rx).map(|offset| pb::ReplicaMessage { msg: Some(RMsg::Ack(pb::Ack { offset })) });
     let outbound = tokio_stream::once(first).chain(acks);
-    let response = client.sync(outbound).await.map_err(|s| format!("primary refused the link: {}", s.message()))?;
+    let response = client.sync(outbound).await.map_err(refused)?;
     let mut inbound = response.into_inner();
     let (ev_tx, ev_rx) = mpsc::channel(16);
     tokio::spawn(async move {
@@ -142,7 +142,10 @@ async fn open(host: String, port: u16, hello: Hello) -> Result<Stream, String> {
                     None => Err("unknown message from the primary".to_string()),
                 },
                 Ok(None) => return,
-                Err(s) => Err(s.message().to_string()),
+                Err(s) => {
+                    tracing::debug!("replication stream ended: {s}");
+                    Err("Connection with master lost.".to_string())
+                }
             };
             let last = item.is_err();
             if ev_tx.send(item).await.is_err() || last {
@@ -151,6 +154,34 @@ async fn open(host: String, port: u16, hello: Hello) -> Result<Stream, String> {
         }
     });
     Ok(Stream { events: ev_rx, acks: ack_tx })
+}
+
+/// The innermost error (the OS's "Connection refused"), not the
+/// transport's wrapping of it.
+fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut cause = e;
+    while let Some(next) = cause.source() {
+        cause = next;
+    }
+    let text = cause.to_string();
+    // "Connection refused (os error 111)" reads as Redis's strerror().
+    match text.find(" (os error ") {
+        Some(i) => text[..i].to_string(),
+        None => text,
+    }
+}
+
+/// The primary's refusal in the words Redis logs for PSYNC.
+fn refused(s: tonic::Status) -> String {
+    match s.code() {
+        tonic::Code::Unauthenticated | tonic::Code::PermissionDenied => format!("Unable to AUTH to MASTER: {}", s.message()),
+        // What HTTP/2 says when the peer is not a ferrokv (a Redis, say).
+        _ if s.message().contains("h2 protocol error") || s.message().contains("transport error") => {
+            tracing::debug!("replication handshake failed: {s}");
+            "Error condition on socket for SYNC: the primary does not answer ferrokv's replication protocol".into()
+        }
+        _ => format!("Error reply to PSYNC from master: {}", s.message()),
+    }
 }
 
 fn bracket(host: &str) -> String {

@@ -102,13 +102,13 @@ pub async fn run_link(repl: Arc<Replication>, host: Arc<dyn Host>, target: (Stri
         };
         hello.replid = replid;
         hello.offset = offset;
-        tracing::info!(primary = %format!("{h}:{p}"), "Connecting to MASTER");
+        tracing::info!("Connecting to MASTER {h}:{p}");
         let result = match connect(h.clone(), p, hello).await {
             Ok(stream) => follow(&repl, &host, stream, attempt).await,
             Err(e) => Err(e),
         };
         if let Err(e) = result {
-            tracing::warn!(primary = %format!("{h}:{p}"), "Replication link: {e}");
+            tracing::warn!("{e}");
         }
         link_down(&repl);
         tokio::time::sleep(RETRY).await;
@@ -151,7 +151,7 @@ async fn follow(repl: &Arc<Replication>, host: &Arc<dyn Host>, mut stream: Strea
         let event = tokio::select! {
             e = tokio::time::timeout(timeout, stream.events.recv()) => match e {
                 Err(_) => return Err("MASTER timeout: no data nor PING received".into()),
-                Ok(None) => return Err("connection closed by the primary".into()),
+                Ok(None) => return Err("Connection with master lost.".into()),
                 Ok(Some(Err(e))) => return Err(e),
                 Ok(Some(Ok(e))) => e,
             },

@@ -16,6 +16,7 @@ pub mod info;
 pub mod latency;
 pub mod lazyfree;
 pub mod logging;
+pub mod memtest;
 pub mod net;
 pub mod panics;
 pub mod persistence;
@@ -24,6 +25,7 @@ pub mod pubsub;
 pub mod replication;
 pub mod server;
 pub mod slowlog;
+pub mod supervise;
 
 pub use ferrokv_commands::{args, errors};
 pub use server::{start, Handle, Server, StartError};
@@ -46,7 +48,13 @@ pub const REDIS_VERSION: &str = "7.0.15";
 
 /// Runs a node until SIGTERM, SIGINT or SHUTDOWN.
 pub async fn run(loaded: config::Loaded) -> Result<(), StartError> {
-    let pidfile = loaded.config.pidfile.clone();
+    let daemonized = supervise::background(&loaded.config);
+    let mut pidfile = loaded.config.pidfile.clone();
+    if pidfile.is_empty() && daemonized {
+        pidfile = supervise::DEFAULT_PIDFILE.into();
+    }
+    let supervisor = supervise::supervisor(&loaded.config);
+    supervise::announce(supervisor);
     config::log_ignored(&loaded.config);
     let handle = start(loaded).await?;
     if !pidfile.is_empty() {
@@ -55,6 +63,7 @@ pub async fn run(loaded: config::Loaded) -> Result<(), StartError> {
             tracing::warn!("Failed to write PID file: {e}");
         }
     }
+    supervise::ready(supervisor);
     let server = handle.server.clone();
     tokio::spawn(async move {
         let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
@@ -62,14 +71,27 @@ pub async fn run(loaded: config::Loaded) -> Result<(), StartError> {
             Err(_) => return,
         };
         loop {
-            tokio::select! {
-                _ = term.recv() => tracing::warn!("Received SIGTERM scheduling shutdown..."),
-                _ = tokio::signal::ctrl_c() => tracing::warn!("Received SIGINT scheduling shutdown..."),
-            }
+            let flags = tokio::select! {
+                _ = term.recv() => {
+                    tracing::warn!("Received SIGTERM scheduling shutdown...");
+                    "shutdown-on-sigterm"
+                }
+                _ = tokio::signal::ctrl_c() => {
+                    tracing::warn!("Received SIGINT scheduling shutdown...");
+                    "shutdown-on-sigint"
+                }
+            };
             let s = server.clone();
             let stopped = tokio::task::spawn_blocking(move || {
-                let save = !s.config.read().save.is_empty();
-                crate::persistence::snapshot::final_save(&s, &mut s.store.exclusive(), save, false)
+                // `shutdown-on-sig*`: save, nosave, force (now: ferrokv
+                // never waits for replicas at shutdown).
+                let (save_points, flags) = {
+                    let c = s.config.read();
+                    (!c.save.is_empty(), c.value(flags))
+                };
+                let has = |f: &str| flags.split(' ').any(|x| x == f);
+                let save = has("save") || (!has("nosave") && save_points);
+                crate::persistence::snapshot::final_save(&s, &mut s.store.exclusive(), save, has("force"))
             })
             .await
             .unwrap_or(true);
@@ -80,6 +102,7 @@ pub async fn run(loaded: config::Loaded) -> Result<(), StartError> {
         server.shutdown();
     });
     handle.wait().await;
+    supervise::stopping(supervisor);
     if !pidfile.is_empty() {
         tracing::info!("Removing the pid file.");
         let _ = std::fs::remove_file(&pidfile);

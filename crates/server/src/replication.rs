@@ -262,11 +262,11 @@ pub fn follow(server: &Arc<Server>, host: String, port: u16) {
         t.abort();
     }
     server.repl.set_replica(true);
+    ferrokv_log::set_role(ferrokv_log::role::REPLICA);
     server.repl.with_log(|log| log.cut_all());
     *server.repl.link.lock() = Some(LinkInfo::new(host.clone(), port));
     server.config.write().replicaof = Some((host.clone(), port));
     let node: Arc<dyn Host> = Arc::new(NodeHost(Arc::downgrade(server)));
-    tracing::info!("Connecting to MASTER {host}:{port}");
     *task = Some(tokio::spawn(replica::run_link(server.repl.clone(), node, (host, port), grpc::connector())));
 }
 
@@ -280,8 +280,8 @@ pub fn promote(server: &Server) {
     if server.repl.is_replica() {
         server.repl.with_log(|log| log.shift_replid());
         server.repl.set_replica(false);
+        ferrokv_log::set_role(ferrokv_log::role::PRIMARY);
         *server.repl.link.lock() = None;
-        tracing::info!("MASTER MODE enabled");
     }
     server.config.write().replicaof = None;
 }

@@ -465,6 +465,8 @@ fn load_snapshot(server: &Server) -> Result<(), StartError> {
 pub async fn start(loaded: Loaded) -> Result<Handle, StartError> {
     let server = Server::new(loaded);
     let config = server.config.read().clone();
+    crate::logging::running(&config);
+    tracing::warn!("Server initialized");
     server.persistence.last_save.store(server.started_unix, Ordering::Relaxed);
     // With appendonly the AOF is the dataset (dump.rdb is ignored once an
     // AOF exists); without one yet, it is created from what dump.rdb held.
@@ -486,7 +488,7 @@ pub async fn start(loaded: Loaded) -> Result<Handle, StartError> {
     if let Some((host, port)) = config.replicaof.clone() {
         crate::replication::follow(&server, host, port);
     }
-    info!(port = config.port, pid = std::process::id(), "Ready to accept connections");
+    info!("Ready to accept connections");
     Ok(Handle { server, tcp_addrs, tasks })
 }
 

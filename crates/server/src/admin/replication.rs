@@ -68,7 +68,11 @@ pub static COMMANDS: &[Command] = &[
 
 /* REPLICAOF <host> <port> | NO ONE */
 fn replicaof(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+    let who = crate::admin::client::describe(&ctx.client.shared);
     if args::is(&args[1], "no") && args::is(&args[2], "one") {
+        if ctx.server.repl.is_replica() {
+            tracing::info!("MASTER MODE enabled (user request from '{who}')");
+        }
         replication::promote(ctx.server);
         return ctx.ok();
     }
@@ -83,6 +87,7 @@ fn replicaof(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         ctx.simple(b"OK Already connected to specified master");
         return Ok(());
     }
+    tracing::info!("REPLICAOF {host}:{port} enabled (user request from '{who}')");
     replication::follow(&ctx.server.arc(), host, port as u16);
     ctx.ok()
 }

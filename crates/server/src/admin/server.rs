@@ -281,6 +281,7 @@ fn config_set(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     }
     let old = std::mem::replace(&mut *ctx.server.config.write(), next.clone());
     ctx.server.hot.load_all(&next, &ctx.server.store);
+    ferrokv_log::set_verbosity(crate::logging::verbosity(next.loglevel));
     let used = crate::evict::used();
     if next.maxmemory != old.maxmemory && next.maxmemory > 0 && used > next.maxmemory {
         // As Redis's updateMaxmemory: the cron evicts from here on.

@@ -26,6 +26,8 @@ pub enum LogLevel {
     Verbose,
     Notice,
     Warning,
+    /// Redis 7.2's `nothing`, accepted on top of 7.0's four.
+    Nothing,
 }
 
 pub use ferrokv_storage::MaxmemoryPolicy;

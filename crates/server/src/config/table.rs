@@ -508,7 +508,16 @@ pub static DIRECTIVES: &[Directive] = &[
     },
     string_directive!("logfile", logfile, true),
     string_directive!("pidfile", pidfile, true),
-    enum_directive!("loglevel", loglevel, LOGLEVELS, false),
+    Directive {
+        get: |c| if c.loglevel == LogLevel::Nothing { "nothing".into() } else { name_of(c.loglevel, LOGLEVELS) },
+        set: |c, a| {
+            // Redis 7.2's `nothing` is accepted; errors list 7.0's levels.
+            let v = one(a)?;
+            c.loglevel = if v.eq_ignore_ascii_case("nothing") { LogLevel::Nothing } else { enum_of(v, LOGLEVELS)? };
+            Ok(())
+        },
+        ..enum_directive!("loglevel", loglevel, LOGLEVELS, false)
+    },
     bool_directive!("protected-mode", protected_mode),
     bool_directive!("rdbcompression", rdbcompression),
     Directive {
@@ -707,20 +716,20 @@ pub static DIRECTIVES: &[Directive] = &[
     },
     // Redis 7.0's remaining directives: each accepted with Redis's type,
     // limits and default, and reported by CONFIG GET.
-    stored!("daemonize", Kind::Bool(false), Note::Later("daemonizing"), immutable),
-    stored!("supervised", Kind::Enum(&["upstart", "systemd", "auto", "no"], "no"), Note::Later("supervision"), immutable),
-    stored!("syslog-enabled", Kind::Bool(false), Note::Later("syslog"), immutable),
-    stored!("syslog-ident", Kind::Str("redis"), Note::Later("syslog"), immutable),
+    stored!("daemonize", Kind::Bool(false), Note::Used, immutable),
+    stored!("supervised", Kind::Enum(&["upstart", "systemd", "auto", "no"], "no"), Note::Used, immutable),
+    stored!("syslog-enabled", Kind::Bool(false), Note::Used, immutable),
+    stored!("syslog-ident", Kind::Str("redis"), Note::Used, immutable),
     stored!(
         "syslog-facility",
         Kind::Enum(&["user", "local0", "local1", "local2", "local3", "local4", "local5", "local6", "local7"], "local0"),
-        Note::Later("syslog"),
+        Note::Used,
         immutable
     ),
-    stored!("always-show-logo", Kind::Bool(false), Note::Later("the logo"), immutable),
+    stored!("always-show-logo", Kind::Bool(false), Note::Used, immutable),
     stored!("shutdown-timeout", int(10, 0, INT), Note::Later("SHUTDOWN's wait for replicas")),
-    stored!("shutdown-on-sigint", Kind::Words("default", shutdown_flags), Note::Later("shutdown flags")),
-    stored!("shutdown-on-sigterm", Kind::Words("default", shutdown_flags), Note::Later("shutdown flags")),
+    stored!("shutdown-on-sigint", Kind::Words("default", shutdown_flags), Note::Used),
+    stored!("shutdown-on-sigterm", Kind::Words("default", shutdown_flags), Note::Used),
     stored!("lazyfree-lazy-expire", Kind::Bool(false), Note::Later("lazy freeing")),
     stored!("lazyfree-lazy-server-del", Kind::Bool(false), Note::Later("lazy freeing")),
     stored!("lazyfree-lazy-user-del", Kind::Bool(false), Note::Later("lazy freeing")),
