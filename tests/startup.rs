@@ -211,3 +211,24 @@ fn config_from_stdin() {
     let _ = child.wait();
     assert_eq!(reply, ferrokv_resp::Frame::Array(vec![bulk("maxclients"), bulk("77")]));
 }
+
+/// `shutdown-on-sigterm`: `nosave` skips the save the save points would
+/// ask for; `save` saves with none configured.
+#[test]
+fn shutdown_on_sigterm_flags() {
+    for (flags, save, expect_dump) in [("nosave", "3600 1", false), ("save", "", true), ("default", "", false)] {
+        let dir = tempfile::tempdir().unwrap();
+        let port = free_port();
+        let mut child = Command::new(env!("CARGO_BIN_EXE_ferrokv-server"))
+            .args(["--port", &port.to_string(), "--save", save, "--shutdown-on-sigterm", flags, "--dir", dir.path().to_str().unwrap()])
+            .stdout(Stdio::null())
+            .stdin(Stdio::null())
+            .spawn()
+            .unwrap();
+        assert!(eventually(WAIT, || Conn::try_connect(port).is_some()));
+        assert_eq!(Conn::connect(port).cmd(&["set", "k", "v"]), simple("OK"));
+        unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+        assert!(eventually(WAIT, || child.try_wait().ok().flatten().is_some()));
+        assert_eq!(dir.path().join("dump.rdb").exists(), expect_dump, "shutdown-on-sigterm {flags} with save {save:?}");
+    }
+}

@@ -116,7 +116,7 @@ pub fn perform(server: &Server) -> Outcome {
             Eviction::KeyspaceBusy => break Outcome::Running,
         };
         if settings.lazy {
-            server.lazyfree.free(entry);
+            server.store.lazyfree.free(entry);
         } else {
             drop(entry);
         }

@@ -240,7 +240,7 @@ fn memory(server: &Server, c: &crate::config::Config, dbs: &[TableOverhead], out
     let (vm_functions, functions_bytes) = server.functions.lock().as_ref().map_or((31744, 0), |f| (f.vm_memory(), f.overhead()));
     let counts = &server.function_counts;
     let (vm_total, scripts_total) = ((lua + vm_functions) as u64, (scripts_bytes + functions_bytes) as u64);
-    let lazy = server.lazyfree.counts();
+    let lazy = server.store.lazyfree.counts();
     let diff = |a: u64, b: u64| a as i64 - b as i64;
     let policy = crate::config::table::find("maxmemory-policy").map(|d| d.get(c)).unwrap_or_default();
     let fields: [(&str, String); 51] = [

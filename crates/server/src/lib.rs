@@ -14,7 +14,6 @@ pub mod dispatch;
 pub mod evict;
 pub mod info;
 pub mod latency;
-pub mod lazyfree;
 pub mod logging;
 pub mod memtest;
 pub mod net;

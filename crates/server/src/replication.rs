@@ -119,8 +119,14 @@ impl Host for NodeHost {
         let mut ks = server.store.exclusive();
         server.store.settle_snapshot(&mut ks);
         let now = ferrokv_storage::now_ms();
+        // `replica-lazy-flush`: the old dataset is freed in the background.
+        let lazy = server.config.read().value("replica-lazy-flush") == "yes";
         for db in 0..ks.db_count() {
-            ks.flush_db(db, now);
+            if lazy {
+                ks.flush_db_lazily(db, now, &server.store.lazyfree);
+            } else {
+                ks.flush_db(db, now);
+            }
         }
         // The primary's libraries replace ours, as its keys do.
         let opts = crate::persistence::snapshot::LoadOptions { merge: false, keep_expired: true, functions: ferrokv_scripting::RestorePolicy::Flush };

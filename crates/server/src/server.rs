@@ -121,6 +121,13 @@ impl HotConfig {
         store.limits.zset_max_listpack_value.store(c.zset_max_listpack_value as usize, Ordering::Relaxed);
         store.limits.list_max_listpack_size.store(c.list_max_listpack_size, Ordering::Relaxed);
         store.limits.list_compress_depth.store(c.list_compress_depth as usize, Ordering::Relaxed);
+        let policy = &store.lazyfree.policy;
+        let yes = |name: &str| c.value(name) == "yes";
+        policy.user_del.store(yes("lazyfree-lazy-user-del"), Ordering::Relaxed);
+        policy.user_flush.store(yes("lazyfree-lazy-user-flush"), Ordering::Relaxed);
+        policy.server_del.store(yes("lazyfree-lazy-server-del"), Ordering::Relaxed);
+        policy.expire.store(yes("lazyfree-lazy-expire"), Ordering::Relaxed);
+        store.expire_effort.store(c.value("active-expire-effort").parse().unwrap_or(1), Ordering::Relaxed);
     }
 
     pub fn load(&self, c: &Config) {
@@ -238,7 +245,6 @@ pub struct Server {
     /// `maxmemory-clients` and INFO's mem_clients_normal.
     pub clients_memory: AtomicUsize,
     /// Values freed in the background (lazy eviction).
-    pub lazyfree: crate::lazyfree::LazyFree,
     /// `used_memory` once the node was made (MEMORY STATS's startup.allocated).
     pub memory_at_startup: u64,
     /// Highest `used_memory` seen (INFO memory).
@@ -284,7 +290,6 @@ impl Server {
             script_watchdog: Arc::new(ferrokv_scripting::Watchdog::new(crate::net::workers::hand_off_worker)),
             active_expire: AtomicBool::new(true),
             tcp_port: AtomicUsize::new(config.port as usize),
-            lazyfree: Default::default(),
             clients_memory: AtomicUsize::new(0),
             memory_at_startup: ferrokv_util::alloc::used_memory() as u64,
             memory_peak: AtomicU64::new(0),

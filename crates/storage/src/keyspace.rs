@@ -19,6 +19,7 @@ use rand::Rng;
 use smallvec::SmallVec;
 
 use crate::counter::Counter;
+use crate::lazyfree::{LazyFree, Policy};
 use crate::shard::{Entry, Key, Shard};
 use crate::snapshot::{Capture, SnapshotJob};
 use crate::table::key_hash;
@@ -29,10 +30,19 @@ use crate::watch::{WatchFlag, Watches};
 /// worth of connections without contention.
 pub const SHARDS: usize = 16;
 
-/// Keys sampled per round of active expiry (ACTIVE_EXPIRE_CYCLE_KEYS_PER_LOOP).
+/// Keys sampled per round of active expiry (ACTIVE_EXPIRE_CYCLE_KEYS_PER_LOOP),
+/// at `active-expire-effort` 1; each step of effort adds a quarter.
 const EXPIRE_SAMPLE: usize = 20;
-/// Another round runs while more than this percentage of a sample was expired.
+/// Another round runs while more than this percentage of a sample was
+/// expired, at effort 1; each step of effort takes one off.
 const EXPIRE_STALE_PERCENT: usize = 10;
+
+/// Active expiry's work per round for an `active-expire-effort` (1..=10),
+/// as Redis scales it: (keys sampled, stale percentage that goes on).
+pub fn expire_effort(effort: u64) -> (usize, usize) {
+    let e = effort.clamp(1, 10) as usize - 1;
+    (EXPIRE_SAMPLE + EXPIRE_SAMPLE / 4 * e, EXPIRE_STALE_PERCENT - e)
+}
 
 pub fn now_ms() -> i64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
@@ -208,12 +218,23 @@ impl Keyspace {
 
     /// Empties one database; returns how many keys it held.
     pub fn flush_db(&mut self, index: usize, now: i64) -> usize {
+        self.take_db(index, now).1
+    }
+
+    /// FLUSHDB ASYNC: empties the database at once and frees what it held
+    /// on the lazyfree thread, counting its keys (Redis's `emptyDbAsync`).
+    pub fn flush_db_lazily(&mut self, index: usize, now: i64, lazyfree: &LazyFree) -> usize {
+        let (data, removed) = self.take_db(index, now);
+        lazyfree.free_counted(data, removed as u64);
+        removed
+    }
+
+    fn take_db(&mut self, index: usize, now: i64) -> (DbData, usize) {
         let db = &mut self.dbs[index];
         let Db { data, watches } = db;
         watches.touch_where(|k| live(data.shards[shard_of(k)].get_mut(), k, now));
         let removed = db.len();
-        db.data = DbData::new();
-        removed
+        (std::mem::replace(&mut db.data, DbData::new()), removed)
     }
 }
 
@@ -257,6 +278,10 @@ pub struct Store {
     watches: Box<[Arc<Watches>]>,
     /// Eviction's best candidates so far (see `evict`).
     pub(crate) evict_pool: Mutex<crate::evict::Pool>,
+    /// The lazyfree thread and the `lazyfree-lazy-*` policy.
+    pub lazyfree: LazyFree,
+    /// `active-expire-effort` (1..=10).
+    pub expire_effort: std::sync::atomic::AtomicU64,
 }
 
 impl Store {
@@ -272,6 +297,8 @@ impl Store {
             snapshot: Mutex::new(None),
             snapshot_active: AtomicBool::new(false),
             evict_pool: Mutex::default(),
+            lazyfree: LazyFree::default(),
+            expire_effort: std::sync::atomic::AtomicU64::new(1),
         }
     }
 
@@ -372,6 +399,8 @@ impl Store {
         let total = ks.dbs.len() * SHARDS;
         let mut deleted = 0;
         let mut rng = rand::rng();
+        let (sample_size, stale_percent) = expire_effort(self.expire_effort.load(Ordering::Relaxed));
+        let lazy = Policy::on(&self.lazyfree.policy.expire);
         for _ in 0..total {
             let slot = self.expire_cursor.fetch_add(1, Ordering::Relaxed) % total;
             let (dbi, si) = (slot / SHARDS, slot % SHARDS);
@@ -384,7 +413,7 @@ impl Store {
                 }
                 let now = now_ms();
                 let mut expired_now = 0;
-                let sample = EXPIRE_SAMPLE.min(n);
+                let sample = sample_size.min(n);
                 for _ in 0..sample {
                     let len = shard.expires.len();
                     if len == 0 {
@@ -397,14 +426,18 @@ impl Store {
                         if let Some(job) = &job {
                             job.before_key(dbi, si, &mut shard, &key);
                         }
-                        shard.remove(&key);
+                        if let Some(entry) = shard.remove(&key) {
+                            if lazy {
+                                self.lazyfree.drop_value(entry.value);
+                            }
+                        }
                         db.watches.touch(&key);
                         on_expired(dbi, &key);
                         expired_now += 1;
                     }
                 }
                 deleted += expired_now;
-                if expired_now * 100 <= sample * EXPIRE_STALE_PERCENT || started.elapsed() > budget {
+                if expired_now * 100 <= sample * stale_percent || started.elapsed() > budget {
                     break;
                 }
             }
@@ -439,6 +472,7 @@ pub struct View<'a> {
     pub now_ms: i64,
     stats: &'a Stats,
     limits: &'a crate::types::Limits,
+    lazyfree: &'a LazyFree,
     pub expired: Vec<(usize, Key)>,
     /// Keys that now hold a list or sorted set: clients blocked on them
     /// may be served (Redis's `signalKeyAsReady` on dbAdd).
@@ -485,6 +519,7 @@ impl<'a> View<'a> {
             now_ms,
             stats: &store.stats,
             limits: &store.limits,
+            lazyfree: &store.lazyfree,
             expired: Vec::new(),
             ready: Vec::new(),
             lfu: false,
@@ -641,7 +676,11 @@ impl<'a> View<'a> {
         if expiry == Expiry::Hide {
             return true;
         }
-        shard.remove_hashed(hash, key);
+        if let Some(entry) = shard.remove_hashed(hash, key) {
+            if Policy::on(&self.lazyfree.policy.expire) {
+                self.lazyfree.drop_value(entry.value);
+            }
+        }
         let db = self.db;
         self.db_watches(db).touch(key);
         self.stats.expired_keys.fetch_add(1, Ordering::Relaxed);
@@ -757,10 +796,11 @@ impl<'a> View<'a> {
         let shard = self.shard_hashed(hash, key);
         match shard.map.get_mut_hashed(hash, key) {
             Some(entry) => {
-                entry.value = value;
+                let old = std::mem::replace(&mut entry.value, value);
                 if !keep_ttl {
                     shard.expires.remove(key);
                 }
+                self.free_replaced(old);
             }
             None => {
                 shard.map.insert_new_hashed(hash, key, Entry::new(value, lru));
@@ -770,14 +810,42 @@ impl<'a> View<'a> {
         self.modified(key);
     }
 
+    /// A value the server removed or replaced (not a user's DEL): freed
+    /// lazily under `lazyfree-lazy-server-del`, as Redis's `dbDelete`.
+    fn free_replaced(&self, old: Value) {
+        if Policy::on(&self.lazyfree.policy.server_del) {
+            self.lazyfree.drop_value(old);
+        }
+    }
+
     /// Replaces the value of an existing key in place, keeping its expiry.
     pub fn replace(&mut self, key: &[u8], value: Value) {
         self.set(key, value, true)
     }
 
-    /// Removes `key`; true if it existed.
+    /// Removes `key` as the server does (an emptied collection, a moved
+    /// key); true if it existed.
     pub fn delete(&mut self, key: &[u8]) -> bool {
-        self.take(key).is_some()
+        self.take(key).map(|old| self.free_replaced(old)).is_some()
+    }
+
+    /// DEL and UNLINK: removes `key`, freeing a big value on the lazyfree
+    /// thread when `lazy`; true if it existed.
+    pub fn unlink(&mut self, key: &[u8], lazy: bool) -> bool {
+        match self.take(key) {
+            Some(old) if lazy => {
+                self.lazyfree.drop_value(old);
+                true
+            }
+            Some(_) => true,
+            None => false,
+        }
+    }
+
+    /// The lazyfree thread and policy, for commands that free whole
+    /// databases (FLUSHALL ASYNC).
+    pub fn lazyfree(&self) -> &LazyFree {
+        self.lazyfree
     }
 
     /// Removes `key` and returns its value.
@@ -940,6 +1008,15 @@ impl<'a> View<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn expire_effort_scales_as_redis() {
+        // ACTIVE_EXPIRE_CYCLE_KEYS_PER_LOOP + KEYS_PER_LOOP/4*effort, and
+        // ACCEPTABLE_STALE - effort, with effort = active-expire-effort - 1.
+        assert_eq!(expire_effort(1), (20, 10));
+        assert_eq!(expire_effort(10), (65, 1));
+        assert_eq!(expire_effort(0), (20, 10));
+    }
     use crate::value::Str;
     use std::sync::atomic::AtomicBool;
     use std::sync::Arc;

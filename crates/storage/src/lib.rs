@@ -14,6 +14,7 @@ pub mod evict;
 mod expires;
 pub mod hll;
 mod keyspace;
+pub mod lazyfree;
 pub mod lfu;
 pub mod memory;
 mod record;

@@ -5,6 +5,7 @@
 
 use bytes::Bytes;
 use ferrokv_storage::events::GENERIC;
+use ferrokv_storage::lazyfree::Policy;
 use ferrokv_storage::{idle_seconds, lfu, Str, Value};
 
 use crate::args;
@@ -229,10 +230,13 @@ static OBJECT_SUBCOMMANDS: &[Command] = &[
 ];
 
 /* DEL key [key ...] and UNLINK key [key ...] */
+/// DEL and UNLINK: UNLINK frees big values on the lazyfree thread, DEL
+/// too under `lazyfree-lazy-user-del`.
 fn del(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+    let lazy = args[0].eq_ignore_ascii_case(b"unlink") || Policy::on(&ctx.view.lazyfree().policy.user_del);
     let mut n = 0;
     for key in &args[1..] {
-        if ctx.view.delete(key) {
+        if ctx.view.unlink(key, lazy) {
             ctx.notify(GENERIC, "del", key);
             n += 1;
         }

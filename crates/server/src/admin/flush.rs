@@ -10,6 +10,8 @@ use crate::command::flags::*;
 use crate::command::Command;
 use crate::ctx::Ctx;
 use crate::errors::{self, CmdResult, RedisError};
+use ferrokv_storage::lazyfree::{LazyFree, Policy};
+use ferrokv_storage::Keyspace;
 
 const KS_DANGER: &[&str] = &["keyspace", "dangerous"];
 
@@ -40,23 +42,34 @@ pub static COMMANDS: &[Command] = &[
     ),
 ];
 
-/// `[ASYNC|SYNC]`; returns true for SYNC (the default), after which freed
-/// memory goes back to the OS at once, as in Redis.
-fn flush_mode(args: &[Bytes]) -> Result<bool, RedisError> {
+/// `[ASYNC|SYNC]`; returns true for SYNC (the default unless
+/// `lazyfree-lazy-user-flush`), after which freed memory goes back to the
+/// OS at once, as in Redis.
+fn flush_mode(ctx: &Ctx<'_>, args: &[Bytes]) -> Result<bool, RedisError> {
     match args.len() {
-        1 => Ok(true),
+        1 => Ok(!Policy::on(&ctx.server.store.lazyfree.policy.user_flush)),
         2 if args::is(&args[1], "async") => Ok(false),
         2 if args::is(&args[1], "sync") => Ok(true),
         _ => Err(errors::SYNTAX.into()),
     }
 }
 
+/// ASYNC empties at once and frees on the lazyfree thread.
+fn flush(ks: &mut Keyspace, db: usize, now: i64, sync: bool, lazyfree: &LazyFree) {
+    if sync {
+        ks.flush_db(db, now);
+    } else {
+        ks.flush_db_lazily(db, now, lazyfree);
+    }
+}
+
 /* FLUSHDB [ASYNC|SYNC] */
 fn flushdb(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
-    let sync = flush_mode(args)?;
+    let sync = flush_mode(ctx, args)?;
     let (db, now) = (ctx.view.db, ctx.view.now_ms);
+    let lazyfree = &ctx.server.store.lazyfree;
     if let Some(ks) = ctx.view.keyspace() {
-        ks.flush_db(db, now);
+        flush(ks, db, now, sync, lazyfree);
     }
     ctx.view.changed();
     if sync {
@@ -67,11 +80,12 @@ fn flushdb(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
 
 /* FLUSHALL [ASYNC|SYNC] */
 fn flushall(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
-    let sync = flush_mode(args)?;
+    let sync = flush_mode(ctx, args)?;
     let now = ctx.view.now_ms;
+    let lazyfree = &ctx.server.store.lazyfree;
     if let Some(ks) = ctx.view.keyspace() {
         for db in 0..ks.db_count() {
-            ks.flush_db(db, now);
+            flush(ks, db, now, sync, lazyfree);
         }
     }
     ctx.view.changed();

@@ -136,6 +136,11 @@ impl List {
         self.len
     }
 
+    /// Quicklist nodes (what freeing the list walks).
+    pub fn node_count(&self) -> usize {
+        self.nodes.len()
+    }
+
     pub fn is_empty(&self) -> bool {
         self.len == 0
     }
