@@ -365,7 +365,8 @@ fn slow_replica_is_cut_at_the_output_limit_and_recovers() {
 
 #[test]
 fn faults_between_primary_and_replica_never_diverge() {
-    let p = primary(&["--save", ""]);
+    // Pings every second keep an idle link inside the replica's timeout.
+    let p = primary(&["--save", "", "--repl-ping-replica-period", "1"]);
     let proxy = Proxy::start(p.port);
     let r = replica_of(proxy.port, &["--save", "", "--repl-timeout", "2"]);
     let stop = Arc::new(AtomicBool::new(false));
@@ -527,4 +528,20 @@ fn a_replica_with_an_aof_keeps_what_its_full_sync_brought_across_a_crash() {
     let mut rc = r.conn();
     assert_eq!(rc.cmd(&["dbsize"]), int(52), "the AOF lost what the full sync loaded");
     assert_eq!(rc.cmd(&["exists", "before:7", "streamed", "own"]), int(3));
+}
+
+/// `repl-ping-replica-period`: the primary's pings keep an idle link
+/// within the replica's `repl-timeout`; pings rarer than the timeout let
+/// the replica drop the link and continue with a partial resync.
+#[test]
+fn ping_period_keeps_an_idle_link_alive() {
+    for (period, survives) in [("1", true), ("10", false)] {
+        let p = primary(&["--save", "", "--repl-ping-replica-period", period]);
+        let r = replica_of(p.port, &["--save", "", "--repl-timeout", "2"]);
+        assert_converged(&p, &[&r]);
+        let before = stat(&p, "sync_partial_ok");
+        std::thread::sleep(Duration::from_millis(4500));
+        let after = stat(&p, "sync_partial_ok");
+        assert_eq!(after == before, survives, "period {period}: partial resyncs {before} -> {after}");
+    }
 }

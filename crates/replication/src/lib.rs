@@ -91,6 +91,9 @@ pub trait Host: Send + Sync + 'static {
     /// Seconds without traffic after which a link is considered dead
     /// (`repl-timeout`).
     fn repl_timeout(&self) -> u64;
+    /// Seconds between the primary's pings to an idle replica
+    /// (`repl-ping-replica-period`).
+    fn ping_period(&self) -> u64;
 }
 
 /// Per-link state the host keeps for the primary's client (selected

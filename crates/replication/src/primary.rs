@@ -25,7 +25,6 @@ const LOG_CHUNK: usize = 64 * 1024;
 /// Bytes of snapshot per message.
 const SNAPSHOT_CHUNK: usize = 256 * 1024;
 /// Idle links get a GETACK this often, which doubles as the primary's ping.
-const HEARTBEAT: Duration = Duration::from_secs(1);
 
 /// As INFO's `slaveN:...,state=`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -148,7 +147,7 @@ impl Session {
         *self.info.state.lock() = ReplicaState::Online;
         *self.info.last_ack.lock() = Instant::now();
         tracing::info!(replica = %who, "Synchronization with replica succeeded");
-        self.stream_log(&tx).await
+        self.stream_log(&host, &tx).await
     }
 
     async fn full_sync(&self, host: &Arc<dyn Host>, tx: &mpsc::Sender<Event>) -> Result<(), SessionError> {
@@ -184,7 +183,7 @@ impl Session {
     }
 
     /// Sends the log as it grows; GETACKs when WAIT asks and when idle.
-    async fn stream_log(&self, tx: &mpsc::Sender<Event>) -> Result<(), SessionError> {
+    async fn stream_log(&self, host: &Arc<dyn Host>, tx: &mpsc::Sender<Event>) -> Result<(), SessionError> {
         let repl = &self.repl;
         let mut getack = repl.getack.subscribe();
         loop {
@@ -204,7 +203,7 @@ impl Session {
                     }
                     send(tx, Event::GetAck).await?;
                 }
-                _ = tokio::time::sleep(HEARTBEAT) => send(tx, Event::GetAck).await?,
+                _ = tokio::time::sleep(Duration::from_secs(host.ping_period().max(1))) => send(tx, Event::GetAck).await?,
                 _ = tx.closed() => return Err(SessionError::Closed),
             }
         }

@@ -147,14 +147,23 @@ async fn follow(repl: &Arc<Replication>, host: &Arc<dyn Host>, mut stream: Strea
     let mut transfer: Option<Transfer> = None;
     let mut ack_timer = tokio::time::interval(ACK_EVERY);
     let mut online = false;
+    // The deadline runs from the last thing received, not from the last
+    // turn of this loop (the ack timer turns it every second).
+    let mut last_received = tokio::time::Instant::now();
     loop {
         let event = tokio::select! {
-            e = tokio::time::timeout(timeout, stream.events.recv()) => match e {
-                Err(_) => return Err("MASTER timeout: no data nor PING received".into()),
-                Ok(None) => return Err("Connection with master lost.".into()),
-                Ok(Some(Err(e))) => return Err(e),
-                Ok(Some(Ok(e))) => e,
+            // What already arrived counts before the deadline does (a long
+            // snapshot load must not read as a silent primary).
+            biased;
+            e = stream.events.recv() => match e {
+                None => return Err("Connection with master lost.".into()),
+                Some(Err(e)) => return Err(e),
+                Some(Ok(e)) => {
+                    last_received = tokio::time::Instant::now();
+                    e
+                }
             },
+            _ = tokio::time::sleep_until(last_received + timeout) => return Err("MASTER timeout: no data nor PING received".into()),
             _ = ack_timer.tick() => {
                 if online {
                     let _ = stream.acks.send(repl.offset()).await;

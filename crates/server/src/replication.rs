@@ -194,6 +194,10 @@ impl Host for NodeHost {
     fn repl_timeout(&self) -> u64 {
         self.server().map(|s| s.config.read().repl_timeout).unwrap_or(60)
     }
+
+    fn ping_period(&self) -> u64 {
+        self.server().ok().and_then(|s| s.config.read().value("repl-ping-replica-period").parse().ok()).unwrap_or(10)
+    }
 }
 
 /// The AUX fields that let a restarted replica continue its history.

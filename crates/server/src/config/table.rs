@@ -736,7 +736,7 @@ pub static DIRECTIVES: &[Directive] = &[
     stored!("lazyfree-lazy-user-flush", Kind::Bool(false), Note::Used),
     stored!("replica-lazy-flush", &["slave-lazy-flush"], Kind::Bool(false), Note::Used, false),
     stored!("active-expire-effort", int(1, 1, 10), Note::Used),
-    stored!("repl-ping-replica-period", &["repl-ping-slave-period"], int(10, 1, INT), Note::Later("the ping period"), false),
+    stored!("repl-ping-replica-period", &["repl-ping-slave-period"], int(10, 1, INT), Note::Used, false),
     stored!("repl-backlog-ttl", int(3600, 0, LONG), Note::Later("backlog expiry")),
     stored!("repl-diskless-sync", Kind::Bool(true), Note::Later("diskless replication")),
     stored!("repl-diskless-sync-delay", int(5, 0, INT), Note::Later("diskless replication")),
