@@ -545,3 +545,19 @@ fn ping_period_keeps_an_idle_link_alive() {
         assert_eq!(after == before, survives, "period {period}: partial resyncs {before} -> {after}");
     }
 }
+
+/// `repl-backlog-ttl`: once its replicas are gone for that long, the
+/// primary frees the backlog and starts a new replication ID, as Redis.
+#[test]
+fn backlog_freed_after_ttl_without_replicas() {
+    let p = primary(&["--save", "", "--repl-backlog-ttl", "1"]);
+    let replid = {
+        let r = replica_of(p.port, &["--save", ""]);
+        assert_converged(&p, &[&r]);
+        assert_eq!(offset(&p, "repl_backlog_active"), "1");
+        offset(&p, "master_replid")
+    };
+    assert!(eventually(SYNC, || offset(&p, "repl_backlog_active") == "0"), "the backlog outlived repl-backlog-ttl");
+    assert_ne!(offset(&p, "master_replid"), replid);
+    assert_eq!(offset(&p, "master_replid2"), "0000000000000000000000000000000000000000");
+}

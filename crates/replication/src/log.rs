@@ -221,6 +221,15 @@ impl ReplLog {
         self.cut_all();
     }
 
+    /// `repl-backlog-ttl` passed without replicas: the backlog goes, and
+    /// with it the history replicas could continue (a new ID, none
+    /// before it), as Redis's replicationCron does.
+    pub fn free_backlog(&mut self) {
+        self.offset = self.offset();
+        self.backlog = None;
+        self.change_replid();
+    }
+
     /// DEBUG CHANGE-REPL-ID: a new ID and no previous one (no replica can
     /// continue partially).
     pub fn change_replid(&mut self) {

@@ -16,6 +16,7 @@ pub async fn run(server: Arc<Server>) {
     let mut stop = server.shutdown_signal();
     let mut sample = (Instant::now(), 0u64);
     let mut last_fsync = Instant::now();
+    let mut no_replicas_since = Instant::now();
     loop {
         let hz = server.config.read().hz.max(1);
         let period = Duration::from_millis(1000 / hz);
@@ -51,8 +52,26 @@ pub async fn run(server: Arc<Server>) {
         aof_duties(&server, &mut last_fsync);
         ferrokv_storage::refresh_lru_clock();
         lift_expired_pause(&server);
+        expire_backlog(&server, &mut no_replicas_since);
         sample = sample_ops(&server, sample);
     }
+}
+
+/// `repl-backlog-ttl`: a primary left without replicas that long frees
+/// its backlog (a replica keeps its own: it may be promoted).
+fn expire_backlog(server: &Server, no_replicas_since: &mut Instant) {
+    let repl = &server.repl;
+    if !repl.replicas.lock().is_empty() || !repl.logging() {
+        *no_replicas_since = Instant::now();
+        return;
+    }
+    let ttl: u64 = server.config.read().value("repl-backlog-ttl").parse().unwrap_or(3600);
+    if ttl == 0 || repl.is_replica() || no_replicas_since.elapsed() <= Duration::from_secs(ttl) {
+        return;
+    }
+    repl.with_log(|log| log.free_backlog());
+    *no_replicas_since = Instant::now();
+    tracing::info!("Replication backlog freed after {ttl} seconds without connected replicas.");
 }
 
 /// Redis's eviction time proc: commands evict before they run, but when

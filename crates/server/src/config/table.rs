@@ -737,7 +737,7 @@ pub static DIRECTIVES: &[Directive] = &[
     stored!("replica-lazy-flush", &["slave-lazy-flush"], Kind::Bool(false), Note::Used, false),
     stored!("active-expire-effort", int(1, 1, 10), Note::Used),
     stored!("repl-ping-replica-period", &["repl-ping-slave-period"], int(10, 1, INT), Note::Used, false),
-    stored!("repl-backlog-ttl", int(3600, 0, LONG), Note::Later("backlog expiry")),
+    stored!("repl-backlog-ttl", int(3600, 0, LONG), Note::Used),
     stored!("repl-diskless-sync", Kind::Bool(true), Note::Later("diskless replication")),
     stored!("repl-diskless-sync-delay", int(5, 0, INT), Note::Later("diskless replication")),
     stored!("repl-diskless-sync-max-replicas", int(0, 0, INT), Note::Later("diskless replication")),
