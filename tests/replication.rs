@@ -561,3 +561,33 @@ fn backlog_freed_after_ttl_without_replicas() {
     assert_ne!(offset(&p, "master_replid"), replid);
     assert_eq!(offset(&p, "master_replid2"), "0000000000000000000000000000000000000000");
 }
+
+/// `propagation-error-behavior`: a command from the primary that fails on
+/// the replica (its data parted from the primary's) is logged as Redis
+/// logs it; with `panic` the replica stops instead of serving it.
+#[test]
+fn propagation_errors_are_logged_or_stop_the_replica() {
+    for behavior in ["ignore", "panic"] {
+        let p = primary(&["--save", ""]);
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("replica.log");
+        let mut r =
+            replica_of(p.port, &["--save", "", "--replica-read-only", "no", "--propagation-error-behavior", behavior, "--logfile", log.to_str().unwrap()]);
+        assert_converged(&p, &[&r]);
+        // The replica's own write makes `k` a list there; the primary's
+        // INCR then fails on it.
+        assert_eq!(r.conn().cmd(&["rpush", "k", "a"]), int(1));
+        assert_eq!(p.conn().cmd(&["incr", "k"]), int(1));
+        let critical = "== CRITICAL == This replica is sending an error to its master: 'WRONGTYPE Operation against a key holding the wrong kind of value' after processing the command 'incr'";
+        assert!(
+            eventually(SYNC, || std::fs::read_to_string(&log).is_ok_and(|t| t.contains(critical))),
+            "{behavior}: no CRITICAL line in {}",
+            std::fs::read_to_string(&log).unwrap_or_default()
+        );
+        if behavior == "panic" {
+            assert!(r.wait_exit(SYNC), "the replica kept serving after a propagation error");
+        } else {
+            assert_eq!(r.conn().cmd(&["ping"]), simple("PONG"));
+        }
+    }
+}

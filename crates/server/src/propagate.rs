@@ -42,7 +42,14 @@ impl<'s> Propagator<'s> {
     /// its primary's stream verbatim instead of propagating what it
     /// applies; the AOF records effects whoever causes them.
     pub fn collects(&self, from_primary: bool, loading: bool) -> bool {
-        (self.repl.logging() && !from_primary && !loading) || self.aof.enabled()
+        (self.feeds_replicas() && !from_primary && !loading) || self.aof.enabled()
+    }
+
+    /// Only a primary feeds its log: a replica's log is its primary's
+    /// stream, so its own writes (`replica-read-only no`) stay local, as
+    /// in Redis (`shouldPropagate`).
+    fn feeds_replicas(&self) -> bool {
+        self.repl.logging() && !self.repl.is_replica()
     }
 
     /// Logs one unit (MULTI/EXEC around it when it has several commands);
@@ -53,7 +60,7 @@ impl<'s> Propagator<'s> {
         if !effects.on || effects.is_empty() {
             return logged;
         }
-        if replicate && self.repl.logging() {
+        if replicate && self.feeds_replicas() {
             logged.offset = Some(self.repl.feed(effects.iter()));
         }
         if self.aof.enabled() && self.aof.feed(effects.iter()).is_err() {

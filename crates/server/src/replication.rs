@@ -160,7 +160,11 @@ impl Host for NodeHost {
         m.client.now_ms = ferrokv_storage::now_ms();
         m.client.woff = end;
         m.client.repl_pending.extend_from_slice(raw);
+        let name = args.first().map(|a| String::from_utf8_lossy(a).to_ascii_lowercase()).unwrap_or_default();
         crate::dispatch::process(&server, &mut m.client, &mut args, &mut m.out);
+        if m.out.first() == Some(&b'-') {
+            propagation_error(&server, &name, &m.out);
+        }
         m.out.clear();
     }
 
@@ -197,6 +201,21 @@ impl Host for NodeHost {
 
     fn ping_period(&self) -> u64 {
         self.server().ok().and_then(|s| s.config.read().value("repl-ping-replica-period").parse().ok()).unwrap_or(10)
+    }
+}
+
+/// A command from the primary failed here: the datasets have parted.
+/// Logged as Redis logs it; `propagation-error-behavior panic` (or
+/// `panic-on-replicas`) stops the node rather than serve a dataset that
+/// differs from its primary's.
+fn propagation_error(server: &Server, command: &str, reply: &[u8]) {
+    let text = String::from_utf8_lossy(reply);
+    let error = text.trim_start_matches('-').trim_end();
+    tracing::warn!("== CRITICAL == This replica is sending an error to its master: '{error}' after processing the command '{command}'");
+    let behavior = server.config.read().value("propagation-error-behavior");
+    if behavior == "panic" || behavior == "panic-on-replicas" {
+        tracing::warn!("Guru Meditation: This replica panicked sending an error to its master after processing the command '{command}'");
+        std::process::abort();
     }
 }
 

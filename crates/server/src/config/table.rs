@@ -746,7 +746,7 @@ pub static DIRECTIVES: &[Directive] = &[
     // deleted once used, and DUMP payloads are checked in full.
     stored!("rdb-del-sync-files", Kind::Bool(false), Note::NoEffect),
     stored!("sanitize-dump-payload", Kind::Enum(&["no", "yes", "clients"], "no"), Note::NoEffect),
-    stored!("propagation-error-behavior", Kind::Enum(&["ignore", "panic", "panic-on-replicas"], "ignore"), Note::Later("propagation error handling")),
+    stored!("propagation-error-behavior", Kind::Enum(&["ignore", "panic", "panic-on-replicas"], "ignore"), Note::Used),
     stored!("replica-ignore-disk-write-errors", Kind::Bool(false), Note::Later("disk error handling on replicas")),
     // Nothing to tune here: no fork, no jemalloc, no process title, no
     // incremental rehashing to pace.
