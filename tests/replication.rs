@@ -591,3 +591,71 @@ fn propagation_errors_are_logged_or_stop_the_replica() {
         }
     }
 }
+
+/// Shutting down with a replica behind: writes pause and the primary waits
+/// (up to `shutdown-timeout`) until the replica has acknowledged
+/// everything, so what it acknowledged survives the failover that follows a
+/// planned restart. The link is held while the primary is asked to stop;
+/// it must still be running a while later, and exit once the replica
+/// caught up.
+#[test]
+fn shutdown_waits_for_lagging_replicas() {
+    for how in ["sigterm", "shutdown"] {
+        let mut p = primary(&["--save", "", "--shutdown-timeout", "60"]);
+        let proxy = Proxy::start(p.port);
+        let r = replica_of(proxy.port, &["--save", ""]);
+        assert_converged(&p, &[&r]);
+        proxy.pause(true);
+        let mut c = p.conn();
+        for i in 0..50 {
+            assert_eq!(c.cmd(&["set", &format!("k{i}"), "v"]), simple("OK"));
+        }
+        match how {
+            "sigterm" => unsafe {
+                libc::kill(p.pid() as i32, libc::SIGTERM);
+            },
+            _ => c.send(&[b"shutdown", b"nosave"]),
+        }
+        assert!(!p.wait_exit(Duration::from_millis(1500)), "{how}: the primary left its replica behind");
+        let mut other = p.conn();
+        other.send(&[b"set", b"late", b"v"]);
+        proxy.pause(false);
+        assert!(p.wait_exit(SYNC), "{how}: the primary did not exit");
+        if how == "shutdown" {
+            assert!(c.read_to_close().is_empty(), "SHUTDOWN answers nothing when it succeeds");
+        }
+        // Writes were paused during the wait: the late SET never ran.
+        assert_eq!(r.conn().cmd(&["dbsize"]), int(50), "{how}: the replica missed acknowledged writes");
+    }
+}
+
+/// SHUTDOWN NOW does not wait; a replica that never answers is waited for
+/// only `shutdown-timeout` seconds, and named in the log.
+#[test]
+fn shutdown_now_and_the_timeout() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("primary.log");
+    let mut p = primary(&["--save", "", "--shutdown-timeout", "1", "--logfile", log.to_str().unwrap()]);
+    let proxy = Proxy::start(p.port);
+    let r = replica_of(proxy.port, &["--save", ""]);
+    assert_converged(&p, &[&r]);
+    proxy.pause(true);
+    assert_eq!(p.conn().cmd(&["set", "k", "v"]), simple("OK"));
+    let mut c = p.conn();
+    c.send(&[b"shutdown", b"nosave"]);
+    c.read_to_close();
+    assert!(p.wait_exit(SYNC));
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(text.contains(" # Lagging replica 127.0.0.1:"), "{text}");
+
+    let mut p = primary(&["--save", "", "--shutdown-timeout", "3600"]);
+    let proxy = Proxy::start(p.port);
+    let _r = replica_of(proxy.port, &["--save", ""]);
+    assert!(eventually(SYNC, || offset(&p, "connected_slaves") == "1"));
+    proxy.pause(true);
+    assert_eq!(p.conn().cmd(&["set", "k", "v"]), simple("OK"));
+    let mut c = p.conn();
+    c.send(&[b"shutdown", b"nosave", b"now"]);
+    c.read_to_close();
+    assert!(p.wait_exit(SYNC), "SHUTDOWN NOW waited");
+}

@@ -23,6 +23,7 @@ pub mod propagate;
 pub mod pubsub;
 pub mod replication;
 pub mod server;
+pub mod shutdown;
 pub mod slowlog;
 pub mod supervise;
 
@@ -80,21 +81,8 @@ pub async fn run(loaded: config::Loaded) -> Result<(), StartError> {
                     "shutdown-on-sigint"
                 }
             };
-            let s = server.clone();
-            let stopped = tokio::task::spawn_blocking(move || {
-                // `shutdown-on-sig*`: save, nosave, force (now: ferrokv
-                // never waits for replicas at shutdown).
-                let (save_points, flags) = {
-                    let c = s.config.read();
-                    (!c.save.is_empty(), c.value(flags))
-                };
-                let has = |f: &str| flags.split(' ').any(|x| x == f);
-                let save = has("save") || (!has("nosave") && save_points);
-                crate::persistence::snapshot::final_save(&s, &mut s.store.exclusive(), save, has("force"))
-            })
-            .await
-            .unwrap_or(true);
-            if stopped {
+            let req = shutdown::Request::from_flags(&server.config.read().value(flags));
+            if shutdown::on_signal(&server, req).await {
                 break;
             }
         }

@@ -939,13 +939,14 @@ fn latency_help(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult {
 
 /* SHUTDOWN [NOSAVE|SAVE] [NOW] [FORCE] [ABORT] */
 fn shutdown(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
-    let (mut save, mut nosave, mut abort, mut force) = (false, false, false, false);
+    let (mut save, mut nosave, mut abort, mut force, mut now) = (false, false, false, false, false);
     for a in &args[1..] {
         if args::is(a, "nosave") {
             nosave = true;
         } else if args::is(a, "save") {
             save = true;
         } else if args::is(a, "now") {
+            now = true;
         } else if args::is(a, "force") {
             force = true;
         } else if args::is(a, "abort") {
@@ -962,6 +963,12 @@ fn shutdown(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     }
     tracing::warn!("User requested shutdown...");
     let server = ctx.server;
+    let req = crate::shutdown::Request { save: (save || nosave).then_some(save), now, force };
+    if crate::shutdown::must_wait(server, req) {
+        // Finished by the connection once the replicas caught up.
+        ctx.client.shutdown = Some(req);
+        return Ok(());
+    }
     let save = save || (!nosave && !server.config.read().save.is_empty());
     let Some(ks) = ctx.view.keyspace_for_reading() else {
         return Err("ERR SHUTDOWN needs exclusive access to the keyspace".into());

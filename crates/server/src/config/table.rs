@@ -727,7 +727,7 @@ pub static DIRECTIVES: &[Directive] = &[
         immutable
     ),
     stored!("always-show-logo", Kind::Bool(false), Note::Used, immutable),
-    stored!("shutdown-timeout", int(10, 0, INT), Note::Later("SHUTDOWN's wait for replicas")),
+    stored!("shutdown-timeout", int(10, 0, INT), Note::Used),
     stored!("shutdown-on-sigint", Kind::Words("default", shutdown_flags), Note::Used),
     stored!("shutdown-on-sigterm", Kind::Words("default", shutdown_flags), Note::Used),
     stored!("lazyfree-lazy-expire", Kind::Bool(false), Note::Used),

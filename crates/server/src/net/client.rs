@@ -336,6 +336,8 @@ pub struct Client {
     pub woff: u64,
     /// Set by WAIT: the connection waits for acks.
     pub wait: Option<crate::replication::WaitAcks>,
+    /// SHUTDOWN waiting for lagging replicas before it finishes.
+    pub shutdown: Option<crate::shutdown::Request>,
     /// The primary's link on a replica: its commands bypass read-only and
     /// see keys as the primary did.
     pub is_master: bool,
@@ -374,6 +376,7 @@ impl Client {
             in_script: false,
             woff: 0,
             wait: None,
+            shutdown: None,
             is_master: false,
             is_loading: false,
             drop_reply: false,

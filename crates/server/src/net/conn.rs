@@ -279,6 +279,16 @@ where
             let acked = crate::replication::wait_acks(server, wait).await;
             encode::integer(out, acked as i64);
         }
+        if let Some(req) = client.shutdown.take() {
+            let _ = flush(server, outbox, stream, out).await;
+            let before = crate::shutdown::wait_for_replicas(server).await;
+            if crate::shutdown::finish(server, req) {
+                server.shutdown();
+                return false;
+            }
+            crate::shutdown::resume(server, before);
+            encode::error(out, b"ERR Errors trying to SHUTDOWN. Check logs.");
+        }
         if client.close_after_reply || client.shared.killed.load(Ordering::Acquire) {
             return false;
         }

@@ -1,0 +1,103 @@
+//! Shutting down as Redis 7.0 does: with replicas behind, writes pause and
+//! the node waits up to `shutdown-timeout` seconds for them to acknowledge
+//! everything (unless NOW), so a failover after a planned restart loses
+//! nothing; then the final save (unless NOSAVE) and exit. SHUTDOWN,
+//! SIGTERM and SIGINT all come here.
+
+use std::time::{Duration, Instant};
+
+use crate::replication::WaitAcks;
+use crate::server::{PauseMode, Server};
+
+/// SHUTDOWN's flags, or those of `shutdown-on-sigterm|sigint`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Request {
+    /// Some(true) SAVE, Some(false) NOSAVE, None: as the save points say.
+    pub save: Option<bool>,
+    pub now: bool,
+    pub force: bool,
+}
+
+impl Request {
+    /// `shutdown-on-sig*`'s value (`default`, or `save`/`nosave` `now` `force`).
+    pub fn from_flags(flags: &str) -> Request {
+        let has = |f: &str| flags.split(' ').any(|x| x == f);
+        let save = if has("save") {
+            Some(true)
+        } else if has("nosave") {
+            Some(false)
+        } else {
+            None
+        };
+        Request { save, now: has("now"), force: has("force") }
+    }
+}
+
+/// Whether SHUTDOWN must wait for replicas first.
+pub fn must_wait(server: &Server, req: Request) -> bool {
+    !req.now && timeout(server) > Duration::ZERO && lagging(server) > 0
+}
+
+fn timeout(server: &Server) -> Duration {
+    Duration::from_secs(server.config.read().value("shutdown-timeout").parse().unwrap_or(10))
+}
+
+/// Online replicas that have not acknowledged the whole log.
+fn lagging(server: &Server) -> usize {
+    let repl = &server.repl;
+    if repl.is_replica() {
+        return 0;
+    }
+    let offset = repl.offset();
+    let online = repl.replicas.lock().values().filter(|r| r.state() == ferrokv_replication::ReplicaState::Online).count();
+    online.saturating_sub(repl.acked_at_least(offset))
+}
+
+/// Pauses writes and waits, up to `shutdown-timeout`, for every online
+/// replica to acknowledge the log; logs the ones still behind. Returns the
+/// pause it replaced, for `resume` if the shutdown then fails.
+pub async fn wait_for_replicas(server: &Server) -> Option<(Instant, PauseMode)> {
+    let timeout = timeout(server);
+    let before = *server.pause.state.lock();
+    let deadline = Instant::now() + timeout;
+    server.pause.extend(deadline, PauseMode::Write);
+    tracing::info!("Waiting for replicas before shutting down.");
+    let repl = &server.repl;
+    let offset = repl.offset();
+    let replicas = repl.replicas.lock().values().filter(|r| r.state() == ferrokv_replication::ReplicaState::Online).count();
+    repl.request_acks();
+    crate::replication::wait_acks(server, WaitAcks { offset, replicas, deadline: Some(deadline) }).await;
+    for r in repl.replicas.lock().values() {
+        let acked = r.ack_offset();
+        if acked < offset {
+            tracing::warn!("Lagging replica {}:{} reported offset {acked} behind master, lag={}, state={}.", r.ip, r.port, r.lag_secs(), r.state().name());
+        }
+    }
+    before
+}
+
+/// After a shutdown that failed (the final save): writes flow again.
+pub fn resume(server: &Server, before: Option<(Instant, PauseMode)>) {
+    server.pause.set(before);
+}
+
+/// The final save and the stop of every later command; false (and the
+/// node keeps running) when the save failed without FORCE.
+pub fn finish(server: &Server, req: Request) -> bool {
+    let save = req.save.unwrap_or_else(|| !server.config.read().save.is_empty());
+    let mut ks = server.store.exclusive();
+    crate::persistence::snapshot::final_save(server, &mut ks, save, req.force)
+}
+
+/// SIGTERM/SIGINT: wait, save, stop (on a blocking thread for the save).
+pub async fn on_signal(server: &std::sync::Arc<Server>, req: Request) -> bool {
+    let paused = if must_wait(server, req) { Some(wait_for_replicas(server).await) } else { None };
+    let s = server.clone();
+    let stopped = tokio::task::spawn_blocking(move || finish(&s, req)).await.unwrap_or(true);
+    if !stopped {
+        if let Some(before) = paused {
+            resume(server, before);
+        }
+    }
+    stopped
+}
