@@ -357,7 +357,7 @@ fn a_panicking_command_answers_an_error_and_the_node_goes_on() {
     assert_eq!(other.cmd(&["get", "a"]), bulk("3"));
     let text = std::fs::read_to_string(log.path()).unwrap();
     assert!(
-        text.contains("Command 'debug' panicked (a defect; the node goes on): DEBUG PANIC-IN-HANDLER, as asked at crates/server/src/admin/server.rs"),
+        text.contains("Command 'debug' panicked (a defect; the node goes on): DEBUG PANIC-IN-HANDLER, as asked at crates/server/src/admin/debug.rs"),
         "{text}"
     );
     assert!(text.contains("had changed the dataset before it panicked"), "{text}");
@@ -365,4 +365,92 @@ fn a_panicking_command_answers_an_error_and_the_node_goes_on() {
     for secs in ["inf", "1e308"] {
         assert_eq!(c.cmd(&["debug", "sleep", secs]), err("ERR value is out of range"), "{secs}");
     }
+}
+
+/// DEBUG's subcommands that client libraries and Redis's tooling use, reply
+/// for reply against Redis 7.0, in RESP2 and RESP3.
+#[test]
+fn debug_subcommands_match_redis() {
+    let pair = Pair::new(&["--enable-debug-command", "yes"]);
+    let protocol = "debug protocol string\ndebug protocol integer\ndebug protocol double\ndebug protocol bignum\ndebug protocol null\ndebug protocol array\ndebug protocol set\ndebug protocol map\ndebug protocol attrib\ndebug protocol push\ndebug protocol verbatim\ndebug protocol true\ndebug protocol false\ndebug protocol nosuch\n";
+    run_script(&pair, protocol);
+    // In RESP3 the push comes before a real reply.
+    let resp3 = protocol.replace("push\n", "push\n!read\n");
+    run_script(
+        &pair,
+        &format!(
+            r#"
+?hello 3
+{resp3}
+?hello 2
+debug error "MYERR something failed"
+debug error "ERR with\r\nnewlines"
+debug log "a line from the test"
+debug leak abc
+debug stringmatch-test
+debug quicklist-packed-threshold 100
+debug quicklist-packed-threshold 0
+debug quicklist-packed-threshold 5gb
+debug quicklist-packed-threshold abc
+debug set-skip-checksum-validation 1
+restore k 0 "\x00\x03bar\n\x00\x00\x00\x00\x00\x00\x00\x00\x00"
+get k
+debug set-skip-checksum-validation 0
+restore k2 0 "\x00\x03bar\n\x00\x00\x00\x00\x00\x00\x00\x00\x00"
+rpush l a b c
+sadd s a b c
+set str hello
+set num 12345
+debug listpack nosuch
+debug listpack l
+debug listpack s
+debug quicklist s
+debug quicklist l
+debug quicklist l 1
+debug sdslen nosuch
+debug sdslen l
+debug sdslen num
+debug htstats-key l
+debug htstats-key nosuch
+debug htstats 99
+debug pause-cron 1
+debug pause-cron 0
+debug replybuffer resizing 0
+debug replybuffer peak-reset-time never
+debug replybuffer peak-reset-time reset
+debug replybuffer peak-reset-time 100
+debug replybuffer foo 1
+debug nosuch
+debug protocol
+"#
+        ),
+    );
+}
+
+/// What DEBUG PAUSE-CRON, REPLICATE and CONFIG-REWRITE-FORCE-ALL do.
+#[test]
+fn debug_pause_cron_replicate_and_rewrite_all() {
+    let node = Node::ferrokv(&["--enable-debug-command", "yes"]);
+    let mut c = node.conn();
+    assert_eq!(c.cmd(&["debug", "pause-cron", "1"]), simple("OK"));
+    assert_eq!(c.cmd(&["set", "k", "v", "px", "10"]), simple("OK"));
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(c.cmd(&["dbsize"]), int(1), "active expiry ran with the cron paused");
+    assert_eq!(c.cmd(&["debug", "pause-cron", "0"]), simple("OK"));
+    assert!(eventually(Duration::from_secs(10), || c.cmd(&["dbsize"]) == int(0)));
+
+    let replica = Node::ferrokv(&["--replicaof", "127.0.0.1", &node.port.to_string()]);
+    let mut r = replica.conn();
+    assert!(eventually(Duration::from_secs(20), || info_field(&mut r, "replication", "master_link_status") == "up"));
+    assert_eq!(c.cmd(&["debug", "replicate", "set", "only-there", "1"]), simple("OK"));
+    assert!(eventually(Duration::from_secs(10), || r.cmd(&["get", "only-there"]) == bulk("1")));
+    assert_eq!(c.cmd(&["exists", "only-there"]), int(0));
+
+    let dir = tempfile::tempdir().unwrap();
+    let conf = dir.path().join("n.conf");
+    std::fs::write(&conf, "maxclients 50\n").unwrap();
+    let node = Node::ferrokv(&[conf.to_str().unwrap(), "--enable-debug-command", "yes"]);
+    assert_eq!(node.conn().cmd(&["debug", "config-rewrite-force-all"]), simple("OK"));
+    let text = std::fs::read_to_string(&conf).unwrap();
+    assert!(text.contains("maxclients 50\n") && text.contains("activedefrag no\n") && text.contains("tls-port 0\n"), "{text}");
 }

@@ -23,6 +23,9 @@ pub struct Limits {
     pub rdbcompression: AtomicBool,
     pub rdbchecksum: AtomicBool,
     pub hll_sparse_max_bytes: AtomicUsize,
+    /// DEBUG SET-SKIP-CHECKSUM-VALIDATION: RESTORE and RDB loads take
+    /// payloads without checking their CRC.
+    pub skip_checksum: AtomicBool,
 }
 
 impl Default for Limits {
@@ -33,6 +36,7 @@ impl Default for Limits {
             rdbcompression: AtomicBool::new(true),
             rdbchecksum: AtomicBool::new(true),
             hll_sparse_max_bytes: AtomicUsize::new(3000),
+            skip_checksum: AtomicBool::new(false),
         }
     }
 }
@@ -46,6 +50,11 @@ impl Limits {
     }
     pub fn rdbchecksum(&self) -> bool {
         self.rdbchecksum.load(Ordering::Relaxed)
+    }
+    /// Whether RESTORE checks a payload's CRC: always, as Redis, unless
+    /// DEBUG SET-SKIP-CHECKSUM-VALIDATION turned it off.
+    pub fn verify_checksums(&self) -> bool {
+        !self.skip_checksum.load(Ordering::Relaxed)
     }
     pub fn hll_sparse_max_bytes(&self) -> usize {
         self.hll_sparse_max_bytes.load(Ordering::Relaxed)

@@ -24,6 +24,9 @@ pub async fn run(server: Arc<Server>) {
             _ = stop.changed() => return,
             _ = tokio::time::sleep(period) => {}
         }
+        if server.cron_paused.load(Ordering::Relaxed) {
+            continue;
+        }
         // Replicas never expire keys themselves: the primary's DELs do.
         if server.active_expire.load(Ordering::Relaxed) && !server.repl.is_replica() {
             let server2 = server.clone();

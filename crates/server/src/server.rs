@@ -240,6 +240,8 @@ pub struct Server {
     /// The task following our primary, while we are a replica.
     pub repl_link: Mutex<Option<tokio::task::JoinHandle<()>>>,
     pub active_expire: AtomicBool,
+    /// DEBUG PAUSE-CRON: the periodic work stops while set.
+    pub cron_paused: AtomicBool,
     pub tcp_port: AtomicUsize,
     /// Every client's memory (`ClientShared::memory` totals), for
     /// `maxmemory-clients` and INFO's mem_clients_normal.
@@ -289,6 +291,7 @@ impl Server {
             function_counts: Arc::default(),
             script_watchdog: Arc::new(ferrokv_scripting::Watchdog::new(crate::net::workers::hand_off_worker)),
             active_expire: AtomicBool::new(true),
+            cron_paused: AtomicBool::new(false),
             tcp_port: AtomicUsize::new(config.port as usize),
             clients_memory: AtomicUsize::new(0),
             memory_at_startup: ferrokv_util::alloc::used_memory() as u64,

@@ -180,7 +180,7 @@ fn restore(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     if ttl < 0 {
         return Err("ERR Invalid TTL value, must be >= 0".into());
     }
-    let value = match restore_payload(&args[3], ctx.limits.rdbchecksum()) {
+    let value = match restore_payload(&args[3], ctx.limits.verify_checksums()) {
         Ok(v) => v,
         Err(PayloadError::VersionOrChecksum) => return Err("ERR DUMP payload version or checksum are wrong".into()),
         Err(PayloadError::BadFormat(_)) => return Err("ERR Bad data format".into()),

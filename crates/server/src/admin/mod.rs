@@ -5,6 +5,7 @@
 
 pub mod client;
 pub mod connection;
+pub mod debug;
 pub mod flush;
 pub mod functions;
 pub mod memory;

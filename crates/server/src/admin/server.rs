@@ -3,11 +3,9 @@
 
 use std::collections::HashSet;
 use std::sync::atomic::Ordering;
-use std::time::Duration;
 
 use bytes::Bytes;
 use ferrokv_commands::keyspec::{Begin, Find, KeySpec};
-use ferrokv_storage::idle_seconds;
 
 use crate::args;
 use crate::command::flags::*;
@@ -44,7 +42,7 @@ pub static COMMANDS: &[Command] = &[
     cmd!("time", "2.6.0", 1, LOADING | STALE | FAST, &[], (0, 0, 0), time, "server", "Return the current server time", tips = &["nondeterministic_output"]),
     container!("slowlog", "2.2.12", -2, SLOWLOG, "server", "A container for slow log commands"),
     cmd!("monitor", "1.0.0", 1, ADMIN_BASE, &[], (0, 0, 0), monitor, "server", "Listen for all requests received by the server in real time"),
-    cmd!("debug", "1.0.0", -2, ADMIN_BASE | WHOLE, &[], (0, 0, 0), debug, "server", "A container for debugging commands"),
+    cmd!("debug", "1.0.0", -2, ADMIN_BASE | WHOLE, &[], (0, 0, 0), crate::admin::debug::debug, "server", "A container for debugging commands"),
     container!("latency", "2.8.13", -2, LATENCY, "server", "A container for latency diagnostics commands"),
     cmd!(
         "shutdown",
@@ -699,167 +697,11 @@ fn monitor(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult {
 }
 
 /// `enable-debug-command` / `enable-protected-configs`: yes, no, or local clients only.
-fn allowed_by(setting: DebugCommand, is_local: bool) -> bool {
+pub(crate) fn allowed_by(setting: DebugCommand, is_local: bool) -> bool {
     match setting {
         DebugCommand::Yes => true,
         DebugCommand::Local => is_local,
         DebugCommand::No => false,
-    }
-}
-
-/* DEBUG <subcommand> ... */
-fn debug(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
-    if !allowed_by(ctx.server.config.read().enable_debug_command, ctx.client.is_local) {
-        return Err(errors::DEBUG_DISABLED.into());
-    }
-    let sub = &args[1];
-    let syntax = || RedisError::from(format!("ERR unknown subcommand or wrong number of arguments for '{}'. Try DEBUG HELP.", errors::clip(sub)));
-    if args::is(sub, "sleep") && args.len() == 3 {
-        let secs = args::float(&args[2])?;
-        // Like Redis, the whole server stalls: DEBUG holds the exclusive gate.
-        // It sleeps on its worker (not `block_in_place`, whose thread would
-        // go on without ending a round, leaving the replies it queued
-        // unwritten); what is queued goes out first.
-        // A time no Duration holds (inf, 1e308) is refused, not slept.
-        let d = Duration::try_from_secs_f64(secs.max(0.0)).map_err(|_| RedisError::from("ERR value is out of range"))?;
-        crate::net::outbox::write_queued();
-        std::thread::sleep(d);
-        ctx.ok()
-    } else if cfg!(debug_assertions) && args::is(sub, "panic-in-handler") && args.len() <= 3 {
-        // Debug builds only: a defect on demand, to test that a panicking
-        // command leaves the node serving (after writing a key, with the
-        // keyspace held exclusively, when given one).
-        if let Some(key) = args.get(2) {
-            ctx.view.set(key, ferrokv_storage::Value::Str(ferrokv_storage::Str::from_arg(b"written before the panic")), false);
-            ctx.view.modified(key);
-        }
-        ctx.array(3);
-        ctx.bulk(b"half of a reply");
-        panic!("DEBUG PANIC-IN-HANDLER, as asked");
-    } else if args::is(sub, "object") && args.len() == 3 {
-        let Some(entry) = ctx.view.peek(&args[2]).cloned() else {
-            return Err(errors::NO_SUCH_KEY.into());
-        };
-        let len = entry.value.as_str().map_or(0, |s| s.len());
-        let line = format!(
-            "Value at:{:p} refcount:1 encoding:{} serializedlength:{} lru:{} lru_seconds_idle:{}",
-            &entry as *const _,
-            entry.value.encoding(),
-            len,
-            entry.lru,
-            idle_seconds(entry.lru)
-        );
-        ctx.simple(line.as_bytes());
-        Ok(())
-    } else if args::is(sub, "populate") && (3..=5).contains(&args.len()) {
-        // DEBUG POPULATE count [prefix] [size]: `prefix:N` = `value:N`
-        // (cut or zero-padded to size), skipping keys that exist.
-        let count = args::int(&args[2])?;
-        if count < 0 {
-            return Err("ERR count is negative".into());
-        }
-        let prefix = args.get(3).map_or(&b"key"[..], |p| &p[..]);
-        let size = match args.get(4) {
-            Some(s) => args::int(s)?,
-            None => 0,
-        };
-        if size < 0 {
-            return Err("ERR size is negative".into());
-        }
-        // Redis allocates whatever is asked (and dies when it cannot).
-        let per_key = (size as u64).max(16) + prefix.len() as u64 + 64;
-        if (count as u64).saturating_mul(per_key) > ferrokv_commands::shared::request_budget() {
-            return Err("ERR value is out of range".into());
-        }
-        for j in 0..count {
-            let mut key = prefix.to_vec();
-            key.extend_from_slice(format!(":{j}").as_bytes());
-            if ctx.view.exists(&key) {
-                continue;
-            }
-            let mut value = format!("value:{j}").into_bytes();
-            if size > 0 {
-                value.resize(size as usize, 0);
-            }
-            ctx.view.set(&key, ferrokv_storage::Value::Str(ferrokv_storage::Str::from_arg(&value)), false);
-        }
-        ctx.ok()
-    } else if args::is(sub, "reload") {
-        let (mut save, mut flush, mut merge) = (true, true, false);
-        for opt in &args[2..] {
-            if args::is(opt, "merge") {
-                merge = true;
-            } else if args::is(opt, "noflush") {
-                flush = false;
-            } else if args::is(opt, "nosave") {
-                save = false;
-            } else {
-                return Err("ERR DEBUG RELOAD only supports the MERGE, NOFLUSH and NOSAVE options.".into());
-            }
-        }
-        let server = ctx.server;
-        let Some(ks) = ctx.view.keyspace() else {
-            return Err("ERR DEBUG RELOAD needs exclusive access to the keyspace".into());
-        };
-        crate::persistence::snapshot::reload(server, ks, save, flush, merge).map_err(RedisError::from)?;
-        ctx.ok()
-    } else if args::is(sub, "digest") && args.len() == 2 {
-        let Some(ks) = ctx.view.keyspace_for_reading() else {
-            return Err("ERR DEBUG DIGEST needs exclusive access to the keyspace".into());
-        };
-        let d = crate::digest::dataset_digest(ks);
-        ctx.simple(crate::digest::hex(&d).as_bytes());
-        Ok(())
-    } else if args::is(sub, "digest-value") {
-        ctx.array(args.len() - 2);
-        for key in &args[2..] {
-            let mut d = [0u8; 20];
-            let has_expire = ctx.view.expire_at(key).is_some();
-            if let Some(entry) = ctx.view.peek(key) {
-                crate::digest::object_digest(&mut d, entry, has_expire);
-            }
-            ctx.simple(crate::digest::hex(&d).as_bytes());
-        }
-        Ok(())
-    } else if args::is(sub, "set-active-expire") && args.len() == 3 {
-        let on = args::int(&args[2])? != 0;
-        ctx.server.active_expire.store(on, Ordering::Relaxed);
-        ctx.ok()
-    } else if args::is(sub, "change-repl-id") && args.len() == 2 {
-        ctx.server.repl.with_log(|log| log.change_replid());
-        ctx.ok()
-    } else if args::is(sub, "help") {
-        ctx.help(&[
-            "DEBUG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
-            "CHANGE-REPL-ID",
-            "    Change the replication IDs of the instance.",
-            "    Dangerous: should be used only for testing the replication subsystem.",
-            "OBJECT <key>",
-            "    Show low level info about the `key` and associated value.",
-            "RELOAD [option ...]",
-            "    Save the RDB on disk and reload it back to memory. Valid <option> values:",
-            "    * MERGE: conflicting keys will be loaded from RDB.",
-            "    * NOFLUSH: the existing database will not be removed before load, but",
-            "      conflicting keys will generate an exception and kill the server.",
-            "    * NOSAVE: the database will be loaded from an existing RDB file.",
-            "    Examples:",
-            "    * DEBUG RELOAD: verify that the server is able to persist, flush and reload",
-            "      the database.",
-            "    * DEBUG RELOAD NOSAVE: replace the current database with the contents of an",
-            "      existing RDB file.",
-            "    * DEBUG RELOAD NOSAVE NOFLUSH MERGE: add the contents of an existing RDB",
-            "      file to the database.",
-            "SET-ACTIVE-EXPIRE <0|1>",
-            "    Setting it to 0 disables expiring keys in background when they are not",
-            "    accessed (otherwise the Redis behavior). Setting it to 1 reenables back the",
-            "    default.",
-            "SLEEP <seconds>",
-            "    Stop the server for <seconds>. Decimals allowed.",
-            "HELP",
-            "    Prints this help.",
-        ])
-    } else {
-        Err(syntax())
     }
 }
 

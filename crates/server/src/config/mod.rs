@@ -11,7 +11,7 @@ pub mod table;
 use std::path::PathBuf;
 
 pub use load::{load, ConfigError};
-pub use rewrite::rewrite;
+pub use rewrite::{rewrite, rewrite_all};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DebugCommand {

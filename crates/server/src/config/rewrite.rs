@@ -20,6 +20,15 @@ fn line_for(d: &table::Directive, c: &Config) -> Option<String> {
 }
 
 pub fn rewrite(path: &Path, config: &Config) -> std::io::Result<()> {
+    rewrite_with(path, config, false)
+}
+
+/// DEBUG CONFIG-REWRITE-FORCE-ALL: every directive written, defaults too.
+pub fn rewrite_all(path: &Path, config: &Config) -> std::io::Result<()> {
+    rewrite_with(path, config, true)
+}
+
+fn rewrite_with(path: &Path, config: &Config, all: bool) -> std::io::Result<()> {
     let old = std::fs::read_to_string(path).unwrap_or_default();
     let defaults = Config::default();
     let mut seen: HashSet<&'static str> = HashSet::new();
@@ -38,7 +47,7 @@ pub fn rewrite(path: &Path, config: &Config) -> std::io::Result<()> {
     }
     let mut appended = false;
     for d in DIRECTIVES {
-        if seen.contains(d.name) || d.rewrite_value(config) == d.rewrite_value(&defaults) {
+        if seen.contains(d.name) || (!all && d.rewrite_value(config) == d.rewrite_value(&defaults)) {
             continue;
         }
         if !appended && !out.iter().any(|l| l == GENERATED) {

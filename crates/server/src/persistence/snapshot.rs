@@ -127,7 +127,7 @@ impl Loaded {
 pub fn load(server: &Server, ks: &mut Keyspace, path: &Path, opts: LoadOptions) -> Result<Loaded, LoadError> {
     let (lfu_policy, check_crc) = {
         let c = server.config.read();
-        (c.maxmemory_policy.is_lfu(), c.rdbchecksum)
+        (c.maxmemory_policy.is_lfu(), c.rdbchecksum && server.hot.limits.verify_checksums())
     };
     let limits = &server.store.limits.snapshot();
     let LoadOptions { merge, keep_expired, functions } = opts;
