@@ -29,3 +29,21 @@ fn promotion_to_dense_matches_redis() {
     script.push_str("pfcount d\nget d\npfadd s1 a b\npfmerge s1 d\nget s1\npfcount s1\n");
     run_script(&pair, &script);
 }
+
+/// PFDEBUG and PFSELFTEST, reply for reply against Redis 7.0: the sparse
+/// opcodes, the registers (which make the value dense, as GET then shows),
+/// the encoding, and every error.
+#[test]
+fn pfdebug_and_pfselftest_match_redis() {
+    let pair = Pair::new(&[]);
+    let elems: Vec<String> = (0..300).map(|i| format!("e{i}")).collect();
+    run_script(
+        &pair,
+        &format!(
+            "pfadd h a b c d\npfdebug decode h\npfdebug encoding h\npfdebug getreg h\nget h\npfdebug encoding h\npfdebug decode h\npfdebug todense h\n\
+pfadd h2 {}\npfdebug decode h2\npfdebug todense h2\npfdebug todense h2\nget h2\npfdebug encoding h2\n\
+pfdebug getreg nosuch\nset s hello\npfdebug getreg s\nrpush l a\npfdebug encoding l\npfdebug nosuch h\npfdebug getreg\npfselftest\npfselftest x\n",
+            elems.join(" ")
+        ),
+    );
+}

@@ -142,6 +142,84 @@ fn dense_set(regs: &mut [u8], i: usize, v: u8) {
     }
 }
 
+pub fn is_sparse(h: &[u8]) -> bool {
+    h[4] == SPARSE
+}
+
+/// PFDEBUG DECODE: the sparse opcodes as Redis prints them (`z:len`,
+/// `Z:len`, `v:value,len`).
+pub fn decode_sparse(h: &[u8]) -> Result<String, Corrupt> {
+    let mut out = Vec::new();
+    let mut p = HDR;
+    while p < h.len() {
+        let b = h[p];
+        if is_zero(b) {
+            out.push(format!("z:{}", zero_len(b)));
+            p += 1;
+        } else if is_xzero(b) {
+            out.push(format!("Z:{}", xzero_len(b, *h.get(p + 1).ok_or(Corrupt)?)));
+            p += 2;
+        } else {
+            out.push(format!("v:{},{}", val_value(b), val_len(b)));
+            p += 1;
+        }
+    }
+    Ok(out.join(" "))
+}
+
+/// PFDEBUG GETREG: every register of a dense HLL.
+pub fn registers(h: &[u8]) -> Vec<u8> {
+    let mut regs = vec![0u8; REGISTERS];
+    if h[4] == DENSE {
+        regs.iter_mut().enumerate().for_each(|(i, r)| *r = dense_get(&h[HDR..], i));
+    }
+    regs
+}
+
+/// PFSELFTEST: Redis's self-test. Dense registers read back what was
+/// written, and sparse and dense estimates stay within the error bound
+/// at every power of ten up to a million.
+pub fn self_test() -> Result<(), String> {
+    let mut regs = vec![0u8; (REGISTERS * BITS).div_ceil(8)];
+    let mut seed = 0x2545_f491_4f6c_dd1du64;
+    let mut rand = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    for _ in 0..1000 {
+        let expected: Vec<u8> = (0..REGISTERS).map(|_| (rand() % (REGISTER_MAX as u64 + 1)) as u8).collect();
+        expected.iter().enumerate().for_each(|(i, &v)| dense_set(&mut regs, i, v));
+        if let Some(i) = (0..REGISTERS).find(|&i| dense_get(&regs, i) != expected[i]) {
+            return Err(format!("TESTFAILED Register error at {i}"));
+        }
+    }
+    let mut sparse = new_sparse();
+    let mut dense = new_sparse();
+    sparse_to_dense(&mut dense).map_err(|_| "TESTFAILED dense conversion")?;
+    let relerr = 1.04 / (REGISTERS as f64).sqrt();
+    let mut checkpoint = 1u64;
+    for j in 1..=1_000_000u64 {
+        let elem = j.to_le_bytes();
+        add(&mut sparse, &elem, 3000).map_err(|_| "TESTFAILED corrupt sparse")?;
+        add(&mut dense, &elem, 3000).map_err(|_| "TESTFAILED corrupt dense")?;
+        if j == checkpoint {
+            let count = count(&dense).map_err(|_| "TESTFAILED corrupt dense")?;
+            if count != self::count(&sparse).map_err(|_| "TESTFAILED corrupt sparse")? {
+                return Err(format!("TESTFAILED sparse and dense disagree at {checkpoint}"));
+            }
+            let maxerr = if j == 10 { 1 } else { (relerr * 6.0 * checkpoint as f64).ceil() as u64 };
+            let abserr = checkpoint.abs_diff(count);
+            if abserr > maxerr {
+                return Err(format!("TESTFAILED Too big error. card:{checkpoint} abserr:{abserr}"));
+            }
+            checkpoint *= 10;
+        }
+    }
+    Ok(())
+}
+
 /// `hllSparseToDense` (a no-op on a dense HLL).
 pub fn sparse_to_dense(h: &mut Vec<u8>) -> Result<(), Corrupt> {
     if h[4] == DENSE {

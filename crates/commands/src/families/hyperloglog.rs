@@ -1,4 +1,5 @@
-//! HyperLogLog commands: PFADD, PFCOUNT, PFMERGE (format in storage's hll).
+//! HyperLogLog commands: PFADD, PFCOUNT, PFMERGE, and the debugging pair
+//! PFDEBUG and PFSELFTEST (format in storage's hll).
 
 use bytes::Bytes;
 use ferrokv_storage::events::STRING;
@@ -53,6 +54,19 @@ pub static COMMANDS: &[Command] = &[
         "Merge N different HyperLogLogs into a single one.",
         key_specs = &[KeySpec::at(1, RW | ACCESS | INSERT), KeySpec::range(2, -1, 1, RO | ACCESS)]
     ),
+    cmd!(
+        "pfdebug",
+        "2.8.9",
+        3,
+        WRITE | DENYOOM | ADMIN,
+        HLL,
+        (2, 2, 1),
+        pfdebug,
+        "hyperloglog",
+        "Internal commands for debugging HyperLogLog values",
+        key_specs = &[KeySpec::at(2, RW | ACCESS)]
+    ),
+    cmd!("pfselftest", "2.8.9", 1, ADMIN, HLL, (0, 0, 0), pfselftest, "hyperloglog", "An internal command for testing HyperLogLog values"),
 ];
 
 /// The HLL bytes at `key`: `Ok(None)` if missing; WRONGTYPE for other
@@ -154,6 +168,52 @@ fn pfmerge(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     hll::invalidate_cache(&mut dst);
     store(&mut ctx.view, &args[1], dst);
     ctx.notify(STRING, "pfadd", &args[1]);
+    ctx.ok()
+}
+
+/* PFDEBUG <GETREG|DECODE|ENCODING|TODENSE> key */
+fn pfdebug(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+    let sub = String::from_utf8_lossy(&args[1]).to_ascii_lowercase();
+    let key = &args[2];
+    let Some(mut h) = load(&mut ctx.view, key)? else {
+        return Err("ERR The specified key does not exist".into());
+    };
+    match sub.as_str() {
+        "getreg" => {
+            // Reading the registers makes the value dense, as in Redis
+            // (and the change is propagated).
+            if hll::is_sparse(&h) {
+                hll::sparse_to_dense(&mut h).map_err(|_| RedisError::from(CORRUPT))?;
+                store(&mut ctx.view, key, h.clone());
+            }
+            let regs = hll::registers(&h);
+            ctx.array(regs.len());
+            regs.iter().for_each(|&r| ctx.int(r as i64));
+        }
+        "decode" => {
+            if !hll::is_sparse(&h) {
+                return Err("ERR HLL encoding is not sparse".into());
+            }
+            let text = hll::decode_sparse(&h).map_err(|_| RedisError::from(CORRUPT))?;
+            ctx.bulk(text.as_bytes());
+        }
+        "encoding" => ctx.simple(if hll::is_sparse(&h) { b"sparse" } else { b"dense" }),
+        "todense" => {
+            let converted = hll::is_sparse(&h);
+            if converted {
+                hll::sparse_to_dense(&mut h).map_err(|_| RedisError::from(CORRUPT))?;
+                store(&mut ctx.view, key, h);
+            }
+            ctx.int(converted as i64);
+        }
+        _ => return Err(format!("ERR Unknown PFDEBUG subcommand '{}'", String::from_utf8_lossy(&args[1])).into()),
+    }
+    Ok(())
+}
+
+/* PFSELFTEST */
+fn pfselftest(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult {
+    hll::self_test().map_err(RedisError::from)?;
     ctx.ok()
 }
 
