@@ -454,3 +454,87 @@ fn debug_pause_cron_replicate_and_rewrite_all() {
     let text = std::fs::read_to_string(&conf).unwrap();
     assert!(text.contains("maxclients 50\n") && text.contains("activedefrag no\n") && text.contains("tls-port 0\n"), "{text}");
 }
+
+fn histogram_of(f: &Frame) -> Vec<(String, i64, Vec<(i64, i64)>)> {
+    let pairs = |f: &Frame| -> Vec<(Frame, Frame)> {
+        match f {
+            Frame::Map(p) => p.clone(),
+            Frame::Array(items) => items.chunks(2).map(|c| (c[0].clone(), c[1].clone())).collect(),
+            other => panic!("not a map: {other:?}"),
+        }
+    };
+    let num = |f: &Frame| match f {
+        Frame::Integer(n) => *n,
+        other => panic!("not an integer: {other:?}"),
+    };
+    let mut out: Vec<_> = pairs(f)
+        .into_iter()
+        .map(|(name, body)| {
+            let body = pairs(&body);
+            let calls = num(&body[0].1);
+            let buckets = pairs(&body[1].1).iter().map(|(k, v)| (num(k), num(v))).collect();
+            (text(&name), calls, buckets)
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+/// LATENCY HISTOGRAM and INFO latencystats beside Redis 7.0: the same
+/// commands, calls and reply shape; buckets at Redis's levels (1, 2, 4, 8,
+/// 16, 33, 66… µs) ending at the call count; percentiles printed as HDR
+/// equivalents with Redis's labels. Durations differ, so values are
+/// checked for form, not compared.
+#[test]
+fn latency_histogram_and_latencystats_as_redis() {
+    let pair = Pair::new(&[]);
+    let levels: Vec<i64> = (0..21).map(|k| ((1024i64 << k) + (8i64 << k) - 1) / 1000).collect();
+    for proto in ["2", "3"] {
+        let (mut ours, mut theirs) = (pair.ours.conn(), pair.redis.conn());
+        for c in [&mut ours, &mut theirs] {
+            c.cmd(&["hello", proto]);
+            assert_eq!(c.cmd(&["config", "resetstat"]), simple("OK"));
+            for _ in 0..5 {
+                c.cmd(&["set", "a", "b"]);
+            }
+            for _ in 0..3 {
+                c.cmd(&["get", "a"]);
+            }
+            c.cmd(&["config", "set", "latency-tracking-info-percentiles", "50 99.999 0"]);
+        }
+        let args = ["latency", "histogram", "set", "get", "nosuch", "config"];
+        let (a, b) = (histogram_of(&ours.cmd(&args)), histogram_of(&theirs.cmd(&args)));
+        let shape = |h: &[(String, i64, Vec<(i64, i64)>)]| h.iter().map(|(n, c, _)| (n.clone(), *c)).collect::<Vec<_>>();
+        assert_eq!(shape(&a), shape(&b), "RESP{proto}");
+        for (name, calls, buckets) in &a {
+            assert!(buckets.iter().all(|(usec, _)| levels.contains(usec)), "{name}: {buckets:?}");
+            assert!(buckets.windows(2).all(|w| w[0].0 < w[1].0 && w[0].1 < w[1].1), "{name}: {buckets:?}");
+            assert_eq!(buckets.last().map(|b| b.1), Some(*calls), "{name}");
+        }
+        let stats = |c: &mut Conn| {
+            let t = text(&c.cmd(&["info", "latencystats"]));
+            t.lines()
+                .filter(|l| l.starts_with("latency_percentiles_usec_set:") || l.starts_with("latency_percentiles_usec_get:"))
+                .map(String::from)
+                .collect::<Vec<_>>()
+        };
+        let (sa, sb) = (stats(&mut ours), stats(&mut theirs));
+        assert_eq!(sa.len(), 2, "{sa:?}");
+        let labels = |lines: &[String]| -> Vec<String> {
+            let mut v: Vec<String> = lines.iter().map(|l| l.split(['=', ',']).step_by(2).collect::<Vec<_>>().join(",")).collect();
+            v.sort();
+            v
+        };
+        assert_eq!(labels(&sa), labels(&sb));
+        assert!(
+            sa.iter().all(|l| l.split(',').all(|kv| kv.rsplit('=').next().is_some_and(|v| v.split_once('.').is_some_and(|(_, d)| d.len() == 3)))),
+            "{sa:?}"
+        );
+    }
+    // latency-tracking off: nothing more is recorded.
+    let mut c = pair.ours.conn();
+    c.cmd(&["config", "set", "latency-tracking", "no"]);
+    let before = histogram_of(&c.cmd(&["latency", "histogram", "set"]));
+    c.cmd(&["set", "a", "b"]);
+    assert_eq!(histogram_of(&c.cmd(&["latency", "histogram", "set"])), before);
+}

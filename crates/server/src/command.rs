@@ -39,12 +39,15 @@ pub struct CommandStats {
     pub usec: Counter,
     pub rejected: AtomicU64,
     pub failed: AtomicU64,
+    /// `latency-tracking`: LATENCY HISTOGRAM, INFO latencystats.
+    pub latency: crate::histogram::Histogram,
 }
 
 impl CommandStats {
     pub fn reset(&self) {
         self.calls.reset();
         self.usec.reset();
+        self.latency.reset();
         for c in [&self.rejected, &self.failed] {
             c.store(0, Ordering::Relaxed);
         }

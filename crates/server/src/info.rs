@@ -24,6 +24,7 @@ const SECTIONS: &[(&str, bool)] = &[
     ("modules", true),
     ("commandstats", false),
     ("errorstats", true),
+    ("latencystats", false),
     ("cluster", true),
     ("keyspace", true),
 ];
@@ -214,6 +215,10 @@ fn section(server: &Server, name: &str, dbs: &[TableOverhead], out: &mut String)
                 w!("errorstat_{code}:count={n}\r\n");
             }
         }
+        "latencystats" => {
+            out.push_str("# Latencystats\r\n");
+            latencystats(server, out);
+        }
         "cluster" => out.push_str("# Cluster\r\ncluster_enabled:0\r\n"),
         "keyspace" => {
             out.push_str("# Keyspace\r\n");
@@ -299,6 +304,20 @@ fn memory(server: &Server, c: &crate::config::Config, dbs: &[TableOverhead], out
     out.push_str("# Memory\r\n");
     for (name, value) in fields {
         let _ = write!(out, "{name}:{value}\r\n");
+    }
+}
+
+/// `latency_percentiles_usec_<cmd>:p50=…,p99=…` for every command that
+/// ran, at the `latency-tracking-info-percentiles`, as Redis prints them.
+fn latencystats(server: &Server, out: &mut String) {
+    let percentiles: Vec<f64> = server.config.read().value("latency-tracking-info-percentiles").split_whitespace().filter_map(|p| p.parse().ok()).collect();
+    let mut entries: Vec<_> = server.commands.all_entries().collect();
+    entries.sort_by_key(|e| e.fullname);
+    for e in entries {
+        let Some(counts) = e.stats.latency.counts() else { continue };
+        let values: Vec<String> =
+            percentiles.iter().map(|&p| format!("p{p}={:.3}", crate::histogram::value_at_percentile(&counts, p) as f64 / 1000.0)).collect();
+        let _ = write!(out, "latency_percentiles_usec_{}:{}\r\n", e.fullname, values.join(","));
     }
 }
 

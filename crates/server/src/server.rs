@@ -103,6 +103,8 @@ pub struct HotConfig {
     pub slowlog_slower_than: std::sync::atomic::AtomicI64,
     pub slowlog_max_len: AtomicUsize,
     pub latency_threshold: AtomicU64,
+    /// `latency-tracking`: each command's duration goes to its histogram.
+    pub latency_tracking: AtomicBool,
     pub timeout: AtomicU64,
     pub replica_read_only: AtomicBool,
     pub replica_serve_stale_data: AtomicBool,
@@ -147,6 +149,7 @@ impl HotConfig {
         self.slowlog_slower_than.store(c.slowlog_log_slower_than, Ordering::Relaxed);
         self.slowlog_max_len.store(c.slowlog_max_len as usize, Ordering::Relaxed);
         self.latency_threshold.store(c.latency_monitor_threshold, Ordering::Relaxed);
+        self.latency_tracking.store(c.value("latency-tracking") == "yes", Ordering::Relaxed);
         self.timeout.store(c.timeout, Ordering::Relaxed);
         self.replica_read_only.store(c.replica_read_only, Ordering::Relaxed);
         self.replica_serve_stale_data.store(c.replica_serve_stale_data, Ordering::Relaxed);

@@ -17,9 +17,9 @@ use std::cell::Cell;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 /// Slots in a counter, with the base filling one cache line.
-const SLOTS: usize = 7;
+pub const SLOTS: usize = 7;
 /// The slot threads share once the owned ones are taken.
-const SHARED: usize = SLOTS - 1;
+pub const SHARED: usize = SLOTS - 1;
 
 static NEXT_SLOT: AtomicUsize = AtomicUsize::new(0);
 
@@ -28,7 +28,8 @@ thread_local! {
     static SLOT: Cell<usize> = const { Cell::new(usize::MAX) };
 }
 
-fn my_slot() -> usize {
+/// This thread's slot (the same in every per-thread statistic).
+pub fn my_slot() -> usize {
     let slot = SLOT.get();
     if slot != usize::MAX {
         return slot;

@@ -7,7 +7,7 @@
 //! uses `ferrokv-resp` only for Redis's integer format (`string2ll`), which
 //! decides when a string value is stored as an integer.
 
-mod counter;
+pub mod counter;
 
 pub mod events;
 pub mod evict;

@@ -172,6 +172,18 @@ static SLOWLOG: &[Command] = &[
 
 static LATENCY: &[Command] = &[
     cmd!(
+        "histogram",
+        "7.0.0",
+        -2,
+        ADMIN_BASE,
+        &[],
+        (0, 0, 0),
+        latency_histogram,
+        "server",
+        "Return the cumulative distribution of latencies of a subset of commands or all.",
+        tips = &["nondeterministic_output", "request_policy:all_nodes", "response_policy:special",]
+    ),
+    cmd!(
         "latest",
         "2.8.13",
         2,
@@ -762,6 +774,51 @@ fn latency_doctor(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult {
     Ok(())
 }
 
+/* LATENCY HISTOGRAM [command ...]: each named command (with its
+subcommands), or every command that has run. */
+fn latency_histogram(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+    let table = &ctx.server.commands;
+    let mut found: Vec<(&str, Vec<u64>)> = Vec::new();
+    let mut add = |e: &Entry| {
+        if let Some(counts) = e.stats.latency.counts() {
+            found.push((e.fullname, counts));
+        }
+    };
+    if args.len() == 2 {
+        let mut all: Vec<&Entry> = table.all_entries().collect();
+        all.sort_by_key(|e| e.fullname);
+        all.into_iter().for_each(&mut add);
+    } else {
+        for name in &args[2..] {
+            let entry = match name.iter().position(|&b| b == b'|') {
+                Some(bar) => table.get(&name[..bar]).and_then(|e| e.subcommand(&name[bar + 1..])),
+                None => table.get(name),
+            };
+            if let Some(e) = entry {
+                add(e);
+                let mut subs: Vec<&Entry> = e.subcommands.values().collect();
+                subs.sort_by_key(|s| s.fullname);
+                subs.into_iter().for_each(&mut add);
+            }
+        }
+    }
+    ctx.map(found.len());
+    for (name, counts) in found {
+        ctx.bulk(name.as_bytes());
+        ctx.map(2);
+        ctx.bulk(b"calls");
+        ctx.int(counts.iter().sum::<u64>() as i64);
+        ctx.bulk(b"histogram_usec");
+        let buckets = crate::histogram::cumulative_usec(&counts);
+        ctx.map(buckets.len());
+        for (usec, n) in buckets {
+            ctx.int(usec as i64);
+            ctx.int(n as i64);
+        }
+    }
+    Ok(())
+}
+
 fn latency_help(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult {
     ctx.help(&[
         "LATENCY <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
@@ -774,6 +831,9 @@ fn latency_help(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult {
         "RESET [<event> ...]",
         "    Reset latency data of one or more <event> classes.",
         "    (default: reset all data for all event classes)",
+        "HISTOGRAM [COMMAND ...]",
+        "    Return a cumulative distribution of latencies in the format of a histogram for the specified command names.",
+        "    If no commands are specified then all histograms are replied.",
         "HELP",
         "    Prints this help.",
     ])
