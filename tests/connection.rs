@@ -176,6 +176,12 @@ fn client_pause_holds_writes() {
     // A long WRITE pause is lifted by UNPAUSE (itself not a write; under a
     // PAUSE ALL, Redis 7.0 holds UNPAUSE too, and so do we).
     assert_eq!(admin.cmd(&["client", "pause", "60000", "write"]), simple("OK"));
+    // EXEC of a transaction that only reads passes, as in Redis (held, it
+    // would outlast the connection's read timeout).
+    let mut tx = node.conn();
+    assert_eq!(tx.cmd(&["multi"]), simple("OK"));
+    assert_eq!(tx.cmd(&["get", "k"]), simple("QUEUED"));
+    assert_eq!(tx.cmd(&["exec"]), ferrokv_resp::Frame::Array(vec![bulk("v")]));
     writer.send(&[b"set", b"k", b"w"]);
     std::thread::sleep(std::time::Duration::from_millis(100));
     let released = std::time::Instant::now();

@@ -538,3 +538,14 @@ fn latency_histogram_and_latencystats_as_redis() {
     c.cmd(&["set", "a", "b"]);
     assert_eq!(histogram_of(&c.cmd(&["latency", "histogram", "set"])), before);
 }
+
+/// LOLWUT beside Redis 7.0: the version line, and Schotter where it does
+/// not depend on chance (its first two rows).
+#[test]
+fn lolwut_as_redis() {
+    let pair = Pair::new(&[]);
+    run_script(
+        &pair,
+        "lolwut\nlolwut version 7\nlolwut version 5 20 3 2\nlolwut version 5 66 8 1\nlolwut version 5 1 1 1\nlolwut version 5 2000 300 2\nlolwut version 5 -5 0 1\nlolwut version 5 abc\nlolwut version x\n?hello 3\nlolwut version 5 33 5 2\nlolwut\n",
+    );
+}

@@ -8,6 +8,7 @@ pub mod connection;
 pub mod debug;
 pub mod flush;
 pub mod functions;
+pub mod lolwut;
 pub mod memory;
 pub mod migrate;
 pub mod multi;
@@ -29,6 +30,7 @@ pub static FAMILIES: &[&[Command]] = &[
     multi::COMMANDS,
     pubsub::COMMANDS,
     server::COMMANDS,
+    lolwut::COMMANDS,
     memory::COMMANDS,
     persistence::COMMANDS,
     replication::COMMANDS,

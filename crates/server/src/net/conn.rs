@@ -179,7 +179,11 @@ where
                 }
                 if input.len() as i64 > server.hot.query_buffer_limit.load(Ordering::Relaxed) {
                     // Redis closes such a client without a reply, and logs it.
-                    tracing::warn!(id = client.id(), addr = %client.shared.addr, qbuf = input.len(), "closing client that reached max query buffer length");
+                    let head = crate::config::table::repr(&input[..input.len().min(64)]);
+                    tracing::warn!(
+                        "Closing client that reached max query buffer length: {} (qbuf initial bytes: {head})",
+                        crate::admin::client::describe(&client.shared)
+                    );
                     return;
                 }
                 client.now_ms = ferrokv_storage::now_ms();
@@ -384,9 +388,11 @@ async fn wait_while_paused<S: AsyncWrite + Unpin>(
     let Ok(entry) = crate::dispatch::resolve(server, args) else {
         return;
     };
-    // Redis treats EXEC of a transaction with writes as a write; any EXEC is
-    // held here, which is the conservative reading.
-    let is_write = entry.spec.has(flags::WRITE) || entry.spec.has(flags::MAY_REPLICATE) || entry.spec.name == "exec";
+    let may_write = |e: &crate::command::Entry| e.spec.has(flags::WRITE) || e.spec.has(flags::MAY_REPLICATE);
+    // EXEC counts as a write when what it runs may write, as in Redis.
+    let is_write = may_write(entry)
+        || (entry.spec.name == "exec"
+            && client.multi.as_ref().is_some_and(|queued| queued.iter().any(|argv| crate::dispatch::resolve(server, argv).is_ok_and(may_write))));
     if client.shared.has(kind::REPLICA) {
         return;
     }
