@@ -167,7 +167,7 @@ fn every_redis_directive_with_its_default_and_limits() {
     assert_eq!(a.keys().collect::<Vec<_>>(), b.keys().collect::<Vec<_>>(), "the same parameter names");
     // Values that differ by design: where each node runs, how it was
     // started, and ferrokv's worker count (one per core but one).
-    let started = ["port", "dir", "bind", "save", "appendonly", "io-threads", "pidfile", "logfile"];
+    let started = ["port", "dir", "bind", "save", "appendonly", "io-threads", "pidfile", "logfile", "repl-diskless-sync-delay"];
     for (name, value) in &a {
         if !started.contains(&name.as_str()) {
             assert_eq!(value, &b[name], "default of {name}");

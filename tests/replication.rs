@@ -659,3 +659,31 @@ fn shutdown_now_and_the_timeout() {
     c.read_to_close();
     assert!(p.wait_exit(SYNC), "SHUTDOWN NOW waited");
 }
+
+/// Diskless full syncs (`repl-diskless-sync yes`, the default): replicas
+/// asking within `repl-diskless-sync-delay` share one streamed snapshot,
+/// which starts early once `repl-diskless-sync-max-replicas` have asked;
+/// a sync through a file (`no`) still works.
+#[test]
+fn diskless_sync_shares_one_snapshot() {
+    // A delay no test waits for: only the replica count can start it.
+    let p = primary(&["--save", "", "--repl-diskless-sync-delay", "600", "--repl-diskless-sync-max-replicas", "2"]);
+    let mut c = p.conn();
+    for i in 0..2000 {
+        c.cmd(&["set", &format!("k{i}"), "v"]);
+    }
+    let r1 = replica_of(p.port, &["--save", ""]);
+    let r2 = replica_of(p.port, &["--save", ""]);
+    assert_converged(&p, &[&r1, &r2]);
+    assert_eq!(r1.conn().cmd(&["dbsize"]), int(2000));
+    // Had the second replica not joined the first one's snapshot, it would
+    // wait for a second replica that never comes (or the 600 s).
+    assert_eq!(stat(&p, "sync_full"), 2);
+    assert!(!std::fs::read_dir(p.dir.path()).unwrap().any(|e| e.unwrap().file_name().to_string_lossy().starts_with("temp-")), "no snapshot file");
+
+    let p = primary(&["--save", "", "--repl-diskless-sync", "no"]);
+    p.conn().cmd(&["set", "k", "v"]);
+    let r = replica_of(p.port, &["--save", ""]);
+    assert_converged(&p, &[&r]);
+    assert_eq!(r.conn().cmd(&["get", "k"]), bulk("v"));
+}

@@ -60,6 +60,12 @@ impl Node {
                 if !rest.contains(&"--io-threads") {
                     cmd.args(["--io-threads", "2"]);
                 }
+                // Full syncs start at once (Redis waits 5 s for more
+                // replicas to share the diskless snapshot), as Redis's own
+                // tests set it.
+                if !rest.contains(&"--repl-diskless-sync-delay") {
+                    cmd.args(["--repl-diskless-sync-delay", "0"]);
+                }
             }
             let mut child = cmd.spawn().unwrap_or_else(|e| panic!("spawn {}: {e}", bin.display()));
             let deadline = Instant::now() + WAIT;
@@ -514,6 +520,7 @@ impl Node {
         while Instant::now() < deadline {
             let mut cmd = Command::new(&bin);
             cmd.arg("--port").arg(self.port.to_string()).arg("--dir").arg(self.dir.path()).arg("--bind").arg("127.0.0.1");
+            cmd.args(["--repl-diskless-sync-delay", "0"]);
             cmd.args(args).stdout(Stdio::null()).stderr(server_stderr()).stdin(Stdio::null()).env("RUST_LOG", "warn");
             let mut child = cmd.spawn().expect("spawn ferrokv-server");
             let started = eventually(Duration::from_secs(5), || {

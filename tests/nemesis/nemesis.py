@@ -145,7 +145,10 @@ class Cluster:
             os.makedirs(d)
             conf = os.path.join(d, "node.conf")
             lines = [f"port {port}", "bind 127.0.0.1", f"dir {d}", "protected-mode no", 'save ""',
-                     "appendonly yes", f"appendfsync {appendfsync}", "enable-debug-command yes"]
+                     "appendonly yes", f"appendfsync {appendfsync}", "enable-debug-command yes",
+                     # Full syncs start at once on both servers (not after
+                     # Redis's 5 s wait for more replicas).
+                     "repl-diskless-sync-delay 0"]
             if i > 0:
                 lines.append(f"replicaof 127.0.0.1 {ports[0]}")
             with open(conf, "w") as f:

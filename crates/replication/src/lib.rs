@@ -12,6 +12,7 @@
 //! command as the primary's client.
 
 pub mod backlog;
+pub mod diskless;
 pub mod grpc;
 pub mod log;
 pub mod primary;
@@ -73,6 +74,13 @@ pub trait Host: Send + Sync + 'static {
     /// at the returned offset ([`ReplLog::snapshot_point`], read with the
     /// keyspace held still).
     fn snapshot(&self, path: &Path) -> Result<u64, HostError>;
+    /// Streams an RDB of the whole dataset into `out` (a diskless sync);
+    /// `at_start` gets the log offset at the instant the snapshot stands
+    /// for, with the keyspace held still.
+    fn snapshot_to(&self, out: Box<dyn std::io::Write + Send>, at_start: Box<dyn FnOnce(u64) + Send>) -> Result<u64, HostError>;
+    /// `repl-diskless-sync`: the delay and the replica count that start a
+    /// diskless snapshot, or None to sync through a file.
+    fn diskless(&self) -> Option<(std::time::Duration, usize)>;
     /// Replaces the dataset with the RDB at `path`, which holds the
     /// primary's history `replid` up to `offset`.
     fn load(&self, path: &Path, replid: &str, offset: u64) -> Result<(), HostError>;
@@ -118,6 +126,8 @@ pub struct Replication {
     next_session: AtomicU64,
     /// Some while this node is a replica.
     pub link: Mutex<Option<LinkInfo>>,
+    /// The diskless snapshot replicas may still join.
+    pub pending_sync: Mutex<Option<Arc<diskless::Job>>>,
     is_replica: AtomicBool,
     /// Full and partial syncs served, and partial ones refused (INFO stats).
     pub sync_full: AtomicU64,
@@ -136,6 +146,7 @@ impl Replication {
             replicas: Mutex::new(BTreeMap::new()),
             next_session: AtomicU64::new(1),
             link: Mutex::new(None),
+            pending_sync: Mutex::new(None),
             is_replica: AtomicBool::new(false),
             sync_full: AtomicU64::new(0),
             sync_partial_ok: AtomicU64::new(0),

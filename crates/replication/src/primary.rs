@@ -24,7 +24,6 @@ use crate::{Event, Hello, Host, Replication, TempFile};
 const LOG_CHUNK: usize = 64 * 1024;
 /// Bytes of snapshot per message.
 const SNAPSHOT_CHUNK: usize = 256 * 1024;
-/// Idle links get a GETACK this often, which doubles as the primary's ping.
 
 /// As INFO's `slaveN:...,state=`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -151,6 +150,9 @@ impl Session {
     }
 
     async fn full_sync(&self, host: &Arc<dyn Host>, tx: &mpsc::Sender<Event>) -> Result<(), SessionError> {
+        if let Some((delay, max_replicas)) = host.diskless() {
+            return self.diskless_sync(host, tx, delay, max_replicas).await;
+        }
         let repl = &self.repl;
         let id = self.info.id;
         // Attach before the snapshot so nothing after it is trimmed away;
@@ -180,6 +182,25 @@ impl Session {
             send(tx, Event::SnapshotChunk(buf.freeze())).await?;
         }
         send(tx, Event::SnapshotEnd).await
+    }
+
+    /// A full sync from a shared streamed snapshot (see `diskless`): its
+    /// size is not known in advance, so it is announced as 0.
+    async fn diskless_sync(&self, host: &Arc<dyn Host>, tx: &mpsc::Sender<Event>, delay: Duration, max_replicas: usize) -> Result<(), SessionError> {
+        use crate::diskless::Part;
+        let mut parts = crate::diskless::join(&self.repl, host, self.info.id, delay, max_replicas);
+        loop {
+            match parts.recv().await {
+                Some(Part::Start { replid, offset }) => {
+                    *self.info.state.lock() = ReplicaState::SendBulk;
+                    send(tx, Event::FullSync { replid, offset, size: 0 }).await?;
+                }
+                Some(Part::Data(chunk)) => send(tx, Event::SnapshotChunk(chunk)).await?,
+                Some(Part::End) => return send(tx, Event::SnapshotEnd).await,
+                Some(Part::Failed(e)) => return Err(SessionError::Snapshot(e)),
+                None => return Err(SessionError::Snapshot("the diskless snapshot ended without its last part".into())),
+            }
+        }
     }
 
     /// Sends the log as it grows; GETACKs when WAIT asks and when idle.

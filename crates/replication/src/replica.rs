@@ -173,7 +173,11 @@ async fn follow(repl: &Arc<Replication>, host: &Arc<dyn Host>, mut stream: Strea
         };
         match event {
             Event::FullSync { replid, offset, size } => {
-                tracing::info!(size, offset, "Full resync from primary: receiving snapshot");
+                if size > 0 {
+                    tracing::info!("MASTER <-> REPLICA sync: receiving {size} bytes from master to disk");
+                } else {
+                    tracing::info!("MASTER <-> REPLICA sync: receiving streamed RDB from master with EOF to disk");
+                }
                 touch(repl, |l| {
                     l.state = LinkState::Transfer;
                     l.sync_size = size;

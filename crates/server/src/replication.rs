@@ -99,7 +99,7 @@ impl Host for NodeHost {
         loop {
             // The offset is read at the instant the snapshot stands for; the
             // log after it starts with a SELECT.
-            let result = crate::persistence::bgsave::write_snapshot(&server, path, |_| {
+            let result = crate::persistence::bgsave::write_snapshot(&server, crate::persistence::bgsave::Sink::File(path), |_| {
                 server.repl.with_log(|log| {
                     let (offset, db) = log.snapshot_point();
                     (repl_aux(&log.replid, offset, db), offset)
@@ -112,6 +112,34 @@ impl Host for NodeHost {
                 Err(e) => return Err(HostError::Snapshot { path: path.to_path_buf(), source: Box::new(e) }),
             }
         }
+    }
+
+    fn snapshot_to(&self, out: Box<dyn std::io::Write + Send>, at_start: Box<dyn FnOnce(u64) + Send>) -> Result<u64, HostError> {
+        let server = self.server()?;
+        // One snapshot at a time: wait for a running BGSAVE to end first
+        // (the stream is not begun until the snapshot is).
+        while server.store.snapshot_running() {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let sink = crate::persistence::bgsave::Sink::Stream(out);
+        let result = crate::persistence::bgsave::write_snapshot(&server, sink, |_| {
+            let (aux, offset) = server.repl.with_log(|log| {
+                let (offset, db) = log.snapshot_point();
+                (repl_aux(&log.replid, offset, db), offset)
+            });
+            at_start(offset);
+            (aux, offset)
+        });
+        result.map(|(offset, _)| offset).map_err(|e| HostError::Snapshot { path: PathBuf::from("<replicas' sockets>"), source: Box::new(e) })
+    }
+
+    fn diskless(&self) -> Option<(Duration, usize)> {
+        let server = self.server().ok()?;
+        let c = server.config.read();
+        (c.value("repl-diskless-sync") == "yes").then(|| {
+            let delay = c.value("repl-diskless-sync-delay").parse().unwrap_or(5);
+            (Duration::from_secs(delay), c.value("repl-diskless-sync-max-replicas").parse().unwrap_or(0))
+        })
     }
 
     fn load(&self, path: &Path, replid: &str, offset: u64) -> Result<(), HostError> {
@@ -374,13 +402,16 @@ pub fn info(server: &Server, out: &mut String) {
             offset
         );
         if l.state == LinkState::Transfer {
-            let perc = if l.sync_size > 0 { l.sync_read as f64 * 100.0 / l.sync_size as f64 } else { 0.0 };
+            // A diskless sync's size is unknown: Redis reports -1 (and
+            // derives the rest from it).
+            let total = if l.sync_size > 0 { l.sync_size as i64 } else { -1 };
+            let perc = l.sync_read as f64 * 100.0 / total as f64;
             let _ = write!(
                 out,
                 "master_sync_total_bytes:{}\r\nmaster_sync_read_bytes:{}\r\nmaster_sync_left_bytes:{}\r\nmaster_sync_perc:{perc:.2}\r\nmaster_sync_last_io_seconds_ago:{}\r\n",
-                l.sync_size,
+                total,
                 l.sync_read,
-                l.sync_size.saturating_sub(l.sync_read),
+                total - l.sync_read as i64,
                 l.last_io.elapsed().as_secs()
             );
         }

@@ -738,9 +738,9 @@ pub static DIRECTIVES: &[Directive] = &[
     stored!("active-expire-effort", int(1, 1, 10), Note::Used),
     stored!("repl-ping-replica-period", &["repl-ping-slave-period"], int(10, 1, INT), Note::Used, false),
     stored!("repl-backlog-ttl", int(3600, 0, LONG), Note::Used),
-    stored!("repl-diskless-sync", Kind::Bool(true), Note::Later("diskless replication")),
-    stored!("repl-diskless-sync-delay", int(5, 0, INT), Note::Later("diskless replication")),
-    stored!("repl-diskless-sync-max-replicas", int(0, 0, INT), Note::Later("diskless replication")),
+    stored!("repl-diskless-sync", Kind::Bool(true), Note::Used),
+    stored!("repl-diskless-sync-delay", int(5, 0, INT), Note::Used),
+    stored!("repl-diskless-sync-max-replicas", int(0, 0, INT), Note::Used),
     stored!("repl-diskless-load", Kind::Enum(&["disabled", "on-empty-db", "swapdb"], "disabled"), Note::Later("diskless replication")),
     // ferrokv always does what `yes` asks: snapshots in transit are
     // deleted once used, and DUMP payloads are checked in full.

@@ -121,6 +121,13 @@ pub struct Started<T> {
     pub value: T,
 }
 
+/// Where a snapshot goes: a file (fsynced at the end), or a stream (a
+/// diskless full sync) that is only flushed.
+pub enum Sink<'p> {
+    File(&'p Path),
+    Stream(Box<dyn Write + Send>),
+}
+
 /// Begins a point-in-time snapshot to `path`, with the keyspace held
 /// exclusively: this is the instant it stands for. `at_start` runs then and
 /// returns the extra AUX fields plus a value for the caller (replication
@@ -132,6 +139,17 @@ pub fn begin<T>(
     format: Format,
     at_start: impl FnOnce(&mut Keyspace) -> (Vec<(&'static str, Vec<u8>)>, T),
 ) -> Result<Started<T>, SnapshotError> {
+    begin_to(server, ks, Sink::File(path), format, at_start)
+}
+
+/// [`begin`], into any sink.
+pub fn begin_to<T>(
+    server: &Server,
+    ks: &mut Keyspace,
+    sink: Sink<'_>,
+    format: Format,
+    at_start: impl FnOnce(&mut Keyspace) -> (Vec<(&'static str, Vec<u8>)>, T),
+) -> Result<Started<T>, SnapshotError> {
     if server.store.snapshot_running() {
         return Err(SnapshotError::Busy);
     }
@@ -139,7 +157,10 @@ pub fn begin<T>(
         let c = server.config.read();
         (c.rdbcompression, c.rdbchecksum)
     };
-    let file = File::create(path)?;
+    let out = match sink {
+        Sink::File(path) => Out::File(File::create(path)?),
+        Sink::Stream(w) => Out::Stream(w),
+    };
     let (tx, rx) = mpsc::channel();
     let keys = Arc::new(AtomicU64::new(0));
     let queued = Arc::new((AtomicUsize::new(0), std::sync::atomic::AtomicBool::new(true)));
@@ -150,8 +171,8 @@ pub fn begin<T>(
     let functions = crate::admin::functions::codes(server);
     let writer = std::thread::Builder::new().name("rdb-writer".into()).spawn(move || {
         let result = match format {
-            Format::Rdb => write_rdb(file, rx, (&aux, &functions), (compress, checksum), &queued.0),
-            Format::Commands => write_commands(file, rx, &functions, &queued.0),
+            Format::Rdb => write_rdb(out, rx, (&aux, &functions), (compress, checksum), &queued.0),
+            Format::Commands => write_commands(out, rx, &functions, &queued.0),
         };
         // Whatever happened, nobody waits on this writer any more.
         queued.1.store(false, Ordering::Release);
@@ -176,11 +197,44 @@ pub fn finish<T>(server: &Server, started: Started<T>) -> Result<(T, u64), Snaps
 /// Both steps, taking the keyspace for the instant itself.
 pub fn write_snapshot<T>(
     server: &Server,
-    path: &Path,
+    sink: Sink<'_>,
     at_start: impl FnOnce(&mut Keyspace) -> (Vec<(&'static str, Vec<u8>)>, T),
 ) -> Result<(T, u64), SnapshotError> {
-    let started = begin(server, &mut server.store.exclusive(), path, Format::Rdb, at_start)?;
+    let started = begin_to(server, &mut server.store.exclusive(), sink, Format::Rdb, at_start)?;
     finish(server, started)
+}
+
+/// What a snapshot writer writes into.
+enum Out {
+    File(File),
+    Stream(Box<dyn Write + Send>),
+}
+
+impl Write for Out {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        match self {
+            Out::File(f) => f.write(buf),
+            Out::Stream(w) => w.write(buf),
+        }
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        match self {
+            Out::File(f) => f.flush(),
+            Out::Stream(w) => w.flush(),
+        }
+    }
+}
+
+impl Out {
+    /// A file is fsynced; a stream flushed.
+    fn done(mut self) -> std::io::Result<()> {
+        self.flush()?;
+        match self {
+            Out::File(f) => f.sync_all(),
+            Out::Stream(_) => Ok(()),
+        }
+    }
 }
 
 /// Encodes and hands the chunks to `emit` until the last one: SELECT
@@ -229,25 +283,23 @@ fn write_chunks(
     Err(std::io::Error::other("snapshot ended without its last record"))
 }
 
-fn write_rdb(file: File, rx: mpsc::Receiver<Chunk>, (aux, functions): (&Aux, &[Bytes]), format: (bool, bool), queued: &AtomicUsize) -> std::io::Result<()> {
-    let mut w = crate::persistence::snapshot::begin_file(BufWriter::with_capacity(1 << 20, file), aux, functions, format)?;
+fn write_rdb(out: Out, rx: mpsc::Receiver<Chunk>, (aux, functions): (&Aux, &[Bytes]), format: (bool, bool), queued: &AtomicUsize) -> std::io::Result<()> {
+    let mut w = crate::persistence::snapshot::begin_file(BufWriter::with_capacity(1 << 20, out), aux, functions, format)?;
     write_chunks(rx, Format::Rdb, format.0, queued, |bytes| w.raw(bytes))?;
-    let file = w.finish()?.into_inner().map_err(|e| e.into_error())?;
-    file.sync_all()
+    w.finish()?.into_inner().map_err(|e| e.into_error())?.done()
 }
 
 /// The command form (`aof_base`): no header, no footer; the libraries as
 /// FUNCTION LOAD commands first, as Redis's AOF rewrite writes them.
-fn write_commands(file: File, rx: mpsc::Receiver<Chunk>, functions: &[Bytes], queued: &AtomicUsize) -> std::io::Result<()> {
-    let mut out = BufWriter::with_capacity(1 << 20, file);
+fn write_commands(out: Out, rx: mpsc::Receiver<Chunk>, functions: &[Bytes], queued: &AtomicUsize) -> std::io::Result<()> {
+    let mut out = BufWriter::with_capacity(1 << 20, out);
     for code in functions {
         let mut cmd = Vec::with_capacity(code.len() + 40);
         ferrokv_resp::encode::command(&mut cmd, &[&b"FUNCTION"[..], b"LOAD", code]);
         out.write_all(&cmd)?;
     }
     write_chunks(rx, Format::Commands, false, queued, |bytes| out.write_all(bytes))?;
-    let file = out.into_inner().map_err(|e| e.into_error())?;
-    file.sync_all()
+    out.into_inner().map_err(|e| e.into_error())?.done()
 }
 
 /// BGSAVE's first step, with the keyspace held: the snapshot stands for
