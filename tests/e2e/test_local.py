@@ -27,7 +27,9 @@ def test_local_cluster_starts_reports_and_stops():
         status = subprocess.run([CLUSTER, "status"], check=True, capture_output=True, text=True).stdout
         assert "node1      127.0.0.1:7001   up   master" in status, status
         assert "primary: 127.0.0.1:7001" in status, status
-        redis.Redis(port=7001).set("k", "v")
+        # The replicas' first full sync starts after repl-diskless-sync-delay
+        # (5 s, as Redis): until then min-replicas-to-write refuses writes.
+        until(lambda: redis.Redis(port=7001).set("k", "v"), 30, "no write on the primary (min-replicas needs a replica)")
         until(lambda: redis.Redis(port=7003).get("k") == b"v", 10, "replication")
     finally:
         subprocess.run([CLUSTER, "stop"], check=True)
@@ -51,7 +53,7 @@ def test_local_cluster_restarts_in_the_roles_sentinel_gave():
     try:
         until(lambda: list(roles().values()) == [b"master", b"slave", b"slave"], 30, "roles")
         until(lambda: all(len(redis.Redis(port=p).sentinel_slaves("mymaster")) == 2 and len(redis.Redis(port=p).sentinel_sentinels("mymaster")) == 2 for p in (27001, 27002, 27003)), 60, "sentinels never met")
-        redis.Redis(port=7001).set("k", "v")
+        until(lambda: redis.Redis(port=7001).set("k", "v"), 30, "no write on the primary (min-replicas needs a replica)")
         until(lambda: redis.Redis(port=7001).execute_command("WAIT", 2, 1000) == 2, 10, "replication")
         with open(os.path.join(run, "node1.pid")) as f:
             os.kill(int(f.read()), 9)

@@ -537,8 +537,9 @@ pub fn send_command(s: Arc<Sentinel>, c: Command) {
             let st = s.state.lock();
             st.masters.get(&c.master).map(|m| (m.auth_user.clone(), m.auth_pass.clone())).unwrap_or((None, None))
         };
+        let what = || c.args.iter().map(|a| a.join(" ")).collect::<Vec<_>>().join("; ");
         let Some(mut link) = connect(&c.host, c.port, &user, &pass).await else {
-            tracing::warn!("could not reach {}:{} to send {:?}", c.host, c.port, c.args);
+            tracing::warn!("Sentinel could not reach {}:{} to send '{}'", c.host, c.port, what());
             return;
         };
         let mut all: Vec<Vec<String>> = Vec::new();
@@ -555,13 +556,13 @@ pub fn send_command(s: Arc<Sentinel>, c: Command) {
         for args in &all {
             let a: Vec<&[u8]> = args.iter().map(|x| x.as_bytes()).collect();
             if let Err(e) = link.send(&a).await {
-                tracing::warn!("sending {args:?} to {}:{}: {e}", c.host, c.port);
+                tracing::warn!("Sentinel could not send '{}' to {}:{}: {e}", args.join(" "), c.host, c.port);
                 return;
             }
         }
         for args in &all {
             if let Err(e) = link.read(Duration::from_secs(2)).await {
-                tracing::warn!("sending {args:?} to {}:{}: {e}", c.host, c.port);
+                tracing::warn!("Sentinel got no reply to '{}' from {}:{}: {e}", args.join(" "), c.host, c.port);
                 return;
             }
         }

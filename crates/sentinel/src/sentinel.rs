@@ -57,9 +57,14 @@ impl Sentinel {
         })
     }
 
-    /// Logs and publishes an event (Redis's `sentinelEvent`).
+    /// Logs and publishes an event (Redis's `sentinelEvent`), at the level
+    /// Redis logs it.
     pub fn event(&self, kind: &str, msg: String) {
-        tracing::warn!("{kind} {msg}");
+        match event_level(kind) {
+            Level::Warning => tracing::warn!("{kind} {msg}"),
+            Level::Notice => tracing::info!("{kind} {msg}"),
+            Level::Verbose => tracing::debug!("{kind} {msg}"),
+        }
         let _ = self.events.send((kind.to_string(), msg));
     }
 
@@ -258,4 +263,39 @@ fn check_down(m: &mut Master, cx: &mut Cx<'_>) {
 pub fn timer_period() -> Duration {
     use rand::Rng;
     Duration::from_millis(rand::rng().random_range(50..=100))
+}
+
+enum Level {
+    Warning,
+    Notice,
+    Verbose,
+}
+
+/// Redis 7.0 logs most sentinel events as warnings; these at notice
+/// (the routine discovery and reconfiguration steps) or verbose level.
+fn event_level(kind: &str) -> Level {
+    const NOTICE: &[&str] = &[
+        "+slave",
+        "+sentinel",
+        "-dup-sentinel",
+        "+sentinel-invalid-addr",
+        "+sentinel-address-switch",
+        "+reboot",
+        "+convert-to-slave",
+        "+fix-slave-config",
+        "+slave-reconf-sent",
+        "+slave-reconf-inprog",
+        "+slave-reconf-done",
+        "+config-update-from",
+        "+failover-state-send-slaveof-noone",
+        "+failover-state-wait-promotion",
+        "-slave-restart-as-master",
+    ];
+    if NOTICE.contains(&kind) {
+        Level::Notice
+    } else if kind == "+role-change" || kind == "-role-change" {
+        Level::Verbose
+    } else {
+        Level::Warning
+    }
 }
