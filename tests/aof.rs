@@ -294,3 +294,14 @@ fn auto_rewrite_starts_when_the_incremental_file_outgrows_the_base() {
     let manifest = std::fs::read_to_string(aof_dir(&n).join("appendonly.aof.manifest")).unwrap();
     assert!(!manifest.contains("seq 1 "), "{manifest}");
 }
+
+/// DEBUG LOADAOF empties the keyspace and loads the AOF back, as Redis:
+/// keys that never reached it (DEBUG POPULATE's) are gone, the others kept,
+/// and appending goes on afterwards.
+#[test]
+fn debug_loadaof_reloads_what_the_aof_holds() {
+    let pair = Pair::new(&["--appendonly", "yes", "--enable-debug-command", "yes"]);
+    run_script(&pair, "set a 1\nrpush l x y\ndebug populate 10\ndbsize\ndebug loadaof\ndbsize\nget a\nlrange l 0 -1\nset b 2\ndebug loadaof\nget b\ndbsize\n");
+    let node = Node::ferrokv(&["--enable-debug-command", "yes"]);
+    assert_eq!(node.conn().cmd(&["debug", "loadaof"]), err("ERR DEBUG LOADAOF needs appendonly yes"));
+}

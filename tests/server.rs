@@ -455,7 +455,10 @@ fn debug_pause_cron_replicate_and_rewrite_all() {
     assert!(text.contains("maxclients 50\n") && text.contains("activedefrag no\n") && text.contains("tls-port 0\n"), "{text}");
 }
 
-fn histogram_of(f: &Frame) -> Vec<(String, i64, Vec<(i64, i64)>)> {
+/// A command's name, calls and (µs, cumulative count) buckets.
+type CommandHistogram = (String, i64, Vec<(i64, i64)>);
+
+fn histogram_of(f: &Frame) -> Vec<CommandHistogram> {
     let pairs = |f: &Frame| -> Vec<(Frame, Frame)> {
         match f {
             Frame::Map(p) => p.clone(),
@@ -504,7 +507,7 @@ fn latency_histogram_and_latencystats_as_redis() {
         }
         let args = ["latency", "histogram", "set", "get", "nosuch", "config"];
         let (a, b) = (histogram_of(&ours.cmd(&args)), histogram_of(&theirs.cmd(&args)));
-        let shape = |h: &[(String, i64, Vec<(i64, i64)>)]| h.iter().map(|(n, c, _)| (n.clone(), *c)).collect::<Vec<_>>();
+        let shape = |h: &[CommandHistogram]| h.iter().map(|(n, c, _)| (n.clone(), *c)).collect::<Vec<_>>();
         assert_eq!(shape(&a), shape(&b), "RESP{proto}");
         for (name, calls, buckets) in &a {
             assert!(buckets.iter().all(|(usec, _)| levels.contains(usec)), "{name}: {buckets:?}");

@@ -172,9 +172,9 @@ impl Pause {
         let mut s = self.state.lock();
         *s = state;
         self.active.store(s.is_some(), Ordering::Release);
-        if s.is_none() {
-            self.lifted.notify_waiters();
-        }
+        // Waiters look again: a pause lifted, or one put back shorter
+        // (after a shutdown or DEBUG LOADAOF that paused everyone).
+        self.lifted.notify_waiters();
     }
 
     /// CLIENT PAUSE: a later end, or a stricter mode, wins over the

@@ -51,6 +51,7 @@ const SUBCOMMANDS: &[Sub] = &[
     Sub { name: "stringmatch-test", min: 2, max: 2, run: stringmatch_test },
     Sub { name: "structsize", min: 2, max: 2, run: structsize },
     Sub { name: "listpack", min: 3, max: 3, run: listpack },
+    Sub { name: "loadaof", min: 2, max: 2, run: loadaof },
     Sub { name: "quicklist", min: 3, max: 4, run: quicklist },
     Sub { name: "pause-cron", min: 3, max: 3, run: pause_cron },
     Sub { name: "replybuffer", min: 4, max: 4, run: replybuffer },
@@ -96,6 +97,8 @@ fn help(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult {
         "    Return hash table statistics of the specified Redis database.",
         "HTSTATS-KEY <key>",
         "    Like HTSTATS but for the hash table stored at <key>'s value.",
+        "LOADAOF",
+        "    Flush the AOF buffers on disk and reload the AOF in memory.",
         "REPLICATE <string>",
         "    Replicates the provided string to replicas, allowing data divergence.",
         "OBJECT <key>",
@@ -301,7 +304,8 @@ fn change_repl_id(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult {
 }
 
 /// A reply of each RESP type, as Redis's DEBUG PROTOCOL sends it (client
-/// libraries test their parsers with it).
+/// libraries test their parsers with it). 3.141 is Redis's literal, not π.
+#[allow(clippy::approx_constant)]
 fn protocol(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     let resp3 = ctx.proto() == ferrokv_resp::Protocol::Resp3;
     let name = String::from_utf8_lossy(&args[2]).to_ascii_lowercase();
@@ -525,6 +529,16 @@ fn table_stats(elements: usize) -> String {
         return "No stats available for empty dictionaries\n".into();
     }
     format!("Hash table 0 stats (main hash table):\n table size: {}\n number of elements: {elements}\n", elements.next_power_of_two())
+}
+
+/// DEBUG LOADAOF: finished by the connection (see `Client::load_aof`),
+/// with `appendonly yes` only (Redis would exit on a node without an AOF).
+fn loadaof(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult {
+    if !ctx.server.aof.enabled() {
+        return Err("ERR DEBUG LOADAOF needs appendonly yes".into());
+    }
+    ctx.client.load_aof = true;
+    Ok(())
 }
 
 /// DEBUG PAUSE-CRON 1 stops the periodic work (expiry, eviction, save

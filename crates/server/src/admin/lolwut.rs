@@ -93,6 +93,8 @@ impl Canvas {
 
     /// A square centred at (x, y), turned by `angle`, computed in the C
     /// original's mix of float and double so the pixels land alike.
+    /// (1.4142135623 is the original's literal: √2 to its precision.)
+    #[allow(clippy::approx_constant)]
     fn square(&mut self, x: i32, y: i32, size: f32, angle: f32) {
         let size = ((size as f64 / 1.4142135623) as f32).round();
         let mut k = (std::f64::consts::FRAC_PI_4 + angle as f64) as f32;

@@ -338,6 +338,9 @@ pub struct Client {
     pub wait: Option<crate::replication::WaitAcks>,
     /// SHUTDOWN waiting for lagging replicas before it finishes.
     pub shutdown: Option<crate::shutdown::Request>,
+    /// DEBUG LOADAOF, done by the connection once the command's gate is
+    /// released (loading runs commands, which take it themselves).
+    pub load_aof: bool,
     /// The primary's link on a replica: its commands bypass read-only and
     /// see keys as the primary did.
     pub is_master: bool,
@@ -377,6 +380,7 @@ impl Client {
             woff: 0,
             wait: None,
             shutdown: None,
+            load_aof: false,
             is_master: false,
             is_loading: false,
             drop_reply: false,

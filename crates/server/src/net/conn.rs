@@ -293,6 +293,14 @@ where
             crate::shutdown::resume(server, before);
             encode::error(out, b"ERR Errors trying to SHUTDOWN. Check logs.");
         }
+        if std::mem::take(&mut client.load_aof) {
+            let server = server.arc();
+            match tokio::task::spawn_blocking(move || crate::persistence::aof::reload(&server)).await {
+                Ok(Ok(())) => encode::ok(out),
+                Ok(Err(e)) => encode::error(out, format!("ERR Error loading the append only file: {e}").as_bytes()),
+                Err(_) => encode::error(out, b"ERR Error loading the append only file"),
+            }
+        }
         if client.close_after_reply || client.shared.killed.load(Ordering::Acquire) {
             return false;
         }

@@ -48,6 +48,8 @@ pub enum AofError {
     Manifest(PathBuf, String),
     #[error(transparent)]
     Rdb(#[from] crate::persistence::snapshot::LoadError),
+    #[error("there is no append only file to load")]
+    Missing,
 }
 
 /// One line of the manifest.
@@ -333,6 +335,29 @@ impl Aof {
 fn error_text(e: &std::io::Error) -> String {
     let text = e.to_string();
     text.split(" (os error").next().unwrap_or(&text).to_string()
+}
+
+/// DEBUG LOADAOF: the AOF written so far is flushed and closed, the
+/// keyspace emptied and the AOF loaded back (appending then goes on), with
+/// every other client paused meanwhile.
+pub fn reload(server: &std::sync::Arc<Server>) -> Result<(), AofError> {
+    let before = *server.pause.state.lock();
+    server.pause.extend(std::time::Instant::now() + std::time::Duration::from_secs(86_400 * 365), crate::server::PauseMode::All);
+    server.aof.disable();
+    {
+        let mut ks = server.store.exclusive();
+        server.store.settle_snapshot(&mut ks);
+        let now = ferrokv_storage::now_ms();
+        for db in 0..ks.db_count() {
+            ks.flush_db(db, now);
+        }
+    }
+    let result = load(server).and_then(|found| if found { Ok(()) } else { Err(AofError::Missing) });
+    server.pause.set(before);
+    if result.is_ok() {
+        tracing::warn!("Append Only File loaded by DEBUG LOADAOF");
+    }
+    result
 }
 
 /// At start-up with `appendonly yes`: loads the manifest's files (base,
