@@ -49,3 +49,26 @@ fn redis_benchmark_runs_without_errors() {
     let text = String::from_utf8(info.as_bytes().unwrap().to_vec()).unwrap();
     assert!(text.contains("total_error_replies:0\r\n"), "errors during the benchmark: {text}");
 }
+
+/// The calling client's own line (CLIENT INFO, and CLIENT LIST ID naming
+/// itself) carries what Redis 7.0 reports: the request in its query buffer,
+/// its arguments' bytes, the reply buffer's size and peak, the command.
+#[test]
+fn the_callers_own_client_line_matches_redis() {
+    let pair = Pair::new(&[]);
+    let fields = |line: &str| -> Vec<String> {
+        let keep = ["qbuf", "argv-mem", "multi-mem", "rbs", "rbp", "obl", "oll", "omem", "events", "cmd", "multi", "resp", "flags", "db"];
+        line.split_whitespace().filter(|kv| keep.iter().any(|k| kv.split('=').next() == Some(*k))).map(String::from).collect()
+    };
+    let (mut a, mut b) = (pair.ours.conn(), pair.redis.conn());
+    let text = |f: ferrokv_resp::Frame| String::from_utf8_lossy(f.as_bytes().expect("a string")).into_owned();
+    let (la, lb) = (text(a.cmd(&["client", "info"])), text(b.cmd(&["client", "info"])));
+    assert_eq!(fields(&la), fields(&lb), "\n{la}\n{lb}");
+    let id = |c: &mut Conn| match c.cmd(&["client", "id"]) {
+        ferrokv_resp::Frame::Integer(n) => n.to_string(),
+        other => panic!("{other:?}"),
+    };
+    let (ia, ib) = (id(&mut a), id(&mut b));
+    let (la, lb) = (text(a.cmd(&["client", "list", "id", &ia])), text(b.cmd(&["client", "list", "id", &ib])));
+    assert_eq!(fields(&la), fields(&lb), "\n{la}\n{lb}");
+}

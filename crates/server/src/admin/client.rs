@@ -114,6 +114,20 @@ fn type_of(c: &ClientShared) -> ClientType {
 
 /// One CLIENT LIST line, in Redis 7.0's field order.
 pub fn describe(c: &ClientShared) -> String {
+    describe_with(c, None)
+}
+
+/// The calling client's line: its query buffer still holds the request
+/// being run (`qbuf`, here its multibulk form) and `argv-mem` counts that
+/// request's arguments, as Redis reports them.
+fn describe_caller(c: &ClientShared, args: &[Bytes]) -> String {
+    let argv_mem: usize = args.iter().map(|a| a.len()).sum();
+    let header = |n: usize| itoa::Buffer::new().format(n).len() + 3;
+    let qbuf = header(args.len()) + args.iter().map(|a| header(a.len()) + a.len() + 2).sum::<usize>();
+    describe_with(c, Some((qbuf, argv_mem)))
+}
+
+fn describe_with(c: &ClientShared, current: Option<(usize, usize)>) -> String {
     let mut flags = String::new();
     for (bit, letter) in [
         (kind::MONITOR, 'O'),
@@ -136,7 +150,7 @@ pub fn describe(c: &ClientShared) -> String {
     }
     let name = c.name.lock().clone().unwrap_or_default();
     format!(
-        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub=0 multi={} qbuf={} qbuf-free={} argv-mem=0 multi-mem={} rbs=16384 rbp=0 obl=0 oll=0 omem={} tot-mem={} events=r cmd={} user=default redir=-1 resp={}",
+        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub=0 multi={} qbuf={} qbuf-free={} argv-mem={} multi-mem={} rbs=16384 rbp=16384 obl=0 oll=0 omem={} tot-mem={} events=r cmd={} user=default redir=-1 resp={}",
         c.id,
         c.addr,
         c.laddr,
@@ -149,8 +163,9 @@ pub fn describe(c: &ClientShared) -> String {
         c.sub_count.load(Ordering::Relaxed),
         c.psub_count.load(Ordering::Relaxed),
         c.multi_count.load(Ordering::Relaxed),
-        c.memory.qbuf.load(Ordering::Relaxed),
+        current.map_or(c.memory.qbuf.load(Ordering::Relaxed) as usize, |(qbuf, _)| qbuf),
         c.memory.qbuf_free.load(Ordering::Relaxed),
+        current.map_or(0, |(_, argv)| argv),
         c.memory.multi.load(Ordering::Relaxed),
         c.pending_push.load(Ordering::Relaxed),
         c.memory.total.load(Ordering::Relaxed),
@@ -188,7 +203,7 @@ fn list(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         if only_type.is_some_and(|t| type_of(&c) != t) || ids.as_ref().is_some_and(|v| !v.contains(&c.id)) {
             continue;
         }
-        text.push_str(&describe(&c));
+        text.push_str(&if c.id == ctx.client.shared.id { describe_caller(&c, args) } else { describe(&c) });
         text.push('\n');
     }
     ctx.verbatim(text.as_bytes());
@@ -196,8 +211,8 @@ fn list(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
 }
 
 /* CLIENT INFO */
-fn info(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult {
-    let mut line = describe(&ctx.client.shared);
+fn info(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+    let mut line = describe_caller(&ctx.client.shared, args);
     line.push('\n');
     ctx.verbatim(line.as_bytes());
     Ok(())
