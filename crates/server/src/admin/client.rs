@@ -163,7 +163,7 @@ fn describe_with(c: &ClientShared, current: Option<(usize, usize)>) -> String {
         c.sub_count.load(Ordering::Relaxed),
         c.psub_count.load(Ordering::Relaxed),
         c.multi_count.load(Ordering::Relaxed),
-        current.map_or(c.memory.qbuf.load(Ordering::Relaxed) as usize, |(qbuf, _)| qbuf),
+        current.map_or(c.memory.qbuf.load(Ordering::Relaxed), |(qbuf, _)| qbuf),
         c.memory.qbuf_free.load(Ordering::Relaxed),
         current.map_or(0, |(_, argv)| argv),
         c.memory.multi.load(Ordering::Relaxed),
