@@ -552,3 +552,32 @@ fn lolwut_as_redis() {
         "lolwut\nlolwut version 7\nlolwut version 5 20 3 2\nlolwut version 5 66 8 1\nlolwut version 5 1 1 1\nlolwut version 5 2000 300 2\nlolwut version 5 -5 0 1\nlolwut version 5 abc\nlolwut version x\n?hello 3\nlolwut version 5 33 5 2\nlolwut\n",
     );
 }
+
+/// DEBUG ASSERT, OOM, PANIC and SEGFAULT end the node (tooling tests its
+/// crash handling with them); SEGFAULT by the signal its name says.
+#[test]
+fn debug_crashes_end_the_node() {
+    use std::os::unix::process::ExitStatusExt;
+    for (sub, signal) in [("assert", libc::SIGABRT), ("oom", libc::SIGABRT), ("panic", libc::SIGABRT), ("segfault", libc::SIGSEGV)] {
+        let port = free_port();
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_ferrokv-server"))
+            .args(["--port", &port.to_string(), "--save", "", "--enable-debug-command", "yes"])
+            .stdout(std::process::Stdio::null())
+            .stdin(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        assert!(eventually(Duration::from_secs(20), || Conn::try_connect(port).is_some()));
+        let mut c = Conn::connect(port);
+        c.send(&[b"debug", sub.as_bytes()]);
+        c.read_to_close();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let status = loop {
+            if let Some(s) = child.try_wait().unwrap() {
+                break s;
+            }
+            assert!(Instant::now() < deadline, "DEBUG {sub} left the node running");
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        assert_eq!(status.signal(), Some(signal), "DEBUG {sub}");
+    }
+}

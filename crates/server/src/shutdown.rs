@@ -31,6 +31,11 @@ impl Request {
         };
         Request { save, now: has("now"), force: has("force") }
     }
+
+    /// Whether the final save happens: as asked, else if save points are set.
+    pub fn saves(&self, server: &Server) -> bool {
+        self.save.unwrap_or_else(|| !server.config.read().save.is_empty())
+    }
 }
 
 /// Whether SHUTDOWN must wait for replicas first.
@@ -84,9 +89,8 @@ pub fn resume(server: &Server, before: Option<(Instant, PauseMode)>) {
 /// The final save and the stop of every later command; false (and the
 /// node keeps running) when the save failed without FORCE.
 pub fn finish(server: &Server, req: Request) -> bool {
-    let save = req.save.unwrap_or_else(|| !server.config.read().save.is_empty());
     let mut ks = server.store.exclusive();
-    crate::persistence::snapshot::final_save(server, &mut ks, save, req.force)
+    crate::persistence::snapshot::final_save(server, &mut ks, req.saves(server), req.force)
 }
 
 /// SIGTERM/SIGINT: wait, save, stop (on a blocking thread for the save).

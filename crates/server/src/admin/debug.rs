@@ -40,6 +40,9 @@ const SUBCOMMANDS: &[Sub] = &[
     Sub { name: "replicate", min: 3, max: ANY, run: replicate },
     Sub { name: "object", min: 3, max: 3, run: object },
     Sub { name: "panic", min: 2, max: 2, run: panic },
+    Sub { name: "assert", min: 2, max: 2, run: assert },
+    Sub { name: "oom", min: 2, max: 2, run: oom },
+    Sub { name: "segfault", min: 2, max: 2, run: segfault },
     Sub { name: "populate", min: 3, max: 5, run: populate },
     Sub { name: "protocol", min: 3, max: 3, run: protocol },
     Sub { name: "reload", min: 2, max: ANY, run: reload },
@@ -76,6 +79,8 @@ pub fn debug(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
 fn help(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult {
     ctx.help(&[
         "DEBUG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+        "ASSERT",
+        "    Crash by assertion failed.",
         "CHANGE-REPL-ID",
         "    Change the replication IDs of the instance.",
         "    Dangerous: should be used only for testing the replication subsystem.",
@@ -103,6 +108,8 @@ fn help(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult {
         "    Replicates the provided string to replicas, allowing data divergence.",
         "OBJECT <key>",
         "    Show low level info about `key` and associated value.",
+        "OOM",
+        "    Crash the server simulating an out-of-memory error.",
         "PANIC",
         "    Crash the server simulating a panic.",
         "POPULATE <count> [<prefix>] [<size>]",
@@ -127,6 +134,8 @@ fn help(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult {
         "      existing RDB file.",
         "    * DEBUG RELOAD NOSAVE NOFLUSH MERGE: add the contents of an existing RDB",
         "      file to the database.",
+        "SEGFAULT",
+        "    Crash the server with sigsegv.",
         "SDSLEN <key>",
         "    Show low level SDS string info representing `key` and value.",
         "SET-ACTIVE-EXPIRE <0|1>",
@@ -194,6 +203,30 @@ fn panic(_ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult {
     tracing::warn!("------------------------------------------------");
     tracing::warn!("!!! Software Failure. Press left mouse button to continue");
     tracing::warn!("Guru Meditation: DEBUG PANIC called at Unix time {}", ferrokv_storage::now_ms() / 1000);
+    std::process::abort();
+}
+
+/// DEBUG ASSERT: a failed assertion stops the node, as Redis's serverAssert.
+fn assert(_ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult {
+    tracing::warn!("=== ASSERTION FAILED ===");
+    tracing::warn!("==> DEBUG ASSERT: '1 == 2' is not true");
+    std::process::abort();
+}
+
+/// DEBUG OOM: an allocation that cannot be had stops the node.
+fn oom(_ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult {
+    tracing::warn!("Out Of Memory allocating {} bytes!", usize::MAX);
+    std::process::abort();
+}
+
+/// DEBUG SEGFAULT: the node dies of SIGSEGV, as Redis's does.
+fn segfault(_ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult {
+    tracing::warn!("DEBUG SEGFAULT: crashing by signal 11 (SIGSEGV), as asked");
+    // SAFETY: raising a signal at ourselves; its default action ends us.
+    unsafe {
+        libc::signal(libc::SIGSEGV, libc::SIG_DFL);
+        libc::raise(libc::SIGSEGV);
+    }
     std::process::abort();
 }
 

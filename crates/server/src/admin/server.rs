@@ -871,11 +871,10 @@ fn shutdown(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         ctx.client.shutdown = Some(req);
         return Ok(());
     }
-    let save = save || (!nosave && !server.config.read().save.is_empty());
     let Some(ks) = ctx.view.keyspace_for_reading() else {
         return Err("ERR SHUTDOWN needs exclusive access to the keyspace".into());
     };
-    if !crate::persistence::snapshot::final_save(server, ks, save, force) {
+    if !crate::persistence::snapshot::final_save(server, ks, req.saves(server), force) {
         return Err("ERR Errors trying to SHUTDOWN. Check logs.".into());
     }
     ctx.client.close_after_reply = true;
