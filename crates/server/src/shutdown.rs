@@ -53,9 +53,11 @@ fn lagging(server: &Server) -> usize {
     if repl.is_replica() {
         return 0;
     }
-    let offset = repl.offset();
-    let online = repl.replicas.lock().values().filter(|r| r.state() == ferrokv_replication::ReplicaState::Online).count();
-    online.saturating_sub(repl.acked_at_least(offset))
+    online(server).saturating_sub(repl.acked_at_least(repl.offset()))
+}
+
+fn online(server: &Server) -> usize {
+    server.repl.replicas.lock().values().filter(|r| r.state() == ferrokv_replication::ReplicaState::Online).count()
 }
 
 /// Pauses writes and waits, up to `shutdown-timeout`, for every online
@@ -69,7 +71,7 @@ pub async fn wait_for_replicas(server: &Server) -> Option<(Instant, PauseMode)> 
     tracing::info!("Waiting for replicas before shutting down.");
     let repl = &server.repl;
     let offset = repl.offset();
-    let replicas = repl.replicas.lock().values().filter(|r| r.state() == ferrokv_replication::ReplicaState::Online).count();
+    let replicas = online(server);
     repl.request_acks();
     crate::replication::wait_acks(server, WaitAcks { offset, replicas, deadline: Some(deadline) }).await;
     for r in repl.replicas.lock().values() {

@@ -40,7 +40,7 @@ pub static COMMANDS: &[Command] = &[
         WRITE | FAST,
         KS,
         (1, -1, 1),
-        del,
+        unlink,
         "generic",
         "Delete a key asynchronously in another thread. Otherwise it is just as DEL, but non blocking.",
         key_specs = &[KeySpec::range(1, -1, 1, RM | DELETE)],
@@ -229,11 +229,18 @@ static OBJECT_SUBCOMMANDS: &[Command] = &[
     cmd!("help", "6.2.0", 2, LOADING | STALE, KS, (0, 0, 0), object_help, "generic", "Show helpful text about the different subcommands"),
 ];
 
-/* DEL key [key ...] and UNLINK key [key ...] */
-/// DEL and UNLINK: UNLINK frees big values on the lazyfree thread, DEL
-/// too under `lazyfree-lazy-user-del`.
+/* DEL key [key ...]: freed lazily too under `lazyfree-lazy-user-del`. */
 fn del(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
-    let lazy = args[0].eq_ignore_ascii_case(b"unlink") || Policy::on(&ctx.view.lazyfree().policy.user_del);
+    let lazy = Policy::on(&ctx.view.lazyfree().policy.user_del);
+    remove(ctx, args, lazy)
+}
+
+/* UNLINK key [key ...]: big values are freed on the lazyfree thread. */
+fn unlink(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+    remove(ctx, args, true)
+}
+
+fn remove(ctx: &mut Ctx<'_>, args: &[Bytes], lazy: bool) -> CmdResult {
     let mut n = 0;
     for key in &args[1..] {
         if ctx.view.unlink(key, lazy) {

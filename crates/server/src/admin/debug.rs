@@ -416,12 +416,7 @@ fn replicate(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
 }
 
 fn config_rewrite_force_all(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult {
-    let Some(path) = ctx.server.config_file.clone() else {
-        return Err("ERR The server is running without a config file".into());
-    };
-    let c = ctx.server.config.read().clone();
-    crate::config::rewrite_all(&path, &c).map_err(|e| RedisError::from(format!("ERR Rewriting config file: {e}")))?;
-    ctx.ok()
+    crate::admin::server::rewrite_config(ctx, true)
 }
 
 fn quicklist_packed_threshold(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {

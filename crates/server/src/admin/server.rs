@@ -328,11 +328,18 @@ fn config_resetstat(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult {
 
 /* CONFIG REWRITE */
 fn config_rewrite(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult {
+    rewrite_config(ctx, false)
+}
+
+/// CONFIG REWRITE, and with `all` DEBUG CONFIG-REWRITE-FORCE-ALL (every
+/// directive written, defaults too).
+pub(crate) fn rewrite_config(ctx: &mut Ctx<'_>, all: bool) -> CmdResult {
     let Some(path) = ctx.server.config_file.clone() else {
         return Err("ERR The server is running without a config file".into());
     };
     let c = ctx.server.config.read().clone();
-    config::rewrite(&path, &c).map_err(|e| RedisError::from(format!("ERR Rewriting config file: {e}")))?;
+    let written = if all { config::rewrite_all(&path, &c) } else { config::rewrite(&path, &c) };
+    written.map_err(|e| RedisError::from(format!("ERR Rewriting config file: {e}")))?;
     ctx.ok()
 }
 
