@@ -9,10 +9,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use common::repl::*;
 use common::*;
 use rand::{Rng, SeedableRng};
-
-const SYNC: Duration = Duration::from_secs(30);
 
 fn primary(extra: &[&str]) -> Node {
     let mut args = vec!["--enable-debug-command", "yes"];
@@ -25,133 +24,6 @@ fn replica_of(port: u16, extra: &[&str]) -> Node {
     let mut args = vec!["--enable-debug-command", "yes", "--replicaof", "127.0.0.1", p.as_str()];
     args.extend_from_slice(extra);
     Node::ferrokv(&args)
-}
-
-fn digest(n: &Node) -> String {
-    let mut c = n.conn();
-    match c.cmd(&["debug", "digest"]) {
-        ferrokv_resp::Frame::Simple(s) => String::from_utf8_lossy(&s).into_owned(),
-        other => panic!("DEBUG DIGEST: {other:?}"),
-    }
-}
-
-fn offset(n: &Node, field: &str) -> String {
-    info_field(&mut n.conn(), "replication", field)
-}
-
-/// Waits until every replica's link is up and it has applied everything
-/// the primary logged, then compares digests. Active expiry on the primary
-/// is stopped first: a key it reclaims between the two digests would
-/// otherwise differ only for the moment its DEL is in flight.
-fn assert_converged(primary: &Node, replicas: &[&Node]) {
-    primary.conn().cmd(&["debug", "set-active-expire", "0"]);
-    for r in replicas {
-        let caught_up = eventually(SYNC, || offset(r, "master_link_status") == "up" && offset(r, "slave_repl_offset") == offset(primary, "master_repl_offset"));
-        assert!(
-            caught_up,
-            "replica on {} did not catch up: primary at {}, replica at {} ({})",
-            r.port,
-            offset(primary, "master_repl_offset"),
-            offset(r, "slave_repl_offset"),
-            offset(r, "master_link_status")
-        );
-        if digest(r) != digest(primary) {
-            panic!("replica on {} differs from the primary: {}", r.port, differences(primary, r));
-        }
-    }
-}
-
-/// The keys whose values differ, for a failure message.
-fn differences(a: &Node, b: &Node) -> String {
-    let mut out = String::new();
-    for db in ["0", "1"] {
-        let (mut ca, mut cb) = (a.conn(), b.conn());
-        ca.cmd(&["select", db]);
-        cb.cmd(&["select", db]);
-        let keys = |c: &mut Conn| -> std::collections::BTreeSet<String> {
-            match c.cmd(&["keys", "*"]) {
-                ferrokv_resp::Frame::Array(items) => items.iter().map(|f| String::from_utf8_lossy(f.as_bytes().unwrap()).into_owned()).collect(),
-                _ => Default::default(),
-            }
-        };
-        let (ka, kb) = (keys(&mut ca), keys(&mut cb));
-        for k in ka.union(&kb) {
-            let (da, db_) = (ca.cmd(&["debug", "digest-value", k]), cb.cmd(&["debug", "digest-value", k]));
-            if da != db_ {
-                let (pa, pb) = (ca.cmd(&["pttl", k]), cb.cmd(&["pttl", k]));
-                out.push_str(&format!("db{db} {k}: {} / {} (pttl {pa:?} / {pb:?}); ", contents_or_none(&mut ca, k), contents_or_none(&mut cb, k)));
-            }
-        }
-    }
-    out
-}
-
-fn contents_or_none(c: &mut Conn, k: &str) -> String {
-    if c.cmd(&["exists", k]) == int(0) {
-        "(none)".into()
-    } else {
-        contents(c, k).chars().take(200).collect()
-    }
-}
-
-fn stat(n: &Node, field: &str) -> u64 {
-    info_field(&mut n.conn(), "stats", field).parse().unwrap_or(0)
-}
-
-/// Random writes of every type, with expiries, transactions, blocking pops,
-/// several databases: what replication must reproduce exactly.
-fn random_writes(port: u16, seed: u64, ops: usize) {
-    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
-    let mut c = Conn::connect(port);
-    let mut db = 0;
-    for i in 0..ops {
-        let k = rng.random_range(0..40);
-        let v = format!("v{}", rng.random_range(0..1000));
-        let n = rng.random_range(1..5).to_string();
-        let (s, l, h, st, z) = (format!("s{k}"), format!("l{k}"), format!("h{k}"), format!("set{k}"), format!("z{k}"));
-        let cmd: Vec<String> = match rng.random_range(0..26) {
-            0 => vec!["set".into(), s, v],
-            1 => vec!["set".into(), s, v, "ex".into(), "100".into()],
-            2 => vec!["set".into(), s, v, "px".into(), rng.random_range(1..80).to_string()],
-            3 => vec!["incrbyfloat".into(), format!("f{k}"), "1.1".into()],
-            4 => vec!["append".into(), s, v],
-            5 => vec!["expire".into(), s, rng.random_range(0..3).to_string()],
-            6 => vec!["pexpire".into(), l.clone(), rng.random_range(1..60).to_string()],
-            7 => vec!["getex".into(), s, "px".into(), "50".into()],
-            8 => vec!["rpush".into(), l, v.clone(), v],
-            9 => vec!["lpop".into(), l, n],
-            10 => vec!["blpop".into(), l, format!("l{}", (k + 1) % 40), "0.01".into()],
-            11 => vec!["lmove".into(), l, format!("l{}", (k + 3) % 40), "left".into(), "right".into()],
-            12 => vec!["sadd".into(), st, v, n],
-            13 => vec!["spop".into(), st, n],
-            14 => vec!["srem".into(), st, v],
-            15 => vec!["hset".into(), h, v.clone(), v],
-            16 => vec!["hincrbyfloat".into(), h, "fl".into(), "0.5".into()],
-            17 => vec!["zadd".into(), z, n, v],
-            18 => vec!["zpopmin".into(), z],
-            19 => vec!["zunionstore".into(), format!("zu{k}"), "2".into(), z, format!("z{}", (k + 1) % 40)],
-            20 => vec!["del".into(), s, l],
-            21 => vec!["pfadd".into(), format!("hll{k}"), v],
-            22 => vec!["get".into(), s],
-            23 => vec!["incr".into(), format!("n{k}")],
-            24 => {
-                db = 1 - db;
-                vec!["select".into(), db.to_string()]
-            }
-            _ => {
-                c.cmd(&["multi"]);
-                c.cmd(&["incr", &format!("n{k}")]);
-                c.cmd(&["spop", &st]);
-                c.cmd(&["set", &s, &v, "ex", "30"]);
-                vec!["exec".into()]
-            }
-        };
-        let args: Vec<&str> = cmd.iter().map(|s| s.as_str()).collect();
-        c.cmd(&args);
-        if i % 500 == 0 {
-            std::thread::sleep(Duration::from_millis(1));
-        }
-    }
 }
 
 #[test]

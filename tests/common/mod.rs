@@ -3,6 +3,8 @@
 //! them over plain sockets. Every wait is bounded.
 #![allow(dead_code)]
 
+pub mod repl;
+
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::PathBuf;
@@ -53,7 +55,7 @@ impl Node {
             cmd.arg("--port").arg(port.to_string()).arg("--dir").arg(dir.path()).arg("--bind").arg("127.0.0.1");
             cmd.args(rest).stdout(Stdio::null()).stderr(server_stderr()).stdin(Stdio::null());
             if kind == "ferrokv" {
-                cmd.env("RUST_LOG", "warn");
+                cmd.env("RUST_LOG", log_level());
                 // Two workers whatever the machine (the default is one on
                 // two cores): commands on different shards then really run
                 // in parallel in every test. Later arguments override it.
@@ -160,6 +162,15 @@ fn server_stderr() -> Stdio {
         Stdio::inherit()
     } else {
         Stdio::null()
+    }
+}
+
+/// Warnings only, unless FERROKV_TEST_LOGS asks for the servers' logs.
+fn log_level() -> &'static str {
+    if std::env::var_os("FERROKV_TEST_LOGS").is_some() {
+        "info"
+    } else {
+        "warn"
     }
 }
 
@@ -521,7 +532,7 @@ impl Node {
             let mut cmd = Command::new(&bin);
             cmd.arg("--port").arg(self.port.to_string()).arg("--dir").arg(self.dir.path()).arg("--bind").arg("127.0.0.1");
             cmd.args(["--repl-diskless-sync-delay", "0"]);
-            cmd.args(args).stdout(Stdio::null()).stderr(server_stderr()).stdin(Stdio::null()).env("RUST_LOG", "warn");
+            cmd.args(args).stdout(Stdio::null()).stderr(server_stderr()).stdin(Stdio::null()).env("RUST_LOG", log_level());
             let mut child = cmd.spawn().expect("spawn ferrokv-server");
             let started = eventually(Duration::from_secs(5), || {
                 matches!(child.try_wait(), Ok(None)) && TcpStream::connect(("127.0.0.1", self.port)).is_ok() && serves_pid(self.port, child.id()) == Some(true)

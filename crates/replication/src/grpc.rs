@@ -221,7 +221,6 @@ fn to_pb(e: Event) -> pb::PrimaryMessage {
         Event::SnapshotEnd => PMsg::SnapshotEnd(pb::SnapshotEnd {}),
         Event::Continue { replid } => PMsg::Continue(pb::Continue { replid }),
         Event::Log { offset, data } => PMsg::Log(pb::Log { offset, data }),
-        Event::GetAck => PMsg::GetAck(pb::GetAck {}),
     };
     pb::PrimaryMessage { msg: Some(msg) }
 }
@@ -233,6 +232,5 @@ fn from_pb(m: pb::PrimaryMessage) -> Option<Event> {
         PMsg::SnapshotEnd(_) => Event::SnapshotEnd,
         PMsg::Continue(c) => Event::Continue { replid: c.replid },
         PMsg::Log(l) => Event::Log { offset: l.offset, data: l.data },
-        PMsg::GetAck(_) => Event::GetAck,
     })
 }

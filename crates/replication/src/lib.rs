@@ -5,8 +5,9 @@
 //! [`primary`] (one replica's session on the primary: PSYNC decision,
 //! snapshot, log), [`replica`] (the link to the primary: sync, apply, acks).
 //! Both sides exchange [`Event`]s and acks; [`grpc`] carries them over the
-//! protocol in `proto/`, and only it touches generated types. A RESP
-//! PSYNC/REPLCONF transport would map the same events onto Redis's wire.
+//! protocol in `proto/`, and only it touches generated types; [`resp`]
+//! maps the same events onto Redis's own wire (SYNC/PSYNC), for real Redis
+//! replicas and redis-cli.
 //!
 //! The node plugs in through [`Host`]: take a snapshot, load one, run a
 //! command as the primary's client.
@@ -17,6 +18,7 @@ pub mod grpc;
 pub mod log;
 pub mod primary;
 pub mod replica;
+pub mod resp;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -25,7 +27,7 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use parking_lot::Mutex;
-use tokio::sync::{watch, Notify};
+use tokio::sync::Notify;
 
 pub use log::{OutputLimit, ReplLog};
 pub use primary::{ReplicaInfo, ReplicaState};
@@ -39,7 +41,6 @@ pub enum Event {
     SnapshotEnd,
     Continue { replid: String },
     Log { offset: u64, data: Bytes },
-    GetAck,
 }
 
 /// The replica's opening message (PSYNC replid offset, REPLCONF, AUTH).
@@ -78,6 +79,9 @@ pub trait Host: Send + Sync + 'static {
     /// `at_start` gets the log offset at the instant the snapshot stands
     /// for, with the keyspace held still.
     fn snapshot_to(&self, out: Box<dyn std::io::Write + Send>, at_start: Box<dyn FnOnce(u64) + Send>) -> Result<u64, HostError>;
+    /// An RDB without keys (`rdb-filter-only`), with the function libraries
+    /// if `filter` keeps them, and the log offset it stands for.
+    fn snapshot_filtered(&self, filter: primary::Filter) -> Result<(Bytes, u64), HostError>;
     /// `repl-diskless-sync`: the delay and the replica count that start a
     /// diskless snapshot, or None to sync through a file.
     fn diskless(&self) -> Option<(std::time::Duration, usize)>;
@@ -120,8 +124,6 @@ pub struct Replication {
     pub appended: Notify,
     /// An ack arrived (WAIT waits on it).
     pub acked: Notify,
-    /// Bumped to ask every replica for an ack now (REPLCONF GETACK).
-    getack: watch::Sender<u64>,
     pub replicas: Mutex<BTreeMap<u64, Arc<ReplicaInfo>>>,
     next_session: AtomicU64,
     /// Some while this node is a replica.
@@ -142,7 +144,6 @@ impl Replication {
             logging: AtomicBool::new(false),
             appended: Notify::new(),
             acked: Notify::new(),
-            getack: watch::channel(0).0,
             replicas: Mutex::new(BTreeMap::new()),
             next_session: AtomicU64::new(1),
             link: Mutex::new(None),
@@ -204,9 +205,23 @@ impl Replication {
         self.log.lock().offset()
     }
 
-    /// Asks every replica for an ack (WAIT).
+    /// Asks every replica for an ack (WAIT): REPLCONF GETACK in the stream,
+    /// as Redis sends it, so every kind of replica answers it.
     pub fn request_acks(&self) {
-        self.getack.send_modify(|n| *n += 1);
+        if self.with_log(|log| log.feed_getack()) {
+            self.appended.notify_waiters();
+        }
+    }
+
+    /// `repl-ping-replica-period`: a PING in the stream keeps idle replicas
+    /// from timing out (Redis's replicationCron). Replicas pass on their
+    /// primary's instead of making their own.
+    pub fn ping_replicas(&self) {
+        if self.is_replica() || self.replicas.lock().is_empty() {
+            return;
+        }
+        self.with_log(|log| log.feed_control(&[b"ping"]));
+        self.appended.notify_waiters();
     }
 
     /// Online replicas that have acknowledged at least `offset`.

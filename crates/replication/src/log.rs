@@ -67,6 +67,8 @@ pub struct ReplLog {
     /// ahead by a transaction still being queued, so snapshots record
     /// this point, which matches the dataset.
     pub applied: Option<(u64, usize)>,
+    /// Where the last REPLCONF GETACK fed ends.
+    getack_end: Option<u64>,
 }
 
 pub const NO_REPLID: &str = "0000000000000000000000000000000000000000";
@@ -85,6 +87,7 @@ impl ReplLog {
             cut: HashMap::new(),
             limit: OutputLimit::default(),
             applied: None,
+            getack_end: None,
         }
     }
 
@@ -118,6 +121,30 @@ impl ReplLog {
         encode_unit(backlog.tail(), &mut self.stream_db, cmds);
         backlog.seal();
         self.after_append();
+    }
+
+    /// Appends a command of the replication protocol itself (PING, REPLCONF
+    /// GETACK). Redis feeds them into the backlog like any write, so every
+    /// replica counts their bytes and offsets agree across transports; they
+    /// belong to no database, so no SELECT precedes them.
+    pub fn feed_control(&mut self, argv: &[&[u8]]) {
+        let Some(backlog) = &mut self.backlog else {
+            return;
+        };
+        encode::command(backlog.tail(), argv);
+        backlog.seal();
+        self.after_append();
+    }
+
+    /// REPLCONF GETACK, unless the log already ends with one (several WAITs
+    /// in a row need one ack each replica, as Redis asks once per loop).
+    pub fn feed_getack(&mut self) -> bool {
+        if self.backlog.is_none() || self.getack_end == Some(self.offset()) {
+            return false;
+        }
+        self.feed_control(&[b"REPLCONF", b"GETACK", b"*"]);
+        self.getack_end = Some(self.offset());
+        true
     }
 
     /// Appends bytes of the primary's log verbatim (a replica keeps the very
@@ -271,14 +298,15 @@ impl ReplLog {
     }
 
     /// The offset and stream database a snapshot taken now stands for
-    /// (called with the keyspace held still). On a primary the log after it
-    /// starts with a SELECT, since a loader starts in the database given.
-    pub fn snapshot_point(&mut self) -> (u64, usize) {
+    /// (called with the keyspace held still): a loader's primary client
+    /// starts in that database (`repl-stream-db`), so the log goes on
+    /// without a SELECT, as Redis's does; with none yet, the next command
+    /// brings one.
+    pub fn snapshot_point(&self) -> (u64, usize) {
         if let Some(point) = self.applied {
             return point;
         }
-        self.stream_db = None;
-        (self.offset(), 0)
+        (self.offset(), self.stream_db.unwrap_or(0))
     }
 
     /// Redis's `second_repl_offset` (-1 when there is no previous history).

@@ -67,6 +67,12 @@ impl ReplicaInfo {
         self.last_ack.lock().elapsed().as_secs()
     }
 
+    /// The replica is alive (Redis replicas send newlines while they load
+    /// a snapshot, which refresh the ack time as Redis counts them).
+    pub fn touch(&self) {
+        *self.last_ack.lock() = Instant::now();
+    }
+
     /// REPLCONF ACK: records the replica's applied offset.
     pub fn ack(&self, repl: &Replication, offset: u64) {
         self.ack_offset.fetch_max(offset, Ordering::AcqRel);
@@ -94,6 +100,20 @@ pub struct Session {
     repl: Arc<Replication>,
     pub info: Arc<ReplicaInfo>,
     hello: Hello,
+    /// The replica reads a snapshot of unknown size (Redis's `capa eof`):
+    /// only then may the snapshot be streamed without a file.
+    pub can_stream: bool,
+    /// `REPLCONF rdb-only 1`: the snapshot and nothing after it.
+    pub rdb_only: bool,
+    /// `REPLCONF rdb-filter-only`: a snapshot without keys (with the
+    /// function libraries if this is set).
+    pub filter: Option<Filter>,
+}
+
+/// What a filtered snapshot keeps (`rdb-filter-only`): never keys.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Filter {
+    pub functions: bool,
 }
 
 impl Drop for Session {
@@ -111,6 +131,12 @@ impl Session {
         if !host.authorized(&hello.username, &hello.password) {
             return Err(SessionError::Unauthorized);
         }
+        Ok(Session::register(repl, hello, peer_ip))
+    }
+
+    /// Registers a replica whose credentials its transport has checked
+    /// (RESP: the connection authenticated as any client does).
+    pub fn register(repl: &Arc<Replication>, hello: Hello, peer_ip: String) -> Session {
         let ip = if hello.announce_ip.is_empty() { peer_ip } else { hello.announce_ip.clone() };
         let info = Arc::new(ReplicaInfo {
             id: repl.new_session_id(),
@@ -121,7 +147,7 @@ impl Session {
             last_ack: Mutex::new(Instant::now()),
         });
         repl.replicas.lock().insert(info.id, info.clone());
-        Ok(Session { repl: repl.clone(), info, hello })
+        Session { repl: repl.clone(), info, hello, can_stream: true, rdb_only: false, filter: None }
     }
 
     /// Serves the session: sync, then the log, until it ends.
@@ -129,7 +155,9 @@ impl Session {
         let repl = self.repl.clone();
         let id = self.info.id;
         let who = format!("{}:{}", self.info.ip, self.info.port);
-        let partial = repl.with_log(|log| log.try_continue(id, &self.hello.replid, self.hello.offset));
+        // An RDB-only or filtered request always wants a snapshot.
+        let wants_snapshot = self.rdb_only || self.filter.is_some();
+        let partial = !wants_snapshot && repl.with_log(|log| log.try_continue(id, &self.hello.replid, self.hello.offset));
         if partial {
             repl.sync_partial_ok.fetch_add(1, Ordering::Relaxed);
             let replid = repl.log.lock().replid.clone();
@@ -142,15 +170,22 @@ impl Session {
             repl.sync_full.fetch_add(1, Ordering::Relaxed);
             tracing::info!(replica = %who, "Full resync requested; starting snapshot");
             self.full_sync(&host, &tx).await?;
+            if self.rdb_only {
+                tracing::info!(replica = %who, "RDB-only transfer to replica done");
+                return Ok(());
+            }
         }
         *self.info.state.lock() = ReplicaState::Online;
         *self.info.last_ack.lock() = Instant::now();
         tracing::info!(replica = %who, "Synchronization with replica succeeded");
-        self.stream_log(&host, &tx).await
+        self.stream_log(&tx).await
     }
 
     async fn full_sync(&self, host: &Arc<dyn Host>, tx: &mpsc::Sender<Event>) -> Result<(), SessionError> {
-        if let Some((delay, max_replicas)) = host.diskless() {
+        if let Some(filter) = self.filter {
+            return self.filtered_sync(host, tx, filter).await;
+        }
+        if let Some((delay, max_replicas)) = host.diskless().filter(|_| self.can_stream) {
             return self.diskless_sync(host, tx, delay, max_replicas).await;
         }
         let repl = &self.repl;
@@ -184,6 +219,26 @@ impl Session {
         send(tx, Event::SnapshotEnd).await
     }
 
+    /// A snapshot without keys (`rdb-filter-only`): small, so made in
+    /// memory, and sent as a stream of unknown size as Redis sends it.
+    async fn filtered_sync(&self, host: &Arc<dyn Host>, tx: &mpsc::Sender<Event>, filter: Filter) -> Result<(), SessionError> {
+        let id = self.info.id;
+        self.repl.with_log(|log| {
+            let at = log.offset();
+            log.attach(id, at);
+        });
+        let h = host.clone();
+        let (rdb, offset) = tokio::task::spawn_blocking(move || h.snapshot_filtered(filter)).await.map_err(|e| SessionError::Snapshot(e.to_string()))??;
+        let replid = self.repl.with_log(|log| {
+            log.attach(id, offset);
+            log.replid.clone()
+        });
+        *self.info.state.lock() = ReplicaState::SendBulk;
+        send(tx, Event::FullSync { replid, offset, size: 0 }).await?;
+        send(tx, Event::SnapshotChunk(rdb)).await?;
+        send(tx, Event::SnapshotEnd).await
+    }
+
     /// A full sync from a shared streamed snapshot (see `diskless`): its
     /// size is not known in advance, so it is announced as 0.
     async fn diskless_sync(&self, host: &Arc<dyn Host>, tx: &mpsc::Sender<Event>, delay: Duration, max_replicas: usize) -> Result<(), SessionError> {
@@ -203,10 +258,9 @@ impl Session {
         }
     }
 
-    /// Sends the log as it grows; GETACKs when WAIT asks and when idle.
-    async fn stream_log(&self, host: &Arc<dyn Host>, tx: &mpsc::Sender<Event>) -> Result<(), SessionError> {
+    /// Sends the log as it grows (PINGs and GETACKs are in it).
+    async fn stream_log(&self, tx: &mpsc::Sender<Event>) -> Result<(), SessionError> {
         let repl = &self.repl;
-        let mut getack = repl.getack.subscribe();
         loop {
             let appended = repl.appended.notified();
             tokio::pin!(appended);
@@ -218,13 +272,6 @@ impl Session {
             }
             tokio::select! {
                 _ = appended => {}
-                changed = getack.changed() => {
-                    if changed.is_err() {
-                        return Err(SessionError::Closed);
-                    }
-                    send(tx, Event::GetAck).await?;
-                }
-                _ = tokio::time::sleep(Duration::from_secs(host.ping_period().max(1))) => send(tx, Event::GetAck).await?,
                 _ = tx.closed() => return Err(SessionError::Closed),
             }
         }

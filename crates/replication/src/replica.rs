@@ -9,8 +9,8 @@
 //! In `Connected` the replica applies the log command by command; the node
 //! appends each command's bytes to its own log once it took effect (so its
 //! offsets are the primary's, its replicas see the same stream, and a
-//! promotion can continue it). It acks its offset every second and on
-//! GETACK.
+//! promotion can continue it). It acks its offset every second and when
+//! the log carries a REPLCONF GETACK.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -216,16 +216,18 @@ async fn follow(repl: &Arc<Replication>, host: &Arc<dyn Host>, mut stream: Strea
                 applier.received += data.len() as u64;
                 let received = applier.received;
                 touch(repl, |l| l.read_offset = received);
-                applier.apply(host, &data)?;
-            }
-            Event::GetAck => {
-                touch(repl, |_| {});
-                if online {
+                if applier.apply(host, &data)? {
+                    // REPLCONF GETACK: the offset now includes it, as Redis's.
                     let _ = stream.acks.send(repl.offset()).await;
                 }
             }
         }
     }
+}
+
+/// `REPLCONF GETACK <anything>`, which a replica answers with its offset.
+pub fn is_getack(args: &[bytes::Bytes]) -> bool {
+    args.len() >= 2 && args[0].eq_ignore_ascii_case(b"replconf") && args[1].eq_ignore_ascii_case(b"getack")
 }
 
 /// A snapshot being received.
@@ -273,22 +275,26 @@ impl Applier {
         Applier { parser: RequestParser::new(), pending: BytesMut::new(), raw: BytesMut::new(), taken: 0, received: offset, parsed: offset, session: None }
     }
 
-    fn apply(&mut self, host: &Arc<dyn Host>, data: &[u8]) -> Result<(), String> {
+    /// Applies what `data` completes; true if the primary asked for an ack
+    /// (REPLCONF GETACK) in it.
+    fn apply(&mut self, host: &Arc<dyn Host>, data: &[u8]) -> Result<bool, String> {
         self.pending.extend_from_slice(data);
         self.raw.extend_from_slice(data);
         let limits = RequestLimits { max_bulk_len: i64::MAX, auth_required: false };
         let session = self.session.get_or_insert_with(|| ApplySession { state: Box::new(()) });
+        let mut getack = false;
         loop {
             let before = self.pending.len();
             let parsed = self.parser.parse(&mut self.pending, &limits);
             self.taken += before - self.pending.len();
             let args = match parsed {
                 Ok(Some(args)) => args,
-                Ok(None) => return Ok(()),
+                Ok(None) => return Ok(getack),
                 Err(e) => return Err(format!("bad command in the primary's log: {e}")),
             };
             let bytes = self.raw.split_to(std::mem::take(&mut self.taken));
             self.parsed += bytes.len() as u64;
+            getack |= is_getack(&args);
             host.apply(session, args, &bytes, self.parsed);
         }
     }

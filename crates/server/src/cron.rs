@@ -17,6 +17,7 @@ pub async fn run(server: Arc<Server>) {
     let mut sample = (Instant::now(), 0u64);
     let mut last_fsync = Instant::now();
     let mut no_replicas_since = Instant::now();
+    let mut last_ping = Instant::now();
     loop {
         let hz = server.config.read().hz.max(1);
         let period = Duration::from_millis(1000 / hz);
@@ -56,7 +57,22 @@ pub async fn run(server: Arc<Server>) {
         ferrokv_storage::refresh_lru_clock();
         lift_expired_pause(&server);
         expire_backlog(&server, &mut no_replicas_since);
+        ping_replicas(&server, &mut last_ping);
         sample = sample_ops(&server, sample);
+    }
+}
+
+/// Every `repl-ping-replica-period` seconds a PING goes down the stream,
+/// except while writes are paused (CLIENT PAUSE, a failover or shutdown
+/// waiting for replicas to catch up: the offset must hold still, as Redis's).
+fn ping_replicas(server: &Server, last_ping: &mut Instant) {
+    let period = server.config.read().value("repl-ping-replica-period").parse().unwrap_or(10u64).max(1);
+    if last_ping.elapsed() < Duration::from_secs(period) {
+        return;
+    }
+    *last_ping = Instant::now();
+    if !server.pause.active.load(Ordering::Acquire) {
+        server.repl.ping_replicas();
     }
 }
 

@@ -10,7 +10,8 @@ use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
-use ferrokv_replication::{grpc, replica, ApplySession, Hello, Host, HostError, LinkInfo, LinkState, ReplicaState};
+use ferrokv_replication::primary::Filter;
+use ferrokv_replication::{grpc, replica, resp, ApplySession, Hello, Host, HostError, LinkInfo, LinkState, ReplicaState};
 use ferrokv_storage::Expiry;
 
 use crate::command::{flags, Entry};
@@ -59,7 +60,7 @@ pub fn refuse_access(server: &Server, client: &Client, is_write: bool, stale_ok:
     None
 }
 
-fn link_up(server: &Server) -> bool {
+pub fn link_up(server: &Server) -> bool {
     server.repl.link.lock().as_ref().is_some_and(|l| l.state == LinkState::Connected)
 }
 
@@ -131,6 +132,22 @@ impl Host for NodeHost {
             (aux, offset)
         });
         result.map(|(offset, _)| offset).map_err(|e| HostError::Snapshot { path: PathBuf::from("<replicas' sockets>"), source: Box::new(e) })
+    }
+
+    fn snapshot_filtered(&self, filter: Filter) -> Result<(Bytes, u64), HostError> {
+        let server = self.server()?;
+        let format = {
+            let c = server.config.read();
+            (c.rdbcompression, c.rdbchecksum)
+        };
+        let (aux, offset) = server.repl.with_log(|log| {
+            let (offset, db) = log.snapshot_point();
+            (repl_aux(&log.replid, offset, db), offset)
+        });
+        let functions = if filter.functions { crate::admin::functions::codes(&server) } else { Vec::new() };
+        let fail = |e: std::io::Error| HostError::Snapshot { path: PathBuf::from("<replica's socket>"), source: Box::new(e) };
+        let rdb = crate::persistence::snapshot::begin_file(Vec::new(), &aux, &functions, format).and_then(|w| w.finish()).map_err(fail)?;
+        Ok((Bytes::from(rdb), offset))
     }
 
     fn diskless(&self) -> Option<(Duration, usize)> {
@@ -262,6 +279,46 @@ pub fn snapshot_aux(server: &Server) -> Vec<(&'static str, Vec<u8>)> {
         let (offset, db) = log.snapshot_point();
         repl_aux(&log.replid, offset, db)
     })
+}
+
+/// The address part of a client's `ip:port` (IPv6 addresses hold colons).
+fn peer_ip(shared: &ClientShared) -> String {
+    shared.addr.rsplit_once(':').map_or(String::new(), |(ip, _)| ip.trim_matches(['[', ']']).to_string())
+}
+
+/// How Redis names a replica in its log: its announced or peer address and
+/// its listening port.
+pub fn replica_name(shared: &ClientShared, req: &resp::Request) -> String {
+    let ip = if req.ip_address.is_empty() { peer_ip(shared) } else { req.ip_address.clone() };
+    match req.listening_port {
+        0 => format!("{ip}:<unknown-replica-port>"),
+        port if ip.contains(':') => format!("[{ip}]:{port}"),
+        port => format!("{ip}:{port}"),
+    }
+}
+
+/// After SYNC/PSYNC: the connection serves the replica (Redis's protocol,
+/// see `ferrokv_replication::resp`) until it goes away, the client is
+/// killed or the node shuts down. `input` holds what it sent after.
+pub async fn serve_replica<S>(server: &Server, client: &mut Client, stream: &mut S, input: BytesMut)
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
+    client.sync = false;
+    let req = *client.replconf.take().unwrap_or_default();
+    client.shared.set_flag(kind::REPLICA, true);
+    let host: Arc<dyn Host> = Arc::new(NodeHost(Arc::downgrade(&server.arc())));
+    let mut stop = server.shutdown_signal();
+    let ip = peer_ip(&client.shared);
+    tokio::select! {
+        result = resp::serve(&server.repl, host, stream, input, req, ip) => {
+            if let Err(e) = result {
+                tracing::debug!("replica link ended: {e}");
+            }
+        }
+        _ = client.shared.kill.notified() => {}
+        _ = stop.changed() => {}
+    }
 }
 
 /// After the dump is loaded at start-up: a replica takes up the history

@@ -718,7 +718,10 @@ fn blmove_generic(ctx: &mut Ctx<'_>, args: &[Bytes], timeout: i64, unblock: &'st
     let (src, dst) = (&args[1], &args[2]);
     let (from, to) = blmove_ends(args);
     if list_write(&mut ctx.view, src)?.is_some() {
-        return lmove_generic(ctx, src, dst, from, to);
+        lmove_generic(ctx, src, dst, from, to)?;
+        // Served at once: replicated as the command without BLOCK, as Redis.
+        ctx.effects.rewrite((unblock.replicate_as)(args, src));
+        return Ok(());
     }
     if !ctx.block(args, std::slice::from_ref(src), timeout, unblock) {
         // Inside MULTI Redis answers a plain null here, not a null array.

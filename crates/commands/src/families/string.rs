@@ -404,7 +404,13 @@ fn get(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
 /* SET key value [NX|XX] [GET] [EX s|PX ms|EXAT ts|PXAT ts|KEEPTTL] */
 fn set(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     let flags = parse_set_flags(args, 3, true)?;
-    set_generic(ctx, flags, &args[1], &args[2], Replies::OkOrNull)
+    let (get, expire) = (flags.get, flags.expire.is_some());
+    set_generic(ctx, flags, &args[1], &args[2], Replies::OkOrNull)?;
+    if get && !expire {
+        // Replicated without GET, as Redis (an expiry rewrote it already).
+        ctx.effects.rewrite(args.iter().enumerate().filter(|(i, a)| *i < 3 || !a.eq_ignore_ascii_case(b"get")).map(|(_, a)| a.clone()).collect());
+    }
+    Ok(())
 }
 
 /* SETNX key value */
@@ -433,12 +439,15 @@ fn getset(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
 }
 
 /* GETDEL key */
+/* Propagated as the DEL or UNLINK it amounts to, as Redis's. */
 fn getdel(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     match read_str(ctx, &args[1])? {
         Some(s) => {
             reply_str(ctx, &s);
-            ctx.view.delete(&args[1]);
+            let lazy = ferrokv_storage::lazyfree::Policy::on(&ctx.view.lazyfree().policy.user_del);
+            ctx.view.unlink(&args[1], lazy);
             ctx.notify(GENERIC, "del", &args[1]);
+            ctx.effects.rewrite(crate::argv![if lazy { "UNLINK" } else { "DEL" }, &args[1]]);
         }
         None => ctx.null(),
     }

@@ -1,5 +1,6 @@
 //! Replication commands (Redis's replication.c): REPLICAOF/SLAVEOF, ROLE,
-//! WAIT. The engine is `ferrokv-replication`; the node's glue is
+//! WAIT, and the replica's side of Redis's own protocol: REPLCONF, SYNC,
+//! PSYNC. The engine is `ferrokv-replication`; the node's glue is
 //! `crate::replication`.
 
 use std::time::{Duration, Instant};
@@ -17,6 +18,7 @@ use ferrokv_commands::cmd;
 const ADMIN_DANGER: &[&str] = &["admin", "dangerous"];
 const CONN: &[&str] = &["connection"];
 const REPLICAOF_FLAGS: u32 = ADMIN | NOSCRIPT | STALE | NO_ASYNC_LOADING;
+const SYNC_FLAGS: u32 = ADMIN | NOSCRIPT | NO_ASYNC_LOADING | NO_MULTI;
 
 pub static COMMANDS: &[Command] = &[
     cmd!(
@@ -64,7 +66,61 @@ pub static COMMANDS: &[Command] = &[
         "Wait for the synchronous replication of all the write commands sent in the context of the current connection",
         tips = &["request_policy:all_shards", "response_policy:agg_min"]
     ),
+    cmd!("sync", "1.0.0", 1, SYNC_FLAGS, &[], (0, 0, 0), sync, "server", "Internal command used for replication"),
+    cmd!("psync", "2.8.0", -3, SYNC_FLAGS, &[], (0, 0, 0), sync, "server", "Internal command used for replication"),
+    cmd!(
+        "replconf",
+        "3.0.0",
+        -1,
+        ADMIN | NOSCRIPT | LOADING | STALE | ALLOW_BUSY,
+        &[],
+        (0, 0, 0),
+        replconf,
+        "server",
+        "An internal command for configuring the replication stream"
+    ),
 ];
+
+/* REPLCONF <option> <value> [<option> <value> ...] */
+fn replconf(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+    if args.len().is_multiple_of(2) {
+        return Err(crate::errors::SYNTAX.into());
+    }
+    for pair in args[1..].chunks(2) {
+        let (option, value) = (&pair[0], &pair[1]);
+        // A replica's ACKs are read by its link (see ferrokv_replication::
+        // resp), and GETACK by the replica applying its primary's log:
+        // neither answers anything here, as in Redis.
+        if args::is(option, "ack") || args::is(option, "getack") {
+            return Ok(());
+        }
+        let req = ctx.client.replconf.get_or_insert_with(Default::default);
+        req.set(option, value)?;
+    }
+    ctx.ok()
+}
+
+/* SYNC | PSYNC <replid> <offset>: the connection becomes a replica's link
+ * once this call returns (see crate::replication::serve_replica). */
+fn sync(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+    if ctx.client.shared.has(crate::net::client::kind::REPLICA) {
+        return Ok(());
+    }
+    if ctx.server.repl.is_replica() && !replication::link_up(ctx.server) {
+        return Err("NOMASTERLINK Can't SYNC while not connected with my master".into());
+    }
+    if !ctx.data.out.is_empty() {
+        return Err("ERR SYNC and PSYNC are invalid with pending output".into());
+    }
+    let req = ctx.client.replconf.get_or_insert_with(Default::default);
+    if let Some(refusal) = req.refusal() {
+        return Err(refusal.into());
+    }
+    req.psync = (args.len() == 3).then(|| (String::from_utf8_lossy(&args[1]).into_owned(), std::str::from_utf8(&args[2]).ok().and_then(|o| o.parse().ok())));
+    tracing::info!("Replica {} asks for synchronization", replication::replica_name(&ctx.client.shared, req));
+    ctx.client.sync = true;
+    Ok(())
+}
 
 /* REPLICAOF <host> <port> | NO ONE */
 fn replicaof(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {

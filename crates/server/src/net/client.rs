@@ -341,6 +341,10 @@ pub struct Client {
     /// DEBUG LOADAOF, done by the connection once the command's gate is
     /// released (loading runs commands, which take it themselves).
     pub load_aof: bool,
+    /// What REPLCONF configured, for a SYNC/PSYNC to come.
+    pub replconf: Option<Box<ferrokv_replication::resp::Request>>,
+    /// SYNC/PSYNC accepted: the connection turns into a replica's link.
+    pub sync: bool,
     /// The primary's link on a replica: its commands bypass read-only and
     /// see keys as the primary did.
     pub is_master: bool,
@@ -381,6 +385,8 @@ impl Client {
             wait: None,
             shutdown: None,
             load_aof: false,
+            replconf: None,
+            sync: false,
             is_master: false,
             is_loading: false,
             drop_reply: false,

@@ -293,6 +293,13 @@ where
             crate::shutdown::resume(server, before);
             encode::error(out, b"ERR Errors trying to SHUTDOWN. Check logs.");
         }
+        if client.sync {
+            // SYNC/PSYNC: from here on this connection is a replica's link.
+            if flush(server, outbox, stream, out).await.is_ok() {
+                crate::replication::serve_replica(server, client, stream, std::mem::take(input)).await;
+            }
+            return false;
+        }
         if std::mem::take(&mut client.load_aof) {
             let server = server.arc();
             match tokio::task::spawn_blocking(move || crate::persistence::aof::reload(&server)).await {
