@@ -379,3 +379,126 @@ fn redis_cli_replica_shows_the_stream() {
     let _ = child.kill();
     let _ = child.wait();
 }
+
+fn ferrokv_replica_of(port: u16, extra: &[&str]) -> Node {
+    let p = port.to_string();
+    let mut args = vec!["--enable-debug-command", "yes", "--save", "", "--replicaof", "127.0.0.1", p.as_str()];
+    args.extend_from_slice(extra);
+    Node::ferrokv(&args)
+}
+
+#[test]
+fn ferrokv_replica_follows_a_redis_primary_under_writes() {
+    let p = Node::redis(&["--enable-debug-command", "yes", "--repl-diskless-sync-delay", "0"]);
+    populate_every_encoding(&mut p.conn());
+    random_writes(p.port, 3, 1500);
+    let r = ferrokv_replica_of(p.port, &[]);
+    random_writes(p.port, 4, 3000);
+    assert_converged(&p, &[&r]);
+    assert_eq!(field(&r, "replication", "master_host"), "127.0.0.1");
+    assert!(field(&p, "replication", "slave0").starts_with(&format!("ip=127.0.0.1,port={},state=online", r.port)));
+    let mut c = p.conn();
+    c.cmd(&["set", "acked", "1"]);
+    assert_eq!(c.cmd(&["wait", "1", "10000"]), int(1), "ferrokv answers Redis's REPLCONF GETACK");
+    // Disk-based transfers ($<size>) too.
+    p.conn().cmd(&["config", "set", "repl-diskless-sync", "no"]);
+    let r2 = ferrokv_replica_of(p.port, &[]);
+    assert_converged(&p, &[&r2]);
+}
+
+#[test]
+fn ferrokv_replica_of_redis_continues_partially_after_cuts_and_a_restart() {
+    let p = Node::redis(&["--enable-debug-command", "yes", "--repl-diskless-sync-delay", "0", "--repl-ping-replica-period", "1"]);
+    let proxy = Proxy::start(p.port);
+    let mut r = ferrokv_replica_of(proxy.port, &["--repl-timeout", "3"]);
+    assert!(eventually(SYNC, || field(&r, "replication", "master_link_status") == "up"), "never synced");
+    let stop = Arc::new(AtomicBool::new(false));
+    let (port, s) = (p.port, stop.clone());
+    let writer = std::thread::spawn(move || {
+        let mut seed = 500;
+        while !s.load(Ordering::Relaxed) {
+            random_writes(port, seed, 200);
+            seed += 1;
+        }
+    });
+    for _ in 0..4 {
+        std::thread::sleep(Duration::from_millis(300));
+        proxy.cut();
+    }
+    stop.store(true, Ordering::Relaxed);
+    writer.join().expect("writer");
+    assert_converged(&p, &[&r]);
+    assert!(stat(&p, "sync_partial_ok") >= 1, "ferrokv reconnects to Redis with PSYNC and continues");
+    // A restart from its own dump continues too (the RDB keeps the history).
+    let partial_before = stat(&p, "sync_partial_ok");
+    let full_before = stat(&p, "sync_full");
+    let proxy_port = proxy.port.to_string();
+    let mut c = r.conn();
+    let _ = c.try_cmd(&["shutdown", "save"]);
+    assert!(r.wait_exit(WAIT), "the replica shut down");
+    r.restart(&["--enable-debug-command", "yes", "--save", "", "--replicaof", "127.0.0.1", &proxy_port]);
+    random_writes(p.port, 900, 300);
+    assert_converged(&p, &[&r]);
+    assert_eq!(stat(&p, "sync_full"), full_before, "no full sync after the restart");
+    assert!(stat(&p, "sync_partial_ok") > partial_before);
+}
+
+/// A live migration: clients write to Redis, a ferrokv replica catches up,
+/// writes pause, ferrokv is promoted, the clients move to it, and the old
+/// Redis primary becomes its replica (the way back). No acknowledged write
+/// is lost, and Redis continues partially from ferrokv.
+#[test]
+fn live_migration_from_redis_loses_no_acknowledged_write() {
+    let old = Node::redis(&["--enable-debug-command", "yes", "--repl-diskless-sync-delay", "0"]);
+    populate_every_encoding(&mut old.conn());
+    let new = ferrokv_replica_of(old.port, &[]);
+    let target = Arc::new(std::sync::atomic::AtomicU16::new(old.port));
+    let stop = Arc::new(AtomicBool::new(false));
+    let (t, s) = (target.clone(), stop.clone());
+    let writer = std::thread::spawn(move || {
+        let mut acked = Vec::new();
+        let mut i = 0u64;
+        let mut conn: Option<(u16, Conn)> = None;
+        while !s.load(Ordering::Relaxed) {
+            let port = t.load(Ordering::Relaxed);
+            if conn.as_ref().map(|(p, _)| *p) != Some(port) {
+                conn = Conn::try_connect(port).map(|c| (port, c));
+            }
+            let Some((_, c)) = conn.as_mut() else { continue };
+            let (k, v) = (format!("key:{i}"), i.to_string());
+            match c.try_cmd(&["set", &k, &v]) {
+                Some(ferrokv_resp::Frame::Simple(ok)) if &ok[..] == b"OK" => {
+                    acked.push(i);
+                    i += 1;
+                }
+                // READONLY once the old primary follows the new one: retry there.
+                _ => {
+                    conn = None;
+                    std::thread::sleep(Duration::from_millis(10));
+                }
+            }
+        }
+        acked
+    });
+    std::thread::sleep(Duration::from_millis(500));
+    // The switch-over, as docs/operations.md tells it.
+    let mut o = old.conn();
+    assert_eq!(o.cmd(&["client", "pause", "20000", "write"]), simple("OK"));
+    let caught_up = eventually(SYNC, || field(&new, "replication", "slave_repl_offset") == field(&old, "replication", "master_repl_offset"));
+    assert!(caught_up, "the ferrokv replica caught up with the paused primary");
+    assert_eq!(new.conn().cmd(&["replicaof", "no", "one"]), simple("OK"));
+    target.store(new.port, Ordering::Relaxed);
+    let new_port = new.port.to_string();
+    assert_eq!(o.cmd(&["replicaof", "127.0.0.1", &new_port]), simple("OK"));
+    assert_eq!(o.cmd(&["client", "unpause"]), simple("OK"));
+    std::thread::sleep(Duration::from_millis(500));
+    stop.store(true, Ordering::Relaxed);
+    let acked = writer.join().expect("writer");
+    assert!(acked.len() > 10, "the writers wrote before and after the switch ({} writes)", acked.len());
+    let mut c = new.conn();
+    for i in &acked {
+        assert_eq!(c.cmd(&["get", &format!("key:{i}")]), bulk(&i.to_string()), "acknowledged write key:{i} is on the new primary");
+    }
+    assert_converged(&new, &[&old]);
+    assert_eq!(stat(&new, "sync_full"), 0, "Redis continued partially from ferrokv's inherited history");
+}

@@ -13,7 +13,7 @@ use tokio_stream::StreamExt;
 use tonic::{Request, Response, Status, Streaming};
 
 use crate::primary::{Session, SessionError};
-use crate::replica::{Connect, Stream};
+use crate::replica::Stream;
 use crate::{Event, Hello, Host, Replication};
 
 #[allow(clippy::all)]
@@ -78,7 +78,10 @@ impl ReplicationRpc for Service {
             loop {
                 let item = tokio::select! {
                     e = event_rx.recv() => match e {
-                        Some(e) => Ok(to_pb(e)),
+                        Some(e) => match to_pb(e) {
+                            Some(m) => Ok(m),
+                            None => continue,
+                        },
                         None => match end_rx.recv().await {
                             Some(status) => Err(status),
                             None => return,
@@ -114,12 +117,9 @@ pub fn serve(repl: Arc<Replication>, host: Arc<dyn Host>) -> mpsc::UnboundedSend
     tx
 }
 
-/// The replica's side: opens `Sync` on the primary's client port.
-pub fn connector() -> Connect {
-    Arc::new(|host, port, hello| Box::pin(open(host, port, hello)))
-}
-
-async fn open(host: String, port: u16, hello: Hello) -> Result<Stream, String> {
+/// The replica's side: opens `Sync` on the primary's client port (after
+/// `resp::replica` found a ferrokv node there).
+pub(crate) async fn open(host: String, port: u16, hello: Hello) -> Result<Stream, String> {
     let endpoint = tonic::transport::Endpoint::from_shared(format!("http://{}:{port}", bracket(&host)))
         .map_err(|e| e.to_string())?
         .connect_timeout(Duration::from_secs(5))
@@ -214,15 +214,17 @@ fn from_pb_hello(h: pb::Hello) -> Hello {
     }
 }
 
-fn to_pb(e: Event) -> pb::PrimaryMessage {
+/// None for what gRPC needs no message for (its own keepalives).
+fn to_pb(e: Event) -> Option<pb::PrimaryMessage> {
     let msg = match e {
         Event::FullSync { replid, offset, size } => PMsg::FullSync(pb::FullSync { replid, offset, size }),
         Event::SnapshotChunk(data) => PMsg::SnapshotChunk(pb::SnapshotChunk { data }),
         Event::SnapshotEnd => PMsg::SnapshotEnd(pb::SnapshotEnd {}),
         Event::Continue { replid } => PMsg::Continue(pb::Continue { replid }),
         Event::Log { offset, data } => PMsg::Log(pb::Log { offset, data }),
+        Event::Alive => return None,
     };
-    pb::PrimaryMessage { msg: Some(msg) }
+    Some(pb::PrimaryMessage { msg: Some(msg) })
 }
 
 fn from_pb(m: pb::PrimaryMessage) -> Option<Event> {

@@ -36,11 +36,23 @@ pub use replica::{LinkInfo, LinkState};
 /// What flows from the primary to a replica, whatever the transport.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Event {
-    FullSync { replid: String, offset: u64, size: u64 },
+    FullSync {
+        replid: String,
+        offset: u64,
+        size: u64,
+    },
     SnapshotChunk(Bytes),
     SnapshotEnd,
-    Continue { replid: String },
-    Log { offset: u64, data: Bytes },
+    Continue {
+        replid: String,
+    },
+    Log {
+        offset: u64,
+        data: Bytes,
+    },
+    /// The primary is there but has nothing to send yet (Redis's newlines
+    /// while it prepares a snapshot): it only keeps the link from timing out.
+    Alive,
 }
 
 /// The replica's opening message (PSYNC replid offset, REPLCONF, AUTH).

@@ -199,7 +199,11 @@ async fn follow(repl: &Arc<Replication>, host: &Arc<dyn Host>, mut stream: Strea
                 online = true;
                 set_state(repl, LinkState::Connected);
                 tracing::info!("MASTER <-> REPLICA sync: Finished with success");
+                // At once: a Redis primary holds the log of a streamed sync
+                // until the first ack.
+                let _ = stream.acks.send(offset).await;
             }
+            Event::Alive => touch(repl, |_| {}),
             Event::Continue { replid } => {
                 repl.with_log(|log| log.adopt_replid(&replid));
                 online = true;

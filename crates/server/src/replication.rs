@@ -381,7 +381,7 @@ pub fn follow(server: &Arc<Server>, host: String, port: u16) {
     *server.repl.link.lock() = Some(LinkInfo::new(host.clone(), port));
     server.config.write().replicaof = Some((host.clone(), port));
     let node: Arc<dyn Host> = Arc::new(NodeHost(Arc::downgrade(server)));
-    *task = Some(tokio::spawn(replica::run_link(server.repl.clone(), node, (host, port), grpc::connector())));
+    *task = Some(tokio::spawn(replica::run_link(server.repl.clone(), node, (host, port), resp::replica::connector())));
 }
 
 /// REPLICAOF NO ONE: stop following and start a new history that continues

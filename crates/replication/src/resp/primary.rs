@@ -1,6 +1,5 @@
-//! The RESP transport: Redis's own replication protocol on a client
-//! connection, so a real Redis replica, `redis-cli --rdb` and
-//! `redis-cli --replica` follow a ferrokv primary.
+//! Redis's protocol, primary side, on a client connection: a real Redis
+//! replica, `redis-cli --rdb` and `redis-cli --replica` follow this node.
 //!
 //! ```text
 //! REPLCONF listening-port / ip-address / capa / rdb-only / rdb-filter-only
@@ -149,6 +148,9 @@ impl Wire {
             Event::Continue { replid } if self.capa_psync2 => out.extend_from_slice(format!("+CONTINUE {replid}\r\n").as_bytes()),
             Event::Continue { .. } => out.extend_from_slice(b"+CONTINUE\r\n"),
             Event::Log { data, .. } => out.extend_from_slice(&data),
+            // A session never makes one; the keepalive newlines are the
+            // serving loop's, before anything else is sent.
+            Event::Alive => {}
         }
     }
 }
