@@ -454,32 +454,7 @@ fn live_migration_from_redis_loses_no_acknowledged_write() {
     let new = ferrokv_replica_of(old.port, &[]);
     let target = Arc::new(std::sync::atomic::AtomicU16::new(old.port));
     let stop = Arc::new(AtomicBool::new(false));
-    let (t, s) = (target.clone(), stop.clone());
-    let writer = std::thread::spawn(move || {
-        let mut acked = Vec::new();
-        let mut i = 0u64;
-        let mut conn: Option<(u16, Conn)> = None;
-        while !s.load(Ordering::Relaxed) {
-            let port = t.load(Ordering::Relaxed);
-            if conn.as_ref().map(|(p, _)| *p) != Some(port) {
-                conn = Conn::try_connect(port).map(|c| (port, c));
-            }
-            let Some((_, c)) = conn.as_mut() else { continue };
-            let (k, v) = (format!("key:{i}"), i.to_string());
-            match c.try_cmd(&["set", &k, &v]) {
-                Some(ferrokv_resp::Frame::Simple(ok)) if &ok[..] == b"OK" => {
-                    acked.push(i);
-                    i += 1;
-                }
-                // READONLY once the old primary follows the new one: retry there.
-                _ => {
-                    conn = None;
-                    std::thread::sleep(Duration::from_millis(10));
-                }
-            }
-        }
-        acked
-    });
+    let writer = acked_writer(target.clone(), stop.clone());
     std::thread::sleep(Duration::from_millis(500));
     // The switch-over, as docs/operations.md tells it.
     let mut o = old.conn();
@@ -495,10 +470,7 @@ fn live_migration_from_redis_loses_no_acknowledged_write() {
     stop.store(true, Ordering::Relaxed);
     let acked = writer.join().expect("writer");
     assert!(acked.len() > 10, "the writers wrote before and after the switch ({} writes)", acked.len());
-    let mut c = new.conn();
-    for i in &acked {
-        assert_eq!(c.cmd(&["get", &format!("key:{i}")]), bulk(&i.to_string()), "acknowledged write key:{i} is on the new primary");
-    }
+    assert_acked_present(new.port, &acked);
     assert_converged(&new, &[&old]);
     assert_eq!(stat(&new, "sync_full"), 0, "Redis continued partially from ferrokv's inherited history");
 }

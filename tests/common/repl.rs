@@ -135,3 +135,46 @@ pub fn random_writes(port: u16, seed: u64, ops: usize) {
         }
     }
 }
+
+/// A client writing `key:<i> = i` to whichever port `target` holds, one
+/// write at a time, retrying a write that was not acknowledged (READONLY
+/// from a demoted primary, a closed connection) against the current
+/// target. Returns the acknowledged `i`s once `stop` is set.
+pub fn acked_writer(
+    target: std::sync::Arc<std::sync::atomic::AtomicU16>,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+) -> std::thread::JoinHandle<Vec<u64>> {
+    use std::sync::atomic::Ordering;
+    std::thread::spawn(move || {
+        let mut acked = Vec::new();
+        let mut i = 0u64;
+        let mut conn: Option<(u16, Conn)> = None;
+        while !stop.load(Ordering::Relaxed) {
+            let port = target.load(Ordering::Relaxed);
+            if conn.as_ref().map(|(p, _)| *p) != Some(port) {
+                conn = Conn::try_connect(port).map(|c| (port, c));
+            }
+            let Some((_, c)) = conn.as_mut() else { continue };
+            let (k, v) = (format!("key:{i}"), i.to_string());
+            match c.try_cmd(&["set", &k, &v]) {
+                Some(ferrokv_resp::Frame::Simple(ok)) if &ok[..] == b"OK" => {
+                    acked.push(i);
+                    i += 1;
+                }
+                _ => {
+                    conn = None;
+                    std::thread::sleep(Duration::from_millis(10));
+                }
+            }
+        }
+        acked
+    })
+}
+
+/// Every acknowledged write of [`acked_writer`] is on the node at `port`.
+pub fn assert_acked_present(port: u16, acked: &[u64]) {
+    let mut c = Conn::connect(port);
+    for i in acked {
+        assert_eq!(c.cmd(&["get", &format!("key:{i}")]), bulk(&i.to_string()), "acknowledged write key:{i} is missing on {port}");
+    }
+}

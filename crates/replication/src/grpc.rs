@@ -46,6 +46,12 @@ impl ReplicationRpc for Service {
             Some(pb::ReplicaMessage { msg: Some(RMsg::Hello(h)) }) => from_pb_hello(h),
             _ => return Err(Status::invalid_argument("a replica link must open with Hello")),
         };
+        if hello.failover {
+            if !self.host.authorized(&hello.username, &hello.password) {
+                return Err(Status::unauthenticated(SessionError::Unauthorized.to_string()));
+            }
+            self.host.take_over(&hello.replid).map_err(Status::failed_precondition)?;
+        }
         let session = Session::open(&self.repl, &*self.host, hello, peer_ip).map_err(|e| match e {
             SessionError::Unauthorized => Status::unauthenticated(e.to_string()),
             e => Status::internal(e.to_string()),
@@ -200,6 +206,7 @@ fn to_pb_hello(h: Hello) -> pb::Hello {
         password: h.password,
         announce_ip: h.announce_ip,
         listening_port: h.listening_port as u32,
+        failover: h.failover,
     }
 }
 
@@ -211,6 +218,7 @@ fn from_pb_hello(h: pb::Hello) -> Hello {
         password: h.password,
         announce_ip: h.announce_ip,
         listening_port: h.listening_port.min(u16::MAX as u32) as u16,
+        failover: h.failover,
     }
 }
 

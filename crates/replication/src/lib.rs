@@ -64,6 +64,10 @@ pub struct Hello {
     pub password: String,
     pub announce_ip: String,
     pub listening_port: u16,
+    /// `PSYNC … FAILOVER`: the sender, this node's primary until now,
+    /// hands over (FAILOVER); the receiver promotes itself first if it
+    /// follows the history `replid`.
+    pub failover: bool,
 }
 
 /// Why the node could not serve or take a full sync. The node's own error
@@ -106,6 +110,9 @@ pub trait Host: Send + Sync + 'static {
     /// [`Replication::log_applied`] while still holding the keys, so this
     /// node's log, its dataset and [`ReplLog::applied`] move together.
     fn apply(&self, session: &mut ApplySession, args: Vec<Bytes>, raw: &[u8], end: u64);
+    /// `PSYNC … FAILOVER`: this node's primary hands over to it. Promotes
+    /// this node if it follows history `replid`, else Redis's refusal.
+    fn take_over(&self, replid: &str) -> Result<(), String>;
     /// Whether a replica presenting these credentials may sync.
     fn authorized(&self, username: &str, password: &str) -> bool;
     /// Where snapshots in transit are written.

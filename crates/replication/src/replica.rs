@@ -88,14 +88,20 @@ pub type Connect = Arc<dyn Fn(String, u16, Hello) -> Pin<Box<dyn Future<Output =
 const RETRY: Duration = Duration::from_secs(1);
 const ACK_EVERY: Duration = Duration::from_secs(1);
 
-/// Follows the primary at `host:port` until the task is aborted.
-pub async fn run_link(repl: Arc<Replication>, host: Arc<dyn Host>, target: (String, u16), connect: Connect) {
+/// Learns whether the primary accepted a FAILOVER hand-over (PSYNC …
+/// FAILOVER): Ok once it answered with a sync, the error otherwise.
+pub type Handover = tokio::sync::oneshot::Sender<Result<(), String>>;
+
+/// Follows the primary at `host:port` until the task is aborted. With
+/// `handover`, the first attempt asks the primary to take over from us.
+pub async fn run_link(repl: Arc<Replication>, host: Arc<dyn Host>, target: (String, u16), connect: Connect, mut handover: Option<Handover>) {
     let (h, p) = target;
     let mut attempt = 0u64;
     loop {
         attempt += 1;
         set_state(&repl, LinkState::Connecting);
         let mut hello = host.hello();
+        hello.failover = handover.is_some();
         let (replid, offset) = {
             let log = repl.log.lock();
             (log.replid.clone(), log.offset())
@@ -104,10 +110,13 @@ pub async fn run_link(repl: Arc<Replication>, host: Arc<dyn Host>, target: (Stri
         hello.offset = offset;
         tracing::info!("Connecting to MASTER {h}:{p}");
         let result = match connect(h.clone(), p, hello).await {
-            Ok(stream) => follow(&repl, &host, stream, attempt).await,
+            Ok(stream) => follow(&repl, &host, stream, attempt, &mut handover).await,
             Err(e) => Err(e),
         };
         if let Err(e) = result {
+            if let Some(tx) = handover.take() {
+                let _ = tx.send(Err(e.clone()));
+            }
             tracing::warn!("{e}");
         }
         link_down(&repl);
@@ -141,7 +150,7 @@ fn touch(repl: &Replication, f: impl FnOnce(&mut LinkInfo)) {
 }
 
 /// Runs one connected stream until it fails.
-async fn follow(repl: &Arc<Replication>, host: &Arc<dyn Host>, mut stream: Stream, attempt: u64) -> Result<(), String> {
+async fn follow(repl: &Arc<Replication>, host: &Arc<dyn Host>, mut stream: Stream, attempt: u64, handover: &mut Option<Handover>) -> Result<(), String> {
     let timeout = Duration::from_secs(host.repl_timeout().max(1));
     let mut applier = Applier::new(repl.offset());
     let mut transfer: Option<Transfer> = None;
@@ -171,6 +180,12 @@ async fn follow(repl: &Arc<Replication>, host: &Arc<dyn Host>, mut stream: Strea
                 continue;
             }
         };
+        if matches!(event, Event::FullSync { .. } | Event::Continue { .. }) {
+            // The primary took the PSYNC: a hand-over is done.
+            if let Some(tx) = handover.take() {
+                let _ = tx.send(Ok(()));
+            }
+        }
         match event {
             Event::FullSync { replid, offset, size } => {
                 if size > 0 {

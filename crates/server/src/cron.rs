@@ -28,8 +28,10 @@ pub async fn run(server: Arc<Server>) {
         if server.cron_paused.load(Ordering::Relaxed) {
             continue;
         }
-        // Replicas never expire keys themselves: the primary's DELs do.
-        if server.active_expire.load(Ordering::Relaxed) && !server.repl.is_replica() {
+        // Replicas never expire keys themselves: the primary's DELs do. Nor
+        // does a primary while writes are paused (a failover waits for its
+        // offset to hold still), as Redis's pause stops expiry too.
+        if server.active_expire.load(Ordering::Relaxed) && !server.repl.is_replica() && !server.pause.active.load(Ordering::Acquire) {
             let server2 = server.clone();
             // Expiry takes shard locks; keep it off the async workers' hot loop.
             let _ = tokio::task::spawn_blocking(move || {

@@ -12,6 +12,7 @@ pub mod ctx;
 pub mod digest;
 pub mod dispatch;
 pub mod evict;
+pub mod failover;
 pub mod histogram;
 pub mod info;
 pub mod latency;

@@ -213,6 +213,11 @@ impl Host for NodeHost {
         m.out.clear();
     }
 
+    fn take_over(&self, replid: &str) -> Result<(), String> {
+        let server = self.server().map_err(|e| e.to_string())?;
+        take_over(&server, replid, "a ferrokv replica link")
+    }
+
     fn authorized(&self, username: &str, password: &str) -> bool {
         let Ok(server) = self.server() else {
             return false;
@@ -370,7 +375,8 @@ pub fn start(server: &Arc<Server>) {
 }
 
 /// REPLICAOF host port: follow that primary (from scratch or continuing).
-pub fn follow(server: &Arc<Server>, host: String, port: u16) {
+/// With `handover`, the first attempt is FAILOVER's hand-over.
+pub fn follow(server: &Arc<Server>, host: String, port: u16, handover: Option<replica::Handover>) {
     let mut task = server.repl_link.lock();
     if let Some(t) = task.take() {
         t.abort();
@@ -381,7 +387,7 @@ pub fn follow(server: &Arc<Server>, host: String, port: u16) {
     *server.repl.link.lock() = Some(LinkInfo::new(host.clone(), port));
     server.config.write().replicaof = Some((host.clone(), port));
     let node: Arc<dyn Host> = Arc::new(NodeHost(Arc::downgrade(server)));
-    *task = Some(tokio::spawn(replica::run_link(server.repl.clone(), node, (host, port), resp::replica::connector())));
+    *task = Some(tokio::spawn(replica::run_link(server.repl.clone(), node, (host, port), resp::replica::connector(), handover)));
 }
 
 /// REPLICAOF NO ONE: stop following and start a new history that continues
@@ -398,6 +404,18 @@ pub fn promote(server: &Server) {
         *server.repl.link.lock() = None;
     }
     server.config.write().replicaof = None;
+}
+
+/// `PSYNC <replid> <offset> FAILOVER` (from FAILOVER on our primary): if we
+/// follow that history, we take over as primary first (the PSYNC then
+/// continues as for any replica), as Redis's syncCommand does.
+pub fn take_over(server: &Server, replid: &str, from: &str) -> Result<(), String> {
+    if server.repl.log.lock().replid != replid {
+        return Err("ERR PSYNC FAILOVER replid must match my replid.".into());
+    }
+    promote(server);
+    tracing::info!("MASTER MODE enabled (failover request from '{from}')");
+    Ok(())
 }
 
 /// A client waiting in WAIT.
@@ -495,7 +513,8 @@ pub fn info(server: &Server, out: &mut String) {
     let backlog = log.backlog.as_ref();
     let _ = write!(
         out,
-        "master_failover_state:no-failover\r\nmaster_replid:{}\r\nmaster_replid2:{}\r\nmaster_repl_offset:{}\r\nsecond_repl_offset:{}\r\nrepl_backlog_active:{}\r\nrepl_backlog_size:{}\r\nrepl_backlog_first_byte_offset:{}\r\nrepl_backlog_histlen:{}\r\n",
+        "master_failover_state:{}\r\nmaster_replid:{}\r\nmaster_replid2:{}\r\nmaster_repl_offset:{}\r\nsecond_repl_offset:{}\r\nrepl_backlog_active:{}\r\nrepl_backlog_size:{}\r\nrepl_backlog_first_byte_offset:{}\r\nrepl_backlog_histlen:{}\r\n",
+        server.failover.phase().name(),
         log.replid,
         log.replid2,
         offset,

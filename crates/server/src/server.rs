@@ -242,6 +242,8 @@ pub struct Server {
     pub script_watchdog: Arc<ferrokv_scripting::Watchdog>,
     /// The task following our primary, while we are a replica.
     pub repl_link: Mutex<Option<tokio::task::JoinHandle<()>>>,
+    /// FAILOVER's state (INFO `master_failover_state`).
+    pub failover: crate::failover::Failover,
     pub active_expire: AtomicBool,
     /// DEBUG PAUSE-CRON: the periodic work stops while set.
     pub cron_paused: AtomicBool,
@@ -288,6 +290,7 @@ impl Server {
             repl: ferrokv_replication::Replication::new(config.repl_backlog_size.max(1) as usize),
             grpc: std::sync::OnceLock::new(),
             repl_link: Mutex::new(None),
+            failover: Default::default(),
             aof: crate::persistence::aof::Aof::default(),
             scripts: Mutex::new(None),
             functions: Mutex::new(None),
@@ -497,7 +500,7 @@ pub async fn start(loaded: Loaded) -> Result<Handle, StartError> {
     tasks.push(tokio::spawn(crate::cron::run(server.clone())));
     crate::replication::start(&server);
     if let Some((host, port)) = config.replicaof.clone() {
-        crate::replication::follow(&server, host, port);
+        crate::replication::follow(&server, host, port, None);
     }
     info!("Ready to accept connections");
     Ok(Handle { server, tcp_addrs, tasks })

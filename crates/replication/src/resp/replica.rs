@@ -173,7 +173,11 @@ impl Link {
         if replid != "?" {
             tracing::info!("Trying a partial resynchronization (request {replid}:{next}).");
         }
-        let reply = self.command(&[b"PSYNC", replid.as_bytes(), next.as_bytes()]).await?;
+        let mut psync: Vec<&[u8]> = vec![b"PSYNC", replid.as_bytes(), next.as_bytes()];
+        if hello.failover {
+            psync.push(b"FAILOVER");
+        }
+        let reply = self.command(&psync).await?;
         parse_psync_reply(&reply, hello)
     }
 }

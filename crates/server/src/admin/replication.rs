@@ -66,6 +66,17 @@ pub static COMMANDS: &[Command] = &[
         "Wait for the synchronous replication of all the write commands sent in the context of the current connection",
         tips = &["request_policy:all_shards", "response_policy:agg_min"]
     ),
+    cmd!(
+        "failover",
+        "6.2.0",
+        -1,
+        ADMIN | NOSCRIPT | STALE,
+        &[],
+        (0, 0, 0),
+        failover,
+        "server",
+        "Start a coordinated failover between this server and one of its replicas."
+    ),
     cmd!("sync", "1.0.0", 1, SYNC_FLAGS, &[], (0, 0, 0), sync, "server", "Internal command used for replication"),
     cmd!("psync", "2.8.0", -3, SYNC_FLAGS, &[], (0, 0, 0), sync, "server", "Internal command used for replication"),
     cmd!(
@@ -106,6 +117,11 @@ fn sync(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     if ctx.client.shared.has(crate::net::client::kind::REPLICA) {
         return Ok(());
     }
+    // FAILOVER on our primary: it hands over to us before it follows us.
+    if args.len() == 4 && args::is(&args[3], "failover") {
+        let who = crate::admin::client::describe(&ctx.client.shared);
+        replication::take_over(ctx.server, &String::from_utf8_lossy(&args[1]), &who)?;
+    }
     if ctx.server.repl.is_replica() && !replication::link_up(ctx.server) {
         return Err("NOMASTERLINK Can't SYNC while not connected with my master".into());
     }
@@ -116,10 +132,62 @@ fn sync(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     if let Some(refusal) = req.refusal() {
         return Err(refusal.into());
     }
-    req.psync = (args.len() == 3).then(|| (String::from_utf8_lossy(&args[1]).into_owned(), std::str::from_utf8(&args[2]).ok().and_then(|o| o.parse().ok())));
+    req.psync = (args.len() >= 3).then(|| (String::from_utf8_lossy(&args[1]).into_owned(), std::str::from_utf8(&args[2]).ok().and_then(|o| o.parse().ok())));
     tracing::info!("Replica {} asks for synchronization", replication::replica_name(&ctx.client.shared, req));
     ctx.client.sync = true;
     Ok(())
+}
+
+/* FAILOVER [TO host port [FORCE]] [ABORT] [TIMEOUT milliseconds] */
+fn failover(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+    if args.len() == 2 && args::is(&args[1], "abort") {
+        if !crate::failover::abort(ctx.server) {
+            return Err("ERR No failover in progress.".into());
+        }
+        return ctx.ok();
+    }
+    let mut req = crate::failover::Request::default();
+    let mut j = 1;
+    while j < args.len() {
+        if args::is(&args[j], "timeout") && j + 1 < args.len() && req.timeout.is_none() {
+            let ms = args::int(&args[j + 1])?;
+            if ms <= 0 {
+                return Err("ERR FAILOVER timeout must be greater than 0".into());
+            }
+            req.timeout = Some(Duration::from_millis(ms as u64));
+            j += 2;
+        } else if args::is(&args[j], "to") && j + 2 < args.len() && req.target.is_none() {
+            let port = args::int(&args[j + 2])?;
+            req.target = Some((String::from_utf8_lossy(&args[j + 1]).into_owned(), port.clamp(0, u16::MAX as i64) as u16));
+            j += 3;
+        } else if args::is(&args[j], "force") && !req.force {
+            req.force = true;
+            j += 1;
+        } else {
+            return Err(crate::errors::SYNTAX.into());
+        }
+    }
+    if ctx.server.failover.phase() != crate::failover::Phase::None {
+        return Err("ERR FAILOVER already in progress.".into());
+    }
+    if ctx.server.repl.is_replica() {
+        return Err("ERR FAILOVER is not valid when server is a replica.".into());
+    }
+    if ctx.server.repl.replicas.lock().is_empty() {
+        return Err("ERR FAILOVER requires connected replicas.".into());
+    }
+    if req.force && (req.timeout.is_none() || req.target.is_none()) {
+        return Err("ERR FAILOVER with force option requires both a timeout and target HOST and IP.".into());
+    }
+    if let Some((host, port)) = &req.target {
+        match crate::failover::replica_state(ctx.server, host, *port) {
+            None => return Err("ERR FAILOVER target HOST and PORT is not a replica.".into()),
+            Some(false) => return Err("ERR FAILOVER target replica is not online.".into()),
+            Some(true) => {}
+        }
+    }
+    crate::failover::start(&ctx.server.arc(), req);
+    ctx.ok()
 }
 
 /* REPLICAOF <host> <port> | NO ONE */
@@ -144,7 +212,7 @@ fn replicaof(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         return Ok(());
     }
     tracing::info!("REPLICAOF {host}:{port} enabled (user request from '{who}')");
-    replication::follow(&ctx.server.arc(), host, port as u16);
+    replication::follow(&ctx.server.arc(), host, port as u16, None);
     ctx.ok()
 }
 
