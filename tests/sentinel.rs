@@ -14,6 +14,8 @@ const FAILOVER: Duration = Duration::from_secs(40);
 
 struct SentinelProc {
     child: Child,
+    /// Redis's own Sentinel (`redis-server --sentinel`) rather than ours.
+    redis: bool,
     port: u16,
     conf: std::path::PathBuf,
     _dir: tempfile::TempDir,
@@ -21,6 +23,10 @@ struct SentinelProc {
 
 impl SentinelProc {
     fn start(master_port: u16, extra: &str) -> SentinelProc {
+        Self::start_kind(false, master_port, extra)
+    }
+
+    fn start_kind(redis: bool, master_port: u16, extra: &str) -> SentinelProc {
         let dir = tempfile::tempdir().unwrap();
         let conf = dir.path().join("sentinel.conf");
         let port = free_port();
@@ -31,7 +37,7 @@ impl SentinelProc {
             ),
         )
         .unwrap();
-        let mut s = SentinelProc { child: spawn(&conf), port, conf, _dir: dir };
+        let mut s = SentinelProc { child: spawn(&conf, redis), redis, port, conf, _dir: dir };
         assert!(eventually(WAIT, || std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()), "sentinel did not start");
         s.check_alive();
         s
@@ -55,24 +61,25 @@ impl SentinelProc {
     fn restart(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
-        self.child = spawn(&self.conf);
+        self.child = spawn(&self.conf, self.redis);
         let port = self.port;
         assert!(eventually(WAIT, || std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()));
     }
 }
 
 /// Logs go to `sentinel.log` beside the config (tests read them).
-fn spawn(conf: &std::path::Path) -> Child {
+fn spawn(conf: &std::path::Path, redis: bool) -> Child {
     let log = std::fs::OpenOptions::new().create(true).append(true).open(conf.with_file_name("sentinel.log")).unwrap();
-    Command::new(env!("CARGO_BIN_EXE_ferrokv-sentinel"))
-        .arg(conf)
-        .env("RUST_LOG", "info")
-        .env("NO_COLOR", "1")
-        .stdout(log.try_clone().unwrap())
-        .stderr(log)
-        .stdin(Stdio::null())
-        .spawn()
-        .unwrap()
+    let mut cmd = if redis {
+        let mut c = Command::new(which("redis-server").expect("redis-server is not installed"));
+        c.arg(conf).arg("--sentinel");
+        c
+    } else {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_ferrokv-sentinel"));
+        c.arg(conf);
+        c
+    };
+    cmd.env("RUST_LOG", "info").env("NO_COLOR", "1").stdout(log.try_clone().unwrap()).stderr(log).stdin(Stdio::null()).spawn().unwrap()
 }
 
 impl Drop for SentinelProc {
@@ -445,4 +452,46 @@ fn sigterm_saves_the_config_and_exits_at_once() {
     assert!(eventually(Duration::from_secs(5), || matches!(s.child.try_wait(), Ok(Some(st)) if st.success())), "sentinel did not exit cleanly on SIGTERM");
     let saved = std::fs::read_to_string(&s.conf).unwrap();
     assert!(saved.contains("sentinel myid ") && saved.contains("repl-diskless-sync-delay 0"), "{saved}");
+}
+
+/// A mixed group — a ferrokv primary, a Redis replica (the preferred one)
+/// and a ferrokv replica — managed by either Sentinel: the primary dies,
+/// the Redis replica is promoted, the ferrokv replica follows it over
+/// Redis's protocol, and what WAIT acknowledged is there.
+#[test]
+fn a_mixed_group_fails_over_under_either_sentinel() {
+    for redis_sentinels in [false, true] {
+        let kind = if redis_sentinels { "Redis's Sentinel" } else { "ferrokv-sentinel" };
+        let mut p = Node::ferrokv(&["--save", "", "--protected-mode", "no", "--enable-debug-command", "yes"]);
+        let port = p.port.to_string();
+        let theirs = Node::redis(&["--replicaof", "127.0.0.1", &port, "--replica-priority", "50", "--enable-debug-command", "yes"]);
+        let ours = Node::ferrokv(&["--save", "", "--protected-mode", "no", "--replicaof", "127.0.0.1", &port, "--enable-debug-command", "yes"]);
+        for r in [&theirs, &ours] {
+            assert!(eventually(WAIT, || info_field(&mut r.conn(), "replication", "master_link_status") == "up"), "{kind}: replicas synced");
+        }
+        let sentinels: Vec<SentinelProc> = (0..3).map(|_| SentinelProc::start_kind(redis_sentinels, p.port, "")).collect();
+        for s in &sentinels {
+            let found = eventually(FAILOVER, || {
+                count(s.conn().cmd(&["sentinel", "replicas", "mymaster"])) == 2 && count(s.conn().cmd(&["sentinel", "sentinels", "mymaster"])) == 2
+            });
+            assert!(found, "{kind} {} did not discover the replicas and its peers", s.port);
+        }
+        let mut c = p.conn();
+        for i in 0..100 {
+            c.cmd(&["set", &format!("k{i}"), &i.to_string()]);
+        }
+        assert_eq!(c.cmd(&["wait", "2", "5000"]), int(2), "{kind}");
+        p.kill9();
+        let promoted = eventually(FAILOVER, || sentinels[0].master_addr() == Some(theirs.port));
+        assert!(promoted, "{kind} promoted the Redis replica (master now {:?})", sentinels[0].master_addr());
+        let follows = eventually(FAILOVER, || {
+            let mut r = ours.conn();
+            info_field(&mut r, "replication", "master_port") == theirs.port.to_string() && info_field(&mut r, "replication", "master_link_status") == "up"
+        });
+        assert!(follows, "{kind}: the ferrokv replica follows the promoted Redis");
+        for i in 0..100 {
+            assert_eq!(theirs.conn().cmd(&["get", &format!("k{i}")]), bulk(&i.to_string()), "{kind}: acknowledged k{i}");
+        }
+        common::repl::assert_converged(&theirs, &[&ours]);
+    }
 }
