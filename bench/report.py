@@ -2,7 +2,7 @@
 `<!-- name:begin -->` and `<!-- name:end -->` markers."""
 import os
 
-BLOCKS = ("snapshots", "eviction", "memory", "failover", "instructions")
+BLOCKS = ("snapshots", "eviction", "memory", "failover", "instructions", "resp-replication")
 
 
 def markers(name):

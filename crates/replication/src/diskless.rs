@@ -46,10 +46,7 @@ pub struct Job {
 /// from now, so nothing it will need is trimmed away meanwhile.
 pub fn join(repl: &Arc<Replication>, host: &Arc<dyn Host>, id: u64, delay: Duration, max_replicas: usize) -> mpsc::Receiver<Part> {
     let (tx, rx) = mpsc::channel(QUEUE);
-    repl.with_log(|log| {
-        let at = log.offset();
-        log.attach(id, at);
-    });
+    repl.with_log(|log| log.hold_for_snapshot(id));
     let mut pending = repl.pending_sync.lock();
     let job = match pending.as_ref() {
         Some(job) => job.clone(),

@@ -50,7 +50,7 @@ impl ReplicationRpc for Service {
             if !self.host.authorized(&hello.username, &hello.password) {
                 return Err(Status::unauthenticated(SessionError::Unauthorized.to_string()));
             }
-            self.host.take_over(&hello.replid).map_err(Status::failed_precondition)?;
+            self.host.take_over(&hello.replid, &format!("the gRPC replica link from {peer_ip}")).map_err(Status::failed_precondition)?;
         }
         let session = Session::open(&self.repl, &*self.host, hello, peer_ip).map_err(|e| match e {
             SessionError::Unauthorized => Status::unauthenticated(e.to_string()),

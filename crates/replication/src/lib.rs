@@ -110,9 +110,10 @@ pub trait Host: Send + Sync + 'static {
     /// [`Replication::log_applied`] while still holding the keys, so this
     /// node's log, its dataset and [`ReplLog::applied`] move together.
     fn apply(&self, session: &mut ApplySession, args: Vec<Bytes>, raw: &[u8], end: u64);
-    /// `PSYNC … FAILOVER`: this node's primary hands over to it. Promotes
-    /// this node if it follows history `replid`, else Redis's refusal.
-    fn take_over(&self, replid: &str) -> Result<(), String>;
+    /// `PSYNC … FAILOVER` from `from`: this node's primary hands over to
+    /// it. Promotes this node if it follows history `replid`, else Redis's
+    /// refusal.
+    fn take_over(&self, replid: &str, from: &str) -> Result<(), String>;
     /// Whether a replica presenting these credentials may sync.
     fn authorized(&self, username: &str, password: &str) -> bool;
     /// Where snapshots in transit are written.
@@ -122,9 +123,6 @@ pub trait Host: Send + Sync + 'static {
     /// Seconds without traffic after which a link is considered dead
     /// (`repl-timeout`).
     fn repl_timeout(&self) -> u64;
-    /// Seconds between the primary's pings to an idle replica
-    /// (`repl-ping-replica-period`).
-    fn ping_period(&self) -> u64;
 }
 
 /// Per-link state the host keeps for the primary's client (selected

@@ -209,6 +209,14 @@ impl ReplLog {
         self.positions.insert(id, Position { next, over_soft_since: None });
     }
 
+    /// Attaches a replica at the end of the log before its snapshot is
+    /// taken, so nothing after that is trimmed away meanwhile; it moves to
+    /// the snapshot's offset once that is known.
+    pub fn hold_for_snapshot(&mut self, id: u64) {
+        let at = self.offset();
+        self.attach(id, at);
+    }
+
     pub fn detach(&mut self, id: u64) {
         self.positions.remove(&id);
         self.cut.remove(&id);

@@ -190,12 +190,7 @@ impl Session {
         }
         let repl = &self.repl;
         let id = self.info.id;
-        // Attach before the snapshot so nothing after it is trimmed away;
-        // the position moves to the snapshot's offset once it is known.
-        repl.with_log(|log| {
-            let at = log.offset();
-            log.attach(id, at);
-        });
+        repl.with_log(|log| log.hold_for_snapshot(id));
         let temp = TempFile::new(&host.dir(), "sync", id);
         let path = temp.0.clone();
         let h = host.clone();
@@ -223,10 +218,7 @@ impl Session {
     /// memory, and sent as a stream of unknown size as Redis sends it.
     async fn filtered_sync(&self, host: &Arc<dyn Host>, tx: &mpsc::Sender<Event>, filter: Filter) -> Result<(), SessionError> {
         let id = self.info.id;
-        self.repl.with_log(|log| {
-            let at = log.offset();
-            log.attach(id, at);
-        });
+        self.repl.with_log(|log| log.hold_for_snapshot(id));
         let h = host.clone();
         let (rdb, offset) = tokio::task::spawn_blocking(move || h.snapshot_filtered(filter)).await.map_err(|e| SessionError::Snapshot(e.to_string()))??;
         let replid = self.repl.with_log(|log| {

@@ -98,14 +98,7 @@ impl Host for NodeHost {
     fn snapshot(&self, path: &Path) -> Result<u64, HostError> {
         let server = self.server()?;
         loop {
-            // The offset is read at the instant the snapshot stands for; the
-            // log after it starts with a SELECT.
-            let result = crate::persistence::bgsave::write_snapshot(&server, crate::persistence::bgsave::Sink::File(path), |_| {
-                server.repl.with_log(|log| {
-                    let (offset, db) = log.snapshot_point();
-                    (repl_aux(&log.replid, offset, db), offset)
-                })
-            });
+            let result = crate::persistence::bgsave::write_snapshot(&server, crate::persistence::bgsave::Sink::File(path), |_| sync_point(&server));
             match result {
                 Ok((offset, _)) => return Ok(offset),
                 // One snapshot at a time (a BGSAVE may be running): wait.
@@ -124,10 +117,7 @@ impl Host for NodeHost {
         }
         let sink = crate::persistence::bgsave::Sink::Stream(out);
         let result = crate::persistence::bgsave::write_snapshot(&server, sink, |_| {
-            let (aux, offset) = server.repl.with_log(|log| {
-                let (offset, db) = log.snapshot_point();
-                (repl_aux(&log.replid, offset, db), offset)
-            });
+            let (aux, offset) = sync_point(&server);
             at_start(offset);
             (aux, offset)
         });
@@ -140,10 +130,7 @@ impl Host for NodeHost {
             let c = server.config.read();
             (c.rdbcompression, c.rdbchecksum)
         };
-        let (aux, offset) = server.repl.with_log(|log| {
-            let (offset, db) = log.snapshot_point();
-            (repl_aux(&log.replid, offset, db), offset)
-        });
+        let (aux, offset) = sync_point(&server);
         let functions = if filter.functions { crate::admin::functions::codes(&server) } else { Vec::new() };
         let fail = |e: std::io::Error| HostError::Snapshot { path: PathBuf::from("<replica's socket>"), source: Box::new(e) };
         let rdb = crate::persistence::snapshot::begin_file(Vec::new(), &aux, &functions, format).and_then(|w| w.finish()).map_err(fail)?;
@@ -213,9 +200,9 @@ impl Host for NodeHost {
         m.out.clear();
     }
 
-    fn take_over(&self, replid: &str) -> Result<(), String> {
+    fn take_over(&self, replid: &str, from: &str) -> Result<(), String> {
         let server = self.server().map_err(|e| e.to_string())?;
-        take_over(&server, replid, "a ferrokv replica link")
+        take_over(&server, replid, from)
     }
 
     fn authorized(&self, username: &str, password: &str) -> bool {
@@ -248,10 +235,16 @@ impl Host for NodeHost {
     fn repl_timeout(&self) -> u64 {
         self.server().map(|s| s.config.read().repl_timeout).unwrap_or(60)
     }
+}
 
-    fn ping_period(&self) -> u64 {
-        self.server().ok().and_then(|s| s.config.read().value("repl-ping-replica-period").parse().ok()).unwrap_or(10)
-    }
+/// What a snapshot for a full sync records, read at the instant it stands
+/// for: the history, the offset and the stream's database (AUX fields), and
+/// the offset the replica goes on from.
+fn sync_point(server: &Server) -> (Vec<(&'static str, Vec<u8>)>, u64) {
+    server.repl.with_log(|log| {
+        let (offset, db) = log.snapshot_point();
+        (repl_aux(&log.replid, offset, db), offset)
+    })
 }
 
 /// A command from the primary failed here: the datasets have parted.

@@ -1,7 +1,7 @@
 //! Replication commands (Redis's replication.c): REPLICAOF/SLAVEOF, ROLE,
-//! WAIT, and the replica's side of Redis's own protocol: REPLCONF, SYNC,
-//! PSYNC. The engine is `ferrokv-replication`; the node's glue is
-//! `crate::replication`.
+//! WAIT, FAILOVER, and what Redis's replicas send their primary: REPLCONF,
+//! SYNC, PSYNC. The engine is `ferrokv-replication`; the node's glue is
+//! `crate::replication`, FAILOVER's state machine `crate::failover`.
 
 use std::time::{Duration, Instant};
 
