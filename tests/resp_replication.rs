@@ -474,3 +474,23 @@ fn live_migration_from_redis_loses_no_acknowledged_write() {
     assert_converged(&new, &[&old]);
     assert_eq!(stat(&new, "sync_full"), 0, "Redis continued partially from ferrokv's inherited history");
 }
+
+/// `repl-diskless-load swapdb` loads a full sync from memory: a replica
+/// whose data directory is gone (no temp file can be made) still syncs,
+/// from a ferrokv primary and from a Redis one; with `disabled` it cannot.
+#[test]
+fn diskless_load_needs_no_disk() {
+    for primary_is_redis in [false, true] {
+        let p = if primary_is_redis { Node::redis(&["--enable-debug-command", "yes", "--repl-diskless-sync-delay", "0"]) } else { ferrokv_primary(&[]) };
+        populate_every_encoding(&mut p.conn());
+        let port = p.port.to_string();
+        let on_disk = Node::ferrokv(&["--save", ""]);
+        let in_memory = Node::ferrokv(&["--save", "", "--repl-diskless-load", "swapdb", "--enable-debug-command", "yes"]);
+        for r in [&on_disk, &in_memory] {
+            std::fs::remove_dir_all(r.dir.path()).expect("remove the replica's dir");
+            assert_eq!(r.conn().cmd(&["replicaof", "127.0.0.1", &port]), simple("OK"));
+        }
+        assert_converged(&p, &[&in_memory]);
+        assert_eq!(field(&on_disk, "replication", "master_link_status"), "down", "without a directory a disk-based load cannot happen");
+    }
+}

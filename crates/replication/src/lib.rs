@@ -101,9 +101,13 @@ pub trait Host: Send + Sync + 'static {
     /// `repl-diskless-sync`: the delay and the replica count that start a
     /// diskless snapshot, or None to sync through a file.
     fn diskless(&self) -> Option<(std::time::Duration, usize)>;
-    /// Replaces the dataset with the RDB at `path`, which holds the
-    /// primary's history `replid` up to `offset`.
-    fn load(&self, path: &Path, replid: &str, offset: u64) -> Result<(), HostError>;
+    /// `repl-diskless-load`: whether a full sync's snapshot is received
+    /// into memory and loaded from there rather than through a file
+    /// (blocking: it may look at the dataset).
+    fn diskless_load(&self) -> bool;
+    /// Replaces the dataset with the RDB `rdb`, which holds the primary's
+    /// history `replid` up to `offset`.
+    fn load(&self, rdb: Rdb<'_>, replid: &str, offset: u64) -> Result<(), HostError>;
     /// Runs one command of the primary's log (`raw`, parsed into `args`) as
     /// the primary's client; `end` is the log offset just after it. Once it
     /// has taken effect (not merely queued in a MULTI) the host calls
@@ -123,6 +127,23 @@ pub trait Host: Send + Sync + 'static {
     /// Seconds without traffic after which a link is considered dead
     /// (`repl-timeout`).
     fn repl_timeout(&self) -> u64;
+}
+
+/// A full sync's snapshot as received: a file, or memory.
+#[derive(Debug, Clone, Copy)]
+pub enum Rdb<'a> {
+    File(&'a Path),
+    Memory(&'a [u8]),
+}
+
+impl Rdb<'_> {
+    /// How errors name it.
+    pub fn path(&self) -> PathBuf {
+        match self {
+            Rdb::File(p) => p.to_path_buf(),
+            Rdb::Memory(_) => PathBuf::from("<the replication stream>"),
+        }
+    }
 }
 
 /// Per-link state the host keeps for the primary's client (selected

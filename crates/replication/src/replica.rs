@@ -22,7 +22,7 @@ use ferrokv_resp::{RequestLimits, RequestParser};
 use tokio::io::AsyncWriteExt;
 use tokio::sync::mpsc;
 
-use crate::{ApplySession, Event, Hello, Host, Replication, TempFile};
+use crate::{ApplySession, Event, Hello, Host, Rdb, Replication, TempFile};
 
 /// INFO's `master_link_status` and `master_sync_in_progress` derive from it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -188,10 +188,11 @@ async fn follow(repl: &Arc<Replication>, host: &Arc<dyn Host>, mut stream: Strea
         }
         match event {
             Event::FullSync { replid, offset, size } => {
+                let t = Transfer::open(host, attempt, replid, offset, size).await?;
                 if size > 0 {
-                    tracing::info!("MASTER <-> REPLICA sync: receiving {size} bytes from master to disk");
+                    tracing::info!("MASTER <-> REPLICA sync: receiving {size} bytes from master to {}", t.target());
                 } else {
-                    tracing::info!("MASTER <-> REPLICA sync: receiving streamed RDB from master with EOF to disk");
+                    tracing::info!("MASTER <-> REPLICA sync: receiving streamed RDB from master with EOF to {}", t.target());
                 }
                 touch(repl, |l| {
                     l.state = LinkState::Transfer;
@@ -199,11 +200,11 @@ async fn follow(repl: &Arc<Replication>, host: &Arc<dyn Host>, mut stream: Strea
                     l.sync_read = 0;
                     l.sync_started = Some(Instant::now());
                 });
-                transfer = Some(Transfer::open(host, attempt, replid, offset).await?);
+                transfer = Some(t);
             }
             Event::SnapshotChunk(data) => {
                 let t = transfer.as_mut().ok_or("snapshot data outside a full sync")?;
-                t.file.write_all(&data).await.map_err(|e| format!("writing the snapshot: {e}"))?;
+                t.write(&data).await?;
                 touch(repl, |l| l.sync_read += data.len() as u64);
             }
             Event::SnapshotEnd => {
@@ -249,27 +250,69 @@ pub fn is_getack(args: &[bytes::Bytes]) -> bool {
     args.len() >= 2 && args[0].eq_ignore_ascii_case(b"replconf") && args[1].eq_ignore_ascii_case(b"getack")
 }
 
-/// A snapshot being received.
+/// A snapshot being received: into a temp file, or into memory with
+/// `repl-diskless-load` (loaded from there, no disk involved).
 struct Transfer {
-    temp: TempFile,
-    file: tokio::fs::File,
+    sink: Sink,
     replid: String,
     offset: u64,
 }
 
+enum Sink {
+    File { temp: TempFile, file: tokio::fs::File },
+    Memory(BytesMut),
+}
+
+/// Memory reserved up front for a snapshot of announced size (it grows
+/// past this as it arrives).
+const RESERVE_AT_MOST: u64 = 256 << 20;
+
 impl Transfer {
-    async fn open(host: &Arc<dyn Host>, attempt: u64, replid: String, offset: u64) -> Result<Transfer, String> {
-        let temp = TempFile::new(&host.dir(), "replica", attempt);
-        let file = tokio::fs::File::create(&temp.0).await.map_err(|e| format!("creating {}: {e}", temp.0.display()))?;
-        Ok(Transfer { temp, file, replid, offset })
+    async fn open(host: &Arc<dyn Host>, attempt: u64, replid: String, offset: u64, size: u64) -> Result<Transfer, String> {
+        let h = host.clone();
+        let diskless = tokio::task::spawn_blocking(move || h.diskless_load()).await.unwrap_or(false);
+        let sink = if diskless {
+            Sink::Memory(BytesMut::with_capacity(size.min(RESERVE_AT_MOST) as usize))
+        } else {
+            let temp = TempFile::new(&host.dir(), "replica", attempt);
+            let file = tokio::fs::File::create(&temp.0).await.map_err(|e| format!("creating {}: {e}", temp.0.display()))?;
+            Sink::File { temp, file }
+        };
+        Ok(Transfer { sink, replid, offset })
+    }
+
+    fn target(&self) -> &'static str {
+        match self.sink {
+            Sink::File { .. } => "disk",
+            Sink::Memory(_) => "parser",
+        }
+    }
+
+    async fn write(&mut self, data: &[u8]) -> Result<(), String> {
+        match &mut self.sink {
+            Sink::File { file, .. } => file.write_all(data).await.map_err(|e| format!("writing the snapshot: {e}")),
+            Sink::Memory(buf) => {
+                buf.extend_from_slice(data);
+                Ok(())
+            }
+        }
     }
 
     async fn load(mut self, host: &Arc<dyn Host>) -> Result<u64, String> {
-        self.file.flush().await.map_err(|e| e.to_string())?;
         let h = host.clone();
-        let path = self.temp.0.clone();
         let (replid, offset) = (self.replid.clone(), self.offset);
-        tokio::task::spawn_blocking(move || h.load(&path, &replid, offset)).await.map_err(|e| e.to_string())?.map_err(|e| e.to_string())?;
+        let loaded = match &mut self.sink {
+            Sink::File { temp, file } => {
+                file.flush().await.map_err(|e| e.to_string())?;
+                let path = temp.0.clone();
+                tokio::task::spawn_blocking(move || h.load(Rdb::File(&path), &replid, offset)).await
+            }
+            Sink::Memory(buf) => {
+                let data = std::mem::take(buf).freeze();
+                tokio::task::spawn_blocking(move || h.load(Rdb::Memory(&data), &replid, offset)).await
+            }
+        };
+        loaded.map_err(|e| e.to_string())?.map_err(|e| e.to_string())?;
         Ok(offset)
     }
 }

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
 use ferrokv_replication::primary::Filter;
-use ferrokv_replication::{grpc, replica, resp, ApplySession, Hello, Host, HostError, LinkInfo, LinkState, ReplicaState};
+use ferrokv_replication::{grpc, replica, resp, ApplySession, Hello, Host, HostError, LinkInfo, LinkState, Rdb, ReplicaState};
 use ferrokv_storage::Expiry;
 
 use crate::command::{flags, Entry};
@@ -146,7 +146,16 @@ impl Host for NodeHost {
         })
     }
 
-    fn load(&self, path: &Path, replid: &str, offset: u64) -> Result<(), HostError> {
+    fn diskless_load(&self) -> bool {
+        let Ok(server) = self.server() else {
+            return false;
+        };
+        let mode = server.config.read().value("repl-diskless-load");
+        // `on-empty-db`: only when there is nothing to lose if the load fails.
+        mode == "swapdb" || (mode == "on-empty-db" && server.store.exclusive().sizes().iter().all(|(keys, _)| *keys == 0))
+    }
+
+    fn load(&self, rdb: Rdb<'_>, replid: &str, offset: u64) -> Result<(), HostError> {
         let server = self.server()?;
         let mut ks = server.store.exclusive();
         server.store.settle_snapshot(&mut ks);
@@ -163,8 +172,11 @@ impl Host for NodeHost {
         // The primary's libraries replace ours, as its keys do.
         let opts = crate::persistence::snapshot::LoadOptions { merge: false, keep_expired: true, functions: ferrokv_scripting::RestorePolicy::Flush };
         let started = Instant::now();
-        let loaded =
-            crate::persistence::snapshot::load(&server, &mut ks, path, opts).map_err(|e| HostError::Load { path: path.to_path_buf(), source: Box::new(e) })?;
+        let loaded = match rdb {
+            Rdb::File(path) => crate::persistence::snapshot::load(&server, &mut ks, path, opts),
+            Rdb::Memory(data) => crate::persistence::snapshot::load_bytes(&server, &mut ks, data, &rdb.path(), opts),
+        };
+        let loaded = loaded.map_err(|e| HostError::Load { path: rdb.path(), source: Box::new(e) })?;
         let keys = loaded.keys;
         server.repl.with_log(|log| log.reset_to(replid, offset, loaded.stream_db().unwrap_or(0)));
         tracing::info!(keys, "MASTER <-> REPLICA sync: Loading DB in memory done in {:.3} seconds", started.elapsed().as_secs_f64());

@@ -741,7 +741,7 @@ pub static DIRECTIVES: &[Directive] = &[
     stored!("repl-diskless-sync", Kind::Bool(true), Note::Used),
     stored!("repl-diskless-sync-delay", int(5, 0, INT), Note::Used),
     stored!("repl-diskless-sync-max-replicas", int(0, 0, INT), Note::Used),
-    stored!("repl-diskless-load", Kind::Enum(&["disabled", "on-empty-db", "swapdb"], "disabled"), Note::Later("diskless replication")),
+    stored!("repl-diskless-load", Kind::Enum(&["disabled", "on-empty-db", "swapdb"], "disabled"), Note::Used),
     // ferrokv always does what `yes` asks: snapshots in transit are
     // deleted once used, and DUMP payloads are checked in full.
     stored!("rdb-del-sync-files", Kind::Bool(false), Note::NoEffect),

@@ -125,21 +125,27 @@ impl Loaded {
 /// Loads an RDB file's keys into `ks` and its function libraries into
 /// the node.
 pub fn load(server: &Server, ks: &mut Keyspace, path: &Path, opts: LoadOptions) -> Result<Loaded, LoadError> {
+    let data = match std::fs::read(path) {
+        Ok(d) => d,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Loaded::default()),
+        Err(source) => return Err(LoadError::Io { path: path.into(), source }),
+    };
+    load_bytes(server, ks, &data, path, opts)
+}
+
+/// Loads an RDB held in memory (`repl-diskless-load`); `path` names it in
+/// errors.
+pub fn load_bytes(server: &Server, ks: &mut Keyspace, data: &[u8], path: &Path, opts: LoadOptions) -> Result<Loaded, LoadError> {
     let (lfu_policy, check_crc) = {
         let c = server.config.read();
         (c.maxmemory_policy.is_lfu(), c.rdbchecksum && server.hot.limits.verify_checksums())
     };
     let limits = &server.store.limits.snapshot();
     let LoadOptions { merge, keep_expired, functions } = opts;
-    let data = match std::fs::read(path) {
-        Ok(d) => d,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Loaded::default()),
-        Err(source) => return Err(LoadError::Io { path: path.into(), source }),
-    };
     let now = now_ms();
     let (mut loaded, mut expired) = (0, 0);
     let format = |source| LoadError::Format { path: path.into(), source };
-    let file = ferrokv_rdb::file::read(&data, check_crc, |r| {
+    let file = ferrokv_rdb::file::read(data, check_crc, |r| {
         if r.db as usize >= ks.db_count() {
             return Err(format!("database {} is out of range (databases {})", r.db, ks.db_count()));
         }
