@@ -494,3 +494,22 @@ fn diskless_load_needs_no_disk() {
         assert_eq!(field(&on_disk, "replication", "master_link_status"), "down", "without a directory a disk-based load cannot happen");
     }
 }
+
+/// A Redis replica restarted from its own dump (SHUTDOWN SAVE keeps the
+/// history in it) continues partially from a ferrokv primary.
+#[test]
+fn a_restarted_redis_replica_continues_partially() {
+    let p = ferrokv_primary(&[]);
+    random_writes(p.port, 7, 1000);
+    let mut r = redis_replica_of(p.port, &[]);
+    assert_converged(&p, &[&r]);
+    let dir = r.dir.path().to_str().expect("utf-8 path").to_string();
+    let _ = r.conn().try_cmd(&["shutdown", "save"]);
+    assert!(r.wait_exit(WAIT), "the Redis replica shut down");
+    random_writes(p.port, 8, 500);
+    let full = stat(&p, "sync_full");
+    let again = redis_replica_of(p.port, &["--dir", &dir]);
+    assert_converged(&p, &[&again]);
+    assert_eq!(stat(&p, "sync_full"), full, "no second full sync");
+    assert!(stat(&p, "sync_partial_ok") >= 1, "the restarted Redis replica continued with PSYNC");
+}
