@@ -141,9 +141,20 @@ fn failover_abort_and_timeout_leave_the_primary_in_charge() {
 /// SIGSTOPs a node until dropped.
 struct Stopped(u32);
 
+/// Returns once every thread of the node is stopped (on a busy machine a
+/// thread may still run for a moment after kill returns).
 fn sigstop(n: &Node) -> Stopped {
     let pid = n.pid();
     std::process::Command::new("kill").args(["-STOP", &pid.to_string()]).status().expect("kill -STOP");
+    let all_stopped = || {
+        let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else { return false };
+        tasks.flatten().all(|t| {
+            let stat = std::fs::read_to_string(t.path().join("stat")).unwrap_or_default();
+            // The state follows the parenthesised name.
+            stat.rsplit_once(") ").is_some_and(|(_, rest)| rest.starts_with('T') || rest.starts_with('t'))
+        })
+    };
+    assert!(eventually(WAIT, all_stopped), "the node did not stop");
     Stopped(pid)
 }
 

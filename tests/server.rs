@@ -581,3 +581,24 @@ fn debug_crashes_end_the_node() {
         assert_eq!(status.signal(), Some(signal), "DEBUG {sub}");
     }
 }
+
+/// LATENCY GRAPH draws Redis's sparkline: the same picture from the same
+/// spikes (digits masked: the milliseconds and the ages can differ by one).
+#[test]
+fn latency_graph_is_redis_graph() {
+    let pair = Pair::new(&["--enable-debug-command", "yes", "--latency-monitor-threshold", "50"]);
+    let mask = |f: Frame| text(&f).chars().map(|c| if c.is_ascii_digit() { 'D' } else { c }).collect::<String>();
+    let mut graphs = Vec::new();
+    for n in [&pair.ours, &pair.redis] {
+        let mut c = n.conn();
+        assert_eq!(c.cmd(&["latency", "graph", "command"]), err("ERR No samples available for event 'command'"));
+        for secs in ["0.1", "0.3", "0.2"] {
+            c.cmd(&["debug", "sleep", secs]);
+            // The next spike in another second: a sample of its own.
+            std::thread::sleep(Duration::from_millis(1100));
+        }
+        graphs.push(mask(c.cmd(&["latency", "graph", "command"])));
+    }
+    assert_eq!(graphs[0], graphs[1], "left: ferrokv, right: redis 7.0");
+    assert_eq!(pair.ours.conn().cmd(&["latency", "help"]), pair.redis.conn().cmd(&["latency", "help"]));
+}

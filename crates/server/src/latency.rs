@@ -1,6 +1,8 @@
 //! The latency monitor: events over `latency-monitor-threshold`
 //! milliseconds, with the latest 160 samples per event (LATENCY LATEST,
-//! HISTORY, RESET).
+//! HISTORY, RESET, GRAPH).
+
+mod sparkline;
 
 use std::collections::{BTreeMap, VecDeque};
 
@@ -49,5 +51,34 @@ impl Monitor {
             return n;
         }
         names.iter().filter(|n| events.remove(n.as_str()).is_some()).count()
+    }
+}
+
+/// Columns of LATENCY GRAPH.
+const GRAPH_COLUMNS: usize = 80;
+
+impl Series {
+    /// LATENCY GRAPH's text: a header with the range, then the samples as a
+    /// sparkline labelled with how long ago each happened, as Redis's.
+    pub fn graph(&self, event: &str, now_secs: u64) -> String {
+        let samples: Vec<sparkline::Sample> =
+            self.samples.iter().map(|&(at, ms)| sparkline::Sample { value: ms as f64, label: ago(now_secs.saturating_sub(at)) }).collect();
+        let low = self.samples.iter().map(|s| s.1).min().unwrap_or(0);
+        let high = self.samples.iter().map(|s| s.1).max().unwrap_or(0);
+        let mut out = format!("{event} - high {high} ms, low {low} ms (all time high {} ms)\n", self.max);
+        out.push_str(&"-".repeat(GRAPH_COLUMNS));
+        out.push('\n');
+        sparkline::render(&mut out, &samples, GRAPH_COLUMNS, 4);
+        out
+    }
+}
+
+/// `12s`, `3m`, `5h`, `2d`.
+fn ago(secs: u64) -> String {
+    match secs {
+        s if s < 60 => format!("{s}s"),
+        s if s < 3600 => format!("{}m", s / 60),
+        s if s < 86400 => format!("{}h", s / 3600),
+        s => format!("{}d", s / 86400),
     }
 }

@@ -231,6 +231,18 @@ static LATENCY: &[Command] = &[
         "Return a human readable latency analysis report.",
         tips = &["nondeterministic_output", "request_policy:all_nodes", "response_policy:special",]
     ),
+    cmd!(
+        "graph",
+        "2.8.13",
+        3,
+        ADMIN_BASE,
+        &[],
+        (0, 0, 0),
+        latency_graph,
+        "server",
+        "Return a latency graph for the event.",
+        tips = &["nondeterministic_output", "request_policy:all_nodes", "response_policy:special",]
+    ),
     cmd!("help", "2.8.13", 2, LOADING | STALE, &[], (0, 0, 0), latency_help, "server", "Show helpful text about the different subcommands"),
 ];
 
@@ -753,6 +765,18 @@ fn latency_history(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     Ok(())
 }
 
+/* LATENCY GRAPH event */
+fn latency_graph(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+    let events = ctx.server.latency.snapshot();
+    let name = String::from_utf8_lossy(&args[2]).to_string();
+    let Some(series) = events.get(name.as_str()) else {
+        return Err(format!("ERR No samples available for event '{name}'").into());
+    };
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+    ctx.verbatim(series.graph(&name, now).as_bytes());
+    Ok(())
+}
+
 /* LATENCY RESET [event ...] */
 fn latency_reset(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     let names: Vec<String> = args[2..].iter().map(|a| String::from_utf8_lossy(a).into_owned()).collect();
@@ -831,6 +855,8 @@ fn latency_help(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult {
         "LATENCY <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
         "DOCTOR",
         "    Return a human readable latency analysis report.",
+        "GRAPH <event>",
+        "    Return an ASCII latency graph for the <event> class.",
         "HISTORY <event>",
         "    Return time-latency samples for the <event> class.",
         "LATEST",
