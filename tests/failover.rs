@@ -129,11 +129,20 @@ fn failover_abort_and_timeout_leave_the_primary_in_charge() {
     assert!(eventually(WAIT, || field(&p, "master_failover_state") == "no-failover"), "the timeout ended it");
     assert_eq!(field(&p, "role"), "master");
     assert_eq!(c.cmd(&["set", "k", "w"]), simple("OK"), "writes flow again");
-    // ABORT while waiting.
+    // ABORT while waiting; CLIENT UNPAUSE does not let writes through
+    // meanwhile (they wait for the failover to end).
     assert_eq!(c.cmd(&["failover"]), simple("OK"));
     assert_eq!(c.cmd(&["failover"]), err("ERR FAILOVER already in progress."));
+    assert_eq!(c.cmd(&["client", "unpause"]), simple("OK"));
+    let mut writer = p.conn();
+    writer.send(&[b"set", b"held", b"1"]);
+    writer.stream.set_read_timeout(Some(Duration::from_millis(300))).expect("timeout");
+    let mut byte = [0u8; 1];
+    assert!(std::io::Read::read(&mut writer.stream, &mut byte).is_err(), "a write got through a failover's pause");
+    writer.stream.set_read_timeout(Some(WAIT)).expect("timeout");
     assert_eq!(c.cmd(&["failover", "abort"]), simple("OK"));
     assert!(eventually(WAIT, || field(&p, "master_failover_state") == "no-failover"));
+    assert_eq!(writer.read(), simple("OK"), "the held write goes on once the failover is over");
     assert_eq!(c.cmd(&["set", "k", "x"]), simple("OK"));
     drop(stopped);
 }

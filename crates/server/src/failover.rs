@@ -80,9 +80,9 @@ pub fn start(server: &Arc<Server>, req: Request) {
     }
     server.failover.set(Phase::WaitForSync);
     let before = *server.pause.state.lock();
-    // Until the failover ends, however it ends (a later end than any
-    // client's pause, so theirs cannot lift it early).
-    server.pause.extend(Instant::now() + Duration::from_secs(365 * 24 * 3600), PauseMode::Write);
+    if let Some((until, mode)) = pause_held(server) {
+        server.pause.extend(until, mode);
+    }
     let server = server.clone();
     tokio::spawn(async move {
         let deadline = req.timeout.map(|t| tokio::time::Instant::now() + t);
@@ -90,6 +90,13 @@ pub fn start(server: &Arc<Server>, req: Request) {
         server.failover.set(Phase::None);
         server.pause.set(before);
     });
+}
+
+/// The write pause a failover holds until it ends, however it ends (later
+/// than any client's pause, and CLIENT UNPAUSE leaves it: Redis keeps the
+/// two apart).
+pub fn pause_held(server: &Server) -> Option<(Instant, PauseMode)> {
+    (server.failover.phase() != Phase::None).then(|| (Instant::now() + Duration::from_secs(365 * 24 * 3600), PauseMode::Write))
 }
 
 /// FAILOVER ABORT.

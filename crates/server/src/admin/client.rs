@@ -336,7 +336,7 @@ fn pause(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
 
 /* CLIENT UNPAUSE */
 fn unpause(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult {
-    ctx.server.pause.set(None);
+    ctx.server.pause.set(crate::failover::pause_held(ctx.server));
     ctx.ok()
 }
 
