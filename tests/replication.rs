@@ -5,13 +5,10 @@
 
 mod common;
 
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
 use std::time::Duration;
 
 use common::repl::*;
 use common::*;
-use rand::{Rng, SeedableRng};
 
 fn primary(extra: &[&str]) -> Node {
     let mut args = vec!["--enable-debug-command", "yes"];
@@ -241,35 +238,9 @@ fn faults_between_primary_and_replica_never_diverge() {
     let p = primary(&["--save", "", "--repl-ping-replica-period", "1"]);
     let proxy = Proxy::start(p.port);
     let r = replica_of(proxy.port, &["--save", "", "--repl-timeout", "2"]);
-    let stop = Arc::new(AtomicBool::new(false));
-    let port = p.port;
-    let s = stop.clone();
-    let writer = std::thread::spawn(move || {
-        let mut seed = 100;
-        while !s.load(Ordering::Relaxed) {
-            random_writes(port, seed, 200);
-            seed += 1;
-        }
-    });
-    let mut rng = rand::rngs::StdRng::seed_from_u64(9);
-    for _ in 0..12 {
-        std::thread::sleep(Duration::from_millis(rng.random_range(50..300)));
-        match rng.random_range(0..3) {
-            0 => proxy.cut(),
-            1 => {
-                proxy.delay(rng.random_range(1..30));
-                std::thread::sleep(Duration::from_millis(200));
-                proxy.delay(0);
-            }
-            _ => {
-                proxy.pause(true);
-                std::thread::sleep(Duration::from_millis(rng.random_range(50..400)));
-                proxy.pause(false);
-            }
-        }
-    }
-    stop.store(true, Ordering::Relaxed);
-    writer.join().expect("writer");
+    let load = Load::start(p.port, 100);
+    inject_faults(&proxy, 9, 12, 50..300);
+    load.finish();
     assert_converged(&p, &[&r]);
     assert!(stat(&p, "sync_partial_ok") >= 1, "reconnects within the backlog continue partially");
 }

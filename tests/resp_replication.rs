@@ -16,7 +16,6 @@ use std::time::{Duration, Instant};
 
 use common::repl::*;
 use common::*;
-use rand::{Rng, SeedableRng};
 
 fn ferrokv_primary(extra: &[&str]) -> Node {
     let mut args = vec!["--enable-debug-command", "yes", "--save", ""];
@@ -59,35 +58,10 @@ fn redis_replica_continues_partially_through_cuts_and_stalls() {
     let proxy = Proxy::start(p.port);
     let r = redis_replica_of(proxy.port, &["--repl-timeout", "3"]);
     assert!(eventually(SYNC, || field(&r, "replication", "master_link_status") == "up"), "the Redis replica never synced");
-    let stop = Arc::new(AtomicBool::new(false));
-    let (port, s) = (p.port, stop.clone());
-    let writer = std::thread::spawn(move || {
-        let mut seed = 300;
-        while !s.load(Ordering::Relaxed) {
-            random_writes(port, seed, 200);
-            seed += 1;
-        }
-    });
-    let mut rng = rand::rngs::StdRng::seed_from_u64(11);
-    for _ in 0..8 {
-        std::thread::sleep(Duration::from_millis(rng.random_range(100..400)));
-        match rng.random_range(0..3) {
-            0 => proxy.cut(),
-            1 => {
-                proxy.delay(rng.random_range(1..30));
-                std::thread::sleep(Duration::from_millis(200));
-                proxy.delay(0);
-            }
-            _ => {
-                proxy.pause(true);
-                std::thread::sleep(Duration::from_millis(rng.random_range(50..400)));
-                proxy.pause(false);
-            }
-        }
-    }
+    let load = Load::start(p.port, 300);
+    inject_faults(&proxy, 11, 8, 100..400);
     proxy.cut();
-    stop.store(true, Ordering::Relaxed);
-    writer.join().expect("writer");
+    load.finish();
     assert_converged(&p, &[&r]);
     assert!(stat(&p, "sync_partial_ok") >= 1, "a Redis replica reconnecting within the backlog continues with PSYNC");
 }
@@ -412,21 +386,12 @@ fn ferrokv_replica_of_redis_continues_partially_after_cuts_and_a_restart() {
     let proxy = Proxy::start(p.port);
     let mut r = ferrokv_replica_of(proxy.port, &["--repl-timeout", "3"]);
     assert!(eventually(SYNC, || field(&r, "replication", "master_link_status") == "up"), "never synced");
-    let stop = Arc::new(AtomicBool::new(false));
-    let (port, s) = (p.port, stop.clone());
-    let writer = std::thread::spawn(move || {
-        let mut seed = 500;
-        while !s.load(Ordering::Relaxed) {
-            random_writes(port, seed, 200);
-            seed += 1;
-        }
-    });
+    let load = Load::start(p.port, 500);
     for _ in 0..4 {
         std::thread::sleep(Duration::from_millis(300));
         proxy.cut();
     }
-    stop.store(true, Ordering::Relaxed);
-    writer.join().expect("writer");
+    load.finish();
     assert_converged(&p, &[&r]);
     assert!(stat(&p, "sync_partial_ok") >= 1, "ferrokv reconnects to Redis with PSYNC and continues");
     // A restart from its own dump continues too (the RDB keeps the history).

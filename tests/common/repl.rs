@@ -178,3 +178,52 @@ pub fn assert_acked_present(port: u16, acked: &[u64]) {
         assert_eq!(c.cmd(&["get", &format!("key:{i}")]), bulk(&i.to_string()), "acknowledged write key:{i} is missing on {port}");
     }
 }
+
+/// [`random_writes`] in rounds of 200 on a thread, one seed per round from
+/// `first_seed`, until [`Load::finish`].
+pub struct Load {
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    writer: std::thread::JoinHandle<()>,
+}
+
+impl Load {
+    pub fn start(port: u16, first_seed: u64) -> Load {
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let s = stop.clone();
+        let writer = std::thread::spawn(move || {
+            let mut seed = first_seed;
+            while !s.load(std::sync::atomic::Ordering::Relaxed) {
+                random_writes(port, seed, 200);
+                seed += 1;
+            }
+        });
+        Load { stop, writer }
+    }
+
+    pub fn finish(self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        self.writer.join().expect("writer");
+    }
+}
+
+/// `rounds` faults on the links through `proxy`, chosen by `seed`, every
+/// `gap_ms` apart: cuts, delayed chunks for 200 ms, stalls up to 400 ms.
+pub fn inject_faults(proxy: &Proxy, seed: u64, rounds: usize, gap_ms: std::ops::Range<u64>) {
+    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+    for _ in 0..rounds {
+        std::thread::sleep(Duration::from_millis(rng.random_range(gap_ms.clone())));
+        match rng.random_range(0..3) {
+            0 => proxy.cut(),
+            1 => {
+                proxy.delay(rng.random_range(1..30));
+                std::thread::sleep(Duration::from_millis(200));
+                proxy.delay(0);
+            }
+            _ => {
+                proxy.pause(true);
+                std::thread::sleep(Duration::from_millis(rng.random_range(50..400)));
+                proxy.pause(false);
+            }
+        }
+    }
+}
