@@ -18,7 +18,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from bench import FERROKV, ROOT, Server, fmt_ratio  # noqa: E402
 from report import replace_block  # noqa: E402
-from snapshots import Resp, populate  # noqa: E402
+from snapshots import Resp, populate, replicate  # noqa: E402
 
 
 NOTES = """
@@ -48,16 +48,8 @@ def full_sync(primary, replica, keys, size):
     try:
         populate(p, keys, size)
         r = start(replica, [])
-        rc = Resp(r.port)
-        t0 = time.monotonic()
-        rc.call("replicaof", "127.0.0.1", p.port)
-        while True:
-            info = rc.info("replication")
-            if info.get("master_link_status") == "up" and info.get("master_sync_in_progress") == "0":
-                break
-            time.sleep(0.01)
-        seconds = time.monotonic() - t0
-        assert int(rc.call("dbsize")) == keys, "the replica holds every key"
+        seconds = replicate(r, p)
+        assert int(Resp(r.port).call("dbsize")) == keys, "the replica holds every key"
         return seconds
     finally:
         if r:

@@ -172,6 +172,19 @@ def bgsave_under_load(name, keys, size):
         s.stop()
 
 
+def replicate(replica, primary):
+    """REPLICAOF `primary` on `replica`; seconds until its link is up and
+    synced."""
+    rc = Resp(replica.port)
+    t0 = time.monotonic()
+    rc.call("replicaof", "127.0.0.1", primary.port)
+    while True:
+        info = rc.info("replication")
+        if info.get("master_link_status") == "up" and info.get("master_sync_in_progress") == "0":
+            return time.monotonic() - t0
+        time.sleep(0.01)
+
+
 def full_sync(name, keys, size):
     p = start(name, [])
     r = None
@@ -180,15 +193,7 @@ def full_sync(name, keys, size):
         c.call("save")
         rdb = os.path.getsize(os.path.join(p.dir.name, "dump.rdb"))
         r = start(name, [])
-        rc = Resp(r.port)
-        t0 = time.monotonic()
-        rc.call("replicaof", "127.0.0.1", p.port)
-        while True:
-            info = rc.info("replication")
-            if info.get("master_link_status") == "up" and info.get("master_sync_in_progress") == "0":
-                break
-            time.sleep(0.01)
-        seconds = time.monotonic() - t0
+        seconds = replicate(r, p)
         return {"seconds": seconds, "mbps": rdb / seconds / 1e6, "rdb": rdb}
     finally:
         if r:
