@@ -93,8 +93,8 @@ class Resp:
 
 def start(name, extra):
     if name == "ferrokv":
-        return Server("ferrokv", [FERROKV, "--save", "", "--enable-debug-command", "yes"] + extra)
-    # Redis waits repl-diskless-sync-delay (5 s) for more replicas before a
+        return Server("ferrokv", [FERROKV, "--save", "", "--enable-debug-command", "yes", "--repl-diskless-sync-delay", "0"] + extra)
+    # Both wait repl-diskless-sync-delay (5 s) for more replicas before a
     # full sync; 0 measures the transfer itself.
     return Server("redis", ["redis-server", "--save", "", "--appendonly", "no", "--enable-debug-command", "yes", "--repl-diskless-sync-delay", "0"] + extra)
 
