@@ -122,12 +122,29 @@ pub fn boolean(out: &mut BytesMut, b: bool, proto: Protocol) {
 }
 
 pub fn double(out: &mut BytesMut, d: f64, proto: Protocol) {
-    let text = format_double(d);
+    double_text(out, format_double(d).as_bytes(), proto);
+}
+
+/// A double as Redis's `addReplyHumanLongDouble` sends it (GEOPOS and
+/// WITHCOORD): C's `%.17Lf` with trailing zeros trimmed.
+pub fn human_double(out: &mut BytesMut, d: f64, proto: Protocol) {
+    let mut text = format!("{d:.17}");
+    if text.contains('.') {
+        text.truncate(text.trim_end_matches('0').trim_end_matches('.').len());
+    }
+    if text == "-0" {
+        text = "0".into();
+    }
+    double_text(out, text.as_bytes(), proto);
+}
+
+/// A formatted double: a bulk string in RESP2, `,` in RESP3.
+fn double_text(out: &mut BytesMut, text: &[u8], proto: Protocol) {
     match proto {
-        Protocol::Resp2 => bulk(out, text.as_bytes()),
+        Protocol::Resp2 => bulk(out, text),
         Protocol::Resp3 => {
             out.put_u8(b',');
-            out.put_slice(text.as_bytes());
+            out.put_slice(text);
             out.put_slice(b"\r\n");
         }
     }

@@ -3,6 +3,7 @@
 pub mod bitops;
 pub mod dump;
 pub mod expire;
+pub mod geo;
 pub mod hash;
 pub mod hyperloglog;
 pub mod keys;
@@ -29,4 +30,5 @@ pub static FAMILIES: &[&[Command]] = &[
     zset::COMMANDS,
     sort::COMMANDS,
     hyperloglog::COMMANDS,
+    geo::COMMANDS,
 ];

@@ -691,7 +691,7 @@ fn zrange_generic(ctx: &mut Ctx<'_>, args: &[Bytes], src: usize, kind: RangeKind
 
 /// Writes a computed sorted set to `dst` (deleting it when empty), raising
 /// `event` (or `del`); returns its size.
-fn store_result(ctx: &mut Ctx<'_>, dst: &[u8], items: &[(Bytes, f64)], limits: &Thresholds, event: &'static str) -> usize {
+pub(crate) fn store_result(ctx: &mut Ctx<'_>, dst: &[u8], items: &[(Bytes, f64)], limits: &Thresholds, event: &'static str) -> usize {
     if items.is_empty() {
         if ctx.view.delete(dst) {
             ctx.notify(GENERIC, "del", dst);
@@ -823,7 +823,7 @@ fn zadd_generic(ctx: &mut Ctx<'_>, args: &[Bytes], mut f: AddFlags) -> CmdResult
 }
 
 /* ZADD key [NX|XX] [GT|LT] [CH] [INCR] score member [score member ...] */
-fn zadd(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+pub(crate) fn zadd(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     zadd_generic(ctx, args, AddFlags::default())
 }
 

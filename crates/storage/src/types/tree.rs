@@ -132,29 +132,23 @@ impl Node {
         }
     }
 
-    /// Appends up to `count - out.len()` items from rank `skip` on.
-    fn walk(&self, mut skip: usize, count: usize, out: &mut Vec<(Bytes, f64)>) {
+    /// Visits items in order from rank `skip` on until `visit` says stop
+    /// (false); returns false once stopped.
+    fn visit(&self, mut skip: usize, visit: &mut impl FnMut(f64, &Bytes) -> bool) -> bool {
         match self {
-            Node::Leaf(v) => {
-                for (s, m) in v.iter().skip(skip) {
-                    if out.len() >= count {
-                        return;
-                    }
-                    out.push((m.clone(), *s));
-                }
-            }
+            Node::Leaf(v) => v.iter().skip(skip).all(|(s, m)| visit(*s, m)),
             Node::Internal { children, counts, .. } => {
                 for (child, &c) in children.iter().zip(counts) {
-                    if out.len() >= count {
-                        return;
-                    }
                     if skip >= c {
                         skip -= c;
                         continue;
                     }
-                    child.walk(skip, count, out);
+                    if !child.visit(skip, visit) {
+                        return false;
+                    }
                     skip = 0;
                 }
+                true
             }
         }
     }
@@ -228,8 +222,20 @@ impl Tree {
     /// Elements from rank `start` in order (at most `count`).
     pub fn walk(&self, start: usize, count: usize) -> Vec<(Bytes, f64)> {
         let mut out = Vec::with_capacity(count.min(self.len.saturating_sub(start)));
-        self.root.walk(start, count, &mut out);
+        self.visit_from(start, |s, m| {
+            if out.len() >= count {
+                return false;
+            }
+            out.push((m.clone(), s));
+            true
+        });
         out
+    }
+
+    /// Visits elements in order from rank `start` until `visit` returns
+    /// false, without copying them (GEOSEARCH reads score ranges so).
+    pub fn visit_from(&self, start: usize, mut visit: impl FnMut(f64, &Bytes) -> bool) {
+        self.root.visit(start, &mut visit);
     }
 }
 

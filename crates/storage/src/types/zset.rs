@@ -193,22 +193,36 @@ impl ZSet {
     /// Up to `count` elements in ascending order from rank `start`.
     pub fn range(&self, start: usize, count: usize) -> Vec<(Bytes, f64)> {
         match self {
-            ZSet::Listpack(lp) => {
+            ZSet::Listpack(_) => {
                 let mut out = Vec::new();
-                let mut it = lp.iter();
-                let mut i = 0;
-                while let (Some(m), Some(s)) = (it.next(), it.next()) {
+                self.visit_from(start, |m, s| {
                     if out.len() >= count {
-                        break;
+                        return false;
                     }
-                    if i >= start {
-                        out.push((Bytes::copy_from_slice(m), score_of(s)));
-                    }
-                    i += 1;
-                }
+                    out.push((Bytes::copy_from_slice(m), s));
+                    true
+                });
                 out
             }
             ZSet::Skiplist(sorted) => sorted.tree.walk(start, count),
+        }
+    }
+
+    /// Visits elements in ascending order from rank `start` until `visit`
+    /// returns false, copying nothing.
+    pub fn visit_from(&self, start: usize, mut visit: impl FnMut(&[u8], f64) -> bool) {
+        match self {
+            ZSet::Listpack(lp) => {
+                let mut it = lp.iter();
+                let mut i = 0;
+                while let (Some(m), Some(s)) = (it.next(), it.next()) {
+                    if i >= start && !visit(m, score_of(s)) {
+                        return;
+                    }
+                    i += 1;
+                }
+            }
+            ZSet::Skiplist(sorted) => sorted.tree.visit_from(start, |s, m| visit(m, s)),
         }
     }
 
