@@ -182,8 +182,14 @@ fn random_searches_match_redis() {
     let mut add = vec!["geoadd".to_string(), "pts".to_string()];
     for i in 0..3000 {
         let (x0, x1, y0, y1) = regions[i % regions.len()];
-        add.push(format!("{:.6}", rng.random_range(x0..x1)));
-        add.push(format!("{:.6}", rng.random_range(y0..y1)));
+        if i % 10 == 9 {
+            // Some points share a position: ties under COUNT.
+            let (lon, lat) = (add[add.len() - 12].clone(), add[add.len() - 11].clone());
+            add.extend([lon, lat]);
+        } else {
+            add.push(format!("{:.6}", rng.random_range(x0..x1)));
+            add.push(format!("{:.6}", rng.random_range(y0..y1)));
+        }
         add.push(format!("p{i}"));
     }
     let add: Vec<&str> = add.iter().map(String::as_str).collect();
@@ -215,4 +221,25 @@ fn random_searches_match_redis() {
             (ours.cmd_raw(&cmd.iter().map(|s| s.as_bytes()).collect::<Vec<_>>()), theirs.cmd_raw(&cmd.iter().map(|s| s.as_bytes()).collect::<Vec<_>>()));
         assert_eq!(String::from_utf8_lossy(&a), String::from_utf8_lossy(&b), "case {case}: {cmd:?}");
     }
+}
+
+/// Equal distances under COUNT land where Redis's partial quicksort puts
+/// them; without COUNT, in the order found.
+#[test]
+fn ties_order_as_redis() {
+    run_script(
+        &Pair::new(&[]),
+        r#"
+geoadd t 1 1 a 1 1 b 1 1 c 1 1 d 1 1 e 1 1 f 1 1 g 1 1 h 1.001 1 x 1.001 1 y 0.999 1 z
+georadius t 1 1 10 km count 3
+georadius t 1 1 10 km count 9 desc
+georadius t 1 1 10 km asc
+georadius t 1 1 10 km desc
+geosearch t fromlonlat 1 1 byradius 10 km count 2 desc
+geoadd many 0 0 m1 0 0 m2 0 0 m3 0 0 m4 0 0 m5 0 0 m6 0 0 m7 0 0 m8 0 0 m9 0 0 m10 0 0 m11 0 0 m12 0 0 m13 0 0 m14 0 0 m15 0 0 m16 0 0 m17 0 0 m18 0 0 m19 0 0 m20 0 0 m21 0 0 m22 0 0 m23 0 0 m24 0 0 m25 0 0 m26 0 0 m27 0 0 m28 0 0 m29 0 0 m30 0 0 m31 0 0 m32 0 0 m33 0 0 m34 0 0 m35 0 0 m36 0 0 m37 0 0 m38 0 0 m39 0 0 m40 0 0 m41 0 0 m42 0.01 0 n1 0.02 0 n2 0.01 0.01 n3
+georadius many 0 0 10 km count 5
+georadius many 0 0 10 km count 44 desc
+georadius many 0 0 10 km count 1
+"#,
+    );
 }

@@ -7,6 +7,7 @@
 pub mod alloc;
 pub mod glob;
 pub mod lzf;
+pub mod pqsort;
 
 pub use glob::glob_match;
 

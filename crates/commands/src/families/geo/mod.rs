@@ -435,7 +435,7 @@ fn georadius_generic(ctx: &mut Ctx<'_>, args: &[Bytes], form: Form) -> CmdResult
             (Some(z), Some((longitude, latitude)), Some((kind, conversion))) => {
                 let shape = Shape { longitude, latitude, kind, conversion };
                 let mut found = search::search(z, &shape, q.any.then_some(q.count));
-                sort(&mut found, q.sort);
+                sort(&mut found, q.sort, q.count);
                 if q.count != 0 {
                     found.truncate(q.count);
                 }
@@ -463,12 +463,19 @@ fn georadius_generic(ctx: &mut Ctx<'_>, args: &[Bytes], form: Form) -> CmdResult
     Ok(())
 }
 
-/// Orders by distance; equal distances keep the order they were found in.
-fn sort(found: &mut [Point], order: Sort) {
-    match order {
-        Sort::None => {}
-        Sort::Asc => found.sort_by(|a, b| a.dist.total_cmp(&b.dist)),
-        Sort::Desc => found.sort_by(|a, b| b.dist.total_cmp(&a.dist)),
+/// Orders by distance as Redis does: the whole reply with glibc's stable
+/// merge sort, only the first `count` with its own `pqsort`, whose
+/// placing of equal distances shows in the reply.
+fn sort(found: &mut [Point], order: Sort, count: usize) {
+    let cmp = match order {
+        Sort::None => return,
+        Sort::Asc => |a: &Point, b: &Point| a.dist.total_cmp(&b.dist),
+        Sort::Desc => |a: &Point, b: &Point| b.dist.total_cmp(&a.dist),
+    };
+    if count == 0 || count >= found.len() {
+        found.sort_by(cmp);
+    } else {
+        ferrokv_util::pqsort::pqsort(found, &cmp, 0, count - 1);
     }
 }
 
