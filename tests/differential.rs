@@ -292,6 +292,40 @@ fn more_command() -> impl Strategy<Value = Vec<String>> {
     ]
 }
 
+/// GEO commands over a few positions (some invalid), so geo sets mix with
+/// the sorted-set commands above on the same keys.
+fn geo_command() -> impl Strategy<Value = Vec<String>> {
+    let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+    let lon = || pick(&["13.361389", "15.087269", "-180", "180", "0", "200", "abc"]);
+    let lat = || pick(&["38.115556", "37.502669", "-85.05112878", "85.05112878", "0", "86"]);
+    let unit = || pick(&["m", "km", "mi", "ft", "yd"]);
+    prop_oneof![
+        (key(), pick(&["", "nx", "xx", "ch", "xx ch"]), lon(), lat(), member()).prop_map(move |(k, o, x, y, m)| {
+            let mut c = s(&["geoadd", &k]);
+            c.extend(o.split_whitespace().map(String::from));
+            c.extend(s(&[x, y, &m]));
+            c
+        }),
+        (key(), member(), member()).prop_map(move |(k, a, b)| s(&["geopos", &k, &a, &b])),
+        (key(), member(), member()).prop_map(move |(k, a, b)| s(&["geohash", &k, &a, &b])),
+        (key(), member(), member(), unit()).prop_map(move |(k, a, b, u)| s(&["geodist", &k, &a, &b, u])),
+        (key(), lon(), lat(), pick(&["0", "100", "500", "-1"]), unit(), pick(&["", "withdist", "count 1", "desc withcoord", "count 2 any", "withhash asc"]))
+            .prop_map(move |(k, x, y, r, u, o)| {
+                let mut c = s(&["geosearch", &k, "fromlonlat", x, y, "byradius", r, u]);
+                c.extend(o.split_whitespace().map(String::from));
+                c
+            }),
+        (key(), member(), pick(&["100 100", "1000 10", "0 0"]), unit()).prop_map(move |(k, m, wh, u)| {
+            let mut c = s(&["geosearch", &k, "frommember", &m, "bybox"]);
+            c.extend(wh.split(' ').map(String::from));
+            c.extend(s(&[u, "withdist"]));
+            c
+        }),
+        (key(), key(), lon(), lat(), pick(&["store", "storedist"])).prop_map(move |(k, d, x, y, st)| s(&["georadius", &k, x, y, "300", "km", st, &d])),
+        (key(), key(), member()).prop_map(move |(d, k, m)| s(&["geosearchstore", &d, &k, "frommember", &m, "byradius", "300", "km", "storedist"])),
+    ]
+}
+
 /// A blocking command on a second connection, then a command on the main
 /// one that may wake it; written as `["__pair", blocking..., "|", other...]`.
 fn blocking_pair() -> impl Strategy<Value = Vec<String>> {
@@ -413,7 +447,7 @@ fn run_random_sequences(resp3: bool) {
     }
     let cases = std::env::var("FERROKV_DIFF_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(300);
     let mut runner = TestRunner::new(Config { cases, failure_persistence: None, ..Config::default() });
-    let any = prop_oneof![12 => command(), 8 => collection_command(), 4 => more_command(), 3 => edge_command(), 1 => blocking_pair(), 3 => script_command()];
+    let any = prop_oneof![12 => command(), 8 => collection_command(), 4 => more_command(), 3 => edge_command(), 1 => blocking_pair(), 3 => script_command(), 2 => geo_command()];
     let result = runner.run(&prop::collection::vec(any, 1..40), |cmds| {
         let mut conns = conns.borrow_mut();
         let (ours, theirs) = &mut *conns;
