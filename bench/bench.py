@@ -17,6 +17,7 @@ import argparse
 import datetime
 import os
 import platform
+import random
 import socket
 import statistics
 import subprocess
@@ -47,6 +48,8 @@ TESTS = [
     ("evalsha_10", "EVALSHA (10 commands)", False),
     ("fcall_incr", "FCALL (INCR)", False),
     ("fcall_10", "FCALL (10 commands)", False),
+    ("geoadd", "GEOADD", False),
+    ("geosearch", "GEOSEARCH (1 km of 100k)", False),
 ]
 
 # Scripts the EVALSHA tests run (loaded before each run), on a random key.
@@ -60,6 +63,15 @@ SCRIPTS = {
 FUNCTIONS = {
     "fcall_incr": "return redis.call('INCR', keys[1])",
     "fcall_10": "for i = 1, 5 do redis.call('INCR', keys[1]) redis.call('GET', keys[1]) end return 1",
+}
+
+# Commands of our own: redis-benchmark fills each __rand_int__ with a
+# 12-digit number below -r, so "0.<n>e7" is a coordinate in [0, 1) degree:
+# points spread over about 111 x 111 km.
+COORD = "0.__rand_int__e7"
+CUSTOM = {
+    "geoadd": ["GEOADD", "geo", COORD, COORD, "m:__rand_int__"],
+    "geosearch": ["GEOSEARCH", "geo", "FROMLONLAT", COORD, COORD, "BYRADIUS", "1", "km", "ASC"],
 }
 
 # Tests that read what another test writes run after it (unmeasured), as
@@ -115,7 +127,8 @@ class Server:
 
     def supports(self, test):
         probe = {"lpush": ["lpush", "__probe", "x"], "lpop": ["lpop", "__probe"], "sadd": ["sadd", "__probe", "x"],
-                 "hset": ["hset", "__probe", "f", "v"], "zadd": ["zadd", "__probe", "1", "x"]}.get(test)
+                 "hset": ["hset", "__probe", "f", "v"], "zadd": ["zadd", "__probe", "1", "x"],
+                 "geoadd": ["geoadd", "__probe", "0", "0", "x"], "geosearch": ["geosearch", "__probe", "fromlonlat", "0", "0", "byradius", "1", "km"]}.get(test)
         if not probe:
             return True
         reply = self.command(*probe)
@@ -139,6 +152,8 @@ def redis_benchmark(server, test, pipeline, size, requests, clients):
         code = f"#!lua name={test}\nredis.register_function('{test}', function(keys, args) {FUNCTIONS[test]} end)"
         server.command("function", "load", "replace", code)
         argv += ["FCALL", test, "1", "key:__rand_int__"]
+    elif test in CUSTOM:
+        argv += CUSTOM[test]
     else:
         argv[1:1] = ["-t", test]
     return subprocess.run(argv, capture_output=True, text=True, timeout=600)
@@ -148,6 +163,8 @@ def bench_once(server, test, pipeline, size, requests, clients):
     server.command("flushall")
     if test in PREFILL:
         redis_benchmark(server, PREFILL[test], 16, size, requests, clients)
+    if test == "geosearch":
+        load_geo(server, 100000)
     cpu0 = server.cpu_seconds()
     out = redis_benchmark(server, test, pipeline, size, requests, clients)
     cpu = server.cpu_seconds() - cpu0
@@ -173,6 +190,23 @@ def load_keys(server, count):
                 got += s.recv(1 << 20)
     time.sleep(1)
     return int(server.info_field("memory", "used_memory")), server.rss()
+
+
+def load_geo(server, count):
+    """GEOADD geo with `count` members at seeded random points of the
+    GEOSEARCH test's square, pipelined."""
+    rng = random.Random(7)
+    with socket.create_connection(("127.0.0.1", server.port)) as s:
+        batch = 5000
+        for start in range(0, count, batch):
+            cmds = []
+            for i in range(start, min(count, start + batch)):
+                lon, lat, m = b"%.6f" % rng.random(), b"%.6f" % rng.random(), b"m:%d" % i
+                cmds.append(b"*5\r\n$6\r\nGEOADD\r\n$3\r\ngeo\r\n$%d\r\n%s\r\n$%d\r\n%s\r\n$%d\r\n%s\r\n" % (len(lon), lon, len(lat), lat, len(m), m))
+            s.sendall(b"".join(cmds))
+            need, got = 4 * min(batch, count - start), b""
+            while len(got) < need:
+                got += s.recv(1 << 20)
 
 
 def load_hashes(server, count):

@@ -16,10 +16,30 @@ use crate::net::client::{ClientShared, Push};
 
 type Subscribers = HashMap<u64, Arc<ClientShared>>;
 
+/// The three namespaces: channels (SUBSCRIBE), patterns (PSUBSCRIBE) and
+/// shard channels (SSUBSCRIBE), which only SPUBLISH reaches.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    Channel,
+    Pattern,
+    Shard,
+}
+
 #[derive(Default)]
 struct Inner {
     channels: HashMap<Bytes, Subscribers>,
     patterns: HashMap<Bytes, Subscribers>,
+    shard: HashMap<Bytes, Subscribers>,
+}
+
+impl Inner {
+    fn table(&mut self, kind: Kind) -> &mut HashMap<Bytes, Subscribers> {
+        match kind {
+            Kind::Channel => &mut self.channels,
+            Kind::Pattern => &mut self.patterns,
+            Kind::Shard => &mut self.shard,
+        }
+    }
 }
 
 #[derive(Default)]
@@ -28,30 +48,17 @@ pub struct PubSub {
 }
 
 impl PubSub {
-    pub fn subscribe(&self, channel: &Bytes, client: &Arc<ClientShared>) {
-        self.inner.lock().channels.entry(channel.clone()).or_default().insert(client.id, client.clone());
+    pub fn subscribe(&self, kind: Kind, name: &Bytes, client: &Arc<ClientShared>) {
+        self.inner.lock().table(kind).entry(name.clone()).or_default().insert(client.id, client.clone());
     }
 
-    pub fn unsubscribe(&self, channel: &[u8], id: u64) {
+    pub fn unsubscribe(&self, kind: Kind, name: &[u8], id: u64) {
         let mut inner = self.inner.lock();
-        if let Some(subs) = inner.channels.get_mut(channel) {
+        let table = inner.table(kind);
+        if let Some(subs) = table.get_mut(name) {
             subs.remove(&id);
             if subs.is_empty() {
-                inner.channels.remove(channel);
-            }
-        }
-    }
-
-    pub fn psubscribe(&self, pattern: &Bytes, client: &Arc<ClientShared>) {
-        self.inner.lock().patterns.entry(pattern.clone()).or_default().insert(client.id, client.clone());
-    }
-
-    pub fn punsubscribe(&self, pattern: &[u8], id: u64) {
-        let mut inner = self.inner.lock();
-        if let Some(subs) = inner.patterns.get_mut(pattern) {
-            subs.remove(&id);
-            if subs.is_empty() {
-                inner.patterns.remove(pattern);
+                table.remove(name);
             }
         }
     }
@@ -86,21 +93,34 @@ impl PubSub {
         receivers
     }
 
-    /// Active channels, optionally filtered by a glob (PUBSUB CHANNELS).
-    pub fn channels(&self, pattern: Option<&[u8]>) -> Vec<Bytes> {
+    /// SPUBLISH: only the shard channel's own subscribers hear it.
+    pub fn spublish(&self, channel: &Bytes, payload: &Bytes, self_id: u64, mut to_self: impl FnMut(Push)) -> usize {
         let inner = self.inner.lock();
-        inner.channels.keys().filter(|c| pattern.is_none_or(|p| glob_match(p, c, false))).cloned().collect()
+        let Some(subs) = inner.shard.get(channel) else { return 0 };
+        for client in subs.values() {
+            let push = Push::SMessage { channel: channel.clone(), payload: payload.clone() };
+            if client.id == self_id {
+                to_self(push);
+            } else {
+                client.deliver(push);
+            }
+        }
+        subs.len()
     }
 
-    pub fn numsub(&self, channel: &[u8]) -> usize {
-        self.inner.lock().channels.get(channel).map_or(0, |s| s.len())
+    /// Active channels or shard channels, optionally filtered by a glob
+    /// (PUBSUB CHANNELS / SHARDCHANNELS).
+    pub fn names(&self, kind: Kind, pattern: Option<&[u8]>) -> Vec<Bytes> {
+        let mut inner = self.inner.lock();
+        inner.table(kind).keys().filter(|c| pattern.is_none_or(|p| glob_match(p, c, false))).cloned().collect()
     }
 
-    pub fn numpat(&self) -> usize {
-        self.inner.lock().patterns.len()
+    pub fn numsub(&self, kind: Kind, name: &[u8]) -> usize {
+        self.inner.lock().table(kind).get(name).map_or(0, |s| s.len())
     }
 
-    pub fn channel_count(&self) -> usize {
-        self.inner.lock().channels.len()
+    /// How many distinct channels, patterns or shard channels have subscribers.
+    pub fn count(&self, kind: Kind) -> usize {
+        self.inner.lock().table(kind).len()
     }
 }

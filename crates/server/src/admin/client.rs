@@ -150,7 +150,7 @@ fn describe_with(c: &ClientShared, current: Option<(usize, usize)>) -> String {
     }
     let name = c.name.lock().clone().unwrap_or_default();
     format!(
-        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub=0 multi={} qbuf={} qbuf-free={} argv-mem={} multi-mem={} rbs=16384 rbp=16384 obl=0 oll=0 omem={} tot-mem={} events=r cmd={} user=default redir=-1 resp={}",
+        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} qbuf={} qbuf-free={} argv-mem={} multi-mem={} rbs=16384 rbp=16384 obl=0 oll=0 omem={} tot-mem={} events=r cmd={} user=default redir=-1 resp={}",
         c.id,
         c.addr,
         c.laddr,
@@ -162,6 +162,7 @@ fn describe_with(c: &ClientShared, current: Option<(usize, usize)>) -> String {
         c.db.load(Ordering::Relaxed),
         c.sub_count.load(Ordering::Relaxed),
         c.psub_count.load(Ordering::Relaxed),
+        c.ssub_count.load(Ordering::Relaxed),
         c.multi_count.load(Ordering::Relaxed),
         current.map_or(c.memory.qbuf.load(Ordering::Relaxed), |(qbuf, _)| qbuf),
         c.memory.qbuf_free.load(Ordering::Relaxed),

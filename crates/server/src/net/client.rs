@@ -25,6 +25,11 @@ pub enum Push {
         channel: Bytes,
         payload: Bytes,
     },
+    /// A shard channel's message (SPUBLISH).
+    SMessage {
+        channel: Bytes,
+        payload: Bytes,
+    },
     Monitor(Bytes),
     /// Not for the client: the end-of-round write left bytes its socket
     /// would not take, so the connection writes them itself (`outbox`).
@@ -34,7 +39,7 @@ pub enum Push {
 impl Push {
     pub fn size(&self) -> usize {
         match self {
-            Push::Message { channel, payload } => channel.len() + payload.len() + 32,
+            Push::Message { channel, payload } | Push::SMessage { channel, payload } => channel.len() + payload.len() + 32,
             Push::PMessage { pattern, channel, payload } => pattern.len() + channel.len() + payload.len() + 48,
             Push::Monitor(line) => line.len() + 8,
             Push::Stalled => 0,
@@ -74,6 +79,7 @@ pub struct ClientShared {
     pub flags: AtomicU32,
     pub sub_count: AtomicUsize,
     pub psub_count: AtomicUsize,
+    pub ssub_count: AtomicUsize,
     /// Queued MULTI commands, -1 outside MULTI.
     pub multi_count: AtomicI64,
     pub resp: AtomicU8,
@@ -131,6 +137,7 @@ impl ClientShared {
             flags: AtomicU32::new(if unix { kind::UNIX } else { 0 }),
             sub_count: AtomicUsize::new(0),
             psub_count: AtomicUsize::new(0),
+            ssub_count: AtomicUsize::new(0),
             multi_count: AtomicI64::new(-1),
             resp: AtomicU8::new(2),
             pending_push: AtomicUsize::new(0),
@@ -312,6 +319,7 @@ pub struct Client {
     pub watched: Vec<Watched>,
     pub channels: HashMap<Bytes, ()>,
     pub patterns: HashMap<Bytes, ()>,
+    pub shard_channels: HashMap<Bytes, ()>,
     pub reply: ReplyMode,
     pub close_after_reply: bool,
     pub is_unix: bool,
@@ -372,6 +380,7 @@ impl Client {
             watched: Vec::new(),
             channels: HashMap::new(),
             patterns: HashMap::new(),
+            shard_channels: HashMap::new(),
             reply: ReplyMode::On,
             close_after_reply: false,
             is_unix,
@@ -398,13 +407,29 @@ impl Client {
         self.shared.id
     }
 
+    /// What (P)SUBSCRIBE confirmations count: channels and patterns.
     pub fn subscriptions(&self) -> usize {
         self.channels.len() + self.patterns.len()
     }
 
+    /// Every subscription, shard channels included (Redis's
+    /// `clientTotalPubSubSubscriptionCount`).
+    pub fn all_subscriptions(&self) -> usize {
+        self.subscriptions() + self.shard_channels.len()
+    }
+
+    /// The client's own subscriptions of one kind.
+    pub fn subs_mut(&mut self, kind: crate::pubsub::Kind) -> &mut HashMap<Bytes, ()> {
+        match kind {
+            crate::pubsub::Kind::Channel => &mut self.channels,
+            crate::pubsub::Kind::Pattern => &mut self.patterns,
+            crate::pubsub::Kind::Shard => &mut self.shard_channels,
+        }
+    }
+
     /// In RESP2 a subscribed connection may only (un)subscribe, ping, quit.
     pub fn in_pubsub_context(&self) -> bool {
-        self.proto == Protocol::Resp2 && self.subscriptions() > 0
+        self.proto == Protocol::Resp2 && self.all_subscriptions() > 0
     }
 
     pub fn select(&mut self, db: usize) {

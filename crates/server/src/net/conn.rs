@@ -445,6 +445,12 @@ pub fn write_push(proto: Protocol, push: &Push, out: &mut BytesMut) {
             encode::bulk(out, channel);
             encode::bulk(out, payload);
         }
+        Push::SMessage { channel, payload } => {
+            encode::push_len(out, 3, proto);
+            encode::bulk(out, b"smessage");
+            encode::bulk(out, channel);
+            encode::bulk(out, payload);
+        }
         Push::PMessage { pattern, channel, payload } => {
             encode::push_len(out, 4, proto);
             encode::bulk(out, b"pmessage");
@@ -460,11 +466,12 @@ pub fn write_push(proto: Protocol, push: &Push, out: &mut BytesMut) {
 
 /// Undoes everything a client registered elsewhere.
 fn cleanup(server: &Server, client: &mut Client) {
-    for channel in client.channels.keys() {
-        server.pubsub.unsubscribe(channel, client.id());
-    }
-    for pattern in client.patterns.keys() {
-        server.pubsub.punsubscribe(pattern, client.id());
+    use crate::pubsub::Kind;
+    for kind in [Kind::Channel, Kind::Pattern, Kind::Shard] {
+        let id = client.id();
+        for name in client.subs_mut(kind).keys() {
+            server.pubsub.unsubscribe(kind, name, id);
+        }
     }
     crate::admin::multi::unwatch_all(client);
     if let Some(w) = server.blocking.waiter_of(client.id()) {
