@@ -392,8 +392,35 @@ pub fn sorted_reply(raw: &[u8]) -> Vec<u8> {
 /// `#` starts a comment. Several connections: a line `@N cmd` runs on
 /// connection N (0 by default).
 pub fn run_script(pair: &Pair, script: &str) {
-    let mut ours: Vec<Conn> = (0..3).map(|_| pair.ours.conn()).collect();
-    let mut theirs: Vec<Conn> = (0..3).map(|_| pair.redis.conn()).collect();
+    let ours: Vec<Conn> = (0..3).map(|_| pair.ours.conn()).collect();
+    let theirs: Vec<Conn> = (0..3).map(|_| pair.redis.conn()).collect();
+    run_script_on(ours, theirs, script, false);
+}
+
+/// As [`run_script`], where `$ID<n>` in a command stands for connection
+/// n's client id on each server (CLIENT TRACKING … REDIRECT, CLIENT KILL ID).
+pub fn run_script_with_ids(pair: &Pair, script: &str) {
+    let ours: Vec<Conn> = (0..3).map(|_| pair.ours.conn()).collect();
+    let theirs: Vec<Conn> = (0..3).map(|_| pair.redis.conn()).collect();
+    run_script_on(ours, theirs, script, true);
+}
+
+fn client_id(c: &mut Conn) -> i64 {
+    match c.cmd(&["client", "id"]) {
+        Frame::Integer(n) => n,
+        other => panic!("CLIENT ID answered {other:?}"),
+    }
+}
+
+fn run_script_on(mut ours: Vec<Conn>, mut theirs: Vec<Conn>, script: &str, ids: bool) {
+    let ids: Vec<(i64, i64)> = if ids { ours.iter_mut().zip(theirs.iter_mut()).map(|(a, b)| (client_id(a), client_id(b))).collect() } else { Vec::new() };
+    let with_ids = |line: &str, theirs: bool| -> String {
+        let mut line = line.to_string();
+        for (n, (a, b)) in ids.iter().enumerate() {
+            line = line.replace(&format!("$ID{n}"), &(if theirs { b } else { a }).to_string());
+        }
+        line
+    };
     for (lineno, line) in script.lines().enumerate() {
         let mut line = line.trim();
         if line.is_empty() || line.starts_with('#') {
@@ -432,16 +459,18 @@ pub fn run_script(pair: &Pair, script: &str) {
             assert_eq!(String::from_utf8_lossy(&a), String::from_utf8_lossy(&b), "line {}: pending frame differs", lineno + 1);
             continue;
         }
-        let args = ferrokv_resp::split_args(line.as_bytes()).unwrap_or_else(|| panic!("line {}: bad quoting", lineno + 1));
-        let args: Vec<&[u8]> = args.iter().map(|a| &a[..]).collect();
+        let parse = |l: String| ferrokv_resp::split_args(l.as_bytes()).unwrap_or_else(|| panic!("line {}: bad quoting", lineno + 1));
+        let (args_a, args_b) = (parse(with_ids(line, false)), parse(with_ids(line, true)));
+        let args_a: Vec<&[u8]> = args_a.iter().map(|a| &a[..]).collect();
+        let args_b: Vec<&[u8]> = args_b.iter().map(|a| &a[..]).collect();
         if send_only {
             // A command that blocks: its reply is read later with `!read`.
-            ours[conn].send(&args);
-            theirs[conn].send(&args);
+            ours[conn].send(&args_a);
+            theirs[conn].send(&args_b);
             continue;
         }
-        let mut a = ours[conn].cmd_raw(&args);
-        let mut b = theirs[conn].cmd_raw(&args);
+        let mut a = ours[conn].cmd_raw(&args_a);
+        let mut b = theirs[conn].cmd_raw(&args_b);
         if unordered {
             a = sorted_reply(&a);
             b = sorted_reply(&b);

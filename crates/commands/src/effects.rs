@@ -18,6 +18,10 @@ pub struct Effects {
     rewrite: Option<Vec<Vec<Bytes>>>,
     /// Keyspace events raised, in order: published with the unit.
     pub events: Vec<ferrokv_storage::events::Event>,
+    /// Keys modified (client-side caching invalidates them with the unit),
+    /// and whether a flush invalidated every key.
+    pub invalidated: Vec<Bytes>,
+    pub flushed: bool,
 }
 
 impl Effects {

@@ -28,6 +28,10 @@ pub async fn run(server: Arc<Server>) {
         if server.cron_paused.load(Ordering::Relaxed) {
             continue;
         }
+        if server.tracking.clients() > 0 {
+            let max_keys = server.config.read().value("tracking-table-max-keys").parse().unwrap_or(0);
+            server.tracking.limit(&server, max_keys);
+        }
         // Replicas never expire keys themselves: the primary's DELs do. Nor
         // does a primary while writes are paused (a failover waits for its
         // offset to hold still), as Redis's pause stops expiry too.
@@ -42,7 +46,8 @@ pub async fn run(server: Arc<Server>) {
                     let mut effects = Effects::new(true);
                     effects.event(propagator.notify(), ferrokv_storage::events::EXPIRED, db, "expired", key);
                     effects.expired(db, key.clone());
-                    propagator.log(&effects, true);
+                    effects.invalidated.push(key.clone());
+                    propagator.log(&effects, true, None);
                 })
             })
             .await;

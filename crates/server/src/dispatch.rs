@@ -17,6 +17,7 @@ use crate::errors::{self, RedisError};
 use crate::net::client::{kind, Client, ReplyMode};
 use crate::propagate::Propagator;
 use crate::server::Server;
+use crate::tracking::Current;
 use ferrokv_commands::Effects;
 
 /// Commands that run rather than queue inside MULTI.
@@ -128,6 +129,10 @@ fn admit_and_run(server: &Server, client: &mut Client, args: &mut Vec<Bytes>, ou
         }
     }
     call(server, client, entry, args, out);
+    // CLIENT CACHING covers the next command, or the next transaction.
+    if client.caching && client.multi.is_none() && !entry.fullname.starts_with("client|") {
+        client.caching = false;
+    }
 }
 
 /// A script holds the keyspace: wait for it off the worker threads (so other
@@ -353,7 +358,11 @@ fn node_ctx<'a>(server: &'a Server, client: &'a mut Client, entry: &'a Entry, vi
 /// Logs the call's effects while it still holds its keys, so the log's
 /// order is the keyspace's.
 fn propagate(ctx: &mut Ctx<'_>) {
-    let logged = Propagator::new(ctx.server).log(&ctx.data.effects, !ctx.client.is_master);
+    let data = &mut ctx.data;
+    data.effects.invalidated.append(&mut data.view.touched);
+    data.effects.flushed |= std::mem::take(&mut data.view.flushed);
+    let current = Current { id: ctx.client.id(), out: &mut *data.out };
+    let logged = Propagator::new(ctx.server).log(&data.effects, !ctx.client.is_master, Some(current));
     if let Some(offset) = logged.offset {
         ctx.client.woff = offset;
     }
@@ -403,6 +412,9 @@ pub fn run<'a>(ctx: &mut Ctx<'a>, entry: &'a Entry, args: &[Bytes]) {
     // Keyspace events (the handler's, and those of serving blocked
     // clients) go out with the unit's other effects.
     ctx.data.effects.events.append(&mut ctx.data.view.events);
+    if ctx.client.tracking_reads.is_some() && entry.spec.has(flags::READONLY) && !panicked {
+        remember_reads(ctx, entry, args);
+    }
     ctx.entry = saved;
     ctx.data.name = saved_name;
     let server = ctx.server;
@@ -420,6 +432,24 @@ pub fn run<'a>(ctx: &mut Ctx<'a>, entry: &'a Entry, args: &[Bytes]) {
         encode::error(ctx.data.out, err.0.as_bytes());
     }
     account(ctx, entry, args, usec);
+}
+
+/// Client-side caching: the keys a read command touched may now be cached
+/// by its client, unless OPTIN without CACHING YES or OPTOUT with CACHING
+/// NO says otherwise. Read-only scripts count through the commands they
+/// run, and shard channels are not keys (`trackingRememberKeys`).
+fn remember_reads(ctx: &mut Ctx<'_>, entry: &Entry, args: &[Bytes]) {
+    let Some((optin, optout)) = ctx.client.tracking_reads else { return };
+    if (optin && !ctx.client.caching) || (optout && ctx.client.caching) {
+        return;
+    }
+    if entry.spec.has(flags::PUBSUB) || matches!(entry.spec.name, "eval_ro" | "evalsha_ro" | "fcall_ro") {
+        return;
+    }
+    let keys = entry.spec.keys_in(args);
+    if !keys.is_empty() {
+        ctx.server.tracking.remember(ctx.server, ctx.client.id(), keys.iter().map(|&(at, _)| &args[at]));
+    }
 }
 
 /// Undoes what a panicked handler left half-done in the reply and the

@@ -108,7 +108,8 @@ pub fn perform(server: &Server) -> Outcome {
             let mut effects = Effects::new(collect);
             effects.event(propagator.notify(), ferrokv_storage::events::EVICTED, db, "evicted", key);
             effects.push(db, argv![if settings.lazy { "UNLINK" } else { "DEL" }, key]);
-            propagator.log(&effects, true);
+            effects.invalidated.push(key.clone());
+            propagator.log(&effects, true, None);
         });
         let entry = match deleted {
             Eviction::Evicted(_, _, entry) => entry,

@@ -28,6 +28,7 @@ pub mod server;
 pub mod shutdown;
 pub mod slowlog;
 pub mod supervise;
+pub mod tracking;
 
 pub use ferrokv_commands::{args, errors};
 pub use server::{start, Handle, Server, StartError};

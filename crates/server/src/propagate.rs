@@ -1,6 +1,6 @@
 //! The one way a unit of effects leaves the keyspace: into the replication
-//! log, the AOF and keyspace notifications (and, when it exists, client
-//! tracking). Dispatch logs each call's effects through it while the call
+//! log, the AOF, keyspace notifications and client-side caching's
+//! invalidations. Dispatch logs each call's effects through it while the call
 //! still holds its keys, and the cron's active expiry and eviction log each
 //! DEL the same way, so every sink sees the keyspace's order.
 
@@ -10,8 +10,10 @@ use ferrokv_replication::Replication;
 use crate::persistence::aof::Aof;
 use crate::pubsub::PubSub;
 use crate::server::Server;
+use crate::tracking::Current;
 
 pub struct Propagator<'s> {
+    server: &'s Server,
     repl: &'s Replication,
     aof: &'s Aof,
     pubsub: &'s PubSub,
@@ -30,7 +32,13 @@ pub struct Logged {
 
 impl<'s> Propagator<'s> {
     pub fn new(server: &'s Server) -> Self {
-        Propagator { repl: &server.repl, aof: &server.aof, pubsub: &server.pubsub, notify: server.hot.notify.load(std::sync::atomic::Ordering::Relaxed) }
+        Propagator {
+            server,
+            repl: &server.repl,
+            aof: &server.aof,
+            pubsub: &server.pubsub,
+            notify: server.hot.notify.load(std::sync::atomic::Ordering::Relaxed),
+        }
     }
 
     /// The event classes to raise (0: notifications are off).
@@ -53,10 +61,13 @@ impl<'s> Propagator<'s> {
     }
 
     /// Logs one unit (MULTI/EXEC around it when it has several commands);
-    /// `replicate` is false for what the primary sent us.
-    pub fn log(&self, effects: &Effects, replicate: bool) -> Logged {
+    /// `replicate` is false for what the primary sent us. `current` is the
+    /// client whose command it is, if any: its own invalidations follow
+    /// its reply.
+    pub fn log(&self, effects: &Effects, replicate: bool, current: Option<Current<'_>>) -> Logged {
         let mut logged = Logged { offset: None, durable: true };
         self.publish_events(effects);
+        self.invalidate(effects, current);
         if !effects.on || effects.is_empty() {
             return logged;
         }
@@ -67,6 +78,21 @@ impl<'s> Propagator<'s> {
             logged.durable = false;
         }
         logged
+    }
+
+    /// Client-side caching: the unit's modified keys (or, after a flush,
+    /// every key) are invalid for whoever may cache them.
+    fn invalidate(&self, effects: &Effects, mut current: Option<Current<'_>>) {
+        if !self.server.store.tracking.load(std::sync::atomic::Ordering::Relaxed) {
+            return;
+        }
+        let tracking = &self.server.tracking;
+        if effects.flushed {
+            tracking.flush(self.server, current.as_mut().map(Current::reborrow));
+        }
+        if !effects.invalidated.is_empty() {
+            tracking.invalidate(self.server, &effects.invalidated, current);
+        }
     }
 
     /// Keyspace notifications: `__keyspace@<db>__:<key>` gets the event's

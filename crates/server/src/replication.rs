@@ -181,6 +181,8 @@ impl Host for NodeHost {
         server.repl.with_log(|log| log.reset_to(replid, offset, loaded.stream_db().unwrap_or(0)));
         tracing::info!(keys, "MASTER <-> REPLICA sync: Loading DB in memory done in {:.3} seconds", started.elapsed().as_secs_f64());
         drop(ks);
+        // Every key may have changed: clients caching them hear so.
+        server.tracking.flush(&server, None);
         // The AOF still describes the dataset the sync replaced: rewrite it
         // from the loaded one before the first command of the stream is
         // applied (Redis's restartAOFAfterSYNC), or a restart would bring

@@ -212,6 +212,8 @@ pub struct Server {
     pub connected: AtomicUsize,
     next_client_id: AtomicU64,
     pub pubsub: PubSub,
+    /// Client-side caching: who may cache which keys.
+    pub tracking: crate::tracking::Tracking,
     pub blocking: crate::blocking::Blocking,
     pub monitors: Mutex<HashMap<u64, Arc<ClientShared>>>,
     pub monitor_count: AtomicUsize,
@@ -275,6 +277,7 @@ impl Server {
             connected: AtomicUsize::new(0),
             next_client_id: AtomicU64::new(1),
             pubsub: PubSub::default(),
+            tracking: Default::default(),
             blocking: Default::default(),
             monitors: Mutex::new(HashMap::new()),
             monitor_count: AtomicUsize::new(0),

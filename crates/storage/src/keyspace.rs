@@ -282,6 +282,9 @@ pub struct Store {
     pub lazyfree: LazyFree,
     /// `active-expire-effort` (1..=10).
     pub expire_effort: std::sync::atomic::AtomicU64,
+    /// Some client tracks keys (CLIENT TRACKING): views then record the
+    /// keys they modify in `View::touched` for invalidation.
+    pub tracking: AtomicBool,
 }
 
 impl Store {
@@ -299,6 +302,7 @@ impl Store {
             evict_pool: Mutex::default(),
             lazyfree: LazyFree::default(),
             expire_effort: std::sync::atomic::AtomicU64::new(1),
+            tracking: AtomicBool::new(false),
         }
     }
 
@@ -489,6 +493,13 @@ pub struct View<'a> {
     pub events: Vec<crate::events::Event>,
     /// The running snapshot: shards are captured before this view touches them.
     snapshot: Option<Arc<SnapshotJob>>,
+    /// Keys modified or expired through this view, recorded only while some
+    /// client tracks keys (`Store::tracking`), for their invalidation.
+    pub touched: Vec<Key>,
+    /// A FLUSHDB/FLUSHALL ran through this view while keys are tracked:
+    /// every tracking client is told all its keys are invalid.
+    pub flushed: bool,
+    track: bool,
 }
 
 /// What a lookup does with a key whose time has passed.
@@ -528,6 +539,9 @@ impl<'a> View<'a> {
             notify: 0,
             events: Vec::new(),
             snapshot: store.current_snapshot(),
+            touched: Vec::new(),
+            flushed: false,
+            track: store.tracking.load(Ordering::Relaxed),
         }
     }
 
@@ -683,6 +697,7 @@ impl<'a> View<'a> {
         }
         let db = self.db;
         self.db_watches(db).touch(key);
+        self.track_touch(key);
         self.stats.expired_keys.fetch_add(1, Ordering::Relaxed);
         self.notify(crate::events::EXPIRED, "expired", key);
         self.expired.push((db, Bytes::copy_from_slice(key)));
@@ -885,6 +900,19 @@ impl<'a> View<'a> {
         self.changed();
         let db = self.db;
         self.db_watches(db).touch(key);
+        self.track_touch(key);
+    }
+
+    /// `signalFlushedDb` for client-side caching: every key is invalid.
+    pub fn signal_flushed(&mut self) {
+        self.flushed |= self.track;
+    }
+
+    /// Records a modified key for client-side caching's invalidation.
+    fn track_touch(&mut self, key: &[u8]) {
+        if self.track {
+            self.touched.push(Bytes::copy_from_slice(key));
+        }
     }
 
     /// Counts a change with no key of its own to signal (FLUSHALL, SWAPDB):

@@ -1,5 +1,6 @@
 //! CLIENT: ID, SETNAME, GETNAME, LIST, INFO, KILL, SETINFO, PAUSE,
-//! UNPAUSE, REPLY, NO-EVICT, UNBLOCK, GETREDIR, HELP.
+//! UNPAUSE, REPLY, NO-EVICT, UNBLOCK, TRACKING, CACHING, GETREDIR,
+//! TRACKINGINFO, HELP.
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -15,6 +16,7 @@ use crate::ctx::Ctx;
 use crate::errors::{self, CmdResult, RedisError};
 use crate::net::client::{kind, ClientShared, ReplyMode};
 use crate::server::{PauseMode, Server};
+use crate::tracking::Mode;
 use ferrokv_commands::{cmd, container};
 
 const CONN: &[&str] = &["connection"];
@@ -56,7 +58,20 @@ static SUBCOMMANDS: &[Command] = &[
         "connection",
         "Unblock a client blocked in a blocking command from a different connection"
     ),
+    cmd!("tracking", "6.0.0", -3, BASE, CONN, (0, 0, 0), tracking, "connection", "Enable or disable server assisted client side caching support"),
+    cmd!("caching", "6.0.0", 3, BASE, CONN, (0, 0, 0), caching, "connection", "Instruct the server about tracking or not keys in the next request"),
     cmd!("getredir", "6.0.0", 2, BASE, CONN, (0, 0, 0), getredir, "connection", "Get tracking notifications redirection client ID if any"),
+    cmd!(
+        "trackinginfo",
+        "6.2.0",
+        2,
+        BASE,
+        CONN,
+        (0, 0, 0),
+        trackinginfo,
+        "connection",
+        "Return information about server assisted client side caching for the current connection"
+    ),
     cmd!("help", "5.0.0", 2, LOADING | STALE, CONN, (0, 0, 0), help, "connection", "Show helpful text about the different subcommands"),
 ];
 
@@ -128,20 +143,25 @@ fn describe_caller(c: &ClientShared, args: &[Bytes]) -> String {
 }
 
 fn describe_with(c: &ClientShared, current: Option<(usize, usize)>) -> String {
+    let mode = c.tracking.lock().clone();
+    let on = |bit| c.has(bit);
     let mut flags = String::new();
-    for (bit, letter) in [
-        (kind::MONITOR, 'O'),
-        (kind::REPLICA, 'S'),
-        (kind::MASTER, 'M'),
-        (kind::PUBSUB, 'P'),
-        (kind::MULTI, 'x'),
-        (kind::BLOCKED, 'b'),
-        (kind::DIRTY_CAS, 'd'),
-        (kind::CLOSE_ASAP, 'A'),
-        (kind::UNIX, 'U'),
-        (kind::NO_EVICT, 'e'),
+    for (set, letter) in [
+        (on(kind::MONITOR), 'O'),
+        (on(kind::REPLICA), 'S'),
+        (on(kind::MASTER), 'M'),
+        (on(kind::PUBSUB), 'P'),
+        (on(kind::MULTI), 'x'),
+        (on(kind::BLOCKED), 'b'),
+        (mode.is_some(), 't'),
+        (mode.as_ref().is_some_and(|m| m.broken_redirect), 'R'),
+        (mode.as_ref().is_some_and(|m| m.bcast), 'B'),
+        (on(kind::DIRTY_CAS), 'd'),
+        (on(kind::CLOSE_ASAP), 'A'),
+        (on(kind::UNIX), 'U'),
+        (on(kind::NO_EVICT), 'e'),
     ] {
-        if c.has(bit) {
+        if set {
             flags.push(letter);
         }
     }
@@ -150,7 +170,7 @@ fn describe_with(c: &ClientShared, current: Option<(usize, usize)>) -> String {
     }
     let name = c.name.lock().clone().unwrap_or_default();
     format!(
-        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} qbuf={} qbuf-free={} argv-mem={} multi-mem={} rbs=16384 rbp=16384 obl=0 oll=0 omem={} tot-mem={} events=r cmd={} user=default redir=-1 resp={}",
+        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} qbuf={} qbuf-free={} argv-mem={} multi-mem={} rbs=16384 rbp=16384 obl=0 oll=0 omem={} tot-mem={} events=r cmd={} user=default redir={} resp={}",
         c.id,
         c.addr,
         c.laddr,
@@ -171,6 +191,7 @@ fn describe_with(c: &ClientShared, current: Option<(usize, usize)>) -> String {
         c.pending_push.load(Ordering::Relaxed),
         c.memory.total.load(Ordering::Relaxed),
         c.last_cmd.get(),
+        mode.as_ref().map_or(-1, |m| m.redirect as i64),
         c.resp.load(Ordering::Relaxed),
     )
 }
@@ -400,14 +421,162 @@ fn unblock(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     Ok(())
 }
 
+/* CLIENT TRACKING (ON|OFF) [REDIRECT id] [BCAST] [PREFIX p ...] [OPTIN] [OPTOUT] [NOLOOP] */
+fn tracking(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+    let mut mode = Mode::default();
+    let mut prefixes = Vec::new();
+    let mut j = 3;
+    while j < args.len() {
+        let (a, more) = (&args[j], j + 1 < args.len());
+        if args::is(a, "redirect") && more {
+            j += 1;
+            if mode.redirect != 0 {
+                return Err("ERR A client can only redirect to a single other client".into());
+            }
+            let id = args::int(&args[j])?;
+            if id <= 0 || !ctx.server.clients.lock().contains_key(&(id as u64)) {
+                return Err("ERR The client ID you want redirect to does not exist".into());
+            }
+            mode.redirect = id as u64;
+        } else if args::is(a, "bcast") {
+            mode.bcast = true;
+        } else if args::is(a, "optin") {
+            mode.optin = true;
+        } else if args::is(a, "optout") {
+            mode.optout = true;
+        } else if args::is(a, "noloop") {
+            mode.noloop = true;
+        } else if args::is(a, "prefix") && more {
+            j += 1;
+            prefixes.push(args[j].clone());
+        } else {
+            return Err(errors::SYNTAX.into());
+        }
+        j += 1;
+    }
+    if args::is(&args[2], "on") {
+        let current = ctx.client.shared.tracking.lock().clone();
+        check_tracking_on(current.as_ref(), &mode, &prefixes)?;
+        mode.prefixes = prefixes.into_iter().collect();
+        ctx.client.tracking_reads = (!mode.bcast).then_some((mode.optin, mode.optout));
+        ctx.server.tracking.enable(ctx.server, &ctx.client.shared, mode);
+    } else if args::is(&args[2], "off") {
+        disable_tracking(ctx);
+    } else {
+        return Err(errors::SYNTAX.into());
+    }
+    ctx.ok()
+}
+
+/// The checks Redis makes before turning tracking on, in its order.
+fn check_tracking_on(current: Option<&Mode>, mode: &Mode, prefixes: &[Bytes]) -> CmdResult {
+    if !mode.bcast && !prefixes.is_empty() {
+        return Err("ERR PREFIX option requires BCAST mode to be enabled".into());
+    }
+    if current.is_some_and(|c| c.bcast != mode.bcast) {
+        return Err("ERR You can't switch BCAST mode on/off before disabling tracking for this client, and then re-enabling it with a different mode.".into());
+    }
+    if mode.bcast && (mode.optin || mode.optout) {
+        return Err("ERR OPTIN and OPTOUT are not compatible with BCAST".into());
+    }
+    if mode.optin && mode.optout {
+        return Err("ERR You can't specify both OPTIN mode and OPTOUT mode".into());
+    }
+    if current.is_some_and(|c| (mode.optin && c.optout) || (mode.optout && c.optin)) {
+        return Err("ERR You can't switch OPTIN/OPTOUT mode before disabling tracking for this client, and then re-enabling it with a different mode.".into());
+    }
+    // Two prefixes where one starts the other would both report a key.
+    let overlaps = |a: &[u8], b: &[u8]| a[..a.len().min(b.len())] == b[..a.len().min(b.len())];
+    for (i, p) in prefixes.iter().enumerate() {
+        if let Some(old) = current.iter().flat_map(|c| &c.prefixes).find(|old| overlaps(old, p)) {
+            return Err(format!(
+                "ERR Prefix '{}' overlaps with an existing prefix '{}'. Prefixes for a single client must not overlap.",
+                String::from_utf8_lossy(p),
+                String::from_utf8_lossy(old)
+            )
+            .into());
+        }
+        if let Some(other) = prefixes[i + 1..].iter().find(|o| overlaps(p, o)) {
+            return Err(format!(
+                "ERR Prefix '{}' overlaps with another provided prefix '{}'. Prefixes for a single client must not overlap.",
+                String::from_utf8_lossy(p),
+                String::from_utf8_lossy(other)
+            )
+            .into());
+        }
+    }
+    Ok(())
+}
+
+/// CLIENT TRACKING OFF, and RESET.
+pub fn disable_tracking(ctx: &mut Ctx<'_>) {
+    ctx.server.tracking.disable(ctx.server, &ctx.client.shared);
+    ctx.client.tracking_reads = None;
+    ctx.client.caching = false;
+}
+
+/* CLIENT CACHING (YES|NO) */
+fn caching(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+    let Some(mode) = ctx.client.shared.tracking.lock().clone() else {
+        return Err("ERR CLIENT CACHING can be called only when the client is in tracking mode with OPTIN or OPTOUT mode enabled".into());
+    };
+    if args::is(&args[2], "yes") {
+        if !mode.optin {
+            return Err("ERR CLIENT CACHING YES is only valid when tracking is enabled in OPTIN mode.".into());
+        }
+    } else if args::is(&args[2], "no") {
+        if !mode.optout {
+            return Err("ERR CLIENT CACHING NO is only valid when tracking is enabled in OPTOUT mode.".into());
+        }
+    } else {
+        return Err(errors::SYNTAX.into());
+    }
+    ctx.client.caching = true;
+    ctx.ok()
+}
+
 fn getredir(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult {
-    ctx.int(-1);
+    let redirect = ctx.client.shared.tracking.lock().as_ref().map_or(-1, |m| m.redirect as i64);
+    ctx.int(redirect);
+    Ok(())
+}
+
+/* CLIENT TRACKINGINFO: flags, redirect and prefixes, as a map. */
+fn trackinginfo(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult {
+    let mode = ctx.client.shared.tracking.lock().clone();
+    let caching = ctx.client.caching;
+    let mut flags = vec![if mode.is_some() { "on" } else { "off" }];
+    if let Some(m) = &mode {
+        let optional = [
+            (m.bcast, "bcast"),
+            (m.optin, "optin"),
+            (m.optin && caching, "caching-yes"),
+            (m.optout, "optout"),
+            (m.optout && caching, "caching-no"),
+            (m.noloop, "noloop"),
+            (m.broken_redirect, "broken_redirect"),
+        ];
+        flags.extend(optional.iter().filter(|(on, _)| *on).map(|(_, name)| *name));
+    }
+    ctx.map(3);
+    ctx.bulk(b"flags");
+    ctx.set_len(flags.len());
+    flags.iter().for_each(|f| ctx.bulk(f.as_bytes()));
+    ctx.bulk(b"redirect");
+    ctx.int(mode.as_ref().map_or(-1, |m| m.redirect as i64));
+    ctx.bulk(b"prefixes");
+    let prefixes: Vec<Bytes> = mode.map(|m| m.prefixes.into_iter().collect()).unwrap_or_default();
+    ctx.bulks(prefixes.iter().map(|p| &p[..]));
     Ok(())
 }
 
 fn help(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult {
     ctx.help(&[
         "CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+        "CACHING (YES|NO)",
+        "    Enable/disable tracking of the keys for next command in OPTIN/OPTOUT modes.",
+        "GETREDIR",
+        "    Return the client ID we are redirecting to when tracking is enabled.",
         "GETNAME",
         "    Return the name of the current connection.",
         "ID",
@@ -428,8 +597,6 @@ fn help(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult {
         "      Kill connections authenticated by <username>.",
         "    * SKIPME (YES|NO)",
         "      Skip killing current connection (default: yes).",
-        "    * ID <client-id>",
-        "      Kill connections by client id.",
         "LIST [options ...]",
         "    Return information about client connections. Options:",
         "    * TYPE (NORMAL|MASTER|REPLICA|PUBSUB)",
@@ -444,6 +611,11 @@ fn help(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult {
         "    Assign the name <name> to the current connection.",
         "UNBLOCK <clientid> [TIMEOUT|ERROR]",
         "    Unblock the specified blocked client.",
+        "TRACKING (ON|OFF) [REDIRECT <id>] [BCAST] [PREFIX <prefix> [...]]",
+        "         [OPTIN] [OPTOUT] [NOLOOP]",
+        "    Control server assisted client side caching.",
+        "TRACKINGINFO",
+        "    Report tracking status for the current connection.",
         "NO-EVICT (ON|OFF)",
         "    Protect current client connection from eviction.",
         "HELP",

@@ -186,6 +186,7 @@ fn reset(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult {
     crate::admin::multi::discard_transaction(ctx.client);
     crate::admin::multi::unwatch_all(ctx.client);
     crate::admin::pubsub::unsubscribe_all(ctx, false);
+    crate::admin::client::disable_tracking(ctx);
     ctx.set_proto(Protocol::Resp2);
     let client = &mut *ctx.client;
     client.select(0);

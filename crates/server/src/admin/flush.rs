@@ -72,6 +72,7 @@ fn flushdb(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         flush(ks, db, now, sync, lazyfree);
     }
     ctx.view.changed();
+    ctx.view.signal_flushed();
     if sync {
         crate::info::purge_allocator();
     }
@@ -89,6 +90,7 @@ fn flushall(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         }
     }
     ctx.view.changed();
+    ctx.view.signal_flushed();
     if sync {
         crate::info::purge_allocator();
     }

@@ -784,7 +784,7 @@ pub static DIRECTIVES: &[Directive] = &[
     stored!("aof-timestamp-enabled", Kind::Bool(false), Note::Later("AOF timestamp annotations")),
     stored!("latency-tracking", Kind::Bool(true), Note::Used),
     stored!("latency-tracking-info-percentiles", Kind::Words("50 99 99.9", percentiles), Note::Used),
-    stored!("tracking-table-max-keys", int(1_000_000, 0, LONG), Note::Later("client-side caching")),
+    stored!("tracking-table-max-keys", int(1_000_000, 0, LONG), Note::Used),
     stored!("stream-node-max-bytes", mem(4096, 0, LONG), STREAMS),
     stored!("stream-node-max-entries", int(100, 0, LONG), STREAMS),
     stored!("aclfile", Kind::Str(""), Note::Refused("ACL files"), immutable),

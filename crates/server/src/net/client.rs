@@ -31,6 +31,8 @@ pub enum Push {
         payload: Bytes,
     },
     Monitor(Bytes),
+    /// Bytes already in the client's protocol (tracking invalidations).
+    Raw(Bytes),
     /// Not for the client: the end-of-round write left bytes its socket
     /// would not take, so the connection writes them itself (`outbox`).
     Stalled,
@@ -42,6 +44,7 @@ impl Push {
             Push::Message { channel, payload } | Push::SMessage { channel, payload } => channel.len() + payload.len() + 32,
             Push::PMessage { pattern, channel, payload } => pattern.len() + channel.len() + payload.len() + 48,
             Push::Monitor(line) => line.len() + 8,
+            Push::Raw(bytes) => bytes.len(),
             Push::Stalled => 0,
         }
     }
@@ -95,6 +98,9 @@ pub struct ClientShared {
     pub killed: AtomicBool,
     pub kill: Notify,
     pub push: mpsc::UnboundedSender<Push>,
+    /// CLIENT TRACKING's options while it is on (others' invalidations and
+    /// CLIENT LIST read them).
+    pub tracking: Mutex<Option<crate::tracking::Mode>>,
 }
 
 /// A client's last command, set twice per command by its connection and
@@ -146,6 +152,7 @@ impl ClientShared {
             killed: AtomicBool::new(false),
             kill: Notify::new(),
             push,
+            tracking: Mutex::new(None),
         }
     }
 
@@ -320,6 +327,11 @@ pub struct Client {
     pub channels: HashMap<Bytes, ()>,
     pub patterns: HashMap<Bytes, ()>,
     pub shard_channels: HashMap<Bytes, ()>,
+    /// Tracking is on in the default (not BCAST) mode: (OPTIN, OPTOUT).
+    /// The reads it remembers are decided here without a lock.
+    pub tracking_reads: Option<(bool, bool)>,
+    /// CLIENT CACHING YES/NO was given for the next command (or MULTI).
+    pub caching: bool,
     pub reply: ReplyMode,
     pub close_after_reply: bool,
     pub is_unix: bool,
@@ -381,6 +393,8 @@ impl Client {
             channels: HashMap::new(),
             patterns: HashMap::new(),
             shard_channels: HashMap::new(),
+            tracking_reads: None,
+            caching: false,
             reply: ReplyMode::On,
             close_after_reply: false,
             is_unix,

@@ -459,6 +459,7 @@ pub fn write_push(proto: Protocol, push: &Push, out: &mut BytesMut) {
             encode::bulk(out, payload);
         }
         Push::Monitor(line) => encode::simple(out, line),
+        Push::Raw(bytes) => out.extend_from_slice(bytes),
         // Handled by the connection loop (see `serve`); nothing to encode.
         Push::Stalled => {}
     }
@@ -466,6 +467,7 @@ pub fn write_push(proto: Protocol, push: &Push, out: &mut BytesMut) {
 
 /// Undoes everything a client registered elsewhere.
 fn cleanup(server: &Server, client: &mut Client) {
+    server.tracking.disable(server, &client.shared);
     use crate::pubsub::Kind;
     for kind in [Kind::Channel, Kind::Pattern, Kind::Shard] {
         let id = client.id();
