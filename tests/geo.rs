@@ -243,3 +243,34 @@ georadius many 0 0 10 km count 1
 "#,
     );
 }
+
+/// Geo data survives replication (GEOADD arrives as ZADD), an AOF reload
+/// and an RDB written by Redis, with equal digests and equal answers.
+#[test]
+fn replication_aof_and_rdb_keep_geo_sets() {
+    let args = ["--enable-debug-command", "yes", "--appendonly", "yes", "--save", ""];
+    let mut p = Node::ferrokv(&args);
+    let port = p.port.to_string();
+    let r = Node::ferrokv(&["--enable-debug-command", "yes", "--save", "", "--replicaof", "127.0.0.1", &port]);
+    let mut c = p.conn();
+    c.cmd(&["geoadd", "Sicily", "13.361389", "38.115556", "Palermo", "15.087269", "37.502669", "Catania"]);
+    c.cmd(&["georadius", "Sicily", "15", "37", "200", "km", "storedist", "near"]);
+    let digest = |n: &Node| match n.conn().cmd(&["debug", "digest"]) {
+        ferrokv_resp::Frame::Simple(s) => String::from_utf8_lossy(&s).into_owned(),
+        other => panic!("DEBUG DIGEST: {other:?}"),
+    };
+    let expected = digest(&p);
+    assert!(eventually(WAIT, || digest(&r) == expected), "the replica converges");
+    let search = ["geosearch", "Sicily", "fromlonlat", "15", "37", "byradius", "200", "km", "withdist", "withcoord", "asc"];
+    let answer = c.cmd(&search);
+    assert_eq!(r.conn().cmd(&search), answer);
+    p.restart(&args);
+    assert_eq!(digest(&p), expected, "the AOF reloads the same sets");
+    assert_eq!(p.conn().cmd(&search), answer);
+    // Redis loads ferrokv's dump of them, and answers the same.
+    let payload = dump(&mut p.conn(), "Sicily");
+    let redis = Node::redis(&[]);
+    let mut rc = redis.conn();
+    assert_eq!(rc.cmd_raw(&[b"restore", b"Sicily", b"0", &payload]), b"+OK\r\n");
+    assert_eq!(rc.cmd(&search), answer);
+}

@@ -530,3 +530,33 @@ fn diskless_sync_shares_one_snapshot() {
     assert_converged(&p, &[&r]);
     assert_eq!(r.conn().cmd(&["get", "k"]), bulk("v"));
 }
+
+/// PUBLISH and SPUBLISH reach a replica's subscribers (Redis propagates
+/// them to replicas), and never the AOF; a replica's client-side caching
+/// readers hear of the primary's writes.
+#[test]
+fn publish_and_invalidations_reach_replica_clients() {
+    let p = primary(&["--save", "", "--appendonly", "yes"]);
+    let r = replica_of(p.port, &["--save", ""]);
+    assert!(eventually(SYNC, || offset(&p, "connected_slaves") == "1" && !offset(&p, "slave0").contains("state=wait")));
+    let mut sub = r.conn();
+    sub.send(&[b"subscribe", b"news"]);
+    sub.read();
+    sub.send(&[b"ssubscribe", b"orders"]);
+    sub.read();
+    let mut reader = r.conn();
+    reader.cmd(&["hello", "3"]);
+    reader.cmd(&["client", "tracking", "on"]);
+    reader.cmd(&["get", "cached"]);
+    let mut c = p.conn();
+    assert_eq!(c.cmd(&["publish", "news", "hello"]), int(0));
+    assert_eq!(c.cmd(&["spublish", "orders", "o1"]), int(0));
+    c.cmd(&["set", "cached", "v"]);
+    assert_eq!(sub.read(), ferrokv_resp::Frame::Array(vec![bulk("message"), bulk("news"), bulk("hello")]));
+    assert_eq!(sub.read(), ferrokv_resp::Frame::Array(vec![bulk("smessage"), bulk("orders"), bulk("o1")]));
+    assert!(format!("{:?}", reader.read()).contains("cached"));
+    // The AOF holds the write and not the messages.
+    let aof = std::fs::read_dir(p.dir.path().join("appendonlydir")).unwrap().map(|e| std::fs::read(e.unwrap().path()).unwrap()).collect::<Vec<_>>().concat();
+    let aof = String::from_utf8_lossy(&aof);
+    assert!(aof.contains("cached") && !aof.contains("publish") && !aof.contains("PUBLISH"), "{aof}");
+}

@@ -200,6 +200,8 @@ fn the_stream_is_byte_for_byte_redis() {
         &["bitfield", "bf", "set", "u8", "0", "200", "get", "u8", "0"],
         &["sort", "l2", "alpha", "store", "sorted"],
         &["zunionstore", "zu", "1", "z"],
+        &["publish", "news", "hello"],
+        &["spublish", "orders", "o1"],
         &["geoadd", "geo", "ch", "13.361389", "38.115556", "Palermo", "15.087269", "37.502669", "Catania"],
         &["geoadd", "geo", "xx", "13.361389", "38.115556", "Palermo"],
         &["georadius", "geo", "15", "37", "200", "km", "storedist", "gd"],

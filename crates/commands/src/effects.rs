@@ -22,6 +22,9 @@ pub struct Effects {
     /// and whether a flush invalidated every key.
     pub invalidated: Vec<Bytes>,
     pub flushed: bool,
+    /// Indexes in `cmds` that go to replicas only, never to the AOF
+    /// (PUBLISH: Redis's `forceCommandPropagation(PROPAGATE_REPL)`).
+    repl_only: Vec<usize>,
 }
 
 impl Effects {
@@ -43,6 +46,20 @@ impl Effects {
 
     pub fn push(&mut self, db: usize, argv: Vec<Bytes>) {
         self.cmds.push((db, argv));
+    }
+
+    /// A command replicas must run though it changed no data (PUBLISH, so
+    /// a replica's subscribers hear it); the AOF does not record it.
+    pub fn push_repl_only(&mut self, db: usize, argv: Vec<Bytes>) {
+        if self.on {
+            self.repl_only.push(self.cmds.len());
+            self.cmds.push((db, argv));
+        }
+    }
+
+    /// What the AOF records: everything but the replication-only commands.
+    pub fn durable(&self) -> Vec<(usize, &[Bytes])> {
+        self.iter().enumerate().filter(|(i, _)| !self.repl_only.contains(i)).map(|(_, c)| c).collect()
     }
 
     /// A lazily expired key, propagated as Redis 7.0 does.

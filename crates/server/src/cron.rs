@@ -29,7 +29,7 @@ pub async fn run(server: Arc<Server>) {
             continue;
         }
         if server.tracking.clients() > 0 {
-            let max_keys = server.config.read().value("tracking-table-max-keys").parse().unwrap_or(0);
+            let max_keys = server.config.read().tracking_table_max_keys as usize;
             server.tracking.limit(&server, max_keys);
         }
         // Replicas never expire keys themselves: the primary's DELs do. Nor
@@ -73,7 +73,7 @@ pub async fn run(server: Arc<Server>) {
 /// except while writes are paused (CLIENT PAUSE, a failover or shutdown
 /// waiting for replicas to catch up: the offset must hold still, as Redis's).
 fn ping_replicas(server: &Server, last_ping: &mut Instant) {
-    let period = server.config.read().value("repl-ping-replica-period").parse().unwrap_or(10u64).max(1);
+    let period = server.config.read().repl_ping_replica_period.max(1);
     if last_ping.elapsed() < Duration::from_secs(period) {
         return;
     }
@@ -91,7 +91,7 @@ fn expire_backlog(server: &Server, no_replicas_since: &mut Instant) {
         *no_replicas_since = Instant::now();
         return;
     }
-    let ttl: u64 = server.config.read().value("repl-backlog-ttl").parse().unwrap_or(3600);
+    let ttl = server.config.read().repl_backlog_ttl;
     if ttl == 0 || repl.is_replica() || no_replicas_since.elapsed() <= Duration::from_secs(ttl) {
         return;
     }
@@ -138,10 +138,7 @@ fn aof_duties(server: &Arc<Server>, last_fsync: &mut Instant) {
 }
 
 fn lift_expired_pause(server: &Server) {
-    let expired = matches!(*server.pause.state.lock(), Some((until, _)) if Instant::now() >= until);
-    if expired {
-        server.pause.set(None);
-    }
+    server.pause.release_expired();
 }
 
 /// Refreshes INFO's instantaneous_ops_per_sec about once a second.

@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 use parking_lot::Mutex;
 use tokio::sync::Notify;
 
-use crate::server::{PauseMode, Server};
+use crate::server::{PauseMode, PausePurpose, Server};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Phase {
@@ -52,12 +52,14 @@ pub struct Request {
 /// The node's failover state.
 pub struct Failover {
     phase: Mutex<Phase>,
-    abort: Notify,
+    /// The running failover's own abort signal: a FAILOVER ABORT that
+    /// lands as one run ends can only reach that run, never the next.
+    abort: Mutex<Arc<Notify>>,
 }
 
 impl Default for Failover {
     fn default() -> Self {
-        Failover { phase: Mutex::new(Phase::None), abort: Notify::new() }
+        Failover { phase: Mutex::new(Phase::None), abort: Mutex::new(Arc::new(Notify::new())) }
     }
 }
 
@@ -79,24 +81,17 @@ pub fn start(server: &Arc<Server>, req: Request) {
         None => tracing::info!("FAILOVER requested to any replica."),
     }
     server.failover.set(Phase::WaitForSync);
-    let before = *server.pause.state.lock();
-    if let Some((until, mode)) = pause_held(server) {
-        server.pause.extend(until, mode);
-    }
+    // Writes stay paused until the failover ends, however it ends.
+    server.pause.hold(PausePurpose::Failover, Instant::now() + Duration::from_secs(365 * 24 * 3600), PauseMode::Write);
+    let abort = Arc::new(Notify::new());
+    *server.failover.abort.lock() = abort.clone();
     let server = server.clone();
     tokio::spawn(async move {
         let deadline = req.timeout.map(|t| tokio::time::Instant::now() + t);
-        run(&server, req, deadline).await;
+        run(&server, req, deadline, &abort).await;
         server.failover.set(Phase::None);
-        server.pause.set(before);
+        server.pause.release(PausePurpose::Failover);
     });
-}
-
-/// The write pause a failover holds until it ends, however it ends (later
-/// than any client's pause, and CLIENT UNPAUSE leaves it: Redis keeps the
-/// two apart).
-pub fn pause_held(server: &Server) -> Option<(Instant, PauseMode)> {
-    (server.failover.phase() != Phase::None).then(|| (Instant::now() + Duration::from_secs(365 * 24 * 3600), PauseMode::Write))
 }
 
 /// FAILOVER ABORT.
@@ -104,11 +99,11 @@ pub fn abort(server: &Server) -> bool {
     if server.failover.phase() == Phase::None {
         return false;
     }
-    server.failover.abort.notify_one();
+    server.failover.abort.lock().notify_one();
     true
 }
 
-async fn run(server: &Arc<Server>, req: Request, deadline: Option<tokio::time::Instant>) {
+async fn run(server: &Arc<Server>, req: Request, deadline: Option<tokio::time::Instant>, abort: &Notify) {
     let name = |t: &Option<(String, u16)>| t.as_ref().map_or("any replica".to_string(), |(h, p)| format!("{h}:{p}"));
     let aborted = |target: &Option<(String, u16)>, why: &str| tracing::info!("FAILOVER to {} aborted: {why}", name(target));
     server.repl.request_acks();
@@ -122,7 +117,7 @@ async fn run(server: &Arc<Server>, req: Request, deadline: Option<tokio::time::I
         }
         tokio::select! {
             _ = acked => {}
-            _ = server.failover.abort.notified() => return aborted(&req.target, "Failover manually aborted"),
+            _ = abort.notified() => return aborted(&req.target, "Failover manually aborted"),
             _ = sleep_until(deadline) => match (&req.target, req.force) {
                 (Some(t), true) => {
                     tracing::info!("FAILOVER to {}:{} time out exceeded, failing over.", t.0, t.1);
@@ -143,7 +138,7 @@ async fn run(server: &Arc<Server>, req: Request, deadline: Option<tokio::time::I
             Ok(Ok(())) => return,
             _ => "Failover target rejected psync request",
         },
-        _ = server.failover.abort.notified() => "Failover manually aborted",
+        _ = abort.notified() => "Failover manually aborted",
         _ = sleep_until(deadline) => "Failover target did not answer before timeout",
     };
     aborted(&target, why);

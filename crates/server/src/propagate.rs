@@ -74,8 +74,11 @@ impl<'s> Propagator<'s> {
         if replicate && self.feeds_replicas() {
             logged.offset = Some(self.repl.feed(effects.iter()));
         }
-        if self.aof.enabled() && self.aof.feed(effects.iter()).is_err() {
-            logged.durable = false;
+        if self.aof.enabled() {
+            let durable = effects.durable();
+            if !durable.is_empty() && self.aof.feed(durable.into_iter()).is_err() {
+                logged.durable = false;
+            }
         }
         logged
     }

@@ -15,6 +15,7 @@ use ferrokv_replication::{grpc, replica, resp, ApplySession, Hello, Host, HostEr
 use ferrokv_storage::Expiry;
 
 use crate::command::{flags, Entry};
+use crate::config::DisklessLoad;
 use crate::errors::RedisError;
 use crate::net::client::{kind, Client, ClientShared};
 use crate::server::Server;
@@ -140,19 +141,20 @@ impl Host for NodeHost {
     fn diskless(&self) -> Option<(Duration, usize)> {
         let server = self.server().ok()?;
         let c = server.config.read();
-        (c.value("repl-diskless-sync") == "yes").then(|| {
-            let delay = c.value("repl-diskless-sync-delay").parse().unwrap_or(5);
-            (Duration::from_secs(delay), c.value("repl-diskless-sync-max-replicas").parse().unwrap_or(0))
-        })
+        c.repl_diskless_sync.then(|| (Duration::from_secs(c.repl_diskless_sync_delay), c.repl_diskless_sync_max_replicas as usize))
     }
 
     fn diskless_load(&self) -> bool {
         let Ok(server) = self.server() else {
             return false;
         };
-        let mode = server.config.read().value("repl-diskless-load");
+        let mode = server.config.read().repl_diskless_load;
         // `on-empty-db`: only when there is nothing to lose if the load fails.
-        mode == "swapdb" || (mode == "on-empty-db" && server.store.exclusive().sizes().iter().all(|(keys, _)| *keys == 0))
+        match mode {
+            DisklessLoad::Swapdb => true,
+            DisklessLoad::OnEmptyDb => server.store.exclusive().sizes().iter().all(|(keys, _)| *keys == 0),
+            DisklessLoad::Disabled => false,
+        }
     }
 
     fn load(&self, rdb: Rdb<'_>, replid: &str, offset: u64) -> Result<(), HostError> {
@@ -161,7 +163,7 @@ impl Host for NodeHost {
         server.store.settle_snapshot(&mut ks);
         let now = ferrokv_storage::now_ms();
         // `replica-lazy-flush`: the old dataset is freed in the background.
-        let lazy = server.config.read().value("replica-lazy-flush") == "yes";
+        let lazy = server.config.read().replica_lazy_flush;
         for db in 0..ks.db_count() {
             if lazy {
                 ks.flush_db_lazily(db, now, &server.store.lazyfree);

@@ -82,6 +82,14 @@ pub enum PauseMode {
     Write,
 }
 
+fn stricter(a: PauseMode, b: PauseMode) -> PauseMode {
+    if a == PauseMode::All || b == PauseMode::All {
+        PauseMode::All
+    } else {
+        PauseMode::Write
+    }
+}
+
 /// Config values read on every request, copied out of the config lock so
 /// the hot path touches no shared lock. Refreshed on every CONFIG SET.
 #[derive(Default)]
@@ -158,42 +166,75 @@ impl HotConfig {
     }
 }
 
-/// CLIENT PAUSE state: until when, and what it holds back.
+/// Paused clients (CLIENT PAUSE and the node's own pauses): until when,
+/// and what each holds back.
 #[derive(Default)]
 pub struct Pause {
-    pub state: Mutex<Option<(Instant, PauseMode)>>,
-    /// Set while `state` holds a pause: the per-command check is one load.
+    /// Each purpose's own pause; what clients wait for is their union.
+    held: Mutex<[Option<(Instant, PauseMode)>; PausePurpose::COUNT]>,
+    /// Set while any purpose holds a pause: the per-command check is one load.
     pub active: AtomicBool,
     pub lifted: Notify,
 }
 
-impl Pause {
-    pub fn set(&self, state: Option<(Instant, PauseMode)>) {
-        let mut s = self.state.lock();
-        *s = state;
-        self.active.store(s.is_some(), Ordering::Release);
-        // Waiters look again: a pause lifted, or one put back shorter
-        // (after a shutdown or DEBUG LOADAOF that paused everyone).
-        self.lifted.notify_waiters();
-    }
+/// Who paused writes (or everything). Each ends only its own pause, so
+/// CLIENT UNPAUSE leaves a failover's in place, as Redis keeps them apart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PausePurpose {
+    /// CLIENT PAUSE.
+    Client,
+    /// FAILOVER, until it ends.
+    Failover,
+    /// SHUTDOWN waiting for lagging replicas.
+    Shutdown,
+    /// DEBUG LOADAOF reloading the dataset.
+    Reload,
+}
 
-    /// CLIENT PAUSE: a later end, or a stricter mode, wins over the
-    /// current pause.
-    pub fn extend(&self, until: Instant, mode: PauseMode) {
-        let mut s = self.state.lock();
-        *s = Some(match *s {
-            Some((cur_until, cur_mode)) => {
-                (cur_until.max(until), if cur_mode == PauseMode::All || mode == PauseMode::All { PauseMode::All } else { PauseMode::Write })
-            }
+impl PausePurpose {
+    const ALL: [PausePurpose; 4] = [PausePurpose::Client, PausePurpose::Failover, PausePurpose::Shutdown, PausePurpose::Reload];
+    const COUNT: usize = Self::ALL.len();
+}
+
+impl Pause {
+    /// Holds a pause for `purpose` until `until` (a later end, or a stricter
+    /// mode, wins over what that purpose already holds).
+    pub fn hold(&self, purpose: PausePurpose, until: Instant, mode: PauseMode) {
+        let mut held = self.held.lock();
+        let slot = &mut held[purpose as usize];
+        *slot = Some(match *slot {
+            Some((cur_until, cur_mode)) => (cur_until.max(until), stricter(cur_mode, mode)),
             None => (until, mode),
         });
         self.active.store(true, Ordering::Release);
     }
 
+    /// Ends `purpose`'s pause; the others stay.
+    pub fn release(&self, purpose: PausePurpose) {
+        let mut held = self.held.lock();
+        held[purpose as usize] = None;
+        self.active.store(held.iter().any(Option::is_some), Ordering::Release);
+        // Waiters look again: a pause lifted, or what remains is shorter.
+        self.lifted.notify_waiters();
+    }
+
+    /// Ends the pauses whose time has come (the cron).
+    pub fn release_expired(&self) {
+        let now = Instant::now();
+        let expired: Vec<usize> = self.held.lock().iter().enumerate().filter(|(_, h)| h.is_some_and(|(until, _)| now >= until)).map(|(i, _)| i).collect();
+        for i in expired {
+            self.release(PausePurpose::ALL[i]);
+        }
+    }
+
+    /// The union of every purpose's pause: the latest end, the strictest mode.
+    fn state(&self) -> Option<(Instant, PauseMode)> {
+        self.held.lock().iter().flatten().copied().reduce(|(a, ma), (b, mb)| (a.max(b), stricter(ma, mb)))
+    }
+
     /// How long a command with these traits must still wait, if at all.
     pub fn remaining(&self, is_write: bool) -> Option<Duration> {
-        let state = *self.state.lock();
-        let (until, mode) = state?;
+        let (until, mode) = self.state()?;
         let now = Instant::now();
         if now >= until {
             return None;

@@ -7,7 +7,7 @@
 use std::time::{Duration, Instant};
 
 use crate::replication::WaitAcks;
-use crate::server::{PauseMode, Server};
+use crate::server::{PauseMode, PausePurpose, Server};
 
 /// SHUTDOWN's flags, or those of `shutdown-on-sigterm|sigint`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -44,7 +44,7 @@ pub fn must_wait(server: &Server, req: Request) -> bool {
 }
 
 fn timeout(server: &Server) -> Duration {
-    Duration::from_secs(server.config.read().value("shutdown-timeout").parse().unwrap_or(10))
+    Duration::from_secs(server.config.read().shutdown_timeout)
 }
 
 /// Online replicas that have not acknowledged the whole log.
@@ -61,13 +61,12 @@ fn online(server: &Server) -> usize {
 }
 
 /// Pauses writes and waits, up to `shutdown-timeout`, for every online
-/// replica to acknowledge the log; logs the ones still behind. Returns the
-/// pause it replaced, for `resume` if the shutdown then fails.
-pub async fn wait_for_replicas(server: &Server) -> Option<(Instant, PauseMode)> {
+/// replica to acknowledge the log; logs the ones still behind. The pause
+/// stays until the node stops, or `resume` if the shutdown then fails.
+pub async fn wait_for_replicas(server: &Server) {
     let timeout = timeout(server);
-    let before = *server.pause.state.lock();
     let deadline = Instant::now() + timeout;
-    server.pause.extend(deadline, PauseMode::Write);
+    server.pause.hold(PausePurpose::Shutdown, deadline, PauseMode::Write);
     tracing::info!("Waiting for replicas before shutting down.");
     let repl = &server.repl;
     let offset = repl.offset();
@@ -80,12 +79,11 @@ pub async fn wait_for_replicas(server: &Server) -> Option<(Instant, PauseMode)> 
             tracing::warn!("Lagging replica {}:{} reported offset {acked} behind master, lag={}, state={}.", r.ip, r.port, r.lag_secs(), r.state().name());
         }
     }
-    before
 }
 
 /// After a shutdown that failed (the final save): writes flow again.
-pub fn resume(server: &Server, before: Option<(Instant, PauseMode)>) {
-    server.pause.set(before);
+pub fn resume(server: &Server) {
+    server.pause.release(PausePurpose::Shutdown);
 }
 
 /// The final save and the stop of every later command; false (and the
@@ -97,13 +95,13 @@ pub fn finish(server: &Server, req: Request) -> bool {
 
 /// SIGTERM/SIGINT: wait, save, stop (on a blocking thread for the save).
 pub async fn on_signal(server: &std::sync::Arc<Server>, req: Request) -> bool {
-    let paused = if must_wait(server, req) { Some(wait_for_replicas(server).await) } else { None };
+    if must_wait(server, req) {
+        wait_for_replicas(server).await;
+    }
     let s = server.clone();
     let stopped = tokio::task::spawn_blocking(move || finish(&s, req)).await.unwrap_or(true);
     if !stopped {
-        if let Some(before) = paused {
-            resume(server, before);
-        }
+        resume(server);
     }
     stopped
 }

@@ -15,7 +15,7 @@ use crate::command::Command;
 use crate::ctx::Ctx;
 use crate::errors::{self, CmdResult, RedisError};
 use crate::net::client::{kind, ClientShared, ReplyMode};
-use crate::server::{PauseMode, Server};
+use crate::server::{PauseMode, PausePurpose, Server};
 use crate::tracking::Mode;
 use ferrokv_commands::{cmd, container};
 
@@ -352,13 +352,13 @@ fn pause(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     if args.len() > 4 {
         return Err(errors::SYNTAX.into());
     }
-    ctx.server.pause.extend(Instant::now() + Duration::from_millis(ms as u64), mode);
+    ctx.server.pause.hold(PausePurpose::Client, Instant::now() + Duration::from_millis(ms as u64), mode);
     ctx.ok()
 }
 
 /* CLIENT UNPAUSE */
 fn unpause(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult {
-    ctx.server.pause.set(crate::failover::pause_held(ctx.server));
+    ctx.server.pause.release(PausePurpose::Client);
     ctx.ok()
 }
 

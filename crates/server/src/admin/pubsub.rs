@@ -189,6 +189,9 @@ fn publish(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     let out = &mut *ctx.data.out;
     let n = ctx.server.pubsub.publish(&args[1], &args[2], id, |push| crate::net::conn::write_push(proto, &push, out));
     ctx.int(n as i64);
+    // Replicas publish it to their own subscribers, as Redis's do.
+    let db = ctx.client.db;
+    ctx.data.effects.push_repl_only(db, args.to_vec());
     Ok(())
 }
 
@@ -199,6 +202,8 @@ fn spublish(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     let out = &mut *ctx.data.out;
     let n = ctx.server.pubsub.spublish(&args[1], &args[2], id, |push| crate::net::conn::write_push(proto, &push, out));
     ctx.int(n as i64);
+    let db = ctx.client.db;
+    ctx.data.effects.push_repl_only(db, args.to_vec());
     Ok(())
 }
 

@@ -77,6 +77,17 @@ pub struct Config {
     pub client_query_buffer_limit: i64,
     pub slowlog_log_slower_than: i64,
     pub slowlog_max_len: u64,
+    /// Most keys CLIENT TRACKING remembers (0: no limit).
+    pub tracking_table_max_keys: u64,
+    pub repl_ping_replica_period: u64,
+    pub repl_backlog_ttl: u64,
+    pub repl_diskless_sync: bool,
+    pub repl_diskless_sync_delay: u64,
+    pub repl_diskless_sync_max_replicas: u64,
+    /// `repl-diskless-load`: how a replica loads a full sync.
+    pub repl_diskless_load: DisklessLoad,
+    pub replica_lazy_flush: bool,
+    pub shutdown_timeout: u64,
     pub latency_monitor_threshold: u64,
     /// Bytes of `used_memory` above which keys are evicted (0: no limit).
     pub maxmemory: u64,
@@ -200,6 +211,15 @@ impl Default for Config {
             client_query_buffer_limit: 1024 * 1024 * 1024,
             slowlog_log_slower_than: 10_000,
             slowlog_max_len: 128,
+            tracking_table_max_keys: 1_000_000,
+            repl_ping_replica_period: 10,
+            repl_backlog_ttl: 3600,
+            repl_diskless_sync: true,
+            repl_diskless_sync_delay: 5,
+            repl_diskless_sync_max_replicas: 0,
+            repl_diskless_load: DisklessLoad::Disabled,
+            replica_lazy_flush: false,
+            shutdown_timeout: 10,
             latency_monitor_threshold: 0,
             maxmemory: 0,
             maxmemory_policy: MaxmemoryPolicy::NoEviction,
@@ -238,6 +258,17 @@ impl Default for Config {
             stored: Default::default(),
         }
     }
+}
+
+/// `repl-diskless-load`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DisklessLoad {
+    /// Through a file in `dir`.
+    Disabled,
+    /// From the socket, only when the dataset is empty.
+    OnEmptyDb,
+    /// From the socket, keeping the old dataset until the new one loaded.
+    Swapdb,
 }
 
 impl Config {

@@ -1,7 +1,7 @@
 //! The directive table. Each entry knows how to parse, validate, print and
 //! (for REWRITE) compare its value with the default.
 
-use super::{Config, DebugCommand, LogLevel, MaxmemoryPolicy, MemoryOrPercent};
+use super::{Config, DebugCommand, DisklessLoad, LogLevel, MaxmemoryPolicy, MemoryOrPercent};
 
 type Get = fn(&Config) -> String;
 type Set = fn(&mut Config, &[String]) -> Result<(), String>;
@@ -203,6 +203,8 @@ const LOGLEVELS: &[(&str, LogLevel)] =
     &[("debug", LogLevel::Debug), ("verbose", LogLevel::Verbose), ("notice", LogLevel::Notice), ("warning", LogLevel::Warning)];
 const FSYNC: &[(&str, u8)] =
     &[("always", crate::persistence::aof::fsync::ALWAYS), ("everysec", crate::persistence::aof::fsync::EVERYSEC), ("no", crate::persistence::aof::fsync::NO)];
+const DISKLESS_LOAD: &[(&str, DisklessLoad)] =
+    &[("disabled", DisklessLoad::Disabled), ("on-empty-db", DisklessLoad::OnEmptyDb), ("swapdb", DisklessLoad::Swapdb)];
 const DEBUG_CMD: &[(&str, DebugCommand)] = &[("no", DebugCommand::No), ("yes", DebugCommand::Yes), ("local", DebugCommand::Local)];
 const POLICIES: &[(&str, MaxmemoryPolicy)] = &[
     ("volatile-lru", MaxmemoryPolicy::VolatileLru),
@@ -727,21 +729,21 @@ pub static DIRECTIVES: &[Directive] = &[
         immutable
     ),
     stored!("always-show-logo", Kind::Bool(false), Note::Used, immutable),
-    stored!("shutdown-timeout", int(10, 0, INT), Note::Used),
+    int_directive!("shutdown-timeout", shutdown_timeout, u64, 0, INT, false, false),
     stored!("shutdown-on-sigint", Kind::Words("default", shutdown_flags), Note::Used),
     stored!("shutdown-on-sigterm", Kind::Words("default", shutdown_flags), Note::Used),
     stored!("lazyfree-lazy-expire", Kind::Bool(false), Note::Used),
     stored!("lazyfree-lazy-server-del", Kind::Bool(false), Note::Used),
     stored!("lazyfree-lazy-user-del", Kind::Bool(false), Note::Used),
     stored!("lazyfree-lazy-user-flush", Kind::Bool(false), Note::Used),
-    stored!("replica-lazy-flush", &["slave-lazy-flush"], Kind::Bool(false), Note::Used, false),
+    Directive { aliases: &["slave-lazy-flush"], ..bool_directive!("replica-lazy-flush", replica_lazy_flush) },
     stored!("active-expire-effort", int(1, 1, 10), Note::Used),
-    stored!("repl-ping-replica-period", &["repl-ping-slave-period"], int(10, 1, INT), Note::Used, false),
-    stored!("repl-backlog-ttl", int(3600, 0, LONG), Note::Used),
-    stored!("repl-diskless-sync", Kind::Bool(true), Note::Used),
-    stored!("repl-diskless-sync-delay", int(5, 0, INT), Note::Used),
-    stored!("repl-diskless-sync-max-replicas", int(0, 0, INT), Note::Used),
-    stored!("repl-diskless-load", Kind::Enum(&["disabled", "on-empty-db", "swapdb"], "disabled"), Note::Used),
+    Directive { aliases: &["repl-ping-slave-period"], ..int_directive!("repl-ping-replica-period", repl_ping_replica_period, u64, 1, INT, false, false) },
+    int_directive!("repl-backlog-ttl", repl_backlog_ttl, u64, 0, LONG, false, false),
+    bool_directive!("repl-diskless-sync", repl_diskless_sync),
+    int_directive!("repl-diskless-sync-delay", repl_diskless_sync_delay, u64, 0, INT, false, false),
+    int_directive!("repl-diskless-sync-max-replicas", repl_diskless_sync_max_replicas, u64, 0, INT, false, false),
+    enum_directive!("repl-diskless-load", repl_diskless_load, DISKLESS_LOAD, false),
     // ferrokv always does what `yes` asks: snapshots in transit are
     // deleted once used, and DUMP payloads are checked in full.
     stored!("rdb-del-sync-files", Kind::Bool(false), Note::NoEffect),
@@ -784,7 +786,7 @@ pub static DIRECTIVES: &[Directive] = &[
     stored!("aof-timestamp-enabled", Kind::Bool(false), Note::Later("AOF timestamp annotations")),
     stored!("latency-tracking", Kind::Bool(true), Note::Used),
     stored!("latency-tracking-info-percentiles", Kind::Words("50 99 99.9", percentiles), Note::Used),
-    stored!("tracking-table-max-keys", int(1_000_000, 0, LONG), Note::Used),
+    int_directive!("tracking-table-max-keys", tracking_table_max_keys, u64, 0, LONG, false, false),
     stored!("stream-node-max-bytes", mem(4096, 0, LONG), STREAMS),
     stored!("stream-node-max-entries", int(100, 0, LONG), STREAMS),
     stored!("aclfile", Kind::Str(""), Note::Refused("ACL files"), immutable),

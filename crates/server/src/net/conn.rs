@@ -285,12 +285,12 @@ where
         }
         if let Some(req) = client.shutdown.take() {
             let _ = flush(server, outbox, stream, out).await;
-            let before = crate::shutdown::wait_for_replicas(server).await;
+            crate::shutdown::wait_for_replicas(server).await;
             if crate::shutdown::finish(server, req) {
                 server.shutdown();
                 return false;
             }
-            crate::shutdown::resume(server, before);
+            crate::shutdown::resume(server);
             encode::error(out, b"ERR Errors trying to SHUTDOWN. Check logs.");
         }
         if client.sync {

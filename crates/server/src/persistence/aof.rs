@@ -341,8 +341,8 @@ fn error_text(e: &std::io::Error) -> String {
 /// keyspace emptied and the AOF loaded back (appending then goes on), with
 /// every other client paused meanwhile.
 pub fn reload(server: &std::sync::Arc<Server>) -> Result<(), AofError> {
-    let before = *server.pause.state.lock();
-    server.pause.extend(std::time::Instant::now() + std::time::Duration::from_secs(86_400 * 365), crate::server::PauseMode::All);
+    use crate::server::{PauseMode, PausePurpose};
+    server.pause.hold(PausePurpose::Reload, std::time::Instant::now() + std::time::Duration::from_secs(86_400 * 365), PauseMode::All);
     server.aof.disable();
     {
         let mut ks = server.store.exclusive();
@@ -353,7 +353,7 @@ pub fn reload(server: &std::sync::Arc<Server>) -> Result<(), AofError> {
         }
     }
     let result = load(server).and_then(|found| if found { Ok(()) } else { Err(AofError::Missing) });
-    server.pause.set(before);
+    server.pause.release(PausePurpose::Reload);
     if result.is_ok() {
         tracing::warn!("Append Only File loaded by DEBUG LOADAOF");
     }
