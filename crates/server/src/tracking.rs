@@ -83,7 +83,7 @@ impl Tracking {
     }
 
     /// Views record modified keys while anyone tracks or anything is
-    /// remembered (forgotten keys leave the table only when invalidated).
+    /// remembered.
     fn publish_state(&self, server: &Server, table: &Table) {
         let on = self.clients() > 0 || !table.keys.is_empty();
         server.store.tracking.store(on, Ordering::Relaxed);
@@ -113,11 +113,17 @@ impl Tracking {
     }
 
     /// CLIENT TRACKING OFF, RESET, or the connection closing. Its entries
-    /// in the key table go lazily, as Redis's do.
+    /// in the key table go lazily, as Redis's do, except that the last
+    /// tracking client's going empties the table: otherwise every write
+    /// would keep recording its keys for entries nobody reads.
     pub fn disable(&self, server: &Server, client: &ClientShared) {
         let Some(mode) = client.tracking.lock().take() else { return };
-        self.clients.fetch_sub(1, Ordering::Relaxed);
+        let last = self.clients.fetch_sub(1, Ordering::Relaxed) == 1;
         let mut table = self.table.lock();
+        if last {
+            table.keys.clear();
+            table.items = 0;
+        }
         for p in &mode.prefixes {
             if let Some(ids) = table.prefixes.get_mut(p) {
                 ids.remove(&client.id);
@@ -145,7 +151,14 @@ impl Tracking {
     /// Invalidates modified keys: for the clients that read them, and for
     /// BCAST clients whose prefixes they fall under (one message per
     /// prefix, its keys in order).
-    pub fn invalidate(&self, server: &Server, keys: &[Bytes], mut current: Option<Current<'_>>) {
+    pub fn invalidate(&self, server: &Server, keys: &[Bytes], current: Option<Current<'_>>) {
+        self.invalidate_for(server, keys, current, true);
+    }
+
+    /// `trackingInvalidateKey`: each remembered reader of a key hears of it
+    /// once and the key is forgotten (NOLOOP spares the writer, BCAST
+    /// clients hear through their prefixes, when `bcast`).
+    fn invalidate_for(&self, server: &Server, keys: &[Bytes], mut current: Option<Current<'_>>, bcast: bool) {
         let (readers, bcast) = {
             let mut table = self.table.lock();
             let mut readers = Vec::new();
@@ -155,24 +168,24 @@ impl Tracking {
                     readers.extend(ids.into_iter().map(|id| (id, key.clone())));
                 }
             }
-            let bcast = bcast_keys(&table, keys);
+            let bcast = if bcast { bcast_keys(&table, keys) } else { Vec::new() };
             self.publish_state(server, &table);
             (readers, bcast)
         };
         let current_id = current.as_ref().map(|c| c.id);
+        let spared = |m: &Mode, id: u64| m.noloop && current_id == Some(id);
         for (id, key) in readers {
             let Some(client) = client_by_id(server, id) else { continue };
-            let skip = client.tracking.lock().as_ref().is_none_or(|m| m.bcast || (m.noloop && current_id == Some(id)));
+            let skip = client.tracking.lock().as_ref().is_none_or(|m| m.bcast || spared(m, id));
             if !skip {
                 send(server, &client, Some(std::slice::from_ref(&key)), current.as_mut());
             }
         }
         for (id, keys) in bcast {
             let Some(client) = client_by_id(server, id) else { continue };
-            if client.tracking.lock().as_ref().is_some_and(|m| m.noloop && current_id == Some(id)) {
-                continue;
+            if !client.tracking.lock().as_ref().is_some_and(|m| spared(m, id)) {
+                send(server, &client, Some(&keys), current.as_mut());
             }
-            send(server, &client, Some(&keys), current.as_mut());
         }
     }
 
@@ -203,30 +216,8 @@ impl Tracking {
             table.keys.keys().take(n).cloned().collect()
         };
         if !over.is_empty() {
-            self.invalidate_readers(server, &over);
-        }
-    }
-
-    /// Invalidates for readers only (no BCAST: the keys did not change).
-    fn invalidate_readers(&self, server: &Server, keys: &[Bytes]) {
-        let readers: Vec<(u64, Bytes)> = {
-            let mut table = self.table.lock();
-            let mut readers = Vec::new();
-            for key in keys {
-                if let Some(ids) = table.keys.remove(key) {
-                    table.items -= ids.len();
-                    readers.extend(ids.into_iter().map(|id| (id, key.clone())));
-                }
-            }
-            self.publish_state(server, &table);
-            readers
-        };
-        for (id, key) in readers {
-            if let Some(client) = client_by_id(server, id) {
-                if client.tracking.lock().as_ref().is_some_and(|m| !m.bcast) {
-                    send(server, &client, Some(std::slice::from_ref(&key)), None);
-                }
-            }
+            // The keys did not change: BCAST clients are not told.
+            self.invalidate_for(server, &over, None, false);
         }
     }
 }
