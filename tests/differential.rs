@@ -363,7 +363,7 @@ fn script_command() -> impl Strategy<Value = Vec<String>> {
         "local r = redis.pcall(unpack(ARGV)) return {r, type(r)}",
         "redis.pcall(unpack(ARGV)) return redis.pcall(unpack(ARGV))",
     ]);
-    (scripts, prop_oneof![command(), collection_command()]).prop_map(|(script, inner)| {
+    (scripts, prop_oneof![command(), collection_command(), geo_command()]).prop_map(|(script, inner)| {
         let mut c = vec!["eval".to_string(), script.to_string(), "0".to_string()];
         c.extend(inner);
         c

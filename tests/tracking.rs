@@ -56,6 +56,42 @@ fn default_mode_invalidates_what_was_read() {
     run_script_with_ids(&Pair::new(&[]), DEFAULT_MODE);
 }
 
+/// Invalidations caused inside MULTI/EXEC and scripts arrive after the
+/// EXEC's or the script's reply; a script's reads are remembered.
+#[test]
+fn transactions_and_scripts() {
+    run_script_with_ids(
+        &Pair::new(&[]),
+        r#"
+?@0 hello 3
+@0 client tracking on
+@0 mget a b
+@0 multi
+@0 set a 1
+@0 get b
+@0 set b 2
+@0 exec
+@0 !read
+@0 !read
+@0 eval "return redis.call('get', KEYS[1])" 1 c
+@1 set c 1
+@0 !read
+@0 eval "redis.call('get', KEYS[1]) return redis.call('set', KEYS[1], 'x')" 1 d
+@0 !read
+@0 eval_ro "return redis.call('get', KEYS[1])" 1 e
+@1 set e 1
+@0 !read
+@0 get f
+@1 eval "return redis.call('del', KEYS[1])" 1 f
+@0 ping
+@1 set f 1
+@0 !read
+@1 del f
+@0 ping
+"#,
+    );
+}
+
 /// NOLOOP, OPTIN with CACHING YES, OPTOUT with CACHING NO, and CACHING
 /// applying to a whole transaction.
 #[test]

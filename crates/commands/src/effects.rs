@@ -57,9 +57,13 @@ impl Effects {
         }
     }
 
-    /// What the AOF records: everything but the replication-only commands.
-    pub fn durable(&self) -> Vec<(usize, &[Bytes])> {
-        self.iter().enumerate().filter(|(i, _)| !self.repl_only.contains(i)).map(|(_, c)| c).collect()
+    /// What the AOF records when it is not everything (None: all of
+    /// `iter()`, the common case, without a copy).
+    pub fn durable(&self) -> Option<Vec<(usize, &[Bytes])>> {
+        if self.repl_only.is_empty() {
+            return None;
+        }
+        Some(self.iter().enumerate().filter(|(i, _)| !self.repl_only.contains(i)).map(|(_, c)| c).collect())
     }
 
     /// A lazily expired key, propagated as Redis 7.0 does.

@@ -75,10 +75,12 @@ impl<'s> Propagator<'s> {
             logged.offset = Some(self.repl.feed(effects.iter()));
         }
         if self.aof.enabled() {
-            let durable = effects.durable();
-            if !durable.is_empty() && self.aof.feed(durable.into_iter()).is_err() {
-                logged.durable = false;
-            }
+            let fed = match effects.durable() {
+                None => self.aof.feed(effects.iter()),
+                Some(durable) if durable.is_empty() => Ok(()),
+                Some(durable) => self.aof.feed(durable.into_iter()),
+            };
+            logged.durable = fed.is_ok();
         }
         logged
     }
@@ -90,11 +92,11 @@ impl<'s> Propagator<'s> {
             return;
         }
         let tracking = &self.server.tracking;
-        if effects.flushed {
-            tracking.flush(self.server, current.as_mut().map(Current::reborrow));
-        }
         if !effects.invalidated.is_empty() {
-            tracking.invalidate(self.server, &effects.invalidated, current);
+            tracking.invalidate(self.server, &effects.invalidated, current.as_mut().map(Current::reborrow));
+        }
+        if effects.flushed {
+            tracking.flush(self.server, current);
         }
     }
 

@@ -227,19 +227,14 @@ impl Pause {
         }
     }
 
-    /// The union of every purpose's pause: the latest end, the strictest mode.
-    fn state(&self) -> Option<(Instant, PauseMode)> {
-        self.held.lock().iter().flatten().copied().reduce(|(a, ma), (b, mb)| (a.max(b), stricter(ma, mb)))
-    }
-
-    /// How long a command with these traits must still wait, if at all.
+    /// How long a command with these traits must still wait, if at all:
+    /// until the last of the pauses that hold it back ends (a failover's
+    /// write pause does not hold reads back for as long as it lasts, even
+    /// while a shorter CLIENT PAUSE ALL runs).
     pub fn remaining(&self, is_write: bool) -> Option<Duration> {
-        let (until, mode) = self.state()?;
         let now = Instant::now();
-        if now >= until {
-            return None;
-        }
-        (mode == PauseMode::All || is_write).then(|| until - now)
+        let held = self.held.lock();
+        held.iter().flatten().filter(|(until, mode)| now < *until && (*mode == PauseMode::All || is_write)).map(|(until, _)| *until - now).max()
     }
 }
 
@@ -591,4 +586,30 @@ fn spawn_unix(server: Arc<Server>, listener: UnixListener, path: String) -> toki
         }
         let _ = std::fs::remove_file(&path);
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Each purpose ends only its own pause, and a short CLIENT PAUSE ALL
+    /// over a failover's long write pause holds reads only as long as it.
+    #[test]
+    fn pauses_are_held_per_purpose() {
+        let pause = Pause::default();
+        let now = Instant::now();
+        pause.hold(PausePurpose::Failover, now + Duration::from_secs(3600), PauseMode::Write);
+        pause.hold(PausePurpose::Client, now + Duration::from_millis(50), PauseMode::All);
+        assert!(pause.remaining(false).is_some_and(|d| d <= Duration::from_millis(50)));
+        assert!(pause.remaining(true).is_some_and(|d| d > Duration::from_secs(3000)));
+        pause.release(PausePurpose::Client);
+        assert_eq!(pause.remaining(false), None);
+        assert!(pause.remaining(true).is_some());
+        assert!(pause.active.load(Ordering::Acquire));
+        pause.release(PausePurpose::Failover);
+        assert!(!pause.active.load(Ordering::Acquire));
+        pause.hold(PausePurpose::Client, Instant::now(), PauseMode::All);
+        pause.release_expired();
+        assert!(!pause.active.load(Ordering::Acquire));
+    }
 }

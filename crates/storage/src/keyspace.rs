@@ -499,7 +499,9 @@ pub struct View<'a> {
     /// A FLUSHDB/FLUSHALL ran through this view while keys are tracked:
     /// every tracking client is told all its keys are invalid.
     pub flushed: bool,
-    track: bool,
+    /// `Store::tracking`, read at each change (not once per view: a client
+    /// may turn tracking on and read a key while this view runs).
+    tracking: &'a AtomicBool,
 }
 
 /// What a lookup does with a key whose time has passed.
@@ -541,7 +543,7 @@ impl<'a> View<'a> {
             snapshot: store.current_snapshot(),
             touched: Vec::new(),
             flushed: false,
-            track: store.tracking.load(Ordering::Relaxed),
+            tracking: &store.tracking,
         }
     }
 
@@ -905,12 +907,12 @@ impl<'a> View<'a> {
 
     /// `signalFlushedDb` for client-side caching: every key is invalid.
     pub fn signal_flushed(&mut self) {
-        self.flushed |= self.track;
+        self.flushed |= self.tracking.load(Ordering::Relaxed);
     }
 
     /// Records a modified key for client-side caching's invalidation.
     fn track_touch(&mut self, key: &[u8]) {
-        if self.track {
+        if self.tracking.load(Ordering::Relaxed) {
             self.touched.push(Bytes::copy_from_slice(key));
         }
     }
