@@ -12,6 +12,8 @@
 mod line;
 mod syslog;
 
+pub use syslog::FACILITY_NAMES as SYSLOG_FACILITIES;
+
 use std::io::Write;
 use std::sync::atomic::{AtomicU8, Ordering};
 

@@ -5,20 +5,22 @@ use std::ffi::CString;
 
 use tracing::Level;
 
-const FACILITIES: [(&str, libc::c_int); 9] = [
-    ("user", libc::LOG_USER),
-    ("local0", libc::LOG_LOCAL0),
-    ("local1", libc::LOG_LOCAL1),
-    ("local2", libc::LOG_LOCAL2),
-    ("local3", libc::LOG_LOCAL3),
-    ("local4", libc::LOG_LOCAL4),
-    ("local5", libc::LOG_LOCAL5),
-    ("local6", libc::LOG_LOCAL6),
-    ("local7", libc::LOG_LOCAL7),
+/// `syslog-facility`'s names, as the config table accepts them.
+pub const FACILITY_NAMES: [&str; 9] = ["user", "local0", "local1", "local2", "local3", "local4", "local5", "local6", "local7"];
+const FACILITIES: [libc::c_int; 9] = [
+    libc::LOG_USER,
+    libc::LOG_LOCAL0,
+    libc::LOG_LOCAL1,
+    libc::LOG_LOCAL2,
+    libc::LOG_LOCAL3,
+    libc::LOG_LOCAL4,
+    libc::LOG_LOCAL5,
+    libc::LOG_LOCAL6,
+    libc::LOG_LOCAL7,
 ];
 
 pub fn open(ident: &str, facility: &str) {
-    let facility = FACILITIES.iter().find(|(n, _)| n.eq_ignore_ascii_case(facility)).map_or(libc::LOG_LOCAL0, |(_, f)| *f);
+    let facility = FACILITY_NAMES.iter().position(|n| n.eq_ignore_ascii_case(facility)).map_or(libc::LOG_LOCAL0, |i| FACILITIES[i]);
     // openlog keeps the pointer: the ident lives as long as the process.
     let ident: &'static CString = Box::leak(Box::new(CString::new(ident.replace('\0', "")).unwrap_or_default()));
     // SAFETY: a valid NUL-terminated ident that is never freed.

@@ -18,18 +18,51 @@ pub struct Request {
     pub force: bool,
 }
 
+const FLAGS_ERR: &str = "argument(s) must be one of the following: default, save, nosave, now, force";
+
 impl Request {
-    /// `shutdown-on-sig*`'s value (`default`, or `save`/`nosave` `now` `force`).
-    pub fn from_flags(flags: &str) -> Request {
-        let has = |f: &str| flags.split(' ').any(|x| x == f);
-        let save = if has("save") {
-            Some(true)
-        } else if has("nosave") {
-            Some(false)
+    /// `shutdown-on-sigint|sigterm`'s words (`default`, or `save`/`nosave`
+    /// with `now` and `force`), with Redis's errors.
+    pub fn parse_flags(words: &[&str]) -> Result<Request, String> {
+        if words.is_empty() {
+            return Err(FLAGS_ERR.into());
+        }
+        let mut req = Request::default();
+        let (mut save, mut nosave) = (false, false);
+        for w in words {
+            match w.to_ascii_lowercase().as_str() {
+                "default" => {}
+                "save" => save = true,
+                "nosave" => nosave = true,
+                "now" => req.now = true,
+                "force" => req.force = true,
+                _ => return Err(FLAGS_ERR.into()),
+            }
+        }
+        if save && nosave {
+            return Err("shutdown options SAVE and NOSAVE can't be used simultaneously".into());
+        }
+        req.save = (save || nosave).then_some(save);
+        Ok(req)
+    }
+
+    /// The directive's value as CONFIG GET prints it, in Redis's order.
+    pub fn flags_text(&self) -> String {
+        let words: Vec<&str> = [(self.save == Some(true), "save"), (self.save == Some(false), "nosave"), (self.now, "now"), (self.force, "force")]
+            .iter()
+            .filter(|(on, _)| *on)
+            .map(|(_, w)| *w)
+            .collect();
+        if words.is_empty() {
+            "default".into()
         } else {
-            None
-        };
-        Request { save, now: has("now"), force: has("force") }
+            words.join(" ")
+        }
+    }
+
+    /// The directive's stored (already validated) value.
+    pub fn from_flags(flags: &str) -> Request {
+        Request::parse_flags(&flags.split(' ').collect::<Vec<_>>()).unwrap_or_default()
     }
 
     /// Whether the final save happens: as asked, else if save points are set.

@@ -364,20 +364,7 @@ fn percentiles(words: &[&str]) -> Result<String, String> {
 /// `shutdown-on-sigint|sigterm`: `default`, or `save`/`nosave` with
 /// `now` and `force`, printed in Redis's order.
 fn shutdown_flags(words: &[&str]) -> Result<String, String> {
-    const FLAGS: [&str; 5] = ["default", "save", "nosave", "now", "force"];
-    let mut set = [false; 5];
-    for w in words {
-        let i = FLAGS.iter().position(|f| f.eq_ignore_ascii_case(w));
-        set[i.ok_or("argument(s) must be one of the following: default, save, nosave, now, force")?] = true;
-    }
-    if words.is_empty() {
-        return Err("argument(s) must be one of the following: default, save, nosave, now, force".into());
-    }
-    if set[1] && set[2] {
-        return Err("shutdown options SAVE and NOSAVE can't be used simultaneously".into());
-    }
-    let named: Vec<&str> = FLAGS.iter().zip(set).skip(1).filter(|(_, on)| *on).map(|(f, _)| *f).collect();
-    Ok(if named.is_empty() { "default".into() } else { named.join(" ") })
+    crate::shutdown::Request::parse_flags(words).map(|r| r.flags_text())
 }
 
 /// `proc-title-template`: Redis's variables in braces, `{{`/`}}` for
@@ -722,12 +709,7 @@ pub static DIRECTIVES: &[Directive] = &[
     stored!("supervised", Kind::Enum(&["upstart", "systemd", "auto", "no"], "no"), Note::Used, immutable),
     stored!("syslog-enabled", Kind::Bool(false), Note::Used, immutable),
     stored!("syslog-ident", Kind::Str("redis"), Note::Used, immutable),
-    stored!(
-        "syslog-facility",
-        Kind::Enum(&["user", "local0", "local1", "local2", "local3", "local4", "local5", "local6", "local7"], "local0"),
-        Note::Used,
-        immutable
-    ),
+    stored!("syslog-facility", Kind::Enum(&ferrokv_log::SYSLOG_FACILITIES, "local0"), Note::Used, immutable),
     stored!("always-show-logo", Kind::Bool(false), Note::Used, immutable),
     int_directive!("shutdown-timeout", shutdown_timeout, u64, 0, INT, false, false),
     stored!("shutdown-on-sigint", Kind::Words("default", shutdown_flags), Note::Used),
