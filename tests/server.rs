@@ -601,4 +601,50 @@ fn latency_graph_is_redis_graph() {
     }
     assert_eq!(graphs[0], graphs[1], "left: ferrokv, right: redis 7.0");
     assert_eq!(pair.ours.conn().cmd(&["latency", "help"]), pair.redis.conn().cmd(&["latency", "help"]));
+    let debug_help = |n: &Node| n.conn().cmd(&["debug", "help"]);
+    assert_eq!(debug_help(&pair.ours), debug_help(&pair.redis), "DEBUG HELP lists what Redis's does");
+}
+
+/// DEBUG RESTART saves and runs the binary again in the same process;
+/// CRASH-AND-RECOVER does so without saving. The other DEBUG additions
+/// answer as Redis's.
+#[test]
+fn debug_restart_and_crash_and_recover() {
+    let n = Node::ferrokv(&["--enable-debug-command", "yes", "--save", "3600 1"]);
+    let mut c = n.conn();
+    c.cmd(&["set", "saved", "1"]);
+    let pid = info_field(&mut c, "server", "process_id");
+    let run_id = info_field(&mut c, "server", "run_id");
+    let restarted = |old_run_id: &str| {
+        let mut fresh = None;
+        assert!(eventually(WAIT, || match Conn::try_connect(n.port) {
+            Some(mut c) => {
+                let ok = c.try_cmd(&["info", "server"]).is_some_and(|f| matches!(f, Frame::Bulk(_))) && info_field(&mut c, "server", "run_id") != old_run_id;
+                if ok {
+                    fresh = Some(c);
+                }
+                ok
+            }
+            None => false,
+        }));
+        fresh.expect("a connection to the restarted server")
+    };
+    c.send(&[b"debug", b"restart"]);
+    assert!(c.is_closed(), "the restarting server closes its connections");
+    let mut c = restarted(&run_id);
+    assert_eq!(info_field(&mut c, "server", "process_id"), pid, "the same process");
+    assert_eq!(c.cmd(&["get", "saved"]), bulk("1"));
+    let run_id = info_field(&mut c, "server", "run_id");
+    c.cmd(&["set", "unsaved", "1"]);
+    c.send(&[b"debug", b"crash-and-recover", b"10"]);
+    assert!(c.is_closed());
+    let mut c = restarted(&run_id);
+    assert_eq!(c.cmd(&["exists", "saved", "unsaved"]), int(1), "only what the restart saved");
+    assert_eq!(c.cmd(&["debug", "aof-flush-sleep", "0"]), simple("OK"));
+    assert_eq!(c.cmd(&["debug", "drop-cluster-packet-filter", "-1"]), simple("OK"));
+    assert_eq!(c.cmd(&["debug", "clusterlink", "kill", "all", "x"]), err("ERR Debug option only available for cluster mode enabled setup!"));
+    assert_eq!(c.cmd(&["debug", "client-eviction"]), err("ERR maxmemory-clients is disabled."));
+    assert_eq!(c.cmd(&["debug", "mallctl", "nosuch.key"]), err("ERR No such file or directory"));
+    assert!(matches!(c.cmd(&["debug", "mallctl-str", "version"]), Frame::Bulk(v) if v.starts_with(b"5.")));
+    assert!(matches!(c.cmd(&["debug", "mallctl", "opt.narenas"]), Frame::Integer(n) if n > 0));
 }

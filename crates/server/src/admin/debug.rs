@@ -58,6 +58,16 @@ const SUBCOMMANDS: &[Sub] = &[
     Sub { name: "quicklist", min: 3, max: 4, run: quicklist },
     Sub { name: "pause-cron", min: 3, max: 3, run: pause_cron },
     Sub { name: "replybuffer", min: 4, max: 4, run: replybuffer },
+    Sub { name: "restart", min: 2, max: 3, run: restart },
+    Sub { name: "crash-and-recover", min: 2, max: 3, run: crash_and_recover },
+    Sub { name: "aof-flush-sleep", min: 3, max: 3, run: aof_flush_sleep },
+    Sub { name: "drop-cluster-packet-filter", min: 3, max: 3, run: drop_cluster_packet_filter },
+    Sub { name: "clusterlink", min: 5, max: 5, run: clusterlink },
+    Sub { name: "client-eviction", min: 2, max: 2, run: client_eviction },
+    #[cfg(feature = "jemalloc")]
+    Sub { name: "mallctl", min: 3, max: 4, run: mallctl },
+    #[cfg(feature = "jemalloc")]
+    Sub { name: "mallctl-str", min: 3, max: 4, run: mallctl_str },
     Sub { name: "help", min: 2, max: 2, run: help },
     #[cfg(debug_assertions)]
     Sub { name: "panic-in-handler", min: 2, max: 3, run: panic_in_handler },
@@ -79,6 +89,8 @@ pub fn debug(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
 fn help(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult {
     ctx.help(&[
         "DEBUG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+        "AOF-FLUSH-SLEEP <microsec>",
+        "    Server will sleep before flushing the AOF, this is used for testing.",
         "ASSERT",
         "    Crash by assertion failed.",
         "CHANGE-REPL-ID",
@@ -87,6 +99,8 @@ fn help(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult {
         "CONFIG-REWRITE-FORCE-ALL",
         "    Like CONFIG REWRITE but writes all configuration options, including",
         "    keywords not listed in original configuration file or default values.",
+        "CRASH-AND-RECOVER [<milliseconds>]",
+        "    Hard crash and restart after a <milliseconds> delay (default 0).",
         "DIGEST",
         "    Output a hex signature representing the current DB content.",
         "DIGEST-VALUE <key> [<key> ...]",
@@ -106,8 +120,14 @@ fn help(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult {
         "    Flush the AOF buffers on disk and reload the AOF in memory.",
         "REPLICATE <string>",
         "    Replicates the provided string to replicas, allowing data divergence.",
+        "MALLCTL <key> [<val>]",
+        "    Get or set a malloc tuning integer.",
+        "MALLCTL-STR <key> [<val>]",
+        "    Get or set a malloc tuning string.",
         "OBJECT <key>",
         "    Show low level info about `key` and associated value.",
+        "DROP-CLUSTER-PACKET-FILTER <packet-type>",
+        "    Drop all packets that match the filtered type. Set to -1 allow all packets.",
         "OOM",
         "    Crash the server simulating an out-of-memory error.",
         "PANIC",
@@ -134,10 +154,12 @@ fn help(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult {
         "      existing RDB file.",
         "    * DEBUG RELOAD NOSAVE NOFLUSH MERGE: add the contents of an existing RDB",
         "      file to the database.",
-        "SEGFAULT",
-        "    Crash the server with sigsegv.",
+        "RESTART [<milliseconds>]",
+        "    Graceful restart: save config, db, restart after a <milliseconds> delay (default 0).",
         "SDSLEN <key>",
         "    Show low level SDS string info representing `key` and value.",
+        "SEGFAULT",
+        "    Crash the server with sigsegv.",
         "SET-ACTIVE-EXPIRE <0|1>",
         "    Setting it to 0 disables expiring keys in background when they are not",
         "    accessed (otherwise the Redis behavior). Setting it to 1 reenables back the",
@@ -158,6 +180,8 @@ fn help(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult {
         "QUICKLIST <key> [<0|1>]",
         "    Show low level info about the quicklist encoding of <key>.",
         "    The optional argument (0 by default) sets the level of detail",
+        "CLIENT-EVICTION",
+        "    Show low level client eviction pools info (maxmemory-clients).",
         "PAUSE-CRON <0|1>",
         "    Stop periodic cron job processing.",
         "REPLYBUFFER PEAK-RESET-TIME <NEVER||RESET|time>",
@@ -166,6 +190,8 @@ fn help(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult {
         "    In case RESET is provided the peak reset time will be restored to the default value",
         "REPLYBUFFER RESIZING <0|1>",
         "    Enable or disable the reply buffer resize cron job",
+        "CLUSTERLINK KILL <to|from|all> <node-id>",
+        "    Kills the link based on the direction to/from (both) with the provided node.",
         "HELP",
         "    Prints this help.",
     ])
@@ -413,6 +439,181 @@ fn replicate(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     let db = ctx.view.db;
     ctx.data.effects.push(db, args[2..].to_vec());
     ctx.ok()
+}
+
+/* DEBUG RESTART [ms]: save the config and the dataset, then run this
+ * binary again in this process (same pid, same arguments). */
+fn restart(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+    restart_generic(ctx, args, true)
+}
+
+/* DEBUG CRASH-AND-RECOVER [ms]: the same without saving anything. */
+fn crash_and_recover(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+    restart_generic(ctx, args, false)
+}
+
+/// Redis's `restartServer`: only returns (with Redis's error) when the
+/// config or the dataset could not be saved; an exec that fails exits.
+fn restart_generic(ctx: &mut Ctx<'_>, args: &[Bytes], graceful: bool) -> CmdResult {
+    const FAILED: &str = "ERR failed to restart the server. Check server logs.";
+    let delay = match args.get(2) {
+        Some(a) => args::int(a)?.max(0) as u64,
+        None => 0,
+    };
+    let server = ctx.server;
+    if graceful {
+        if let Some(path) = &server.config_file {
+            let c = server.config.read().clone();
+            if let Err(e) = crate::config::rewrite(path, &c) {
+                tracing::warn!("Can't restart: configuration rewrite process failed: {e}");
+                return Err(FAILED.into());
+            }
+        }
+        let saves = crate::shutdown::Request::default().saves(server);
+        let saved = ctx.view.keyspace().is_some_and(|ks| crate::persistence::snapshot::final_save(server, ks, saves, false));
+        if !saved {
+            return Err(FAILED.into());
+        }
+    }
+    std::thread::sleep(Duration::from_millis(delay));
+    // Listening sockets and files are close-on-exec: the new image opens its own.
+    let err = match std::env::current_exe() {
+        Ok(exe) => {
+            use std::os::unix::process::CommandExt;
+            std::process::Command::new(exe).args(std::env::args_os().skip(1)).exec()
+        }
+        Err(e) => e,
+    };
+    tracing::warn!("Can't restart: execve() failed: {err}");
+    std::process::exit(1);
+}
+
+/* DEBUG AOF-FLUSH-SLEEP <microsec>: every AOF write waits this long first. */
+fn aof_flush_sleep(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+    let us = args::int(&args[2])?.max(0) as u64;
+    ctx.server.aof.flush_sleep_us.store(us, Ordering::Relaxed);
+    ctx.ok()
+}
+
+/* DEBUG DROP-CLUSTER-PACKET-FILTER <type>: there is no cluster bus to filter. */
+fn drop_cluster_packet_filter(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+    args::int(&args[2])?;
+    ctx.ok()
+}
+
+fn clusterlink(_ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult {
+    Err("ERR Debug option only available for cluster mode enabled setup!".into())
+}
+
+/* DEBUG CLIENT-EVICTION: clients by memory in maxmemory-clients' buckets
+ * (32 KB doubling to 8 GB), as Redis lays them out. */
+fn client_eviction(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult {
+    use crate::net::client::kind;
+    const MIN_LOG: u32 = 15;
+    const MAX_LOG: u32 = 33;
+    if ctx.server.hot.maxmemory_clients.load(Ordering::Relaxed) == 0 {
+        return Err("ERR maxmemory-clients is disabled.".into());
+    }
+    let mut buckets = [(0usize, 0usize); (MAX_LOG - MIN_LOG + 1) as usize];
+    for c in ctx.server.clients.lock().values() {
+        if c.has(kind::REPLICA) || c.has(kind::MASTER) || c.has(kind::NO_EVICT) {
+            continue;
+        }
+        let mem = c.memory.total.load(Ordering::Relaxed);
+        let bits = usize::BITS - mem.leading_zeros();
+        let b = (bits.clamp(MIN_LOG, MAX_LOG) - MIN_LOG) as usize;
+        buckets[b].0 += mem;
+        buckets[b].1 += 1;
+    }
+    let mut text = String::new();
+    for (j, (mem, clients)) in buckets.iter().enumerate() {
+        let j = j as u32;
+        if j == 0 {
+            text.push_str("bucket          0");
+        } else {
+            text.push_str(&format!("bucket {:10}", 1usize << (j - 1 + MIN_LOG)));
+        }
+        if j == MAX_LOG - MIN_LOG {
+            text.push_str("+            : ");
+        } else {
+            text.push_str(&format!(" - {:10}: ", (1usize << (j + MIN_LOG)) - 1));
+        }
+        text.push_str(&format!("tot-mem: {mem:10}, clients: {clients}\n"));
+    }
+    ctx.verbatim(text.as_bytes());
+    Ok(())
+}
+
+/* DEBUG MALLCTL <key> [<val>]: a jemalloc integer, read (or written) at
+ * the widest size it takes, as Redis's `mallctl_int`. */
+#[cfg(feature = "jemalloc")]
+fn mallctl(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+    let new = args.get(3).map(|v| args::int(v)).transpose()?;
+    let name = std::ffi::CString::new(args[2].to_vec()).map_err(|_| RedisError::from("ERR Invalid argument"))?;
+    let mut size = std::mem::size_of::<i64>();
+    while size > 0 {
+        let (mut old, mut len) = (0i64, size);
+        let mut val = new.unwrap_or(0);
+        let newp = if new.is_some() { (&mut val as *mut i64).cast() } else { std::ptr::null_mut() };
+        // SAFETY: `old`/`val` are live i64s and `len` never exceeds their size.
+        let ret = unsafe { tikv_jemalloc_sys::mallctl(name.as_ptr(), (&mut old as *mut i64).cast(), &mut len, newp, if new.is_some() { size } else { 0 }) };
+        match ret {
+            0 => {
+                ctx.int(old);
+                return Ok(());
+            }
+            libc::EPERM if new.is_some() => {
+                // SAFETY: as above, write-only.
+                if unsafe { tikv_jemalloc_sys::mallctl(name.as_ptr(), std::ptr::null_mut(), std::ptr::null_mut(), newp, size) } == 0 {
+                    return ctx.ok();
+                }
+                return Err(strerror(libc::EPERM));
+            }
+            libc::EINVAL => size /= 2,
+            err => return Err(strerror(err)),
+        }
+    }
+    Err(strerror(libc::EINVAL))
+}
+
+/* DEBUG MALLCTL-STR <key> [<val>|VOID] */
+#[cfg(feature = "jemalloc")]
+fn mallctl_str(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+    let name = std::ffi::CString::new(args[2].to_vec()).map_err(|_| RedisError::from("ERR Invalid argument"))?;
+    let mut old: *const libc::c_char = std::ptr::null();
+    let mut len = std::mem::size_of::<*const libc::c_char>();
+    // SAFETY: jemalloc writes one pointer to a static string into `old`.
+    let read = unsafe { tikv_jemalloc_sys::mallctl(name.as_ptr(), (&mut old as *mut *const libc::c_char).cast(), &mut len, std::ptr::null_mut(), 0) };
+    if read != 0 && !(read == libc::EPERM && args.len() > 3) {
+        return Err(strerror(read));
+    }
+    let mut written = 0;
+    if let Some(v) = args.get(3) {
+        let value = std::ffi::CString::new(v.to_vec()).map_err(|_| RedisError::from("ERR Invalid argument"))?;
+        let mut ptr = value.as_ptr();
+        let (newp, newlen) = if &v[..] == b"VOID" {
+            (std::ptr::null_mut(), 0)
+        } else {
+            ((&mut ptr as *mut *const libc::c_char).cast(), std::mem::size_of::<*const libc::c_char>())
+        };
+        // SAFETY: `ptr` points at a live NUL-terminated string for the call.
+        written = unsafe { tikv_jemalloc_sys::mallctl(name.as_ptr(), std::ptr::null_mut(), std::ptr::null_mut(), newp, newlen) };
+    }
+    if read == 0 && !old.is_null() {
+        // SAFETY: jemalloc returned a NUL-terminated static string.
+        let text = unsafe { std::ffi::CStr::from_ptr(old) };
+        ctx.bulk(text.to_bytes());
+        Ok(())
+    } else if written != 0 {
+        Err(strerror(written))
+    } else {
+        ctx.ok()
+    }
+}
+
+#[cfg(feature = "jemalloc")]
+fn strerror(code: i32) -> RedisError {
+    format!("ERR {}", std::io::Error::from_raw_os_error(code).to_string().split(" (os error").next().unwrap_or_default()).into()
 }
 
 fn config_rewrite_force_all(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult {

@@ -120,6 +120,8 @@ pub struct Aof {
     pub fsync_failed: AtomicBool,
     /// Why the last write (or fsync) failed, as Redis words it (`No space left on device`).
     pub last_error: Mutex<String>,
+    /// DEBUG AOF-FLUSH-SLEEP: microseconds each write waits first (tests).
+    pub flush_sleep_us: AtomicU64,
 }
 
 impl Default for Aof {
@@ -133,6 +135,7 @@ impl Default for Aof {
             rewrites: AtomicU64::new(0),
             rewrite_running: AtomicBool::new(false),
             last_write_failed: AtomicBool::new(false),
+            flush_sleep_us: AtomicU64::new(0),
             fsync_failed: AtomicBool::new(false),
             last_error: Mutex::new(String::new()),
         }
@@ -224,6 +227,10 @@ impl Aof {
     /// Writes what is pending (and fsyncs under `always`); on failure keeps
     /// what was not written for the next attempt.
     fn flush(&self, incr: &mut Incr) -> std::io::Result<()> {
+        let sleep = self.flush_sleep_us.load(Ordering::Relaxed);
+        if sleep > 0 {
+            std::thread::sleep(std::time::Duration::from_micros(sleep));
+        }
         let mut result = Ok(());
         while !incr.pending.is_empty() {
             match incr.file.write(&incr.pending) {
