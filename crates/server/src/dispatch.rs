@@ -443,7 +443,9 @@ fn remember_reads(ctx: &mut Ctx<'_>, entry: &Entry, args: &[Bytes]) {
     if (optin && !ctx.client.caching) || (optout && ctx.client.caching) {
         return;
     }
-    if entry.spec.has(flags::PUBSUB) || matches!(entry.spec.name, "eval_ro" | "evalsha_ro" | "fcall_ro") {
+    // EVAL_RO and the like are the read-only commands of the scripting
+    // category: their declared keys are not what they read.
+    if entry.spec.has(flags::PUBSUB) || entry.spec.acl.contains(&"scripting") {
         return;
     }
     let keys = entry.spec.keys_in(args);

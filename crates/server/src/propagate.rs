@@ -108,11 +108,11 @@ impl<'s> Propagator<'s> {
             if self.notify & KEYSPACE != 0 {
                 let mut channel = format!("__keyspace@{}__:", e.db).into_bytes();
                 channel.extend_from_slice(&e.key);
-                self.pubsub.publish(&channel.into(), &bytes::Bytes::from_static(e.name.as_bytes()), u64::MAX, |_| {});
+                self.pubsub.publish(crate::pubsub::Kind::Channel, &channel.into(), &bytes::Bytes::from_static(e.name.as_bytes()), u64::MAX, |_| {});
             }
             if self.notify & KEYEVENT != 0 {
                 let channel = format!("__keyevent@{}__:{}", e.db, e.name).into();
-                self.pubsub.publish(&channel, &e.key, u64::MAX, |_| {});
+                self.pubsub.publish(crate::pubsub::Kind::Channel, &channel, &e.key, u64::MAX, |_| {});
             }
         }
     }

@@ -63,49 +63,40 @@ impl PubSub {
         }
     }
 
-    /// Sends `payload` to every subscriber of `channel` and of a matching
-    /// pattern; returns how many received it. `to_self` gets the messages
-    /// meant for the publishing client `self_id`.
-    pub fn publish(&self, channel: &Bytes, payload: &Bytes, self_id: u64, mut to_self: impl FnMut(Push)) -> usize {
+    /// Sends `payload` to every subscriber of `channel` (for `Kind::Channel`,
+    /// also of a matching pattern; `Kind::Shard` is SPUBLISH, which reaches
+    /// only the shard channel's own subscribers); returns how many received
+    /// it. `to_self` gets the messages meant for the publishing client `self_id`.
+    pub fn publish(&self, kind: Kind, channel: &Bytes, payload: &Bytes, self_id: u64, mut to_self: impl FnMut(Push)) -> usize {
         let inner = self.inner.lock();
         let mut receivers = 0;
         let mut send = |client: &Arc<ClientShared>, push: Push| {
+            receivers += 1;
             if client.id == self_id {
                 to_self(push);
             } else {
                 client.deliver(push);
             }
         };
+        if kind == Kind::Shard {
+            for client in inner.shard.get(channel).into_iter().flat_map(|subs| subs.values()) {
+                send(client, Push::SMessage { channel: channel.clone(), payload: payload.clone() });
+            }
+            return receivers;
+        }
         if let Some(subs) = inner.channels.get(channel) {
             for client in subs.values() {
                 send(client, Push::Message { channel: channel.clone(), payload: payload.clone() });
-                receivers += 1;
             }
         }
         for (pattern, subs) in &inner.patterns {
             if glob_match(pattern, channel, false) {
                 for client in subs.values() {
                     send(client, Push::PMessage { pattern: pattern.clone(), channel: channel.clone(), payload: payload.clone() });
-                    receivers += 1;
                 }
             }
         }
         receivers
-    }
-
-    /// SPUBLISH: only the shard channel's own subscribers hear it.
-    pub fn spublish(&self, channel: &Bytes, payload: &Bytes, self_id: u64, mut to_self: impl FnMut(Push)) -> usize {
-        let inner = self.inner.lock();
-        let Some(subs) = inner.shard.get(channel) else { return 0 };
-        for client in subs.values() {
-            let push = Push::SMessage { channel: channel.clone(), payload: payload.clone() };
-            if client.id == self_id {
-                to_self(push);
-            } else {
-                client.deliver(push);
-            }
-        }
-        subs.len()
     }
 
     /// Active channels or shard channels, optionally filtered by a glob

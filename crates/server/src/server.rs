@@ -192,8 +192,7 @@ pub enum PausePurpose {
 }
 
 impl PausePurpose {
-    const ALL: [PausePurpose; 4] = [PausePurpose::Client, PausePurpose::Failover, PausePurpose::Shutdown, PausePurpose::Reload];
-    const COUNT: usize = Self::ALL.len();
+    const COUNT: usize = 4;
 }
 
 impl Pause {
@@ -213,18 +212,28 @@ impl Pause {
     pub fn release(&self, purpose: PausePurpose) {
         let mut held = self.held.lock();
         held[purpose as usize] = None;
-        self.active.store(held.iter().any(Option::is_some), Ordering::Release);
-        // Waiters look again: a pause lifted, or what remains is shorter.
-        self.lifted.notify_waiters();
+        self.after_release(&held[..]);
     }
 
     /// Ends the pauses whose time has come (the cron).
     pub fn release_expired(&self) {
         let now = Instant::now();
-        let expired: Vec<usize> = self.held.lock().iter().enumerate().filter(|(_, h)| h.is_some_and(|(until, _)| now >= until)).map(|(i, _)| i).collect();
-        for i in expired {
-            self.release(PausePurpose::ALL[i]);
+        let mut held = self.held.lock();
+        let mut ended = false;
+        for slot in held.iter_mut().filter(|h| h.is_some_and(|(until, _)| now >= until)) {
+            *slot = None;
+            ended = true;
         }
+        if ended {
+            self.after_release(&held[..]);
+        }
+    }
+
+    /// After a pause ended: the one-load flag follows, and waiters look
+    /// again (a pause lifted, or what remains is shorter).
+    fn after_release(&self, held: &[Option<(Instant, PauseMode)>]) {
+        self.active.store(held.iter().any(Option::is_some), Ordering::Release);
+        self.lifted.notify_waiters();
     }
 
     /// How long a command with these traits must still wait, if at all:

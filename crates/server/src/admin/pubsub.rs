@@ -182,29 +182,28 @@ fn sunsubscribe(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     unsubscribe_generic(ctx, args, Kind::Shard, b"sunsubscribe")
 }
 
-/* PUBLISH channel message */
-fn publish(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+/// PUBLISH and SPUBLISH: the publisher's own messages (RESP3) go into its
+/// reply buffer before the count, as Redis orders them; replicas publish
+/// it to their own subscribers, as Redis's do.
+fn publish_generic(ctx: &mut Ctx<'_>, args: &[Bytes], kind: Kind) -> CmdResult {
     let proto = ctx.client.proto;
     let id = ctx.client.id();
     let out = &mut *ctx.data.out;
-    let n = ctx.server.pubsub.publish(&args[1], &args[2], id, |push| crate::net::conn::write_push(proto, &push, out));
+    let n = ctx.server.pubsub.publish(kind, &args[1], &args[2], id, |push| crate::net::conn::write_push(proto, &push, out));
     ctx.int(n as i64);
-    // Replicas publish it to their own subscribers, as Redis's do.
     let db = ctx.client.db;
     ctx.data.effects.push_repl_only(db, args.to_vec());
     Ok(())
 }
 
+/* PUBLISH channel message */
+fn publish(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+    publish_generic(ctx, args, Kind::Channel)
+}
+
 /* SPUBLISH shardchannel message */
 fn spublish(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
-    let proto = ctx.client.proto;
-    let id = ctx.client.id();
-    let out = &mut *ctx.data.out;
-    let n = ctx.server.pubsub.spublish(&args[1], &args[2], id, |push| crate::net::conn::write_push(proto, &push, out));
-    ctx.int(n as i64);
-    let db = ctx.client.db;
-    ctx.data.effects.push_repl_only(db, args.to_vec());
-    Ok(())
+    publish_generic(ctx, args, Kind::Shard)
 }
 
 /* PUBSUB CHANNELS [pattern] and SHARDCHANNELS [pattern] */
