@@ -10,8 +10,10 @@ use crate::ctx::Reply;
 use crate::errors::RedisError;
 
 /// Serves a waiter from the key that became ready: writes its reply and
-/// returns true, or returns false when that key cannot serve it.
-pub type ServeFn = fn(&mut View<'_>, &mut Reply<'_>, &[Bytes], &Bytes) -> Result<bool, RedisError>;
+/// returns true, or returns false when that key cannot serve it. What the
+/// serving changed beyond `replicate_as` (XREADGROUP's XCLAIMs) goes in
+/// the last argument.
+pub type ServeFn = fn(&mut View<'_>, &mut Reply<'_>, &[Bytes], &Bytes, &mut Vec<Vec<Bytes>>) -> Result<bool, RedisError>;
 
 /// The non-blocking command with the same effect as `args` served from
 /// `key`, as Redis propagates a served BLPOP (`LPOP key`).
@@ -20,7 +22,12 @@ pub type ReplicateFn = fn(&[Bytes], &Bytes) -> Vec<Bytes>;
 /// How one blocking command is served once a key it waits on is ready.
 pub struct Unblock {
     pub serve: ServeFn,
-    pub replicate_as: ReplicateFn,
+    /// The command a served call propagates as (None: only what `serve`
+    /// collected).
+    pub replicate_as: Option<ReplicateFn>,
+    /// Whether a waiter behind one that cannot be served may be: pops wait
+    /// in line for the same elements, stream readers each for their own ID.
+    pub independent: bool,
 }
 
 /// A blocking command's request to wait, left in the context for the node.

@@ -170,7 +170,8 @@ impl<'a> Ctx<'a> {
     /// The shape of every blocking pop: serve from the first key that can,
     /// else block on all of them (inside EXEC, answer a null array).
     pub fn pop_or_block(&mut self, args: &[Bytes], keys: &[Bytes], timeout_ms: i64, unblock: &'static Unblock) -> CmdResult {
-        if self.serve_first(args, keys, unblock.replicate_as, |view, r, key| (unblock.serve)(view, r, args, key))? {
+        let Some(replicate_as) = unblock.replicate_as else { return Err("ERR blocking pop without a propagation form".into()) };
+        if self.serve_first(args, keys, replicate_as, |view, r, key| (unblock.serve)(view, r, args, key, &mut Vec::new()))? {
             return Ok(());
         }
         if !self.block(args, keys, timeout_ms, unblock) {

@@ -40,6 +40,14 @@ impl Effects {
         }
     }
 
+    /// The running command propagates nothing of itself (XREADGROUP,
+    /// XCLAIM: only the effects they add with `rewrite`).
+    pub fn suppress(&mut self) {
+        if self.on {
+            self.rewrite.get_or_insert_with(Vec::new);
+        }
+    }
+
     pub fn take_rewrite(&mut self) -> Option<Vec<Vec<Bytes>>> {
         self.rewrite.take()
     }

@@ -70,6 +70,11 @@ pub fn unknown_subcommand(sub: &[u8], container: &str) -> RedisError {
     format!("ERR unknown subcommand '{}'. Try {} HELP.", clip(sub), container.to_ascii_uppercase()).into()
 }
 
+/// `addReplySubcommandSyntaxError`: a known subcommand with bad arguments.
+pub fn subcommand_syntax(sub: &[u8], container: &str) -> RedisError {
+    format!("ERR unknown subcommand or wrong number of arguments for '{}'. Try {} HELP.", clip(sub), container.to_ascii_uppercase()).into()
+}
+
 pub fn unknown_command(args: &[bytes::Bytes]) -> RedisError {
     let mut listed = String::new();
     for a in &args[1..] {

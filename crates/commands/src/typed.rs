@@ -4,7 +4,7 @@
 //! keyspace event is raised, and an emptied collection disappears, as in
 //! Redis.
 
-use ferrokv_storage::{Hash, List, Set, Value, View, ZSet};
+use ferrokv_storage::{Hash, List, Set, Stream, Value, View, ZSet};
 
 use crate::errors::{RedisError, WRONGTYPE};
 
@@ -52,6 +52,7 @@ typed!(hash_read, hash_write, hash_create, Hash, Hash);
 typed!(set_read, set_write, set_create, Set, Set);
 typed!(list_read, list_write, list_create, List, List);
 typed!(zset_read, zset_write, zset_create, ZSet, ZSet);
+typed!(stream_read, stream_write, stream_create, Stream, Stream);
 
 /// What a change to a collection raises: its keyspace event (class and
 /// name, as Redis names it).

@@ -90,7 +90,8 @@ pub fn read_string(data: &[u8], pos: &mut usize) -> Result<Vec<u8>, RdbError> {
 }
 
 /// `rdbSaveRawString`: short canonical integers as integers, strings over
-/// 20 bytes LZF-compressed when that helps (and `compress` is on), else raw.
+/// 20 bytes LZF-compressed when that saves at least four bytes (and
+/// `compress` is on, as `rdbSaveLzfStringObject`), else raw.
 pub fn write_string(out: &mut Vec<u8>, s: &[u8], compress: bool) {
     if s.len() <= 11 {
         if let Some(v) = canonical_int(s) {
@@ -112,7 +113,7 @@ pub fn write_string(out: &mut Vec<u8>, s: &[u8], compress: bool) {
         }
     }
     if compress && s.len() > 20 {
-        if let Some(c) = lzf::compress(s) {
+        if let Some(c) = lzf::compress(s).filter(|c| c.len() + 4 <= s.len()) {
             out.push(0xc3);
             write_length(out, c.len() as u64);
             write_length(out, s.len() as u64);

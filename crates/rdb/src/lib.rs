@@ -9,6 +9,7 @@ mod cursor;
 pub mod encoding;
 pub mod file;
 pub mod listpack;
+pub mod stream;
 pub use ferrokv_util::lzf;
 pub mod value;
 pub mod ziplist;

@@ -6,6 +6,8 @@
 //! "backlen" of 1–5 bytes giving the entry's size for reverse walks. Every
 //! field is bounds-checked: the blob comes from a file or the network.
 
+use ferrokv_util::lpsize::backlen_size;
+
 /// Entries as byte strings; integers come back in their decimal form, which is
 /// how Redis hands them to the type that owns the listpack.
 pub fn decode(blob: &[u8]) -> Result<Vec<Vec<u8>>, &'static str> {
@@ -110,18 +112,6 @@ fn put_backlen(blob: &mut Vec<u8>, size: usize) {
     for i in (0..n).rev() {
         let bits = ((size >> (7 * i)) & 127) as u8;
         blob.push(if i + 1 == n { bits } else { bits | 128 });
-    }
-}
-
-/// Bytes of an entry's backlen, with `lpEncodeBacklen`'s bounds (whose
-/// upper ones are exclusive: an entry of exactly 16383 bytes takes 3).
-fn backlen_size(entry_size: usize) -> usize {
-    match entry_size {
-        0..=127 => 1,
-        128..=16382 => 2,
-        16383..=2097150 => 3,
-        2097151..=268435454 => 4,
-        _ => 5,
     }
 }
 

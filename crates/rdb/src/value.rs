@@ -23,6 +23,8 @@ pub mod kind {
     pub const HASH_LISTPACK: u8 = 16;
     pub const ZSET_LISTPACK: u8 = 17;
     pub const LIST_QUICKLIST_2: u8 = 18;
+    pub const STREAM_LISTPACKS: u8 = 15;
+    pub const STREAM_LISTPACKS_2: u8 = 19;
 }
 
 /// The RDB version Redis 7.0 writes and the newest it loads.
@@ -39,6 +41,7 @@ pub enum RdbValue {
     Set(Vec<Vec<u8>>),
     Hash(Pairs),
     ZSet(Vec<(Vec<u8>, f64)>),
+    Stream(Box<crate::stream::RdbStream>),
 }
 
 fn bad(at: usize, what: &str) -> RdbError {
@@ -192,6 +195,7 @@ pub fn read_object(kind: u8, data: &[u8], pos: &mut usize) -> Result<RdbValue, R
             RdbValue::ZSet(flat.into_iter().map(|(m, s)| Ok((m, parse_score(&s, *pos)?))).collect::<Result<_, RdbError>>()?)
         }
         kind::LIST_QUICKLIST_2 => RdbValue::List(read_quicklist2(data, pos)?),
+        kind::STREAM_LISTPACKS | kind::STREAM_LISTPACKS_2 => RdbValue::Stream(Box::new(crate::stream::read(data, pos, kind == kind::STREAM_LISTPACKS_2)?)),
         // The encodings of RDB 9 and older, which Redis 7.0 still loads.
         kind::HASH_ZIPMAP => RdbValue::Hash(crate::ziplist::decode_zipmap(&read_string(data, pos)?).map_err(|e| bad(*pos, e))?),
         kind::LIST_ZIPLIST => RdbValue::List(read_ziplist(data, pos)?),
@@ -211,7 +215,8 @@ pub fn read_object(kind: u8, data: &[u8], pos: &mut usize) -> Result<RdbValue, R
         other => return Err(RdbError::Unsupported(*pos, format!("object type {other}"))),
     };
     let empty = match &value {
-        RdbValue::String(_) => false,
+        // A stream may be empty (XADD then XDEL, or a group's MKSTREAM).
+        RdbValue::String(_) | RdbValue::Stream(_) => false,
         RdbValue::List(v) | RdbValue::Set(v) => v.is_empty(),
         RdbValue::Hash(v) => v.is_empty(),
         RdbValue::ZSet(v) => v.is_empty(),
@@ -248,6 +253,7 @@ pub fn object_kind(value: &RdbValue, layout: Layout) -> u8 {
         RdbValue::Hash(_) => kind::HASH,
         RdbValue::ZSet(_) if compact => kind::ZSET_LISTPACK,
         RdbValue::ZSet(_) => kind::ZSET_2,
+        RdbValue::Stream(_) => kind::STREAM_LISTPACKS_2,
     }
 }
 
@@ -286,6 +292,7 @@ pub fn write_body(out: &mut Vec<u8>, value: &RdbValue, layout: Layout, compress:
                 out.extend_from_slice(&score.to_le_bytes());
             }
         }
+        (_, RdbValue::Stream(s)) => crate::stream::write(out, s, compress),
     }
 }
 

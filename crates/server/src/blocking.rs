@@ -122,8 +122,9 @@ impl Blocking {
         self.by_client.lock().get(&client_id).cloned()
     }
 
-    fn first(&self, db: usize, key: &Bytes) -> Option<Arc<Waiter>> {
-        self.queues.lock().get(&(db, key.clone())).and_then(|q| q.front().cloned())
+    /// The waiters on `key`, oldest first.
+    fn waiters(&self, db: usize, key: &Bytes) -> Vec<Arc<Waiter>> {
+        self.queues.lock().get(&(db, key.clone())).map(|q| q.iter().cloned().collect()).unwrap_or_default()
     }
 
     /// Serves the waiters of every ready key, in FIFO order per key. Serving
@@ -134,25 +135,32 @@ impl Blocking {
         while !view.ready.is_empty() {
             let ready = std::mem::take(&mut view.ready);
             for (db, key) in ready {
-                while let Some(w) = self.first(db, &key) {
+                for w in self.waiters(db, &key) {
                     let Some(tx) = w.claim() else {
                         // Gave up already (timeout, unblock); its task removes it.
                         self.remove(&w);
                         continue;
                     };
                     let mut out = BytesMut::new();
+                    let mut propagate = Vec::new();
                     view.db = w.db;
                     let served = {
                         let mut reply = Reply { out: &mut out, proto: w.proto };
-                        (w.unblock.serve)(view, &mut reply, &w.args, &key).unwrap_or(false)
+                        (w.unblock.serve)(view, &mut reply, &w.args, &key, &mut propagate).unwrap_or(false)
                     };
                     if !served {
                         w.restore(tx);
+                        if w.unblock.independent {
+                            continue;
+                        }
                         break;
                     }
                     self.remove(&w);
                     if effects.on {
-                        effects.push(w.db, (w.unblock.replicate_as)(&w.args, &key));
+                        if let Some(replicate_as) = w.unblock.replicate_as {
+                            effects.push(w.db, replicate_as(&w.args, &key));
+                        }
+                        propagate.into_iter().for_each(|argv| effects.push(w.db, argv));
                     }
                     let _ = tx.send(out);
                 }

@@ -38,6 +38,7 @@ fn type_code(v: &RdbValue) -> u32 {
         RdbValue::Set(_) => 2,
         RdbValue::ZSet(_) => 3,
         RdbValue::Hash(_) => 4,
+        RdbValue::Stream(_) => 6,
     }
 }
 
@@ -64,6 +65,15 @@ pub fn object_digest(digest: &mut Sha, entry: &Entry, has_expire: bool) {
                 mix(&mut e, field);
                 mix(&mut e, v);
                 xor(digest, &e);
+            }
+        }
+        RdbValue::Stream(s) => {
+            for ((ms, seq), pairs) in &s.entries {
+                mix(digest, format!("{ms}.{seq}").as_bytes());
+                for (field, v) in pairs {
+                    mix(digest, field);
+                    mix(digest, v);
+                }
             }
         }
     }

@@ -131,6 +131,8 @@ impl HotConfig {
         store.limits.zset_max_listpack_value.store(c.zset_max_listpack_value as usize, Ordering::Relaxed);
         store.limits.list_max_listpack_size.store(c.list_max_listpack_size, Ordering::Relaxed);
         store.limits.list_compress_depth.store(c.list_compress_depth as usize, Ordering::Relaxed);
+        store.limits.stream_node_max_bytes.store(c.stream_node_max_bytes as usize, Ordering::Relaxed);
+        store.limits.stream_node_max_entries.store(c.stream_node_max_entries as usize, Ordering::Relaxed);
         let policy = &store.lazyfree.policy;
         let yes = |name: &str| c.value(name) == "yes";
         policy.user_del.store(yes("lazyfree-lazy-user-del"), Ordering::Relaxed);

@@ -806,7 +806,7 @@ impl<'a> View<'a> {
     pub fn set(&mut self, key: &[u8], value: Value, keep_ttl: bool) {
         let hash = key_hash(key);
         self.expire_if_needed_hashed(hash, key);
-        if matches!(value, Value::List(_) | Value::ZSet(_)) {
+        if matches!(value, Value::List(_) | Value::ZSet(_) | Value::Stream(_)) {
             self.ready.push((self.db, Bytes::copy_from_slice(key)));
         }
         let lru = if self.lfu { crate::lfu::initial() } else { lru_clock() };
@@ -895,6 +895,12 @@ impl<'a> View<'a> {
             return false;
         }
         self.shard(key).expires.remove(key).is_some()
+    }
+
+    /// Wakes the clients blocked on `key` (`signalKeyAsReady`): a stream
+    /// that grew, or whose group went away, may serve a waiter.
+    pub fn signal_ready(&mut self, key: &[u8]) {
+        self.ready.push((self.db, Bytes::copy_from_slice(key)));
     }
 
     /// `signalModifiedKey`: watchers of the key see the change.

@@ -55,6 +55,7 @@ pub fn free_effort(value: &Value) -> usize {
         Value::Set(s) if s.encoding() == "hashtable" => s.len(),
         Value::Hash(h) if h.encoding() == "hashtable" => h.len(),
         Value::ZSet(z) if z.encoding() == "skiplist" => z.len(),
+        Value::Stream(s) => s.free_effort(),
         _ => 1,
     }
 }

@@ -32,6 +32,7 @@ pub use shard::{Entry, Key, Shard};
 pub use types::hash::Hash;
 pub use types::list::List;
 pub use types::set::Set;
+pub use types::stream::{Stream, StreamId};
 pub use types::zset::ZSet;
 pub use types::{Limits, Thresholds};
 pub use value::{Str, Value};

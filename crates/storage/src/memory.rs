@@ -98,6 +98,7 @@ impl Value {
             Value::Hash(h) => h.heap_bytes(samples),
             Value::Set(s) => block(size_of::<crate::Set>()) + s.heap_bytes(samples),
             Value::ZSet(z) => z.heap_bytes(samples),
+            Value::Stream(s) => block(size_of::<crate::Stream>()) + s.heap_bytes(),
         }
     }
 }

@@ -8,6 +8,7 @@ use bytes::Bytes;
 use crate::types::hash::Hash;
 use crate::types::list::List;
 use crate::types::set::Set;
+use crate::types::stream::Stream;
 use crate::types::zset::ZSet;
 
 /// Longest string Redis stores as `embstr` (OBJ_ENCODING_EMBSTR_SIZE_LIMIT).
@@ -22,6 +23,7 @@ pub enum Value {
     Set(Box<Set>),
     /// Inline, as `Hash`.
     ZSet(ZSet),
+    Stream(Box<Stream>),
 }
 
 /// A string value. Small values live inside the entry itself (no
@@ -173,6 +175,7 @@ impl Value {
             Value::Hash(_) => "hash",
             Value::Set(_) => "set",
             Value::ZSet(_) => "zset",
+            Value::Stream(_) => "stream",
         }
     }
 
@@ -183,6 +186,7 @@ impl Value {
             Value::Hash(h) => h.encoding(),
             Value::Set(s) => s.encoding(),
             Value::ZSet(z) => z.encoding(),
+            Value::Stream(_) => "stream",
         }
     }
 

@@ -6,6 +6,7 @@
 
 pub mod alloc;
 pub mod glob;
+pub mod lpsize;
 pub mod lzf;
 pub mod pqsort;
 

@@ -65,6 +65,7 @@ pub fn to_rdb(value: &Value) -> RdbValue {
         Value::Set(s) => RdbValue::Set(owned(s.members())),
         Value::Hash(h) => RdbValue::Hash(h.pairs().into_iter().map(|(f, v)| (f.to_vec(), v.to_vec())).collect()),
         Value::ZSet(z) => RdbValue::ZSet(z.range(0, z.len()).into_iter().map(|(m, s)| (m.to_vec(), s)).collect()),
+        Value::Stream(s) => RdbValue::Stream(Box::new(super::stream::convert::to_rdb(s))),
     }
 }
 
@@ -97,6 +98,7 @@ pub fn from_rdb(value: RdbValue, limits: &Thresholds) -> Option<Value> {
             }
             Value::Hash(h)
         }
+        RdbValue::Stream(s) => Value::Stream(Box::new(super::stream::convert::from_rdb(*s, limits.stream)?)),
         RdbValue::ZSet(items) => {
             let mut z = ZSet::new_for(items.first()?.0.len(), limits);
             for (m, score) in &items {

@@ -662,12 +662,16 @@ fn bpop(ctx: &mut Ctx<'_>, args: &[Bytes], unblock: &'static Unblock) -> CmdResu
 
 /// What each blocking list command is served by, and what a served call
 /// replicates as: the non-blocking command with the same effect.
-static BLPOP: Unblock = Unblock { serve: |v, r, _, k| serve_pop(v, r, k, End::Left), replicate_as: |_, k| argv!["LPOP", k] };
-static BRPOP: Unblock = Unblock { serve: |v, r, _, k| serve_pop(v, r, k, End::Right), replicate_as: |_, k| argv!["RPOP", k] };
-static BLMOVE: Unblock =
-    Unblock { serve: serve_move, replicate_as: |a, _| [Bytes::from_static(b"LMOVE")].into_iter().chain(a[1..5].iter().cloned()).collect() };
-static BRPOPLPUSH: Unblock = Unblock { serve: serve_move, replicate_as: |a, _| argv!["RPOPLPUSH", &a[1], &a[2]] };
-static BLMPOP: Unblock = Unblock { serve: serve_mpop, replicate_as: |a, k| mpop_form("LMPOP", a, 2, k) };
+static BLPOP: Unblock = Unblock { serve: |v, r, _, k, _| serve_pop(v, r, k, End::Left), replicate_as: Some(|_, k| argv!["LPOP", k]), independent: false };
+static BRPOP: Unblock = Unblock { serve: |v, r, _, k, _| serve_pop(v, r, k, End::Right), replicate_as: Some(|_, k| argv!["RPOP", k]), independent: false };
+static BLMOVE: Unblock = Unblock {
+    serve: |v, r, a, k, _| serve_move(v, r, a, k),
+    replicate_as: Some(|a, _| [Bytes::from_static(b"LMOVE")].into_iter().chain(a[1..5].iter().cloned()).collect()),
+    independent: false,
+};
+static BRPOPLPUSH: Unblock =
+    Unblock { serve: |v, r, a, k, _| serve_move(v, r, a, k), replicate_as: Some(|a, _| argv!["RPOPLPUSH", &a[1], &a[2]]), independent: false };
+static BLMPOP: Unblock = Unblock { serve: |v, r, a, k, _| serve_mpop(v, r, a, k), replicate_as: Some(|a, k| mpop_form("LMPOP", a, 2, k)), independent: false };
 
 fn serve_pop(view: &mut ferrokv_storage::View<'_>, r: &mut Reply<'_>, key: &Bytes, end: End) -> Result<bool, RedisError> {
     let Some(l) = list_write(view, key)? else { return Ok(false) };
@@ -720,7 +724,9 @@ fn blmove_generic(ctx: &mut Ctx<'_>, args: &[Bytes], timeout: i64, unblock: &'st
     if list_write(&mut ctx.view, src)?.is_some() {
         lmove_generic(ctx, src, dst, from, to)?;
         // Served at once: replicated as the command without BLOCK, as Redis.
-        ctx.effects.rewrite((unblock.replicate_as)(args, src));
+        if let Some(replicate_as) = unblock.replicate_as {
+            ctx.effects.rewrite(replicate_as(args, src));
+        }
         return Ok(());
     }
     if !ctx.block(args, std::slice::from_ref(src), timeout, unblock) {
@@ -778,7 +784,7 @@ mod tests {
         let block = out.block.expect("blocks");
         assert_eq!(words(&block.keys), ["a", "b"]);
         assert_eq!(block.timeout_ms, 1500);
-        assert_eq!(words(&(block.unblock.replicate_as)(&block.args, &block.keys[1])), ["LPOP", "b"]);
+        assert_eq!(words(&block.unblock.replicate_as.expect("pops propagate")(&block.args, &block.keys[1])), ["LPOP", "b"]);
     }
 
     #[test]

@@ -11,6 +11,7 @@ pub mod lcs;
 pub mod list;
 pub mod set;
 pub mod sort;
+pub mod stream;
 pub mod string;
 pub mod zset;
 
@@ -31,4 +32,5 @@ pub static FAMILIES: &[&[Command]] = &[
     sort::COMMANDS,
     hyperloglog::COMMANDS,
     geo::COMMANDS,
+    stream::COMMANDS,
 ];

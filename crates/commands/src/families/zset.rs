@@ -1093,9 +1093,10 @@ fn bzpop(ctx: &mut Ctx<'_>, args: &[Bytes], unblock: &'static Unblock) -> CmdRes
 }
 
 /// A served BZPOPMIN replicates as ZPOPMIN of the key that served it.
-static BZPOPMIN: Unblock = Unblock { serve: |v, r, _, k| serve_bzpop(v, r, k, false), replicate_as: |_, k| argv!["ZPOPMIN", k] };
-static BZPOPMAX: Unblock = Unblock { serve: |v, r, _, k| serve_bzpop(v, r, k, true), replicate_as: |_, k| argv!["ZPOPMAX", k] };
-static BZMPOP: Unblock = Unblock { serve: serve_bzmpop, replicate_as: |a, k| mpop_form("ZMPOP", a, 2, k) };
+static BZPOPMIN: Unblock = Unblock { serve: |v, r, _, k, _| serve_bzpop(v, r, k, false), replicate_as: Some(|_, k| argv!["ZPOPMIN", k]), independent: false };
+static BZPOPMAX: Unblock = Unblock { serve: |v, r, _, k, _| serve_bzpop(v, r, k, true), replicate_as: Some(|_, k| argv!["ZPOPMAX", k]), independent: false };
+static BZMPOP: Unblock =
+    Unblock { serve: |v, r, a, k, _| serve_bzmpop(v, r, a, k), replicate_as: Some(|a, k| mpop_form("ZMPOP", a, 2, k)), independent: false };
 
 fn bzpopmin(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     bzpop(ctx, args, &BZPOPMIN)
@@ -1406,7 +1407,7 @@ mod tests {
         let out = ks.run(&["BZPOPMAX", "z", "0"]);
         let block = out.block.expect("blocks");
         assert_eq!(block.timeout_ms, 0);
-        assert_eq!(words(&(block.unblock.replicate_as)(&block.args, &block.keys[0])), ["ZPOPMAX", "z"]);
+        assert_eq!(words(&block.unblock.replicate_as.expect("pops propagate")(&block.args, &block.keys[0])), ["ZPOPMAX", "z"]);
         ks.run(&["ZADD", "z", "1", "a"]);
         assert_eq!(words(&ks.run(&["BZMPOP", "0", "1", "z", "MIN"]).rewrite.expect("rewritten")[0]), ["ZMPOP", "1", "z", "MIN"]);
     }

@@ -716,6 +716,7 @@ fn value_len(v: &Value) -> usize {
         Value::Hash(h) => h.len(),
         Value::Set(s) => s.len(),
         Value::ZSet(z) => z.len(),
+        Value::Stream(s) => s.len() as usize,
     }
 }
 

@@ -121,6 +121,8 @@ pub struct Config {
     /// Plain nodes kept at each end of a list; those further in are
     /// LZF-compressed (0: none).
     pub list_compress_depth: u64,
+    pub stream_node_max_bytes: u64,
+    pub stream_node_max_entries: u64,
     /// `replicaof <host> <port>`: the primary's client address.
     pub replicaof: Option<(String, u16)>,
     pub masterauth: String,
@@ -241,6 +243,8 @@ impl Default for Config {
             hll_sparse_max_bytes: 3000,
             list_max_listpack_size: -2,
             list_compress_depth: 0,
+            stream_node_max_bytes: 4096,
+            stream_node_max_entries: 100,
             replicaof: None,
             masterauth: String::new(),
             masteruser: String::new(),

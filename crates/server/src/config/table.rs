@@ -328,7 +328,6 @@ const LONG: i64 = i64::MAX;
 const TLS: Note = Note::Later("TLS");
 const CLUSTER: Note = Note::Later("cluster mode");
 const ACL: Note = Note::Later("ACL users");
-const STREAMS: Note = Note::Later("streams");
 
 const fn int(default: i64, min: i64, max: i64) -> Kind {
     Kind::Int { default, min, max, memory: false }
@@ -769,8 +768,8 @@ pub static DIRECTIVES: &[Directive] = &[
     stored!("latency-tracking", Kind::Bool(true), Note::Used),
     stored!("latency-tracking-info-percentiles", Kind::Words("50 99 99.9", percentiles), Note::Used),
     int_directive!("tracking-table-max-keys", tracking_table_max_keys, u64, 0, LONG, false, false),
-    stored!("stream-node-max-bytes", mem(4096, 0, LONG), STREAMS),
-    stored!("stream-node-max-entries", int(100, 0, LONG), STREAMS),
+    int_directive!("stream-node-max-bytes", stream_node_max_bytes, u64, 0, LONG, true, false),
+    int_directive!("stream-node-max-entries", stream_node_max_entries, u64, 0, LONG, false, false),
     stored!("aclfile", Kind::Str(""), Note::Refused("ACL files"), immutable),
     stored!("acllog-max-len", int(128, 0, LONG), ACL),
     stored!("acl-pubsub-default", Kind::Enum(&["allchannels", "resetchannels"], "resetchannels"), ACL),

@@ -26,9 +26,59 @@ pub fn key(out: &mut Vec<u8>, key: &[u8], value: &Value, expire: Option<i64>) {
             batches(out, b"ZADD", key, items)
         }
         Value::Hash(h) => batches(out, b"HMSET", key, h.pairs().into_iter().map(|(f, v)| vec![f.to_vec(), v.to_vec()])),
+        Value::Stream(s) => stream(out, key, s),
     }
     if let Some(at) = expire {
         command(out, &[b"PEXPIREAT", key, itoa::Buffer::new().format(at).as_bytes()]);
+    }
+}
+
+/// A stream as `rewriteStreamObject` writes it: its entries as XADDs (an
+/// empty stream as an XADD trimmed to nothing), its counters as XSETID,
+/// each group as XGROUP CREATE and its pending entries as XCLAIMs, and a
+/// consumer owning none as XGROUP CREATECONSUMER.
+fn stream(out: &mut Vec<u8>, key: &[u8], s: &ferrokv_storage::Stream) {
+    use ferrokv_storage::types::stream::IdBuf;
+    let (mut a, mut b) = (IdBuf::default(), IdBuf::default());
+    let mut num = itoa::Buffer::new();
+    if s.is_empty() {
+        command(out, &[&b"XADD"[..], key, b"MAXLEN", b"0", b"0-1", b"x", b"y"]);
+    }
+    for e in s.iter() {
+        let mut args: Vec<&[u8]> = vec![b"XADD", key, e.id.format(&mut a)];
+        args.extend(e.fields().flat_map(|(f, v)| [f, v]));
+        command(out, &args);
+    }
+    let added = num.format(s.entries_added).as_bytes().to_vec();
+    command(out, &[&b"XSETID"[..], key, s.last_id.format(&mut a), b"ENTRIESADDED", &added, b"MAXDELETEDID", s.max_deleted_entry_id.format(&mut b)]);
+    for (name, g) in &s.groups {
+        command(out, &[&b"XGROUP"[..], b"CREATE", key, name, g.last_id.format(&mut a), b"ENTRIESREAD", num.format(g.entries_read).as_bytes()]);
+        for (consumer, c) in &g.consumers {
+            if c.pel.is_empty() {
+                command(out, &[&b"XGROUP"[..], b"CREATECONSUMER", key, name, consumer]);
+            }
+            for id in &c.pel {
+                let Some(nack) = g.pel.get(id) else { continue };
+                let (time, count) = (nack.delivery_time.to_string(), nack.delivery_count.to_string());
+                command(
+                    out,
+                    &[
+                        &b"XCLAIM"[..],
+                        key,
+                        name,
+                        consumer,
+                        b"0",
+                        id.format(&mut a),
+                        b"TIME",
+                        time.as_bytes(),
+                        b"RETRYCOUNT",
+                        count.as_bytes(),
+                        b"JUSTID",
+                        b"FORCE",
+                    ],
+                );
+            }
+        }
     }
 }
 

@@ -7,6 +7,7 @@ pub mod hash;
 pub mod list;
 pub mod listpack;
 pub mod set;
+pub mod stream;
 pub mod tree;
 pub mod zset;
 
@@ -22,6 +23,8 @@ pub struct Limits {
     pub zset_max_listpack_value: AtomicUsize,
     pub list_max_listpack_size: std::sync::atomic::AtomicI64,
     pub list_compress_depth: AtomicUsize,
+    pub stream_node_max_bytes: AtomicUsize,
+    pub stream_node_max_entries: AtomicUsize,
 }
 
 impl Default for Limits {
@@ -35,6 +38,8 @@ impl Default for Limits {
             zset_max_listpack_value: AtomicUsize::new(64),
             list_max_listpack_size: std::sync::atomic::AtomicI64::new(-2),
             list_compress_depth: AtomicUsize::new(0),
+            stream_node_max_bytes: AtomicUsize::new(4096),
+            stream_node_max_entries: AtomicUsize::new(100),
         }
     }
 }
@@ -48,6 +53,7 @@ pub struct Thresholds {
     pub zset_entries: usize,
     pub zset_value: usize,
     pub list: list::Shape,
+    pub stream: stream::NodeLimits,
 }
 
 impl Limits {
@@ -59,6 +65,10 @@ impl Limits {
             zset_entries: self.zset_max_listpack_entries.load(Ordering::Relaxed),
             zset_value: self.zset_max_listpack_value.load(Ordering::Relaxed),
             list: list::Shape { fill: self.list_max_listpack_size.load(Ordering::Relaxed), depth: self.list_compress_depth.load(Ordering::Relaxed) },
+            stream: stream::NodeLimits {
+                max_bytes: self.stream_node_max_bytes.load(Ordering::Relaxed),
+                max_entries: self.stream_node_max_entries.load(Ordering::Relaxed),
+            },
         }
     }
 }

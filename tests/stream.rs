@@ -1,0 +1,261 @@
+//! Streams compared byte for byte with Redis 7.0 (RESP2 and RESP3):
+//! appends, ranges, trimming, deletion, consumer groups, claims, XINFO,
+//! blocking reads across connections, and the RDB/DUMP form both ways.
+
+mod common;
+use common::*;
+
+const BASICS: &str = r#"
+xadd s 1-1 a 1 b 2
+xadd s 1-2 a 3 b 4
+xadd s 1-* c 5
+xadd s 2-* c 6
+xadd s 3 d 7
+xadd s 3-5 e 8
+xadd s 3-5 e 8
+xadd s 2-9 e 8
+xadd s 0-0 e 8
+xadd s 0 e 8
+xadd s - e 8
+xadd s + e 8
+xadd s abc e 8
+xadd s 5-1 a
+xadd s 5-1
+xadd s 5-1 a 1 b
+xadd s nomkstream 6-0 f v
+xadd nokey nomkstream 1-1 f v
+exists nokey
+xadd s 18446744073709551615-18446744073709551614 f v
+xadd s 18446744073709551615-* f v
+xadd s 18446744073709551615-* f v
+xadd s 7-0 f v
+xlen s
+xlen nokey
+xrange s - +
+xrange s - + count 2
+xrange s - + count 0
+xrange s - + count -1
+xrange s 1-2 3
+xrange s (1-2 (3-5
+xrange s (1 +
+xrange s 1 1
+xrange s 1-1 1-1
+xrange s 3-6 3-4
+xrange s (18446744073709551615-18446744073709551615 +
+xrange s - (0-0
+xrange s + -
+xrange s - + count
+xrange s - + foo 1
+xrange s abc +
+xrange s - 1-abc
+xrange s ( +
+xrange nokey - +
+xrevrange s + -
+xrevrange s + - count 3
+xrevrange s 3 1-2
+xrevrange s (3-5 (1-1
+xrevrange s (3-5 (1-1 count 1
+xdel s 1-2 3-5 99-0 1-2
+xdel s abc
+xdel nokey 1-1
+xlen s
+xrange s - +
+xinfo stream s
+set str x
+xadd str 1-1 a b
+xrange str - +
+xlen str
+xdel str 1-1
+type s
+object encoding s
+xsetid s 1-1
+xsetid s 18446744073709551615-18446744073709551615 entriesadded 1
+xsetid s 18446744073709551615-18446744073709551615 entriesadded 100 maxdeletedid 3-5
+xsetid s 1-1 maxdeletedid 2-2
+xsetid s 20-0 entriesadded -1
+xsetid s 20-0 foo
+xsetid nokey 1-1
+xinfo stream s
+xadd e 1-1 a b
+xdel e 1-1
+xlen e
+xinfo stream e
+xrange e - +
+exists e
+"#;
+
+const TRIMMING: &str = r#"
+xadd t maxlen 2 1-1 a 1
+xadd t maxlen = 2 2-1 a 2
+xadd t maxlen 2 3-1 a 3
+xrange t - +
+xadd t minid 3 4-1 a 4
+xrange t - +
+xadd t maxlen ~ 2 5-1 a 5
+xlen t
+xadd t maxlen -1 6-1 a 6
+xadd t maxlen 1 minid 1 6-1 a 6
+xadd t limit 10 6-1 a 6
+xadd t maxlen 1 limit 10 6-1 a 6
+xadd t maxlen abc 6-1 a 6
+xadd t minid abc 6-1 a 6
+xadd t minid + 6-1 a 6
+xtrim t maxlen 1
+xrange t - +
+xtrim t maxlen ~ 0
+xtrim t minid 0
+xtrim t
+xtrim t foo 1
+xtrim t maxlen ~ 1 limit -1
+xtrim t maxlen ~ 1 limit 5
+xtrim nokey maxlen 0
+xtrim t maxlen 0
+xlen t
+exists t
+xinfo stream t
+"#;
+
+const GROUPS: &str = r#"
+xgroup create s g 0
+xgroup create s g 0 mkstream
+exists s
+xadd s 1-1 a 1
+xadd s 2-1 b 2
+xadd s 3-1 c 3
+xgroup create s g 0
+xgroup create s g 0
+xgroup create s late $
+xgroup create s mid 2-1 entriesread 2
+xgroup create s bad 0 entriesread -5
+xgroup create s bad 0 foo
+xgroup create s bad abc
+xgroup create s bad + 
+xgroup create s bad 0 mkstream mkstream entriesread 1 extra
+xinfo groups s
+xreadgroup group g alice count 1 streams s >
+xreadgroup group g alice streams s >
+xreadgroup group g alice streams s >
+xreadgroup group g bob streams s 0
+xreadgroup group g alice streams s 0
+xreadgroup group g alice count 1 streams s 1-1
+xreadgroup group nosuch alice streams s >
+xreadgroup group g alice streams nokey >
+xreadgroup group g alice streams s $
+xreadgroup group g alice streams s
+xreadgroup group g alice noack streams s 0
+xreadgroup streams s >
+xread group g alice streams s 0
+xread noack streams s 0
+xread streams s >
+xread count 2 streams s 0
+xread count 1 streams s s 0 1-1
+xread streams s nokey 0 0
+xread streams s 999
+xread streams s abc
+xread streams s
+xread count -5 streams s 0
+xread block -1 streams s 0
+xread block abc streams s 0
+xread foo streams s 0
+xpending s g
+?xpending s g - + 10
+?xpending s g - + 10 alice
+xpending s g - + 10 nobody
+?xpending s g (1-1 + 10
+?xpending s g - (3-1 1
+xpending s g - + 0
+xpending s g - + -3
+xpending s g - +
+?xpending s g idle 0 - + 10
+xpending s g idle abc - + 10
+xpending s nosuch
+xpending nokey g
+xpending s g - + 10 alice extra
+?xinfo consumers s g
+xinfo consumers s nosuch
+xinfo consumers nokey g
+xack s g 1-1 1-1 9-9
+xack s g abc
+xack s nosuch 1-1
+xack nokey g 1-1
+xpending s g
+xclaim s g bob 0 2-1
+xclaim s g bob 0 2-1 justid
+xclaim s g bob 0 2-1 retrycount 7 justid
+?xpending s g - + 10
+xclaim s g carol 0 1-1 force justid
+xclaim s g carol 0 99-0 force justid
+xclaim s g carol 0 3-1 idle abc
+xclaim s g carol 0 3-1 foo
+xclaim s g carol abc 3-1
+xclaim s nosuch carol 0 3-1
+xclaim nokey g carol 0 3-1
+xclaim s g carol 3600000 3-1
+xclaim s g carol 0 3-1 lastid 5-0 justid
+xinfo groups s
+xautoclaim s g dave 0 0
+xautoclaim s g dave 0 0 count 1 justid
+xautoclaim s g dave 0 (1-1 justid
+xautoclaim s g dave 0 0 count 0
+xautoclaim s g dave 0 0 count abc
+xautoclaim s g dave 0 0 foo
+xautoclaim s g dave abc 0
+xautoclaim s nosuch dave 0 0
+xautoclaim nokey g dave 0 0
+xdel s 2-1
+xautoclaim s g dave 0 0 justid
+xpending s g
+xgroup createconsumer s g erin
+xgroup createconsumer s g erin
+xgroup createconsumer s nosuch erin
+xgroup createconsumer nokey g erin
+xgroup delconsumer s g dave
+xgroup delconsumer s g nobody
+xgroup delconsumer s nosuch dave
+xgroup setid s g 0
+xgroup setid s g $ entriesread 3
+xgroup setid s g abc
+xgroup setid s g 0 entriesread -3
+xgroup setid s nosuch 0
+xgroup setid nokey g 0
+xgroup setid s g 0 foo 1
+xinfo groups s
+xgroup destroy s late
+xgroup destroy s late
+xgroup destroy nokey late
+xgroup foo s g
+xgroup create s
+xinfo foo s
+xinfo stream
+xinfo stream s foo
+xinfo stream s full count
+xinfo stream s full count abc
+xinfo help
+xgroup help
+xinfo groups nokey
+xinfo stream nokey
+xreadgroup group g frank noack streams s >
+xinfo groups s
+"#;
+
+#[test]
+fn basics_resp2() {
+    run_script(&Pair::new(&[]), BASICS);
+}
+
+#[test]
+fn basics_resp3() {
+    run_script(&Pair::new(&[]), &format!("?hello 3\n{BASICS}"));
+}
+
+#[test]
+fn trimming() {
+    run_script(&Pair::new(&[]), TRIMMING);
+    run_script(&Pair::new(&[]), &format!("?hello 3\n{TRIMMING}"));
+}
+
+#[test]
+fn groups_resp2_and_resp3() {
+    run_script(&Pair::new(&[]), GROUPS);
+    run_script(&Pair::new(&[]), &format!("?hello 3\n{GROUPS}"));
+}
