@@ -259,3 +259,53 @@ fn groups_resp2_and_resp3() {
     run_script(&Pair::new(&[]), GROUPS);
     run_script(&Pair::new(&[]), &format!("?hello 3\n{GROUPS}"));
 }
+
+const BLOCKING: &str = r#"
+xadd s 1-1 a 1
+xgroup create s g $
+>@1 xread block 0 streams s $
+>@2 xread count 1 block 0 streams s nokey 1-1 0
+!sleep 100
+xadd nokey 5-5 z 9
+@2 !read
+xadd s 2-1 b 2
+@1 !read
+>@1 xread block 0 streams s 9-0
+>@2 xread block 0 streams s 2-1
+!sleep 100
+xadd s 3-1 c 3
+@2 !read
+xadd s 9-1 d 4
+@1 !read
+xread block 50 streams s $
+xread block 50 streams s 9-1
+>@1 xreadgroup group g alice block 0 streams s >
+>@2 xreadgroup group g bob count 1 block 0 streams s >
+!sleep 100
+xadd s 10-1 e 5
+@1 !read
+xadd s 11-1 f 6
+xadd s 11-2 f 7
+@2 !read
+xpending s g
+>@1 xreadgroup group g carol block 0 streams s >
+!sleep 100
+xgroup destroy s g
+@1 !read
+>@1 xread block 0 streams s $
+!sleep 100
+del s
+xadd s 1-1 new 1
+xadd s 12-1 new 2
+@1 !read
+multi
+xread block 0 streams s $
+xreadgroup group g x block 0 streams s >
+exec
+"#;
+
+#[test]
+fn blocking_reads_resp2_and_resp3() {
+    run_script(&Pair::new(&[]), BLOCKING);
+    run_script(&Pair::new(&[]), &format!("?@0 hello 3\n?@1 hello 3\n?@2 hello 3\n{BLOCKING}"));
+}

@@ -423,6 +423,7 @@ fn run_script_on(mut ours: Vec<Conn>, mut theirs: Vec<Conn>, script: &str, ids: 
     };
     for (lineno, line) in script.lines().enumerate() {
         let mut line = line.trim();
+        if std::env::var("SCRIPT_TRACE").is_ok() { eprintln!("> {line}"); }
         if line.is_empty() || line.starts_with('#') {
             continue;
         }
@@ -517,9 +518,63 @@ pub fn populate_every_encoding(c: &mut Conn) {
     for i in 0..300 {
         c.cmd(&["zadd", "z:sl", &format!("{}.25", i - 150), &format!("m{i}")]);
     }
+    populate_stream(c, "x:groups");
 }
 
-pub const ENCODING_KEYS: &[&str] = &["s:int", "s:emb", "s:raw", "s:neg", "l:small", "l:big", "set:int", "set:ht", "h:lp", "h:ht", "z:lp", "z:sl"];
+/// A stream over several nodes, with deleted entries, entries with their
+/// own fields, and groups with pending entries, consumers owning none, and
+/// a NOACK reader. Every ID is explicit, so both servers hold the same.
+pub fn populate_stream(c: &mut Conn, key: &str) {
+    let id = |i: u64| format!("{}-{}", 1_700_000_000_000 + i, i % 3);
+    for i in 1..=250u64 {
+        let (v, n) = (format!("v{i}"), i.to_string());
+        let mut args = vec!["xadd", key, "", "field", &v, "n", &n];
+        let id_text = id(i);
+        args[2] = &id_text;
+        if i % 7 == 0 {
+            args.extend(["extra", "x"]);
+        }
+        c.cmd(&args);
+    }
+    for i in [3, 120, 121, 250] {
+        c.cmd(&["xdel", key, &id(i)]);
+    }
+    c.cmd(&["xgroup", "create", key, "g1", "0"]);
+    c.cmd(&["xreadgroup", "group", "g1", "alice", "count", "10", "streams", key, ">"]);
+    c.cmd(&["xreadgroup", "group", "g1", "bob", "count", "5", "streams", key, ">"]);
+    c.cmd(&["xack", key, "g1", &id(1), &id(2)]);
+    c.cmd(&["xgroup", "createconsumer", key, "g1", "idle"]);
+    c.cmd(&["xgroup", "create", key, "g2", "0"]);
+    c.cmd(&["xreadgroup", "group", "g2", "carol", "noack", "count", "3", "streams", key, ">"]);
+    c.cmd(&["xgroup", "create", key, "g3", "$"]);
+}
+
+pub const ENCODING_KEYS: &[&str] = &["s:int", "s:emb", "s:raw", "s:neg", "l:small", "l:big", "set:int", "set:ht", "h:lp", "h:ht", "z:lp", "z:sl", "x:groups"];
+
+/// XINFO STREAM but `radix-tree-nodes` (the size of Redis's own radix
+/// tree, which ferrokv estimates).
+pub fn stream_counters(c: &mut Conn, key: &str) -> Vec<u8> {
+    let Frame::Array(items) = c.cmd(&["xinfo", "stream", key]) else { panic!("XINFO STREAM {key}") };
+    let mut out = Vec::new();
+    for pair in items.chunks(2) {
+        if pair[0] != bulk("radix-tree-nodes") {
+            out.extend_from_slice(format!("{pair:?}").as_bytes());
+        }
+    }
+    out
+}
+
+/// Each group's XPENDING summary.
+fn groups_pending(c: &mut Conn, key: &str) -> Vec<u8> {
+    let Frame::Array(groups) = c.cmd(&["xinfo", "groups", key]) else { panic!("XINFO GROUPS {key}") };
+    let mut out = Vec::new();
+    for g in groups {
+        let Frame::Array(fields) = g else { panic!("group {g:?}") };
+        let name = fields[1].as_bytes().expect("group name").to_vec();
+        out.extend(c.cmd_raw(&[b"xpending", key.as_bytes(), &name]));
+    }
+    out
+}
 
 /// Everything a client can observe about a key's value.
 pub fn contents(c: &mut Conn, key: &str) -> String {
@@ -531,6 +586,13 @@ pub fn contents(c: &mut Conn, key: &str) -> String {
         "set" => sorted_reply(&c.cmd_raw(&[b"smembers", key.as_bytes()])),
         "hash" => sorted_pairs(&c.cmd_raw(&[b"hgetall", key.as_bytes()])),
         "zset" => c.cmd_raw(&[b"zrange", key.as_bytes(), b"0", b"-1", b"withscores"]),
+        "stream" => [
+            c.cmd_raw(&[b"xrange", key.as_bytes(), b"-", b"+"]),
+            c.cmd_raw(&[b"xinfo", b"groups", key.as_bytes()]),
+            stream_counters(c, key),
+            groups_pending(c, key),
+        ]
+        .concat(),
         other => panic!("{key}: unexpected type {other}"),
     };
     let encoding = c.cmd(&["object", "encoding", key]);
