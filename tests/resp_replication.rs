@@ -139,7 +139,10 @@ fn stream_until(s: &mut TcpStream, end: &[u8]) -> String {
     }
     let text = String::from_utf8_lossy(&buf).replace("*1\r\n$4\r\nping\r\n", "");
     let pxat = regex_free_blank(&text, "PXAT\r\n$13\r\n");
-    regex_free_blank(&pxat, "PEXPIREAT\r\n$1\r\nk\r\n$13\r\n")
+    let pexpireat = regex_free_blank(&pxat, "PEXPIREAT\r\n$1\r\nk\r\n$13\r\n");
+    // A delivery's time, and the time part of a `*` stream ID.
+    let time = regex_free_blank(&pexpireat, "TIME\r\n$13\r\n");
+    regex_free_blank(&time, "xadd\r\n$4\r\nauto\r\n$15\r\n")
 }
 
 /// Blanks the 13 digits after each `marker`.
@@ -207,6 +210,27 @@ fn the_stream_is_byte_for_byte_redis() {
         &["georadius", "geo", "15", "37", "200", "km", "storedist", "gd"],
         &["georadius_ro", "geo", "15", "37", "200", "km"],
         &["geosearchstore", "gs", "geo", "fromlonlat", "15", "37", "bybox", "400", "400", "km", "count", "1"],
+        &["xadd", "auto", "*", "f", "v"],
+        &["xadd", "x", "1-1", "a", "1"],
+        &["xadd", "x", "1-*", "a", "2"],
+        &["xadd", "x", "maxlen", "~", "1", "limit", "5", "2-1", "a", "3"],
+        &["xadd", "x", "maxlen", "=", "2", "3-1", "a", "4"],
+        &["xtrim", "x", "minid", "~", "3"],
+        &["xtrim", "x", "minid", "2-2"],
+        &["xgroup", "create", "x", "g", "0"],
+        &["xreadgroup", "group", "g", "alice", "count", "1", "streams", "x", ">"],
+        &["xreadgroup", "group", "g", "bob", "noack", "streams", "x", ">"],
+        &["xreadgroup", "group", "g", "alice", "streams", "x", "0"],
+        &["xclaim", "x", "g", "carol", "0", "3-1", "justid"],
+        &["xclaim", "x", "g", "carol", "0", "9-9", "lastid", "9-9"],
+        &["xautoclaim", "x", "g", "dave", "0", "0"],
+        &["xack", "x", "g", "3-1"],
+        &["xgroup", "createconsumer", "x", "g", "erin"],
+        &["xgroup", "delconsumer", "x", "g", "erin"],
+        &["xgroup", "setid", "x", "g", "0", "entriesread", "0"],
+        &["xdel", "x", "3-1"],
+        &["xsetid", "x", "5-5"],
+        &["xgroup", "destroy", "x", "g"],
         &["eval", "redis.call('set', KEYS[1], ARGV[1]); return redis.call('incr', 'n')", "1", "ev", "x"],
         &["unlink", "ev"],
         &["del", "nosuchkey"],

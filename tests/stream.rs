@@ -309,3 +309,75 @@ fn blocking_reads_resp2_and_resp3() {
     run_script(&Pair::new(&[]), BLOCKING);
     run_script(&Pair::new(&[]), &format!("?@0 hello 3\n?@1 hello 3\n?@2 hello 3\n{BLOCKING}"));
 }
+
+fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
+    }
+}
+
+/// What the trims and reads a stream's users run leave behind.
+fn churn(c: &mut Conn) {
+    populate_stream(c, "x");
+    for i in 0..300 {
+        c.cmd(&["xadd", "t", "maxlen", "~", "20", "limit", "150", &format!("{}-0", i + 1), "f", "v"]);
+    }
+    c.cmd(&["xadd", "t", "minid", "~", "250", "1000-0", "f", "v"]);
+    c.cmd(&["xreadgroup", "group", "g1", "dave", "count", "3", "streams", "x", ">"]);
+    c.cmd(&["xclaim", "x", "g1", "erin", "0", "1700000000005-2", "1700000000006-0", "retrycount", "9"]);
+    c.cmd(&["xautoclaim", "x", "g1", "frank", "0", "0", "count", "2"]);
+    c.cmd(&["xgroup", "setid", "x", "g2", "1700000000100-1", "entriesread", "100"]);
+    c.cmd(&["xgroup", "create", "empty", "g", "$", "mkstream"]);
+}
+
+fn stream_state(c: &mut Conn) -> String {
+    ["x", "t", "empty"].iter().map(|k| contents(c, k)).collect::<Vec<_>>().join("\n")
+}
+
+const AOF: [&str; 6] = ["--appendonly", "yes", "--save", "", "--enable-debug-command", "yes"];
+
+/// Redis's AOF (its trims with LIMIT rewritten to `=`, its XCLAIMs) loads
+/// into ferrokv with every group intact; ferrokv's command-form rewrite
+/// reloads into itself and into Redis the same.
+#[test]
+fn aof_moves_streams_both_ways_with_redis() {
+    let redis = Node::redis(&["--appendonly", "yes", "--enable-debug-command", "yes"]);
+    let mut rc = redis.conn();
+    churn(&mut rc);
+    let want = stream_state(&mut rc);
+    assert!(want.contains("dave") && want.contains("stream"), "{want}");
+    let copy = tempfile::tempdir().unwrap();
+    copy_dir(&redis.dir.path().join("appendonlydir"), &copy.path().join("appendonlydir"));
+    let dir = copy.path().to_str().unwrap();
+    let mut ours = Node::ferrokv(&[&["--dir", dir, "--aof-use-rdb-preamble", "no"][..], &AOF].concat());
+    assert_eq!(stream_state(&mut ours.conn()), want, "ferrokv loading Redis's AOF");
+    let mut c = ours.conn();
+    c.cmd(&["bgrewriteaof"]);
+    assert!(eventually(WAIT, || info_field(&mut ours.conn(), "persistence", "aof_rewrite_in_progress") == "0"));
+    ours.kill9();
+    ours.restart(&[&["--dir", dir][..], &AOF].concat());
+    assert_eq!(stream_state(&mut ours.conn()), want, "ferrokv reloading its command-form rewrite");
+    let copy2 = tempfile::tempdir().unwrap();
+    copy_dir(&copy.path().join("appendonlydir"), &copy2.path().join("appendonlydir"));
+    let back = Node::redis(&["--dir", copy2.path().to_str().unwrap(), "--appendonly", "yes"]);
+    assert_eq!(stream_state(&mut back.conn()), want, "Redis loading ferrokv's AOF");
+}
+
+/// A replica (ferrokv's, over gRPC) and a restart from the RDB hold the
+/// same streams and groups as the primary.
+#[test]
+fn replicas_and_snapshots_keep_groups() {
+    let p = Node::ferrokv(&["--enable-debug-command", "yes"]);
+    let port = p.port.to_string();
+    let r = Node::ferrokv(&["--enable-debug-command", "yes", "--save", "", "--replicaof", "127.0.0.1", &port]);
+    let mut c = p.conn();
+    churn(&mut c);
+    let want = stream_state(&mut c);
+    let digest = c.cmd(&["debug", "digest"]);
+    assert!(eventually(WAIT, || r.conn().cmd(&["debug", "digest"]) == digest), "the replica converges");
+    assert_eq!(stream_state(&mut r.conn()), want, "the replica's groups");
+    assert_eq!(c.cmd(&["debug", "reload"]), simple("OK"));
+    assert_eq!(stream_state(&mut c), want, "DEBUG RELOAD (save and load the RDB)");
+}

@@ -423,7 +423,9 @@ fn run_script_on(mut ours: Vec<Conn>, mut theirs: Vec<Conn>, script: &str, ids: 
     };
     for (lineno, line) in script.lines().enumerate() {
         let mut line = line.trim();
-        if std::env::var("SCRIPT_TRACE").is_ok() { eprintln!("> {line}"); }
+        if std::env::var("SCRIPT_TRACE").is_ok() {
+            eprintln!("> {line}");
+        }
         if line.is_empty() || line.starts_with('#') {
             continue;
         }

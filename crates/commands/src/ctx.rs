@@ -116,12 +116,16 @@ pub struct Ctx<'a> {
     /// registers the waiter after the handler returns, still holding the
     /// keys, so no push slips between the look and the registration.
     pub block: Option<Block>,
+    /// The call comes from the primary or the AOF (Redis's
+    /// `mustObeyClient`): what it asks was already accepted once, so
+    /// limits that only protect a live server (XADD's LIMIT) are waived.
+    pub obey: bool,
 }
 
 impl<'a> Ctx<'a> {
     /// A context over `view` replying into `out`, for a call that may block.
     pub fn new(view: View<'a>, out: &'a mut BytesMut, proto: Protocol, limits: &'a Limits, effects: Effects) -> Self {
-        Ctx { view, out, proto, name: "", effects, limits, may_block: true, block: None }
+        Ctx { view, out, proto, name: "", effects, limits, may_block: true, block: None, obey: false }
     }
 
     /// Raises keyspace event `name` of `class` on `key` (see

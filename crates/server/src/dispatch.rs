@@ -351,7 +351,8 @@ pub fn call<'s>(server: &'s Server, client: &mut Client, entry: &'s Entry, args:
 }
 
 fn node_ctx<'a>(server: &'a Server, client: &'a mut Client, entry: &'a Entry, view: View<'a>, out: &'a mut BytesMut, collect: bool) -> Ctx<'a> {
-    let data = ferrokv_commands::Ctx::new(view, out, client.proto, &server.hot.limits, Effects::new(collect));
+    let mut data = ferrokv_commands::Ctx::new(view, out, client.proto, &server.hot.limits, Effects::new(collect));
+    data.obey = client.is_master || client.is_loading;
     Ctx { server, client, entry, data }
 }
 

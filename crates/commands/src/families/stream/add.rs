@@ -21,8 +21,6 @@ struct AddTrim {
     approx: bool,
     /// Where the MAXLEN count or MINID id is, for rewriting.
     trim_at: usize,
-    /// Where LIMIT and its count are, dropped when rewriting.
-    limit_at: Option<usize>,
     limit: u64,
     nomkstream: bool,
     /// XADD's ID (None: `*`), and whether its sequence was given.
@@ -68,7 +66,6 @@ fn parse_add_trim(ctx: &Ctx<'_>, args: &[Bytes], xadd: bool) -> Result<AddTrim, 
                 return Err("ERR The LIMIT argument must be >= 0.".into());
             }
             o.limit = n as u64;
-            o.limit_at = Some(i);
             limit_given = true;
             i += 1;
         } else if xadd && args::is(opt, "nomkstream") {
@@ -89,7 +86,10 @@ fn parse_add_trim(ctx: &Ctx<'_>, args: &[Bytes], xadd: bool) -> Result<AddTrim, 
     if !xadd && o.trim.is_none() {
         return Err("ERR syntax error, XTRIM must be called with a trimming strategy".into());
     }
-    if limit_given {
+    if ctx.obey {
+        // Trimmed exactly as the primary (or the AOF's writer) did.
+        o.limit = 0;
+    } else if limit_given {
         if !o.approx {
             return Err("ERR syntax error, LIMIT cannot be used without the special ~ option".into());
         }
@@ -105,10 +105,8 @@ fn parse_add_trim(ctx: &Ctx<'_>, args: &[Bytes], xadd: bool) -> Result<AddTrim, 
 }
 
 /// What an approximate trim propagates as: `=` and the length (or first
-/// ID) it left, so replicas and the AOF trim exactly the same entries.
-/// LIMIT is dropped: it would be refused beside `=`, and the exact form
-/// needs no bound (Redis instead lets its primary and AOF clients skip
-/// the check).
+/// ID) it left, so replicas and the AOF trim exactly the same entries
+/// (LIMIT stays: replicas and the AOF loader ignore it, see `Ctx::obey`).
 fn exact_trim_args(args: &[Bytes], o: &AddTrim, s: &Stream) -> Vec<Bytes> {
     let mut out = args.to_vec();
     out[o.trim_at - 1] = Bytes::from_static(b"=");
@@ -116,9 +114,6 @@ fn exact_trim_args(args: &[Bytes], o: &AddTrim, s: &Stream) -> Vec<Bytes> {
         Some(Trim::MaxLen(_)) => Bytes::from(s.len().to_string()),
         _ => id_bytes(s.first_stored_id().unwrap_or_default()),
     };
-    if let Some(at) = o.limit_at {
-        out.drain(at..at + 2);
-    }
     out
 }
 
@@ -172,8 +167,7 @@ pub fn xadd(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     let mut propagated = (o.trim.is_some() && o.approx).then(|| exact_trim_args(args, &o, s));
     if !matches!(o.id, Some((_, true))) {
         // The ID chosen, not `*` or `<ms>-*`, so replicas add the same.
-        let at = o.id_at - propagated.as_ref().map_or(0, |p| args.len() - p.len());
-        propagated.get_or_insert_with(|| args.to_vec())[at] = id_bytes(id);
+        propagated.get_or_insert_with(|| args.to_vec())[o.id_at] = id_bytes(id);
     }
     ctx.bulk(&id_bytes(id));
     ctx.view.modified(key);
