@@ -326,6 +326,64 @@ fn geo_command() -> impl Strategy<Value = Vec<String>> {
     ]
 }
 
+/// Stream commands over explicit IDs (nothing time-based: no `*`, no
+/// idle times or delivery times in a compared reply), mixing with the
+/// other types on the same keys.
+fn stream_command() -> impl Strategy<Value = Vec<String>> {
+    let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+    let id = || pick(&["0", "1", "1-1", "2-0", "2-5", "3", "5-*", "18446744073709551615", "-", "+", "(1-1", "abc", "$", ">"]);
+    let group = || pick(&["g1", "g2"]);
+    let consumer = || pick(&["alice", "bob"]);
+    prop_oneof![
+        4 => (key(), pick(&["", "nomkstream", "maxlen 2", "maxlen ~ 1", "minid = 2", "maxlen ~ 1 limit 1"]), (1u64..6, 0u64..3), value()).prop_map(move |(k, o, (ms, seq), v)| {
+            let mut c = s(&["xadd", &k]);
+            c.extend(o.split_whitespace().map(String::from));
+            c.extend(s(&[&format!("{ms}-{seq}"), "f", &v]));
+            c
+        }),
+        1 => (key(), id(), id(), pick(&["", "count 1", "count 0", "count -1"])).prop_map(move |(k, a, b, o)| {
+            let mut c = s(&["xrange", &k, a, b]);
+            c.extend(o.split_whitespace().map(String::from));
+            c
+        }),
+        1 => (key(), id(), id()).prop_map(move |(k, a, b)| s(&["xrevrange", &k, a, b, "count", "2"])),
+        1 => key().prop_map(move |k| s(&["xlen", &k])),
+        1 => (key(), id(), id()).prop_map(move |(k, a, b)| s(&["xdel", &k, a, b])),
+        1 => (key(), pick(&["maxlen 1", "maxlen ~ 0", "minid 2", "minid ~ 3", "maxlen -1"])).prop_map(move |(k, o)| {
+            let mut c = s(&["xtrim", &k]);
+            c.extend(o.split_whitespace().map(String::from));
+            c
+        }),
+        1 => (key(), key(), id(), id(), pick(&["", "count 1"])).prop_map(move |(a, b, x, y, o)| {
+            let mut c = s(&["xread"]);
+            c.extend(o.split_whitespace().map(String::from));
+            c.extend(s(&["streams", &a, &b, x, y]));
+            c
+        }),
+        2 => (key(), group(), id(), pick(&["", "mkstream", "entriesread 1"])).prop_map(move |(k, g, i, o)| {
+            let mut c = s(&["xgroup", "create", &k, g, i]);
+            c.extend(o.split_whitespace().map(String::from));
+            c
+        }),
+        3 => (key(), group(), consumer(), id(), pick(&["", "count 1", "noack"])).prop_map(move |(k, g, c, i, o)| {
+            let mut v = s(&["xreadgroup", "group", g, c]);
+            v.extend(o.split_whitespace().map(String::from));
+            v.extend(s(&["streams", &k, i]));
+            v
+        }),
+        1 => (key(), group(), id()).prop_map(move |(k, g, i)| s(&["xack", &k, g, i])),
+        1 => (key(), group()).prop_map(move |(k, g)| s(&["xpending", &k, g])),
+        1 => (key(), group(), consumer(), id()).prop_map(move |(k, g, c, i)| s(&["xclaim", &k, g, c, "0", i, "justid"])),
+        1 => (key(), group(), consumer(), id()).prop_map(move |(k, g, c, i)| s(&["xautoclaim", &k, g, c, "0", i, "justid"])),
+        1 => (key(), group(), id()).prop_map(move |(k, g, i)| s(&["xgroup", "setid", &k, g, i])),
+        1 => (key(), group()).prop_map(move |(k, g)| s(&["xgroup", "destroy", &k, g])),
+        1 => (key(), group(), consumer()).prop_map(move |(k, g, c)| s(&["xgroup", "delconsumer", &k, g, c])),
+        1 => (key(), group(), consumer()).prop_map(move |(k, g, c)| s(&["xgroup", "createconsumer", &k, g, c])),
+        1 => key().prop_map(move |k| s(&["xinfo", "groups", &k])),
+        1 => (key(), id()).prop_map(move |(k, i)| s(&["xsetid", &k, i])),
+    ]
+}
+
 /// A blocking command on a second connection, then a command on the main
 /// one that may wake it; written as `["__pair", blocking..., "|", other...]`.
 fn blocking_pair() -> impl Strategy<Value = Vec<String>> {
@@ -336,12 +394,16 @@ fn blocking_pair() -> impl Strategy<Value = Vec<String>> {
         key().prop_map(|a| vec!["bzpopmin".to_string(), a, "0.1".into()]),
         key().prop_map(|a| vec!["blmpop".to_string(), "0.1".into(), "1".into(), a, "left".into(), "count".into(), "2".into()]),
         key().prop_map(|a| vec!["bzmpop".to_string(), "0.1".into(), "1".into(), a, "max".into()]),
+        (key(), pick(&["$", "0", "1-1"])).prop_map(|(a, id)| vec!["xread".to_string(), "block".into(), "100".into(), "streams".into(), a, id.into()]),
+        key().prop_map(|a| ["xreadgroup", "group", "g1", "alice", "block", "100", "streams", &a, ">"].iter().map(|x| x.to_string()).collect()),
     ];
     let waker = prop_oneof![
         (key(), value(), value()).prop_map(|(k, a, b)| vec!["rpush".to_string(), k, a, b]),
         (key(), -3i32..3, member()).prop_map(|(k, sc, m)| vec!["zadd".to_string(), k, sc.to_string(), m]),
         (key(), value()).prop_map(|(k, v)| vec!["set".to_string(), k, v]),
         key().prop_map(|k| vec!["del".to_string(), k]),
+        (key(), 1u64..4).prop_map(|(k, ms)| vec!["xadd".to_string(), k, format!("{ms}-1"), "f".into(), "v".into()]),
+        key().prop_map(|k| vec!["xgroup".to_string(), "destroy".into(), k, "g1".into()]),
     ];
     (blocking, waker).prop_map(|(b, w)| {
         let mut v = vec!["__pair".to_string()];
@@ -363,7 +425,7 @@ fn script_command() -> impl Strategy<Value = Vec<String>> {
         "local r = redis.pcall(unpack(ARGV)) return {r, type(r)}",
         "redis.pcall(unpack(ARGV)) return redis.pcall(unpack(ARGV))",
     ]);
-    (scripts, prop_oneof![command(), collection_command(), geo_command()]).prop_map(|(script, inner)| {
+    (scripts, prop_oneof![command(), collection_command(), geo_command(), stream_command()]).prop_map(|(script, inner)| {
         let mut c = vec!["eval".to_string(), script.to_string(), "0".to_string()];
         c.extend(inner);
         c
@@ -447,7 +509,7 @@ fn run_random_sequences(resp3: bool) {
     }
     let cases = std::env::var("FERROKV_DIFF_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(300);
     let mut runner = TestRunner::new(Config { cases, failure_persistence: None, ..Config::default() });
-    let any = prop_oneof![12 => command(), 8 => collection_command(), 4 => more_command(), 3 => edge_command(), 1 => blocking_pair(), 3 => script_command(), 2 => geo_command()];
+    let any = prop_oneof![12 => command(), 8 => collection_command(), 4 => more_command(), 3 => edge_command(), 1 => blocking_pair(), 3 => script_command(), 2 => geo_command(), 3 => stream_command()];
     let result = runner.run(&prop::collection::vec(any, 1..40), |cmds| {
         let mut conns = conns.borrow_mut();
         let (ours, theirs) = &mut *conns;
