@@ -271,3 +271,35 @@ fn serving_a_blocked_client_raises_its_pop() {
     };
     assert_eq!(run(&pair.ours), run(&pair.redis));
 }
+
+#[test]
+fn stream_events() {
+    same_events(
+        "KEA",
+        r#"
+xadd s 1-1 a 1
+xadd s maxlen 1 2-1 a 2
+xadd s nomkstream 3-1 a 3
+xadd nokey nomkstream 1-1 a 1
+xtrim s maxlen 0
+xtrim s maxlen 0
+xadd s 4-1 a 4
+xdel s 4-1 9-9
+xadd s 5-1 a 5
+xsetid s 9-9
+xgroup create s g 0
+xgroup create s2 g $ mkstream
+xreadgroup group g alice streams s >
+xgroup createconsumer s g bob
+xgroup createconsumer s g bob
+xclaim s g bob 0 5-1
+xack s g 5-1
+xgroup delconsumer s g bob
+xgroup setid s g 0
+xgroup destroy s g
+copy s s3
+rename s3 s4
+del s4
+"#,
+    );
+}

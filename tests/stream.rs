@@ -82,6 +82,29 @@ xlen e
 xinfo stream e
 xrange e - +
 exists e
+copy s s2
+xrange s2 - +
+xinfo stream s2
+rename s2 s3
+xlen s3
+object encoding s3
+config set stream-node-max-entries 2
+xadd n 1-1 a 1
+xadd n 1-2 a 2
+xadd n 1-3 b 3
+xadd n 1-4 a 4 b 5
+xadd n 1-5 a 6
+xinfo stream n
+xadd n maxlen ~ 2 1-6 a 7
+xrange n - +
+xinfo stream n
+config set stream-node-max-bytes 40
+xadd m 1-1 f 0123456789
+xadd m 1-2 f 0123456789
+xadd m 1-3 f 0123456789
+xinfo stream m
+config set stream-node-max-entries 100
+config set stream-node-max-bytes 4096
 "#;
 
 const TRIMMING: &str = r#"
@@ -170,7 +193,7 @@ xpending s g - +
 xpending s g idle abc - + 10
 xpending s nosuch
 xpending nokey g
-xpending s g - + 10 alice extra
+?xpending s g - + 10 alice extra
 ?xinfo consumers s g
 xinfo consumers s nosuch
 xinfo consumers nokey g
@@ -264,6 +287,7 @@ const BLOCKING: &str = r#"
 xadd s 1-1 a 1
 xgroup create s g $
 >@1 xread block 0 streams s $
+!sleep 50
 >@2 xread count 1 block 0 streams s nokey 1-1 0
 !sleep 100
 xadd nokey 5-5 z 9
@@ -271,6 +295,7 @@ xadd nokey 5-5 z 9
 xadd s 2-1 b 2
 @1 !read
 >@1 xread block 0 streams s 9-0
+!sleep 50
 >@2 xread block 0 streams s 2-1
 !sleep 100
 xadd s 3-1 c 3
@@ -279,7 +304,9 @@ xadd s 9-1 d 4
 @1 !read
 xread block 50 streams s $
 xread block 50 streams s 9-1
+xgroup setid s g $
 >@1 xreadgroup group g alice block 0 streams s >
+!sleep 50
 >@2 xreadgroup group g bob count 1 block 0 streams s >
 !sleep 100
 xadd s 10-1 e 5
@@ -303,6 +330,24 @@ xread block 0 streams s $
 xreadgroup group g x block 0 streams s >
 exec
 "#;
+
+const UNBLOCK: &str = r#"
+>@1 xread block 0 streams s $
+>@2 xreadgroup group g alice block 0 streams s >
+!sleep 100
+xgroup create s g $ mkstream
+client unblock $ID1
+@1 !read
+client unblock $ID2 error
+@2 !read
+client unblock $ID2
+"#;
+
+#[test]
+fn client_unblock_ends_blocked_reads() {
+    run_script_with_ids(&Pair::new(&[]), &UNBLOCK.replace("xreadgroup group g alice", "xread"));
+    run_script_with_ids(&Pair::new(&[]), &format!("xgroup create s g $ mkstream\n{}", UNBLOCK.replace("xgroup create s g $ mkstream\n", "")));
+}
 
 #[test]
 fn blocking_reads_resp2_and_resp3() {

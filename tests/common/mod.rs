@@ -553,19 +553,6 @@ pub fn populate_stream(c: &mut Conn, key: &str) {
 
 pub const ENCODING_KEYS: &[&str] = &["s:int", "s:emb", "s:raw", "s:neg", "l:small", "l:big", "set:int", "set:ht", "h:lp", "h:ht", "z:lp", "z:sl", "x:groups"];
 
-/// XINFO STREAM but `radix-tree-nodes` (the size of Redis's own radix
-/// tree, which ferrokv estimates).
-pub fn stream_counters(c: &mut Conn, key: &str) -> Vec<u8> {
-    let Frame::Array(items) = c.cmd(&["xinfo", "stream", key]) else { panic!("XINFO STREAM {key}") };
-    let mut out = Vec::new();
-    for pair in items.chunks(2) {
-        if pair[0] != bulk("radix-tree-nodes") {
-            out.extend_from_slice(format!("{pair:?}").as_bytes());
-        }
-    }
-    out
-}
-
 /// Each group's XPENDING summary.
 fn groups_pending(c: &mut Conn, key: &str) -> Vec<u8> {
     let Frame::Array(groups) = c.cmd(&["xinfo", "groups", key]) else { panic!("XINFO GROUPS {key}") };
@@ -591,7 +578,7 @@ pub fn contents(c: &mut Conn, key: &str) -> String {
         "stream" => [
             c.cmd_raw(&[b"xrange", key.as_bytes(), b"-", b"+"]),
             c.cmd_raw(&[b"xinfo", b"groups", key.as_bytes()]),
-            stream_counters(c, key),
+            c.cmd_raw(&[b"xinfo", b"stream", key.as_bytes()]),
             groups_pending(c, key),
         ]
         .concat(),

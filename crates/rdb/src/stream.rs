@@ -388,27 +388,29 @@ mod tests {
     fn stream_strategy() -> impl proptest::strategy::Strategy<Value = RdbStream> {
         use proptest::prelude::*;
         let pairs = proptest::collection::vec((proptest::collection::vec(any::<u8>(), 0..8), proptest::collection::vec(any::<u8>(), 0..300)), 1..4);
-        (proptest::collection::vec((1u64..5, 0u64..3, pairs), 0..300), any::<u64>(), proptest::collection::vec(any::<u8>(), 1..5)).prop_map(|(steps, added, name)| {
-            let mut s = RdbStream::default();
-            let mut at = (1_700_000_000_000u64, 0u64);
-            for (gap, seq, pairs) in steps {
-                at = (at.0 + gap, seq);
-                s.entries.push((at, pairs));
-            }
-            s.length = s.entries.len() as u64;
-            s.last_id = at;
-            s.first_id = s.entries.first().map_or((0, 0), |e| e.0);
-            s.entries_added = added;
-            let pel: Vec<(RawId, i64, u64)> = s.entries.iter().take(3).map(|e| (e.0, 1_700_000_000_000, 2)).collect();
-            s.groups.push(RdbGroup {
-                name,
-                last_id: at,
-                entries_read: Some(-1),
-                consumers: vec![RdbConsumer { name: b"c".to_vec(), seen_time: 5, pel: pel.iter().map(|p| p.0).collect() }],
-                pel,
-            });
-            s
-        })
+        (proptest::collection::vec((1u64..5, 0u64..3, pairs), 0..300), any::<u64>(), proptest::collection::vec(any::<u8>(), 1..5)).prop_map(
+            |(steps, added, name)| {
+                let mut s = RdbStream::default();
+                let mut at = (1_700_000_000_000u64, 0u64);
+                for (gap, seq, pairs) in steps {
+                    at = (at.0 + gap, seq);
+                    s.entries.push((at, pairs));
+                }
+                s.length = s.entries.len() as u64;
+                s.last_id = at;
+                s.first_id = s.entries.first().map_or((0, 0), |e| e.0);
+                s.entries_added = added;
+                let pel: Vec<(RawId, i64, u64)> = s.entries.iter().take(3).map(|e| (e.0, 1_700_000_000_000, 2)).collect();
+                s.groups.push(RdbGroup {
+                    name,
+                    last_id: at,
+                    entries_read: Some(-1),
+                    consumers: vec![RdbConsumer { name: b"c".to_vec(), seen_time: 5, pel: pel.iter().map(|p| p.0).collect() }],
+                    pel,
+                });
+                s
+            },
+        )
     }
 
     proptest::proptest! {

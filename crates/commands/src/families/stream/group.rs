@@ -97,21 +97,21 @@ fn setid_form(key: &Bytes, group_name: &Bytes, g: &Group) -> Vec<Bytes> {
     argv!["XGROUP", "SETID", key, group_name, id_bytes(g.last_id), "ENTRIESREAD", g.entries_read]
 }
 
-/// The consumer, looked up (its seen time refreshed) or created; a
+/// The consumer, looked up (its seen time refreshed) or created (true); a
 /// creation under NOACK propagates, since no XCLAIM will create it.
-fn consumer_for(g: &mut Group, d: &Delivery<'_>, prop: &mut Vec<Vec<Bytes>>) -> Bytes {
+fn consumer_for(g: &mut Group, d: &Delivery<'_>, prop: &mut Vec<Vec<Bytes>>) -> (Bytes, bool) {
     let (c, created) = g.consumer(d.consumer, d.now);
     c.seen_time = d.now;
     if created && d.noack {
         prop.push(argv!["XGROUP", "CREATECONSUMER", d.key, d.group, d.consumer]);
     }
-    g.consumer_name(d.consumer).unwrap_or_else(|| d.consumer.clone())
+    (g.consumer_name(d.consumer).unwrap_or_else(|| d.consumer.clone()), created)
 }
 
 /// XREADGROUP `>`: entries from `start` on, moving the group's last ID
 /// and read counter and (unless NOACK) adding them to the consumer's PEL
-/// (`streamReplyWithRange` with a group).
-pub fn deliver_new(r: &mut Reply<'_>, s: &mut Stream, d: &Delivery<'_>, start: StreamId, prop: &mut Vec<Vec<Bytes>>) {
+/// (`streamReplyWithRange` with a group). True when it created the consumer.
+pub fn deliver_new(r: &mut Reply<'_>, s: &mut Stream, d: &Delivery<'_>, start: StreamId, prop: &mut Vec<Vec<Bytes>>) -> bool {
     let ids: Vec<StreamId> = {
         let entries = collect(s, start, StreamId::MAX, false, d.count);
         r.array(entries.len());
@@ -121,8 +121,8 @@ pub fn deliver_new(r: &mut Reply<'_>, s: &mut Stream, d: &Delivery<'_>, start: S
         entries.iter().map(|e| e.id).collect()
     };
     let counters = s.counters();
-    let Some(g) = s.groups.get_mut(d.group) else { return };
-    let owner = consumer_for(g, d, prop);
+    let Some(g) = s.groups.get_mut(d.group) else { return false };
+    let (owner, created) = consumer_for(g, d, prop);
     let mut moved = false;
     for id in ids {
         if id > g.last_id {
@@ -145,14 +145,15 @@ pub fn deliver_new(r: &mut Reply<'_>, s: &mut Stream, d: &Delivery<'_>, start: S
     if d.noack && moved {
         prop.push(setid_form(d.key, d.group, g));
     }
+    created
 }
 
 /// XREADGROUP with an ID: the consumer's own pending entries after it,
-/// each delivered once more; one deleted since shows as `[id, nil]`.
-pub fn deliver_history(r: &mut Reply<'_>, s: &mut Stream, d: &Delivery<'_>, start: StreamId) {
-    let mut unused = Vec::new();
-    let Some(g) = s.groups.get_mut(d.group) else { return };
-    consumer_for(g, d, &mut unused);
+/// each delivered once more; one deleted since shows as `[id, nil]`. True
+/// when it created the consumer.
+pub fn deliver_history(r: &mut Reply<'_>, s: &mut Stream, d: &Delivery<'_>, start: StreamId, prop: &mut Vec<Vec<Bytes>>) -> bool {
+    let Some(g) = s.groups.get_mut(d.group) else { return false };
+    let (_, created) = consumer_for(g, d, prop);
     let ids: Vec<StreamId> = {
         let c = &g.consumers[&d.consumer[..]];
         let it = c.pel.range(start..).copied();
@@ -185,6 +186,7 @@ pub fn deliver_history(r: &mut Reply<'_>, s: &mut Stream, d: &Delivery<'_>, star
             }
         }
     }
+    created
 }
 
 fn group_err(key: &[u8], group: &[u8]) -> RedisError {
@@ -476,14 +478,16 @@ fn claim_options(args: &[Bytes], now: i64) -> Result<ClaimOptions, RedisError> {
     Ok(o)
 }
 
-/// Takes a pending entry for `owner` (creating the consumer on first use).
-fn claim_one(g: &mut Group, owner: &Bytes, now: i64, id: StreamId, delivery_time: i64, bump: bool, retry: Option<u64>) {
-    let (c, _) = g.consumer(owner, now);
+/// Takes a pending entry for `owner`, creating the consumer on first use
+/// (then true).
+fn claim_one(g: &mut Group, owner: &Bytes, now: i64, id: StreamId, delivery_time: i64, bump: bool, retry: Option<u64>) -> bool {
+    let (c, created) = g.consumer(owner, now);
     c.seen_time = now;
     let owner = g.consumer_name(owner).unwrap_or_else(|| owner.clone());
     let count = g.pel.get(&id).map_or(0, |n| n.delivery_count);
     let delivery_count = retry.unwrap_or(if bump { count + 1 } else { count });
     g.assign(id, &owner, Nack { delivery_time, delivery_count, consumer: owner.clone() });
+    created
 }
 
 /* XCLAIM key group consumer min-idle-time id [id ...] [IDLE ms] [TIME unix-ms] [RETRYCOUNT count] [FORCE] [JUSTID] [LASTID id] */
@@ -505,7 +509,7 @@ pub fn xclaim(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     if propagate_last_id {
         g.last_id = o.last_id;
     }
-    let mut claimed = Vec::new();
+    let (mut claimed, mut created_consumer) = (Vec::new(), false);
     for (&id, exists) in ids.iter().zip(exists) {
         if !exists {
             if let Some(nack) = g.pel.get(&id) {
@@ -524,7 +528,7 @@ pub fn xclaim(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
                 continue;
             }
         }
-        claim_one(g, owner, now, id, delivery_time, !o.justid, o.retry_count);
+        created_consumer |= claim_one(g, owner, now, id, delivery_time, !o.justid, o.retry_count);
         if let Some(nack) = g.pel.get(&id) {
             prop.push(xclaim_form(key, name, id, nack, g.last_id));
         }
@@ -547,6 +551,9 @@ pub fn xclaim(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         }
     }
     ctx.out.extend_from_slice(&out);
+    if created_consumer {
+        ctx.notify(STREAM, "xgroup-createconsumer", key);
+    }
     if changed {
         ctx.view.modified(key);
     }
@@ -584,7 +591,7 @@ pub fn xautoclaim(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     let pending: Vec<StreamId> = s.groups[&name[..]].pel.range(start..).map(|(id, _)| *id).collect();
     let mut attempts = count.saturating_mul(10);
     let (mut claimed, mut deleted, mut prop) = (Vec::new(), Vec::new(), Vec::new());
-    let mut next = 0;
+    let (mut next, mut created_consumer) = (0, false);
     while attempts > 0 && count > 0 && next < pending.len() {
         attempts -= 1;
         let id = pending[next];
@@ -602,7 +609,7 @@ pub fn xautoclaim(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         if min_idle > 0 && now - nack.delivery_time < min_idle {
             continue;
         }
-        claim_one(g, owner, now, id, now, !justid, None);
+        created_consumer |= claim_one(g, owner, now, id, now, !justid, None);
         if let Some(nack) = g.pel.get(&id) {
             prop.push(xclaim_form(key, name, id, nack, g.last_id));
         }
@@ -625,6 +632,9 @@ pub fn xautoclaim(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     r.array(deleted.len());
     for id in deleted {
         reply_id(&mut r, id);
+    }
+    if created_consumer {
+        ctx.notify(STREAM, "xgroup-createconsumer", key);
     }
     if !prop.is_empty() {
         ctx.view.modified(key);

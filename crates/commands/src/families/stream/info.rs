@@ -62,17 +62,6 @@ fn lag(r: &mut Reply<'_>, s: &Stream, g: &Group) {
     }
 }
 
-/// Redis's `rax->numnodes` for the nodes' keys, estimated: the nodes sit
-/// in an ordered map, not a radix tree. Redis's count for time-based IDs
-/// is about two per key (1 key: 2, 3: 8, 10: 22, 100: 204).
-fn radix_nodes(keys: usize) -> i64 {
-    match keys {
-        0 => 1,
-        1 => 2,
-        n => (2 * n + 2) as i64,
-    }
-}
-
 /* XINFO STREAM key [FULL [COUNT count]] */
 fn xinfo_stream(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     let opts = &args[3..];
@@ -98,7 +87,7 @@ fn xinfo_stream(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     field(r, "radix-tree-keys");
     r.int(s.node_count() as i64);
     field(r, "radix-tree-nodes");
-    r.int(radix_nodes(s.node_count()));
+    r.int(s.radix_tree_nodes() as i64);
     field(r, "last-generated-id");
     reply_id(r, s.last_id);
     field(r, "max-deleted-entry-id");

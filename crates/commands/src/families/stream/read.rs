@@ -216,9 +216,12 @@ fn serve_stream(view: &mut View<'_>, r: &mut Reply<'_>, req: &Read<'_>, i: usize
     }
     r.bulk(key);
     let d = Delivery { key, group, consumer, count, noack: req.noack, now: ferrokv_storage::now_ms() };
-    match history {
-        Some(gt) => deliver_history(r, s, &d, gt.next().unwrap_or(StreamId::MAX)),
+    let created = match history {
+        Some(gt) => deliver_history(r, s, &d, gt.next().unwrap_or(StreamId::MAX), prop),
         None => deliver_new(r, s, &d, last_delivered.next().unwrap_or(StreamId::MAX), prop),
+    };
+    if created {
+        view.notify(ferrokv_storage::events::STREAM, "xgroup-createconsumer", key);
     }
     Ok(true)
 }

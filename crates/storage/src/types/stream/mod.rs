@@ -95,6 +95,19 @@ impl Stream {
         self.nodes.len()
     }
 
+    /// What Redis's `rax->numnodes` would be for the nodes' keys (XINFO's
+    /// `radix-tree-nodes`): the nodes of the compressed trie of their
+    /// 16-byte big-endian master IDs, as Redis's radix tree keeps it — one
+    /// per branching position, per run of single-child positions, and per
+    /// key end (an empty tree is its root alone).
+    pub fn radix_tree_nodes(&self) -> usize {
+        let keys: Vec<[u8; 16]> = self.nodes.keys().map(|k| k.to_be_bytes()).collect();
+        if keys.is_empty() {
+            return 1;
+        }
+        rax_nodes(&keys, 0, false)
+    }
+
     /// Adds an entry with `id`, which the caller checked is above
     /// `last_id`; `pairs` alternates fields and values (`streamAppendItem`).
     pub fn append(&mut self, id: StreamId, pairs: &[&[u8]], limits: NodeLimits) {
@@ -258,6 +271,21 @@ impl Stream {
     }
 }
 
+/// Trie nodes below `depth` for sorted `keys` sharing their first `depth`
+/// bytes; `in_chain` when the parent position had a single child (and so
+/// already counted the compressed node this position extends).
+fn rax_nodes(keys: &[[u8; 16]], depth: usize, in_chain: bool) -> usize {
+    if depth == 16 {
+        return 1;
+    }
+    let mut groups = keys.chunk_by(|a, b| a[depth] == b[depth]).peekable();
+    let Some(first) = groups.next() else { return 0 };
+    if groups.peek().is_none() {
+        return usize::from(!in_chain) + rax_nodes(first, depth + 1, true);
+    }
+    1 + rax_nodes(first, depth + 1, false) + groups.map(|g| rax_nodes(g, depth + 1, false)).sum::<usize>()
+}
+
 /// A copy of a stream's counters.
 #[derive(Debug, Clone, Copy)]
 pub struct Counters {
@@ -402,6 +430,24 @@ mod tests {
         let small = filled(10, NodeLimits { max_bytes: 40, max_entries: 0 });
         assert!(small.node_count() > 1);
         assert_eq!(ids(small.iter()), (1..=10).collect::<Vec<_>>());
+    }
+
+    /// Redis 7.0's `radix-tree-nodes` for these node keys.
+    #[test]
+    fn radix_tree_nodes_as_redis_counts() {
+        let with = |ids: &[(u64, u64)]| {
+            let mut s = Stream::new();
+            for &(ms, seq) in ids {
+                s.append(id(ms, seq), &[b"f", b"v"], NodeLimits { max_bytes: 4096, max_entries: 1 });
+            }
+            s.radix_tree_nodes()
+        };
+        assert_eq!(with(&[]), 1);
+        assert_eq!(with(&[(1, 1)]), 2);
+        assert_eq!(with(&[(1, 1), (1, 3), (1, 5)]), 5);
+        let spaced: Vec<(u64, u64)> = (1..=20).map(|i| (1_700_000_000_000 + i * 7, 0)).collect();
+        assert_eq!(with(&spaced[..3]), 8);
+        assert_eq!(with(&spaced), 42);
     }
 
     #[test]
