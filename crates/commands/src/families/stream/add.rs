@@ -164,8 +164,8 @@ pub fn xadd(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     }
     s.append(id, &pairs, limits);
     let trimmed = o.trim.map(|t| s.trim(t, o.approx, o.limit)).unwrap_or(0);
-    let mut propagated = (o.trim.is_some() && o.approx).then(|| exact_trim_args(args, &o, s));
-    if !matches!(o.id, Some((_, true))) {
+    let mut propagated = (ctx.effects.on && o.trim.is_some() && o.approx).then(|| exact_trim_args(args, &o, s));
+    if ctx.effects.on && !matches!(o.id, Some((_, true))) {
         // The ID chosen, not `*` or `<ms>-*`, so replicas add the same.
         propagated.get_or_insert_with(|| args.to_vec())[o.id_at] = id_bytes(id);
     }

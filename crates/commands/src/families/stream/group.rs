@@ -414,19 +414,16 @@ pub fn xpending(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         return Ok(());
     };
     let now = ferrokv_storage::now_ms();
-    let ids: Vec<StreamId> = match consumer {
+    let idle_enough = |(_, n): &(StreamId, &Nack)| min_idle == 0 || now - n.delivery_time >= min_idle;
+    let rows: Vec<(StreamId, &Nack)> = match consumer {
         Some(c) => match g.consumers.get(&c[..]) {
-            Some(c) => c.pel.range(start..).copied().take_while(|id| *id <= end).collect(),
+            Some(c) => {
+                c.pel.range(start..).take_while(|id| **id <= end).filter_map(|id| g.pel.get(id).map(|n| (*id, n))).filter(idle_enough).take(count).collect()
+            }
             None => Vec::new(),
         },
-        None => g.pel.range(start..).map(|(id, _)| *id).take_while(|id| *id <= end).collect(),
+        None => g.pel.range(start..).take_while(|(id, _)| **id <= end).map(|(id, n)| (*id, n)).filter(idle_enough).take(count).collect(),
     };
-    let rows: Vec<(StreamId, &Nack)> = ids
-        .into_iter()
-        .filter_map(|id| g.pel.get(&id).map(|n| (id, n)))
-        .filter(|(_, n)| min_idle == 0 || now - n.delivery_time >= min_idle)
-        .take(count)
-        .collect();
     r.array(rows.len());
     for (id, nack) in rows {
         r.array(4);
@@ -588,8 +585,9 @@ pub fn xautoclaim(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     }
     let now = ferrokv_storage::now_ms();
     let Some(s) = stream_write(&mut ctx.view, key)?.filter(|s| s.groups.contains_key(&name[..])) else { return Err(group_err(key, name)) };
-    let pending: Vec<StreamId> = s.groups[&name[..]].pel.range(start..).map(|(id, _)| *id).collect();
     let mut attempts = count.saturating_mul(10);
+    // No more than the scan can reach, and the one after it (the cursor).
+    let pending: Vec<StreamId> = s.groups[&name[..]].pel.range(start..).map(|(id, _)| *id).take(attempts.saturating_add(1)).collect();
     let (mut claimed, mut deleted, mut prop) = (Vec::new(), Vec::new(), Vec::new());
     let (mut next, mut created_consumer) = (0, false);
     while attempts > 0 && count > 0 && next < pending.len() {
