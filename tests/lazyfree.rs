@@ -86,3 +86,27 @@ fn unlink_del_flush_overwrite_and_expiry_free_as_redis() {
     ];
     same_lazyfree_counts(steps);
 }
+
+#[test]
+fn streams_free_lazily_as_redis_counts_them() {
+    let xadds: Vec<Vec<String>> = (1..=40).map(|i| vec!["xadd".into(), "s".into(), format!("{i}-1"), "f".into(), "v".into()]).collect();
+    let xadds: Vec<Vec<&str>> = xadds.iter().map(|c| c.iter().map(String::as_str).collect()).collect();
+    let mut small: Vec<&[&str]> = xadds.iter().map(Vec::as_slice).collect();
+    small.push(&["unlink", "s"]);
+    let mut many_nodes: Vec<&[&str]> = vec![&["config", "set", "stream-node-max-entries", "1"]];
+    many_nodes.extend(xadds.iter().map(Vec::as_slice));
+    many_nodes.push(&["unlink", "s"]);
+    let mut with_pel: Vec<&[&str]> = vec![&["config", "set", "stream-node-max-entries", "100"]];
+    with_pel.extend(xadds.iter().map(Vec::as_slice));
+    with_pel.extend([
+        &["xgroup", "create", "s", "g1", "0"][..],
+        &["xgroup", "create", "s", "g2", "0"],
+        &["xreadgroup", "group", "g1", "c", "streams", "s", ">"],
+        &["unlink", "s"],
+    ]);
+    same_lazyfree_counts(&[
+        ("UNLINK of a one-node stream", &small),
+        ("UNLINK of a 40-node stream", &many_nodes),
+        ("UNLINK of a stream with a PEL of 40", &with_pel),
+    ]);
+}

@@ -252,10 +252,12 @@ impl Stream {
         nodes + self.groups.iter().map(|(name, g)| crate::memory::block(name.len()) + g.heap_bytes()).sum::<usize>()
     }
 
-    /// What freeing the stream walks (Redis's `lazyfreeGetFreeEffort`:
-    /// its nodes, and each group's PEL).
+    /// What freeing the stream walks, as Redis's `lazyfreeGetFreeEffort`
+    /// estimates it: its radix tree's nodes, and each group with a PEL the
+    /// size of the first group's.
     pub fn free_effort(&self) -> usize {
-        self.nodes.len() + self.groups.values().map(|g| 1 + g.pel.len()).sum::<usize>()
+        let first_pel = self.groups.values().next().map_or(0, |g| g.pel.len());
+        self.radix_tree_nodes() + self.groups.len() * (1 + first_pel)
     }
 
     /// The counters group bookkeeping reads, apart from the groups
