@@ -106,14 +106,6 @@ fn without_the_rdb_preamble_the_base_is_commands_and_loads_both_ways() {
     assert_eq!(digest(&mut ours.conn()), want, "ferrokv loading Redis's command-form base");
 }
 
-fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
-    }
-}
-
 /// A client writes and records what was acknowledged while the server is
 /// killed (-9) at random moments; after each restart every acknowledged
 /// write must be there.

@@ -355,14 +355,6 @@ fn blocking_reads_resp2_and_resp3() {
     run_script(&Pair::new(&[]), &format!("?@0 hello 3\n?@1 hello 3\n?@2 hello 3\n{BLOCKING}"));
 }
 
-fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
-    }
-}
-
 /// What the trims and reads a stream's users run leave behind.
 fn churn(c: &mut Conn) {
     populate_stream(c, "x");

@@ -495,6 +495,15 @@ fn run_script_on(mut ours: Vec<Conn>, mut theirs: Vec<Conn>, script: &str, ids: 
     }
 }
 
+/// Copies the files of a directory (an AOF directory) into `to`.
+pub fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
+    }
+}
+
 /// Builds keys of every type in every encoding Redis 7.0 writes.
 pub fn populate_every_encoding(c: &mut Conn) {
     c.cmd(&["set", "s:int", "12345"]);

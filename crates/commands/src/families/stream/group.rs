@@ -8,7 +8,7 @@ use ferrokv_storage::events::STREAM;
 use ferrokv_storage::types::stream::{Group, Nack, Stream, StreamId, INVALID_ENTRIES_READ};
 
 use super::read::collect;
-use super::{id_bytes, no_group, parse_id, parse_strict_id, reply_entry, reply_id, X};
+use super::{id_bytes, interval_bound, no_group, parse_id, parse_strict_id, reply_entry, reply_id, X};
 use crate::args;
 use crate::argv;
 use crate::cmd;
@@ -356,16 +356,6 @@ pub fn xack(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     Ok(())
 }
 
-/// An interval bound of XPENDING and XAUTOCLAIM (`(` excludes it).
-fn bound(arg: &[u8], missing_seq: u64, start: bool) -> Result<StreamId, RedisError> {
-    if arg.len() > 1 && arg[0] == b'(' {
-        let id = parse_strict_id(&arg[1..], missing_seq)?;
-        let moved = if start { id.next() } else { id.prev() };
-        return moved.ok_or_else(|| RedisError::from(if start { "ERR invalid start ID for the interval" } else { "ERR invalid end ID for the interval" }));
-    }
-    parse_id(arg, missing_seq)
-}
-
 /* XPENDING key group [[IDLE min-idle-time] start end count [consumer]] */
 pub fn xpending(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     if args.len() != 3 && !(6..=9).contains(&args.len()) {
@@ -383,8 +373,8 @@ pub fn xpending(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
             at += 2;
         }
         let count = args::int(&args[at + 2])?.max(0) as usize;
-        let start = bound(&args[at], 0, true)?;
-        let end = bound(&args[at + 1], u64::MAX, false)?;
+        let start = interval_bound(&args[at], 0, true)?;
+        let end = interval_bound(&args[at + 1], u64::MAX, false)?;
         range = Some((start, end, count, args.get(at + 3)));
     }
     let (key, name) = (&args[1], &args[2]);
@@ -566,7 +556,7 @@ const AUTOCLAIM_MAX_COUNT: i64 = i64::MAX / 16;
 pub fn xautoclaim(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     let (key, name, owner) = (&args[1], &args[2], &args[3]);
     let min_idle = args::int_or(&args[4], "ERR Invalid min-idle-time argument for XAUTOCLAIM")?.max(0);
-    let start = bound(&args[5], 0, true)?;
+    let start = interval_bound(&args[5], 0, true)?;
     let (mut count, mut justid) = (100usize, false);
     let mut j = 6;
     while j < args.len() {

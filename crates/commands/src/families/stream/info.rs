@@ -47,15 +47,18 @@ fn field(r: &mut Reply<'_>, name: &str) {
     r.bulk(name.as_bytes());
 }
 
-fn entries_read(r: &mut Reply<'_>, g: &Group) {
+/// A group's progress, as both XINFO GROUPS and XINFO STREAM FULL show
+/// it: its last delivered ID, `entries-read` and lag (null when unknown).
+fn progress(r: &mut Reply<'_>, s: &Stream, g: &Group) {
+    field(r, "last-delivered-id");
+    reply_id(r, g.last_id);
+    field(r, "entries-read");
     if g.entries_read == INVALID_ENTRIES_READ {
         r.null();
     } else {
         r.int(g.entries_read);
     }
-}
-
-fn lag(r: &mut Reply<'_>, s: &Stream, g: &Group) {
+    field(r, "lag");
     match s.counters().lag(g) {
         Some(n) => r.int(n as i64),
         None => r.null(),
@@ -122,12 +125,7 @@ fn xinfo_stream(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         r.map(7);
         field(r, "name");
         r.bulk(name);
-        field(r, "last-delivered-id");
-        reply_id(r, g.last_id);
-        field(r, "entries-read");
-        entries_read(r, g);
-        field(r, "lag");
-        lag(r, s, g);
+        progress(r, s, g);
         field(r, "pel-count");
         r.int(g.pel.len() as i64);
         field(r, "pending");
@@ -177,12 +175,7 @@ fn xinfo_groups(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         r.int(g.consumers.len() as i64);
         field(r, "pending");
         r.int(g.pel.len() as i64);
-        field(r, "last-delivered-id");
-        reply_id(r, g.last_id);
-        field(r, "entries-read");
-        entries_read(r, g);
-        field(r, "lag");
-        lag(r, s, g);
+        progress(r, s, g);
     }
     Ok(())
 }

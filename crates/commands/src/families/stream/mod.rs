@@ -251,6 +251,17 @@ pub fn parse_strict_id(arg: &[u8], missing_seq: u64) -> Result<StreamId, RedisEr
     Ok(parse_id_full(arg, missing_seq, true, false)?.id)
 }
 
+/// An interval bound (`streamParseIntervalIDOrReply`): `(` excludes the
+/// ID, moving a start up and an end down by one.
+pub fn interval_bound(arg: &[u8], missing_seq: u64, start: bool) -> Result<StreamId, RedisError> {
+    if arg.len() > 1 && arg[0] == b'(' {
+        let id = parse_strict_id(&arg[1..], missing_seq)?;
+        let moved = if start { id.next() } else { id.prev() };
+        return moved.ok_or_else(|| RedisError::from(if start { "ERR invalid start ID for the interval" } else { "ERR invalid end ID for the interval" }));
+    }
+    parse_id(arg, missing_seq)
+}
+
 /// An ID as a reply or argument.
 pub fn id_bytes(id: StreamId) -> Bytes {
     Bytes::copy_from_slice(id.format(&mut IdBuf::default()))

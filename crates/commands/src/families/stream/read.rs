@@ -8,7 +8,7 @@ use ferrokv_storage::types::stream::{Entry, Stream, StreamId};
 use ferrokv_storage::View;
 
 use super::group::{deliver_history, deliver_new, Delivery};
-use super::{no_group, parse_id, parse_strict_id, reply_entry};
+use super::{interval_bound, no_group, parse_strict_id, reply_entry};
 use crate::args;
 use crate::blocking::Unblock;
 use crate::ctx::{Ctx, Reply};
@@ -34,16 +34,6 @@ pub fn collect(s: &Stream, start: StreamId, end: StreamId, rev: bool, count: usi
     } else {
         it.take(count).collect()
     }
-}
-
-/// An interval bound: `(` excludes it (`streamParseIntervalIDOrReply`).
-fn interval_bound(arg: &[u8], missing_seq: u64, start: bool) -> Result<StreamId, RedisError> {
-    if arg.len() > 1 && arg[0] == b'(' {
-        let id = parse_strict_id(&arg[1..], missing_seq)?;
-        let moved = if start { id.next() } else { id.prev() };
-        return moved.ok_or_else(|| RedisError::from(if start { "ERR invalid start ID for the interval" } else { "ERR invalid end ID for the interval" }));
-    }
-    parse_id(arg, missing_seq)
 }
 
 fn xrange_generic(ctx: &mut Ctx<'_>, args: &[Bytes], rev: bool) -> CmdResult {
