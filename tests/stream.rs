@@ -4,6 +4,7 @@
 
 mod common;
 use common::*;
+use ferrokv_resp::Frame;
 
 const BASICS: &str = r#"
 xadd s 1-1 a 1 b 2
@@ -105,6 +106,10 @@ xadd m 1-3 f 0123456789
 xinfo stream m
 config set stream-node-max-entries 100
 config set stream-node-max-bytes 4096
+eval "return redis.call('xread', 'block', '0', 'streams', 'nokey', '0')" 0
+eval "return redis.call('XREADGROUP', 'group', 'g', 'c', 'block', '0', 'streams', 'nokey', '>')" 0
+eval "return redis.call('xread', 'count', '1', 'streams', 's', '0')" 0
+eval "return redis.call('xadd', 's', '*', 'f', 'v') ~= false" 0
 "#;
 
 const TRIMMING: &str = r#"
@@ -371,6 +376,43 @@ fn churn(c: &mut Conn) {
 
 fn stream_state(c: &mut Conn) -> String {
     ["x", "t", "empty"].iter().map(|k| contents(c, k)).collect::<Vec<_>>().join("\n")
+}
+
+/// XPENDING's rows without the idle times (which depend on the clock):
+/// ID, owner and delivery count.
+fn pending_rows(c: &mut Conn, key: &str, group: &str) -> Vec<String> {
+    let Frame::Array(rows) = c.cmd(&["xpending", key, group, "-", "+", "100"]) else { panic!("XPENDING") };
+    rows.into_iter()
+        .map(|row| match row {
+            Frame::Array(f) => format!("{:?} {:?} {:?}", f[0], f[1], f[3]),
+            other => panic!("row {other:?}"),
+        })
+        .collect()
+}
+
+/// Delivery counts after deliveries, history reads and claims with and
+/// without JUSTID and RETRYCOUNT (a negative one counts as none).
+#[test]
+fn delivery_counts_as_redis() {
+    let pair = Pair::new(&[]);
+    for c in [&mut pair.ours.conn(), &mut pair.redis.conn()] {
+        for cmd in [
+            &["xadd", "s", "1-1", "a", "1"][..],
+            &["xadd", "s", "2-1", "a", "2"],
+            &["xadd", "s", "3-1", "a", "3"],
+            &["xgroup", "create", "s", "g", "0"],
+            &["xreadgroup", "group", "g", "alice", "streams", "s", ">"],
+            &["xreadgroup", "group", "g", "alice", "streams", "s", "0"],
+            &["xclaim", "s", "g", "bob", "0", "1-1"],
+            &["xclaim", "s", "g", "bob", "0", "2-1", "justid"],
+            &["xclaim", "s", "g", "bob", "0", "3-1", "retrycount", "-5"],
+            &["xclaim", "s", "g", "carol", "0", "3-1", "retrycount", "9", "justid"],
+            &["xautoclaim", "s", "g", "dave", "0", "2-1", "count", "1"],
+        ] {
+            c.cmd(cmd);
+        }
+    }
+    assert_eq!(pending_rows(&mut pair.ours.conn(), "s", "g"), pending_rows(&mut pair.redis.conn(), "s", "g"));
 }
 
 const AOF: [&str; 6] = ["--appendonly", "yes", "--save", "", "--enable-debug-command", "yes"];

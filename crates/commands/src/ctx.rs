@@ -120,12 +120,15 @@ pub struct Ctx<'a> {
     /// `mustObeyClient`): what it asks was already accepted once, so
     /// limits that only protect a live server (XADD's LIMIT) are waived.
     pub obey: bool,
+    /// The call comes from a script (Redis's CLIENT_SCRIPT): it may not
+    /// block, and XREAD's BLOCK is an error there.
+    pub in_script: bool,
 }
 
 impl<'a> Ctx<'a> {
     /// A context over `view` replying into `out`, for a call that may block.
     pub fn new(view: View<'a>, out: &'a mut BytesMut, proto: Protocol, limits: &'a Limits, effects: Effects) -> Self {
-        Ctx { view, out, proto, name: "", effects, limits, may_block: true, block: None, obey: false }
+        Ctx { view, out, proto, name: "", effects, limits, may_block: true, block: None, obey: false, in_script: false }
     }
 
     /// Raises keyspace event `name` of `class` on `key` (see

@@ -385,7 +385,8 @@ pub fn run<'a>(ctx: &mut Ctx<'a>, entry: &'a Entry, args: &[Bytes]) {
     let saved = std::mem::replace(&mut ctx.entry, entry);
     let saved_name = std::mem::replace(&mut ctx.data.name, entry.fullname);
     ctx.data.view.db = ctx.client.db;
-    ctx.data.may_block = !ctx.client.in_exec;
+    ctx.data.may_block = !ctx.client.in_exec && !ctx.client.in_script;
+    ctx.data.in_script = ctx.client.in_script;
     // Redis records the command before running it (CLIENT INFO shows itself).
     ctx.client.shared.last_cmd.set(entry.fullname_ref);
     let (db, changes, replied) = (ctx.data.view.db, ctx.data.view.changes, ctx.data.out.len());

@@ -453,7 +453,9 @@ fn claim_options(args: &[Bytes], now: i64) -> Result<ClaimOptions, RedisError> {
             o.delivery_time = Some(args::int_or(&args[j], "ERR Invalid TIME option argument for XCLAIM")?);
         } else if args::is(opt, "retrycount") && more > 0 {
             j += 1;
-            o.retry_count = Some(args::int_or(&args[j], "ERR Invalid RETRYCOUNT option argument for XCLAIM")? as u64);
+            // A negative count is as if none were given (Redis's -1 default).
+            let n = args::int_or(&args[j], "ERR Invalid RETRYCOUNT option argument for XCLAIM")?;
+            o.retry_count = u64::try_from(n).ok();
         } else if args::is(opt, "lastid") && more > 0 {
             j += 1;
             o.last_id = parse_strict_id(&args[j], 0)?;

@@ -103,7 +103,7 @@ fn block_timeout(arg: &[u8]) -> Result<i64, RedisError> {
     Ok(ms)
 }
 
-fn parse_read(args: &[Bytes], xreadgroup: bool) -> Result<Read<'_>, RedisError> {
+fn parse_read(args: &[Bytes], xreadgroup: bool, in_script: bool) -> Result<Read<'_>, RedisError> {
     let (mut count, mut block_ms, mut group, mut noack) = (0, None, None, false);
     let mut streams_at = None;
     let mut i = 1;
@@ -111,6 +111,9 @@ fn parse_read(args: &[Bytes], xreadgroup: bool) -> Result<Read<'_>, RedisError> 
         let more = args.len() - 1 - i;
         let o = &args[i];
         if args::is(o, "block") && more > 0 {
+            if in_script {
+                return Err(format!("ERR {} command is not allowed with BLOCK option from scripts", String::from_utf8_lossy(&args[0])).into());
+            }
             i += 1;
             block_ms = Some(block_timeout(&args[i])?);
         } else if args::is(o, "count") && more > 0 {
@@ -217,7 +220,7 @@ fn serve_stream(view: &mut View<'_>, r: &mut Reply<'_>, req: &Read<'_>, i: usize
 }
 
 fn xread_generic(ctx: &mut Ctx<'_>, args: &[Bytes], xreadgroup: bool) -> CmdResult {
-    let mut req = parse_read(args, xreadgroup)?;
+    let mut req = parse_read(args, xreadgroup, ctx.in_script)?;
     resolve_ids(&mut ctx.view, &mut req, args)?;
     let mut prop = Vec::new();
     // Replies go to a side buffer until the count of served streams is known.
@@ -283,7 +286,7 @@ static XREADGROUP: Unblock = Unblock { serve: serve_blocked, replicate_as: None,
 /// (`serveClientsBlockedOnStreamKey`): the reply names only that key.
 fn serve_blocked(view: &mut View<'_>, r: &mut Reply<'_>, args: &[Bytes], key: &Bytes, prop: &mut Vec<Vec<Bytes>>) -> Result<bool, RedisError> {
     let xreadgroup = args[0].len() == 10;
-    let mut req = parse_read(args, xreadgroup)?;
+    let mut req = parse_read(args, xreadgroup, false)?;
     let Some(i) = req.keys.iter().position(|k| k == key) else { return Ok(false) };
     let Ok(Some(s)) = stream_read(view, key) else { return Ok(false) };
     if let Some((group, _)) = req.group {
