@@ -334,6 +334,13 @@ multi
 xread block 0 streams s $
 xreadgroup group g x block 0 streams s >
 exec
+>@1 xread block 0 streams s $
+!sleep 50
+multi
+xadd s 20-1 x 1
+xdel s 20-1
+exec
+@1 !read
 "#;
 
 const UNBLOCK: &str = r#"

@@ -179,13 +179,28 @@ fn resolve_ids(view: &mut View<'_>, req: &mut Read<'_>, args: &[Bytes]) -> CmdRe
 
 /// Serves one stream of a read, if it has something for it now: writes
 /// `key` and its entries and returns true.
-fn serve_stream(view: &mut View<'_>, r: &mut Reply<'_>, req: &Read<'_>, i: usize, count: usize, prop: &mut Vec<Vec<Bytes>>) -> Result<bool, RedisError> {
+///
+/// "Something new" is a live entry past the ID when called, as Redis's
+/// `streamLastValidID`; for a blocked reader being woken it is the
+/// stream's last ID past it (what `serveClientsBlockedOnStreamKey`
+/// checks, so a reader woken by an entry deleted since gets an empty
+/// list, as from Redis).
+fn serve_stream(
+    view: &mut View<'_>,
+    r: &mut Reply<'_>,
+    req: &Read<'_>,
+    i: usize,
+    count: usize,
+    woken: bool,
+    prop: &mut Vec<Vec<Bytes>>,
+) -> Result<bool, RedisError> {
     let key = &req.keys[i];
     let Some(s) = stream_write(view, key)? else { return Ok(false) };
+    let has_news = |s: &ferrokv_storage::Stream, after: StreamId| if woken { s.last_id > after } else { s.edge_id(false).is_some_and(|last| last > after) };
     let gt = req.ids[i];
     let Some((group, consumer)) = req.group else {
         let Gt::Id(gt) = gt else { return Ok(false) };
-        if s.edge_id(false).is_none_or(|last| last <= gt) {
+        if !has_news(s, gt) {
             return Ok(false);
         }
         let Some(start) = gt.next() else { return Ok(false) };
@@ -201,7 +216,7 @@ fn serve_stream(view: &mut View<'_>, r: &mut Reply<'_>, req: &Read<'_>, i: usize
         _ => None,
     };
     let last_delivered = s.groups.get(group).map_or(StreamId::MAX, |g| g.last_id);
-    if history.is_none() && s.edge_id(false).is_none_or(|last| last <= last_delivered) {
+    if history.is_none() && !has_news(s, last_delivered) {
         return Ok(false);
     }
     if r.proto == ferrokv_resp::Protocol::Resp2 {
@@ -228,7 +243,7 @@ fn xread_generic(ctx: &mut Ctx<'_>, args: &[Bytes], xreadgroup: bool) -> CmdResu
     let mut served = 0;
     for i in 0..req.keys.len() {
         let mut r = Reply { out: &mut body, proto: ctx.proto };
-        if serve_stream(&mut ctx.view, &mut r, &req, i, req.count, &mut prop)? {
+        if serve_stream(&mut ctx.view, &mut r, &req, i, req.count, false, &mut prop)? {
             served += 1;
             if req.group.is_some() {
                 ctx.view.modified(&req.keys[i]);
@@ -303,7 +318,7 @@ fn serve_blocked(view: &mut View<'_>, r: &mut Reply<'_>, args: &[Bytes], key: &B
     let count = if req.count == 0 { BLOCKED_DEFAULT_COUNT } else { req.count };
     let mut body = bytes::BytesMut::new();
     let mut inner = Reply { out: &mut body, proto: r.proto };
-    if !serve_stream(view, &mut inner, &req, i, count, prop)? {
+    if !serve_stream(view, &mut inner, &req, i, count, true, prop)? {
         return Ok(false);
     }
     if req.group.is_some() {
