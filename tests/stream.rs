@@ -415,6 +415,9 @@ fn delivery_counts_as_redis() {
             &["xclaim", "s", "g", "bob", "0", "3-1", "retrycount", "-5"],
             &["xclaim", "s", "g", "carol", "0", "3-1", "retrycount", "9", "justid"],
             &["xautoclaim", "s", "g", "dave", "0", "2-1", "count", "1"],
+            &["xack", "s", "g", "1-1", "2-1"],
+            &["xclaim", "s", "g", "erin", "0", "1-1", "force", "justid"],
+            &["xclaim", "s", "g", "erin", "0", "2-1", "force"],
         ] {
             c.cmd(cmd);
         }

@@ -473,7 +473,8 @@ fn claim_one(g: &mut Group, owner: &Bytes, now: i64, id: StreamId, delivery_time
     let (c, created) = g.consumer(owner, now);
     c.seen_time = now;
     let owner = g.consumer_name(owner).unwrap_or_else(|| owner.clone());
-    let count = g.pel.get(&id).map_or(0, |n| n.delivery_count);
+    // A NACK FORCE creates starts delivered once (`streamCreateNACK`).
+    let count = g.pel.get(&id).map_or(1, |n| n.delivery_count);
     let delivery_count = retry.unwrap_or(if bump { count + 1 } else { count });
     g.assign(id, &owner, Nack { delivery_time, delivery_count, consumer: owner.clone() });
     created
