@@ -136,6 +136,42 @@ pub struct Command<H: 'static = Handler> {
     /// Hints for clients and proxies (`nondeterministic_output`,
     /// `request_policy:all_shards`…), in Redis's order.
     pub tips: &'static [&'static str],
+    /// Where its Pub/Sub channels are, for ACL channel rules.
+    pub channels: Option<ChannelSpec>,
+}
+
+/// The channels a Pub/Sub command names (Redis's `commands_with_channels`):
+/// arguments from `first`, `count` of them (`None`: all the rest).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ChannelSpec {
+    pub first: usize,
+    pub count: Option<usize>,
+    pub flags: u8,
+}
+
+/// What a command does with its channels.
+pub mod channel {
+    pub const PUBLISH: u8 = 1 << 0;
+    pub const SUBSCRIBE: u8 = 1 << 1;
+    pub const UNSUBSCRIBE: u8 = 1 << 2;
+    /// The arguments are patterns (PSUBSCRIBE), matched literally by ACLs.
+    pub const PATTERN: u8 = 1 << 3;
+}
+
+impl ChannelSpec {
+    pub const fn rest(flags: u8) -> ChannelSpec {
+        ChannelSpec { first: 1, count: None, flags }
+    }
+
+    pub const fn one(flags: u8) -> ChannelSpec {
+        ChannelSpec { first: 1, count: Some(1), flags }
+    }
+
+    /// Positions of the channels in `argc` arguments.
+    pub fn positions(&self, argc: usize) -> std::ops::Range<usize> {
+        let end = self.count.map_or(argc, |n| (self.first + n).min(argc));
+        self.first.min(end)..end
+    }
 }
 
 impl<H> Command<H> {
@@ -153,6 +189,7 @@ impl<H> Command<H> {
             key_specs: self.key_specs,
             getkeys: self.getkeys,
             tips: self.tips,
+            channels: self.channels,
         }
     }
 }
@@ -172,6 +209,7 @@ pub struct Spec {
     pub key_specs: &'static [KeySpec],
     pub getkeys: Option<KeyFinder>,
     pub tips: &'static [&'static str],
+    pub channels: Option<ChannelSpec>,
 }
 
 impl Spec {
@@ -263,7 +301,7 @@ impl Spec {
 #[macro_export]
 macro_rules! cmd {
     ($name:expr, $since:expr, $arity:expr, $flags:expr, $acl:expr, $keys:expr, $handler:expr, $group:expr, $summary:expr
-     $(, key_specs = $key_specs:expr)? $(, getkeys = $getkeys:expr)? $(, tips = $tips:expr)? $(,)?) => {
+     $(, key_specs = $key_specs:expr)? $(, getkeys = $getkeys:expr)? $(, tips = $tips:expr)? $(, channels = $channels:expr)? $(,)?) => {
         $crate::command::Command {
             name: $name,
             arity: $arity,
@@ -278,6 +316,7 @@ macro_rules! cmd {
             key_specs: $crate::cmd!(@or $($key_specs)?),
             getkeys: $crate::cmd!(@some $($getkeys)?),
             tips: $crate::cmd!(@or $($tips)?),
+            channels: $crate::cmd!(@some $($channels)?),
         }
     };
     (@or $given:expr) => {
@@ -312,6 +351,7 @@ macro_rules! container {
             key_specs: &[],
             getkeys: None,
             tips: &[],
+            channels: None,
         }
     };
 }
@@ -321,7 +361,7 @@ mod tests {
     use super::*;
 
     fn spec(arity: i32, keys: (i32, i32, i32)) -> Spec {
-        Spec { name: "x", arity, flags: 0, acl: &[], keys, group: "generic", summary: "", since: "1.0.0", key_specs: &[], getkeys: None, tips: &[] }
+        Spec { name: "x", arity, flags: 0, acl: &[], keys, group: "generic", summary: "", since: "1.0.0", key_specs: &[], getkeys: None, tips: &[], channels: None }
     }
 
     #[test]

@@ -12,17 +12,18 @@ use crate::errors::CmdResult;
 use crate::net::client::kind;
 use crate::pubsub::Kind;
 use ferrokv_commands::keyspec::{flags::NOT_KEY, KeySpec};
+use ferrokv_commands::command::{channel, ChannelSpec};
 use ferrokv_commands::{cmd, container};
 
 const PS: &[&str] = &["pubsub"];
 const SUB: u32 = PUBSUB | NOSCRIPT | LOADING | STALE;
 
 pub static COMMANDS: &[Command] = &[
-    cmd!("subscribe", "2.0.0", -2, SUB, PS, (0, 0, 0), subscribe, "pubsub", "Listen for messages published to the given channels"),
-    cmd!("unsubscribe", "2.0.0", -1, SUB, PS, (0, 0, 0), unsubscribe, "pubsub", "Stop listening for messages posted to the given channels"),
-    cmd!("psubscribe", "2.0.0", -2, SUB, PS, (0, 0, 0), psubscribe, "pubsub", "Listen for messages published to channels matching the given patterns"),
-    cmd!("punsubscribe", "2.0.0", -1, SUB, PS, (0, 0, 0), punsubscribe, "pubsub", "Stop listening for messages posted to channels matching the given patterns"),
-    cmd!("publish", "2.0.0", 3, PUBSUB | LOADING | STALE | FAST, PS, (0, 0, 0), publish, "pubsub", "Post a message to a channel"),
+    cmd!("subscribe", "2.0.0", -2, SUB, PS, (0, 0, 0), subscribe, "pubsub", "Listen for messages published to the given channels", channels = ChannelSpec::rest(channel::SUBSCRIBE)),
+    cmd!("unsubscribe", "2.0.0", -1, SUB, PS, (0, 0, 0), unsubscribe, "pubsub", "Stop listening for messages posted to the given channels", channels = ChannelSpec::rest(channel::UNSUBSCRIBE)),
+    cmd!("psubscribe", "2.0.0", -2, SUB, PS, (0, 0, 0), psubscribe, "pubsub", "Listen for messages published to channels matching the given patterns", channels = ChannelSpec::rest(channel::SUBSCRIBE | channel::PATTERN)),
+    cmd!("punsubscribe", "2.0.0", -1, SUB, PS, (0, 0, 0), punsubscribe, "pubsub", "Stop listening for messages posted to channels matching the given patterns", channels = ChannelSpec::rest(channel::UNSUBSCRIBE | channel::PATTERN)),
+    cmd!("publish", "2.0.0", 3, PUBSUB | LOADING | STALE | FAST, PS, (0, 0, 0), publish, "pubsub", "Post a message to a channel", channels = ChannelSpec::one(channel::PUBLISH)),
     // Shard channels name a slot as keys do (so a cluster can route them);
     // they are not keys, hence `not_key`.
     cmd!(
@@ -35,7 +36,8 @@ pub static COMMANDS: &[Command] = &[
         ssubscribe,
         "pubsub",
         "Listen for messages published to the given shard channels",
-        key_specs = &[KeySpec::range(1, -1, 1, NOT_KEY)]
+        key_specs = &[KeySpec::range(1, -1, 1, NOT_KEY)],
+        channels = ChannelSpec::rest(channel::SUBSCRIBE)
     ),
     cmd!(
         "sunsubscribe",
@@ -47,7 +49,8 @@ pub static COMMANDS: &[Command] = &[
         sunsubscribe,
         "pubsub",
         "Stop listening for messages posted to the given shard channels",
-        key_specs = &[KeySpec::range(1, -1, 1, NOT_KEY)]
+        key_specs = &[KeySpec::range(1, -1, 1, NOT_KEY)],
+        channels = ChannelSpec::rest(channel::UNSUBSCRIBE)
     ),
     cmd!(
         "spublish",
@@ -59,7 +62,8 @@ pub static COMMANDS: &[Command] = &[
         spublish,
         "pubsub",
         "Post a message to a shard channel",
-        key_specs = &[KeySpec::at(1, NOT_KEY)]
+        key_specs = &[KeySpec::at(1, NOT_KEY)],
+        channels = ChannelSpec::one(channel::PUBLISH)
     ),
     container!("pubsub", "2.8.0", -2, PUBSUB_SUBCOMMANDS, "pubsub", "A container for Pub/Sub commands"),
 ];

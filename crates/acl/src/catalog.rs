@@ -1,0 +1,135 @@
+//! The commands ACL rules name, numbered: Redis gives every command and
+//! subcommand an id that indexes a user's permission bitmap. The node
+//! builds the catalog once from its command table, so the categories,
+//! key specs and channel specs are the table's own (no second list).
+
+use std::collections::HashMap;
+
+use ferrokv_commands::command::{flags, Spec, ACL_ORDER};
+
+/// Index of a command in a user's bitmap.
+pub type CmdId = u16;
+
+/// Bits in a selector's bitmap; the last one is never a command's: it says
+/// the rules started from `+@all` (Redis's "future commands" bit).
+pub const BITS: usize = 1024;
+
+/// One command (or subcommand) as ACLs see it.
+pub struct Command {
+    /// `get`, or `config|get`.
+    pub fullname: &'static str,
+    pub spec: &'static Spec,
+    /// Bit `i` set: in category `ACL_ORDER[i]`.
+    pub categories: u32,
+    pub parent: Option<CmdId>,
+    pub subcommands: Vec<CmdId>,
+}
+
+impl Command {
+    pub fn in_category(&self, category: usize) -> bool {
+        self.categories & (1 << category) != 0
+    }
+
+    /// Checked whatever the user's rules (AUTH, HELLO: Redis's `no_auth`).
+    pub fn always_allowed(&self) -> bool {
+        self.spec.has(flags::NO_AUTH)
+    }
+}
+
+#[derive(Default)]
+pub struct Catalog {
+    commands: Vec<Command>,
+    by_name: HashMap<String, CmdId>,
+    /// Top-level commands in the order descriptions list them.
+    top: Vec<CmdId>,
+}
+
+/// The catalog holds more commands than a bitmap can number.
+#[derive(Debug, thiserror::Error)]
+#[error("more than {} commands for the ACL bitmap", BITS - 1)]
+pub struct TooManyCommands;
+
+impl Catalog {
+    pub fn new() -> Catalog {
+        Catalog::default()
+    }
+
+    /// Numbers a command; a subcommand names its container's id.
+    pub fn add(&mut self, fullname: &'static str, spec: &'static Spec, parent: Option<CmdId>) -> Result<CmdId, TooManyCommands> {
+        if self.commands.len() >= BITS - 1 {
+            return Err(TooManyCommands);
+        }
+        let id = self.commands.len() as CmdId;
+        let categories = spec.acl_categories().iter().filter_map(|c| category(c.as_bytes())).fold(0, |bits, i| bits | 1 << i);
+        self.commands.push(Command { fullname, spec, categories, parent, subcommands: Vec::new() });
+        self.by_name.insert(fullname.to_ascii_lowercase(), id);
+        match parent {
+            Some(p) => self.commands[usize::from(p)].subcommands.push(id),
+            None => self.top.push(id),
+        }
+        Ok(id)
+    }
+
+    pub fn get(&self, id: CmdId) -> &Command {
+        &self.commands[usize::from(id)]
+    }
+
+    /// Every command, containers before their subcommands.
+    pub fn all(&self) -> impl Iterator<Item = (CmdId, &Command)> {
+        self.top.iter().flat_map(move |&id| std::iter::once(id).chain(self.get(id).subcommands.iter().copied())).map(move |id| (id, self.get(id)))
+    }
+
+    pub fn top_level(&self) -> &[CmdId] {
+        &self.top
+    }
+
+    /// `get` or `config|get`, any case (Redis's `ACLLookupCommand`): a
+    /// second `|` or a subcommand of a command without any names nothing.
+    pub fn lookup(&self, name: &[u8]) -> Option<CmdId> {
+        let name = std::str::from_utf8(name).ok()?.to_ascii_lowercase();
+        let mut parts = name.split('|');
+        let base = *self.by_name.get(parts.next()?)?;
+        match (parts.next(), parts.next()) {
+            (None, _) => Some(base),
+            (Some(_), None) if !self.get(base).subcommands.is_empty() => self.by_name.get(&name).copied(),
+            _ => None,
+        }
+    }
+
+    /// Containers reached without a subcommand resolve to themselves, as
+    /// in Redis; otherwise the subcommand's id. None: not a command.
+    pub fn resolve(&self, args: &[bytes::Bytes]) -> Option<CmdId> {
+        let base = self.lookup_exact(args.first()?)?;
+        let Some(sub) = args.get(1) else {
+            return Some(base);
+        };
+        if self.get(base).subcommands.is_empty() {
+            return Some(base);
+        }
+        let mut full = self.get(base).fullname.to_string();
+        full.push('|');
+        full.push_str(&String::from_utf8_lossy(sub).to_ascii_lowercase());
+        self.by_name.get(&full).copied()
+    }
+
+    fn lookup_exact(&self, name: &[u8]) -> Option<CmdId> {
+        let name = std::str::from_utf8(name).ok()?;
+        if name.contains('|') {
+            return None;
+        }
+        self.by_name.get(&name.to_ascii_lowercase()).copied()
+    }
+
+    pub fn len(&self) -> usize {
+        self.commands.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.commands.is_empty()
+    }
+}
+
+/// A category's index in [`ACL_ORDER`], any case.
+pub fn category(name: &[u8]) -> Option<usize> {
+    ACL_ORDER.iter().position(|c| c.as_bytes().eq_ignore_ascii_case(name))
+}
