@@ -25,7 +25,8 @@ fn error_table(lua: &Lua, msg: &str) -> mlua::Result<Value> {
     Ok(Value::Table(t))
 }
 
-fn text(v: &Value) -> Option<Vec<u8>> {
+/// A Lua value as a command argument (strings and numbers only).
+pub(crate) fn text(v: &Value) -> Option<Vec<u8>> {
     match v {
         Value::String(s) => Some(s.as_bytes().to_vec()),
         Value::Integer(n) => Some(n.to_string().into_bytes()),

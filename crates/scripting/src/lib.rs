@@ -37,8 +37,9 @@ pub trait Caller {
     /// command's own error reply comes back as `Ok(Frame::Error)`.
     /// `repl` is where its effects go, as `redis.set_repl` last said.
     fn call(&mut self, args: Vec<Bytes>, proto: Protocol, repl: u8) -> Result<Frame, String>;
-    /// Whether the command exists (redis.acl_check_cmd).
-    fn exists(&self, name: &[u8]) -> bool;
+    /// redis.acl_check_cmd: whether the script's user may run this command
+    /// line; None when it names no command.
+    fn acl_check(&mut self, args: &[Bytes]) -> Option<bool>;
 }
 
 /// What other clients see of the running script: whether one holds the

@@ -74,14 +74,12 @@ impl Vm {
         lua.set_named_registry_value(trampoline::key(trampoline::LOG), log_impl)?;
         register_run_state(&lua, &flags)?;
         let acl_check_impl = lua.create_function(|lua, args: MultiValue| {
-            let known = match args.front() {
-                Some(Value::String(name)) => current::with(|caller, _| caller.exists(&name.as_bytes())).unwrap_or(false),
-                _ => false,
-            };
-            if known {
-                return Ok((Value::Boolean(true), Value::Nil));
+            let argv: Option<Vec<Bytes>> = args.iter().map(|v| convert::text(v).map(Bytes::from)).collect();
+            let allowed = argv.filter(|a| !a.is_empty()).and_then(|argv| current::with(|caller, _| caller.acl_check(&argv)).flatten());
+            match allowed {
+                Some(allowed) => Ok((Value::Boolean(allowed), Value::Nil)),
+                None => Ok((Value::Nil, convert::error_value(lua, "ERR Invalid command passed to redis.acl_check_cmd()")?)),
             }
-            Ok((Value::Nil, convert::error_value(lua, "ERR Invalid command passed to redis.acl_check_cmd()")?))
         })?;
         lua.set_named_registry_value(trampoline::key(trampoline::ACL_CHECK), acl_check_impl)?;
         let register = match registering {

@@ -19,8 +19,8 @@ impl Caller for Replies {
         Ok(self.0.clone())
     }
 
-    fn exists(&self, _name: &[u8]) -> bool {
-        true
+    fn acl_check(&mut self, _args: &[bytes::Bytes]) -> Option<bool> {
+        Some(true)
     }
 }
 

@@ -16,8 +16,8 @@ impl Caller for Panics {
         panic!("a defect in a command the script called");
     }
 
-    fn exists(&self, _name: &[u8]) -> bool {
-        true
+    fn acl_check(&mut self, _args: &[bytes::Bytes]) -> Option<bool> {
+        Some(true)
     }
 }
 
@@ -43,8 +43,8 @@ fn a_panic_inside_a_script_leaves_no_script_running() {
         fn call(&mut self, _: Vec<Bytes>, _: Protocol, _: u8) -> Result<Frame, String> {
             Ok(Frame::Null)
         }
-        fn exists(&self, _: &[u8]) -> bool {
-            true
+        fn acl_check(&mut self, _: &[bytes::Bytes]) -> Option<bool> {
+            Some(true)
         }
     }
     engine.run(script, (&[], &[]), &mut Nothing, Protocol::Resp2, &mut out, Duration::ZERO).expect("runs");

@@ -8,6 +8,7 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use bytes::Bytes;
+use ferrokv_acl::{Catalog, CmdId};
 use ferrokv_storage::Counter;
 
 pub use ferrokv_commands::command::{flags, Spec, ACL_ORDER};
@@ -65,12 +66,16 @@ pub struct Entry {
     pub fullname_ref: &'static &'static str,
     pub stats: CommandStats,
     pub subcommands: FastMap<Entry>,
+    /// Its number in ACL bitmaps (the table's [`Catalog`]).
+    pub acl_id: CmdId,
 }
 
 type FastMap<V> = HashMap<String, V, foldhash::fast::RandomState>;
 
 pub struct Table {
     commands: FastMap<Entry>,
+    /// The same commands, numbered for ACL rules.
+    pub catalog: Catalog,
 }
 
 impl Table {
@@ -80,7 +85,9 @@ impl Table {
     pub fn new(data: &[&'static [ferrokv_commands::Command]], admin: &[&'static [Command]]) -> Table {
         let data = data.iter().flat_map(|f| f.iter()).map(|c| (c.name.to_string(), entry(c, None, Handler::Data)));
         let admin = admin.iter().flat_map(|f| f.iter()).map(|c| (c.name.to_string(), entry(c, None, Handler::Node)));
-        Table { commands: data.chain(admin).collect() }
+        let mut commands: FastMap<Entry> = data.chain(admin).collect();
+        let catalog = number(&mut commands);
+        Table { commands, catalog }
     }
 
     /// Finds a command by its (any-case) name.
@@ -125,7 +132,26 @@ fn entry<H: Copy>(cmd: &'static ferrokv_commands::Command<H>, parent: Option<&st
     let subcommands = cmd.subcommands.iter().map(|s| (s.name.to_string(), entry(s, Some(cmd.name), wrap))).collect();
     let fullname_ref = Box::leak(Box::new(fullname));
     let handler = cmd.handler.map_or(Handler::Container, wrap);
-    Entry { spec: Box::leak(Box::new(cmd.spec())), handler, fullname, fullname_ref, stats: CommandStats::default(), subcommands }
+    Entry { spec: Box::leak(Box::new(cmd.spec())), handler, fullname, fullname_ref, stats: CommandStats::default(), subcommands, acl_id: 0 }
+}
+
+/// Numbers every command for ACLs, in name order (containers before their
+/// subcommands), so descriptions list single commands in a stable order.
+fn number(commands: &mut FastMap<Entry>) -> Catalog {
+    let mut catalog = Catalog::new();
+    let mut names: Vec<String> = commands.keys().cloned().collect();
+    names.sort();
+    for name in names {
+        let Some(entry) = commands.get_mut(&name) else { continue };
+        let id = catalog.add(entry.fullname, entry.spec, None).expect("the command table fits the ACL bitmap");
+        entry.acl_id = id;
+        let mut subs: Vec<&mut Entry> = entry.subcommands.values_mut().collect();
+        subs.sort_by_key(|e| e.fullname);
+        for sub in subs {
+            sub.acl_id = catalog.add(sub.fullname, sub.spec, Some(id)).expect("the command table fits the ACL bitmap");
+        }
+    }
+    catalog
 }
 
 impl Entry {

@@ -97,7 +97,7 @@ fn admit_and_run(server: &Server, client: &mut Client, args: &mut Vec<Bytes>, ou
         Err((entry, err)) => return reject(server, client, entry, err, out),
     };
     let spec = entry.spec;
-    if !client.authenticated && !spec.has(flags::NO_AUTH) {
+    if !client.authenticated && !spec.has(flags::NO_AUTH) && server.acl.auth_required() {
         return reject(server, client, Some(entry), errors::NOAUTH.into(), out);
     }
     // The primary's stream waits for a busy script instead (Redis stops
@@ -109,6 +109,10 @@ fn admit_and_run(server: &Server, client: &mut Client, args: &mut Vec<Bytes>, ou
     }
     if client.multi.is_some() && spec.has(flags::NO_MULTI) {
         return reject(server, client, Some(entry), "ERR Command not allowed inside a transaction".into(), out);
+    }
+    if let Err(denied) = crate::acl::check(server, client, entry, args) {
+        let err = crate::acl::admission_error(server, client, entry, args, denied);
+        return reject(server, client, Some(entry), err, out);
     }
     if out_of_memory(server, client, entry) {
         return reject(server, client, Some(entry), crate::evict::OOM.into(), out);

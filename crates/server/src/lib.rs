@@ -2,6 +2,7 @@
 //! `ferrokv-commands` and the admin families here), configuration and INFO. The binary (`ferrokv-server`) only parses its
 //! arguments and calls [`run`]; tests can [`server::start`] a node in-process.
 
+pub mod acl;
 pub mod admin;
 pub mod blocking;
 pub mod clock;

@@ -52,6 +52,16 @@ impl PubSub {
         self.inner.lock().table(kind).entry(name.clone()).or_default().insert(client.id, client.clone());
     }
 
+    /// Every subscription of one client (ACL changes check them).
+    pub fn subscriptions_of(&self, id: u64) -> Vec<(Kind, Bytes)> {
+        let mut inner = self.inner.lock();
+        let mut found = Vec::new();
+        for kind in [Kind::Channel, Kind::Pattern, Kind::Shard] {
+            found.extend(inner.table(kind).iter().filter(|(_, subs)| subs.contains_key(&id)).map(|(name, _)| (kind, name.clone())));
+        }
+        found
+    }
+
     pub fn unsubscribe(&self, kind: Kind, name: &[u8], id: u64) {
         let mut inner = self.inner.lock();
         let table = inner.table(kind);

@@ -225,8 +225,7 @@ impl Host for NodeHost {
         let Ok(server) = self.server() else {
             return false;
         };
-        let c = server.config.read();
-        c.requirepass.is_empty() || ((username.is_empty() || username == "default") && password == c.requirepass)
+        crate::acl::may_replicate(&server, username, password)
     }
 
     fn dir(&self) -> PathBuf {

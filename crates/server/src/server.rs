@@ -255,6 +255,8 @@ pub struct Server {
     pub hot: HotConfig,
     pub config_file: Option<std::path::PathBuf>,
     pub commands: Table,
+    /// ACL users and the ACL log.
+    pub acl: crate::acl::Acl,
     pub clients: Mutex<HashMap<u64, Arc<ClientShared>>>,
     pub connected: AtomicUsize,
     next_client_id: AtomicU64,
@@ -317,9 +319,11 @@ impl Server {
     pub fn new(loaded: Loaded) -> Arc<Server> {
         let config = loaded.config;
         let (shutdown_tx, _) = watch::channel(false);
+        let commands = Table::new(ferrokv_commands::FAMILIES, crate::admin::FAMILIES);
         let server = Arc::new(Server {
             store: Store::new(config.databases),
-            commands: Table::new(ferrokv_commands::FAMILIES, crate::admin::FAMILIES),
+            acl: crate::acl::Acl::new(&commands),
+            commands,
             clients: Mutex::new(HashMap::new()),
             connected: AtomicUsize::new(0),
             next_client_id: AtomicU64::new(1),
@@ -367,6 +371,8 @@ impl Server {
         let _ = server.me.set(Arc::downgrade(&server));
         server.hot.load_all(&server.config.read(), &server.store);
         server.apply_repl_config();
+        let requirepass = server.config.read().requirepass.clone();
+        crate::acl::set_requirepass(&server, &requirepass);
         server
     }
 
@@ -442,8 +448,9 @@ impl Server {
         self.next_client_id.fetch_add(1, Ordering::Relaxed)
     }
 
+    /// Whether the default user needs a password (protected mode).
     pub fn requires_auth(&self) -> bool {
-        !self.config.read().requirepass.is_empty()
+        self.acl.auth_required()
     }
 
     /// Starts an orderly shutdown of every listener and connection.
@@ -506,6 +513,9 @@ pub enum StartError {
     Load(#[from] crate::persistence::snapshot::LoadError),
     #[error(transparent)]
     Aof(#[from] crate::persistence::aof::AofError),
+    /// The users in the configuration or the ACL file do not load.
+    #[error("{0}")]
+    Acl(String),
 }
 
 /// Loads the dump before any client can connect; a bad file stops start-up.
@@ -531,6 +541,7 @@ pub async fn start(loaded: Loaded) -> Result<Handle, StartError> {
     let config = server.config.read().clone();
     crate::logging::running(&config);
     tracing::warn!("Server initialized");
+    crate::acl::load_at_startup(&server, &config).map_err(StartError::Acl)?;
     server.persistence.last_save.store(server.started_unix, Ordering::Relaxed);
     // With appendonly the AOF is the dataset (dump.rdb is ignored once an
     // AOF exists); without one yet, it is created from what dump.rdb held.

@@ -170,7 +170,7 @@ fn describe_with(c: &ClientShared, current: Option<(usize, usize)>) -> String {
     }
     let name = c.name.lock().clone().unwrap_or_default();
     format!(
-        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} qbuf={} qbuf-free={} argv-mem={} multi-mem={} rbs=16384 rbp=16384 obl=0 oll=0 omem={} tot-mem={} events=r cmd={} user=default redir={} resp={}",
+        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} qbuf={} qbuf-free={} argv-mem={} multi-mem={} rbs=16384 rbp=16384 obl=0 oll=0 omem={} tot-mem={} events=r cmd={} user={} redir={} resp={}",
         c.id,
         c.addr,
         c.laddr,
@@ -191,6 +191,7 @@ fn describe_with(c: &ClientShared, current: Option<(usize, usize)>) -> String {
         c.pending_push.load(Ordering::Relaxed),
         c.memory.total.load(Ordering::Relaxed),
         c.last_cmd.get(),
+        String::from_utf8_lossy(&c.user.lock()),
         mode.as_ref().map_or(-1, |m| m.redirect as i64),
         c.resp.load(Ordering::Relaxed),
     )
@@ -246,6 +247,7 @@ struct KillFilter {
     kind: Option<ClientType>,
     addr: Option<String>,
     laddr: Option<String>,
+    user: Option<Bytes>,
     skipme: bool,
 }
 
@@ -273,9 +275,10 @@ fn kill(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
             } else if args::is(opt, "laddr") {
                 f.laddr = Some(String::from_utf8_lossy(val).into_owned());
             } else if args::is(opt, "user") {
-                if &val[..] != b"default" {
+                if ctx.server.acl.users().get(val).is_none() {
                     return Err(format!("ERR No such user '{}'", String::from_utf8_lossy(val)).into());
                 }
+                f.user = Some(val.clone());
             } else if args::is(opt, "skipme") {
                 f.skipme = if args::is(val, "yes") {
                     true
@@ -295,7 +298,8 @@ fn kill(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         let matches = f.id.is_none_or(|id| c.id == id)
             && f.kind.is_none_or(|t| type_of(&c) == t)
             && f.addr.as_ref().is_none_or(|a| &c.addr == a)
-            && f.laddr.as_ref().is_none_or(|a| &c.laddr == a);
+            && f.laddr.as_ref().is_none_or(|a| &c.laddr == a)
+            && f.user.as_ref().is_none_or(|u| *c.user.lock() == u);
         if !matches || (c.id == me && f.skipme) {
             continue;
         }

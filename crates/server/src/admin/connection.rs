@@ -72,12 +72,6 @@ pub fn validate_client_name(name: &[u8]) -> Result<(), RedisError> {
     }
 }
 
-fn check_password(server: &Server, user: &[u8], pass: &[u8]) -> bool {
-    let required = server.config.read().requirepass.clone();
-    // Only the default user exists; with no password it accepts any.
-    user == b"default" && (required.is_empty() || required.as_bytes() == pass)
-}
-
 /* HELLO [protover [AUTH username password] [SETNAME clientname]] */
 fn hello(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     let mut version = None;
@@ -90,11 +84,14 @@ fn hello(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         version = Some(v);
         i = 2;
     }
-    let (mut credentials, mut name) = (None, None);
+    let mut name = None;
     while i < args.len() {
         let more = args.len() - 1 - i;
         if args::is(&args[i], "auth") && more >= 2 {
-            credentials = Some((&args[i + 1], &args[i + 2]));
+            // Logged in at once, as Redis does, whatever follows.
+            if !crate::acl::authenticate(ctx.server, ctx.client, &args[i + 1], &args[i + 2], &args[0]) {
+                return Err(errors::WRONGPASS.into());
+            }
             i += 3;
         } else if args::is(&args[i], "setname") && more >= 1 {
             validate_client_name(&args[i + 1])?;
@@ -103,12 +100,6 @@ fn hello(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         } else {
             return Err(format!("ERR Syntax error in HELLO option '{}'", String::from_utf8_lossy(&args[i])).into());
         }
-    }
-    if let Some((user, pass)) = credentials {
-        if !check_password(ctx.server, user, pass) {
-            return Err(errors::WRONGPASS.into());
-        }
-        ctx.client.authenticated = true;
     }
     if !ctx.client.authenticated {
         return Err(errors::HELLO_NOAUTH.into());
@@ -152,17 +143,16 @@ pub(crate) fn authenticate(server: &Server, client: &mut Client, args: &[Bytes])
         return Err(errors::SYNTAX.into());
     }
     let (user, pass): (&[u8], &[u8]) = if args.len() == 2 {
-        if server.config.read().requirepass.is_empty() {
+        if server.acl.default_user().nopass() {
             return Err(errors::NO_PASSWORD_SET.into());
         }
         (b"default", &args[1])
     } else {
         (&args[1], &args[2])
     };
-    if !check_password(server, user, pass) {
+    if !crate::acl::authenticate(server, client, user, pass, &args[0]) {
         return Err(errors::WRONGPASS.into());
     }
-    client.authenticated = true;
     Ok(())
 }
 
@@ -193,7 +183,7 @@ fn reset(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult {
     client.shared.resp.store(2, Ordering::Relaxed);
     *client.shared.name.lock() = None;
     client.reply = ReplyMode::On;
-    client.authenticated = ctx.server.config.read().requirepass.is_empty();
+    crate::acl::login_default(ctx.server, client);
     if client.shared.has(kind::MONITOR) {
         client.shared.set_flag(kind::MONITOR, false);
         if ctx.server.monitors.lock().remove(&client.id()).is_some() {

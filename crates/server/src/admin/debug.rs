@@ -463,7 +463,7 @@ fn restart_generic(ctx: &mut Ctx<'_>, args: &[Bytes], graceful: bool) -> CmdResu
     let server = ctx.server;
     if graceful {
         if let Some(path) = &server.config_file {
-            let c = server.config.read().clone();
+            let c = crate::acl::config_to_rewrite(server);
             if let Err(e) = crate::config::rewrite(path, &c) {
                 tracing::warn!("Can't restart: configuration rewrite process failed: {e}");
                 return Err(FAILED.into());

@@ -3,6 +3,7 @@
 //! persistence, transactions, scripting and functions, MIGRATE). The data families are in
 //! `ferrokv-commands`.
 
+pub mod acl;
 pub mod client;
 pub mod connection;
 pub mod debug;
@@ -24,6 +25,7 @@ use crate::command::Command;
 /// and `ferrokv_commands::FAMILIES`.
 pub static FAMILIES: &[&[Command]] = &[
     connection::COMMANDS,
+    acl::COMMANDS,
     client::COMMANDS,
     flush::COMMANDS,
     migrate::COMMANDS,

@@ -131,7 +131,14 @@ fn exec(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult {
     ctx.client.in_exec = true;
     for args in &queue {
         match dispatch::resolve(server, args) {
-            Ok(entry) => dispatch::run(ctx, entry, args),
+            // The rules may have changed since the command was queued.
+            Ok(entry) => match crate::acl::check(server, ctx.client, entry, args) {
+                Ok(()) => dispatch::run(ctx, entry, args),
+                Err(denied) => {
+                    let err = crate::acl::exec_error(server, ctx.client, entry, args, denied);
+                    ctx.error_item(&err.0);
+                }
+            },
             // Admitted when queued; the table cannot have changed since.
             Err((_, err)) => ctx.error_item(&err.0),
         }

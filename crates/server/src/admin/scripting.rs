@@ -269,6 +269,9 @@ impl Caller for ScriptCaller<'_, '_> {
         if entry.spec.has(NOSCRIPT) {
             return Err("ERR This Redis command is not allowed from script".into());
         }
+        if let Err(denied) = crate::acl::check(server, ctx.client, entry, &args) {
+            return Err(format!("ERR {}", crate::acl::script_error(server, ctx.client, entry, &args, denied)));
+        }
         if self.admitted.read_only && entry.spec.has(WRITE) {
             return Err("ERR Write commands are not allowed from read-only scripts.".into());
         }
@@ -298,8 +301,11 @@ impl Caller for ScriptCaller<'_, '_> {
         }
     }
 
-    fn exists(&self, name: &[u8]) -> bool {
-        self.ctx.server.commands.get(name).is_some()
+    fn acl_check(&mut self, args: &[Bytes]) -> Option<bool> {
+        let server = self.ctx.server;
+        // A wrong number of arguments still names a command, as Redis's lookupCommand.
+        let entry = dispatch::resolve(server, args).map_or_else(|(entry, _)| entry, Some)?;
+        Some(crate::acl::check(server, self.ctx.client, entry, args).is_ok())
     }
 }
 

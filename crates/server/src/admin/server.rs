@@ -311,6 +311,9 @@ fn config_set(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     }
     ctx.server.apply_repl_config();
     crate::persistence::aof::apply_config(&ctx.server.arc());
+    if seen.contains("requirepass") {
+        crate::acl::set_requirepass(ctx.server, &next.requirepass);
+    }
     if next.port != old.port || next.bind != old.bind {
         if let Err(e) = ctx.server.arc().listen_tcp(&next.bind, next.port) {
             tracing::warn!("CONFIG SET could not listen: {e}");
@@ -349,7 +352,7 @@ pub(crate) fn rewrite_config(ctx: &mut Ctx<'_>, all: bool) -> CmdResult {
     let Some(path) = ctx.server.config_file.clone() else {
         return Err("ERR The server is running without a config file".into());
     };
-    let c = ctx.server.config.read().clone();
+    let c = crate::acl::config_to_rewrite(ctx.server);
     let written = if all { config::rewrite_all(&path, &c) } else { config::rewrite(&path, &c) };
     written.map_err(|e| RedisError::from(format!("ERR Rewriting config file: {e}")))?;
     ctx.ok()

@@ -43,6 +43,18 @@ pub fn load(args: &[String]) -> Result<Loaded, ConfigError> {
     Ok(Loaded { config, file })
 }
 
+/// A `user` line's syntax, as Redis checks it while reading (commands are
+/// checked when the users load, once the command table exists).
+fn check_user(config: &Config, words: &[String]) -> Result<(), String> {
+    let argv: Vec<bytes::Bytes> = words.iter().map(|w| bytes::Bytes::copy_from_slice(w.as_bytes())).collect();
+    let seen: Vec<bytes::Bytes> = config.users.iter().filter_map(|u| u.first()).map(|n| bytes::Bytes::copy_from_slice(n.as_bytes())).collect();
+    let catalog = ferrokv_acl::Catalog::new();
+    ferrokv_acl::users::check_directive(&catalog, &argv, &seen).map_err(|(at, e)| {
+        let at = argv.get(at).map(|a| String::from_utf8_lossy(a).into_owned()).unwrap_or_default();
+        format!("Error in user declaration '{at}': {e}")
+    })
+}
+
 fn absolute(p: &Path) -> PathBuf {
     if p.is_absolute() {
         p.to_path_buf()
@@ -97,6 +109,11 @@ fn apply_text(config: &mut Config, text: &str, depth: usize) -> Result<(), Confi
             }
             let included = read(&absolute(Path::new(path)))?;
             apply_text(config, &included, depth + 1)?;
+            continue;
+        }
+        if name == "user" {
+            check_user(config, &words).map_err(|m| fail(&m))?;
+            config.users.push(words[1..].to_vec());
             continue;
         }
         let Some(directive) = table::find(&name) else {

@@ -11,7 +11,7 @@ pub mod table;
 use std::path::PathBuf;
 
 pub use load::{load, ConfigError};
-pub use rewrite::{rewrite, rewrite_all};
+pub use rewrite::{rewrite, rewrite_all, write_atomically};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DebugCommand {
@@ -127,6 +127,14 @@ pub struct Config {
     pub replicaof: Option<(String, u16)>,
     pub masterauth: String,
     pub masteruser: String,
+    /// ACL users come from this file, not from `user` lines.
+    pub aclfile: String,
+    pub acllog_max_len: u64,
+    /// `acl-pubsub-default allchannels`: new users may use every channel.
+    pub acl_pubsub_allchannels: bool,
+    /// `user <name> <rules…>` lines, loaded once the command table exists
+    /// (their syntax is checked while reading).
+    pub users: Vec<Vec<String>>,
     pub replica_read_only: bool,
     pub replica_serve_stale_data: bool,
     pub replica_priority: u64,
@@ -248,6 +256,10 @@ impl Default for Config {
             replicaof: None,
             masterauth: String::new(),
             masteruser: String::new(),
+            aclfile: String::new(),
+            acllog_max_len: 128,
+            acl_pubsub_allchannels: false,
+            users: Vec::new(),
             replica_read_only: true,
             replica_serve_stale_data: true,
             replica_priority: 100,

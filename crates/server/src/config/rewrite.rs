@@ -33,9 +33,18 @@ fn rewrite_with(path: &Path, config: &Config, all: bool) -> std::io::Result<()> 
     let defaults = Config::default();
     let mut seen: HashSet<&'static str> = HashSet::new();
     let mut out: Vec<String> = Vec::new();
+    let users: Vec<String> = config.users.iter().map(|words| format!("user {}", words.join(" "))).collect();
+    let mut users_written = false;
     for raw in old.lines() {
         let trimmed = raw.trim();
         let first = ferrokv_resp::split_args(trimmed.as_bytes()).and_then(|w| w.into_iter().next()).map(|w| String::from_utf8_lossy(&w).to_ascii_lowercase());
+        if first.as_deref() == Some("user") && !trimmed.starts_with('#') {
+            // The users as they are now, where the file first had one.
+            if !std::mem::replace(&mut users_written, true) {
+                out.extend(users.iter().cloned());
+            }
+            continue;
+        }
         match first.as_deref().filter(|_| !trimmed.starts_with('#')).and_then(table::find) {
             Some(d) => {
                 if seen.insert(d.name) {
@@ -56,6 +65,12 @@ fn rewrite_with(path: &Path, config: &Config, all: bool) -> std::io::Result<()> 
         appended = true;
         out.extend(line_for(d, config));
     }
+    if !users_written && !users.is_empty() {
+        if !out.iter().any(|l| l == GENERATED) {
+            out.push(GENERATED.to_string());
+        }
+        out.extend(users);
+    }
     let mut text = out.join("\n");
     text.push('\n');
     write_atomically(path, text.as_bytes())
@@ -63,7 +78,7 @@ fn rewrite_with(path: &Path, config: &Config, all: bool) -> std::io::Result<()> 
 
 /// Temp file, fsync, rename; a file that cannot be replaced (a bind mount)
 /// is overwritten in place instead.
-fn write_atomically(path: &Path, data: &[u8]) -> std::io::Result<()> {
+pub fn write_atomically(path: &Path, data: &[u8]) -> std::io::Result<()> {
     let tmp = path.with_extension(format!("tmp-{}", std::process::id()));
     let attempt = (|| {
         let mut f = std::fs::File::create(&tmp)?;

@@ -217,6 +217,8 @@ const POLICIES: &[(&str, MaxmemoryPolicy)] = &[
     ("noeviction", MaxmemoryPolicy::NoEviction),
 ];
 
+const PUBSUB_DEFAULTS: &[(&str, bool)] = &[("allchannels", true), ("resetchannels", false)];
+
 macro_rules! int_directive {
     ($name:expr, $field:ident, $ty:ty, $min:expr, $max:expr, $memory:expr, $immutable:expr) => {
         Directive {
@@ -327,7 +329,6 @@ const INT: i64 = i32::MAX as i64;
 const LONG: i64 = i64::MAX;
 const TLS: Note = Note::Later("TLS");
 const CLUSTER: Note = Note::Later("cluster mode");
-const ACL: Note = Note::Later("ACL users");
 
 const fn int(default: i64, min: i64, max: i64) -> Kind {
     Kind::Int { default, min, max, memory: false }
@@ -770,9 +771,9 @@ pub static DIRECTIVES: &[Directive] = &[
     int_directive!("tracking-table-max-keys", tracking_table_max_keys, u64, 0, LONG, false, false),
     int_directive!("stream-node-max-bytes", stream_node_max_bytes, u64, 0, LONG, true, false),
     int_directive!("stream-node-max-entries", stream_node_max_entries, u64, 0, LONG, false, false),
-    stored!("aclfile", Kind::Str(""), Note::Refused("ACL files"), immutable),
-    stored!("acllog-max-len", int(128, 0, LONG), ACL),
-    stored!("acl-pubsub-default", Kind::Enum(&["allchannels", "resetchannels"], "resetchannels"), ACL),
+    string_directive!("aclfile", aclfile, true),
+    int_directive!("acllog-max-len", acllog_max_len, u64, 0, LONG, false, false),
+    enum_directive!("acl-pubsub-default", acl_pubsub_allchannels, PUBSUB_DEFAULTS, false),
     stored!("cluster-enabled", Kind::Bool(false), Note::Refused("cluster mode"), immutable),
     stored!("cluster-config-file", Kind::Str("nodes.conf"), CLUSTER, immutable),
     stored!("cluster-node-timeout", int(15000, 0, LONG), CLUSTER),

@@ -101,6 +101,8 @@ pub struct ClientShared {
     /// CLIENT TRACKING's options while it is on (others' invalidations and
     /// CLIENT LIST read them).
     pub tracking: Mutex<Option<crate::tracking::Mode>>,
+    /// The user it is logged in as (CLIENT LIST `user=`, CLIENT KILL USER).
+    pub user: Mutex<Bytes>,
 }
 
 /// A client's last command, set twice per command by its connection and
@@ -153,6 +155,7 @@ impl ClientShared {
             kill: Notify::new(),
             push,
             tracking: Mutex::new(None),
+            user: Mutex::new(Bytes::from_static(b"default")),
         }
     }
 
@@ -318,6 +321,11 @@ pub struct Client {
     pub db: usize,
     pub proto: Protocol,
     pub authenticated: bool,
+    /// Its user's rules; None for the primary's stream and the AOF, which
+    /// run whatever the rules (Redis's clients without a user).
+    pub user: Option<Arc<ferrokv_acl::User>>,
+    /// The ACL generation `user` was read at (see `crate::acl`).
+    pub acl_gen: u64,
     /// Commands queued by MULTI; `None` outside a transaction.
     pub multi: Option<Vec<Vec<Bytes>>>,
     /// A queueing error happened: EXEC will answer EXECABORT.
@@ -386,6 +394,8 @@ impl Client {
             db: 0,
             proto: Protocol::Resp2,
             authenticated,
+            user: None,
+            acl_gen: 0,
             multi: None,
             multi_abort: false,
             watch_flag: Arc::new(AtomicBool::new(false)),

@@ -117,8 +117,8 @@ where
     let shared = Arc::new(ClientShared::new(server.next_client_id(), addr, laddr, fd, unix, push_tx));
     server.connected.fetch_add(1, Ordering::Relaxed);
     server.clients.lock().insert(shared.id, shared.clone());
-    let authenticated = !server.requires_auth();
-    let client = Client::new(shared, authenticated, unix, local);
+    let mut client = Client::new(shared, false, unix, local);
+    crate::acl::login_default(server, &mut client);
     let server = server.clone();
     tokio::spawn(async move {
         let id = client.id();
