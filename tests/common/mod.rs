@@ -383,12 +383,54 @@ pub fn sorted_reply(raw: &[u8]) -> Vec<u8> {
     frame.to_bytes()
 }
 
+/// Sorts each run of single-command ACL rules (`+get +set`) in every
+/// string of a reply: Redis lists them in its command dict's hash order,
+/// which changes from run to run.
+pub fn acl_rules_sorted(raw: &[u8]) -> Vec<u8> {
+    fn sort_rules(text: &[u8]) -> Vec<u8> {
+        let text = String::from_utf8_lossy(text);
+        let mut tokens: Vec<String> = Vec::new();
+        for t in text.split(' ') {
+            match t.strip_suffix(')') {
+                Some(rest) if !rest.is_empty() => {
+                    tokens.push(rest.to_string());
+                    tokens.push(")".into());
+                }
+                _ => tokens.push(t.to_string()),
+            }
+        }
+        let single = |t: &String| (t.starts_with('+') || t.starts_with('-')) && !t[1..].starts_with('@');
+        let mut i = 0;
+        while i < tokens.len() {
+            let start = i;
+            while i < tokens.len() && single(&tokens[i]) {
+                i += 1;
+            }
+            tokens[start..i].sort_by(|a, b| a[1..].cmp(&b[1..]).then(a.cmp(b)));
+            i = i.max(start + 1);
+        }
+        tokens.join(" ").replace(" )", ")").into_bytes()
+    }
+    fn walk(f: Frame) -> Frame {
+        match f {
+            Frame::Bulk(b) => Frame::Bulk(sort_rules(&b).into()),
+            Frame::Array(items) => Frame::Array(items.into_iter().map(walk).collect()),
+            Frame::Set(items) => Frame::Set(items.into_iter().map(walk).collect()),
+            Frame::Map(pairs) => Frame::Map(pairs.into_iter().map(|(k, v)| (walk(k), walk(v))).collect()),
+            other => other,
+        }
+    }
+    let (frame, _) = Frame::parse(raw).expect("valid").expect("complete");
+    walk(frame).to_bytes()
+}
+
 /// Runs a script on both servers and requires byte-identical replies.
 ///
 /// One command per line, quoted as redis-cli would. A line starting with
 /// `>` sends without reading (a blocking command; `@N !read` reads its
 /// reply later), `~~` compares a field/value reply sorted by field, `~` compares the reply with array elements sorted, `?` only its type
-/// (replies holding client ids or times); `!sleep <ms>` waits;
+/// (replies holding client ids or times), `%` sorts single-command ACL
+/// rules (see [`acl_rules_sorted`]); `!sleep <ms>` waits;
 /// `#` starts a comment. Several connections: a line `@N cmd` runs on
 /// connection N (0 by default).
 pub fn run_script(pair: &Pair, script: &str) {
@@ -445,6 +487,10 @@ fn run_script_on(mut ours: Vec<Conn>, mut theirs: Vec<Conn>, script: &str, ids: 
         if unordered {
             line = line[1..].trim_start();
         }
+        let acl_rules = line.starts_with('%');
+        if acl_rules {
+            line = line[1..].trim_start();
+        }
         let type_only = line.starts_with('?');
         if type_only {
             line = line[1..].trim_start();
@@ -481,6 +527,10 @@ fn run_script_on(mut ours: Vec<Conn>, mut theirs: Vec<Conn>, script: &str, ids: 
         if pairs {
             a = sorted_pairs(&a);
             b = sorted_pairs(&b);
+        }
+        if acl_rules {
+            a = acl_rules_sorted(&a);
+            b = acl_rules_sorted(&b);
         }
         if type_only {
             a.truncate(1);

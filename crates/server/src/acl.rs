@@ -62,13 +62,27 @@ impl Acl {
     }
 }
 
-/// Starts a connection as the default user (RESET too): logged in when
-/// that user needs no password.
+/// The default user as it is now, for a connection (RESET too): logged
+/// in when that user needs no password.
+pub struct Login {
+    user: Arc<User>,
+    generation: u64,
+}
+
+impl Login {
+    pub fn default_user(server: &Server) -> Login {
+        let generation = server.acl.generation();
+        Login { user: server.acl.default_user(), generation }
+    }
+
+    pub fn apply(self, client: &mut Client) {
+        client.authenticated = self.user.nopass() && self.user.enabled();
+        set_user(client, self.user, self.generation);
+    }
+}
+
 pub fn login_default(server: &Server, client: &mut Client) {
-    let generation = server.acl.generation();
-    let user = server.acl.default_user();
-    client.authenticated = user.nopass() && user.enabled();
-    set_user(client, user, generation);
+    Login::default_user(server).apply(client);
 }
 
 fn set_user(client: &mut Client, user: Arc<User>, generation: u64) {

@@ -294,6 +294,6 @@ fn help(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult {
         "WHOAMI",
         "    Return the current connection username.",
         "HELP",
-        "    Print this help.",
+        "    Prints this help.",
     ])
 }

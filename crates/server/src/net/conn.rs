@@ -53,6 +53,9 @@ pub fn accept_tcp(server: &Arc<Server>, stream: TcpStream, peer: SocketAddr) {
         let _ = socket2::SockRef::from(&stream).set_tcp_keepalive(&ka);
     }
     let server = server.clone();
+    // Logged in as the default user was at accept, as Redis creates the
+    // client then (the first bytes may come later).
+    let login = crate::acl::Login::default_user(&server);
     tokio::spawn(async move {
         if opens_with_http2(&stream).await {
             if let Some(grpc) = server.grpc.get() {
@@ -62,7 +65,7 @@ pub fn accept_tcp(server: &Arc<Server>, stream: TcpStream, peer: SocketAddr) {
         }
         let laddr = stream.local_addr().map(|a| a.to_string()).unwrap_or_default();
         let fd = stream.as_raw_fd();
-        spawn(&server, stream, peer.to_string(), laddr, fd, false, local);
+        spawn(&server, stream, peer.to_string(), laddr, fd, false, local, login);
     });
 }
 
@@ -90,7 +93,7 @@ pub fn accept_unix(server: &Arc<Server>, stream: UnixStream, path: &str) {
     }
     let fd = stream.as_raw_fd();
     let addr = format!("{path}:0");
-    spawn(server, stream, addr.clone(), addr, fd, true, true);
+    spawn(server, stream, addr.clone(), addr, fd, true, true, crate::acl::Login::default_user(server));
 }
 
 fn at_capacity(server: &Server) -> bool {
@@ -108,7 +111,8 @@ fn refuse<S: AsyncWrite + Unpin + Send + 'static>(mut stream: S, msg: &'static s
     });
 }
 
-fn spawn<S>(server: &Arc<Server>, stream: S, addr: String, laddr: String, fd: i32, unix: bool, local: bool)
+#[allow(clippy::too_many_arguments)]
+fn spawn<S>(server: &Arc<Server>, stream: S, addr: String, laddr: String, fd: i32, unix: bool, local: bool, login: crate::acl::Login)
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
@@ -118,7 +122,7 @@ where
     server.connected.fetch_add(1, Ordering::Relaxed);
     server.clients.lock().insert(shared.id, shared.clone());
     let mut client = Client::new(shared, false, unix, local);
-    crate::acl::login_default(server, &mut client);
+    login.apply(&mut client);
     let server = server.clone();
     tokio::spawn(async move {
         let id = client.id();
