@@ -220,11 +220,14 @@ fn debian_stock_redis_conf_loads() {
     assert_eq!(std::fs::read_to_string(&pid).unwrap().trim(), node.pid().to_string());
 }
 
-/// What would silently weaken a deployment is refused rather than ignored.
+/// What would silently weaken a deployment is refused rather than ignored
+/// (and an ACL file that cannot be read stops start-up).
 #[test]
 fn unsupported_security_and_cluster_settings_are_refused() {
-    let out = startup_error(&["--aclfile", "/etc/redis/users.acl"]);
-    assert!(out.contains(">>> 'aclfile \"/etc/redis/users.acl\"'\nferrokv does not support ACL files yet"), "{out}");
+    // An ACL file that cannot be read stops start-up, as in Redis.
+    let out = Command::new(env!("CARGO_BIN_EXE_ferrokv-server")).args(["--port", "0", "--aclfile", "/nonexistent/users.acl"]).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && text.contains("Error loading ACLs, opening file '/nonexistent/users.acl': No such file or directory"), "{text}");
     let out = startup_error(&["--cluster-enabled", "yes"]);
     assert!(out.contains("ferrokv does not support cluster mode yet"), "{out}");
     let node = Node::ferrokv(&["--tls-port", "0", "--activedefrag", "yes"]);
