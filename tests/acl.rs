@@ -302,7 +302,13 @@ fn users_from_the_config_file_and_config_rewrite() {
     let node = Node::ferrokv(&[conf.to_str().unwrap()]);
     let mut c = node.conn();
     let Frame::Array(list) = c.cmd(&["acl", "list"]) else { panic!() };
-    assert_eq!(list, vec![bulk("user app on #30c952fab122c3f9759f02a6d95c3758b246b4fee239957b2d4fee46e26170c4 ~app:* resetchannels -@all +@read"), bulk("user default on nopass sanitize-payload ~* &* +@all -debug")]);
+    assert_eq!(
+        list,
+        vec![
+            bulk("user app on #30c952fab122c3f9759f02a6d95c3758b246b4fee239957b2d4fee46e26170c4 ~app:* resetchannels -@all +@read"),
+            bulk("user default on nopass sanitize-payload ~* &* +@all -debug")
+        ]
+    );
     assert_eq!(c.cmd(&["debug", "sleep", "0"]), err("NOPERM this user has no permissions to run the 'debug' command"));
     c.cmd(&["acl", "setuser", "new", "on", "nopass", "~*", "+get"]);
     assert_eq!(c.cmd(&["config", "rewrite"]), simple("OK"));
@@ -340,7 +346,8 @@ fn acl_file_load_and_save_as_redis() {
     let dir = tempfile::tempdir().unwrap();
     let ours = dir.path().join("ours.acl");
     let theirs = dir.path().join("theirs.acl");
-    let content = "user default on nopass ~* &* +@all\nuser app on #30c952fab122c3f9759f02a6d95c3758b246b4fee239957b2d4fee46e26170c4 ~app:* resetchannels -@all +@read\n";
+    let content =
+        "user default on nopass ~* &* +@all\nuser app on #30c952fab122c3f9759f02a6d95c3758b246b4fee239957b2d4fee46e26170c4 ~app:* resetchannels -@all +@read\n";
     std::fs::write(&ours, content).unwrap();
     std::fs::write(&theirs, content).unwrap();
     let a = Node::ferrokv(&["--aclfile", ours.to_str().unwrap()]);

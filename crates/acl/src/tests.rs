@@ -164,8 +164,26 @@ mod properties {
     use proptest::prelude::*;
 
     const RULES: &[&str] = &[
-        "+@all", "-@all", "+@read", "-@write", "+@string", "-@hash", "+@dangerous", "-@slow", "+get", "-get", "+set", "-del", "+object|encoding", "-object",
-        "+object", "+get|x", "allcommands", "nocommands", "+@keyspace", "-@fast",
+        "+@all",
+        "-@all",
+        "+@read",
+        "-@write",
+        "+@string",
+        "-@hash",
+        "+@dangerous",
+        "-@slow",
+        "+get",
+        "-get",
+        "+set",
+        "-del",
+        "+object|encoding",
+        "-object",
+        "+object",
+        "+get|x",
+        "allcommands",
+        "nocommands",
+        "+@keyspace",
+        "-@fast",
     ];
 
     proptest! {

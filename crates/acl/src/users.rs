@@ -63,8 +63,7 @@ impl Users {
         let old = self.get(name).cloned();
         let mut user = old.as_deref().cloned().unwrap_or_else(|| User::new(name, pubsub_default_all));
         for op in &ops {
-            user.apply(catalog, op, pubsub_default_all)
-                .map_err(|e| format!("Error in ACL SETUSER modifier '{}': {e}", String::from_utf8_lossy(op)))?;
+            user.apply(catalog, op, pubsub_default_all).map_err(|e| format!("Error in ACL SETUSER modifier '{}': {e}", String::from_utf8_lossy(op)))?;
         }
         let new = self.insert(user);
         Ok((old, new))

@@ -361,7 +361,20 @@ mod tests {
     use super::*;
 
     fn spec(arity: i32, keys: (i32, i32, i32)) -> Spec {
-        Spec { name: "x", arity, flags: 0, acl: &[], keys, group: "generic", summary: "", since: "1.0.0", key_specs: &[], getkeys: None, tips: &[], channels: None }
+        Spec {
+            name: "x",
+            arity,
+            flags: 0,
+            acl: &[],
+            keys,
+            group: "generic",
+            summary: "",
+            since: "1.0.0",
+            key_specs: &[],
+            getkeys: None,
+            tips: &[],
+            channels: None,
+        }
     }
 
     #[test]

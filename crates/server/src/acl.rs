@@ -317,7 +317,10 @@ pub fn config_to_rewrite(server: &Server) -> crate::config::Config {
     let mut config = server.config.read().clone();
     config.users = if config.aclfile.is_empty() {
         let users = server.acl.users();
-        users.iter().map(|u| vec![String::from_utf8_lossy(&u.name).into_owned(), String::from_utf8_lossy(&u.describe(&server.commands.catalog)).into_owned()]).collect()
+        users
+            .iter()
+            .map(|u| vec![String::from_utf8_lossy(&u.name).into_owned(), String::from_utf8_lossy(&u.describe(&server.commands.catalog)).into_owned()])
+            .collect()
     } else {
         Vec::new()
     };

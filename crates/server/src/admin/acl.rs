@@ -9,10 +9,10 @@ use ferrokv_acl::{Denied, Selector, User};
 use ferrokv_commands::command::ACL_ORDER;
 use ferrokv_commands::{cmd, container};
 
+use crate::args;
 use crate::command::flags::*;
 use crate::command::Command;
 use crate::ctx::Ctx;
-use crate::args;
 use crate::errors::{CmdResult, RedisError};
 
 pub static COMMANDS: &[Command] = &[container!("acl", "6.0.0", -2, ACL, "server", "A container for Access List Control commands")];
@@ -23,7 +23,17 @@ const PLAIN_SUB: u32 = NOSCRIPT | LOADING | STALE;
 static ACL: &[Command] = &[
     cmd!("cat", "6.0.0", -2, PLAIN_SUB, &[], (0, 0, 0), cat, "server", "List the ACL categories or the commands inside a category"),
     cmd!("deluser", "6.0.0", -3, ADMIN_SUB, &[], (0, 0, 0), deluser, "server", "Remove the specified ACL users and the associated rules"),
-    cmd!("dryrun", "7.0.0", -4, ADMIN_SUB, &[], (0, 0, 0), dryrun, "server", "Returns whether the user can execute the given command without executing the command."),
+    cmd!(
+        "dryrun",
+        "7.0.0",
+        -4,
+        ADMIN_SUB,
+        &[],
+        (0, 0, 0),
+        dryrun,
+        "server",
+        "Returns whether the user can execute the given command without executing the command."
+    ),
     cmd!("genpass", "6.0.0", -2, PLAIN_SUB, &[], (0, 0, 0), genpass, "server", "Generate a pseudorandom secure password to use for ACL users"),
     cmd!("getuser", "6.0.0", 3, ADMIN_SUB, &[], (0, 0, 0), getuser, "server", "Get the rules for a specific ACL user"),
     cmd!("help", "6.0.0", 2, LOADING | STALE, &[], (0, 0, 0), help, "server", "Show helpful text about the different subcommands"),

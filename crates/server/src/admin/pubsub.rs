@@ -11,19 +11,74 @@ use crate::ctx::Ctx;
 use crate::errors::CmdResult;
 use crate::net::client::kind;
 use crate::pubsub::Kind;
-use ferrokv_commands::keyspec::{flags::NOT_KEY, KeySpec};
 use ferrokv_commands::command::{channel, ChannelSpec};
+use ferrokv_commands::keyspec::{flags::NOT_KEY, KeySpec};
 use ferrokv_commands::{cmd, container};
 
 const PS: &[&str] = &["pubsub"];
 const SUB: u32 = PUBSUB | NOSCRIPT | LOADING | STALE;
 
 pub static COMMANDS: &[Command] = &[
-    cmd!("subscribe", "2.0.0", -2, SUB, PS, (0, 0, 0), subscribe, "pubsub", "Listen for messages published to the given channels", channels = ChannelSpec::rest(channel::SUBSCRIBE)),
-    cmd!("unsubscribe", "2.0.0", -1, SUB, PS, (0, 0, 0), unsubscribe, "pubsub", "Stop listening for messages posted to the given channels", channels = ChannelSpec::rest(channel::UNSUBSCRIBE)),
-    cmd!("psubscribe", "2.0.0", -2, SUB, PS, (0, 0, 0), psubscribe, "pubsub", "Listen for messages published to channels matching the given patterns", channels = ChannelSpec::rest(channel::SUBSCRIBE | channel::PATTERN)),
-    cmd!("punsubscribe", "2.0.0", -1, SUB, PS, (0, 0, 0), punsubscribe, "pubsub", "Stop listening for messages posted to channels matching the given patterns", channels = ChannelSpec::rest(channel::UNSUBSCRIBE | channel::PATTERN)),
-    cmd!("publish", "2.0.0", 3, PUBSUB | LOADING | STALE | FAST, PS, (0, 0, 0), publish, "pubsub", "Post a message to a channel", channels = ChannelSpec::one(channel::PUBLISH)),
+    cmd!(
+        "subscribe",
+        "2.0.0",
+        -2,
+        SUB,
+        PS,
+        (0, 0, 0),
+        subscribe,
+        "pubsub",
+        "Listen for messages published to the given channels",
+        channels = ChannelSpec::rest(channel::SUBSCRIBE)
+    ),
+    cmd!(
+        "unsubscribe",
+        "2.0.0",
+        -1,
+        SUB,
+        PS,
+        (0, 0, 0),
+        unsubscribe,
+        "pubsub",
+        "Stop listening for messages posted to the given channels",
+        channels = ChannelSpec::rest(channel::UNSUBSCRIBE)
+    ),
+    cmd!(
+        "psubscribe",
+        "2.0.0",
+        -2,
+        SUB,
+        PS,
+        (0, 0, 0),
+        psubscribe,
+        "pubsub",
+        "Listen for messages published to channels matching the given patterns",
+        channels = ChannelSpec::rest(channel::SUBSCRIBE | channel::PATTERN)
+    ),
+    cmd!(
+        "punsubscribe",
+        "2.0.0",
+        -1,
+        SUB,
+        PS,
+        (0, 0, 0),
+        punsubscribe,
+        "pubsub",
+        "Stop listening for messages posted to channels matching the given patterns",
+        channels = ChannelSpec::rest(channel::UNSUBSCRIBE | channel::PATTERN)
+    ),
+    cmd!(
+        "publish",
+        "2.0.0",
+        3,
+        PUBSUB | LOADING | STALE | FAST,
+        PS,
+        (0, 0, 0),
+        publish,
+        "pubsub",
+        "Post a message to a channel",
+        channels = ChannelSpec::one(channel::PUBLISH)
+    ),
     // Shard channels name a slot as keys do (so a cluster can route them);
     // they are not keys, hence `not_key`.
     cmd!(
