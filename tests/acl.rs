@@ -381,3 +381,32 @@ fn acl_file_load_and_save_as_redis() {
         assert!(matches!(reply, Frame::Error(ref e) if e.starts_with(b"ERR This Redis instance is not configured to use an ACL file")), "{reply:?}");
     }
 }
+
+/// Secrets never reach the slow log: the arguments Redis redacts.
+#[test]
+fn slowlog_redacts_secrets_as_redis() {
+    let pair = Pair::new(&[]);
+    let logged: Vec<Vec<Frame>> = [&pair.ours, &pair.redis]
+        .into_iter()
+        .map(|node| {
+            let mut c = node.conn();
+            c.cmd(&["config", "set", "slowlog-log-slower-than", "0"]);
+            c.cmd(&["acl", "setuser", "x", "on", ">secret", "+@all", "~*"]);
+            c.cmd(&["auth", "x", "secret"]);
+            c.cmd(&["hello", "2", "auth", "x", "secret", "setname", "n"]);
+            c.cmd(&["config", "set", "masterauth", "hidden", "maxclients", "100"]);
+            c.cmd(&["echo", "shown"]);
+            let Frame::Array(entries) = c.cmd(&["slowlog", "get", "6"]) else { panic!("SLOWLOG GET") };
+            entries
+                .into_iter()
+                .map(|e| match e {
+                    Frame::Array(fields) => fields[3].clone(),
+                    other => panic!("{other:?}"),
+                })
+                .collect()
+        })
+        .collect();
+    assert_eq!(logged[0], logged[1], "left: ferrokv, right: redis 7.0");
+    let text = format!("{:?}", logged[0]);
+    assert!(!text.contains("secret") && !text.contains("hidden") && text.contains("shown"), "{text}");
+}

@@ -518,7 +518,7 @@ fn account(ctx: &mut Ctx<'_>, entry: &Entry, args: &[Bytes], usec: u64) {
         } else {
             (ctx.client.shared.addr.clone(), ctx.client.shared.name.lock().clone().unwrap_or_default())
         };
-        server.slowlog.push(args, usec, addr, name, max_len);
+        server.slowlog.push(args, &redacted(args), usec, addr, name, max_len);
     }
     if latency_threshold > 0 && usec / 1000 >= latency_threshold {
         let event = if spec.has(flags::FAST) { "fast-command" } else { "command" };
@@ -527,6 +527,32 @@ fn account(ctx: &mut Ctx<'_>, entry: &Entry, args: &[Bytes], usec: u64) {
     if !spec.has(flags::SKIP_MONITOR) && !spec.has(flags::ADMIN) {
         feed_monitors(ctx, args);
     }
+}
+
+/// Which arguments MONITOR and the slow log show as `(redacted)`: the
+/// secrets of AUTH, HELLO AUTH, ACL SETUSER, MIGRATE AUTH/AUTH2 and CONFIG
+/// SET of `requirepass`, `masterauth` and `masteruser`, as Redis redacts
+/// them.
+pub fn redacted(args: &[Bytes]) -> Vec<bool> {
+    let mut hidden = vec![false; args.len()];
+    let is = |i: usize, word: &str| args.get(i).is_some_and(|a| a.eq_ignore_ascii_case(word.as_bytes()));
+    if is(0, "auth") {
+        hidden.iter_mut().skip(1).for_each(|h| *h = true);
+    } else if is(0, "acl") && is(1, "setuser") {
+        hidden.iter_mut().skip(2).for_each(|h| *h = true);
+    } else if is(0, "hello") || is(0, "migrate") {
+        for i in 1..args.len() {
+            let secrets = if is(i, "auth") && is(0, "hello") || is(i, "auth2") { 2 } else if is(i, "auth") { 1 } else { 0 };
+            hidden.iter_mut().skip(i + 1).take(secrets).for_each(|h| *h = true);
+        }
+    } else if is(0, "config") && is(1, "set") {
+        for i in (2..args.len()).step_by(2) {
+            if ["requirepass", "masterauth", "masteruser"].iter().any(|n| is(i, n)) && i + 1 < args.len() {
+                hidden[i + 1] = true;
+            }
+        }
+    }
+    hidden
 }
 
 /// One MONITOR line: `+<unix>.<usec> [<db> <addr>] "arg" ...`, with
@@ -546,13 +572,10 @@ pub fn feed_monitors(ctx: &mut Ctx<'_>, args: &[Bytes]) {
         ctx.client.shared.addr.clone()
     };
     let mut line = format!("{}.{:06} [{} {}]", now.as_secs(), now.subsec_micros(), ctx.client.db, addr);
-    let name = args[0].to_ascii_lowercase();
+    let hidden = redacted(args);
     for (i, a) in args.iter().enumerate() {
-        let redacted = (name == b"auth" && i > 0)
-            || (name == b"hello" && i > 1 && args[i - 1].eq_ignore_ascii_case(b"auth"))
-            || (name == b"hello" && i > 2 && args[i - 2].eq_ignore_ascii_case(b"auth"));
         line.push(' ');
-        if redacted {
+        if hidden[i] {
             line.push_str("\"(redacted)\"");
         } else {
             line.push_str(&crate::config::table::repr(a));

@@ -24,11 +24,14 @@ pub struct SlowLog {
 }
 
 impl SlowLog {
-    pub fn push(&self, args: &[Bytes], duration_us: u64, addr: String, name: Bytes, max_len: usize) {
+    /// Records a command; `hidden` marks the arguments shown as `(redacted)`.
+    pub fn push(&self, args: &[Bytes], hidden: &[bool], duration_us: u64, addr: String, name: Bytes, max_len: usize) {
         let shown = args.len().min(MAX_ARGC);
         let mut kept: Vec<Bytes> = Vec::with_capacity(shown);
         for (i, a) in args.iter().take(shown).enumerate() {
-            if i == MAX_ARGC - 1 && args.len() > MAX_ARGC {
+            if hidden.get(i) == Some(&true) {
+                kept.push(Bytes::from_static(b"(redacted)"));
+            } else if i == MAX_ARGC - 1 && args.len() > MAX_ARGC {
                 kept.push(Bytes::from(format!("... ({} more arguments)", args.len() - MAX_ARGC + 1)));
             } else if a.len() > MAX_STRING {
                 let mut s = a[..MAX_STRING].to_vec();
