@@ -592,10 +592,16 @@ fn latency_graph_is_redis_graph() {
     for n in [&pair.ours, &pair.redis] {
         let mut c = n.conn();
         assert_eq!(c.cmd(&["latency", "graph", "command"]), err("ERR No samples available for event 'command'"));
+        let now = |c: &mut Conn| match c.cmd(&["time"]) {
+            Frame::Array(t) => text(&t[0]).parse::<u64>().unwrap(),
+            other => panic!("TIME: {other:?}"),
+        };
         for secs in ["0.1", "0.3", "0.2"] {
             c.cmd(&["debug", "sleep", secs]);
-            // The next spike in another second: a sample of its own.
-            std::thread::sleep(Duration::from_millis(1100));
+            // The next spike in another second (by the server's clock, not
+            // by how long this took): a sample of its own.
+            let second = now(&mut c);
+            assert!(eventually(Duration::from_secs(5), || now(&mut c) > second));
         }
         graphs.push(mask(c.cmd(&["latency", "graph", "command"])));
     }
