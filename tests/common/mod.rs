@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod repl;
+pub mod tls;
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};

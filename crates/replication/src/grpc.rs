@@ -6,7 +6,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::net::TcpStream;
+use crate::tls::Io;
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::{ReceiverStream, UnboundedReceiverStream};
 use tokio_stream::StreamExt;
@@ -106,8 +106,8 @@ impl ReplicationRpc for Service {
 
 /// Starts the gRPC server; connections sent to the returned channel are
 /// served by it.
-pub fn serve(repl: Arc<Replication>, host: Arc<dyn Host>) -> mpsc::UnboundedSender<TcpStream> {
-    let (tx, rx) = mpsc::unbounded_channel::<TcpStream>();
+pub fn serve(repl: Arc<Replication>, host: Arc<dyn Host>) -> mpsc::UnboundedSender<Io> {
+    let (tx, rx) = mpsc::unbounded_channel::<Io>();
     let incoming = UnboundedReceiverStream::new(rx).map(Ok::<_, std::io::Error>);
     let service = ReplicationServer::new(Service { repl, host }).max_decoding_message_size(64 << 20).max_encoding_message_size(64 << 20);
     tokio::spawn(async move {
@@ -125,13 +125,20 @@ pub fn serve(repl: Arc<Replication>, host: Arc<dyn Host>) -> mpsc::UnboundedSend
 
 /// The replica's side: opens `Sync` on the primary's client port (after
 /// `resp::replica` found a ferrokv node there).
-pub(crate) async fn open(host: String, port: u16, hello: Hello) -> Result<Stream, String> {
+pub(crate) async fn open(host: String, port: u16, hello: Hello, tls: Option<Arc<rustls::ClientConfig>>) -> Result<Stream, String> {
     let endpoint = tonic::transport::Endpoint::from_shared(format!("http://{}:{port}", bracket(&host)))
         .map_err(|e| e.to_string())?
         .connect_timeout(Duration::from_secs(5))
         .tcp_nodelay(true)
         .http2_keep_alive_interval(Duration::from_secs(10));
-    let channel = endpoint.connect().await.map_err(|e| format!("Error condition on socket for SYNC: {}", root_cause(&e)))?;
+    let addr = format!("{}:{port}", bracket(&host));
+    // Our own connector, so the same TLS settings as the RESP link apply
+    // (chain checked against the CA, not the host name, as Redis).
+    let connector = tower::service_fn(move |_: tonic::transport::Uri| {
+        let (addr, tls) = (addr.clone(), tls.clone());
+        async move { crate::tls::connect(&addr, tls.as_ref(), true).await.map(hyper_util::rt::TokioIo::new) }
+    });
+    let channel = endpoint.connect_with_connector(connector).await.map_err(|e| format!("Error condition on socket for SYNC: {}", root_cause(&e)))?;
     let mut client = ReplicationClient::new(channel).max_decoding_message_size(64 << 20);
     let (ack_tx, ack_rx) = mpsc::channel::<u64>(16);
     let first = pb::ReplicaMessage { msg: Some(RMsg::Hello(to_pb_hello(hello))) };

@@ -542,7 +542,13 @@ pub fn redacted(args: &[Bytes]) -> Vec<bool> {
         hidden.iter_mut().skip(2).for_each(|h| *h = true);
     } else if is(0, "hello") || is(0, "migrate") {
         for i in 1..args.len() {
-            let secrets = if is(i, "auth") && is(0, "hello") || is(i, "auth2") { 2 } else if is(i, "auth") { 1 } else { 0 };
+            let secrets = if is(i, "auth") && is(0, "hello") || is(i, "auth2") {
+                2
+            } else if is(i, "auth") {
+                1
+            } else {
+                0
+            };
             hidden.iter_mut().skip(i + 1).take(secrets).for_each(|h| *h = true);
         }
     } else if is(0, "config") && is(1, "set") {

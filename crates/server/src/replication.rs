@@ -382,6 +382,17 @@ pub fn start(server: &Arc<Server>) {
     let _ = server.grpc.set(tx);
 }
 
+/// The TLS configuration of the link to the primary, when
+/// `tls-replication` says links use TLS (read at each attempt).
+fn tls_source(server: &Arc<Server>) -> resp::replica::TlsSource {
+    let node = Arc::downgrade(server);
+    Arc::new(move || {
+        let server = node.upgrade()?;
+        let tls = server.config.read().tls_replication;
+        tls.then(|| server.tls.client()).flatten()
+    })
+}
+
 /// REPLICAOF host port: follow that primary (from scratch or continuing).
 /// With `handover`, the first attempt is FAILOVER's hand-over.
 pub fn follow(server: &Arc<Server>, host: String, port: u16, handover: Option<replica::Handover>) {
@@ -395,7 +406,7 @@ pub fn follow(server: &Arc<Server>, host: String, port: u16, handover: Option<re
     *server.repl.link.lock() = Some(LinkInfo::new(host.clone(), port));
     server.config.write().replicaof = Some((host.clone(), port));
     let node: Arc<dyn Host> = Arc::new(NodeHost(Arc::downgrade(server)));
-    *task = Some(tokio::spawn(replica::run_link(server.repl.clone(), node, (host, port), resp::replica::connector(), handover)));
+    *task = Some(tokio::spawn(replica::run_link(server.repl.clone(), node, (host, port), resp::replica::connector(tls_source(server)), handover)));
 }
 
 /// REPLICAOF NO ONE: stop following and start a new history that continues

@@ -280,7 +280,7 @@ pub struct Server {
     /// Replication: history, backlog, attached replicas, the link.
     pub repl: Arc<ferrokv_replication::Replication>,
     /// Where TCP connections speaking gRPC (replica links) are handed.
-    pub grpc: std::sync::OnceLock<tokio::sync::mpsc::UnboundedSender<tokio::net::TcpStream>>,
+    pub grpc: std::sync::OnceLock<tokio::sync::mpsc::UnboundedSender<ferrokv_replication::tls::Io>>,
     /// The append-only file.
     pub aof: crate::persistence::aof::Aof,
     /// The Lua VM and script cache, made on first use.
@@ -312,6 +312,9 @@ pub struct Server {
     shutdown_tx: watch::Sender<bool>,
     /// Running TCP listeners by local address; CONFIG SET port/bind swaps them.
     tcp_listeners: Mutex<Vec<(SocketAddr, oneshot::Sender<()>)>>,
+    tls_listeners: Mutex<Vec<(SocketAddr, oneshot::Sender<()>)>>,
+    /// TLS configuration (certificates, CA, protocols), reloadable.
+    pub tls: crate::net::tls::Tls,
     me: std::sync::OnceLock<std::sync::Weak<Server>>,
 }
 
@@ -366,6 +369,8 @@ impl Server {
             config_file: loaded.file,
             shutdown_tx,
             tcp_listeners: Mutex::new(Vec::new()),
+            tls_listeners: Mutex::new(Vec::new()),
+            tls: Default::default(),
             me: std::sync::OnceLock::new(),
         });
         let _ = server.me.set(Arc::downgrade(&server));
@@ -399,9 +404,19 @@ impl Server {
     /// address is unchanged, binding new ones first and stopping the rest
     /// only when all succeeded. Must run inside the runtime.
     pub fn listen_tcp(self: &Arc<Self>, bind: &[String], port: u16) -> Result<Vec<SocketAddr>, StartError> {
+        self.listen(bind, port, false)
+    }
+
+    /// As [`Server::listen_tcp`], for the TLS port (`tls-port`).
+    pub fn listen_tls(self: &Arc<Self>, bind: &[String], port: u16) -> Result<Vec<SocketAddr>, StartError> {
+        self.listen(bind, port, true)
+    }
+
+    fn listen(self: &Arc<Self>, bind: &[String], port: u16, tls: bool) -> Result<Vec<SocketAddr>, StartError> {
+        let listeners = if tls { &self.tls_listeners } else { &self.tcp_listeners };
         let backlog = self.config.read().tcp_backlog as u32;
         let mut wanted: Vec<(SocketAddr, Option<TcpListener>)> = Vec::new();
-        let current: Vec<SocketAddr> = self.tcp_listeners.lock().iter().map(|(a, _)| *a).collect();
+        let current: Vec<SocketAddr> = listeners.lock().iter().map(|(a, _)| *a).collect();
         if port != 0 {
             for addr in bind {
                 let (optional, host) = match addr.strip_prefix('-') {
@@ -420,7 +435,7 @@ impl Server {
                 }
             }
         }
-        let mut running = self.tcp_listeners.lock();
+        let mut running = listeners.lock();
         let keep: Vec<SocketAddr> = wanted.iter().map(|(a, _)| *a).collect();
         for (addr, stop) in std::mem::take(&mut *running) {
             if keep.contains(&addr) {
@@ -433,12 +448,12 @@ impl Server {
             if let Some(l) = listener {
                 let local = l.local_addr().unwrap_or(addr);
                 let (tx, rx) = oneshot::channel();
-                spawn_tcp(self.clone(), l, rx);
+                spawn_tcp(self.clone(), l, rx, tls);
                 running.push((local, tx));
             }
         }
         let addrs: Vec<SocketAddr> = running.iter().map(|(a, _)| *a).collect();
-        if let Some(p) = addrs.first().map(|a| a.port()) {
+        if let Some(p) = addrs.first().map(|a| a.port()).filter(|_| !tls) {
             self.tcp_port.store(p as usize, Ordering::Relaxed);
         }
         Ok(addrs)
@@ -487,6 +502,7 @@ impl Server {
 pub struct Handle {
     pub server: Arc<Server>,
     pub tcp_addrs: Vec<SocketAddr>,
+    pub tls_addrs: Vec<SocketAddr>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
 }
 
@@ -516,6 +532,9 @@ pub enum StartError {
     /// The users in the configuration or the ACL file do not load.
     #[error("{0}")]
     Acl(String),
+    /// The certificates, key or CA do not load.
+    #[error("{0}")]
+    Tls(String),
 }
 
 /// Loads the dump before any client can connect; a bad file stops start-up.
@@ -551,8 +570,13 @@ pub async fn start(loaded: Loaded) -> Result<Handle, StartError> {
             crate::persistence::aof::rewrite(&server)?;
         }
     }
+    if let Err(e) = server.tls.reload(&config) {
+        tracing::warn!("{e}");
+        return Err(StartError::Tls("Failed to configure TLS. Check logs for more info.".into()));
+    }
     let mut tasks = Vec::new();
     let tcp_addrs = server.listen_tcp(&config.bind, config.port)?;
+    let tls_addrs = server.listen_tls(&config.bind, config.tls_port)?;
     if !config.unixsocket.is_empty() {
         let listener = crate::net::listener::bind_unix(&config.unixsocket, config.unixsocketperm)
             .map_err(|source| StartError::Unix { path: config.unixsocket.clone(), source })?;
@@ -564,10 +588,10 @@ pub async fn start(loaded: Loaded) -> Result<Handle, StartError> {
         crate::replication::follow(&server, host, port, None);
     }
     info!("Ready to accept connections");
-    Ok(Handle { server, tcp_addrs, tasks })
+    Ok(Handle { server, tcp_addrs, tls_addrs, tasks })
 }
 
-fn spawn_tcp(server: Arc<Server>, listener: TcpListener, mut stop_listener: oneshot::Receiver<()>) -> tokio::task::JoinHandle<()> {
+fn spawn_tcp(server: Arc<Server>, listener: TcpListener, mut stop_listener: oneshot::Receiver<()>, tls: bool) -> tokio::task::JoinHandle<()> {
     let span = tracing::info_span!("node", role = "master", addr = %listener.local_addr().map(|a| a.to_string()).unwrap_or_default());
     tokio::spawn(
         async move {
@@ -577,7 +601,7 @@ fn spawn_tcp(server: Arc<Server>, listener: TcpListener, mut stop_listener: ones
                     _ = stop.changed() => break,
                     _ = &mut stop_listener => break,
                     accepted = listener.accept() => match accepted {
-                        Ok((stream, peer)) => crate::net::conn::accept_tcp(&server, stream, peer),
+                        Ok((stream, peer)) => crate::net::conn::accept_tcp(&server, stream, peer, tls),
                         Err(e) => {
                             // Out of file descriptors and the like: back off, keep serving.
                             warn!("Accepting client connection: {e}");

@@ -19,8 +19,9 @@ use std::time::Duration;
 use bytes::{Buf, Bytes, BytesMut};
 use ferrokv_resp::encode;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
-use tokio::net::TcpStream;
+/// The halves of the link to a Redis primary (plain or TLS).
+type OwnedReadHalf = tokio::io::ReadHalf<crate::tls::Io>;
+type OwnedWriteHalf = tokio::io::WriteHalf<crate::tls::Io>;
 use tokio::sync::mpsc;
 
 use crate::replica::{Connect, Stream};
@@ -36,26 +37,30 @@ const MARK_LEN: usize = 40;
 /// How a replica reaches its primary, whichever protocol it speaks: a
 /// ferrokv primary (its INFO says so) is followed over gRPC, anything else
 /// over Redis's protocol.
-pub fn connector() -> Connect {
-    Arc::new(|host, port, hello| Box::pin(open(host, port, hello)))
+/// `tls` gives the TLS client configuration when links must use TLS
+/// (`tls-replication`), read at each attempt so a new certificate applies.
+pub fn connector(tls: TlsSource) -> Connect {
+    Arc::new(move |host, port, hello| Box::pin(open(host, port, hello, tls())))
 }
 
-async fn open(host: String, port: u16, hello: Hello) -> Result<Stream, String> {
+/// The TLS configuration of outgoing links, if they use TLS.
+pub type TlsSource = Arc<dyn Fn() -> Option<Arc<rustls::ClientConfig>> + Send + Sync>;
+
+async fn open(host: String, port: u16, hello: Hello, tls: Option<Arc<rustls::ClientConfig>>) -> Result<Stream, String> {
     let addr = if host.contains(':') { format!("[{host}]:{port}") } else { format!("{host}:{port}") };
-    let stream = tokio::time::timeout(SYNCIO_TIMEOUT, TcpStream::connect(&addr))
+    let stream = tokio::time::timeout(SYNCIO_TIMEOUT, crate::tls::connect(&addr, tls.as_ref(), false))
         .await
         .map_err(|_| "Timeout connecting to the MASTER...".to_string())?
         .map_err(|e| format!("Error condition on socket for SYNC: {}", strerror(&e)))?;
-    let _ = stream.set_nodelay(true);
     let mut link = Link { stream, buf: BytesMut::with_capacity(CHUNK) };
     link.authenticate(&hello).await?;
     if link.is_ferrokv().await? {
         drop(link);
-        return crate::grpc::open(host, port, hello).await;
+        return crate::grpc::open(host, port, hello, tls).await;
     }
     let start = link.psync(&hello).await?;
     tracing::debug!("following {addr} over Redis's replication protocol");
-    let (read, write) = link.stream.into_split();
+    let (read, write) = tokio::io::split(link.stream);
     let (ev_tx, ev_rx) = mpsc::channel(16);
     let (ack_tx, ack_rx) = mpsc::channel(16);
     tokio::spawn(read_events(read, link.buf, start, ev_tx));
@@ -71,7 +76,7 @@ fn strerror(e: &std::io::Error) -> String {
 
 /// The handshake's connection and what was read past the last reply.
 struct Link {
-    stream: TcpStream,
+    stream: crate::tls::Io,
     buf: BytesMut,
 }
 

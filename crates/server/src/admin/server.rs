@@ -314,6 +314,24 @@ fn config_set(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     if seen.contains("requirepass") {
         crate::acl::set_requirepass(ctx.server, &next.requirepass);
     }
+    // New certificates (rotation) apply to the next connections.
+    if let Some(name) = seen.iter().find(|n| n.starts_with("tls-")) {
+        if let Err(e) = ctx.server.tls.reload(&next) {
+            tracing::warn!("Failed to update TLS configuration: {e}");
+            *ctx.server.config.write() = old.clone();
+            ctx.server.hot.load_all(&old, &ctx.server.store);
+            return Err(fail(name, "Unable to update TLS configuration. Check server logs."));
+        }
+    }
+    if next.tls_port != old.tls_port || next.bind != old.bind {
+        if let Err(e) = ctx.server.arc().listen_tls(&next.bind, next.tls_port) {
+            tracing::warn!("CONFIG SET could not listen: {e}");
+            *ctx.server.config.write() = old.clone();
+            ctx.server.hot.load_all(&old, &ctx.server.store);
+            let _ = ctx.server.tls.reload(&old);
+            return Err(fail("tls-port", "Unable to listen on this port"));
+        }
+    }
     if next.port != old.port || next.bind != old.bind {
         if let Err(e) = ctx.server.arc().listen_tcp(&next.bind, next.port) {
             tracing::warn!("CONFIG SET could not listen: {e}");

@@ -217,6 +217,11 @@ const POLICIES: &[(&str, MaxmemoryPolicy)] = &[
     ("noeviction", MaxmemoryPolicy::NoEviction),
 ];
 
+const AUTH_CLIENTS: &[(&str, ferrokv_replication::tls::AuthClients)] = &[
+    ("no", ferrokv_replication::tls::AuthClients::No),
+    ("yes", ferrokv_replication::tls::AuthClients::Yes),
+    ("optional", ferrokv_replication::tls::AuthClients::Optional),
+];
 const PUBSUB_DEFAULTS: &[(&str, bool)] = &[("allchannels", true), ("resetchannels", false)];
 
 macro_rules! int_directive {
@@ -327,7 +332,6 @@ macro_rules! stored {
 
 const INT: i64 = i32::MAX as i64;
 const LONG: i64 = i64::MAX;
-const TLS: Note = Note::Later("TLS");
 const CLUSTER: Note = Note::Later("cluster mode");
 
 const fn int(default: i64, min: i64, max: i64) -> Kind {
@@ -792,26 +796,26 @@ pub static DIRECTIVES: &[Directive] = &[
     stored!("cluster-allow-replica-migration", Kind::Bool(true), CLUSTER),
     stored!("cluster-replica-no-failover", &["cluster-slave-no-failover"], Kind::Bool(false), CLUSTER, false),
     stored!("cluster-link-sendbuf-limit", mem(0, 0, LONG), CLUSTER),
-    stored!("tls-port", int(0, 0, 65535), Note::Refused("TLS")),
-    stored!("tls-replication", Kind::Bool(false), Note::Refused("TLS")),
-    stored!("tls-cluster", Kind::Bool(false), Note::Refused("TLS")),
-    stored!("tls-auth-clients", Kind::Enum(&["no", "yes", "optional"], "yes"), TLS),
-    stored!("tls-prefer-server-ciphers", Kind::Bool(false), TLS),
-    stored!("tls-session-caching", Kind::Bool(true), TLS),
-    stored!("tls-session-cache-size", int(20 * 1024, 0, INT), TLS),
-    stored!("tls-session-cache-timeout", int(300, 0, INT), TLS),
-    stored!("tls-cert-file", Kind::Str(""), TLS),
-    stored!("tls-key-file", Kind::Str(""), TLS),
-    stored!("tls-key-file-pass", Kind::Str(""), TLS),
-    stored!("tls-client-cert-file", Kind::Str(""), TLS),
-    stored!("tls-client-key-file", Kind::Str(""), TLS),
-    stored!("tls-client-key-file-pass", Kind::Str(""), TLS),
-    stored!("tls-dh-params-file", Kind::Str(""), TLS),
-    stored!("tls-ca-cert-file", Kind::Str(""), TLS),
-    stored!("tls-ca-cert-dir", Kind::Str(""), TLS),
-    stored!("tls-protocols", Kind::Str(""), TLS),
-    stored!("tls-ciphers", Kind::Str(""), TLS),
-    stored!("tls-ciphersuites", Kind::Str(""), TLS),
+    int_directive!("tls-port", tls_port, u16, 0, 65535, false, false),
+    bool_directive!("tls-replication", tls_replication),
+    stored!("tls-cluster", Kind::Bool(false), Note::Refused("TLS for the cluster bus")),
+    enum_directive!("tls-auth-clients", tls_auth_clients, AUTH_CLIENTS, false),
+    stored!("tls-prefer-server-ciphers", Kind::Bool(false), Note::NoEffect),
+    stored!("tls-session-caching", Kind::Bool(true), Note::NoEffect),
+    stored!("tls-session-cache-size", int(20 * 1024, 0, INT), Note::NoEffect),
+    stored!("tls-session-cache-timeout", int(300, 0, INT), Note::NoEffect),
+    string_directive!("tls-cert-file", tls_cert_file, false),
+    string_directive!("tls-key-file", tls_key_file, false),
+    string_directive!("tls-key-file-pass", tls_key_file_pass, false),
+    string_directive!("tls-client-cert-file", tls_client_cert_file, false),
+    string_directive!("tls-client-key-file", tls_client_key_file, false),
+    string_directive!("tls-client-key-file-pass", tls_client_key_file_pass, false),
+    stored!("tls-dh-params-file", Kind::Str(""), Note::NoEffect),
+    string_directive!("tls-ca-cert-file", tls_ca_cert_file, false),
+    string_directive!("tls-ca-cert-dir", tls_ca_cert_dir, false),
+    string_directive!("tls-protocols", tls_protocols, false),
+    string_directive!("tls-ciphers", tls_ciphers, false),
+    string_directive!("tls-ciphersuites", tls_ciphersuites, false),
 ];
 
 pub fn find(name: &str) -> Option<&'static Directive> {

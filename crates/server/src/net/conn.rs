@@ -24,6 +24,7 @@ use crate::command::flags;
 use crate::net::client::{kind, Client, ClientShared, Push};
 use crate::net::outbox::{Closing, Outbox};
 use crate::server::Server;
+use ferrokv_replication::tls::Io;
 
 /// Above this many bytes of replies, a batch is flushed before it ends, so a
 /// huge pipeline cannot grow the output buffer without bound.
@@ -32,11 +33,12 @@ const FLUSH_AT: usize = 1024 * 1024;
 const MAX_CLIENTS_REPLY: &str = "-ERR max number of clients reached\r\n";
 const PROTECTED_MODE: &str = "-DENIED Redis is running in protected mode because protected mode is enabled and no password is set for the default user. In this mode connections are only accepted from the loopback interface. If you want to connect from external computers to Redis you may adopt one of the following solutions: 1) Just disable protected mode sending the command 'CONFIG SET protected-mode no' from the loopback interface by connecting to Redis from the same host the server is running, however MAKE SURE Redis is not publicly accessible from internet if you do so. Use CONFIG REWRITE to make this change permanent. 2) Alternatively you can just disable the protected mode by editing the Redis configuration file, and setting the protected mode option to 'no', and then restarting the server. 3) If you started the server manually just for testing, restart it with the '--protected-mode no' option. 4) Set up an authentication password for the default user. NOTE: You only need to do one of the above things in order for the server to start accepting connections from the outside.\r\n";
 
-pub fn accept_tcp(server: &Arc<Server>, stream: TcpStream, peer: SocketAddr) {
+/// A connection on the client port or, with `tls`, on the TLS port.
+pub fn accept_tcp(server: &Arc<Server>, stream: TcpStream, peer: SocketAddr, tls: bool) {
     server.stats.connections_received.fetch_add(1, Ordering::Relaxed);
     let (protected, keepalive) = {
         let c = server.config.read();
-        (c.protected_mode && c.requirepass.is_empty(), c.tcp_keepalive)
+        (c.protected_mode && !server.acl.auth_required(), c.tcp_keepalive)
     };
     let local = peer.ip().is_loopback();
     if protected && !local {
@@ -57,16 +59,43 @@ pub fn accept_tcp(server: &Arc<Server>, stream: TcpStream, peer: SocketAddr) {
     // client then (the first bytes may come later).
     let login = crate::acl::Login::default_user(&server);
     tokio::spawn(async move {
+        let laddr = stream.local_addr().map(|a| a.to_string()).unwrap_or_default();
+        let fd = stream.as_raw_fd();
+        let peer = Peer { addr: peer.to_string(), laddr, fd, unix: false, local, direct: !tls };
+        if tls {
+            return accept_tls(&server, stream, peer, login).await;
+        }
         if opens_with_http2(&stream).await {
             if let Some(grpc) = server.grpc.get() {
-                let _ = grpc.send(stream);
+                let _ = grpc.send(Io::Plain(stream));
             }
             return;
         }
-        let laddr = stream.local_addr().map(|a| a.to_string()).unwrap_or_default();
-        let fd = stream.as_raw_fd();
-        spawn(&server, stream, peer.to_string(), laddr, fd, false, local, login);
+        spawn(&server, stream, peer, login);
     });
+}
+
+/// The handshake bounds a silent or slow peer.
+const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A connection on the TLS port: the handshake (a failure is logged with
+/// the peer and costs only this connection), then gRPC for a replica that
+/// negotiated `h2`, RESP for everyone else.
+async fn accept_tls(server: &Arc<Server>, stream: TcpStream, peer: Peer, login: crate::acl::Login) {
+    let Some(acceptor) = server.tls.acceptor() else { return };
+    let failed = |why: String| tracing::warn!("Error accepting a client connection: {why} (addr={} laddr={})", peer.addr, peer.laddr);
+    let stream = match tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
+        Ok(Ok(s)) => s,
+        Ok(Err(e)) => return failed(e.to_string()),
+        Err(_) => return failed("the TLS handshake timed out".into()),
+    };
+    if stream.get_ref().1.alpn_protocol() == Some(ferrokv_replication::tls::ALPN_H2) {
+        if let Some(grpc) = server.grpc.get() {
+            let _ = grpc.send(Io::Server(Box::new(stream)));
+        }
+        return;
+    }
+    spawn(server, stream, peer, login);
 }
 
 /// Replica links (gRPC) share the client port: they open with the HTTP/2
@@ -93,7 +122,8 @@ pub fn accept_unix(server: &Arc<Server>, stream: UnixStream, path: &str) {
     }
     let fd = stream.as_raw_fd();
     let addr = format!("{path}:0");
-    spawn(server, stream, addr.clone(), addr, fd, true, true, crate::acl::Login::default_user(server));
+    let peer = Peer { addr: addr.clone(), laddr: addr, fd, unix: true, local: true, direct: true };
+    spawn(server, stream, peer, crate::acl::Login::default_user(server));
 }
 
 fn at_capacity(server: &Server) -> bool {
@@ -111,13 +141,25 @@ fn refuse<S: AsyncWrite + Unpin + Send + 'static>(mut stream: S, msg: &'static s
     });
 }
 
-#[allow(clippy::too_many_arguments)]
-fn spawn<S>(server: &Arc<Server>, stream: S, addr: String, laddr: String, fd: i32, unix: bool, local: bool, login: crate::acl::Login)
+/// Where a connection comes from.
+struct Peer {
+    addr: String,
+    laddr: String,
+    fd: i32,
+    unix: bool,
+    local: bool,
+    /// Replies may be written to the socket directly (not through a TLS
+    /// session).
+    direct: bool,
+}
+
+fn spawn<S>(server: &Arc<Server>, stream: S, peer: Peer, login: crate::acl::Login)
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
+    let Peer { addr, laddr, fd, unix, local, direct } = peer;
     let (push_tx, push_rx) = mpsc::unbounded_channel();
-    let outbox = Outbox::new(fd, server.clone(), push_tx.clone());
+    let outbox = Outbox::new(if direct { fd } else { -1 }, server.clone(), push_tx.clone());
     let shared = Arc::new(ClientShared::new(server.next_client_id(), addr, laddr, fd, unix, push_tx));
     server.connected.fetch_add(1, Ordering::Relaxed);
     server.clients.lock().insert(shared.id, shared.clone());

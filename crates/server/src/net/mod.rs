@@ -6,4 +6,5 @@ pub mod client;
 pub mod conn;
 pub(crate) mod listener;
 pub mod outbox;
+pub mod tls;
 pub mod workers;

@@ -112,7 +112,7 @@ struct State {
 
 impl Outbox {
     /// `fd` is the connection's socket; it must stay open until
-    /// [`Outbox::close`] (see [`Closing`]).
+    /// [`Outbox::close`] (see [`Closing`]). A negative `fd` never defers.
     pub fn new(fd: RawFd, server: Arc<Server>, connection: UnboundedSender<Push>) -> Arc<Outbox> {
         Arc::new(Outbox { fd, state: Mutex::new(State::default()), connection, server })
     }
@@ -124,7 +124,9 @@ impl Outbox {
         if out.is_empty() {
             return true;
         }
-        if !PARKS.get() {
+        // No socket to write to directly (a TLS connection, whose bytes
+        // must go through its session): the connection writes itself.
+        if !PARKS.get() || self.fd < 0 {
             return false;
         }
         let queue = {

@@ -1,0 +1,64 @@
+//! Certificates made while a test runs (never stored in the repository):
+//! a CA, a server certificate for 127.0.0.1/localhost and a client
+//! certificate, all signed by the CA, as PEM files in a directory.
+
+use std::path::{Path, PathBuf};
+
+use rcgen::{BasicConstraints, CertificateParams, DistinguishedName, DnType, IsCa, KeyPair};
+
+pub struct Certs {
+    pub ca: PathBuf,
+    pub cert: PathBuf,
+    pub key: PathBuf,
+    pub client_cert: PathBuf,
+    pub client_key: PathBuf,
+}
+
+fn named(mut params: CertificateParams, name: &str) -> CertificateParams {
+    let mut dn = DistinguishedName::new();
+    dn.push(DnType::CommonName, name);
+    params.distinguished_name = dn;
+    params
+}
+
+impl Certs {
+    /// Files `<prefix>-ca.crt`, `<prefix>.crt`, `<prefix>.key`,
+    /// `<prefix>-client.crt`, `<prefix>-client.key` in `dir`.
+    pub fn new(dir: &Path, prefix: &str) -> Certs {
+        let ca_key = KeyPair::generate().unwrap();
+        let mut ca_params = named(CertificateParams::new(Vec::<String>::new()).unwrap(), &format!("{prefix} test CA"));
+        ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        let ca = ca_params.self_signed(&ca_key).unwrap();
+        let write = |name: String, text: String| {
+            let path = dir.join(name);
+            std::fs::write(&path, text).unwrap();
+            path
+        };
+        let leaf = |name: &str| {
+            let key = KeyPair::generate().unwrap();
+            let params = named(CertificateParams::new(vec!["127.0.0.1".to_string(), "localhost".to_string()]).unwrap(), name);
+            (params.signed_by(&key, &ca, &ca_key).unwrap(), key)
+        };
+        let (server, server_key) = leaf("ferrokv server");
+        let (client, client_key) = leaf("ferrokv client");
+        Certs {
+            ca: write(format!("{prefix}-ca.crt"), ca.pem()),
+            cert: write(format!("{prefix}.crt"), server.pem()),
+            key: write(format!("{prefix}.key"), server_key.serialize_pem()),
+            client_cert: write(format!("{prefix}-client.crt"), client.pem()),
+            client_key: write(format!("{prefix}-client.key"), client_key.serialize_pem()),
+        }
+    }
+
+    /// The server arguments for these files (both servers take them).
+    pub fn server_args(&self) -> Vec<String> {
+        let s = |p: &PathBuf| p.to_str().unwrap().to_string();
+        vec!["--tls-cert-file".into(), s(&self.cert), "--tls-key-file".into(), s(&self.key), "--tls-ca-cert-file".into(), s(&self.ca)]
+    }
+
+    /// redis-cli's arguments to connect with the client certificate.
+    pub fn cli_args(&self) -> Vec<String> {
+        let s = |p: &PathBuf| p.to_str().unwrap().to_string();
+        vec!["--tls".into(), "--cacert".into(), s(&self.ca), "--cert".into(), s(&self.client_cert), "--key".into(), s(&self.client_key)]
+    }
+}
