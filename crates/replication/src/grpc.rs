@@ -6,7 +6,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::tls::Io;
+use ferrokv_tls::Io;
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::{ReceiverStream, UnboundedReceiverStream};
 use tokio_stream::StreamExt;
@@ -136,7 +136,7 @@ pub(crate) async fn open(host: String, port: u16, hello: Hello, tls: Option<Arc<
     // (chain checked against the CA, not the host name, as Redis).
     let connector = tower::service_fn(move |_: tonic::transport::Uri| {
         let (addr, tls) = (addr.clone(), tls.clone());
-        async move { crate::tls::connect(&addr, tls.as_ref(), true).await.map(hyper_util::rt::TokioIo::new) }
+        async move { ferrokv_tls::connect(&addr, tls.as_ref(), true).await.map(hyper_util::rt::TokioIo::new) }
     });
     let channel = endpoint.connect_with_connector(connector).await.map_err(|e| format!("Error condition on socket for SYNC: {}", root_cause(&e)))?;
     let mut client = ReplicationClient::new(channel).max_decoding_message_size(64 << 20);

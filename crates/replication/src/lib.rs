@@ -19,7 +19,6 @@ pub mod log;
 pub mod primary;
 pub mod replica;
 pub mod resp;
-pub mod tls;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

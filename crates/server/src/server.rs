@@ -280,7 +280,7 @@ pub struct Server {
     /// Replication: history, backlog, attached replicas, the link.
     pub repl: Arc<ferrokv_replication::Replication>,
     /// Where TCP connections speaking gRPC (replica links) are handed.
-    pub grpc: std::sync::OnceLock<tokio::sync::mpsc::UnboundedSender<ferrokv_replication::tls::Io>>,
+    pub grpc: std::sync::OnceLock<tokio::sync::mpsc::UnboundedSender<ferrokv_tls::Io>>,
     /// The append-only file.
     pub aof: crate::persistence::aof::Aof,
     /// The Lua VM and script cache, made on first use.

@@ -20,8 +20,8 @@ use bytes::{Buf, Bytes, BytesMut};
 use ferrokv_resp::encode;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 /// The halves of the link to a Redis primary (plain or TLS).
-type OwnedReadHalf = tokio::io::ReadHalf<crate::tls::Io>;
-type OwnedWriteHalf = tokio::io::WriteHalf<crate::tls::Io>;
+type OwnedReadHalf = tokio::io::ReadHalf<ferrokv_tls::Io>;
+type OwnedWriteHalf = tokio::io::WriteHalf<ferrokv_tls::Io>;
 use tokio::sync::mpsc;
 
 use crate::replica::{Connect, Stream};
@@ -48,7 +48,7 @@ pub type TlsSource = Arc<dyn Fn() -> Option<Arc<rustls::ClientConfig>> + Send + 
 
 async fn open(host: String, port: u16, hello: Hello, tls: Option<Arc<rustls::ClientConfig>>) -> Result<Stream, String> {
     let addr = if host.contains(':') { format!("[{host}]:{port}") } else { format!("{host}:{port}") };
-    let stream = tokio::time::timeout(SYNCIO_TIMEOUT, crate::tls::connect(&addr, tls.as_ref(), false))
+    let stream = tokio::time::timeout(SYNCIO_TIMEOUT, ferrokv_tls::connect(&addr, tls.as_ref(), false))
         .await
         .map_err(|_| "Timeout connecting to the MASTER...".to_string())?
         .map_err(|e| format!("Error condition on socket for SYNC: {}", strerror(&e)))?;
@@ -76,7 +76,7 @@ fn strerror(e: &std::io::Error) -> String {
 
 /// The handshake's connection and what was read past the last reply.
 struct Link {
-    stream: crate::tls::Io,
+    stream: ferrokv_tls::Io,
     buf: BytesMut,
 }
 

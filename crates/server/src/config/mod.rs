@@ -130,7 +130,7 @@ pub struct Config {
     /// The TLS port (0: none) and the `tls-*` settings; see `net::tls`.
     pub tls_port: u16,
     pub tls_replication: bool,
-    pub tls_auth_clients: ferrokv_replication::tls::AuthClients,
+    pub tls_auth_clients: ferrokv_tls::AuthClients,
     pub tls_cert_file: String,
     pub tls_key_file: String,
     pub tls_key_file_pass: String,
@@ -273,7 +273,7 @@ impl Default for Config {
             masteruser: String::new(),
             tls_port: 0,
             tls_replication: false,
-            tls_auth_clients: ferrokv_replication::tls::AuthClients::Yes,
+            tls_auth_clients: ferrokv_tls::AuthClients::Yes,
             tls_cert_file: String::new(),
             tls_key_file: String::new(),
             tls_key_file_pass: String::new(),

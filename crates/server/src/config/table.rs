@@ -217,10 +217,10 @@ const POLICIES: &[(&str, MaxmemoryPolicy)] = &[
     ("noeviction", MaxmemoryPolicy::NoEviction),
 ];
 
-const AUTH_CLIENTS: &[(&str, ferrokv_replication::tls::AuthClients)] = &[
-    ("no", ferrokv_replication::tls::AuthClients::No),
-    ("yes", ferrokv_replication::tls::AuthClients::Yes),
-    ("optional", ferrokv_replication::tls::AuthClients::Optional),
+const AUTH_CLIENTS: &[(&str, ferrokv_tls::AuthClients)] = &[
+    ("no", ferrokv_tls::AuthClients::No),
+    ("yes", ferrokv_tls::AuthClients::Yes),
+    ("optional", ferrokv_tls::AuthClients::Optional),
 ];
 const PUBSUB_DEFAULTS: &[(&str, bool)] = &[("allchannels", true), ("resetchannels", false)];
 

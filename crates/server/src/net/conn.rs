@@ -24,7 +24,7 @@ use crate::command::flags;
 use crate::net::client::{kind, Client, ClientShared, Push};
 use crate::net::outbox::{Closing, Outbox};
 use crate::server::Server;
-use ferrokv_replication::tls::Io;
+use ferrokv_tls::Io;
 
 /// Above this many bytes of replies, a batch is flushed before it ends, so a
 /// huge pipeline cannot grow the output buffer without bound.
@@ -89,7 +89,7 @@ async fn accept_tls(server: &Arc<Server>, stream: TcpStream, peer: Peer, login: 
         Ok(Err(e)) => return failed(e.to_string()),
         Err(_) => return failed("the TLS handshake timed out".into()),
     };
-    if stream.get_ref().1.alpn_protocol() == Some(ferrokv_replication::tls::ALPN_H2) {
+    if stream.get_ref().1.alpn_protocol() == Some(ferrokv_tls::ALPN_H2) {
         if let Some(grpc) = server.grpc.get() {
             let _ = grpc.send(Io::Server(Box::new(stream)));
         }

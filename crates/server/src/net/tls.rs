@@ -1,11 +1,11 @@
 //! The node's TLS: the configuration built from the `tls-*` directives
-//! (`ferrokv_replication::tls` builds it), rebuilt when one of them is set
+//! (`ferrokv_tls` builds it), rebuilt when one of them is set
 //! so new certificates apply to the next connections without a restart,
 //! and the handshake of a connection on the TLS port.
 
 use std::sync::Arc;
 
-use ferrokv_replication::tls::{Configs, Settings, TlsError};
+use ferrokv_tls::{Configs, Settings, TlsError};
 use parking_lot::RwLock;
 
 use crate::config::Config;

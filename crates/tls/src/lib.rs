@@ -1,5 +1,5 @@
-//! TLS for replication links and the node's TLS port, with rustls (no
-//! OpenSSL): building the server and client configurations from Redis's
+//! TLS for every link (the node's TLS port, replication links, the
+//! sentinel's port and links), with rustls (no OpenSSL): building the server and client configurations from Redis's
 //! `tls-*` directives, the streams both sides use, and the one rule that
 //! differs from rustls's defaults: like Redis (OpenSSL's SSL_VERIFY_PEER),
 //! a peer's certificate is checked against the CA, not against the host
