@@ -7,8 +7,8 @@ use std::time::Instant;
 
 use bytes::{Bytes, BytesMut};
 use ferrokv_resp::{encode, Protocol, RequestLimits, RequestParser};
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
 
 use ferrokv_util::glob_match;
 
@@ -20,13 +20,15 @@ struct Client {
     proto: Protocol,
     channels: Vec<String>,
     patterns: Vec<String>,
+    /// Logged in (or no `requirepass` when it connected).
+    authenticated: bool,
 }
 
-pub async fn serve(s: Arc<Sentinel>, mut stream: TcpStream) {
-    let _ = stream.set_nodelay(true);
+pub async fn serve<S: AsyncRead + AsyncWrite + Unpin>(s: Arc<Sentinel>, mut stream: S) {
     let mut input = BytesMut::with_capacity(4096);
     let mut parser = RequestParser::new();
-    let mut client = Client { proto: Protocol::Resp2, channels: Vec::new(), patterns: Vec::new() };
+    let authenticated = s.security.requirepass.is_empty();
+    let mut client = Client { proto: Protocol::Resp2, channels: Vec::new(), patterns: Vec::new(), authenticated };
     let mut events = s.events.subscribe();
     loop {
         let mut out = BytesMut::new();
@@ -91,6 +93,10 @@ fn arg(a: &Bytes) -> String {
 /// Answers one request; false closes the connection (QUIT).
 fn command(s: &Arc<Sentinel>, c: &mut Client, args: &[Bytes], out: &mut BytesMut) -> bool {
     let name = args[0].to_ascii_lowercase();
+    if !c.authenticated && !matches!(&name[..], b"auth" | b"hello" | b"quit") {
+        encode::error(out, b"NOAUTH Authentication required.");
+        return true;
+    }
     match &name[..] {
         b"ping" => match args.len() {
             1 => encode::simple(out, b"PONG"),
@@ -101,8 +107,9 @@ fn command(s: &Arc<Sentinel>, c: &mut Client, args: &[Bytes], out: &mut BytesMut
             encode::ok(out);
             return false;
         }
-        b"auth" | b"client" => encode::ok(out),
-        b"hello" => hello(c, args, out),
+        b"auth" => auth(s, c, args, out),
+        b"client" => encode::ok(out),
+        b"hello" => hello(s, c, args, out),
         b"role" => {
             let st = s.state.lock();
             encode::array_len(out, 2);
@@ -158,17 +165,58 @@ fn wrong_arity(out: &mut BytesMut, name: &str) {
     encode::error(out, format!("ERR wrong number of arguments for '{name}' command").as_bytes());
 }
 
-fn hello(c: &mut Client, args: &[Bytes], out: &mut BytesMut) {
+/// AUTH [user] password: the sentinel has only the default user, whose
+/// password is `requirepass`.
+fn auth(s: &Sentinel, c: &mut Client, args: &[Bytes], out: &mut BytesMut) {
+    let (user, pass): (&[u8], &[u8]) = match args.len() {
+        2 if s.security.requirepass.is_empty() => {
+            return encode::error(
+                out,
+                b"ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?",
+            );
+        }
+        2 => (b"default", &args[1]),
+        3 => (&args[1], &args[2]),
+        1 => return wrong_arity(out, "auth"),
+        _ => return encode::error(out, b"ERR syntax error"),
+    };
+    if !s.security.accepts(user, pass) {
+        return encode::error(out, b"WRONGPASS invalid username-password pair or user is disabled.");
+    }
+    c.authenticated = true;
+    encode::ok(out);
+}
+
+fn hello(s: &Sentinel, c: &mut Client, args: &[Bytes], out: &mut BytesMut) {
+    let mut proto = c.proto;
     if let Some(v) = args.get(1) {
         match &v[..] {
-            b"2" => c.proto = Protocol::Resp2,
-            b"3" => c.proto = Protocol::Resp3,
+            b"2" => proto = Protocol::Resp2,
+            b"3" => proto = Protocol::Resp3,
             _ => {
                 encode::error(out, b"NOPROTO unsupported protocol version");
                 return;
             }
         }
     }
+    let mut i = 2;
+    while i < args.len() {
+        if args[i].eq_ignore_ascii_case(b"auth") && i + 2 < args.len() {
+            if !s.security.accepts(&args[i + 1], &args[i + 2]) {
+                return encode::error(out, b"WRONGPASS invalid username-password pair or user is disabled.");
+            }
+            c.authenticated = true;
+            i += 3;
+        } else if args[i].eq_ignore_ascii_case(b"setname") && i + 1 < args.len() {
+            i += 2;
+        } else {
+            return encode::error(out, format!("ERR Syntax error in HELLO option '{}'", String::from_utf8_lossy(&args[i])).as_bytes());
+        }
+    }
+    if !c.authenticated {
+        return encode::error(out, b"NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time");
+    }
+    c.proto = proto;
     encode::map_len(out, 7, c.proto);
     for (k, v) in [("server", "redis"), ("version", "7.0.15")] {
         encode::bulk(out, k.as_bytes());

@@ -53,6 +53,17 @@ pub struct Config {
     pub resolve_hostnames: bool,
     pub announce_hostnames: bool,
     pub masters: Vec<MasterConfig>,
+    /// The password of the sentinel's own port (`requirepass`).
+    pub requirepass: String,
+    /// What this sentinel logs in to its peers with (`sentinel
+    /// sentinel-user`/`sentinel-pass`).
+    pub sentinel_user: Option<String>,
+    pub sentinel_pass: Option<String>,
+    /// The TLS port and settings; with `tls-replication yes` the links to
+    /// nodes and peers use TLS too, as Redis's sentinel.
+    pub tls_port: u16,
+    pub tls_replication: bool,
+    pub tls: ferrokv_tls::Settings,
     /// Lines kept verbatim on rewrite (comments, directives we only accept).
     pub other_lines: Vec<String>,
     /// Per-master `sentinel …` options accepted but not acted on, written
@@ -73,6 +84,12 @@ impl Default for Config {
             resolve_hostnames: false,
             announce_hostnames: false,
             masters: Vec::new(),
+            requirepass: String::new(),
+            sentinel_user: None,
+            sentinel_pass: None,
+            tls_port: 0,
+            tls_replication: false,
+            tls: ferrokv_tls::Settings::default(),
             other_lines: Vec::new(),
             kept_sentinel_lines: Vec::new(),
         }
@@ -143,10 +160,50 @@ impl Config {
             ("bind", n) if n >= 2 => self.bind = w[1..].to_vec(),
             ("dir", 2) => self.dir = Some(PathBuf::from(&w[1])),
             ("sentinel", n) if n >= 2 => return self.apply_sentinel(&w[1..]),
+            // Server directives the sentinel acts on; kept as written too.
+            ("requirepass" | "tls-port" | "tls-replication" | "tls-auth-clients", 2) | ("tls-cert-file" | "tls-key-file" | "tls-key-file-pass", 2) => {
+                self.apply_security(&key, &w[1])?;
+                self.other_lines.push(raw.to_string());
+            }
+            ("tls-client-cert-file" | "tls-client-key-file" | "tls-client-key-file-pass" | "tls-ca-cert-file" | "tls-ca-cert-dir", 2)
+            | ("tls-protocols" | "tls-ciphers" | "tls-ciphersuites", 2) => {
+                self.apply_security(&key, &w[1])?;
+                self.other_lines.push(raw.to_string());
+            }
             // Redis's sentinel mode runs the server's config loader, so any
             // server directive loads; they are kept, not acted on.
             (k, n) if n >= 2 && is_server_directive(k) => self.other_lines.push(raw.to_string()),
             _ => return Err("Bad directive or wrong number of arguments".into()),
+        }
+        Ok(())
+    }
+
+    fn apply_security(&mut self, key: &str, v: &str) -> Result<(), String> {
+        let t = &mut self.tls;
+        match key {
+            "requirepass" => self.requirepass = v.to_string(),
+            "tls-port" => self.tls_port = num(v)?,
+            "tls-replication" => self.tls_replication = yes_no(v)?,
+            "tls-auth-clients" => {
+                t.auth_clients = match v.to_ascii_lowercase().as_str() {
+                    "yes" => ferrokv_tls::AuthClients::Yes,
+                    "no" => ferrokv_tls::AuthClients::No,
+                    "optional" => ferrokv_tls::AuthClients::Optional,
+                    _ => return Err("argument(s) must be one of the following: no, yes, optional".into()),
+                }
+            }
+            "tls-cert-file" => t.cert_file = v.into(),
+            "tls-key-file" => t.key_file = v.into(),
+            "tls-key-file-pass" => t.key_file_pass = v.into(),
+            "tls-client-cert-file" => t.client_cert_file = v.into(),
+            "tls-client-key-file" => t.client_key_file = v.into(),
+            "tls-client-key-file-pass" => t.client_key_file_pass = v.into(),
+            "tls-ca-cert-file" => t.ca_cert_file = v.into(),
+            "tls-ca-cert-dir" => t.ca_cert_dir = v.into(),
+            "tls-protocols" => t.protocols = v.into(),
+            "tls-ciphers" => t.ciphers = v.into(),
+            "tls-ciphersuites" => t.ciphersuites = v.into(),
+            _ => {}
         }
         Ok(())
     }
@@ -190,6 +247,8 @@ impl Config {
                 self.myid = Some(w[1].clone());
             }
             ("current-epoch", 2) => self.current_epoch = num(&w[1])?,
+            ("sentinel-user", 2) => self.sentinel_user = Some(w[1].clone()).filter(|s| !s.is_empty()),
+            ("sentinel-pass", 2) => self.sentinel_pass = Some(w[1].clone()).filter(|s| !s.is_empty()),
             ("announce-ip", 2) => self.announce_ip = Some(w[1].clone()).filter(|s| !s.is_empty()),
             ("announce-port", 2) => self.announce_port = Some(num(&w[1])?).filter(|p| *p != 0),
             ("resolve-hostnames", 2) => self.resolve_hostnames = yes_no(&w[1])?,
@@ -232,6 +291,12 @@ impl Config {
         }
         if let Some(p) = self.announce_port {
             out.push(format!("sentinel announce-port {p}"));
+        }
+        if let Some(u) = &self.sentinel_user {
+            out.push(format!("sentinel sentinel-user {}", quote(u)));
+        }
+        if let Some(p) = &self.sentinel_pass {
+            out.push(format!("sentinel sentinel-pass {}", quote(p)));
         }
         out.push(format!("sentinel resolve-hostnames {}", if self.resolve_hostnames { "yes" } else { "no" }));
         out.push(format!("sentinel announce-hostnames {}", if self.announce_hostnames { "yes" } else { "no" }));

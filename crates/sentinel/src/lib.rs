@@ -34,6 +34,8 @@ pub enum StartError {
     NoConfig,
     #[error("Could not create server TCP listening socket {0}: {1}")]
     Bind(String, std::io::Error),
+    #[error("Failed to configure TLS. Check logs for more info.")]
+    Tls(#[source] ferrokv_tls::TlsError),
 }
 
 /// The address peers and clients should use for us: `announce-ip`, else the
@@ -67,23 +69,59 @@ pub async fn start(config_path: PathBuf, port: Option<u16>) -> Result<Handle, St
     let myid = cfg.myid.clone().unwrap_or_else(ferrokv_util::random_hex_id);
     let ip = announce_ip(&cfg).await;
     let binds = if cfg.bind.is_empty() { vec!["0.0.0.0".to_string()] } else { cfg.bind.iter().map(|b| b.trim_start_matches('-').to_string()).collect() };
+    let tls = if cfg.tls_port != 0 || cfg.tls_replication {
+        Some(ferrokv_tls::Configs::build(&cfg.tls).map_err(|e| {
+            tracing::warn!("{e}");
+            StartError::Tls(e)
+        })?)
+    } else {
+        None
+    };
+    // (port, TLS): the plain port unless 0, and the TLS port if set.
     let mut listeners = Vec::new();
-    for b in &binds {
-        let addr = format!("{b}:{}", cfg.port);
-        listeners.push(TcpListener::bind(&addr).await.map_err(|e| StartError::Bind(addr, e))?);
+    for (port, is_tls) in [(cfg.port, false), (cfg.tls_port, true)] {
+        if port == 0 && (is_tls || cfg.tls_port != 0) {
+            continue;
+        }
+        for b in &binds {
+            let addr = format!("{b}:{port}");
+            listeners.push((TcpListener::bind(&addr).await.map_err(|e| StartError::Bind(addr, e))?, is_tls));
+        }
     }
-    let bound = listeners[0].local_addr().map(|a| a.port()).unwrap_or(cfg.port);
-    let announce_port = cfg.announce_port.unwrap_or(bound);
+    let bound_of = |tls: bool| listeners.iter().find(|(_, t)| *t == tls).and_then(|(l, _)| l.local_addr().ok()).map(|a| a.port());
+    let bound = bound_of(false).unwrap_or(cfg.port);
+    // Over TLS links peers reach us on the TLS port, as Redis announces it.
+    let reached_at = if cfg.tls_replication { bound_of(true).unwrap_or(bound) } else { bound };
+    let announce_port = cfg.announce_port.unwrap_or(reached_at);
     cfg.port = bound;
+    let security = sentinel::Security {
+        requirepass: cfg.requirepass.clone(),
+        peer_user: cfg.sentinel_user.clone(),
+        peer_pass: cfg.sentinel_pass.clone(),
+        tls,
+        tls_links: cfg.tls_replication,
+    };
     let state = state::State::new(cfg, Some(config_path), myid.clone(), (ip, announce_port));
-    let s = Sentinel::new(state);
+    let s = Sentinel::new(state, security);
     tracing::info!(myid = %myid, port = bound, "Sentinel ID is {myid}");
-    for l in listeners {
+    for (l, is_tls) in listeners {
         let s = s.clone();
         tokio::spawn(async move {
             loop {
-                if let Ok((stream, _)) = l.accept().await {
-                    tokio::spawn(api::serve(s.clone(), stream));
+                if let Ok((stream, peer)) = l.accept().await {
+                    let _ = stream.set_nodelay(true);
+                    let s = s.clone();
+                    tokio::spawn(async move {
+                        if !is_tls {
+                            return api::serve(s, stream).await;
+                        }
+                        let Some(acceptor) = s.security.tls.as_ref().map(|c| tokio_rustls::TlsAcceptor::from(c.server.clone())) else { return };
+                        match tokio::time::timeout(Duration::from_secs(10), acceptor.accept(stream)).await {
+                            Ok(Ok(tls)) => api::serve(s, tls).await,
+                            Ok(Err(e)) => tracing::warn!("Error accepting a client connection: {e} (addr={peer})"),
+                            Err(_) => tracing::warn!("Error accepting a client connection: the TLS handshake timed out (addr={peer})"),
+                        }
+                    });
                 }
             }
         });

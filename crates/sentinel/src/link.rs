@@ -5,8 +5,8 @@ use std::time::Duration;
 
 use ferrokv_resp::codec::{CodecError, RespCodec};
 use ferrokv_resp::Frame;
+use ferrokv_tls::Io;
 use futures_util::{SinkExt, StreamExt};
-use tokio::net::TcpStream;
 use tokio_util::codec::Framed;
 
 #[derive(Debug, thiserror::Error)]
@@ -23,15 +23,17 @@ pub enum LinkError {
 
 /// Replies are read with the RESP codec every client of ours uses.
 pub struct Link {
-    framed: Framed<TcpStream, RespCodec>,
+    framed: Framed<Io, RespCodec>,
 }
 
 impl Link {
-    pub async fn connect(host: &str, port: u16, timeout: Duration) -> Result<Link, LinkError> {
-        let addr = format!("{host}:{port}");
-        let stream =
-            tokio::time::timeout(timeout, TcpStream::connect((host, port))).await.map_err(|_| LinkError::Timeout)?.map_err(|e| LinkError::Connect(addr, e))?;
-        let _ = stream.set_nodelay(true);
+    /// Connects, over TLS when `tls` is given.
+    pub async fn connect(host: &str, port: u16, timeout: Duration, tls: Option<&std::sync::Arc<rustls::ClientConfig>>) -> Result<Link, LinkError> {
+        let addr = if host.contains(':') { format!("[{host}]:{port}") } else { format!("{host}:{port}") };
+        let stream = tokio::time::timeout(timeout, ferrokv_tls::connect(&addr, tls, false))
+            .await
+            .map_err(|_| LinkError::Timeout)?
+            .map_err(|e| LinkError::Connect(addr, e))?;
         Ok(Link { framed: Framed::new(stream, RespCodec) })
     }
 

@@ -98,13 +98,14 @@ fn endpoint(s: &Sentinel, id: u64, target: &Target) -> Option<(String, u16, Opti
     let (user, pass) = st.masters.get(master_name(target)).map(|m| (m.auth_user.clone(), m.auth_pass.clone()))?;
     let (h, p) = with_inst(&mut st, id, target, |i| (i.host.clone(), i.port))?;
     match target {
-        Target::Peer(..) => Some((h, p, None, None)),
+        // Peers are logged in to with `sentinel-user`/`sentinel-pass`.
+        Target::Peer(..) => Some((h, p, s.security.peer_user.clone(), s.security.peer_pass.clone())),
         _ => Some((h, p, user, pass)),
     }
 }
 
-async fn connect(host: &str, port: u16, user: &Option<String>, pass: &Option<String>) -> Option<Link> {
-    let mut link = Link::connect(host, port, CONNECT_TIMEOUT).await.ok()?;
+async fn connect(s: &Sentinel, host: &str, port: u16, user: &Option<String>, pass: &Option<String>) -> Option<Link> {
+    let mut link = Link::connect(host, port, CONNECT_TIMEOUT, s.security.link_tls()).await.ok()?;
     if let Some(p) = pass {
         let mut args: Vec<&[u8]> = vec![b"AUTH"];
         if let Some(u) = user {
@@ -175,7 +176,7 @@ async fn instance_loop(s: &Arc<Sentinel>, id: u64, target: &Target) {
 async fn open_link(s: &Sentinel, id: u64, target: &Target) -> Option<Link> {
     loop {
         let (host, port, user, pass) = endpoint(s, id, target)?;
-        if let Some(link) = connect(&host, port, &user, &pass).await {
+        if let Some(link) = connect(s, &host, port, &user, &pass).await {
             set_connected(s, id, target, true);
             return Some(link);
         }
@@ -392,7 +393,7 @@ fn replica_info(m: &mut Master, cx: &mut Cx<'_>, key: &str, role: Role) {
 async fn subscribe_loop(s: Arc<Sentinel>, id: u64, target: Target) {
     loop {
         let Some((host, port, user, pass)) = endpoint(&s, id, &target) else { return };
-        if let Some(mut link) = connect(&host, port, &user, &pass).await {
+        if let Some(mut link) = connect(&s, &host, port, &user, &pass).await {
             if link.send(&[b"SUBSCRIBE", HELLO_CHANNEL.as_bytes()]).await.is_ok() {
                 while let Ok(frame) = link.read_frame().await {
                     if let Frame::Array(items) | Frame::Push(items) = frame {
@@ -538,7 +539,7 @@ pub fn send_command(s: Arc<Sentinel>, c: Command) {
             st.masters.get(&c.master).map(|m| (m.auth_user.clone(), m.auth_pass.clone())).unwrap_or((None, None))
         };
         let what = || c.args.iter().map(|a| a.join(" ")).collect::<Vec<_>>().join("; ");
-        let Some(mut link) = connect(&c.host, c.port, &user, &pass).await else {
+        let Some(mut link) = connect(&s, &c.host, c.port, &user, &pass).await else {
             tracing::warn!("Sentinel could not reach {}:{} to send '{}'", c.host, c.port, what());
             return;
         };

@@ -35,6 +35,32 @@ pub struct Sentinel {
     pub wake_timer: tokio::sync::watch::Sender<u64>,
     /// Publishes a hello on every node at once: the primary changed.
     pub wake_hello: tokio::sync::watch::Sender<u64>,
+    pub security: Security,
+}
+
+/// Who may use this sentinel and how it reaches others: the password of
+/// its own port, what it logs in to peers with, and TLS.
+#[derive(Default)]
+pub struct Security {
+    pub requirepass: String,
+    pub peer_user: Option<String>,
+    pub peer_pass: Option<String>,
+    pub tls: Option<ferrokv_tls::Configs>,
+    /// Links to nodes and peers use TLS (`tls-replication yes`).
+    pub tls_links: bool,
+}
+
+impl Security {
+    /// The TLS configuration outgoing links use, if they use TLS.
+    pub fn link_tls(&self) -> Option<&std::sync::Arc<rustls::ClientConfig>> {
+        self.tls.as_ref().filter(|_| self.tls_links).map(|c| &c.client)
+    }
+
+    /// AUTH's check: the default user is the only one, with `requirepass`
+    /// (none: any password).
+    pub fn accepts(&self, user: &[u8], pass: &[u8]) -> bool {
+        user == b"default" && (self.requirepass.is_empty() || self.requirepass.as_bytes() == pass)
+    }
 }
 
 /// An instance described as Redis's event messages do.
@@ -46,8 +72,9 @@ pub fn describe(m: &Master, inst: Option<&Instance>, kind: &str) -> String {
 }
 
 impl Sentinel {
-    pub fn new(state: State) -> Arc<Self> {
+    pub fn new(state: State, security: Security) -> Arc<Self> {
         Arc::new(Sentinel {
+            security,
             state: Mutex::new(state),
             events: broadcast::channel(1024).0,
             wake_peers: tokio::sync::watch::channel(0).0,

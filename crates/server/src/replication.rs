@@ -237,7 +237,12 @@ impl Host for NodeHost {
             return Hello::default();
         };
         let c = server.config.read();
-        let port = if c.replica_announce_port != 0 { c.replica_announce_port } else { server.tcp_port.load(Ordering::Relaxed) as u16 };
+        // Over TLS links the TLS port is where this node is reached, as Redis announces it.
+        let port = match (c.replica_announce_port, c.tls_replication && c.tls_port != 0) {
+            (0, true) => c.tls_port,
+            (0, false) => server.tcp_port.load(Ordering::Relaxed) as u16,
+            (announced, _) => announced,
+        };
         Hello {
             username: c.masteruser.clone(),
             password: c.masterauth.clone(),

@@ -71,6 +71,8 @@ impl Request {
                 _ => return Err("ERR value is out of range, value must between 0 and 1".into()),
             },
             b"rdb-filter-only" => self.filter = Some(parse_filter(value)?),
+            // A ferrokv replica asking whether this primary speaks gRPC.
+            b"ferrokv-transport" => {}
             _ => return Err(format!("ERR Unrecognized REPLCONF option: {}", text(option))),
         }
         Ok(())

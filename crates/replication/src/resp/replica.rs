@@ -2,7 +2,7 @@
 //! Redis's own protocol (a real Redis, for a migration).
 //!
 //! ```text
-//! PING → AUTH (masterauth) → INFO server ─ a ferrokv primary: gRPC instead
+//! PING → AUTH (masterauth) → REPLCONF ferrokv-transport ─ a ferrokv primary: gRPC instead
 //!   → REPLCONF listening-port / ip-address / capa eof capa psync2
 //!   → PSYNC <replid> <offset+1> (or ? -1) ─┬─ +CONTINUE [<replid>] → the log
 //!                                          └─ +FULLRESYNC <replid> <offset>
@@ -35,7 +35,7 @@ const CHUNK: usize = 256 * 1024;
 const MARK_LEN: usize = 40;
 
 /// How a replica reaches its primary, whichever protocol it speaks: a
-/// ferrokv primary (its INFO says so) is followed over gRPC, anything else
+/// ferrokv primary (it accepts REPLCONF ferrokv-transport) is followed over gRPC, anything else
 /// over Redis's protocol.
 /// `tls` gives the TLS client configuration when links must use TLS
 /// (`tls-replication`), read at each attempt so a new certificate applies.
@@ -147,17 +147,19 @@ impl Link {
         }
     }
 
-    /// Whether the primary is a ferrokv node (its INFO server names it).
+    /// Whether the primary is a ferrokv node (it knows REPLCONF ferrokv-transport).
     async fn is_ferrokv(&mut self) -> Result<bool, String> {
-        let header = self.command(&[b"INFO", b"server"]).await?;
-        let Some(len) = header.strip_prefix('$').and_then(|n| n.parse::<usize>().ok()) else {
-            return Err(format!("Error reply to INFO from master: {header}"));
-        };
-        while self.buf.len() < len + 2 {
-            self.read_more().await?;
+        // A REPLCONF option only ferrokv knows: a replication user needs no
+        // more than Redis's replicas need (PSYNC, REPLCONF, PING), where
+        // INFO would need +info.
+        let reply = self.command(&[b"REPLCONF", b"ferrokv-transport", b"grpc"]).await?;
+        if reply.starts_with('+') {
+            return Ok(true);
         }
-        let info = self.buf.split_to(len + 2);
-        Ok(info.windows(b"ferrokv_version:".len()).any(|w| w == b"ferrokv_version:"))
+        if reply.starts_with("-ERR Unrecognized REPLCONF option") {
+            return Ok(false);
+        }
+        Err(format!("Error reply to REPLCONF from master: '{reply}'"))
     }
 
     /// REPLCONF, then PSYNC with the history this node holds.

@@ -217,11 +217,8 @@ const POLICIES: &[(&str, MaxmemoryPolicy)] = &[
     ("noeviction", MaxmemoryPolicy::NoEviction),
 ];
 
-const AUTH_CLIENTS: &[(&str, ferrokv_tls::AuthClients)] = &[
-    ("no", ferrokv_tls::AuthClients::No),
-    ("yes", ferrokv_tls::AuthClients::Yes),
-    ("optional", ferrokv_tls::AuthClients::Optional),
-];
+const AUTH_CLIENTS: &[(&str, ferrokv_tls::AuthClients)] =
+    &[("no", ferrokv_tls::AuthClients::No), ("yes", ferrokv_tls::AuthClients::Yes), ("optional", ferrokv_tls::AuthClients::Optional)];
 const PUBSUB_DEFAULTS: &[(&str, bool)] = &[("allchannels", true), ("resetchannels", false)];
 
 macro_rules! int_directive {
