@@ -2,7 +2,7 @@
 `<!-- name:begin -->` and `<!-- name:end -->` markers."""
 import os
 
-BLOCKS = ("snapshots", "eviction", "memory", "failover", "instructions", "resp-replication")
+BLOCKS = ("snapshots", "eviction", "memory", "failover", "instructions", "resp-replication", "security")
 
 
 def markers(name):

@@ -5,7 +5,9 @@
 
 use std::collections::HashMap;
 
+use bytes::Bytes;
 use ferrokv_commands::command::{flags, Spec, ACL_ORDER};
+use ferrokv_commands::keyspec::{self, Begin, Find};
 
 /// Index of a command in a user's bitmap.
 pub type CmdId = u16;
@@ -23,9 +25,59 @@ pub struct Command {
     pub categories: u32,
     pub parent: Option<CmdId>,
     pub subcommands: Vec<CmdId>,
+    /// How its keys are found, decided once (the check runs per command).
+    keys: KeyPlan,
+}
+
+/// Where a command's keys are: most commands name one range of arguments
+/// with fixed flags, which the check walks without allocating.
+enum KeyPlan {
+    None,
+    Range { first: usize, lastkey: i32, step: usize, flags: u16 },
+    /// Several specs, keywords, counts or flags that depend on the
+    /// arguments: the table's general finder.
+    General,
+}
+
+impl KeyPlan {
+    fn of(spec: &Spec) -> KeyPlan {
+        if !spec.takes_keys() {
+            return KeyPlan::None;
+        }
+        let specs = spec.key_specs();
+        let awkward = keyspec::flags::INCOMPLETE | keyspec::flags::VARIABLE_FLAGS | keyspec::flags::NOT_KEY;
+        match specs.as_slice() {
+            [only] if only.flags & awkward == 0 => match (only.begin, only.find) {
+                (Begin::Index(first), Find::Range { lastkey, keystep, limit: 0 }) if first > 0 && keystep > 0 => {
+                    KeyPlan::Range { first: first as usize, lastkey, step: keystep as usize, flags: only.flags }
+                }
+                _ => KeyPlan::General,
+            },
+            [] if spec.getkeys.is_none() => KeyPlan::None,
+            _ => KeyPlan::General,
+        }
+    }
 }
 
 impl Command {
+    /// Calls `f` with each key's position and key-spec flags until it
+    /// returns false; false if it did.
+    pub fn each_key(&self, args: &[Bytes], cache: &mut Option<Vec<(usize, u16)>>, mut f: impl FnMut(usize, u16) -> bool) -> bool {
+        match self.keys {
+            KeyPlan::None => true,
+            KeyPlan::Range { first, lastkey, step, flags } => {
+                // As `keyspec::find`: a range that does not fit names no key.
+                let argc = args.len() as i64;
+                let last = if lastkey >= 0 { first as i64 + i64::from(lastkey) } else { argc + i64::from(lastkey) };
+                if last >= argc || last < first as i64 {
+                    return true;
+                }
+                (first..=last as usize).step_by(step).all(|i| f(i, flags))
+            }
+            KeyPlan::General => cache.get_or_insert_with(|| self.spec.keys_in(args)).iter().all(|&(i, flags)| f(i, flags)),
+        }
+    }
+
     pub fn in_category(&self, category: usize) -> bool {
         self.categories & (1 << category) != 0
     }
@@ -61,7 +113,7 @@ impl Catalog {
         }
         let id = self.commands.len() as CmdId;
         let categories = spec.acl_categories().iter().filter_map(|c| category(c.as_bytes())).fold(0, |bits, i| bits | 1 << i);
-        self.commands.push(Command { fullname, spec, categories, parent, subcommands: Vec::new() });
+        self.commands.push(Command { fullname, spec, categories, parent, subcommands: Vec::new(), keys: KeyPlan::of(spec) });
         self.by_name.insert(fullname.to_ascii_lowercase(), id);
         match parent {
             Some(p) => self.commands[usize::from(p)].subcommands.push(id),

@@ -281,12 +281,17 @@ impl Selector {
                 return Err(Denied::Command);
             }
         }
-        if self.flags & flag::ALLKEYS == 0 && command.spec.takes_keys() {
-            let found = keys.get_or_insert_with(|| command.spec.keys_in(args));
-            for &(pos, flags) in found.iter() {
-                if !self.key_allowed(&args[pos], flags) {
-                    return Err(Denied::Key(pos));
+        if self.flags & flag::ALLKEYS == 0 {
+            let mut refused = None;
+            command.each_key(args, keys, |pos, flags| {
+                let allowed = self.key_allowed(&args[pos], flags);
+                if !allowed {
+                    refused = Some(pos);
                 }
+                allowed
+            });
+            if let Some(pos) = refused {
+                return Err(Denied::Key(pos));
             }
         }
         if let Some(spec) = command.spec.channels.filter(|s| s.flags & (channel::PUBLISH | channel::SUBSCRIBE) != 0) {

@@ -163,6 +163,25 @@ mod properties {
     use super::*;
     use proptest::prelude::*;
 
+    proptest! {
+        /// The key walk the check uses finds what the table's finder finds.
+        #[test]
+        fn key_walk_equals_the_tables_finder(argc in 1usize..9, words in proptest::collection::vec("[a-z0-9]{1,3}", 9)) {
+            let c = catalog();
+            for (id, cmd) in c.all() {
+                let mut args: Vec<Bytes> = vec![Bytes::copy_from_slice(cmd.fullname.split('|').next().unwrap().as_bytes())];
+                if let Some(sub) = cmd.fullname.split('|').nth(1) {
+                    args.push(Bytes::copy_from_slice(sub.as_bytes()));
+                }
+                args.extend(words.iter().take(argc).map(|w| Bytes::copy_from_slice(w.as_bytes())));
+                let mut walked = Vec::new();
+                let mut cache = None;
+                c.get(id).each_key(&args, &mut cache, |i, f| { walked.push((i, f)); true });
+                prop_assert_eq!(walked, cmd.spec.keys_in(&args), "{}", cmd.fullname);
+            }
+        }
+    }
+
     const RULES: &[&str] = &[
         "+@all",
         "-@all",

@@ -1,0 +1,119 @@
+"""TLS and ACL costs, side by side with Redis 7.0 in one run:
+
+- GET and SET over TLS (redis-benchmark --tls, 50 clients), pipeline 1 and
+  16: ferrokv against Redis, both serving the same certificate (made for
+  the run by trustme, never stored);
+- a restricted ACL user (one key pattern, @read and @write) against the
+  default user, SET and GET at pipeline 16, on each server: what the
+  permission check costs.
+
+Rounds alternate the servers; the median of each row is reported. Results
+replace the "security" section of docs/benchmarks.md.
+"""
+import argparse
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from bench import FERROKV, ROOT, Server, fmt_ratio, median  # noqa: E402
+from report import replace_block  # noqa: E402
+
+import trustme  # noqa: E402
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def certificates(d):
+    ca = trustme.CA()
+    cert = ca.issue_cert("127.0.0.1", "localhost")
+    paths = {"ca": os.path.join(d, "ca.crt"), "cert": os.path.join(d, "node.crt"), "key": os.path.join(d, "node.key")}
+    ca.cert_pem.write_to_path(paths["ca"])
+    cert.cert_chain_pems[0].write_to_path(paths["cert"])
+    cert.private_key_pem.write_to_path(paths["key"])
+    return paths
+
+
+def start(name, tls_port, certs):
+    args = ["--save", "", "--tls-port", str(tls_port), "--tls-cert-file", certs["cert"], "--tls-key-file", certs["key"],
+            "--tls-ca-cert-file", certs["ca"], "--tls-auth-clients", "no"]
+    if name == "ferrokv":
+        return Server("ferrokv", [FERROKV] + args)
+    return Server("redis", ["redis-server", "--appendonly", "no"] + args)
+
+
+def rps(port, test, pipeline, requests, extra):
+    argv = ["redis-benchmark", "-p", str(port), "-t", test, "-P", str(pipeline), "-c", "50", "-n", str(requests), "-r", "100000", "--csv", *extra]
+    out = subprocess.run(argv, capture_output=True, text=True, timeout=900)
+    lines = [l for l in out.stdout.splitlines() if l.startswith('"') and not l.startswith('"test"')]
+    if out.returncode != 0 or not lines:
+        raise SystemExit(f"redis-benchmark failed: {' '.join(argv)}\n{out.stdout}{out.stderr}")
+    return float(lines[-1].split('","')[1])
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--requests", type=int, default=200000)
+    args = ap.parse_args()
+    tls_rows = {}
+    acl_rows = {}
+    with tempfile.TemporaryDirectory() as d:
+        certs = certificates(d)
+        tls_cli = ["--tls", "--cacert", certs["ca"]]
+        for r in range(args.rounds):
+            for name in (["ferrokv", "redis"] if r % 2 == 0 else ["redis", "ferrokv"]):
+                tls_port = free_port()
+                server = start(name, tls_port, certs)
+                try:
+                    for test in ("set", "get"):
+                        for pipeline in (1, 16):
+                            tls_rows.setdefault((test, pipeline), {}).setdefault(name, []).append(rps(tls_port, test, pipeline, args.requests, tls_cli))
+                    server.command("acl", "setuser", "bench", "on", ">bench-pw", "~key:*", "+@read", "+@write")
+                    users = [("default", []), ("restricted", ["--user", "bench", "-a", "bench-pw"])]
+                    for test in ("set", "get"):
+                        # Each from the same state (SET creates, then GET
+                        # reads, the keys), in alternating order by round.
+                        for user, extra in (users if r % 2 == 0 else users[::-1]):
+                            server.command("flushall")
+                            if test == "get":
+                                rps(server.port, "set", 16, args.requests, [])
+                            got = rps(server.port, test, 16, args.requests, extra)
+                            acl_rows.setdefault((test, user), {}).setdefault(name, []).append(got)
+                finally:
+                    server.stop()
+                print(f"round {r + 1}/{args.rounds} {name} done", flush=True)
+    lines = [
+        "## TLS and ACL users",
+        "",
+        f"`bench/run-security` ({args.rounds} alternating rounds, median; {args.requests} requests, 50 clients, 3-byte values; "
+        "both servers with the same certificate made for the run, `tls-auth-clients no`, no persistence, one I/O thread).",
+        "",
+        "| over TLS | ferrokv | Redis 7.0 | ferrokv/Redis |",
+        "|---|---:|---:|---:|",
+    ]
+    for (test, pipeline), by in tls_rows.items():
+        f, r = median(by["ferrokv"]), median(by["redis"])
+        lines.append(f"| {test.upper()} pipeline {pipeline} | {f:,.0f} | {r:,.0f} | {fmt_ratio(f, r)} |")
+    lines += [
+        "",
+        "A user restricted to `~key:*` with `+@read +@write` against the default user, pipeline 16, plain TCP:",
+        "",
+        "| test | ferrokv default | ferrokv restricted | restricted/default | Redis default | Redis restricted | restricted/default |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for test in ("set", "get"):
+        fd, fr = median(acl_rows[(test, "default")]["ferrokv"]), median(acl_rows[(test, "restricted")]["ferrokv"])
+        rd, rr = median(acl_rows[(test, "default")]["redis"]), median(acl_rows[(test, "restricted")]["redis"])
+        lines.append(f"| {test.upper()} | {fd:,.0f} | {fr:,.0f} | {fmt_ratio(fr, fd)} | {rd:,.0f} | {rr:,.0f} | {fmt_ratio(rr, rd)} |")
+    replace_block(os.path.join(ROOT, "docs", "benchmarks.md"), "security", lines)
+
+
+if __name__ == "__main__":
+    main()
