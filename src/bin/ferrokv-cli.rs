@@ -43,13 +43,16 @@ fn main() {
         println!("ferrokv-cli {}", env!("CARGO_PKG_VERSION"));
         return;
     }
-    let (mut host, mut port, mut pass) = ("127.0.0.1".to_string(), 6379u16, None);
+    // As redis-cli: REDISCLI_AUTH keeps the password off the command line
+    // (the deployment's health checks read it from the environment).
+    let (mut host, mut port, mut pass, mut user) = ("127.0.0.1".to_string(), 6379u16, std::env::var("REDISCLI_AUTH").ok().filter(|p| !p.is_empty()), None);
     while args.len() >= 2 && args[0].starts_with('-') {
         let v = args.remove(1);
         match args.remove(0).as_str() {
             "-h" => host = v,
             "-p" => port = v.parse().unwrap_or_else(|_| fail("bad port")),
-            "-a" => pass = Some(v),
+            "-a" | "--pass" => pass = Some(v),
+            "--user" => user = Some(v),
             _ => fail(USAGE),
         }
     }
@@ -60,7 +63,8 @@ fn main() {
     let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
     let mut buf = Vec::new();
     if let Some(p) = pass {
-        let reply = call(&mut stream, &mut buf, &["AUTH".to_string(), p]);
+        let auth: Vec<String> = ["AUTH".to_string()].into_iter().chain(user).chain([p]).collect();
+        let reply = call(&mut stream, &mut buf, &auth);
         if matches!(reply, Frame::Error(_)) {
             fail("AUTH failed");
         }
@@ -89,7 +93,7 @@ fn call(stream: &mut TcpStream, buf: &mut Vec<u8>, args: &[String]) -> Frame {
     }
 }
 
-const USAGE: &str = "Usage: ferrokv-cli [-h host] [-p port] [-a password] command [arg ...]\n       ferrokv-cli --help | --version";
+const USAGE: &str = "Usage: ferrokv-cli [-h host] [-p port] [--user name] [-a|--pass password] command [arg ...]\n       ferrokv-cli --help | --version\n       (REDISCLI_AUTH in the environment is the password when -a is not given)";
 
 fn fail(msg: &str) -> ! {
     eprintln!("{msg}");

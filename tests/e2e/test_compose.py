@@ -15,13 +15,28 @@ import pytest
 import redis
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "py"))
-from support import names_on_loopback, until  # noqa: E402
+from support import content_digest, deploy_passwords, names_on_loopback, until  # noqa: E402
 from redis.sentinel import Sentinel
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 COMPOSE = ["docker-compose", "-f", os.path.join(ROOT, "deploy", "docker-compose.yml"), "-p", "ferrokve2e"]
 NODES = {"node1": 7001, "node2": 7002, "node3": 7003}
 SENTINELS = [27001, 27002, 27003]
+PASSWORDS = {}
+
+
+def node(port, **kw):
+    """A node of the shipped cluster: every client logs in (deploy/setup)."""
+    return redis.Redis(port=port, password=PASSWORDS["FERROKV_ADMIN_PASSWORD"], **kw)
+
+
+def sentinel_client(port):
+    return redis.Redis(port=port, password=PASSWORDS["FERROKV_SENTINEL_ADMIN_PASSWORD"])
+
+
+def sentinels():
+    return Sentinel([("127.0.0.1", p) for p in SENTINELS], socket_timeout=1.0, min_other_sentinels=1,
+                    sentinel_kwargs={"password": PASSWORDS["FERROKV_SENTINEL_ADMIN_PASSWORD"]}, password=PASSWORDS["FERROKV_ADMIN_PASSWORD"])
 
 
 def sh(*args, check=True):
@@ -35,11 +50,17 @@ def container(service):
 @pytest.fixture(scope="module")
 def cluster():
     sh(os.path.join(ROOT, "deploy", "build-image"))
+    PASSWORDS.update(deploy_passwords())
     sh(*COMPOSE, "down", "-v", check=False)
     sh(*COMPOSE, "up", "-d")
     try:
         with names_on_loopback(set(NODES) | {f"sentinel{i}" for i in (1, 2, 3)}):
-            until(lambda: all(redis.Redis(port=p).ping() for p in list(NODES.values()) + SENTINELS), 60, "cluster did not come up")
+            until(lambda: all(node(p).ping() for p in NODES.values()) and all(sentinel_client(p).ping() for p in SENTINELS), 60, "cluster did not come up")
+            # Safe defaults: no client gets in without a password.
+            with pytest.raises(redis.AuthenticationError):
+                redis.Redis(port=NODES["node1"]).ping()
+            with pytest.raises(redis.AuthenticationError):
+                redis.Redis(port=SENTINELS[0]).ping()
             yield
     finally:
         sh(*COMPOSE, "down", "-v", check=False)
@@ -63,16 +84,16 @@ def cli(service, *args):
 
 
 def test_compose_cluster_fails_over_and_heals(cluster):
-    s = Sentinel([("127.0.0.1", p) for p in SENTINELS], socket_timeout=1.0, min_other_sentinels=1)
+    s = sentinels()
     until(lambda: len(s.discover_slaves("mymaster")) == 2, 60, "sentinels never saw both replicas")
-    until(lambda: all(len(redis.Redis(port=p).sentinel_sentinels("mymaster")) == 2 for p in SENTINELS), 60, "sentinels never met")
+    until(lambda: all(len(sentinel_client(p).sentinel_sentinels("mymaster")) == 2 for p in SENTINELS), 60, "sentinels never met")
     assert primary_name(s) == "node1"
 
     # Read-write split.
     master = s.master_for("mymaster", socket_timeout=1.0, decode_responses=True)
     until(lambda: master.set("greeting", "hello"), 30, "no write on the primary (min-replicas needs a replica)")
     for name in ("node2", "node3"):
-        until(lambda: redis.Redis(port=NODES[name], decode_responses=True).get("greeting") == "hello", 20, f"{name} never got the write")
+        until(lambda: node(NODES[name], decode_responses=True).get("greeting") == "hello", 20, f"{name} never got the write")
 
     # docker kill the primary: a replica is promoted, the client keeps writing.
     sh("docker", "kill", container("node1"))
@@ -107,7 +128,8 @@ def test_compose_cluster_fails_over_and_heals(cluster):
         return sum(roles.values()) == 1 and roles[current]
 
     until(one_primary, 60, "not exactly one primary after the partition healed")
-    digests = lambda: {cli(n, "debug", "digest") for n in NODES}  # noqa: E731
+    # DEBUG is off in the shipped cluster: compare contents from outside.
+    digests = lambda: {content_digest(node(NODES[n])) for n in NODES}  # noqa: E731
     until(lambda: len(digests()) == 1, 60, f"datasets did not converge: {digests()}")
     assert master.get("after-partition") == "1"
 
@@ -121,7 +143,7 @@ def kill9_process(service):
 
 
 def test_a_crashed_node_restarts_with_its_data_and_its_role(cluster):
-    s = Sentinel([("127.0.0.1", p) for p in SENTINELS], socket_timeout=1.0, min_other_sentinels=1)
+    s = sentinels()
     until(lambda: len(s.discover_slaves("mymaster")) == 2, 60, "sentinels do not see two replicas")
     primary = primary_name(s)
     master = s.master_for("mymaster", socket_timeout=1.0, decode_responses=True)
@@ -140,7 +162,7 @@ def test_a_crashed_node_restarts_with_its_data_and_its_role(cluster):
         return sum(roles.values()) == 1 and roles[p] and len({cli(n, "dbsize") for n in NODES}) == 1
     until(everyone_has_them, 90, "not one primary with every node holding the same keys")
     p = primary_name(s)
-    assert all(redis.Redis(port=NODES[p], decode_responses=True).get(f"crash:{i}") == str(i) for i in range(101)), "acknowledged writes lost"
+    assert all(node(NODES[p], decode_responses=True).get(f"crash:{i}") == str(i) for i in range(101)), "acknowledged writes lost"
 
     # A replica crashes: it comes back as a replica of the same primary
     # (its config file says so), not in the role of its first start.

@@ -61,7 +61,7 @@ from redis.sentinel import Sentinel
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(ROOT, "tests", "py"))
-from support import free_port, names_on_loopback  # noqa: E402
+from support import content_digest, deploy_passwords, free_port, names_on_loopback  # noqa: E402
 
 FAULTS = ["kill", "crash", "stop-primary", "stop-replica", "kill-sentinel", "resync-kill"]
 # Only where the cluster has a network of its own (compose).
@@ -187,6 +187,13 @@ class Cluster:
     def sentinel_addrs(self):
         return [("127.0.0.1", s.port) for s in self.sentinels]
 
+    def sentinel_kwargs(self):
+        """What a client logs in to the sentinels with (nothing here)."""
+        return {}
+
+    def node_kwargs(self):
+        return {}
+
     def master_addr(self):
         """The primary as the sentinels that answer report it (a majority)."""
         votes = {}
@@ -285,11 +292,14 @@ class Container:
         self.cut = False
 
     def client(self, timeout=1.0):
-        return redis.Redis(host="127.0.0.1", port=self.port, socket_timeout=timeout, socket_connect_timeout=timeout, decode_responses=True)
+        # The shipped cluster wants a password from every client (deploy/setup).
+        which = "FERROKV_SENTINEL_ADMIN_PASSWORD" if self.service.startswith("sentinel") else "FERROKV_ADMIN_PASSWORD"
+        return redis.Redis(host="127.0.0.1", port=self.port, socket_timeout=timeout, socket_connect_timeout=timeout, decode_responses=True,
+                           password=deploy_passwords()[which])
 
     def digest(self):
-        """DEBUG DIGEST from inside (the debug command is allowed locally only)."""
-        return sh("docker", "exec", self.id(), "/usr/local/bin/ferrokv-cli", "-p", str(self.port), "debug", "digest").stdout.strip()
+        """The dataset's digest from outside (DEBUG is off in the shipped cluster)."""
+        return content_digest(self.client(30.0))
 
 
 class ComposeCluster:
@@ -327,6 +337,12 @@ class ComposeCluster:
     def sentinel_addrs(self):
         return [("127.0.0.1", s.port) for s in self.sentinels]
 
+    def sentinel_kwargs(self):
+        return {"password": deploy_passwords()["FERROKV_SENTINEL_ADMIN_PASSWORD"]}
+
+    def node_kwargs(self):
+        return {"password": deploy_passwords()["FERROKV_ADMIN_PASSWORD"]}
+
     master_addr = None  # set below (shared with Cluster)
 
     def node(self, port):
@@ -361,8 +377,9 @@ class Writers:
         self.threads += [threading.Thread(target=self.list_writer, args=(i,), daemon=True) for i in range(list_threads)]
 
     def master(self):
-        s = Sentinel(self.cluster.sentinel_addrs(), socket_timeout=0.5, socket_connect_timeout=0.5)
-        return s.master_for(NAME, socket_timeout=1.0, socket_connect_timeout=0.5, decode_responses=True)
+        s = Sentinel(self.cluster.sentinel_addrs(), socket_timeout=0.5, socket_connect_timeout=0.5,
+                     sentinel_kwargs=self.cluster.sentinel_kwargs())
+        return s.master_for(NAME, socket_timeout=1.0, socket_connect_timeout=0.5, decode_responses=True, **self.cluster.node_kwargs())
 
     def start(self):
         for t in self.threads:

@@ -1,6 +1,8 @@
 """Helpers shared by the Python tests (tests/py, tests/e2e, tests/nemesis):
 free ports, bounded waits, and compose service names on the loopback."""
 import contextlib
+import hashlib
+import os
 import socket
 import time
 
@@ -55,3 +57,45 @@ def names_on_loopback(names):
         yield
     finally:
         socket.getaddrinfo = real
+
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+
+
+def deploy_passwords():
+    """The passwords deploy/setup generated (deploy/.env), by name:
+    FERROKV_ADMIN_PASSWORD, FERROKV_SENTINEL_ADMIN_PASSWORD, ..."""
+    out = {}
+    with open(os.path.join(ROOT, "deploy", ".env")) as f:
+        for line in f:
+            if "=" in line:
+                k, v = line.strip().split("=", 1)
+                out[k] = v
+    return out
+
+
+def content_digest(r):
+    """A digest of a node's whole dataset, independent of how each value is
+    laid out inside (what DEBUG DIGEST gives, for nodes where DEBUG is off):
+    every key with its type, contents in a canonical order and whether it
+    expires."""
+    h = hashlib.sha1()
+    for key in sorted(r.scan_iter(count=1000)):
+        kind = r.type(key)
+        kind = kind.decode() if isinstance(kind, bytes) else kind
+        if kind == "string":
+            value = r.get(key)
+        elif kind == "list":
+            value = r.lrange(key, 0, -1)
+        elif kind == "set":
+            value = sorted(r.smembers(key))
+        elif kind == "zset":
+            value = r.zrange(key, 0, -1, withscores=True)
+        elif kind == "hash":
+            value = sorted(r.hgetall(key).items())
+        elif kind == "stream":
+            value = r.xrange(key)
+        else:
+            continue  # gone between SCAN and TYPE
+        h.update(repr((key, kind, value, r.ttl(key) >= 0)).encode())
+    return h.hexdigest()
