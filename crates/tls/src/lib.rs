@@ -129,6 +129,22 @@ impl Configs {
     }
 }
 
+/// A client's configuration (redis-cli's `--tls --cacert [--cert --key]`):
+/// the CA to check the server's chain with and, if given, a certificate to
+/// show.
+pub fn client_config(ca_file: &str, identity: Option<(&str, &str)>) -> Result<Arc<ClientConfig>, TlsError> {
+    let settings = Settings { ca_cert_file: ca_file.to_string(), ..Settings::default() };
+    let provider = Arc::new(provider(&settings)?);
+    let roots = roots(&settings)?.ok_or(TlsError::NoCa)?;
+    let verify = Arc::new(ChainOnly(rustls::client::WebPkiServerVerifier::builder_with_provider(roots, provider.clone()).build().map_err(|e| TlsError::Ca(e.to_string()))?));
+    let builder = ClientConfig::builder_with_provider(provider).with_protocol_versions(&versions("")?)?.dangerous().with_custom_certificate_verifier(verify);
+    let config = match identity {
+        Some((cert, key)) => builder.with_client_auth_cert(certificates(cert)?, private_key(key)?)?,
+        None => builder.with_no_client_auth(),
+    };
+    Ok(Arc::new(config))
+}
+
 fn provider(s: &Settings) -> Result<CryptoProvider, TlsError> {
     // ring, deprecated in rustls for its lack of post-quantum key exchange,
     // builds with cc alone (aws-lc needs cmake); Redis 7.0's OpenSSL
