@@ -93,6 +93,18 @@ acl dryrun dave psubscribe ch
 acl dryrun dave psubscribe c*
 acl dryrun dave config get x
 acl dryrun dave config nosuch
+config set acl-pubsub-default allchannels
+config get acl-pubsub-default
+acl setuser pubsub1 on nopass ~*
+%acl getuser pubsub1
+acl setuser pubsub1 reset
+%acl getuser pubsub1
+acl setuser pubsub1 (~x +get)
+%acl getuser pubsub1
+config set acl-pubsub-default resetchannels
+acl setuser pubsub2
+%acl list
+config set acl-pubsub-default bogus
 "#;
 
 #[test]

@@ -130,3 +130,83 @@ fn bad_tls_files_stop_start_up() {
     let text = String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success() && text.contains("Failed to configure TLS. Check logs for more info."), "{text}");
 }
+
+/// Client certificates checked against the CA: one from another CA and an
+/// expired one are refused by both servers; ferrokv logs the handshake
+/// failure with the peer's address, and serves everyone else meanwhile.
+#[test]
+fn wrong_and_expired_client_certificates_are_refused_and_logged() {
+    let dir = tempfile::tempdir().unwrap();
+    let certs = Certs::new(dir.path(), "node");
+    let stranger = Certs::new(dir.path(), "stranger");
+    let log = dir.path().join("ferrokv.log");
+    for kind in ["ferrokv", "redis"] {
+        let tls_port = free_port();
+        let mut extra = vec!["--logfile".to_string(), log.to_str().unwrap().to_string()];
+        if kind == "redis" {
+            extra.clear();
+        }
+        let extra: Vec<&str> = extra.iter().map(|s| s.as_str()).collect();
+        let _node = start(kind, &node_args(&certs, tls_port, &extra));
+        let with = |cert: &std::path::PathBuf, key: &std::path::PathBuf| {
+            vec![
+                "--tls".to_string(),
+                "--cacert".into(),
+                certs.ca.to_str().unwrap().into(),
+                "--cert".into(),
+                cert.to_str().unwrap().into(),
+                "--key".into(),
+                key.to_str().unwrap().into(),
+            ]
+        };
+        assert!(!cli(tls_port, &with(&stranger.client_cert, &stranger.client_key), &["ping"]).0, "{kind}: another CA's client got in");
+        assert!(!cli(tls_port, &with(&certs.expired_cert, &certs.expired_key), &["ping"]).0, "{kind}: an expired client got in");
+        assert_eq!(cli(tls_port, &certs.cli_args(), &["ping"]), (true, "PONG".into()), "{kind}: the others are served");
+    }
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(text.contains("Error accepting a client connection:") && text.contains("addr=127.0.0.1:"), "{text}");
+}
+
+/// tls-protocols, tls-ciphersuites and the CA as a directory; settings that
+/// cannot apply are refused as Redis refuses them.
+#[test]
+fn protocols_ciphers_and_ca_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    let certs = Certs::new(dir.path(), "node");
+    for kind in ["ferrokv", "redis"] {
+        let tls_port = free_port();
+        let node = start(kind, &node_args(&certs, tls_port, &["--tls-protocols", "TLSv1.3", "--tls-ciphersuites", "TLS_AES_256_GCM_SHA384"]));
+        assert_eq!(cli(tls_port, &certs.cli_args(), &["ping"]), (true, "PONG".into()), "{kind}");
+        let mut c = node.conn();
+        for (name, value) in [("tls-protocols", "bogus"), ("tls-ciphersuites", "NO_SUCH_SUITE")] {
+            assert_eq!(
+                c.cmd(&["config", "set", name, value]),
+                err(&format!("ERR CONFIG SET failed (possibly related to argument '{name}') - Unable to update TLS configuration. Check server logs.")),
+                "{kind}: {name}"
+            );
+        }
+        assert_eq!(c.cmd(&["config", "set", "tls-protocols", "TLSv1.2 TLSv1.3"]), simple("OK"), "{kind}");
+        assert_eq!(cli(tls_port, &certs.cli_args(), &["ping"]), (true, "PONG".into()), "{kind}");
+    }
+    // A directory of CA files (Redis's OpenSSL wants hashed names there;
+    // ferrokv reads every certificate file in it).
+    let cas = dir.path().join("cas");
+    std::fs::create_dir(&cas).unwrap();
+    std::fs::copy(&certs.ca, cas.join("ca.pem")).unwrap();
+    let tls_port = free_port();
+    let args = [
+        "--tls-port",
+        &tls_port.to_string(),
+        "--tls-cert-file",
+        certs.cert.to_str().unwrap(),
+        "--tls-key-file",
+        certs.key.to_str().unwrap(),
+        "--tls-ca-cert-dir",
+        cas.to_str().unwrap(),
+    ]
+    .map(String::from);
+    let node = start("ferrokv", &args);
+    assert_eq!(cli(tls_port, &certs.cli_args(), &["ping"]), (true, "PONG".into()));
+    let port = tls_port.to_string();
+    assert!(info_field(&mut node.conn(), "server", "ferrokv_tls_port") == port, "INFO shows the TLS listener");
+}

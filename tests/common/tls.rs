@@ -12,6 +12,9 @@ pub struct Certs {
     pub key: PathBuf,
     pub client_cert: PathBuf,
     pub client_key: PathBuf,
+    /// A client certificate of this CA that expired yesterday.
+    pub expired_cert: PathBuf,
+    pub expired_key: PathBuf,
 }
 
 fn named(mut params: CertificateParams, name: &str) -> CertificateParams {
@@ -34,19 +37,26 @@ impl Certs {
             std::fs::write(&path, text).unwrap();
             path
         };
-        let leaf = |name: &str| {
+        let leaf = |name: &str, expired: bool| {
             let key = KeyPair::generate().unwrap();
-            let params = named(CertificateParams::new(vec!["127.0.0.1".to_string(), "localhost".to_string()]).unwrap(), name);
+            let mut params = named(CertificateParams::new(vec!["127.0.0.1".to_string(), "localhost".to_string()]).unwrap(), name);
+            if expired {
+                params.not_before = rcgen::date_time_ymd(2020, 1, 1);
+                params.not_after = rcgen::date_time_ymd(2021, 1, 1);
+            }
             (params.signed_by(&key, &ca, &ca_key).unwrap(), key)
         };
-        let (server, server_key) = leaf("ferrokv server");
-        let (client, client_key) = leaf("ferrokv client");
+        let (server, server_key) = leaf("ferrokv server", false);
+        let (client, client_key) = leaf("ferrokv client", false);
+        let (expired, expired_key) = leaf("ferrokv expired client", true);
         Certs {
             ca: write(format!("{prefix}-ca.crt"), ca.pem()),
             cert: write(format!("{prefix}.crt"), server.pem()),
             key: write(format!("{prefix}.key"), server_key.serialize_pem()),
             client_cert: write(format!("{prefix}-client.crt"), client.pem()),
             client_key: write(format!("{prefix}-client.key"), client_key.serialize_pem()),
+            expired_cert: write(format!("{prefix}-expired.crt"), expired.pem()),
+            expired_key: write(format!("{prefix}-expired.key"), expired_key.serialize_pem()),
         }
     }
 

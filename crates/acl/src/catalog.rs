@@ -33,7 +33,12 @@ pub struct Command {
 /// with fixed flags, which the check walks without allocating.
 enum KeyPlan {
     None,
-    Range { first: usize, lastkey: i32, step: usize, flags: u16 },
+    Range {
+        first: usize,
+        lastkey: i32,
+        step: usize,
+        flags: u16,
+    },
     /// Several specs, keywords, counts or flags that depend on the
     /// arguments: the table's general finder.
     General,

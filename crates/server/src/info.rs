@@ -169,8 +169,8 @@ fn section(server: &Server, name: &str, dbs: &[TableOverhead], out: &mut String)
     match name {
         "server" => {
             let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
-            w!("# Server\r\nredis_version:{}\r\nferrokv_version:{}\r\nredis_git_sha1:00000000\r\nredis_git_dirty:0\r\nredis_build_id:0\r\nredis_mode:standalone\r\nos:{}\r\narch_bits:64\r\nmonotonic_clock:POSIX clock_gettime\r\nmultiplexing_api:epoll\r\natomicvar_api:c11-builtin\r\ngcc_version:0.0.0\r\nprocess_id:{}\r\nprocess_supervised:no\r\nrun_id:{}\r\ntcp_port:{}\r\nserver_time_usec:{}\r\nuptime_in_seconds:{}\r\nuptime_in_days:{}\r\nhz:{}\r\nconfigured_hz:{}\r\nlru_clock:{}\r\nexecutable:{}\r\nconfig_file:{}\r\nio_threads_active:0\r\n",
-                crate::REDIS_VERSION, env!("CARGO_PKG_VERSION"), uname(), std::process::id(), server.run_id, server.tcp_port.load(Ordering::Relaxed),
+            w!("# Server\r\nredis_version:{}\r\nferrokv_version:{}\r\nferrokv_tls_port:{}\r\nredis_git_sha1:00000000\r\nredis_git_dirty:0\r\nredis_build_id:0\r\nredis_mode:standalone\r\nos:{}\r\narch_bits:64\r\nmonotonic_clock:POSIX clock_gettime\r\nmultiplexing_api:epoll\r\natomicvar_api:c11-builtin\r\ngcc_version:0.0.0\r\nprocess_id:{}\r\nprocess_supervised:no\r\nrun_id:{}\r\ntcp_port:{}\r\nserver_time_usec:{}\r\nuptime_in_seconds:{}\r\nuptime_in_days:{}\r\nhz:{}\r\nconfigured_hz:{}\r\nlru_clock:{}\r\nexecutable:{}\r\nconfig_file:{}\r\nio_threads_active:0\r\n",
+                crate::REDIS_VERSION, env!("CARGO_PKG_VERSION"), server.tls_port.load(Ordering::Relaxed), uname(), std::process::id(), server.run_id, server.tcp_port.load(Ordering::Relaxed),
                 now.as_micros(), server.uptime().as_secs(), server.uptime().as_secs() / 86400, c.hz, c.hz, lru_clock(),
                 std::env::current_exe().map(|p| p.display().to_string()).unwrap_or_default(),
                 server.config_file.as_ref().map(|p| p.display().to_string()).unwrap_or_default());

@@ -299,6 +299,8 @@ pub struct Server {
     /// DEBUG PAUSE-CRON: the periodic work stops while set.
     pub cron_paused: AtomicBool,
     pub tcp_port: AtomicUsize,
+    /// The TLS port actually listened on (0: none), for INFO.
+    pub tls_port: AtomicUsize,
     /// Every client's memory (`ClientShared::memory` totals), for
     /// `maxmemory-clients` and INFO's mem_clients_normal.
     pub clients_memory: AtomicUsize,
@@ -356,6 +358,7 @@ impl Server {
             active_expire: AtomicBool::new(true),
             cron_paused: AtomicBool::new(false),
             tcp_port: AtomicUsize::new(config.port as usize),
+            tls_port: AtomicUsize::new(0),
             clients_memory: AtomicUsize::new(0),
             memory_at_startup: ferrokv_util::alloc::used_memory() as u64,
             memory_peak: AtomicU64::new(0),
@@ -453,7 +456,9 @@ impl Server {
             }
         }
         let addrs: Vec<SocketAddr> = running.iter().map(|(a, _)| *a).collect();
-        if let Some(p) = addrs.first().map(|a| a.port()).filter(|_| !tls) {
+        if tls {
+            self.tls_port.store(addrs.first().map_or(0, |a| a.port()) as usize, Ordering::Relaxed);
+        } else if let Some(p) = addrs.first().map(|a| a.port()) {
             self.tcp_port.store(p as usize, Ordering::Relaxed);
         }
         Ok(addrs)

@@ -136,7 +136,9 @@ pub fn client_config(ca_file: &str, identity: Option<(&str, &str)>) -> Result<Ar
     let settings = Settings { ca_cert_file: ca_file.to_string(), ..Settings::default() };
     let provider = Arc::new(provider(&settings)?);
     let roots = roots(&settings)?.ok_or(TlsError::NoCa)?;
-    let verify = Arc::new(ChainOnly(rustls::client::WebPkiServerVerifier::builder_with_provider(roots, provider.clone()).build().map_err(|e| TlsError::Ca(e.to_string()))?));
+    let verify = Arc::new(ChainOnly(
+        rustls::client::WebPkiServerVerifier::builder_with_provider(roots, provider.clone()).build().map_err(|e| TlsError::Ca(e.to_string()))?,
+    ));
     let builder = ClientConfig::builder_with_provider(provider).with_protocol_versions(&versions("")?)?.dangerous().with_custom_certificate_verifier(verify);
     let config = match identity {
         Some((cert, key)) => builder.with_client_auth_cert(certificates(cert)?, private_key(key)?)?,
@@ -176,7 +178,9 @@ fn provider(s: &Settings) -> Result<CryptoProvider, TlsError> {
 /// IANA names (`TLS_AES_128_GCM_SHA256`) and OpenSSL's for TLS 1.2
 /// (`ECDHE-RSA-AES128-GCM-SHA256`).
 fn suite_named(suite: &rustls::SupportedCipherSuite, name: &str) -> bool {
-    let iana = format!("{:?}", suite.suite());
+    // rustls names TLS 1.3 suites TLS13_…; IANA (and OpenSSL) TLS_….
+    let debug = format!("{:?}", suite.suite());
+    let iana = debug.strip_prefix("TLS13_").map_or(debug.clone(), |rest| format!("TLS_{rest}"));
     if iana.eq_ignore_ascii_case(name) {
         return true;
     }
@@ -253,6 +257,29 @@ fn private_key(path: &str) -> Result<PrivateKeyDer<'static>, TlsError> {
 
 /// Checks the chain against the CA and ignores the host name, as Redis
 /// (OpenSSL's SSL_VERIFY_PEER without a host check) does for its links.
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn suites_answer_to_iana_and_openssl_names() {
+        #[allow(deprecated)]
+        let provider = rustls::crypto::ring::default_provider();
+        let named = |n: &str| provider.cipher_suites.iter().any(|c| suite_named(c, n));
+        for name in [
+            "TLS_AES_256_GCM_SHA384",
+            "TLS_CHACHA20_POLY1305_SHA256",
+            "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256",
+            "ECDHE-RSA-AES128-GCM-SHA256",
+            "ECDHE-ECDSA-AES256-GCM-SHA384",
+        ] {
+            assert!(named(name), "{name}");
+        }
+        assert!(!named("NO_SUCH_SUITE"));
+        assert!(versions("TLSv1.2 TLSv1.3").is_ok() && versions("TLSv1.1").is_err());
+    }
+}
+
 #[derive(Debug)]
 struct ChainOnly(Arc<rustls::client::WebPkiServerVerifier>);
 
