@@ -57,6 +57,15 @@ def rps(port, test, pipeline, requests, extra):
     return float(lines[-1].split('","')[1])
 
 
+def measure(server, port, test, pipeline, requests, extra):
+    """Requests per second and the server's CPU microseconds per request
+    (every thread's on-CPU time: steadier than throughput on a machine the
+    client shares)."""
+    cpu0 = server.cpu_seconds()
+    got = rps(port, test, pipeline, requests, extra)
+    return got, (server.cpu_seconds() - cpu0) * 1e6 / requests
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--rounds", type=int, default=3)
@@ -74,7 +83,7 @@ def main():
                 try:
                     for test in ("set", "get"):
                         for pipeline in (1, 16):
-                            tls_rows.setdefault((test, pipeline), {}).setdefault(name, []).append(rps(tls_port, test, pipeline, args.requests, tls_cli))
+                            tls_rows.setdefault((test, pipeline), {}).setdefault(name, []).append(measure(server, tls_port, test, pipeline, args.requests, tls_cli))
                     server.command("acl", "setuser", "bench", "on", ">bench-pw", "~key:*", "+@read", "+@write")
                     users = [("default", []), ("restricted", ["--user", "bench", "-a", "bench-pw"])]
                     for test in ("set", "get"):
@@ -84,7 +93,7 @@ def main():
                             server.command("flushall")
                             if test == "get":
                                 rps(server.port, "set", 16, args.requests, [])
-                            got = rps(server.port, test, 16, args.requests, extra)
+                            got = measure(server, server.port, test, 16, args.requests, extra)
                             acl_rows.setdefault((test, user), {}).setdefault(name, []).append(got)
                 finally:
                     server.stop()
@@ -95,23 +104,28 @@ def main():
         f"`bench/run-security` ({args.rounds} alternating rounds, median; {args.requests} requests, 50 clients, 3-byte values; "
         "both servers with the same certificate made for the run, `tls-auth-clients no`, no persistence, one I/O thread).",
         "",
-        "| over TLS | ferrokv | Redis 7.0 | ferrokv/Redis |",
-        "|---|---:|---:|---:|",
-    ]
-    for (test, pipeline), by in tls_rows.items():
-        f, r = median(by["ferrokv"]), median(by["redis"])
-        lines.append(f"| {test.upper()} pipeline {pipeline} | {f:,.0f} | {r:,.0f} | {fmt_ratio(f, r)} |")
-    lines += [
-        "",
-        "A user restricted to `~key:*` with `+@read +@write` against the default user, pipeline 16, plain TCP:",
-        "",
-        "| test | ferrokv default | ferrokv restricted | restricted/default | Redis default | Redis restricted | restricted/default |",
+        "| over TLS | ferrokv req/s | Redis 7.0 req/s | ferrokv/Redis | ferrokv CPU µs/req | Redis CPU µs/req | CPU ferrokv/Redis |",
         "|---|---:|---:|---:|---:|---:|---:|",
     ]
+    rate = lambda runs: median([r for r, _ in runs])  # noqa: E731
+    cpu = lambda runs: median([c for _, c in runs])  # noqa: E731
+    for (test, pipeline), by in tls_rows.items():
+        f, r = by["ferrokv"], by["redis"]
+        lines.append(f"| {test.upper()} pipeline {pipeline} | {rate(f):,.0f} | {rate(r):,.0f} | {fmt_ratio(rate(f), rate(r))} | "
+                     f"{cpu(f):.2f} | {cpu(r):.2f} | {fmt_ratio(cpu(f), cpu(r))} |")
+    lines += [
+        "",
+        "A user restricted to `~key:*` with `+@read +@write` against the default user, pipeline 16, plain TCP "
+        "(throughput, and the server's CPU per request, whose change is the check's cost):",
+        "",
+        "| test | server | default req/s | restricted req/s | restricted/default | default CPU µs/req | restricted CPU µs/req | CPU restricted/default |",
+        "|---|---|---:|---:|---:|---:|---:|---:|",
+    ]
     for test in ("set", "get"):
-        fd, fr = median(acl_rows[(test, "default")]["ferrokv"]), median(acl_rows[(test, "restricted")]["ferrokv"])
-        rd, rr = median(acl_rows[(test, "default")]["redis"]), median(acl_rows[(test, "restricted")]["redis"])
-        lines.append(f"| {test.upper()} | {fd:,.0f} | {fr:,.0f} | {fmt_ratio(fr, fd)} | {rd:,.0f} | {rr:,.0f} | {fmt_ratio(rr, rd)} |")
+        for name in ("ferrokv", "redis"):
+            d, rr = acl_rows[(test, "default")][name], acl_rows[(test, "restricted")][name]
+            lines.append(f"| {test.upper()} | {name} | {rate(d):,.0f} | {rate(rr):,.0f} | {fmt_ratio(rate(rr), rate(d))} | "
+                         f"{cpu(d):.2f} | {cpu(rr):.2f} | {fmt_ratio(cpu(rr), cpu(d))} |")
     replace_block(os.path.join(ROOT, "docs", "benchmarks.md"), "security", lines)
 
 

@@ -39,8 +39,10 @@ enum KeyPlan {
         step: usize,
         flags: u16,
     },
-    /// Several specs, keywords, counts or flags that depend on the
-    /// arguments: the table's general finder.
+    /// Specs that are not exact (SET's flags depend on GET): the command's
+    /// own finder, as the table's `keys_in` would call it.
+    Finder(ferrokv_commands::keyspec::KeyFinder),
+    /// Several specs, keywords or counts: the table's general finder.
     General,
 }
 
@@ -50,7 +52,11 @@ impl KeyPlan {
             return KeyPlan::None;
         }
         let specs = spec.key_specs();
-        let awkward = keyspec::flags::INCOMPLETE | keyspec::flags::VARIABLE_FLAGS | keyspec::flags::NOT_KEY;
+        let inexact = keyspec::flags::INCOMPLETE | keyspec::flags::VARIABLE_FLAGS;
+        if let Some(finder) = spec.getkeys.filter(|_| specs.iter().any(|s| s.flags & inexact != 0)) {
+            return KeyPlan::Finder(finder);
+        }
+        let awkward = inexact | keyspec::flags::NOT_KEY;
         match specs.as_slice() {
             [only] if only.flags & awkward == 0 => match (only.begin, only.find) {
                 (Begin::Index(first), Find::Range { lastkey, keystep, limit: 0 }) if first > 0 && keystep > 0 => {
@@ -79,6 +85,7 @@ impl Command {
                 }
                 (first..=last as usize).step_by(step).all(|i| f(i, flags))
             }
+            KeyPlan::Finder(finder) => cache.get_or_insert_with(|| finder(args).unwrap_or_default()).iter().all(|&(i, flags)| f(i, flags)),
             KeyPlan::General => cache.get_or_insert_with(|| self.spec.keys_in(args)).iter().all(|&(i, flags)| f(i, flags)),
         }
     }
