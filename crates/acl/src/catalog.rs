@@ -34,35 +34,69 @@ pub struct Command {
 enum KeyPlan {
     None,
     Range {
-        first: usize,
-        lastkey: i32,
-        step: usize,
+        span: Span,
         flags: u16,
     },
-    /// Specs that are not exact (SET's flags depend on GET): the command's
-    /// own finder, as the table's `keys_in` would call it.
-    Finder(ferrokv_commands::keyspec::KeyFinder),
+    /// Specs that are not exact: the command's own finder, as the table's
+    /// `keys_in` would call it. Where only the flags vary (SET's depend on
+    /// GET), `span` still says where the keys are, enough for a user whose
+    /// patterns allow reads and writes alike.
+    Finder {
+        finder: ferrokv_commands::keyspec::KeyFinder,
+        span: Option<Span>,
+    },
     /// Several specs, keywords or counts: the table's general finder.
     General,
 }
 
+/// Arguments `first` to `lastkey` (relative; negative from the end), every
+/// `step`-th.
+#[derive(Clone, Copy)]
+struct Span {
+    first: usize,
+    lastkey: i32,
+    step: usize,
+}
+
+impl Span {
+    fn of(spec: &keyspec::KeySpec) -> Option<Span> {
+        match (spec.begin, spec.find) {
+            (Begin::Index(first), Find::Range { lastkey, keystep, limit: 0 }) if first > 0 && keystep > 0 => {
+                Some(Span { first: first as usize, lastkey, step: keystep as usize })
+            }
+            _ => None,
+        }
+    }
+
+    /// As `keyspec::find`: a range that does not fit names no key.
+    fn each(self, argc: usize, mut f: impl FnMut(usize) -> bool) -> bool {
+        let argc = argc as i64;
+        let last = if self.lastkey >= 0 { self.first as i64 + i64::from(self.lastkey) } else { argc + i64::from(self.lastkey) };
+        if last >= argc || last < self.first as i64 {
+            return true;
+        }
+        (self.first..=last as usize).step_by(self.step).all(&mut f)
+    }
+}
+
 impl KeyPlan {
     fn of(spec: &Spec) -> KeyPlan {
+        use keyspec::flags::{INCOMPLETE, NOT_KEY, VARIABLE_FLAGS};
         if !spec.takes_keys() {
             return KeyPlan::None;
         }
         let specs = spec.key_specs();
-        let inexact = keyspec::flags::INCOMPLETE | keyspec::flags::VARIABLE_FLAGS;
-        if let Some(finder) = spec.getkeys.filter(|_| specs.iter().any(|s| s.flags & inexact != 0)) {
-            return KeyPlan::Finder(finder);
+        if let Some(finder) = spec.getkeys.filter(|_| specs.iter().any(|s| s.flags & (INCOMPLETE | VARIABLE_FLAGS) != 0)) {
+            let span = match specs.as_slice() {
+                [only] if only.flags & (INCOMPLETE | NOT_KEY) == 0 => Span::of(only),
+                _ => None,
+            };
+            return KeyPlan::Finder { finder, span };
         }
-        let awkward = inexact | keyspec::flags::NOT_KEY;
         match specs.as_slice() {
-            [only] if only.flags & awkward == 0 => match (only.begin, only.find) {
-                (Begin::Index(first), Find::Range { lastkey, keystep, limit: 0 }) if first > 0 && keystep > 0 => {
-                    KeyPlan::Range { first: first as usize, lastkey, step: keystep as usize, flags: only.flags }
-                }
-                _ => KeyPlan::General,
+            [only] if only.flags & (INCOMPLETE | VARIABLE_FLAGS | NOT_KEY) == 0 => match Span::of(only) {
+                Some(span) => KeyPlan::Range { span, flags: only.flags },
+                None => KeyPlan::General,
             },
             [] if spec.getkeys.is_none() => KeyPlan::None,
             _ => KeyPlan::General,
@@ -72,20 +106,14 @@ impl KeyPlan {
 
 impl Command {
     /// Calls `f` with each key's position and key-spec flags until it
-    /// returns false; false if it did.
-    pub fn each_key(&self, args: &[Bytes], cache: &mut Option<Vec<(usize, u16)>>, mut f: impl FnMut(usize, u16) -> bool) -> bool {
+    /// returns false; false if it did. Without `flags_matter` the flags
+    /// passed may be 0 where finding the real ones would cost more.
+    pub fn each_key(&self, args: &[Bytes], cache: &mut Option<Vec<(usize, u16)>>, flags_matter: bool, mut f: impl FnMut(usize, u16) -> bool) -> bool {
         match self.keys {
             KeyPlan::None => true,
-            KeyPlan::Range { first, lastkey, step, flags } => {
-                // As `keyspec::find`: a range that does not fit names no key.
-                let argc = args.len() as i64;
-                let last = if lastkey >= 0 { first as i64 + i64::from(lastkey) } else { argc + i64::from(lastkey) };
-                if last >= argc || last < first as i64 {
-                    return true;
-                }
-                (first..=last as usize).step_by(step).all(|i| f(i, flags))
-            }
-            KeyPlan::Finder(finder) => cache.get_or_insert_with(|| finder(args).unwrap_or_default()).iter().all(|&(i, flags)| f(i, flags)),
+            KeyPlan::Range { span, flags } => span.each(args.len(), |i| f(i, flags)),
+            KeyPlan::Finder { span: Some(span), .. } if !flags_matter => span.each(args.len(), |i| f(i, 0)),
+            KeyPlan::Finder { finder, .. } => cache.get_or_insert_with(|| finder(args).unwrap_or_default()).iter().all(|&(i, flags)| f(i, flags)),
             KeyPlan::General => cache.get_or_insert_with(|| self.spec.keys_in(args)).iter().all(|&(i, flags)| f(i, flags)),
         }
     }

@@ -283,7 +283,10 @@ impl Selector {
         }
         if self.flags & flag::ALLKEYS == 0 {
             let mut refused = None;
-            command.each_key(args, keys, |pos, flags| {
+            // Patterns that all allow reads and writes make the key-spec
+            // flags moot: the keys' positions are enough.
+            let flags_matter = self.keys.iter().any(|k| k.access != access::ALL);
+            command.each_key(args, keys, flags_matter, |pos, flags| {
                 let allowed = self.key_allowed(&args[pos], flags);
                 if !allowed {
                     refused = Some(pos);

@@ -176,8 +176,13 @@ mod properties {
                 args.extend(words.iter().take(argc).map(|w| Bytes::copy_from_slice(w.as_bytes())));
                 let mut walked = Vec::new();
                 let mut cache = None;
-                c.get(id).each_key(&args, &mut cache, |i, f| { walked.push((i, f)); true });
-                prop_assert_eq!(walked, cmd.spec.keys_in(&args), "{}", cmd.fullname);
+                c.get(id).each_key(&args, &mut cache, true, |i, f| { walked.push((i, f)); true });
+                let found = cmd.spec.keys_in(&args);
+                prop_assert_eq!(&walked, &found, "{}", cmd.fullname);
+                // Without the flags, the same positions.
+                let mut positions = Vec::new();
+                c.get(id).each_key(&args, &mut None, false, |i, _| { positions.push(i); true });
+                prop_assert_eq!(positions, found.iter().map(|&(i, _)| i).collect::<Vec<_>>(), "{} (positions)", cmd.fullname);
             }
         }
     }
