@@ -60,7 +60,7 @@ fn categories_and_commands_describe_back_to_the_same_bitmap() {
         let again = user(&c, &text).unwrap();
         assert_eq!(String::from_utf8(again.describe(&c)).unwrap(), text, "{rules}");
         for line in ["get k", "set k v", "hset h f v", "del k", "lpush l x"] {
-            assert_eq!(check(&c, &u, &format!("{line}")).is_ok(), check(&c, &again, line).is_ok(), "{rules}: {line}");
+            assert_eq!(check(&c, &u, line).is_ok(), check(&c, &again, line).is_ok(), "{rules}: {line}");
         }
     }
     let u = user(&c, "+@all -@write +set ~*").unwrap();
