@@ -807,7 +807,7 @@ impl<'a> View<'a> {
         let hash = key_hash(key);
         self.expire_if_needed_hashed(hash, key);
         if matches!(value, Value::List(_) | Value::ZSet(_) | Value::Stream(_)) {
-            self.ready.push((self.db, Bytes::copy_from_slice(key)));
+            self.signal_ready(key);
         }
         let lru = if self.lfu { crate::lfu::initial() } else { lru_clock() };
         let shard = self.shard_hashed(hash, key);
@@ -900,7 +900,12 @@ impl<'a> View<'a> {
     /// Wakes the clients blocked on `key` (`signalKeyAsReady`): a stream
     /// that grew, or whose group went away, may serve a waiter.
     pub fn signal_ready(&mut self, key: &[u8]) {
-        self.ready.push((self.db, Bytes::copy_from_slice(key)));
+        // Blocked clients are served only by a command holding the whole
+        // keyspace (a write takes it whenever someone is blocked), so a
+        // shared view need not copy the key.
+        if self.is_exclusive() {
+            self.ready.push((self.db, Bytes::copy_from_slice(key)));
+        }
     }
 
     /// `signalModifiedKey`: watchers of the key see the change.

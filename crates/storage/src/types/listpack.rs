@@ -29,30 +29,10 @@ impl std::fmt::Debug for Listpack {
     }
 }
 
-/// The length prefix of an entry: (bytes, how many of them are used).
-fn varint(mut n: usize) -> ([u8; 10], usize) {
-    let (mut out, mut i) = ([0u8; 10], 0);
-    while n >= 0x80 {
-        out[i] = (n as u8) | 0x80;
-        n >>= 7;
-        i += 1;
-    }
-    out[i] = n as u8;
-    (out, i + 1)
-}
-
 /// Decodes the entry starting at `pos`: (data start, data end).
 fn entry_at(buf: &[u8], pos: usize) -> (usize, usize) {
-    let (mut n, mut shift, mut i) = (0usize, 0, pos);
-    loop {
-        let b = buf[i];
-        n |= ((b & 0x7f) as usize) << shift;
-        i += 1;
-        if b < 0x80 {
-            break;
-        }
-        shift += 7;
-    }
+    let mut i = pos;
+    let n = super::varint::get(buf, &mut i) as usize;
     (i, i + n)
 }
 
@@ -165,7 +145,7 @@ impl Listpack {
     /// holds the up-to-half spare capacity of a doubling `Vec` (a list of
     /// 1 KB elements took 1.25× Redis's memory that way).
     fn splice(&mut self, pos: Pos, end: Pos, data: &[u8], count: Option<usize>) {
-        let (head, hlen) = varint(data.len());
+        let (head, hlen) = super::varint::encode(data.len() as u64);
         let new = hlen + data.len();
         let mut buf = std::mem::take(&mut self.buf).into_vec();
         if buf.is_empty() {

@@ -9,6 +9,7 @@ pub mod listpack;
 pub mod set;
 pub mod stream;
 pub mod tree;
+pub mod varint;
 pub mod zset;
 
 use std::sync::atomic::{AtomicUsize, Ordering};

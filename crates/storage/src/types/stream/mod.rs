@@ -24,6 +24,9 @@ use node::{Node, Slot, DELETED};
 
 /// Largest listpack Redis allows a node (STREAM_LISTPACK_MAX_SIZE).
 const LISTPACK_MAX: usize = 1 << 30;
+/// Up to how many nodes `free_effort` counts the radix tree exactly (the
+/// lazy-free threshold: beyond it only "more than that" matters).
+const EXACT_EFFORT_UP_TO: usize = 64;
 
 /// `stream-node-max-bytes` and `stream-node-max-entries`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -99,7 +102,7 @@ impl Stream {
     /// `radix-tree-nodes`): the nodes of the compressed trie of their
     /// 16-byte big-endian master IDs, as Redis's radix tree keeps it — one
     /// per branching position, per run of single-child positions, and per
-    /// key end (an empty tree is its root alone).
+    /// key end (an empty tree is its root alone). O(nodes).
     pub fn radix_tree_nodes(&self) -> usize {
         let keys: Vec<[u8; 16]> = self.nodes.keys().map(|k| k.to_be_bytes()).collect();
         if keys.is_empty() {
@@ -257,7 +260,11 @@ impl Stream {
     /// size of the first group's.
     pub fn free_effort(&self) -> usize {
         let first_pel = self.groups.values().next().map_or(0, |g| g.pel.len());
-        self.radix_tree_nodes() + self.groups.len() * (1 + first_pel)
+        // Only the comparison with the lazy-free threshold (64) is ever
+        // made, and a radix tree has at least a node per key: past that
+        // many nodes, counting them exactly (a walk of every key) is moot.
+        let rax = if self.nodes.len() > EXACT_EFFORT_UP_TO { self.nodes.len() + 1 } else { self.radix_tree_nodes() };
+        rax + self.groups.len() * (1 + first_pel)
     }
 
     /// The counters group bookkeeping reads, apart from the groups
@@ -432,6 +439,16 @@ mod tests {
         let small = filled(10, NodeLimits { max_bytes: 40, max_entries: 0 });
         assert!(small.node_count() > 1);
         assert_eq!(ids(small.iter()), (1..=10).collect::<Vec<_>>());
+    }
+
+    /// Past 64 nodes free_effort stops counting; the decision is the same.
+    #[test]
+    fn free_effort_decides_lazy_freeing_as_the_exact_count_would() {
+        let mut s = Stream::new();
+        for ms in 1..=90u64 {
+            s.append(id(ms * 1000, 0), &[b"f", b"v"], NodeLimits { max_bytes: 4096, max_entries: 1 });
+            assert_eq!(s.free_effort() > 64, s.radix_tree_nodes() > 64, "{ms} nodes");
+        }
     }
 
     /// Redis 7.0's `radix-tree-nodes` for these node keys.

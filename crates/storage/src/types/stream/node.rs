@@ -16,6 +16,7 @@
 //! Redis's node boundaries makes `~` trimming remove what Redis removes.
 
 use super::id::StreamId;
+use crate::types::varint::{get as varint, put as put_varint};
 
 pub(crate) const DELETED: u8 = 1;
 pub(crate) const SAMEFIELDS: u8 = 2;
@@ -31,27 +32,6 @@ pub struct Node {
     /// Redis's `lpBytes` of this node, less the live and deleted counters
     /// (whose encoded size changes with their values).
     lp_rest: u32,
-}
-
-fn put_varint(buf: &mut Vec<u8>, mut n: u64) {
-    while n >= 0x80 {
-        buf.push((n as u8) | 0x80);
-        n >>= 7;
-    }
-    buf.push(n as u8);
-}
-
-fn varint(buf: &[u8], pos: &mut usize) -> u64 {
-    let (mut n, mut shift) = (0u64, 0);
-    loop {
-        let b = buf[*pos];
-        *pos += 1;
-        n |= ((b & 0x7f) as u64) << shift;
-        if b < 0x80 {
-            return n;
-        }
-        shift += 7;
-    }
 }
 
 fn put_bytes(buf: &mut Vec<u8>, b: &[u8]) {
