@@ -210,3 +210,28 @@ fn protocols_ciphers_and_ca_directory() {
     let port = tls_port.to_string();
     assert!(info_field(&mut node.conn(), "server", "ferrokv_tls_port") == port, "INFO shows the TLS listener");
 }
+
+/// An encrypted private key opens with `tls-key-file-pass`, on both servers;
+/// a wrong password stops ferrokv's start-up as it stops Redis's.
+#[test]
+fn encrypted_private_key_with_its_password() {
+    let dir = tempfile::tempdir().unwrap();
+    let certs = Certs::new(dir.path(), "node");
+    let locked = dir.path().join("node-encrypted.key");
+    common::tls::encrypt_key(&certs.key, "s3cret", &locked);
+    for kind in ["ferrokv", "redis"] {
+        let tls_port = free_port();
+        let mut args = node_args(&certs, tls_port, &["--tls-key-file-pass", "s3cret"]);
+        let at = args.iter().position(|a| a == "--tls-key-file").unwrap();
+        args[at + 1] = locked.to_str().unwrap().to_string();
+        let _node = start(kind, &args);
+        assert_eq!(cli(tls_port, &certs.cli_args(), &["ping"]), (true, "PONG".into()), "{kind}");
+    }
+    let out = Command::new(env!("CARGO_BIN_EXE_ferrokv-server"))
+        .args(["--port", "0", "--tls-port", "0", "--tls-replication", "yes", "--tls-cert-file", certs.cert.to_str().unwrap()])
+        .args(["--tls-key-file", locked.to_str().unwrap(), "--tls-key-file-pass", "wrong", "--tls-ca-cert-file", certs.ca.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && text.contains("wrong password"), "{text}");
+}

@@ -72,3 +72,16 @@ impl Certs {
         vec!["--tls".into(), "--cacert".into(), s(&self.ca), "--cert".into(), s(&self.client_cert), "--key".into(), s(&self.client_key)]
     }
 }
+
+/// `key` (a PEM private key) as encrypted PKCS#8 with `password` (PBES2:
+/// PBKDF2-SHA256 and AES-256-CBC), written to `to`.
+pub fn encrypt_key(key: &Path, password: &str, to: &Path) {
+    let text = std::fs::read_to_string(key).unwrap();
+    let (label, der) = pkcs8::SecretDocument::from_pem(&text).unwrap();
+    assert_eq!(label, "PRIVATE KEY", "a PKCS#8 key");
+    let info = pkcs8::PrivateKeyInfo::try_from(der.as_bytes()).unwrap();
+    let params = pkcs8::pkcs5::pbes2::Parameters::pbkdf2_sha256_aes256cbc(2048, &[7u8; 16], &[9u8; 16]).unwrap();
+    let encrypted = info.encrypt_with_params(params, password).unwrap();
+    let pem = encrypted.to_pem("ENCRYPTED PRIVATE KEY", pkcs8::LineEnding::LF).unwrap();
+    std::fs::write(to, pem.as_bytes()).unwrap();
+}

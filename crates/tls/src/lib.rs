@@ -66,7 +66,8 @@ pub enum TlsError {
     NoKey,
     #[error("Either tls-ca-cert-file or tls-ca-cert-dir must be specified when tls-cluster, tls-replication or tls-auth-clients are enabled!")]
     NoCa,
-    #[error("Failed to configure TLS: encrypted private keys (tls-key-file-pass) are not supported; decrypt the key")]
+    /// OpenSSL's legacy encrypted PEM (`Proc-Type: 4,ENCRYPTED`).
+    #[error("Failed to configure TLS: legacy encrypted PEM keys are not supported; convert the key to encrypted PKCS#8 (openssl pkcs8 -topk8 -v2 aes-256-cbc) or decrypt it")]
     EncryptedKey,
     #[error("Invalid tls-protocols specified. Use a combination of 'TLSv1.2' and 'TLSv1.3'.")]
     Protocols,
@@ -85,9 +86,6 @@ pub struct Configs {
 
 impl Configs {
     pub fn build(s: &Settings) -> Result<Configs, TlsError> {
-        if !s.key_file_pass.is_empty() || !s.client_key_file_pass.is_empty() {
-            return Err(TlsError::EncryptedKey);
-        }
         if s.cert_file.is_empty() {
             return Err(TlsError::NoCertificate);
         }
@@ -97,7 +95,7 @@ impl Configs {
         let provider = Arc::new(provider(s)?);
         let versions = versions(&s.protocols)?;
         let roots = roots(s)?;
-        let (certs, key) = (certificates(&s.cert_file)?, private_key(&s.key_file)?);
+        let (certs, key) = (certificates(&s.cert_file)?, private_key(&s.key_file, &s.key_file_pass)?);
         let builder = ServerConfig::builder_with_provider(provider.clone()).with_protocol_versions(&versions)?;
         let verifier = match (s.auth_clients, roots.clone()) {
             (AuthClients::No, _) => WebPkiClientVerifier::no_client_auth(),
@@ -110,9 +108,9 @@ impl Configs {
         let mut server = builder.with_client_cert_verifier(verifier).with_single_cert(certs, key)?;
         server.alpn_protocols = vec![ALPN_H2.to_vec()];
         let (client_certs, client_key) = if s.client_cert_file.is_empty() {
-            (certificates(&s.cert_file)?, private_key(&s.key_file)?)
+            (certificates(&s.cert_file)?, private_key(&s.key_file, &s.key_file_pass)?)
         } else {
-            (certificates(&s.client_cert_file)?, private_key(&s.client_key_file)?)
+            (certificates(&s.client_cert_file)?, private_key(&s.client_key_file, &s.client_key_file_pass)?)
         };
         let verify: Arc<dyn ServerCertVerifier> = match roots {
             Some(r) => Arc::new(ChainOnly(
@@ -141,7 +139,7 @@ pub fn client_config(ca_file: &str, identity: Option<(&str, &str)>) -> Result<Ar
     ));
     let builder = ClientConfig::builder_with_provider(provider).with_protocol_versions(&versions("")?)?.dangerous().with_custom_certificate_verifier(verify);
     let config = match identity {
-        Some((cert, key)) => builder.with_client_auth_cert(certificates(cert)?, private_key(key)?)?,
+        Some((cert, key)) => builder.with_client_auth_cert(certificates(cert)?, private_key(key, "")?)?,
         None => builder.with_no_client_auth(),
     };
     Ok(Arc::new(config))
@@ -245,11 +243,24 @@ fn rustls_pemfile_certs(r: &mut dyn std::io::BufRead) -> std::io::Result<Vec<Cer
     CertificateDer::pem_slice_iter(&text).collect::<Result<Vec<_>, _>>().map_err(|e| std::io::Error::other(format!("{e:?}")))
 }
 
-fn private_key(path: &str) -> Result<PrivateKeyDer<'static>, TlsError> {
+/// The key of a PEM file: PKCS#8, PKCS#1 or SEC1, or an encrypted PKCS#8
+/// key (`ENCRYPTED PRIVATE KEY`, PBES2) opened with `pass`, as Redis's
+/// `tls-key-file-pass` opens it.
+fn private_key(path: &str, pass: &str) -> Result<PrivateKeyDer<'static>, TlsError> {
     use rustls::pki_types::pem::PemObject;
     let fail = |reason: String| TlsError::Key { path: path.to_string(), reason };
     let text = std::fs::read(path).map_err(|e| fail(e.to_string()))?;
-    if text.windows(9).any(|w| w == b"ENCRYPTED") {
+    let pem = std::str::from_utf8(&text).map_err(|e| fail(e.to_string()))?;
+    if pem.contains("-----BEGIN ENCRYPTED PRIVATE KEY-----") {
+        if pass.is_empty() {
+            return Err(fail("the key is encrypted and no password is configured".into()));
+        }
+        let (_, der) = pkcs8::Document::from_pem(pem).map_err(|e| fail(e.to_string()))?;
+        let encrypted = pkcs8::EncryptedPrivateKeyInfo::try_from(der.as_bytes()).map_err(|e| fail(e.to_string()))?;
+        let plain = encrypted.decrypt(pass).map_err(|_| fail("wrong password or damaged key".into()))?;
+        return Ok(PrivateKeyDer::Pkcs8(plain.as_bytes().to_vec().into()));
+    }
+    if pem.contains("Proc-Type: 4,ENCRYPTED") {
         return Err(TlsError::EncryptedKey);
     }
     PrivateKeyDer::from_pem_slice(&text).map_err(|e| fail(format!("{e:?}")))
