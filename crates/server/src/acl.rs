@@ -91,20 +91,22 @@ fn set_user(client: &mut Client, user: Arc<User>, generation: u64) {
     client.acl_gen = generation;
 }
 
-/// Brings the client's copy of its user up to date. A deleted user's
-/// clients are being closed; until then they are nobody.
-fn refresh(server: &Server, client: &mut Client) {
+/// Brings the client's copy of its user up to date; false when the user
+/// was deleted: its clients are being closed, and until then they may run
+/// nothing (they keep the generation they had, so every command asks again).
+fn refresh(server: &Server, client: &mut Client) -> bool {
     let generation = server.acl.generation();
-    let Some(current) = client.user.as_ref() else { return };
+    let Some(current) = client.user.as_ref() else { return true };
     match server.acl.users().get(&current.name).cloned() {
         Some(user) => {
             client.user = Some(user);
             client.acl_gen = generation;
+            true
         }
         None => {
             client.authenticated = false;
             client.close_after_reply = true;
-            client.acl_gen = generation;
+            false
         }
     }
 }
@@ -115,8 +117,8 @@ pub fn check(server: &Server, client: &mut Client, entry: &Entry, args: &[Bytes]
     if client.user.is_none() {
         return Ok(());
     }
-    if client.acl_gen != server.acl.generation() {
-        refresh(server, client);
+    if client.acl_gen != server.acl.generation() && !refresh(server, client) {
+        return Err(Denied::Command);
     }
     let Some(user) = client.user.as_ref() else { return Ok(()) };
     if user.unrestricted() {
