@@ -1,4 +1,5 @@
 """Starts a real ferrokv-server on a free 127.0.0.1 port for each test module."""
+import contextlib
 import os
 import subprocess
 import tempfile
@@ -12,20 +13,30 @@ from support import free_port, wait_port  # noqa: F401  (re-exported for the tes
 SERVER = os.environ.get("FERROKV_SERVER", os.path.join(os.path.dirname(__file__), "..", "..", "target", "debug", "ferrokv-server"))
 
 
+@contextlib.contextmanager
+def running_server(data, port, *extra, wait_for=None):
+    """ferrokv-server (or FERROKV_SERVER) on `port` with `data` as its
+    directory, until the block ends; ready once `wait_for` (the port by
+    default) accepts connections."""
+    proc = subprocess.Popen([SERVER, "--port", str(port), "--bind", "127.0.0.1", "--dir", data, *extra],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_port(wait_for or port, "ferrokv-server")
+        yield proc
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
 @pytest.fixture(scope="module")
 def server():
     with tempfile.TemporaryDirectory() as data:
         port = free_port()
-        proc = subprocess.Popen([SERVER, "--port", str(port), "--bind", "127.0.0.1", "--dir", data],
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        try:
-            wait_port(port, "ferrokv-server")
-        except BaseException:
-            proc.kill()
-            raise
-        yield port
-        proc.terminate()
-        proc.wait(timeout=10)
+        with running_server(data, port):
+            yield port
 
 
 @pytest.fixture(params=[2, 3], ids=["resp2", "resp3"])

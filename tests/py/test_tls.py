@@ -2,15 +2,14 @@
 ferrokv-server started with certificates made for the test (trustme)."""
 import os
 import ssl
-import subprocess
 import tempfile
 
 import pytest
 import redis
 import trustme
 
-from conftest import SERVER
-from support import free_port, wait_port
+from conftest import running_server
+from support import free_port
 
 
 @pytest.fixture(scope="module")
@@ -25,17 +24,9 @@ def tls_server():
             paths[name] = os.path.join(d, name + ".pem")
             blob.write_to_path(paths[name])
         port, tls_port = free_port(), free_port()
-        proc = subprocess.Popen([SERVER, "--port", str(port), "--bind", "127.0.0.1", "--dir", d, "--tls-port", str(tls_port),
-                                 "--tls-cert-file", paths["cert"], "--tls-key-file", paths["key"], "--tls-ca-cert-file", paths["ca"]],
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        try:
-            wait_port(tls_port, "ferrokv-server TLS port")
-        except BaseException:
-            proc.kill()
-            raise
-        yield tls_port, paths
-        proc.terminate()
-        proc.wait(timeout=10)
+        tls = ["--tls-port", str(tls_port), "--tls-cert-file", paths["cert"], "--tls-key-file", paths["key"], "--tls-ca-cert-file", paths["ca"]]
+        with running_server(d, port, *tls, wait_for=tls_port):
+            yield tls_port, paths
 
 
 @pytest.mark.parametrize("protocol", [2, 3])
