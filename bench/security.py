@@ -12,22 +12,15 @@ replace the "security" section of docs/benchmarks.md.
 """
 import argparse
 import os
-import socket
 import subprocess
 import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bench import FERROKV, ROOT, Server, fmt_ratio, median  # noqa: E402
+from bench import FERROKV, ROOT, Server, fmt_ratio, free_port, median  # noqa: E402
 from report import replace_block  # noqa: E402
 
 import trustme  # noqa: E402
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def certificates(d):

@@ -31,14 +31,6 @@ pub fn same(a: &str, b: &str) -> bool {
 /// ACL GENPASS's most bits.
 pub const GENPASS_MAX_BITS: i64 = 4096;
 
-/// `chars` random hex characters from the operating system's generator
-/// (ACL GENPASS: `(bits + 3) / 4` of them).
-pub fn random_hex(chars: usize) -> String {
-    use rand::Rng;
-    let mut rng = rand::rng();
-    (0..chars).map(|_| char::from_digit(rng.random_range(0..16), 16).unwrap_or('0')).collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -51,6 +43,5 @@ mod tests {
         assert!(!is_valid_hash(b"2C26"));
         assert!(same(&hash(b"a"), &hash(b"a")));
         assert!(!same(&hash(b"a"), &hash(b"b")));
-        assert_eq!(random_hex(64).len(), 64);
     }
 }

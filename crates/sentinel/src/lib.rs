@@ -115,11 +115,10 @@ pub async fn start(config_path: PathBuf, port: Option<u16>) -> Result<Handle, St
                         if !is_tls {
                             return api::serve(s, stream).await;
                         }
-                        let Some(acceptor) = s.security.tls.as_ref().map(|c| tokio_rustls::TlsAcceptor::from(c.server.clone())) else { return };
-                        match tokio::time::timeout(Duration::from_secs(10), acceptor.accept(stream)).await {
-                            Ok(Ok(tls)) => api::serve(s, tls).await,
-                            Ok(Err(e)) => tracing::warn!("Error accepting a client connection: {e} (addr={peer})"),
-                            Err(_) => tracing::warn!("Error accepting a client connection: the TLS handshake timed out (addr={peer})"),
+                        let Some(config) = s.security.tls.as_ref().map(|c| c.server.clone()) else { return };
+                        match ferrokv_tls::accept(&config, stream).await {
+                            Ok(tls) => api::serve(s, tls).await,
+                            Err(why) => tracing::warn!("Error accepting a client connection: {why} (addr={peer})"),
                         }
                     });
                 }

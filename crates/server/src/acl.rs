@@ -224,12 +224,7 @@ pub fn set_requirepass(server: &Server, password: &str) {
 pub fn kill_clients_of(server: &Server, name: &[u8], caller: &mut Client) {
     let victims: Vec<_> = server.clients.lock().values().filter(|c| c.user.lock().as_ref() == name).cloned().collect();
     for c in victims {
-        if c.id == caller.id() {
-            caller.close_after_reply = true;
-        } else {
-            c.kill();
-            server.clients.lock().remove(&c.id);
-        }
+        crate::admin::client::close(server, caller, &c);
     }
 }
 
@@ -244,14 +239,8 @@ pub fn kill_pubsub_clients_if_needed(server: &Server, old: &User, new: &User, ca
     for c in clients {
         let subscriptions = server.pubsub.subscriptions_of(c.id);
         let allowed = subscriptions.iter().all(|(kind, name)| new.channel_allowed(name, *kind == crate::pubsub::Kind::Pattern));
-        if allowed {
-            continue;
-        }
-        if c.id == caller.id() {
-            caller.close_after_reply = true;
-        } else {
-            c.kill();
-            server.clients.lock().remove(&c.id);
+        if !allowed {
+            crate::admin::client::close(server, caller, &c);
         }
     }
 }
@@ -303,14 +292,9 @@ pub fn load_at_startup(server: &Server, config: &crate::config::Config) -> Resul
 
 /// The users of the ACL file (ACL LOAD, start-up).
 pub fn read_file(server: &Server, path: &str) -> Result<Users, String> {
-    let text = std::fs::read(path).map_err(|e| format!("Error loading ACLs, opening file '{path}': {}", strerror(&e)))?;
+    let text = std::fs::read(path).map_err(|e| format!("Error loading ACLs, opening file '{path}': {}", ferrokv_util::strerror(&e)))?;
     let pubsub_all = server.config.read().acl_pubsub_allchannels;
     Users::from_file(&server.commands.catalog, &text, path, pubsub_all)
-}
-
-/// An I/O error in C's `strerror` words (without Rust's "(os error N)").
-fn strerror(e: &std::io::Error) -> String {
-    e.to_string().split(" (os error").next().unwrap_or_default().to_string()
 }
 
 /// The configuration as CONFIG REWRITE writes it: with a `user` line per

@@ -384,6 +384,19 @@ impl tonic::transport::server::Connected for Io {
     }
 }
 
+/// How long a peer has to finish its handshake.
+pub const HANDSHAKE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// The server side of a handshake, bounded by [`HANDSHAKE_TIMEOUT`]; the
+/// error is the line to log (with the peer's address added by the caller).
+pub async fn accept(config: &Arc<ServerConfig>, tcp: TcpStream) -> Result<tokio_rustls::server::TlsStream<TcpStream>, String> {
+    match tokio::time::timeout(HANDSHAKE_TIMEOUT, tokio_rustls::TlsAcceptor::from(config.clone()).accept(tcp)).await {
+        Ok(Ok(stream)) => Ok(stream),
+        Ok(Err(e)) => Err(e.to_string()),
+        Err(_) => Err("the TLS handshake timed out".into()),
+    }
+}
+
 /// Opens a link to `addr`, over TLS when `tls` is given (offering the
 /// gRPC ALPN when `grpc`).
 pub async fn connect(addr: &str, tls: Option<&Arc<ClientConfig>>, grpc: bool) -> std::io::Result<Io> {

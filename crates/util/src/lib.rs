@@ -15,9 +15,22 @@ pub use glob::glob_match;
 /// 40 random hex characters, as Redis's run ids, replication ids and
 /// sentinel ids.
 pub fn random_hex_id() -> String {
+    random_hex(40)
+}
+
+/// `chars` random hex characters from the thread's CSPRNG (ids, ACL
+/// GENPASS).
+pub fn random_hex(chars: usize) -> String {
     use rand::Rng;
     let mut rng = rand::rng();
-    (0..40).map(|_| char::from_digit(rng.random_range(0..16), 16).expect("digit below 16")).collect()
+    (0..chars).map(|_| char::from_digit(rng.random_range(0..16), 16).expect("digit below 16")).collect()
+}
+
+/// An I/O error in C's `strerror` words, as Redis logs and replies them
+/// ("Connection refused", not Rust's "Connection refused (os error 111)").
+pub fn strerror(e: &std::io::Error) -> String {
+    let text = e.to_string();
+    text.split(" (os error ").next().unwrap_or(&text).to_string()
 }
 
 #[cfg(test)]

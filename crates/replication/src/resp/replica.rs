@@ -68,11 +68,7 @@ async fn open(host: String, port: u16, hello: Hello, tls: Option<Arc<rustls::Cli
     Ok(Stream { events: ev_rx, acks: ack_tx })
 }
 
-/// "Connection refused" rather than "Connection refused (os error 111)".
-fn strerror(e: &std::io::Error) -> String {
-    let text = e.to_string();
-    text.split(" (os error ").next().unwrap_or(&text).to_string()
-}
+use ferrokv_util::strerror;
 
 /// The handshake's connection and what was read past the last reply.
 struct Link {

@@ -3,7 +3,7 @@
 //! in `ferrokv_acl`; what a change does to clients is in `crate::acl`.
 
 use bytes::Bytes;
-use ferrokv_acl::password::{random_hex, GENPASS_MAX_BITS};
+use ferrokv_acl::password::GENPASS_MAX_BITS;
 use ferrokv_acl::selector::has_spaces;
 use ferrokv_acl::{Denied, Selector, User};
 use ferrokv_commands::command::ACL_ORDER;
@@ -173,7 +173,7 @@ fn genpass(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     if bits <= 0 || bits > GENPASS_MAX_BITS {
         return Err(format!("ERR ACL GENPASS argument must be the number of bits for the output password, a positive number up to {GENPASS_MAX_BITS}").into());
     }
-    ctx.bulk(random_hex(((bits + 3) / 4) as usize).as_bytes());
+    ctx.bulk(ferrokv_util::random_hex(((bits + 3) / 4) as usize).as_bytes());
     Ok(())
 }
 

@@ -251,6 +251,18 @@ struct KillFilter {
     skipme: bool,
 }
 
+/// Closes `victim`: the caller after its reply, anyone else at once.
+/// Redis frees another client synchronously, so it must vanish from CLIENT
+/// LIST and INFO now, not when its task notices the flag.
+pub fn close(server: &Server, caller: &mut crate::net::client::Client, victim: &ClientShared) {
+    if victim.id == caller.id() {
+        caller.close_after_reply = true;
+    } else {
+        victim.kill();
+        server.clients.lock().remove(&victim.id);
+    }
+}
+
 /* CLIENT KILL ip:port | CLIENT KILL <filter> <value> ... */
 fn kill(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     let old_form = args.len() == 3;
@@ -303,14 +315,7 @@ fn kill(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         if !matches || (c.id == me && f.skipme) {
             continue;
         }
-        if c.id == me {
-            ctx.client.close_after_reply = true;
-        } else {
-            // Redis frees another client synchronously, so it must vanish from
-            // CLIENT LIST and INFO now, not when its task notices the flag.
-            c.kill();
-            ctx.server.clients.lock().remove(&c.id);
-        }
+        close(ctx.server, ctx.client, &c);
         killed += 1;
     }
     if old_form {

@@ -613,7 +613,7 @@ fn mallctl_str(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
 
 #[cfg(feature = "jemalloc")]
 fn strerror(code: i32) -> RedisError {
-    format!("ERR {}", std::io::Error::from_raw_os_error(code).to_string().split(" (os error").next().unwrap_or_default()).into()
+    format!("ERR {}", ferrokv_util::strerror(&std::io::Error::from_raw_os_error(code))).into()
 }
 
 fn config_rewrite_force_all(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult {

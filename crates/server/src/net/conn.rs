@@ -75,19 +75,14 @@ pub fn accept_tcp(server: &Arc<Server>, stream: TcpStream, peer: SocketAddr, tls
     });
 }
 
-/// The handshake bounds a silent or slow peer.
-const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
-
 /// A connection on the TLS port: the handshake (a failure is logged with
 /// the peer and costs only this connection), then gRPC for a replica that
 /// negotiated `h2`, RESP for everyone else.
 async fn accept_tls(server: &Arc<Server>, stream: TcpStream, peer: Peer, login: crate::acl::Login) {
-    let Some(acceptor) = server.tls.acceptor() else { return };
-    let failed = |why: String| tracing::warn!("Error accepting a client connection: {why} (addr={} laddr={})", peer.addr, peer.laddr);
-    let stream = match tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
-        Ok(Ok(s)) => s,
-        Ok(Err(e)) => return failed(e.to_string()),
-        Err(_) => return failed("the TLS handshake timed out".into()),
+    let Some(config) = server.tls.server() else { return };
+    let stream = match ferrokv_tls::accept(&config, stream).await {
+        Ok(s) => s,
+        Err(why) => return tracing::warn!("Error accepting a client connection: {why} (addr={} laddr={})", peer.addr, peer.laddr),
     };
     if stream.get_ref().1.alpn_protocol() == Some(ferrokv_tls::ALPN_H2) {
         if let Some(grpc) = server.grpc.get() {
@@ -159,7 +154,7 @@ where
 {
     let Peer { addr, laddr, fd, unix, local, direct } = peer;
     let (push_tx, push_rx) = mpsc::unbounded_channel();
-    let outbox = Outbox::new(if direct { fd } else { -1 }, server.clone(), push_tx.clone());
+    let outbox = Outbox::new(direct.then_some(fd), server.clone(), push_tx.clone());
     let shared = Arc::new(ClientShared::new(server.next_client_id(), addr, laddr, fd, unix, push_tx));
     server.connected.fetch_add(1, Ordering::Relaxed);
     server.clients.lock().insert(shared.id, shared.clone());

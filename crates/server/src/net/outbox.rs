@@ -91,7 +91,7 @@ pub fn leave_worker() {
 
 /// One connection's replies between its batches and its socket.
 pub struct Outbox {
-    fd: RawFd,
+    fd: Option<RawFd>,
     state: Mutex<State>,
     /// The connection's push queue, for [`Push::Stalled`].
     connection: UnboundedSender<Push>,
@@ -112,8 +112,9 @@ struct State {
 
 impl Outbox {
     /// `fd` is the connection's socket; it must stay open until
-    /// [`Outbox::close`] (see [`Closing`]). A negative `fd` never defers.
-    pub fn new(fd: RawFd, server: Arc<Server>, connection: UnboundedSender<Push>) -> Arc<Outbox> {
+    /// [`Outbox::close`] (see [`Closing`]). None: the connection's bytes
+    /// must go through it (a TLS session), so nothing is deferred.
+    pub fn new(fd: Option<RawFd>, server: Arc<Server>, connection: UnboundedSender<Push>) -> Arc<Outbox> {
         Arc::new(Outbox { fd, state: Mutex::new(State::default()), connection, server })
     }
 
@@ -124,9 +125,7 @@ impl Outbox {
         if out.is_empty() {
             return true;
         }
-        // No socket to write to directly (a TLS connection, whose bytes
-        // must go through its session): the connection writes itself.
-        if !PARKS.get() || self.fd < 0 {
+        if !PARKS.get() || self.fd.is_none() {
             return false;
         }
         let queue = {
@@ -180,11 +179,13 @@ impl Outbox {
 
     /// Writes what the socket takes now; leaves the rest to the connection.
     fn write_without_waiting(&self, st: &mut State) {
+        // Only a plain socket ever has deferred bytes (see `defer`).
+        let Some(fd) = self.fd else { return };
         if st.closed || st.stalled {
             return;
         }
         while !st.buf.is_empty() {
-            match send_now(self.fd, &st.buf) {
+            match send_now(fd, &st.buf) {
                 Ok(n) => {
                     st.buf.advance(n);
                     self.server.stats.wrote(n);

@@ -50,8 +50,9 @@ impl Tls {
         Ok(())
     }
 
-    pub fn acceptor(&self) -> Option<tokio_rustls::TlsAcceptor> {
-        self.configs.read().as_ref().map(|c| tokio_rustls::TlsAcceptor::from(c.server.clone()))
+    /// What the TLS port serves (the newest certificates).
+    pub fn server(&self) -> Option<Arc<rustls::ServerConfig>> {
+        self.configs.read().as_ref().map(|c| c.server.clone())
     }
 
     /// What outgoing links present (a replica to its primary).
