@@ -435,6 +435,49 @@ fn propagation_errors_are_logged_or_stop_the_replica() {
     }
 }
 
+/// `replica-ignore-disk-write-errors`: a replica whose saves fail refuses
+/// its own clients with -MISCONF (PING too) and, on its primary's next
+/// write, stops by default or, with `yes`, applies it and logs that it
+/// does; as Redis 7.0 does, checked on both.
+#[test]
+fn a_replica_that_cannot_persist_stops_or_applies_as_configured() {
+    let mut refusals = Vec::new();
+    for kind in ["ferrokv", "redis"] {
+        let start = |args: &[&str]| if kind == "redis" { Node::redis(args) } else { Node::ferrokv(args) };
+        for ignore in ["yes", "no"] {
+            let p = start(&["--save", ""]);
+            let logs = tempfile::tempdir().unwrap();
+            let log = logs.path().join("replica.log");
+            let port = p.port.to_string();
+            let args = ["--save", "3600 1", "--replicaof", "127.0.0.1", &port, "--replica-ignore-disk-write-errors", ignore, "--logfile", log.to_str().unwrap()];
+            let mut r = start(&args);
+            assert_eq!(p.conn().cmd(&["set", "a", "1"]), simple("OK"));
+            assert!(eventually(SYNC, || r.conn().cmd(&["get", "a"]) == bulk("1")), "{kind}: the replica never synced");
+            // A directory where the dump goes (the sync may have left a
+            // file there) makes the save fail, even as root.
+            let dump = r.dir.path().join("dump.rdb");
+            let _ = std::fs::remove_file(&dump);
+            std::fs::create_dir(&dump).unwrap();
+            let mut c = r.conn();
+            assert_eq!(c.cmd(&["bgsave"]), simple("Background saving started"), "{kind}");
+            assert!(eventually(WAIT, || info_field(&mut c, "persistence", "rdb_last_bgsave_status") == "err"), "{kind}");
+            assert!(eventually(WAIT, || info_field(&mut c, "persistence", "rdb_bgsave_in_progress") == "0"), "{kind}");
+            refusals.push(c.cmd(&["ping"]));
+            assert_eq!(p.conn().cmd(&["set", "b", "1"]), simple("OK"));
+            let logged = |line: &str| eventually(SYNC, || std::fs::read_to_string(&log).is_ok_and(|t| t.contains(line)));
+            if ignore == "yes" {
+                assert!(eventually(SYNC, || r.conn().cmd(&["get", "b"]) == bulk("1")), "{kind}: the write was not applied");
+                assert!(logged("Replica is applying a command even though it is unable to write to disk."), "{kind}");
+            } else {
+                assert!(r.wait_exit(SYNC), "{kind}: the replica applied a write it could not persist");
+                assert!(logged("Guru Meditation: Replica was unable to write command to disk."), "{kind}");
+            }
+        }
+    }
+    assert!(matches!(&refusals[0], ferrokv_resp::Frame::Error(e) if e.starts_with(b"MISCONF")), "{:?}", refusals[0]);
+    assert!(refusals.iter().all(|r| *r == refusals[0]), "PING on the replica: {refusals:?}");
+}
+
 /// Shutting down with a replica behind: writes pause and the primary waits
 /// (up to `shutdown-timeout`) until the replica has acknowledged
 /// everything, so what it acknowledged survives the failover that follows a

@@ -65,3 +65,36 @@ def test_acl_user_over_ssl(tls_server):
     assert admin.acl_whoami() == "default"
     admin.acl_deluser("app")
     admin.close()
+
+
+def test_big_replies_a_stalled_reader_and_pushes_over_ssl(tls_server):
+    """Replies sealed at the end of a round and replies written while the
+    client does not read (40 MB of pipelined GETs) reach it in order, as do
+    pub/sub messages between batches."""
+    port, paths = tls_server
+    kw = dict(port=port, ssl=True, ssl_ca_certs=paths["ca"], ssl_certfile=paths["client"], ssl_keyfile=paths["client_key"],
+              socket_timeout=30)
+    r = redis.Redis(**kw)
+    big = os.urandom(1 << 20)
+    r.set("tls:big", big)
+    pipe = r.pipeline(transaction=False)
+    for _ in range(40):
+        pipe.get("tls:big")
+        pipe.incr("tls:seq")
+    got = pipe.execute()
+    assert all(g == big for g in got[0::2])
+    assert got[1::2] == list(range(1, 41))
+    sub = redis.Redis(**kw).pubsub()
+    sub.subscribe("tls:ch")
+    assert sub.get_message(timeout=10)["type"] == "subscribe"
+    for i in range(200):
+        r.publish("tls:ch", f"m{i}")
+    messages = []
+    for _ in range(200):
+        m = sub.get_message(timeout=10)
+        assert m is not None, f"only {len(messages)} messages arrived"
+        messages.append(m["data"])
+    assert messages == [f"m{i}".encode() for i in range(200)]
+    sub.close()
+    r.delete("tls:big", "tls:seq")
+    r.close()

@@ -216,15 +216,27 @@ pub fn refusal(server: &Server, client: &Client, entry: &Entry) -> Option<RedisE
 /// [`refusal`] of a command that writes (`is_write`) or may run on stale
 /// data (`stale_ok`): a function's flags stand for FCALL's.
 pub fn refusal_of(server: &Server, client: &Client, is_write: bool, stale_ok: bool, is_ping: bool) -> Option<RedisError> {
-    if server.persistence.misconf.load(Ordering::Relaxed) && !client.is_master && (is_write || is_ping) && !server.repl.is_replica() {
-        return Some(errors::MISCONF.into());
-    }
-    if is_write && !client.is_master {
-        if let Some(msg) = server.aof.refusal() {
-            return Some(msg.into());
+    if is_write || is_ping {
+        if let Some(err) = disk_error(server) {
+            if !client.is_master {
+                return Some(err);
+            }
+            if is_write {
+                crate::replication::write_despite_disk_error(server);
+            }
         }
     }
     crate::replication::refuse_access(server, client, is_write, stale_ok)
+}
+
+/// Why writes cannot be persisted now, in Redis's words (its
+/// `writeCommandsDeniedByDiskError`): a failed background save with
+/// `stop-writes-on-bgsave-error`, or a failing AOF.
+fn disk_error(server: &Server) -> Option<RedisError> {
+    if server.persistence.misconf.load(Ordering::Relaxed) {
+        return Some(errors::MISCONF.into());
+    }
+    server.aof.refusal().map(RedisError::from)
 }
 
 /// A command refused before running: reply, count, and poison an open

@@ -44,6 +44,16 @@ pub fn guarded<R>(command: &str, f: impl FnOnce() -> R) -> Result<R, String> {
     })
 }
 
+/// Stops the node at once, as Redis's `serverPanic`: for a state in which
+/// going on would serve data that is wrong (the abort leaves a core where
+/// the system keeps them).
+pub fn server_panic(what: &str) -> ! {
+    tracing::warn!("------------------------------------------------");
+    tracing::warn!("!!! Software Failure. Press left mouse button to continue");
+    tracing::warn!("Guru Meditation: {what}");
+    std::process::abort();
+}
+
 fn message(payload: &(dyn Any + Send)) -> String {
     payload.downcast_ref::<&str>().map(|s| s.to_string()).or_else(|| payload.downcast_ref::<String>().cloned()).unwrap_or_else(|| "(no message)".into())
 }

@@ -5,7 +5,7 @@
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
@@ -277,8 +277,23 @@ fn propagation_error(server: &Server, command: &str, reply: &[u8]) {
     tracing::warn!("== CRITICAL == This replica is sending an error to its master: '{error}' after processing the command '{command}'");
     let behavior = server.config.read().value("propagation-error-behavior");
     if behavior == "panic" || behavior == "panic-on-replicas" {
-        tracing::warn!("Guru Meditation: This replica panicked sending an error to its master after processing the command '{command}'");
-        std::process::abort();
+        crate::panics::server_panic(&format!("This replica panicked sending an error to its master after processing the command '{command}'"));
+    }
+}
+
+/// The primary's stream carries a write while this replica cannot persist
+/// (a failed save, a failing AOF): by default it stops rather than hold
+/// data its disk does not (Redis 7.0's `replica-ignore-disk-write-errors
+/// no`); with `yes` it applies the write and says so every 10 seconds.
+pub fn write_despite_disk_error(server: &Server) {
+    if !server.config.read().replica_ignore_disk_write_errors {
+        crate::panics::server_panic("Replica was unable to write command to disk.");
+    }
+    static LAST_LOG_MS: AtomicI64 = AtomicI64::new(0);
+    let now = ferrokv_storage::now_ms();
+    let last = LAST_LOG_MS.load(Ordering::Relaxed);
+    if now > last + 10_000 && LAST_LOG_MS.compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed).is_ok() {
+        tracing::warn!("Replica is applying a command even though it is unable to write to disk.");
     }
 }
 

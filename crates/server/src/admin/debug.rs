@@ -226,10 +226,7 @@ fn panic_in_handler(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
 
 /// DEBUG PANIC: the node stops at once, as Redis's serverPanic.
 fn panic(_ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult {
-    tracing::warn!("------------------------------------------------");
-    tracing::warn!("!!! Software Failure. Press left mouse button to continue");
-    tracing::warn!("Guru Meditation: DEBUG PANIC called at Unix time {}", ferrokv_storage::now_ms() / 1000);
-    std::process::abort();
+    crate::panics::server_panic(&format!("DEBUG PANIC called at Unix time {}", ferrokv_storage::now_ms() / 1000))
 }
 
 /// DEBUG ASSERT: a failed assertion stops the node, as Redis's serverAssert.

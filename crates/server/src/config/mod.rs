@@ -86,6 +86,9 @@ pub struct Config {
     pub repl_diskless_sync_max_replicas: u64,
     /// `repl-diskless-load`: how a replica loads a full sync.
     pub repl_diskless_load: DisklessLoad,
+    /// A replica that cannot persist applies its primary's writes anyway
+    /// (logging it) instead of stopping.
+    pub replica_ignore_disk_write_errors: bool,
     pub replica_lazy_flush: bool,
     pub shutdown_timeout: u64,
     pub latency_monitor_threshold: u64,
@@ -244,6 +247,7 @@ impl Default for Config {
             repl_diskless_sync_max_replicas: 0,
             repl_diskless_load: DisklessLoad::Disabled,
             replica_lazy_flush: false,
+            replica_ignore_disk_write_errors: false,
             shutdown_timeout: 10,
             latency_monitor_threshold: 0,
             maxmemory: 0,

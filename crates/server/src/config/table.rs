@@ -732,7 +732,7 @@ pub static DIRECTIVES: &[Directive] = &[
     stored!("rdb-del-sync-files", Kind::Bool(false), Note::NoEffect),
     stored!("sanitize-dump-payload", Kind::Enum(&["no", "yes", "clients"], "no"), Note::NoEffect),
     stored!("propagation-error-behavior", Kind::Enum(&["ignore", "panic", "panic-on-replicas"], "ignore"), Note::Used),
-    stored!("replica-ignore-disk-write-errors", Kind::Bool(false), Note::Later("disk error handling on replicas")),
+    bool_directive!("replica-ignore-disk-write-errors", replica_ignore_disk_write_errors),
     // Nothing to tune here: no fork, no jemalloc, no process title, no
     // incremental rehashing to pace.
     stored!("activerehashing", Kind::Bool(true), Note::NoEffect),

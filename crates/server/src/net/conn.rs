@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use bytes::BytesMut;
 use ferrokv_resp::{encode, Protocol, RequestLimits, RequestParser};
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::io::{AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpStream, UnixStream};
 use tokio::sync::mpsc;
 use tracing::debug;
@@ -23,6 +23,7 @@ use tracing::debug;
 use crate::command::flags;
 use crate::net::client::{kind, Client, ClientShared, Push};
 use crate::net::outbox::{Closing, Outbox};
+use crate::net::wire::Wire;
 use crate::server::Server;
 use ferrokv_tls::Io;
 
@@ -61,7 +62,7 @@ pub fn accept_tcp(server: &Arc<Server>, stream: TcpStream, peer: SocketAddr, tls
     tokio::spawn(async move {
         let laddr = stream.local_addr().map(|a| a.to_string()).unwrap_or_default();
         let fd = stream.as_raw_fd();
-        let peer = Peer { addr: peer.to_string(), laddr, fd, unix: false, local, direct: !tls };
+        let peer = Peer { addr: peer.to_string(), laddr, fd, unix: false, local };
         if tls {
             return accept_tls(&server, stream, peer, login).await;
         }
@@ -117,7 +118,7 @@ pub fn accept_unix(server: &Arc<Server>, stream: UnixStream, path: &str) {
     }
     let fd = stream.as_raw_fd();
     let addr = format!("{path}:0");
-    let peer = Peer { addr: addr.clone(), laddr: addr, fd, unix: true, local: true, direct: true };
+    let peer = Peer { addr: addr.clone(), laddr: addr, fd, unix: true, local: true };
     spawn(server, stream, peer, crate::acl::Login::default_user(server));
 }
 
@@ -143,18 +144,15 @@ struct Peer {
     fd: i32,
     unix: bool,
     local: bool,
-    /// Replies may be written to the socket directly (not through a TLS
-    /// session).
-    direct: bool,
 }
 
 fn spawn<S>(server: &Arc<Server>, stream: S, peer: Peer, login: crate::acl::Login)
 where
-    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    S: Wire + Send + 'static,
 {
-    let Peer { addr, laddr, fd, unix, local, direct } = peer;
+    let Peer { addr, laddr, fd, unix, local } = peer;
     let (push_tx, push_rx) = mpsc::unbounded_channel();
-    let outbox = Outbox::new(direct.then_some(fd), server.clone(), push_tx.clone());
+    let outbox = Outbox::new(fd, server.clone(), push_tx.clone());
     let shared = Arc::new(ClientShared::new(server.next_client_id(), addr, laddr, fd, unix, push_tx));
     server.connected.fetch_add(1, Ordering::Relaxed);
     server.clients.lock().insert(shared.id, shared.clone());
@@ -178,7 +176,7 @@ where
 
 async fn serve<S>(server: &Server, client: &mut Client, stream: &mut S, mut pushes: mpsc::UnboundedReceiver<Push>, outbox: &Arc<Outbox>)
 where
-    S: AsyncRead + AsyncWrite + Unpin,
+    S: Wire,
 {
     let mut input = BytesMut::with_capacity(16 * 1024);
     let mut out = BytesMut::with_capacity(16 * 1024);
@@ -250,8 +248,10 @@ where
             let _ = flush(server, outbox, stream, &mut out).await;
             return;
         }
-        if !outbox.defer(&mut out) && flush(server, outbox, stream, &mut out).await.is_err() {
-            return;
+        match outbox.defer(&mut out, |replies, wire| stream.seal(replies, wire)) {
+            Ok(true) => {}
+            Ok(false) if flush(server, outbox, stream, &mut out).await.is_ok() => {}
+            _ => return,
         }
     }
 }
@@ -295,7 +295,7 @@ async fn run_batch<S>(
     outbox: &Outbox,
 ) -> bool
 where
-    S: AsyncRead + AsyncWrite + Unpin,
+    S: Wire,
 {
     loop {
         let limits = RequestLimits { max_bulk_len: server.hot.limits.proto_max_bulk_len(), auth_required: !client.authenticated };
@@ -361,7 +361,7 @@ where
 /// A blocked client: send what is answered, then wait for a server-side
 /// serve, the timeout, or the end of the connection. Later pipelined
 /// requests wait in the input buffer, as in Redis.
-async fn wait_blocked<S: AsyncRead + AsyncWrite + Unpin>(
+async fn wait_blocked<S: Wire>(
     server: &Server,
     client: &mut Client,
     blocked: crate::blocking::Blocked,
@@ -433,7 +433,7 @@ async fn wait_blocked<S: AsyncRead + AsyncWrite + Unpin>(
 
 /// CLIENT PAUSE: hold the command (after sending what is already answered)
 /// until the pause ends.
-async fn wait_while_paused<S: AsyncWrite + Unpin>(
+async fn wait_while_paused<S: Wire>(
     server: &Server,
     client: &Client,
     args: &[bytes::Bytes],
@@ -461,13 +461,14 @@ async fn wait_while_paused<S: AsyncWrite + Unpin>(
     }
 }
 
-/// Writes what is deferred and then `out`, waiting for the socket.
-async fn flush<S: AsyncWrite + Unpin>(server: &Server, outbox: &Outbox, stream: &mut S, out: &mut BytesMut) -> std::io::Result<()> {
-    outbox.take_into(out);
+/// Writes what is deferred and then the replies in `out`, waiting for the
+/// socket.
+async fn flush<S: Wire>(server: &Server, outbox: &Outbox, stream: &mut S, out: &mut BytesMut) -> std::io::Result<()> {
+    outbox.take_sealed(out, |replies, wire| stream.seal(replies, wire))?;
     if out.is_empty() {
         return Ok(());
     }
-    stream.write_all(out).await?;
+    stream.socket().write_all(out).await?;
     server.stats.wrote(out.len());
     out.clear();
     Ok(())

@@ -7,4 +7,5 @@ pub mod conn;
 pub(crate) mod listener;
 pub mod outbox;
 pub mod tls;
+pub mod wire;
 pub mod workers;

@@ -15,7 +15,9 @@
 //! told ([`Push::Stalled`]) to write it itself, waiting for the socket,
 //! so a client that does not read holds back only itself, as Redis installs
 //! a write handler for it. Every byte goes out through the outbox's buffer
-//! under its lock, in order, whoever writes it.
+//! under its lock, in order, whoever writes it. The buffer holds what the
+//! socket must carry: replies are sealed into it (TLS records on the TLS
+//! port, see `wire`) as they are handed over.
 //!
 //! Bounds: a worker that never parks writes its queue every
 //! [`MAX_QUEUED`] batches; a thread that never parks as a worker (a test's
@@ -91,7 +93,7 @@ pub fn leave_worker() {
 
 /// One connection's replies between its batches and its socket.
 pub struct Outbox {
-    fd: Option<RawFd>,
+    fd: RawFd,
     state: Mutex<State>,
     /// The connection's push queue, for [`Push::Stalled`].
     connection: UnboundedSender<Push>,
@@ -100,7 +102,7 @@ pub struct Outbox {
 
 #[derive(Default)]
 struct State {
-    /// Replies not yet written, oldest first.
+    /// Sealed replies not yet written, oldest first.
     buf: BytesMut,
     /// In some worker's queue.
     queued: bool,
@@ -112,35 +114,28 @@ struct State {
 
 impl Outbox {
     /// `fd` is the connection's socket; it must stay open until
-    /// [`Outbox::close`] (see [`Closing`]). None: the connection's bytes
-    /// must go through it (a TLS session), so nothing is deferred.
-    pub fn new(fd: Option<RawFd>, server: Arc<Server>, connection: UnboundedSender<Push>) -> Arc<Outbox> {
+    /// [`Outbox::close`] (see [`Closing`]).
+    pub fn new(fd: RawFd, server: Arc<Server>, connection: UnboundedSender<Push>) -> Arc<Outbox> {
         Arc::new(Outbox { fd, state: Mutex::new(State::default()), connection, server })
     }
 
-    /// Hands `out` (left empty) over for the end of the round. Returns
-    /// false, taking nothing, where no park hook would write it or too much
-    /// is already waiting: the caller then writes itself.
-    pub fn defer(self: &Arc<Self>, out: &mut BytesMut) -> bool {
+    /// Hands the replies in `out` over, sealed by `seal` (see
+    /// `wire::Wire::seal`), for the end of the round; `out` is left empty.
+    /// Returns false, taking nothing, where no park hook would write them
+    /// or too much is already waiting: the caller then writes itself.
+    pub fn defer(self: &Arc<Self>, out: &mut BytesMut, seal: impl FnOnce(&mut BytesMut, &mut BytesMut) -> io::Result<()>) -> io::Result<bool> {
         if out.is_empty() {
-            return true;
+            return Ok(true);
         }
-        if !PARKS.get() || self.fd.is_none() {
-            return false;
+        if !PARKS.get() {
+            return Ok(false);
         }
         let queue = {
             let mut st = self.state.lock();
             if st.buf.len() + out.len() > MAX_DEFERRED {
-                return false;
+                return Ok(false);
             }
-            if st.buf.is_empty() {
-                // Swap rather than copy: the connection gets the written-out
-                // buffer (and its capacity) back.
-                std::mem::swap(&mut st.buf, out);
-            } else {
-                st.buf.extend_from_slice(out);
-                out.clear();
-            }
+            seal(out, &mut st.buf)?;
             let queue = !st.queued && !st.stalled;
             st.queued |= queue;
             queue
@@ -154,20 +149,19 @@ impl Outbox {
                 write_queued();
             }
         }
-        true
+        Ok(true)
     }
 
-    /// Puts whatever is still deferred in front of `out`, for a connection
-    /// about to write itself (a big batch, a blocking command, a stall).
-    pub fn take_into(&self, out: &mut BytesMut) {
+    /// For a connection about to write itself (a big batch, a blocking
+    /// command, a stall): seals the replies in `out` behind whatever is
+    /// still deferred and leaves all of it in `out`, to be written as is.
+    pub fn take_sealed(&self, out: &mut BytesMut, seal: impl FnOnce(&mut BytesMut, &mut BytesMut) -> io::Result<()>) -> io::Result<()> {
         let mut st = self.state.lock();
         st.stalled = false;
-        if st.buf.is_empty() {
-            return;
-        }
-        st.buf.extend_from_slice(out);
+        seal(out, &mut st.buf)?;
+        // Swap rather than copy: the outbox keeps `out`'s emptied buffer.
         std::mem::swap(&mut st.buf, out);
-        st.buf.clear();
+        Ok(())
     }
 
     /// The park hook's write: what the socket takes now.
@@ -179,8 +173,7 @@ impl Outbox {
 
     /// Writes what the socket takes now; leaves the rest to the connection.
     fn write_without_waiting(&self, st: &mut State) {
-        // Only a plain socket ever has deferred bytes (see `defer`).
-        let Some(fd) = self.fd else { return };
+        let fd = self.fd;
         if st.closed || st.stalled {
             return;
         }
