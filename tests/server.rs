@@ -553,6 +553,38 @@ fn lolwut_as_redis() {
     );
 }
 
+/// LOLWUT VERSION 6 beside Redis 7.0: a random skyline, so the same
+/// picture with every cell's gray masked (size, cell by cell form, the
+/// dedication), only Redis's four grays, and the same clamping and errors.
+#[test]
+fn lolwut_6_as_redis() {
+    let pair = Pair::new(&[]);
+    // Every cell is a space drawn in its colours, then a reset.
+    let cell = " \x1b[0m";
+    for args in [&["lolwut", "version", "6"][..], &["lolwut", "version", "6", "33", "7"], &["lolwut", "version", "6", "0", "-3"], &["lolwut", "version", "6", "1200", "2"]] {
+        let mut masked = Vec::new();
+        for n in [&pair.ours, &pair.redis] {
+            let got = text(&n.conn().cmd(args));
+            let mut grays = std::collections::BTreeSet::new();
+            let mut out = String::new();
+            let mut rest = got.as_str();
+            while let Some(at) = rest.find("\x1b[") {
+                out.push_str(&rest[..at]);
+                let end = rest[at..].find(cell).map(|e| at + e + cell.len()).unwrap_or_else(|| panic!("{}: a cell that does not end in {cell:?}", n.kind));
+                grays.insert(rest[at + 2..end - cell.len()].to_string());
+                out.push('#');
+                rest = &rest[end..];
+            }
+            out.push_str(rest);
+            let allowed = ["0;30;40m", "0;90;100m", "0;37;47m", "0;97;107m"];
+            assert!(grays.iter().all(|g| allowed.contains(&g.as_str())), "{}: {grays:?}", n.kind);
+            masked.push(out);
+        }
+        assert_eq!(masked[0], masked[1], "{args:?}: left ferrokv, right redis 7.0");
+    }
+    run_script(&pair, "lolwut version 6 abc\nlolwut version 6 10 x\nlolwut version 4294967301 3 1 1\n");
+}
+
 /// DEBUG ASSERT, OOM, PANIC and SEGFAULT end the node (tooling tests its
 /// crash handling with them); SEGFAULT by the signal its name says.
 #[test]

@@ -1,7 +1,8 @@
-//! LOLWUT, as Redis 7.0 answers it: its version line, or with `VERSION 5`
+//! LOLWUT, as Redis 7.0 answers it: its version line; with `VERSION 5`
 //! Georg Nees's Schotter drawn in Braille dots (Redis 5's piece; its rows
 //! past the second are randomly displaced, so only the first two are the
-//! same from run to run).
+//! same from run to run); with `VERSION 6` a random 8-bit city skyline in
+//! the terminal's four grays (Redis 6's piece).
 
 use bytes::Bytes;
 use ferrokv_commands::cmd;
@@ -24,7 +25,12 @@ fn lolwut(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         version = args::int(&args[2])?;
         rest = &args[3..];
     }
-    let text = if version == 5 { schotter(rest)? } else { format!("Redis ver. {}\n", crate::REDIS_VERSION) };
+    // Redis prints the version as an unsigned int before choosing.
+    let text = match version as u32 {
+        5 => schotter(rest)?,
+        6 => skyline(rest)?,
+        _ => format!("Redis ver. {}\n", crate::REDIS_VERSION),
+    };
     ctx.verbatim(text.as_bytes());
     Ok(())
 }
@@ -149,4 +155,141 @@ fn draw_schotter(cols: i32, per_row: i32, per_col: i32) -> Canvas {
         }
     }
     canvas
+}
+
+/// `LOLWUT VERSION 6 [columns] [rows]`, 80 and 20 by default, each clamped
+/// to 1..=1000 as Redis clamps them.
+fn skyline(args: &[Bytes]) -> Result<String, crate::errors::RedisError> {
+    let arg = |i: usize, default: i64| -> Result<i64, crate::errors::RedisError> {
+        Ok(match args.get(i) {
+            Some(a) => args::int(a)?,
+            None => default,
+        }
+        .clamp(1, 1000))
+    };
+    let (cols, rows) = (arg(0, 80)?, arg(1, 20)?);
+    let city = City::draw(cols as i32, rows as i32, &mut rand::rng());
+    let mut text = city.render();
+    text.push_str("\nDedicated to the 8 bit game developers of past and present.\nOriginal 8 bit image from Plaguemon by hikikomori. Redis ver. ");
+    text.push_str(crate::REDIS_VERSION);
+    text.push('\n');
+    Ok(text)
+}
+
+/// A canvas of the four gray levels of a colour terminal (0 black … 3
+/// white), which match the Game Boy's grayscale.
+struct City {
+    width: i32,
+    height: i32,
+    pixels: Vec<u8>,
+}
+
+/// C's `rand() % n` (`n` is at least 1).
+fn below(rng: &mut impl Rng, n: i32) -> i32 {
+    rng.random_range(0..n)
+}
+
+/// One building: where it starts, its size, its gray, lit windows or not.
+struct Skyscraper {
+    xoff: i32,
+    width: i32,
+    height: i32,
+    windows: bool,
+    color: u8,
+}
+
+impl City {
+    /// Parallax layers as in 8-bit games: two rows of plain buildings, the
+    /// lighter behind, then black ones with windows in front.
+    fn draw(width: i32, height: i32, rng: &mut impl Rng) -> City {
+        let mut city = City { width, height, pixels: vec![3; (width * height) as usize] };
+        for color in [2u8, 1] {
+            let mut offset = -10;
+            while offset < width {
+                offset += below(rng, 8);
+                let w = 10 + below(rng, 9);
+                // C's `h/2 + rand()%h/2`: the remainder is halved too.
+                let h = if color == 2 { height / 2 + below(rng, height) / 2 } else { height / 2 + below(rng, height) / 3 };
+                city.skyscraper(&Skyscraper { xoff: offset, width: w, height: h, windows: false, color }, rng);
+                offset += if color == 2 { w / 2 } else { w + 1 };
+            }
+        }
+        let mut offset = -10;
+        while offset < width {
+            offset += below(rng, 8);
+            let mut w = 5 + below(rng, 14);
+            if w % 4 != 0 {
+                w += w % 3;
+            }
+            let h = height / 3 + below(rng, height) / 2;
+            city.skyscraper(&Skyscraper { xoff: offset, width: w, height: h, windows: true, color: 0 }, rng);
+            offset += w + 5;
+        }
+        city
+    }
+
+    fn get(&self, x: i32, y: i32) -> u8 {
+        if (0..self.width).contains(&x) && (0..self.height).contains(&y) {
+            self.pixels[(x + y * self.width) as usize]
+        } else {
+            0
+        }
+    }
+
+    fn set(&mut self, x: i32, y: i32, color: u8) {
+        if (0..self.width).contains(&x) && (0..self.height).contains(&y) {
+            self.pixels[(x + y * self.width) as usize] = color;
+        }
+    }
+
+    /// A building standing on the bottom row, its roof two pixels narrower
+    /// on each side; windows two pixels wide and one tall (terminal cells
+    /// are not square), each in one of the grays the building is not.
+    fn skyscraper(&mut self, s: &Skyscraper, rng: &mut impl Rng) {
+        let bottom = self.height - 1;
+        let top = bottom - s.height + 1;
+        for y in (top..=bottom).rev() {
+            for x in s.xoff..s.xoff + s.width {
+                if y == top && (x <= s.xoff + 1 || x >= s.xoff + s.width - 2) {
+                    continue;
+                }
+                let mut color = s.color;
+                let inner = x > s.xoff + 1 && x < s.xoff + s.width - 2 && y > top + 1 && y < bottom - 1;
+                if s.windows && inner {
+                    let (relx, rely) = (x - (s.xoff + 1), y - (top + 1));
+                    if (relx / 2) % 2 == 1 && rely % 2 == 1 {
+                        color = loop {
+                            let c = 1 + rng.random_range(0..2u8);
+                            if c != s.color {
+                                break c;
+                            }
+                        };
+                        // Both pixels of a window share its colour.
+                        if relx % 2 == 1 {
+                            color = self.get(x - 1, y);
+                        }
+                    }
+                }
+                self.set(x, y, color);
+            }
+        }
+    }
+
+    /// Every pixel a space with the same foreground and background colour
+    /// (terminals then agree on the result), rows separated by newlines.
+    fn render(&self) -> String {
+        const GRAYS: [&str; 4] = ["0;30;40m", "0;90;100m", "0;37;47m", "0;97;107m"];
+        let mut text = String::with_capacity((self.width * self.height * 16) as usize);
+        for y in 0..self.height {
+            for x in 0..self.width {
+                text.push_str("\x1b[");
+                text.push_str(GRAYS[usize::from(self.get(x, y).min(3))]);
+                text.push_str(" \x1b[0m");
+            }
+            if y != self.height - 1 {
+                text.push('\n');
+            }
+        }
+        text
+    }
 }
