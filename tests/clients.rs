@@ -72,3 +72,50 @@ fn the_callers_own_client_line_matches_redis() {
     let (la, lb) = (text(a.cmd(&["client", "list", "id", &ia])), text(b.cmd(&["client", "list", "id", &ib])));
     assert_eq!(fields(&la), fields(&lb), "\n{la}\n{lb}");
 }
+
+/// Other clients' lines carry live values as Redis 7.0's do: a client
+/// blocked in BLPOP keeps its arguments (`argv-mem`), and a subscriber that
+/// does not read has its messages waiting in its buffer (`obl`, up to
+/// 16 KiB) and in 16 KiB blocks (`oll`, `omem`), counted in `tot-mem`,
+/// with `events=rw`.
+#[test]
+fn other_clients_lines_show_blocked_arguments_and_unsent_output() {
+    let pair = Pair::new(&[]);
+    let field = |line: &str, key: &str| -> String {
+        line.split_whitespace().find_map(|kv| kv.strip_prefix(key).and_then(|v| v.strip_prefix('='))).unwrap_or_default().to_string()
+    };
+    let line_of = |c: &mut Conn, name: &str| -> String {
+        let list = String::from_utf8_lossy(c.cmd(&["client", "list"]).as_bytes().expect("a string")).into_owned();
+        list.lines().find(|l| l.contains(&format!(" name={name} "))).unwrap_or_default().to_string()
+    };
+    for n in [&pair.ours, &pair.redis] {
+        let mut blocked = n.conn();
+        blocked.cmd(&["client", "setname", "blocked"]);
+        blocked.send(&[b"blpop", b"somelist", b"0"]);
+        let mut sub = n.conn();
+        sub.cmd(&["client", "setname", "sub"]);
+        sub.send(&[b"subscribe", b"ch"]);
+        let mut c = n.conn();
+        assert!(eventually(WAIT, || field(&line_of(&mut c, "blocked"), "flags") == "b"), "{}", n.kind);
+        assert_eq!(field(&line_of(&mut c, "blocked"), "argv-mem"), "14", "{}: blpop somelist 0", n.kind);
+        let message = vec![b'x'; 10_000];
+        // More than the sockets' buffers hold: the rest waits in the server.
+        for _ in 0..3000 {
+            c.send(&[b"publish", b"ch", &message]);
+        }
+        for _ in 0..3000 {
+            c.read();
+        }
+        let line = line_of(&mut c, "sub");
+        let num = |key: &str| field(&line, key).parse::<u64>().unwrap_or_else(|_| panic!("{}: {key} in {line}", n.kind));
+        assert!(num("obl") <= 16384, "{}: {line}", n.kind);
+        assert!(num("oll") > 100 && num("omem") > 1_000_000, "{}: {line}", n.kind);
+        assert!(num("tot-mem") >= num("omem"), "{}: {line}", n.kind);
+        assert_eq!(field(&line, "events"), "rw", "{}: {line}", n.kind);
+        let id = field(&line_of(&mut c, "blocked"), "id");
+        assert_eq!(c.cmd(&["client", "unblock", &id]), int(1));
+        blocked.read();
+        assert_eq!(field(&line_of(&mut c, "blocked"), "argv-mem"), "0", "{}: unblocked", n.kind);
+        drop(sub);
+    }
+}

@@ -14,7 +14,7 @@ use crate::command::flags::*;
 use crate::command::Command;
 use crate::ctx::Ctx;
 use crate::errors::{self, CmdResult, RedisError};
-use crate::net::client::{kind, ClientShared, ReplyMode};
+use crate::net::client::{kind, ClientShared, ReplyMode, CLIENT_BASE_MEMORY};
 use crate::server::{PauseMode, PausePurpose, Server};
 use crate::tracking::Mode;
 use ferrokv_commands::{cmd, container};
@@ -169,8 +169,9 @@ fn describe_with(c: &ClientShared, current: Option<(usize, usize)>) -> String {
         flags.push('N');
     }
     let name = c.name.lock().clone().unwrap_or_default();
+    let output = Output::of(c);
     format!(
-        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} qbuf={} qbuf-free={} argv-mem={} multi-mem={} rbs=16384 rbp=16384 obl=0 oll=0 omem={} tot-mem={} events=r cmd={} user={} redir={} resp={}",
+        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} qbuf={} qbuf-free={} argv-mem={} multi-mem={} rbs=16384 rbp=16384 obl={} oll={} omem={} tot-mem={} events={} cmd={} user={} redir={} resp={}",
         c.id,
         c.addr,
         c.laddr,
@@ -186,15 +187,44 @@ fn describe_with(c: &ClientShared, current: Option<(usize, usize)>) -> String {
         c.multi_count.load(Ordering::Relaxed),
         current.map_or(c.memory.qbuf.load(Ordering::Relaxed), |(qbuf, _)| qbuf),
         c.memory.qbuf_free.load(Ordering::Relaxed),
-        current.map_or(0, |(_, argv)| argv),
+        current.map_or_else(|| c.argv_mem.load(Ordering::Relaxed), |(_, argv)| argv),
         c.memory.multi.load(Ordering::Relaxed),
-        c.pending_push.load(Ordering::Relaxed),
-        c.memory.total.load(Ordering::Relaxed),
+        output.obl,
+        output.oll,
+        output.omem,
+        output.tot_mem,
+        if output.pending > 0 { "rw" } else { "r" },
         c.last_cmd.get(),
         String::from_utf8_lossy(&c.user.lock()),
         mode.as_ref().map_or(-1, |m| m.redirect as i64),
         c.resp.load(Ordering::Relaxed),
     )
+}
+
+/// What a client has waiting to be written, in Redis's terms: the first
+/// 16 KiB fill its buffer (`obl`); the rest goes to a list of 16 KiB
+/// blocks (`oll` of them, `omem` bytes). `events=rw` while anything waits.
+struct Output {
+    pending: usize,
+    obl: usize,
+    oll: usize,
+    omem: usize,
+    tot_mem: usize,
+}
+
+impl Output {
+    const BLOCK: usize = 16 * 1024;
+
+    fn of(c: &ClientShared) -> Output {
+        let pushes = c.pending_push.load(Ordering::Relaxed);
+        let pending = pushes + c.unsent.load(Ordering::Relaxed);
+        let obl = pending.min(Self::BLOCK);
+        let omem = pending - obl;
+        let oll = omem.div_ceil(Self::BLOCK);
+        // The total was published with the pushes of that moment.
+        let published = c.memory.total.load(Ordering::Relaxed).saturating_sub(c.memory.pushes.load(Ordering::Relaxed));
+        Output { pending, obl, oll, omem, tot_mem: published.max(CLIENT_BASE_MEMORY) + pending }
+    }
 }
 
 fn sorted_clients(server: &Server) -> Vec<Arc<ClientShared>> {

@@ -88,6 +88,12 @@ pub struct ClientShared {
     pub resp: AtomicU8,
     /// Bytes of pushes queued but not yet written (the output limits).
     pub pending_push: AtomicUsize,
+    /// Bytes of replies its socket has not taken yet (a client that does
+    /// not read): with `pending_push`, CLIENT LIST's `obl`/`oll`/`omem`.
+    pub unsent: AtomicUsize,
+    /// The arguments of the command it is blocked in (CLIENT LIST
+    /// `argv-mem`: Redis keeps a blocked client's argv).
+    pub argv_mem: AtomicUsize,
     /// What the connection's buffers hold, as its task last published it
     /// (CLIENT LIST `qbuf`, `qbuf-free`, `multi-mem`, `tot-mem`; client
     /// eviction): see `Memory`.
@@ -149,6 +155,8 @@ impl ClientShared {
             multi_count: AtomicI64::new(-1),
             resp: AtomicU8::new(2),
             pending_push: AtomicUsize::new(0),
+            unsent: AtomicUsize::new(0),
+            argv_mem: AtomicUsize::new(0),
             memory: Memory::default(),
             soft_limit_since: AtomicU64::new(0),
             killed: AtomicBool::new(false),
@@ -209,6 +217,8 @@ pub struct Memory {
     pub qbuf: AtomicUsize,
     pub qbuf_free: AtomicUsize,
     pub multi: AtomicUsize,
+    /// The pushes counted in `total` (they change between publications).
+    pub pushes: AtomicUsize,
     /// Everything the client costs (Redis's `tot-mem`): buffers, queued
     /// commands and pushes, and the client's own structures.
     pub total: AtomicUsize,
@@ -224,6 +234,7 @@ impl Memory {
         self.qbuf.store(input.len(), Ordering::Relaxed);
         self.qbuf_free.store(input.capacity() - input.len(), Ordering::Relaxed);
         self.multi.store(multi, Ordering::Relaxed);
+        self.pushes.store(pushes, Ordering::Relaxed);
         let total = CLIENT_BASE_MEMORY + input.capacity() + out_capacity + multi + pushes;
         // Buffers keep their capacity from batch to batch: the shared sum
         // (one cache line every worker would write) is touched only on a

@@ -152,8 +152,8 @@ where
 {
     let Peer { addr, laddr, fd, unix, local } = peer;
     let (push_tx, push_rx) = mpsc::unbounded_channel();
-    let outbox = Outbox::new(fd, server.clone(), push_tx.clone());
     let shared = Arc::new(ClientShared::new(server.next_client_id(), addr, laddr, fd, unix, push_tx));
+    let outbox = Outbox::new(fd, server.clone(), shared.clone());
     server.connected.fetch_add(1, Ordering::Relaxed);
     server.clients.lock().insert(shared.id, shared.clone());
     let mut client = Client::new(shared, false, unix, local);
@@ -313,9 +313,14 @@ where
             wait_while_paused(server, client, &args, out, stream, outbox).await;
         }
         crate::dispatch::process(server, client, &mut args, out);
+        if client.blocked.is_some() {
+            client.shared.argv_mem.store(args.iter().map(|a| a.len()).sum(), Ordering::Relaxed);
+        }
         parser.recycle(args);
         if let Some(blocked) = client.blocked.take() {
-            if !wait_blocked(server, client, blocked, input, out, stream, outbox).await {
+            let served = wait_blocked(server, client, blocked, input, out, stream, outbox).await;
+            client.shared.argv_mem.store(0, Ordering::Relaxed);
+            if !served {
                 return false;
             }
         }
@@ -468,7 +473,11 @@ async fn flush<S: Wire>(server: &Server, outbox: &Outbox, stream: &mut S, out: &
     if out.is_empty() {
         return Ok(());
     }
-    stream.socket().write_all(out).await?;
+    // Counted while the socket makes it wait (CLIENT LIST `omem`).
+    outbox.client.unsent.store(out.len(), Ordering::Relaxed);
+    let written = stream.socket().write_all(out).await;
+    outbox.client.unsent.store(0, Ordering::Relaxed);
+    written?;
     server.stats.wrote(out.len());
     out.clear();
     Ok(())

@@ -26,13 +26,12 @@
 use std::cell::{Cell, RefCell};
 use std::io;
 use std::os::fd::RawFd;
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use bytes::{Buf, BytesMut};
 use parking_lot::Mutex;
-use tokio::sync::mpsc::UnboundedSender;
-
-use crate::net::client::Push;
+use crate::net::client::{ClientShared, Push};
 use crate::server::Server;
 
 /// A worker busy enough never to park still writes its queued replies
@@ -95,8 +94,9 @@ pub fn leave_worker() {
 pub struct Outbox {
     fd: RawFd,
     state: Mutex<State>,
-    /// The connection's push queue, for [`Push::Stalled`].
-    connection: UnboundedSender<Push>,
+    /// The connection's client: its push queue (for [`Push::Stalled`]),
+    /// and what it has unsent.
+    pub client: Arc<ClientShared>,
     server: Arc<Server>,
 }
 
@@ -115,8 +115,8 @@ struct State {
 impl Outbox {
     /// `fd` is the connection's socket; it must stay open until
     /// [`Outbox::close`] (see [`Closing`]).
-    pub fn new(fd: RawFd, server: Arc<Server>, connection: UnboundedSender<Push>) -> Arc<Outbox> {
-        Arc::new(Outbox { fd, state: Mutex::new(State::default()), connection, server })
+    pub fn new(fd: RawFd, server: Arc<Server>, client: Arc<ClientShared>) -> Arc<Outbox> {
+        Arc::new(Outbox { fd, state: Mutex::new(State::default()), client, server })
     }
 
     /// Hands the replies in `out` over, sealed by `seal` (see
@@ -188,7 +188,8 @@ impl Outbox {
                 // the socket, or meets the error and closes.
                 Err(_) => {
                     st.stalled = true;
-                    let _ = self.connection.send(Push::Stalled);
+                    self.client.unsent.store(st.buf.len(), Ordering::Relaxed);
+                    let _ = self.client.push.send(Push::Stalled);
                     return;
                 }
             }
