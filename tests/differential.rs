@@ -484,6 +484,14 @@ fn sorted_nested(raw: &[u8]) -> Vec<u8> {
     }
 }
 
+/// Hand-picked edge arguments for every family (i64 bounds, negatives,
+/// zero counts, missing keys, bad options and their order of checks):
+/// each reply as Redis 7.0's, byte for byte.
+#[test]
+fn edge_arguments_match_redis() {
+    run_script(&Pair::new(&["--enable-debug-command", "yes"]), include_str!("scripts/edges.txt"));
+}
+
 #[test]
 fn random_command_sequences_match_redis() {
     run_random_sequences(false);

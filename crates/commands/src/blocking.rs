@@ -44,10 +44,9 @@ pub struct Block {
 pub fn timeout_ms(arg: &[u8]) -> Result<i64, RedisError> {
     let secs = crate::args::parse_float(arg).ok_or_else(|| RedisError::from("ERR timeout is not a float or out of range"))?;
     let ms = (secs * 1000.0).ceil();
-    if ms > i64::MAX as f64 {
-        return Err("ERR timeout is out of range".into());
-    }
-    if ms < 0.0 {
+    // Redis converts to a long long as x86 does: a value past its range
+    // becomes LLONG_MIN, hence "negative" for a huge timeout too.
+    if ms < 0.0 || ms >= i64::MAX as f64 {
         return Err("ERR timeout is negative".into());
     }
     Ok(ms as i64)

@@ -335,17 +335,18 @@ fn hrandfield(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
 /* HSCAN key cursor [MATCH pattern] [COUNT count] */
 fn hscan(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     let cursor = parse_cursor(&args[2])?;
+    // A missing key answers before the options are read, as Redis's.
+    let Some(h) = hash_read(&mut ctx.view, &args[1])? else {
+        return Ok(reply_scan(ctx, 0, &[]));
+    };
     let opts = scan_options(args, 3, false)?;
     let mut items = Vec::new();
-    let next = match hash_read(&mut ctx.view, &args[1])? {
-        Some(h) => h.scan(cursor, opts.count, |f, v| {
-            if opts.matches(f) {
-                items.push(Bytes::copy_from_slice(f));
-                items.push(Bytes::copy_from_slice(v));
-            }
-        }),
-        None => 0,
-    };
+    let next = h.scan(cursor, opts.count, |f, v| {
+        if opts.matches(f) {
+            items.push(Bytes::copy_from_slice(f));
+            items.push(Bytes::copy_from_slice(v));
+        }
+    });
     reply_scan(ctx, next, &items);
     Ok(())
 }

@@ -518,9 +518,6 @@ fn lpos(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
                         .into(),
                 );
             }
-            if rank == i64::MIN {
-                return Err(errors::NOT_INTEGER.into());
-            }
         } else if args::is(&args[i], "count") && more {
             let c = args::int(&args[i + 1])?;
             if c < 0 {
@@ -546,12 +543,16 @@ fn lpos(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         return Ok(());
     };
     let len = l.len();
+    // RANK LLONG_MIN wraps in Redis 7.0 (-rank stays negative): it counts
+    // every match from the tail as wanted, and COUNT never stops it.
+    let wrapped = rank == i64::MIN;
     let want = match count {
         Some(0) => usize::MAX,
+        Some(_) if wrapped => usize::MAX,
         Some(c) => c as usize,
         None => 1,
     };
-    let mut skip = rank.unsigned_abs() as usize - 1;
+    let mut skip = if wrapped { 0 } else { rank.unsigned_abs() as usize - 1 };
     let mut found = Vec::new();
     let items = l.to_vec();
     let checks = if maxlen == 0 { len } else { (maxlen as usize).min(len) };

@@ -463,16 +463,17 @@ fn sintercard(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
 /* SSCAN key cursor [MATCH pattern] [COUNT count] */
 fn sscan(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     let cursor = parse_cursor(&args[2])?;
+    // A missing key answers before the options are read, as Redis's.
+    let Some(s) = set_read(&mut ctx.view, &args[1])? else {
+        return Ok(reply_scan(ctx, 0, &[]));
+    };
     let opts = scan_options(args, 3, false)?;
     let mut items = Vec::new();
-    let next = match set_read(&mut ctx.view, &args[1])? {
-        Some(s) => s.scan(cursor, opts.count, |m| {
-            if opts.matches(m) {
-                items.push(Bytes::copy_from_slice(m));
-            }
-        }),
-        None => 0,
-    };
+    let next = s.scan(cursor, opts.count, |m| {
+        if opts.matches(m) {
+            items.push(Bytes::copy_from_slice(m));
+        }
+    });
     reply_scan(ctx, next, &items);
     Ok(())
 }

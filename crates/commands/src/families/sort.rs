@@ -143,6 +143,7 @@ fn sort_generic(ctx: &mut Ctx<'_>, args: &[Bytes], readonly: bool) -> CmdResult 
         Some(Value::ZSet(z)) => (z.range(0, usize::MAX).into_iter().map(|(m, _)| m).collect(), false, true),
         Some(_) => return Err(errors::WRONGTYPE.into()),
     };
+    let is_list = matches!(ctx.view.get(&args[1]).map(|e| &e.value), Some(Value::List(_)));
     let mut nosort = o.nosort;
     // A set sorted "by nothing" is sorted anyway (ALPHA, by the elements)
     // when stored, so the result does not depend on hash-table order.
@@ -195,8 +196,8 @@ fn sort_generic(ctx: &mut Ctx<'_>, args: &[Bytes], readonly: bool) -> CmdResult 
                 ord
             }
         });
-    } else if is_zset && o.desc {
-        // A sorted set "by nothing" keeps its order, reversed by DESC.
+    } else if (is_zset || is_list) && o.desc {
+        // A list or sorted set "by nothing" keeps its order, reversed by DESC.
         items.reverse();
     }
     // LIMIT, with Redis's clamping; offset + count wraps as Redis's C

@@ -1374,17 +1374,18 @@ fn zrandmember(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
 /* ZSCAN key cursor [MATCH pattern] [COUNT count] */
 fn zscan(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     let cursor = parse_cursor(&args[2])?;
+    // A missing key answers before the options are read, as Redis's.
+    let Some(z) = zset_read(&mut ctx.view, &args[1])? else {
+        return Ok(crate::families::keys::reply_scan(ctx, 0, &[]));
+    };
     let opts = scan_options(args, 3, false)?;
     let mut items = Vec::new();
-    let next = match zset_read(&mut ctx.view, &args[1])? {
-        Some(z) => z.scan(cursor, opts.count, |m, s| {
-            if opts.matches(m) {
-                items.push(Bytes::copy_from_slice(m));
-                items.push(Bytes::from(ferrokv_resp::encode::format_double(s)));
-            }
-        }),
-        None => 0,
-    };
+    let next = z.scan(cursor, opts.count, |m, s| {
+        if opts.matches(m) {
+            items.push(Bytes::copy_from_slice(m));
+            items.push(Bytes::from(ferrokv_resp::encode::format_double(s)));
+        }
+    });
     crate::families::keys::reply_scan(ctx, next, &items);
     Ok(())
 }

@@ -378,18 +378,19 @@ fn setinfo(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
 
 /* CLIENT PAUSE timeout [WRITE|ALL] */
 fn pause(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
-    let ms = args::int_or(&args[2], "ERR timeout is not an integer or out of range")?;
-    if ms < 0 {
-        return Err("ERR timeout is negative".into());
+    if args.len() > 4 {
+        return Err(errors::subcommand_syntax(&args[1], "CLIENT"));
     }
+    // The mode is checked first, as Redis's clientCommand does.
     let mode = match args.get(3) {
         None => PauseMode::All,
         Some(m) if args::is(m, "all") => PauseMode::All,
         Some(m) if args::is(m, "write") => PauseMode::Write,
-        Some(_) => return Err(errors::SYNTAX.into()),
+        Some(_) => return Err("ERR CLIENT PAUSE mode must be WRITE or ALL".into()),
     };
-    if args.len() > 4 {
-        return Err(errors::SYNTAX.into());
+    let ms = args::int_or(&args[2], "ERR timeout is not an integer or out of range")?;
+    if ms < 0 {
+        return Err("ERR timeout is negative".into());
     }
     ctx.server.pause.hold(PausePurpose::Client, Instant::now() + Duration::from_millis(ms as u64), mode);
     ctx.ok()

@@ -163,11 +163,12 @@ fn fcall_ro(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
 fn run_function(ctx: &mut Ctx<'_>, args: &[Bytes], ro_command: bool) -> CmdResult {
     // Shown before the commands it runs, as Redis feeds it.
     crate::dispatch::feed_monitors(ctx, args);
-    let n = args::int_or(&args[2], "ERR Bad number of keys provided")?;
-    let (keys, argv) = args[3..].split_at(numkeys(args, n)?);
     let server = ctx.server;
     let functions = functions(server)?;
+    // The function is looked up before numkeys is read, as Redis's.
     let def = functions.get(&args[1]).ok_or("ERR Function not found")?;
+    let n = args::int_or(&args[2], "ERR Bad number of keys provided")?;
+    let (keys, argv) = args[3..].split_at(numkeys(args, n)?);
     let admitted = admit_flags(ctx, def.flags, ro_command)?;
     as_script(ctx, admitted, |caller, proto, out, busy_after| functions.call((def, args), (keys, argv), caller, proto, out, busy_after))
 }

@@ -279,7 +279,7 @@ fn config_get(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
 /* CONFIG SET parameter value [parameter value ...]: all or nothing. */
 fn config_set(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     if !args.len().is_multiple_of(2) {
-        return Err(errors::wrong_arity("config|set"));
+        return Err(errors::SYNTAX.into());
     }
     let mut next = ctx.server.config.read().clone();
     let mut seen = HashSet::new();

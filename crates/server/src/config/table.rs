@@ -202,7 +202,7 @@ pub fn memory_to_string(n: i64) -> String {
 const LOGLEVELS: &[(&str, LogLevel)] =
     &[("debug", LogLevel::Debug), ("verbose", LogLevel::Verbose), ("notice", LogLevel::Notice), ("warning", LogLevel::Warning)];
 const FSYNC: &[(&str, u8)] =
-    &[("always", crate::persistence::aof::fsync::ALWAYS), ("everysec", crate::persistence::aof::fsync::EVERYSEC), ("no", crate::persistence::aof::fsync::NO)];
+    &[("everysec", crate::persistence::aof::fsync::EVERYSEC), ("always", crate::persistence::aof::fsync::ALWAYS), ("no", crate::persistence::aof::fsync::NO)];
 const DISKLESS_LOAD: &[(&str, DisklessLoad)] =
     &[("disabled", DisklessLoad::Disabled), ("on-empty-db", DisklessLoad::OnEmptyDb), ("swapdb", DisklessLoad::Swapdb)];
 const DEBUG_CMD: &[(&str, DebugCommand)] = &[("no", DebugCommand::No), ("yes", DebugCommand::Yes), ("local", DebugCommand::Local)];
