@@ -8,6 +8,7 @@
 //! drives dispatch and COMMAND output.
 
 pub mod catalog;
+pub mod command;
 pub mod error;
 pub mod log;
 pub mod password;

@@ -3,13 +3,10 @@
 //! in `ferrokv_acl`; what a change does to clients is in `crate::acl`.
 
 use bytes::Bytes;
-use ferrokv_acl::password::GENPASS_MAX_BITS;
+use ferrokv_acl::command as shared;
 use ferrokv_acl::selector::has_spaces;
-use ferrokv_acl::{Denied, Selector, User};
-use ferrokv_commands::command::ACL_ORDER;
 use ferrokv_commands::{cmd, container};
 
-use crate::args;
 use crate::command::flags::*;
 use crate::command::Command;
 use crate::ctx::Ctx;
@@ -50,7 +47,7 @@ static ACL: &[Command] = &[
 fn setuser(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     let name = &args[2];
     if has_spaces(name) {
-        return Err("ERR Usernames can't contain spaces or null characters".into());
+        return Err(shared::BAD_USERNAME.into());
     }
     let server = ctx.server;
     let pubsub_all = server.config.read().acl_pubsub_allchannels;
@@ -65,7 +62,7 @@ fn setuser(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
 /* ACL DELUSER username [username ...] */
 fn deluser(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     if args[2..].iter().any(|n| n.as_ref() == b"default") {
-        return Err("ERR The 'default' user cannot be removed".into());
+        return Err(shared::DEFAULT_UNDELETABLE.into());
     }
     let server = ctx.server;
     let removed: Vec<Bytes> = server.acl.update(|users| args[2..].iter().filter(|n| users.remove(n).is_some()).cloned().collect());
@@ -78,60 +75,23 @@ fn deluser(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
 
 /* ACL GETUSER username */
 fn getuser(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
-    let Some(user) = ctx.server.acl.users().get(&args[2]).cloned() else {
-        ctx.null();
-        return Ok(());
-    };
+    let user = ctx.server.acl.users().get(&args[2]).cloned();
     let catalog = &ctx.server.commands.catalog;
-    ctx.map(6);
-    ctx.bulk(b"flags");
-    let flags: Vec<&str> = user.flag_names().collect();
-    ctx.set_len(flags.len());
-    for f in flags {
-        ctx.bulk(f.as_bytes());
-    }
-    ctx.bulk(b"passwords");
-    ctx.array(user.passwords.len());
-    for p in &user.passwords {
-        ctx.bulk(p.as_bytes());
-    }
-    describe_selector(ctx, &user.selectors[0], catalog);
-    ctx.bulk(b"selectors");
-    ctx.array(user.selectors.len() - 1);
-    for selector in &user.selectors[1..] {
-        ctx.map(3);
-        describe_selector(ctx, selector, catalog);
-    }
+    shared::getuser(&mut ctx.parts().1, user.as_deref(), catalog);
     Ok(())
-}
-
-fn describe_selector(ctx: &mut Ctx<'_>, selector: &Selector, catalog: &ferrokv_acl::Catalog) {
-    ctx.bulk(b"commands");
-    ctx.bulk(selector.describe_commands(catalog).as_bytes());
-    ctx.bulk(b"keys");
-    ctx.bulk(&selector.describe_keys());
-    ctx.bulk(b"channels");
-    ctx.bulk(&selector.describe_channels());
 }
 
 /* ACL LIST */
 fn list(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult {
-    let lines: Vec<Vec<u8>> = {
-        let users = ctx.server.acl.users();
-        users.iter().map(|u| user_line(u, &ctx.server.commands.catalog)).collect()
-    };
-    ctx.bulks(lines.iter().map(|l| l.as_slice()));
+    let server = ctx.server;
+    shared::list(&mut ctx.parts().1, &server.acl.users(), &server.commands.catalog);
     Ok(())
-}
-
-fn user_line(user: &User, catalog: &ferrokv_acl::Catalog) -> Vec<u8> {
-    [b"user ".as_slice(), &user.name, b" ", &user.describe(catalog)].concat()
 }
 
 /* ACL USERS */
 fn users(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult {
-    let names: Vec<Bytes> = ctx.server.acl.users().iter().map(|u| u.name.clone()).collect();
-    ctx.bulks(names.iter().map(|n| n.as_ref()));
+    let server = ctx.server;
+    shared::usernames(&mut ctx.parts().1, &server.acl.users());
     Ok(())
 }
 
@@ -147,70 +107,19 @@ fn whoami(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult {
 
 /* ACL CAT [category] */
 fn cat(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
-    let Some(name) = args.get(2) else {
-        ctx.bulks(ACL_ORDER.iter().map(|c| c.as_bytes()));
-        return Ok(());
-    };
-    if args.len() > 3 {
-        return Err(crate::errors::subcommand_syntax(&args[1], "ACL"));
-    }
-    let category = ferrokv_acl::catalog::category(name)
-        .ok_or_else(|| RedisError::from(format!("ERR Unknown category '{}'", String::from_utf8_lossy(&name[..name.len().min(128)]))))?;
-    let names: Vec<&str> = ctx.server.commands.catalog.all().filter(|(_, c)| c.in_category(category)).map(|(_, c)| c.fullname).collect();
-    ctx.bulks(names.iter().map(|n| n.as_bytes()));
-    Ok(())
+    let server = ctx.server;
+    Ok(shared::cat(&mut ctx.parts().1, &server.commands.catalog, args)?)
 }
 
 /* ACL GENPASS [bits] */
 fn genpass(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
-    if args.len() > 3 {
-        return Err(crate::errors::subcommand_syntax(&args[1], "ACL"));
-    }
-    let bits = match args.get(2) {
-        Some(b) => args::int(b)?,
-        None => 256,
-    };
-    if bits <= 0 || bits > GENPASS_MAX_BITS {
-        return Err(format!("ERR ACL GENPASS argument must be the number of bits for the output password, a positive number up to {GENPASS_MAX_BITS}").into());
-    }
-    ctx.bulk(ferrokv_util::random_hex(((bits + 3) / 4) as usize).as_bytes());
-    Ok(())
+    Ok(shared::genpass(&mut ctx.parts().1, args)?)
 }
 
 /* ACL LOG [count | RESET] */
 fn log(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
-    if args.len() > 3 {
-        return Err(crate::errors::subcommand_syntax(&args[1], "ACL"));
-    }
-    let mut count = 10;
-    if let Some(arg) = args.get(2) {
-        if args::is(arg, "reset") {
-            ctx.server.acl.log.lock().reset();
-            return ctx.ok();
-        }
-        count = args::int(arg)?.max(0) as usize;
-    }
-    let entries: Vec<_> = ctx.server.acl.log.lock().iter().take(count).cloned().collect();
-    let now = ferrokv_storage::now_ms();
-    ctx.array(entries.len());
-    for e in entries {
-        ctx.map(7);
-        ctx.bulk(b"count");
-        ctx.int(e.count as i64);
-        ctx.bulk(b"reason");
-        ctx.bulk(e.reason.name().as_bytes());
-        ctx.bulk(b"context");
-        ctx.bulk(e.context.name().as_bytes());
-        ctx.bulk(b"object");
-        ctx.bulk(&e.object);
-        ctx.bulk(b"username");
-        ctx.bulk(&e.username);
-        ctx.bulk(b"age-seconds");
-        ctx.double((now - e.ctime_ms) as f64 / 1000.0);
-        ctx.bulk(b"client-info");
-        ctx.bulk(e.client_info.as_bytes());
-    }
-    Ok(())
+    let server = ctx.server;
+    Ok(shared::log(&mut ctx.parts().1, &mut server.acl.log.lock(), args, ferrokv_storage::now_ms())?)
 }
 
 /* ACL DRYRUN username command [arg [arg ...]] */
@@ -225,28 +134,17 @@ fn dryrun(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         Err((Some(entry), _)) => return Err(format!("ERR wrong number of arguments for '{}' command", entry.fullname).into()),
         Err((None, _)) => return Err(format!("ERR Command '{}' not found", String::from_utf8_lossy(&args[3])).into()),
     };
-    match user.check(&server.commands.catalog, entry.acl_id, line) {
-        Ok(()) => ctx.ok(),
-        Err(denied) => {
-            let text = match denied {
-                Denied::Command => format!("This user has no permissions to run the '{}' command", entry.fullname),
-                Denied::Key(at) => format!("This user has no permissions to access the '{}' key", String::from_utf8_lossy(&line[at])),
-                Denied::Channel(at) => format!("This user has no permissions to access the '{}' channel", String::from_utf8_lossy(&line[at])),
-            };
-            ctx.bulk(text.as_bytes());
-            Ok(())
-        }
-    }
+    let verdict = user.check(&server.commands.catalog, entry.acl_id, line);
+    shared::dryrun_verdict(&mut ctx.parts().1, verdict, entry.fullname, line);
+    Ok(())
 }
-
-const NO_FILE: &str = "ERR This Redis instance is not configured to use an ACL file. You may want to specify users via the ACL SETUSER command and then issue a CONFIG REWRITE (assuming you have a Redis configuration file set) in order to store users in the Redis configuration.";
 
 /* ACL LOAD */
 fn load(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult {
     let server = ctx.server;
     let path = server.config.read().aclfile.clone();
     if path.is_empty() {
-        return Err(NO_FILE.into());
+        return Err(shared::NO_FILE.into());
     }
     let loaded = crate::acl::read_file(server, &path).map_err(|e| RedisError::from(format!("ERR {e}")))?;
     let old = server.acl.update(|users| std::mem::replace(users, loaded));
@@ -263,7 +161,7 @@ fn save(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult {
     let server = ctx.server;
     let path = server.config.read().aclfile.clone();
     if path.is_empty() {
-        return Err(NO_FILE.into());
+        return Err(shared::NO_FILE.into());
     }
     let text = server.acl.users().to_file(&server.commands.catalog);
     if let Err(e) = crate::config::write_atomically(std::path::Path::new(&path), &text) {
@@ -275,35 +173,5 @@ fn save(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult {
 
 /* ACL HELP */
 fn help(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult {
-    ctx.help(&[
-        "ACL <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
-        "CAT [<category>]",
-        "    List all commands that belong to <category>, or all command categories",
-        "    when no category is specified.",
-        "DELUSER <username> [<username> ...]",
-        "    Delete a list of users.",
-        "DRYRUN <username> <command> [<arg> ...]",
-        "    Returns whether the user can execute the given command without executing the command.",
-        "GETUSER <username>",
-        "    Get the user's details.",
-        "GENPASS [<bits>]",
-        "    Generate a secure 256-bit user password. The optional `bits` argument can",
-        "    be used to specify a different size.",
-        "LIST",
-        "    Show users details in config file format.",
-        "LOAD",
-        "    Reload users from the ACL file.",
-        "LOG [<count> | RESET]",
-        "    Show the ACL log entries.",
-        "SAVE",
-        "    Save the current config to the ACL file.",
-        "SETUSER <username> <attribute> [<attribute> ...]",
-        "    Create or modify a user with the specified attributes.",
-        "USERS",
-        "    List all the registered usernames.",
-        "WHOAMI",
-        "    Return the current connection username.",
-        "HELP",
-        "    Prints this help.",
-    ])
+    ctx.help(shared::HELP)
 }
