@@ -449,7 +449,8 @@ fn a_replica_that_cannot_persist_stops_or_applies_as_configured() {
             let logs = tempfile::tempdir().unwrap();
             let log = logs.path().join("replica.log");
             let port = p.port.to_string();
-            let args = ["--save", "3600 1", "--replicaof", "127.0.0.1", &port, "--replica-ignore-disk-write-errors", ignore, "--logfile", log.to_str().unwrap()];
+            let args =
+                ["--save", "3600 1", "--replicaof", "127.0.0.1", &port, "--replica-ignore-disk-write-errors", ignore, "--logfile", log.to_str().unwrap()];
             let mut r = start(&args);
             assert_eq!(p.conn().cmd(&["set", "a", "1"]), simple("OK"));
             assert!(eventually(SYNC, || r.conn().cmd(&["get", "a"]) == bulk("1")), "{kind}: the replica never synced");

@@ -495,3 +495,74 @@ fn a_mixed_group_fails_over_under_either_sentinel() {
         common::repl::assert_converged(&theirs, &[&ours]);
     }
 }
+
+/// The sentinel's own port has Redis's ACL users, compared with Redis
+/// Sentinel 7.0 started from the same `user` lines and `requirepass`:
+/// every ACL subcommand, AUTH with users, NOPERM for commands and
+/// channels, the ACL LOG entries; users set at run time are kept in the
+/// config file.
+#[test]
+fn sentinel_acl_users_as_redis_sentinel() {
+    let dir = tempfile::tempdir().unwrap();
+    let conf_of = |name: &str, port: u16| {
+        let conf = dir.path().join(name);
+        std::fs::write(&conf, format!("port {port}\nbind 127.0.0.1\nrequirepass adminpw\nuser app on >pw ~* &news* +ping +sentinel|masters +subscribe\n"))
+            .unwrap();
+        conf
+    };
+    let (pa, pb) = (free_port(), free_port());
+    let (conf_a, conf_b) = (conf_of("ours.conf", pa), conf_of("redis.conf", pb));
+    let mut procs = [spawn(&conf_a, false), spawn(&conf_b, true)];
+    for port in [pa, pb] {
+        assert!(eventually(WAIT, || std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()), "sentinel on {port} did not start");
+    }
+    let conns = |port: u16| (0..3).map(|_| Conn::connect(port)).collect::<Vec<_>>();
+    run_script_over(
+        conns(pa),
+        conns(pb),
+        "ping\nacl whoami\nauth nope\nauth default nope\nauth app nope\n@1 auth app pw\nauth adminpw\nacl whoami\n@1 acl whoami\nacl users\n%acl list\n%acl getuser app\nacl getuser nosuch\n\
+         acl setuser u2 on nopass +@all\nacl setuser u3 on >x resetchannels &news* -@all +subscribe +publish +ping\n%acl getuser u3\n%acl list\nacl deluser default\nacl deluser nosuch u2\nacl users\n\
+         acl dryrun app ping\nacl dryrun app info\nacl dryrun app sentinel masters\nacl dryrun app sentinel myid\nacl dryrun app get x\nacl dryrun nosuch ping\nacl dryrun u3 publish news1 x\nacl dryrun u3 publish other x\nacl dryrun app ping a b\n\
+         acl cat\n~acl cat admin\n~acl cat pubsub\n~acl cat connection\n~acl cat dangerous\n~acl cat fast\n~acl cat slow\nacl cat foo\nacl cat a b\nacl genpass 0\nacl genpass 5000\nacl log x\nacl save\nacl load\nacl foo\nacl getuser\nacl setuser \"a b\"\nacl setuser x foo\nacl help\n\
+         @1 ping\n@1 info\n@1 sentinel myid\n@1 sentinel masters\n@1 publish news x\n@2 auth u3 x\n@2 publish news1 x\n@2 publish other x\n@2 ping\n@2 info\n",
+    );
+    // ACL LOG: the same entries (the client's details and ages aside).
+    let log = |port: u16| {
+        let mut c = Conn::connect(port);
+        c.cmd(&["auth", "adminpw"]);
+        match c.cmd(&["acl", "log"]) {
+            Frame::Array(entries) => entries
+                .iter()
+                .map(|e| {
+                    let Frame::Array(kv) = e else { panic!("an entry: {e:?}") };
+                    let text = |f: &Frame| match f {
+                        Frame::Integer(n) => n.to_string(),
+                        other => String::from_utf8_lossy(other.as_bytes().unwrap_or_default()).into_owned(),
+                    };
+                    let f: std::collections::HashMap<String, String> = kv.chunks(2).map(|p| (text(&p[0]), text(&p[1]))).collect();
+                    ["count", "reason", "context", "object", "username"].map(|k| f.get(k).cloned().unwrap_or_default()).join(" ")
+                })
+                .collect::<Vec<_>>(),
+            other => panic!("ACL LOG: {other:?}"),
+        }
+    };
+    let ours = log(pa);
+    assert!(ours.iter().any(|e| e == "1 auth toplevel auth app") && ours.iter().any(|e| e == "1 command toplevel sentinel|myid app"), "{ours:?}");
+    assert_eq!(ours, log(pb), "ACL LOG, left ferrokv, right Redis Sentinel");
+    // A user set at run time is in the config file once the sentinel saves it.
+    assert!(
+        eventually(WAIT, || std::fs::read_to_string(&conf_a).is_ok_and(|t| t.contains("\nuser u3 on #"))),
+        "{}",
+        std::fs::read_to_string(&conf_a).unwrap_or_default()
+    );
+    for p in &mut procs {
+        let _ = p.kill();
+        let _ = p.wait();
+    }
+    // Started again from that file, it knows the user.
+    let mut again = spawn(&conf_a, false);
+    assert!(eventually(WAIT, || std::net::TcpStream::connect(("127.0.0.1", pa)).is_ok()));
+    assert_eq!(Conn::connect(pa).cmd(&["auth", "u3", "x"]), simple("OK"));
+    let _ = again.kill();
+    let _ = again.wait();
+}

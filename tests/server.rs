@@ -561,7 +561,12 @@ fn lolwut_6_as_redis() {
     let pair = Pair::new(&[]);
     // Every cell is a space drawn in its colours, then a reset.
     let cell = " \x1b[0m";
-    for args in [&["lolwut", "version", "6"][..], &["lolwut", "version", "6", "33", "7"], &["lolwut", "version", "6", "0", "-3"], &["lolwut", "version", "6", "1200", "2"]] {
+    for args in [
+        &["lolwut", "version", "6"][..],
+        &["lolwut", "version", "6", "33", "7"],
+        &["lolwut", "version", "6", "0", "-3"],
+        &["lolwut", "version", "6", "1200", "2"],
+    ] {
         let mut masked = Vec::new();
         for n in [&pair.ours, &pair.redis] {
             let got = text(&n.conn().cmd(args));

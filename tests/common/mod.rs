@@ -448,6 +448,12 @@ pub fn run_script_with_ids(pair: &Pair, script: &str) {
     run_script_on(ours, theirs, script, true);
 }
 
+/// As [`run_script`], over connections already made (to servers that are
+/// not `Node`s, such as sentinels): three to each side.
+pub fn run_script_over(ours: Vec<Conn>, theirs: Vec<Conn>, script: &str) {
+    run_script_on(ours, theirs, script, false);
+}
+
 fn client_id(c: &mut Conn) -> i64 {
     match c.cmd(&["client", "id"]) {
         Frame::Integer(n) => n,

@@ -10,6 +10,10 @@ use ferrokv_resp::{encode, Protocol, RequestLimits, RequestParser};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
+use ferrokv_acl::command as shared;
+use ferrokv_acl::log::Reason;
+use ferrokv_acl::{Denied, User};
+use ferrokv_commands::ctx::Reply;
 use ferrokv_util::glob_match;
 
 use crate::failover::{self, best_replica};
@@ -20,15 +24,41 @@ struct Client {
     proto: Protocol,
     channels: Vec<String>,
     patterns: Vec<String>,
-    /// Logged in (or no `requirepass` when it connected).
+    /// Logged in (or the default user needs no password).
     authenticated: bool,
+    /// Its user, as of the registry's `generation`.
+    user: Arc<User>,
+    generation: u64,
+    id: u64,
+    addr: String,
+    laddr: String,
+    created: Instant,
 }
 
-pub async fn serve<S: AsyncRead + AsyncWrite + Unpin>(s: Arc<Sentinel>, mut stream: S) {
+/// Where a connection comes from (its address, and the one it reached).
+pub struct Peer {
+    pub addr: String,
+    pub laddr: String,
+}
+
+pub async fn serve<S: AsyncRead + AsyncWrite + Unpin>(s: Arc<Sentinel>, mut stream: S, peer: Peer) {
+    static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
     let mut input = BytesMut::with_capacity(4096);
     let mut parser = RequestParser::new();
-    let authenticated = s.security.requirepass.is_empty();
-    let mut client = Client { proto: Protocol::Resp2, channels: Vec::new(), patterns: Vec::new(), authenticated };
+    let generation = s.acl.generation();
+    let user = s.acl.users().default_user().clone();
+    let mut client = Client {
+        proto: Protocol::Resp2,
+        channels: Vec::new(),
+        patterns: Vec::new(),
+        authenticated: user.nopass() && user.enabled(),
+        user,
+        generation,
+        id: NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+        addr: peer.addr,
+        laddr: peer.laddr,
+        created: Instant::now(),
+    };
     let mut events = s.events.subscribe();
     loop {
         let mut out = BytesMut::new();
@@ -97,6 +127,19 @@ fn command(s: &Arc<Sentinel>, c: &mut Client, args: &[Bytes], out: &mut BytesMut
         encode::error(out, b"NOAUTH Authentication required.");
         return true;
     }
+    // A user deleted meanwhile: its clients are closed, as Redis's.
+    if c.generation != s.acl.generation() && !refresh_user(s, c) {
+        return false;
+    }
+    if let Some(id) = s.acl.catalog.resolve(args) {
+        // A wrong arity is the handler's to answer, before any ACL check.
+        if s.acl.catalog.get(id).spec.arity_ok(args.len()) {
+            if let Err(refusal) = s.acl.check(&c.user, id, args) {
+                deny(s, c, args, refusal, out);
+                return true;
+            }
+        }
+    }
     match &name[..] {
         b"ping" => match args.len() {
             1 => encode::simple(out, b"PONG"),
@@ -151,6 +194,20 @@ fn command(s: &Arc<Sentinel>, c: &mut Client, args: &[Bytes], out: &mut BytesMut
                 encode::integer(out, (c.channels.len() + c.patterns.len()) as i64);
             }
         }
+        // Sentinels may publish their hellos here instead of on a node.
+        b"publish" if args.len() == 3 => {
+            if &args[1][..] != b"__sentinel__:hello" {
+                return {
+                    encode::error(out, b"ERR Only HELLO messages are accepted by Sentinel instances.");
+                    true
+                };
+            }
+            crate::monitor::process_hello(s, &String::from_utf8_lossy(&args[2]));
+            encode::integer(out, 1);
+        }
+        b"publish" => wrong_arity(out, "publish"),
+        b"acl" if args.len() >= 2 => acl(s, c, args, out),
+        b"acl" => wrong_arity(out, "acl"),
         b"sentinel" if args.len() >= 2 => sentinel(s, c, args, out),
         b"sentinel" => wrong_arity(out, "sentinel"),
         _ => {
@@ -165,11 +222,74 @@ fn wrong_arity(out: &mut BytesMut, name: &str) {
     encode::error(out, format!("ERR wrong number of arguments for '{name}' command").as_bytes());
 }
 
-/// AUTH [user] password: the sentinel has only the default user, whose
-/// password is `requirepass`.
+/// The client's user again after a change of the registry; false if it
+/// was deleted.
+fn refresh_user(s: &Sentinel, c: &mut Client) -> bool {
+    c.generation = s.acl.generation();
+    match s.acl.users().get(&c.user.name) {
+        Some(u) => {
+            c.user = u.clone();
+            true
+        }
+        None => false,
+    }
+}
+
+/// A refused command: Redis's NOPERM reply, and an ACL LOG entry.
+fn deny(s: &Sentinel, c: &Client, args: &[Bytes], refusal: crate::acl::Refusal, out: &mut BytesMut) {
+    let (reason, object, text) = match refusal.denied {
+        Denied::Command => (
+            Reason::Command,
+            Bytes::from_static(refusal.fullname.as_bytes()),
+            format!("NOPERM this user has no permissions to run the '{}' command", refusal.fullname),
+        ),
+        Denied::Key(at) => (Reason::Key, args[at].clone(), "NOPERM this user has no permissions to access one of the keys used as arguments".to_string()),
+        Denied::Channel(at) => {
+            (Reason::Channel, args[at].clone(), "NOPERM this user has no permissions to access one of the channels used as arguments".to_string())
+        }
+    };
+    s.acl.record(reason, object, c.user.name.clone(), client_info(c, refusal.fullname));
+    encode::error(out, text.as_bytes());
+}
+
+/// CLIENT INFO's line for ACL LOG, in Redis's field order (the sentinel
+/// keeps no buffers worth reporting).
+fn client_info(c: &Client, cmd: &str) -> String {
+    format!(
+        "id={} addr={} laddr={} fd=-1 name= age={} idle=0 flags=N db=0 sub={} psub={} ssub=0 multi=-1 qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd={cmd} user={} redir=-1 resp={}",
+        c.id,
+        c.addr,
+        c.laddr,
+        c.created.elapsed().as_secs(),
+        c.channels.len(),
+        c.patterns.len(),
+        String::from_utf8_lossy(&c.user.name),
+        if c.proto == Protocol::Resp3 { 3 } else { 2 }
+    )
+}
+
+/// Logs in as `user`, or logs the failure (object: the command used).
+fn login(s: &Sentinel, c: &mut Client, user: &[u8], pass: &[u8], command: &Bytes) -> bool {
+    let generation = s.acl.generation();
+    match s.acl.authenticate(user, pass) {
+        Some(u) => {
+            c.user = u;
+            c.generation = generation;
+            c.authenticated = true;
+            true
+        }
+        None => {
+            s.acl.record(Reason::Auth, command.clone(), Bytes::copy_from_slice(user), client_info(c, &String::from_utf8_lossy(command).to_ascii_lowercase()));
+            false
+        }
+    }
+}
+
+/// AUTH [user] password.
 fn auth(s: &Sentinel, c: &mut Client, args: &[Bytes], out: &mut BytesMut) {
+    let default_open = s.acl.users().default_user().nopass();
     let (user, pass): (&[u8], &[u8]) = match args.len() {
-        2 if s.security.requirepass.is_empty() => {
+        2 if default_open => {
             return encode::error(
                 out,
                 b"ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?",
@@ -180,10 +300,9 @@ fn auth(s: &Sentinel, c: &mut Client, args: &[Bytes], out: &mut BytesMut) {
         1 => return wrong_arity(out, "auth"),
         _ => return encode::error(out, b"ERR syntax error"),
     };
-    if !s.security.accepts(user, pass) {
+    if !login(s, c, user, pass, &args[0]) {
         return encode::error(out, b"WRONGPASS invalid username-password pair or user is disabled.");
     }
-    c.authenticated = true;
     encode::ok(out);
 }
 
@@ -202,10 +321,9 @@ fn hello(s: &Sentinel, c: &mut Client, args: &[Bytes], out: &mut BytesMut) {
     let mut i = 2;
     while i < args.len() {
         if args[i].eq_ignore_ascii_case(b"auth") && i + 2 < args.len() {
-            if !s.security.accepts(&args[i + 1], &args[i + 2]) {
+            if !login(s, c, &args[i + 1], &args[i + 2], &args[0]) {
                 return encode::error(out, b"WRONGPASS invalid username-password pair or user is disabled.");
             }
-            c.authenticated = true;
             i += 3;
         } else if args[i].eq_ignore_ascii_case(b"setname") && i + 1 < args.len() {
             i += 2;
@@ -604,4 +722,87 @@ fn sentinel(s: &Arc<Sentinel>, c: &mut Client, args: &[Bytes], out: &mut BytesMu
             encode::error(out, format!("ERR unknown subcommand or wrong number of arguments for '{}'. Try SENTINEL HELP.", arg(&args[1])).as_bytes());
         }
     }
+}
+
+/// ACL on the sentinel's own port, as Redis Sentinel has it: the replies
+/// that read are the node's (`ferrokv_acl::command`); LOAD and SAVE have
+/// no ACL file here (users are kept in sentinel.conf).
+fn acl(s: &Sentinel, c: &Client, args: &[Bytes], out: &mut BytesMut) {
+    let catalog = &s.acl.catalog;
+    let Some(id) = catalog.resolve(args).filter(|&id| catalog.get(id).parent.is_some()) else {
+        let err = ferrokv_commands::errors::unknown_subcommand(&args[1], "ACL");
+        return encode::error(out, err.0.as_bytes());
+    };
+    let fullname = catalog.get(id).fullname;
+    if !catalog.get(id).spec.arity_ok(args.len()) {
+        return encode::error(out, format!("ERR wrong number of arguments for '{fullname}' command").as_bytes());
+    }
+    let mut r = Reply { out, proto: c.proto };
+    let done = match fullname {
+        "acl|setuser" => acl_setuser(s, &mut r, args),
+        "acl|deluser" => acl_deluser(s, &mut r, args),
+        "acl|getuser" => {
+            let user = s.acl.users().get(&args[2]).cloned();
+            shared::getuser(&mut r, user.as_deref(), catalog);
+            Ok(())
+        }
+        "acl|list" => {
+            shared::list(&mut r, &s.acl.users(), catalog);
+            Ok(())
+        }
+        "acl|users" => {
+            shared::usernames(&mut r, &s.acl.users());
+            Ok(())
+        }
+        "acl|whoami" => {
+            r.bulk(&c.user.name);
+            Ok(())
+        }
+        "acl|cat" => shared::cat(&mut r, catalog, args),
+        "acl|genpass" => shared::genpass(&mut r, args),
+        "acl|log" => shared::log(&mut r, &mut s.acl.log.lock(), args, crate::acl::now_ms()),
+        "acl|dryrun" => acl_dryrun(s, &mut r, args),
+        "acl|help" => {
+            r.array(shared::HELP.len());
+            shared::HELP.iter().for_each(|l| encode::simple(r.out, l.as_bytes()));
+            Ok(())
+        }
+        _ => Err(shared::NO_FILE.to_string()),
+    };
+    if let Err(e) = done {
+        encode::error(out, e.as_bytes());
+    }
+}
+
+fn acl_setuser(s: &Sentinel, r: &mut Reply<'_>, args: &[Bytes]) -> Result<(), String> {
+    if ferrokv_acl::selector::has_spaces(&args[2]) {
+        return Err(shared::BAD_USERNAME.into());
+    }
+    s.acl.update(|users| users.set_user(&s.acl.catalog, &args[2], &args[3..], s.acl.pubsub_all)).map_err(|e| format!("ERR {e}"))?;
+    s.state.lock().dirty = true;
+    r.ok();
+    Ok(())
+}
+
+fn acl_deluser(s: &Sentinel, r: &mut Reply<'_>, args: &[Bytes]) -> Result<(), String> {
+    if args[2..].iter().any(|n| n.as_ref() == b"default") {
+        return Err(shared::DEFAULT_UNDELETABLE.into());
+    }
+    let removed = s.acl.update(|users| args[2..].iter().filter(|n| users.remove(n).is_some()).count());
+    s.state.lock().dirty |= removed > 0;
+    r.int(removed as i64);
+    Ok(())
+}
+
+fn acl_dryrun(s: &Sentinel, r: &mut Reply<'_>, args: &[Bytes]) -> Result<(), String> {
+    let catalog = &s.acl.catalog;
+    let user = s.acl.users().get(&args[2]).cloned().ok_or_else(|| format!("ERR User '{}' not found", arg(&args[2])))?;
+    let line = &args[3..];
+    let id = catalog.resolve(line).ok_or_else(|| format!("ERR Command '{}' not found", arg(&line[0])))?;
+    let fullname = catalog.get(id).fullname;
+    if !catalog.get(id).spec.arity_ok(line.len()) {
+        return Err(format!("ERR wrong number of arguments for '{fullname}' command"));
+    }
+    shared::dryrun_verdict(r, user.check(catalog, id, line), fullname, line);
+    Ok(())
 }

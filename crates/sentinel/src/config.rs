@@ -53,8 +53,15 @@ pub struct Config {
     pub resolve_hostnames: bool,
     pub announce_hostnames: bool,
     pub masters: Vec<MasterConfig>,
-    /// The password of the sentinel's own port (`requirepass`).
+    /// The password of the sentinel's own port (`requirepass`): the
+    /// default user's.
     pub requirepass: String,
+    /// `user` lines (the words after `user`), as read; written back from
+    /// the users in memory.
+    pub users: Vec<Vec<String>>,
+    pub acllog_max_len: usize,
+    /// `acl-pubsub-default allchannels`.
+    pub acl_pubsub_all: bool,
     /// What this sentinel logs in to its peers with (`sentinel
     /// sentinel-user`/`sentinel-pass`).
     pub sentinel_user: Option<String>,
@@ -85,6 +92,9 @@ impl Default for Config {
             announce_hostnames: false,
             masters: Vec::new(),
             requirepass: String::new(),
+            users: Vec::new(),
+            acllog_max_len: 128,
+            acl_pubsub_all: false,
             sentinel_user: None,
             sentinel_pass: None,
             tls_port: 0,
@@ -168,6 +178,19 @@ impl Config {
             ("tls-client-cert-file" | "tls-client-key-file" | "tls-client-key-file-pass" | "tls-ca-cert-file" | "tls-ca-cert-dir", 2)
             | ("tls-protocols" | "tls-ciphers" | "tls-ciphersuites", 2) => {
                 self.apply_security(&key, &w[1])?;
+                self.other_lines.push(raw.to_string());
+            }
+            ("user", n) if n >= 2 => self.users.push(w[1..].to_vec()),
+            ("acllog-max-len", 2) => {
+                self.acllog_max_len = num(&w[1])?;
+                self.other_lines.push(raw.to_string());
+            }
+            ("acl-pubsub-default", 2) => {
+                self.acl_pubsub_all = match w[1].to_ascii_lowercase().as_str() {
+                    "allchannels" => true,
+                    "resetchannels" => false,
+                    _ => return Err("argument(s) must be one of the following: allchannels, resetchannels".into()),
+                };
                 self.other_lines.push(raw.to_string());
             }
             // Redis's sentinel mode runs the server's config loader, so any
@@ -282,6 +305,9 @@ impl Config {
         }
         if let Some(d) = &self.dir {
             out.push(format!("dir {}", quote(&d.display().to_string())));
+        }
+        for words in &self.users {
+            out.push(format!("user {}", words.join(" ")));
         }
         if let Some(id) = &self.myid {
             out.push(format!("sentinel myid {id}"));

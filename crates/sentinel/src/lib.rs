@@ -10,6 +10,7 @@
 //! - `api`: the RESP server for clients and peers.
 //! - `link`: an outgoing RESP connection.
 
+pub mod acl;
 pub mod api;
 pub mod config;
 pub mod failover;
@@ -36,6 +37,9 @@ pub enum StartError {
     Bind(String, std::io::Error),
     #[error("Failed to configure TLS. Check logs for more info.")]
     Tls(#[source] ferrokv_tls::TlsError),
+    /// A `user` line that does not make a user.
+    #[error("{0}")]
+    Acl(String),
 }
 
 /// The address peers and clients should use for us: `announce-ip`, else the
@@ -94,15 +98,10 @@ pub async fn start(config_path: PathBuf, port: Option<u16>) -> Result<Handle, St
     let reached_at = if cfg.tls_replication { bound_of(true).unwrap_or(bound) } else { bound };
     let announce_port = cfg.announce_port.unwrap_or(reached_at);
     cfg.port = bound;
-    let security = sentinel::Security {
-        requirepass: cfg.requirepass.clone(),
-        peer_user: cfg.sentinel_user.clone(),
-        peer_pass: cfg.sentinel_pass.clone(),
-        tls,
-        tls_links: cfg.tls_replication,
-    };
+    let acl = acl::Access::new(&cfg.users, &cfg.requirepass, cfg.acllog_max_len, cfg.acl_pubsub_all).map_err(StartError::Acl)?;
+    let security = sentinel::Security { peer_user: cfg.sentinel_user.clone(), peer_pass: cfg.sentinel_pass.clone(), tls, tls_links: cfg.tls_replication };
     let state = state::State::new(cfg, Some(config_path), myid.clone(), (ip, announce_port));
-    let s = Sentinel::new(state, security);
+    let s = Sentinel::new(state, security, acl);
     tracing::info!(myid = %myid, port = bound, "Sentinel ID is {myid}");
     for (l, is_tls) in listeners {
         let s = s.clone();
@@ -111,13 +110,15 @@ pub async fn start(config_path: PathBuf, port: Option<u16>) -> Result<Handle, St
                 if let Ok((stream, peer)) = l.accept().await {
                     let _ = stream.set_nodelay(true);
                     let s = s.clone();
+                    let laddr = stream.local_addr().map(|a| a.to_string()).unwrap_or_default();
+                    let peer_info = api::Peer { addr: peer.to_string(), laddr };
                     tokio::spawn(async move {
                         if !is_tls {
-                            return api::serve(s, stream).await;
+                            return api::serve(s, stream, peer_info).await;
                         }
                         let Some(config) = s.security.tls.as_ref().map(|c| c.server.clone()) else { return };
                         match ferrokv_tls::accept(&config, stream).await {
-                            Ok(tls) => api::serve(s, tls).await,
+                            Ok(tls) => api::serve(s, tls, peer_info).await,
                             Err(why) => tracing::warn!("Error accepting a client connection: {why} (addr={peer})"),
                         }
                     });

@@ -36,13 +36,14 @@ pub struct Sentinel {
     /// Publishes a hello on every node at once: the primary changed.
     pub wake_hello: tokio::sync::watch::Sender<u64>,
     pub security: Security,
+    /// Users of the sentinel's own port (`user` lines, `requirepass`).
+    pub acl: crate::acl::Access,
 }
 
-/// Who may use this sentinel and how it reaches others: the password of
-/// its own port, what it logs in to peers with, and TLS.
+/// How this sentinel reaches others: what it logs in to peers with, and
+/// TLS (who may use its own port is `acl`).
 #[derive(Default)]
 pub struct Security {
-    pub requirepass: String,
     pub peer_user: Option<String>,
     pub peer_pass: Option<String>,
     pub tls: Option<ferrokv_tls::Configs>,
@@ -55,12 +56,6 @@ impl Security {
     pub fn link_tls(&self) -> Option<&std::sync::Arc<rustls::ClientConfig>> {
         self.tls.as_ref().filter(|_| self.tls_links).map(|c| &c.client)
     }
-
-    /// AUTH's check: the default user is the only one, with `requirepass`
-    /// (none: any password).
-    pub fn accepts(&self, user: &[u8], pass: &[u8]) -> bool {
-        user == b"default" && (self.requirepass.is_empty() || self.requirepass.as_bytes() == pass)
-    }
 }
 
 /// An instance described as Redis's event messages do.
@@ -72,9 +67,10 @@ pub fn describe(m: &Master, inst: Option<&Instance>, kind: &str) -> String {
 }
 
 impl Sentinel {
-    pub fn new(state: State, security: Security) -> Arc<Self> {
+    pub fn new(state: State, security: Security, acl: crate::acl::Access) -> Arc<Self> {
         Arc::new(Sentinel {
             security,
+            acl,
             state: Mutex::new(state),
             events: broadcast::channel(1024).0,
             wake_peers: tokio::sync::watch::channel(0).0,
@@ -172,7 +168,7 @@ impl Sentinel {
     /// Rewrites the config file when the state changed. A file that cannot
     /// be written is reported once per change and the sentinel keeps going.
     pub fn save_if_dirty(&self) {
-        let (config, path) = {
+        let (mut config, path) = {
             let mut st = self.state.lock();
             if !st.dirty {
                 return;
@@ -180,6 +176,7 @@ impl Sentinel {
             st.dirty = false;
             (st.to_config(), st.config_path.clone())
         };
+        config.users = self.acl.user_lines();
         if let Some(p) = path {
             if let Err(e) = config.rewrite(&p) {
                 tracing::warn!("Sentinel can't rewrite its config file {}: {e} (the state in memory is unaffected; it will be lost on restart)", p.display());

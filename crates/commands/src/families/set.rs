@@ -465,7 +465,8 @@ fn sscan(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     let cursor = parse_cursor(&args[2])?;
     // A missing key answers before the options are read, as Redis's.
     let Some(s) = set_read(&mut ctx.view, &args[1])? else {
-        return Ok(reply_scan(ctx, 0, &[]));
+        reply_scan(ctx, 0, &[]);
+        return Ok(());
     };
     let opts = scan_options(args, 3, false)?;
     let mut items = Vec::new();

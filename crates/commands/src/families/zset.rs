@@ -1376,7 +1376,8 @@ fn zscan(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     let cursor = parse_cursor(&args[2])?;
     // A missing key answers before the options are read, as Redis's.
     let Some(z) = zset_read(&mut ctx.view, &args[1])? else {
-        return Ok(crate::families::keys::reply_scan(ctx, 0, &[]));
+        crate::families::keys::reply_scan(ctx, 0, &[]);
+        return Ok(());
     };
     let opts = scan_options(args, 3, false)?;
     let mut items = Vec::new();

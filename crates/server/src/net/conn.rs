@@ -438,14 +438,7 @@ async fn wait_blocked<S: Wire>(
 
 /// CLIENT PAUSE: hold the command (after sending what is already answered)
 /// until the pause ends.
-async fn wait_while_paused<S: Wire>(
-    server: &Server,
-    client: &Client,
-    args: &[bytes::Bytes],
-    out: &mut BytesMut,
-    stream: &mut S,
-    outbox: &Outbox,
-) {
+async fn wait_while_paused<S: Wire>(server: &Server, client: &Client, args: &[bytes::Bytes], out: &mut BytesMut, stream: &mut S, outbox: &Outbox) {
     let Ok(entry) = crate::dispatch::resolve(server, args) else {
         return;
     };

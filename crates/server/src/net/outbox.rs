@@ -29,10 +29,10 @@ use std::os::fd::RawFd;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
-use bytes::{Buf, BytesMut};
-use parking_lot::Mutex;
 use crate::net::client::{ClientShared, Push};
 use crate::server::Server;
+use bytes::{Buf, BytesMut};
+use parking_lot::Mutex;
 
 /// A worker busy enough never to park still writes its queued replies
 /// after this many batches.
