@@ -35,6 +35,27 @@ const FUTURE: usize = BITS - 1;
 pub struct KeyPattern {
     pub pattern: Bytes,
     pub access: u8,
+    /// `prefix*` with no other wildcard or escape (the usual `~app:*`):
+    /// the prefix's length, matched without the glob engine on every key.
+    prefix: Option<usize>,
+}
+
+impl KeyPattern {
+    fn new(pattern: &[u8], access: u8) -> KeyPattern {
+        let prefix = match pattern.split_last() {
+            Some((b'*', head)) if !head.iter().any(|b| matches!(b, b'*' | b'?' | b'[' | b'\\')) => Some(head.len()),
+            _ => None,
+        };
+        KeyPattern { pattern: Bytes::copy_from_slice(pattern), access, prefix }
+    }
+
+    pub fn matches(&self, name: &[u8]) -> bool {
+        match self.prefix {
+            // Redis's glob never matches an empty name with a leading `*`.
+            Some(n) => !name.is_empty() && name.starts_with(&self.pattern[..n]),
+            None => glob_match(&self.pattern, name, false),
+        }
+    }
 }
 
 /// Why a selector (or a user) refuses a command line; the position is
@@ -214,7 +235,7 @@ impl Selector {
         }
         match self.keys.iter_mut().find(|k| k.pattern == pattern) {
             Some(existing) => existing.access |= access,
-            None => self.keys.push(KeyPattern { pattern: Bytes::copy_from_slice(pattern), access }),
+            None => self.keys.push(KeyPattern::new(pattern, access)),
         }
         self.flags &= !flag::ALLKEYS;
         Ok(())
@@ -322,7 +343,7 @@ impl Selector {
         if spec_flags & (key::INSERT | key::DELETE | key::UPDATE) != 0 {
             needs |= access::WRITE;
         }
-        self.keys.iter().any(|k| k.access & needs == needs && glob_match(&k.pattern, name, false))
+        self.keys.iter().any(|k| k.access & needs == needs && k.matches(name))
     }
 
     /// A channel (or, with `pattern`, a PSUBSCRIBE pattern, which must

@@ -185,6 +185,18 @@ mod properties {
                 prop_assert_eq!(positions, found.iter().map(|&(i, _)| i).collect::<Vec<_>>(), "{} (positions)", cmd.fullname);
             }
         }
+
+        /// A key pattern matches what Redis's glob matches, through the
+        /// prefix shortcut or not.
+        #[test]
+        fn key_patterns_match_as_the_glob(pattern in "[ab:*?\\\\\\[\\]]{0,6}", name in "[ab:*?\\\\]{0,6}") {
+            let c = catalog();
+            // `%RW~` keeps `*` a pattern (`~*` is `allkeys`).
+            let u = user(&c, &format!("on nopass +@all %RW~{pattern}")).unwrap();
+            let key = Bytes::from(name.clone());
+            let allowed = u.check(&c, c.lookup(b"get").unwrap(), &[Bytes::from_static(b"get"), key]).is_ok();
+            prop_assert_eq!(allowed, ferrokv_util::glob_match(pattern.as_bytes(), name.as_bytes(), false), "~{} on {}", pattern, name);
+        }
     }
 
     const RULES: &[&str] = &[
