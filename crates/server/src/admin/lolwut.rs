@@ -38,13 +38,7 @@ fn lolwut(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
 /// `LOLWUT VERSION 5 [columns] [squares per row] [squares per column]`,
 /// 66, 8 and 12 by default, clamped as Redis clamps them.
 fn schotter(args: &[Bytes]) -> Result<String, crate::errors::RedisError> {
-    let arg = |i: usize, default: i64, max: i64| -> Result<i64, crate::errors::RedisError> {
-        Ok(match args.get(i) {
-            Some(a) => args::int(a)?,
-            None => default,
-        }
-        .clamp(1, max))
-    };
+    let arg = |i, default, max| clamped(args, i, default, max);
     let (cols, per_row, per_col) = (arg(0, 66, 1000)?, arg(1, 8, 200)?, arg(2, 12, 200)?);
     let canvas = draw_schotter(cols as i32, per_row as i32, per_col as i32);
     let mut text = canvas.render();
@@ -52,6 +46,12 @@ fn schotter(args: &[Bytes]) -> Result<String, crate::errors::RedisError> {
     text.push_str(crate::REDIS_VERSION);
     text.push('\n');
     Ok(text)
+}
+
+/// Argument `i` (an integer, else `default`), clamped to 1..=`max` as
+/// Redis clamps LOLWUT's sizes.
+fn clamped(args: &[Bytes], i: usize, default: i64, max: i64) -> Result<i64, crate::errors::RedisError> {
+    Ok(args.get(i).map_or(Ok(default), |a| args::int(a))?.clamp(1, max))
 }
 
 struct Canvas {
@@ -160,14 +160,7 @@ fn draw_schotter(cols: i32, per_row: i32, per_col: i32) -> Canvas {
 /// `LOLWUT VERSION 6 [columns] [rows]`, 80 and 20 by default, each clamped
 /// to 1..=1000 as Redis clamps them.
 fn skyline(args: &[Bytes]) -> Result<String, crate::errors::RedisError> {
-    let arg = |i: usize, default: i64| -> Result<i64, crate::errors::RedisError> {
-        Ok(match args.get(i) {
-            Some(a) => args::int(a)?,
-            None => default,
-        }
-        .clamp(1, 1000))
-    };
-    let (cols, rows) = (arg(0, 80)?, arg(1, 20)?);
+    let (cols, rows) = (clamped(args, 0, 80, 1000)?, clamped(args, 1, 20, 1000)?);
     let city = City::draw(cols as i32, rows as i32, &mut rand::rng());
     let mut text = city.render();
     text.push_str("\nDedicated to the 8 bit game developers of past and present.\nOriginal 8 bit image from Plaguemon by hikikomori. Redis ver. ");

@@ -44,31 +44,26 @@ fn pass(replies: &mut BytesMut, wire: &mut BytesMut) {
     }
 }
 
-impl Wire for TcpStream {
-    type Socket = TcpStream;
+/// A plain socket is its own wire.
+macro_rules! plain_wire {
+    ($stream:ty) => {
+        impl Wire for $stream {
+            type Socket = $stream;
 
-    fn seal(&mut self, replies: &mut BytesMut, wire: &mut BytesMut) -> io::Result<()> {
-        pass(replies, wire);
-        Ok(())
-    }
+            fn seal(&mut self, replies: &mut BytesMut, wire: &mut BytesMut) -> io::Result<()> {
+                pass(replies, wire);
+                Ok(())
+            }
 
-    fn socket(&mut self) -> &mut TcpStream {
-        self
-    }
+            fn socket(&mut self) -> &mut $stream {
+                self
+            }
+        }
+    };
 }
 
-impl Wire for UnixStream {
-    type Socket = UnixStream;
-
-    fn seal(&mut self, replies: &mut BytesMut, wire: &mut BytesMut) -> io::Result<()> {
-        pass(replies, wire);
-        Ok(())
-    }
-
-    fn socket(&mut self) -> &mut UnixStream {
-        self
-    }
-}
+plain_wire!(TcpStream);
+plain_wire!(UnixStream);
 
 impl Wire for TlsStream<TcpStream> {
     type Socket = TcpStream;
