@@ -232,3 +232,80 @@ fn shutdown_on_sigterm_flags() {
         assert_eq!(dir.path().join("dump.rdb").exists(), expect_dump, "shutdown-on-sigterm {flags} with save {save:?}");
     }
 }
+
+/// What a server sends to syslog while it starts (`syslog-enabled yes`),
+/// as the datagrams reach /dev/log: the server runs in a private mount
+/// namespace whose /dev/log is this test's socket (nothing of the
+/// machine's is touched). None where that needs powers the test lacks.
+fn syslog_datagrams(bin: &std::path::Path) -> Option<(u32, Vec<String>)> {
+    let unshare = which("unshare")?;
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        return None;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let sock_path = dir.path().join("log.sock");
+    let sock = std::os::unix::net::UnixDatagram::bind(&sock_path).unwrap();
+    sock.set_read_timeout(Some(Duration::from_millis(200))).unwrap();
+    let script = format!(
+        "set -e; d={dir}; mkdir -p $d/hostdev; mount --bind /dev $d/hostdev; mount -t tmpfs tmpfs /dev; \
+         for n in null zero random urandom; do touch /dev/$n; mount --bind $d/hostdev/$n /dev/$n; done; \
+         touch /dev/log; mount --bind {sock} /dev/log; exec \"$@\"",
+        dir = dir.path().display(),
+        sock = sock_path.display()
+    );
+    let port = free_port().to_string();
+    let mut child = Command::new(unshare)
+        .args(["--mount", "--propagation", "private", "sh", "-c", &script, "sh"])
+        .arg(bin)
+        .args(["--port", &port, "--save", "", "--syslog-enabled", "yes", "--syslog-ident", "kvtest", "--syslog-facility", "local3"])
+        .current_dir(dir.path())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .stdin(Stdio::null())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let mut got = Vec::new();
+    let deadline = Instant::now() + WAIT;
+    let mut buf = [0u8; 4096];
+    while Instant::now() < deadline && !got.iter().any(|l: &String| l.contains("Ready to accept connections")) {
+        if let Ok(n) = sock.recv(&mut buf) {
+            got.push(String::from_utf8_lossy(&buf[..n]).into_owned());
+        }
+        if child.try_wait().ok().flatten().is_some() {
+            break;
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    Some((pid, got))
+}
+
+/// `syslog-enabled`, `syslog-ident`, `syslog-facility`: each log line goes
+/// to syslog as Redis sends it (ident and pid, the facility with Redis's
+/// priority for the level, the message without the file's prefix),
+/// checked beside redis-server.
+#[test]
+fn syslog_receives_lines_as_from_redis() {
+    let ours = std::path::PathBuf::from(env!("CARGO_BIN_EXE_ferrokv-server"));
+    let Some((pid, lines)) = syslog_datagrams(&ours) else {
+        eprintln!("syslog test not run: it needs root and unshare(1) for a private /dev/log");
+        return;
+    };
+    let redis = which("redis-server").expect("redis-server");
+    let (_, redis_lines) = syslog_datagrams(&redis).expect("the same powers for Redis");
+    // `<PRI>Mmm dd hh:mm:ss ident[pid]: message`: the priority and the
+    // message of the ready line, on both.
+    let ready = |lines: &[String]| -> Option<(String, String)> {
+        let line = lines.iter().find(|l| l.contains("Ready to accept connections"))?;
+        let pri = line[..line.find('>')? + 1].to_string();
+        let message = line[line.find("]: ")? + 3..].trim_end().to_string();
+        Some((pri, message))
+    };
+    let theirs = ready(&redis_lines).unwrap_or_else(|| panic!("Redis sent no ready line: {redis_lines:?}"));
+    assert_eq!(ready(&lines), Some(theirs.clone()), "ours: {lines:?}");
+    assert_eq!(theirs.0, "<157>", "local3 (19) with notice (5)");
+    // Our pid is the one `exec` kept.
+    assert!(lines.iter().any(|l| l.contains(&format!("kvtest[{pid}]: "))), "{lines:?}");
+}

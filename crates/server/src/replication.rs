@@ -275,8 +275,8 @@ fn propagation_error(server: &Server, command: &str, reply: &[u8]) {
     let text = String::from_utf8_lossy(reply);
     let error = text.trim_start_matches('-').trim_end();
     tracing::warn!("== CRITICAL == This replica is sending an error to its master: '{error}' after processing the command '{command}'");
-    let behavior = server.config.read().value("propagation-error-behavior");
-    if behavior == "panic" || behavior == "panic-on-replicas" {
+    // Only replicas apply a primary's stream: both panic settings apply.
+    if server.config.read().propagation_error != crate::config::PropagationError::Ignore {
         crate::panics::server_panic(&format!("This replica panicked sending an error to its master after processing the command '{command}'"));
     }
 }

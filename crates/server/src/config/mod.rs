@@ -86,6 +86,8 @@ pub struct Config {
     pub repl_diskless_sync_max_replicas: u64,
     /// `repl-diskless-load`: how a replica loads a full sync.
     pub repl_diskless_load: DisklessLoad,
+    /// `propagation-error-behavior`.
+    pub propagation_error: PropagationError,
     /// A replica that cannot persist applies its primary's writes anyway
     /// (logging it) instead of stopping.
     pub replica_ignore_disk_write_errors: bool,
@@ -246,6 +248,7 @@ impl Default for Config {
             repl_diskless_sync_delay: 5,
             repl_diskless_sync_max_replicas: 0,
             repl_diskless_load: DisklessLoad::Disabled,
+            propagation_error: PropagationError::Ignore,
             replica_lazy_flush: false,
             replica_ignore_disk_write_errors: false,
             shutdown_timeout: 10,
@@ -318,6 +321,16 @@ pub enum DisklessLoad {
     OnEmptyDb,
     /// From the socket, keeping the old dataset until the new one loaded.
     Swapdb,
+}
+
+/// `propagation-error-behavior`: what a command from the primary that
+/// fails here (or, from a replica's point of view, an error it would send
+/// back) does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PropagationError {
+    Ignore,
+    Panic,
+    PanicOnReplicas,
 }
 
 impl Config {

@@ -1,7 +1,7 @@
 //! The directive table. Each entry knows how to parse, validate, print and
 //! (for REWRITE) compare its value with the default.
 
-use super::{Config, DebugCommand, DisklessLoad, LogLevel, MaxmemoryPolicy, MemoryOrPercent};
+use super::{Config, DebugCommand, DisklessLoad, LogLevel, MaxmemoryPolicy, MemoryOrPercent, PropagationError};
 
 type Get = fn(&Config) -> String;
 type Set = fn(&mut Config, &[String]) -> Result<(), String>;
@@ -220,6 +220,8 @@ const POLICIES: &[(&str, MaxmemoryPolicy)] = &[
 const AUTH_CLIENTS: &[(&str, ferrokv_tls::AuthClients)] =
     &[("no", ferrokv_tls::AuthClients::No), ("yes", ferrokv_tls::AuthClients::Yes), ("optional", ferrokv_tls::AuthClients::Optional)];
 const PUBSUB_DEFAULTS: &[(&str, bool)] = &[("allchannels", true), ("resetchannels", false)];
+const PROPAGATION_ERRORS: &[(&str, PropagationError)] =
+    &[("ignore", PropagationError::Ignore), ("panic", PropagationError::Panic), ("panic-on-replicas", PropagationError::PanicOnReplicas)];
 
 macro_rules! int_directive {
     ($name:expr, $field:ident, $ty:ty, $min:expr, $max:expr, $memory:expr, $immutable:expr) => {
@@ -731,7 +733,7 @@ pub static DIRECTIVES: &[Directive] = &[
     // deleted once used, and DUMP payloads are checked in full.
     stored!("rdb-del-sync-files", Kind::Bool(false), Note::NoEffect),
     stored!("sanitize-dump-payload", Kind::Enum(&["no", "yes", "clients"], "no"), Note::NoEffect),
-    stored!("propagation-error-behavior", Kind::Enum(&["ignore", "panic", "panic-on-replicas"], "ignore"), Note::Used),
+    enum_directive!("propagation-error-behavior", propagation_error, PROPAGATION_ERRORS, false),
     bool_directive!("replica-ignore-disk-write-errors", replica_ignore_disk_write_errors),
     // Nothing to tune here: no fork, no jemalloc, no process title, no
     // incremental rehashing to pace.
