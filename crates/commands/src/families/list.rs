@@ -519,13 +519,14 @@ fn lpos(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
                 );
             }
         } else if args::is(&args[i], "count") && more {
-            let c = args::int(&args[i + 1])?;
+            // Redis words a non-number as a negative count.
+            let c = args::int_or(&args[i + 1], "ERR COUNT can't be negative")?;
             if c < 0 {
                 return Err("ERR COUNT can't be negative".into());
             }
             count = Some(c);
         } else if args::is(&args[i], "maxlen") && more {
-            maxlen = args::int(&args[i + 1])?;
+            maxlen = args::int_or(&args[i + 1], "ERR MAXLEN can't be negative")?;
             if maxlen < 0 {
                 return Err("ERR MAXLEN can't be negative".into());
             }

@@ -202,12 +202,23 @@ fn help(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult {
 /// without ending a round, leaving the replies it queued unwritten); what
 /// is queued goes out first.
 fn sleep(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
-    let secs = args::float(&args[2])?;
-    // A time no Duration holds (inf, 1e308) is refused, not slept.
-    let d = Duration::try_from_secs_f64(secs.max(0.0)).map_err(|_| RedisError::from("ERR value is out of range"))?;
-    crate::net::outbox::write_queued();
-    std::thread::sleep(d);
+    // As Redis's `strtod(arg, NULL)` then a long long of microseconds: the
+    // longest number at the start counts (none: 0), and a time that is
+    // negative or past the long long's range sleeps not at all.
+    let micros = leading_float(&args[2]) * 1e6;
+    if micros.is_finite() && micros > 0.0 && micros < i64::MAX as f64 {
+        crate::net::outbox::write_queued();
+        std::thread::sleep(Duration::from_micros(micros as u64));
+    }
     ctx.ok()
+}
+
+/// C's `strtod` without an end pointer: the number the argument starts
+/// with (after blanks), 0 when it starts with none.
+fn leading_float(arg: &[u8]) -> f64 {
+    let text = String::from_utf8_lossy(arg);
+    let text = text.trim_start();
+    (1..=text.len()).rev().filter(|&i| text.is_char_boundary(i)).find_map(|i| text[..i].parse::<f64>().ok()).unwrap_or(0.0)
 }
 
 /// Debug builds only: a defect on demand, to test that a panicking command
