@@ -107,6 +107,10 @@ fn command_subcommands_match_redis() {
         &pair,
         r#"
 command info get nosuch
+?hello 3
+command info get nosuch
+command info keys mset
+?hello 2
 command getkeys set a b
 command getkeys mset a 1 b 2
 command getkeys ping

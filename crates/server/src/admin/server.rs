@@ -413,18 +413,24 @@ fn reply_command_info(ctx: &mut Ctx<'_>, e: &Entry) {
     for c in cats {
         ctx.simple(format!("@{c}").as_bytes());
     }
-    ctx.array(spec.tips.len());
+    // Tips and key specs are sets in RESP3, as are no subcommands at all
+    // (Redis's addReplyCommandTips/KeySpecs/SubCommands).
+    ctx.set_len(spec.tips.len());
     for tip in spec.tips {
         ctx.bulk(tip.as_bytes());
     }
     let key_specs = spec.key_specs();
-    ctx.array(key_specs.len());
+    ctx.set_len(key_specs.len());
     for ks in &key_specs {
         key_spec(ctx, ks);
     }
     let mut subs: Vec<&Entry> = e.subcommands.values().collect();
     subs.sort_by_key(|s| s.fullname);
-    ctx.array(subs.len());
+    if subs.is_empty() {
+        ctx.set_len(0);
+    } else {
+        ctx.array(subs.len());
+    }
     for s in subs {
         reply_command_info(ctx, s);
     }
