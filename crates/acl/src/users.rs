@@ -82,6 +82,33 @@ impl Users {
         out
     }
 
+    /// A `user <name> <rules…>` line of the config file (Redis's
+    /// `ACLAppendUserForLoading`): `default` is reset and rebuilt, any
+    /// other name starts from a new user. On error, the rule at fault.
+    pub fn load_directive(&mut self, catalog: &Catalog, name: &[u8], rules: &[Bytes], pubsub_default_all: bool) -> Result<Arc<User>, (Bytes, RuleError)> {
+        let mut user = match self.get(name) {
+            Some(default) if name == b"default" => {
+                let mut user = (**default).clone();
+                let _ = user.apply(catalog, b"reset", pubsub_default_all);
+                user
+            }
+            _ => User::new(name, pubsub_default_all),
+        };
+        for rule in merge_selectors(rules).unwrap_or_else(|_| rules.to_vec()) {
+            user.apply(catalog, &rule, pubsub_default_all).map_err(|e| (rule.clone(), e))?;
+        }
+        Ok(self.insert(user))
+    }
+
+    /// `requirepass`: the default user's one password, or none (`nopass`).
+    pub fn set_default_password(&mut self, catalog: &Catalog, password: &[u8]) {
+        let mut default = (**self.default_user()).clone();
+        let _ = default.apply(catalog, b"resetpass", false);
+        let rule = if password.is_empty() { b"nopass".to_vec() } else { [b">".as_slice(), password].concat() };
+        let _ = default.apply(catalog, &rule, false);
+        self.insert(default);
+    }
+
     /// Parses an ACL file (Redis's `ACLLoadFromFile`): every line is
     /// checked, and any error leaves the caller's users as they were. The
     /// error lists every problem found, as Redis words them.

@@ -157,12 +157,12 @@ impl Access {
         for line in user_lines {
             let (name, rules) = line.split_first().ok_or("Bad directive or wrong number of arguments")?;
             let rules: Vec<Bytes> = rules.iter().map(|r| Bytes::from(r.clone())).collect();
-            let rules = ferrokv_acl::users::merge_selectors(&rules).map_err(|_| "Unmatched parenthesis in acl selector starting at".to_string())?;
-            users.set_user(&catalog, name.as_bytes(), &rules, pubsub_all).map_err(|e| format!("Error in user declaration '{name}': {e}"))?;
+            users
+                .load_directive(&catalog, name.as_bytes(), &rules, pubsub_all)
+                .map_err(|(rule, e)| format!("Error loading ACL rule '{}' for the user named '{name}': {e}", String::from_utf8_lossy(&rule)))?;
         }
         if !requirepass.is_empty() {
-            let rules = [Bytes::from_static(b"resetpass"), Bytes::from(format!(">{requirepass}"))];
-            users.set_user(&catalog, b"default", &rules, pubsub_all).map_err(|e| e.to_string())?;
+            users.set_default_password(&catalog, requirepass.as_bytes());
         }
         Ok(Access { catalog, users: RwLock::new(users), log: Mutex::new(Log::default()), generation: AtomicU64::new(0), log_max_len, pubsub_all })
     }
@@ -182,12 +182,12 @@ impl Access {
         self.generation.load(Ordering::Acquire)
     }
 
-    /// Who a connection is when it connects: the default user if it needs
-    /// no password.
-    pub fn at_connect(&self) -> Option<Arc<User>> {
-        let users = self.users.read();
-        let default = users.default_user();
-        (default.nopass() && default.enabled()).then(|| default.clone())
+    /// Who a connection is when it connects: the default user, and
+    /// whether that already logs it in (no password needed).
+    pub fn at_connect(&self) -> (Arc<User>, bool) {
+        let default = self.users.read().default_user().clone();
+        let open = default.nopass() && default.enabled();
+        (default, open)
     }
 
     /// AUTH's and HELLO AUTH's check.
@@ -240,7 +240,7 @@ mod tests {
     #[test]
     fn requirepass_is_the_default_users_password() {
         let a = Access::new(&[vec!["app".into(), "on".into(), ">pw".into(), "+ping".into()]], "secret", 128, false).unwrap();
-        assert!(a.at_connect().is_none());
+        assert!(!a.at_connect().1);
         assert!(a.authenticate(b"default", b"secret").is_some());
         assert!(a.authenticate(b"app", b"pw").is_some());
         assert!(a.authenticate(b"app", b"nope").is_none());

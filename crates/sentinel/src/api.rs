@@ -46,12 +46,12 @@ pub async fn serve<S: AsyncRead + AsyncWrite + Unpin>(s: Arc<Sentinel>, mut stre
     let mut input = BytesMut::with_capacity(4096);
     let mut parser = RequestParser::new();
     let generation = s.acl.generation();
-    let user = s.acl.users().default_user().clone();
+    let (user, authenticated) = s.acl.at_connect();
     let mut client = Client {
         proto: Protocol::Resp2,
         channels: Vec::new(),
         patterns: Vec::new(),
-        authenticated: user.nopass() && user.enabled(),
+        authenticated,
         user,
         generation,
         id: NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),

@@ -209,14 +209,7 @@ pub fn authenticate(server: &Server, client: &mut Client, username: &[u8], passw
 
 /// `requirepass`: the default user's one password, or none (`nopass`).
 pub fn set_requirepass(server: &Server, password: &str) {
-    let catalog = &server.commands.catalog;
-    server.acl.update(|users| {
-        let mut default = (**users.default_user()).clone();
-        let _ = default.apply(catalog, b"resetpass", false);
-        let rule = if password.is_empty() { b"nopass".to_vec() } else { [b">".as_slice(), password.as_bytes()].concat() };
-        let _ = default.apply(catalog, &rule, false);
-        users.insert(default);
-    });
+    server.acl.update(|users| users.set_default_password(&server.commands.catalog, password.as_bytes()));
 }
 
 /// Closes the connections logged in as `name` (its user was deleted or
@@ -263,25 +256,19 @@ pub fn load_at_startup(server: &Server, config: &crate::config::Config) -> Resul
     let mut users = server.acl.users().clone();
     for line in &config.users {
         let Some((name, rules)) = line.split_first() else { continue };
-        let mut user = match users.get(name.as_bytes()) {
-            Some(default) if name == "default" => {
-                let mut user = (**default).clone();
-                let _ = user.apply(catalog, b"reset", pubsub_all);
-                user
-            }
-            _ => User::new(name.as_bytes(), pubsub_all),
-        };
         let rules: Vec<Bytes> = rules.iter().map(|r| Bytes::copy_from_slice(r.as_bytes())).collect();
-        for rule in ferrokv_acl::users::merge_selectors(&rules).unwrap_or(rules) {
-            if let Err(e) = user.apply(catalog, &rule, pubsub_all) {
+        match users.load_directive(catalog, name.as_bytes(), &rules, pubsub_all) {
+            Ok(user) if !user.enabled() => {
+                tracing::info!(
+                    "The user '{name}' is disabled (there is no 'on' modifier in the user description). Make sure this is not a configuration error."
+                );
+            }
+            Ok(_) => {}
+            Err((rule, e)) => {
                 tracing::warn!("Error loading ACL rule '{}' for the user named '{name}': {e}", String::from_utf8_lossy(&rule));
                 return Err("Critical error while loading ACLs. Exiting.".into());
             }
         }
-        if !user.enabled() {
-            tracing::info!("The user '{name}' is disabled (there is no 'on' modifier in the user description). Make sure this is not a configuration error.");
-        }
-        users.insert(user);
     }
     if !config.aclfile.is_empty() {
         users = read_file(server, &config.aclfile).map_err(|e| format!("Aborting Redis startup because of ACL errors: {e}"))?;
