@@ -702,6 +702,17 @@ pub fn info_field(c: &mut Conn, section: &str, field: &str) -> String {
     text.lines().find_map(|l| l.strip_prefix(&format!("{field}:")).map(|v| v.trim().to_string())).unwrap_or_default()
 }
 
+/// As [`info_field`] on a fresh connection, or None when the connection
+/// fails or is closed under the query (a sentinel reconfiguring the node
+/// kills its normal clients).
+pub fn try_info_field(port: u16, section: &str, field: &str) -> Option<String> {
+    let text = match Conn::try_connect(port)?.try_cmd(&["info", section])? {
+        Frame::Bulk(b) => String::from_utf8_lossy(&b).into_owned(),
+        _ => return None,
+    };
+    text.lines().find_map(|l| l.strip_prefix(&format!("{field}:")).map(|v| v.trim().to_string()))
+}
+
 /// A TCP proxy the test controls, for faults between two nodes: cut every
 /// connection, pause forwarding (a slow or partitioned peer), delay each
 /// chunk. Bytes are never dropped or reordered inside a connection.
